@@ -1,0 +1,95 @@
+# hoursd - top-level Makefile.
+#   make            build hoursd, hoursctl and termsim into build/
+#   make run        set up a local PostgreSQL, a dev PKI, and run hoursd with a demo terminal
+#   make check      every test: unit suites (plain and ASan+UBSan) and the integration suite
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make format-check, make clean
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+
+PKGS := libevent libevent_openssl openssl libpq jansson yaml-0.1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Wvla -Wwrite-strings -Wundef -Wcast-align \
+	-Wimplicit-fallthrough -Wno-unused-parameter
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) \
+	-DHOURSD_SQLDIR='"$(PREFIX)/share/hoursd/sql"'
+OPT_CFLAGS ?= -O2 -g
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
+B := build
+S := build/san
+
+# Sources shared by the programs (everything but the mains).
+MAINS := src/hoursd.c src/hoursctl.c src/termsim.c
+LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*.c))
+TEST_SRC := $(wildcard tests/check_*.c)
+HDRS := $(wildcard include/*.h)
+
+PROGS := hoursd hoursctl termsim
+TESTS := $(patsubst tests/%.c,%,$(TEST_SRC))
+
+all: $(addprefix $(B)/,$(PROGS))
+
+define build_tree
+# $(1) = build dir, $(2) = cflags, $(3) = ldflags
+$(1)/obj/%.o: src/%.c $(HDRS) | $(1)/obj
+	$$(CC) $(2) -c $$< -o $$@
+$(1)/obj/tests/%.o: tests/%.c $(HDRS) | $(1)/obj/tests
+	$$(CC) $(2) $$(CHECK_CFLAGS) -c $$< -o $$@
+$(1)/libhoursd.a: $(patsubst src/%.c,$(1)/obj/%.o,$(LIB_SRC))
+	rm -f $$@ && ar rcs $$@ $$^
+$(1)/%: $(1)/obj/%.o $(1)/libhoursd.a
+	$$(CC) $(3) -o $$@ $$^ $$(PKG_LIBS) -lm
+$(1)/tests/%: $(1)/obj/tests/%.o $(1)/libhoursd.a | $(1)/tests
+	$$(CC) $(3) -o $$@ $$^ $$(CHECK_LIBS) $$(PKG_LIBS) -lm
+$(1)/obj $(1)/obj/tests $(1)/tests:
+	mkdir -p $$@
+endef
+
+$(eval $(call build_tree,$(B),$(BASE_CFLAGS) $(OPT_CFLAGS),))
+$(eval $(call build_tree,$(S),$(BASE_CFLAGS) $(SAN_FLAGS),$(SAN_FLAGS)))
+
+.PRECIOUS: $(B)/obj/%.o $(S)/obj/%.o $(B)/obj/tests/%.o $(S)/obj/tests/%.o
+
+deps:
+	@scripts/deps.sh
+
+unit-tests: $(addprefix $(B)/tests/,$(TESTS)) $(addprefix $(S)/tests/,$(TESTS))
+
+check: deps
+	$(MAKE) all unit-tests $(addprefix $(S)/,$(PROGS))
+	scripts/run-tests.sh
+
+run: deps
+	$(MAKE) all
+	scripts/run-demo.sh
+
+bench: deps
+	$(MAKE) all
+	scripts/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hoursd/sql \
+		$(DESTDIR)$(PREFIX)/share/doc/hoursd $(DESTDIR)$(PREFIX)/etc/hoursd
+	install -m 755 $(addprefix $(B)/,$(PROGS)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/hoursd/sql/
+	install -m 644 conf/hoursd.yaml $(DESTDIR)$(PREFIX)/etc/hoursd/hoursd.yaml.sample
+	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/hoursd/
+
+FORMAT_FILES = $(wildcard src/*.c include/*.h tests/*.c)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps unit-tests check run bench install format format-check clean

@@ -1,0 +1,56 @@
+/*
+ * conf.h - the YAML configuration: one table of keys, loaded and
+ * validated completely before anything uses it.
+ *
+ * Keys are dotted paths of the YAML mappings ("database.batch_max_rows").
+ * Every key has a type, bounds, a default and a reloadable flag in the
+ * table in conf.c; errors are "file:line: message".
+ */
+#ifndef HOURSD_CONF_H
+#define HOURSD_CONF_H
+
+#include "hoursd.h"
+
+struct hconf {
+	/* listen */
+	char *listen_tls;   /* "host:port" */
+	char *listen_plain; /* "host:port", or NULL when off (the default) */
+	/* tls */
+	char *tls_cert;
+	char *tls_key;
+	char *tls_ca;
+	/* database */
+	char *db_conninfo;
+	unsigned batch_max_rows;
+	unsigned batch_max_ms;
+	unsigned store_high_water; /* rows waiting for a commit, all connections */
+	unsigned db_reconnect_min_ms;
+	unsigned db_reconnect_max_ms;
+	/* connection */
+	unsigned idle_timeout_s;
+	unsigned max_frame_bytes;  /* escaped bytes between the flags */
+	unsigned conn_high_water;  /* frames of one connection waiting for a commit */
+	unsigned frames_per_read;  /* frames handled per read event */
+	unsigned reasm_max_pieces;
+	unsigned reasm_max_bytes;
+	unsigned reasm_max_age_s;
+	/* log */
+	char *log_level;
+	/* process */
+	bool allow_root;
+
+	uint64_t set_mask; /* bit i: key i was written in the file */
+};
+
+/* Load and validate; on error writes "file:line: message" into err and returns NULL. */
+struct hconf *conf_load(const char *path, char *err, size_t errlen) MUSTCHECK;
+void conf_free(struct hconf *c);
+
+/* Key table access, for `hoursd --config-keys` and the tests. */
+size_t conf_key_count(void);
+const char *conf_key_name(size_t i);
+bool conf_key_reloadable(size_t i);
+/* After conf_load: whether key i was written in the file (not defaulted). */
+bool conf_key_was_set(const struct hconf *c, size_t i);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * log.h - levelled log lines to stderr, one line per event.
+ *
+ * Lines look like "2026-11-25T11:50:06.123Z info conn 013800138000 127.0.0.1:51234: text"
+ * so that journald and grep both read them.  Per-connection lines go
+ * through conn_log() in conn.c, which adds the terminal and peer.
+ */
+#ifndef HOURSD_LOG_H
+#define HOURSD_LOG_H
+
+#include "hoursd.h"
+#include <stdarg.h>
+
+enum log_level { HLOG_DEBUG, HLOG_INFO, HLOG_WARN, HLOG_ERROR };
+
+/* Parse "debug", "info", "warn", "error"; false when unknown. */
+bool log_level_parse(const char *s, enum log_level *out) MUSTCHECK;
+void log_set_level(enum log_level lvl);
+bool log_enabled(enum log_level lvl);
+void log_msg(enum log_level lvl, const char *fmt, ...) PRINTF(2, 3);
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap) PRINTF(2, 0);
+
+/* Write at most max bytes of buf as hex into out (cap bytes), "..." when cut. */
+void log_hex(char *out, size_t cap, const uint8_t *buf, size_t n, size_t max);
+
+#define log_debug(...) log_msg(HLOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(HLOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(HLOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(HLOG_ERROR, __VA_ARGS__)
+
+/* Start-up only: log and exit(1). */
+_Noreturn void die(const char *fmt, ...) PRINTF(1, 2);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * server.h - the daemon's shared state: one per process, owned by main.
+ */
+#ifndef HOURSD_SERVER_H
+#define HOURSD_SERVER_H
+
+#include "hoursd.h"
+#include "jt808.h"
+
+#include <event2/util.h>
+#include <openssl/ssl.h>
+
+struct event_base;
+struct hconf;
+struct store;
+struct evconnlistener;
+
+/* Counters since start; read by the log summary and the admin listener. */
+struct server_stats {
+	uint64_t accepted, closed, tls_failures;
+	uint64_t frames;
+	uint64_t bad_frames[JT808_E__COUNT]; /* by reason */
+	uint64_t oversize, junk_bytes;
+	uint64_t number_mismatch, unknown_terminal, not_authenticated, unsupported;
+	uint64_t positions, acks_ok, acks_failed;
+};
+
+struct server {
+	struct event_base *base;
+	struct hconf *conf;
+	struct store *store;
+	SSL_CTX *tls;
+	struct evconnlistener *tls_listener;
+	struct evconnlistener *plain_listener;
+	bool draining;
+	struct server_stats st;
+};
+
+/* listener.c */
+SSL_CTX *tls_server_ctx(const struct hconf *c, char *err, size_t errlen) MUSTCHECK;
+bool listeners_start(struct server *srv, char *err, size_t errlen) MUSTCHECK;
+void listeners_stop(struct server *srv);
+
+/* conn.c */
+void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen,
+		 bool tls);
+/* The store drained below its low-water mark: let paused connections read. */
+void conn_resume_all(void *srv);
+/* Stop reading every connection (drain on shutdown). */
+void conn_pause_all(struct server *srv);
+void conn_close_all(const char *reason);
+/* Expire sub-package reassembly; once a second. */
+void conn_janitor(time_t now);
+unsigned conn_count(void);
+/* Every connection's frames are committed and its acks written out. */
+bool conn_all_flushed(void);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * store.h - PostgreSQL: one asynchronous libpq connection on the event
+ * loop, the group-commit batcher and the terminal registry look-ups.
+ *
+ * Rows wait in memory until a flush (batch_max_rows rows, or batch_max_ms
+ * after the first row); one flush is one statement, hence one
+ * transaction; every frame's callback runs after that commit.  When the
+ * database is away the rows wait, nothing is acked, callers see
+ * store_full() and stop reading, and the store reconnects with backoff and
+ * writes the batch again (the inserts are idempotent).
+ */
+#ifndef HOURSD_STORE_H
+#define HOURSD_STORE_H
+
+#include "hoursd.h"
+#include "jt808.h"
+
+struct event_base;
+struct hconf;
+struct store;
+
+/* A registered terminal, as the registry has it. */
+struct store_terminal {
+	int64_t id;
+	bool active;
+	char auth_code[65];
+	uint8_t cert_sha256[32];
+	int64_t cert_not_after; /* seconds since the epoch */
+};
+
+/* Called after the commit (ok) or after a permanent database error (!ok). */
+typedef void (*store_done_fn)(void *arg, bool ok);
+/* found is false for an unknown terminal; t is valid only during the call. */
+typedef void (*store_terminal_fn)(void *arg, bool found, const struct store_terminal *t);
+/* Called when the queue drops below half of store_high_water after being full. */
+typedef void (*store_drain_fn)(void *arg);
+
+struct store *store_new(struct event_base *base, const struct hconf *conf, store_drain_fn drain,
+			void *drain_arg) MUSTCHECK;
+void store_free(struct store *s);
+/* Take the limits of a reloaded config (conninfo changes apply at the next reconnect). */
+void store_reconfigure(struct store *s, const struct hconf *conf);
+
+/* Queue the positions of one frame; done runs once, after their commit. */
+void store_add_positions(struct store *s, int64_t terminal_id, const struct jt808_location *locs,
+			 unsigned n, store_done_fn done, void *arg);
+/* Look a terminal up by its normalized number. */
+void store_lookup_terminal(struct store *s, const char *phone, store_terminal_fn fn, void *arg);
+
+/* Rows queued and not yet committed are at or above the high-water mark. */
+bool store_full(const struct store *s);
+/* Nothing queued, nothing in flight. */
+bool store_idle(const struct store *s);
+bool store_connected(const struct store *s);
+
+struct store_stats {
+	uint64_t batches, rows, reconnects, errors;
+	unsigned queued_rows;
+};
+void store_get_stats(const struct store *s, struct store_stats *st);
+
+/* "0013800000001" -> "13800000001"; "000" -> "0".  out needs 21 bytes. */
+void store_phone_norm(const char *digits, char out[21]);
+
+#endif

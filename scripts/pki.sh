@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# scripts/pki.sh - a development PKI for hoursd's mutual TLS, made with the openssl CLI.
+#
+# Usage: scripts/pki.sh DIR [TERMINAL_NUMBER ...]
+#
+# Makes in DIR (all keys EC P-256, mode 600):
+#   ca.crt ca.key                 the dev CA (10 years)
+#   server.crt server.key         CN=localhost, SAN DNS:localhost,IP:127.0.0.1, serverAuth
+#   term-T.crt term-T.key         CN=T, clientAuth, for each terminal number T
+#                                 (default: 013800000001 013800000002 013800000003)
+#   rogue-ca.crt rogue-ca.key     another CA, trusted by nobody
+#   rogue-013800000001.crt/.key   a client cert with a valid-looking CN signed by the rogue CA
+#
+# Idempotent: an existing certificate is kept as long as it and its key are
+# there and it still verifies against its CA; anything else is (re)made.
+# Does not depend on the system openssl.cnf.
+set -euo pipefail
+
+die() {
+	echo "pki.sh: $*" >&2
+	exit 1
+}
+
+(($# >= 1)) || die "usage: $0 DIR [TERMINAL_NUMBER ...]"
+DIR=$1
+shift
+TERMS=("$@")
+((${#TERMS[@]} > 0)) || TERMS=(013800000001 013800000002 013800000003)
+for t in "${TERMS[@]}"; do
+	[[ $t =~ ^[0-9]{1,20}$ ]] || die "terminal number must be 1-20 digits: '$t'"
+done
+
+command -v openssl >/dev/null || die "openssl not found (run scripts/deps.sh)"
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)
+DAYS=3650
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+CNF=$TMP/openssl.cnf
+cat >"$CNF" <<'EOF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[ca]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+
+newkey() { # $1 = output file
+	(umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$1" 2>/dev/null) || die "cannot make key $1"
+	chmod 600 "$1"
+}
+
+# valid NAME CA_NAME PURPOSE: NAME.crt and NAME.key exist and NAME.crt verifies against CA_NAME.crt.
+valid() {
+	[[ -s $DIR/$1.crt && -s $DIR/$1.key && -s $DIR/$2.crt ]] &&
+		openssl verify -purpose "$3" -CAfile "$DIR/$2.crt" "$DIR/$1.crt" >/dev/null 2>&1
+}
+
+# make_ca NAME CN
+make_ca() {
+	if [[ -s $DIR/$1.crt && -s $DIR/$1.key ]]; then
+		return 0
+	fi
+	newkey "$TMP/$1.key"
+	openssl req -config "$CNF" -new -x509 -key "$TMP/$1.key" -subj "/CN=$2" -days "$DAYS" \
+		-sha256 -set_serial "0x$(openssl rand -hex 16)" -extensions ca \
+		-out "$TMP/$1.crt" || die "cannot make $1.crt"
+	mv -f "$TMP/$1.key" "$DIR/$1.key"
+	mv -f "$TMP/$1.crt" "$DIR/$1.crt"
+	chmod 644 "$DIR/$1.crt"
+	echo "pki.sh: made $DIR/$1.crt" >&2
+}
+
+# make_leaf NAME CN CA_NAME EXTENSIONS(server|client)
+make_leaf() {
+	local purpose=sslclient
+	[[ $4 == server ]] && purpose=sslserver
+	if valid "$1" "$3" "$purpose"; then
+		return 0
+	fi
+	newkey "$TMP/$1.key"
+	openssl req -config "$CNF" -new -key "$TMP/$1.key" -subj "/CN=$2" -out "$TMP/$1.csr" ||
+		die "cannot make $1.csr"
+	openssl x509 -req -in "$TMP/$1.csr" -CA "$DIR/$3.crt" -CAkey "$DIR/$3.key" \
+		-set_serial "0x$(openssl rand -hex 16)" -days "$DAYS" -sha256 \
+		-extfile "$CNF" -extensions "$4" -out "$TMP/$1.crt" 2>/dev/null ||
+		die "cannot sign $1.crt"
+	mv -f "$TMP/$1.key" "$DIR/$1.key"
+	mv -f "$TMP/$1.crt" "$DIR/$1.crt"
+	chmod 644 "$DIR/$1.crt"
+	echo "pki.sh: made $DIR/$1.crt" >&2
+}
+
+make_ca ca "hoursd development CA"
+make_leaf server localhost ca server
+for t in "${TERMS[@]}"; do
+	make_leaf "term-$t" "$t" ca client
+done
+make_ca rogue-ca "hoursd rogue CA"
+make_leaf rogue-013800000001 013800000001 rogue-ca client

@@ -1,0 +1,538 @@
+/*
+ * conf.c - the YAML configuration, see conf.h.
+ *
+ * One static table, conf_keys[], describes every key: its dotted name,
+ * type, place in struct hconf, bounds, default and whether a reload may
+ * change it.  The loader reads the file with libyaml's document API,
+ * flattens the nested mappings into dotted names, looks each one up in
+ * the table and stores the value; then it checks required keys and the
+ * rules that tie several keys together.  Nothing is half-applied: on any
+ * error the new struct is freed and the caller keeps what it had.
+ */
+#include "hoursd.h"
+#include "conf.h"
+#include "log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+enum conf_type {
+	CT_STR,	    /* non-empty string */
+	CT_STR_OFF, /* string; empty means off and stores NULL */
+	CT_UINT,    /* unsigned decimal within [min, max] */
+	CT_BOOL,    /* true / false */
+	CT_LEVEL,   /* a log level name, see log_level_parse() */
+};
+
+/* Extra check of a string value; false with a reason in why. */
+typedef bool (*conf_check_fn)(const char *s, char *why, size_t whylen);
+
+struct conf_key {
+	const char *name;
+	enum conf_type type;
+	size_t off;
+	unsigned min, max;
+	unsigned def_uint;   /* CT_UINT and CT_BOOL */
+	const char *def_str; /* string types: NULL = required (CT_STR) or off */
+	bool reloadable;
+	conf_check_fn check;
+};
+
+static bool check_hostport(const char *s, char *why, size_t whylen);
+
+/* clang-format off */
+#define OFF(f) offsetof(struct hconf, f)
+#define KSTR(n, f, def, rl, chk) {n, CT_STR, OFF(f), 0, 0, 0, def, rl, chk}
+#define KOFF(n, f, rl, chk) {n, CT_STR_OFF, OFF(f), 0, 0, 0, NULL, rl, chk}
+#define KUINT(n, f, lo, hi, def, rl) {n, CT_UINT, OFF(f), lo, hi, def, NULL, rl, NULL}
+#define KBOOL(n, f, def, rl) {n, CT_BOOL, OFF(f), 0, 1, def, NULL, rl, NULL}
+#define KLEVEL(n, f, def, rl) {n, CT_LEVEL, OFF(f), 0, 0, 0, def, rl, NULL}
+/* clang-format on */
+
+/*
+ * The table.  Bounds are what the code can live with, not what is wise;
+ * docs/configuration.md says what is wise.  Order is the set_mask bit.
+ */
+static const struct conf_key conf_keys[] = {
+	KSTR("listen.tls", listen_tls, NULL, false, check_hostport),
+	KOFF("listen.plain", listen_plain, false, check_hostport),
+	KSTR("tls.cert", tls_cert, NULL, true, NULL),
+	KSTR("tls.key", tls_key, NULL, true, NULL),
+	KSTR("tls.ca", tls_ca, NULL, true, NULL),
+	KSTR("database.conninfo", db_conninfo, NULL, false, NULL),
+	KUINT("database.batch_max_rows", batch_max_rows, 1, 100000, 500, true),
+	KUINT("database.batch_max_ms", batch_max_ms, 1, 10000, 5, true),
+	KUINT("database.store_high_water", store_high_water, 1, 10000000, 20000, true),
+	KUINT("database.reconnect_min_ms", db_reconnect_min_ms, 10, 60000, 100, true),
+	KUINT("database.reconnect_max_ms", db_reconnect_max_ms, 10, 600000, 5000, true),
+	KUINT("connection.idle_timeout_s", idle_timeout_s, 5, 86400, 300, true),
+	KUINT("connection.max_frame_bytes", max_frame_bytes, 64, 65536, 2200, true),
+	KUINT("connection.high_water", conn_high_water, 1, 100000, 64, true),
+	KUINT("connection.frames_per_read", frames_per_read, 1, 10000, 32, true),
+	KUINT("connection.reasm_max_pieces", reasm_max_pieces, 2, 65535, 128, true),
+	KUINT("connection.reasm_max_bytes", reasm_max_bytes, 1024, 16777216, 131072, true),
+	KUINT("connection.reasm_max_age_s", reasm_max_age_s, 1, 3600, 60, true),
+	KLEVEL("log.level", log_level, "info", true),
+	KBOOL("process.allow_root", allow_root, 0, false),
+};
+
+_Static_assert(ARRAY_SIZE(conf_keys) <= 64, "set_mask holds 64 keys");
+
+#define NKEYS ARRAY_SIZE(conf_keys)
+#define NAME_MAX_LEN 128
+
+/* State of one conf_load() call. */
+struct loader {
+	const char *path;
+	char *err;
+	size_t errlen;
+	yaml_document_t *doc;
+	struct hconf *c;
+	unsigned long line[NKEYS]; /* 1-based line of each key set */
+	unsigned long root_line;
+};
+
+size_t conf_key_count(void)
+{
+	return NKEYS;
+}
+
+const char *conf_key_name(size_t i)
+{
+	return i < NKEYS ? conf_keys[i].name : NULL;
+}
+
+bool conf_key_reloadable(size_t i)
+{
+	return i < NKEYS && conf_keys[i].reloadable;
+}
+
+bool conf_key_was_set(const struct hconf *c, size_t i)
+{
+	return c && i < NKEYS && (c->set_mask & (UINT64_C(1) << i));
+}
+
+static void *field(struct hconf *c, const struct conf_key *k)
+{
+	return (char *)c + k->off;
+}
+
+static bool is_string_type(enum conf_type t)
+{
+	return t == CT_STR || t == CT_STR_OFF || t == CT_LEVEL;
+}
+
+void conf_free(struct hconf *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (is_string_type(conf_keys[i].type))
+			free(*(char **)field(c, &conf_keys[i]));
+	}
+	free(c);
+}
+
+/* Write "file:line: message" into the caller's buffer; always returns false. */
+static bool PRINTF(3, 4) fail(struct loader *ld, unsigned long line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ld->errlen > 0)
+		snprintf(ld->err, ld->errlen, "%s:%lu: %s", ld->path, line, msg);
+	return false;
+}
+
+static unsigned long node_line(const yaml_node_t *n)
+{
+	return (unsigned long)n->start_mark.line + 1;
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return "a scalar";
+	case YAML_SEQUENCE_NODE:
+		return "a sequence";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+/*
+ * "host:port" with a non-empty host (an IPv6 host in brackets) and a
+ * decimal port 1-65535.  Name resolution is the listener's business.
+ */
+static bool check_hostport(const char *s, char *why, size_t whylen)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s) {
+		snprintf(why, whylen, "expected \"host:port\"");
+		return false;
+	}
+	if (s[0] == '[' && colon[-1] != ']') {
+		snprintf(why, whylen, "expected \"[ipv6]:port\"");
+		return false;
+	}
+	if (s[0] != '[' && memchr(s, ':', (size_t)(colon - s))) {
+		snprintf(why, whylen, "an IPv6 host must be in brackets");
+		return false;
+	}
+	const char *p = colon + 1;
+	unsigned long port = 0;
+	size_t n = strspn(p, "0123456789");
+	if (n == 0 || n > 5 || p[n] != '\0' || (port = strtoul(p, NULL, 10)) < 1 || port > 65535) {
+		snprintf(why, whylen, "port must be 1-65535");
+		return false;
+	}
+	return true;
+}
+
+/* Strict decimal: digits only, no sign, no spaces, fits in unsigned long long. */
+static bool parse_decimal(const char *s, unsigned long long *out, bool *overflow)
+{
+	unsigned long long v = 0;
+	*overflow = false;
+	if (*s == '\0')
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (ULLONG_MAX - d) / 10)
+			*overflow = true;
+		else
+			v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+static bool set_uint(struct loader *ld, const struct conf_key *k, const yaml_node_t *n)
+{
+	unsigned long long v = 0;
+	bool overflow;
+	const char *s = scalar(n);
+	if (!parse_decimal(s, &v, &overflow))
+		return fail(ld, node_line(n), "%s: expected an unsigned integer, got \"%.40s\"",
+			    k->name, s);
+	if (overflow || v < k->min || v > k->max)
+		return fail(ld, node_line(n), "%s: value %.40s is out of bounds [%u, %u]", k->name,
+			    s, k->min, k->max);
+	*(unsigned *)field(ld->c, k) = (unsigned)v;
+	return true;
+}
+
+static bool set_bool(struct loader *ld, const struct conf_key *k, const yaml_node_t *n)
+{
+	const char *s = scalar(n);
+	bool v;
+	if (strcmp(s, "true") == 0)
+		v = true;
+	else if (strcmp(s, "false") == 0)
+		v = false;
+	else
+		return fail(ld, node_line(n), "%s: expected true or false, got \"%.40s\"", k->name,
+			    s);
+	*(bool *)field(ld->c, k) = v;
+	return true;
+}
+
+/* A plain "", "~" or "null" is YAML's null: an empty string to us. */
+static bool scalar_is_empty(const yaml_node_t *n)
+{
+	const char *s = scalar(n);
+	if (*s == '\0')
+		return true;
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return strcmp(s, "~") == 0 || strcmp(s, "null") == 0;
+}
+
+static bool set_string(struct loader *ld, const struct conf_key *k, const yaml_node_t *n)
+{
+	char **dst = field(ld->c, k);
+	const char *s = scalar(n);
+	char why[128];
+	enum log_level lvl;
+	bool empty = scalar_is_empty(n);
+
+	if (empty && k->type != CT_STR_OFF)
+		return fail(ld, node_line(n), "%s: must not be empty", k->name);
+	if (k->type == CT_LEVEL && !log_level_parse(s, &lvl))
+		return fail(ld, node_line(n),
+			    "%s: unknown log level \"%.40s\" (debug, info, warn, error)", k->name,
+			    s);
+	if (!empty && k->check && !k->check(s, why, sizeof(why)))
+		return fail(ld, node_line(n), "%s: \"%.60s\": %s", k->name, s, why);
+	char *copy = empty ? NULL : strdup(s);
+	if (!empty && !copy)
+		return fail(ld, node_line(n), "%s: out of memory", k->name);
+	free(*dst);
+	*dst = copy;
+	return true;
+}
+
+static const struct conf_key *find_key(const char *name, size_t *idx)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(conf_keys[i].name, name) == 0) {
+			*idx = i;
+			return &conf_keys[i];
+		}
+	}
+	return NULL;
+}
+
+/* Whether name is a section, i.e. "name." starts some key. */
+static bool is_section(const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strncmp(conf_keys[i].name, name, len) == 0 && conf_keys[i].name[len] == '.')
+			return true;
+	}
+	return false;
+}
+
+/* Store the value node of one table key. */
+static bool set_key(struct loader *ld, size_t i, const yaml_node_t *val)
+{
+	const struct conf_key *k = &conf_keys[i];
+	if (val->type != YAML_SCALAR_NODE)
+		return fail(ld, node_line(val), "%s: expected a scalar, got %s", k->name,
+			    node_kind(val));
+	if (strlen(scalar(val)) != val->data.scalar.length)
+		return fail(ld, node_line(val), "%s: value contains a NUL byte", k->name);
+	ld->c->set_mask |= UINT64_C(1) << i;
+	ld->line[i] = node_line(val);
+	switch (k->type) {
+	case CT_UINT:
+		return set_uint(ld, k, val);
+	case CT_BOOL:
+		return set_bool(ld, k, val);
+	default:
+		return set_string(ld, k, val);
+	}
+}
+
+static bool load_mapping(struct loader *ld, const yaml_node_t *map, const char *prefix);
+
+/* One "key: value" pair of a mapping under prefix. */
+static bool load_pair(struct loader *ld, const yaml_node_t *kn, const yaml_node_t *val,
+		      const char *prefix)
+{
+	char name[NAME_MAX_LEN];
+	size_t i;
+	if (kn->type != YAML_SCALAR_NODE)
+		return fail(ld, node_line(kn), "%s%skeys must be scalars, got %s", prefix,
+			    *prefix ? ": " : "", node_kind(kn));
+	int n = snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "." : "", scalar(kn));
+	if (n < 0 || (size_t)n >= sizeof(name))
+		return fail(ld, node_line(kn), "unknown key \"%.60s...\"", name);
+	if (find_key(name, &i)) {
+		if (ld->c->set_mask & (UINT64_C(1) << i))
+			return fail(ld, node_line(kn), "duplicate key %s (first on line %lu)", name,
+				    ld->line[i]);
+		return set_key(ld, i, val);
+	}
+	if (!is_section(name))
+		return fail(ld, node_line(kn), "unknown key \"%.80s\"", name);
+	if (val->type != YAML_MAPPING_NODE)
+		return fail(ld, node_line(val), "%s: expected a mapping, got %s", name,
+			    node_kind(val));
+	return load_mapping(ld, val, name);
+}
+
+/* A key written twice in one mapping, e.g. two "database:" sections. */
+static bool check_dup_keys(struct loader *ld, const yaml_node_t *map)
+{
+	yaml_node_pair_t *start = map->data.mapping.pairs.start;
+	yaml_node_pair_t *top = map->data.mapping.pairs.top;
+	for (yaml_node_pair_t *a = start; a < top; a++) {
+		const yaml_node_t *ka = yaml_document_get_node(ld->doc, a->key);
+		if (!ka || ka->type != YAML_SCALAR_NODE)
+			continue;
+		for (yaml_node_pair_t *b = start; b < a; b++) {
+			const yaml_node_t *kb = yaml_document_get_node(ld->doc, b->key);
+			if (kb && kb->type == YAML_SCALAR_NODE &&
+			    strcmp(scalar(ka), scalar(kb)) == 0)
+				return fail(ld, node_line(ka),
+					    "duplicate key %.80s (first on line %lu)", scalar(ka),
+					    node_line(kb));
+		}
+	}
+	return true;
+}
+
+static bool load_mapping(struct loader *ld, const yaml_node_t *map, const char *prefix)
+{
+	if (!check_dup_keys(ld, map))
+		return false;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		const yaml_node_t *kn = yaml_document_get_node(ld->doc, p->key);
+		const yaml_node_t *vn = yaml_document_get_node(ld->doc, p->value);
+		if (!kn || !vn)
+			return fail(ld, node_line(map), "malformed mapping");
+		if (!load_pair(ld, kn, vn, prefix))
+			return false;
+	}
+	return true;
+}
+
+static bool set_defaults(struct loader *ld)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		if (k->type == CT_UINT) {
+			*(unsigned *)field(ld->c, k) = k->def_uint;
+		} else if (k->type == CT_BOOL) {
+			*(bool *)field(ld->c, k) = k->def_uint != 0;
+		} else if (k->def_str) {
+			char *s = strdup(k->def_str);
+			if (!s)
+				return fail(ld, 0, "out of memory");
+			*(char **)field(ld->c, k) = s;
+		}
+	}
+	return true;
+}
+
+static size_t key_index(const char *name)
+{
+	size_t i = 0;
+	if (!find_key(name, &i))
+		abort(); /* a name below is not in the table: a bug, not input */
+	return i;
+}
+
+/* Line of the first of two keys written in the file, for a rule between them. */
+static unsigned long rule_line(struct loader *ld, const char *a, const char *b)
+{
+	size_t i = key_index(a), j = key_index(b);
+	if (ld->line[i])
+		return ld->line[i];
+	return ld->line[j] ? ld->line[j] : ld->root_line;
+}
+
+/* Required keys and the rules between keys; lines point at the key that breaks them. */
+static bool check_whole(struct loader *ld)
+{
+	struct hconf *c = ld->c;
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		if (k->type == CT_STR && !*(char **)field(c, k))
+			return fail(ld, ld->root_line, "missing required key %s", k->name);
+	}
+	if (c->db_reconnect_min_ms > c->db_reconnect_max_ms)
+		return fail(ld,
+			    rule_line(ld, "database.reconnect_min_ms", "database.reconnect_max_ms"),
+			    "database.reconnect_min_ms (%u) is greater than "
+			    "database.reconnect_max_ms (%u)",
+			    c->db_reconnect_min_ms, c->db_reconnect_max_ms);
+	if (c->store_high_water < c->batch_max_rows)
+		return fail(ld,
+			    rule_line(ld, "database.store_high_water", "database.batch_max_rows"),
+			    "database.store_high_water (%u) is less than "
+			    "database.batch_max_rows (%u)",
+			    c->store_high_water, c->batch_max_rows);
+	return true;
+}
+
+/* Parse the next document of the stream; false with a message on a YAML error. */
+static bool parse_doc(struct loader *ld, yaml_parser_t *parser, yaml_document_t *doc)
+{
+	if (yaml_parser_load(parser, doc))
+		return true;
+	const char *what = parser->problem ? parser->problem : "unknown error";
+	unsigned long line = (unsigned long)parser->problem_mark.line + 1;
+	if (parser->context)
+		return fail(ld, line, "YAML syntax error: %s %s", parser->context, what);
+	return fail(ld, line, "YAML syntax error: %s", what);
+}
+
+static bool load_root(struct loader *ld, yaml_parser_t *parser)
+{
+	const yaml_node_t *root = yaml_document_get_root_node(ld->doc);
+	if (!root)
+		return fail(ld, 1, "empty configuration");
+	ld->root_line = node_line(root);
+	if (root->type != YAML_MAPPING_NODE)
+		return fail(ld, node_line(root), "top level must be a mapping, got %s",
+			    node_kind(root));
+	if (!load_mapping(ld, root, ""))
+		return false;
+
+	/* A second document would be silently ignored; refuse it instead. */
+	yaml_document_t next;
+	if (!parse_doc(ld, parser, &next))
+		return false;
+	const yaml_node_t *extra = yaml_document_get_root_node(&next);
+	unsigned long extra_line = extra ? node_line(extra) : 0;
+	yaml_document_delete(&next);
+	if (extra)
+		return fail(ld, extra_line, "more than one YAML document");
+	return check_whole(ld);
+}
+
+static bool load_file(struct loader *ld, FILE *f)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	bool ok = false;
+
+	if (!yaml_parser_initialize(&parser))
+		return fail(ld, 0, "out of memory");
+	yaml_parser_set_input_file(&parser, f);
+	if (parse_doc(ld, &parser, &doc)) {
+		ld->doc = &doc;
+		ok = load_root(ld, &parser);
+		ld->doc = NULL;
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&parser);
+	return ok;
+}
+
+struct hconf *conf_load(const char *path, char *err, size_t errlen)
+{
+	struct loader ld = {.path = path, .err = err, .errlen = errlen, .root_line = 1};
+	if (errlen > 0)
+		err[0] = '\0';
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fail(&ld, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		fail(&ld, 0, "cannot read: %s", strerror(EISDIR));
+		return NULL;
+	}
+	ld.c = calloc(1, sizeof(*ld.c));
+	bool ok = ld.c && set_defaults(&ld) && load_file(&ld, f);
+	if (!ld.c)
+		fail(&ld, 0, "out of memory");
+	fclose(f);
+	if (!ok) {
+		conf_free(ld.c);
+		return NULL;
+	}
+	return ld.c;
+}

@@ -1,0 +1,695 @@
+/*
+ * conn.c - one terminal connection: buffers, framing, the state machine
+ * (handshake -> connected -> registered -> authenticated -> closed) and
+ * the messages of the JT/T 808 core.
+ *
+ * A frame that carries data is handed to the store and answered only
+ * after its commit.  While a connection has too many frames waiting, or
+ * the store is full, or a registry look-up is out, the connection stops
+ * reading: the terminal's own TCP window then holds it back.
+ */
+#include "hoursd.h"
+#include "server.h"
+#include "conf.h"
+#include "log.h"
+#include "store.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+enum conn_state { CS_HANDSHAKE, CS_CONNECTED, CS_REGISTERED, CS_AUTHENTICATED, CS_CLOSED };
+enum term_state { TERM_NONE, TERM_LOOKING, TERM_FOUND, TERM_UNKNOWN };
+enum frame_result { FRAME_DONE, FRAME_LATER };
+
+#define OUT_HIGH_WATER (256 * 1024) /* unread answers: stop reading the terminal */
+#define MAX_BATCH_ITEMS 4096
+
+struct conn {
+	struct conn *prev, *next;
+	struct server *srv;
+	struct bufferevent *bev;
+	enum conn_state state;
+	enum term_state term;
+	struct store_terminal t;
+	bool tls;
+	bool reading;
+	char peer[64];
+	char phone[21];	     /* normalized terminal number: the certificate's, or the first frame's */
+	uint8_t cert_sha256[32];
+	/* Answers copy the header form the terminal last used. */
+	bool v2019;
+	uint8_t version;
+	char hdr_phone[JT808_PHONE_MAX + 1];
+	uint16_t out_serial;
+	unsigned refs;
+	unsigned inflight; /* frames waiting for their commit */
+	uint64_t rx_pos;   /* stream offset of the input buffer's first byte */
+	struct jt808_reasm *reasm;
+};
+
+/* An answer owed after a commit. */
+struct pending_ack {
+	struct conn *c;
+	uint16_t serial, msg_id;
+};
+
+static struct conn *conns;
+static unsigned nconns;
+static uint8_t frame_buf[65536];
+
+static void process_input(struct conn *c);
+
+/* ---- life cycle ---- */
+
+static void conn_ref(struct conn *c)
+{
+	c->refs++;
+}
+
+static void conn_unref(struct conn *c)
+{
+	if (--c->refs == 0) {
+		jt808_reasm_free(c->reasm);
+		free(c);
+	}
+}
+
+PRINTF(3, 4) static void conn_log(const struct conn *c, enum log_level lvl, const char *fmt, ...)
+{
+	if (!log_enabled(lvl))
+		return;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(lvl, "conn %s %s: %s", c->phone[0] ? c->phone : "-", c->peer, msg);
+}
+
+/* Every disconnect goes through here, with its reason. */
+static void conn_close(struct conn *c, const char *reason)
+{
+	if (c->state == CS_CLOSED)
+		return;
+	conn_log(c, HLOG_INFO, "closed: %s (%u frames waiting for commit)", reason, c->inflight);
+	c->state = CS_CLOSED;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	nconns--;
+	c->srv->st.closed++;
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	conn_unref(c);
+}
+
+static bool may_read(const struct conn *c)
+{
+	const struct hconf *cf = c->srv->conf;
+	if (c->state == CS_CLOSED || c->srv->draining || c->term == TERM_LOOKING)
+		return false;
+	if (c->inflight >= cf->conn_high_water || store_full(c->srv->store))
+		return false;
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) < OUT_HIGH_WATER;
+}
+
+/*
+ * Turn reading on or off to match may_read().  When it comes back on,
+ * what is already buffered is handled now: no read event will come for it.
+ */
+static void update_reading(struct conn *c)
+{
+	bool want = may_read(c);
+	if (want == c->reading)
+		return;
+	c->reading = want;
+	if (want) {
+		bufferevent_enable(c->bev, EV_READ);
+		process_input(c);
+	} else {
+		bufferevent_disable(c->bev, EV_READ);
+	}
+}
+
+/* ---- answers ---- */
+
+static void send_frame(struct conn *c, uint16_t msg_id, const uint8_t *body, size_t len)
+{
+	if (c->state == CS_CLOSED)
+		return;
+	struct jt808_header h = {
+		.msg_id = msg_id, .v2019 = c->v2019, .version = c->version,
+		.serial = c->out_serial++,
+	};
+	memcpy(h.phone, c->hdr_phone, sizeof(h.phone));
+	uint8_t out[JT808_ENCODED_MAX(JT808_MAX_BODY)];
+	size_t n = jt808_encode(&h, body, len, out, sizeof(out));
+	if (n == 0) {
+		conn_log(c, HLOG_ERROR, "cannot encode answer 0x%04x", msg_id);
+		return;
+	}
+	bufferevent_write(c->bev, out, n);
+}
+
+static void send_ack(struct conn *c, uint16_t serial, uint16_t msg_id, uint8_t result)
+{
+	uint8_t body[5];
+	jt808_build_general_ack(serial, msg_id, result, body);
+	send_frame(c, JT808_P_GENERAL_ACK, body, sizeof(body));
+	if (result == JT808_R_OK)
+		c->srv->st.acks_ok++;
+	else
+		c->srv->st.acks_failed++;
+}
+
+/* ---- bad input ---- */
+
+static void bad_frame(struct conn *c, const char *reason, const uint8_t *bytes, size_t n,
+		      uint64_t pos)
+{
+	char hex[80];
+	log_hex(hex, sizeof(hex), bytes, n, 24);
+	conn_log(c, HLOG_WARN, "bad frame at byte %llu (%zu bytes): %s: %s",
+		 (unsigned long long)pos, n, reason, hex);
+}
+
+/* ---- the registry ---- */
+
+static void on_terminal(void *arg, bool found, const struct store_terminal *t)
+{
+	struct conn *c = arg;
+	if (c->state != CS_CLOSED) {
+		if (!found) {
+			c->term = TERM_UNKNOWN;
+			c->srv->st.unknown_terminal++;
+			conn_log(c, HLOG_WARN, "terminal is not in the registry");
+		} else {
+			c->t = *t;
+			c->term = TERM_FOUND;
+			if (c->tls && CRYPTO_memcmp(t->cert_sha256, c->cert_sha256, 32) != 0) {
+				conn_close(c, "client certificate is not the one registered for this terminal");
+			} else if (!t->active) {
+				conn_log(c, HLOG_WARN, "terminal is disabled in the registry");
+			}
+		}
+		if (c->state != CS_CLOSED)
+			update_reading(c);
+	}
+	conn_unref(c);
+}
+
+static void look_up(struct conn *c)
+{
+	c->term = TERM_LOOKING;
+	update_reading(c);
+	conn_ref(c);
+	store_lookup_terminal(c->srv->store, c->phone, on_terminal, c);
+}
+
+/* ---- messages ---- */
+
+static void on_committed(void *arg, bool ok)
+{
+	struct pending_ack *p = arg;
+	struct conn *c = p->c;
+	c->inflight--;
+	if (c->state != CS_CLOSED) {
+		send_ack(c, p->serial, p->msg_id, ok ? JT808_R_OK : JT808_R_FAILED);
+		update_reading(c);
+	}
+	free(p);
+	conn_unref(c);
+}
+
+static void store_frame(struct conn *c, const struct jt808_msg *m, const struct jt808_location *locs,
+			unsigned n)
+{
+	struct pending_ack *p = malloc(sizeof(*p));
+	if (p == NULL)
+		die("out of memory");
+	*p = (struct pending_ack){.c = c, .serial = m->h.serial, .msg_id = m->h.msg_id};
+	conn_ref(c);
+	c->inflight++;
+	c->srv->st.positions += n;
+	store_add_positions(c->srv->store, c->t.id, locs, n, on_committed, p);
+}
+
+static void handle_register(struct conn *c, const struct jt808_msg *m)
+{
+	struct jt808_register r;
+	uint8_t body[128];
+	enum jt808_err e = jt808_parse_register(m->body, m->body_len, m->h.v2019, &r);
+	if (e != JT808_OK) {
+		conn_log(c, HLOG_WARN, "registration body: %s", jt808_strerror(e));
+		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		return;
+	}
+	uint8_t result = JT808_REG_OK;
+	if (c->term != TERM_FOUND || !c->t.active)
+		result = JT808_REG_TERMINAL_UNKNOWN;
+	size_t n = jt808_build_register_ack(m->h.serial, result, result ? NULL : c->t.auth_code,
+					    body, sizeof(body));
+	conn_log(c, result ? HLOG_WARN : HLOG_INFO, "registration (province %u, city %u): result %u",
+		 r.province, r.city, result);
+	if (n > 0)
+		send_frame(c, JT808_P_REGISTER_ACK, body, n);
+	if (result == JT808_REG_OK && c->state < CS_REGISTERED)
+		c->state = CS_REGISTERED;
+}
+
+static void handle_auth(struct conn *c, const struct jt808_msg *m)
+{
+	char code[128];
+	enum jt808_err e = jt808_parse_auth(m->body, m->body_len, m->h.v2019, code, sizeof(code));
+	if (e != JT808_OK) {
+		conn_log(c, HLOG_WARN, "authentication body: %s", jt808_strerror(e));
+		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		return;
+	}
+	size_t len = strlen(code);
+	bool ok = c->term == TERM_FOUND && c->t.active && len == strlen(c->t.auth_code) &&
+		  CRYPTO_memcmp(code, c->t.auth_code, len) == 0;
+	if (ok) {
+		c->state = CS_AUTHENTICATED;
+		conn_log(c, HLOG_INFO, "authenticated (terminal id %lld)", (long long)c->t.id);
+	} else {
+		conn_log(c, HLOG_WARN, "authentication refused: %s",
+			 c->term != TERM_FOUND ? "unknown terminal"
+			 : !c->t.active	       ? "terminal disabled"
+						: "wrong auth code");
+	}
+	send_ack(c, m->h.serial, m->h.msg_id, ok ? JT808_R_OK : JT808_R_FAILED);
+}
+
+static void handle_location(struct conn *c, const struct jt808_msg *m)
+{
+	struct jt808_location loc;
+	enum jt808_err e = jt808_parse_location(m->body, m->body_len, &loc);
+	if (e != JT808_OK) {
+		conn_log(c, HLOG_WARN, "location body (serial %u): %s", m->h.serial, jt808_strerror(e));
+		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		return;
+	}
+	store_frame(c, m, &loc, 1);
+}
+
+struct batch_collect {
+	struct jt808_location *locs;
+	unsigned n, cap;
+};
+
+static bool collect_location(void *arg, const struct jt808_location *loc)
+{
+	struct batch_collect *b = arg;
+	if (b->n == b->cap) {
+		if (b->cap >= MAX_BATCH_ITEMS)
+			return false;
+		b->cap = b->cap ? b->cap * 2 : 16;
+		struct jt808_location *p = realloc(b->locs, b->cap * sizeof(*p));
+		if (p == NULL)
+			die("out of memory");
+		b->locs = p;
+	}
+	b->locs[b->n++] = *loc;
+	return true;
+}
+
+static void handle_batch(struct conn *c, const struct jt808_msg *m)
+{
+	struct batch_collect b = {0};
+	unsigned declared = 0;
+	enum jt808_err e = jt808_parse_batch_location(m->body, m->body_len, collect_location, &b,
+						      &declared);
+	if (e != JT808_OK || b.n != declared) {
+		conn_log(c, HLOG_WARN, "batch location (serial %u): %s, %u of %u items", m->h.serial,
+			 e != JT808_OK ? jt808_strerror(e) : "item count differs", b.n, declared);
+		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+	} else {
+		store_frame(c, m, b.locs, b.n);
+	}
+	free(b.locs);
+}
+
+static void dispatch(struct conn *c, const struct jt808_msg *m)
+{
+	switch (m->h.msg_id) {
+	case JT808_T_REGISTER:
+		handle_register(c, m);
+		return;
+	case JT808_T_AUTH:
+		handle_auth(c, m);
+		return;
+	case JT808_T_GENERAL_ACK:
+		return; /* the terminal answering us: nothing to say */
+	default:
+		break;
+	}
+	if (c->state != CS_AUTHENTICATED) {
+		c->srv->st.not_authenticated++;
+		conn_log(c, HLOG_WARN, "message 0x%04x before authentication refused", m->h.msg_id);
+		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
+		return;
+	}
+	switch (m->h.msg_id) {
+	case JT808_T_HEARTBEAT:
+		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_OK);
+		break;
+	case JT808_T_LOCATION:
+		handle_location(c, m);
+		break;
+	case JT808_T_BATCH_LOCATION:
+		handle_batch(c, m);
+		break;
+	default:
+		c->srv->st.unsupported++;
+		conn_log(c, HLOG_INFO, "message 0x%04x not supported", m->h.msg_id);
+		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_NOT_SUPPORTED);
+		break;
+	}
+}
+
+/* Reassemble a piece; dispatch the whole message when it is complete. */
+static void handle_piece(struct conn *c, const struct jt808_msg *m, uint64_t pos)
+{
+	uint8_t *body = NULL;
+	size_t len = 0;
+	enum jt808_err e = jt808_reasm_add(c->reasm, m, time(NULL), &body, &len);
+	if (e != JT808_OK) {
+		c->srv->st.bad_frames[e]++;
+		bad_frame(c, jt808_strerror(e), m->body, m->body_len, pos);
+		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		return;
+	}
+	if (body == NULL)
+		return;
+	struct jt808_msg whole = *m;
+	whole.h.subpkg = false;
+	whole.body = body;
+	whole.body_len = len;
+	dispatch(c, &whole);
+	free(body);
+}
+
+/*
+ * One frame, still escaped, at stream offset pos.  FRAME_LATER leaves it
+ * in the buffer: the terminal must first be looked up.
+ */
+static enum frame_result handle_frame(struct conn *c, const uint8_t *esc, size_t n, uint64_t pos)
+{
+	struct jt808_msg m;
+	size_t len;
+	enum jt808_err e = JT808_E_TOO_LONG;
+	if (n <= sizeof(frame_buf))
+		e = jt808_unescape(esc, n, frame_buf, &len);
+	if (e == JT808_OK)
+		e = jt808_parse(frame_buf, len, &m);
+	c->srv->st.frames++;
+	if (e != JT808_OK) {
+		c->srv->st.bad_frames[e]++;
+		bad_frame(c, jt808_strerror(e), esc, n, pos);
+		return FRAME_DONE;
+	}
+	char phone[21];
+	store_phone_norm(m.h.phone, phone);
+	if (c->phone[0] == '\0') {
+		/* Plain TCP: the first frame names the terminal. */
+		memcpy(c->phone, phone, sizeof(phone));
+		look_up(c);
+		return FRAME_LATER;
+	}
+	c->v2019 = m.h.v2019;
+	c->version = m.h.version;
+	memcpy(c->hdr_phone, m.h.phone, sizeof(c->hdr_phone));
+	if (strcmp(phone, c->phone) != 0) {
+		c->srv->st.number_mismatch++;
+		conn_log(c, HLOG_WARN, "frame at byte %llu names terminal %s, the %s names %s: refused",
+			 (unsigned long long)pos, phone, c->tls ? "certificate" : "connection",
+			 c->phone);
+		send_ack(c, m.h.serial, m.h.msg_id, JT808_R_FAILED);
+		return FRAME_DONE;
+	}
+	if (m.h.encrypt != 0) {
+		conn_log(c, HLOG_WARN, "encrypted body (serial %u) not supported", m.h.serial);
+		send_ack(c, m.h.serial, m.h.msg_id, JT808_R_BAD_MESSAGE);
+		return FRAME_DONE;
+	}
+	if (m.h.subpkg)
+		handle_piece(c, &m, pos);
+	else
+		dispatch(c, &m);
+	return FRAME_DONE;
+}
+
+/* Handle what the input buffer holds, within the per-event frame budget. */
+static void process_input(struct conn *c)
+{
+	const struct hconf *cf = c->srv->conf;
+	struct evbuffer *in;
+	unsigned handled = 0;
+	conn_ref(c);
+	while (may_read(c) && handled < cf->frames_per_read) {
+		in = bufferevent_get_input(c->bev);
+		size_t n = evbuffer_get_length(in);
+		if (n == 0)
+			break;
+		const uint8_t *buf = evbuffer_pullup(in, (ev_ssize_t)n);
+		struct jt808_scan s;
+		enum jt808_scan_result r = jt808_scan(buf, n, cf->max_frame_bytes, &s);
+		if (s.junk > 0) {
+			c->srv->st.junk_bytes += s.junk;
+			conn_log(c, HLOG_WARN, "%zu bytes of junk at byte %llu skipped", s.junk,
+				 (unsigned long long)c->rx_pos);
+		}
+		if (r == JT808_SCAN_FRAME) {
+			if (handle_frame(c, buf + s.start, s.len, c->rx_pos + s.start) == FRAME_LATER) {
+				/* Drop only the junk before the frame; come back to the frame. */
+				evbuffer_drain(in, s.junk);
+				c->rx_pos += s.junk;
+				break;
+			}
+			handled++;
+		} else if (r == JT808_SCAN_OVERSIZE) {
+			c->srv->st.oversize++;
+			bad_frame(c, "frame longer than connection.max_frame_bytes", buf, s.skip,
+				  c->rx_pos);
+		}
+		if (c->state == CS_CLOSED)
+			break;
+		evbuffer_drain(in, s.skip);
+		c->rx_pos += s.skip;
+		if (r == JT808_SCAN_NEED)
+			break;
+	}
+	/* Frames left over for the budget: come back after other connections. */
+	if (c->state != CS_CLOSED && handled == cf->frames_per_read && may_read(c))
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS | BEV_TRIG_IGNORE_WATERMARKS);
+	if (c->state != CS_CLOSED)
+		update_reading(c);
+	conn_unref(c);
+}
+
+/* ---- libevent callbacks ---- */
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	process_input(arg);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	/* Answers drained: a connection held for its output may read again. */
+	update_reading(c);
+}
+
+/* Take the terminal number from the certificate's subject CN. */
+static bool take_certificate(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	X509 *cert = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+	if (cert == NULL)
+		return false;
+	bool ok = false;
+	unsigned mdlen = 0;
+	X509_NAME *name = X509_get_subject_name(cert);
+	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	ASN1_STRING *cn = i >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)) : NULL;
+	if (cn && X509_digest(cert, EVP_sha256(), c->cert_sha256, &mdlen) == 1 && mdlen == 32) {
+		const unsigned char *d = ASN1_STRING_get0_data(cn);
+		int len = ASN1_STRING_length(cn);
+		char digits[21];
+		ok = len >= 1 && len <= 20;
+		for (int k = 0; ok && k < len; k++)
+			ok = d[k] >= '0' && d[k] <= '9';
+		if (ok) {
+			memcpy(digits, d, (size_t)len);
+			digits[len] = '\0';
+			store_phone_norm(digits, c->phone);
+		}
+	}
+	X509_free(cert);
+	return ok;
+}
+
+static void tls_error(struct conn *c, char *buf, size_t len)
+{
+	unsigned long e = bufferevent_get_openssl_error(c->bev);
+	if (e == 0)
+		e = ERR_get_error();
+	if (e)
+		ERR_error_string_n(e, buf, len);
+	else
+		snprintf(buf, len, "%s", "connection reset");
+	ERR_clear_error();
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	char why[256];
+	if (what & BEV_EVENT_CONNECTED) {
+		if (!take_certificate(c)) {
+			conn_close(c, "client certificate has no terminal number (subject CN of 1-20 digits)");
+			return;
+		}
+		c->state = CS_CONNECTED;
+		conn_log(c, HLOG_INFO, "TLS established (%s)",
+			 SSL_get_version(bufferevent_openssl_get_ssl(bev)));
+		look_up(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		conn_close(c, "idle timeout");
+	} else if (what & BEV_EVENT_EOF) {
+		conn_close(c, "closed by the terminal");
+	} else if (what & BEV_EVENT_ERROR) {
+		if (c->state == CS_HANDSHAKE)
+			c->srv->st.tls_failures++;
+		tls_error(c, why, sizeof(why));
+		char reason[300];
+		snprintf(reason, sizeof(reason), "%s: %s",
+			 c->state == CS_HANDSHAKE ? "TLS handshake failed" : "error", why);
+		conn_close(c, reason);
+	}
+}
+
+void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen,
+		 bool tls)
+{
+	const struct hconf *cf = srv->conf;
+	struct conn *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->srv = srv;
+	c->tls = tls;
+	c->refs = 1; /* the list's */
+	c->reasm = jt808_reasm_new(cf->reasm_max_pieces, cf->reasm_max_bytes, cf->reasm_max_age_s);
+	char host[INET6_ADDRSTRLEN] = "?";
+	uint16_t port = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
+	int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+	if (tls) {
+		SSL *ssl = SSL_new(srv->tls);
+		c->bev = ssl ? bufferevent_openssl_socket_new(srv->base, fd, ssl,
+							      BUFFEREVENT_SSL_ACCEPTING, opts)
+			     : NULL;
+		if (c->bev == NULL && ssl)
+			SSL_free(ssl);
+		if (c->bev)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else {
+		c->bev = bufferevent_socket_new(srv->base, fd, opts);
+		c->state = CS_CONNECTED;
+	}
+	if (c->bev == NULL || c->reasm == NULL) {
+		evutil_closesocket(fd);
+		jt808_reasm_free(c->reasm);
+		free(c);
+		return;
+	}
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
+	nconns++;
+	srv->st.accepted++;
+	size_t high = 2 * (size_t)cf->max_frame_bytes + 64;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, high < 16384 ? 16384 : high);
+	struct timeval idle = {cf->idle_timeout_s, 0};
+	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	c->reading = true;
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_log(c, HLOG_DEBUG, "accepted (%s)", tls ? "TLS" : "plain TCP");
+}
+
+/* ---- the whole set ---- */
+
+void conn_resume_all(void *arg)
+{
+	for (struct conn *c = conns, *next; c; c = next) {
+		conn_ref(c);
+		update_reading(c);
+		next = c->next;
+		conn_unref(c);
+	}
+}
+
+void conn_pause_all(struct server *srv)
+{
+	for (struct conn *c = conns; c; c = c->next) {
+		if (c->reading) {
+			c->reading = false;
+			bufferevent_disable(c->bev, EV_READ);
+		}
+	}
+}
+
+void conn_close_all(const char *reason)
+{
+	while (conns)
+		conn_close(conns, reason);
+}
+
+void conn_janitor(time_t now)
+{
+	for (struct conn *c = conns; c; c = c->next) {
+		unsigned n = jt808_reasm_expire(c->reasm, now);
+		if (n > 0)
+			conn_log(c, HLOG_WARN, "%u unfinished sub-packaged message(s) expired", n);
+	}
+}
+
+unsigned conn_count(void)
+{
+	return nconns;
+}
+
+bool conn_all_flushed(void)
+{
+	for (struct conn *c = conns; c; c = c->next) {
+		if (c->inflight > 0 || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+			return false;
+	}
+	return true;
+}

@@ -1,0 +1,375 @@
+/*
+ * hoursctl.c - the operators' command line.
+ *
+ *   hoursctl [-c FILE | -d CONNINFO] migrate [--dir DIR]
+ *   hoursctl ... terminal add NUMBER --cert FILE
+ *   hoursctl ... terminal list
+ *   hoursctl ... terminal disable|enable NUMBER
+ *
+ * The connection string comes from -d, else $HOURSD_DB, else the
+ * database.conninfo of the config file given with -c.  Short-lived and
+ * synchronous: blocking libpq is right here.
+ */
+#include "hoursd.h"
+#include "conf.h"
+#include "log.h"
+#include "store.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <unistd.h>
+
+#ifndef HOURSD_SQLDIR
+#define HOURSD_SQLDIR "/usr/local/share/hoursd/sql"
+#endif
+
+static PGconn *db;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hoursctl [-c FILE | -d CONNINFO] COMMAND\n"
+		   "  migrate [--dir DIR]              apply the numbered migrations in DIR\n"
+		   "  terminal add NUMBER --cert FILE  register a terminal and its certificate\n"
+		   "  terminal list                    list terminals\n"
+		   "  terminal disable|enable NUMBER   stop or allow a terminal's uploads\n");
+}
+
+static PGresult *query(const char *sql, int n, const char *const *values)
+{
+	PGresult *r = PQexecParams(db, sql, n, NULL, values, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		fprintf(stderr, "hoursctl: %s", PQerrorMessage(db));
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+static bool exec_ok(const char *sql, int n, const char *const *values)
+{
+	PGresult *r = query(sql, n, values);
+	PQclear(r);
+	return r != NULL;
+}
+
+/* ---- migrate ---- */
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	do {
+		if (len + 4096 + 1 > cap) {
+			cap = (cap + 4096 + 1) * 2;
+			char *p = realloc(buf, cap);
+			if (p == NULL) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = p;
+		}
+		n = fread(buf + len, 1, 4096, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Apply one file in its own transaction, unless schema_migrations has it. */
+static bool apply_one(const char *dir, const char *name, bool *applied)
+{
+	const char *v[1] = {name};
+	*applied = false;
+	PGresult *r = query("SELECT 1 FROM schema_migrations WHERE name = $1", 1, v);
+	if (r == NULL)
+		return false;
+	bool done = PQntuples(r) > 0;
+	PQclear(r);
+	if (done)
+		return true;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	char *sql = read_file(path);
+	if (sql == NULL) {
+		fprintf(stderr, "hoursctl: cannot read %s\n", path);
+		return false;
+	}
+	/* A migration is trusted SQL of several statements: the simple protocol runs it. */
+	PGresult *res = PQexec(db, sql);
+	free(sql);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "hoursctl: %s: %s", name, PQerrorMessage(db));
+	PQclear(res);
+	if (ok)
+		ok = exec_ok("INSERT INTO schema_migrations (name) VALUES ($1)", 1, v);
+	*applied = ok;
+	return ok;
+}
+
+static int cmd_migrate(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		fprintf(stderr, "hoursctl: cannot open migration directory %s\n", dir);
+		return 1;
+	}
+	char *names[1000];
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL && n < ARRAY_SIZE(names)) {
+		size_t len = strlen(e->d_name);
+		if (len > 4 && strcmp(e->d_name + len - 4, ".sql") == 0 && e->d_name[0] >= '0' &&
+		    e->d_name[0] <= '9')
+			names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_names);
+	/* One migrator at a time, whatever the number of hosts. */
+	bool ok = exec_ok("SELECT pg_advisory_lock(80808)", 0, NULL) &&
+		  exec_ok("CREATE TABLE IF NOT EXISTS schema_migrations ("
+			  " name text PRIMARY KEY,"
+			  " applied_at timestamptz NOT NULL DEFAULT now())",
+			  0, NULL);
+	unsigned count = 0;
+	for (size_t i = 0; ok && i < n; i++) {
+		bool applied;
+		ok = exec_ok("BEGIN", 0, NULL) && apply_one(dir, names[i], &applied);
+		ok = ok && exec_ok("COMMIT", 0, NULL);
+		if (!ok)
+			PQclear(PQexec(db, "ROLLBACK"));
+		if (ok && applied) {
+			printf("applied %s\n", names[i]);
+			count++;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	if (!ok)
+		return 1;
+	printf("migrations: %u applied, schema up to date\n", count);
+	return 0;
+}
+
+/* ---- terminals ---- */
+
+static bool cert_facts(const char *path, char number[21], char sha_hex[65], char not_after[32],
+		       char **pem)
+{
+	*pem = read_file(path);
+	if (*pem == NULL) {
+		fprintf(stderr, "hoursctl: cannot read certificate %s\n", path);
+		return false;
+	}
+	BIO *bio = BIO_new_mem_buf(*pem, -1);
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	if (x == NULL) {
+		fprintf(stderr, "hoursctl: %s is not a PEM certificate\n", path);
+		return false;
+	}
+	bool ok = false;
+	char cn[64] = "";
+	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
+	size_t len = strlen(cn);
+	ok = len >= 1 && len <= 20 && strspn(cn, "0123456789") == len;
+	if (!ok)
+		fprintf(stderr, "hoursctl: %s: subject CN \"%s\" is not a terminal number\n", path, cn);
+	unsigned char md[32];
+	unsigned mdlen = 0;
+	if (ok && X509_digest(x, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32) {
+		for (int i = 0; i < 32; i++)
+			snprintf(sha_hex + 2 * i, 3, "%02x", md[i]);
+		store_phone_norm(cn, number);
+		struct tm tm;
+		ok = ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1;
+		strftime(not_after, 32, "%Y-%m-%d %H:%M:%S+00", &tm);
+	}
+	X509_free(x);
+	return ok;
+}
+
+static int terminal_add(const char *number, const char *cert)
+{
+	char cn[21], want[21], sha[65], not_after[32], code[33];
+	char *pem = NULL;
+	if (strspn(number, "0123456789") != strlen(number) || strlen(number) == 0 ||
+	    strlen(number) > 20) {
+		fprintf(stderr, "hoursctl: terminal number must be 1-20 digits\n");
+		return 2;
+	}
+	store_phone_norm(number, want);
+	if (!cert_facts(cert, cn, sha, not_after, &pem)) {
+		free(pem);
+		return 1;
+	}
+	if (strcmp(cn, want) != 0) {
+		fprintf(stderr, "hoursctl: the certificate names terminal %s, not %s\n", cn, want);
+		free(pem);
+		return 1;
+	}
+	unsigned char rnd[16];
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		free(pem);
+		return 1;
+	}
+	for (int i = 0; i < 16; i++)
+		snprintf(code + 2 * i, 3, "%02x", rnd[i]);
+	/* A new certificate for a known terminal replaces the old one. */
+	const char *v[5] = {want, pem, sha, not_after, code};
+	PGresult *r = query("INSERT INTO terminal (phone, cert_pem, cert_sha256, cert_not_after, auth_code)"
+			    " VALUES ($1, $2, decode($3, 'hex'), $4, $5)"
+			    " ON CONFLICT (phone) DO UPDATE SET cert_pem = EXCLUDED.cert_pem,"
+			    " cert_sha256 = EXCLUDED.cert_sha256, cert_not_after = EXCLUDED.cert_not_after,"
+			    " updated_at = now()"
+			    " RETURNING id, (xmax = 0)",
+			    5, v);
+	free(pem);
+	if (r == NULL)
+		return 1;
+	printf("terminal %s %s (id %s, certificate sha256 %s, valid until %s)\n", want,
+	       PQgetvalue(r, 0, 1)[0] == 't' ? "added" : "certificate replaced", PQgetvalue(r, 0, 0),
+	       sha, not_after);
+	PQclear(r);
+	return 0;
+}
+
+static int terminal_list(void)
+{
+	PGresult *r = query("SELECT phone, status, cert_not_after, encode(cert_sha256, 'hex'),"
+			    " (SELECT count(*) FROM position p WHERE p.terminal_id = t.id)"
+			    " FROM terminal t ORDER BY phone",
+			    0, NULL);
+	if (r == NULL)
+		return 1;
+	printf("%-20s %-8s %-25s %-16s %s\n", "number", "status", "certificate valid until",
+	       "certificate", "positions");
+	for (int i = 0; i < PQntuples(r); i++)
+		printf("%-20s %-8s %-25s %.16s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
+	PQclear(r);
+	return 0;
+}
+
+static int terminal_status(const char *number, const char *status)
+{
+	char n[21];
+	store_phone_norm(number, n);
+	const char *v[2] = {n, status};
+	PGresult *r = query("UPDATE terminal SET status = $2, updated_at = now() WHERE phone = $1", 2, v);
+	if (r == NULL)
+		return 1;
+	bool found = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	if (!found) {
+		fprintf(stderr, "hoursctl: no terminal %s\n", n);
+		return 1;
+	}
+	printf("terminal %s %s\n", n, status);
+	return 0;
+}
+
+static int cmd_terminal(int argc, char **argv)
+{
+	if (argc >= 1 && strcmp(argv[0], "list") == 0)
+		return terminal_list();
+	if (argc == 2 && strcmp(argv[0], "disable") == 0)
+		return terminal_status(argv[1], "disabled");
+	if (argc == 2 && strcmp(argv[0], "enable") == 0)
+		return terminal_status(argv[1], "active");
+	if (argc == 4 && strcmp(argv[0], "add") == 0 && strcmp(argv[2], "--cert") == 0)
+		return terminal_add(argv[1], argv[3]);
+	usage(stderr);
+	return 2;
+}
+
+static const char *conninfo_from(const char *dsn, const char *config)
+{
+	static char buf[1024];
+	if (dsn)
+		return dsn;
+	if (getenv("HOURSD_DB"))
+		return getenv("HOURSD_DB");
+	if (config == NULL)
+		return NULL;
+	char err[512];
+	struct hconf *c = conf_load(config, err, sizeof(err));
+	if (c == NULL) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	snprintf(buf, sizeof(buf), "%s", c->db_conninfo);
+	conf_free(c);
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dsn = NULL, *config = NULL;
+	int o;
+	while ((o = getopt(argc, argv, "+c:d:h")) != -1) {
+		switch (o) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'd':
+			dsn = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *ci = conninfo_from(dsn, config);
+	if (ci == NULL) {
+		fprintf(stderr, "hoursctl: no database: give -d CONNINFO, -c FILE or $HOURSD_DB\n");
+		return 2;
+	}
+	db = PQconnectdb(ci);
+	if (PQstatus(db) != CONNECTION_OK) {
+		fprintf(stderr, "hoursctl: cannot connect: %s", PQerrorMessage(db));
+		PQfinish(db);
+		return 1;
+	}
+	PQclear(PQexec(db, "SET client_min_messages = warning"));
+	int rc;
+	const char *cmd = argv[optind];
+	if (strcmp(cmd, "migrate") == 0) {
+		const char *dir = HOURSD_SQLDIR;
+		if (optind + 2 < argc && strcmp(argv[optind + 1], "--dir") == 0)
+			dir = argv[optind + 2];
+		else if (access("sql", R_OK | X_OK) == 0)
+			dir = "sql";
+		rc = cmd_migrate(dir);
+	} else if (strcmp(cmd, "terminal") == 0) {
+		rc = cmd_terminal(argc - optind - 1, argv + optind + 1);
+	} else {
+		usage(stderr);
+		rc = 2;
+	}
+	PQfinish(db);
+	return rc;
+}

@@ -1,0 +1,201 @@
+/*
+ * hoursd.c - the daemon: arguments, configuration, signals and the loop.
+ *
+ *   hoursd -c FILE       run in the foreground, log to stderr
+ *   hoursd -t -c FILE    check the configuration and exit
+ *   hoursd --version, hoursd --config-keys
+ */
+#include "hoursd.h"
+#include "conf.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+#include <event2/event.h>
+#include <getopt.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DRAIN_DEADLINE_S 10
+
+static struct server srv;
+static struct event *ev_janitor;
+static time_t drain_started;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hoursd -c FILE [-t]\n"
+		   "       hoursd --version | --config-keys\n"
+		   "  -c, --config FILE   configuration (YAML)\n"
+		   "  -t, --test          check the configuration and exit\n");
+}
+
+static void log_start(void)
+{
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	log_info("hoursd %s starting: libevent %s (%s), %s, open-file limit %llu", HOURSD_VERSION,
+		 event_get_version(), event_base_get_method(srv.base),
+		 OpenSSL_version(OPENSSL_VERSION), (unsigned long long)rl.rlim_cur);
+}
+
+static void stop_now(void)
+{
+	event_base_loopbreak(srv.base);
+}
+
+/* Once a second: reassembly expiry, the drain check, a summary now and then. */
+static void on_janitor(evutil_socket_t fd, short what, void *arg)
+{
+	time_t now = time(NULL);
+	conn_janitor(now);
+	if (srv.draining) {
+		if (store_idle(srv.store) && conn_all_flushed()) {
+			log_info("drained: every committed frame answered");
+			stop_now();
+		} else if (now - drain_started >= DRAIN_DEADLINE_S) {
+			log_warn("drain deadline passed; stopping with frames unanswered");
+			stop_now();
+		}
+	}
+}
+
+static void on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+	if (srv.draining) {
+		log_warn("second signal: stopping now");
+		stop_now();
+		return;
+	}
+	log_info("signal %d: stop accepting, commit and answer what is in flight",
+		 (int)sig);
+	srv.draining = true;
+	drain_started = time(NULL);
+	listeners_stop(&srv);
+	conn_pause_all(&srv);
+}
+
+static struct hconf *load_or_exit(const char *path)
+{
+	char err[512];
+	struct hconf *c = conf_load(path, err, sizeof(err));
+	if (c == NULL) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	return c;
+}
+
+static void check_tls(const struct hconf *c)
+{
+	char err[512];
+	SSL_CTX *ctx = tls_server_ctx(c, err, sizeof(err));
+	if (ctx == NULL) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	SSL_CTX_free(ctx);
+}
+
+static int run(const char *path)
+{
+	char err[512];
+	srv.conf = load_or_exit(path);
+	enum log_level lvl;
+	if (log_level_parse(srv.conf->log_level, &lvl))
+		log_set_level(lvl);
+	if (geteuid() == 0 && !srv.conf->allow_root)
+		die("refusing to run as root (set process.allow_root: true to allow it)");
+	signal(SIGPIPE, SIG_IGN);
+	srv.base = event_base_new();
+	if (srv.base == NULL)
+		die("cannot create the event loop");
+	log_start();
+	srv.tls = tls_server_ctx(srv.conf, err, sizeof(err));
+	if (srv.tls == NULL)
+		die("%s", err);
+	srv.store = store_new(srv.base, srv.conf, conn_resume_all, &srv);
+	if (srv.store == NULL)
+		die("cannot create the store");
+	if (!listeners_start(&srv, err, sizeof(err)))
+		die("%s", err);
+	struct event *ev_term = evsignal_new(srv.base, SIGTERM, on_sigterm, NULL);
+	struct event *ev_int = evsignal_new(srv.base, SIGINT, on_sigterm, NULL);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	ev_janitor = event_new(srv.base, -1, EV_PERSIST, on_janitor, NULL);
+	struct timeval sec = {1, 0};
+	event_add(ev_janitor, &sec);
+	log_info("ready");
+
+	event_base_dispatch(srv.base);
+
+	listeners_stop(&srv);
+	conn_close_all("shutting down");
+	store_free(srv.store);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_janitor);
+	SSL_CTX_free(srv.tls);
+	event_base_free(srv.base);
+	log_info("stopped: %llu connections, %llu frames, %llu positions, %llu acks ok, %llu failed",
+		 (unsigned long long)srv.st.accepted, (unsigned long long)srv.st.frames,
+		 (unsigned long long)srv.st.positions, (unsigned long long)srv.st.acks_ok,
+		 (unsigned long long)srv.st.acks_failed);
+	conf_free(srv.conf);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"test", no_argument, NULL, 't'},
+		{"version", no_argument, NULL, 'V'},
+		{"config-keys", no_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = NULL;
+	bool test = false;
+	int o;
+	while ((o = getopt_long(argc, argv, "c:th", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'V':
+			printf("hoursd %s\n", HOURSD_VERSION);
+			return 0;
+		case 'K':
+			for (size_t i = 0; i < conf_key_count(); i++)
+				printf("%s%s\n", conf_key_name(i),
+				       conf_key_reloadable(i) ? "" : " (restart)");
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (test) {
+		struct hconf *c = load_or_exit(path);
+		check_tls(c);
+		conf_free(c);
+		printf("%s: configuration ok\n", path);
+		return 0;
+	}
+	return run(path);
+}

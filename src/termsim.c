@@ -1,0 +1,1394 @@
+/*
+ * termsim.c - a simulated timing terminal speaking JT/T 808 over (mutual) TLS.
+ *
+ * Used by the demo (--loop), the integration tests and the load generator.
+ * One connection: register (0x0100), authenticate (0x0102), heartbeats
+ * (0x0002), then location reports (0x0200, or 0x0704 batches), paced by
+ * --rate and by a window of unanswered frames.  Every frame waits for its
+ * 0x8001 (matched by answered serial and ID); at the end a key=value
+ * summary goes to stdout.  Exit: 0 all answered with result 0, 1 a failure
+ * or an early close, 2 usage, 3 timeout (no progress for --timeout s).
+ */
+#include "hoursd.h"
+#include "jt808.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#define SIM_MAX_FRAME 4096		   /* escaped bytes between flags we accept */
+#define SIM_SCAN_WINDOW (SIM_MAX_FRAME + 64) /* bytes looked at per scan */
+#define SIM_READ_HIGH (64 * 1024)	   /* input bound before we stop reading */
+#define SIM_ITEM_LEN (2 + JT808_LOCATION_LEN)
+#define SIM_BATCH_MAX ((JT808_MAX_BODY - 3) / SIM_ITEM_LEN)
+#define SIM_WINDOW_MAX 4096
+#define SIM_LAT_MAX (1u << 20) /* latency samples kept */
+#define SIM_FRAME_CAP JT808_ENCODED_MAX(JT808_MAX_BODY)
+#define SIM_OVERSIZE_LEN 4000
+#define SIM_GARBAGE_LEN 64
+#define SIM_UNKNOWN_ID 0x0F0F
+
+enum sim_exit { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_TIMEOUT = 3 };
+
+enum inject_kind { INJ_NONE, INJ_GARBAGE, INJ_BADCHECK, INJ_OVERSIZE, INJ_SUBPKG, INJ_UNKNOWN };
+
+static const char *const inject_names[] = {
+	[INJ_NONE] = "none",
+	[INJ_GARBAGE] = "garbage",
+	[INJ_BADCHECK] = "badcheck",
+	[INJ_OVERSIZE] = "oversize",
+	[INJ_SUBPKG] = "subpkg-unfinished",
+	[INJ_UNKNOWN] = "unknown-msg",
+};
+
+struct opts {
+	const char *host;
+	const char *port;
+	const char *ca, *cert, *key;
+	bool plain;
+	char phone[JT808_PHONE_MAX + 1]; /* padded to 12 or 20 digits */
+	char phone_raw[JT808_PHONE_MAX + 1];
+	bool v2019;
+	long positions;
+	long heartbeats;
+	int batch;
+	double rate;
+	int window;
+	int timeout_s;
+	bool no_register, no_auth;
+	const char *auth_code;
+	long long start_time;
+	bool start_time_set;
+	const char *acked_file;
+	bool loop;
+	enum inject_kind inject;
+	bool verbose;
+};
+
+/* The connection's state machine; see sim_set_state(). */
+enum sim_state { ST_CONNECTING, ST_REGISTERING, ST_AUTHENTICATING, ST_SENDING, ST_DRAINING, ST_DONE };
+
+static const char *const state_names[] = {"connecting", "registering", "authenticating",
+					  "sending",	"draining",    "done"};
+
+/* What a sent frame was, so that its answer can be accounted. */
+enum slot_kind { K_FREE, K_REG, K_AUTH, K_HB, K_POS, K_UNKNOWN, K_BADCHECK, K_SUBPKG };
+
+struct slot {
+	uint64_t sent_us;
+	uint64_t first_pos;
+	uint16_t npos;
+	uint16_t msg_id;
+	uint8_t kind;
+	bool tracked; /* counts in the window and as unanswered */
+};
+
+struct sim {
+	struct opts o;
+	struct event_base *base;
+	SSL_CTX *ctx;
+	SSL *ssl; /* owned by bev once the bufferevent exists */
+	struct bufferevent *bev;
+	evutil_socket_t fd; /* until the bufferevent owns it */
+	struct event *conn_ev, *idle_ev, *pace_ev, *sigint_ev, *sigterm_ev;
+	FILE *acked;
+	enum sim_state st;
+	uint16_t serial;
+	struct slot *slots; /* indexed by serial */
+	unsigned inflight;
+	uint16_t reg_serial;
+	long hb_sent;
+	uint64_t pos_next;
+	bool inject_done;
+	uint64_t pace_t0_us, paced;
+	uint32_t *lat_us;
+	size_t nlat;
+	/* results */
+	int reg_result, auth_result, unknown_result;
+	char auth_code[64];
+	uint64_t hb_acked, pos_sent, pos_acked, pos_failed, acks, injected, badcheck_acked;
+	uint64_t t_start_us, t_end_us;
+	bool closed, connect_failed, tls_failed, timed_out, interrupted;
+	uint8_t rx[SIM_MAX_FRAME];
+};
+
+static void pump(struct sim *s);
+
+/* ---- small helpers ---- */
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static struct timeval tv_from_us(uint64_t us)
+{
+	struct timeval tv = {.tv_sec = (time_t)(us / 1000000u), .tv_usec = (suseconds_t)(us % 1000000u)};
+
+	return tv;
+}
+
+static void sim_set_state(struct sim *s, enum sim_state st)
+{
+	log_debug("state %s -> %s", state_names[s->st], state_names[st]);
+	s->st = st;
+}
+
+/* Stop the loop; the caller's callback chain returns before anything is freed. */
+static void sim_finish(struct sim *s)
+{
+	if (s->st == ST_DONE)
+		return;
+	sim_set_state(s, ST_DONE);
+	s->t_end_us = now_us();
+	event_base_loopexit(s->base, NULL);
+}
+
+/* Any progress (a frame out or in) pushes the no-progress deadline back. */
+static void idle_touch(struct sim *s)
+{
+	struct timeval tv = {.tv_sec = s->o.timeout_s};
+
+	event_add(s->idle_ev, &tv);
+}
+
+static void log_frame(const char *dir, const uint8_t *buf, size_t n)
+{
+	char hex[200];
+
+	if (!log_enabled(HLOG_DEBUG))
+		return;
+	log_hex(hex, sizeof(hex), buf, n, 64);
+	log_debug("%s %zu bytes: %s", dir, n, hex);
+}
+
+static void sim_write(struct sim *s, const uint8_t *buf, size_t n)
+{
+	log_frame("send", buf, n);
+	if (bufferevent_write(s->bev, buf, n) != 0)
+		log_error("bufferevent_write failed");
+	idle_touch(s);
+}
+
+/* ---- sending ---- */
+
+static struct jt808_header sim_header(struct sim *s, uint16_t msg_id)
+{
+	struct jt808_header h = {.msg_id = msg_id, .v2019 = s->o.v2019, .version = s->o.v2019 ? 1 : 0};
+
+	memcpy(h.phone, s->o.phone, sizeof(h.phone));
+	h.serial = ++s->serial;
+	if (h.serial == 0)
+		h.serial = s->serial = 1;
+	return h;
+}
+
+static void slot_fill(struct sim *s, const struct jt808_header *h, enum slot_kind kind, bool tracked,
+		      uint64_t first_pos, uint16_t npos)
+{
+	struct slot *sl = &s->slots[h->serial];
+
+	if (sl->kind != K_FREE && sl->tracked) {
+		log_warn("serial %u reused while unanswered", h->serial);
+		s->inflight--;
+	}
+	*sl = (struct slot){.sent_us = now_us(),
+			    .first_pos = first_pos,
+			    .npos = npos,
+			    .msg_id = h->msg_id,
+			    .kind = (uint8_t)kind,
+			    .tracked = tracked};
+	if (tracked)
+		s->inflight++;
+}
+
+/* Encode and queue one frame; returns its serial (0 when it could not be encoded). */
+static uint16_t send_msg(struct sim *s, struct jt808_header *h, const uint8_t *body, size_t len,
+			 enum slot_kind kind, uint64_t first_pos, uint16_t npos)
+{
+	uint8_t out[SIM_FRAME_CAP];
+	size_t n = jt808_encode(h, body, len, out, sizeof(out));
+
+	if (n == 0) {
+		log_error("cannot encode message 0x%04x (%zu body bytes)", h->msg_id, len);
+		return 0;
+	}
+	slot_fill(s, h, kind, kind != K_BADCHECK && kind != K_SUBPKG, first_pos, npos);
+	sim_write(s, out, n);
+	return h->serial;
+}
+
+static uint16_t send_simple(struct sim *s, uint16_t msg_id, const uint8_t *body, size_t len,
+			    enum slot_kind kind)
+{
+	struct jt808_header h = sim_header(s, msg_id);
+
+	return send_msg(s, &h, body, len, kind, 0, 0);
+}
+
+static void send_register(struct sim *s)
+{
+	struct jt808_register r = {.province = 31, .city = 0, .plate_color = 1};
+	const char *p = s->o.phone_raw;
+	size_t plen = strlen(p);
+	uint8_t body[256];
+	size_t n;
+
+	snprintf(r.maker, sizeof(r.maker), "HRSD");
+	snprintf(r.model, sizeof(r.model), "TERMSIM");
+	/* 2013: the terminal ID is 7 bytes, so the phone's last 7 digits. */
+	snprintf(r.terminal_id, sizeof(r.terminal_id), "%s", s->o.v2019 || plen <= 7 ? p : p + plen - 7);
+	snprintf(r.plate, sizeof(r.plate), "HA12345");
+	n = jt808_build_register(&r, s->o.v2019, body, sizeof(body));
+	if (n == 0) {
+		log_error("cannot build the registration body");
+		sim_finish(s);
+		return;
+	}
+	s->reg_serial = send_simple(s, JT808_T_REGISTER, body, n, K_REG);
+	sim_set_state(s, ST_REGISTERING);
+}
+
+static void start_sending(struct sim *s)
+{
+	sim_set_state(s, ST_SENDING);
+	s->pace_t0_us = now_us();
+	s->paced = 0;
+	pump(s);
+}
+
+static void start_auth(struct sim *s)
+{
+	uint8_t body[128];
+	size_t n;
+
+	if (s->o.no_auth) {
+		start_sending(s);
+		return;
+	}
+	if (s->o.auth_code)
+		snprintf(s->auth_code, sizeof(s->auth_code), "%s", s->o.auth_code);
+	n = jt808_build_auth(s->auth_code, s->o.v2019, body, sizeof(body));
+	if (n == 0) {
+		log_error("cannot build the authentication body");
+		sim_finish(s);
+		return;
+	}
+	send_simple(s, JT808_T_AUTH, body, n, K_AUTH);
+	sim_set_state(s, ST_AUTHENTICATING);
+}
+
+/*
+ * Position i's time: --start-time (default now - positions) + i.  In --loop
+ * without --start-time it follows the wall clock instead: the loop sends
+ * rate x batch positions a second from the start.
+ */
+static time_t position_time(const struct sim *s, uint64_t i)
+{
+	const struct opts *o = &s->o;
+	double per_s = o->rate * (o->batch > 0 ? o->batch : 1);
+
+	if (o->loop && !o->start_time_set)
+		return (time_t)(o->start_time + (long long)((double)i / per_s));
+	return (time_t)(o->start_time + (long long)i);
+}
+
+/* Position i of the route: a few metres north-east per point, 30 km/h. */
+static void position_at(const struct sim *s, uint64_t i, struct jt808_location *loc)
+{
+	*loc = (struct jt808_location){
+		.status = JT808_ST_FIX,
+		.lat_e6 = 31230000 + (int32_t)(i % 100000) * 20,
+		.lon_e6 = 121470000 + (int32_t)(i % 100000) * 20,
+		.altitude_m = 10,
+		.speed_dkmh = 300,
+		.direction = 45,
+		.fix = true,
+	};
+	loc->time = position_time(s, i);
+}
+
+static void send_location(struct sim *s)
+{
+	struct jt808_location loc;
+	uint8_t body[JT808_LOCATION_LEN];
+	struct jt808_header h = sim_header(s, JT808_T_LOCATION);
+
+	position_at(s, s->pos_next, &loc);
+	jt808_build_location(&loc, body);
+	if (send_msg(s, &h, body, sizeof(body), K_POS, s->pos_next, 1) != 0)
+		s->pos_sent++;
+	s->pos_next++;
+}
+
+static uint16_t positions_left(const struct sim *s, uint16_t max)
+{
+	uint64_t left;
+
+	if (s->o.loop)
+		return max;
+	left = (uint64_t)s->o.positions - s->pos_next;
+	return left < max ? (uint16_t)left : max;
+}
+
+/* 0x0704: count WORD, type BYTE 0, then count x (length WORD, GNSS block). */
+static void send_batch(struct sim *s)
+{
+	uint8_t body[JT808_MAX_BODY];
+	uint16_t count = positions_left(s, (uint16_t)s->o.batch);
+	uint8_t *p = jt808_put16(body, count);
+	struct jt808_header h = sim_header(s, JT808_T_BATCH_LOCATION);
+
+	*p++ = 0;
+	for (uint16_t k = 0; k < count; k++) {
+		struct jt808_location loc;
+
+		position_at(s, s->pos_next + k, &loc);
+		p = jt808_put16(p, JT808_LOCATION_LEN);
+		p += jt808_build_location(&loc, p);
+	}
+	if (send_msg(s, &h, body, (size_t)(p - body), K_POS, s->pos_next, count) != 0)
+		s->pos_sent += count;
+	s->pos_next += count;
+}
+
+/* ---- injections: hostile input the server must survive ---- */
+
+static void inject_garbage(struct sim *s)
+{
+	uint8_t junk[SIM_GARBAGE_LEN];
+
+	if (RAND_bytes(junk, sizeof(junk)) != 1)
+		memset(junk, 0x5a, sizeof(junk));
+	for (size_t i = 0; i < sizeof(junk); i++)
+		if (junk[i] == JT808_FLAG)
+			junk[i] = 0;
+	sim_write(s, junk, sizeof(junk));
+}
+
+/*
+ * Replace the (possibly escaped) check code before the closing flag with a
+ * wrong one that needs no escaping.  A 0x7D in an escaped stream always
+ * starts an escape, so a 0x7D two bytes before the end means the check
+ * code was escaped.
+ */
+static size_t spoil_check(uint8_t *f, size_t n)
+{
+	size_t at = (n >= 4 && f[n - 3] == JT808_ESC) ? n - 3 : n - 2;
+	uint8_t old = f[at] == JT808_ESC ? (uint8_t)(f[at + 1] == 0x01 ? 0x7d : 0x7e) : f[at];
+
+	f[at] = old == 0x00 ? 0x01 : 0x00;
+	f[at + 1] = JT808_FLAG;
+	return at + 2;
+}
+
+static void inject_badcheck(struct sim *s)
+{
+	struct jt808_location loc;
+	uint8_t body[JT808_LOCATION_LEN], out[SIM_FRAME_CAP];
+	struct jt808_header h = sim_header(s, JT808_T_LOCATION);
+	size_t n;
+
+	position_at(s, 0, &loc);
+	jt808_build_location(&loc, body);
+	n = jt808_encode(&h, body, sizeof(body), out, sizeof(out));
+	if (n < 4) {
+		log_error("cannot encode the badcheck frame");
+		return;
+	}
+	n = spoil_check(out, n);
+	slot_fill(s, &h, K_BADCHECK, false, 0, 0);
+	sim_write(s, out, n);
+}
+
+static void inject_oversize(struct sim *s)
+{
+	uint8_t *f = malloc(SIM_OVERSIZE_LEN + 2);
+
+	if (!f) {
+		log_error("out of memory");
+		return;
+	}
+	memset(f, 0x30, SIM_OVERSIZE_LEN + 2);
+	f[0] = JT808_FLAG;
+	f[SIM_OVERSIZE_LEN + 1] = JT808_FLAG;
+	sim_write(s, f, SIM_OVERSIZE_LEN + 2);
+	free(f);
+}
+
+/* Piece 1 of 2 of a location report; piece 2 never comes. */
+static void inject_subpkg(struct sim *s)
+{
+	struct jt808_location loc;
+	uint8_t body[JT808_LOCATION_LEN];
+	struct jt808_header h = sim_header(s, JT808_T_LOCATION);
+
+	h.subpkg = true;
+	h.pkg_total = 2;
+	h.pkg_index = 1;
+	position_at(s, 0, &loc);
+	jt808_build_location(&loc, body);
+	send_msg(s, &h, body, JT808_LOCATION_LEN / 2, K_SUBPKG, 0, 0);
+}
+
+static void inject_unknown(struct sim *s)
+{
+	static const uint8_t body[] = {0x01, 0x02, 0x03, 0x04};
+
+	send_simple(s, SIM_UNKNOWN_ID, body, sizeof(body), K_UNKNOWN);
+}
+
+static void inject(struct sim *s)
+{
+	s->inject_done = true;
+	log_info("injecting %s", inject_names[s->o.inject]);
+	switch (s->o.inject) {
+	case INJ_GARBAGE:
+		inject_garbage(s);
+		break;
+	case INJ_BADCHECK:
+		inject_badcheck(s);
+		break;
+	case INJ_OVERSIZE:
+		inject_oversize(s);
+		break;
+	case INJ_SUBPKG:
+		inject_subpkg(s);
+		break;
+	case INJ_UNKNOWN:
+		inject_unknown(s);
+		break;
+	case INJ_NONE:
+		return;
+	}
+	s->injected++;
+}
+
+/* ---- pacing ---- */
+
+/*
+ * --rate R: the k-th paced frame may leave at t0 + k/R.  When it is too
+ * early, arm the pace timer for that moment and say no.  A long stall
+ * (window full) does not bank more than one second of credit.
+ */
+static bool pace_allows(struct sim *s)
+{
+	uint64_t now, due;
+
+	if (s->o.rate <= 0)
+		return true;
+	now = now_us();
+	due = s->pace_t0_us + (uint64_t)((double)s->paced * 1e6 / s->o.rate);
+	if (due > now) {
+		struct timeval tv = tv_from_us(due - now);
+
+		event_add(s->pace_ev, &tv);
+		return false;
+	}
+	if (now - due > 1000000u) {
+		s->pace_t0_us = now;
+		s->paced = 0;
+	}
+	s->paced++;
+	return true;
+}
+
+static bool positions_done(const struct sim *s)
+{
+	return !s->o.loop && s->pos_next >= (uint64_t)s->o.positions;
+}
+
+static void check_drained(struct sim *s)
+{
+	if (s->st == ST_DRAINING && s->inflight == 0)
+		sim_finish(s);
+}
+
+/* Send whatever the window and the rate allow now. */
+static void pump(struct sim *s)
+{
+	while (s->st == ST_SENDING) {
+		if (s->inflight >= (unsigned)s->o.window)
+			return;
+		if (s->hb_sent >= s->o.heartbeats && !s->inject_done && s->o.inject != INJ_NONE) {
+			inject(s);
+			continue;
+		}
+		if (s->hb_sent >= s->o.heartbeats && positions_done(s)) {
+			sim_set_state(s, ST_DRAINING);
+			check_drained(s);
+			return;
+		}
+		if (!pace_allows(s))
+			return;
+		if (s->hb_sent < s->o.heartbeats) {
+			send_simple(s, JT808_T_HEARTBEAT, NULL, 0, K_HB);
+			s->hb_sent++;
+		} else if (s->o.batch > 0) {
+			send_batch(s);
+		} else {
+			send_location(s);
+		}
+	}
+}
+
+/* ---- receiving ---- */
+
+static void record_latency(struct sim *s, const struct slot *sl)
+{
+	uint64_t d = now_us() - sl->sent_us;
+
+	if (s->nlat < SIM_LAT_MAX)
+		s->lat_us[s->nlat++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+static void positions_acked(struct sim *s, const struct slot *sl, uint8_t result, uint16_t serial)
+{
+	if (result != JT808_R_OK) {
+		s->pos_failed += sl->npos;
+		log_warn("position frame serial %u (%u positions) answered with result %u", serial,
+			 sl->npos, result);
+		return;
+	}
+	s->pos_acked += sl->npos;
+	for (uint16_t k = 0; k < sl->npos && s->acked; k++)
+		fprintf(s->acked, "%lld\n", (long long)position_time(s, sl->first_pos + k));
+	if (s->acked && s->o.loop)
+		fflush(s->acked);
+	if (s->o.loop)
+		log_info("ack serial %u: %u position(s), %" PRIu64 " acked so far", serial, sl->npos,
+			 s->pos_acked);
+}
+
+static void untracked_answer(struct sim *s, const struct slot *sl, uint16_t serial, uint8_t result)
+{
+	if (sl->kind == K_BADCHECK) {
+		s->badcheck_acked++;
+		log_error("the frame with a wrong check code (serial %u) was answered, result %u", serial,
+			  result);
+	} else {
+		log_info("piece 1 of the unfinished sub-package answered, result %u", result);
+	}
+}
+
+static void auth_answered(struct sim *s, uint8_t result)
+{
+	s->auth_result = result;
+	if (result != JT808_R_OK) {
+		log_error("authentication refused, result %u", result);
+		sim_finish(s);
+		return;
+	}
+	log_info("authenticated");
+	start_sending(s);
+}
+
+static void account_answer(struct sim *s, const struct slot *sl, uint16_t serial, uint8_t result)
+{
+	switch (sl->kind) {
+	case K_REG:
+		log_error("registration answered by 0x8001 with result %u", result);
+		sim_finish(s);
+		break;
+	case K_AUTH:
+		auth_answered(s, result);
+		break;
+	case K_HB:
+		if (result == JT808_R_OK)
+			s->hb_acked++;
+		else
+			log_warn("heartbeat serial %u answered with result %u", serial, result);
+		break;
+	case K_POS:
+		positions_acked(s, sl, result, serial);
+		break;
+	case K_UNKNOWN:
+		s->unknown_result = result;
+		if (result != JT808_R_NOT_SUPPORTED)
+			log_warn("unknown message answered with result %u, expected 3", result);
+		break;
+	default:
+		log_warn("answer to serial %u of an unexpected kind", serial);
+		break;
+	}
+}
+
+static void on_general_ack(struct sim *s, const struct jt808_msg *m)
+{
+	uint16_t serial, id;
+	uint8_t result;
+	struct slot sl;
+
+	if (jt808_parse_general_ack(m->body, m->body_len, &serial, &id, &result) != JT808_OK) {
+		log_warn("malformed 0x8001 (%zu body bytes)", m->body_len);
+		return;
+	}
+	sl = s->slots[serial];
+	if (sl.kind == K_FREE || sl.msg_id != id) {
+		log_warn("0x8001 for serial %u id 0x%04x matches nothing sent", serial, id);
+		return;
+	}
+	s->slots[serial].kind = K_FREE;
+	if (!sl.tracked) {
+		untracked_answer(s, &sl, serial, result);
+		return;
+	}
+	s->inflight--;
+	s->acks++;
+	record_latency(s, &sl);
+	account_answer(s, &sl, serial, result);
+	check_drained(s);
+	pump(s);
+}
+
+static void on_register_ack(struct sim *s, const struct jt808_msg *m)
+{
+	uint16_t serial;
+	uint8_t result;
+	char code[sizeof(s->auth_code)];
+	struct slot *sl;
+
+	code[0] = '\0';
+	if (jt808_parse_register_ack(m->body, m->body_len, &serial, &result, code, sizeof(code)) !=
+	    JT808_OK) {
+		log_warn("malformed 0x8100 (%zu body bytes)", m->body_len);
+		return;
+	}
+	sl = &s->slots[serial];
+	if (s->st != ST_REGISTERING || serial != s->reg_serial || sl->kind != K_REG) {
+		log_warn("0x8100 for serial %u matches no registration", serial);
+		return;
+	}
+	sl->kind = K_FREE;
+	s->inflight--;
+	s->acks++;
+	record_latency(s, sl);
+	s->reg_result = result;
+	if (result != JT808_REG_OK) {
+		log_error("registration refused, result %u", result);
+		sim_finish(s);
+		return;
+	}
+	memcpy(s->auth_code, code, sizeof(code));
+	log_info("registered, auth code received (%zu bytes)", strlen(code));
+	start_auth(s);
+}
+
+static void handle_frame(struct sim *s, const uint8_t *esc, size_t n)
+{
+	struct jt808_msg m;
+	size_t len;
+	enum jt808_err e = jt808_unescape(esc, n, s->rx, &len);
+
+	log_frame("recv", esc, n);
+	if (e == JT808_OK)
+		e = jt808_parse(s->rx, len, &m);
+	if (e != JT808_OK) {
+		log_warn("bad frame from server (%zu bytes): %s", n, jt808_strerror(e));
+		return;
+	}
+	idle_touch(s);
+	log_debug("recv message 0x%04x serial %u body %zu", m.h.msg_id, m.h.serial, m.body_len);
+	if (m.h.msg_id == JT808_P_GENERAL_ACK)
+		on_general_ack(s, &m);
+	else if (m.h.msg_id == JT808_P_REGISTER_ACK)
+		on_register_ack(s, &m);
+	else
+		log_info("ignoring message 0x%04x from server", m.h.msg_id);
+}
+
+/* Take every complete frame out of the input; junk and oversize frames are skipped. */
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct sim *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (s->st != ST_DONE) {
+		size_t n = evbuffer_get_length(in);
+		struct jt808_scan sc = {0};
+		enum jt808_scan_result r;
+		uint8_t *p;
+
+		if (n == 0)
+			return;
+		if (n > SIM_SCAN_WINDOW)
+			n = SIM_SCAN_WINDOW;
+		p = evbuffer_pullup(in, (ev_ssize_t)n);
+		r = jt808_scan(p, n, SIM_MAX_FRAME, &sc);
+		if (sc.junk)
+			log_warn("skipped %zu junk bytes from server", sc.junk);
+		if (r == JT808_SCAN_FRAME)
+			handle_frame(s, p + sc.start, sc.len);
+		else if (r == JT808_SCAN_OVERSIZE)
+			log_warn("skipped an oversize frame from server");
+		else if (sc.skip == 0 && n < SIM_SCAN_WINDOW)
+			return;
+		if (sc.skip == 0 || sc.skip > n)
+			sc.skip = n; /* defensive: always make progress */
+		evbuffer_drain(in, sc.skip);
+	}
+}
+
+/* ---- connection events ---- */
+
+/*
+ * Log what OpenSSL and the socket say about a failed connection.  Entries
+ * of library 0 are libevent's copies of SSL_get_error() codes: noise.
+ */
+static void log_conn_errors(struct sim *s, const char *what, int err)
+{
+	unsigned long e;
+	char buf[256];
+
+	while ((e = bufferevent_get_openssl_error(s->bev)) != 0) {
+		if (ERR_GET_LIB(e) == 0)
+			continue;
+		ERR_error_string_n(e, buf, sizeof(buf));
+		log_error("%s: TLS: %s", what, buf);
+	}
+	if (s->ssl && SSL_get_verify_result(s->ssl) != X509_V_OK)
+		log_error("%s: server certificate rejected: %s", what,
+			  X509_verify_cert_error_string(SSL_get_verify_result(s->ssl)));
+	if (err != 0)
+		log_error("%s: %s", what, evutil_socket_error_to_string(err));
+}
+
+/* The connection ended before we were done: say why, as far as we know. */
+static void on_closed(struct sim *s, short what)
+{
+	int err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
+
+	log_conn_errors(s, s->st == ST_CONNECTING ? "TLS handshake failed" : "connection error", err);
+	if (s->ssl && SSL_get_verify_result(s->ssl) != X509_V_OK) {
+		s->tls_failed = true;
+		return;
+	}
+	if (s->st == ST_CONNECTING || s->acks == 0)
+		log_error("connection closed by server while %s%s", state_names[s->st],
+			  s->o.plain ? "" : " (client certificate refused?)");
+	else
+		log_error("connection closed by server while %s (%u frames unanswered)",
+			  state_names[s->st], s->inflight);
+	s->closed = true;
+}
+
+static void on_connected(struct sim *s)
+{
+	log_info("connected to %s:%s%s", s->o.host, s->o.port, s->o.plain ? " (plain)" : " (TLS)");
+	if (!s->o.no_register)
+		send_register(s);
+	else
+		start_auth(s);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct sim *s = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		on_connected(s);
+		return;
+	}
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) || s->st == ST_DONE)
+		return;
+	on_closed(s, what);
+	sim_finish(s);
+}
+
+static void on_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim *s = arg;
+
+	log_error("timeout: no progress for %d s while %s, %u frames unanswered", s->o.timeout_s,
+		  state_names[s->st], s->inflight);
+	s->timed_out = true;
+	sim_finish(s);
+}
+
+static void on_pace(evutil_socket_t fd, short what, void *arg)
+{
+	pump(arg);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct sim *s = arg;
+
+	log_info("signal %d, stopping", (int)sig);
+	s->interrupted = true;
+	sim_finish(s);
+}
+
+/* ---- setup ---- */
+
+static SSL_CTX *tls_client_ctx(const struct opts *o)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_load_verify_locations(ctx, o->ca, NULL) != 1) {
+		log_error("cannot load CA file %s", o->ca);
+		goto fail;
+	}
+	if (o->cert && SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1) {
+		log_error("cannot load certificate %s", o->cert);
+		goto fail;
+	}
+	if (o->key && (SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1 ||
+		       SSL_CTX_check_private_key(ctx) != 1)) {
+		log_error("cannot load key %s (or it does not match the certificate)", o->key);
+		goto fail;
+	}
+	return ctx;
+fail:
+	ERR_print_errors_fp(stderr);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* The name checked in the server certificate: --host unless it is an IP address. */
+static const char *tls_server_name(const char *host)
+{
+	unsigned char addr[16];
+
+	if (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1)
+		return "localhost";
+	return host;
+}
+
+/* Wrap the connected socket; for TLS the handshake starts now. */
+static struct bufferevent *make_bev(struct sim *s, evutil_socket_t fd)
+{
+	const char *name = tls_server_name(s->o.host);
+	int opts = BEV_OPT_CLOSE_ON_FREE;
+
+	if (s->o.plain)
+		return bufferevent_socket_new(s->base, fd, opts);
+	s->ssl = SSL_new(s->ctx);
+	if (!s->ssl || SSL_set1_host(s->ssl, name) != 1 || SSL_set_tlsext_host_name(s->ssl, name) != 1)
+		return NULL;
+	return bufferevent_openssl_socket_new(s->base, fd, s->ssl, BUFFEREVENT_SSL_CONNECTING, opts);
+}
+
+static bool start_bev(struct sim *s)
+{
+	s->bev = make_bev(s, s->fd);
+	if (!s->bev) {
+		log_error("cannot set up the connection");
+		return false;
+	}
+	s->fd = -1; /* the bufferevent closes it now */
+	if (!s->o.plain)
+		bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SIM_READ_HIGH);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	if (s->o.plain)
+		on_connected(s);
+	return true;
+}
+
+/*
+ * The TCP connect is ours (not bufferevent_socket_connect) so that a
+ * refused connection is told apart from a server closing the TLS session.
+ */
+static void on_tcp_connect(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim *s = arg;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err != 0) {
+		log_error("connect to %s:%s failed: %s", s->o.host, s->o.port, strerror(err));
+		s->connect_failed = true;
+		sim_finish(s);
+		return;
+	}
+	if (!start_bev(s)) {
+		s->connect_failed = true;
+		sim_finish(s);
+	}
+}
+
+/* Frames are small and latency is measured: no Nagle delay. */
+static void set_nodelay(evutil_socket_t fd)
+{
+	int one = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		log_warn("TCP_NODELAY: %s", strerror(errno));
+}
+
+static bool start_connect(struct sim *s, const struct evutil_addrinfo *ai)
+{
+	s->fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+	if (s->fd < 0 || evutil_make_socket_nonblocking(s->fd) != 0) {
+		log_error("socket: %s", strerror(errno));
+		return false;
+	}
+	set_nodelay(s->fd);
+	if (connect(s->fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+		log_error("connect to %s:%s failed: %s", s->o.host, s->o.port, strerror(errno));
+		return false;
+	}
+	s->conn_ev = event_new(s->base, s->fd, EV_WRITE, on_tcp_connect, s);
+	return s->conn_ev && event_add(s->conn_ev, NULL) == 0;
+}
+
+static bool sim_connect(struct sim *s)
+{
+	struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct evutil_addrinfo *ai = NULL;
+	bool ok;
+	int rc = evutil_getaddrinfo(s->o.host, s->o.port, &hints, &ai);
+
+	if (rc != 0) {
+		log_error("cannot resolve %s:%s: %s", s->o.host, s->o.port, evutil_gai_strerror(rc));
+		return false;
+	}
+	ok = start_connect(s, ai);
+	evutil_freeaddrinfo(ai);
+	return ok;
+}
+
+static bool sim_setup(struct sim *s)
+{
+	s->base = event_base_new();
+	s->slots = calloc(65536, sizeof(*s->slots));
+	s->lat_us = malloc(SIM_LAT_MAX * sizeof(*s->lat_us));
+	if (!s->base || !s->slots || !s->lat_us)
+		return false;
+	s->idle_ev = evtimer_new(s->base, on_idle, s);
+	s->pace_ev = evtimer_new(s->base, on_pace, s);
+	s->sigint_ev = evsignal_new(s->base, SIGINT, on_signal, s);
+	s->sigterm_ev = evsignal_new(s->base, SIGTERM, on_signal, s);
+	if (!s->idle_ev || !s->pace_ev || !s->sigint_ev || !s->sigterm_ev)
+		return false;
+	event_add(s->sigint_ev, NULL);
+	event_add(s->sigterm_ev, NULL);
+	if (!s->o.plain && !(s->ctx = tls_client_ctx(&s->o)))
+		return false;
+	if (s->o.acked_file && !(s->acked = fopen(s->o.acked_file, "a"))) {
+		log_error("cannot open %s: %s", s->o.acked_file, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static void sim_free(struct sim *s)
+{
+	if (s->bev)
+		bufferevent_free(s->bev); /* frees the SSL too */
+	else if (s->ssl)
+		SSL_free(s->ssl);
+	if (s->fd >= 0)
+		evutil_closesocket(s->fd);
+	SSL_CTX_free(s->ctx);
+	if (s->conn_ev)
+		event_free(s->conn_ev);
+	if (s->idle_ev)
+		event_free(s->idle_ev);
+	if (s->pace_ev)
+		event_free(s->pace_ev);
+	if (s->sigint_ev)
+		event_free(s->sigint_ev);
+	if (s->sigterm_ev)
+		event_free(s->sigterm_ev);
+	if (s->base)
+		event_base_free(s->base);
+	if (s->acked)
+		fclose(s->acked);
+	free(s->slots);
+	free(s->lat_us);
+}
+
+/* ---- summary ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double percentile_ms(const uint32_t *v, size_t n, unsigned pct)
+{
+	if (n == 0)
+		return 0;
+	return v[(n - 1) * pct / 100] / 1000.0;
+}
+
+/* The auth code came from the server: print it without control bytes. */
+static void print_code(const char *code)
+{
+	fputs("auth_code=", stdout);
+	for (const char *c = code; *c; c++)
+		putchar(*c > 0x20 && *c < 0x7f ? *c : '?');
+	putchar('\n');
+}
+
+static void print_summary(struct sim *s)
+{
+	uint64_t end = s->t_end_us ? s->t_end_us : now_us();
+	double secs = (double)(end - s->t_start_us) / 1e6;
+
+	qsort(s->lat_us, s->nlat, sizeof(*s->lat_us), cmp_u32);
+	printf("register_result=%d\n", s->reg_result);
+	print_code(s->auth_code);
+	printf("auth_result=%d\n", s->auth_result);
+	printf("heartbeats_acked=%" PRIu64 "\n", s->hb_acked);
+	printf("positions_sent=%" PRIu64 "\n", s->pos_sent);
+	printf("positions_acked=%" PRIu64 "\n", s->pos_acked);
+	printf("positions_failed=%" PRIu64 "\n", s->pos_failed);
+	printf("unknown_result=%d\n", s->unknown_result);
+	printf("injected=%" PRIu64 "\n", s->injected);
+	printf("unanswered=%u\n", s->inflight);
+	printf("closed_by_server=%d\n", s->closed);
+	printf("connect_failed=%d\n", s->connect_failed);
+	printf("tls_failed=%d\n", s->tls_failed);
+	printf("elapsed_ms=%" PRIu64 "\n", (end - s->t_start_us) / 1000u);
+	printf("acks_per_s=%.1f\n", secs > 0 ? (double)s->acks / secs : 0.0);
+	printf("ack_latency_p50_ms=%.3f\n", percentile_ms(s->lat_us, s->nlat, 50));
+	printf("ack_latency_p99_ms=%.3f\n", percentile_ms(s->lat_us, s->nlat, 99));
+	fflush(stdout);
+}
+
+/* An answer or an event that says the run failed (not merely unfinished). */
+static bool sim_failed(const struct sim *s)
+{
+	const struct opts *o = &s->o;
+
+	if (s->closed || s->connect_failed || s->tls_failed || s->pos_failed || s->badcheck_acked)
+		return true;
+	if (s->reg_result > 0 || s->auth_result > 0)
+		return true;
+	return o->inject == INJ_UNKNOWN && s->unknown_result != -1 &&
+	       s->unknown_result != JT808_R_NOT_SUPPORTED;
+}
+
+/* Registration, authentication and every position answered with 0. */
+static bool sim_complete(const struct sim *s)
+{
+	const struct opts *o = &s->o;
+
+	if ((!o->no_register && s->reg_result != 0) || (!o->no_auth && s->auth_result != 0))
+		return false;
+	return s->inflight == 0 && s->pos_acked == s->pos_sent;
+}
+
+static int sim_exit_code(const struct sim *s)
+{
+	if (sim_failed(s))
+		return EXIT_FAIL;
+	if (s->interrupted && s->o.loop)
+		return EXIT_DONE;
+	if (s->timed_out)
+		return EXIT_TIMEOUT;
+	return sim_complete(s) && !s->interrupted ? EXIT_DONE : EXIT_FAIL;
+}
+
+/* ---- options ---- */
+
+static void usage(FILE *f)
+{
+	fputs("usage: termsim --phone DIGITS [options]\n"
+	      "  --host H (127.0.0.1)  --port P (8808)  --plain\n"
+	      "  --ca F --cert F --key F           TLS trust and client identity\n"
+	      "  --v2019                           2019 header (phone padded to 20 digits)\n"
+	      "  --heartbeats N  --positions N  --batch K (0x0704, K <= 34)\n"
+	      "  --rate R (frames/s, 0 = window only)  --window W (16)  --timeout S (30)\n"
+	      "  --no-register  --no-auth  --auth-code CODE  --start-time EPOCH\n"
+	      "  --acked-file F  --loop  -v\n"
+	      "  --inject garbage|badcheck|oversize|subpkg-unfinished|unknown-msg\n",
+	      f);
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_phone(struct opts *o, const char *s)
+{
+	size_t n = strlen(s), want = o->v2019 ? 20 : 12;
+
+	if (n == 0 || n > want || strspn(s, "0123456789") != n)
+		return false;
+	snprintf(o->phone_raw, sizeof(o->phone_raw), "%s", s);
+	memset(o->phone, '0', want - n);
+	memcpy(o->phone + want - n, s, n + 1);
+	return true;
+}
+
+static bool parse_inject(struct opts *o, const char *s)
+{
+	for (size_t i = 1; i < ARRAY_SIZE(inject_names); i++) {
+		if (strcmp(s, inject_names[i]) == 0) {
+			o->inject = (enum inject_kind)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+enum {
+	O_HOST = 256, O_PORT, O_CA, O_CERT, O_KEY, O_PLAIN, O_PHONE, O_V2019, O_POSITIONS,
+	O_BATCH, O_RATE, O_WINDOW, O_HEARTBEATS, O_TIMEOUT, O_NO_REGISTER, O_NO_AUTH,
+	O_AUTH_CODE, O_START_TIME, O_ACKED_FILE, O_LOOP, O_INJECT,
+};
+
+static const struct option long_opts[] = {
+	{"host", required_argument, NULL, O_HOST},
+	{"port", required_argument, NULL, O_PORT},
+	{"ca", required_argument, NULL, O_CA},
+	{"cert", required_argument, NULL, O_CERT},
+	{"key", required_argument, NULL, O_KEY},
+	{"plain", no_argument, NULL, O_PLAIN},
+	{"phone", required_argument, NULL, O_PHONE},
+	{"v2019", no_argument, NULL, O_V2019},
+	{"positions", required_argument, NULL, O_POSITIONS},
+	{"batch", required_argument, NULL, O_BATCH},
+	{"rate", required_argument, NULL, O_RATE},
+	{"window", required_argument, NULL, O_WINDOW},
+	{"heartbeats", required_argument, NULL, O_HEARTBEATS},
+	{"timeout", required_argument, NULL, O_TIMEOUT},
+	{"no-register", no_argument, NULL, O_NO_REGISTER},
+	{"no-auth", no_argument, NULL, O_NO_AUTH},
+	{"auth-code", required_argument, NULL, O_AUTH_CODE},
+	{"start-time", required_argument, NULL, O_START_TIME},
+	{"acked-file", required_argument, NULL, O_ACKED_FILE},
+	{"loop", no_argument, NULL, O_LOOP},
+	{"inject", required_argument, NULL, O_INJECT},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static bool parse_rate(const char *arg, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(arg, &end);
+	return !errno && end != arg && !*end && *out >= 0 && *out <= 1e7;
+}
+
+static bool parse_int(const char *s, long min, long max, int *out)
+{
+	long v;
+
+	if (!parse_long(s, min, max, &v))
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+static bool parse_start_time(struct opts *o, const char *arg)
+{
+	long v;
+
+	if (!parse_long(arg, 0, 4102444800L, &v))
+		return false;
+	o->start_time = v;
+	o->start_time_set = true;
+	return true;
+}
+
+/* Options with a number; false on a bad value. */
+static bool apply_num_opt(struct opts *o, int c, const char *arg)
+{
+	int port;
+
+	switch (c) {
+	case O_PORT:
+		o->port = arg;
+		return parse_int(arg, 1, 65535, &port);
+	case O_POSITIONS:
+		return parse_long(arg, 0, 100000000, &o->positions);
+	case O_HEARTBEATS:
+		return parse_long(arg, 0, 100000000, &o->heartbeats);
+	case O_BATCH:
+		return parse_int(arg, 0, SIM_BATCH_MAX, &o->batch);
+	case O_RATE:
+		return parse_rate(arg, &o->rate);
+	case O_WINDOW:
+		return parse_int(arg, 1, SIM_WINDOW_MAX, &o->window);
+	case O_TIMEOUT:
+		return parse_int(arg, 1, 86400, &o->timeout_s);
+	case O_START_TIME:
+		return parse_start_time(o, arg);
+	default:
+		return false;
+	}
+}
+
+/* One option; false on a bad value or an unknown option. */
+static bool apply_opt(struct opts *o, int c, const char *arg, const char **phone)
+{
+	switch (c) {
+	case O_HOST:
+		o->host = arg;
+		break;
+	case O_CA:
+		o->ca = arg;
+		break;
+	case O_CERT:
+		o->cert = arg;
+		break;
+	case O_KEY:
+		o->key = arg;
+		break;
+	case O_PLAIN:
+		o->plain = true;
+		break;
+	case O_PHONE:
+		*phone = arg;
+		break;
+	case O_V2019:
+		o->v2019 = true;
+		break;
+	case O_NO_REGISTER:
+		o->no_register = true;
+		break;
+	case O_NO_AUTH:
+		o->no_auth = true;
+		break;
+	case O_AUTH_CODE:
+		o->auth_code = arg;
+		return strlen(arg) < 63;
+	case O_ACKED_FILE:
+		o->acked_file = arg;
+		break;
+	case O_LOOP:
+		o->loop = true;
+		break;
+	case O_INJECT:
+		return parse_inject(o, arg);
+	case 'v':
+		o->verbose = true;
+		break;
+	default:
+		return apply_num_opt(o, c, arg);
+	}
+	return true;
+}
+
+/* Checks across options, after all are read. */
+static bool check_opts(struct opts *o, const char *phone)
+{
+	if (!phone || !parse_phone(o, phone)) {
+		log_error("--phone: 1 to %d digits required", o->v2019 ? 20 : 12);
+		return false;
+	}
+	if (!o->plain && !o->ca) {
+		log_error("--ca is required without --plain");
+		return false;
+	}
+	if (!o->cert != !o->key) {
+		log_error("--cert and --key go together");
+		return false;
+	}
+	if (o->no_register && !o->no_auth && !o->auth_code) {
+		log_error("--no-register needs --auth-code CODE or --no-auth");
+		return false;
+	}
+	if (o->loop && o->rate <= 0)
+		o->rate = 1;
+	if (!o->start_time_set)
+		o->start_time = (long long)time(NULL) - (o->loop ? 0 : o->positions);
+	return true;
+}
+
+/* 0 when the options are usable; EXIT_USAGE or -1 (--help) otherwise. */
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+	const char *phone = NULL;
+	int c;
+
+	*o = (struct opts){.host = "127.0.0.1", .port = "8808", .window = 16, .timeout_s = 30};
+	while ((c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return -1;
+		}
+		if (!apply_opt(o, c, optarg, &phone)) {
+			if (c != '?')
+				log_error("bad value for option %s", argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument %s", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return check_opts(o, phone) ? 0 : EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static struct sim sim;
+	struct sim *s = &sim;
+	int rc = parse_opts(&s->o, argc, argv);
+
+	if (rc != 0)
+		return rc < 0 ? EXIT_DONE : rc;
+	if (s->o.verbose)
+		log_set_level(HLOG_DEBUG);
+	signal(SIGPIPE, SIG_IGN);
+	s->reg_result = s->auth_result = s->unknown_result = -1;
+	s->fd = -1;
+	s->t_start_us = now_us();
+	if (!sim_setup(s)) {
+		sim_free(s);
+		libevent_global_shutdown();
+		return EXIT_USAGE;
+	}
+	if (sim_connect(s)) {
+		idle_touch(s);
+		event_base_dispatch(s->base);
+		rc = sim_exit_code(s);
+	} else {
+		s->connect_failed = true;
+		rc = EXIT_FAIL;
+	}
+	print_summary(s);
+	sim_free(s);
+	libevent_global_shutdown();
+	return rc;
+}
