@@ -28,9 +28,9 @@ struct hconf {
 	unsigned db_reconnect_max_ms;
 	/* connection */
 	unsigned idle_timeout_s;
-	unsigned max_frame_bytes;  /* escaped bytes between the flags */
-	unsigned conn_high_water;  /* frames of one connection waiting for a commit */
-	unsigned frames_per_read;  /* frames handled per read event */
+	unsigned max_frame_bytes; /* escaped bytes between the flags */
+	unsigned conn_high_water; /* frames of one connection waiting for a commit */
+	unsigned frames_per_read; /* frames handled per read event */
 	unsigned reasm_max_pieces;
 	unsigned reasm_max_bytes;
 	unsigned reasm_max_age_s;

@@ -14,8 +14,8 @@
 
 #define JT808_FLAG 0x7e
 #define JT808_ESC 0x7d
-#define JT808_MAX_BODY 1023	   /* 10 bits of body length */
-#define JT808_PHONE_MAX 20	   /* digits of a 2019 terminal number */
+#define JT808_MAX_BODY 1023 /* 10 bits of body length */
+#define JT808_PHONE_MAX 20  /* digits of a 2019 terminal number */
 
 /* Message IDs the server knows. */
 enum {
@@ -155,7 +155,8 @@ static inline uint8_t *jt808_put32(uint8_t *p, uint32_t v)
 
 /* BCD: n bytes to 2n digits (+NUL) in out; JT808_E_BCD on a nibble > 9. */
 enum jt808_err jt808_bcd_to_str(const uint8_t *in, size_t n, char *out) MUSTCHECK;
-/* 2n digits (left-padded with '0' when shorter) to n BCD bytes; false on a non-digit or too long. */
+/* 2n digits (left-padded with '0' when shorter) to n BCD bytes; false on a non-digit or too long.
+ */
 bool jt808_str_to_bcd(const char *digits, uint8_t *out, size_t n) MUSTCHECK;
 /* BCD[6] YYMMDDhhmmss in UTC+8 (Beijing time) to seconds since the epoch (UTC). */
 enum jt808_err jt808_bcd_time(const uint8_t in[6], time_t *out) MUSTCHECK;
@@ -182,7 +183,8 @@ struct jt808_location {
 };
 
 /* Parse the 28-byte GNSS block (extra items after it are ignored). */
-enum jt808_err jt808_parse_location(const uint8_t *b, size_t n, struct jt808_location *loc) MUSTCHECK;
+enum jt808_err jt808_parse_location(const uint8_t *b, size_t n,
+				    struct jt808_location *loc) MUSTCHECK;
 /* Write the 28-byte block; returns 28. */
 size_t jt808_build_location(const struct jt808_location *loc, uint8_t out[JT808_LOCATION_LEN]);
 
@@ -205,11 +207,14 @@ struct jt808_register {
 };
 /* v2019 selects the layout; a 2013-shaped body under the 2019 flag is
  * recognised by its length (see docs/protocol.md). */
-enum jt808_err jt808_parse_register(const uint8_t *b, size_t n, bool v2019, struct jt808_register *r) MUSTCHECK;
-size_t jt808_build_register(const struct jt808_register *r, bool v2019, uint8_t *out, size_t cap) MUSTCHECK;
+enum jt808_err jt808_parse_register(const uint8_t *b, size_t n, bool v2019,
+				    struct jt808_register *r) MUSTCHECK;
+size_t jt808_build_register(const struct jt808_register *r, bool v2019, uint8_t *out,
+			    size_t cap) MUSTCHECK;
 
 /* 0x0102: the auth code (2013: whole body; 2019: length-prefixed, then IMEI and version). */
-enum jt808_err jt808_parse_auth(const uint8_t *b, size_t n, bool v2019, char *code, size_t cap) MUSTCHECK;
+enum jt808_err jt808_parse_auth(const uint8_t *b, size_t n, bool v2019, char *code,
+				size_t cap) MUSTCHECK;
 size_t jt808_build_auth(const char *code, bool v2019, uint8_t *out, size_t cap) MUSTCHECK;
 
 /* 0x8001 / 0x0001 body: serial, id, result.  Returns 5. */
@@ -219,8 +224,8 @@ enum jt808_err jt808_parse_general_ack(const uint8_t *b, size_t n, uint16_t *ser
 /* 0x8100 body: serial, result, then the auth code when result is 0. */
 size_t jt808_build_register_ack(uint16_t serial, uint8_t result, const char *code, uint8_t *out,
 				size_t cap) MUSTCHECK;
-enum jt808_err jt808_parse_register_ack(const uint8_t *b, size_t n, uint16_t *serial, uint8_t *result,
-					char *code, size_t cap) MUSTCHECK;
+enum jt808_err jt808_parse_register_ack(const uint8_t *b, size_t n, uint16_t *serial,
+					uint8_t *result, char *code, size_t cap) MUSTCHECK;
 
 /* ---- sub-package reassembly (one per connection) ---- */
 

@@ -40,7 +40,7 @@ struct conn {
 	bool tls;
 	bool reading;
 	char peer[64];
-	char phone[21];	     /* normalized terminal number: the certificate's, or the first frame's */
+	char phone[21]; /* normalized terminal number: the certificate's, or the first frame's */
 	uint8_t cert_sha256[32];
 	/* Answers copy the header form the terminal last used. */
 	bool v2019;
@@ -147,7 +147,9 @@ static void send_frame(struct conn *c, uint16_t msg_id, const uint8_t *body, siz
 	if (c->state == CS_CLOSED)
 		return;
 	struct jt808_header h = {
-		.msg_id = msg_id, .v2019 = c->v2019, .version = c->version,
+		.msg_id = msg_id,
+		.v2019 = c->v2019,
+		.version = c->version,
 		.serial = c->out_serial++,
 	};
 	memcpy(h.phone, c->hdr_phone, sizeof(h.phone));
@@ -196,7 +198,8 @@ static void on_terminal(void *arg, bool found, const struct store_terminal *t)
 			c->t = *t;
 			c->term = TERM_FOUND;
 			if (c->tls && CRYPTO_memcmp(t->cert_sha256, c->cert_sha256, 32) != 0) {
-				conn_close(c, "client certificate is not the one registered for this terminal");
+				conn_close(c, "client certificate is not the one registered for "
+					      "this terminal");
 			} else if (!t->active) {
 				conn_log(c, HLOG_WARN, "terminal is disabled in the registry");
 			}
@@ -230,8 +233,8 @@ static void on_committed(void *arg, bool ok)
 	conn_unref(c);
 }
 
-static void store_frame(struct conn *c, const struct jt808_msg *m, const struct jt808_location *locs,
-			unsigned n)
+static void store_frame(struct conn *c, const struct jt808_msg *m,
+			const struct jt808_location *locs, unsigned n)
 {
 	struct pending_ack *p = malloc(sizeof(*p));
 	if (p == NULL)
@@ -258,8 +261,8 @@ static void handle_register(struct conn *c, const struct jt808_msg *m)
 		result = JT808_REG_TERMINAL_UNKNOWN;
 	size_t n = jt808_build_register_ack(m->h.serial, result, result ? NULL : c->t.auth_code,
 					    body, sizeof(body));
-	conn_log(c, result ? HLOG_WARN : HLOG_INFO, "registration (province %u, city %u): result %u",
-		 r.province, r.city, result);
+	conn_log(c, result ? HLOG_WARN : HLOG_INFO,
+		 "registration (province %u, city %u): result %u", r.province, r.city, result);
 	if (n > 0)
 		send_frame(c, JT808_P_REGISTER_ACK, body, n);
 	if (result == JT808_REG_OK && c->state < CS_REGISTERED)
@@ -285,7 +288,7 @@ static void handle_auth(struct conn *c, const struct jt808_msg *m)
 		conn_log(c, HLOG_WARN, "authentication refused: %s",
 			 c->term != TERM_FOUND ? "unknown terminal"
 			 : !c->t.active	       ? "terminal disabled"
-						: "wrong auth code");
+					       : "wrong auth code");
 	}
 	send_ack(c, m->h.serial, m->h.msg_id, ok ? JT808_R_OK : JT808_R_FAILED);
 }
@@ -295,7 +298,8 @@ static void handle_location(struct conn *c, const struct jt808_msg *m)
 	struct jt808_location loc;
 	enum jt808_err e = jt808_parse_location(m->body, m->body_len, &loc);
 	if (e != JT808_OK) {
-		conn_log(c, HLOG_WARN, "location body (serial %u): %s", m->h.serial, jt808_strerror(e));
+		conn_log(c, HLOG_WARN, "location body (serial %u): %s", m->h.serial,
+			 jt808_strerror(e));
 		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 		return;
 	}
@@ -327,11 +331,12 @@ static void handle_batch(struct conn *c, const struct jt808_msg *m)
 {
 	struct batch_collect b = {0};
 	unsigned declared = 0;
-	enum jt808_err e = jt808_parse_batch_location(m->body, m->body_len, collect_location, &b,
-						      &declared);
+	enum jt808_err e =
+		jt808_parse_batch_location(m->body, m->body_len, collect_location, &b, &declared);
 	if (e != JT808_OK || b.n != declared) {
-		conn_log(c, HLOG_WARN, "batch location (serial %u): %s, %u of %u items", m->h.serial,
-			 e != JT808_OK ? jt808_strerror(e) : "item count differs", b.n, declared);
+		conn_log(c, HLOG_WARN, "batch location (serial %u): %s, %u of %u items",
+			 m->h.serial, e != JT808_OK ? jt808_strerror(e) : "item count differs", b.n,
+			 declared);
 		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 	} else {
 		store_frame(c, m, b.locs, b.n);
@@ -431,7 +436,8 @@ static enum frame_result handle_frame(struct conn *c, const uint8_t *esc, size_t
 	memcpy(c->hdr_phone, m.h.phone, sizeof(c->hdr_phone));
 	if (strcmp(phone, c->phone) != 0) {
 		c->srv->st.number_mismatch++;
-		conn_log(c, HLOG_WARN, "frame at byte %llu names terminal %s, the %s names %s: refused",
+		conn_log(c, HLOG_WARN,
+			 "frame at byte %llu names terminal %s, the %s names %s: refused",
 			 (unsigned long long)pos, phone, c->tls ? "certificate" : "connection",
 			 c->phone);
 		send_ack(c, m.h.serial, m.h.msg_id, JT808_R_FAILED);
@@ -470,7 +476,8 @@ static void process_input(struct conn *c)
 				 (unsigned long long)c->rx_pos);
 		}
 		if (r == JT808_SCAN_FRAME) {
-			if (handle_frame(c, buf + s.start, s.len, c->rx_pos + s.start) == FRAME_LATER) {
+			if (handle_frame(c, buf + s.start, s.len, c->rx_pos + s.start) ==
+			    FRAME_LATER) {
 				/* Drop only the junk before the frame; come back to the frame. */
 				evbuffer_drain(in, s.junk);
 				c->rx_pos += s.junk;
@@ -491,7 +498,8 @@ static void process_input(struct conn *c)
 	}
 	/* Frames left over for the budget: come back after other connections. */
 	if (c->state != CS_CLOSED && handled == cf->frames_per_read && may_read(c))
-		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS | BEV_TRIG_IGNORE_WATERMARKS);
+		bufferevent_trigger(c->bev, EV_READ,
+				    BEV_TRIG_DEFER_CALLBACKS | BEV_TRIG_IGNORE_WATERMARKS);
 	if (c->state != CS_CLOSED)
 		update_reading(c);
 	conn_unref(c);
@@ -540,16 +548,20 @@ static bool take_certificate(struct conn *c)
 	return ok;
 }
 
-static void tls_error(struct conn *c, char *buf, size_t len)
+/* Describe a failed connection; false when it was only a close without close_notify. */
+static bool tls_error(struct conn *c, char *buf, size_t len)
 {
 	unsigned long e = bufferevent_get_openssl_error(c->bev);
 	if (e == 0)
 		e = ERR_get_error();
+	ERR_clear_error();
+	if (e && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		return false;
 	if (e)
 		ERR_error_string_n(e, buf, len);
 	else
 		snprintf(buf, len, "%s", "connection reset");
-	ERR_clear_error();
+	return true;
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -558,7 +570,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	char why[256];
 	if (what & BEV_EVENT_CONNECTED) {
 		if (!take_certificate(c)) {
-			conn_close(c, "client certificate has no terminal number (subject CN of 1-20 digits)");
+			conn_close(c, "client certificate has no terminal number (subject CN of "
+				      "1-20 digits)");
 			return;
 		}
 		c->state = CS_CONNECTED;
@@ -574,7 +587,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	} else if (what & BEV_EVENT_ERROR) {
 		if (c->state == CS_HANDSHAKE)
 			c->srv->st.tls_failures++;
-		tls_error(c, why, sizeof(why));
+		if (!tls_error(c, why, sizeof(why)) && c->state != CS_HANDSHAKE) {
+			conn_close(c, "closed by the terminal (no TLS close_notify)");
+			return;
+		}
 		char reason[300];
 		snprintf(reason, sizeof(reason), "%s: %s",
 			 c->state == CS_HANDSHAKE ? "TLS handshake failed" : "error", why);

@@ -190,7 +190,8 @@ static bool cert_facts(const char *path, char number[21], char sha_hex[65], char
 	size_t len = strlen(cn);
 	ok = len >= 1 && len <= 20 && strspn(cn, "0123456789") == len;
 	if (!ok)
-		fprintf(stderr, "hoursctl: %s: subject CN \"%s\" is not a terminal number\n", path, cn);
+		fprintf(stderr, "hoursctl: %s: subject CN \"%s\" is not a terminal number\n", path,
+			cn);
 	unsigned char md[32];
 	unsigned mdlen = 0;
 	if (ok && X509_digest(x, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32) {
@@ -233,19 +234,20 @@ static int terminal_add(const char *number, const char *cert)
 		snprintf(code + 2 * i, 3, "%02x", rnd[i]);
 	/* A new certificate for a known terminal replaces the old one. */
 	const char *v[5] = {want, pem, sha, not_after, code};
-	PGresult *r = query("INSERT INTO terminal (phone, cert_pem, cert_sha256, cert_not_after, auth_code)"
-			    " VALUES ($1, $2, decode($3, 'hex'), $4, $5)"
-			    " ON CONFLICT (phone) DO UPDATE SET cert_pem = EXCLUDED.cert_pem,"
-			    " cert_sha256 = EXCLUDED.cert_sha256, cert_not_after = EXCLUDED.cert_not_after,"
-			    " updated_at = now()"
-			    " RETURNING id, (xmax = 0)",
-			    5, v);
+	PGresult *r = query(
+		"INSERT INTO terminal (phone, cert_pem, cert_sha256, cert_not_after, auth_code)"
+		" VALUES ($1, $2, decode($3, 'hex'), $4, $5)"
+		" ON CONFLICT (phone) DO UPDATE SET cert_pem = EXCLUDED.cert_pem,"
+		" cert_sha256 = EXCLUDED.cert_sha256, cert_not_after = EXCLUDED.cert_not_after,"
+		" updated_at = now()"
+		" RETURNING id, (xmax = 0)",
+		5, v);
 	free(pem);
 	if (r == NULL)
 		return 1;
 	printf("terminal %s %s (id %s, certificate sha256 %s, valid until %s)\n", want,
-	       PQgetvalue(r, 0, 1)[0] == 't' ? "added" : "certificate replaced", PQgetvalue(r, 0, 0),
-	       sha, not_after);
+	       PQgetvalue(r, 0, 1)[0] == 't' ? "added" : "certificate replaced",
+	       PQgetvalue(r, 0, 0), sha, not_after);
 	PQclear(r);
 	return 0;
 }
@@ -272,7 +274,8 @@ static int terminal_status(const char *number, const char *status)
 	char n[21];
 	store_phone_norm(number, n);
 	const char *v[2] = {n, status};
-	PGresult *r = query("UPDATE terminal SET status = $2, updated_at = now() WHERE phone = $1", 2, v);
+	PGresult *r =
+		query("UPDATE terminal SET status = $2, updated_at = now() WHERE phone = $1", 2, v);
 	if (r == NULL)
 		return 1;
 	bool found = strcmp(PQcmdTuples(r), "1") == 0;

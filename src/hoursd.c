@@ -70,8 +70,7 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 		stop_now();
 		return;
 	}
-	log_info("signal %d: stop accepting, commit and answer what is in flight",
-		 (int)sig);
+	log_info("signal %d: stop accepting, commit and answer what is in flight", (int)sig);
 	srv.draining = true;
 	drain_started = time(NULL);
 	listeners_stop(&srv);
@@ -141,10 +140,11 @@ static int run(const char *path)
 	event_free(ev_janitor);
 	SSL_CTX_free(srv.tls);
 	event_base_free(srv.base);
-	log_info("stopped: %llu connections, %llu frames, %llu positions, %llu acks ok, %llu failed",
-		 (unsigned long long)srv.st.accepted, (unsigned long long)srv.st.frames,
-		 (unsigned long long)srv.st.positions, (unsigned long long)srv.st.acks_ok,
-		 (unsigned long long)srv.st.acks_failed);
+	log_info(
+		"stopped: %llu connections, %llu frames, %llu positions, %llu acks ok, %llu failed",
+		(unsigned long long)srv.st.accepted, (unsigned long long)srv.st.frames,
+		(unsigned long long)srv.st.positions, (unsigned long long)srv.st.acks_ok,
+		(unsigned long long)srv.st.acks_failed);
 	conf_free(srv.conf);
 	return 0;
 }
@@ -152,12 +152,9 @@ static int run(const char *path)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"test", no_argument, NULL, 't'},
-		{"version", no_argument, NULL, 'V'},
-		{"config-keys", no_argument, NULL, 'K'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'}, {"test", no_argument, NULL, 't'},
+		{"version", no_argument, NULL, 'V'},	  {"config-keys", no_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
 	bool test = false;

@@ -14,10 +14,10 @@
 #define PROPS_SUBPKG 0x2000u
 #define PROPS_V2019 0x4000u
 
-#define HDR_2013 12	 /* id, props, BCD[6], serial */
-#define HDR_2019 17	 /* id, props, version, BCD[10], serial */
-#define HDR_PIECES 4	 /* total, index */
-#define PHONE_2013 6	 /* BCD bytes */
+#define HDR_2013 12  /* id, props, BCD[6], serial */
+#define HDR_2019 17  /* id, props, version, BCD[10], serial */
+#define HDR_PIECES 4 /* total, index */
+#define PHONE_2013 6 /* BCD bytes */
 #define PHONE_2019 10
 /* Largest unescaped frame: 2019 header with pieces, full body, check. */
 #define FRAME_MAX (HDR_2019 + HDR_PIECES + JT808_MAX_BODY + 1)
@@ -26,6 +26,8 @@
 #define AUTH_IMEI_LEN 15
 #define AUTH_VERSION_LEN 20
 
+/* One name a line; clang-format would pack them into columns. */
+/* clang-format off */
 static const char *const err_names[JT808_E__COUNT] = {
 	[JT808_OK] = "ok",
 	[JT808_E_SHORT] = "short",
@@ -39,6 +41,7 @@ static const char *const err_names[JT808_E__COUNT] = {
 	[JT808_E_REASM_FULL] = "reasm_full",
 	[JT808_E_SPACE] = "space",
 };
+/* clang-format on */
 
 const char *jt808_strerror(enum jt808_err e)
 {
@@ -222,7 +225,7 @@ enum jt808_err jt808_parse(const uint8_t *buf, size_t n, struct jt808_msg *m)
 struct writer {
 	uint8_t *out;
 	size_t cap, pos;
-	uint8_t xor;
+	uint8_t sum;
 	bool ok;
 };
 
@@ -248,7 +251,7 @@ static void put_esc(struct writer *w, uint8_t b)
 static void put_bytes(struct writer *w, const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		w->xor ^= p[i];
+		w->sum ^= p[i];
 		put_esc(w, p[i]);
 	}
 }
@@ -296,7 +299,7 @@ size_t jt808_encode(const struct jt808_header *h, const uint8_t *body, size_t bo
 	put_raw(&w, JT808_FLAG);
 	put_bytes(&w, hdr, hl);
 	put_bytes(&w, body, body_len);
-	check = w.xor;
+	check = w.sum;
 	put_esc(&w, check);
 	put_raw(&w, JT808_FLAG);
 	return w.ok ? w.pos : 0;
@@ -543,7 +546,8 @@ static void copy_field(char *dst, size_t cap, const uint8_t *src, size_t n)
 	dst[n] = '\0';
 }
 
-enum jt808_err jt808_parse_register(const uint8_t *b, size_t n, bool v2019, struct jt808_register *r)
+enum jt808_err jt808_parse_register(const uint8_t *b, size_t n, bool v2019,
+				    struct jt808_register *r)
 {
 	const struct reg_layout *l = reg_pick(n, v2019);
 	const uint8_t *p = b + 4;
@@ -677,8 +681,8 @@ size_t jt808_build_register_ack(uint16_t serial, uint8_t result, const char *cod
 	return 3 + len;
 }
 
-enum jt808_err jt808_parse_register_ack(const uint8_t *b, size_t n, uint16_t *serial, uint8_t *result,
-					char *code, size_t cap)
+enum jt808_err jt808_parse_register_ack(const uint8_t *b, size_t n, uint16_t *serial,
+					uint8_t *result, char *code, size_t cap)
 {
 	if (cap > 0)
 		code[0] = '\0';
@@ -805,7 +809,8 @@ static enum jt808_err partial_store(struct jt808_reasm *r, struct partial *p, un
 	copy = malloc(len ? len : 1);
 	if (!copy)
 		return JT808_E_REASM_FULL;
-	memcpy(copy, body, len);
+	if (len)
+		memcpy(copy, body, len);
 	free(p->pieces[idx]);
 	p->pieces[idx] = copy;
 	p->lens[idx] = len;

@@ -78,8 +78,8 @@ static void on_listen_error(struct evconnlistener *l, void *arg)
 	log_error("accept failed: %s", evutil_socket_error_to_string(e));
 }
 
-static struct evconnlistener *listen_on(struct server *srv, const char *addr, bool tls,
-					char *err, size_t errlen)
+static struct evconnlistener *listen_on(struct server *srv, const char *addr, bool tls, char *err,
+					size_t errlen)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
@@ -97,7 +97,8 @@ static struct evconnlistener *listen_on(struct server *srv, const char *addr, bo
 		return NULL;
 	}
 	evconnlistener_set_error_cb(l, on_listen_error);
-	log_info("listening on %s (%s)", addr, tls ? "TLS, client certificates required" : "plain TCP, legacy terminals");
+	log_info("listening on %s (%s)", addr,
+		 tls ? "TLS, client certificates required" : "plain TCP, legacy terminals");
 	return l;
 }
 

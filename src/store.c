@@ -84,7 +84,8 @@ static const char insert_positions_sql[] =
 	" direction, alarm, status, fix_valid)"
 	" SELECT t, to_timestamp(ft), la, lo, al, sp, di, am, st, fv"
 	" FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::int[],"
-	" $7::int[], $8::bigint[], $9::bigint[], $10::bool[]) AS u(t, ft, la, lo, al, sp, di, am, st, fv)"
+	" $7::int[], $8::bigint[], $9::bigint[], $10::bool[]) AS u(t, ft, la, lo, al, sp, di, am, "
+	"st, fv)"
 	" ON CONFLICT (terminal_id, fix_time) DO NOTHING";
 
 static const char lookup_terminal_sql[] =
@@ -272,7 +273,8 @@ static void take_lookup_row(struct store *s, const PGresult *res)
 	t->active = PQgetvalue(res, 0, 1)[0] == 't';
 	snprintf(t->auth_code, sizeof(t->auth_code), "%s", PQgetvalue(res, 0, 2));
 	if (!hex_to_bytes(PQgetvalue(res, 0, 3), t->cert_sha256, sizeof(t->cert_sha256)))
-		log_warn("store: terminal %s has a malformed certificate digest", s->lk_busy->phone);
+		log_warn("store: terminal %s has a malformed certificate digest",
+			 s->lk_busy->phone);
 	t->cert_not_after = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	s->lk_found = true;
 }

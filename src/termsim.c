@@ -35,9 +35,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#define SIM_MAX_FRAME 4096		   /* escaped bytes between flags we accept */
+#define SIM_MAX_FRAME 4096		     /* escaped bytes between flags we accept */
 #define SIM_SCAN_WINDOW (SIM_MAX_FRAME + 64) /* bytes looked at per scan */
-#define SIM_READ_HIGH (64 * 1024)	   /* input bound before we stop reading */
+#define SIM_READ_HIGH (64 * 1024)	     /* input bound before we stop reading */
 #define SIM_ITEM_LEN (2 + JT808_LOCATION_LEN)
 #define SIM_BATCH_MAX ((JT808_MAX_BODY - 3) / SIM_ITEM_LEN)
 #define SIM_WINDOW_MAX 4096
@@ -85,7 +85,14 @@ struct opts {
 };
 
 /* The connection's state machine; see sim_set_state(). */
-enum sim_state { ST_CONNECTING, ST_REGISTERING, ST_AUTHENTICATING, ST_SENDING, ST_DRAINING, ST_DONE };
+enum sim_state {
+	ST_CONNECTING,
+	ST_REGISTERING,
+	ST_AUTHENTICATING,
+	ST_SENDING,
+	ST_DRAINING,
+	ST_DONE
+};
 
 static const char *const state_names[] = {"connecting", "registering", "authenticating",
 					  "sending",	"draining",    "done"};
@@ -145,7 +152,8 @@ static uint64_t now_us(void)
 
 static struct timeval tv_from_us(uint64_t us)
 {
-	struct timeval tv = {.tv_sec = (time_t)(us / 1000000u), .tv_usec = (suseconds_t)(us % 1000000u)};
+	struct timeval tv = {.tv_sec = (time_t)(us / 1000000u),
+			     .tv_usec = (suseconds_t)(us % 1000000u)};
 
 	return tv;
 }
@@ -196,7 +204,8 @@ static void sim_write(struct sim *s, const uint8_t *buf, size_t n)
 
 static struct jt808_header sim_header(struct sim *s, uint16_t msg_id)
 {
-	struct jt808_header h = {.msg_id = msg_id, .v2019 = s->o.v2019, .version = s->o.v2019 ? 1 : 0};
+	struct jt808_header h = {
+		.msg_id = msg_id, .v2019 = s->o.v2019, .version = s->o.v2019 ? 1 : 0};
 
 	memcpy(h.phone, s->o.phone, sizeof(h.phone));
 	h.serial = ++s->serial;
@@ -205,8 +214,8 @@ static struct jt808_header sim_header(struct sim *s, uint16_t msg_id)
 	return h;
 }
 
-static void slot_fill(struct sim *s, const struct jt808_header *h, enum slot_kind kind, bool tracked,
-		      uint64_t first_pos, uint16_t npos)
+static void slot_fill(struct sim *s, const struct jt808_header *h, enum slot_kind kind,
+		      bool tracked, uint64_t first_pos, uint16_t npos)
 {
 	struct slot *sl = &s->slots[h->serial];
 
@@ -259,7 +268,8 @@ static void send_register(struct sim *s)
 	snprintf(r.maker, sizeof(r.maker), "HRSD");
 	snprintf(r.model, sizeof(r.model), "TERMSIM");
 	/* 2013: the terminal ID is 7 bytes, so the phone's last 7 digits. */
-	snprintf(r.terminal_id, sizeof(r.terminal_id), "%s", s->o.v2019 || plen <= 7 ? p : p + plen - 7);
+	snprintf(r.terminal_id, sizeof(r.terminal_id), "%s",
+		 s->o.v2019 || plen <= 7 ? p : p + plen - 7);
 	snprintf(r.plate, sizeof(r.plate), "HA12345");
 	n = jt808_build_register(&r, s->o.v2019, body, sizeof(body));
 	if (n == 0) {
@@ -578,16 +588,16 @@ static void positions_acked(struct sim *s, const struct slot *sl, uint8_t result
 	if (s->acked && s->o.loop)
 		fflush(s->acked);
 	if (s->o.loop)
-		log_info("ack serial %u: %u position(s), %" PRIu64 " acked so far", serial, sl->npos,
-			 s->pos_acked);
+		log_info("ack serial %u: %u position(s), %" PRIu64 " acked so far", serial,
+			 sl->npos, s->pos_acked);
 }
 
 static void untracked_answer(struct sim *s, const struct slot *sl, uint16_t serial, uint8_t result)
 {
 	if (sl->kind == K_BADCHECK) {
 		s->badcheck_acked++;
-		log_error("the frame with a wrong check code (serial %u) was answered, result %u", serial,
-			  result);
+		log_error("the frame with a wrong check code (serial %u) was answered, result %u",
+			  serial, result);
 	} else {
 		log_info("piece 1 of the unfinished sub-package answered, result %u", result);
 	}
@@ -780,7 +790,8 @@ static void on_closed(struct sim *s, short what)
 {
 	int err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
 
-	log_conn_errors(s, s->st == ST_CONNECTING ? "TLS handshake failed" : "connection error", err);
+	log_conn_errors(s, s->st == ST_CONNECTING ? "TLS handshake failed" : "connection error",
+			err);
 	if (s->ssl && SSL_get_verify_result(s->ssl) != X509_V_OK) {
 		s->tls_failed = true;
 		return;
@@ -890,9 +901,11 @@ static struct bufferevent *make_bev(struct sim *s, evutil_socket_t fd)
 	if (s->o.plain)
 		return bufferevent_socket_new(s->base, fd, opts);
 	s->ssl = SSL_new(s->ctx);
-	if (!s->ssl || SSL_set1_host(s->ssl, name) != 1 || SSL_set_tlsext_host_name(s->ssl, name) != 1)
+	if (!s->ssl || SSL_set1_host(s->ssl, name) != 1 ||
+	    SSL_set_tlsext_host_name(s->ssl, name) != 1)
 		return NULL;
-	return bufferevent_openssl_socket_new(s->base, fd, s->ssl, BUFFEREVENT_SSL_CONNECTING, opts);
+	return bufferevent_openssl_socket_new(s->base, fd, s->ssl, BUFFEREVENT_SSL_CONNECTING,
+					      opts);
 }
 
 static bool start_bev(struct sim *s)
@@ -970,7 +983,8 @@ static bool sim_connect(struct sim *s)
 	int rc = evutil_getaddrinfo(s->o.host, s->o.port, &hints, &ai);
 
 	if (rc != 0) {
-		log_error("cannot resolve %s:%s: %s", s->o.host, s->o.port, evutil_gai_strerror(rc));
+		log_error("cannot resolve %s:%s: %s", s->o.host, s->o.port,
+			  evutil_gai_strerror(rc));
 		return false;
 	}
 	ok = start_connect(s, ai);
@@ -1167,9 +1181,27 @@ static bool parse_inject(struct opts *o, const char *s)
 }
 
 enum {
-	O_HOST = 256, O_PORT, O_CA, O_CERT, O_KEY, O_PLAIN, O_PHONE, O_V2019, O_POSITIONS,
-	O_BATCH, O_RATE, O_WINDOW, O_HEARTBEATS, O_TIMEOUT, O_NO_REGISTER, O_NO_AUTH,
-	O_AUTH_CODE, O_START_TIME, O_ACKED_FILE, O_LOOP, O_INJECT,
+	O_HOST = 256,
+	O_PORT,
+	O_CA,
+	O_CERT,
+	O_KEY,
+	O_PLAIN,
+	O_PHONE,
+	O_V2019,
+	O_POSITIONS,
+	O_BATCH,
+	O_RATE,
+	O_WINDOW,
+	O_HEARTBEATS,
+	O_TIMEOUT,
+	O_NO_REGISTER,
+	O_NO_AUTH,
+	O_AUTH_CODE,
+	O_START_TIME,
+	O_ACKED_FILE,
+	O_LOOP,
+	O_INJECT,
 };
 
 static const struct option long_opts[] = {

@@ -1,0 +1,532 @@
+/*
+ * check_integration.c - the real daemon against a real PostgreSQL, driven
+ * by termsim over real TLS.  Run by scripts/run-tests.sh, which starts the
+ * cluster, makes the PKI and the template database, and sets:
+ *   HOURSD_BIN_DIR       where hoursd and termsim are (build or build/san)
+ *   HOURSD_TEST_PKI      the test PKI (scripts/pki.sh)
+ *   HOURSD_TEST_PG_DIR   the cluster (scripts/pg.sh), stopped and started by a test
+ *   HOURSD_TEST_CONNINFO a connection string to the template database "hoursd"
+ *   HOURSD_TEST_WORK     a scratch directory
+ * Terminals in the template: 013800000001 and 013800000002 active,
+ * 013800000004 disabled; 013800000003 has a certificate but is not registered.
+ * Every test gets a fresh copy of the template, a fresh hoursd on a free
+ * port, and checks both what termsim saw acked and what is in the database.
+ */
+#include "hoursd.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define T1 "013800000001"
+#define T2 "013800000002"
+#define T3 "013800000003"
+#define T4 "013800000004"
+
+static char work[512], pki[512], bindir[512], pgdir[512], base_ci[1024];
+static char test_ci[1200], conf_path[600], log_path[600], out_path[600], acked_path[600];
+static pid_t hoursd_pid;
+static int port;
+
+static const char *need_env(const char *k)
+{
+	const char *v = getenv(k);
+	ck_assert_msg(v != NULL, "%s is not set (run through scripts/run-tests.sh)", k);
+	return v;
+}
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static PGconn *db_connect(const char *ci)
+{
+	PGconn *c = PQconnectdb(ci);
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s", PQerrorMessage(c));
+	return c;
+}
+
+static void db_exec(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+}
+
+/* One number from a query with up to two text parameters. */
+static long long db_value(const char *sql, const char *p1, const char *p2)
+{
+	PGconn *c = db_connect(test_ci);
+	const char *v[2] = {p1, p2};
+	int n = p2 ? 2 : p1 ? 1 : 0;
+	PGresult *r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+	ck_assert_int_eq(PQntuples(r), 1);
+	long long x = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return x;
+}
+
+static long long positions_of(const char *terminal)
+{
+	return db_value("SELECT count(*) FROM position p JOIN terminal t ON t.id = p.terminal_id"
+			" WHERE t.phone = ltrim($1, '0')",
+			terminal, NULL);
+}
+
+static void fresh_database(void)
+{
+	char ci[1300];
+	snprintf(ci, sizeof(ci), "%s dbname=postgres", base_ci);
+	PGconn *c = db_connect(ci);
+	db_exec(c, "DROP DATABASE IF EXISTS hoursd_test WITH (FORCE)");
+	db_exec(c, "CREATE DATABASE hoursd_test TEMPLATE hoursd");
+	PQfinish(c);
+	snprintf(test_ci, sizeof(test_ci), "%s dbname=hoursd_test", base_ci);
+}
+
+static void write_config(const char *extra)
+{
+	FILE *f = fopen(conf_path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+		"listen:\n  tls: \"127.0.0.1:%d\"\n%s"
+		"tls:\n  cert: %s/server.crt\n  key: %s/server.key\n  ca: %s/ca.crt\n"
+		"database:\n  conninfo: \"%s\"\n  batch_max_ms: 2\n  reconnect_min_ms: 50\n"
+		"  reconnect_max_ms: 300\n"
+		"log:\n  level: debug\nprocess:\n  allow_root: true\n",
+		port, extra ? extra : "", pki, pki, pki, test_ci);
+	fclose(f);
+}
+
+/* fork + exec with stdout and stderr to files; the child dies with us. */
+static pid_t spawn(char *const argv[], const char *out, const char *err)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fo = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int fe = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(fo, 1);
+		dup2(fe, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int wait_exit(pid_t pid, int timeout_s)
+{
+	int st;
+	for (int i = 0; i < timeout_s * 20; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		usleep(50000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+static void start_hoursd(const char *extra)
+{
+	write_config(extra);
+	char prog[600];
+	snprintf(prog, sizeof(prog), "%s/hoursd", bindir);
+	char *argv[] = {prog, (char *)"-c", conf_path, NULL};
+	hoursd_pid = spawn(argv, log_path, log_path);
+	/* Ready when the log says so (a probe connection would be logged as a failed handshake). */
+	for (int i = 0; i < 200; i++) {
+		FILE *f = fopen(log_path, "r");
+		char line[2048];
+		bool ready = false;
+		while (f && fgets(line, sizeof(line), f))
+			ready = ready || strstr(line, " ready") != NULL;
+		if (f)
+			fclose(f);
+		if (ready)
+			return;
+		usleep(50000);
+	}
+	ck_abort_msg("hoursd did not become ready; see %s", log_path);
+}
+
+/* SIGTERM, and hoursd must drain and exit 0 (under ASan: no leak either). */
+static void stop_hoursd(void)
+{
+	if (hoursd_pid <= 0)
+		return;
+	kill(hoursd_pid, SIGTERM);
+	int rc = wait_exit(hoursd_pid, 20);
+	hoursd_pid = 0;
+	ck_assert_msg(rc == 0, "hoursd exited with %d; see %s", rc, log_path);
+}
+
+static bool log_has(const char *needle)
+{
+	FILE *f = fopen(log_path, "r");
+	char line[4096];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Build termsim's argv: connection options for a terminal, then extra words. */
+static pid_t termsim_start(const char *cert_name, const char *phone, const char *extra)
+{
+	static char prog[600], ca[600], cert[600], key[600], portstr[16], words[1024];
+	static char *argv[64];
+	int n = 0;
+	snprintf(prog, sizeof(prog), "%s/termsim", bindir);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", pki);
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	argv[n++] = prog;
+	argv[n++] = (char *)"--port";
+	argv[n++] = portstr;
+	argv[n++] = (char *)"--ca";
+	argv[n++] = ca;
+	if (cert_name) {
+		snprintf(cert, sizeof(cert), "%s/%s.crt", pki, cert_name);
+		snprintf(key, sizeof(key), "%s/%s.key", pki, cert_name);
+		argv[n++] = (char *)"--cert";
+		argv[n++] = cert;
+		argv[n++] = (char *)"--key";
+		argv[n++] = key;
+	}
+	argv[n++] = (char *)"--phone";
+	argv[n++] = (char *)phone;
+	argv[n++] = (char *)"--acked-file";
+	argv[n++] = acked_path;
+	snprintf(words, sizeof(words), "%s", extra ? extra : "");
+	for (char *w = strtok(words, " "); w && n < 62; w = strtok(NULL, " "))
+		argv[n++] = w;
+	argv[n] = NULL;
+	unlink(out_path);
+	return spawn(argv, out_path, log_path);
+}
+
+static int termsim(const char *cert_name, const char *phone, const char *extra)
+{
+	return wait_exit(termsim_start(cert_name, phone, extra), 90);
+}
+
+/* A key=value of termsim's summary; -999 when missing. */
+static long long out_value(const char *key)
+{
+	FILE *f = fopen(out_path, "r");
+	char line[256];
+	size_t kl = strlen(key);
+	long long v = -999;
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, kl) == 0 && line[kl] == '=')
+			v = strtoll(line + kl + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Every position termsim saw acked is in the database. */
+static long long acked_lines(void)
+{
+	FILE *f = fopen(acked_path, "r");
+	long long n = 0;
+	char line[64];
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		ck_assert_msg(db_value("SELECT count(*) FROM position"
+				       " WHERE fix_time = to_timestamp($1::bigint)",
+				       line, NULL) == 1,
+			      "acked position %s is not in the database", line);
+		n++;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void setup(void)
+{
+	snprintf(work, sizeof(work), "%s", need_env("HOURSD_TEST_WORK"));
+	snprintf(pki, sizeof(pki), "%s", need_env("HOURSD_TEST_PKI"));
+	snprintf(bindir, sizeof(bindir), "%s", need_env("HOURSD_BIN_DIR"));
+	snprintf(pgdir, sizeof(pgdir), "%s", need_env("HOURSD_TEST_PG_DIR"));
+	snprintf(base_ci, sizeof(base_ci), "%s", need_env("HOURSD_TEST_CONNINFO"));
+	snprintf(conf_path, sizeof(conf_path), "%s/hoursd.yaml", work);
+	snprintf(log_path, sizeof(log_path), "%s/hoursd.log", work);
+	snprintf(out_path, sizeof(out_path), "%s/termsim.out", work);
+	snprintf(acked_path, sizeof(acked_path), "%s/acked.txt", work);
+	unlink(log_path);
+	unlink(acked_path);
+	port = free_port();
+	fresh_database();
+}
+
+static void teardown(void)
+{
+	if (hoursd_pid > 0) {
+		kill(hoursd_pid, SIGKILL);
+		waitpid(hoursd_pid, NULL, 0);
+	}
+}
+
+/* ---- the tests ---- */
+
+START_TEST(test_lesson_stored_and_acked)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--heartbeats 3 --positions 50"), 0);
+	ck_assert_int_eq(out_value("register_result"), 0);
+	ck_assert_int_eq(out_value("auth_result"), 0);
+	ck_assert_int_eq(out_value("heartbeats_acked"), 3);
+	ck_assert_int_eq(out_value("positions_acked"), 50);
+	ck_assert_int_eq(acked_lines(), 50);
+	ck_assert_int_eq(positions_of(T1), 50);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_2019_header_and_batches)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T2, T2, "--v2019 --positions 40 --batch 10"), 0);
+	ck_assert_int_eq(out_value("positions_acked"), 40);
+	ck_assert_int_eq(positions_of(T2), 40);
+	ck_assert_int_eq(acked_lines(), 40);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_resent_positions_stored_once)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--positions 20 --start-time 1764000000"), 0);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--positions 20 --start-time 1764000000"), 0);
+	ck_assert_int_eq(out_value("positions_acked"), 20);
+	ck_assert_int_eq(positions_of(T1), 20);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_garbage_then_good_frames)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--inject garbage --positions 10"), 0);
+	ck_assert_int_eq(out_value("positions_acked"), 10);
+	ck_assert_int_eq(positions_of(T1), 10);
+	/* Junk right after a frame reads as a frame that fails its checks. */
+	ck_assert(log_has("bytes of junk") || log_has("bad frame at byte"));
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_bad_check_code)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--inject badcheck --positions 10"), 0);
+	ck_assert_int_eq(out_value("positions_acked"), 10);
+	/* The frame with the bad check code is neither acked nor stored. */
+	ck_assert_int_eq(positions_of(T1), 10);
+	ck_assert(log_has("bad frame at byte"));
+	ck_assert(log_has("check"));
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_oversize_frame)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--inject oversize --positions 10"), 0);
+	ck_assert_int_eq(out_value("positions_acked"), 10);
+	ck_assert_int_eq(positions_of(T1), 10);
+	ck_assert(log_has("longer than connection.max_frame_bytes"));
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_unfinished_subpackage)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--inject subpkg-unfinished --positions 10"), 0);
+	ck_assert_int_eq(out_value("positions_acked"), 10);
+	/* Half a message is held, never stored; the daemon's exit frees it (ASan checks). */
+	ck_assert_int_eq(positions_of(T1), 10);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_unknown_message_not_supported)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--inject unknown-msg --positions 5"), 0);
+	ck_assert_int_eq(out_value("unknown_result"), 3);
+	ck_assert_int_eq(positions_of(T1), 5);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_number_differs_from_certificate)
+{
+	start_hoursd(NULL);
+	/* Terminal 1's certificate, terminal 2's number in the frames. */
+	ck_assert_int_ne(termsim("term-" T1, T2, "--positions 5 --timeout 5"), 0);
+	ck_assert_int_le(out_value("positions_acked"), 0);
+	ck_assert(
+		log_has("names terminal 13800000002, the certificate names 13800000001: refused"));
+	ck_assert_int_eq(positions_of(T1) + positions_of(T2), 0);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_unknown_terminal)
+{
+	start_hoursd(NULL);
+	ck_assert_int_ne(termsim("term-" T3, T3, "--positions 5 --timeout 5"), 0);
+	ck_assert_int_eq(out_value("register_result"), 4);
+	ck_assert(log_has("not in the registry"));
+	ck_assert_int_eq(db_value("SELECT count(*) FROM position", NULL, NULL), 0);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_disabled_terminal)
+{
+	start_hoursd(NULL);
+	ck_assert_int_ne(termsim("term-" T4, T4, "--positions 5 --timeout 5"), 0);
+	ck_assert_int_eq(out_value("register_result"), 4);
+	ck_assert(log_has("disabled"));
+	ck_assert_int_eq(positions_of(T4), 0);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_no_client_certificate)
+{
+	start_hoursd(NULL);
+	ck_assert_int_ne(termsim(NULL, T1, "--positions 5 --timeout 5"), 0);
+	ck_assert(log_has("TLS handshake failed"));
+	ck_assert_int_eq(positions_of(T1), 0);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_certificate_from_another_ca)
+{
+	start_hoursd(NULL);
+	ck_assert_int_ne(termsim("rogue-" T1, T1, "--positions 5 --timeout 5"), 0);
+	ck_assert(log_has("TLS handshake failed"));
+	ck_assert_int_eq(positions_of(T1), 0);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_plain_listener_for_legacy_terminals)
+{
+	int plain = free_port();
+	char extra[64];
+	snprintf(extra, sizeof(extra), "  plain: \"127.0.0.1:%d\"\n", plain);
+	start_hoursd(extra);
+	char words[128];
+	snprintf(words, sizeof(words), "--plain --port %d --positions 10", plain);
+	ck_assert_int_eq(termsim(NULL, T2, words), 0);
+	ck_assert_int_eq(positions_of(T2), 10);
+	stop_hoursd();
+}
+END_TEST
+
+static void pg_ctl(const char *what)
+{
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "scripts/pg.sh %s '%s' >/dev/null", what, pgdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/*
+ * PostgreSQL goes away in the middle of a stream and comes back: every
+ * position acked is in the database, and all of them are acked in the end.
+ */
+START_TEST(test_database_stopped_mid_stream)
+{
+	start_hoursd(NULL);
+	pid_t ts = termsim_start("term-" T1, T1, "--positions 300 --rate 100 --timeout 60");
+	usleep(1000 * 1000);
+	pg_ctl("stop");
+	usleep(1500 * 1000);
+	long long acked_while_down = 0;
+	FILE *f = fopen(acked_path, "r");
+	char line[64];
+	while (f && fgets(line, sizeof(line), f))
+		acked_while_down++;
+	if (f)
+		fclose(f);
+	usleep(1000 * 1000);
+	/* Nothing was acked while the database was away. */
+	f = fopen(acked_path, "r");
+	long long later = 0;
+	while (f && fgets(line, sizeof(line), f))
+		later++;
+	if (f)
+		fclose(f);
+	ck_assert_int_eq(later, acked_while_down);
+	pg_ctl("start");
+	ck_assert_int_eq(wait_exit(ts, 90), 0);
+	ck_assert_int_eq(out_value("positions_acked"), 300);
+	ck_assert_int_eq(acked_lines(), 300);
+	ck_assert_int_eq(positions_of(T1), 300);
+	ck_assert(log_has("database unavailable"));
+	stop_hoursd();
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("integration");
+	TCase *tc = tcase_create("daemon");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_lesson_stored_and_acked);
+	tcase_add_test(tc, test_2019_header_and_batches);
+	tcase_add_test(tc, test_resent_positions_stored_once);
+	tcase_add_test(tc, test_garbage_then_good_frames);
+	tcase_add_test(tc, test_bad_check_code);
+	tcase_add_test(tc, test_oversize_frame);
+	tcase_add_test(tc, test_unfinished_subpackage);
+	tcase_add_test(tc, test_unknown_message_not_supported);
+	tcase_add_test(tc, test_number_differs_from_certificate);
+	tcase_add_test(tc, test_unknown_terminal);
+	tcase_add_test(tc, test_disabled_terminal);
+	tcase_add_test(tc, test_no_client_certificate);
+	tcase_add_test(tc, test_certificate_from_another_ca);
+	tcase_add_test(tc, test_plain_listener_for_legacy_terminals);
+	tcase_add_test(tc, test_database_stopped_mid_stream);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
