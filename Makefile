@@ -82,6 +82,13 @@ install: all
 	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/hoursd/sql/
 	install -m 644 conf/hoursd.yaml $(DESTDIR)$(PREFIX)/etc/hoursd/hoursd.yaml.sample
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/hoursd/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
+		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d
+	sed 's|/usr/local/|$(PREFIX)/|g' deploy/hoursd.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/hoursd.service
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/system/hoursd.service
+	install -m 644 deploy/hoursd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/hoursd.conf
+	install -m 644 deploy/hoursd.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/hoursd.conf
 
 FORMAT_FILES = $(wildcard src/*.c include/*.h tests/*.c)
 format:

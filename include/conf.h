@@ -38,6 +38,8 @@ struct hconf {
 	char *log_level;
 	/* process */
 	bool allow_root;
+	/* admin */
+	char *admin_listen; /* "host:port" of the HTTP admin listener, or NULL when off */
 
 	uint64_t set_mask; /* bit i: key i was written in the file */
 };

@@ -14,6 +14,7 @@ struct event_base;
 struct hconf;
 struct store;
 struct evconnlistener;
+struct sig_cache;
 
 /* Counters since start; read by the log summary and the admin listener. */
 struct server_stats {
@@ -23,12 +24,14 @@ struct server_stats {
 	uint64_t oversize, junk_bytes;
 	uint64_t number_mismatch, unknown_terminal, not_authenticated, unsupported;
 	uint64_t positions, acks_ok, acks_failed;
+	uint64_t records_accepted, records_rejected, session_events, photos;
 };
 
 struct server {
 	struct event_base *base;
 	struct hconf *conf;
 	struct store *store;
+	struct sig_cache *sigs;
 	SSL_CTX *tls;
 	struct evconnlistener *tls_listener;
 	struct evconnlistener *plain_listener;

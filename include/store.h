@@ -14,22 +14,70 @@
 
 #include "hoursd.h"
 #include "jt808.h"
+#include "jtx.h"
 
 struct event_base;
 struct hconf;
 struct store;
 
-/* A registered terminal, as the registry has it. */
+/* A registered terminal, as the registry has it, with its open lesson. */
 struct store_terminal {
 	int64_t id;
 	bool active;
 	char auth_code[65];
+	char terminal_no[JTX_TERMINAL_NO_LEN + 1]; /* "" when not registered */
 	uint8_t cert_sha256[32];
-	int64_t cert_not_after; /* seconds since the epoch */
+	int64_t cert_not_after;	   /* seconds since the epoch */
+	const char *sign_cert_pem; /* valid during the callback only */
+	uint8_t sign_cert_sha256[32];
+	/* The lesson open at the last accepted logins, if any (0 = none). */
+	char coach_no[JTX_PERSON_NO_LEN + 1];
+	int64_t coach_login;
+	char student_no[JTX_PERSON_NO_LEN + 1];
+	char student_coach_no[JTX_PERSON_NO_LEN + 1];
+	int64_t student_class_id;
+	int64_t student_login;
+	int64_t last_record; /* time of the last accepted record of that student login */
 };
 
-/* Called after the commit (ok) or after a permanent database error (!ok). */
-typedef void (*store_done_fn)(void *arg, bool ok);
+/* What became of a frame's rows. */
+enum store_outcome {
+	STORE_FAILED,		  /* a permanent database error: answer failure */
+	STORE_STORED,		  /* committed now */
+	STORE_DUPLICATE,	  /* a record stored before, accepted then */
+	STORE_DUPLICATE_REJECTED, /* a record stored before, rejected then */
+	STORE_CONFLICT,		  /* another record under the same number: kept aside */
+};
+
+/* Called once per queued frame, after the commit (or a permanent failure). */
+typedef void (*store_done_fn)(void *arg, enum store_outcome o);
+
+/* A login or logout, as stored in session_event. */
+struct store_event {
+	int64_t terminal_id;
+	const char *kind; /* coach_login, coach_logout, student_login, student_logout */
+	time_t event_time;
+	const char *person_no;
+	const char *coach_no;	  /* student login, else NULL */
+	int64_t class_id;	  /* -1: none */
+	const char *course_code;  /* NULL: none */
+	int minutes, mileage_dkm; /* student logout, else -1 */
+	const struct jt808_location *gnss;
+	const char *reason; /* NULL: accepted */
+	uint16_t ext_serial;
+	const uint8_t *raw;
+	size_t raw_len;
+};
+
+/* A training record with its verdict. */
+struct store_record {
+	int64_t terminal_id;
+	const struct jtx_record *rec;
+	time_t session_login; /* 0: no open lesson */
+	const char *reason;   /* NULL: accepted */
+	const uint8_t *raw;
+	size_t raw_len;
+};
 /* found is false for an unknown terminal; t is valid only during the call. */
 typedef void (*store_terminal_fn)(void *arg, bool found, const struct store_terminal *t);
 /* Called when the queue drops below half of store_high_water after being full. */
@@ -44,6 +92,11 @@ void store_reconfigure(struct store *s, const struct hconf *conf);
 /* Queue the positions of one frame; done runs once, after their commit. */
 void store_add_positions(struct store *s, int64_t terminal_id, const struct jt808_location *locs,
 			 unsigned n, store_done_fn done, void *arg);
+void store_add_event(struct store *s, const struct store_event *e, store_done_fn done, void *arg);
+void store_add_record(struct store *s, const struct store_record *r, store_done_fn done, void *arg);
+void store_add_photo(struct store *s, int64_t terminal_id, const struct jtx_photo_init *init,
+		     const uint8_t *data, size_t len, store_done_fn done, void *arg);
+
 /* Look a terminal up by its normalized number. */
 void store_lookup_terminal(struct store *s, const char *phone, store_terminal_fn fn, void *arg);
 

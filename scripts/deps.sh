@@ -17,6 +17,7 @@ PKGS=(
 	check
 	postgresql postgresql-contrib
 	clang-format
+	python3 # tests/jt808_client.py, the acceptance client
 	ca-certificates
 	util-linux # runuser
 	procps     # pgrep, ps

@@ -8,6 +8,9 @@
 #   server.crt server.key         CN=localhost, SAN DNS:localhost,IP:127.0.0.1, serverAuth
 #   term-T.crt term-T.key         CN=T, clientAuth, for each terminal number T
 #                                 (default: 013800000001 013800000002 013800000003)
+#   sign-rsa-T.crt/.key           a self-signed RSA-2048 record-signing certificate per terminal
+#   sign-sm2-T.crt/.key           a self-signed SM2 (SM3) record-signing certificate per terminal
+#                                 (the EC P-256 term-T certificate signs ECDSA records itself)
 #   rogue-ca.crt rogue-ca.key     another CA, trusted by nobody
 #   rogue-013800000001.crt/.key   a client cert with a valid-looking CN signed by the rogue CA
 #
@@ -115,5 +118,34 @@ make_leaf server localhost ca server
 for t in "${TERMS[@]}"; do
 	make_leaf "term-$t" "$t" ca client
 done
+# make_signer NAME ALGORITHM(rsa|sm2): a self-signed record-signing certificate.
+# hoursd pins it by digest in the registry, so no CA is needed.
+make_signer() {
+	if [[ -s $DIR/$1.crt && -s $DIR/$1.key ]]; then
+		return 0
+	fi
+	local digest=(-sha256)
+	if [[ $2 == rsa ]]; then
+		(umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+			-out "$TMP/$1.key" 2>/dev/null) || die "cannot make key $1"
+	else
+		(umask 077 && openssl genpkey -algorithm SM2 -out "$TMP/$1.key" 2>/dev/null) ||
+			die "cannot make key $1"
+		digest=(-sm3 -sigopt distid:1234567812345678)
+	fi
+	openssl req -config "$CNF" -new -x509 -key "$TMP/$1.key" -subj "/CN=$1" -days "$DAYS" \
+		"${digest[@]}" -set_serial "0x$(openssl rand -hex 16)" -out "$TMP/$1.crt" ||
+		die "cannot make $1.crt"
+	mv -f "$TMP/$1.key" "$DIR/$1.key"
+	mv -f "$TMP/$1.crt" "$DIR/$1.crt"
+	chmod 600 "$DIR/$1.key"
+	chmod 644 "$DIR/$1.crt"
+	echo "pki.sh: made $DIR/$1.crt" >&2
+}
+for t in "${TERMS[@]}"; do
+	make_signer "sign-rsa-$t" rsa
+	make_signer "sign-sm2-$t" sm2
+done
+
 make_ca rogue-ca "hoursd rogue CA"
 make_leaf rogue-013800000001 013800000001 rogue-ca client

@@ -39,6 +39,46 @@ for bin in build/san build; do
 	HOURSD_BIN_DIR=$bin build/tests/check_integration || failed=1
 done
 
+# Acceptance: a JT/T 808 client that is not ours (tests/jt808_client.py, Python)
+# against build/hoursd and a fresh copy of the template, 2013 then 2019 headers.
+pyclient() {
+	local conf=$WORK/pyclient-hoursd.yaml log=$WORK/pyclient-hoursd.log db=hoursd_py
+	local port pid rc=0
+	psql -Xq -d "$HOURSD_TEST_CONNINFO dbname=postgres" -c "CREATE DATABASE $db TEMPLATE hoursd" || return 1
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cat >"$conf" <<YAML
+listen:
+  tls: "127.0.0.1:$port"
+tls:
+  cert: $WORK/pki/server.crt
+  key: $WORK/pki/server.key
+  ca: $WORK/pki/ca.crt
+database:
+  conninfo: "$HOURSD_TEST_CONNINFO dbname=$db"
+log:
+  level: debug
+process:
+  allow_root: true
+YAML
+	build/hoursd -c "$conf" >"$log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do grep -q ' ready' "$log" && break; sleep 0.1; done
+	pyclient_run 013800000001 || rc=1
+	pyclient_run 013800000002 --v2019 || rc=1
+	kill -TERM "$pid"
+	for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null && echo "hoursd did not stop within 20 s of SIGTERM"
+	wait "$pid" || { echo "hoursd exited with $? after SIGTERM; see $log"; rc=1; }
+	return $rc
+}
+pyclient_run() { # TERMINAL [client options]: uses port and db of pyclient
+	echo "== acceptance: tests/jt808_client.py, terminal $1 ${2:-}"
+	python3 tests/jt808_client.py --port "$port" --ca "$WORK/pki/ca.crt" --phone "$1" \
+		--cert "$WORK/pki/term-$1.crt" --key "$WORK/pki/term-$1.key" "${@:2}" \
+		--start-time 1764000000 --conninfo "$HOURSD_TEST_CONNINFO dbname=$db"
+}
+pyclient || failed=1
+
 if [ "$failed" != 0 ]; then
 	echo "make check: FAILED"
 	exit 1

@@ -46,7 +46,7 @@ static bool check_hostport(const char *s, char *why, size_t whylen);
 /* clang-format off */
 #define OFF(f) offsetof(struct hconf, f)
 #define KSTR(n, f, def, rl, chk) {n, CT_STR, OFF(f), 0, 0, 0, def, rl, chk}
-#define KOFF(n, f, rl, chk) {n, CT_STR_OFF, OFF(f), 0, 0, 0, NULL, rl, chk}
+#define KOFF(n, f, def, rl, chk) {n, CT_STR_OFF, OFF(f), 0, 0, 0, def, rl, chk}
 #define KUINT(n, f, lo, hi, def, rl) {n, CT_UINT, OFF(f), lo, hi, def, NULL, rl, NULL}
 #define KBOOL(n, f, def, rl) {n, CT_BOOL, OFF(f), 0, 1, def, NULL, rl, NULL}
 #define KLEVEL(n, f, def, rl) {n, CT_LEVEL, OFF(f), 0, 0, 0, def, rl, NULL}
@@ -58,7 +58,7 @@ static bool check_hostport(const char *s, char *why, size_t whylen);
  */
 static const struct conf_key conf_keys[] = {
 	KSTR("listen.tls", listen_tls, NULL, false, check_hostport),
-	KOFF("listen.plain", listen_plain, false, check_hostport),
+	KOFF("listen.plain", listen_plain, NULL, false, check_hostport),
 	KSTR("tls.cert", tls_cert, NULL, true, NULL),
 	KSTR("tls.key", tls_key, NULL, true, NULL),
 	KSTR("tls.ca", tls_ca, NULL, true, NULL),
@@ -77,6 +77,7 @@ static const struct conf_key conf_keys[] = {
 	KUINT("connection.reasm_max_age_s", reasm_max_age_s, 1, 3600, 60, true),
 	KLEVEL("log.level", log_level, "info", true),
 	KBOOL("process.allow_root", allow_root, 0, false),
+	KOFF("admin.listen", admin_listen, "127.0.0.1:8809", false, check_hostport),
 };
 
 _Static_assert(ARRAY_SIZE(conf_keys) <= 64, "set_mask holds 64 keys");

@@ -13,6 +13,9 @@
 #include "conf.h"
 #include "log.h"
 #include "store.h"
+#include "conn.h"
+#include "metrics.h"
+#include "sig.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -23,41 +26,10 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
-enum conn_state { CS_HANDSHAKE, CS_CONNECTED, CS_REGISTERED, CS_AUTHENTICATED, CS_CLOSED };
-enum term_state { TERM_NONE, TERM_LOOKING, TERM_FOUND, TERM_UNKNOWN };
 enum frame_result { FRAME_DONE, FRAME_LATER };
 
 #define OUT_HIGH_WATER (256 * 1024) /* unread answers: stop reading the terminal */
 #define MAX_BATCH_ITEMS 4096
-
-struct conn {
-	struct conn *prev, *next;
-	struct server *srv;
-	struct bufferevent *bev;
-	enum conn_state state;
-	enum term_state term;
-	struct store_terminal t;
-	bool tls;
-	bool reading;
-	char peer[64];
-	char phone[21]; /* normalized terminal number: the certificate's, or the first frame's */
-	uint8_t cert_sha256[32];
-	/* Answers copy the header form the terminal last used. */
-	bool v2019;
-	uint8_t version;
-	char hdr_phone[JT808_PHONE_MAX + 1];
-	uint16_t out_serial;
-	unsigned refs;
-	unsigned inflight; /* frames waiting for their commit */
-	uint64_t rx_pos;   /* stream offset of the input buffer's first byte */
-	struct jt808_reasm *reasm;
-};
-
-/* An answer owed after a commit. */
-struct pending_ack {
-	struct conn *c;
-	uint16_t serial, msg_id;
-};
 
 static struct conn *conns;
 static unsigned nconns;
@@ -80,7 +52,7 @@ static void conn_unref(struct conn *c)
 	}
 }
 
-PRINTF(3, 4) static void conn_log(const struct conn *c, enum log_level lvl, const char *fmt, ...)
+void conn_log(const struct conn *c, enum log_level lvl, const char *fmt, ...)
 {
 	if (!log_enabled(lvl))
 		return;
@@ -142,7 +114,7 @@ static void update_reading(struct conn *c)
 
 /* ---- answers ---- */
 
-static void send_frame(struct conn *c, uint16_t msg_id, const uint8_t *body, size_t len)
+void conn_send_frame(struct conn *c, uint16_t msg_id, const uint8_t *body, size_t len)
 {
 	if (c->state == CS_CLOSED)
 		return;
@@ -162,11 +134,11 @@ static void send_frame(struct conn *c, uint16_t msg_id, const uint8_t *body, siz
 	bufferevent_write(c->bev, out, n);
 }
 
-static void send_ack(struct conn *c, uint16_t serial, uint16_t msg_id, uint8_t result)
+void conn_send_ack(struct conn *c, uint16_t serial, uint16_t msg_id, uint8_t result)
 {
 	uint8_t body[5];
 	jt808_build_general_ack(serial, msg_id, result, body);
-	send_frame(c, JT808_P_GENERAL_ACK, body, sizeof(body));
+	conn_send_frame(c, JT808_P_GENERAL_ACK, body, sizeof(body));
 	if (result == JT808_R_OK)
 		c->srv->st.acks_ok++;
 	else
@@ -195,8 +167,15 @@ static void on_terminal(void *arg, bool found, const struct store_terminal *t)
 			c->srv->st.unknown_terminal++;
 			conn_log(c, HLOG_WARN, "terminal is not in the registry");
 		} else {
+			char err[256];
 			c->t = *t;
+			c->t.sign_cert_pem = NULL;
 			c->term = TERM_FOUND;
+			if (!sig_cache_has(c->srv->sigs, t->sign_cert_sha256) &&
+			    !sig_cache_put(c->srv->sigs, t->sign_cert_sha256, t->sign_cert_pem, err,
+					   sizeof(err)))
+				conn_log(c, HLOG_ERROR, "signing certificate unusable: %s", err);
+			lesson_restore(c, t);
 			if (c->tls && CRYPTO_memcmp(t->cert_sha256, c->cert_sha256, 32) != 0) {
 				conn_close(c, "client certificate is not the one registered for "
 					      "this terminal");
@@ -220,13 +199,72 @@ static void look_up(struct conn *c)
 
 /* ---- messages ---- */
 
-static void on_committed(void *arg, bool ok)
+struct pending_ack *conn_pending(struct conn *c, const struct jt808_msg *m)
+{
+	struct pending_ack *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		die("out of memory");
+	p->c = c;
+	p->serial = m->h.serial;
+	p->msg_id = m->h.msg_id;
+	p->accepted = true;
+	clock_gettime(CLOCK_MONOTONIC, &p->received);
+	conn_ref(c);
+	c->inflight++;
+	return p;
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The answer a committed frame has earned: its verdict, or the stored one for a resend. */
+static bool answer_ok(const struct pending_ack *p, enum store_outcome o)
+{
+	switch (o) {
+	case STORE_STORED:
+		return p->accepted;
+	case STORE_DUPLICATE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void send_timing_answer(struct conn *c, const struct pending_ack *p, bool ok)
+{
+	struct jtx_answer a = {.result = ok ? JTX_R_OK : JTX_R_OTHER};
+	memcpy(a.person_no, p->person_no, sizeof(a.person_no));
+	uint8_t data[128], body[256];
+	size_t n = jtx_build_answer(p->answer_id, &a, data, sizeof(data));
+	struct jtx_header h = {.msg_id = p->answer_id, .serial = p->ext_serial};
+	memcpy(h.terminal_no, p->terminal_no, sizeof(h.terminal_no));
+	size_t len = n ? jtx_build(&h, data, n, NULL, 0, body, sizeof(body)) : 0;
+	if (len == 0) {
+		conn_log(c, HLOG_ERROR, "cannot encode timing answer 0x%04x", p->answer_id);
+		return;
+	}
+	conn_send_frame(c, JT808_P_TRANSPARENT_DOWN, body, len);
+}
+
+void conn_committed(void *arg, enum store_outcome o)
 {
 	struct pending_ack *p = arg;
 	struct conn *c = p->c;
 	c->inflight--;
 	if (c->state != CS_CLOSED) {
-		send_ack(c, p->serial, p->msg_id, ok ? JT808_R_OK : JT808_R_FAILED);
+		bool ok = answer_ok(p, o);
+		if (p->answer_id)
+			send_timing_answer(c, p, ok);
+		else
+			conn_send_ack(c, p->serial, p->msg_id, ok ? JT808_R_OK : JT808_R_FAILED);
+		hist_observe(&metric_ack_seconds, since(&p->received));
+		if (o == STORE_CONFLICT)
+			conn_log(c, HLOG_WARN,
+				 "record number reused by a different record: kept aside, refused");
 		update_reading(c);
 	}
 	free(p);
@@ -236,14 +274,8 @@ static void on_committed(void *arg, bool ok)
 static void store_frame(struct conn *c, const struct jt808_msg *m,
 			const struct jt808_location *locs, unsigned n)
 {
-	struct pending_ack *p = malloc(sizeof(*p));
-	if (p == NULL)
-		die("out of memory");
-	*p = (struct pending_ack){.c = c, .serial = m->h.serial, .msg_id = m->h.msg_id};
-	conn_ref(c);
-	c->inflight++;
 	c->srv->st.positions += n;
-	store_add_positions(c->srv->store, c->t.id, locs, n, on_committed, p);
+	store_add_positions(c->srv->store, c->t.id, locs, n, conn_committed, conn_pending(c, m));
 }
 
 static void handle_register(struct conn *c, const struct jt808_msg *m)
@@ -253,7 +285,7 @@ static void handle_register(struct conn *c, const struct jt808_msg *m)
 	enum jt808_err e = jt808_parse_register(m->body, m->body_len, m->h.v2019, &r);
 	if (e != JT808_OK) {
 		conn_log(c, HLOG_WARN, "registration body: %s", jt808_strerror(e));
-		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 		return;
 	}
 	uint8_t result = JT808_REG_OK;
@@ -264,7 +296,7 @@ static void handle_register(struct conn *c, const struct jt808_msg *m)
 	conn_log(c, result ? HLOG_WARN : HLOG_INFO,
 		 "registration (province %u, city %u): result %u", r.province, r.city, result);
 	if (n > 0)
-		send_frame(c, JT808_P_REGISTER_ACK, body, n);
+		conn_send_frame(c, JT808_P_REGISTER_ACK, body, n);
 	if (result == JT808_REG_OK && c->state < CS_REGISTERED)
 		c->state = CS_REGISTERED;
 }
@@ -275,7 +307,7 @@ static void handle_auth(struct conn *c, const struct jt808_msg *m)
 	enum jt808_err e = jt808_parse_auth(m->body, m->body_len, m->h.v2019, code, sizeof(code));
 	if (e != JT808_OK) {
 		conn_log(c, HLOG_WARN, "authentication body: %s", jt808_strerror(e));
-		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 		return;
 	}
 	size_t len = strlen(code);
@@ -290,7 +322,7 @@ static void handle_auth(struct conn *c, const struct jt808_msg *m)
 			 : !c->t.active	       ? "terminal disabled"
 					       : "wrong auth code");
 	}
-	send_ack(c, m->h.serial, m->h.msg_id, ok ? JT808_R_OK : JT808_R_FAILED);
+	conn_send_ack(c, m->h.serial, m->h.msg_id, ok ? JT808_R_OK : JT808_R_FAILED);
 }
 
 static void handle_location(struct conn *c, const struct jt808_msg *m)
@@ -300,7 +332,7 @@ static void handle_location(struct conn *c, const struct jt808_msg *m)
 	if (e != JT808_OK) {
 		conn_log(c, HLOG_WARN, "location body (serial %u): %s", m->h.serial,
 			 jt808_strerror(e));
-		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 		return;
 	}
 	store_frame(c, m, &loc, 1);
@@ -337,7 +369,7 @@ static void handle_batch(struct conn *c, const struct jt808_msg *m)
 		conn_log(c, HLOG_WARN, "batch location (serial %u): %s, %u of %u items",
 			 m->h.serial, e != JT808_OK ? jt808_strerror(e) : "item count differs", b.n,
 			 declared);
-		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 	} else {
 		store_frame(c, m, b.locs, b.n);
 	}
@@ -361,12 +393,12 @@ static void dispatch(struct conn *c, const struct jt808_msg *m)
 	if (c->state != CS_AUTHENTICATED) {
 		c->srv->st.not_authenticated++;
 		conn_log(c, HLOG_WARN, "message 0x%04x before authentication refused", m->h.msg_id);
-		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
 		return;
 	}
 	switch (m->h.msg_id) {
 	case JT808_T_HEARTBEAT:
-		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_OK);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_OK);
 		break;
 	case JT808_T_LOCATION:
 		handle_location(c, m);
@@ -374,10 +406,13 @@ static void dispatch(struct conn *c, const struct jt808_msg *m)
 	case JT808_T_BATCH_LOCATION:
 		handle_batch(c, m);
 		break;
+	case JT808_T_TRANSPARENT_UP:
+		lesson_handle(c, m);
+		break;
 	default:
 		c->srv->st.unsupported++;
 		conn_log(c, HLOG_INFO, "message 0x%04x not supported", m->h.msg_id);
-		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_NOT_SUPPORTED);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_NOT_SUPPORTED);
 		break;
 	}
 }
@@ -391,7 +426,7 @@ static void handle_piece(struct conn *c, const struct jt808_msg *m, uint64_t pos
 	if (e != JT808_OK) {
 		c->srv->st.bad_frames[e]++;
 		bad_frame(c, jt808_strerror(e), m->body, m->body_len, pos);
-		send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 		return;
 	}
 	if (body == NULL)
@@ -440,12 +475,12 @@ static enum frame_result handle_frame(struct conn *c, const uint8_t *esc, size_t
 			 "frame at byte %llu names terminal %s, the %s names %s: refused",
 			 (unsigned long long)pos, phone, c->tls ? "certificate" : "connection",
 			 c->phone);
-		send_ack(c, m.h.serial, m.h.msg_id, JT808_R_FAILED);
+		conn_send_ack(c, m.h.serial, m.h.msg_id, JT808_R_FAILED);
 		return FRAME_DONE;
 	}
 	if (m.h.encrypt != 0) {
 		conn_log(c, HLOG_WARN, "encrypted body (serial %u) not supported", m.h.serial);
-		send_ack(c, m.h.serial, m.h.msg_id, JT808_R_BAD_MESSAGE);
+		conn_send_ack(c, m.h.serial, m.h.msg_id, JT808_R_BAD_MESSAGE);
 		return FRAME_DONE;
 	}
 	if (m.h.subpkg)

@@ -2,7 +2,7 @@
  * hoursctl.c - the operators' command line.
  *
  *   hoursctl [-c FILE | -d CONNINFO] migrate [--dir DIR]
- *   hoursctl ... terminal add NUMBER --cert FILE
+ *   hoursctl ... terminal add NUMBER --cert FILE [--sign-cert FILE] [--terminal-no NO]
  *   hoursctl ... terminal list
  *   hoursctl ... terminal disable|enable NUMBER
  *
@@ -32,11 +32,16 @@ static PGconn *db;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hoursctl [-c FILE | -d CONNINFO] COMMAND\n"
-		   "  migrate [--dir DIR]              apply the numbered migrations in DIR\n"
-		   "  terminal add NUMBER --cert FILE  register a terminal and its certificate\n"
-		   "  terminal list                    list terminals\n"
-		   "  terminal disable|enable NUMBER   stop or allow a terminal's uploads\n");
+	fprintf(f,
+		"usage: hoursctl [-c FILE | -d CONNINFO] COMMAND\n"
+		"  migrate [--dir DIR]              apply the numbered migrations in DIR\n"
+		"  terminal add NUMBER --cert FILE [--sign-cert FILE] [--terminal-no NO]\n"
+		"                                   register a terminal, its TLS certificate, the\n"
+		"                                   certificate it signs records with (default: "
+		"the\n"
+		"                                   TLS one) and its 16-character timing number\n"
+		"  terminal list                    list terminals\n"
+		"  terminal disable|enable NUMBER   stop or allow a terminal's uploads\n");
 }
 
 static PGresult *query(const char *sql, int n, const char *const *values)
@@ -170,7 +175,7 @@ static int cmd_migrate(const char *dir)
 /* ---- terminals ---- */
 
 static bool cert_facts(const char *path, char number[21], char sha_hex[65], char not_after[32],
-		       char **pem)
+		       char **pem, bool require_cn)
 {
 	*pem = read_file(path);
 	if (*pem == NULL) {
@@ -189,7 +194,9 @@ static bool cert_facts(const char *path, char number[21], char sha_hex[65], char
 	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
 	size_t len = strlen(cn);
 	ok = len >= 1 && len <= 20 && strspn(cn, "0123456789") == len;
-	if (!ok)
+	if (!require_cn)
+		ok = true;
+	else if (!ok)
 		fprintf(stderr, "hoursctl: %s: subject CN \"%s\" is not a terminal number\n", path,
 			cn);
 	unsigned char md[32];
@@ -206,50 +213,96 @@ static bool cert_facts(const char *path, char number[21], char sha_hex[65], char
 	return ok;
 }
 
-static int terminal_add(const char *number, const char *cert)
+struct cert_info {
+	char number[21];
+	char sha_hex[65];
+	char not_after[32];
+	char *pem;
+};
+
+/* The terminal's signing certificate: any key hoursd verifies; its CN is not checked. */
+static bool sign_cert_facts(const char *path, struct cert_info *ci)
 {
-	char cn[21], want[21], sha[65], not_after[32], code[33];
-	char *pem = NULL;
+	char ignored[21];
+	return cert_facts(path, ignored, ci->sha_hex, ci->not_after, &ci->pem, false);
+}
+
+static bool valid_terminal_no(const char *s)
+{
+	size_t n = strlen(s);
+	if (n != 16)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static int terminal_add(const char *number, const char *cert, const char *sign_cert,
+			const char *terminal_no)
+{
+	char want[21], code[33];
+	struct cert_info tls = {0}, sig = {0};
+	int rc = 1;
 	if (strspn(number, "0123456789") != strlen(number) || strlen(number) == 0 ||
 	    strlen(number) > 20) {
 		fprintf(stderr, "hoursctl: terminal number must be 1-20 digits\n");
 		return 2;
 	}
+	if (terminal_no && !valid_terminal_no(terminal_no)) {
+		fprintf(stderr, "hoursctl: --terminal-no must be 16 printable ASCII characters\n");
+		return 2;
+	}
 	store_phone_norm(number, want);
-	if (!cert_facts(cert, cn, sha, not_after, &pem)) {
-		free(pem);
-		return 1;
+	if (!cert_facts(cert, tls.number, tls.sha_hex, tls.not_after, &tls.pem, true))
+		goto out;
+	if (strcmp(tls.number, want) != 0) {
+		fprintf(stderr, "hoursctl: the certificate names terminal %s, not %s\n", tls.number,
+			want);
+		goto out;
 	}
-	if (strcmp(cn, want) != 0) {
-		fprintf(stderr, "hoursctl: the certificate names terminal %s, not %s\n", cn, want);
-		free(pem);
-		return 1;
-	}
+	if (sign_cert && !sign_cert_facts(sign_cert, &sig))
+		goto out;
 	unsigned char rnd[16];
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		free(pem);
-		return 1;
-	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		goto out;
 	for (int i = 0; i < 16; i++)
 		snprintf(code + 2 * i, 3, "%02x", rnd[i]);
 	/* A new certificate for a known terminal replaces the old one. */
-	const char *v[5] = {want, pem, sha, not_after, code};
+	const char *v[9] = {want,
+			    tls.pem,
+			    tls.sha_hex,
+			    tls.not_after,
+			    code,
+			    sign_cert ? sig.pem : NULL,
+			    sign_cert ? sig.sha_hex : NULL,
+			    sign_cert ? sig.not_after : NULL,
+			    terminal_no};
 	PGresult *r = query(
-		"INSERT INTO terminal (phone, cert_pem, cert_sha256, cert_not_after, auth_code)"
-		" VALUES ($1, $2, decode($3, 'hex'), $4, $5)"
+		"INSERT INTO terminal (phone, cert_pem, cert_sha256, cert_not_after, auth_code,"
+		" sign_cert_pem, sign_cert_sha256, sign_cert_not_after, terminal_no)"
+		" VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, decode($7, 'hex'), $8, $9)"
 		" ON CONFLICT (phone) DO UPDATE SET cert_pem = EXCLUDED.cert_pem,"
 		" cert_sha256 = EXCLUDED.cert_sha256, cert_not_after = EXCLUDED.cert_not_after,"
-		" updated_at = now()"
+		" sign_cert_pem = EXCLUDED.sign_cert_pem, sign_cert_sha256 = "
+		"EXCLUDED.sign_cert_sha256,"
+		" sign_cert_not_after = EXCLUDED.sign_cert_not_after,"
+		" terminal_no = coalesce(EXCLUDED.terminal_no, terminal.terminal_no), updated_at = "
+		"now()"
 		" RETURNING id, (xmax = 0)",
-		5, v);
-	free(pem);
+		9, v);
 	if (r == NULL)
-		return 1;
-	printf("terminal %s %s (id %s, certificate sha256 %s, valid until %s)\n", want,
-	       PQgetvalue(r, 0, 1)[0] == 't' ? "added" : "certificate replaced",
-	       PQgetvalue(r, 0, 0), sha, not_after);
+		goto out;
+	printf("terminal %s %s (id %s, certificate sha256 %s, valid until %s%s%s)\n", want,
+	       PQgetvalue(r, 0, 1)[0] == 't' ? "added" : "updated", PQgetvalue(r, 0, 0),
+	       tls.sha_hex, tls.not_after, sign_cert ? "; signing certificate sha256 " : "",
+	       sign_cert ? sig.sha_hex : "");
 	PQclear(r);
-	return 0;
+	rc = 0;
+out:
+	free(tls.pem);
+	free(sig.pem);
+	return rc;
 }
 
 static int terminal_list(void)
@@ -296,8 +349,21 @@ static int cmd_terminal(int argc, char **argv)
 		return terminal_status(argv[1], "disabled");
 	if (argc == 2 && strcmp(argv[0], "enable") == 0)
 		return terminal_status(argv[1], "active");
-	if (argc == 4 && strcmp(argv[0], "add") == 0 && strcmp(argv[2], "--cert") == 0)
-		return terminal_add(argv[1], argv[3]);
+	if (argc >= 2 && argc % 2 == 0 && strcmp(argv[0], "add") == 0) {
+		const char *opt[3] = {NULL, NULL, NULL}; /* --cert, --sign-cert, --terminal-no */
+		static const char *const names[3] = {"--cert", "--sign-cert", "--terminal-no"};
+		bool ok = true;
+		for (int i = 2; ok && i + 1 < argc; i += 2) {
+			int k = 0;
+			while (k < 3 && strcmp(argv[i], names[k]) != 0)
+				k++;
+			ok = k < 3;
+			if (ok)
+				opt[k] = argv[i + 1];
+		}
+		if (ok && opt[0])
+			return terminal_add(argv[1], opt[0], opt[1], opt[2]);
+	}
 	usage(stderr);
 	return 2;
 }

@@ -8,7 +8,9 @@
 #include "hoursd.h"
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
+#include "sig.h"
 #include "store.h"
 
 #include <event2/event.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #define DRAIN_DEADLINE_S 10
+#define SIG_CACHE_ENTRIES 100000 /* signing keys kept parsed, one per terminal */
 
 static struct server srv;
 static struct event *ev_janitor;
@@ -116,6 +119,10 @@ static int run(const char *path)
 	srv.tls = tls_server_ctx(srv.conf, err, sizeof(err));
 	if (srv.tls == NULL)
 		die("%s", err);
+	metrics_init();
+	srv.sigs = sig_cache_new(SIG_CACHE_ENTRIES);
+	if (srv.sigs == NULL)
+		die("cannot create the signature key cache");
 	srv.store = store_new(srv.base, srv.conf, conn_resume_all, &srv);
 	if (srv.store == NULL)
 		die("cannot create the store");
@@ -135,6 +142,7 @@ static int run(const char *path)
 	listeners_stop(&srv);
 	conn_close_all("shutting down");
 	store_free(srv.store);
+	sig_cache_free(srv.sigs);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_janitor);

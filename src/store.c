@@ -11,6 +11,10 @@
 #include "store.h"
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
+
+#include <jansson.h>
+#include <time.h>
 
 #include <errno.h>
 #include <event2/event.h>
@@ -22,18 +26,21 @@ enum job { JOB_NONE, JOB_BATCH, JOB_LOOKUP };
 struct waiter {
 	store_done_fn done;
 	void *arg;
+	int record; /* index into the batch's records, -1 for other frames */
 };
 
-struct pos_row {
-	int64_t terminal_id;
-	struct jt808_location loc;
-};
-
+/*
+ * A batch: the rows of every kind as JSON arrays, which one statement
+ * unpacks with jsonb_to_recordset, and the frames waiting for it.
+ */
 struct batch {
-	struct pos_row *rows;
-	unsigned nrows, rows_cap;
+	json_t *positions, *events, *records, *photos;
+	unsigned rows; /* weight against the high-water mark */
+	unsigned nrecords;
 	struct waiter *waiters;
 	unsigned nwaiters, waiters_cap;
+	enum store_outcome *outcomes; /* per record, filled from the result */
+	unsigned outcomes_cap;
 };
 
 struct lookup {
@@ -42,14 +49,6 @@ struct lookup {
 	store_terminal_fn fn;
 	void *arg;
 };
-
-/* A growing NUL-terminated string for the array parameters. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
-
-#define NCOLS 10
 
 struct store {
 	struct event_base *base;
@@ -64,33 +63,105 @@ struct store {
 
 	struct batch open;     /* collecting rows */
 	struct batch inflight; /* written by the statement in flight, or to write again */
+	char *inflight_json;   /* its parameter, kept for a rewrite after a reconnect */
 	bool flush_due;
 	enum job job;
 	bool job_failed;
 	char job_error[256];
+	struct timespec job_started;
 	struct lookup *lk_head, *lk_tail, *lk_busy;
 	struct store_terminal lk_result;
+	char *lk_pem;
 	bool lk_found;
 
 	bool was_full;
 	store_drain_fn drain;
 	void *drain_arg;
-	struct sbuf cols[NCOLS];
 	struct store_stats st;
 };
 
-static const char insert_positions_sql[] =
-	"INSERT INTO position (terminal_id, fix_time, lat_e6, lon_e6, altitude_m, speed_dkmh,"
-	" direction, alarm, status, fix_valid)"
-	" SELECT t, to_timestamp(ft), la, lo, al, sp, di, am, st, fv"
-	" FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::int[],"
-	" $7::int[], $8::bigint[], $9::bigint[], $10::bool[]) AS u(t, ft, la, lo, al, sp, di, am, "
-	"st, fv)"
-	" ON CONFLICT (terminal_id, fix_time) DO NOTHING";
+/*
+ * One statement, hence one transaction, for the whole batch.  Records
+ * come back one row each with what became of them: inserted now, or
+ * already there with the same bytes (a resend), or with other bytes (a
+ * conflict, kept aside).  A record inserted concurrently by another
+ * instance is neither in ins nor in old: a resend too.
+ */
+static const char batch_sql[] =
+	"WITH d AS (SELECT $1::jsonb AS j),"
+	" pos AS (INSERT INTO position (terminal_id, fix_time, lat_e6, lon_e6, altitude_m,"
+	"  speed_dkmh, direction, alarm, status, fix_valid)"
+	"  SELECT t, to_timestamp(ft), la, lo, al, sp, di, am, st, fv"
+	"  FROM d, jsonb_to_recordset(d.j->'p') AS x(t bigint, ft bigint, la int, lo int, al int,"
+	"   sp int, di int, am bigint, st bigint, fv bool)"
+	"  ON CONFLICT DO NOTHING),"
+	" ev AS (INSERT INTO session_event (terminal_id, kind, event_time, person_no, coach_no,"
+	"  class_id, course_code, minutes, mileage_dkm, lat_e6, lon_e6, fix_valid, verdict, reason,"
+	"  ext_serial, raw)"
+	"  SELECT t, k, to_timestamp(et), pn, cn, ci, cc, mi, ml, la, lo, fv,"
+	"   CASE WHEN rs IS NULL THEN 'accepted' ELSE 'rejected' END, rs, es, decode(raw, 'hex')"
+	"  FROM d, jsonb_to_recordset(d.j->'e') AS x(t bigint, k text, et bigint, pn text, cn text,"
+	"   ci bigint, cc text, mi int, ml int, la int, lo int, fv bool, rs text, es int, raw text)"
+	"  ON CONFLICT DO NOTHING),"
+	" ph AS (INSERT INTO photo (terminal_id, photo_no, person_no, class_id, upload_mode, "
+	"channel,"
+	"  size_code, event, face_confidence, taken_at, lat_e6, lon_e6, size, sha256, data)"
+	"  SELECT t, pn, pe, ci, um, ch, sc, ev, fc, to_timestamp(ta), la, lo, sz,"
+	"   sha256(decode(data, 'hex')), decode(data, 'hex')"
+	"  FROM d, jsonb_to_recordset(d.j->'f') AS x(t bigint, pn text, pe text, ci bigint, um int,"
+	"   ch int, sc int, ev int, fc int, ta bigint, la int, lo int, sz int, data text)"
+	"  ON CONFLICT DO NOTHING),"
+	" rin AS (SELECT x.*, decode(raw, 'hex') AS rawb FROM d, jsonb_to_recordset(d.j->'r') AS"
+	"  x(i int, t bigint, no text, rt bigint, sn text, cn text, ci bigint, cc text, pa int,"
+	"   mo int, vc text, ut int, st int, ms int, ml int, la int, lo int, fv bool, gt bigint,"
+	"   sl bigint, rs text, raw text)),"
+	" ins AS (INSERT INTO training_record (terminal_id, record_no, record_time, student_no,"
+	"  coach_no, class_id, course_code, part, mode, vehicle_class, upload_type, record_status,"
+	"  max_speed_dkmh, mileage_dkm, lat_e6, lon_e6, fix_valid, gnss_time, session_login_at,"
+	"  verdict, reason, raw, raw_sha256)"
+	"  SELECT t, no, to_timestamp(rt), sn, cn, ci, cc, pa, mo, vc, ut, st, ms, ml, la, lo, fv,"
+	"   to_timestamp(gt), to_timestamp(sl),"
+	"   CASE WHEN rs IS NULL THEN 'accepted' ELSE 'rejected' END, rs, rawb, sha256(rawb)"
+	"  FROM rin ON CONFLICT (terminal_id, record_no) DO NOTHING RETURNING terminal_id, "
+	"record_no),"
+	" old AS (SELECT rin.i, tr.raw_sha256 = sha256(rin.rawb) AS same, tr.verdict"
+	"  FROM rin JOIN training_record tr ON tr.terminal_id = rin.t AND tr.record_no = rin.no),"
+	" conf AS (INSERT INTO training_record_conflict (terminal_id, record_no, raw, raw_sha256)"
+	"  SELECT rin.t, rin.no, rin.rawb, sha256(rin.rawb) FROM rin JOIN old USING (i)"
+	"  WHERE NOT old.same ON CONFLICT DO NOTHING)"
+	" SELECT rin.i, CASE WHEN ins.record_no IS NOT NULL THEN 's'"
+	"  WHEN old.i IS NULL THEN 'd' WHEN NOT old.same THEN 'c'"
+	"  WHEN old.verdict = 'accepted' THEN 'd' ELSE 'r' END"
+	" FROM rin LEFT JOIN ins ON ins.terminal_id = rin.t AND ins.record_no = rin.no"
+	" LEFT JOIN old ON old.i = rin.i";
 
+/*
+ * The terminal, and its lesson as the last accepted logins and logouts
+ * left it, so that a reconnecting terminal or a restarted hoursd goes on.
+ */
 static const char lookup_terminal_sql[] =
-	"SELECT id, status = 'active', auth_code, encode(cert_sha256, 'hex'),"
-	" extract(epoch FROM cert_not_after)::bigint FROM terminal WHERE phone = $1";
+	"SELECT t.id, t.status = 'active', t.auth_code, coalesce(t.terminal_no, ''),"
+	" encode(t.cert_sha256, 'hex'), extract(epoch FROM t.cert_not_after)::bigint,"
+	" coalesce(t.sign_cert_pem, t.cert_pem), encode(coalesce(t.sign_cert_sha256, "
+	"t.cert_sha256), 'hex'),"
+	" c.person_no, extract(epoch FROM c.event_time)::bigint,"
+	" s.person_no, s.coach_no, s.class_id, extract(epoch FROM s.event_time)::bigint,"
+	" (SELECT extract(epoch FROM max(r.record_time))::bigint FROM training_record r"
+	"   WHERE r.terminal_id = t.id AND r.session_login_at = s.event_time AND r.verdict = "
+	"'accepted')"
+	" FROM terminal t"
+	" LEFT JOIN LATERAL (SELECT kind, person_no, event_time FROM session_event e"
+	"  WHERE e.terminal_id = t.id AND e.kind IN ('coach_login', 'coach_logout')"
+	"  AND e.verdict = 'accepted' ORDER BY event_time DESC, kind = 'coach_logout' DESC LIMIT "
+	"1) c"
+	"  ON c.kind = 'coach_login'"
+	" LEFT JOIN LATERAL (SELECT kind, person_no, coach_no, class_id, event_time FROM "
+	"session_event e"
+	"  WHERE e.terminal_id = t.id AND e.kind IN ('student_login', 'student_logout')"
+	"  AND e.verdict = 'accepted' ORDER BY event_time DESC, kind = 'student_logout' DESC LIMIT "
+	"1) s"
+	"  ON s.kind = 'student_login'"
+	" WHERE t.phone = $1";
 
 static void pg_connect(struct store *s);
 static void kick(struct store *s);
@@ -103,32 +174,11 @@ static void *xrealloc(void *p, size_t n)
 	return q;
 }
 
-static void sbuf_reset(struct sbuf *b)
+static json_t *must(json_t *j)
 {
-	b->len = 0;
-	if (b->p)
-		b->p[0] = '\0';
-}
-
-static void sbuf_raw(struct sbuf *b, const char *text, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->cap + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, text, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* Append one array element, with a comma unless it is the first. */
-static void sbuf_elem(struct sbuf *b, long long v)
-{
-	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%lld", v);
-	if (b->len > 1)
-		sbuf_raw(b, ",", 1);
-	sbuf_raw(b, tmp, (size_t)n);
+	if (j == NULL)
+		die("out of memory building a batch");
+	return j;
 }
 
 void store_phone_norm(const char *digits, char out[21])
@@ -138,22 +188,30 @@ void store_phone_norm(const char *digits, char out[21])
 	snprintf(out, 21, "%s", digits);
 }
 
+static double elapsed_s(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
 /* ---- batches ---- */
 
-static void batch_add(struct batch *b, int64_t tid, const struct jt808_location *locs, unsigned n,
-		      store_done_fn done, void *arg)
+static void batch_init(struct batch *b)
 {
-	if (b->nrows + n > b->rows_cap) {
-		b->rows_cap = (b->nrows + n) * 2 + 16;
-		b->rows = xrealloc(b->rows, b->rows_cap * sizeof(*b->rows));
-	}
-	for (unsigned i = 0; i < n; i++)
-		b->rows[b->nrows++] = (struct pos_row){.terminal_id = tid, .loc = locs[i]};
+	b->positions = must(json_array());
+	b->events = must(json_array());
+	b->records = must(json_array());
+	b->photos = must(json_array());
+}
+
+static void batch_wait(struct batch *b, store_done_fn done, void *arg, int record)
+{
 	if (b->nwaiters == b->waiters_cap) {
 		b->waiters_cap = b->waiters_cap * 2 + 16;
 		b->waiters = xrealloc(b->waiters, b->waiters_cap * sizeof(*b->waiters));
 	}
-	b->waiters[b->nwaiters++] = (struct waiter){.done = done, .arg = arg};
+	b->waiters[b->nwaiters++] = (struct waiter){.done = done, .arg = arg, .record = record};
 }
 
 static bool batch_empty(const struct batch *b)
@@ -172,21 +230,62 @@ static void batch_swap(struct batch *a, struct batch *b)
 static void batch_finish(struct batch *b, bool ok)
 {
 	/* Callbacks may add to the open batch, never to this one. */
-	for (unsigned i = 0; i < b->nwaiters; i++)
-		b->waiters[i].done(b->waiters[i].arg, ok);
+	for (unsigned i = 0; i < b->nwaiters; i++) {
+		const struct waiter *w = &b->waiters[i];
+		enum store_outcome o = STORE_FAILED;
+		if (ok)
+			o = w->record >= 0 ? b->outcomes[w->record] : STORE_STORED;
+		w->done(w->arg, o);
+	}
 	b->nwaiters = 0;
-	b->nrows = 0;
+	b->rows = 0;
+	b->nrecords = 0;
+	json_array_clear(b->positions);
+	json_array_clear(b->events);
+	json_array_clear(b->records);
+	json_array_clear(b->photos);
 }
 
 static void batch_free(struct batch *b)
 {
-	free(b->rows);
 	free(b->waiters);
+	free(b->outcomes);
+	json_decref(b->positions);
+	json_decref(b->events);
+	json_decref(b->records);
+	json_decref(b->photos);
 }
 
 static unsigned queued_rows(const struct store *s)
 {
-	return s->open.nrows + s->inflight.nrows;
+	return s->open.rows + s->inflight.rows;
+}
+
+/* bytea travels as hex inside the JSON document. */
+static json_t *hex_json(const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *h = malloc(2 * n + 1);
+	if (h == NULL)
+		die("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		h[2 * i] = digits[p[i] >> 4];
+		h[2 * i + 1] = digits[p[i] & 15];
+	}
+	json_t *j = must(json_stringn_nocheck(h, 2 * n));
+	free(h);
+	return j;
+}
+
+/* NULL when v is negative (an absent field). */
+static json_t *int_or_null(long long v)
+{
+	return must(v < 0 ? json_null() : json_integer(v));
+}
+
+static json_t *str_or_null(const char *v)
+{
+	return must(v ? json_string(v) : json_null());
 }
 
 /* ---- statements ---- */
@@ -205,32 +304,26 @@ static void conn_lost(struct store *s, const char *why);
 
 static void send_batch(struct store *s)
 {
-	const struct batch *b = &s->inflight;
-	for (int c = 0; c < NCOLS; c++) {
-		sbuf_reset(&s->cols[c]);
-		sbuf_raw(&s->cols[c], "{", 1);
+	struct batch *b = &s->inflight;
+	if (s->inflight_json == NULL) {
+		json_t *doc = must(json_pack("{sOsOsOsO}", "p", b->positions, "e", b->events, "r",
+					     b->records, "f", b->photos));
+		s->inflight_json = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+		if (s->inflight_json == NULL)
+			die("out of memory serializing a batch");
 	}
-	for (unsigned i = 0; i < b->nrows; i++) {
-		const struct pos_row *r = &b->rows[i];
-		sbuf_elem(&s->cols[0], r->terminal_id);
-		sbuf_elem(&s->cols[1], (long long)r->loc.time);
-		sbuf_elem(&s->cols[2], r->loc.lat_e6);
-		sbuf_elem(&s->cols[3], r->loc.lon_e6);
-		sbuf_elem(&s->cols[4], r->loc.altitude_m);
-		sbuf_elem(&s->cols[5], r->loc.speed_dkmh);
-		sbuf_elem(&s->cols[6], r->loc.direction);
-		sbuf_elem(&s->cols[7], r->loc.alarm);
-		sbuf_elem(&s->cols[8], r->loc.status);
-		sbuf_elem(&s->cols[9], r->loc.fix); /* 1 or 0, read by bool as true or false */
+	if (b->nrecords > b->outcomes_cap) {
+		b->outcomes_cap = b->nrecords * 2;
+		b->outcomes = xrealloc(b->outcomes, b->outcomes_cap * sizeof(*b->outcomes));
 	}
-	const char *values[NCOLS];
-	for (int c = 0; c < NCOLS; c++) {
-		sbuf_raw(&s->cols[c], "}", 1);
-		values[c] = s->cols[c].p;
-	}
+	for (unsigned i = 0; i < b->nrecords; i++)
+		b->outcomes[i] = STORE_FAILED; /* until the result says otherwise */
+	const char *values[1] = {s->inflight_json};
 	s->job = JOB_BATCH;
 	s->job_failed = false;
-	if (!PQsendQueryParams(s->pg, insert_positions_sql, NCOLS, NULL, values, NULL, NULL, 0) ||
+	clock_gettime(CLOCK_MONOTONIC, &s->job_started);
+	if (!PQsendQueryParams(s->pg, batch_sql, 1, NULL, values, NULL, NULL, 0) ||
 	    !send_flushing(s))
 		conn_lost(s, PQerrorMessage(s->pg));
 }
@@ -263,20 +356,70 @@ static bool hex_to_bytes(const char *hex, uint8_t *out, size_t n)
 	return true;
 }
 
+static int64_t value_i64(const PGresult *res, int col)
+{
+	return PQgetisnull(res, 0, col) ? 0 : strtoll(PQgetvalue(res, 0, col), NULL, 10);
+}
+
+static void value_str(const PGresult *res, int col, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", PQgetisnull(res, 0, col) ? "" : PQgetvalue(res, 0, col));
+}
+
 static void take_lookup_row(struct store *s, const PGresult *res)
 {
 	if (PQntuples(res) != 1)
 		return;
 	struct store_terminal *t = &s->lk_result;
 	memset(t, 0, sizeof(*t));
-	t->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	t->id = value_i64(res, 0);
 	t->active = PQgetvalue(res, 0, 1)[0] == 't';
-	snprintf(t->auth_code, sizeof(t->auth_code), "%s", PQgetvalue(res, 0, 2));
-	if (!hex_to_bytes(PQgetvalue(res, 0, 3), t->cert_sha256, sizeof(t->cert_sha256)))
+	value_str(res, 2, t->auth_code, sizeof(t->auth_code));
+	value_str(res, 3, t->terminal_no, sizeof(t->terminal_no));
+	bool ok = hex_to_bytes(PQgetvalue(res, 0, 4), t->cert_sha256, sizeof(t->cert_sha256));
+	t->cert_not_after = value_i64(res, 5);
+	free(s->lk_pem);
+	s->lk_pem = strdup(PQgetvalue(res, 0, 6));
+	t->sign_cert_pem = s->lk_pem;
+	ok = ok && hex_to_bytes(PQgetvalue(res, 0, 7), t->sign_cert_sha256, 32);
+	if (!ok)
 		log_warn("store: terminal %s has a malformed certificate digest",
 			 s->lk_busy->phone);
-	t->cert_not_after = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	value_str(res, 8, t->coach_no, sizeof(t->coach_no));
+	t->coach_login = value_i64(res, 9);
+	value_str(res, 10, t->student_no, sizeof(t->student_no));
+	value_str(res, 11, t->student_coach_no, sizeof(t->student_coach_no));
+	t->student_class_id = value_i64(res, 12);
+	t->student_login = value_i64(res, 13);
+	t->last_record = value_i64(res, 14);
 	s->lk_found = true;
+}
+
+/* One row per record: its index in the batch and a letter for what became of it. */
+static void take_outcomes(struct store *s, const PGresult *res)
+{
+	struct batch *b = &s->inflight;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long i = strtol(PQgetvalue(res, r, 0), NULL, 10);
+		if (i < 0 || (unsigned long)i >= b->nrecords)
+			continue;
+		switch (PQgetvalue(res, r, 1)[0]) {
+		case 's':
+			b->outcomes[i] = STORE_STORED;
+			break;
+		case 'd':
+			b->outcomes[i] = STORE_DUPLICATE;
+			break;
+		case 'r':
+			b->outcomes[i] = STORE_DUPLICATE_REJECTED;
+			break;
+		case 'c':
+			b->outcomes[i] = STORE_CONFLICT;
+			break;
+		default:
+			break;
+		}
+	}
 }
 
 static void take_result(struct store *s, PGresult *res)
@@ -285,6 +428,8 @@ static void take_result(struct store *s, PGresult *res)
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		if (s->job == JOB_LOOKUP)
 			take_lookup_row(s, res);
+		else if (s->job == JOB_BATCH)
+			take_outcomes(s, res);
 		return;
 	}
 	s->job_failed = true;
@@ -310,7 +455,7 @@ static void job_done(struct store *s)
 		lk->fn(lk->arg, s->lk_found && !s->job_failed, &s->lk_result);
 		free(lk);
 	} else if (job == JOB_BATCH) {
-		unsigned rows = s->inflight.nrows;
+		unsigned rows = s->inflight.rows;
 		if (s->job_failed) {
 			s->st.errors++;
 			log_error("store: batch of %u rows failed, answering failure: %s", rows,
@@ -318,7 +463,11 @@ static void job_done(struct store *s)
 		} else {
 			s->st.batches++;
 			s->st.rows += rows;
+			hist_observe(&metric_batch_rows, rows);
+			hist_observe(&metric_commit_seconds, elapsed_s(&s->job_started));
 		}
+		free(s->inflight_json);
+		s->inflight_json = NULL;
 		batch_finish(&s->inflight, !s->job_failed);
 		if (s->was_full && queued_rows(s) < s->high_water / 2) {
 			s->was_full = false;
@@ -480,7 +629,7 @@ static void kick(struct store *s)
 	if (batch_empty(&s->inflight)) {
 		if (batch_empty(&s->open))
 			return;
-		if (!s->flush_due && s->open.nrows < s->batch_max_rows)
+		if (!s->flush_due && s->open.rows < s->batch_max_rows)
 			return;
 		batch_swap(&s->open, &s->inflight);
 		s->flush_due = false;
@@ -522,6 +671,8 @@ struct store *store_new(struct event_base *base, const struct hconf *conf, store
 	s->drain_arg = drain_arg;
 	store_reconfigure(s, conf);
 	s->backoff_ms = s->reconnect_min_ms;
+	batch_init(&s->open);
+	batch_init(&s->inflight);
 	s->ev_flush = evtimer_new(base, on_flush_timer, s);
 	s->ev_reconnect = evtimer_new(base, on_reconnect_timer, s);
 	pg_connect(s);
@@ -541,6 +692,8 @@ void store_free(struct store *s)
 	batch_finish(&s->open, false);
 	batch_free(&s->inflight);
 	batch_free(&s->open);
+	free(s->inflight_json);
+	free(s->lk_pem);
 	if (s->lk_busy) {
 		s->lk_busy->next = s->lk_head;
 		s->lk_head = s->lk_busy;
@@ -551,25 +704,104 @@ void store_free(struct store *s)
 		lk->fn(lk->arg, false, NULL);
 		free(lk);
 	}
-	for (int c = 0; c < NCOLS; c++)
-		free(s->cols[c].p);
 	free(s->conninfo);
 	free(s);
 }
 
-void store_add_positions(struct store *s, int64_t terminal_id, const struct jt808_location *locs,
-			 unsigned n, store_done_fn done, void *arg)
+/* Count rows against the high-water mark and flush when the batch is full. */
+static void added(struct store *s, unsigned rows)
 {
-	bool first = batch_empty(&s->open);
-	batch_add(&s->open, terminal_id, locs, n, done, arg);
+	bool first = s->open.rows == 0 && s->open.nwaiters == 1;
+	s->open.rows += rows;
 	if (queued_rows(s) >= s->high_water)
 		s->was_full = true;
-	if (s->open.nrows >= s->batch_max_rows) {
+	if (s->open.rows >= s->batch_max_rows) {
 		kick(s);
 	} else if (first) {
 		struct timeval tv = {s->batch_max_ms / 1000, (s->batch_max_ms % 1000) * 1000};
 		evtimer_add(s->ev_flush, &tv);
 	}
+}
+
+static json_t *gnss_json(json_t *o, const struct jt808_location *g)
+{
+	json_object_set_new(o, "la", must(json_integer(g->lat_e6)));
+	json_object_set_new(o, "lo", must(json_integer(g->lon_e6)));
+	json_object_set_new(o, "fv", must(json_boolean(g->fix)));
+	return o;
+}
+
+void store_add_positions(struct store *s, int64_t terminal_id, const struct jt808_location *locs,
+			 unsigned n, store_done_fn done, void *arg)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct jt808_location *l = &locs[i];
+		json_t *o = must(json_pack(
+			"{sIsIsisisisisisIsIsb}", "t", (json_int_t)terminal_id, "ft",
+			(json_int_t)l->time, "la", (int)l->lat_e6, "lo", (int)l->lon_e6, "al",
+			(int)l->altitude_m, "sp", (int)l->speed_dkmh, "di", (int)l->direction, "am",
+			(json_int_t)l->alarm, "st", (json_int_t)l->status, "fv", (int)l->fix));
+		json_array_append_new(s->open.positions, o);
+	}
+	batch_wait(&s->open, done, arg, -1);
+	added(s, n);
+}
+
+void store_add_event(struct store *s, const struct store_event *e, store_done_fn done, void *arg)
+{
+	json_t *o = must(json_pack("{sIsssIsssosIsososososi}", "t", (json_int_t)e->terminal_id, "k",
+				   e->kind, "et", (json_int_t)e->event_time, "pn", e->person_no,
+				   "cn", str_or_null(e->coach_no), "ci", (json_int_t)e->class_id,
+				   "cc", str_or_null(e->course_code), "mi", int_or_null(e->minutes),
+				   "ml", int_or_null(e->mileage_dkm), "rs", str_or_null(e->reason),
+				   "es", (int)e->ext_serial));
+	if (e->class_id < 0)
+		json_object_set_new(o, "ci", json_null());
+	gnss_json(o, e->gnss);
+	json_object_set_new(o, "raw", hex_json(e->raw, e->raw_len));
+	json_array_append_new(s->open.events, o);
+	batch_wait(&s->open, done, arg, -1);
+	added(s, 1);
+}
+
+void store_add_record(struct store *s, const struct store_record *r, store_done_fn done, void *arg)
+{
+	const struct jtx_record *m = r->rec;
+	json_t *o = must(json_pack(
+		"{sisIsssIsssssIsssisisssisisisi}", "i", (int)s->open.nrecords, "t",
+		(json_int_t)r->terminal_id, "no", m->record_no, "rt", (json_int_t)m->record_time,
+		"sn", m->student_no, "cn", m->coach_no, "ci", (json_int_t)m->class_id, "cc",
+		m->course.digits, "pa", (int)m->course.part, "mo", (int)m->course.mode, "vc",
+		m->course.vehicle_class, "ut", (int)m->upload_type, "st", (int)m->status, "ms",
+		(int)m->max_speed_dkmh, "ml", (int)m->mileage_dkm));
+	gnss_json(o, &m->gnss);
+	json_object_set_new(o, "gt",
+			    m->gnss.time > 0 ? must(json_integer(m->gnss.time)) : json_null());
+	json_object_set_new(
+		o, "sl", r->session_login > 0 ? must(json_integer(r->session_login)) : json_null());
+	json_object_set_new(o, "rs", str_or_null(r->reason));
+	json_object_set_new(o, "raw", hex_json(r->raw, r->raw_len));
+	json_array_append_new(s->open.records, o);
+	batch_wait(&s->open, done, arg, (int)s->open.nrecords++);
+	added(s, 1);
+}
+
+void store_add_photo(struct store *s, int64_t terminal_id, const struct jtx_photo_init *p,
+		     const uint8_t *data, size_t len, store_done_fn done, void *arg)
+{
+	json_t *o =
+		must(json_pack("{sIsssssIsisisisisisi}", "t", (json_int_t)terminal_id, "pn",
+			       p->photo_no, "pe", p->person_no, "ci", (json_int_t)p->class_id, "um",
+			       (int)p->upload_mode, "ch", (int)p->channel, "sc", (int)p->size_code,
+			       "ev", (int)p->event, "fc", (int)p->face_confidence, "sz", (int)len));
+	gnss_json(o, &p->gnss);
+	json_object_set_new(o, "ta",
+			    p->gnss.time > 0 ? must(json_integer(p->gnss.time)) : json_null());
+	json_object_set_new(o, "data", hex_json(data, len));
+	json_array_append_new(s->open.photos, o);
+	batch_wait(&s->open, done, arg, -1);
+	/* Weigh a photo by its size, so that photos too hold the store back. */
+	added(s, 1 + (unsigned)(len / 1024));
 }
 
 void store_lookup_terminal(struct store *s, const char *phone, store_terminal_fn fn, void *arg)

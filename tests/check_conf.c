@@ -120,6 +120,7 @@ START_TEST(minimal_gets_defaults)
 	struct hconf *c = load_ok(MIN_CONF);
 	ck_assert_str_eq(c->listen_tls, "127.0.0.1:8808");
 	ck_assert_ptr_null(c->listen_plain);
+	ck_assert_str_eq(c->admin_listen, "127.0.0.1:8809");
 	ck_assert_str_eq(c->tls_cert, "a.crt");
 	ck_assert_str_eq(c->tls_key, "a.key");
 	ck_assert_str_eq(c->tls_ca, "ca.crt");
@@ -171,6 +172,20 @@ START_TEST(plain_empty_is_off)
 	ck_assert_ptr_null(c->listen_plain);
 	ck_assert(conf_key_was_set(c, key_index("listen.plain")));
 	conf_free(c);
+}
+END_TEST
+
+START_TEST(admin_listen_values)
+{
+	struct hconf *c = load_ok(MIN_CONF "admin:\n  listen: \"\"\n");
+	ck_assert_ptr_null(c->admin_listen);
+	ck_assert(conf_key_was_set(c, key_index("admin.listen")));
+	conf_free(c);
+	c = load_ok(MIN_CONF "admin: {listen: \"[::1]:9100\"}\n");
+	ck_assert_str_eq(c->admin_listen, "[::1]:9100");
+	conf_free(c);
+	ck_assert(!conf_key_reloadable(key_index("admin.listen")));
+	expect_err(MIN_CONF "admin:\n  listen: \"localhost\"\n", 10, "admin.listen");
 }
 END_TEST
 
@@ -461,6 +476,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, err_required_empty);
 	tcase_add_test(tc, err_bool);
 	tcase_add_test(tc, err_nul_byte);
+	tcase_add_test(tc, admin_listen_values);
 	suite_add_tcase(s, tc);
 	return s;
 }

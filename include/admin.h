@@ -1,0 +1,48 @@
+/*
+ * admin.h - the admin HTTP listener (libevent evhttp): GET /metrics in
+ * the Prometheus text format 0.0.4, /healthz and /readyz.
+ *
+ * It has no authentication and is meant for loopback (the default
+ * admin.listen) or a private network.  It runs on the daemon's event
+ * loop and stays up while the daemon drains, so that /readyz says 503
+ * and the last counters can still be scraped.
+ */
+#ifndef HOURSD_ADMIN_H
+#define HOURSD_ADMIN_H
+
+#include "hoursd.h"
+#include "store.h"
+
+struct admin;
+struct evbuffer;
+struct server;
+
+/*
+ * Listen on addr ("host:port", "[v6]:port"; port 0 picks a free port) on
+ * srv->base.  NULL with a message in err when the address does not parse
+ * or cannot be bound.
+ */
+struct admin *admin_start(struct server *srv, const char *addr, char *err, size_t errlen) MUSTCHECK;
+/* Close the listener and any admin connection still open; NULL is fine. */
+void admin_free(struct admin *a);
+/* The port actually bound (differs from addr's when that said 0). */
+unsigned admin_port(const struct admin *a);
+
+/* What a request reads besides srv->st, taken from the store and conn.c. */
+struct admin_state {
+	struct store_stats store;
+	bool db_up;
+	unsigned conns_open;
+	double start_time; /* when admin_start ran, seconds since the epoch */
+};
+
+/* The /metrics page (exposed for the tests). */
+void admin_render_metrics(const struct server *srv, const struct admin_state *s,
+			  struct evbuffer *out);
+/*
+ * Whether /readyz says 200: the database connected, the TLS listener up
+ * and not draining.  Otherwise why holds one reason a line.
+ */
+bool admin_ready(const struct server *srv, bool db_up, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * conn.h - a terminal connection, shared by conn.c (transport, framing,
+ * the JT/T 808 core) and lesson.c (the timing-training messages).
+ * Nothing outside those two includes it.
+ */
+#ifndef HOURSD_CONN_H
+#define HOURSD_CONN_H
+
+#include "hoursd.h"
+#include "jtx.h"
+#include "log.h"
+#include "store.h"
+
+#include <time.h>
+
+enum conn_state { CS_HANDSHAKE, CS_CONNECTED, CS_REGISTERED, CS_AUTHENTICATED, CS_CLOSED };
+enum term_state { TERM_NONE, TERM_LOOKING, TERM_FOUND, TERM_UNKNOWN };
+
+#define LESSON_PHOTOS 4 /* photo-init messages remembered per connection */
+
+struct pending_photo {
+	bool used;
+	struct jtx_photo_init init;
+};
+
+/* The lesson on this terminal, as the accepted logins and logouts left it. */
+struct lesson {
+	char coach_no[JTX_PERSON_NO_LEN + 1]; /* "" when no coach is logged in */
+	time_t coach_login;
+	char student_no[JTX_PERSON_NO_LEN + 1]; /* "" when no student is logged in */
+	char student_coach_no[JTX_PERSON_NO_LEN + 1];
+	uint32_t class_id;
+	time_t student_login;
+	time_t last_activity; /* the login or the last accepted record */
+	struct pending_photo photos[LESSON_PHOTOS];
+	unsigned next_photo;
+};
+
+struct conn {
+	struct conn *prev, *next;
+	struct server *srv;
+	struct bufferevent *bev;
+	enum conn_state state;
+	enum term_state term;
+	struct store_terminal t; /* t.sign_cert_pem is not kept */
+	bool tls;
+	bool reading;
+	char peer[64];
+	char phone[21]; /* normalized terminal number: the certificate's, or the first frame's */
+	uint8_t cert_sha256[32];
+	/* Answers copy the header form the terminal last used. */
+	bool v2019;
+	uint8_t version;
+	char hdr_phone[JT808_PHONE_MAX + 1];
+	uint16_t out_serial;
+	unsigned refs;
+	unsigned inflight; /* frames waiting for their commit */
+	uint64_t rx_pos;   /* stream offset of the input buffer's first byte */
+	struct jt808_reasm *reasm;
+	struct lesson lesson;
+};
+
+/* An answer owed after a commit. */
+struct pending_ack {
+	struct conn *c;
+	uint16_t serial, msg_id; /* the JT/T 808 frame answered */
+	uint16_t answer_id;	 /* 0: 0x8001; else the 0x8900 timing answer to send */
+	uint16_t ext_serial;
+	bool accepted; /* the verdict hoursd gave (a resend takes the stored one) */
+	char terminal_no[JTX_TERMINAL_NO_LEN + 1];
+	char person_no[JTX_PERSON_NO_LEN + 1];
+	struct timespec received;
+};
+
+void conn_log(const struct conn *c, enum log_level lvl, const char *fmt, ...) PRINTF(3, 4);
+void conn_send_frame(struct conn *c, uint16_t msg_id, const uint8_t *body, size_t len);
+void conn_send_ack(struct conn *c, uint16_t serial, uint16_t msg_id, uint8_t result);
+/* A new pending answer for frame m, holding a reference on c; pass it to a store_add_*. */
+struct pending_ack *conn_pending(struct conn *c, const struct jt808_msg *m);
+/* The store callback for pending answers. */
+void conn_committed(void *arg, enum store_outcome o);
+
+/* lesson.c */
+void lesson_restore(struct conn *c, const struct store_terminal *t);
+void lesson_handle(struct conn *c, const struct jt808_msg *m);
+
+#endif

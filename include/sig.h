@@ -1,0 +1,62 @@
+/*
+ * sig.h - verification of the terminals' signatures with OpenSSL EVP.
+ *
+ * The algorithm follows the key of the terminal's registered signing
+ * certificate: RSA (PKCS#1 v1.5, SHA-256), EC P-256 (ECDSA, SHA-256) or
+ * SM2 (SM2 with SM3, default ID "1234567812345678").  Keys are parsed once
+ * and kept in a cache keyed by the certificate's SHA-256, so a certificate
+ * changed in the registry is simply another key.  ECDSA and SM2 signatures
+ * are DER, or raw r || s (64 bytes).
+ *
+ * Any other key (RSA below 2048 bits, EC on another curve, Ed25519...) is
+ * cached all the same and sig_verify answers SIG_UNSUPPORTED, so that the
+ * caller can tell "the registered certificate is unusable" from "the
+ * record is forged".  A cache is not thread-safe: one per thread.
+ */
+#ifndef HOURSD_SIG_H
+#define HOURSD_SIG_H
+
+#include "hoursd.h"
+#include <time.h>
+
+struct sig_cache;
+typedef struct evp_pkey_st EVP_PKEY;
+
+enum sig_result {
+	SIG_OK = 0,
+	SIG_BAD,	 /* the signature does not verify */
+	SIG_NO_KEY,	 /* no certificate cached under that digest */
+	SIG_EXPIRED,	 /* the certificate is outside its validity at `now` */
+	SIG_UNSUPPORTED, /* a key type other than RSA, EC P-256 or SM2 */
+};
+const char *sig_result_name(enum sig_result r);
+
+/* At most max_entries certificates (1 to 2^24), the oldest put evicted first. */
+struct sig_cache *sig_cache_new(unsigned max_entries) MUSTCHECK;
+void sig_cache_free(struct sig_cache *c);
+
+/*
+ * Parse and cache the certificate (PEM) under its SHA-256 digest, unless
+ * already cached.  False (with err) when it does not parse or its
+ * digest differs from sha256.
+ */
+bool sig_cache_put(struct sig_cache *c, const uint8_t sha256[32], const char *pem, char *err,
+		   size_t errlen) MUSTCHECK;
+bool sig_cache_has(const struct sig_cache *c, const uint8_t sha256[32]);
+
+/* Verify sig over data with the cached certificate's key. */
+enum sig_result sig_verify(struct sig_cache *c, const uint8_t sha256[32], const uint8_t *data,
+			   size_t n, const uint8_t *sig, size_t sig_len, time_t now) MUSTCHECK;
+
+/*
+ * Sign with a private key the same way a terminal does (termsim, tests).
+ * *sig_len is the room in sig on entry (EVP_PKEY_get_size(key) is enough:
+ * 256 for RSA-2048, 72 for ECDSA and SM2), the length written on return.  False on error, or
+ * for a key sig_verify would not accept.
+ */
+bool sig_sign(EVP_PKEY *key, const uint8_t *data, size_t n, uint8_t *sig,
+	      size_t *sig_len) MUSTCHECK;
+/* Load a PEM private key file; NULL on error. */
+EVP_PKEY *sig_load_key(const char *path);
+
+#endif

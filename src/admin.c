@@ -1,0 +1,454 @@
+/*
+ * admin.c - the admin HTTP listener, see admin.h.
+ *
+ * One evhttp on the daemon's loop with a single generic callback that
+ * routes by path: unknown paths get 404, known paths with a method other
+ * than GET or HEAD get 405.  Every page is built from scratch per
+ * request; the numbers are a few hundred lines at most, and a scrape
+ * every few seconds costs less than one terminal frame.
+ */
+#include "hoursd.h"
+#include "admin.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define ADMIN_TIMEOUT_S 10
+#define ADMIN_MAX_HEADERS 8192
+#define ADMIN_MAX_BODY 1024
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct admin {
+	struct server *srv;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	double start_time;
+};
+
+/* ---- the text format ---- */
+
+/*
+ * A float as Prometheus and Go print it: the shortest form that reads
+ * back to the same double ("0.0005", "2.5", "1"), +Inf, -Inf, NaN.
+ */
+static void fmt_double(char *buf, size_t cap, double v)
+{
+	if (isnan(v)) {
+		snprintf(buf, cap, "NaN");
+	} else if (isinf(v)) {
+		snprintf(buf, cap, "%s", v > 0 ? "+Inf" : "-Inf");
+	} else {
+		snprintf(buf, cap, "%.15g", v);
+		if (strtod(buf, NULL) != v)
+			snprintf(buf, cap, "%.17g", v);
+	}
+}
+
+/* A label value between its quotes: backslash, double quote and newline escaped. */
+static void put_label_value(struct evbuffer *o, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			evbuffer_add(o, "\\\\", 2);
+		else if (*v == '"')
+			evbuffer_add(o, "\\\"", 2);
+		else if (*v == '\n')
+			evbuffer_add(o, "\\n", 2);
+		else
+			evbuffer_add(o, v, 1);
+	}
+}
+
+/* The HELP and TYPE lines of a family; help texts are constants without '\' or newline. */
+static void family(struct evbuffer *o, const char *name, const char *type, const char *help)
+{
+	evbuffer_add_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample_u64(struct evbuffer *o, const char *name, uint64_t v)
+{
+	evbuffer_add_printf(o, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* name{label="value"} v */
+static void sample_label(struct evbuffer *o, const char *name, const char *label, const char *value,
+			 uint64_t v)
+{
+	evbuffer_add_printf(o, "%s{%s=\"", name, label);
+	put_label_value(o, value);
+	evbuffer_add_printf(o, "\"} %llu\n", (unsigned long long)v);
+}
+
+static void counter(struct evbuffer *o, const char *name, const char *help, uint64_t v)
+{
+	family(o, name, "counter", help);
+	sample_u64(o, name, v);
+}
+
+static void gauge(struct evbuffer *o, const char *name, const char *help, uint64_t v)
+{
+	family(o, name, "gauge", help);
+	sample_u64(o, name, v);
+}
+
+/* Cumulative _bucket lines from the per-bucket counts, +Inf, _sum and _count. */
+static void histogram(struct evbuffer *o, const char *name, const char *help, const struct hist *h)
+{
+	char num[40];
+	uint64_t cum = 0;
+	family(o, name, "histogram", help);
+	for (unsigned i = 0; i < h->nbuckets; i++) {
+		cum += h->counts[i];
+		fmt_double(num, sizeof(num), h->bounds[i]);
+		evbuffer_add_printf(o, "%s_bucket{le=\"%s\"} %llu\n", name, num,
+				    (unsigned long long)cum);
+	}
+	evbuffer_add_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+	fmt_double(num, sizeof(num), h->sum);
+	evbuffer_add_printf(o, "%s_sum %s\n%s_count %llu\n", name, num, name,
+			    (unsigned long long)h->count);
+}
+
+/* ---- the metrics ---- */
+
+static void render_process(struct evbuffer *o, const struct server *srv,
+			   const struct admin_state *s)
+{
+	char num[40];
+	family(o, "hoursd_build_info", "gauge", "Always 1; the version of the running hoursd.");
+	sample_label(o, "hoursd_build_info", "version", HOURSD_VERSION, 1);
+	family(o, "process_start_time_seconds", "gauge",
+	       "Start time of the process since the Unix epoch in seconds.");
+	fmt_double(num, sizeof(num), s->start_time);
+	evbuffer_add_printf(o, "process_start_time_seconds %s\n", num);
+	gauge(o, "hoursd_draining", "1 once a stop signal came and the daemon drains.",
+	      srv->draining);
+	gauge(o, "hoursd_tls_listener_up", "1 while the TLS listener accepts terminals.",
+	      srv->tls_listener != NULL);
+}
+
+static void render_connections(struct evbuffer *o, const struct server_stats *st,
+			       const struct admin_state *s)
+{
+	counter(o, "hoursd_connections_accepted_total", "Terminal connections accepted.",
+		st->accepted);
+	counter(o, "hoursd_connections_closed_total", "Terminal connections closed.", st->closed);
+	gauge(o, "hoursd_connections_open", "Terminal connections open now.", s->conns_open);
+	counter(o, "hoursd_tls_handshake_failures_total",
+		"TLS handshakes that failed (bad or missing client certificate, protocol errors).",
+		st->tls_failures);
+}
+
+static void render_frames(struct evbuffer *o, const struct server_stats *st)
+{
+	counter(o, "hoursd_frames_total", "JT/T 808 frames received, good and bad.", st->frames);
+	family(o, "hoursd_bad_frames_total", "counter",
+	       "Frames or sub-packages dropped as malformed, by reason.");
+	for (int i = JT808_OK + 1; i < JT808_E__COUNT; i++)
+		sample_label(o, "hoursd_bad_frames_total", "reason",
+			     jt808_strerror((enum jt808_err)i), st->bad_frames[i]);
+	counter(o, "hoursd_oversize_frames_total",
+		"Frames longer than connection.max_frame_bytes, skipped.", st->oversize);
+	counter(o, "hoursd_junk_bytes_total", "Bytes outside any frame, skipped while resyncing.",
+		st->junk_bytes);
+	counter(o, "hoursd_number_mismatch_total",
+		"Frames naming another terminal than the connection's, refused.",
+		st->number_mismatch);
+	counter(o, "hoursd_unknown_terminal_total",
+		"Connections from terminal numbers not in the registry.", st->unknown_terminal);
+	counter(o, "hoursd_not_authenticated_total",
+		"Messages refused because the terminal had not authenticated.",
+		st->not_authenticated);
+	counter(o, "hoursd_unsupported_messages_total", "Messages answered with 'not supported'.",
+		st->unsupported);
+}
+
+static void render_records(struct evbuffer *o, const struct server_stats *st)
+{
+	counter(o, "hoursd_positions_total", "Position reports handed to the store.",
+		st->positions);
+	family(o, "hoursd_acks_total", "counter",
+	       "General answers sent to terminals, by result (ok, or any failure).");
+	sample_label(o, "hoursd_acks_total", "result", "ok", st->acks_ok);
+	sample_label(o, "hoursd_acks_total", "result", "failed", st->acks_failed);
+	family(o, "hoursd_training_records_total", "counter",
+	       "Training records (0x0203) checked, by verdict; rejected ones are stored too.");
+	sample_label(o, "hoursd_training_records_total", "verdict", "accepted",
+		     st->records_accepted);
+	sample_label(o, "hoursd_training_records_total", "verdict", "rejected",
+		     st->records_rejected);
+	counter(o, "hoursd_session_events_total", "Coach and student logins and logouts received.",
+		st->session_events);
+	counter(o, "hoursd_photos_total", "Photos received whole and handed to the store.",
+		st->photos);
+}
+
+static void render_store(struct evbuffer *o, const struct admin_state *s)
+{
+	gauge(o, "hoursd_db_up", "1 while the database connection is up.", s->db_up);
+	counter(o, "hoursd_db_batches_total", "Batches committed.", s->store.batches);
+	counter(o, "hoursd_db_rows_total", "Rows committed.", s->store.rows);
+	counter(o, "hoursd_db_connects_total",
+		"Connections to the database established, the first one included.",
+		s->store.reconnects);
+	counter(o, "hoursd_db_errors_total",
+		"Batches that failed with a permanent database error, answered with failure.",
+		s->store.errors);
+	gauge(o, "hoursd_db_queued_rows", "Rows waiting for a commit.", s->store.queued_rows);
+}
+
+static void render_histograms(struct evbuffer *o)
+{
+	histogram(o, "hoursd_db_batch_rows", "Rows per committed batch.", &metric_batch_rows);
+	histogram(o, "hoursd_db_commit_seconds",
+		  "Time from sending a batch to seeing its commit, in seconds.",
+		  &metric_commit_seconds);
+	histogram(o, "hoursd_ack_seconds",
+		  "Time from decoding a frame to writing its answer, in seconds.",
+		  &metric_ack_seconds);
+}
+
+void admin_render_metrics(const struct server *srv, const struct admin_state *s,
+			  struct evbuffer *out)
+{
+	render_process(out, srv, s);
+	render_connections(out, &srv->st, s);
+	render_frames(out, &srv->st);
+	render_records(out, &srv->st);
+	render_store(out, s);
+	render_histograms(out);
+}
+
+/* ---- readiness ---- */
+
+bool admin_ready(const struct server *srv, bool db_up, char *why, size_t whylen)
+{
+	size_t n = 0;
+	if (whylen > 0)
+		why[0] = '\0';
+	const char *reasons[3];
+	if (srv->draining)
+		reasons[n++] = "draining: shutting down\n";
+	else if (srv->tls_listener == NULL)
+		reasons[n++] = "TLS listener not up\n";
+	if (!db_up)
+		reasons[n++] = "database not connected\n";
+	for (size_t i = 0, used = 0; i < n && used < whylen; i++)
+		used += (size_t)snprintf(why + used, whylen - used, "%s", reasons[i]);
+	return n == 0;
+}
+
+/* ---- HTTP ---- */
+
+static void take_state(const struct admin *a, struct admin_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (a->srv->store) {
+		store_get_stats(a->srv->store, &s->store);
+		s->db_up = store_connected(a->srv->store);
+	}
+	s->conns_open = conn_count();
+	s->start_time = a->start_time;
+}
+
+static void reply(struct evhttp_request *req, int code, const char *reason,
+		  const char *content_type, struct evbuffer *body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(req, code, reason, body);
+}
+
+static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+	if (b == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evbuffer_add(b, text, strlen(text));
+	reply(req, code, reason, "text/plain; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+static void serve_metrics(struct admin *a, struct evhttp_request *req)
+{
+	struct admin_state s;
+	struct evbuffer *b = evbuffer_new();
+	if (b == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	take_state(a, &s);
+	admin_render_metrics(a->srv, &s, b);
+	reply(req, HTTP_OK, "OK", METRICS_CONTENT_TYPE, b);
+	evbuffer_free(b);
+}
+
+/* The loop answered, so the process is alive. */
+static void serve_healthz(struct admin *a, struct evhttp_request *req)
+{
+	reply_text(req, HTTP_OK, "OK", "ok\n");
+}
+
+static void serve_readyz(struct admin *a, struct evhttp_request *req)
+{
+	struct admin_state s;
+	char why[256];
+	take_state(a, &s);
+	if (admin_ready(a->srv, s.db_up, why, sizeof(why)))
+		reply_text(req, HTTP_OK, "OK", "ready\n");
+	else
+		reply_text(req, HTTP_SERVUNAVAIL, "Service Unavailable", why);
+}
+
+static const struct route {
+	const char *path;
+	void (*serve)(struct admin *a, struct evhttp_request *req);
+} routes[] = {
+	{"/metrics", serve_metrics},
+	{"/healthz", serve_healthz},
+	{"/readyz", serve_readyz},
+};
+
+static const struct route *route_find(struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	for (size_t i = 0; path && i < ARRAY_SIZE(routes); i++) {
+		if (strcmp(path, routes[i].path) == 0)
+			return &routes[i];
+	}
+	return NULL;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	const struct route *r = route_find(req);
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	if (r == NULL) {
+		reply_text(req, HTTP_NOTFOUND, "Not Found", "not found\n");
+	} else if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+		reply_text(req, 405, "Method Not Allowed", "method not allowed\n");
+	} else {
+		r->serve(arg, req);
+	}
+}
+
+/* ---- the listener ---- */
+
+/* Split "host:port" / "[v6]:port" into host (no brackets) and port 0-65535. */
+static bool split_addr(const char *addr, char *host, size_t hostcap, uint16_t *port)
+{
+	const char *colon = strrchr(addr, ':');
+	if (colon == NULL || colon == addr || colon[1] == '\0')
+		return false;
+	const char *h = addr, *hend = colon;
+	if (addr[0] == '[') {
+		if (colon[-1] != ']')
+			return false;
+		h++;
+		hend--;
+	}
+	char *end;
+	errno = 0;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	size_t hlen = (size_t)(hend - h);
+	if (*end != '\0' || errno != 0 || p > 65535 || colon[1] < '0' || colon[1] > '9' ||
+	    hlen == 0 || hlen >= hostcap)
+		return false;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (uint16_t)p;
+	return true;
+}
+
+static double now_realtime(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Methods evhttp passes to us (the rest it answers 501 itself); we answer 405. */
+#define ADMIN_METHODS                                                                              \
+	(EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
+	 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
+
+static struct evhttp *http_new(struct admin *a)
+{
+	struct evhttp *http = evhttp_new(a->srv->base);
+	if (http == NULL)
+		return NULL;
+	evhttp_set_timeout(http, ADMIN_TIMEOUT_S);
+	evhttp_set_max_headers_size(http, ADMIN_MAX_HEADERS);
+	evhttp_set_max_body_size(http, ADMIN_MAX_BODY);
+	evhttp_set_allowed_methods(http, ADMIN_METHODS);
+	evhttp_set_gencb(http, on_request, a);
+	return http;
+}
+
+struct admin *admin_start(struct server *srv, const char *addr, char *err, size_t errlen)
+{
+	char host[256];
+	uint16_t port;
+	if (!split_addr(addr, host, sizeof(host), &port)) {
+		snprintf(err, errlen, "admin.listen \"%.60s\": expected \"host:port\"", addr);
+		return NULL;
+	}
+	struct admin *a = calloc(1, sizeof(*a));
+	if (a != NULL) {
+		a->srv = srv;
+		a->http = http_new(a);
+	}
+	if (a == NULL || a->http == NULL) {
+		snprintf(err, errlen, "admin listener: out of memory");
+		free(a);
+		return NULL;
+	}
+	a->sock = evhttp_bind_socket_with_handle(a->http, host, port);
+	if (a->sock == NULL) {
+		snprintf(err, errlen, "admin listener: cannot listen on %.80s: %s", addr,
+			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		admin_free(a);
+		return NULL;
+	}
+	a->start_time = now_realtime();
+	log_info("admin listener on %s port %u: /metrics, /healthz, /readyz", host, admin_port(a));
+	return a;
+}
+
+unsigned admin_port(const struct admin *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	evutil_socket_t fd = evhttp_bound_socket_get_fd(a->sock);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+void admin_free(struct admin *a)
+{
+	if (a == NULL)
+		return;
+	if (a->http)
+		evhttp_free(a->http);
+	free(a);
+}

@@ -1,0 +1,364 @@
+/*
+ * lesson.c - the timing-training messages of one terminal (0x0900 with
+ * transparent type 0x13): coach and student logins and logouts, the
+ * minute records and photos.
+ *
+ * Every message is judged here (signature, lesson state) and handed to
+ * the store with its verdict; a rejected one is stored too, with its
+ * reason code (docs/protocol.md lists them).  The answer goes out after
+ * the commit, from conn_committed().
+ */
+#include "hoursd.h"
+#include "conn.h"
+#include "server.h"
+#include "sig.h"
+
+/* A student login with no record for this long is over (docs/protocol.md). */
+#define LESSON_TIMEOUT_S (30 * 60)
+
+/* The signature check, as a reason code (NULL: good). */
+static const char *check_signature(struct conn *c, const struct jtx_header *h)
+{
+	if (!(h->props & JTX_PROP_SIGNED) || h->sig_len == 0)
+		return "no_signature";
+	enum sig_result r = sig_verify(c->srv->sigs, c->t.sign_cert_sha256, h->signed_bytes,
+				       h->signed_len, h->sig, h->sig_len, time(NULL));
+	switch (r) {
+	case SIG_OK:
+		return NULL;
+	case SIG_BAD:
+		return "bad_signature";
+	case SIG_EXPIRED:
+		return "certificate_expired";
+	default:
+		return "no_signing_key";
+	}
+}
+
+/* Checks every timing message passes before its own. */
+static const char *check_common(struct conn *c, const struct jtx_header *h)
+{
+	if (!c->t.active)
+		return "terminal_disabled";
+	if (c->t.terminal_no[0] && strcmp(c->t.terminal_no, h->terminal_no) != 0)
+		return "terminal_no_mismatch";
+	return check_signature(c, h);
+}
+
+static void copy(char *dst, const char *src, size_t cap)
+{
+	snprintf(dst, cap, "%s", src);
+}
+
+void lesson_restore(struct conn *c, const struct store_terminal *t)
+{
+	struct lesson *l = &c->lesson;
+	memset(l, 0, sizeof(*l));
+	if (t->coach_login) {
+		copy(l->coach_no, t->coach_no, sizeof(l->coach_no));
+		l->coach_login = t->coach_login;
+	}
+	if (t->student_login && l->coach_no[0]) {
+		copy(l->student_no, t->student_no, sizeof(l->student_no));
+		copy(l->student_coach_no, t->student_coach_no, sizeof(l->student_coach_no));
+		l->class_id = (uint32_t)t->student_class_id;
+		l->student_login = t->student_login;
+		l->last_activity =
+			t->last_record > t->student_login ? t->last_record : t->student_login;
+	}
+	if (l->student_no[0])
+		conn_log(c, HLOG_INFO, "lesson continues: coach %s, student %s since %lld",
+			 l->coach_no, l->student_no, (long long)l->student_login);
+}
+
+/* A pending answer for a timing message: 0x8900 with answer_id, or 0x8001 when 0. */
+static struct pending_ack *pending(struct conn *c, const struct jt808_msg *m,
+				   const struct jtx_header *h, uint16_t answer_id,
+				   const char *person, const char *reason)
+{
+	struct pending_ack *p = conn_pending(c, m);
+	p->answer_id = answer_id;
+	p->ext_serial = h->serial;
+	p->accepted = reason == NULL;
+	copy(p->terminal_no, h->terminal_no, sizeof(p->terminal_no));
+	copy(p->person_no, person, sizeof(p->person_no));
+	if (reason)
+		conn_log(c, HLOG_WARN, "timing message 0x%04x (serial %u) rejected: %s", h->msg_id,
+			 h->serial, reason);
+	return p;
+}
+
+static void store_event(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
+			struct store_event *e, uint16_t answer_id)
+{
+	e->terminal_id = c->t.id;
+	e->ext_serial = h->serial;
+	e->raw = m->body;
+	e->raw_len = m->body_len;
+	c->srv->st.session_events++;
+	store_add_event(c->srv->store, e, conn_committed,
+			pending(c, m, h, answer_id, e->person_no, e->reason));
+}
+
+static void bad_message(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
+			enum jtx_err e)
+{
+	conn_log(c, HLOG_WARN, "timing message 0x%04x (serial %u): %s", h->msg_id, m->h.serial,
+		 jtx_strerror(e));
+	conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+}
+
+static void coach_login(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+{
+	struct jtx_coach_login x;
+	enum jtx_err e = jtx_parse_coach_login(h->data, h->data_len, &x);
+	if (e != JTX_OK) {
+		bad_message(c, m, h, e);
+		return;
+	}
+	const char *reason = check_common(c, h);
+	struct lesson *l = &c->lesson;
+	if (reason == NULL) {
+		copy(l->coach_no, x.coach_no, sizeof(l->coach_no));
+		l->coach_login = x.gnss.time;
+		l->student_no[0] = '\0'; /* a new coach ends any student's login */
+	}
+	struct store_event ev = {.kind = "coach_login",
+				 .event_time = x.gnss.time,
+				 .person_no = x.coach_no,
+				 .class_id = -1,
+				 .minutes = -1,
+				 .mileage_dkm = -1,
+				 .gnss = &x.gnss,
+				 .reason = reason};
+	store_event(c, m, h, &ev, JTX_COACH_LOGIN_ACK);
+}
+
+static void coach_logout(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+{
+	struct jtx_coach_logout x;
+	enum jtx_err e = jtx_parse_coach_logout(h->data, h->data_len, &x);
+	if (e != JTX_OK) {
+		bad_message(c, m, h, e);
+		return;
+	}
+	struct lesson *l = &c->lesson;
+	const char *reason = check_common(c, h);
+	if (reason == NULL && strcmp(l->coach_no, x.coach_no) != 0)
+		reason = "coach_not_logged_in";
+	if (reason == NULL) {
+		l->coach_no[0] = '\0';
+		l->student_no[0] = '\0';
+	}
+	struct store_event ev = {.kind = "coach_logout",
+				 .event_time = x.gnss.time,
+				 .person_no = x.coach_no,
+				 .class_id = -1,
+				 .minutes = -1,
+				 .mileage_dkm = -1,
+				 .gnss = &x.gnss,
+				 .reason = reason};
+	store_event(c, m, h, &ev, JTX_COACH_LOGOUT_ACK);
+}
+
+static void student_login(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+{
+	struct jtx_student_login x;
+	enum jtx_err e = jtx_parse_student_login(h->data, h->data_len, &x);
+	if (e != JTX_OK) {
+		bad_message(c, m, h, e);
+		return;
+	}
+	struct lesson *l = &c->lesson;
+	const char *reason = check_common(c, h);
+	if (reason == NULL && (l->coach_no[0] == '\0' || strcmp(l->coach_no, x.coach_no) != 0))
+		reason = "coach_not_logged_in";
+	if (reason == NULL) {
+		copy(l->student_no, x.student_no, sizeof(l->student_no));
+		copy(l->student_coach_no, x.coach_no, sizeof(l->student_coach_no));
+		l->class_id = x.class_id;
+		l->student_login = x.gnss.time;
+		l->last_activity = x.gnss.time;
+	}
+	struct store_event ev = {.kind = "student_login",
+				 .event_time = x.gnss.time,
+				 .person_no = x.student_no,
+				 .coach_no = x.coach_no,
+				 .class_id = x.class_id,
+				 .course_code = x.course.digits,
+				 .minutes = -1,
+				 .mileage_dkm = -1,
+				 .gnss = &x.gnss,
+				 .reason = reason};
+	store_event(c, m, h, &ev, JTX_STUDENT_LOGIN_ACK);
+}
+
+static void student_logout(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+{
+	struct jtx_student_logout x;
+	enum jtx_err e = jtx_parse_student_logout(h->data, h->data_len, &x);
+	if (e != JTX_OK) {
+		bad_message(c, m, h, e);
+		return;
+	}
+	struct lesson *l = &c->lesson;
+	const char *reason = check_common(c, h);
+	if (reason == NULL && strcmp(l->student_no, x.student_no) != 0)
+		reason = "student_not_logged_in";
+	if (reason == NULL)
+		l->student_no[0] = '\0';
+	struct store_event ev = {.kind = "student_logout",
+				 .event_time = x.logout_time,
+				 .person_no = x.student_no,
+				 .class_id = x.class_id,
+				 .minutes = x.minutes,
+				 .mileage_dkm = x.mileage_dkm,
+				 .gnss = &x.gnss,
+				 .reason = reason};
+	store_event(c, m, h, &ev, JTX_STUDENT_LOGOUT_ACK);
+}
+
+/* Whether the record belongs to the lesson open on this terminal; a reason when not. */
+static const char *check_lesson(struct lesson *l, const struct jtx_record *r)
+{
+	if (l->coach_no[0] == '\0' || l->student_no[0] == '\0')
+		return "no_session";
+	if (r->record_time - l->last_activity > LESSON_TIMEOUT_S) {
+		l->student_no[0] = '\0';
+		return "session_timed_out";
+	}
+	if (strcmp(l->student_no, r->student_no) != 0)
+		return "student_not_logged_in";
+	if (strcmp(l->coach_no, r->coach_no) != 0)
+		return "coach_not_logged_in";
+	if (l->class_id != r->class_id)
+		return "class_mismatch";
+	return NULL;
+}
+
+static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+{
+	struct jtx_record x;
+	enum jtx_err e = jtx_parse_record(h->data, h->data_len, &x);
+	if (e != JTX_OK) {
+		bad_message(c, m, h, e);
+		return;
+	}
+	struct lesson *l = &c->lesson;
+	const char *reason = check_common(c, h);
+	if (reason == NULL)
+		reason = check_lesson(l, &x);
+	if (reason == NULL && x.record_time > l->last_activity)
+		l->last_activity = x.record_time;
+	if (reason)
+		c->srv->st.records_rejected++;
+	else
+		c->srv->st.records_accepted++;
+	struct store_record r = {.terminal_id = c->t.id,
+				 .rec = &x,
+				 .session_login = l->student_no[0] ? l->student_login : 0,
+				 .reason = reason,
+				 .raw = m->body,
+				 .raw_len = m->body_len};
+	store_add_record(c->srv->store, &r, conn_committed,
+			 pending(c, m, h, 0, x.student_no, reason));
+}
+
+static void photo_init(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+{
+	struct jtx_photo_init x;
+	enum jtx_err e = jtx_parse_photo_init(h->data, h->data_len, &x);
+	if (e != JTX_OK) {
+		bad_message(c, m, h, e);
+		return;
+	}
+	const char *reason = check_common(c, h);
+	struct lesson *l = &c->lesson;
+	if (reason == NULL) {
+		struct pending_photo *p = &l->photos[l->next_photo++ % LESSON_PHOTOS];
+		p->used = true;
+		p->init = x;
+	} else {
+		conn_log(c, HLOG_WARN, "photo %s announcement refused: %s", x.photo_no, reason);
+	}
+	/* Nothing is stored yet: the answer says whether the photo may come. */
+	struct jtx_answer a = {.result = reason ? JTX_R_OTHER : JTX_R_OK};
+	copy(a.person_no, x.photo_no, sizeof(a.person_no));
+	uint8_t data[64], body[128];
+	size_t n = jtx_build_answer(JTX_PHOTO_INIT_ACK, &a, data, sizeof(data));
+	struct jtx_header ah = {.msg_id = JTX_PHOTO_INIT_ACK, .serial = h->serial};
+	copy(ah.terminal_no, h->terminal_no, sizeof(ah.terminal_no));
+	size_t len = n ? jtx_build(&ah, data, n, NULL, 0, body, sizeof(body)) : 0;
+	if (len)
+		conn_send_frame(c, JT808_P_TRANSPARENT_DOWN, body, len);
+}
+
+static void photo_data(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+{
+	struct jtx_photo_data x;
+	enum jtx_err e = jtx_parse_photo_data(h->data, h->data_len, &x);
+	if (e != JTX_OK) {
+		bad_message(c, m, h, e);
+		return;
+	}
+	struct pending_photo *p = NULL;
+	for (unsigned i = 0; i < LESSON_PHOTOS && p == NULL; i++) {
+		struct pending_photo *q = &c->lesson.photos[i];
+		if (q->used && strcmp(q->init.photo_no, x.photo_no) == 0)
+			p = q;
+	}
+	const char *why = NULL;
+	if (p == NULL)
+		why = "no photo announcement (0x0305) for it";
+	else if (x.len != p->init.photo_size)
+		why = "size differs from the announced size";
+	if (why) {
+		conn_log(c, HLOG_WARN, "photo %s (%zu bytes) refused: %s", x.photo_no, x.len, why);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
+		return;
+	}
+	p->used = false;
+	c->srv->st.photos++;
+	store_add_photo(c->srv->store, c->t.id, &p->init, x.bytes, x.len, conn_committed,
+			pending(c, m, h, 0, x.photo_no, NULL));
+}
+
+void lesson_handle(struct conn *c, const struct jt808_msg *m)
+{
+	struct jtx_header h;
+	enum jtx_err e = jtx_parse(m->body, m->body_len, &h);
+	if (e != JTX_OK) {
+		conn_log(c, HLOG_WARN, "transparent message (serial %u): %s", m->h.serial,
+			 jtx_strerror(e));
+		conn_send_ack(c, m->h.serial, m->h.msg_id,
+			      e == JTX_E_TYPE ? JT808_R_NOT_SUPPORTED : JT808_R_BAD_MESSAGE);
+		return;
+	}
+	switch (h.msg_id) {
+	case JTX_COACH_LOGIN:
+		coach_login(c, m, &h);
+		break;
+	case JTX_COACH_LOGOUT:
+		coach_logout(c, m, &h);
+		break;
+	case JTX_STUDENT_LOGIN:
+		student_login(c, m, &h);
+		break;
+	case JTX_STUDENT_LOGOUT:
+		student_logout(c, m, &h);
+		break;
+	case JTX_RECORD:
+		record(c, m, &h);
+		break;
+	case JTX_PHOTO_INIT:
+		photo_init(c, m, &h);
+		break;
+	case JTX_PHOTO_DATA:
+		photo_data(c, m, &h);
+		break;
+	default:
+		conn_log(c, HLOG_INFO, "timing message 0x%04x not supported", h.msg_id);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_NOT_SUPPORTED);
+		break;
+	}
+}
