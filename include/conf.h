@@ -38,6 +38,8 @@ struct hconf {
 	char *log_level;
 	/* process */
 	bool allow_root;
+	/* session */
+	unsigned session_timeout_s; /* a student login with no record for this long is over */
 	/* admin */
 	char *admin_listen; /* "host:port" of the HTTP admin listener, or NULL when off */
 
@@ -47,6 +49,11 @@ struct hconf {
 /* Load and validate; on error writes "file:line: message" into err and returns NULL. */
 struct hconf *conf_load(const char *path, char *err, size_t errlen) MUSTCHECK;
 void conf_free(struct hconf *c);
+/*
+ * Reload: give next the current values of every key that only a restart
+ * may change (logging each one that differed); returns how many differed.
+ */
+unsigned conf_keep_restart_keys(struct hconf *next, struct hconf *cur);
 
 /* Key table access, for `hoursd --config-keys` and the tests. */
 size_t conf_key_count(void);

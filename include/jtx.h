@@ -45,6 +45,8 @@ enum {
 
 /* Results of the login/logout answers. */
 enum { JTX_R_OK = 1, JTX_R_INVALID_PERSON = 2, JTX_R_CLASS_NOT_ALLOWED = 3, JTX_R_OTHER = 9 };
+/* Results of the photo-init answer 0x8305: the terminal uploads only on 0. */
+enum { JTX_PHOTO_ACCEPTED = 0, JTX_PHOTO_REFUSED = 1 };
 
 enum jtx_err {
 	JTX_OK = 0,

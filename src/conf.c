@@ -78,6 +78,7 @@ static const struct conf_key conf_keys[] = {
 	KLEVEL("log.level", log_level, "info", true),
 	KBOOL("process.allow_root", allow_root, 0, false),
 	KOFF("admin.listen", admin_listen, "127.0.0.1:8809", false, check_hostport),
+	KUINT("session.timeout_s", session_timeout_s, 60, 86400, 1800, true),
 };
 
 _Static_assert(ARRAY_SIZE(conf_keys) <= 64, "set_mask holds 64 keys");
@@ -95,6 +96,48 @@ struct loader {
 	unsigned long line[NKEYS]; /* 1-based line of each key set */
 	unsigned long root_line;
 };
+
+/* Swap one key's value between two configurations. */
+static void swap_value(struct hconf *a, struct hconf *b, const struct conf_key *k)
+{
+	char *pa = (char *)a + k->off, *pb = (char *)b + k->off;
+	size_t n = k->type == CT_UINT ? sizeof(unsigned)
+		   : k->type == CT_BOOL ? sizeof(bool)
+					: sizeof(char *);
+	char tmp[sizeof(char *) > sizeof(unsigned) ? sizeof(char *) : sizeof(unsigned)];
+	memcpy(tmp, pa, n);
+	memcpy(pa, pb, n);
+	memcpy(pb, tmp, n);
+}
+
+static bool same_value(const struct hconf *a, const struct hconf *b, const struct conf_key *k)
+{
+	const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+	switch (k->type) {
+	case CT_UINT:
+		return *(const unsigned *)pa == *(const unsigned *)pb;
+	case CT_BOOL:
+		return *(const bool *)pa == *(const bool *)pb;
+	default: {
+		const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
+		return (sa == NULL && sb == NULL) || (sa && sb && strcmp(sa, sb) == 0);
+	}
+	}
+}
+
+unsigned conf_keep_restart_keys(struct hconf *next, struct hconf *cur)
+{
+	unsigned changed = 0;
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		if (k->reloadable || same_value(next, cur, k))
+			continue;
+		log_warn("reload: %s changed; it takes effect at the next restart", k->name);
+		swap_value(next, cur, k);
+		changed++;
+	}
+	return changed;
+}
 
 size_t conf_key_count(void)
 {

@@ -7,8 +7,10 @@
  */
 #include "hoursd.h"
 #include "conf.h"
+#include "admin.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "server.h"
 #include "sig.h"
 #include "store.h"
@@ -25,8 +27,10 @@
 #define SIG_CACHE_ENTRIES 100000 /* signing keys kept parsed, one per terminal */
 
 static struct server srv;
+static struct admin *admin;
 static struct event *ev_janitor;
 static time_t drain_started;
+static const char *config_path;
 
 static void usage(FILE *f)
 {
@@ -75,9 +79,44 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("signal %d: stop accepting, commit and answer what is in flight", (int)sig);
 	srv.draining = true;
+	notify("STOPPING=1");
 	drain_started = time(NULL);
 	listeners_stop(&srv);
 	conn_pause_all(&srv);
+}
+
+/*
+ * SIGHUP: parse and check the whole new configuration and its TLS files;
+ * swap only when all of it is good.  Connections stay up; new limits
+ * apply to them at once, new TLS files to new connections.
+ */
+static void reload(void)
+{
+	char err[512];
+	struct hconf *next = conf_load(config_path, err, sizeof(err));
+	SSL_CTX *tls = next ? tls_server_ctx(next, err, sizeof(err)) : NULL;
+	if (tls == NULL) {
+		log_error("reload refused, the running configuration stays: %s", err);
+		conf_free(next);
+		return;
+	}
+	conf_keep_restart_keys(next, srv.conf);
+	enum log_level lvl;
+	if (log_level_parse(next->log_level, &lvl))
+		log_set_level(lvl);
+	SSL_CTX_free(srv.tls); /* connections hold their own reference */
+	srv.tls = tls;
+	store_reconfigure(srv.store, next);
+	conf_free(srv.conf);
+	srv.conf = next;
+	log_info("reloaded %s (%u connections kept)", config_path, conn_count());
+}
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	notify("RELOADING=1");
+	reload();
+	notify("READY=1");
 }
 
 static struct hconf *load_or_exit(const char *path)
@@ -105,6 +144,7 @@ static void check_tls(const struct hconf *c)
 static int run(const char *path)
 {
 	char err[512];
+	config_path = path;
 	srv.conf = load_or_exit(path);
 	enum log_level lvl;
 	if (log_level_parse(srv.conf->log_level, &lvl))
@@ -126,25 +166,37 @@ static int run(const char *path)
 	srv.store = store_new(srv.base, srv.conf, conn_resume_all, &srv);
 	if (srv.store == NULL)
 		die("cannot create the store");
+	if (srv.conf->admin_listen) {
+		admin = admin_start(&srv, srv.conf->admin_listen, err, sizeof(err));
+		if (admin == NULL)
+			die("%s", err);
+	}
 	if (!listeners_start(&srv, err, sizeof(err)))
 		die("%s", err);
 	struct event *ev_term = evsignal_new(srv.base, SIGTERM, on_sigterm, NULL);
 	struct event *ev_int = evsignal_new(srv.base, SIGINT, on_sigterm, NULL);
+	struct event *ev_hup = evsignal_new(srv.base, SIGHUP, on_sighup, NULL);
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
+	event_add(ev_hup, NULL);
 	ev_janitor = event_new(srv.base, -1, EV_PERSIST, on_janitor, NULL);
 	struct timeval sec = {1, 0};
 	event_add(ev_janitor, &sec);
 	log_info("ready");
+	notify("READY=1");
 
 	event_base_dispatch(srv.base);
 
+	if (!srv.draining)
+		notify("STOPPING=1");
 	listeners_stop(&srv);
 	conn_close_all("shutting down");
 	store_free(srv.store);
 	sig_cache_free(srv.sigs);
 	event_free(ev_term);
 	event_free(ev_int);
+	event_free(ev_hup);
+	admin_free(admin);
 	event_free(ev_janitor);
 	SSL_CTX_free(srv.tls);
 	event_base_free(srv.base);

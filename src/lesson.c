@@ -9,17 +9,16 @@
  * the commit, from conn_committed().
  */
 #include "hoursd.h"
+#include "conf.h"
 #include "conn.h"
 #include "server.h"
 #include "sig.h"
 
-/* A student login with no record for this long is over (docs/protocol.md). */
-#define LESSON_TIMEOUT_S (30 * 60)
-
 /* The signature check, as a reason code (NULL: good). */
 static const char *check_signature(struct conn *c, const struct jtx_header *h)
 {
-	if (!(h->props & JTX_PROP_SIGNED) || h->sig_len == 0)
+	/* jtx_parse leaves a signature exactly when the properties announce one. */
+	if (h->sig_len == 0)
 		return "no_signature";
 	enum sig_result r = sig_verify(c->srv->sigs, c->t.sign_cert_sha256, h->signed_bytes,
 				       h->signed_len, h->sig, h->sig_len, time(NULL));
@@ -219,11 +218,11 @@ static void student_logout(struct conn *c, const struct jt808_msg *m, const stru
 }
 
 /* Whether the record belongs to the lesson open on this terminal; a reason when not. */
-static const char *check_lesson(struct lesson *l, const struct jtx_record *r)
+static const char *check_lesson(struct lesson *l, const struct jtx_record *r, unsigned timeout_s)
 {
 	if (l->coach_no[0] == '\0' || l->student_no[0] == '\0')
 		return "no_session";
-	if (r->record_time - l->last_activity > LESSON_TIMEOUT_S) {
+	if (r->record_time - l->last_activity > (time_t)timeout_s) {
 		l->student_no[0] = '\0';
 		return "session_timed_out";
 	}
@@ -247,7 +246,7 @@ static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_h
 	struct lesson *l = &c->lesson;
 	const char *reason = check_common(c, h);
 	if (reason == NULL)
-		reason = check_lesson(l, &x);
+		reason = check_lesson(l, &x, c->srv->conf->session_timeout_s);
 	if (reason == NULL && x.record_time > l->last_activity)
 		l->last_activity = x.record_time;
 	if (reason)
@@ -281,8 +280,8 @@ static void photo_init(struct conn *c, const struct jt808_msg *m, const struct j
 	} else {
 		conn_log(c, HLOG_WARN, "photo %s announcement refused: %s", x.photo_no, reason);
 	}
-	/* Nothing is stored yet: the answer says whether the photo may come. */
-	struct jtx_answer a = {.result = reason ? JTX_R_OTHER : JTX_R_OK};
+	/* Nothing is stored yet: the answer says whether the photo may come (0: send it). */
+	struct jtx_answer a = {.result = reason ? JTX_PHOTO_REFUSED : JTX_PHOTO_ACCEPTED};
 	copy(a.person_no, x.photo_no, sizeof(a.person_no));
 	uint8_t data[64], body[128];
 	size_t n = jtx_build_answer(JTX_PHOTO_INIT_ACK, &a, data, sizeof(data));

@@ -34,7 +34,7 @@
 static char work[512], pki[512], bindir[512], pgdir[512], base_ci[1024];
 static char test_ci[1200], conf_path[600], log_path[600], out_path[600], acked_path[600];
 static pid_t hoursd_pid;
-static int port;
+static int port, admin_port;
 
 static const char *need_env(const char *k)
 {
@@ -101,7 +101,8 @@ static void fresh_database(void)
 	snprintf(test_ci, sizeof(test_ci), "%s dbname=hoursd_test", base_ci);
 }
 
-static void write_config(const char *extra)
+/* extra goes into the listen section, tail at the end (whole sections). */
+static void write_config_tail(const char *extra, const char *tail)
 {
 	FILE *f = fopen(conf_path, "w");
 	ck_assert_ptr_nonnull(f);
@@ -110,9 +111,15 @@ static void write_config(const char *extra)
 		"tls:\n  cert: %s/server.crt\n  key: %s/server.key\n  ca: %s/ca.crt\n"
 		"database:\n  conninfo: \"%s\"\n  batch_max_ms: 2\n  reconnect_min_ms: 50\n"
 		"  reconnect_max_ms: 300\n"
-		"log:\n  level: debug\nprocess:\n  allow_root: true\n",
-		port, extra ? extra : "", pki, pki, pki, test_ci);
+		"log:\n  level: debug\nprocess:\n  allow_root: true\n"
+		"admin:\n  listen: \"127.0.0.1:%d\"\n%s",
+		port, extra ? extra : "", pki, pki, pki, test_ci, admin_port, tail ? tail : "");
 	fclose(f);
+}
+
+static void write_config(const char *extra)
+{
+	write_config_tail(extra, NULL);
 }
 
 /* fork + exec with stdout and stderr to files; the child dies with us. */
@@ -278,6 +285,7 @@ static void setup(void)
 	unlink(log_path);
 	unlink(acked_path);
 	port = free_port();
+	admin_port = free_port();
 	fresh_database();
 }
 
@@ -453,6 +461,78 @@ START_TEST(test_plain_listener_for_legacy_terminals)
 }
 END_TEST
 
+/* GET a page of the admin listener; the whole answer, headers included. */
+static void admin_get(const char *path, char *out, size_t cap)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)admin_port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	char req[256];
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+	ck_assert_int_eq(write(fd, req, (size_t)n), n);
+	size_t len = 0;
+	ssize_t r;
+	while (len + 1 < cap && (r = read(fd, out + len, cap - 1 - len)) > 0)
+		len += (size_t)r;
+	out[len] = '\0';
+	close(fd);
+}
+
+/* The value of one sample line "name value" of the metrics page; -1 when absent. */
+static long long metric(const char *page, const char *name)
+{
+	char key[256];
+	snprintf(key, sizeof(key), "\n%s ", name);
+	const char *p = strstr(page, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+START_TEST(test_metrics_match_traffic)
+{
+	static char page[1 << 17];
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--heartbeats 2 --positions 40 --batch 4"), 0);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--inject badcheck --positions 5"), 0);
+	admin_get("/metrics", page, sizeof(page));
+	ck_assert_msg(strstr(page, "200 OK") != NULL, "%.200s", page);
+	ck_assert_int_eq(metric(page, "hoursd_positions_total"), 45);
+	ck_assert_int_eq(metric(page, "hoursd_connections_accepted_total"), 2);
+	ck_assert_int_eq(metric(page, "hoursd_bad_frames_total{reason=\"check\"}"), 1);
+	/* 0x8001 answers: auth, 2 heartbeats, 10 batches; auth, 5 positions (0x8100 is not one) */
+	ck_assert_int_eq(metric(page, "hoursd_acks_total{result=\"ok\"}"), 1 + 2 + 10 + 1 + 5);
+	ck_assert_int_eq(metric(page, "hoursd_db_up"), 1);
+	admin_get("/readyz", page, sizeof(page));
+	ck_assert_msg(strstr(page, "200 OK") != NULL, "%.200s", page);
+	stop_hoursd();
+}
+END_TEST
+
+/*
+ * SIGHUP under traffic: a good configuration changes a limit with no
+ * connection dropped; a bad one is refused and the old one keeps running.
+ */
+START_TEST(test_reload_under_traffic)
+{
+	start_hoursd(NULL);
+	pid_t ts = termsim_start("term-" T1, T1, "--positions 300 --rate 100 --timeout 30");
+	usleep(800 * 1000);
+	write_config_tail(NULL, "connection:\n  high_water: 4\n");
+	kill(hoursd_pid, SIGHUP);
+	usleep(500 * 1000);
+	ck_assert(log_has("reloaded"));
+	write_config_tail(NULL, "connection:\n  high_water: many\n");
+	kill(hoursd_pid, SIGHUP);
+	usleep(500 * 1000);
+	ck_assert(log_has("reload refused, the running configuration stays"));
+	ck_assert_int_eq(wait_exit(ts, 60), 0);
+	ck_assert_int_eq(out_value("positions_acked"), 300);
+	ck_assert_int_eq(out_value("closed_by_server"), 0);
+	ck_assert_int_eq(positions_of(T1), 300);
+	stop_hoursd();
+}
+END_TEST
+
 static void pg_ctl(const char *what)
 {
 	char cmd[1200];
@@ -518,6 +598,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_certificate_from_another_ca);
 	tcase_add_test(tc, test_plain_listener_for_legacy_terminals);
 	tcase_add_test(tc, test_database_stopped_mid_stream);
+	tcase_add_test(tc, test_metrics_match_traffic);
+	tcase_add_test(tc, test_reload_under_traffic);
 	suite_add_tcase(s, tc);
 	return s;
 }
