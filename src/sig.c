@@ -20,6 +20,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -365,6 +366,34 @@ static bool verify_ec(struct sig_cache *c, const struct sig_entry *e, const uint
 	return verify_once(c, e, data, n, sig, sig_len);
 }
 
+/*
+ * RSA: PKCS#1 v1.5 over SHA-256 with the DigestInfo prefix, as the
+ * standard has it.  Some terminals in the field sign the bare 32-byte
+ * digest instead (no DigestInfo; docs/protocol.md), which is accepted
+ * too: it binds the same digest with the same key, so a forger gains
+ * nothing from it.
+ */
+static bool verify_rsa(struct sig_cache *c, const struct sig_entry *e, const uint8_t *data,
+		       size_t n, const uint8_t *sig, size_t sig_len)
+{
+	static const uint8_t empty[1];
+	if (verify_once(c, e, data, n, sig, sig_len))
+		return true;
+	uint8_t md[32];
+	unsigned md_len = 0;
+	if (EVP_Digest(n ? data : empty, n, md, &md_len, EVP_sha256(), NULL) != 1) {
+		ERR_clear_error();
+		return false;
+	}
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, e->pkey, NULL);
+	bool ok = pc && EVP_PKEY_verify_init(pc) == 1 &&
+		  EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
+		  EVP_PKEY_verify(pc, sig, sig_len, md, md_len) == 1;
+	EVP_PKEY_CTX_free(pc);
+	ERR_clear_error();
+	return ok;
+}
+
 enum sig_result sig_verify(struct sig_cache *c, const uint8_t sha256[32], const uint8_t *data,
 			   size_t n, const uint8_t *sig, size_t sig_len, time_t now)
 {
@@ -377,7 +406,7 @@ enum sig_result sig_verify(struct sig_cache *c, const uint8_t sha256[32], const 
 		return SIG_EXPIRED;
 	if (!sig || sig_len == 0 || sig_len > e->max_sig)
 		return SIG_BAD;
-	bool ok = e->alg == ALG_RSA ? verify_once(c, e, data, n, sig, sig_len)
+	bool ok = e->alg == ALG_RSA ? verify_rsa(c, e, data, n, sig, sig_len)
 				    : verify_ec(c, e, data, n, sig, sig_len);
 	return ok ? SIG_OK : SIG_BAD;
 }

@@ -13,6 +13,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <unistd.h>
@@ -158,6 +159,32 @@ START_TEST(test_sign_verify)
 	len = sign(good[_i].key, NULL, 0, sig);
 	ck_result(verify(c, &good[_i], NULL, 0, sig, len), SIG_OK);
 	ck_result(verify(c, &good[_i], NULL, 0, sig, len), SIG_OK);
+	sig_cache_free(c);
+}
+END_TEST
+
+/* An RSA signature over the bare SHA-256 digest (no DigestInfo), as some terminals make. */
+START_TEST(test_rsa_bare_digest)
+{
+	struct sig_cache *c = cache_with(&good[A_RSA]);
+	uint8_t md[32], sig[512];
+	unsigned md_len = 0;
+	size_t len = sizeof(sig);
+	ck_assert_int_eq(EVP_Digest(data, sizeof(data), md, &md_len, EVP_sha256(), NULL), 1);
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, good[A_RSA].key, NULL);
+	ck_assert_ptr_nonnull(pc);
+	ck_assert_int_eq(EVP_PKEY_sign_init(pc), 1);
+	ck_assert_int_eq(EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING), 1);
+	ck_assert_int_eq(EVP_PKEY_sign(pc, sig, &len, md, md_len), 1);
+	EVP_PKEY_CTX_free(pc);
+	ck_assert_int_eq(sig_verify(c, good[A_RSA].sha, data, sizeof(data), sig, len, t0), SIG_OK);
+	uint8_t changed[sizeof(data)];
+	memcpy(changed, data, sizeof(data));
+	changed[0] ^= 1;
+	ck_assert_int_eq(sig_verify(c, good[A_RSA].sha, changed, sizeof(changed), sig, len, t0),
+			 SIG_BAD);
+	sig[10] ^= 0x40;
+	ck_assert_int_eq(sig_verify(c, good[A_RSA].sha, data, sizeof(data), sig, len, t0), SIG_BAD);
 	sig_cache_free(c);
 }
 END_TEST
@@ -594,6 +621,7 @@ static Suite *sig_suite(void)
 	tcase_add_loop_test(algs, test_validity, 0, A_COUNT);
 	tcase_add_loop_test(algs, test_load_key, 0, A_COUNT);
 	tcase_add_test(algs, test_sm2_key_typed_ec);
+	tcase_add_test(algs, test_rsa_bare_digest);
 	tcase_add_test(algs, test_unsupported_keys);
 
 	tcase_add_test(cache, test_unknown_digest);
