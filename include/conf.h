@@ -38,6 +38,7 @@ struct hconf {
 	char *log_level;
 	/* process */
 	bool allow_root;
+	unsigned drain_timeout_s; /* SIGTERM: longest wait for commits and answers */
 	/* session */
 	unsigned session_timeout_s; /* a student login with no record for this long is over */
 	/* admin */

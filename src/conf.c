@@ -79,6 +79,7 @@ static const struct conf_key conf_keys[] = {
 	KBOOL("process.allow_root", allow_root, 0, false),
 	KOFF("admin.listen", admin_listen, "127.0.0.1:8809", false, check_hostport),
 	KUINT("session.timeout_s", session_timeout_s, 60, 86400, 1800, true),
+	KUINT("process.drain_timeout_s", drain_timeout_s, 1, 3600, 20, true),
 };
 
 _Static_assert(ARRAY_SIZE(conf_keys) <= 64, "set_mask holds 64 keys");
@@ -101,7 +102,7 @@ struct loader {
 static void swap_value(struct hconf *a, struct hconf *b, const struct conf_key *k)
 {
 	char *pa = (char *)a + k->off, *pb = (char *)b + k->off;
-	size_t n = k->type == CT_UINT ? sizeof(unsigned)
+	size_t n = k->type == CT_UINT	? sizeof(unsigned)
 		   : k->type == CT_BOOL ? sizeof(bool)
 					: sizeof(char *);
 	char tmp[sizeof(char *) > sizeof(unsigned) ? sizeof(char *) : sizeof(unsigned)];

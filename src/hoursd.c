@@ -23,7 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DRAIN_DEADLINE_S 10
 #define SIG_CACHE_ENTRIES 100000 /* signing keys kept parsed, one per terminal */
 
 static struct server srv;
@@ -63,7 +62,7 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 		if (store_idle(srv.store) && conn_all_flushed()) {
 			log_info("drained: every committed frame answered");
 			stop_now();
-		} else if (now - drain_started >= DRAIN_DEADLINE_S) {
+		} else if (now - drain_started >= (time_t)srv.conf->drain_timeout_s) {
 			log_warn("drain deadline passed; stopping with frames unanswered");
 			stop_now();
 		}

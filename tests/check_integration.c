@@ -152,23 +152,30 @@ static int wait_exit(pid_t pid, int timeout_s)
 	return -1;
 }
 
+static int count_lines_with(const char *needle)
+{
+	FILE *f = fopen(log_path, "r");
+	char line[4096];
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 static void start_hoursd(const char *extra)
 {
+	int readies = count_lines_with(" ready");
 	write_config(extra);
 	char prog[600];
 	snprintf(prog, sizeof(prog), "%s/hoursd", bindir);
 	char *argv[] = {prog, (char *)"-c", conf_path, NULL};
 	hoursd_pid = spawn(argv, log_path, log_path);
-	/* Ready when the log says so (a probe connection would be logged as a failed handshake). */
+	/* Ready when the log says so, past what earlier runs wrote (a probe
+	 * connection would be logged as a failed handshake). */
 	for (int i = 0; i < 200; i++) {
-		FILE *f = fopen(log_path, "r");
-		char line[2048];
-		bool ready = false;
-		while (f && fgets(line, sizeof(line), f))
-			ready = ready || strstr(line, " ready") != NULL;
-		if (f)
-			fclose(f);
-		if (ready)
+		if (count_lines_with(" ready") > readies)
 			return;
 		usleep(50000);
 	}
@@ -188,14 +195,7 @@ static void stop_hoursd(void)
 
 static bool log_has(const char *needle)
 {
-	FILE *f = fopen(log_path, "r");
-	char line[4096];
-	bool found = false;
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, needle) != NULL;
-	if (f)
-		fclose(f);
-	return found;
+	return count_lines_with(needle) > 0;
 }
 
 /* Build termsim's argv: connection options for a terminal, then extra words. */
@@ -465,7 +465,8 @@ END_TEST
 static void admin_get(const char *path, char *out, size_t cap)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)admin_port),
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)admin_port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	char req[256];
@@ -528,6 +529,33 @@ START_TEST(test_reload_under_traffic)
 	ck_assert_int_eq(wait_exit(ts, 60), 0);
 	ck_assert_int_eq(out_value("positions_acked"), 300);
 	ck_assert_int_eq(out_value("closed_by_server"), 0);
+	ck_assert_int_eq(positions_of(T1), 300);
+	stop_hoursd();
+}
+END_TEST
+
+/*
+ * SIGTERM under load: hoursd stops reading, commits and answers what is
+ * in flight, exits 0; every acked position is stored.  The terminal then
+ * sends everything again to a new hoursd: all acked, each stored once.
+ */
+START_TEST(test_sigterm_drains_under_load)
+{
+	start_hoursd(NULL);
+	pid_t ts = termsim_start("term-" T1, T1,
+				 "--positions 300 --rate 150 --window 32 --start-time 1764000000");
+	usleep(1000 * 1000);
+	stop_hoursd(); /* asserts exit 0 */
+	ck_assert(log_has("drained: every committed frame answered"));
+	ck_assert_int_ne(wait_exit(ts, 30), 0); /* the connection closed before the end */
+	long long acked = acked_lines();	/* each one is in the database */
+	ck_assert_int_gt(acked, 0);
+	ck_assert_int_lt(acked, 300);
+	ck_assert_int_eq(positions_of(T1), acked);
+	unlink(acked_path);
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--positions 300 --start-time 1764000000"), 0);
+	ck_assert_int_eq(acked_lines(), 300);
 	ck_assert_int_eq(positions_of(T1), 300);
 	stop_hoursd();
 }
@@ -600,6 +628,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_database_stopped_mid_stream);
 	tcase_add_test(tc, test_metrics_match_traffic);
 	tcase_add_test(tc, test_reload_under_traffic);
+	tcase_add_test(tc, test_sigterm_drains_under_load);
 	suite_add_tcase(s, tc);
 	return s;
 }
