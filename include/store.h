@@ -80,6 +80,9 @@ struct store_record {
 };
 /* found is false for an unknown terminal; t is valid only during the call. */
 typedef void (*store_terminal_fn)(void *arg, bool found, const struct store_terminal *t);
+/* A caller's query: res is NULL when the database failed it; valid during the call only. */
+typedef struct pg_result PGresult;
+typedef void (*store_query_fn)(void *arg, const PGresult *res);
 /* Called when the queue drops below half of store_high_water after being full. */
 typedef void (*store_drain_fn)(void *arg);
 
@@ -99,6 +102,14 @@ void store_add_photo(struct store *s, int64_t terminal_id, const struct jtx_phot
 
 /* Look a terminal up by its normalized number. */
 void store_lookup_terminal(struct store *s, const char *phone, store_terminal_fn fn, void *arg);
+
+/*
+ * Run one parameterized statement (sql must outlive the call: static
+ * text) ahead of the batches; fn gets its result.  A statement lost with
+ * the connection is sent again after the reconnect.
+ */
+void store_query(struct store *s, const char *sql, int n, const char *const *values,
+		 store_query_fn fn, void *arg);
 
 /* Rows queued and not yet committed are at or above the high-water mark. */
 bool store_full(const struct store *s);

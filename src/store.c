@@ -21,7 +21,7 @@
 #include <libpq-fe.h>
 
 enum pg_state { PG_DOWN, PG_CONNECTING, PG_READY };
-enum job { JOB_NONE, JOB_BATCH, JOB_LOOKUP };
+enum job { JOB_NONE, JOB_BATCH, JOB_QUERY };
 
 struct waiter {
 	store_done_fn done;
@@ -43,10 +43,16 @@ struct batch {
 	unsigned outcomes_cap;
 };
 
-struct lookup {
-	struct lookup *next;
-	char phone[21];
-	store_terminal_fn fn;
+#define MAX_PARAMS 16
+
+/* A query waiting for the connection: a terminal look-up, or one of store_query(). */
+struct query {
+	struct query *next;
+	const char *sql; /* static text */
+	int nparams;
+	char *params[MAX_PARAMS];
+	store_terminal_fn terminal_fn; /* a terminal look-up */
+	store_query_fn fn;	       /* a caller's query */
 	void *arg;
 };
 
@@ -69,10 +75,10 @@ struct store {
 	bool job_failed;
 	char job_error[256];
 	struct timespec job_started;
-	struct lookup *lk_head, *lk_tail, *lk_busy;
-	struct store_terminal lk_result;
-	char *lk_pem;
-	bool lk_found;
+	struct query *q_head, *q_tail, *q_busy;
+	PGresult *q_result; /* the busy query's result, until it completes */
+	struct store_terminal term;
+	char *term_pem;
 
 	bool was_full;
 	store_drain_fn drain;
@@ -165,6 +171,13 @@ static const char lookup_terminal_sql[] =
 
 static void pg_connect(struct store *s);
 static void kick(struct store *s);
+
+static void query_free(struct query *q)
+{
+	for (int i = 0; i < q->nparams; i++)
+		free(q->params[i]);
+	free(q);
+}
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -328,17 +341,17 @@ static void send_batch(struct store *s)
 		conn_lost(s, PQerrorMessage(s->pg));
 }
 
-static void send_lookup(struct store *s)
+static void send_query(struct store *s)
 {
-	s->lk_busy = s->lk_head;
-	s->lk_head = s->lk_head->next;
-	if (s->lk_head == NULL)
-		s->lk_tail = NULL;
-	const char *values[1] = {s->lk_busy->phone};
-	s->job = JOB_LOOKUP;
+	s->q_busy = s->q_head;
+	s->q_head = s->q_head->next;
+	if (s->q_head == NULL)
+		s->q_tail = NULL;
+	struct query *q = s->q_busy;
+	s->job = JOB_QUERY;
 	s->job_failed = false;
-	s->lk_found = false;
-	if (!PQsendQueryParams(s->pg, lookup_terminal_sql, 1, NULL, values, NULL, NULL, 0) ||
+	if (!PQsendQueryParams(s->pg, q->sql, q->nparams, NULL, (const char *const *)q->params,
+			       NULL, NULL, 0) ||
 	    !send_flushing(s))
 		conn_lost(s, PQerrorMessage(s->pg));
 }
@@ -366,11 +379,12 @@ static void value_str(const PGresult *res, int col, char *out, size_t cap)
 	snprintf(out, cap, "%s", PQgetisnull(res, 0, col) ? "" : PQgetvalue(res, 0, col));
 }
 
-static void take_lookup_row(struct store *s, const PGresult *res)
+/* The row of lookup_terminal_sql; false when there is none. */
+static bool terminal_from_row(struct store *s, const PGresult *res)
 {
 	if (PQntuples(res) != 1)
-		return;
-	struct store_terminal *t = &s->lk_result;
+		return false;
+	struct store_terminal *t = &s->term;
 	memset(t, 0, sizeof(*t));
 	t->id = value_i64(res, 0);
 	t->active = PQgetvalue(res, 0, 1)[0] == 't';
@@ -378,13 +392,15 @@ static void take_lookup_row(struct store *s, const PGresult *res)
 	value_str(res, 3, t->terminal_no, sizeof(t->terminal_no));
 	bool ok = hex_to_bytes(PQgetvalue(res, 0, 4), t->cert_sha256, sizeof(t->cert_sha256));
 	t->cert_not_after = value_i64(res, 5);
-	free(s->lk_pem);
-	s->lk_pem = strdup(PQgetvalue(res, 0, 6));
-	t->sign_cert_pem = s->lk_pem;
+	free(s->term_pem);
+	s->term_pem = strdup(PQgetvalue(res, 0, 6));
+	if (s->term_pem == NULL)
+		die("out of memory");
+	t->sign_cert_pem = s->term_pem;
 	ok = ok && hex_to_bytes(PQgetvalue(res, 0, 7), t->sign_cert_sha256, 32);
 	if (!ok)
 		log_warn("store: terminal %s has a malformed certificate digest",
-			 s->lk_busy->phone);
+			 s->q_busy->params[0]);
 	value_str(res, 8, t->coach_no, sizeof(t->coach_no));
 	t->coach_login = value_i64(res, 9);
 	value_str(res, 10, t->student_no, sizeof(t->student_no));
@@ -392,7 +408,7 @@ static void take_lookup_row(struct store *s, const PGresult *res)
 	t->student_class_id = value_i64(res, 12);
 	t->student_login = value_i64(res, 13);
 	t->last_record = value_i64(res, 14);
-	s->lk_found = true;
+	return true;
 }
 
 /* One row per record: its index in the batch and a letter for what became of it. */
@@ -422,15 +438,19 @@ static void take_outcomes(struct store *s, const PGresult *res)
 	}
 }
 
-static void take_result(struct store *s, PGresult *res)
+/* Take one result of the statement in flight; true when it keeps res (a query's). */
+static bool take_result(struct store *s, PGresult *res)
 {
 	ExecStatusType st = PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-		if (s->job == JOB_LOOKUP)
-			take_lookup_row(s, res);
-		else if (s->job == JOB_BATCH)
+		if (s->job == JOB_QUERY) {
+			PQclear(s->q_result);
+			s->q_result = res;
+			return true;
+		}
+		if (s->job == JOB_BATCH)
 			take_outcomes(s, res);
-		return;
+		return false;
 	}
 	s->job_failed = true;
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -440,6 +460,7 @@ static void take_result(struct store *s, PGresult *res)
 	char *nl = strchr(s->job_error, '\n');
 	if (nl)
 		*nl = ' ';
+	return false;
 }
 
 /* The statement in flight has returned all its results. */
@@ -447,13 +468,19 @@ static void job_done(struct store *s)
 {
 	enum job job = s->job;
 	s->job = JOB_NONE;
-	if (job == JOB_LOOKUP) {
-		struct lookup *lk = s->lk_busy;
-		s->lk_busy = NULL;
+	if (job == JOB_QUERY) {
+		struct query *q = s->q_busy;
+		PGresult *res = s->job_failed ? NULL : s->q_result;
+		s->q_busy = NULL;
 		if (s->job_failed)
-			log_error("store: terminal look-up failed: %s", s->job_error);
-		lk->fn(lk->arg, s->lk_found && !s->job_failed, &s->lk_result);
-		free(lk);
+			log_error("store: query failed: %s", s->job_error);
+		if (q->terminal_fn)
+			q->terminal_fn(q->arg, res && terminal_from_row(s, res), &s->term);
+		else
+			q->fn(q->arg, res);
+		PQclear(s->q_result);
+		s->q_result = NULL;
+		query_free(q);
 	} else if (job == JOB_BATCH) {
 		unsigned rows = s->inflight.rows;
 		if (s->job_failed) {
@@ -515,13 +542,15 @@ static void conn_lost(struct store *s, const char *why)
 		PQfinish(s->pg);
 	s->pg = NULL;
 	s->state = PG_DOWN;
-	if (s->job == JOB_LOOKUP && s->lk_busy) {
-		s->lk_busy->next = s->lk_head;
-		s->lk_head = s->lk_busy;
-		if (s->lk_tail == NULL)
-			s->lk_tail = s->lk_busy;
-		s->lk_busy = NULL;
+	if (s->job == JOB_QUERY && s->q_busy) {
+		s->q_busy->next = s->q_head;
+		s->q_head = s->q_busy;
+		if (s->q_tail == NULL)
+			s->q_tail = s->q_busy;
+		s->q_busy = NULL;
 	}
+	PQclear(s->q_result);
+	s->q_result = NULL;
 	s->job = JOB_NONE;
 	struct timeval tv = {s->backoff_ms / 1000, (s->backoff_ms % 1000) * 1000};
 	evtimer_add(s->ev_reconnect, &tv);
@@ -553,8 +582,8 @@ static void on_socket(evutil_socket_t fd, short what, void *arg)
 				return;
 			continue;
 		}
-		take_result(s, res);
-		PQclear(res);
+		if (!take_result(s, res))
+			PQclear(res);
 	}
 	if (s->job == JOB_NONE && PQstatus(s->pg) == CONNECTION_BAD)
 		conn_lost(s, PQerrorMessage(s->pg));
@@ -622,8 +651,8 @@ static void kick(struct store *s)
 {
 	if (s->state != PG_READY || s->job != JOB_NONE)
 		return;
-	if (s->lk_head) {
-		send_lookup(s);
+	if (s->q_head) {
+		send_query(s);
 		return;
 	}
 	if (batch_empty(&s->inflight)) {
@@ -693,16 +722,20 @@ void store_free(struct store *s)
 	batch_free(&s->inflight);
 	batch_free(&s->open);
 	free(s->inflight_json);
-	free(s->lk_pem);
-	if (s->lk_busy) {
-		s->lk_busy->next = s->lk_head;
-		s->lk_head = s->lk_busy;
+	free(s->term_pem);
+	PQclear(s->q_result);
+	if (s->q_busy) {
+		s->q_busy->next = s->q_head;
+		s->q_head = s->q_busy;
 	}
-	while (s->lk_head) {
-		struct lookup *lk = s->lk_head;
-		s->lk_head = lk->next;
-		lk->fn(lk->arg, false, NULL);
-		free(lk);
+	while (s->q_head) {
+		struct query *q = s->q_head;
+		s->q_head = q->next;
+		if (q->terminal_fn)
+			q->terminal_fn(q->arg, false, NULL);
+		else
+			q->fn(q->arg, NULL);
+		query_free(q);
 	}
 	free(s->conninfo);
 	free(s);
@@ -804,20 +837,42 @@ void store_add_photo(struct store *s, int64_t terminal_id, const struct jtx_phot
 	added(s, 1 + (unsigned)(len / 1024));
 }
 
+static void enqueue(struct store *s, const char *sql, int n, const char *const *values,
+		    store_terminal_fn terminal_fn, store_query_fn fn, void *arg)
+{
+	struct query *q = calloc(1, sizeof(*q));
+	if (q == NULL || n > MAX_PARAMS)
+		die("store: cannot queue a query of %d parameters", n);
+	q->sql = sql;
+	q->nparams = n;
+	for (int i = 0; i < n; i++) {
+		q->params[i] = values[i] ? strdup(values[i]) : NULL;
+		if (values[i] && q->params[i] == NULL)
+			die("out of memory");
+	}
+	q->terminal_fn = terminal_fn;
+	q->fn = fn;
+	q->arg = arg;
+	if (s->q_tail)
+		s->q_tail->next = q;
+	else
+		s->q_head = q;
+	s->q_tail = q;
+	kick(s);
+}
+
 void store_lookup_terminal(struct store *s, const char *phone, store_terminal_fn fn, void *arg)
 {
-	struct lookup *lk = calloc(1, sizeof(*lk));
-	if (lk == NULL)
-		die("out of memory");
-	store_phone_norm(phone, lk->phone);
-	lk->fn = fn;
-	lk->arg = arg;
-	if (s->lk_tail)
-		s->lk_tail->next = lk;
-	else
-		s->lk_head = lk;
-	s->lk_tail = lk;
-	kick(s);
+	char norm[21];
+	store_phone_norm(phone, norm);
+	const char *v[1] = {norm};
+	enqueue(s, lookup_terminal_sql, 1, v, fn, NULL, arg);
+}
+
+void store_query(struct store *s, const char *sql, int n, const char *const *values,
+		 store_query_fn fn, void *arg)
+{
+	enqueue(s, sql, n, values, NULL, fn, arg);
 }
 
 bool store_full(const struct store *s)
@@ -827,7 +882,7 @@ bool store_full(const struct store *s)
 
 bool store_idle(const struct store *s)
 {
-	return batch_empty(&s->open) && batch_empty(&s->inflight) && s->lk_head == NULL &&
+	return batch_empty(&s->open) && batch_empty(&s->inflight) && s->q_head == NULL &&
 	       s->job == JOB_NONE;
 }
 
