@@ -39,6 +39,18 @@ struct hconf {
 	/* process */
 	bool allow_root;
 	unsigned drain_timeout_s; /* SIGTERM: longest wait for commits and answers */
+	/* rules */
+	char *syllabus_path;	   /* conf/syllabus.yaml */
+	unsigned max_record_age_s; /* a record older than this when it arrives is rejected */
+	unsigned max_future_s;	   /* a record further ahead of the server's clock is rejected */
+	unsigned max_jump_kmh;	   /* between two records of a terminal */
+	/* push: the police platform; push_url NULL = no pushing */
+	char *push_url;
+	char *push_ca, *push_cert, *push_key; /* TLS: the platform's CA, our client certificate */
+	char *push_sign_key;		      /* our signing key for the bodies (RSA-2048 or SM2) */
+	char *push_field_map;		      /* field names of the province's interface, JSON */
+	unsigned push_concurrency, push_timeout_s, push_retry_min_s, push_retry_max_s;
+	unsigned push_max_age_s, push_lease_s;
 	/* session */
 	unsigned session_timeout_s; /* a student login with no record for this long is over */
 	/* admin */

@@ -80,6 +80,22 @@ static const struct conf_key conf_keys[] = {
 	KOFF("admin.listen", admin_listen, "127.0.0.1:8809", false, check_hostport),
 	KUINT("session.timeout_s", session_timeout_s, 60, 86400, 1800, true),
 	KUINT("process.drain_timeout_s", drain_timeout_s, 1, 3600, 20, true),
+	KSTR("rules.syllabus", syllabus_path, "/etc/hoursd/syllabus.yaml", true, NULL),
+	KUINT("rules.max_record_age_s", max_record_age_s, 60, 31536000, 604800, true),
+	KUINT("rules.max_future_s", max_future_s, 0, 86400, 300, true),
+	KUINT("rules.max_jump_kmh", max_jump_kmh, 10, 1000, 150, true),
+	KOFF("push.url", push_url, NULL, true, NULL),
+	KOFF("push.ca", push_ca, NULL, true, NULL),
+	KOFF("push.cert", push_cert, NULL, true, NULL),
+	KOFF("push.key", push_key, NULL, true, NULL),
+	KOFF("push.sign_key", push_sign_key, NULL, true, NULL),
+	KOFF("push.field_map", push_field_map, NULL, true, NULL),
+	KUINT("push.concurrency", push_concurrency, 1, 256, 4, true),
+	KUINT("push.timeout_s", push_timeout_s, 1, 600, 10, true),
+	KUINT("push.retry_min_s", push_retry_min_s, 1, 86400, 5, true),
+	KUINT("push.retry_max_s", push_retry_max_s, 1, 604800, 600, true),
+	KUINT("push.max_age_s", push_max_age_s, 60, 31536000, 259200, true),
+	KUINT("push.lease_s", push_lease_s, 5, 86400, 120, true),
 };
 
 _Static_assert(ARRAY_SIZE(conf_keys) <= 64, "set_mask holds 64 keys");
