@@ -66,7 +66,8 @@ struct pending_ack {
 	uint16_t serial, msg_id; /* the JT/T 808 frame answered */
 	uint16_t answer_id;	 /* 0: 0x8001; else the 0x8900 timing answer to send */
 	uint16_t ext_serial;
-	bool accepted; /* the verdict hoursd gave (a resend takes the stored one) */
+	bool accepted;	/* the verdict hoursd gave (a resend takes the stored one) */
+	bool is_record; /* a training record: counted by its final verdict */
 	char terminal_no[JTX_TERMINAL_NO_LEN + 1];
 	char person_no[JTX_PERSON_NO_LEN + 1];
 	struct timespec received;

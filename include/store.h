@@ -43,7 +43,8 @@ struct store_terminal {
 /* What became of a frame's rows. */
 enum store_outcome {
 	STORE_FAILED,		  /* a permanent database error: answer failure */
-	STORE_STORED,		  /* committed now */
+	STORE_STORED,		  /* committed now (a record: accepted) */
+	STORE_REJECTED,		  /* a record committed now, rejected by the database's checks */
 	STORE_DUPLICATE,	  /* a record stored before, accepted then */
 	STORE_DUPLICATE_REJECTED, /* a record stored before, rejected then */
 	STORE_CONFLICT,		  /* another record under the same number: kept aside */

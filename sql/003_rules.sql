@@ -30,15 +30,21 @@ CREATE TABLE syllabus_part (
 	PRIMARY KEY (vehicle_class, part)
 );
 
--- One row per student and minute, and per coach and minute, claimed by the
--- first accepted record of that minute: a second vehicle in the same minute
--- is refused by the unique key, whichever hoursd instance wrote it.
+-- One row per accepted minute: the student and the coach are in this
+-- vehicle in this minute.  The two unique keys refuse a second vehicle for
+-- either of them in the same minute, whichever hoursd instance writes it;
+-- a record whose claim is refused is stored as rejected (student_overlap
+-- or coach_overlap).  A minute over the daily cap keeps its claim: the
+-- student was there, the minute just does not count.
 CREATE TABLE minute_claim (
-	who          text NOT NULL,          -- 'S' || student_no, or 'C' || coach_no
-	minute       timestamptz NOT NULL,
 	terminal_id  bigint NOT NULL,
 	record_no    text NOT NULL,
-	PRIMARY KEY (who, minute)
+	student_no   text NOT NULL,
+	coach_no     text NOT NULL,
+	minute       timestamptz NOT NULL,
+	PRIMARY KEY (terminal_id, record_no),
+	UNIQUE (student_no, minute),
+	UNIQUE (coach_no, minute)
 );
 
 -- Counted minutes per student, part and day: the daily cap is checked here.

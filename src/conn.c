@@ -257,6 +257,8 @@ void conn_committed(void *arg, enum store_outcome o)
 	c->inflight--;
 	if (c->state != CS_CLOSED) {
 		bool ok = answer_ok(p, o);
+		if (p->is_record && (o == STORE_STORED || o == STORE_REJECTED))
+			*(ok ? &c->srv->st.records_accepted : &c->srv->st.records_rejected) += 1;
 		if (p->answer_id)
 			send_timing_answer(c, p, ok);
 		else

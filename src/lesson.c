@@ -249,10 +249,6 @@ static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_h
 		reason = check_lesson(l, &x, c->srv->conf->session_timeout_s);
 	if (reason == NULL && x.record_time > l->last_activity)
 		l->last_activity = x.record_time;
-	if (reason)
-		c->srv->st.records_rejected++;
-	else
-		c->srv->st.records_accepted++;
 	struct store_record r = {.terminal_id = c->t.id,
 				 .rec = &x,
 				 .session_login = l->student_no[0] ? l->student_login : 0,
