@@ -1,17 +1,22 @@
 /*
- * termsim.c - a simulated timing terminal speaking JT/T 808 over (mutual) TLS.
+ * termsim.c - simulated timing terminals speaking JT/T 808 over (mutual) TLS.
  *
  * Used by the demo (--loop), the integration tests and the load generator.
- * One connection: register (0x0100), authenticate (0x0102), heartbeats
- * (0x0002), then location reports (0x0200, or 0x0704 batches), paced by
- * --rate and by a window of unanswered frames.  Every frame waits for its
- * 0x8001 (matched by answered serial and ID); at the end a key=value
- * summary goes to stdout.  Exit: 0 all answered with result 0, 1 a failure
- * or an early close, 2 usage, 3 timeout (no progress for --timeout s).
+ * Each terminal is one connection: register (0x0100), authenticate
+ * (0x0102), heartbeats (0x0002), then location reports (0x0200, or 0x0704
+ * batches), then with --lesson a timing-training lesson (termsim_lesson.c),
+ * paced by --rate and by a window of unanswered frames.  Every frame
+ * waits for its answer (0x8001 matched by answered serial and ID; 0x8900
+ * by extended ID and serial); at the end a key=value summary, totals over
+ * all terminals (--terminals C, one event loop), goes to stdout.  Exit: 0
+ * all answered as expected, 1 a failure or an early close, 2 usage,
+ * 3 timeout (no progress for --timeout s).
  */
 #include "hoursd.h"
 #include "jt808.h"
 #include "log.h"
+#include "sig.h"
+#include "termsim.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +26,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -35,21 +41,19 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#define SIM_MAX_FRAME 4096		     /* escaped bytes between flags we accept */
 #define SIM_SCAN_WINDOW (SIM_MAX_FRAME + 64) /* bytes looked at per scan */
 #define SIM_READ_HIGH (64 * 1024)	     /* input bound before we stop reading */
 #define SIM_ITEM_LEN (2 + JT808_LOCATION_LEN)
 #define SIM_BATCH_MAX ((JT808_MAX_BODY - 3) / SIM_ITEM_LEN)
 #define SIM_WINDOW_MAX 4096
-#define SIM_LAT_MAX (1u << 20) /* latency samples kept */
+#define SIM_TERMINALS_MAX 100000
+#define SIM_LAT_MAX (1u << 22) /* latency samples kept */
 #define SIM_FRAME_CAP JT808_ENCODED_MAX(JT808_MAX_BODY)
 #define SIM_OVERSIZE_LEN 4000
 #define SIM_GARBAGE_LEN 64
 #define SIM_UNKNOWN_ID 0x0F0F
 
 enum sim_exit { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_TIMEOUT = 3 };
-
-enum inject_kind { INJ_NONE, INJ_GARBAGE, INJ_BADCHECK, INJ_OVERSIZE, INJ_SUBPKG, INJ_UNKNOWN };
 
 static const char *const inject_names[] = {
 	[INJ_NONE] = "none",
@@ -60,89 +64,14 @@ static const char *const inject_names[] = {
 	[INJ_UNKNOWN] = "unknown-msg",
 };
 
-struct opts {
-	const char *host;
-	const char *port;
-	const char *ca, *cert, *key;
-	bool plain;
-	char phone[JT808_PHONE_MAX + 1]; /* padded to 12 or 20 digits */
-	char phone_raw[JT808_PHONE_MAX + 1];
-	bool v2019;
-	long positions;
-	long heartbeats;
-	int batch;
-	double rate;
-	int window;
-	int timeout_s;
-	bool no_register, no_auth;
-	const char *auth_code;
-	long long start_time;
-	bool start_time_set;
-	const char *acked_file;
-	bool loop;
-	enum inject_kind inject;
-	bool verbose;
-};
-
-/* The connection's state machine; see sim_set_state(). */
-enum sim_state {
-	ST_CONNECTING,
-	ST_REGISTERING,
-	ST_AUTHENTICATING,
-	ST_SENDING,
-	ST_DRAINING,
-	ST_DONE
-};
-
 static const char *const state_names[] = {"connecting", "registering", "authenticating",
 					  "sending",	"draining",    "done"};
-
-/* What a sent frame was, so that its answer can be accounted. */
-enum slot_kind { K_FREE, K_REG, K_AUTH, K_HB, K_POS, K_UNKNOWN, K_BADCHECK, K_SUBPKG };
-
-struct slot {
-	uint64_t sent_us;
-	uint64_t first_pos;
-	uint16_t npos;
-	uint16_t msg_id;
-	uint8_t kind;
-	bool tracked; /* counts in the window and as unanswered */
-};
-
-struct sim {
-	struct opts o;
-	struct event_base *base;
-	SSL_CTX *ctx;
-	SSL *ssl; /* owned by bev once the bufferevent exists */
-	struct bufferevent *bev;
-	evutil_socket_t fd; /* until the bufferevent owns it */
-	struct event *conn_ev, *idle_ev, *pace_ev, *sigint_ev, *sigterm_ev;
-	FILE *acked;
-	enum sim_state st;
-	uint16_t serial;
-	struct slot *slots; /* indexed by serial */
-	unsigned inflight;
-	uint16_t reg_serial;
-	long hb_sent;
-	uint64_t pos_next;
-	bool inject_done;
-	uint64_t pace_t0_us, paced;
-	uint32_t *lat_us;
-	size_t nlat;
-	/* results */
-	int reg_result, auth_result, unknown_result;
-	char auth_code[64];
-	uint64_t hb_acked, pos_sent, pos_acked, pos_failed, acks, injected, badcheck_acked;
-	uint64_t t_start_us, t_end_us;
-	bool closed, connect_failed, tls_failed, timed_out, interrupted;
-	uint8_t rx[SIM_MAX_FRAME];
-};
 
 static void pump(struct sim *s);
 
 /* ---- small helpers ---- */
 
-static uint64_t now_us(void)
+uint64_t termsim_now_us(void)
 {
 	struct timespec ts;
 
@@ -164,20 +93,39 @@ static void sim_set_state(struct sim *s, enum sim_state st)
 	s->st = st;
 }
 
-/* Stop the loop; the caller's callback chain returns before anything is freed. */
+/*
+ * This terminal is done; the loop stops when the last one is.  The
+ * caller's callback chain returns before anything is freed.
+ */
 static void sim_finish(struct sim *s)
 {
 	if (s->st == ST_DONE)
 		return;
 	sim_set_state(s, ST_DONE);
-	s->t_end_us = now_us();
-	event_base_loopexit(s->base, NULL);
+	s->t_end_us = termsim_now_us();
+	event_del(s->idle_ev);
+	event_del(s->pace_ev);
+	if (--s->run->active == 0) {
+		s->run->t_end_us = s->t_end_us;
+		event_base_loopexit(s->run->base, NULL);
+	}
+}
+
+/* A prefix naming the terminal in log lines, when there are several. */
+static const char *who(const struct sim *s)
+{
+	static char buf[JT808_PHONE_MAX + 4];
+
+	if (s->run->nsims <= 1)
+		return "";
+	snprintf(buf, sizeof(buf), "%s: ", s->phone_raw);
+	return buf;
 }
 
 /* Any progress (a frame out or in) pushes the no-progress deadline back. */
 static void idle_touch(struct sim *s)
 {
-	struct timeval tv = {.tv_sec = s->o.timeout_s};
+	struct timeval tv = {.tv_sec = s->o->timeout_s};
 
 	event_add(s->idle_ev, &tv);
 }
@@ -202,16 +150,36 @@ static void sim_write(struct sim *s, const uint8_t *buf, size_t n)
 
 /* ---- sending ---- */
 
+static struct jt808_header header_with(const struct sim *s, uint16_t msg_id, uint16_t serial)
+{
+	struct jt808_header h = {.msg_id = msg_id,
+				 .v2019 = s->o->v2019,
+				 .version = s->o->v2019 ? 1 : 0,
+				 .serial = serial};
+
+	memcpy(h.phone, s->phone, sizeof(h.phone));
+	return h;
+}
+
 static struct jt808_header sim_header(struct sim *s, uint16_t msg_id)
 {
-	struct jt808_header h = {
-		.msg_id = msg_id, .v2019 = s->o.v2019, .version = s->o.v2019 ? 1 : 0};
+	uint16_t serial = ++s->serial;
 
-	memcpy(h.phone, s->o.phone, sizeof(h.phone));
-	h.serial = ++s->serial;
-	if (h.serial == 0)
-		h.serial = s->serial = 1;
-	return h;
+	if (serial == 0)
+		serial = s->serial = 1;
+	return header_with(s, msg_id, serial);
+}
+
+/* count consecutive serials (the pieces of one message), none of them 0. */
+static uint16_t reserve_serials(struct sim *s, unsigned count)
+{
+	uint16_t first;
+
+	if ((unsigned)s->serial + count > UINT16_MAX)
+		s->serial = 0;
+	first = (uint16_t)(s->serial + 1);
+	s->serial = (uint16_t)(s->serial + count);
+	return first;
 }
 
 static void slot_fill(struct sim *s, const struct jt808_header *h, enum slot_kind kind,
@@ -223,7 +191,7 @@ static void slot_fill(struct sim *s, const struct jt808_header *h, enum slot_kin
 		log_warn("serial %u reused while unanswered", h->serial);
 		s->inflight--;
 	}
-	*sl = (struct slot){.sent_us = now_us(),
+	*sl = (struct slot){.sent_us = termsim_now_us(),
 			    .first_pos = first_pos,
 			    .npos = npos,
 			    .msg_id = h->msg_id,
@@ -257,10 +225,75 @@ static uint16_t send_simple(struct sim *s, uint16_t msg_id, const uint8_t *body,
 	return send_msg(s, &h, body, len, kind, 0, 0);
 }
 
+unsigned termsim_pieces(size_t len)
+{
+	return len <= JT808_MAX_BODY ? 1 : (unsigned)((len + SIM_PIECE - 1) / SIM_PIECE);
+}
+
+/* Piece k (from 1) of total of a 0x0900 body, under serial first + k - 1. */
+static bool send_piece(struct sim *s, const uint8_t *body, size_t len, unsigned k, unsigned total,
+		       uint16_t first, enum slot_kind kind, bool tracked, uint64_t ref)
+{
+	struct jt808_header h = header_with(s, JT808_T_TRANSPARENT_UP, (uint16_t)(first + k - 1));
+	size_t off = total > 1 ? (size_t)(k - 1) * SIM_PIECE : 0;
+	size_t n = total > 1 && len - off > SIM_PIECE ? SIM_PIECE : len - off;
+	uint8_t out[SIM_FRAME_CAP];
+	size_t w;
+
+	h.subpkg = total > 1;
+	h.pkg_total = h.subpkg ? (uint16_t)total : 0;
+	h.pkg_index = h.subpkg ? (uint16_t)k : 0;
+	w = jt808_encode(&h, body + off, n, out, sizeof(out));
+	if (w == 0) {
+		log_error("%scannot encode piece %u/%u (%zu bytes)", who(s), k, total, n);
+		return false;
+	}
+	slot_fill(s, &h, kind, tracked, ref, 0);
+	sim_write(s, out, w);
+	return true;
+}
+
+/* The index of the last piece sent, given the order and the piece left out. */
+static unsigned last_sent_piece(unsigned total, bool reverse, unsigned drop)
+{
+	unsigned last = 0;
+
+	for (unsigned i = 0; i < total; i++) {
+		unsigned k = reverse ? total - i : i + 1;
+
+		if (k != drop)
+			last = k;
+	}
+	return last;
+}
+
+uint16_t termsim_send_transparent(struct sim *s, const uint8_t *body, size_t len, size_t ref,
+				  bool tracked, bool reverse, unsigned drop)
+{
+	unsigned total = termsim_pieces(len), last = last_sent_piece(total, reverse, drop);
+	uint16_t first, main_serial;
+
+	if (total > UINT16_MAX || last == 0)
+		return 0;
+	first = reserve_serials(s, total);
+	main_serial = (uint16_t)(first + last - 1);
+	for (unsigned i = 0; i < total; i++) {
+		unsigned k = reverse ? total - i : i + 1;
+		bool is_main = k == last;
+
+		if (k == drop)
+			continue;
+		if (!send_piece(s, body, len, k, total, first, is_main ? K_LESSON : K_PIECE,
+				is_main && tracked, is_main ? ref : main_serial))
+			return 0;
+	}
+	return main_serial;
+}
+
 static void send_register(struct sim *s)
 {
 	struct jt808_register r = {.province = 31, .city = 0, .plate_color = 1};
-	const char *p = s->o.phone_raw;
+	const char *p = s->phone_raw;
 	size_t plen = strlen(p);
 	uint8_t body[256];
 	size_t n;
@@ -269,9 +302,9 @@ static void send_register(struct sim *s)
 	snprintf(r.model, sizeof(r.model), "TERMSIM");
 	/* 2013: the terminal ID is 7 bytes, so the phone's last 7 digits. */
 	snprintf(r.terminal_id, sizeof(r.terminal_id), "%s",
-		 s->o.v2019 || plen <= 7 ? p : p + plen - 7);
+		 s->o->v2019 || plen <= 7 ? p : p + plen - 7);
 	snprintf(r.plate, sizeof(r.plate), "HA12345");
-	n = jt808_build_register(&r, s->o.v2019, body, sizeof(body));
+	n = jt808_build_register(&r, s->o->v2019, body, sizeof(body));
 	if (n == 0) {
 		log_error("cannot build the registration body");
 		sim_finish(s);
@@ -284,7 +317,7 @@ static void send_register(struct sim *s)
 static void start_sending(struct sim *s)
 {
 	sim_set_state(s, ST_SENDING);
-	s->pace_t0_us = now_us();
+	s->pace_t0_us = termsim_now_us();
 	s->paced = 0;
 	pump(s);
 }
@@ -294,13 +327,13 @@ static void start_auth(struct sim *s)
 	uint8_t body[128];
 	size_t n;
 
-	if (s->o.no_auth) {
+	if (s->o->no_auth) {
 		start_sending(s);
 		return;
 	}
-	if (s->o.auth_code)
-		snprintf(s->auth_code, sizeof(s->auth_code), "%s", s->o.auth_code);
-	n = jt808_build_auth(s->auth_code, s->o.v2019, body, sizeof(body));
+	if (s->o->auth_code)
+		snprintf(s->auth_code, sizeof(s->auth_code), "%s", s->o->auth_code);
+	n = jt808_build_auth(s->auth_code, s->o->v2019, body, sizeof(body));
 	if (n == 0) {
 		log_error("cannot build the authentication body");
 		sim_finish(s);
@@ -317,7 +350,7 @@ static void start_auth(struct sim *s)
  */
 static time_t position_time(const struct sim *s, uint64_t i)
 {
-	const struct opts *o = &s->o;
+	const struct opts *o = s->o;
 	double per_s = o->rate * (o->batch > 0 ? o->batch : 1);
 
 	if (o->loop && !o->start_time_set)
@@ -357,9 +390,9 @@ static uint16_t positions_left(const struct sim *s, uint16_t max)
 {
 	uint64_t left;
 
-	if (s->o.loop)
+	if (s->o->loop)
 		return max;
-	left = (uint64_t)s->o.positions - s->pos_next;
+	left = (uint64_t)s->o->positions - s->pos_next;
 	return left < max ? (uint16_t)left : max;
 }
 
@@ -367,7 +400,7 @@ static uint16_t positions_left(const struct sim *s, uint16_t max)
 static void send_batch(struct sim *s)
 {
 	uint8_t body[JT808_MAX_BODY];
-	uint16_t count = positions_left(s, (uint16_t)s->o.batch);
+	uint16_t count = positions_left(s, (uint16_t)s->o->batch);
 	uint8_t *p = jt808_put16(body, count);
 	struct jt808_header h = sim_header(s, JT808_T_BATCH_LOCATION);
 
@@ -473,8 +506,8 @@ static void inject_unknown(struct sim *s)
 static void inject(struct sim *s)
 {
 	s->inject_done = true;
-	log_info("injecting %s", inject_names[s->o.inject]);
-	switch (s->o.inject) {
+	log_info("injecting %s", inject_names[s->o->inject]);
+	switch (s->o->inject) {
 	case INJ_GARBAGE:
 		inject_garbage(s);
 		break;
@@ -503,14 +536,14 @@ static void inject(struct sim *s)
  * early, arm the pace timer for that moment and say no.  A long stall
  * (window full) does not bank more than one second of credit.
  */
-static bool pace_allows(struct sim *s)
+bool termsim_pace_allows(struct sim *s)
 {
 	uint64_t now, due;
 
-	if (s->o.rate <= 0)
+	if (s->o->rate <= 0)
 		return true;
-	now = now_us();
-	due = s->pace_t0_us + (uint64_t)((double)s->paced * 1e6 / s->o.rate);
+	now = termsim_now_us();
+	due = s->pace_t0_us + (uint64_t)((double)s->paced * 1e6 / s->o->rate);
 	if (due > now) {
 		struct timeval tv = tv_from_us(due - now);
 
@@ -527,7 +560,7 @@ static bool pace_allows(struct sim *s)
 
 static bool positions_done(const struct sim *s)
 {
-	return !s->o.loop && s->pos_next >= (uint64_t)s->o.positions;
+	return !s->o->loop && s->pos_next >= (uint64_t)s->o->positions;
 }
 
 static void check_drained(struct sim *s)
@@ -540,23 +573,29 @@ static void check_drained(struct sim *s)
 static void pump(struct sim *s)
 {
 	while (s->st == ST_SENDING) {
-		if (s->inflight >= (unsigned)s->o.window)
+		if (s->inflight >= (unsigned)s->o->window)
 			return;
-		if (s->hb_sent >= s->o.heartbeats && !s->inject_done && s->o.inject != INJ_NONE) {
+		if (s->hb_sent >= s->o->heartbeats && !s->inject_done && s->o->inject != INJ_NONE) {
 			inject(s);
 			continue;
 		}
-		if (s->hb_sent >= s->o.heartbeats && positions_done(s)) {
+		if (s->hb_sent >= s->o->heartbeats && positions_done(s)) {
+			enum termsim_step r = s->lesson ? termsim_lesson_step(s) : STEP_DONE;
+
+			if (r == STEP_SENT)
+				continue;
+			if (r == STEP_WAIT)
+				return;
 			sim_set_state(s, ST_DRAINING);
 			check_drained(s);
 			return;
 		}
-		if (!pace_allows(s))
+		if (!termsim_pace_allows(s))
 			return;
-		if (s->hb_sent < s->o.heartbeats) {
+		if (s->hb_sent < s->o->heartbeats) {
 			send_simple(s, JT808_T_HEARTBEAT, NULL, 0, K_HB);
 			s->hb_sent++;
-		} else if (s->o.batch > 0) {
+		} else if (s->o->batch > 0) {
 			send_batch(s);
 		} else {
 			send_location(s);
@@ -568,10 +607,24 @@ static void pump(struct sim *s)
 
 static void record_latency(struct sim *s, const struct slot *sl)
 {
-	uint64_t d = now_us() - sl->sent_us;
+	uint64_t d = termsim_now_us() - sl->sent_us;
 
-	if (s->nlat < SIM_LAT_MAX)
-		s->lat_us[s->nlat++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+	if (s->run->nlat < SIM_LAT_MAX)
+		s->run->lat_us[s->run->nlat++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+void termsim_slot_answered(struct sim *s, uint16_t serial)
+{
+	struct slot *sl = &s->slots[serial];
+
+	if (sl->kind != K_LESSON)
+		return;
+	sl->kind = K_FREE;
+	if (!sl->tracked)
+		return;
+	s->inflight--;
+	s->acks++;
+	record_latency(s, sl);
 }
 
 static void positions_acked(struct sim *s, const struct slot *sl, uint8_t result, uint16_t serial)
@@ -583,18 +636,20 @@ static void positions_acked(struct sim *s, const struct slot *sl, uint8_t result
 		return;
 	}
 	s->pos_acked += sl->npos;
-	for (uint16_t k = 0; k < sl->npos && s->acked; k++)
-		fprintf(s->acked, "%lld\n", (long long)position_time(s, sl->first_pos + k));
-	if (s->acked && s->o.loop)
-		fflush(s->acked);
-	if (s->o.loop)
+	for (uint16_t k = 0; k < sl->npos && s->run->acked; k++)
+		fprintf(s->run->acked, "%lld\n", (long long)position_time(s, sl->first_pos + k));
+	if (s->run->acked && s->o->loop)
+		fflush(s->run->acked);
+	if (s->o->loop)
 		log_info("ack serial %u: %u position(s), %" PRIu64 " acked so far", serial,
 			 sl->npos, s->pos_acked);
 }
 
 static void untracked_answer(struct sim *s, const struct slot *sl, uint16_t serial, uint8_t result)
 {
-	if (sl->kind == K_BADCHECK) {
+	if (sl->kind == K_LESSON) {
+		termsim_lesson_on_ack(s, (size_t)sl->first_pos, serial, result);
+	} else if (sl->kind == K_BADCHECK) {
 		s->badcheck_acked++;
 		log_error("the frame with a wrong check code (serial %u) was answered, result %u",
 			  serial, result);
@@ -634,6 +689,9 @@ static void account_answer(struct sim *s, const struct slot *sl, uint16_t serial
 	case K_POS:
 		positions_acked(s, sl, result, serial);
 		break;
+	case K_LESSON:
+		termsim_lesson_on_ack(s, (size_t)sl->first_pos, serial, result);
+		break;
 	case K_UNKNOWN:
 		s->unknown_result = result;
 		if (result != JT808_R_NOT_SUPPORTED)
@@ -643,6 +701,38 @@ static void account_answer(struct sim *s, const struct slot *sl, uint16_t serial
 		log_warn("answer to serial %u of an unexpected kind", serial);
 		break;
 	}
+}
+
+/*
+ * The slot an answer to (*serial, id) is for.  An answer to a
+ * sub-packaged message under the serial of another piece than the last
+ * one sent is taken for it, and said; a server refusing the pieces one by
+ * one answers each, and only the first counts.
+ */
+static bool answered_slot(struct sim *s, uint16_t *serial, uint16_t id, struct slot *sl)
+{
+	*sl = s->slots[*serial];
+	if (sl->kind == K_PIECE && sl->msg_id == id) {
+		uint16_t main_serial = (uint16_t)sl->first_pos;
+
+		s->slots[*serial].kind = K_FREE;
+		*sl = s->slots[main_serial];
+		if (sl->kind != K_LESSON) {
+			log_debug("%s0x8001 for piece serial %u: message %u answered already",
+				  who(s), *serial, main_serial);
+			return false;
+		}
+		log_info("%s0x8001 for a sub-packaged message under serial %u, not %u (the last "
+			 "piece sent)",
+			 who(s), *serial, main_serial);
+		*serial = main_serial;
+	}
+	if (sl->kind == K_FREE || sl->kind == K_PIECE || sl->msg_id != id) {
+		log_warn("%s0x8001 for serial %u id 0x%04x matches nothing sent", who(s), *serial,
+			 id);
+		return false;
+	}
+	return true;
 }
 
 static void on_general_ack(struct sim *s, const struct jt808_msg *m)
@@ -655,11 +745,8 @@ static void on_general_ack(struct sim *s, const struct jt808_msg *m)
 		log_warn("malformed 0x8001 (%zu body bytes)", m->body_len);
 		return;
 	}
-	sl = s->slots[serial];
-	if (sl.kind == K_FREE || sl.msg_id != id) {
-		log_warn("0x8001 for serial %u id 0x%04x matches nothing sent", serial, id);
+	if (!answered_slot(s, &serial, id, &sl))
 		return;
-	}
 	s->slots[serial].kind = K_FREE;
 	if (!sl.tracked) {
 		untracked_answer(s, &sl, serial, result);
@@ -706,15 +793,22 @@ static void on_register_ack(struct sim *s, const struct jt808_msg *m)
 	start_auth(s);
 }
 
+static void on_transparent_down(struct sim *s, const struct jt808_msg *m)
+{
+	termsim_lesson_on_down(s, m);
+	check_drained(s);
+	pump(s);
+}
+
 static void handle_frame(struct sim *s, const uint8_t *esc, size_t n)
 {
 	struct jt808_msg m;
 	size_t len;
-	enum jt808_err e = jt808_unescape(esc, n, s->rx, &len);
+	enum jt808_err e = jt808_unescape(esc, n, s->run->rx, &len);
 
 	log_frame("recv", esc, n);
 	if (e == JT808_OK)
-		e = jt808_parse(s->rx, len, &m);
+		e = jt808_parse(s->run->rx, len, &m);
 	if (e != JT808_OK) {
 		log_warn("bad frame from server (%zu bytes): %s", n, jt808_strerror(e));
 		return;
@@ -725,6 +819,8 @@ static void handle_frame(struct sim *s, const uint8_t *esc, size_t n)
 		on_general_ack(s, &m);
 	else if (m.h.msg_id == JT808_P_REGISTER_ACK)
 		on_register_ack(s, &m);
+	else if (m.h.msg_id == JT808_P_TRANSPARENT_DOWN && s->lesson)
+		on_transparent_down(s, &m);
 	else
 		log_info("ignoring message 0x%04x from server", m.h.msg_id);
 }
@@ -797,18 +893,19 @@ static void on_closed(struct sim *s, short what)
 		return;
 	}
 	if (s->st == ST_CONNECTING || s->acks == 0)
-		log_error("connection closed by server while %s%s", state_names[s->st],
-			  s->o.plain ? "" : " (client certificate refused?)");
+		log_error("%sconnection closed by server while %s%s", who(s), state_names[s->st],
+			  s->o->plain ? "" : " (client certificate refused?)");
 	else
-		log_error("connection closed by server while %s (%u frames unanswered)",
+		log_error("%sconnection closed by server while %s (%u frames unanswered)", who(s),
 			  state_names[s->st], s->inflight);
 	s->closed = true;
 }
 
 static void on_connected(struct sim *s)
 {
-	log_info("connected to %s:%s%s", s->o.host, s->o.port, s->o.plain ? " (plain)" : " (TLS)");
-	if (!s->o.no_register)
+	log_info("%sconnected to %s:%s%s", who(s), s->o->host, s->o->port,
+		 s->o->plain ? " (plain)" : " (TLS)");
+	if (!s->o->no_register)
 		send_register(s);
 	else
 		start_auth(s);
@@ -832,8 +929,10 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct sim *s = arg;
 
-	log_error("timeout: no progress for %d s while %s, %u frames unanswered", s->o.timeout_s,
-		  state_names[s->st], s->inflight);
+	if (s->st == ST_DONE)
+		return;
+	log_error("%stimeout: no progress for %d s while %s, %u frames unanswered", who(s),
+		  s->o->timeout_s, state_names[s->st], s->inflight);
 	s->timed_out = true;
 	sim_finish(s);
 }
@@ -845,16 +944,17 @@ static void on_pace(evutil_socket_t fd, short what, void *arg)
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct sim *s = arg;
+	struct run *r = arg;
 
 	log_info("signal %d, stopping", (int)sig);
-	s->interrupted = true;
-	sim_finish(s);
+	r->interrupted = true;
+	for (unsigned i = 0; i < r->nsims; i++)
+		sim_finish(&r->sims[i]);
 }
 
 /* ---- setup ---- */
 
-static SSL_CTX *tls_client_ctx(const struct opts *o)
+static SSL_CTX *tls_client_ctx(const struct opts *o, const char *cert, const char *key)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
@@ -866,13 +966,13 @@ static SSL_CTX *tls_client_ctx(const struct opts *o)
 		log_error("cannot load CA file %s", o->ca);
 		goto fail;
 	}
-	if (o->cert && SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1) {
-		log_error("cannot load certificate %s", o->cert);
+	if (cert && SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		log_error("cannot load certificate %s", cert);
 		goto fail;
 	}
-	if (o->key && (SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1 ||
-		       SSL_CTX_check_private_key(ctx) != 1)) {
-		log_error("cannot load key %s (or it does not match the certificate)", o->key);
+	if (key && (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(ctx) != 1)) {
+		log_error("cannot load key %s (or it does not match the certificate)", key);
 		goto fail;
 	}
 	return ctx;
@@ -895,16 +995,16 @@ static const char *tls_server_name(const char *host)
 /* Wrap the connected socket; for TLS the handshake starts now. */
 static struct bufferevent *make_bev(struct sim *s, evutil_socket_t fd)
 {
-	const char *name = tls_server_name(s->o.host);
+	const char *name = tls_server_name(s->o->host);
 	int opts = BEV_OPT_CLOSE_ON_FREE;
 
-	if (s->o.plain)
-		return bufferevent_socket_new(s->base, fd, opts);
+	if (s->o->plain)
+		return bufferevent_socket_new(s->run->base, fd, opts);
 	s->ssl = SSL_new(s->ctx);
 	if (!s->ssl || SSL_set1_host(s->ssl, name) != 1 ||
 	    SSL_set_tlsext_host_name(s->ssl, name) != 1)
 		return NULL;
-	return bufferevent_openssl_socket_new(s->base, fd, s->ssl, BUFFEREVENT_SSL_CONNECTING,
+	return bufferevent_openssl_socket_new(s->run->base, fd, s->ssl, BUFFEREVENT_SSL_CONNECTING,
 					      opts);
 }
 
@@ -912,16 +1012,16 @@ static bool start_bev(struct sim *s)
 {
 	s->bev = make_bev(s, s->fd);
 	if (!s->bev) {
-		log_error("cannot set up the connection");
+		log_error("%scannot set up the connection", who(s));
 		return false;
 	}
 	s->fd = -1; /* the bufferevent closes it now */
-	if (!s->o.plain)
+	if (!s->o->plain)
 		bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 	bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, SIM_READ_HIGH);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	if (s->o.plain)
+	if (s->o->plain)
 		on_connected(s);
 	return true;
 }
@@ -939,7 +1039,8 @@ static void on_tcp_connect(evutil_socket_t fd, short what, void *arg)
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
 	if (err != 0) {
-		log_error("connect to %s:%s failed: %s", s->o.host, s->o.port, strerror(err));
+		log_error("%sconnect to %s:%s failed: %s", who(s), s->o->host, s->o->port,
+			  strerror(err));
 		s->connect_failed = true;
 		sim_finish(s);
 		return;
@@ -963,57 +1064,196 @@ static bool start_connect(struct sim *s, const struct evutil_addrinfo *ai)
 {
 	s->fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
 	if (s->fd < 0 || evutil_make_socket_nonblocking(s->fd) != 0) {
-		log_error("socket: %s", strerror(errno));
+		log_error("%ssocket: %s", who(s), strerror(errno));
 		return false;
 	}
 	set_nodelay(s->fd);
 	if (connect(s->fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-		log_error("connect to %s:%s failed: %s", s->o.host, s->o.port, strerror(errno));
+		log_error("%sconnect to %s:%s failed: %s", who(s), s->o->host, s->o->port,
+			  strerror(errno));
 		return false;
 	}
-	s->conn_ev = event_new(s->base, s->fd, EV_WRITE, on_tcp_connect, s);
+	s->conn_ev = event_new(s->run->base, s->fd, EV_WRITE, on_tcp_connect, s);
 	return s->conn_ev && event_add(s->conn_ev, NULL) == 0;
 }
 
-static bool sim_connect(struct sim *s)
+/* Start every terminal's connection; false when none could start. */
+static bool run_connect(struct run *r)
 {
 	struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	struct evutil_addrinfo *ai = NULL;
-	bool ok;
-	int rc = evutil_getaddrinfo(s->o.host, s->o.port, &hints, &ai);
+	unsigned started = 0;
+	int rc = evutil_getaddrinfo(r->o.host, r->o.port, &hints, &ai);
 
 	if (rc != 0) {
-		log_error("cannot resolve %s:%s: %s", s->o.host, s->o.port,
+		log_error("cannot resolve %s:%s: %s", r->o.host, r->o.port,
 			  evutil_gai_strerror(rc));
 		return false;
 	}
-	ok = start_connect(s, ai);
+	for (unsigned i = 0; i < r->nsims; i++) {
+		struct sim *s = &r->sims[i];
+
+		idle_touch(s);
+		if (start_connect(s, ai)) {
+			started++;
+		} else {
+			s->connect_failed = true;
+			sim_finish(s);
+		}
+	}
 	evutil_freeaddrinfo(ai);
-	return ok;
+	return started > 0;
 }
 
-static bool sim_setup(struct sim *s)
+/* pat with every "{}" replaced by digits (malloc'd); NULL for NULL. */
+static char *subst(const char *pat, const char *digits)
 {
-	s->base = event_base_new();
+	size_t n = 1, dl = strlen(digits);
+	char *out, *w;
+
+	if (!pat)
+		return NULL;
+	for (const char *p = pat; *p; p++)
+		n += (p[0] == '{' && p[1] == '}') ? dl : 1;
+	if (!(out = malloc(n)))
+		return NULL;
+	for (w = out; *pat;) {
+		if (pat[0] == '{' && pat[1] == '}') {
+			memcpy(w, digits, dl);
+			w += dl;
+			pat += 2;
+		} else {
+			*w++ = *pat++;
+		}
+	}
+	*w = '\0';
+	return out;
+}
+
+static bool same_path(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Terminal i's phone (--phone plus i, as many digits) and file names. */
+static bool sim_identity(struct run *r, struct sim *s)
+{
+	const struct opts *o = &r->o;
+	size_t want = o->v2019 ? 20 : 12, n;
+
+	if (!termsim_number_plus(o->phone_raw, s->index, s->phone_raw, sizeof(s->phone_raw))) {
+		log_error("--phone %s plus %u does not fit in as many digits", o->phone_raw,
+			  s->index);
+		return false;
+	}
+	n = strlen(s->phone_raw);
+	memset(s->phone, '0', want - n);
+	memcpy(s->phone + want - n, s->phone_raw, n + 1);
+	s->cert = subst(o->cert, s->phone_raw);
+	s->key = subst(o->key, s->phone_raw);
+	s->sign_key = subst(o->l.sign_key ? o->l.sign_key : o->key, s->phone_raw);
+	return (!o->cert || s->cert) && (!o->key || s->key) && (!s->key || s->sign_key);
+}
+
+/* The TLS context: terminal 0's again when the files are the same. */
+static bool sim_tls(struct run *r, struct sim *s)
+{
+	struct sim *first = &r->sims[0];
+
+	if (r->o.plain)
+		return true;
+	if (s != first && same_path(s->cert, first->cert) && same_path(s->key, first->key)) {
+		s->ctx = first->ctx;
+		return SSL_CTX_up_ref(s->ctx) == 1;
+	}
+	s->ctx = tls_client_ctx(&r->o, s->cert, s->key);
+	return s->ctx != NULL;
+}
+
+/* Load the signing key (or take the previous terminal's) and pre-sign the lesson. */
+static bool sim_lesson(struct run *r, struct sim *s, EVP_PKEY **key)
+{
+	struct sim *prev = s->index > 0 ? s - 1 : NULL;
+
+	if (r->o.l.minutes < 0)
+		return true;
+	if (!prev || !same_path(prev->sign_key, s->sign_key)) {
+		EVP_PKEY_free(*key);
+		if (!(*key = sig_load_key(s->sign_key))) {
+			log_error("cannot load the signing key %s", s->sign_key);
+			return false;
+		}
+	}
+	return termsim_lesson_prepare(s, *key);
+}
+
+static bool sim_setup(struct run *r, struct sim *s, EVP_PKEY **key)
+{
 	s->slots = calloc(65536, sizeof(*s->slots));
-	s->lat_us = malloc(SIM_LAT_MAX * sizeof(*s->lat_us));
-	if (!s->base || !s->slots || !s->lat_us)
+	s->idle_ev = evtimer_new(r->base, on_idle, s);
+	s->pace_ev = evtimer_new(r->base, on_pace, s);
+	if (!s->slots || !s->idle_ev || !s->pace_ev)
 		return false;
-	s->idle_ev = evtimer_new(s->base, on_idle, s);
-	s->pace_ev = evtimer_new(s->base, on_pace, s);
-	s->sigint_ev = evsignal_new(s->base, SIGINT, on_signal, s);
-	s->sigterm_ev = evsignal_new(s->base, SIGTERM, on_signal, s);
-	if (!s->idle_ev || !s->pace_ev || !s->sigint_ev || !s->sigterm_ev)
-		return false;
-	event_add(s->sigint_ev, NULL);
-	event_add(s->sigterm_ev, NULL);
-	if (!s->o.plain && !(s->ctx = tls_client_ctx(&s->o)))
-		return false;
-	if (s->o.acked_file && !(s->acked = fopen(s->o.acked_file, "a"))) {
-		log_error("cannot open %s: %s", s->o.acked_file, strerror(errno));
+	return sim_identity(r, s) && sim_tls(r, s) && sim_lesson(r, s, key);
+}
+
+static bool open_append(const char *path, FILE **f)
+{
+	if (path && !(*f = fopen(path, "a"))) {
+		log_error("cannot open %s: %s", path, strerror(errno));
 		return false;
 	}
 	return true;
+}
+
+static bool run_events(struct run *r)
+{
+	r->base = event_base_new();
+	if (!r->base)
+		return false;
+	r->sigint_ev = evsignal_new(r->base, SIGINT, on_signal, r);
+	r->sigterm_ev = evsignal_new(r->base, SIGTERM, on_signal, r);
+	if (!r->sigint_ev || !r->sigterm_ev)
+		return false;
+	event_add(r->sigint_ev, NULL);
+	event_add(r->sigterm_ev, NULL);
+	return true;
+}
+
+/* Every terminal ready to connect, its lesson built and signed. */
+static bool run_setup(struct run *r)
+{
+	EVP_PKEY *key = NULL;
+	bool ok = true;
+	uint64_t t0 = termsim_now_us();
+
+	r->nsims = r->active = (unsigned)r->o.terminals;
+	r->sims = calloc(r->nsims, sizeof(*r->sims));
+	r->lat_us = malloc(SIM_LAT_MAX * sizeof(*r->lat_us));
+	if (!r->sims || !r->lat_us || !run_events(r))
+		return false;
+	if (!open_append(r->o.acked_file, &r->acked) ||
+	    !open_append(r->o.l.records_file, &r->records))
+		return false;
+	for (unsigned i = 0; i < r->nsims; i++) {
+		struct sim *s = &r->sims[i];
+
+		*s = (struct sim){.run = r, .o = &r->o, .index = i, .fd = -1};
+		s->reg_result = s->auth_result = s->unknown_result = -1;
+	}
+	for (unsigned i = 0; i < r->nsims && ok; i++)
+		ok = sim_setup(r, &r->sims[i], &key);
+	EVP_PKEY_free(key);
+	if (ok && r->o.l.minutes >= 0)
+		log_info("lesson messages of %u terminal(s) built and signed in %.1f ms", r->nsims,
+			 (double)(termsim_now_us() - t0) / 1000.0);
+	return ok;
+}
+
+static void free_event(struct event *ev)
+{
+	if (ev)
+		event_free(ev);
 }
 
 static void sim_free(struct sim *s)
@@ -1025,22 +1265,30 @@ static void sim_free(struct sim *s)
 	if (s->fd >= 0)
 		evutil_closesocket(s->fd);
 	SSL_CTX_free(s->ctx);
-	if (s->conn_ev)
-		event_free(s->conn_ev);
-	if (s->idle_ev)
-		event_free(s->idle_ev);
-	if (s->pace_ev)
-		event_free(s->pace_ev);
-	if (s->sigint_ev)
-		event_free(s->sigint_ev);
-	if (s->sigterm_ev)
-		event_free(s->sigterm_ev);
-	if (s->base)
-		event_base_free(s->base);
-	if (s->acked)
-		fclose(s->acked);
+	free_event(s->conn_ev);
+	free_event(s->idle_ev);
+	free_event(s->pace_ev);
+	termsim_lesson_free(s);
 	free(s->slots);
-	free(s->lat_us);
+	free(s->cert);
+	free(s->key);
+	free(s->sign_key);
+}
+
+static void run_free(struct run *r)
+{
+	for (unsigned i = 0; r->sims && i < r->nsims; i++)
+		sim_free(&r->sims[i]);
+	free(r->sims);
+	free_event(r->sigint_ev);
+	free_event(r->sigterm_ev);
+	if (r->base)
+		event_base_free(r->base);
+	if (r->acked)
+		fclose(r->acked);
+	if (r->records)
+		fclose(r->records);
+	free(r->lat_us);
 }
 
 /* ---- summary ---- */
@@ -1068,64 +1316,141 @@ static void print_code(const char *code)
 	putchar('\n');
 }
 
-static void print_summary(struct sim *s)
+static uint64_t member_value(const struct sim *s, size_t off, size_t size)
 {
-	uint64_t end = s->t_end_us ? s->t_end_us : now_us();
-	double secs = (double)(end - s->t_start_us) / 1e6;
+	const char *p = (const char *)s + off;
+	uint64_t v64 = 0;
+	unsigned vu = 0;
+	bool vb = false;
 
-	qsort(s->lat_us, s->nlat, sizeof(*s->lat_us), cmp_u32);
-	printf("register_result=%d\n", s->reg_result);
-	print_code(s->auth_code);
-	printf("auth_result=%d\n", s->auth_result);
-	printf("heartbeats_acked=%" PRIu64 "\n", s->hb_acked);
-	printf("positions_sent=%" PRIu64 "\n", s->pos_sent);
-	printf("positions_acked=%" PRIu64 "\n", s->pos_acked);
-	printf("positions_failed=%" PRIu64 "\n", s->pos_failed);
-	printf("unknown_result=%d\n", s->unknown_result);
-	printf("injected=%" PRIu64 "\n", s->injected);
-	printf("unanswered=%u\n", s->inflight);
-	printf("closed_by_server=%d\n", s->closed);
-	printf("connect_failed=%d\n", s->connect_failed);
-	printf("tls_failed=%d\n", s->tls_failed);
-	printf("elapsed_ms=%" PRIu64 "\n", (end - s->t_start_us) / 1000u);
-	printf("acks_per_s=%.1f\n", secs > 0 ? (double)s->acks / secs : 0.0);
-	printf("ack_latency_p50_ms=%.3f\n", percentile_ms(s->lat_us, s->nlat, 50));
-	printf("ack_latency_p99_ms=%.3f\n", percentile_ms(s->lat_us, s->nlat, 99));
+	switch (size) {
+	case sizeof(uint64_t):
+		memcpy(&v64, p, sizeof(v64));
+		return v64;
+	case sizeof(unsigned):
+		memcpy(&vu, p, sizeof(vu));
+		return vu;
+	default:
+		memcpy(&vb, p, sizeof(vb));
+		return vb;
+	}
+}
+
+/* The total over the terminals of a uint64_t, unsigned or bool member. */
+#define SUM_OF(r, type, member) sum_of(r, offsetof(struct sim, member), sizeof(type))
+static uint64_t sum_of(const struct run *r, size_t off, size_t size)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < r->nsims; i++)
+		sum += member_value(&r->sims[i], off, size);
+	return sum;
+}
+
+/* A result over the terminals: the first one that is not good, else good. */
+static int result_of(const struct run *r, size_t off, int good)
+{
+	for (unsigned i = 0; i < r->nsims; i++) {
+		int v;
+
+		memcpy(&v, (const char *)&r->sims[i] + off, sizeof(v));
+		if (v != good)
+			return v;
+	}
+	return good;
+}
+
+static void print_core(const struct run *r)
+{
+	printf("register_result=%d\n", result_of(r, offsetof(struct sim, reg_result), 0));
+	print_code(r->sims[0].auth_code);
+	printf("auth_result=%d\n", result_of(r, offsetof(struct sim, auth_result), 0));
+	printf("heartbeats_acked=%" PRIu64 "\n", SUM_OF(r, uint64_t, hb_acked));
+	printf("positions_sent=%" PRIu64 "\n", SUM_OF(r, uint64_t, pos_sent));
+	printf("positions_acked=%" PRIu64 "\n", SUM_OF(r, uint64_t, pos_acked));
+	printf("positions_failed=%" PRIu64 "\n", SUM_OF(r, uint64_t, pos_failed));
+	printf("unknown_result=%d\n",
+	       result_of(r, offsetof(struct sim, unknown_result), r->sims[0].unknown_result));
+	printf("injected=%" PRIu64 "\n", SUM_OF(r, uint64_t, injected));
+	printf("unanswered=%" PRIu64 "\n", SUM_OF(r, unsigned, inflight));
+	printf("closed_by_server=%" PRIu64 "\n", SUM_OF(r, bool, closed));
+	printf("connect_failed=%" PRIu64 "\n", SUM_OF(r, bool, connect_failed));
+	printf("tls_failed=%" PRIu64 "\n", SUM_OF(r, bool, tls_failed));
+}
+
+static void print_summary(struct run *r)
+{
+	uint64_t end = r->t_end_us ? r->t_end_us : termsim_now_us();
+	double secs = (double)(end - r->t_start_us) / 1e6;
+	uint64_t acks = SUM_OF(r, uint64_t, acks);
+
+	qsort(r->lat_us, r->nlat, sizeof(*r->lat_us), cmp_u32);
+	if (r->nsims > 1)
+		printf("terminals=%u\n", r->nsims);
+	print_core(r);
+	printf("elapsed_ms=%" PRIu64 "\n", (end - r->t_start_us) / 1000u);
+	printf("acks_per_s=%.1f\n", secs > 0 ? (double)acks / secs : 0.0);
+	printf("ack_latency_p50_ms=%.3f\n", percentile_ms(r->lat_us, r->nlat, 50));
+	printf("ack_latency_p99_ms=%.3f\n", percentile_ms(r->lat_us, r->nlat, 99));
+	if (r->o.l.minutes >= 0)
+		termsim_lesson_summary(r);
 	fflush(stdout);
 }
 
 /* An answer or an event that says the run failed (not merely unfinished). */
 static bool sim_failed(const struct sim *s)
 {
-	const struct opts *o = &s->o;
+	const struct opts *o = s->o;
 
 	if (s->closed || s->connect_failed || s->tls_failed || s->pos_failed || s->badcheck_acked)
 		return true;
 	if (s->reg_result > 0 || s->auth_result > 0)
 		return true;
+	if (s->lesson && termsim_lesson_failed(s))
+		return true;
 	return o->inject == INJ_UNKNOWN && s->unknown_result != -1 &&
 	       s->unknown_result != JT808_R_NOT_SUPPORTED;
 }
 
-/* Registration, authentication and every position answered with 0. */
+/* Registration, authentication, every position and the lesson answered. */
 static bool sim_complete(const struct sim *s)
 {
-	const struct opts *o = &s->o;
+	const struct opts *o = s->o;
 
 	if ((!o->no_register && s->reg_result != 0) || (!o->no_auth && s->auth_result != 0))
+		return false;
+	if (s->lesson && !termsim_lesson_complete(s))
 		return false;
 	return s->inflight == 0 && s->pos_acked == s->pos_sent;
 }
 
 static int sim_exit_code(const struct sim *s)
 {
+	bool interrupted = s->run->interrupted;
+
 	if (sim_failed(s))
 		return EXIT_FAIL;
-	if (s->interrupted && s->o.loop)
+	if (interrupted && s->o->loop)
 		return EXIT_DONE;
 	if (s->timed_out)
 		return EXIT_TIMEOUT;
-	return sim_complete(s) && !s->interrupted ? EXIT_DONE : EXIT_FAIL;
+	return sim_complete(s) && !interrupted ? EXIT_DONE : EXIT_FAIL;
+}
+
+/* A failure anywhere is 1; else a timeout anywhere is 3. */
+static int run_exit_code(const struct run *r)
+{
+	int rc = EXIT_DONE;
+
+	for (unsigned i = 0; i < r->nsims; i++) {
+		int e = sim_exit_code(&r->sims[i]);
+
+		if (e == EXIT_FAIL)
+			return EXIT_FAIL;
+		if (e == EXIT_TIMEOUT)
+			rc = EXIT_TIMEOUT;
+	}
+	return rc;
 }
 
 /* ---- options ---- */
@@ -1140,11 +1465,15 @@ static void usage(FILE *f)
 	      "  --rate R (frames/s, 0 = window only)  --window W (16)  --timeout S (30)\n"
 	      "  --no-register  --no-auth  --auth-code CODE  --start-time EPOCH\n"
 	      "  --acked-file F  --loop  -v\n"
-	      "  --inject garbage|badcheck|oversize|subpkg-unfinished|unknown-msg\n",
+	      "  --inject garbage|badcheck|oversize|subpkg-unfinished|unknown-msg\n"
+	      "  --terminals C                     C terminals in one event loop: phones\n"
+	      "                                    consecutive from --phone; \"{}\" in --cert,\n"
+	      "                                    --key, --sign-key is each one's phone digits\n",
 	      f);
+	fputs(termsim_lesson_usage, f);
 }
 
-static bool parse_long(const char *s, long min, long max, long *out)
+bool termsim_parse_long(const char *s, long min, long max, long *out)
 {
 	char *end;
 	long v;
@@ -1157,6 +1486,7 @@ static bool parse_long(const char *s, long min, long max, long *out)
 	return true;
 }
 
+/* Each terminal pads its own phone (sim_identity). */
 static bool parse_phone(struct opts *o, const char *s)
 {
 	size_t n = strlen(s), want = o->v2019 ? 20 : 12;
@@ -1164,8 +1494,6 @@ static bool parse_phone(struct opts *o, const char *s)
 	if (n == 0 || n > want || strspn(s, "0123456789") != n)
 		return false;
 	snprintf(o->phone_raw, sizeof(o->phone_raw), "%s", s);
-	memset(o->phone, '0', want - n);
-	memcpy(o->phone + want - n, s, n + 1);
 	return true;
 }
 
@@ -1202,6 +1530,7 @@ enum {
 	O_ACKED_FILE,
 	O_LOOP,
 	O_INJECT,
+	O_TERMINALS,
 };
 
 static const struct option long_opts[] = {
@@ -1226,6 +1555,24 @@ static const struct option long_opts[] = {
 	{"acked-file", required_argument, NULL, O_ACKED_FILE},
 	{"loop", no_argument, NULL, O_LOOP},
 	{"inject", required_argument, NULL, O_INJECT},
+	{"terminals", required_argument, NULL, O_TERMINALS},
+	{"lesson", required_argument, NULL, O_LESSON},
+	{"sign-key", required_argument, NULL, O_SIGN_KEY},
+	{"terminal-no", required_argument, NULL, O_TERMINAL_NO},
+	{"coach", required_argument, NULL, O_COACH},
+	{"student", required_argument, NULL, O_STUDENT},
+	{"class-id", required_argument, NULL, O_CLASS_ID},
+	{"course", required_argument, NULL, O_COURSE},
+	{"record-start", required_argument, NULL, O_RECORD_START},
+	{"record-seq", required_argument, NULL, O_RECORD_SEQ},
+	{"tamper", required_argument, NULL, O_TAMPER},
+	{"resend", required_argument, NULL, O_RESEND},
+	{"reuse", required_argument, NULL, O_REUSE},
+	{"no-session", no_argument, NULL, O_NO_SESSION},
+	{"photo", required_argument, NULL, O_PHOTO},
+	{"photo-order", required_argument, NULL, O_PHOTO_ORDER},
+	{"photo-drop", required_argument, NULL, O_PHOTO_DROP},
+	{"records-file", required_argument, NULL, O_RECORDS_FILE},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -1244,7 +1591,7 @@ static bool parse_int(const char *s, long min, long max, int *out)
 {
 	long v;
 
-	if (!parse_long(s, min, max, &v))
+	if (!termsim_parse_long(s, min, max, &v))
 		return false;
 	*out = (int)v;
 	return true;
@@ -1254,7 +1601,7 @@ static bool parse_start_time(struct opts *o, const char *arg)
 {
 	long v;
 
-	if (!parse_long(arg, 0, 4102444800L, &v))
+	if (!termsim_parse_long(arg, 0, 4102444800L, &v))
 		return false;
 	o->start_time = v;
 	o->start_time_set = true;
@@ -1271,9 +1618,9 @@ static bool apply_num_opt(struct opts *o, int c, const char *arg)
 		o->port = arg;
 		return parse_int(arg, 1, 65535, &port);
 	case O_POSITIONS:
-		return parse_long(arg, 0, 100000000, &o->positions);
+		return termsim_parse_long(arg, 0, 100000000, &o->positions);
 	case O_HEARTBEATS:
-		return parse_long(arg, 0, 100000000, &o->heartbeats);
+		return termsim_parse_long(arg, 0, 100000000, &o->heartbeats);
 	case O_BATCH:
 		return parse_int(arg, 0, SIM_BATCH_MAX, &o->batch);
 	case O_RATE:
@@ -1284,8 +1631,10 @@ static bool apply_num_opt(struct opts *o, int c, const char *arg)
 		return parse_int(arg, 1, 86400, &o->timeout_s);
 	case O_START_TIME:
 		return parse_start_time(o, arg);
+	case O_TERMINALS:
+		return parse_int(arg, 1, SIM_TERMINALS_MAX, &o->terminals);
 	default:
-		return false;
+		return termsim_lesson_opt(&o->l, c, arg);
 	}
 }
 
@@ -1340,6 +1689,22 @@ static bool apply_opt(struct opts *o, int c, const char *arg, const char **phone
 	return true;
 }
 
+static bool check_terminals(const struct opts *o)
+{
+	char last[JT808_PHONE_MAX + 1];
+
+	if (!termsim_number_plus(o->phone_raw, (unsigned)o->terminals - 1, last, sizeof(last))) {
+		log_error("--terminals %d: --phone %s plus %d needs more digits", o->terminals,
+			  o->phone_raw, o->terminals - 1);
+		return false;
+	}
+	if (o->terminals > 1 && o->cert && (!strstr(o->cert, "{}") || !strstr(o->key, "{}")))
+		log_warn("--terminals %d with one certificate for all: the server may refuse "
+			 "all but one",
+			 o->terminals);
+	return true;
+}
+
 /* Checks across options, after all are read. */
 static bool check_opts(struct opts *o, const char *phone)
 {
@@ -1363,24 +1728,28 @@ static bool check_opts(struct opts *o, const char *phone)
 		o->rate = 1;
 	if (!o->start_time_set)
 		o->start_time = (long long)time(NULL) - (o->loop ? 0 : o->positions);
-	return true;
+	return check_terminals(o) && termsim_lesson_check(o);
 }
 
 /* 0 when the options are usable; EXIT_USAGE or -1 (--help) otherwise. */
 static int parse_opts(struct opts *o, int argc, char **argv)
 {
 	const char *phone = NULL;
-	int c;
+	int c, idx = -1;
 
-	*o = (struct opts){.host = "127.0.0.1", .port = "8808", .window = 16, .timeout_s = 30};
-	while ((c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
+	*o = (struct opts){
+		.host = "127.0.0.1", .port = "8808", .window = 16, .timeout_s = 30, .terminals = 1};
+	termsim_lesson_defaults(&o->l);
+	while ((c = getopt_long(argc, argv, "vh", long_opts, &idx)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			return -1;
 		}
 		if (!apply_opt(o, c, optarg, &phone)) {
 			if (c != '?')
-				log_error("bad value for option %s", argv[optind - 1]);
+				log_error("bad value for option --%s: %s",
+					  idx >= 0 ? long_opts[idx].name : "?",
+					  optarg ? optarg : "");
 			usage(stderr);
 			return EXIT_USAGE;
 		}
@@ -1392,35 +1761,47 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	return check_opts(o, phone) ? 0 : EXIT_USAGE;
 }
 
+/* C terminals need C descriptors: take the hard limit. */
+static void raise_nofile(unsigned want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want + 64)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want + 64)
+		log_warn("descriptor limit %llu is low for %u terminals",
+			 (unsigned long long)rl.rlim_cur, want);
+}
+
 int main(int argc, char **argv)
 {
-	static struct sim sim;
-	struct sim *s = &sim;
-	int rc = parse_opts(&s->o, argc, argv);
+	static struct run run;
+	struct run *r = &run;
+	int rc = parse_opts(&r->o, argc, argv);
 
 	if (rc != 0)
 		return rc < 0 ? EXIT_DONE : rc;
-	if (s->o.verbose)
+	if (r->o.verbose)
 		log_set_level(HLOG_DEBUG);
 	signal(SIGPIPE, SIG_IGN);
-	s->reg_result = s->auth_result = s->unknown_result = -1;
-	s->fd = -1;
-	s->t_start_us = now_us();
-	if (!sim_setup(s)) {
-		sim_free(s);
+	raise_nofile((unsigned)r->o.terminals);
+	if (!run_setup(r)) {
+		run_free(r);
 		libevent_global_shutdown();
 		return EXIT_USAGE;
 	}
-	if (sim_connect(s)) {
-		idle_touch(s);
-		event_base_dispatch(s->base);
-		rc = sim_exit_code(s);
+	r->t_start_us = termsim_now_us();
+	if (run_connect(r)) {
+		event_base_dispatch(r->base);
+		rc = run_exit_code(r);
 	} else {
-		s->connect_failed = true;
+		for (unsigned i = 0; i < r->nsims; i++)
+			r->sims[i].connect_failed = true;
 		rc = EXIT_FAIL;
 	}
-	print_summary(s);
-	sim_free(s);
+	print_summary(r);
+	run_free(r);
 	libevent_global_shutdown();
 	return rc;
 }

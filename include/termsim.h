@@ -1,0 +1,235 @@
+/*
+ * termsim.h - what the two halves of termsim share: src/termsim.c (the
+ * connections, the JT/T 808 core, options and summary) and
+ * src/termsim_lesson.c (the timing-training lesson: logins, records,
+ * photos, their answers).  Nothing else includes it.
+ *
+ * termsim_lesson.c lands in libhoursd.a (the Makefile puts every source
+ * file but the mains into it); its public names carry the termsim_
+ * prefix, and nothing in the daemon references them.
+ */
+#ifndef HOURSD_TERMSIM_H
+#define HOURSD_TERMSIM_H
+
+#include "hoursd.h"
+#include "jt808.h"
+#include "jtx.h"
+
+#include <event2/util.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
+#define SIM_MAX_FRAME 4096 /* escaped bytes between flags we accept */
+#define SIM_PIECE 1000	   /* body bytes per sub-package piece */
+#define SIM_PHOTO_MAX (16L * 1024 * 1024)
+
+struct event;
+struct event_base;
+struct bufferevent;
+struct termsim_lesson;
+
+enum inject_kind { INJ_NONE, INJ_GARBAGE, INJ_BADCHECK, INJ_OVERSIZE, INJ_SUBPKG, INJ_UNKNOWN };
+
+/* The options of the lesson mode (--lesson and what goes with it). */
+struct lesson_opts {
+	long minutes; /* --lesson N; -1: no lesson */
+	const char *sign_key;
+	const char *terminal_no, *coach_no, *student_no; /* NULL: defaults */
+	uint32_t class_id;
+	struct jtx_course course;
+	long long record_start;
+	bool record_start_set;
+	long record_seq;
+	long tamper, resend, reuse; /* record index from 1; 0: none */
+	bool no_session;
+	long photo_bytes; /* -1: no photo */
+	bool photo_reverse;
+	long photo_drop; /* piece index from 1; 0: none */
+	const char *records_file;
+};
+
+struct opts {
+	const char *host;
+	const char *port;
+	const char *ca, *cert, *key;
+	bool plain;
+	char phone_raw[JT808_PHONE_MAX + 1]; /* as given: terminal 0 */
+	bool v2019;
+	long positions;
+	long heartbeats;
+	int batch;
+	double rate;
+	int window;
+	int timeout_s;
+	bool no_register, no_auth;
+	const char *auth_code;
+	long long start_time;
+	bool start_time_set;
+	const char *acked_file;
+	bool loop;
+	enum inject_kind inject;
+	bool verbose;
+	int terminals;
+	struct lesson_opts l;
+};
+
+/* A connection's state machine; see sim_set_state() in termsim.c. */
+enum sim_state {
+	ST_CONNECTING,
+	ST_REGISTERING,
+	ST_AUTHENTICATING,
+	ST_SENDING,
+	ST_DRAINING,
+	ST_DONE
+};
+
+/*
+ * What a sent frame was, so that its answer can be accounted.  K_LESSON:
+ * a timing message, first_pos is its index in the lesson.  K_PIECE: a
+ * piece of a sub-packaged timing message other than the one its answer
+ * is expected under; first_pos is the serial of that one.
+ */
+enum slot_kind {
+	K_FREE,
+	K_REG,
+	K_AUTH,
+	K_HB,
+	K_POS,
+	K_UNKNOWN,
+	K_BADCHECK,
+	K_SUBPKG,
+	K_LESSON,
+	K_PIECE
+};
+
+struct slot {
+	uint64_t sent_us;
+	uint64_t first_pos;
+	uint16_t npos;
+	uint16_t msg_id;
+	uint8_t kind;
+	bool tracked; /* counts in the window and as unanswered */
+};
+
+struct run;
+
+/* One simulated terminal: one connection. */
+struct sim {
+	struct run *run;
+	const struct opts *o;
+	unsigned index;			 /* from 0 */
+	char phone[JT808_PHONE_MAX + 1]; /* padded to 12 or 20 digits */
+	char phone_raw[JT808_PHONE_MAX + 1];
+	char *cert, *key, *sign_key; /* the options with "{}" replaced by phone_raw */
+	SSL_CTX *ctx;
+	SSL *ssl; /* owned by bev once the bufferevent exists */
+	struct bufferevent *bev;
+	evutil_socket_t fd; /* until the bufferevent owns it */
+	struct event *conn_ev, *idle_ev, *pace_ev;
+	enum sim_state st;
+	uint16_t serial;
+	struct slot *slots; /* indexed by serial */
+	unsigned inflight;
+	uint16_t reg_serial;
+	long hb_sent;
+	uint64_t pos_next;
+	bool inject_done;
+	uint64_t pace_t0_us, paced;
+	/* results */
+	int reg_result, auth_result, unknown_result;
+	char auth_code[64];
+	uint64_t hb_acked, pos_sent, pos_acked, pos_failed, acks, injected, badcheck_acked;
+	uint64_t t_end_us;
+	bool closed, connect_failed, tls_failed, timed_out;
+	struct termsim_lesson *lesson; /* NULL without --lesson */
+};
+
+/* Everything the terminals of one run share. */
+struct run {
+	struct opts o;
+	struct event_base *base;
+	struct event *sigint_ev, *sigterm_ev;
+	FILE *acked, *records;
+	struct sim *sims;
+	unsigned nsims, active;
+	uint32_t *lat_us;
+	size_t nlat;
+	uint64_t t_start_us, t_end_us;
+	uint64_t rec_t0_us, rec_t1_us; /* the timed part: first record sent, last answered */
+	bool interrupted;
+	uint8_t rx[SIM_MAX_FRAME];
+};
+
+/* ---- termsim.c, for the lesson ---- */
+
+uint64_t termsim_now_us(void);
+/*
+ * Send a 0x0900 body, in pieces of SIM_PIECE bytes with consecutive
+ * serials when it exceeds JT808_MAX_BODY; reverse sends the pieces last
+ * to first, drop (from 1; 0 none) leaves one out.  The answer is expected
+ * under the serial of the last piece sent, which is returned (0: not sent).
+ */
+uint16_t termsim_send_transparent(struct sim *s, const uint8_t *body, size_t len, size_t ref,
+				  bool tracked, bool reverse, unsigned drop);
+/* Whether --rate lets one more paced frame go now (else the pace timer is armed). */
+bool termsim_pace_allows(struct sim *s);
+/* The frame under serial got its answer (a 0x8900): free its slot, count the latency. */
+void termsim_slot_answered(struct sim *s, uint16_t serial);
+
+/* A decimal option in [min, max]. */
+bool termsim_parse_long(const char *s, long min, long max, long *out) MUSTCHECK;
+/* Pieces a 0x0900 body of len bytes is sent in (1: not sub-packaged). */
+unsigned termsim_pieces(size_t len);
+
+/* ---- termsim_lesson.c ---- */
+
+/* Build and sign the whole lesson of s now, before anything is timed. */
+bool termsim_lesson_prepare(struct sim *s, EVP_PKEY *key) MUSTCHECK;
+void termsim_lesson_free(struct sim *s);
+/*
+ * Send the lesson's next message if its turn has come (the window is
+ * the caller's; the rate and the waits for answers are the lesson's).
+ */
+enum termsim_step { STEP_SENT, STEP_WAIT, STEP_DONE };
+enum termsim_step termsim_lesson_step(struct sim *s);
+/* A 0x8001 for a timing message (slot kind K_LESSON, its first_pos). */
+void termsim_lesson_on_ack(struct sim *s, size_t ref, uint16_t serial, uint8_t result);
+/* A 0x8900 from the server. */
+void termsim_lesson_on_down(struct sim *s, const struct jt808_msg *m);
+/* Some answer is not the one expected (see the usage text): the run failed. */
+bool termsim_lesson_failed(const struct sim *s);
+/* Everything sent, and answered but a photo with a piece left out. */
+bool termsim_lesson_complete(const struct sim *s);
+/* The summary lines of the lesson, totals over all terminals. */
+void termsim_lesson_summary(const struct run *r);
+
+/* Lesson options (the O_* values below); false on a bad value. */
+enum {
+	O_LESSON = 512,
+	O_SIGN_KEY,
+	O_TERMINAL_NO,
+	O_COACH,
+	O_STUDENT,
+	O_CLASS_ID,
+	O_COURSE,
+	O_RECORD_START,
+	O_RECORD_SEQ,
+	O_TAMPER,
+	O_RESEND,
+	O_REUSE,
+	O_NO_SESSION,
+	O_PHOTO,
+	O_PHOTO_ORDER,
+	O_PHOTO_DROP,
+	O_RECORDS_FILE,
+};
+bool termsim_lesson_opt(struct lesson_opts *l, int c, const char *arg) MUSTCHECK;
+void termsim_lesson_defaults(struct lesson_opts *l);
+/* Checks across options once all are read; false (logged) when unusable. */
+bool termsim_lesson_check(struct opts *o) MUSTCHECK;
+/* The usage lines of the lesson options. */
+extern const char termsim_lesson_usage[];
+/* A person or terminal number for terminal i: the trailing digits of base plus i. */
+bool termsim_number_plus(const char *base, unsigned i, char *out, size_t cap) MUSTCHECK;
+
+#endif

@@ -1,0 +1,717 @@
+/*
+ * syllabus.c - the training syllabus, see syllabus.h and docs/syllabus.md.
+ *
+ * The loader reads the file with libyaml's document API and walks three
+ * levels of mappings (top level, class, part) with one small key table
+ * per level.  Every value is checked where it is read, with the line of
+ * the offending node; then each part gets its derived figures (minutes
+ * per kind from the shares, the daily cap of its group) and each class is
+ * checked for its four parts.  Nothing is half-loaded: on any error the
+ * new syllabus is freed and the caller keeps what it had.
+ */
+#include "hoursd.h"
+#include "syllabus.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+/* The vehicle classes of the course code table (docs/protocol.md), in order. */
+static const char *const class_names[] = {"A1", "A2", "A3", "B1", "B2", "C1", "C2", "C3", "C4",
+					  "C5", "C6", "D",  "E",  "F",	"M",  "N",  "P"};
+#define NCLASSES ARRAY_SIZE(class_names)
+#define NPARTS 4
+
+static const char *const kind_names[SYL_KINDS] = {"vehicle", "classroom", "simulator", "remote"};
+
+/* Bounds the code can live with; the file's figures are far inside them. */
+#define MAX_HOUR_MINUTES 600
+#define MAX_REQUIRED_MINUTES 60000 /* 1000 hours of 60 minutes */
+#define MAX_DAY_MINUTES 1440
+#define MAX_SPEED_KMH 400
+#define MAX_MILEAGE_KM 100000
+#define SHARE_ONE 1000000ULL /* shares are kept in millionths */
+
+struct syllabus {
+	char *name;
+	unsigned hour_minutes;
+	unsigned effective_minutes;
+	unsigned cap_theory, cap_practice; /* minutes a day, 0 = no cap */
+	size_t n;
+	struct syllabus_part parts[NCLASSES * NPARTS];
+};
+
+/* State of one syllabus_load() call. */
+struct loader {
+	const char *path;
+	char *err;
+	size_t errlen;
+	yaml_document_t *doc;
+	struct syllabus *s;
+};
+
+/* Write "file:line: message" into the caller's buffer; always returns false. */
+static bool PRINTF(3, 4) fail(struct loader *ld, unsigned long line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ld->errlen > 0)
+		snprintf(ld->err, ld->errlen, "%s:%lu: %s", ld->path, line, msg);
+	return false;
+}
+
+static unsigned long node_line(const yaml_node_t *n)
+{
+	return (unsigned long)n->start_mark.line + 1;
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return "a scalar";
+	case YAML_SEQUENCE_NODE:
+		return "a sequence";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static const yaml_node_t *node(struct loader *ld, int id)
+{
+	return yaml_document_get_node(ld->doc, id);
+}
+
+const char *syllabus_kind_name(unsigned kind)
+{
+	return kind < SYL_KINDS ? kind_names[kind] : NULL;
+}
+
+static int kind_index(const char *name)
+{
+	for (int k = 0; k < SYL_KINDS; k++) {
+		if (strcmp(kind_names[k], name) == 0)
+			return k;
+	}
+	return -1;
+}
+
+static int class_index(const char *name)
+{
+	for (size_t i = 0; i < NCLASSES; i++) {
+		if (strcmp(class_names[i], name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* A scalar value without NUL bytes; what names the value in messages. */
+static bool want_scalar(struct loader *ld, const yaml_node_t *n, const char *what)
+{
+	if (n->type != YAML_SCALAR_NODE)
+		return fail(ld, node_line(n), "%s: expected a scalar, got %s", what, node_kind(n));
+	if (strlen(scalar(n)) != n->data.scalar.length)
+		return fail(ld, node_line(n), "%s: value contains a NUL byte", what);
+	return true;
+}
+
+static bool want_mapping(struct loader *ld, const yaml_node_t *n, const char *what)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(ld, node_line(n), "%s: expected a mapping, got %s", what, node_kind(n));
+	return true;
+}
+
+/*
+ * A whole number within [min, max].  Digits only: a sign, a fraction or
+ * spaces are refused, and a leading '-' gets its own message because a
+ * negative figure is the likely slip.
+ */
+static bool get_uint(struct loader *ld, const yaml_node_t *n, const char *what, unsigned min,
+		     unsigned max, unsigned *out)
+{
+	if (!want_scalar(ld, n, what))
+		return false;
+	const char *s = scalar(n);
+	if (s[0] == '-' && s[1] >= '0' && s[1] <= '9')
+		return fail(ld, node_line(n), "%s: must not be negative, got %.40s", what, s);
+	if (*s == '\0' || strspn(s, "0123456789") != strlen(s))
+		return fail(ld, node_line(n), "%s: expected a whole number, got \"%.40s\"", what,
+			    s);
+	unsigned long long v = 0;
+	for (; *s; s++) {
+		v = v * 10 + (unsigned)(*s - '0');
+		if (v > max)
+			break;
+	}
+	if (v < min || v > max)
+		return fail(ld, node_line(n), "%s: %.40s is out of bounds [%u, %u]", what,
+			    scalar(n), min, max);
+	*out = (unsigned)v;
+	return true;
+}
+
+static bool get_bool(struct loader *ld, const yaml_node_t *n, const char *what, bool *out)
+{
+	if (!want_scalar(ld, n, what))
+		return false;
+	if (strcmp(scalar(n), "true") == 0)
+		*out = true;
+	else if (strcmp(scalar(n), "false") == 0)
+		*out = false;
+	else
+		return fail(ld, node_line(n), "%s: expected true or false, got \"%.40s\"", what,
+			    scalar(n));
+	return true;
+}
+
+/*
+ * A share 0..1 as a decimal ("0", "1", "0.25", "1.0"), kept exactly in
+ * millionths so that the minutes derived from it do not depend on
+ * floating-point rounding.
+ */
+static bool get_share(struct loader *ld, const yaml_node_t *n, const char *what,
+		      unsigned long long *out)
+{
+	if (!want_scalar(ld, n, what))
+		return false;
+	const char *s = scalar(n), *p = s;
+	unsigned long long whole = 0, frac = 0, scale = SHARE_ONE;
+	size_t nint = strspn(p, "0123456789");
+	if (*p == '-' && p[1] != '\0' && strspn(p + 1, "0123456789.") == strlen(p + 1))
+		return fail(ld, node_line(n), "%s: share %.40s is outside 0..1", what, s);
+	if (nint == 0 || nint > 6)
+		goto bad;
+	for (; p < s + nint; p++)
+		whole = whole * 10 + (unsigned)(*p - '0');
+	if (*p == '.') {
+		size_t nfrac = strspn(++p, "0123456789");
+		if (nfrac == 0 || nfrac > 6)
+			goto bad;
+		for (size_t i = 0; i < nfrac; i++, p++) {
+			scale /= 10;
+			frac += (unsigned)(*p - '0') * scale;
+		}
+	}
+	if (*p != '\0')
+		goto bad;
+	if (whole > 1 || (whole == 1 && frac > 0))
+		return fail(ld, node_line(n), "%s: share %.40s is outside 0..1", what, s);
+	*out = whole * SHARE_ONE + frac;
+	return true;
+bad:
+	return fail(ld, node_line(n),
+		    "%s: expected a share 0..1 (at most 6 decimals), got \"%.40s\"", what, s);
+}
+
+/* A key written twice in one mapping: libyaml keeps both, so look. */
+static bool check_dup_keys(struct loader *ld, const yaml_node_t *map, const char *where)
+{
+	yaml_node_pair_t *start = map->data.mapping.pairs.start;
+	yaml_node_pair_t *top = map->data.mapping.pairs.top;
+	for (yaml_node_pair_t *a = start; a < top; a++) {
+		const yaml_node_t *ka = node(ld, a->key);
+		if (!ka || ka->type != YAML_SCALAR_NODE)
+			return fail(ld, ka ? node_line(ka) : node_line(map),
+				    "%s: keys must be scalars", where);
+		for (yaml_node_pair_t *b = start; b < a; b++) {
+			const yaml_node_t *kb = node(ld, b->key);
+			if (strcmp(scalar(ka), scalar(kb)) == 0)
+				return fail(ld, node_line(ka),
+					    "%s: duplicate key %.60s (first on line %lu)", where,
+					    scalar(ka), node_line(kb));
+		}
+	}
+	return true;
+}
+
+/*
+ * The value nodes of a mapping's keys, by position in names[]; an unknown
+ * key is an error.  vals[] and keys[] have one slot per name, NULL when
+ * the key is absent.
+ */
+static bool collect(struct loader *ld, const yaml_node_t *map, const char *where,
+		    const char *const *names, size_t nnames, const yaml_node_t **keys,
+		    const yaml_node_t **vals)
+{
+	if (!check_dup_keys(ld, map, where))
+		return false;
+	for (size_t i = 0; i < nnames; i++)
+		keys[i] = vals[i] = NULL;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		const yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		size_t i = 0;
+		while (i < nnames && strcmp(names[i], scalar(k)) != 0)
+			i++;
+		if (i == nnames)
+			return fail(ld, node_line(k), "%s: unknown key \"%.60s\"", where,
+				    scalar(k));
+		keys[i] = k;
+		vals[i] = v;
+	}
+	return true;
+}
+
+/* The kinds list of a part: known names, each once. */
+static bool load_kinds(struct loader *ld, const yaml_node_t *seq, const char *where,
+		       bool allowed[SYL_KINDS])
+{
+	char what[80];
+	snprintf(what, sizeof(what), "%s: kinds", where);
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return fail(ld, node_line(seq), "%s: expected a sequence, got %s", what,
+			    node_kind(seq));
+	if (seq->data.sequence.items.start == seq->data.sequence.items.top)
+		return fail(ld, node_line(seq), "%s: empty (name the kinds of minutes that count)",
+			    what);
+	for (yaml_node_item_t *it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++) {
+		const yaml_node_t *n = node(ld, *it);
+		if (!want_scalar(ld, n, what))
+			return false;
+		int k = kind_index(scalar(n));
+		if (k < 0)
+			return fail(ld, node_line(n),
+				    "%s: unknown kind \"%.40s\" (vehicle, classroom, simulator, "
+				    "remote)",
+				    what, scalar(n));
+		if (allowed[k])
+			return fail(ld, node_line(n), "%s: kind %s listed twice", what,
+				    kind_names[k]);
+		allowed[k] = true;
+	}
+	return true;
+}
+
+/* max_share: kind -> share, only for kinds the part allows. */
+static bool load_shares(struct loader *ld, const yaml_node_t *map, const char *where,
+			const bool allowed[SYL_KINDS], long long share[SYL_KINDS])
+{
+	char what[80];
+	snprintf(what, sizeof(what), "%s: max_share", where);
+	if (!want_mapping(ld, map, what) || !check_dup_keys(ld, map, what))
+		return false;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		const yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		int kind = kind_index(scalar(k));
+		unsigned long long sh = 0;
+		if (kind < 0)
+			return fail(ld, node_line(k),
+				    "%s: unknown kind \"%.40s\" (vehicle, classroom, simulator, "
+				    "remote)",
+				    what, scalar(k));
+		if (!allowed[kind])
+			return fail(ld, node_line(k),
+				    "%s: kind %s is not allowed in this part (not in kinds)", what,
+				    kind_names[kind]);
+		if (!get_share(ld, v, what, &sh))
+			return false;
+		share[kind] = (long long)sh;
+	}
+	return true;
+}
+
+enum part_key { PK_HOURS, PK_MINUTES, PK_KINDS, PK_SHARE, PK_SITE, PK_SPEED, PK_CAP, PK_N };
+static const char *const part_keys[PK_N] = {
+	"required_hours", "required_minutes",  "kinds", "max_share", "on_site",
+	"max_speed_kmh",  "daily_cap_minutes",
+};
+
+/* required_hours or required_minutes, exactly one, above zero. */
+static bool load_required(struct loader *ld, const yaml_node_t *map, const char *where,
+			  const yaml_node_t *const *keys, const yaml_node_t *const *vals,
+			  unsigned *out)
+{
+	char what[80];
+	unsigned v = 0, hm = ld->s->hour_minutes;
+	if (vals[PK_HOURS] && vals[PK_MINUTES])
+		return fail(ld, node_line(keys[PK_MINUTES]),
+			    "%s: both required_hours and required_minutes; write one", where);
+	if (!vals[PK_HOURS] && !vals[PK_MINUTES])
+		return fail(ld, node_line(map),
+			    "%s: no requirement (required_hours or required_minutes)", where);
+	bool hours = vals[PK_HOURS] != NULL;
+	const yaml_node_t *n = hours ? vals[PK_HOURS] : vals[PK_MINUTES];
+	snprintf(what, sizeof(what), "%s: %s", where, part_keys[hours ? PK_HOURS : PK_MINUTES]);
+	if (!get_uint(ld, n, what, 0, hours ? MAX_REQUIRED_MINUTES / hm : MAX_REQUIRED_MINUTES, &v))
+		return false;
+	if (v == 0)
+		return fail(ld, node_line(n), "%s: no requirement (0)", what);
+	*out = hours ? v * hm : v;
+	return true;
+}
+
+/*
+ * The figures derived from what the file says: minutes per kind (floor of
+ * required * share, so that a share never lets more through than written),
+ * the cap group and its daily cap.  A part whose kinds together cannot
+ * reach the requirement could never be met, so it is refused here.
+ */
+static bool derive(struct loader *ld, struct syllabus_part *p, const char *where,
+		   const bool allowed[SYL_KINDS], const long long share[SYL_KINDS], bool cap_set)
+{
+	unsigned long long reach = 0;
+	bool unlimited = false;
+	for (int k = 0; k < SYL_KINDS; k++) {
+		if (!allowed[k])
+			p->max_minutes[k] = 0;
+		else if (share[k] < 0)
+			p->max_minutes[k] = SYL_UNLIMITED;
+		else
+			p->max_minutes[k] = (int)((unsigned long long)p->required_minutes *
+						  (unsigned long long)share[k] / SHARE_ONE);
+		if (p->max_minutes[k] == SYL_UNLIMITED)
+			unlimited = true;
+		else
+			reach += (unsigned)p->max_minutes[k];
+	}
+	if (!unlimited && reach < p->required_minutes)
+		return fail(ld, p->line,
+			    "%s: cannot be met: its kinds and shares cover at most %llu of the %u "
+			    "required minutes",
+			    where, reach, p->required_minutes);
+	p->practice = allowed[SYL_VEHICLE] || allowed[SYL_SIMULATOR];
+	if (!cap_set)
+		p->daily_cap_minutes = p->practice ? ld->s->cap_practice : ld->s->cap_theory;
+	return true;
+}
+
+static bool load_part(struct loader *ld, const yaml_node_t *map, const char *where,
+		      struct syllabus_part *p)
+{
+	const yaml_node_t *keys[PK_N], *vals[PK_N];
+	bool allowed[SYL_KINDS] = {false};
+	long long share[SYL_KINDS] = {-1, -1, -1, -1};
+	unsigned speed = 0;
+	char what[80];
+
+	if (!want_mapping(ld, map, where) ||
+	    !collect(ld, map, where, part_keys, PK_N, keys, vals) ||
+	    !load_required(ld, map, where, keys, vals, &p->required_minutes))
+		return false;
+	if (!vals[PK_KINDS])
+		return fail(ld, node_line(map), "%s: kinds missing (which kinds of minutes count)",
+			    where);
+	if (!load_kinds(ld, vals[PK_KINDS], where, allowed))
+		return false;
+	if (vals[PK_SHARE] && !load_shares(ld, vals[PK_SHARE], where, allowed, share))
+		return false;
+	snprintf(what, sizeof(what), "%s: on_site", where);
+	if (vals[PK_SITE] && !get_bool(ld, vals[PK_SITE], what, &p->on_site))
+		return false;
+	snprintf(what, sizeof(what), "%s: max_speed_kmh", where);
+	if (vals[PK_SPEED] && !get_uint(ld, vals[PK_SPEED], what, 0, MAX_SPEED_KMH, &speed))
+		return false;
+	p->max_speed_dkmh = speed * 10;
+	snprintf(what, sizeof(what), "%s: daily_cap_minutes", where);
+	if (vals[PK_CAP] &&
+	    !get_uint(ld, vals[PK_CAP], what, 0, MAX_DAY_MINUTES, &p->daily_cap_minutes))
+		return false;
+	return derive(ld, p, where, allowed, share, vals[PK_CAP] != NULL);
+}
+
+enum class_key { CK_CONFIRMED, CK_MILEAGE, CK_PARTS, CK_N };
+static const char *const class_keys[CK_N] = {"confirmed", "min_mileage_km", "parts"};
+
+/* "1".."4"; anything else names the offending key. */
+static bool part_number(struct loader *ld, const yaml_node_t *k, const char *where, unsigned *out)
+{
+	const char *s = scalar(k);
+	if (s[0] < '1' || s[0] > '4' || s[1] != '\0')
+		return fail(ld, node_line(k), "%s: part \"%.20s\" is outside 1..4", where, s);
+	*out = (unsigned)(s[0] - '0');
+	return true;
+}
+
+/* One class: its keys, then its parts, which must be exactly 1, 2, 3 and 4. */
+static bool load_class(struct loader *ld, const yaml_node_t *kn, const yaml_node_t *map)
+{
+	const char *cls = scalar(kn);
+	const yaml_node_t *keys[CK_N], *vals[CK_N];
+	bool confirmed = true;
+	unsigned mileage = 0;
+	char where[16], what[80];
+
+	snprintf(where, sizeof(where), "class %.4s", cls);
+	if (!want_mapping(ld, map, where) || !collect(ld, map, where, class_keys, CK_N, keys, vals))
+		return false;
+	snprintf(what, sizeof(what), "%s: confirmed", where);
+	if (vals[CK_CONFIRMED] && !get_bool(ld, vals[CK_CONFIRMED], what, &confirmed))
+		return false;
+	snprintf(what, sizeof(what), "%s: min_mileage_km", where);
+	if (vals[CK_MILEAGE] && !get_uint(ld, vals[CK_MILEAGE], what, 0, MAX_MILEAGE_KM, &mileage))
+		return false;
+	if (!vals[CK_PARTS])
+		return fail(ld, node_line(kn), "%s: parts missing", where);
+	snprintf(what, sizeof(what), "%s: parts", where);
+	if (!want_mapping(ld, vals[CK_PARTS], what) || !check_dup_keys(ld, vals[CK_PARTS], what))
+		return false;
+
+	struct syllabus_part *base = &ld->s->parts[ld->s->n];
+	bool seen[NPARTS + 1] = {false};
+	const yaml_node_pair_t *pp = vals[CK_PARTS]->data.mapping.pairs.start;
+	for (; pp < vals[CK_PARTS]->data.mapping.pairs.top; pp++) {
+		const yaml_node_t *k = node(ld, pp->key), *v = node(ld, pp->value);
+		unsigned part = 0;
+		char pwhere[48];
+		if (!part_number(ld, k, what, &part))
+			return false;
+		snprintf(pwhere, sizeof(pwhere), "%s part %u", where, part);
+		struct syllabus_part *p = &base[part - 1];
+		memset(p, 0, sizeof(*p));
+		snprintf(p->vehicle_class, sizeof(p->vehicle_class), "%s", cls);
+		p->part = part;
+		p->line = node_line(k);
+		p->min_mileage_km = mileage;
+		p->confirmed = confirmed;
+		if (!load_part(ld, v, pwhere, p))
+			return false;
+		seen[part] = true;
+	}
+	for (unsigned part = 1; part <= NPARTS; part++) {
+		if (!seen[part])
+			return fail(ld, node_line(kn),
+				    "%s: part %u missing (every class needs "
+				    "parts 1-4)",
+				    where, part);
+	}
+	ld->s->n += NPARTS;
+	return true;
+}
+
+/*
+ * Classes are stored in the order of class_names[], whatever the order of
+ * the file, so that syllabus_at() and the syllabus_part rows are stable.
+ */
+static bool load_classes(struct loader *ld, const yaml_node_t *map)
+{
+	if (!want_mapping(ld, map, "classes") || !check_dup_keys(ld, map, "classes"))
+		return false;
+	const yaml_node_t *by_class[NCLASSES][2] = {{NULL}};
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		const yaml_node_t *k = node(ld, p->key);
+		int c = class_index(scalar(k));
+		if (c < 0)
+			return fail(
+				ld, node_line(k),
+				"classes: unknown vehicle class \"%.20s\" (A1 A2 A3 B1 B2 C1 C2 "
+				"C3 C4 C5 C6 D E F M N P)",
+				scalar(k));
+		by_class[c][0] = k;
+		by_class[c][1] = node(ld, p->value);
+	}
+	for (size_t c = 0; c < NCLASSES; c++) {
+		if (by_class[c][0] && !load_class(ld, by_class[c][0], by_class[c][1]))
+			return false;
+	}
+	if (ld->s->n == 0)
+		return fail(ld, node_line(map), "classes: empty");
+	return true;
+}
+
+static bool load_caps(struct loader *ld, const yaml_node_t *map)
+{
+	static const char *const names[] = {"theory", "practice"};
+	const yaml_node_t *keys[2], *vals[2];
+	if (!want_mapping(ld, map, "daily_cap_minutes") ||
+	    !collect(ld, map, "daily_cap_minutes", names, 2, keys, vals))
+		return false;
+	if (vals[0] && !get_uint(ld, vals[0], "daily_cap_minutes: theory", 0, MAX_DAY_MINUTES,
+				 &ld->s->cap_theory))
+		return false;
+	if (vals[1] && !get_uint(ld, vals[1], "daily_cap_minutes: practice", 0, MAX_DAY_MINUTES,
+				 &ld->s->cap_practice))
+		return false;
+	return true;
+}
+
+enum top_key { TK_NAME, TK_HOUR, TK_EFFECTIVE, TK_CAPS, TK_CLASSES, TK_N };
+static const char *const top_keys[TK_N] = {"syllabus", "hour_minutes", "effective_minutes",
+					   "daily_cap_minutes", "classes"};
+
+/* The top level; hour_minutes and the caps first, since the classes use them. */
+static bool load_top(struct loader *ld, const yaml_node_t *root)
+{
+	const yaml_node_t *keys[TK_N], *vals[TK_N];
+	struct syllabus *s = ld->s;
+	if (root->type != YAML_MAPPING_NODE)
+		return fail(ld, node_line(root), "top level must be a mapping, got %s",
+			    node_kind(root));
+	if (!collect(ld, root, "top level", top_keys, TK_N, keys, vals))
+		return false;
+	if (!vals[TK_NAME])
+		return fail(ld, node_line(root), "missing key syllabus (the document's name)");
+	if (!want_scalar(ld, vals[TK_NAME], "syllabus"))
+		return false;
+	if (scalar(vals[TK_NAME])[0] == '\0')
+		return fail(ld, node_line(vals[TK_NAME]), "syllabus: must not be empty");
+	if (!(s->name = strdup(scalar(vals[TK_NAME]))))
+		return fail(ld, 0, "out of memory");
+	if (vals[TK_HOUR] &&
+	    !get_uint(ld, vals[TK_HOUR], "hour_minutes", 1, MAX_HOUR_MINUTES, &s->hour_minutes))
+		return false;
+	s->effective_minutes = s->hour_minutes;
+	if (vals[TK_EFFECTIVE] && !get_uint(ld, vals[TK_EFFECTIVE], "effective_minutes", 1,
+					    s->hour_minutes, &s->effective_minutes))
+		return false;
+	if (vals[TK_CAPS] && !load_caps(ld, vals[TK_CAPS]))
+		return false;
+	if (!vals[TK_CLASSES])
+		return fail(ld, node_line(root), "missing key classes");
+	return load_classes(ld, vals[TK_CLASSES]);
+}
+
+/* Parse the next document of the stream; false with a message on a YAML error. */
+static bool parse_doc(struct loader *ld, yaml_parser_t *parser, yaml_document_t *doc)
+{
+	if (yaml_parser_load(parser, doc))
+		return true;
+	const char *what = parser->problem ? parser->problem : "unknown error";
+	unsigned long line = (unsigned long)parser->problem_mark.line + 1;
+	if (parser->context)
+		return fail(ld, line, "YAML syntax error: %s %s", parser->context, what);
+	return fail(ld, line, "YAML syntax error: %s", what);
+}
+
+static bool load_stream(struct loader *ld, yaml_parser_t *parser)
+{
+	const yaml_node_t *root = yaml_document_get_root_node(ld->doc);
+	if (!root)
+		return fail(ld, 1, "empty syllabus");
+	if (!load_top(ld, root))
+		return false;
+
+	/* A second document would be silently ignored; refuse it instead. */
+	yaml_document_t next;
+	if (!parse_doc(ld, parser, &next))
+		return false;
+	const yaml_node_t *extra = yaml_document_get_root_node(&next);
+	unsigned long extra_line = extra ? node_line(extra) : 0;
+	yaml_document_delete(&next);
+	if (extra)
+		return fail(ld, extra_line, "more than one YAML document");
+	return true;
+}
+
+static bool load_file(struct loader *ld, FILE *f)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	bool ok = false;
+
+	if (!yaml_parser_initialize(&parser))
+		return fail(ld, 0, "out of memory");
+	yaml_parser_set_input_file(&parser, f);
+	if (parse_doc(ld, &parser, &doc)) {
+		ld->doc = &doc;
+		ok = load_stream(ld, &parser);
+		ld->doc = NULL;
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&parser);
+	return ok;
+}
+
+struct syllabus *syllabus_load(const char *path, char *err, size_t errlen)
+{
+	struct loader ld = {.path = path, .err = err, .errlen = errlen};
+	if (errlen > 0)
+		err[0] = '\0';
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fail(&ld, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		fail(&ld, 0, "cannot read: %s", strerror(EISDIR));
+		return NULL;
+	}
+	ld.s = calloc(1, sizeof(*ld.s));
+	if (!ld.s) {
+		fclose(f);
+		fail(&ld, 0, "out of memory");
+		return NULL;
+	}
+	ld.s->hour_minutes = 60;
+	bool ok = load_file(&ld, f);
+	fclose(f);
+	if (!ok) {
+		syllabus_free(ld.s);
+		return NULL;
+	}
+	return ld.s;
+}
+
+void syllabus_free(struct syllabus *s)
+{
+	if (!s)
+		return;
+	free(s->name);
+	free(s);
+}
+
+const char *syllabus_name(const struct syllabus *s)
+{
+	return s->name;
+}
+
+unsigned syllabus_hour_minutes(const struct syllabus *s)
+{
+	return s->hour_minutes;
+}
+
+unsigned syllabus_effective_minutes(const struct syllabus *s)
+{
+	return s->effective_minutes;
+}
+
+const struct syllabus_part *syllabus_part(const struct syllabus *s, const char *vehicle_class,
+					  unsigned part)
+{
+	if (!s || !vehicle_class || part < 1 || part > NPARTS)
+		return NULL;
+	for (size_t i = 0; i < s->n; i += NPARTS) {
+		if (strcmp(s->parts[i].vehicle_class, vehicle_class) == 0)
+			return &s->parts[i + part - 1];
+	}
+	return NULL;
+}
+
+size_t syllabus_count(const struct syllabus *s)
+{
+	return s ? s->n : 0;
+}
+
+const struct syllabus_part *syllabus_at(const struct syllabus *s, size_t i)
+{
+	return s && i < s->n ? &s->parts[i] : NULL;
+}
+
+bool syllabus_met(const struct syllabus_part *p, const unsigned minutes_by_kind[SYL_KINDS])
+{
+	if (!p || !minutes_by_kind)
+		return false;
+	unsigned long long sum = 0;
+	for (int k = 0; k < SYL_KINDS; k++) {
+		unsigned m = minutes_by_kind[k];
+		int max = p->max_minutes[k];
+		sum += max == SYL_UNLIMITED ? m : (m < (unsigned)max ? m : (unsigned)max);
+	}
+	return sum >= p->required_minutes;
+}
