@@ -9,6 +9,7 @@
 #include "hoursd.h"
 #include "jtx.h"
 #include "log.h"
+#include "rules.h"
 #include "store.h"
 
 #include <time.h>
@@ -33,6 +34,7 @@ struct lesson {
 	time_t student_login;
 	time_t last_activity; /* the login or the last accepted record */
 	struct pending_photo photos[LESSON_PHOTOS];
+	struct rules_terminal rules; /* school, vehicle class, last fix */
 	unsigned next_photo;
 };
 
@@ -56,6 +58,8 @@ struct conn {
 	unsigned refs;
 	unsigned inflight; /* frames waiting for their commit */
 	uint64_t rx_pos;   /* stream offset of the input buffer's first byte */
+	unsigned bad_logged,
+		bad_suppressed; /* bad-frame log lines this minute, and those not written */
 	struct jt808_reasm *reasm;
 	struct lesson lesson;
 };

@@ -15,6 +15,8 @@ struct hconf;
 struct store;
 struct evconnlistener;
 struct sig_cache;
+struct syllabus;
+struct geo_set;
 
 /* Counters since start; read by the log summary and the admin listener. */
 struct server_stats {
@@ -32,6 +34,8 @@ struct server {
 	struct hconf *conf;
 	struct store *store;
 	struct sig_cache *sigs;
+	struct syllabus *syl;  /* rules.syllabus, swapped on reload */
+	struct geo_set *sites; /* training sites, NULL until loaded */
 	SSL_CTX *tls;
 	struct evconnlistener *tls_listener;
 	struct evconnlistener *plain_listener;

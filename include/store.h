@@ -26,6 +26,8 @@ struct store_terminal {
 	bool active;
 	char auth_code[65];
 	char terminal_no[JTX_TERMINAL_NO_LEN + 1]; /* "" when not registered */
+	int64_t school_id;			   /* 0 when not assigned */
+	char vehicle_class[4];			   /* of its vehicle, "" when unknown */
 	uint8_t cert_sha256[32];
 	int64_t cert_not_after;	   /* seconds since the epoch */
 	const char *sign_cert_pem; /* valid during the callback only */

@@ -58,6 +58,8 @@ process:
   allow_root: true
 admin:
   listen: ""
+rules:
+  syllabus: $PWD/conf/syllabus.yaml
 YAML
 
 calc() { awk "BEGIN { print $1 }"; }
@@ -81,7 +83,7 @@ start_hoursd() {
 }
 
 fresh_tables() {
-	psql -c "TRUNCATE training_record, training_record_conflict, session_event, photo, position"
+	psql -c "TRUNCATE training_record, training_record_conflict, session_event, photo, position, minute_claim, progress, progress_day, push_packet, push_attempt"
 }
 
 start_hoursd

@@ -33,6 +33,8 @@ log:
   level: info
 process:
   allow_root: $ALLOW_ROOT
+rules:
+  syllabus: $ROOT/conf/syllabus.yaml
 YAML
 
 build/hoursctl -d "$CONNINFO" migrate --dir sql

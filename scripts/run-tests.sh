@@ -23,13 +23,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-scripts/pki.sh "$WORK/pki" 013800000001 013800000002 013800000003 013800000004 >/dev/null
+scripts/pki.sh "$WORK/pki" 013800000001 013800000002 013800000003 013800000004 013800000005 >/dev/null
 PG_FAST=1 scripts/pg.sh start "$WORK/pg" >/dev/null
 CONNINFO=$(scripts/pg.sh conninfo "$WORK/pg")
 build/hoursctl -d "$CONNINFO" migrate --dir sql >/dev/null
-for t in 013800000001 013800000002 013800000004; do
+for t in 013800000001 013800000004; do
 	build/hoursctl -d "$CONNINFO" terminal add "$t" --cert "$WORK/pki/term-$t.crt" >/dev/null
 done
+# 2 signs with RSA, 5 with SM2; 1 with its TLS key (ECDSA P-256); 3 is not registered
+build/hoursctl -d "$CONNINFO" terminal add 013800000002 --cert "$WORK/pki/term-013800000002.crt" \
+	--sign-cert "$WORK/pki/sign-rsa-013800000002.crt" >/dev/null
+build/hoursctl -d "$CONNINFO" terminal add 013800000005 --cert "$WORK/pki/term-013800000005.crt" \
+	--sign-cert "$WORK/pki/sign-sm2-013800000005.crt" >/dev/null
 build/hoursctl -d "$CONNINFO" terminal disable 013800000004 >/dev/null
 
 export HOURSD_TEST_PKI=$WORK/pki HOURSD_TEST_PG_DIR=$WORK/pg HOURSD_TEST_WORK=$WORK
@@ -59,6 +64,10 @@ log:
   level: debug
 process:
   allow_root: true
+admin:
+  listen: ""
+rules:
+  syllabus: $PWD/conf/syllabus.yaml
 YAML
 	build/hoursd -c "$conf" >"$log" 2>&1 &
 	pid=$!

@@ -30,6 +30,7 @@ enum frame_result { FRAME_DONE, FRAME_LATER };
 
 #define OUT_HIGH_WATER (256 * 1024) /* unread answers: stop reading the terminal */
 #define MAX_BATCH_ITEMS 4096
+#define BAD_FRAMES_LOGGED 10 /* per connection and janitor minute */
 
 static struct conn *conns;
 static unsigned nconns;
@@ -151,6 +152,11 @@ static void bad_frame(struct conn *c, const char *reason, const uint8_t *bytes, 
 		      uint64_t pos)
 {
 	char hex[80];
+	/* A flood of bad frames is counted in full but logged only so often. */
+	if (++c->bad_logged > BAD_FRAMES_LOGGED) {
+		c->bad_suppressed++;
+		return;
+	}
 	log_hex(hex, sizeof(hex), bytes, n, 24);
 	conn_log(c, HLOG_WARN, "bad frame at byte %llu (%zu bytes): %s: %s",
 		 (unsigned long long)pos, n, reason, hex);
@@ -435,6 +441,8 @@ static void handle_piece(struct conn *c, const struct jt808_msg *m, uint64_t pos
 		return;
 	struct jt808_msg whole = *m;
 	whole.h.subpkg = false;
+	/* Answered with the serial of the last piece (index = total), whichever came last. */
+	whole.h.serial = (uint16_t)(m->h.serial + m->h.pkg_total - m->h.pkg_index);
 	whole.body = body;
 	whole.body_len = len;
 	dispatch(c, &whole);
@@ -726,7 +734,14 @@ void conn_close_all(const char *reason)
 
 void conn_janitor(time_t now)
 {
+	bool new_minute = now % 60 == 0;
 	for (struct conn *c = conns; c; c = c->next) {
+		if (new_minute && c->bad_suppressed) {
+			conn_log(c, HLOG_WARN, "%u more bad frames not logged", c->bad_suppressed);
+			c->bad_suppressed = 0;
+		}
+		if (new_minute)
+			c->bad_logged = 0;
 		unsigned n = jt808_reasm_expire(c->reasm, now);
 		if (n > 0)
 			conn_log(c, HLOG_WARN, "%u unfinished sub-packaged message(s) expired", n);

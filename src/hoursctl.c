@@ -5,6 +5,11 @@
  *   hoursctl ... terminal add NUMBER --cert FILE [--sign-cert FILE] [--terminal-no NO]
  *   hoursctl ... terminal list
  *   hoursctl ... terminal disable|enable NUMBER
+ *   hoursctl ... terminal assign NUMBER SCHOOL_CODE
+ *   hoursctl ... school add CODE NAME
+ *   hoursctl ... school list
+ *   hoursctl ... site import SCHOOL_CODE SITE_NAME FILE.geojson [--kind field|road]
+ *   hoursctl ... site list [SCHOOL_CODE]
  *
  * The connection string comes from -d, else $HOURSD_DB, else the
  * database.conninfo of the config file given with -c.  Short-lived and
@@ -12,6 +17,7 @@
  */
 #include "hoursd.h"
 #include "conf.h"
+#include "geo.h"
 #include "log.h"
 #include "store.h"
 
@@ -41,7 +47,17 @@ static void usage(FILE *f)
 		"the\n"
 		"                                   TLS one) and its 16-character timing number\n"
 		"  terminal list                    list terminals\n"
-		"  terminal disable|enable NUMBER   stop or allow a terminal's uploads\n");
+		"  terminal disable|enable NUMBER   stop or allow a terminal's uploads\n"
+		"  terminal assign NUMBER SCHOOL_CODE\n"
+		"                                   the school whose sites the terminal's minutes\n"
+		"                                   are checked against\n"
+		"  school add CODE NAME             add a school (or rename it)\n"
+		"  school list                      list schools\n"
+		"  site import SCHOOL_CODE SITE_NAME FILE.geojson [--kind field|road]\n"
+		"                                   validate and store a training site; the same\n"
+		"                                   name again replaces it (kind default: field,\n"
+		"                                   or the stored one)\n"
+		"  site list [SCHOOL_CODE]          list training sites\n");
 }
 
 static PGresult *query(const char *sql, int n, const char *const *values)
@@ -70,7 +86,8 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char *read_file(const char *path)
+/* The whole file, NUL-terminated; *lenp (when given) gets its length. */
+static char *read_file_n(const char *path, size_t *lenp)
 {
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
@@ -93,7 +110,14 @@ static char *read_file(const char *path)
 	} while (n > 0);
 	fclose(f);
 	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
 	return buf;
+}
+
+static char *read_file(const char *path)
+{
+	return read_file_n(path, NULL);
 }
 
 /* Apply one file in its own transaction, unless schema_migrations has it. */
@@ -308,16 +332,18 @@ out:
 static int terminal_list(void)
 {
 	PGresult *r = query("SELECT phone, status, cert_not_after, encode(cert_sha256, 'hex'),"
-			    " (SELECT count(*) FROM position p WHERE p.terminal_id = t.id)"
+			    " (SELECT count(*) FROM position p WHERE p.terminal_id = t.id),"
+			    " coalesce((SELECT code FROM school s WHERE s.id = t.school_id), '-')"
 			    " FROM terminal t ORDER BY phone",
 			    0, NULL);
 	if (r == NULL)
 		return 1;
-	printf("%-20s %-8s %-25s %-16s %s\n", "number", "status", "certificate valid until",
-	       "certificate", "positions");
+	printf("%-20s %-8s %-25s %-16s %-9s %s\n", "number", "status", "certificate valid until",
+	       "certificate", "positions", "school");
 	for (int i = 0; i < PQntuples(r); i++)
-		printf("%-20s %-8s %-25s %.16s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
+		printf("%-20s %-8s %-25s %.16s %-9s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
+		       PQgetvalue(r, i, 5));
 	PQclear(r);
 	return 0;
 }
@@ -341,10 +367,41 @@ static int terminal_status(const char *number, const char *status)
 	return 0;
 }
 
+/* Minutes are checked against the sites of the terminal's school. */
+static int terminal_assign(const char *number, const char *school_code)
+{
+	char n[21];
+	store_phone_norm(number, n);
+	const char *v[2] = {n, school_code};
+	PGresult *r = query("UPDATE terminal t SET school_id = s.id, updated_at = now()"
+			    " FROM school s WHERE t.phone = $1 AND s.code = $2",
+			    2, v);
+	if (r == NULL)
+		return 1;
+	bool found = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	if (found) {
+		printf("terminal %s assigned to school %s\n", n, school_code);
+		return 0;
+	}
+	r = query("SELECT EXISTS (SELECT 1 FROM terminal WHERE phone = $1)", 1, v);
+	if (r == NULL)
+		return 1;
+	bool terminal_known = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (terminal_known)
+		fprintf(stderr, "hoursctl: no school %s\n", school_code);
+	else
+		fprintf(stderr, "hoursctl: no terminal %s\n", n);
+	return 1;
+}
+
 static int cmd_terminal(int argc, char **argv)
 {
 	if (argc >= 1 && strcmp(argv[0], "list") == 0)
 		return terminal_list();
+	if (argc == 3 && strcmp(argv[0], "assign") == 0)
+		return terminal_assign(argv[1], argv[2]);
 	if (argc == 2 && strcmp(argv[0], "disable") == 0)
 		return terminal_status(argv[1], "disabled");
 	if (argc == 2 && strcmp(argv[0], "enable") == 0)
@@ -363,6 +420,168 @@ static int cmd_terminal(int argc, char **argv)
 		}
 		if (ok && opt[0])
 			return terminal_add(argv[1], opt[0], opt[1], opt[2]);
+	}
+	usage(stderr);
+	return 2;
+}
+
+/* ---- schools and training sites ---- */
+
+/* Printable text of 1 to max bytes, no control characters: codes and names stay listable. */
+static bool valid_label(const char *what, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	bool ok = n >= 1 && n <= max;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (unsigned char)s[i] >= 0x20 && s[i] != 0x7f;
+	if (!ok)
+		fprintf(stderr, "hoursctl: %s must be 1-%zu printable characters\n", what, max);
+	return ok;
+}
+
+static int school_add(const char *code, const char *name)
+{
+	if (!valid_label("school code", code, 64) || !valid_label("school name", name, 200))
+		return 2;
+	const char *v[2] = {code, name};
+	PGresult *r = query("INSERT INTO school (code, name) VALUES ($1, $2)"
+			    " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name"
+			    " RETURNING id, (xmax = 0)",
+			    2, v);
+	if (r == NULL)
+		return 1;
+	printf("school %s %s (id %s)\n", code, PQgetvalue(r, 0, 1)[0] == 't' ? "added" : "updated",
+	       PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return 0;
+}
+
+static int school_list(void)
+{
+	PGresult *r = query("SELECT code, name,"
+			    " (SELECT count(*) FROM training_site ts WHERE ts.school_id = s.id),"
+			    " (SELECT count(*) FROM terminal t WHERE t.school_id = s.id)"
+			    " FROM school s ORDER BY code",
+			    0, NULL);
+	if (r == NULL)
+		return 1;
+	printf("%-20s %-5s %-9s %s\n", "code", "sites", "terminals", "name");
+	for (int i = 0; i < PQntuples(r); i++)
+		printf("%-20s %-5s %-9s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 2),
+		       PQgetvalue(r, i, 3), PQgetvalue(r, i, 1));
+	PQclear(r);
+	return 0;
+}
+
+static int cmd_school(int argc, char **argv)
+{
+	if (argc == 1 && strcmp(argv[0], "list") == 0)
+		return school_list();
+	if (argc == 3 && strcmp(argv[0], "add") == 0)
+		return school_add(argv[1], argv[2]);
+	usage(stderr);
+	return 2;
+}
+
+/*
+ * The file is parsed by the same code hoursd uses, and what is stored is
+ * its normalized form (one MultiPolygon, exact 6-decimal coordinates), so
+ * hoursd never meets a site it would refuse.  kind NULL: field for a new
+ * site, unchanged for a replaced one.
+ */
+static int site_import(const char *school_code, const char *name, const char *path,
+		       const char *kind)
+{
+	char err[256];
+	if (!valid_label("site name", name, 200))
+		return 2;
+	size_t len;
+	char *text = read_file_n(path, &len);
+	if (text == NULL) {
+		fprintf(stderr, "hoursctl: cannot read %s\n", path);
+		return 1;
+	}
+	struct geo_site *site = geo_site_parse(text, len, err, sizeof(err));
+	free(text);
+	if (site == NULL) {
+		fprintf(stderr, "hoursctl: %s: %s\n", path, err);
+		return 1;
+	}
+	char polygons[24], points[24];
+	snprintf(polygons, sizeof(polygons), "%zu", geo_site_polygons(site));
+	snprintf(points, sizeof(points), "%zu", geo_site_points(site));
+	char *norm = geo_site_to_geojson(site);
+	geo_site_free(site);
+	if (norm == NULL) {
+		fprintf(stderr, "hoursctl: out of memory\n");
+		return 1;
+	}
+	const char *v[4] = {school_code, name, kind, norm};
+	PGresult *r = query("INSERT INTO training_site (school_id, name, kind, geojson, updated_at)"
+			    " SELECT id, $2, coalesce($3, 'field'), $4::jsonb, now()"
+			    " FROM school WHERE code = $1"
+			    " ON CONFLICT (school_id, name) DO UPDATE SET"
+			    " kind = coalesce($3, training_site.kind), geojson = EXCLUDED.geojson,"
+			    " updated_at = now()"
+			    " RETURNING id, (xmax = 0), kind",
+			    4, v);
+	free(norm);
+	if (r == NULL)
+		return 1;
+	int rc = 0;
+	if (PQntuples(r) == 0) {
+		fprintf(stderr, "hoursctl: no school %s\n", school_code);
+		rc = 1;
+	} else {
+		printf("site \"%s\" of school %s %s (id %s, %s, polygons %s, points %s)\n", name,
+		       school_code, PQgetvalue(r, 0, 1)[0] == 't' ? "imported" : "replaced",
+		       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2), polygons, points);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Counts from the stored normalized form: coordinates[polygon][ring][position]. */
+static int site_list(const char *school_code)
+{
+	const char *v[1] = {school_code};
+	PGresult *r = query("SELECT s.code, ts.name, ts.kind,"
+			    " coalesce(jsonb_array_length(ts.geojson->'coordinates'), 0),"
+			    " coalesce((SELECT sum(jsonb_array_length(ring) - 1)"
+			    "  FROM jsonb_array_elements(ts.geojson->'coordinates') poly,"
+			    "  jsonb_array_elements(poly) ring), 0),"
+			    " to_char(ts.updated_at, 'YYYY-MM-DD HH24:MI:SSOF')"
+			    " FROM training_site ts JOIN school s ON s.id = ts.school_id"
+			    " WHERE $1::text IS NULL OR s.code = $1"
+			    " ORDER BY s.code, ts.name",
+			    1, v);
+	if (r == NULL)
+		return 1;
+	printf("%-20s %-24s %-5s %-8s %-8s %s\n", "school", "site", "kind", "polygons", "points",
+	       "updated");
+	for (int i = 0; i < PQntuples(r); i++)
+		printf("%-20s %-24s %-5s %-8s %-8s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
+		       PQgetvalue(r, i, 5));
+	PQclear(r);
+	return 0;
+}
+
+static int cmd_site(int argc, char **argv)
+{
+	if (argc >= 1 && argc <= 2 && strcmp(argv[0], "list") == 0)
+		return site_list(argc == 2 ? argv[1] : NULL);
+	if ((argc == 4 || argc == 6) && strcmp(argv[0], "import") == 0) {
+		const char *kind = NULL;
+		if (argc == 6) {
+			kind = argv[5];
+			if (strcmp(argv[4], "--kind") != 0 ||
+			    (strcmp(kind, "field") != 0 && strcmp(kind, "road") != 0)) {
+				fprintf(stderr, "hoursctl: --kind is field or road\n");
+				return 2;
+			}
+		}
+		return site_import(argv[1], argv[2], argv[3], kind);
 	}
 	usage(stderr);
 	return 2;
@@ -435,6 +654,10 @@ int main(int argc, char **argv)
 		rc = cmd_migrate(dir);
 	} else if (strcmp(cmd, "terminal") == 0) {
 		rc = cmd_terminal(argc - optind - 1, argv + optind + 1);
+	} else if (strcmp(cmd, "school") == 0) {
+		rc = cmd_school(argc - optind - 1, argv + optind + 1);
+	} else if (strcmp(cmd, "site") == 0) {
+		rc = cmd_site(argc - optind - 1, argv + optind + 1);
 	} else {
 		usage(stderr);
 		rc = 2;

@@ -11,9 +11,11 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "rules.h"
 #include "server.h"
 #include "sig.h"
 #include "store.h"
+#include "syllabus.h"
 
 #include <event2/event.h>
 #include <getopt.h>
@@ -84,6 +86,14 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 	conn_pause_all(&srv);
 }
 
+static void on_sites(void *arg, struct geo_set *sites)
+{
+	if (sites == NULL)
+		return; /* the old set stays */
+	geo_set_free(srv.sites);
+	srv.sites = sites;
+}
+
 /*
  * SIGHUP: parse and check the whole new configuration and its TLS files;
  * swap only when all of it is good.  Connections stay up; new limits
@@ -94,8 +104,10 @@ static void reload(void)
 	char err[512];
 	struct hconf *next = conf_load(config_path, err, sizeof(err));
 	SSL_CTX *tls = next ? tls_server_ctx(next, err, sizeof(err)) : NULL;
-	if (tls == NULL) {
+	struct syllabus *syl = tls ? syllabus_load(next->syllabus_path, err, sizeof(err)) : NULL;
+	if (syl == NULL) {
 		log_error("reload refused, the running configuration stays: %s", err);
+		SSL_CTX_free(tls);
 		conf_free(next);
 		return;
 	}
@@ -108,6 +120,10 @@ static void reload(void)
 	store_reconfigure(srv.store, next);
 	conf_free(srv.conf);
 	srv.conf = next;
+	syllabus_free(srv.syl);
+	srv.syl = syl;
+	rules_publish_syllabus(srv.store, srv.syl);
+	rules_load_sites(srv.store, on_sites, NULL);
 	log_info("reloaded %s (%u connections kept)", config_path, conn_count());
 }
 
@@ -158,6 +174,9 @@ static int run(const char *path)
 	srv.tls = tls_server_ctx(srv.conf, err, sizeof(err));
 	if (srv.tls == NULL)
 		die("%s", err);
+	srv.syl = syllabus_load(srv.conf->syllabus_path, err, sizeof(err));
+	if (srv.syl == NULL)
+		die("%s", err);
 	metrics_init();
 	srv.sigs = sig_cache_new(SIG_CACHE_ENTRIES);
 	if (srv.sigs == NULL)
@@ -165,6 +184,9 @@ static int run(const char *path)
 	srv.store = store_new(srv.base, srv.conf, conn_resume_all, &srv);
 	if (srv.store == NULL)
 		die("cannot create the store");
+	/* Queued before any terminal's look-up, so loaded before its first record. */
+	rules_publish_syllabus(srv.store, srv.syl);
+	rules_load_sites(srv.store, on_sites, NULL);
 	if (srv.conf->admin_listen) {
 		admin = admin_start(&srv, srv.conf->admin_listen, err, sizeof(err));
 		if (admin == NULL)
@@ -192,6 +214,8 @@ static int run(const char *path)
 	conn_close_all("shutting down");
 	store_free(srv.store);
 	sig_cache_free(srv.sigs);
+	syllabus_free(srv.syl);
+	geo_set_free(srv.sites);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
@@ -249,6 +273,14 @@ int main(int argc, char **argv)
 	if (test) {
 		struct hconf *c = load_or_exit(path);
 		check_tls(c);
+		char err[512];
+		struct syllabus *syl = syllabus_load(c->syllabus_path, err, sizeof(err));
+		if (syl == NULL) {
+			fprintf(stderr, "%s\n", err);
+			conf_free(c);
+			return 1;
+		}
+		syllabus_free(syl);
 		conf_free(c);
 		printf("%s: configuration ok\n", path);
 		return 0;

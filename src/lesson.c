@@ -65,6 +65,8 @@ void lesson_restore(struct conn *c, const struct store_terminal *t)
 		l->last_activity =
 			t->last_record > t->student_login ? t->last_record : t->student_login;
 	}
+	l->rules.school_id = t->school_id;
+	l->rules.vehicle_class = c->t.vehicle_class;
 	if (l->student_no[0])
 		conn_log(c, HLOG_INFO, "lesson continues: coach %s, student %s since %lld",
 			 l->coach_no, l->student_no, (long long)l->student_login);
@@ -82,8 +84,8 @@ static struct pending_ack *pending(struct conn *c, const struct jt808_msg *m,
 	copy(p->terminal_no, h->terminal_no, sizeof(p->terminal_no));
 	copy(p->person_no, person, sizeof(p->person_no));
 	if (reason)
-		conn_log(c, HLOG_WARN, "timing message 0x%04x (serial %u) rejected: %s", h->msg_id,
-			 h->serial, reason);
+		conn_log(c, HLOG_WARN, "timing message 0x%04x (extended serial %u) rejected: %s",
+			 h->msg_id, h->serial, reason);
 	return p;
 }
 
@@ -247,6 +249,9 @@ static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_h
 	const char *reason = check_common(c, h);
 	if (reason == NULL)
 		reason = check_lesson(l, &x, c->srv->conf->session_timeout_s);
+	if (reason == NULL)
+		reason = rules_check_record(c->srv->conf, c->srv->syl, c->srv->sites, &l->rules, &x,
+					    time(NULL));
 	if (reason == NULL && x.record_time > l->last_activity)
 		l->last_activity = x.record_time;
 	struct store_record r = {.terminal_id = c->t.id,
@@ -268,6 +273,10 @@ static void photo_init(struct conn *c, const struct jt808_msg *m, const struct j
 		return;
 	}
 	const char *reason = check_common(c, h);
+	const struct hconf *cf = c->srv->conf;
+	if (reason == NULL &&
+	    (x.total_packets > cf->reasm_max_pieces || x.photo_size + 64 > cf->reasm_max_bytes))
+		reason = "photo larger than connection.reasm_max_pieces / reasm_max_bytes allow";
 	struct lesson *l = &c->lesson;
 	if (reason == NULL) {
 		struct pending_photo *p = &l->photos[l->next_photo++ % LESSON_PHOTOS];

@@ -218,24 +218,25 @@ static const char batch_sql[] =
 static const char lookup_terminal_sql[] =
 	"SELECT t.id, t.status = 'active', t.auth_code, coalesce(t.terminal_no, ''),"
 	" encode(t.cert_sha256, 'hex'), extract(epoch FROM t.cert_not_after)::bigint,"
-	" coalesce(t.sign_cert_pem, t.cert_pem), encode(coalesce(t.sign_cert_sha256, "
-	"t.cert_sha256), 'hex'),"
+	" coalesce(t.sign_cert_pem, t.cert_pem),"
+	" encode(coalesce(t.sign_cert_sha256, t.cert_sha256), 'hex'),"
 	" c.person_no, extract(epoch FROM c.event_time)::bigint,"
 	" s.person_no, s.coach_no, s.class_id, extract(epoch FROM s.event_time)::bigint,"
 	" (SELECT extract(epoch FROM max(r.record_time))::bigint FROM training_record r"
-	"   WHERE r.terminal_id = t.id AND r.session_login_at = s.event_time AND r.verdict = "
-	"'accepted')"
-	" FROM terminal t"
+	"  WHERE r.terminal_id = t.id AND r.session_login_at = s.event_time"
+	"  AND r.verdict = 'accepted'),"
+	" coalesce(t.school_id, 0), coalesce(v.vehicle_class, '')"
+	" FROM terminal t LEFT JOIN vehicle v ON v.id = t.vehicle_id"
 	" LEFT JOIN LATERAL (SELECT kind, person_no, event_time FROM session_event e"
 	"  WHERE e.terminal_id = t.id AND e.kind IN ('coach_login', 'coach_logout')"
-	"  AND e.verdict = 'accepted' ORDER BY event_time DESC, kind = 'coach_logout' DESC LIMIT "
-	"1) c"
+	"  AND e.verdict = 'accepted'"
+	"  ORDER BY event_time DESC, kind = 'coach_logout' DESC LIMIT 1) c"
 	"  ON c.kind = 'coach_login'"
-	" LEFT JOIN LATERAL (SELECT kind, person_no, coach_no, class_id, event_time FROM "
-	"session_event e"
+	" LEFT JOIN LATERAL (SELECT kind, person_no, coach_no, class_id, event_time"
+	"  FROM session_event e"
 	"  WHERE e.terminal_id = t.id AND e.kind IN ('student_login', 'student_logout')"
-	"  AND e.verdict = 'accepted' ORDER BY event_time DESC, kind = 'student_logout' DESC LIMIT "
-	"1) s"
+	"  AND e.verdict = 'accepted'"
+	"  ORDER BY event_time DESC, kind = 'student_logout' DESC LIMIT 1) s"
 	"  ON s.kind = 'student_login'"
 	" WHERE t.phone = $1";
 
@@ -478,6 +479,8 @@ static bool terminal_from_row(struct store *s, const PGresult *res)
 	t->student_class_id = value_i64(res, 12);
 	t->student_login = value_i64(res, 13);
 	t->last_record = value_i64(res, 14);
+	t->school_id = value_i64(res, 15);
+	value_str(res, 16, t->vehicle_class, sizeof(t->vehicle_class));
 	return true;
 }
 

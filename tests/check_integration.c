@@ -15,6 +15,7 @@
 #include "hoursd.h"
 
 #include <check.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -30,8 +31,13 @@
 #define T2 "013800000002"
 #define T3 "013800000003"
 #define T4 "013800000004"
+#define T5 "013800000005" /* signs with SM2 */
 
-static char work[512], pki[512], bindir[512], pgdir[512], base_ci[1024];
+/* Course codes: vehicle, C1, part 3 (road: no site needed) and part 2 (on site). */
+#define PART3 "--course 1213010000"
+#define PART2 "--course 1212010000"
+
+static char work[512], pki[512], bindir[512], pgdir[512], base_ci[1024], repo[512];
 static char test_ci[1200], conf_path[600], log_path[600], out_path[600], acked_path[600];
 static pid_t hoursd_pid;
 static int port, admin_port;
@@ -112,8 +118,10 @@ static void write_config_tail(const char *extra, const char *tail)
 		"database:\n  conninfo: \"%s\"\n  batch_max_ms: 2\n  reconnect_min_ms: 50\n"
 		"  reconnect_max_ms: 300\n"
 		"log:\n  level: debug\nprocess:\n  allow_root: true\n"
-		"admin:\n  listen: \"127.0.0.1:%d\"\n%s",
-		port, extra ? extra : "", pki, pki, pki, test_ci, admin_port, tail ? tail : "");
+		"admin:\n  listen: \"127.0.0.1:%d\"\n"
+		"rules:\n  syllabus: %s/conf/syllabus.yaml\n%s",
+		port, extra ? extra : "", pki, pki, pki, test_ci, admin_port, repo,
+		tail ? tail : "");
 	fclose(f);
 }
 
@@ -278,6 +286,7 @@ static void setup(void)
 	snprintf(bindir, sizeof(bindir), "%s", need_env("HOURSD_BIN_DIR"));
 	snprintf(pgdir, sizeof(pgdir), "%s", need_env("HOURSD_TEST_PG_DIR"));
 	snprintf(base_ci, sizeof(base_ci), "%s", need_env("HOURSD_TEST_CONNINFO"));
+	ck_assert_ptr_nonnull(getcwd(repo, sizeof(repo)));
 	snprintf(conf_path, sizeof(conf_path), "%s/hoursd.yaml", work);
 	snprintf(log_path, sizeof(log_path), "%s/hoursd.log", work);
 	snprintf(out_path, sizeof(out_path), "%s/termsim.out", work);
@@ -561,6 +570,205 @@ START_TEST(test_sigterm_drains_under_load)
 }
 END_TEST
 
+/* Records of a terminal with a verdict (and a reason, unless NULL). */
+static long long records_of(const char *terminal, const char *verdict, const char *reason)
+{
+	if (reason)
+		return db_value("SELECT count(*) FROM training_record r JOIN terminal t"
+				" ON t.id = r.terminal_id WHERE t.phone = ltrim($1, '0')"
+				" AND r.reason = $2",
+				terminal, reason);
+	return db_value(
+		"SELECT count(*) FROM training_record r JOIN terminal t"
+		" ON t.id = r.terminal_id WHERE t.phone = ltrim($1, '0') AND r.verdict = $2",
+		terminal, verdict);
+}
+
+/* 08:00 Beijing time, days_ago days before today, as seconds since the epoch. */
+static long long morning(int days_ago)
+{
+	long long now = time(NULL), day = 86400, bj = 8 * 3600;
+	/* (now + bj) / day * day is today's Beijing midnight read as UTC: 08:00 there. */
+	return (now + bj) / day * day - days_ago * day;
+}
+
+static char *words(const char *fmt, ...) PRINTF(1, 2);
+static char *words(const char *fmt, ...)
+{
+	static char buf[4][512];
+	static int k;
+	char *b = buf[k++ % 4];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b, 512, fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+START_TEST(test_lesson_ecdsa)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--lesson 10 " PART3), 0);
+	ck_assert_int_eq(out_value("coach_login_result"), 1);
+	ck_assert_int_eq(out_value("student_login_result"), 1);
+	ck_assert_int_eq(out_value("records_ok"), 10);
+	ck_assert_int_eq(out_value("student_logout_result"), 1);
+	ck_assert_int_eq(out_value("coach_logout_result"), 1);
+	ck_assert_int_eq(records_of(T1, "accepted", NULL), 10);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM session_event WHERE verdict = 'accepted'",
+				  NULL, NULL),
+			 4);
+	ck_assert_int_eq(db_value("SELECT accepted_minutes FROM lesson", NULL, NULL), 10);
+	ck_assert_int_eq(db_value("SELECT vehicle FROM progress WHERE part = 3", NULL, NULL), 10);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_lesson_rsa_and_sm2)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(
+		termsim("term-" T2, T2,
+			words("--lesson 5 %s --sign-key %s/sign-rsa-" T2 ".key", PART3, pki)),
+		0);
+	ck_assert_int_eq(records_of(T2, "accepted", NULL), 5);
+	/* Another student, so that the minutes do not overlap T2's. */
+	ck_assert_int_eq(
+		termsim("term-" T5, T5,
+			words("--lesson 5 %s --student S000000000000009 --coach C000000000000009"
+			      " --sign-key %s/sign-sm2-" T5 ".key",
+			      PART3, pki)),
+		0);
+	ck_assert_int_eq(records_of(T5, "accepted", NULL), 5);
+	/* The TLS key is not T2's registered signing key: its coach login is refused. */
+	ck_assert_int_eq(termsim("term-" T2, T2, "--lesson 3 --student S000000000000008 " PART3),
+			 1);
+	ck_assert_int_eq(out_value("coach_login_result"), 9);
+	ck_assert_int_ge(
+		db_value("SELECT count(*) FROM session_event WHERE reason = 'bad_signature'", NULL,
+			 NULL),
+		1);
+	ck_assert_int_eq(records_of(T2, "accepted", NULL), 5);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_tampered_resent_and_reused_records)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(
+		termsim("term-" T1, T1, "--lesson 6 --tamper 2 --resend 3 --reuse 4 " PART3), 0);
+	ck_assert_int_eq(out_value("records_ok"), 6);	  /* 5 good ones and the resend */
+	ck_assert_int_eq(out_value("records_failed"), 2); /* the tampered one and the reuse */
+	ck_assert_int_eq(records_of(T1, "accepted", NULL), 5);
+	ck_assert_int_eq(records_of(T1, NULL, "bad_signature"), 1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM training_record_conflict", NULL, NULL), 1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM training_record", NULL, NULL), 6);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_records_without_a_lesson)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--lesson 4 --no-session " PART3), 0);
+	ck_assert_int_eq(out_value("records_failed"), 4);
+	ck_assert_int_eq(records_of(T1, NULL, "no_session"), 4);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM progress", NULL, NULL), 0);
+	stop_hoursd();
+}
+END_TEST
+
+START_TEST(test_photos)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(
+		termsim("term-" T1, T1, "--lesson 2 --photo 5000 --photo-order reverse " PART3), 0);
+	ck_assert_int_eq(out_value("photo_init_result"), 0);
+	ck_assert_int_eq(out_value("photo_result"), 0);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM photo WHERE size = 5000"
+				  " AND sha256 = sha256(data) AND length(data) = 5000",
+				  NULL, NULL),
+			 1);
+	/* A piece never sent: no answer, nothing stored, the lesson goes on. */
+	ck_assert_int_eq(termsim("term-" T1, T1,
+				 "--lesson 2 --photo 3000 --photo-drop 2 --student S000000000000002"
+				 " --coach C000000000000002 --record-seq 101 " PART3),
+			 0);
+	ck_assert_int_eq(out_value("photo_result"), -1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM photo", NULL, NULL), 1);
+	stop_hoursd();
+}
+END_TEST
+
+/* The same student in two vehicles in the same minutes: each minute counts once. */
+START_TEST(test_same_student_on_two_terminals)
+{
+	start_hoursd(NULL);
+	char *a = words("--lesson 20 --rate 50 --record-start %lld " PART3, morning(1));
+	char *b = words("--lesson 20 --rate 50 --record-start %lld --coach C000000000000005 " PART3,
+			morning(1));
+	pid_t p1 = termsim_start("term-" T1, T1, a);
+	pid_t p2 = termsim_start("term-" T2, T2,
+				 words("%s --sign-key %s/sign-rsa-" T2 ".key", b, pki));
+	ck_assert_int_ne(wait_exit(p1, 60), -1);
+	ck_assert_int_ne(wait_exit(p2, 60), -1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM training_record WHERE verdict = 'accepted'",
+				  NULL, NULL),
+			 20);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM training_record"
+				  " WHERE reason = 'student_overlap'",
+				  NULL, NULL),
+			 20);
+	ck_assert_int_eq(db_value("SELECT vehicle FROM progress", NULL, NULL), 20);
+	stop_hoursd();
+}
+END_TEST
+
+/* A day over the practice cap (240 minutes): the rest is stored, marked, not counted. */
+START_TEST(test_daily_cap)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(
+		termsim("term-" T1, T1,
+			words("--lesson 250 --window 64 --record-start %lld " PART3, morning(1))),
+		1); /* records over the cap are answered with failure */
+	ck_assert_int_eq(out_value("records_ok"), 240);
+	ck_assert_int_eq(records_of(T1, NULL, "daily_cap"), 10);
+	ck_assert_int_eq(db_value("SELECT vehicle FROM progress", NULL, NULL), 240);
+	stop_hoursd();
+}
+END_TEST
+
+/*
+ * Part 3 of C1 (1440 minutes, 240 a day) completed by minutes arriving at
+ * once from two terminals: exactly one push packet.
+ */
+START_TEST(test_part_met_once_under_concurrency)
+{
+	start_hoursd(NULL);
+	const char *coach2 = "--coach C000000000000002";
+	pid_t p[6];
+	for (int d = 0; d < 6; d++) {
+		const char *who = d % 2 ? T2 : T1;
+		char *w = words(
+			"--lesson 240 --window 64 --record-start %lld --record-seq %d %s %s%s%s",
+			morning(6 - d), 1 + 240 * d, PART3, d % 2 ? coach2 : "",
+			d % 2 ? " --sign-key " : "", d % 2 ? pki : "");
+		if (d % 2)
+			w = words("%s/sign-rsa-" T2 ".key", w);
+		p[d] = termsim_start(d % 2 ? "term-" T2 : "term-" T1, who, w);
+		if (d % 2) {
+			ck_assert_int_eq(wait_exit(p[d - 1], 120), 0);
+			ck_assert_int_eq(wait_exit(p[d], 120), 0);
+		}
+	}
+	ck_assert_int_eq(db_value("SELECT vehicle FROM progress WHERE part = 3", NULL, NULL), 1440);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet", NULL, NULL), 1);
+	stop_hoursd();
+}
+END_TEST
+
 static void pg_ctl(const char *what)
 {
 	char cmd[1200];
@@ -629,6 +837,18 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_metrics_match_traffic);
 	tcase_add_test(tc, test_reload_under_traffic);
 	tcase_add_test(tc, test_sigterm_drains_under_load);
+	TCase *tl = tcase_create("lessons");
+	tcase_set_timeout(tl, 180);
+	tcase_add_checked_fixture(tl, setup, teardown);
+	tcase_add_test(tl, test_lesson_ecdsa);
+	tcase_add_test(tl, test_lesson_rsa_and_sm2);
+	tcase_add_test(tl, test_tampered_resent_and_reused_records);
+	tcase_add_test(tl, test_records_without_a_lesson);
+	tcase_add_test(tl, test_photos);
+	tcase_add_test(tl, test_same_student_on_two_terminals);
+	tcase_add_test(tl, test_daily_cap);
+	tcase_add_test(tl, test_part_met_once_under_concurrency);
+	suite_add_tcase(s, tl);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,175 @@
+/*
+ * rules.c - see rules.h.
+ *
+ * The checks here need only what hoursd holds: the record, the syllabus,
+ * the sites, the terminal's last fix and the clock.  What must hold
+ * across connections and instances (one vehicle per student and coach per
+ * minute, the daily cap, progress, the push decision) is decided by the
+ * database in the statement that stores the record (store.c).
+ */
+#include "hoursd.h"
+#include "rules.h"
+#include "conf.h"
+#include "log.h"
+#include "store.h"
+#include "syllabus.h"
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+/* Course-code training modes (docs/protocol.md) are syllabus kinds + 1. */
+#define MODE_VEHICLE 1
+
+static const char *check_time(const struct hconf *cf, const struct jtx_record *x, time_t now)
+{
+	if (x->record_time > now + (time_t)cf->max_future_s)
+		return "record_in_future";
+	if (now - x->record_time > (time_t)cf->max_record_age_s)
+		return "record_too_old";
+	return NULL;
+}
+
+/* A minute in a vehicle: a valid fix, within the part's speed, no jump, on the site if required. */
+static const char *check_vehicle(const struct hconf *cf, const struct syllabus_part *p,
+				 const struct geo_set *sites, struct rules_terminal *t,
+				 const struct jtx_record *x)
+{
+	if (!x->gnss.fix)
+		return "no_gnss_fix";
+	if (p->max_speed_dkmh && x->max_speed_dkmh > p->max_speed_dkmh)
+		return "speed_over_limit";
+	struct geo_fix cur = {
+		.lat_e6 = x->gnss.lat_e6, .lon_e6 = x->gnss.lon_e6, .t = x->record_time};
+	if (t->last.t && geo_jump_too_fast(&t->last, &cur, cf->max_jump_kmh))
+		return "position_jump";
+	if (p->on_site) {
+		if (sites == NULL || geo_set_sites(sites, t->school_id) == 0)
+			return "no_training_site";
+		if (geo_set_find(sites, t->school_id, x->gnss.lat_e6, x->gnss.lon_e6) == NULL)
+			return "outside_training_site";
+	}
+	t->last = cur;
+	return NULL;
+}
+
+const char *rules_check_record(const struct hconf *cf, const struct syllabus *syl,
+			       const struct geo_set *sites, struct rules_terminal *t,
+			       const struct jtx_record *x, time_t now)
+{
+	const char *why = check_time(cf, x, now);
+	if (why)
+		return why;
+	const struct syllabus_part *p = syllabus_part(syl, x->course.vehicle_class, x->course.part);
+	if (p == NULL)
+		return "no_syllabus_part";
+	if (t->vehicle_class[0] && strcmp(t->vehicle_class, x->course.vehicle_class) != 0)
+		return "vehicle_class_mismatch";
+	unsigned mode = x->course.mode;
+	if (mode < 1 || mode > SYL_KINDS || p->max_minutes[mode - 1] == 0)
+		return "kind_not_allowed";
+	if (mode == MODE_VEHICLE)
+		return check_vehicle(cf, p, sites, t, x);
+	return NULL;
+}
+
+/* ---- reference data in the database ---- */
+
+static const char publish_sql[] =
+	"WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(vc text, pa int, rq int,"
+	" mv int, ms int, mc int, mr int, os bool, sp int, dc int)),"
+	" gone AS (DELETE FROM syllabus_part s WHERE NOT EXISTS"
+	"  (SELECT 1 FROM x WHERE x.vc = s.vehicle_class AND x.pa = s.part))"
+	" INSERT INTO syllabus_part (vehicle_class, part, required_minutes, max_vehicle,"
+	"  max_simulator, max_classroom, max_remote, on_site, max_speed_dkmh, daily_cap_minutes,"
+	"  syllabus)"
+	" SELECT vc, pa, rq, mv, ms, mc, mr, os, sp, dc, $2 FROM x"
+	" ON CONFLICT (vehicle_class, part) DO UPDATE SET required_minutes = EXCLUDED.required_minutes,"
+	" max_vehicle = EXCLUDED.max_vehicle, max_simulator = EXCLUDED.max_simulator,"
+	" max_classroom = EXCLUDED.max_classroom, max_remote = EXCLUDED.max_remote,"
+	" on_site = EXCLUDED.on_site, max_speed_dkmh = EXCLUDED.max_speed_dkmh,"
+	" daily_cap_minutes = EXCLUDED.daily_cap_minutes, syllabus = EXCLUDED.syllabus,"
+	" loaded_at = now()";
+
+/* NULL for "no limit". */
+static json_t *limit(long v, long none)
+{
+	return v == none ? json_null() : json_integer(v);
+}
+
+static void on_published(void *arg, const PGresult *res)
+{
+	if (res)
+		log_info("syllabus written to syllabus_part (%zu parts)", (size_t)(uintptr_t)arg);
+	else
+		log_error(
+			"syllabus not written to syllabus_part: parts will not be met until it is");
+}
+
+void rules_publish_syllabus(struct store *s, const struct syllabus *syl)
+{
+	json_t *rows = json_array();
+	size_t n = syllabus_count(syl);
+	for (size_t i = 0; i < n; i++) {
+		const struct syllabus_part *p = syllabus_at(syl, i);
+		json_array_append_new(
+			rows, json_pack("{sssisisososososbsoso}", "vc", p->vehicle_class, "pa",
+					(int)p->part, "rq", (int)p->required_minutes, "mv",
+					limit(p->max_minutes[SYL_VEHICLE], SYL_UNLIMITED), "ms",
+					limit(p->max_minutes[SYL_SIMULATOR], SYL_UNLIMITED), "mc",
+					limit(p->max_minutes[SYL_CLASSROOM], SYL_UNLIMITED), "mr",
+					limit(p->max_minutes[SYL_REMOTE], SYL_UNLIMITED), "os",
+					(int)p->on_site, "sp", limit(p->max_speed_dkmh, 0), "dc",
+					limit(p->daily_cap_minutes, 0)));
+	}
+	char *text = json_dumps(rows, JSON_COMPACT);
+	json_decref(rows);
+	if (text == NULL)
+		die("out of memory");
+	const char *values[2] = {text, syllabus_name(syl)};
+	store_query(s, publish_sql, 2, values, on_published, (void *)(uintptr_t)n);
+	free(text);
+}
+
+static const char sites_sql[] =
+	"SELECT school_id, name, geojson::text FROM training_site"
+	" WHERE kind = 'field' AND geojson IS NOT NULL ORDER BY school_id, name";
+
+struct sites_load {
+	rules_sites_fn done;
+	void *arg;
+};
+
+static void on_sites(void *arg, const PGresult *res)
+{
+	struct sites_load *l = arg;
+	struct geo_set *set = res ? geo_set_new() : NULL;
+	for (int i = 0; set && i < PQntuples(res); i++) {
+		char err[256];
+		const char *text = PQgetvalue(res, i, 2);
+		struct geo_site *site = geo_site_parse(text, strlen(text), err, sizeof(err));
+		if (site == NULL) {
+			log_error("training site %s of school %s is unusable: %s",
+				  PQgetvalue(res, i, 1), PQgetvalue(res, i, 0), err);
+			continue;
+		}
+		if (!geo_set_add(set, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+				 PQgetvalue(res, i, 1), site))
+			die("out of memory");
+	}
+	if (set)
+		log_info("training sites loaded: %d", PQntuples(res));
+	else
+		log_error("training sites not loaded: the database failed the query");
+	l->done(l->arg, set);
+	free(l);
+}
+
+void rules_load_sites(struct store *s, rules_sites_fn done, void *arg)
+{
+	struct sites_load *l = malloc(sizeof(*l));
+	if (l == NULL)
+		die("out of memory");
+	l->done = done;
+	l->arg = arg;
+	store_query(s, sites_sql, 0, NULL, on_sites, l);
+}
