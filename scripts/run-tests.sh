@@ -36,6 +36,10 @@ build/hoursctl -d "$CONNINFO" terminal add 013800000002 --cert "$WORK/pki/term-0
 build/hoursctl -d "$CONNINFO" terminal add 013800000005 --cert "$WORK/pki/term-013800000005.crt" \
 	--sign-cert "$WORK/pki/sign-sm2-013800000005.crt" >/dev/null
 build/hoursctl -d "$CONNINFO" terminal disable 013800000004 >/dev/null
+# School S001 has the sample site; terminal 1 belongs to it, the others to no school.
+build/hoursctl -d "$CONNINFO" school add S001 "Sample driving school" >/dev/null
+build/hoursctl -d "$CONNINFO" site import S001 "sample field" conf/site-sample.geojson >/dev/null
+build/hoursctl -d "$CONNINFO" terminal assign 013800000001 S001 >/dev/null
 
 export HOURSD_TEST_PKI=$WORK/pki HOURSD_TEST_PG_DIR=$WORK/pg HOURSD_TEST_WORK=$WORK
 export HOURSD_TEST_CONNINFO=${CONNINFO% dbname=*}

@@ -769,6 +769,34 @@ START_TEST(test_part_met_once_under_concurrency)
 }
 END_TEST
 
+/*
+ * Field driving (part 2) counts only on the school's site.  termsim drives
+ * north-east 80 microdegrees a minute from the site's corner: minutes 0-6
+ * are on the site, 7-12 in the building (a hole), 13-25 on the site's
+ * upper arm, 26-29 past it (conf/site-sample.geojson).
+ */
+START_TEST(test_training_site)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T1, T1, "--lesson 30 " PART2), 1);
+	ck_assert_int_eq(out_value("records_ok"), 20);
+	ck_assert_int_eq(records_of(T1, NULL, "outside_training_site"), 10);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM training_record WHERE verdict = 'accepted'"
+				  " AND record_no LIKE '%000' || $1",
+				  "8", NULL),
+			 0); /* sequence 8 is minute 7, the first in the hole */
+	/* Terminal 2 belongs to no school with a site. */
+	ck_assert_int_eq(
+		termsim("term-" T2, T2,
+			words("--lesson 3 --student S000000000000002 --coach C000000000000002"
+			      " --sign-key %s/sign-rsa-" T2 ".key " PART2,
+			      pki)),
+		1);
+	ck_assert_int_eq(records_of(T2, NULL, "no_training_site"), 3);
+	stop_hoursd();
+}
+END_TEST
+
 static void pg_ctl(const char *what)
 {
 	char cmd[1200];
@@ -848,6 +876,7 @@ static Suite *suite(void)
 	tcase_add_test(tl, test_same_student_on_two_terminals);
 	tcase_add_test(tl, test_daily_cap);
 	tcase_add_test(tl, test_part_met_once_under_concurrency);
+	tcase_add_test(tl, test_training_site);
 	suite_add_tcase(s, tl);
 	suite_add_tcase(s, tc);
 	return s;
