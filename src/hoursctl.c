@@ -16,6 +16,7 @@
  * synchronous: blocking libpq is right here.
  */
 #include "hoursd.h"
+#include "audit.h"
 #include "conf.h"
 #include "geo.h"
 #include "log.h"
@@ -57,7 +58,11 @@ static void usage(FILE *f)
 		"                                   validate and store a training site; the same\n"
 		"                                   name again replaces it (kind default: field,\n"
 		"                                   or the stored one)\n"
-		"  site list [SCHOOL_CODE]          list training sites\n");
+		"  site list [SCHOOL_CODE]          list training sites\n"
+		"  explain STUDENT                  progress per part, and every minute that did\n"
+		"                                   not count with its reason\n"
+		"  recompute [STUDENT]              derive progress again from the stored records\n"
+		"                                   and report any difference (exit 1 if some)\n");
 }
 
 static PGresult *query(const char *sql, int n, const char *const *values)
@@ -656,6 +661,10 @@ int main(int argc, char **argv)
 		rc = cmd_terminal(argc - optind - 1, argv + optind + 1);
 	} else if (strcmp(cmd, "school") == 0) {
 		rc = cmd_school(argc - optind - 1, argv + optind + 1);
+	} else if (strcmp(cmd, "explain") == 0 && argc - optind == 2) {
+		rc = audit_explain(db, argv[optind + 1], stdout);
+	} else if (strcmp(cmd, "recompute") == 0 && argc - optind <= 2) {
+		rc = audit_recompute(db, argc - optind == 2 ? argv[optind + 1] : NULL, stdout);
 	} else if (strcmp(cmd, "site") == 0) {
 		rc = cmd_site(argc - optind - 1, argv + optind + 1);
 	} else {

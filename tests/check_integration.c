@@ -160,9 +160,9 @@ static int wait_exit(pid_t pid, int timeout_s)
 	return -1;
 }
 
-static int count_lines_with(const char *needle)
+static int count_lines_in(const char *path, const char *needle)
 {
-	FILE *f = fopen(log_path, "r");
+	FILE *f = fopen(path, "r");
 	char line[4096];
 	int n = 0;
 	while (f && fgets(line, sizeof(line), f))
@@ -170,6 +170,11 @@ static int count_lines_with(const char *needle)
 	if (f)
 		fclose(f);
 	return n;
+}
+
+static int count_lines_with(const char *needle)
+{
+	return count_lines_in(log_path, needle);
 }
 
 static void start_hoursd(const char *extra)
@@ -570,6 +575,16 @@ START_TEST(test_sigterm_drains_under_load)
 }
 END_TEST
 
+/* Run hoursctl against the test database; its exit status (output in the termsim file). */
+static int hoursctl(const char *cmd, const char *arg)
+{
+	char prog[600];
+	snprintf(prog, sizeof(prog), "%s/hoursctl", bindir);
+	char *argv[] = {prog, (char *)"-d", test_ci, (char *)cmd, (char *)arg, NULL};
+	unlink(out_path);
+	return wait_exit(spawn(argv, out_path, log_path), 60);
+}
+
 /* Records of a terminal with a verdict (and a reason, unless NULL). */
 static long long records_of(const char *terminal, const char *verdict, const char *reason)
 {
@@ -721,6 +736,7 @@ START_TEST(test_same_student_on_two_terminals)
 				  NULL, NULL),
 			 20);
 	ck_assert_int_eq(db_value("SELECT vehicle FROM progress", NULL, NULL), 20);
+	ck_assert_int_eq(hoursctl("recompute", NULL), 0);
 	stop_hoursd();
 }
 END_TEST
@@ -736,6 +752,10 @@ START_TEST(test_daily_cap)
 	ck_assert_int_eq(out_value("records_ok"), 240);
 	ck_assert_int_eq(records_of(T1, NULL, "daily_cap"), 10);
 	ck_assert_int_eq(db_value("SELECT vehicle FROM progress", NULL, NULL), 240);
+	ck_assert_int_eq(hoursctl("recompute", NULL), 0);
+	ck_assert_int_eq(hoursctl("explain", "S000000000000001"), 0);
+	ck_assert_int_eq(count_lines_in(out_path, "minutes that did not count: 10"), 1);
+	ck_assert_int_eq(count_lines_in(out_path, "daily_cap"), 10);
 	stop_hoursd();
 }
 END_TEST
@@ -765,6 +785,12 @@ START_TEST(test_part_met_once_under_concurrency)
 	}
 	ck_assert_int_eq(db_value("SELECT vehicle FROM progress WHERE part = 3", NULL, NULL), 1440);
 	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet", NULL, NULL), 1);
+	ck_assert_int_eq(hoursctl("recompute", NULL), 0);
+	/* recompute does see a difference: progress changed behind its back. */
+	PGconn *c = db_connect(test_ci);
+	db_exec(c, "UPDATE progress SET vehicle = vehicle + 1");
+	PQfinish(c);
+	ck_assert_int_eq(hoursctl("recompute", NULL), 1);
 	stop_hoursd();
 }
 END_TEST

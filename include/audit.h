@@ -1,0 +1,24 @@
+/*
+ * audit.h - what hoursctl tells operators and auditors about a student's
+ * hours, read from the database with blocking libpq (a command line, not
+ * the daemon).
+ */
+#ifndef HOURSD_AUDIT_H
+#define HOURSD_AUDIT_H
+
+#include "hoursd.h"
+
+typedef struct pg_conn PGconn;
+
+/* Progress per part and every minute that did not count, with its reason. 0, or 1 on error. */
+int audit_explain(PGconn *db, const char *student_no, FILE *out);
+
+/*
+ * Re-derive progress (per student and part, by kind) and the per-day
+ * counts from the stored records, and report every difference from the
+ * stored progress.  NULL: every student.  0 when none differ, 1 when some
+ * do, 2 on error.
+ */
+int audit_recompute(PGconn *db, const char *student_no, FILE *out);
+
+#endif
