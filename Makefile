@@ -27,12 +27,12 @@ B := build
 S := build/san
 
 # Sources shared by the programs (everything but the mains).
-MAINS := src/hoursd.c src/hoursctl.c src/termsim.c
+MAINS := src/hoursd.c src/hoursctl.c src/termsim.c src/policesim.c
 LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*.c))
 TEST_SRC := $(wildcard tests/check_*.c)
 HDRS := $(wildcard include/*.h)
 
-PROGS := hoursd hoursctl termsim
+PROGS := hoursd hoursctl termsim policesim
 TESTS := $(patsubst tests/%.c,%,$(TEST_SRC))
 
 all: $(addprefix $(B)/,$(PROGS))

@@ -72,6 +72,7 @@ struct pending_ack {
 	uint16_t ext_serial;
 	bool accepted;	/* the verdict hoursd gave (a resend takes the stored one) */
 	bool is_record; /* a training record: counted by its final verdict */
+	uint8_t part;	/* a student login: the part its answer reports progress for */
 	char terminal_no[JTX_TERMINAL_NO_LEN + 1];
 	char person_no[JTX_PERSON_NO_LEN + 1];
 	struct timespec received;

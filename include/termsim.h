@@ -41,8 +41,10 @@ struct lesson_opts {
 	bool record_start_set;
 	long record_seq;
 	long tamper, resend, reuse; /* record index from 1; 0: none */
-	bool no_session;
-	long photo_bytes; /* -1: no photo */
+	bool no_session;	    /* no logins or logouts: records are expected refused */
+	bool no_login;		    /* no logins: the lesson is open on the server already */
+	bool no_logout;		    /* no logouts: the lesson is left open */
+	long photo_bytes;	    /* -1: no photo */
 	bool photo_reverse;
 	long photo_drop; /* piece index from 1; 0: none */
 	const char *records_file;
@@ -222,6 +224,8 @@ enum {
 	O_PHOTO_ORDER,
 	O_PHOTO_DROP,
 	O_RECORDS_FILE,
+	O_NO_LOGIN,
+	O_NO_LOGOUT,
 };
 bool termsim_lesson_opt(struct lesson_opts *l, int c, const char *arg) MUSTCHECK;
 void termsim_lesson_defaults(struct lesson_opts *l);

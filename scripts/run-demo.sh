@@ -3,8 +3,10 @@
 #
 # A PostgreSQL cluster under var/pg, a development PKI under var/pki, the
 # migrations, three registered demo terminals, hoursd in the foreground on
-# 127.0.0.1:${HOURSD_PORT:-8808} and a demo terminal (termsim) sending a
-# position every second.  Ctrl-C stops all of it; a second run reuses it.
+# 127.0.0.1:${HOURSD_PORT:-8808}, a demo terminal (termsim) sending a
+# position every second, and a second one playing a signed lesson of 30
+# training records (one a second on an accelerated clock).  Ctrl-C stops
+# all of it; a second run reuses it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -42,13 +44,19 @@ for t in "${TERMINALS[@]}"; do
 	build/hoursctl -d "$CONNINFO" terminal add "$t" --cert "$VAR/pki/term-$t.crt"
 done
 
+# Numbers unique to this run, so that a second run's lesson is a new one.
+stamp=$(printf '%015d' "$(date +%s)")
 pids=()
+lesson=
 stop() {
 	trap - INT TERM EXIT
+	[ -n "$lesson" ] && kill -TERM "$lesson" 2>/dev/null
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}" $lesson; do wait "$p" 2>/dev/null || true; done
 	echo "stopped; positions stored so far:"
 	build/hoursctl -d "$CONNINFO" terminal list 2>/dev/null || true
+	echo "the demo lesson's student:"
+	build/hoursctl -d "$CONNINFO" explain "S$stamp" 2>/dev/null || true
 	scripts/pg.sh stop "$VAR/pg"
 }
 trap stop INT TERM EXIT
@@ -64,4 +72,10 @@ build/termsim --host 127.0.0.1 --port "$PORT" --ca "$VAR/pki/ca.crt" \
 	--cert "$VAR/pki/term-${TERMINALS[0]}.crt" --key "$VAR/pki/term-${TERMINALS[0]}.key" \
 	--phone "${TERMINALS[0]}" --loop --rate 1 &
 pids+=($!)
+build/termsim --host 127.0.0.1 --port "$PORT" --ca "$VAR/pki/ca.crt" \
+	--cert "$VAR/pki/term-${TERMINALS[1]}.crt" --key "$VAR/pki/term-${TERMINALS[1]}.key" \
+	--phone "${TERMINALS[1]}" --lesson 30 --rate 1 --course 1213010000 \
+	--terminal-no "D$stamp" --student "S$stamp" --coach "C$stamp" &
+lesson=$!
+# Runs until Ctrl-C, or until hoursd or the position terminal stops.
 wait -n "${pids[@]}" || true

@@ -49,7 +49,8 @@ for bin in build/san build; do
 done
 
 # Acceptance: a JT/T 808 client that is not ours (tests/jt808_client.py, Python)
-# against build/hoursd and a fresh copy of the template, 2013 then 2019 headers.
+# against build/hoursd and a fresh copy of the template, 2013 then 2019 headers,
+# then a lesson (--lesson) that drives a student to a met part.
 pyclient() {
 	local conf=$WORK/pyclient-hoursd.yaml log=$WORK/pyclient-hoursd.log db=hoursd_py
 	local port pid rc=0
@@ -78,6 +79,9 @@ YAML
 	for _ in $(seq 100); do grep -q ' ready' "$log" && break; sleep 0.1; done
 	pyclient_run 013800000001 || rc=1
 	pyclient_run 013800000002 --v2019 || rc=1
+	# a C1 student from zero to a met part 2 (timing-training extension, signed
+	# with terminal 1's TLS key; terminal 1 belongs to S001 and its sample site)
+	pyclient_run 013800000001 --lesson || rc=1
 	kill -TERM "$pid"
 	for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	kill -KILL "$pid" 2>/dev/null && echo "hoursd did not stop within 20 s of SIGTERM"

@@ -51,7 +51,7 @@ CREATE TABLE training_record (
 	class_id         bigint NOT NULL,
 	course_code      text NOT NULL,
 	part             smallint NOT NULL,        -- decoded from the course code
-	mode             smallint NOT NULL,        -- 1 vehicle, 2 simulator, 3 classroom, 4 remote
+	mode             smallint NOT NULL,        -- 1 vehicle, 2 classroom, 3 simulator, 4 remote
 	vehicle_class    text NOT NULL,
 	upload_type      smallint NOT NULL,
 	record_status    smallint NOT NULL,

@@ -70,7 +70,6 @@ CREATE TABLE progress (
 	first_minute   timestamptz,
 	last_minute    timestamptz,
 	records        integer NOT NULL DEFAULT 0,
-	met_at         timestamptz,
 	updated_at     timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (student_no, part)
 );

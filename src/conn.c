@@ -22,6 +22,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <libpq-fe.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -240,12 +241,11 @@ static bool answer_ok(const struct pending_ack *p, enum store_outcome o)
 	}
 }
 
-static void send_timing_answer(struct conn *c, const struct pending_ack *p, bool ok)
+static void send_timing_answer(struct conn *c, const struct pending_ack *p, struct jtx_answer *a)
 {
-	struct jtx_answer a = {.result = ok ? JTX_R_OK : JTX_R_OTHER};
-	memcpy(a.person_no, p->person_no, sizeof(a.person_no));
+	memcpy(a->person_no, p->person_no, sizeof(a->person_no));
 	uint8_t data[128], body[256];
-	size_t n = jtx_build_answer(p->answer_id, &a, data, sizeof(data));
+	size_t n = jtx_build_answer(p->answer_id, a, data, sizeof(data));
 	struct jtx_header h = {.msg_id = p->answer_id, .serial = p->ext_serial};
 	memcpy(h.terminal_no, p->terminal_no, sizeof(h.terminal_no));
 	size_t len = n ? jtx_build(&h, data, n, NULL, 0, body, sizeof(body)) : 0;
@@ -256,27 +256,78 @@ static void send_timing_answer(struct conn *c, const struct pending_ack *p, bool
 	conn_send_frame(c, JT808_P_TRANSPARENT_DOWN, body, len);
 }
 
+/* The last step of every pending answer: it is written (or the connection is gone). */
+static void pending_done(struct pending_ack *p)
+{
+	struct conn *c = p->c;
+	c->inflight--;
+	hist_observe(&metric_ack_seconds, since(&p->received));
+	if (c->state != CS_CLOSED)
+		update_reading(c);
+	free(p);
+	conn_unref(c);
+}
+
+static uint16_t word(const PGresult *res, int col)
+{
+	long long v = strtoll(PQgetvalue(res, 0, col), NULL, 10);
+	return (uint16_t)(v < 0 ? 0 : v > UINT16_MAX ? UINT16_MAX : v);
+}
+
+/* Counted minutes and mileage of a student: in all, and in one part. */
+static const char progress_sql[] =
+	"SELECT coalesce(sum(vehicle + simulator + classroom + remote), 0),"
+	" coalesce(sum(vehicle + simulator + classroom + remote) FILTER (WHERE part = $2::int), 0),"
+	" coalesce(sum(mileage_dkm), 0), coalesce(sum(mileage_dkm) FILTER (WHERE part = $2::int), 0)"
+	" FROM progress WHERE student_no = $1";
+
+/* A student login's answer tells the terminal the student's progress (0x8201). */
+static void on_progress(void *arg, const PGresult *res)
+{
+	struct pending_ack *p = arg;
+	struct jtx_answer a = {.result = JTX_R_OK};
+	if (res && PQntuples(res) == 1) {
+		a.total_minutes = word(res, 0);
+		a.part_minutes = word(res, 1);
+		a.total_mileage = word(res, 2);
+		a.part_mileage = word(res, 3);
+	}
+	if (p->c->state != CS_CLOSED)
+		send_timing_answer(p->c, p, &a);
+	pending_done(p);
+}
+
 void conn_committed(void *arg, enum store_outcome o)
 {
 	struct pending_ack *p = arg;
 	struct conn *c = p->c;
-	c->inflight--;
+	bool ok = answer_ok(p, o);
+	if (p->is_record && (o == STORE_STORED || o == STORE_REJECTED))
+		*(ok ? &c->srv->st.records_accepted : &c->srv->st.records_rejected) += 1;
+	if (c->state != CS_CLOSED && p->answer_id == JTX_STUDENT_LOGIN_ACK && ok) {
+		char part[4];
+		snprintf(part, sizeof(part), "%u", p->part);
+		const char *v[2] = {p->person_no, part};
+		store_query(c->srv->store, progress_sql, 2, v, on_progress, p);
+		return;
+	}
 	if (c->state != CS_CLOSED) {
-		bool ok = answer_ok(p, o);
-		if (p->is_record && (o == STORE_STORED || o == STORE_REJECTED))
-			*(ok ? &c->srv->st.records_accepted : &c->srv->st.records_rejected) += 1;
-		if (p->answer_id)
-			send_timing_answer(c, p, ok);
-		else
+		if (p->answer_id) {
+			struct jtx_answer a = {.result = ok ? JTX_R_OK : JTX_R_OTHER};
+			send_timing_answer(c, p, &a);
+		} else {
 			conn_send_ack(c, p->serial, p->msg_id, ok ? JT808_R_OK : JT808_R_FAILED);
-		hist_observe(&metric_ack_seconds, since(&p->received));
+		}
 		if (o == STORE_CONFLICT)
 			conn_log(c, HLOG_WARN,
 				 "record number reused by a different record: kept aside, refused");
-		update_reading(c);
+		else if (o == STORE_REJECTED)
+			conn_log(c, HLOG_WARN,
+				 "record (serial %u) rejected by the database's checks: minute"
+				 " overlap or daily cap (training_record.reason)",
+				 p->serial);
 	}
-	free(p);
-	conn_unref(c);
+	pending_done(p);
 }
 
 static void store_frame(struct conn *c, const struct jt808_msg *m,

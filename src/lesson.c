@@ -89,16 +89,18 @@ static struct pending_ack *pending(struct conn *c, const struct jt808_msg *m,
 	return p;
 }
 
+/* part: a student login's, whose progress its answer reports; else 0. */
 static void store_event(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
-			struct store_event *e, uint16_t answer_id)
+			struct store_event *e, uint16_t answer_id, uint8_t part)
 {
 	e->terminal_id = c->t.id;
 	e->ext_serial = h->serial;
 	e->raw = m->body;
 	e->raw_len = m->body_len;
 	c->srv->st.session_events++;
-	store_add_event(c->srv->store, e, conn_committed,
-			pending(c, m, h, answer_id, e->person_no, e->reason));
+	struct pending_ack *p = pending(c, m, h, answer_id, e->person_no, e->reason);
+	p->part = part;
+	store_add_event(c->srv->store, e, conn_committed, p);
 }
 
 static void bad_message(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
@@ -132,7 +134,7 @@ static void coach_login(struct conn *c, const struct jt808_msg *m, const struct 
 				 .mileage_dkm = -1,
 				 .gnss = &x.gnss,
 				 .reason = reason};
-	store_event(c, m, h, &ev, JTX_COACH_LOGIN_ACK);
+	store_event(c, m, h, &ev, JTX_COACH_LOGIN_ACK, 0);
 }
 
 static void coach_logout(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
@@ -159,7 +161,7 @@ static void coach_logout(struct conn *c, const struct jt808_msg *m, const struct
 				 .mileage_dkm = -1,
 				 .gnss = &x.gnss,
 				 .reason = reason};
-	store_event(c, m, h, &ev, JTX_COACH_LOGOUT_ACK);
+	store_event(c, m, h, &ev, JTX_COACH_LOGOUT_ACK, 0);
 }
 
 static void student_login(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
@@ -191,7 +193,7 @@ static void student_login(struct conn *c, const struct jt808_msg *m, const struc
 				 .mileage_dkm = -1,
 				 .gnss = &x.gnss,
 				 .reason = reason};
-	store_event(c, m, h, &ev, JTX_STUDENT_LOGIN_ACK);
+	store_event(c, m, h, &ev, JTX_STUDENT_LOGIN_ACK, x.course.part);
 }
 
 static void student_logout(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
@@ -216,7 +218,7 @@ static void student_logout(struct conn *c, const struct jt808_msg *m, const stru
 				 .mileage_dkm = x.mileage_dkm,
 				 .gnss = &x.gnss,
 				 .reason = reason};
-	store_event(c, m, h, &ev, JTX_STUDENT_LOGOUT_ACK);
+	store_event(c, m, h, &ev, JTX_STUDENT_LOGOUT_ACK, 0);
 }
 
 /* Whether the record belongs to the lesson open on this terminal; a reason when not. */

@@ -1569,6 +1569,8 @@ static const struct option long_opts[] = {
 	{"resend", required_argument, NULL, O_RESEND},
 	{"reuse", required_argument, NULL, O_REUSE},
 	{"no-session", no_argument, NULL, O_NO_SESSION},
+	{"no-login", no_argument, NULL, O_NO_LOGIN},
+	{"no-logout", no_argument, NULL, O_NO_LOGOUT},
 	{"photo", required_argument, NULL, O_PHOTO},
 	{"photo-order", required_argument, NULL, O_PHOTO_ORDER},
 	{"photo-drop", required_argument, NULL, O_PHOTO_DROP},

@@ -6,11 +6,12 @@
  * about 30 times what its verification costs the server, and the
  * benchmark must measure the server): coach login, student login, the
  * photo (init, data), N minute records, the resent record, the record
- * reusing a number, student logout, coach logout.  termsim_lesson_step()
- * sends them in that order.  A login, a logout, the photo messages, the
- * first record and the faults sent after the records wait until
- * everything before them is answered, as a terminal waits for its
- * answers; the records go as the window and --rate allow.
+ * reusing a number, student logout, coach logout (--no-login leaves the
+ * logins out, --no-logout the logouts, --no-session both).
+ * termsim_lesson_step() sends them in that order.  A login, a logout, the
+ * photo messages, the first record and the faults sent after the records
+ * wait until everything before them is answered, as a terminal waits for
+ * its answers; the records go as the window and --rate allow.
  *
  * Answers: 0x8900 matched by extended message ID and extended serial
  * (logins, logouts, photo init); 0x8001 by JT/T 808 serial (records,
@@ -495,7 +496,7 @@ static bool add_photo(const struct build *b)
 static bool build_script(const struct build *b)
 {
 	const struct lesson_opts *o = b->o;
-	bool ok = o->no_session || (add_coach_login(b) && add_student_login(b));
+	bool ok = o->no_session || o->no_login || (add_coach_login(b) && add_student_login(b));
 
 	if (ok && o->photo_bytes >= 0)
 		ok = add_photo(b);
@@ -505,7 +506,7 @@ static bool build_script(const struct build *b)
 		ok = add_resend(b, o->resend);
 	if (ok && o->reuse)
 		ok = add_record(b, o->reuse - 1, R_REUSE, 1);
-	if (ok && !o->no_session)
+	if (ok && !o->no_session && !o->no_logout)
 		ok = add_student_logout(b) && add_coach_logout(b);
 	return ok;
 }
@@ -806,15 +807,19 @@ const char termsim_lesson_usage[] =
 	"  --record-start EPOCH  record 1's time (default now - N*60); then +60 s each\n"
 	"  --record-seq N        record 1's 4-digit sequence in the record number (1)\n"
 	"  --records-file F      append \"<record_no> <result>\" per record answered\n"
+	"  --no-login            no coach or student login: the lesson is open on the\n"
+	"                        server already (left open by an earlier run, e.g.\n"
+	"                        with --no-logout); its records must be answered 0\n"
+	"  --no-logout           no student or coach logout: the lesson is left open\n"
 	"  --photo BYTES         after the student login, a photo init (0x0305) and\n"
 	"                        the photo data (0x0306) in sub-packages of 1000 bytes\n"
 	"                        (the server reassembles at most 128 pieces)\n"
 	"  --photo-order forward|reverse   --photo-drop K (piece K never sent)\n"
 	"  faults: --tamper K (record K's signature spoilt); --reuse K (after the\n"
 	"          records, another record under record K's number); --no-session\n"
-	"          (no logins or logouts; a lesson left open on the server by an\n"
-	"          earlier run would count them); --resend K (record K again, the\n"
-	"          same bytes, after the records)\n"
+	"          (no logins or logouts, and no lesson open on the server: the\n"
+	"          records must be refused; to continue an open lesson, --no-login);\n"
+	"          --resend K (record K again, the same bytes, after the records)\n"
 	"  --rate paces records per terminal.  With --terminals, terminal i (from 0)\n"
 	"  adds i to the trailing digits of --terminal-no, --coach and --student:\n"
 	"  hoursd refuses a student or coach in two vehicles in one minute, so a run\n"
@@ -924,6 +929,12 @@ bool termsim_lesson_opt(struct lesson_opts *l, int c, const char *arg)
 	case O_NO_SESSION:
 		l->no_session = true;
 		return true;
+	case O_NO_LOGIN:
+		l->no_login = true;
+		return true;
+	case O_NO_LOGOUT:
+		l->no_logout = true;
+		return true;
 	case O_PHOTO_ORDER:
 		l->photo_reverse = strcmp(arg, "reverse") == 0;
 		return l->photo_reverse || strcmp(arg, "forward") == 0;
@@ -975,7 +986,8 @@ static bool check_faults(const struct lesson_opts *l)
 static bool lesson_opts_unused(const struct lesson_opts *l)
 {
 	return l->sign_key || l->terminal_no || l->tamper || l->resend || l->reuse ||
-	       l->no_session || l->photo_bytes >= 0 || l->records_file || l->record_start_set;
+	       l->no_session || l->no_login || l->no_logout || l->photo_bytes >= 0 ||
+	       l->records_file || l->record_start_set;
 }
 
 bool termsim_lesson_check(struct opts *o)

@@ -823,6 +823,44 @@ START_TEST(test_training_site)
 }
 END_TEST
 
+/*
+ * A terminal that reconnects mid-lesson, and an hoursd restarted
+ * mid-lesson: the lesson goes on from what the database holds.
+ */
+START_TEST(test_lesson_survives_reconnect_and_restart)
+{
+	long long t0 = morning(1);
+	start_hoursd(NULL);
+	ck_assert_int_eq(termsim("term-" T1, T1,
+				 words("--lesson 5 --no-logout --record-start %lld " PART3, t0)),
+			 0);
+	/* The connection is gone; a new one continues the lesson. */
+	ck_assert_int_eq(termsim("term-" T1, T1,
+				 words("--lesson 5 --no-login --no-logout --record-seq 6"
+				       " --record-start %lld " PART3,
+				       t0 + 300)),
+			 0);
+	stop_hoursd();
+	start_hoursd(NULL);
+	ck_assert_int_eq(
+		termsim("term-" T1, T1,
+			words("--lesson 5 --no-login --record-seq 11 --record-start %lld " PART3,
+			      t0 + 600)),
+		0);
+	ck_assert(log_has("lesson continues"));
+	ck_assert_int_eq(records_of(T1, "accepted", NULL), 15);
+	ck_assert_int_eq(db_value("SELECT accepted_minutes FROM lesson", NULL, NULL), 15);
+	/* The lesson is closed now: a record after it is refused. */
+	ck_assert_int_eq(termsim("term-" T1, T1,
+				 words("--lesson 1 --no-login --no-logout --record-seq 16"
+				       " --record-start %lld " PART3,
+				       t0 + 900)),
+			 1);
+	ck_assert_int_eq(records_of(T1, NULL, "no_session"), 1);
+	stop_hoursd();
+}
+END_TEST
+
 static void pg_ctl(const char *what)
 {
 	char cmd[1200];
@@ -903,6 +941,7 @@ static Suite *suite(void)
 	tcase_add_test(tl, test_daily_cap);
 	tcase_add_test(tl, test_part_met_once_under_concurrency);
 	tcase_add_test(tl, test_training_site);
+	tcase_add_test(tl, test_lesson_survives_reconnect_and_restart);
 	suite_add_tcase(s, tl);
 	suite_add_tcase(s, tc);
 	return s;
