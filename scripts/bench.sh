@@ -54,7 +54,7 @@ database:
   conninfo: "$CI"
   batch_max_rows: $BATCH
 log:
-  level: warn
+  level: info
 process:
   allow_root: true
 admin:

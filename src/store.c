@@ -118,6 +118,7 @@ static const char batch_sql[] =
 	"   ch int, sc int, ev int, fc int, ta bigint, la int, lo int, sz int, data text)"
 	"  ON CONFLICT DO NOTHING),"
 	" rin AS (SELECT x.*, decode(raw, 'hex') AS rawb,"
+	"  row_number() OVER (PARTITION BY t, no ORDER BY i) AS resend,"
 	"  date_trunc('minute', to_timestamp(rt)) AS minute,"
 	"  (to_timestamp(rt + 28800) AT TIME ZONE 'UTC')::date AS day"
 	"  FROM d, jsonb_to_recordset(d.j->'r') AS"
@@ -132,8 +133,7 @@ static const char batch_sql[] =
 	" claim AS (INSERT INTO minute_claim (terminal_id, record_no, student_no, coach_no, minute)"
 	"  SELECT t, no, sn, cn, minute FROM cand ORDER BY rt, i ON CONFLICT DO NOTHING"
 	"  RETURNING terminal_id, record_no),"
-	" claimed AS (SELECT cand.* FROM cand JOIN claim ON claim.terminal_id = cand.t"
-	"  AND claim.record_no = cand.no),"
+	" claimed AS (SELECT * FROM cand WHERE (t, no) IN (SELECT terminal_id, record_no FROM claim)),"
 	/* The daily cap: minutes offered per student, part and day, counted in record order. */
 	" dayagg AS (SELECT sn, pa, day, count(*) AS n FROM claimed GROUP BY sn, pa, day),"
 	" dayup AS (INSERT INTO progress_day (student_no, part, day, minutes)"
@@ -199,13 +199,12 @@ static const char batch_sql[] =
 	"  SELECT rin.t, rin.no, rin.rawb, sha256(rin.rawb) FROM rin JOIN old USING (i)"
 	"  WHERE NOT old.same ON CONFLICT DO NOTHING)"
 	/* Per record: s stored accepted, x stored rejected, d/r a resend of one stored
-	 * accepted/rejected (before, by another instance, or earlier in this batch), c a conflict.
-	 */
+	 * accepted/rejected (before, by another instance, or earlier in this batch: resend > 1),
+	 * c a conflict. */
 	" SELECT rin.i, CASE WHEN old.i IS NOT NULL AND NOT old.same THEN 'c'"
 	"  WHEN old.i IS NOT NULL THEN CASE WHEN old.verdict = 'accepted' THEN 'd' ELSE 'r' END"
 	"  WHEN ins.record_no IS NULL THEN 'd'"
-	"  WHEN EXISTS (SELECT 1 FROM rin r2 WHERE r2.t = rin.t AND r2.no = rin.no AND r2.i < "
-	"rin.i)"
+	"  WHEN rin.resend > 1"
 	"  THEN CASE WHEN ins.verdict = 'accepted' THEN 'd' ELSE 'r' END"
 	"  WHEN ins.verdict = 'accepted' THEN 's' ELSE 'x' END"
 	" FROM rin LEFT JOIN ins ON ins.terminal_id = rin.t AND ins.record_no = rin.no"
