@@ -81,6 +81,7 @@ install: all
 	install -m 755 $(addprefix $(B)/,$(PROGS)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/hoursd/sql/
 	install -m 644 conf/hoursd.yaml $(DESTDIR)$(PREFIX)/etc/hoursd/hoursd.yaml.sample
+	install -m 644 conf/syllabus.yaml $(DESTDIR)$(PREFIX)/etc/hoursd/syllabus.yaml.sample
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/hoursd/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
 		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d
