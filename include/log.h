@@ -16,6 +16,8 @@ enum log_level { HLOG_DEBUG, HLOG_INFO, HLOG_WARN, HLOG_ERROR };
 /* Parse "debug", "info", "warn", "error"; false when unknown. */
 bool log_level_parse(const char *s, enum log_level *out) MUSTCHECK;
 void log_set_level(enum log_level lvl);
+/* A program name written before every message ("termsim: ..."), or NULL for none. */
+void log_set_prefix(const char *prefix);
 bool log_enabled(enum log_level lvl);
 void log_msg(enum log_level lvl, const char *fmt, ...) PRINTF(2, 3);
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap) PRINTF(2, 0);

@@ -47,12 +47,13 @@ done
 # Numbers unique to this run, so that a second run's lesson is a new one.
 stamp=$(printf '%015d' "$(date +%s)")
 pids=()
+hoursd=
 lesson=
 stop() {
 	trap - INT TERM EXIT
-	[ -n "$lesson" ] && kill -TERM "$lesson" 2>/dev/null
+	[ -z "$lesson" ] || kill -TERM "$lesson" 2>/dev/null || true
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}" $lesson; do wait "$p" 2>/dev/null || true; done
+	for p in "$hoursd" "${pids[@]}" $lesson; do wait "$p" 2>/dev/null || true; done
 	echo "stopped; positions stored so far:"
 	build/hoursctl -d "$CONNINFO" terminal list 2>/dev/null || true
 	echo "the demo lesson's student:"
@@ -61,10 +62,15 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-build/hoursd -c "$VAR/hoursd.yaml" &
-pids+=($!)
+# In a session of its own: Ctrl-C reaches the group, and hoursd must get
+# exactly one signal from stop(), or its drain would be cut short.
+setsid build/hoursd -c "$VAR/hoursd.yaml" &
+hoursd=$!
+pids+=("$hoursd")
+# Up when its admin listener answers (a probe of the TLS port would be logged
+# as a failed handshake).
 for _ in $(seq 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+	(exec 3<>"/dev/tcp/127.0.0.1/8809") 2>/dev/null && break
 	sleep 0.1
 done
 echo "hoursd is up on 127.0.0.1:$PORT; a demo terminal connects now (Ctrl-C stops everything)"

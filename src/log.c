@@ -8,6 +8,8 @@
 #include <time.h>
 
 static enum log_level min_level = HLOG_INFO;
+static const char *prefix = "";
+static const char *prefix_sep = "";
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 bool log_level_parse(const char *s, enum log_level *out)
@@ -19,6 +21,12 @@ bool log_level_parse(const char *s, enum log_level *out)
 		}
 	}
 	return false;
+}
+
+void log_set_prefix(const char *p)
+{
+	prefix = p ? p : "";
+	prefix_sep = p ? ": " : "";
 }
 
 void log_set_level(enum log_level lvl)
@@ -40,9 +48,9 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 	char line[2048];
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s ",
+	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s %s%s",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[lvl]);
+			 tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[lvl], prefix, prefix_sep);
 	if (n < 0)
 		return;
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

@@ -1253,6 +1253,7 @@ int main(int argc, char **argv)
 {
 	static struct psim ps;
 	struct opts o;
+	log_set_prefix("policesim");
 	int rc = parse_opts(&o, argc, argv);
 
 	if (rc != 0)

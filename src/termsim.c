@@ -1780,6 +1780,7 @@ int main(int argc, char **argv)
 {
 	static struct run run;
 	struct run *r = &run;
+	log_set_prefix("termsim");
 	int rc = parse_opts(&r->o, argc, argv);
 
 	if (rc != 0)
