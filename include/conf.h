@@ -48,6 +48,7 @@ struct hconf {
 	char *push_url;
 	char *push_ca, *push_cert, *push_key; /* TLS: the platform's CA, our client certificate */
 	char *push_sign_key;		      /* our signing key for the bodies (RSA-2048 or SM2) */
+	char *push_sign_cert;		      /* its certificate: X-Hoursd-Key-Id is its SHA-256 */
 	char *push_field_map;		      /* field names of the province's interface, JSON */
 	unsigned push_concurrency, push_timeout_s, push_retry_min_s, push_retry_max_s;
 	unsigned push_max_age_s, push_lease_s;

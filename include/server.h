@@ -17,6 +17,7 @@ struct evconnlistener;
 struct sig_cache;
 struct syllabus;
 struct geo_set;
+struct push;
 
 /* Counters since start; read by the log summary and the admin listener. */
 struct server_stats {
@@ -27,6 +28,13 @@ struct server_stats {
 	uint64_t number_mismatch, unknown_terminal, not_authenticated, unsupported;
 	uint64_t positions, acks_ok, acks_failed;
 	uint64_t records_accepted, records_rejected, session_events, photos;
+	/* push.c: attempts by outcome, packets failed by cause, the outbox as last counted */
+	uint64_t push_accepted, push_duplicate, push_rejected, push_retry, push_error;
+	uint64_t push_failed_rejected, push_failed_expired, push_failed_unbuildable;
+	uint64_t outbox_waiting, outbox_oldest_s, outbox_failed; /* waiting: pending + sending */
+	bool outbox_known;					 /* counted at least once */
+	bool push_enabled;					 /* push.url is set */
+	unsigned push_in_flight;
 };
 
 struct server {
@@ -36,6 +44,7 @@ struct server {
 	struct sig_cache *sigs;
 	struct syllabus *syl;  /* rules.syllabus, swapped on reload */
 	struct geo_set *sites; /* training sites, NULL until loaded */
+	struct push *push;     /* the pusher (sends only while push.url is set) */
 	SSL_CTX *tls;
 	struct evconnlistener *tls_listener;
 	struct evconnlistener *plain_listener;

@@ -207,6 +207,42 @@ static void render_store(struct evbuffer *o, const struct admin_state *s)
 	gauge(o, "hoursd_db_queued_rows", "Rows waiting for a commit.", s->store.queued_rows);
 }
 
+static void render_push(struct evbuffer *o, const struct server_stats *st)
+{
+	gauge(o, "hoursd_push_enabled", "1 while push.url is set and packets are sent.",
+	      st->push_enabled);
+	family(o, "hoursd_push_attempts_total", "counter",
+	       "Attempts to deliver a packet to the police platform, by outcome.");
+	sample_label(o, "hoursd_push_attempts_total", "outcome", "accepted", st->push_accepted);
+	sample_label(o, "hoursd_push_attempts_total", "outcome", "duplicate", st->push_duplicate);
+	sample_label(o, "hoursd_push_attempts_total", "outcome", "rejected", st->push_rejected);
+	sample_label(o, "hoursd_push_attempts_total", "outcome", "retry", st->push_retry);
+	sample_label(o, "hoursd_push_attempts_total", "outcome", "error", st->push_error);
+	family(o, "hoursd_push_packets_failed_total", "counter",
+	       "Packets marked failed by this process (hoursctl push retry re-drives them), "
+	       "by cause.");
+	sample_label(o, "hoursd_push_packets_failed_total", "cause", "rejected",
+		     st->push_failed_rejected);
+	sample_label(o, "hoursd_push_packets_failed_total", "cause", "expired",
+		     st->push_failed_expired);
+	sample_label(o, "hoursd_push_packets_failed_total", "cause", "unbuildable",
+		     st->push_failed_unbuildable);
+	gauge(o, "hoursd_push_in_flight", "Packets being sent or recorded by this process now.",
+	      st->push_in_flight);
+	if (!st->outbox_known)
+		return; /* not counted yet: no number rather than a false 0 */
+	gauge(o, "hoursd_push_outbox_waiting",
+	      "Packets not delivered yet (pending or sending), all instances; counted every 5 s.",
+	      st->outbox_waiting);
+	gauge(o, "hoursd_push_outbox_oldest_seconds",
+	      "Age of the oldest packet not delivered yet, in seconds (0: none).",
+	      st->outbox_oldest_s);
+	gauge(o, "hoursd_push_outbox_failed",
+	      "Packets in state failed, waiting for an operator (hoursctl push list --state "
+	      "failed).",
+	      st->outbox_failed);
+}
+
 static void render_histograms(struct evbuffer *o)
 {
 	histogram(o, "hoursd_db_batch_rows", "Rows per committed batch.", &metric_batch_rows);
@@ -226,6 +262,7 @@ void admin_render_metrics(const struct server *srv, const struct admin_state *s,
 	render_frames(out, &srv->st);
 	render_records(out, &srv->st);
 	render_store(out, s);
+	render_push(out, &srv->st);
 	render_histograms(out);
 }
 

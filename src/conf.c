@@ -89,6 +89,7 @@ static const struct conf_key conf_keys[] = {
 	KOFF("push.cert", push_cert, NULL, true, NULL),
 	KOFF("push.key", push_key, NULL, true, NULL),
 	KOFF("push.sign_key", push_sign_key, NULL, true, NULL),
+	KOFF("push.sign_cert", push_sign_cert, NULL, true, NULL),
 	KOFF("push.field_map", push_field_map, NULL, true, NULL),
 	KUINT("push.concurrency", push_concurrency, 1, 256, 4, true),
 	KUINT("push.timeout_s", push_timeout_s, 1, 600, 10, true),
@@ -491,6 +492,31 @@ static unsigned long rule_line(struct loader *ld, const char *a, const char *b)
 	return ld->line[j] ? ld->line[j] : ld->root_line;
 }
 
+/* push.url needs every file of the push; delays and the lease must agree. */
+static bool check_push(struct loader *ld)
+{
+	static const char *const files[] = {"push.ca", "push.cert", "push.key", "push.sign_key",
+					    "push.sign_cert"};
+	struct hconf *c = ld->c;
+	if (c->push_retry_min_s > c->push_retry_max_s)
+		return fail(ld, rule_line(ld, "push.retry_min_s", "push.retry_max_s"),
+			    "push.retry_min_s (%u) is greater than push.retry_max_s (%u)",
+			    c->push_retry_min_s, c->push_retry_max_s);
+	if (c->push_lease_s <= c->push_timeout_s)
+		return fail(ld, rule_line(ld, "push.lease_s", "push.timeout_s"),
+			    "push.lease_s (%u) must be greater than push.timeout_s (%u)",
+			    c->push_lease_s, c->push_timeout_s);
+	if (c->push_url == NULL)
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		const struct conf_key *k = &conf_keys[key_index(files[i])];
+		if (*(char **)field(c, k) == NULL)
+			return fail(ld, rule_line(ld, "push.url", files[i]),
+				    "push.url is set: %s is required", files[i]);
+	}
+	return true;
+}
+
 /* Required keys and the rules between keys; lines point at the key that breaks them. */
 static bool check_whole(struct loader *ld)
 {
@@ -512,7 +538,7 @@ static bool check_whole(struct loader *ld)
 			    "database.store_high_water (%u) is less than "
 			    "database.batch_max_rows (%u)",
 			    c->store_high_water, c->batch_max_rows);
-	return true;
+	return check_push(ld);
 }
 
 /* Parse the next document of the stream; false with a message on a YAML error. */

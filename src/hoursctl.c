@@ -10,6 +10,11 @@
  *   hoursctl ... school list
  *   hoursctl ... site import SCHOOL_CODE SITE_NAME FILE.geojson [--kind field|road]
  *   hoursctl ... site list [SCHOOL_CODE]
+ *   hoursctl ... explain STUDENT
+ *   hoursctl ... recompute [STUDENT]
+ *   hoursctl ... push list [--state S]
+ *   hoursctl ... push show ID
+ *   hoursctl ... push retry ID
  *
  * The connection string comes from -d, else $HOURSD_DB, else the
  * database.conninfo of the config file given with -c.  Short-lived and
@@ -62,7 +67,13 @@ static void usage(FILE *f)
 		"  explain STUDENT                  progress per part, and every minute that did\n"
 		"                                   not count with its reason\n"
 		"  recompute [STUDENT]              derive progress again from the stored records\n"
-		"                                   and report any difference (exit 1 if some)\n");
+		"                                   and report any difference (exit 1 if some)\n"
+		"  push list [--state S]            the push outbox (S: pending, sending, done,\n"
+		"                                   failed), oldest first\n"
+		"  push show ID                     one packet: its body as sent and every attempt\n"
+		"                                   with status, latency, outcome and answer\n"
+		"  push retry ID                    re-drive a failed packet: pending now, same\n"
+		"                                   packet id, its maximum age counted anew\n");
 }
 
 static PGresult *query(const char *sql, int n, const char *const *values)
@@ -592,6 +603,145 @@ static int cmd_site(int argc, char **argv)
 	return 2;
 }
 
+/* ---- the push outbox ---- */
+
+static int push_list(const char *state)
+{
+	const char *v[1] = {state};
+	PGresult *r = query("SELECT id, student_no, part, state, attempts,"
+			    " CASE WHEN state IN ('pending', 'sending')"
+			    "  THEN to_char(next_attempt, 'YYYY-MM-DD HH24:MI:SSOF') ELSE '-' END,"
+			    " coalesce(last_error, '')"
+			    " FROM push_packet WHERE $1::text IS NULL OR state = $1"
+			    " ORDER BY created_at, id",
+			    1, v);
+	if (r == NULL)
+		return 1;
+	printf("%-36s %-16s %-4s %-7s %-8s %-22s %s\n", "id", "student", "part", "state",
+	       "attempts", "next attempt", "last error");
+	for (int i = 0; i < PQntuples(r); i++)
+		printf("%-36s %-16s %-4s %-7s %-8s %-22s %s\n", PQgetvalue(r, i, 0),
+		       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+		       PQgetvalue(r, i, 4), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6));
+	PQclear(r);
+	return 0;
+}
+
+/* A packet id as PostgreSQL reads a uuid, or a usage error before any query. */
+static bool valid_uuid(const char *s)
+{
+	size_t n = strlen(s);
+	bool ok = n == 36;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (i == 8 || i == 13 || i == 18 || i == 23)
+			     ? s[i] == '-'
+			     : strchr("0123456789abcdefABCDEF", s[i]) != NULL;
+	if (!ok)
+		fprintf(stderr, "hoursctl: a packet id is a UUID (8-4-4-4-12 hex digits)\n");
+	return ok;
+}
+
+static int push_show(const char *id)
+{
+	const char *v[1] = {id};
+	if (!valid_uuid(id))
+		return 2;
+	PGresult *r = query("SELECT student_no, part, vehicle_class, state, attempts,"
+			    " to_char(created_at, 'YYYY-MM-DD HH24:MI:SSOF'),"
+			    " to_char(next_attempt, 'YYYY-MM-DD HH24:MI:SSOF'),"
+			    " coalesce(to_char(done_at, 'YYYY-MM-DD HH24:MI:SSOF'), '-'),"
+			    " coalesce(to_char(redriven_at, 'YYYY-MM-DD HH24:MI:SSOF'), '-'),"
+			    " coalesce(last_error, '-'), coalesce(body, '(not built yet)')"
+			    " FROM push_packet WHERE id = $1::uuid",
+			    1, v);
+	if (r == NULL)
+		return 1;
+	if (PQntuples(r) == 0) {
+		fprintf(stderr, "hoursctl: no packet %s\n", id);
+		PQclear(r);
+		return 1;
+	}
+	printf("packet %s\n  student %s, part %s, class %s\n  state %s, attempts %s\n"
+	       "  created %s, next attempt %s, done %s, re-driven %s\n  last error: %s\n"
+	       "  body: %s\n",
+	       id, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+	       PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 6),
+	       PQgetvalue(r, 0, 7), PQgetvalue(r, 0, 8), PQgetvalue(r, 0, 9), PQgetvalue(r, 0, 10));
+	PQclear(r);
+	r = query("SELECT attempt, to_char(started_at, 'YYYY-MM-DD HH24:MI:SS.MSOF'),"
+		  " coalesce(http_status::text, '-'), coalesce(latency_ms::text, '-'), outcome,"
+		  " coalesce(answer, '-')"
+		  " FROM push_attempt WHERE packet_id = $1::uuid ORDER BY attempt",
+		  1, v);
+	if (r == NULL)
+		return 1;
+	printf("\nattempts: %d\n%-7s %-30s %-6s %-8s %-9s %s\n", PQntuples(r), "attempt", "started",
+	       "status", "ms", "outcome", "answer (first 4 KiB)");
+	for (int i = 0; i < PQntuples(r); i++)
+		printf("%-7s %-30s %-6s %-8s %-9s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
+		       PQgetvalue(r, i, 5));
+	PQclear(r);
+	return 0;
+}
+
+/*
+ * A failed packet goes back to pending, due now, with its id and body
+ * (the platform deduplicates); its maximum age and its backoff start
+ * again.  The re-drive is written into last_error for the record.
+ */
+static int push_retry(const char *id)
+{
+	const char *v[1] = {id};
+	if (!valid_uuid(id))
+		return 2;
+	PGresult *r = query("UPDATE push_packet SET state = 'pending', next_attempt = now(),"
+			    " redriven_at = now(), redrive_attempts = attempts,"
+			    " last_error = 're-driven by hoursctl at ' ||"
+			    "  to_char(now(), 'YYYY-MM-DD HH24:MI:SSOF') || ' after: ' ||"
+			    "  coalesce(last_error, '?')"
+			    " WHERE id = $1::uuid AND state = 'failed' RETURNING student_no, part",
+			    1, v);
+	if (r == NULL)
+		return 1;
+	int rc = 0;
+	if (PQntuples(r) == 1) {
+		printf("packet %s (student %s, part %s) re-driven: pending, due now\n", id,
+		       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+	} else {
+		PQclear(r);
+		r = query("SELECT state FROM push_packet WHERE id = $1::uuid", 1, v);
+		if (r && PQntuples(r) == 1)
+			fprintf(stderr, "hoursctl: packet %s is %s, not failed: nothing to do\n",
+				id, PQgetvalue(r, 0, 0));
+		else if (r)
+			fprintf(stderr, "hoursctl: no packet %s\n", id);
+		rc = 1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int cmd_push(int argc, char **argv)
+{
+	static const char *const states[] = {"pending", "sending", "done", "failed"};
+	if (argc == 1 && strcmp(argv[0], "list") == 0)
+		return push_list(NULL);
+	if (argc == 3 && strcmp(argv[0], "list") == 0 && strcmp(argv[1], "--state") == 0) {
+		for (size_t i = 0; i < ARRAY_SIZE(states); i++)
+			if (strcmp(argv[2], states[i]) == 0)
+				return push_list(argv[2]);
+		fprintf(stderr, "hoursctl: --state is pending, sending, done or failed\n");
+		return 2;
+	}
+	if (argc == 2 && strcmp(argv[0], "show") == 0)
+		return push_show(argv[1]);
+	if (argc == 2 && strcmp(argv[0], "retry") == 0)
+		return push_retry(argv[1]);
+	usage(stderr);
+	return 2;
+}
+
 static const char *conninfo_from(const char *dsn, const char *config)
 {
 	static char buf[1024];
@@ -667,6 +817,8 @@ int main(int argc, char **argv)
 		rc = audit_recompute(db, argc - optind == 2 ? argv[optind + 1] : NULL, stdout);
 	} else if (strcmp(cmd, "site") == 0) {
 		rc = cmd_site(argc - optind - 1, argv + optind + 1);
+	} else if (strcmp(cmd, "push") == 0) {
+		rc = cmd_push(argc - optind - 1, argv + optind + 1);
 	} else {
 		usage(stderr);
 		rc = 2;

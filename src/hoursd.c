@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "push.h"
 #include "rules.h"
 #include "server.h"
 #include "sig.h"
@@ -61,7 +62,7 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 	time_t now = time(NULL);
 	conn_janitor(now);
 	if (srv.draining) {
-		if (store_idle(srv.store) && conn_all_flushed()) {
+		if (store_idle(srv.store) && conn_all_flushed() && push_idle(srv.push)) {
 			log_info("drained: every committed frame answered");
 			stop_now();
 		} else if (now - drain_started >= (time_t)srv.conf->drain_timeout_s) {
@@ -84,6 +85,7 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 	drain_started = time(NULL);
 	listeners_stop(&srv);
 	conn_pause_all(&srv);
+	push_drain(srv.push);
 }
 
 static void on_sites(void *arg, struct geo_set *sites)
@@ -95,22 +97,30 @@ static void on_sites(void *arg, struct geo_set *sites)
 }
 
 /*
- * SIGHUP: parse and check the whole new configuration and its TLS files;
- * swap only when all of it is good.  Connections stay up; new limits
- * apply to them at once, new TLS files to new connections.
+ * SIGHUP: parse and check the whole new configuration and its TLS files,
+ * the syllabus and the push (its TLS context, keys and field map); swap
+ * only when all of it is good.  Connections stay up; new limits apply to
+ * them at once, new TLS files to new connections, the new push to the
+ * next packets taken.
  */
 static void reload(void)
 {
 	char err[512];
+	struct push_config *pc = NULL;
 	struct hconf *next = conf_load(config_path, err, sizeof(err));
 	SSL_CTX *tls = next ? tls_server_ctx(next, err, sizeof(err)) : NULL;
 	struct syllabus *syl = tls ? syllabus_load(next->syllabus_path, err, sizeof(err)) : NULL;
+	if (syl && !push_config_load(next, &pc, err, sizeof(err))) {
+		syllabus_free(syl);
+		syl = NULL;
+	}
 	if (syl == NULL) {
 		log_error("reload refused, the running configuration stays: %s", err);
 		SSL_CTX_free(tls);
 		conf_free(next);
 		return;
 	}
+	push_reconfigure(srv.push, pc);
 	conf_keep_restart_keys(next, srv.conf);
 	enum log_level lvl;
 	if (log_level_parse(next->log_level, &lvl))
@@ -187,6 +197,12 @@ static int run(const char *path)
 	/* Queued before any terminal's look-up, so loaded before its first record. */
 	rules_publish_syllabus(srv.store, srv.syl);
 	rules_load_sites(srv.store, on_sites, NULL);
+	struct push_config *pc;
+	if (!push_config_load(srv.conf, &pc, err, sizeof(err)))
+		die("%s", err);
+	srv.push = push_new(srv.base, srv.store, &srv.st, pc);
+	if (srv.push == NULL)
+		die("cannot create the pusher");
 	if (srv.conf->admin_listen) {
 		admin = admin_start(&srv, srv.conf->admin_listen, err, sizeof(err));
 		if (admin == NULL)
@@ -212,7 +228,9 @@ static int run(const char *path)
 		notify("STOPPING=1");
 	listeners_stop(&srv);
 	conn_close_all("shutting down");
+	push_stop(srv.push); /* no statement queued after this */
 	store_free(srv.store);
+	push_free(srv.push);
 	sig_cache_free(srv.sigs);
 	syllabus_free(srv.syl);
 	geo_set_free(srv.sites);
@@ -281,6 +299,13 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		syllabus_free(syl);
+		struct push_config *pc;
+		if (!push_config_load(c, &pc, err, sizeof(err))) {
+			fprintf(stderr, "%s\n", err);
+			conf_free(c);
+			return 1;
+		}
+		push_config_free(pc);
 		conf_free(c);
 		printf("%s: configuration ok\n", path);
 		return 0;

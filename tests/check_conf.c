@@ -403,6 +403,17 @@ START_TEST(err_store_below_batch)
 }
 END_TEST
 
+START_TEST(err_push_rules)
+{
+	expect_err(MIN_CONF "push:\n  retry_min_s: 60\n  retry_max_s: 30\n", 10,
+		   "push.retry_min_s (60) is greater than push.retry_max_s (30)");
+	expect_err(MIN_CONF "push:\n  timeout_s: 30\n  lease_s: 30\n", 11,
+		   "push.lease_s (30) must be greater than push.timeout_s (30)");
+	expect_err(MIN_CONF "push:\n  url: \"https://p.example/x\"\n  ca: ca.crt\n", 10,
+		   "push.url is set: push.cert is required");
+}
+END_TEST
+
 START_TEST(err_missing_required)
 {
 	expect_err("# header\nlisten:\n  tls: \"127.0.0.1:8808\"\n", 2,
@@ -472,6 +483,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, err_listen_address);
 	tcase_add_test(tc, err_reconnect_order);
 	tcase_add_test(tc, err_store_below_batch);
+	tcase_add_test(tc, err_push_rules);
 	tcase_add_test(tc, err_missing_required);
 	tcase_add_test(tc, err_required_empty);
 	tcase_add_test(tc, err_bool);

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -905,6 +906,472 @@ START_TEST(test_database_stopped_mid_stream)
 }
 END_TEST
 
+/* ---- the push to the police platform (policesim) ---- */
+
+#define PACKET "3f1c2a9e-7b4d-4c6e-9a8f-1d2e3c4b5a69"
+/* docs/push-contract.md's example: 4401000000000017|00000120, |00000121, 4401000000000023|00000007
+ */
+#define RECORDS_SHA256 "88a96c6ab61cc37885ccb75cf115ed8ded8f45821ec44d047a410548a3465a44"
+#define SPECIMEN_ID_SHA256 "426695a0efdb59b9eaedaf0b5ca3eddf013cc2a7f9e283437704ea605f421e6d"
+
+static pid_t psim_pid;
+static int psim_port;
+static char psim_store[600], psim_log[600];
+
+/* policesim on its own port with the test PKI; verifies T2's RSA signing certificate. */
+static void start_policesim(const char *fault, const char *field_map)
+{
+	static char prog[600], listen[64], cert[600], key[600], ca[600], verify[600];
+	char *argv[24];
+	int n = 0, ready = count_lines_in(psim_log, "policesim listening");
+	snprintf(prog, sizeof(prog), "%s/policesim", bindir);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", psim_port);
+	snprintf(cert, sizeof(cert), "%s/server.crt", pki);
+	snprintf(key, sizeof(key), "%s/server.key", pki);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", pki);
+	snprintf(verify, sizeof(verify), "%s/sign-rsa-" T2 ".crt", pki);
+	const char *words[] = {prog,	"--listen", listen,	   "--cert", cert,
+			       "--key", key,	    "--client-ca", ca,	     "--verify-cert",
+			       verify,	"--store",  psim_store};
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		argv[n++] = (char *)words[i];
+	if (fault) {
+		argv[n++] = (char *)"--fault";
+		argv[n++] = (char *)fault;
+	}
+	if (field_map) {
+		argv[n++] = (char *)"--field-map";
+		argv[n++] = (char *)field_map;
+	}
+	argv[n] = NULL;
+	psim_pid = spawn(argv, psim_log, psim_log);
+	for (int i = 0; i < 100; i++) {
+		if (count_lines_in(psim_log, "policesim listening") > ready)
+			return;
+		usleep(50000);
+	}
+	ck_abort_msg("policesim did not start; see %s", psim_log);
+}
+
+/* SIGTERM: policesim answers or drops what waits and exits 0 (no leak under ASan). */
+static void stop_policesim(void)
+{
+	if (psim_pid <= 0)
+		return;
+	kill(psim_pid, SIGTERM);
+	int rc = wait_exit(psim_pid, 20);
+	psim_pid = 0;
+	ck_assert_msg(rc == 0, "policesim exited with %d; see %s", rc, psim_log);
+}
+
+/*
+ * The push section: policesim's URL, T1's TLS certificate, T2's RSA key
+ * signs, short delays; then extra lines (a timeout_s there replaces 2 s).
+ */
+static char *push_section(const char *extra)
+{
+	static char buf[4096];
+	snprintf(buf, sizeof(buf),
+		 "push:\n  url: \"https://localhost:%d/api/v1/stage-hours\"\n"
+		 "  ca: %s/ca.crt\n  cert: %s/term-" T1 ".crt\n  key: %s/term-" T1 ".key\n"
+		 "  sign_key: %s/sign-rsa-" T2 ".key\n  sign_cert: %s/sign-rsa-" T2 ".crt\n"
+		 "  retry_min_s: 1\n  retry_max_s: 2\n  lease_s: 5\n%s%s",
+		 psim_port, pki, pki, pki, pki, pki,
+		 extra && strstr(extra, "timeout_s") ? "" : "  timeout_s: 2\n", extra ? extra : "");
+	return buf;
+}
+
+static void start_hoursd_push(const char *extra)
+{
+	int readies = count_lines_with(" ready");
+	write_config_tail(NULL, push_section(extra));
+	char prog[600];
+	snprintf(prog, sizeof(prog), "%s/hoursd", bindir);
+	char *argv[] = {prog, (char *)"-c", conf_path, NULL};
+	hoursd_pid = spawn(argv, log_path, log_path);
+	for (int i = 0; i < 200; i++) {
+		if (count_lines_with(" ready") > readies)
+			return;
+		usleep(50000);
+	}
+	ck_abort_msg("hoursd did not become ready; see %s", log_path);
+}
+
+/*
+ * A met part made directly in the database (a lesson to a met part takes
+ * 1440 records; test_push_lesson_accepted drives one): the contract's
+ * example records on T1 and T2 (T1 belongs to S001), progress, a student
+ * with the specimen identity card, and the packet.  Students 2..n get a
+ * packet each too, with one record and progress of their own.
+ */
+static void seed_packets(int n)
+{
+	PGconn *c = db_connect(test_ci);
+	db_exec(c,
+		"UPDATE terminal SET terminal_no = '4401000000000017' WHERE phone = '13800000001'");
+	db_exec(c,
+		"UPDATE terminal SET terminal_no = '4401000000000023' WHERE phone = '13800000002'");
+	db_exec(c, "INSERT INTO student (school_id, student_no, id_card_sha256, vehicle_class)"
+		   " SELECT id, 'S000000000000001', decode('" SPECIMEN_ID_SHA256 "', 'hex'), 'C1'"
+		   " FROM school WHERE code = 'S001'");
+	db_exec(c,
+		"INSERT INTO training_record (terminal_id, record_no, record_time, student_no,"
+		" coach_no, class_id, course_code, part, mode, vehicle_class, upload_type,"
+		" record_status, max_speed_dkmh, mileage_dkm, lat_e6, lon_e6, fix_valid, verdict,"
+		" raw, raw_sha256)"
+		" SELECT t.id, r.no, now() - interval '1 day', r.sn, 'C000000000000001', 1,"
+		"  '1213010000', 3, 1, 'C1', 0, 0, 300, 10, 0, 0, true, 'accepted', '\\x00',"
+		"  sha256('\\x00')"
+		" FROM (VALUES ('13800000001', '00000120', 'S000000000000001'),"
+		"  ('13800000001', '00000121', 'S000000000000001'),"
+		"  ('13800000002', '00000007', 'S000000000000001'),"
+		"  ('13800000001', '00000201', 'S000000000000002'),"
+		"  ('13800000001', '00000202', 'S000000000000003'),"
+		"  ('13800000001', '00000203', 'S000000000000004'),"
+		"  ('13800000001', '00000204', 'S000000000000005')) r(phone, no, sn)"
+		" JOIN terminal t ON t.phone = r.phone");
+	db_exec(c, "INSERT INTO progress (student_no, part, vehicle_class, vehicle, mileage_dkm,"
+		   " first_minute, last_minute, records)"
+		   " VALUES ('S000000000000001', 3, 'C1', 3, 1234, '2026-03-01 00:00:00+00',"
+		   " '2026-03-20 09:59:00+00', 3)");
+	db_exec(c, "INSERT INTO progress (student_no, part, vehicle_class, vehicle, mileage_dkm,"
+		   " first_minute, last_minute, records)"
+		   " SELECT 'S00000000000000' || k, 3, 'C1', 1, 5, '2026-03-02 00:00:00+00',"
+		   " '2026-03-02 00:00:00+00', 1 FROM generate_series(2, 5) k");
+	char sql[600];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO push_packet (id, student_no, part, vehicle_class, created_at)"
+		 " SELECT CASE WHEN k = 1 THEN '" PACKET "'::uuid ELSE gen_random_uuid() END,"
+		 " 'S00000000000000' || k, 3, 'C1', date_trunc('second', now())"
+		 " FROM generate_series(1, %d) k",
+		 n);
+	db_exec(c, sql);
+	PQfinish(c);
+}
+
+/* A request to policesim over TLS (T1's client certificate, loopback); the whole answer. */
+static void psim_request(const char *method, const char *path, const char *body, char *out,
+			 size_t cap)
+{
+	char f[600], addr[64], req[512];
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	ck_assert_ptr_nonnull(ctx);
+	snprintf(f, sizeof(f), "%s/ca.crt", pki);
+	ck_assert_int_eq(SSL_CTX_load_verify_locations(ctx, f, NULL), 1);
+	snprintf(f, sizeof(f), "%s/term-" T1 ".crt", pki);
+	ck_assert_int_eq(SSL_CTX_use_certificate_file(ctx, f, SSL_FILETYPE_PEM), 1);
+	snprintf(f, sizeof(f), "%s/term-" T1 ".key", pki);
+	ck_assert_int_eq(SSL_CTX_use_PrivateKey_file(ctx, f, SSL_FILETYPE_PEM), 1);
+	BIO *b = BIO_new_ssl_connect(ctx);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", psim_port);
+	BIO_set_conn_hostname(b, addr);
+	ck_assert_msg(BIO_do_connect(b) == 1, "cannot reach policesim on %s", addr);
+	int n = snprintf(req, sizeof(req),
+			 "%s %s HTTP/1.0\r\nHost: localhost\r\nContent-Length: %zu\r\n\r\n%s",
+			 method, path, body ? strlen(body) : 0, body ? body : "");
+	ck_assert_int_eq(BIO_write(b, req, n), n);
+	size_t len = 0;
+	int r;
+	while (len + 1 < cap && (r = BIO_read(b, out + len, (int)(cap - 1 - len))) > 0)
+		len += (size_t)r;
+	out[len] = '\0';
+	BIO_free_all(b);
+	SSL_CTX_free(ctx);
+}
+
+/* One counter of policesim's GET /_stats. */
+static long long psim_stat(const char *name)
+{
+	char page[4096], key[64];
+	psim_request("GET", "/_stats", NULL, page, sizeof(page));
+	snprintf(key, sizeof(key), "\"%s\":", name);
+	const char *p = strstr(page, key);
+	ck_assert_msg(p != NULL, "no %s in %s", name, page);
+	return strtoll(p + strlen(key), NULL, 10);
+}
+
+/* Poll a count until it is want; false after timeout_s. */
+static bool wait_value(const char *sql, const char *p1, long long want, int timeout_s)
+{
+	for (int i = 0; i < timeout_s * 10; i++) {
+		if (db_value(sql, p1, NULL) == want)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+static long long packets_in(const char *state)
+{
+	return db_value("SELECT count(*) FROM push_packet WHERE state = $1", state, NULL);
+}
+
+static long long attempts_with(const char *outcome)
+{
+	return db_value("SELECT count(*) FROM push_attempt WHERE outcome = $1", outcome, NULL);
+}
+
+static void push_setup(void)
+{
+	setup();
+	snprintf(psim_store, sizeof(psim_store), "%s/accepted.jsonl", work);
+	snprintf(psim_log, sizeof(psim_log), "%s/policesim.log", work);
+	unlink(psim_store);
+	unlink(psim_log);
+	psim_port = free_port();
+}
+
+static void push_teardown(void)
+{
+	teardown();
+	if (psim_pid > 0) {
+		kill(psim_pid, SIGKILL);
+		waitpid(psim_pid, NULL, 0);
+		psim_pid = 0;
+	}
+}
+
+/* A lesson to a met part (C1 part 3, 1440 minutes over 6 days) and its one accepted push. */
+START_TEST(test_push_lesson_accepted)
+{
+	start_policesim(NULL, NULL);
+	start_hoursd_push(NULL);
+	for (int d = 0; d < 6; d++) {
+		char *w = words("--lesson 240 --window 64 --record-start %lld --record-seq %d %s",
+				morning(6 - d), 1 + 240 * d, PART3);
+		ck_assert_int_eq(termsim("term-" T1, T1, w), 0);
+	}
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet", NULL, NULL), 1);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20),
+		"the packet was not delivered; see %s and %s", log_path, psim_log);
+	PGconn *c = db_connect(test_ci);
+	PGresult *r = PQexec(c, "SELECT id FROM push_packet");
+	ck_assert_int_eq(PQntuples(r), 1);
+	char id[40];
+	snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	ck_assert_int_eq(count_lines_in(psim_store, id), 1);
+	ck_assert_int_eq(count_lines_in(psim_store, "\\\"total_minutes\\\":1440"), 1);
+	ck_assert_int_eq(count_lines_in(psim_store, "\\\"record_count\\\":1440"), 1);
+	ck_assert_int_eq(count_lines_in(psim_store, "\\\"school_code\\\":\\\"S001\\\""), 1);
+	ck_assert_int_eq(attempts_with("accepted"), 1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_attempt WHERE http_status = 200"
+				  " AND latency_ms >= 0 AND answer LIKE '%accepted%'",
+				  NULL, NULL),
+			 1);
+	ck_assert_int_eq(psim_stat("accepted"), 1);
+	ck_assert_int_eq(psim_stat("duplicates"), 0);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
+/*
+ * The body as the contract defines it, byte for byte (its example digest),
+ * signed and verified; hoursctl push list/show; the metrics.
+ */
+START_TEST(test_push_body_as_the_contract_says)
+{
+	static char page[1 << 17];
+	seed_packets(1);
+	start_policesim(NULL, NULL);
+	start_hoursd_push(NULL);
+	ck_assert(wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 15));
+	char created[64], want[1200];
+	PGconn *c = db_connect(test_ci);
+	PGresult *r = PQexec(c, "SELECT to_char(created_at AT TIME ZONE 'Asia/Shanghai',"
+				"'YYYY-MM-DD\"T\"HH24:MI:SS\"+08:00\"'), body FROM push_packet");
+	ck_assert_int_eq(PQntuples(r), 1);
+	snprintf(created, sizeof(created), "%s", PQgetvalue(r, 0, 0));
+	snprintf(want, sizeof(want),
+		 "{\"backfill_form\":null,\"backfilled\":false,\"classroom_minutes\":0,"
+		 "\"created_at\":\"%s\",\"first_minute\":\"2026-03-01T08:00:00+08:00\","
+		 "\"id_card_sha256\":\"" SPECIMEN_ID_SHA256 "\","
+		 "\"last_minute\":\"2026-03-20T17:59:00+08:00\",\"mileage_km\":\"123.4\","
+		 "\"packet_id\":\"" PACKET "\",\"part\":3,\"record_count\":3,"
+		 "\"records_sha256\":\"" RECORDS_SHA256 "\",\"remote_minutes\":0,"
+		 "\"school_code\":\"S001\",\"simulator_minutes\":0,"
+		 "\"student_no\":\"S000000000000001\",\"subject\":3,\"total_minutes\":3,"
+		 "\"vehicle_class\":\"C1\",\"vehicle_minutes\":3,\"version\":1}",
+		 created);
+	ck_assert_str_eq(PQgetvalue(r, 0, 1), want);
+	PQclear(r);
+	PQfinish(c);
+	/* policesim checked the signature and the canonical form before storing it. */
+	ck_assert_int_eq(count_lines_in(psim_store, PACKET), 1);
+	ck_assert_int_eq(count_lines_in(psim_store, "\"alg\":\"RSA-SHA256\""), 1);
+	ck_assert_int_eq(hoursctl("push", "list"), 0);
+	ck_assert_int_eq(count_lines_in(out_path, PACKET), 1);
+	char prog[600];
+	snprintf(prog, sizeof(prog), "%s/hoursctl", bindir);
+	char *argv[] = {prog,		(char *)"-d",	test_ci, (char *)"push",
+			(char *)"show", (char *)PACKET, NULL};
+	unlink(out_path);
+	ck_assert_int_eq(wait_exit(spawn(argv, out_path, log_path), 30), 0);
+	ck_assert_int_eq(count_lines_in(out_path, "accepted  {\"result\":\"accepted\"}"), 1);
+	admin_get("/metrics", page, sizeof(page));
+	ck_assert_int_eq(metric(page, "hoursd_push_attempts_total{outcome=\"accepted\"}"), 1);
+	ck_assert_int_eq(metric(page, "hoursd_push_enabled"), 1);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
+/* No platform at first (refused), then one that answers 503 and 429: delivered once. */
+START_TEST(test_push_platform_down_then_back)
+{
+	seed_packets(1);
+	start_hoursd_push(NULL);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_attempt WHERE outcome = $1", "error", 2, 15),
+		"no failed attempts while the platform is down; see %s", log_path);
+	ck_assert_int_eq(packets_in("pending") + packets_in("sending"), 1);
+	start_policesim("5xx:2,busy:1", NULL);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 30),
+		"not delivered after the platform came back; see %s", log_path);
+	ck_assert_int_eq(count_lines_in(psim_store, PACKET), 1);
+	ck_assert_int_eq(attempts_with("retry"), 3);
+	ck_assert_int_eq(attempts_with("accepted"), 1);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_attempt WHERE http_status = 429", NULL, NULL),
+		1);
+	ck_assert_int_eq(psim_stat("accepted"), 1);
+	ck_assert_int_eq(psim_stat("duplicates"), 0);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
+/*
+ * hoursd killed while its request waits for a slow answer (the platform
+ * has stored the packet): the packet stays 'sending' under its lease, a
+ * restarted hoursd takes it when the lease ends, with the same id; the
+ * platform answers duplicate and the packet is stored once.
+ */
+START_TEST(test_push_sigkill_mid_push)
+{
+	seed_packets(1);
+	start_policesim("slow:3000", NULL);
+	start_hoursd_push("  timeout_s: 4\n");
+	for (int i = 0; i < 100 && count_lines_in(psim_store, PACKET) == 0; i++)
+		usleep(50000);
+	ck_assert_int_eq(count_lines_in(psim_store, PACKET), 1);
+	kill(hoursd_pid, SIGKILL);
+	waitpid(hoursd_pid, NULL, 0);
+	hoursd_pid = 0;
+	ck_assert_int_eq(packets_in("sending"), 1);
+	ck_assert_int_eq(attempts_with("accepted") + attempts_with("duplicate"), 0);
+	start_hoursd_push("  timeout_s: 4\n");
+	/* Within the lease nobody takes it again. */
+	usleep(1500 * 1000);
+	ck_assert_int_eq(psim_stat("received"), 1);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20),
+		"not delivered after the restart; see %s", log_path);
+	ck_assert_int_eq(count_lines_in(psim_store, PACKET), 1);
+	ck_assert_int_eq(psim_stat("accepted"), 1);
+	ck_assert_int_eq(psim_stat("duplicates"), 1);
+	ck_assert_int_eq(psim_stat("duplicates_differing"), 0);
+	ck_assert_int_eq(attempts_with("duplicate"), 1);
+	ck_assert_int_eq(db_value("SELECT attempts FROM push_packet", NULL, NULL), 2);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
+/*
+ * Every fault at once over five packets: a timeout, a reset, a rejection
+ * (failed at once, then re-driven by hoursctl), a garbled answer, a 10 MB
+ * answer, a "duplicate" for a new packet.  Each packet stored once, none
+ * stuck in 'sending', the sanitized daemon exits 0.
+ */
+START_TEST(test_push_faults)
+{
+	seed_packets(5);
+	start_policesim("timeout:1,reset:1,reject:1,garbage:1,huge:1,dup:1", NULL);
+	start_hoursd_push("  concurrency: 2\n");
+	ck_assert_msg(wait_value("SELECT count(*) FROM push_packet WHERE state IN ('done', $1)",
+				 "failed", 5, 40),
+		      "packets still pending; see %s", log_path);
+	ck_assert_int_eq(packets_in("failed"), 1);
+	ck_assert_int_eq(attempts_with("rejected"), 1);
+	ck_assert_int_ge(attempts_with("error"), 4); /* timeout, reset, garbage, huge */
+	ck_assert_int_ge(attempts_with("duplicate"), 1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE state = 'failed'"
+				  " AND last_error LIKE $1",
+				  "injected: %", NULL),
+			 1);
+	ck_assert_int_eq(
+		db_value("SELECT max(length(answer)) FROM push_attempt", NULL, NULL) <= 4096, 1);
+	/* The operator re-drives the rejected packet: the same id, delivered now. */
+	PGconn *c = db_connect(test_ci);
+	PGresult *r = PQexec(c, "SELECT id FROM push_packet WHERE state = 'failed'");
+	char id[40];
+	snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	ck_assert_int_eq(count_lines_in(psim_store, id), 0);
+	char prog[600];
+	snprintf(prog, sizeof(prog), "%s/hoursctl", bindir);
+	char *argv[] = {prog, (char *)"-d", test_ci, (char *)"push", (char *)"retry", id, NULL};
+	ck_assert_int_eq(wait_exit(spawn(argv, out_path, log_path), 30), 0);
+	ck_assert(wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 5, 20));
+	ck_assert_int_eq(packets_in("sending"), 0);
+	ck_assert_int_eq(count_lines_in(psim_store, "\"packet_id\""), 5);
+	ck_assert_int_eq(count_lines_in(psim_store, id), 1);
+	ck_assert_int_eq(psim_stat("accepted"), 5);
+	ck_assert_int_eq(psim_stat("duplicates_differing"), 0);
+	stop_hoursd(); /* exit 0: no leak, no sanitizer report */
+	stop_policesim();
+}
+END_TEST
+
+/*
+ * A field map renames the members (policesim reads it back); a map that
+ * breaks the contract's rules refuses the whole reload.
+ */
+START_TEST(test_push_field_map_and_reload)
+{
+	char map[600], extra[700];
+	snprintf(map, sizeof(map), "%s/field-map.json", work);
+	FILE *f = fopen(map, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"school_code\": \"inscode\", \"student_no\": \"stunum\","
+	      " \"total_minutes\": \"totaltime\", \"mileage_km\": \"mileage\"}\n",
+	      f);
+	fclose(f);
+	seed_packets(1);
+	start_policesim(NULL, map);
+	snprintf(extra, sizeof(extra), "  field_map: %s\n", map);
+	start_hoursd_push(extra);
+	ck_assert(wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 15));
+	ck_assert_int_eq(count_lines_in(psim_store, "\\\"inscode\\\":\\\"S001\\\""), 1);
+	ck_assert_int_eq(count_lines_in(psim_store, "school_code"), 0);
+	/* Two members under one name: the reload is refused, the old map stays. */
+	f = fopen(map, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"school_code\": \"stunum\", \"student_no\": \"stunum\"}\n", f);
+	fclose(f);
+	kill(hoursd_pid, SIGHUP);
+	usleep(500 * 1000);
+	ck_assert(log_has("reload refused, the running configuration stays: push.field_map"));
+	f = fopen(map, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"packet_no\": \"id\"}\n", f);
+	fclose(f);
+	kill(hoursd_pid, SIGHUP);
+	usleep(500 * 1000);
+	ck_assert_int_eq(count_lines_with("reload refused, the running configuration stays: "
+					  "push.field_map"),
+			 2);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("integration");
@@ -942,8 +1409,18 @@ static Suite *suite(void)
 	tcase_add_test(tl, test_part_met_once_under_concurrency);
 	tcase_add_test(tl, test_training_site);
 	tcase_add_test(tl, test_lesson_survives_reconnect_and_restart);
+	TCase *tp = tcase_create("push");
+	tcase_set_timeout(tp, 90);
+	tcase_add_checked_fixture(tp, push_setup, push_teardown);
+	tcase_add_test(tp, test_push_lesson_accepted);
+	tcase_add_test(tp, test_push_body_as_the_contract_says);
+	tcase_add_test(tp, test_push_platform_down_then_back);
+	tcase_add_test(tp, test_push_sigkill_mid_push);
+	tcase_add_test(tp, test_push_faults);
+	tcase_add_test(tp, test_push_field_map_and_reload);
 	suite_add_tcase(s, tl);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, tp);
 	return s;
 }
 

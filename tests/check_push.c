@@ -1,0 +1,218 @@
+/*
+ * check_push.c - the pusher's pure parts against docs/push-contract.md:
+ * the field map's rules (section 6), the canonical body (sections 3 and
+ * 4.1), the table of answers (section 5) and the backoff.
+ */
+#include "hoursd.h"
+#include "push.h"
+
+#include <check.h>
+#include <jansson.h>
+
+#define ID_SPECIMEN "426695a0efdb59b9eaedaf0b5ca3eddf013cc2a7f9e283437704ea605f421e6d"
+#define RECORDS "88a96c6ab61cc37885ccb75cf115ed8ded8f45821ec44d047a410548a3465a44"
+
+/* The contract's example (section 3.1). */
+static struct push_fields example(void)
+{
+	return (struct push_fields){
+		.packet_id = "3f1c2a9e-7b4d-4c6e-9a8f-1d2e3c4b5a69",
+		.school_code = "4401000001",
+		.student_no = "4401000000000001",
+		.id_card_sha256 = ID_SPECIMEN,
+		.vehicle_class = "C1",
+		.mileage_km = "123.4",
+		.first_minute = "2026-03-01T08:00:00+08:00",
+		.last_minute = "2026-03-20T17:59:00+08:00",
+		.records_sha256 = RECORDS,
+		.created_at = "2026-03-20T18:00:05+08:00",
+		.part = 2,
+		.vehicle = 840,
+		.simulator = 120,
+		.record_count = 960,
+	};
+}
+
+START_TEST(body_is_the_contract_example)
+{
+	struct push_fields f = example();
+	char err[200];
+	char *b = push_body_build(&f, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(
+		b, "{\"backfill_form\":null,\"backfilled\":false,\"classroom_minutes\":0,"
+		   "\"created_at\":\"2026-03-20T18:00:05+08:00\","
+		   "\"first_minute\":\"2026-03-01T08:00:00+08:00\","
+		   "\"id_card_sha256\":\"" ID_SPECIMEN "\","
+		   "\"last_minute\":\"2026-03-20T17:59:00+08:00\",\"mileage_km\":\"123.4\","
+		   "\"packet_id\":\"3f1c2a9e-7b4d-4c6e-9a8f-1d2e3c4b5a69\",\"part\":2,"
+		   "\"record_count\":960,\"records_sha256\":\"" RECORDS "\","
+		   "\"remote_minutes\":0,\"school_code\":\"4401000001\",\"simulator_minutes\":120,"
+		   "\"student_no\":\"4401000000000001\",\"subject\":2,\"total_minutes\":960,"
+		   "\"vehicle_class\":\"C1\",\"vehicle_minutes\":840,\"version\":1}");
+	free(b);
+}
+END_TEST
+
+START_TEST(body_null_id_card_and_escapes)
+{
+	struct push_fields f = example();
+	char err[200];
+	f.id_card_sha256 = NULL;
+	f.school_code =
+		"a\"b\\c/\x01\xe4\xb8\xad"; /* quote, backslash, slash, control, non-ASCII */
+	char *b = push_body_build(&f, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(strstr(b, "\"id_card_sha256\":null"));
+	ck_assert_ptr_nonnull(strstr(b, "\"school_code\":\"a\\\"b\\\\c/\\u0001\xe4\xb8\xad\""));
+	free(b);
+	f.school_code = "\xff"; /* not UTF-8 */
+	ck_assert_ptr_null(push_body_build(&f, NULL, err, sizeof(err)));
+	f = example();
+	f.school_code = NULL;
+	ck_assert_ptr_null(push_body_build(&f, NULL, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "school"));
+	f = example();
+	f.backfilled = true; /* without a form */
+	ck_assert_ptr_null(push_body_build(&f, NULL, err, sizeof(err)));
+}
+END_TEST
+
+START_TEST(field_map_renames_and_resorts)
+{
+	char err[200];
+	const char *text = "{\"school_code\":\"inscode\",\"student_no\":\"stunum\","
+			   "\"total_minutes\":\"totaltime\",\"packet_id\":\"zz_id\"}";
+	json_t *m = push_field_map_parse(text, strlen(text), err, sizeof(err));
+	ck_assert_msg(m != NULL, "%s", err);
+	struct push_fields f = example();
+	char *b = push_body_build(&f, m, err, sizeof(err));
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_null(strstr(b, "school_code"));
+	ck_assert_ptr_nonnull(strstr(b, "\"inscode\":\"4401000001\""));
+	ck_assert_ptr_nonnull(strstr(b, "\"totaltime\":960"));
+	/* Sorted by the new names: zz_id comes last. */
+	ck_assert_ptr_nonnull(strstr(b, "\"version\":1,\"zz_id\":\"3f1c2a9e-"));
+	free(b);
+	json_decref(m);
+	/* Renaming a member to its own name, or swapping two names, is allowed. */
+	text = "{\"part\":\"subject\",\"subject\":\"part\",\"version\":\"version\"}";
+	m = push_field_map_parse(text, strlen(text), err, sizeof(err));
+	ck_assert_msg(m != NULL, "%s", err);
+	json_decref(m);
+}
+END_TEST
+
+START_TEST(field_map_rules)
+{
+	static const char *const bad[] = {
+		"[]",
+		"{\"school_code\":",
+		"{\"schoolcode\":\"inscode\"}",			 /* not a member */
+		"{\"result\":\"res\"}",				 /* an answer's name */
+		"{\"school_code\":\"\"}",			 /* empty */
+		"{\"school_code\":\"in code\"}",		 /* a space */
+		"{\"school_code\":\"in\\\"code\"}",		 /* a quote */
+		"{\"school_code\":3}",				 /* not a string */
+		"{\"school_code\":\"part\"}",			 /* another member's name */
+		"{\"school_code\":\"x\",\"student_no\":\"x\"}",	 /* one name twice */
+		"{\"school_code\":\"a\",\"school_code\":\"b\"}", /* a key twice */
+		"{\"school_code\":"
+		"\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}", /* 65 */
+	};
+	char err[200];
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		err[0] = '\0';
+		json_t *m = push_field_map_parse(bad[i], strlen(bad[i]), err, sizeof(err));
+		ck_assert_msg(m == NULL, "accepted %s", bad[i]);
+		ck_assert_msg(err[0] != '\0', "no reason for %s", bad[i]);
+	}
+}
+END_TEST
+
+START_TEST(answers_as_the_table_says)
+{
+	static const struct {
+		int status;
+		const char *body, *retry_after;
+		enum push_outcome want;
+		int retry_after_s;
+		bool config;
+	} t[] = {
+		{200, "{\"result\":\"accepted\"}", NULL, PUSH_ACCEPTED, -1, false},
+		{200, "{\"result\":\"duplicate\"}", NULL, PUSH_DUPLICATE, -1, false},
+		{409, "{\"result\":\"duplicate\"}", NULL, PUSH_DUPLICATE, -1, false},
+		{409, "{\"result\":\"conflict\"}", NULL, PUSH_ERROR, -1, false},
+		{200, "{\"result\":\"acc\x01<html>", NULL, PUSH_ERROR, -1, false},
+		{200, "{\"result\":\"retry\"}", NULL, PUSH_ERROR, -1, false},
+		{201, "[]", NULL, PUSH_ERROR, -1, false},
+		{422, "{\"result\":\"rejected\",\"code\":\"unknown_school\",\"message\":\"no\"}",
+		 NULL, PUSH_REJECTED, -1, false},
+		{400, "not json", NULL, PUSH_REJECTED, -1, false},
+		{429, "{}", "7", PUSH_RETRY, 7, false},
+		{503, "{}", "Wed, 21 Oct 2015 07:28:00 GMT", PUSH_RETRY, 0, false},
+		{503, "{\"result\":\"retry\"}", NULL, PUSH_RETRY, -1, false},
+		{429, "{}", NULL, PUSH_RETRY, -1, true},
+		{429, "{}", "soon", PUSH_RETRY, -1, true},
+		{401, "{\"result\":\"rejected\",\"code\":\"bad_signature\"}", NULL, PUSH_RETRY, -1,
+		 true},
+		{404, "", NULL, PUSH_RETRY, -1, true},
+		{413, "", NULL, PUSH_RETRY, -1, true},
+		{500, "", NULL, PUSH_RETRY, -1, false},
+		{302, "", NULL, PUSH_ERROR, -1, false},
+		{101, "", NULL, PUSH_ERROR, -1, false},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		struct push_verdict v;
+		push_classify(t[i].status, t[i].body, strlen(t[i].body), t[i].retry_after,
+			      1445412480 + 3600, &v);
+		ck_assert_msg(v.outcome == t[i].want, "%d %s: %s, want %s", t[i].status, t[i].body,
+			      push_outcome_name(v.outcome), push_outcome_name(t[i].want));
+		ck_assert_int_eq(v.retry_after_s, t[i].retry_after_s);
+		ck_assert_int_eq(v.config_problem, t[i].config);
+		ck_assert_int_eq(v.error[0] == '\0', v.outcome <= PUSH_DUPLICATE);
+		for (const char *c = v.error; *c; c++)
+			ck_assert_msg((unsigned char)*c >= 0x20, "control in %s", v.error);
+	}
+	struct push_verdict v;
+	const char *r = "{\"result\":\"rejected\",\"code\":\"unknown_school\",\"message\":\"S9\"}";
+	push_classify(422, r, strlen(r), NULL, 0, &v);
+	ck_assert_str_eq(v.error, "unknown_school: S9");
+}
+END_TEST
+
+START_TEST(backoff_doubles_within_bounds)
+{
+	/* d = min(max, min * 2^(n-1)), drawn in [d/2, d]. */
+	ck_assert(push_backoff(1, 5, 600, 0) == 2.5);
+	ck_assert(push_backoff(1, 5, 600, 1) == 5);
+	ck_assert(push_backoff(3, 5, 600, 1) == 20);
+	ck_assert(push_backoff(3, 5, 600, 0.5) == 15);
+	ck_assert(push_backoff(20, 5, 600, 1) == 600);
+	ck_assert(push_backoff(1000, 5, 600, 0) == 300);
+	ck_assert(push_backoff(0, 5, 600, 1) == 5);
+}
+END_TEST
+
+static Suite *push_suite(void)
+{
+	Suite *s = suite_create("push");
+	TCase *tc = tcase_create("push");
+	tcase_add_test(tc, body_is_the_contract_example);
+	tcase_add_test(tc, body_null_id_card_and_escapes);
+	tcase_add_test(tc, field_map_renames_and_resorts);
+	tcase_add_test(tc, field_map_rules);
+	tcase_add_test(tc, answers_as_the_table_says);
+	tcase_add_test(tc, backoff_doubles_within_bounds);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(push_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
