@@ -11,6 +11,7 @@
 #define HOURSD_ADMIN_H
 
 #include "hoursd.h"
+#include "server.h"
 #include "store.h"
 
 struct admin;
@@ -33,6 +34,7 @@ struct admin_state {
 	struct store_stats store;
 	bool db_up;
 	unsigned conns_open;
+	unsigned conns_by_state[CONN_STATES];
 	double start_time; /* when admin_start ran, seconds since the epoch */
 };
 

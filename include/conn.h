@@ -70,9 +70,10 @@ struct pending_ack {
 	uint16_t serial, msg_id; /* the JT/T 808 frame answered */
 	uint16_t answer_id;	 /* 0: 0x8001; else the 0x8900 timing answer to send */
 	uint16_t ext_serial;
-	bool accepted;	/* the verdict hoursd gave (a resend takes the stored one) */
-	bool is_record; /* a training record: counted by its final verdict */
-	uint8_t part;	/* a student login: the part its answer reports progress for */
+	bool accepted;	    /* the verdict hoursd gave (a resend takes the stored one) */
+	bool is_record;	    /* a training record: counted by its final verdict */
+	uint8_t part;	    /* a student login: the part its answer reports progress for */
+	const char *reason; /* hoursd's reason code (a static string), NULL when accepted */
 	char terminal_no[JTX_TERMINAL_NO_LEN + 1];
 	char person_no[JTX_PERSON_NO_LEN + 1];
 	struct timespec received;
@@ -84,7 +85,7 @@ void conn_send_ack(struct conn *c, uint16_t serial, uint16_t msg_id, uint8_t res
 /* A new pending answer for frame m, holding a reference on c; pass it to a store_add_*. */
 struct pending_ack *conn_pending(struct conn *c, const struct jt808_msg *m);
 /* The store callback for pending answers. */
-void conn_committed(void *arg, enum store_outcome o);
+void conn_committed(void *arg, enum store_outcome o, const char *db_reason);
 
 /* lesson.c */
 void lesson_restore(struct conn *c, const struct store_terminal *t);

@@ -19,6 +19,26 @@ struct syllabus;
 struct geo_set;
 struct push;
 
+/* Frames received, by message (the admin listener's label). */
+enum frame_type {
+	FT_HEARTBEAT,
+	FT_REGISTER,
+	FT_AUTH,
+	FT_LOCATION,
+	FT_BATCH_LOCATION,
+	FT_TRANSPARENT,
+	FT_TERMINAL_ACK,
+	FT_OTHER,
+	FT__COUNT
+};
+
+/* Room for every reason code of reason_name() (reasons.c checks it fits). */
+#define HOURSD_REASONS 32
+
+/* Connections by state, for the admin listener. */
+enum { CONN_STATES = 4 };
+void conn_count_by_state(unsigned out[CONN_STATES]);
+
 /* Counters since start; read by the log summary and the admin listener. */
 struct server_stats {
 	uint64_t accepted, closed, tls_failures;
@@ -28,6 +48,8 @@ struct server_stats {
 	uint64_t number_mismatch, unknown_terminal, not_authenticated, unsupported;
 	uint64_t positions, acks_ok, acks_failed;
 	uint64_t records_accepted, records_rejected, session_events, photos;
+	uint64_t frames_by_type[FT__COUNT];
+	uint64_t records_rejected_by_reason[HOURSD_REASONS]; /* index: reason_index() */
 	/* push.c: attempts by outcome, packets failed by cause, the outbox as last counted */
 	uint64_t push_accepted, push_duplicate, push_rejected, push_retry, push_error;
 	uint64_t push_failed_rejected, push_failed_expired, push_failed_unbuildable;

@@ -52,8 +52,11 @@ enum store_outcome {
 	STORE_CONFLICT,		  /* another record under the same number: kept aside */
 };
 
-/* Called once per queued frame, after the commit (or a permanent failure). */
-typedef void (*store_done_fn)(void *arg, enum store_outcome o);
+/*
+ * Called once per queued frame, after the commit (or a permanent failure);
+ * reason: the database's reason code with STORE_REJECTED, else NULL.
+ */
+typedef void (*store_done_fn)(void *arg, enum store_outcome o, const char *reason);
 
 /* A login or logout, as stored in session_event. */
 struct store_event {

@@ -9,6 +9,7 @@
  */
 #include "hoursd.h"
 #include "admin.h"
+#include "reasons.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
@@ -121,6 +122,14 @@ static void histogram(struct evbuffer *o, const char *name, const char *help, co
 
 /* ---- the metrics ---- */
 
+static const char *const frame_type_names[FT__COUNT] = {
+	"heartbeat",	  "registration", "authentication",  "location",
+	"batch_location", "transparent",  "terminal_answer", "other",
+};
+
+static const char *const conn_state_names[CONN_STATES] = {"handshake", "connected", "registered",
+							  "authenticated"};
+
 static void render_process(struct evbuffer *o, const struct server *srv,
 			   const struct admin_state *s)
 {
@@ -144,6 +153,10 @@ static void render_connections(struct evbuffer *o, const struct server_stats *st
 		st->accepted);
 	counter(o, "hoursd_connections_closed_total", "Terminal connections closed.", st->closed);
 	gauge(o, "hoursd_connections_open", "Terminal connections open now.", s->conns_open);
+	family(o, "hoursd_connections", "gauge", "Terminal connections open now, by state.");
+	for (int i = 0; i < CONN_STATES; i++)
+		sample_label(o, "hoursd_connections", "state", conn_state_names[i],
+			     s->conns_by_state[i]);
 	counter(o, "hoursd_tls_handshake_failures_total",
 		"TLS handshakes that failed (bad or missing client certificate, protocol errors).",
 		st->tls_failures);
@@ -152,6 +165,11 @@ static void render_connections(struct evbuffer *o, const struct server_stats *st
 static void render_frames(struct evbuffer *o, const struct server_stats *st)
 {
 	counter(o, "hoursd_frames_total", "JT/T 808 frames received, good and bad.", st->frames);
+	family(o, "hoursd_frames_by_type_total", "counter",
+	       "Well-formed frames (or whole sub-packaged messages) handled, by message.");
+	for (int i = 0; i < FT__COUNT; i++)
+		sample_label(o, "hoursd_frames_by_type_total", "type", frame_type_names[i],
+			     st->frames_by_type[i]);
 	family(o, "hoursd_bad_frames_total", "counter",
 	       "Frames or sub-packages dropped as malformed, by reason.");
 	for (int i = JT808_OK + 1; i < JT808_E__COUNT; i++)
@@ -187,6 +205,11 @@ static void render_records(struct evbuffer *o, const struct server_stats *st)
 		     st->records_accepted);
 	sample_label(o, "hoursd_training_records_total", "verdict", "rejected",
 		     st->records_rejected);
+	family(o, "hoursd_training_records_rejected_total", "counter",
+	       "Training records stored as rejected, by reason code (docs/protocol.md).");
+	for (size_t i = 0; reason_name(i); i++)
+		sample_label(o, "hoursd_training_records_rejected_total", "reason", reason_name(i),
+			     st->records_rejected_by_reason[i]);
 	counter(o, "hoursd_session_events_total", "Coach and student logins and logouts received.",
 		st->session_events);
 	counter(o, "hoursd_photos_total", "Photos received whole and handed to the store.",
@@ -295,6 +318,7 @@ static void take_state(const struct admin *a, struct admin_state *s)
 		s->db_up = store_connected(a->srv->store);
 	}
 	s->conns_open = conn_count();
+	conn_count_by_state(s->conns_by_state);
 	s->start_time = a->start_time;
 }
 

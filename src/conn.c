@@ -14,6 +14,7 @@
 #include "log.h"
 #include "store.h"
 #include "conn.h"
+#include "reasons.h"
 #include "metrics.h"
 #include "sig.h"
 
@@ -297,13 +298,28 @@ static void on_progress(void *arg, const PGresult *res)
 	pending_done(p);
 }
 
-void conn_committed(void *arg, enum store_outcome o)
+/* A record's final verdict, in the counters: a resend is not counted again. */
+static void count_record(struct server_stats *st, const struct pending_ack *p, enum store_outcome o,
+			 const char *db_reason)
+{
+	const char *why = o == STORE_REJECTED	? db_reason
+			  : o == STORE_CONFLICT ? "number_reused"
+						: p->reason;
+	if (o == STORE_STORED) {
+		st->records_accepted++;
+	} else if (o == STORE_REJECTED || o == STORE_CONFLICT) {
+		st->records_rejected++;
+		st->records_rejected_by_reason[reason_index(why ? why : "other")]++;
+	}
+}
+
+void conn_committed(void *arg, enum store_outcome o, const char *db_reason)
 {
 	struct pending_ack *p = arg;
 	struct conn *c = p->c;
 	bool ok = answer_ok(p, o);
-	if (p->is_record && (o == STORE_STORED || o == STORE_REJECTED))
-		*(ok ? &c->srv->st.records_accepted : &c->srv->st.records_rejected) += 1;
+	if (p->is_record)
+		count_record(&c->srv->st, p, o, db_reason);
 	if (c->state != CS_CLOSED && p->answer_id == JTX_STUDENT_LOGIN_ACK && ok) {
 		char part[4];
 		snprintf(part, sizeof(part), "%u", p->part);
@@ -322,10 +338,8 @@ void conn_committed(void *arg, enum store_outcome o)
 			conn_log(c, HLOG_WARN,
 				 "record number reused by a different record: kept aside, refused");
 		else if (o == STORE_REJECTED)
-			conn_log(c, HLOG_WARN,
-				 "record (serial %u) rejected by the database's checks: minute"
-				 " overlap or daily cap (training_record.reason)",
-				 p->serial);
+			conn_log(c, HLOG_WARN, "record (serial %u) rejected by the database: %s",
+				 p->serial, db_reason ? db_reason : "?");
 	}
 	pending_done(p);
 }
@@ -435,8 +449,31 @@ static void handle_batch(struct conn *c, const struct jt808_msg *m)
 	free(b.locs);
 }
 
+static enum frame_type frame_type_of(uint16_t id)
+{
+	switch (id) {
+	case JT808_T_HEARTBEAT:
+		return FT_HEARTBEAT;
+	case JT808_T_REGISTER:
+		return FT_REGISTER;
+	case JT808_T_AUTH:
+		return FT_AUTH;
+	case JT808_T_LOCATION:
+		return FT_LOCATION;
+	case JT808_T_BATCH_LOCATION:
+		return FT_BATCH_LOCATION;
+	case JT808_T_TRANSPARENT_UP:
+		return FT_TRANSPARENT;
+	case JT808_T_GENERAL_ACK:
+		return FT_TERMINAL_ACK;
+	default:
+		return FT_OTHER;
+	}
+}
+
 static void dispatch(struct conn *c, const struct jt808_msg *m)
 {
+	c->srv->st.frames_by_type[frame_type_of(m->h.msg_id)]++;
 	switch (m->h.msg_id) {
 	case JT808_T_REGISTER:
 		handle_register(c, m);
@@ -785,7 +822,9 @@ void conn_close_all(const char *reason)
 
 void conn_janitor(time_t now)
 {
-	bool new_minute = now % 60 == 0;
+	static time_t minute;
+	bool new_minute = now / 60 != minute;
+	minute = now / 60;
 	for (struct conn *c = conns; c; c = c->next) {
 		if (new_minute && c->bad_suppressed) {
 			conn_log(c, HLOG_WARN, "%u more bad frames not logged", c->bad_suppressed);
@@ -797,6 +836,14 @@ void conn_janitor(time_t now)
 		if (n > 0)
 			conn_log(c, HLOG_WARN, "%u unfinished sub-packaged message(s) expired", n);
 	}
+}
+
+void conn_count_by_state(unsigned out[CONN_STATES])
+{
+	memset(out, 0, CONN_STATES * sizeof(out[0]));
+	for (const struct conn *c = conns; c; c = c->next)
+		if ((int)c->state < (int)CONN_STATES)
+			out[c->state]++;
 }
 
 unsigned conn_count(void)

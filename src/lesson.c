@@ -81,6 +81,7 @@ static struct pending_ack *pending(struct conn *c, const struct jt808_msg *m,
 	p->answer_id = answer_id;
 	p->ext_serial = h->serial;
 	p->accepted = reason == NULL;
+	p->reason = reason;
 	copy(p->terminal_no, h->terminal_no, sizeof(p->terminal_no));
 	copy(p->person_no, person, sizeof(p->person_no));
 	if (reason)
@@ -262,8 +263,9 @@ static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_h
 				 .reason = reason,
 				 .raw = m->body,
 				 .raw_len = m->body_len};
-	store_add_record(c->srv->store, &r, conn_committed,
-			 pending(c, m, h, 0, x.student_no, reason));
+	struct pending_ack *p = pending(c, m, h, 0, x.student_no, reason);
+	p->is_record = true;
+	store_add_record(c->srv->store, &r, conn_committed, p);
 }
 
 static void photo_init(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)

@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
+#include "reasons.h"
 
 #include <jansson.h>
 #include <time.h>
@@ -40,6 +41,7 @@ struct batch {
 	struct waiter *waiters;
 	unsigned nwaiters, waiters_cap;
 	enum store_outcome *outcomes; /* per record, filled from the result */
+	const char **reasons;	      /* per record: the database's reason with STORE_REJECTED */
 	unsigned outcomes_cap;
 };
 
@@ -206,8 +208,9 @@ static const char batch_sql[] =
 	"  WHEN ins.record_no IS NULL THEN 'd'"
 	"  WHEN rin.resend > 1"
 	"  THEN CASE WHEN ins.verdict = 'accepted' THEN 'd' ELSE 'r' END"
-	"  WHEN ins.verdict = 'accepted' THEN 's' ELSE 'x' END"
-	" FROM rin LEFT JOIN ins ON ins.terminal_id = rin.t AND ins.record_no = rin.no"
+	"  WHEN ins.verdict = 'accepted' THEN 's' ELSE 'x' END, coalesce(v.reason, '')"
+	" FROM rin JOIN verdict v USING (i)"
+	" LEFT JOIN ins ON ins.terminal_id = rin.t AND ins.record_no = rin.no"
 	" LEFT JOIN old ON old.i = rin.i";
 
 /*
@@ -316,9 +319,14 @@ static void batch_finish(struct batch *b, bool ok)
 	for (unsigned i = 0; i < b->nwaiters; i++) {
 		const struct waiter *w = &b->waiters[i];
 		enum store_outcome o = STORE_FAILED;
-		if (ok)
-			o = w->record >= 0 ? b->outcomes[w->record] : STORE_STORED;
-		w->done(w->arg, o);
+		const char *why = NULL;
+		if (ok && w->record >= 0) {
+			o = b->outcomes[w->record];
+			why = b->reasons[w->record];
+		} else if (ok) {
+			o = STORE_STORED;
+		}
+		w->done(w->arg, o, why);
 	}
 	b->nwaiters = 0;
 	b->rows = 0;
@@ -333,6 +341,7 @@ static void batch_free(struct batch *b)
 {
 	free(b->waiters);
 	free(b->outcomes);
+	free(b->reasons);
 	json_decref(b->positions);
 	json_decref(b->events);
 	json_decref(b->records);
@@ -399,9 +408,12 @@ static void send_batch(struct store *s)
 	if (b->nrecords > b->outcomes_cap) {
 		b->outcomes_cap = b->nrecords * 2;
 		b->outcomes = xrealloc(b->outcomes, b->outcomes_cap * sizeof(*b->outcomes));
+		b->reasons = xrealloc(b->reasons, b->outcomes_cap * sizeof(*b->reasons));
 	}
-	for (unsigned i = 0; i < b->nrecords; i++)
+	for (unsigned i = 0; i < b->nrecords; i++) {
 		b->outcomes[i] = STORE_FAILED; /* until the result says otherwise */
+		b->reasons[i] = NULL;
+	}
 	const char *values[1] = {s->inflight_json};
 	s->job = JOB_BATCH;
 	s->job_failed = false;
@@ -506,6 +518,8 @@ static void take_outcomes(struct store *s, const PGresult *res)
 			break;
 		case 'x':
 			b->outcomes[i] = STORE_REJECTED;
+			/* A static name, not the result's text: the result is cleared soon. */
+			b->reasons[i] = reason_name(reason_index(PQgetvalue(res, r, 2)));
 			break;
 		default:
 			break;

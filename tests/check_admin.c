@@ -41,6 +41,12 @@ unsigned conn_count(void)
 	return fake_conns;
 }
 
+void conn_count_by_state(unsigned out[CONN_STATES])
+{
+	memset(out, 0, CONN_STATES * sizeof(out[0]));
+	out[CONN_STATES - 1] = fake_conns;
+}
+
 /* Never dereferenced: admin.c only hands it to the stand-ins above. */
 static char fake_store_obj, fake_listener_obj;
 

@@ -518,6 +518,10 @@ START_TEST(test_metrics_match_traffic)
 	/* 0x8001 answers: auth, 2 heartbeats, 10 batches; auth, 5 positions (0x8100 is not one) */
 	ck_assert_int_eq(metric(page, "hoursd_acks_total{result=\"ok\"}"), 1 + 2 + 10 + 1 + 5);
 	ck_assert_int_eq(metric(page, "hoursd_db_up"), 1);
+	ck_assert_int_eq(metric(page, "hoursd_frames_by_type_total{type=\"batch_location\"}"), 10);
+	ck_assert_int_eq(metric(page, "hoursd_frames_by_type_total{type=\"location\"}"), 5);
+	ck_assert_int_eq(metric(page, "hoursd_frames_by_type_total{type=\"heartbeat\"}"), 2);
+	ck_assert_int_eq(metric(page, "hoursd_connections{state=\"authenticated\"}"), 0);
 	admin_get("/readyz", page, sizeof(page));
 	ck_assert_msg(strstr(page, "200 OK") != NULL, "%.200s", page);
 	stop_hoursd();
@@ -753,6 +757,11 @@ START_TEST(test_daily_cap)
 	ck_assert_int_eq(out_value("records_ok"), 240);
 	ck_assert_int_eq(records_of(T1, NULL, "daily_cap"), 10);
 	ck_assert_int_eq(db_value("SELECT vehicle FROM progress", NULL, NULL), 240);
+	static char page[1 << 17];
+	admin_get("/metrics", page, sizeof(page));
+	ck_assert_int_eq(
+		metric(page, "hoursd_training_records_rejected_total{reason=\"daily_cap\"}"), 10);
+	ck_assert_int_eq(metric(page, "hoursd_training_records_total{verdict=\"accepted\"}"), 240);
 	ck_assert_int_eq(hoursctl("recompute", NULL), 0);
 	ck_assert_int_eq(hoursctl("explain", "S000000000000001"), 0);
 	ck_assert_int_eq(count_lines_in(out_path, "minutes that did not count: 10"), 1);
