@@ -12,12 +12,9 @@
 #include "hoursd.h"
 #include "conf.h"
 #include "log.h"
+#include "ydoc.h"
 
-#include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
-#include <sys/stat.h>
-#include <yaml.h>
 
 enum conf_type {
 	CT_STR,	    /* non-empty string */
@@ -106,10 +103,7 @@ _Static_assert(ARRAY_SIZE(conf_keys) <= 64, "set_mask holds 64 keys");
 
 /* State of one conf_load() call. */
 struct loader {
-	const char *path;
-	char *err;
-	size_t errlen;
-	yaml_document_t *doc;
+	struct ydoc y; /* first: the file, the message buffer, the document */
 	struct hconf *c;
 	unsigned long line[NKEYS]; /* 1-based line of each key set */
 	unsigned long root_line;
@@ -198,43 +192,6 @@ void conf_free(struct hconf *c)
 	free(c);
 }
 
-/* Write "file:line: message" into the caller's buffer; always returns false. */
-static bool PRINTF(3, 4) fail(struct loader *ld, unsigned long line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (ld->errlen > 0)
-		snprintf(ld->err, ld->errlen, "%s:%lu: %s", ld->path, line, msg);
-	return false;
-}
-
-static unsigned long node_line(const yaml_node_t *n)
-{
-	return (unsigned long)n->start_mark.line + 1;
-}
-
-static const char *node_kind(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return "a scalar";
-	case YAML_SEQUENCE_NODE:
-		return "a sequence";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
 /*
  * "host:port" with a non-empty host (an IPv6 host in brackets) and a
  * decimal port 1-65535.  Name resolution is the listener's business.
@@ -288,28 +245,28 @@ static bool set_uint(struct loader *ld, const struct conf_key *k, const yaml_nod
 {
 	unsigned long long v = 0;
 	bool overflow;
-	const char *s = scalar(n);
+	const char *s = ydoc_scalar(n);
 	if (!parse_decimal(s, &v, &overflow))
-		return fail(ld, node_line(n), "%s: expected an unsigned integer, got \"%.40s\"",
-			    k->name, s);
+		return ydoc_fail(&ld->y, ydoc_line(n),
+				 "%s: expected an unsigned integer, got \"%.40s\"", k->name, s);
 	if (overflow || v < k->min || v > k->max)
-		return fail(ld, node_line(n), "%s: value %.40s is out of bounds [%u, %u]", k->name,
-			    s, k->min, k->max);
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: value %.40s is out of bounds [%u, %u]",
+				 k->name, s, k->min, k->max);
 	*(unsigned *)field(ld->c, k) = (unsigned)v;
 	return true;
 }
 
 static bool set_bool(struct loader *ld, const struct conf_key *k, const yaml_node_t *n)
 {
-	const char *s = scalar(n);
+	const char *s = ydoc_scalar(n);
 	bool v;
 	if (strcmp(s, "true") == 0)
 		v = true;
 	else if (strcmp(s, "false") == 0)
 		v = false;
 	else
-		return fail(ld, node_line(n), "%s: expected true or false, got \"%.40s\"", k->name,
-			    s);
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: expected true or false, got \"%.40s\"",
+				 k->name, s);
 	*(bool *)field(ld->c, k) = v;
 	return true;
 }
@@ -317,7 +274,7 @@ static bool set_bool(struct loader *ld, const struct conf_key *k, const yaml_nod
 /* A plain "", "~" or "null" is YAML's null: an empty string to us. */
 static bool scalar_is_empty(const yaml_node_t *n)
 {
-	const char *s = scalar(n);
+	const char *s = ydoc_scalar(n);
 	if (*s == '\0')
 		return true;
 	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
@@ -328,22 +285,22 @@ static bool scalar_is_empty(const yaml_node_t *n)
 static bool set_string(struct loader *ld, const struct conf_key *k, const yaml_node_t *n)
 {
 	char **dst = field(ld->c, k);
-	const char *s = scalar(n);
+	const char *s = ydoc_scalar(n);
 	char why[128];
 	enum log_level lvl;
 	bool empty = scalar_is_empty(n);
 
 	if (empty && k->type != CT_STR_OFF)
-		return fail(ld, node_line(n), "%s: must not be empty", k->name);
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: must not be empty", k->name);
 	if (k->type == CT_LEVEL && !log_level_parse(s, &lvl))
-		return fail(ld, node_line(n),
-			    "%s: unknown log level \"%.40s\" (debug, info, warn, error)", k->name,
-			    s);
+		return ydoc_fail(&ld->y, ydoc_line(n),
+				 "%s: unknown log level \"%.40s\" (debug, info, warn, error)",
+				 k->name, s);
 	if (!empty && k->check && !k->check(s, why, sizeof(why)))
-		return fail(ld, node_line(n), "%s: \"%.60s\": %s", k->name, s, why);
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: \"%.60s\": %s", k->name, s, why);
 	char *copy = empty ? NULL : strdup(s);
 	if (!empty && !copy)
-		return fail(ld, node_line(n), "%s: out of memory", k->name);
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: out of memory", k->name);
 	free(*dst);
 	*dst = copy;
 	return true;
@@ -376,12 +333,12 @@ static bool set_key(struct loader *ld, size_t i, const yaml_node_t *val)
 {
 	const struct conf_key *k = &conf_keys[i];
 	if (val->type != YAML_SCALAR_NODE)
-		return fail(ld, node_line(val), "%s: expected a scalar, got %s", k->name,
-			    node_kind(val));
-	if (strlen(scalar(val)) != val->data.scalar.length)
-		return fail(ld, node_line(val), "%s: value contains a NUL byte", k->name);
+		return ydoc_fail(&ld->y, ydoc_line(val), "%s: expected a scalar, got %s", k->name,
+				 ydoc_kind(val));
+	if (strlen(ydoc_scalar(val)) != val->data.scalar.length)
+		return ydoc_fail(&ld->y, ydoc_line(val), "%s: value contains a NUL byte", k->name);
 	ld->c->set_mask |= UINT64_C(1) << i;
-	ld->line[i] = node_line(val);
+	ld->line[i] = ydoc_line(val);
 	switch (k->type) {
 	case CT_UINT:
 		return set_uint(ld, k, val);
@@ -401,22 +358,22 @@ static bool load_pair(struct loader *ld, const yaml_node_t *kn, const yaml_node_
 	char name[NAME_MAX_LEN];
 	size_t i;
 	if (kn->type != YAML_SCALAR_NODE)
-		return fail(ld, node_line(kn), "%s%skeys must be scalars, got %s", prefix,
-			    *prefix ? ": " : "", node_kind(kn));
-	int n = snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "." : "", scalar(kn));
+		return ydoc_fail(&ld->y, ydoc_line(kn), "%s%skeys must be scalars, got %s", prefix,
+				 *prefix ? ": " : "", ydoc_kind(kn));
+	int n = snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "." : "", ydoc_scalar(kn));
 	if (n < 0 || (size_t)n >= sizeof(name))
-		return fail(ld, node_line(kn), "unknown key \"%.60s...\"", name);
+		return ydoc_fail(&ld->y, ydoc_line(kn), "unknown key \"%.60s...\"", name);
 	if (find_key(name, &i)) {
 		if (ld->c->set_mask & (UINT64_C(1) << i))
-			return fail(ld, node_line(kn), "duplicate key %s (first on line %lu)", name,
-				    ld->line[i]);
+			return ydoc_fail(&ld->y, ydoc_line(kn),
+					 "duplicate key %s (first on line %lu)", name, ld->line[i]);
 		return set_key(ld, i, val);
 	}
 	if (!is_section(name))
-		return fail(ld, node_line(kn), "unknown key \"%.80s\"", name);
+		return ydoc_fail(&ld->y, ydoc_line(kn), "unknown key \"%.80s\"", name);
 	if (val->type != YAML_MAPPING_NODE)
-		return fail(ld, node_line(val), "%s: expected a mapping, got %s", name,
-			    node_kind(val));
+		return ydoc_fail(&ld->y, ydoc_line(val), "%s: expected a mapping, got %s", name,
+				 ydoc_kind(val));
 	return load_mapping(ld, val, name);
 }
 
@@ -426,16 +383,16 @@ static bool check_dup_keys(struct loader *ld, const yaml_node_t *map)
 	yaml_node_pair_t *start = map->data.mapping.pairs.start;
 	yaml_node_pair_t *top = map->data.mapping.pairs.top;
 	for (yaml_node_pair_t *a = start; a < top; a++) {
-		const yaml_node_t *ka = yaml_document_get_node(ld->doc, a->key);
+		const yaml_node_t *ka = ydoc_node(&ld->y, a->key);
 		if (!ka || ka->type != YAML_SCALAR_NODE)
 			continue;
 		for (yaml_node_pair_t *b = start; b < a; b++) {
-			const yaml_node_t *kb = yaml_document_get_node(ld->doc, b->key);
+			const yaml_node_t *kb = ydoc_node(&ld->y, b->key);
 			if (kb && kb->type == YAML_SCALAR_NODE &&
-			    strcmp(scalar(ka), scalar(kb)) == 0)
-				return fail(ld, node_line(ka),
-					    "duplicate key %.80s (first on line %lu)", scalar(ka),
-					    node_line(kb));
+			    strcmp(ydoc_scalar(ka), ydoc_scalar(kb)) == 0)
+				return ydoc_fail(&ld->y, ydoc_line(ka),
+						 "duplicate key %.80s (first on line %lu)",
+						 ydoc_scalar(ka), ydoc_line(kb));
 		}
 	}
 	return true;
@@ -447,10 +404,10 @@ static bool load_mapping(struct loader *ld, const yaml_node_t *map, const char *
 		return false;
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
 	     p++) {
-		const yaml_node_t *kn = yaml_document_get_node(ld->doc, p->key);
-		const yaml_node_t *vn = yaml_document_get_node(ld->doc, p->value);
+		const yaml_node_t *kn = ydoc_node(&ld->y, p->key);
+		const yaml_node_t *vn = ydoc_node(&ld->y, p->value);
 		if (!kn || !vn)
-			return fail(ld, node_line(map), "malformed mapping");
+			return ydoc_fail(&ld->y, ydoc_line(map), "malformed mapping");
 		if (!load_pair(ld, kn, vn, prefix))
 			return false;
 	}
@@ -468,7 +425,7 @@ static bool set_defaults(struct loader *ld)
 		} else if (k->def_str) {
 			char *s = strdup(k->def_str);
 			if (!s)
-				return fail(ld, 0, "out of memory");
+				return ydoc_fail(&ld->y, 0, "out of memory");
 			*(char **)field(ld->c, k) = s;
 		}
 	}
@@ -499,20 +456,20 @@ static bool check_push(struct loader *ld)
 					    "push.sign_cert"};
 	struct hconf *c = ld->c;
 	if (c->push_retry_min_s > c->push_retry_max_s)
-		return fail(ld, rule_line(ld, "push.retry_min_s", "push.retry_max_s"),
-			    "push.retry_min_s (%u) is greater than push.retry_max_s (%u)",
-			    c->push_retry_min_s, c->push_retry_max_s);
+		return ydoc_fail(&ld->y, rule_line(ld, "push.retry_min_s", "push.retry_max_s"),
+				 "push.retry_min_s (%u) is greater than push.retry_max_s (%u)",
+				 c->push_retry_min_s, c->push_retry_max_s);
 	if (c->push_lease_s <= c->push_timeout_s)
-		return fail(ld, rule_line(ld, "push.lease_s", "push.timeout_s"),
-			    "push.lease_s (%u) must be greater than push.timeout_s (%u)",
-			    c->push_lease_s, c->push_timeout_s);
+		return ydoc_fail(&ld->y, rule_line(ld, "push.lease_s", "push.timeout_s"),
+				 "push.lease_s (%u) must be greater than push.timeout_s (%u)",
+				 c->push_lease_s, c->push_timeout_s);
 	if (c->push_url == NULL)
 		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		const struct conf_key *k = &conf_keys[key_index(files[i])];
 		if (*(char **)field(c, k) == NULL)
-			return fail(ld, rule_line(ld, "push.url", files[i]),
-				    "push.url is set: %s is required", files[i]);
+			return ydoc_fail(&ld->y, rule_line(ld, "push.url", files[i]),
+					 "push.url is set: %s is required", files[i]);
 	}
 	return true;
 }
@@ -524,98 +481,47 @@ static bool check_whole(struct loader *ld)
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct conf_key *k = &conf_keys[i];
 		if (k->type == CT_STR && !*(char **)field(c, k))
-			return fail(ld, ld->root_line, "missing required key %s", k->name);
+			return ydoc_fail(&ld->y, ld->root_line, "missing required key %s", k->name);
 	}
 	if (c->db_reconnect_min_ms > c->db_reconnect_max_ms)
-		return fail(ld,
-			    rule_line(ld, "database.reconnect_min_ms", "database.reconnect_max_ms"),
-			    "database.reconnect_min_ms (%u) is greater than "
-			    "database.reconnect_max_ms (%u)",
-			    c->db_reconnect_min_ms, c->db_reconnect_max_ms);
+		return ydoc_fail(
+			&ld->y,
+			rule_line(ld, "database.reconnect_min_ms", "database.reconnect_max_ms"),
+			"database.reconnect_min_ms (%u) is greater than "
+			"database.reconnect_max_ms (%u)",
+			c->db_reconnect_min_ms, c->db_reconnect_max_ms);
 	if (c->store_high_water < c->batch_max_rows)
-		return fail(ld,
-			    rule_line(ld, "database.store_high_water", "database.batch_max_rows"),
-			    "database.store_high_water (%u) is less than "
-			    "database.batch_max_rows (%u)",
-			    c->store_high_water, c->batch_max_rows);
+		return ydoc_fail(
+			&ld->y,
+			rule_line(ld, "database.store_high_water", "database.batch_max_rows"),
+			"database.store_high_water (%u) is less than "
+			"database.batch_max_rows (%u)",
+			c->store_high_water, c->batch_max_rows);
 	return check_push(ld);
 }
 
-/* Parse the next document of the stream; false with a message on a YAML error. */
-static bool parse_doc(struct loader *ld, yaml_parser_t *parser, yaml_document_t *doc)
+/* The root of the document: a mapping of sections and keys. */
+static bool load_root(struct ydoc *y, const yaml_node_t *root, void *arg)
 {
-	if (yaml_parser_load(parser, doc))
-		return true;
-	const char *what = parser->problem ? parser->problem : "unknown error";
-	unsigned long line = (unsigned long)parser->problem_mark.line + 1;
-	if (parser->context)
-		return fail(ld, line, "YAML syntax error: %s %s", parser->context, what);
-	return fail(ld, line, "YAML syntax error: %s", what);
-}
-
-static bool load_root(struct loader *ld, yaml_parser_t *parser)
-{
-	const yaml_node_t *root = yaml_document_get_root_node(ld->doc);
-	if (!root)
-		return fail(ld, 1, "empty configuration");
-	ld->root_line = node_line(root);
+	struct loader *ld = arg;
+	ld->root_line = ydoc_line(root);
 	if (root->type != YAML_MAPPING_NODE)
-		return fail(ld, node_line(root), "top level must be a mapping, got %s",
-			    node_kind(root));
-	if (!load_mapping(ld, root, ""))
-		return false;
-
-	/* A second document would be silently ignored; refuse it instead. */
-	yaml_document_t next;
-	if (!parse_doc(ld, parser, &next))
-		return false;
-	const yaml_node_t *extra = yaml_document_get_root_node(&next);
-	unsigned long extra_line = extra ? node_line(extra) : 0;
-	yaml_document_delete(&next);
-	if (extra)
-		return fail(ld, extra_line, "more than one YAML document");
-	return check_whole(ld);
-}
-
-static bool load_file(struct loader *ld, FILE *f)
-{
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	bool ok = false;
-
-	if (!yaml_parser_initialize(&parser))
-		return fail(ld, 0, "out of memory");
-	yaml_parser_set_input_file(&parser, f);
-	if (parse_doc(ld, &parser, &doc)) {
-		ld->doc = &doc;
-		ok = load_root(ld, &parser);
-		ld->doc = NULL;
-		yaml_document_delete(&doc);
-	}
-	yaml_parser_delete(&parser);
-	return ok;
+		return ydoc_fail(y, ydoc_line(root), "top level must be a mapping, got %s",
+				 ydoc_kind(root));
+	return load_mapping(ld, root, "");
 }
 
 struct hconf *conf_load(const char *path, char *err, size_t errlen)
 {
-	struct loader ld = {.path = path, .err = err, .errlen = errlen, .root_line = 1};
-	if (errlen > 0)
-		err[0] = '\0';
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fail(&ld, 0, "cannot open: %s", strerror(errno));
+	struct loader ld = {.y = {.path = path, .err = err, .errlen = errlen}, .root_line = 1};
+	FILE *f = ydoc_open(&ld.y);
+	if (!f)
 		return NULL;
-	}
-	struct stat st;
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(f);
-		fail(&ld, 0, "cannot read: %s", strerror(EISDIR));
-		return NULL;
-	}
 	ld.c = calloc(1, sizeof(*ld.c));
-	bool ok = ld.c && set_defaults(&ld) && load_file(&ld, f);
+	bool ok = ld.c && set_defaults(&ld) &&
+		  ydoc_load(&ld.y, f, load_root, &ld, "empty configuration") && check_whole(&ld);
 	if (!ld.c)
-		fail(&ld, 0, "out of memory");
+		ydoc_fail(&ld.y, 0, "out of memory");
 	fclose(f);
 	if (!ok) {
 		conf_free(ld.c);

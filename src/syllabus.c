@@ -11,11 +11,7 @@
  */
 #include "hoursd.h"
 #include "syllabus.h"
-
-#include <errno.h>
-#include <stdarg.h>
-#include <sys/stat.h>
-#include <yaml.h>
+#include "ydoc.h"
 
 /* The vehicle classes of the course code table (docs/protocol.md), in order. */
 static const char *const class_names[] = {"A1", "A2", "A3", "B1", "B2", "C1", "C2", "C3", "C4",
@@ -44,54 +40,9 @@ struct syllabus {
 
 /* State of one syllabus_load() call. */
 struct loader {
-	const char *path;
-	char *err;
-	size_t errlen;
-	yaml_document_t *doc;
+	struct ydoc y; /* first: the file, the message buffer, the document */
 	struct syllabus *s;
 };
-
-/* Write "file:line: message" into the caller's buffer; always returns false. */
-static bool PRINTF(3, 4) fail(struct loader *ld, unsigned long line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (ld->errlen > 0)
-		snprintf(ld->err, ld->errlen, "%s:%lu: %s", ld->path, line, msg);
-	return false;
-}
-
-static unsigned long node_line(const yaml_node_t *n)
-{
-	return (unsigned long)n->start_mark.line + 1;
-}
-
-static const char *node_kind(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return "a scalar";
-	case YAML_SEQUENCE_NODE:
-		return "a sequence";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
-static const yaml_node_t *node(struct loader *ld, int id)
-{
-	return yaml_document_get_node(ld->doc, id);
-}
 
 const char *syllabus_kind_name(unsigned kind)
 {
@@ -120,16 +71,18 @@ static int class_index(const char *name)
 static bool want_scalar(struct loader *ld, const yaml_node_t *n, const char *what)
 {
 	if (n->type != YAML_SCALAR_NODE)
-		return fail(ld, node_line(n), "%s: expected a scalar, got %s", what, node_kind(n));
-	if (strlen(scalar(n)) != n->data.scalar.length)
-		return fail(ld, node_line(n), "%s: value contains a NUL byte", what);
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: expected a scalar, got %s", what,
+				 ydoc_kind(n));
+	if (strlen(ydoc_scalar(n)) != n->data.scalar.length)
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: value contains a NUL byte", what);
 	return true;
 }
 
 static bool want_mapping(struct loader *ld, const yaml_node_t *n, const char *what)
 {
 	if (n->type != YAML_MAPPING_NODE)
-		return fail(ld, node_line(n), "%s: expected a mapping, got %s", what, node_kind(n));
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: expected a mapping, got %s", what,
+				 ydoc_kind(n));
 	return true;
 }
 
@@ -143,12 +96,13 @@ static bool get_uint(struct loader *ld, const yaml_node_t *n, const char *what, 
 {
 	if (!want_scalar(ld, n, what))
 		return false;
-	const char *s = scalar(n);
+	const char *s = ydoc_scalar(n);
 	if (s[0] == '-' && s[1] >= '0' && s[1] <= '9')
-		return fail(ld, node_line(n), "%s: must not be negative, got %.40s", what, s);
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: must not be negative, got %.40s", what,
+				 s);
 	if (*s == '\0' || strspn(s, "0123456789") != strlen(s))
-		return fail(ld, node_line(n), "%s: expected a whole number, got \"%.40s\"", what,
-			    s);
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: expected a whole number, got \"%.40s\"",
+				 what, s);
 	unsigned long long v = 0;
 	for (; *s; s++) {
 		v = v * 10 + (unsigned)(*s - '0');
@@ -156,8 +110,8 @@ static bool get_uint(struct loader *ld, const yaml_node_t *n, const char *what, 
 			break;
 	}
 	if (v < min || v > max)
-		return fail(ld, node_line(n), "%s: %.40s is out of bounds [%u, %u]", what,
-			    scalar(n), min, max);
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: %.40s is out of bounds [%u, %u]", what,
+				 ydoc_scalar(n), min, max);
 	*out = (unsigned)v;
 	return true;
 }
@@ -166,13 +120,13 @@ static bool get_bool(struct loader *ld, const yaml_node_t *n, const char *what, 
 {
 	if (!want_scalar(ld, n, what))
 		return false;
-	if (strcmp(scalar(n), "true") == 0)
+	if (strcmp(ydoc_scalar(n), "true") == 0)
 		*out = true;
-	else if (strcmp(scalar(n), "false") == 0)
+	else if (strcmp(ydoc_scalar(n), "false") == 0)
 		*out = false;
 	else
-		return fail(ld, node_line(n), "%s: expected true or false, got \"%.40s\"", what,
-			    scalar(n));
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: expected true or false, got \"%.40s\"",
+				 what, ydoc_scalar(n));
 	return true;
 }
 
@@ -186,11 +140,11 @@ static bool get_share(struct loader *ld, const yaml_node_t *n, const char *what,
 {
 	if (!want_scalar(ld, n, what))
 		return false;
-	const char *s = scalar(n), *p = s;
+	const char *s = ydoc_scalar(n), *p = s;
 	unsigned long long whole = 0, frac = 0, scale = SHARE_ONE;
 	size_t nint = strspn(p, "0123456789");
 	if (*p == '-' && p[1] != '\0' && strspn(p + 1, "0123456789.") == strlen(p + 1))
-		return fail(ld, node_line(n), "%s: share %.40s is outside 0..1", what, s);
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: share %.40s is outside 0..1", what, s);
 	if (nint == 0 || nint > 6)
 		goto bad;
 	for (; p < s + nint; p++)
@@ -207,12 +161,12 @@ static bool get_share(struct loader *ld, const yaml_node_t *n, const char *what,
 	if (*p != '\0')
 		goto bad;
 	if (whole > 1 || (whole == 1 && frac > 0))
-		return fail(ld, node_line(n), "%s: share %.40s is outside 0..1", what, s);
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: share %.40s is outside 0..1", what, s);
 	*out = whole * SHARE_ONE + frac;
 	return true;
 bad:
-	return fail(ld, node_line(n),
-		    "%s: expected a share 0..1 (at most 6 decimals), got \"%.40s\"", what, s);
+	return ydoc_fail(&ld->y, ydoc_line(n),
+			 "%s: expected a share 0..1 (at most 6 decimals), got \"%.40s\"", what, s);
 }
 
 /* A key written twice in one mapping: libyaml keeps both, so look. */
@@ -221,16 +175,16 @@ static bool check_dup_keys(struct loader *ld, const yaml_node_t *map, const char
 	yaml_node_pair_t *start = map->data.mapping.pairs.start;
 	yaml_node_pair_t *top = map->data.mapping.pairs.top;
 	for (yaml_node_pair_t *a = start; a < top; a++) {
-		const yaml_node_t *ka = node(ld, a->key);
+		const yaml_node_t *ka = ydoc_node(&ld->y, a->key);
 		if (!ka || ka->type != YAML_SCALAR_NODE)
-			return fail(ld, ka ? node_line(ka) : node_line(map),
-				    "%s: keys must be scalars", where);
+			return ydoc_fail(&ld->y, ka ? ydoc_line(ka) : ydoc_line(map),
+					 "%s: keys must be scalars", where);
 		for (yaml_node_pair_t *b = start; b < a; b++) {
-			const yaml_node_t *kb = node(ld, b->key);
-			if (strcmp(scalar(ka), scalar(kb)) == 0)
-				return fail(ld, node_line(ka),
-					    "%s: duplicate key %.60s (first on line %lu)", where,
-					    scalar(ka), node_line(kb));
+			const yaml_node_t *kb = ydoc_node(&ld->y, b->key);
+			if (strcmp(ydoc_scalar(ka), ydoc_scalar(kb)) == 0)
+				return ydoc_fail(&ld->y, ydoc_line(ka),
+						 "%s: duplicate key %.60s (first on line %lu)",
+						 where, ydoc_scalar(ka), ydoc_line(kb));
 		}
 	}
 	return true;
@@ -251,13 +205,13 @@ static bool collect(struct loader *ld, const yaml_node_t *map, const char *where
 		keys[i] = vals[i] = NULL;
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
 	     p++) {
-		const yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		const yaml_node_t *k = ydoc_node(&ld->y, p->key), *v = ydoc_node(&ld->y, p->value);
 		size_t i = 0;
-		while (i < nnames && strcmp(names[i], scalar(k)) != 0)
+		while (i < nnames && strcmp(names[i], ydoc_scalar(k)) != 0)
 			i++;
 		if (i == nnames)
-			return fail(ld, node_line(k), "%s: unknown key \"%.60s\"", where,
-				    scalar(k));
+			return ydoc_fail(&ld->y, ydoc_line(k), "%s: unknown key \"%.60s\"", where,
+					 ydoc_scalar(k));
 		keys[i] = k;
 		vals[i] = v;
 	}
@@ -271,25 +225,26 @@ static bool load_kinds(struct loader *ld, const yaml_node_t *seq, const char *wh
 	char what[80];
 	snprintf(what, sizeof(what), "%s: kinds", where);
 	if (seq->type != YAML_SEQUENCE_NODE)
-		return fail(ld, node_line(seq), "%s: expected a sequence, got %s", what,
-			    node_kind(seq));
+		return ydoc_fail(&ld->y, ydoc_line(seq), "%s: expected a sequence, got %s", what,
+				 ydoc_kind(seq));
 	if (seq->data.sequence.items.start == seq->data.sequence.items.top)
-		return fail(ld, node_line(seq), "%s: empty (name the kinds of minutes that count)",
-			    what);
+		return ydoc_fail(&ld->y, ydoc_line(seq),
+				 "%s: empty (name the kinds of minutes that count)", what);
 	for (yaml_node_item_t *it = seq->data.sequence.items.start;
 	     it < seq->data.sequence.items.top; it++) {
-		const yaml_node_t *n = node(ld, *it);
+		const yaml_node_t *n = ydoc_node(&ld->y, *it);
 		if (!want_scalar(ld, n, what))
 			return false;
-		int k = kind_index(scalar(n));
+		int k = kind_index(ydoc_scalar(n));
 		if (k < 0)
-			return fail(ld, node_line(n),
-				    "%s: unknown kind \"%.40s\" (vehicle, classroom, simulator, "
-				    "remote)",
-				    what, scalar(n));
+			return ydoc_fail(
+				&ld->y, ydoc_line(n),
+				"%s: unknown kind \"%.40s\" (vehicle, classroom, simulator, "
+				"remote)",
+				what, ydoc_scalar(n));
 		if (allowed[k])
-			return fail(ld, node_line(n), "%s: kind %s listed twice", what,
-				    kind_names[k]);
+			return ydoc_fail(&ld->y, ydoc_line(n), "%s: kind %s listed twice", what,
+					 kind_names[k]);
 		allowed[k] = true;
 	}
 	return true;
@@ -305,18 +260,19 @@ static bool load_shares(struct loader *ld, const yaml_node_t *map, const char *w
 		return false;
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
 	     p++) {
-		const yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
-		int kind = kind_index(scalar(k));
+		const yaml_node_t *k = ydoc_node(&ld->y, p->key), *v = ydoc_node(&ld->y, p->value);
+		int kind = kind_index(ydoc_scalar(k));
 		unsigned long long sh = 0;
 		if (kind < 0)
-			return fail(ld, node_line(k),
-				    "%s: unknown kind \"%.40s\" (vehicle, classroom, simulator, "
-				    "remote)",
-				    what, scalar(k));
+			return ydoc_fail(
+				&ld->y, ydoc_line(k),
+				"%s: unknown kind \"%.40s\" (vehicle, classroom, simulator, "
+				"remote)",
+				what, ydoc_scalar(k));
 		if (!allowed[kind])
-			return fail(ld, node_line(k),
-				    "%s: kind %s is not allowed in this part (not in kinds)", what,
-				    kind_names[kind]);
+			return ydoc_fail(&ld->y, ydoc_line(k),
+					 "%s: kind %s is not allowed in this part (not in kinds)",
+					 what, kind_names[kind]);
 		if (!get_share(ld, v, what, &sh))
 			return false;
 		share[kind] = (long long)sh;
@@ -338,18 +294,18 @@ static bool load_required(struct loader *ld, const yaml_node_t *map, const char 
 	char what[80];
 	unsigned v = 0, hm = ld->s->hour_minutes;
 	if (vals[PK_HOURS] && vals[PK_MINUTES])
-		return fail(ld, node_line(keys[PK_MINUTES]),
-			    "%s: both required_hours and required_minutes; write one", where);
+		return ydoc_fail(&ld->y, ydoc_line(keys[PK_MINUTES]),
+				 "%s: both required_hours and required_minutes; write one", where);
 	if (!vals[PK_HOURS] && !vals[PK_MINUTES])
-		return fail(ld, node_line(map),
-			    "%s: no requirement (required_hours or required_minutes)", where);
+		return ydoc_fail(&ld->y, ydoc_line(map),
+				 "%s: no requirement (required_hours or required_minutes)", where);
 	bool hours = vals[PK_HOURS] != NULL;
 	const yaml_node_t *n = hours ? vals[PK_HOURS] : vals[PK_MINUTES];
 	snprintf(what, sizeof(what), "%s: %s", where, part_keys[hours ? PK_HOURS : PK_MINUTES]);
 	if (!get_uint(ld, n, what, 0, hours ? MAX_REQUIRED_MINUTES / hm : MAX_REQUIRED_MINUTES, &v))
 		return false;
 	if (v == 0)
-		return fail(ld, node_line(n), "%s: no requirement (0)", what);
+		return ydoc_fail(&ld->y, ydoc_line(n), "%s: no requirement (0)", what);
 	*out = hours ? v * hm : v;
 	return true;
 }
@@ -379,10 +335,11 @@ static bool derive(struct loader *ld, struct syllabus_part *p, const char *where
 			reach += (unsigned)p->max_minutes[k];
 	}
 	if (!unlimited && reach < p->required_minutes)
-		return fail(ld, p->line,
-			    "%s: cannot be met: its kinds and shares cover at most %llu of the %u "
-			    "required minutes",
-			    where, reach, p->required_minutes);
+		return ydoc_fail(
+			&ld->y, p->line,
+			"%s: cannot be met: its kinds and shares cover at most %llu of the %u "
+			"required minutes",
+			where, reach, p->required_minutes);
 	p->practice = allowed[SYL_VEHICLE] || allowed[SYL_SIMULATOR];
 	if (!cap_set)
 		p->daily_cap_minutes = p->practice ? ld->s->cap_practice : ld->s->cap_theory;
@@ -403,8 +360,8 @@ static bool load_part(struct loader *ld, const yaml_node_t *map, const char *whe
 	    !load_required(ld, map, where, keys, vals, &p->required_minutes))
 		return false;
 	if (!vals[PK_KINDS])
-		return fail(ld, node_line(map), "%s: kinds missing (which kinds of minutes count)",
-			    where);
+		return ydoc_fail(&ld->y, ydoc_line(map),
+				 "%s: kinds missing (which kinds of minutes count)", where);
 	if (!load_kinds(ld, vals[PK_KINDS], where, allowed))
 		return false;
 	if (vals[PK_SHARE] && !load_shares(ld, vals[PK_SHARE], where, allowed, share))
@@ -429,9 +386,10 @@ static const char *const class_keys[CK_N] = {"confirmed", "min_mileage_km", "par
 /* "1".."4"; anything else names the offending key. */
 static bool part_number(struct loader *ld, const yaml_node_t *k, const char *where, unsigned *out)
 {
-	const char *s = scalar(k);
+	const char *s = ydoc_scalar(k);
 	if (s[0] < '1' || s[0] > '4' || s[1] != '\0')
-		return fail(ld, node_line(k), "%s: part \"%.20s\" is outside 1..4", where, s);
+		return ydoc_fail(&ld->y, ydoc_line(k), "%s: part \"%.20s\" is outside 1..4", where,
+				 s);
 	*out = (unsigned)(s[0] - '0');
 	return true;
 }
@@ -439,7 +397,7 @@ static bool part_number(struct loader *ld, const yaml_node_t *k, const char *whe
 /* One class: its keys, then its parts, which must be exactly 1, 2, 3 and 4. */
 static bool load_class(struct loader *ld, const yaml_node_t *kn, const yaml_node_t *map)
 {
-	const char *cls = scalar(kn);
+	const char *cls = ydoc_scalar(kn);
 	const yaml_node_t *keys[CK_N], *vals[CK_N];
 	bool confirmed = true;
 	unsigned mileage = 0;
@@ -455,7 +413,7 @@ static bool load_class(struct loader *ld, const yaml_node_t *kn, const yaml_node
 	if (vals[CK_MILEAGE] && !get_uint(ld, vals[CK_MILEAGE], what, 0, MAX_MILEAGE_KM, &mileage))
 		return false;
 	if (!vals[CK_PARTS])
-		return fail(ld, node_line(kn), "%s: parts missing", where);
+		return ydoc_fail(&ld->y, ydoc_line(kn), "%s: parts missing", where);
 	snprintf(what, sizeof(what), "%s: parts", where);
 	if (!want_mapping(ld, vals[CK_PARTS], what) || !check_dup_keys(ld, vals[CK_PARTS], what))
 		return false;
@@ -464,7 +422,8 @@ static bool load_class(struct loader *ld, const yaml_node_t *kn, const yaml_node
 	bool seen[NPARTS + 1] = {false};
 	const yaml_node_pair_t *pp = vals[CK_PARTS]->data.mapping.pairs.start;
 	for (; pp < vals[CK_PARTS]->data.mapping.pairs.top; pp++) {
-		const yaml_node_t *k = node(ld, pp->key), *v = node(ld, pp->value);
+		const yaml_node_t *k = ydoc_node(&ld->y, pp->key),
+				  *v = ydoc_node(&ld->y, pp->value);
 		unsigned part = 0;
 		char pwhere[48];
 		if (!part_number(ld, k, what, &part))
@@ -474,7 +433,7 @@ static bool load_class(struct loader *ld, const yaml_node_t *kn, const yaml_node
 		memset(p, 0, sizeof(*p));
 		snprintf(p->vehicle_class, sizeof(p->vehicle_class), "%s", cls);
 		p->part = part;
-		p->line = node_line(k);
+		p->line = ydoc_line(k);
 		p->min_mileage_km = mileage;
 		p->confirmed = confirmed;
 		if (!load_part(ld, v, pwhere, p))
@@ -483,10 +442,10 @@ static bool load_class(struct loader *ld, const yaml_node_t *kn, const yaml_node
 	}
 	for (unsigned part = 1; part <= NPARTS; part++) {
 		if (!seen[part])
-			return fail(ld, node_line(kn),
-				    "%s: part %u missing (every class needs "
-				    "parts 1-4)",
-				    where, part);
+			return ydoc_fail(&ld->y, ydoc_line(kn),
+					 "%s: part %u missing (every class needs "
+					 "parts 1-4)",
+					 where, part);
 	}
 	ld->s->n += NPARTS;
 	return true;
@@ -503,23 +462,23 @@ static bool load_classes(struct loader *ld, const yaml_node_t *map)
 	const yaml_node_t *by_class[NCLASSES][2] = {{NULL}};
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
 	     p++) {
-		const yaml_node_t *k = node(ld, p->key);
-		int c = class_index(scalar(k));
+		const yaml_node_t *k = ydoc_node(&ld->y, p->key);
+		int c = class_index(ydoc_scalar(k));
 		if (c < 0)
-			return fail(
-				ld, node_line(k),
+			return ydoc_fail(
+				&ld->y, ydoc_line(k),
 				"classes: unknown vehicle class \"%.20s\" (A1 A2 A3 B1 B2 C1 C2 "
 				"C3 C4 C5 C6 D E F M N P)",
-				scalar(k));
+				ydoc_scalar(k));
 		by_class[c][0] = k;
-		by_class[c][1] = node(ld, p->value);
+		by_class[c][1] = ydoc_node(&ld->y, p->value);
 	}
 	for (size_t c = 0; c < NCLASSES; c++) {
 		if (by_class[c][0] && !load_class(ld, by_class[c][0], by_class[c][1]))
 			return false;
 	}
 	if (ld->s->n == 0)
-		return fail(ld, node_line(map), "classes: empty");
+		return ydoc_fail(&ld->y, ydoc_line(map), "classes: empty");
 	return true;
 }
 
@@ -544,23 +503,25 @@ static const char *const top_keys[TK_N] = {"syllabus", "hour_minutes", "effectiv
 					   "daily_cap_minutes", "classes"};
 
 /* The top level; hour_minutes and the caps first, since the classes use them. */
-static bool load_top(struct loader *ld, const yaml_node_t *root)
+static bool load_top(struct ydoc *y, const yaml_node_t *root, void *arg)
 {
+	struct loader *ld = arg;
 	const yaml_node_t *keys[TK_N], *vals[TK_N];
 	struct syllabus *s = ld->s;
 	if (root->type != YAML_MAPPING_NODE)
-		return fail(ld, node_line(root), "top level must be a mapping, got %s",
-			    node_kind(root));
+		return ydoc_fail(&ld->y, ydoc_line(root), "top level must be a mapping, got %s",
+				 ydoc_kind(root));
 	if (!collect(ld, root, "top level", top_keys, TK_N, keys, vals))
 		return false;
 	if (!vals[TK_NAME])
-		return fail(ld, node_line(root), "missing key syllabus (the document's name)");
+		return ydoc_fail(&ld->y, ydoc_line(root),
+				 "missing key syllabus (the document's name)");
 	if (!want_scalar(ld, vals[TK_NAME], "syllabus"))
 		return false;
-	if (scalar(vals[TK_NAME])[0] == '\0')
-		return fail(ld, node_line(vals[TK_NAME]), "syllabus: must not be empty");
-	if (!(s->name = strdup(scalar(vals[TK_NAME]))))
-		return fail(ld, 0, "out of memory");
+	if (ydoc_scalar(vals[TK_NAME])[0] == '\0')
+		return ydoc_fail(&ld->y, ydoc_line(vals[TK_NAME]), "syllabus: must not be empty");
+	if (!(s->name = strdup(ydoc_scalar(vals[TK_NAME]))))
+		return ydoc_fail(&ld->y, 0, "out of memory");
 	if (vals[TK_HOUR] &&
 	    !get_uint(ld, vals[TK_HOUR], "hour_minutes", 1, MAX_HOUR_MINUTES, &s->hour_minutes))
 		return false;
@@ -571,85 +532,24 @@ static bool load_top(struct loader *ld, const yaml_node_t *root)
 	if (vals[TK_CAPS] && !load_caps(ld, vals[TK_CAPS]))
 		return false;
 	if (!vals[TK_CLASSES])
-		return fail(ld, node_line(root), "missing key classes");
+		return ydoc_fail(&ld->y, ydoc_line(root), "missing key classes");
 	return load_classes(ld, vals[TK_CLASSES]);
-}
-
-/* Parse the next document of the stream; false with a message on a YAML error. */
-static bool parse_doc(struct loader *ld, yaml_parser_t *parser, yaml_document_t *doc)
-{
-	if (yaml_parser_load(parser, doc))
-		return true;
-	const char *what = parser->problem ? parser->problem : "unknown error";
-	unsigned long line = (unsigned long)parser->problem_mark.line + 1;
-	if (parser->context)
-		return fail(ld, line, "YAML syntax error: %s %s", parser->context, what);
-	return fail(ld, line, "YAML syntax error: %s", what);
-}
-
-static bool load_stream(struct loader *ld, yaml_parser_t *parser)
-{
-	const yaml_node_t *root = yaml_document_get_root_node(ld->doc);
-	if (!root)
-		return fail(ld, 1, "empty syllabus");
-	if (!load_top(ld, root))
-		return false;
-
-	/* A second document would be silently ignored; refuse it instead. */
-	yaml_document_t next;
-	if (!parse_doc(ld, parser, &next))
-		return false;
-	const yaml_node_t *extra = yaml_document_get_root_node(&next);
-	unsigned long extra_line = extra ? node_line(extra) : 0;
-	yaml_document_delete(&next);
-	if (extra)
-		return fail(ld, extra_line, "more than one YAML document");
-	return true;
-}
-
-static bool load_file(struct loader *ld, FILE *f)
-{
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	bool ok = false;
-
-	if (!yaml_parser_initialize(&parser))
-		return fail(ld, 0, "out of memory");
-	yaml_parser_set_input_file(&parser, f);
-	if (parse_doc(ld, &parser, &doc)) {
-		ld->doc = &doc;
-		ok = load_stream(ld, &parser);
-		ld->doc = NULL;
-		yaml_document_delete(&doc);
-	}
-	yaml_parser_delete(&parser);
-	return ok;
 }
 
 struct syllabus *syllabus_load(const char *path, char *err, size_t errlen)
 {
-	struct loader ld = {.path = path, .err = err, .errlen = errlen};
-	if (errlen > 0)
-		err[0] = '\0';
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fail(&ld, 0, "cannot open: %s", strerror(errno));
+	struct loader ld = {.y = {.path = path, .err = err, .errlen = errlen}};
+	FILE *f = ydoc_open(&ld.y);
+	if (!f)
 		return NULL;
-	}
-	struct stat st;
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(f);
-		fail(&ld, 0, "cannot read: %s", strerror(EISDIR));
-		return NULL;
-	}
 	ld.s = calloc(1, sizeof(*ld.s));
 	if (!ld.s) {
 		fclose(f);
-		fail(&ld, 0, "out of memory");
+		ydoc_fail(&ld.y, 0, "out of memory");
 		return NULL;
 	}
 	ld.s->hour_minutes = 60;
-	bool ok = load_file(&ld, f);
+	bool ok = ydoc_load(&ld.y, f, load_top, &ld, "empty syllabus");
 	fclose(f);
 	if (!ok) {
 		syllabus_free(ld.s);
