@@ -47,13 +47,15 @@ CREATE TABLE minute_claim (
 	UNIQUE (coach_no, minute)
 );
 
--- Counted minutes per student, part and day: the daily cap is checked here.
+-- Minutes per student, cap group and day: the daily cap is checked here.
+-- The syllabus caps practice (parts 2 and 3) and theory (parts 1 and 4)
+-- per day, each across its parts.
 CREATE TABLE progress_day (
 	student_no  text NOT NULL,
-	part        smallint NOT NULL,
+	cap_group   text NOT NULL CHECK (cap_group IN ('practice', 'theory')),
 	day         date NOT NULL,           -- in UTC+8, the terminals' time
 	minutes     integer NOT NULL,        -- accepted minutes offered that day, capped or not
-	PRIMARY KEY (student_no, part, day)
+	PRIMARY KEY (student_no, cap_group, day)
 );
 
 -- Counted minutes per student and part, by kind.  Advanced by atomic

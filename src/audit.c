@@ -96,18 +96,21 @@ static const char recompute_sql[] =
  * and days whose counted minutes exceed the cap.
  */
 static const char recompute_days_sql[] =
-	"WITH d AS (SELECT student_no, part,"
+	"WITH r AS (SELECT *, CASE WHEN part IN (2, 3) THEN 'practice' ELSE 'theory' END AS grp"
+	"  FROM training_record WHERE (verdict = 'accepted' OR reason = 'daily_cap')"
+	"  AND ($1::text IS NULL OR student_no = $1)),"
+	" d AS (SELECT student_no, grp,"
 	"  (record_time AT TIME ZONE 'UTC' + interval '8 hours')::date AS day,"
 	"  count(*) AS offered, count(*) FILTER (WHERE verdict = 'accepted') AS counted,"
-	"  min(vehicle_class) AS vehicle_class FROM training_record"
-	"  WHERE (verdict = 'accepted' OR reason = 'daily_cap')"
-	"  AND ($1::text IS NULL OR student_no = $1) GROUP BY 1, 2, 3),"
+	"  (SELECT max(sp.daily_cap_minutes) FROM syllabus_part sp"
+	"   WHERE sp.vehicle_class = min(r.vehicle_class) AND sp.part = ANY (array_agg(r.part)))"
+	"  AS cap FROM r GROUP BY 1, 2, 3),"
 	" p AS (SELECT * FROM progress_day WHERE $1::text IS NULL OR student_no = $1)"
-	" SELECT coalesce(d.student_no, p.student_no), coalesce(d.part, p.part),"
-	"  coalesce(d.day, p.day), d.offered, p.minutes, d.counted, sp.daily_cap_minutes"
-	" FROM d FULL JOIN p ON p.student_no = d.student_no AND p.part = d.part AND p.day = d.day"
-	" LEFT JOIN syllabus_part sp ON sp.vehicle_class = d.vehicle_class AND sp.part = d.part"
-	" WHERE d.offered IS DISTINCT FROM p.minutes OR d.counted > sp.daily_cap_minutes"
+	" SELECT coalesce(d.student_no, p.student_no), coalesce(d.grp, p.cap_group),"
+	"  coalesce(d.day, p.day), d.offered, p.minutes, d.counted, d.cap"
+	" FROM d FULL JOIN p ON p.student_no = d.student_no AND p.cap_group = d.grp"
+	"  AND p.day = d.day"
+	" WHERE d.offered IS DISTINCT FROM p.minutes OR d.counted > d.cap"
 	" ORDER BY 1, 2, 3";
 
 int audit_recompute(PGconn *db, const char *student_no, FILE *out)
@@ -126,8 +129,7 @@ int audit_recompute(PGconn *db, const char *student_no, FILE *out)
 			PQgetvalue(p, i, 0), PQgetvalue(p, i, 1), PQgetvalue(p, i, 2),
 			PQgetvalue(p, i, 3));
 	for (int i = 0; i < PQntuples(d); i++)
-		fprintf(out,
-			"student %s part %s day %s: offered %s, stored %s, counted %s, cap %s\n",
+		fprintf(out, "student %s %s day %s: offered %s, stored %s, counted %s, cap %s\n",
 			PQgetvalue(d, i, 0), PQgetvalue(d, i, 1), PQgetvalue(d, i, 2),
 			PQgetvalue(d, i, 3), PQgetvalue(d, i, 4), PQgetvalue(d, i, 5),
 			PQgetvalue(d, i, 6));

@@ -770,6 +770,30 @@ START_TEST(test_daily_cap)
 }
 END_TEST
 
+/* The theory cap (240 minutes a day) spans parts 1 and 4: classroom minutes of both count against
+ * it. */
+START_TEST(test_daily_cap_across_parts)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(
+		termsim("term-" T1, T1,
+			words("--lesson 200 --window 64 --course 2211010000 --record-start %lld",
+			      morning(2))),
+		0);
+	ck_assert_int_eq(
+		termsim("term-" T1, T1,
+			words("--lesson 100 --window 64 --course 2214010000 --record-seq 201"
+			      " --record-start %lld",
+			      morning(2) + 200 * 60)),
+		1);
+	ck_assert_int_eq(out_value("records_ok"), 40);
+	ck_assert_int_eq(records_of(T1, NULL, "daily_cap"), 60);
+	ck_assert_int_eq(db_value("SELECT classroom FROM progress WHERE part = 4", NULL, NULL), 40);
+	ck_assert_int_eq(hoursctl("recompute", NULL), 0);
+	stop_hoursd();
+}
+END_TEST
+
 /*
  * Part 3 of C1 (1440 minutes, 240 a day) completed by minutes arriving at
  * once from two terminals: exactly one push packet.
@@ -1415,6 +1439,7 @@ static Suite *suite(void)
 	tcase_add_test(tl, test_photos);
 	tcase_add_test(tl, test_same_student_on_two_terminals);
 	tcase_add_test(tl, test_daily_cap);
+	tcase_add_test(tl, test_daily_cap_across_parts);
 	tcase_add_test(tl, test_part_met_once_under_concurrency);
 	tcase_add_test(tl, test_training_site);
 	tcase_add_test(tl, test_lesson_survives_reconnect_and_restart);
