@@ -109,10 +109,16 @@ rss=$(awk '/VmHWM/ {print $2}' "/proc/$HPID/status")
 
 # Half the measured rate, spread over the terminals: the latency target.
 half=$(calc "$rate / 2 / $NT")
-fresh_tables
-run_termsim "$WORK/half.out" "--rate $half"
-half_p99=$(kv ack_latency_p99_ms "$WORK/half.out")
-half_rate=$(kv records_per_s "$WORK/half.out")
+half_p99s=() half_rates=()
+for r in $(seq 1 "$RUNS"); do
+	fresh_tables
+	run_termsim "$WORK/half$r.out" "--rate $half"
+	half_p99s+=("$(kv ack_latency_p99_ms "$WORK/half$r.out")")
+	half_rates+=("$(kv records_per_s "$WORK/half$r.out")")
+	printf 'half-rate run %d: %s records/s, ack p99 %s ms\n' "$r" "${half_rates[-1]}" "${half_p99s[-1]}"
+done
+half_p99=$(printf '%s\n' "${half_p99s[@]}" | median)
+half_rate=$(printf '%s\n' "${half_rates[@]}" | median)
 kill -TERM "$HPID"; wait "$HPID" || true; HPID=
 
 echo "== the machine's own limits"
@@ -131,7 +137,7 @@ limit=$(printf '%s\n%s\n' "$verify" "$insert" | sort -g | head -n 1)
 printf '\n== figures (median of %d runs, %d terminals, %d RSA-2048 signed records each)\n' "$RUNS" "$NT" "$NR"
 printf 'ingest:               %.0f records/s durable (acked after commit, fsync on)\n' "$rate"
 printf 'ack latency:          p50 %s ms, p99 %s ms (full rate)\n' "$(printf '%s\n' "${p50s[@]}" | median)" "$(printf '%s\n' "${p99s[@]}" | median)"
-printf 'ack latency at half:  p99 %s ms at %.0f records/s\n' "$half_p99" "$half_rate"
+printf 'ack latency at half:  p99 %s ms at %.0f records/s (median; target <= 25 ms)\n' "$half_p99" "$half_rate"
 printf 'hoursd CPU:           %.1f us per record; RSS high-water %s kB\n' "$(printf '%s\n' "${cpus[@]}" | median)" "$rss"
 printf 'limit, verify:        %.0f RSA-2048 verifications/s on one core (openssl speed)\n' "$verify"
 printf 'limit, insert:        %.0f rows/s, one connection, COPY of %d rows per transaction\n' "$insert" "$BATCH"
