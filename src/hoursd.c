@@ -46,9 +46,16 @@ static void log_start(void)
 {
 	struct rlimit rl;
 	getrlimit(RLIMIT_NOFILE, &rl);
-	log_info("hoursd %s starting: libevent %s (%s), %s, open-file limit %llu", HOURSD_VERSION,
-		 event_get_version(), event_base_get_method(srv.base),
-		 OpenSSL_version(OPENSSL_VERSION), (unsigned long long)rl.rlim_cur);
+	/* One descriptor a terminal, and some for the database, listeners and logs. */
+	unsigned long long fds = rl.rlim_cur, room = fds > 64 ? fds - 64 : 0;
+	log_info("hoursd %s starting: libevent %s (%s), %s, open-file limit %llu: room for about"
+		 " %llu terminals",
+		 HOURSD_VERSION, event_get_version(), event_base_get_method(srv.base),
+		 OpenSSL_version(OPENSSL_VERSION), fds, room);
+	if (room < 1024)
+		log_warn("the open-file limit leaves room for only %llu terminals; raise it"
+			 " (LimitNOFILE= in the unit)",
+			 room);
 }
 
 static void stop_now(void)
