@@ -899,7 +899,8 @@ class Lesson:
             got = [w[:5] for w in rows]
             self.c.check(got == [want], f"progress ({a.student}, part {PART}): vehicle, simulator, classroom, "
                                         f"remote, class = {got} (want [{want}])")
-        rows = self.s.psql(f"SELECT day, minutes FROM progress_day WHERE student_no = '{st}' AND part = {PART}"
+        rows = self.s.psql(f"SELECT day, minutes FROM progress_day WHERE student_no = '{st}'"
+                           f" AND cap_group = '{'practice' if PART in (2, 3) else 'theory'}'"
                            " ORDER BY day")
         if rows is not None:
             print(f"note  progress_day: {', '.join(d + ' ' + m for d, m in rows)}")
