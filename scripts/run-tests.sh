@@ -96,6 +96,136 @@ pyclient_run() { # TERMINAL [client options]: uses port and db of pyclient
 }
 pyclient || failed=1
 
+# Acceptance: the push to the police platform (docs/push-contract.md) received by
+# an HTTPS endpoint that is not ours (tests/push_receiver.py, Python): two met parts
+# seeded in a fresh copy of the template as check_integration's "push" TCase seeds
+# them; the platform down, then failing (503 to the first 3 requests), then up; each
+# packet stored exactly once with a valid signature, also after hoursd is killed
+# (SIGKILL) and restarted.
+push_acceptance() {
+	local conf=$WORK/push-hoursd.yaml log=$WORK/push-hoursd.log db=hoursd_push
+	local rlog=$WORK/push-receiver.log store=$WORK/push-accepted.jsonl
+	local ci="$HOURSD_TEST_CONNINFO dbname=$db" port pport pid rpid attempts rc=0
+	echo "== acceptance: tests/push_receiver.py, two met parts pushed once"
+	psql -Xq -d "$HOURSD_TEST_CONNINFO dbname=postgres" -c "CREATE DATABASE $db TEMPLATE hoursd" || return 1
+	psql -Xq -v ON_ERROR_STOP=1 -d "$ci" <<'SQL' || return 1
+UPDATE terminal SET terminal_no = '4401000000000017' WHERE phone = '13800000001';
+UPDATE terminal SET terminal_no = '4401000000000023' WHERE phone = '13800000002';
+INSERT INTO student (school_id, student_no, id_card_sha256, vehicle_class)
+SELECT id, 'S000000000000001',
+	decode('426695a0efdb59b9eaedaf0b5ca3eddf013cc2a7f9e283437704ea605f421e6d', 'hex'), 'C1'
+FROM school WHERE code = 'S001';
+INSERT INTO training_record (terminal_id, record_no, record_time, student_no, coach_no,
+	class_id, course_code, part, mode, vehicle_class, upload_type, record_status,
+	max_speed_dkmh, mileage_dkm, lat_e6, lon_e6, fix_valid, verdict, raw, raw_sha256)
+SELECT t.id, r.no, now() - interval '1 day', r.sn, 'C000000000000001', 1, '1213010000', 3,
+	1, 'C1', 0, 0, 300, 10, 0, 0, true, 'accepted', '\x00', sha256('\x00')
+FROM (VALUES ('13800000001', '00000120', 'S000000000000001'),
+	('13800000001', '00000121', 'S000000000000001'),
+	('13800000002', '00000007', 'S000000000000001'),
+	('13800000001', '00000201', 'S000000000000002')) r(phone, no, sn)
+JOIN terminal t ON t.phone = r.phone;
+INSERT INTO progress (student_no, part, vehicle_class, vehicle, mileage_dkm, first_minute,
+	last_minute, records)
+VALUES ('S000000000000001', 3, 'C1', 3, 1234, '2026-03-01 00:00:00+00',
+	'2026-03-20 09:59:00+00', 3),
+	('S000000000000002', 3, 'C1', 1, 5, '2026-03-02 00:00:00+00', '2026-03-02 00:00:00+00', 1);
+INSERT INTO push_packet (id, student_no, part, vehicle_class, created_at)
+SELECT gen_random_uuid(), 'S00000000000000' || k, 3, 'C1', date_trunc('second', now())
+FROM generate_series(1, 2) k;
+SQL
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	pport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cat >"$conf" <<YAML
+listen:
+  tls: "127.0.0.1:$port"
+tls:
+  cert: $WORK/pki/server.crt
+  key: $WORK/pki/server.key
+  ca: $WORK/pki/ca.crt
+database:
+  conninfo: "$ci"
+log:
+  level: debug
+process:
+  allow_root: true
+admin:
+  listen: ""
+rules:
+  syllabus: $PWD/conf/syllabus.yaml
+push:
+  url: "https://localhost:$pport/api/v1/stage-hours"
+  ca: $WORK/pki/ca.crt
+  cert: $WORK/pki/term-013800000001.crt
+  key: $WORK/pki/term-013800000001.key
+  sign_key: $WORK/pki/sign-rsa-013800000002.key
+  sign_cert: $WORK/pki/sign-rsa-013800000002.crt
+  retry_min_s: 1
+  retry_max_s: 2
+  timeout_s: 2
+  lease_s: 5
+YAML
+	# the platform is down: hoursd's first attempts find no one listening
+	push_hoursd || { kill -KILL "$pid" 2>/dev/null; return 1; }
+	push_wait "SELECT count(*) >= 2 FROM push_attempt WHERE outcome = 'error'" 15 ||
+		{ echo "no failed attempt while the platform was down; see $log"; rc=1; }
+	# the platform is up but fails the first 3 requests (503)
+	python3 tests/push_receiver.py --listen "127.0.0.1:$pport" --cert "$WORK/pki/server.crt" \
+		--key "$WORK/pki/server.key" --client-ca "$WORK/pki/ca.crt" \
+		--verify-cert "$WORK/pki/sign-rsa-013800000002.crt" --store "$store" \
+		--fail-first 3 2>"$rlog" &
+	rpid=$!
+	for _ in $(seq 100); do grep -q 'listening on' "$rlog" && break; sleep 0.1; done
+	push_wait "SELECT count(*) = 2 FROM push_packet WHERE state = 'done'" 60 ||
+		{ echo "the packets were not done within 60 s; see $log and $rlog"; rc=1; }
+	# SIGKILL, then a restart: nothing is sent again
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+	attempts=$(psql -XtA -d "$ci" -c "SELECT count(*) FROM push_attempt")
+	push_hoursd || rc=1
+	sleep 4
+	kill -TERM "$pid"
+	for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null && echo "hoursd did not stop within 20 s of SIGTERM"
+	wait "$pid" || { echo "hoursd exited with $? after SIGTERM; see $log"; rc=1; }
+	kill -TERM "$rpid"
+	wait "$rpid" || { echo "push_receiver exited with $? after SIGTERM; see $rlog"; rc=1; }
+	echo "push_attempt by outcome: $(psql -XtA -d "$ci" -F= -R' ' -c \
+		"SELECT outcome || '/' || coalesce(http_status::text, '-'), count(*) FROM push_attempt GROUP BY 1 ORDER BY 1")"
+	[ "$(psql -XtA -d "$ci" -c "SELECT count(*) FROM push_attempt")" = "$attempts" ] ||
+		{ echo "hoursd attempted again after the restart"; rc=1; }
+	[ "$(psql -XtA -d "$ci" -c "SELECT count(*) FROM push_attempt WHERE http_status = 503")" = 3 ] ||
+		{ echo "not 3 attempts answered 503"; rc=1; }
+	[ "$(psql -XtA -d "$ci" -c "SELECT count(*) FROM push_attempt WHERE outcome = 'accepted'")" = 2 ] ||
+		{ echo "not 2 attempts accepted"; rc=1; }
+	grep -E 'summary:|checks:' "$rlog" | sed 's/^[^ ]* push_receiver /push_receiver: /'
+	grep -q 'checks: [1-9][0-9]* passed, 0 failed' "$rlog" ||
+		{ echo "the receiver found requests against the contract; see $rlog"; rc=1; }
+	python3 tests/push_receiver.py --verify-store "$store" \
+		--verify-cert "$WORK/pki/sign-rsa-013800000002.crt" --expect 2 || rc=1
+	return $rc
+}
+push_hoursd() { # start hoursd on push_acceptance's configuration; sets pid
+	local readies
+	readies=$(grep -c ' ready' "$log" 2>/dev/null || true)
+	build/hoursd -c "$conf" >>"$log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		[ "$(grep -c ' ready' "$log")" -gt "${readies:-0}" ] && return 0
+		sleep 0.1
+	done
+	echo "hoursd did not become ready; see $log"
+	return 1
+}
+push_wait() { # SQL SECONDS: until SQL (of push_acceptance's database) is true
+	for _ in $(seq $(($2 * 10))); do
+		[ "$(psql -XtA -d "$ci" -c "$1")" = t ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+push_acceptance || failed=1
+
 if [ "$failed" != 0 ]; then
 	echo "make check: FAILED"
 	exit 1
