@@ -41,7 +41,7 @@ define build_tree
 # $(1) = build dir, $(2) = cflags, $(3) = ldflags
 $(1)/obj/%.o: src/%.c $(HDRS) | $(1)/obj
 	$$(CC) $(2) -c $$< -o $$@
-$(1)/obj/tests/%.o: tests/%.c $(HDRS) | $(1)/obj/tests
+$(1)/obj/tests/%.o: tests/%.c $(HDRS) $(wildcard tests/*.h) | $(1)/obj/tests
 	$$(CC) $(2) $$(CHECK_CFLAGS) -c $$< -o $$@
 $(1)/libhoursd.a: $(patsubst src/%.c,$(1)/obj/%.o,$(LIB_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
@@ -91,7 +91,7 @@ install: all
 	install -m 644 deploy/hoursd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/hoursd.conf
 	install -m 644 deploy/hoursd.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/hoursd.conf
 
-FORMAT_FILES = $(wildcard src/*.c include/*.h tests/*.c)
+FORMAT_FILES = $(wildcard src/*.c include/*.h tests/*.c tests/*.h)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
