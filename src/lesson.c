@@ -90,6 +90,20 @@ static struct pending_ack *pending(struct conn *c, const struct jt808_msg *m,
 	return p;
 }
 
+/* An event with no class, course, minutes or mileage: the caller adds what it has. */
+static struct store_event event_of(const char *kind, time_t t, const char *person,
+				   const struct jt808_location *gnss, const char *reason)
+{
+	return (struct store_event){.kind = kind,
+				    .event_time = t,
+				    .person_no = person,
+				    .class_id = -1,
+				    .minutes = -1,
+				    .mileage_dkm = -1,
+				    .gnss = gnss,
+				    .reason = reason};
+}
+
 /* part: a student login's, whose progress its answer reports; else 0. */
 static void store_event(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
 			struct store_event *e, uint16_t answer_id, uint8_t part)
@@ -127,14 +141,7 @@ static void coach_login(struct conn *c, const struct jt808_msg *m, const struct 
 		l->coach_login = x.gnss.time;
 		l->student_no[0] = '\0'; /* a new coach ends any student's login */
 	}
-	struct store_event ev = {.kind = "coach_login",
-				 .event_time = x.gnss.time,
-				 .person_no = x.coach_no,
-				 .class_id = -1,
-				 .minutes = -1,
-				 .mileage_dkm = -1,
-				 .gnss = &x.gnss,
-				 .reason = reason};
+	struct store_event ev = event_of("coach_login", x.gnss.time, x.coach_no, &x.gnss, reason);
 	store_event(c, m, h, &ev, JTX_COACH_LOGIN_ACK, 0);
 }
 
@@ -154,14 +161,7 @@ static void coach_logout(struct conn *c, const struct jt808_msg *m, const struct
 		l->coach_no[0] = '\0';
 		l->student_no[0] = '\0';
 	}
-	struct store_event ev = {.kind = "coach_logout",
-				 .event_time = x.gnss.time,
-				 .person_no = x.coach_no,
-				 .class_id = -1,
-				 .minutes = -1,
-				 .mileage_dkm = -1,
-				 .gnss = &x.gnss,
-				 .reason = reason};
+	struct store_event ev = event_of("coach_logout", x.gnss.time, x.coach_no, &x.gnss, reason);
 	store_event(c, m, h, &ev, JTX_COACH_LOGOUT_ACK, 0);
 }
 
@@ -184,16 +184,11 @@ static void student_login(struct conn *c, const struct jt808_msg *m, const struc
 		l->student_login = x.gnss.time;
 		l->last_activity = x.gnss.time;
 	}
-	struct store_event ev = {.kind = "student_login",
-				 .event_time = x.gnss.time,
-				 .person_no = x.student_no,
-				 .coach_no = x.coach_no,
-				 .class_id = x.class_id,
-				 .course_code = x.course.digits,
-				 .minutes = -1,
-				 .mileage_dkm = -1,
-				 .gnss = &x.gnss,
-				 .reason = reason};
+	struct store_event ev =
+		event_of("student_login", x.gnss.time, x.student_no, &x.gnss, reason);
+	ev.coach_no = x.coach_no;
+	ev.class_id = x.class_id;
+	ev.course_code = x.course.digits;
 	store_event(c, m, h, &ev, JTX_STUDENT_LOGIN_ACK, x.course.part);
 }
 
@@ -211,14 +206,11 @@ static void student_logout(struct conn *c, const struct jt808_msg *m, const stru
 		reason = "student_not_logged_in";
 	if (reason == NULL)
 		l->student_no[0] = '\0';
-	struct store_event ev = {.kind = "student_logout",
-				 .event_time = x.logout_time,
-				 .person_no = x.student_no,
-				 .class_id = x.class_id,
-				 .minutes = x.minutes,
-				 .mileage_dkm = x.mileage_dkm,
-				 .gnss = &x.gnss,
-				 .reason = reason};
+	struct store_event ev =
+		event_of("student_logout", x.logout_time, x.student_no, &x.gnss, reason);
+	ev.class_id = x.class_id;
+	ev.minutes = x.minutes;
+	ev.mileage_dkm = x.mileage_dkm;
 	store_event(c, m, h, &ev, JTX_STUDENT_LOGOUT_ACK, 0);
 }
 
