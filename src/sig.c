@@ -205,16 +205,28 @@ static enum sig_alg key_alg(EVP_PKEY **pkey, int selection)
 	return ALG_NONE;
 }
 
-/* The digest name, and the SM2 ID as init parameters (params has room for 2). */
-static const char *alg_params(enum sig_alg alg, OSSL_PARAM params[2])
+/*
+ * Set ctx up to sign (or verify) with key: SHA-256 for RSA and ECDSA, SM3
+ * with the default SM2 ID for SM2.  The ID is set on the initialised
+ * context rather than passed to the init call: OpenSSL 3.0.19 refuses it
+ * there (without an error on the queue), and every 3.0 takes it here.
+ */
+static bool sigver_init(EVP_MD_CTX *ctx, bool sign, enum sig_alg alg, EVP_PKEY *key)
 {
-	params[0] = OSSL_PARAM_construct_end();
+	EVP_PKEY_CTX *pctx = NULL;
+	const char *md = alg == ALG_SM2 ? "SM3" : "SHA256";
+	int r = sign ? EVP_DigestSignInit_ex(ctx, &pctx, md, NULL, NULL, key, NULL)
+		     : EVP_DigestVerifyInit_ex(ctx, &pctx, md, NULL, NULL, key, NULL);
+	if (r != 1)
+		return false;
 	if (alg != ALG_SM2)
-		return "SHA256";
-	params[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_DIST_ID, (void *)SM2_ID,
-						      SM2_ID_LEN);
-	params[1] = OSSL_PARAM_construct_end();
-	return "SM3";
+		return true;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_DIST_ID, (void *)SM2_ID,
+						  SM2_ID_LEN),
+		OSSL_PARAM_construct_end(),
+	};
+	return EVP_PKEY_CTX_set_params(pctx, params) == 1;
 }
 
 static bool asn1_to_time(const ASN1_TIME *a, time_t *out)
@@ -246,12 +258,10 @@ static bool entry_fill(struct sig_entry *e, X509 *x, char *err, size_t errlen)
 		ERR_clear_error();
 		return true;
 	}
-	OSSL_PARAM params[2];
-	const char *md = alg_params(e->alg, params);
 	e->pkey = pkey;
 	e->max_sig = (size_t)EVP_PKEY_get_size(pkey);
 	e->tmpl = EVP_MD_CTX_new();
-	if (!e->tmpl || EVP_DigestVerifyInit_ex(e->tmpl, NULL, md, NULL, NULL, pkey, params) != 1) {
+	if (!e->tmpl || !sigver_init(e->tmpl, false, e->alg, pkey)) {
 		ssl_err(err, errlen, "cannot set up verification");
 		return false;
 	}
@@ -419,9 +429,7 @@ bool sig_sign(EVP_PKEY *key, const uint8_t *data, size_t n, uint8_t *sig, size_t
 		return false;
 	enum sig_alg alg = key_alg(&k, EVP_PKEY_KEYPAIR);
 	EVP_MD_CTX *ctx = alg != ALG_NONE ? EVP_MD_CTX_new() : NULL;
-	OSSL_PARAM params[2];
-	const char *md = alg_params(alg, params);
-	bool ok = ctx && EVP_DigestSignInit_ex(ctx, NULL, md, NULL, NULL, k, params) == 1 &&
+	bool ok = ctx && sigver_init(ctx, true, alg, k) &&
 		  EVP_DigestSign(ctx, sig, sig_len, n ? data : empty, n) == 1;
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(k);
