@@ -136,7 +136,10 @@ static const char batch_sql[] =
 	" claim AS (INSERT INTO minute_claim (terminal_id, record_no, student_no, coach_no, minute)"
 	"  SELECT t, no, sn, cn, minute FROM cand ORDER BY rt, i ON CONFLICT DO NOTHING"
 	"  RETURNING terminal_id, record_no),"
-	" claimed AS (SELECT * FROM cand WHERE (t, no) IN (SELECT terminal_id, record_no FROM claim)),"
+	/* IS TRUE keeps each IN a hashed subplan: as a join of two CTEs, whose row counts
+	 * the planner cannot know, it is planned as a nested loop, quadratic in the batch. */
+	" claimed AS (SELECT * FROM cand"
+	"  WHERE ((t, no) IN (SELECT terminal_id, record_no FROM claim)) IS TRUE),"
 	/* The daily cap: minutes offered per student, part and day, counted in record order. */
 	" dayagg AS (SELECT sn, grp, day, count(*) AS n FROM claimed GROUP BY sn, grp, day),"
 	" dayup AS (INSERT INTO progress_day (student_no, cap_group, day, minutes)"
@@ -152,11 +155,11 @@ static const char batch_sql[] =
 	/* The verdict: hoursd's, else the database's (overlap, daily cap), else accepted. */
 	" verdict AS (SELECT rin.i, CASE"
 	"  WHEN rin.rs IS NOT NULL THEN rin.rs"
-	"  WHEN EXISTS (SELECT 1 FROM counted c WHERE c.i = rin.i) THEN NULL"
-	"  WHEN EXISTS (SELECT 1 FROM claimed c WHERE c.i = rin.i) THEN 'daily_cap'"
+	"  WHEN rin.i IN (SELECT i FROM counted) THEN NULL"
+	"  WHEN rin.i IN (SELECT i FROM claimed) THEN 'daily_cap'"
 	"  WHEN EXISTS (SELECT 1 FROM minute_claim m WHERE m.student_no = rin.sn"
-	"   AND m.minute = rin.minute) OR EXISTS (SELECT 1 FROM claimed c WHERE c.sn = rin.sn"
-	"   AND c.minute = rin.minute) THEN 'student_overlap'"
+	"   AND m.minute = rin.minute) OR (rin.sn, rin.minute) IN (SELECT sn, minute FROM claimed)"
+	"  THEN 'student_overlap'"
 	"  ELSE 'coach_overlap' END AS reason FROM rin),"
 	" ins AS (INSERT INTO training_record (terminal_id, record_no, record_time, student_no,"
 	"  coach_no, class_id, course_code, part, mode, vehicle_class, upload_type, record_status,"
