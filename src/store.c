@@ -13,8 +13,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "reasons.h"
+#include "jsonw.h"
 
-#include <jansson.h>
 #include <time.h>
 
 #include <errno.h>
@@ -31,11 +31,12 @@ struct waiter {
 };
 
 /*
- * A batch: the rows of every kind as JSON arrays, which one statement
- * unpacks with jsonb_to_recordset, and the frames waiting for it.
+ * A batch: the rows of every kind as the elements of JSON arrays, which
+ * one statement unpacks with jsonb_to_recordset, and the frames waiting
+ * for it.
  */
 struct batch {
-	json_t *positions, *events, *records, *photos;
+	struct jsonw positions, events, records, photos;
 	unsigned rows; /* weight against the high-water mark */
 	unsigned nrecords;
 	struct waiter *waiters;
@@ -264,13 +265,6 @@ static void *xrealloc(void *p, size_t n)
 	return q;
 }
 
-static json_t *must(json_t *j)
-{
-	if (j == NULL)
-		die("out of memory building a batch");
-	return j;
-}
-
 void store_phone_norm(const char *digits, char out[21])
 {
 	while (digits[0] == '0' && digits[1] != '\0')
@@ -286,14 +280,6 @@ static double elapsed_s(const struct timespec *since)
 }
 
 /* ---- batches ---- */
-
-static void batch_init(struct batch *b)
-{
-	b->positions = must(json_array());
-	b->events = must(json_array());
-	b->records = must(json_array());
-	b->photos = must(json_array());
-}
 
 static void batch_wait(struct batch *b, store_done_fn done, void *arg, int record)
 {
@@ -335,10 +321,10 @@ static void batch_finish(struct batch *b, bool ok)
 	b->nwaiters = 0;
 	b->rows = 0;
 	b->nrecords = 0;
-	json_array_clear(b->positions);
-	json_array_clear(b->events);
-	json_array_clear(b->records);
-	json_array_clear(b->photos);
+	jsonw_reset(&b->positions);
+	jsonw_reset(&b->events);
+	jsonw_reset(&b->records);
+	jsonw_reset(&b->photos);
 }
 
 static void batch_free(struct batch *b)
@@ -346,42 +332,15 @@ static void batch_free(struct batch *b)
 	free(b->waiters);
 	free(b->outcomes);
 	free(b->reasons);
-	json_decref(b->positions);
-	json_decref(b->events);
-	json_decref(b->records);
-	json_decref(b->photos);
+	jsonw_free(&b->positions);
+	jsonw_free(&b->events);
+	jsonw_free(&b->records);
+	jsonw_free(&b->photos);
 }
 
 static unsigned queued_rows(const struct store *s)
 {
 	return s->open.rows + s->inflight.rows;
-}
-
-/* bytea travels as hex inside the JSON document. */
-static json_t *hex_json(const uint8_t *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	char *h = malloc(2 * n + 1);
-	if (h == NULL)
-		die("out of memory");
-	for (size_t i = 0; i < n; i++) {
-		h[2 * i] = digits[p[i] >> 4];
-		h[2 * i + 1] = digits[p[i] & 15];
-	}
-	json_t *j = must(json_stringn_nocheck(h, 2 * n));
-	free(h);
-	return j;
-}
-
-/* NULL when v is negative (an absent field). */
-static json_t *int_or_null(long long v)
-{
-	return must(v < 0 ? json_null() : json_integer(v));
-}
-
-static json_t *str_or_null(const char *v)
-{
-	return must(v ? json_string(v) : json_null());
 }
 
 /* ---- statements ---- */
@@ -398,16 +357,30 @@ static bool send_flushing(struct store *s)
 
 static void conn_lost(struct store *s, const char *why);
 
+/* {"p":[...],"e":[...],"r":[...],"f":[...]}, NUL-terminated, malloc'ed. */
+static char *batch_document(const struct batch *b)
+{
+	const struct {
+		const char *open;
+		const struct jsonw *w;
+	} part[] = {{"{\"p\":[", &b->positions},
+		    {"],\"e\":[", &b->events},
+		    {"],\"r\":[", &b->records},
+		    {"],\"f\":[", &b->photos}};
+	struct jsonw doc = {0};
+	for (size_t i = 0; i < ARRAY_SIZE(part); i++) {
+		jsonw_raw(&doc, part[i].open, strlen(part[i].open));
+		jsonw_raw(&doc, part[i].w->buf, part[i].w->len);
+	}
+	jsonw_raw(&doc, "]}", 3); /* with the NUL */
+	return doc.buf;
+}
+
 static void send_batch(struct store *s)
 {
 	struct batch *b = &s->inflight;
 	if (s->inflight_json == NULL) {
-		json_t *doc = must(json_pack("{sOsOsOsO}", "p", b->positions, "e", b->events, "r",
-					     b->records, "f", b->photos));
-		s->inflight_json = json_dumps(doc, JSON_COMPACT);
-		json_decref(doc);
-		if (s->inflight_json == NULL)
-			die("out of memory serializing a batch");
+		s->inflight_json = batch_document(b);
 	}
 	if (b->nrecords > b->outcomes_cap) {
 		b->outcomes_cap = b->nrecords * 2;
@@ -793,8 +766,6 @@ struct store *store_new(struct event_base *base, const struct hconf *conf, store
 	s->drain_arg = drain_arg;
 	store_reconfigure(s, conf);
 	s->backoff_ms = s->reconnect_min_ms;
-	batch_init(&s->open);
-	batch_init(&s->inflight);
 	s->ev_flush = evtimer_new(base, on_flush_timer, s);
 	s->ev_reconnect = evtimer_new(base, on_reconnect_timer, s);
 	pg_connect(s);
@@ -849,25 +820,31 @@ static void added(struct store *s, unsigned rows)
 	}
 }
 
-static json_t *gnss_json(json_t *o, const struct jt808_location *g)
+static void gnss_json(struct jsonw *w, const struct jt808_location *g)
 {
-	json_object_set_new(o, "la", must(json_integer(g->lat_e6)));
-	json_object_set_new(o, "lo", must(json_integer(g->lon_e6)));
-	json_object_set_new(o, "fv", must(json_boolean(g->fix)));
-	return o;
+	jsonw_int(w, "la", g->lat_e6);
+	jsonw_int(w, "lo", g->lon_e6);
+	jsonw_bool(w, "fv", g->fix);
 }
 
 void store_add_positions(struct store *s, int64_t terminal_id, const struct jt808_location *locs,
 			 unsigned n, store_done_fn done, void *arg)
 {
+	struct jsonw *w = &s->open.positions;
 	for (unsigned i = 0; i < n; i++) {
 		const struct jt808_location *l = &locs[i];
-		json_t *o = must(json_pack(
-			"{sIsIsisisisisisIsIsb}", "t", (json_int_t)terminal_id, "ft",
-			(json_int_t)l->time, "la", (int)l->lat_e6, "lo", (int)l->lon_e6, "al",
-			(int)l->altitude_m, "sp", (int)l->speed_dkmh, "di", (int)l->direction, "am",
-			(json_int_t)l->alarm, "st", (json_int_t)l->status, "fv", (int)l->fix));
-		json_array_append_new(s->open.positions, o);
+		jsonw_object_begin(w);
+		jsonw_int(w, "t", terminal_id);
+		jsonw_int(w, "ft", l->time);
+		jsonw_int(w, "la", l->lat_e6);
+		jsonw_int(w, "lo", l->lon_e6);
+		jsonw_int(w, "al", l->altitude_m);
+		jsonw_int(w, "sp", l->speed_dkmh);
+		jsonw_int(w, "di", l->direction);
+		jsonw_int(w, "am", l->alarm);
+		jsonw_int(w, "st", l->status);
+		jsonw_bool(w, "fv", l->fix);
+		jsonw_object_end(w);
 	}
 	batch_wait(&s->open, done, arg, -1);
 	added(s, n);
@@ -875,17 +852,23 @@ void store_add_positions(struct store *s, int64_t terminal_id, const struct jt80
 
 void store_add_event(struct store *s, const struct store_event *e, store_done_fn done, void *arg)
 {
-	json_t *o = must(json_pack("{sIsssIsssosIsososososi}", "t", (json_int_t)e->terminal_id, "k",
-				   e->kind, "et", (json_int_t)e->event_time, "pn", e->person_no,
-				   "cn", str_or_null(e->coach_no), "ci", (json_int_t)e->class_id,
-				   "cc", str_or_null(e->course_code), "mi", int_or_null(e->minutes),
-				   "ml", int_or_null(e->mileage_dkm), "rs", str_or_null(e->reason),
-				   "es", (int)e->ext_serial));
-	if (e->class_id < 0)
-		json_object_set_new(o, "ci", json_null());
-	gnss_json(o, e->gnss);
-	json_object_set_new(o, "raw", hex_json(e->raw, e->raw_len));
-	json_array_append_new(s->open.events, o);
+	struct jsonw *w = &s->open.events;
+	jsonw_object_begin(w);
+	jsonw_int(w, "t", e->terminal_id);
+	jsonw_str(w, "k", e->kind);
+	jsonw_int(w, "et", e->event_time);
+	jsonw_str(w, "pn", e->person_no);
+	jsonw_str(w, "cn", e->coach_no);
+	jsonw_int_or_null(w, "ci", e->class_id, e->class_id >= 0);
+	jsonw_str(w, "cc", e->course_code);
+	/* Negative minutes and mileage: absent from the frame. */
+	jsonw_int_or_null(w, "mi", e->minutes, e->minutes >= 0);
+	jsonw_int_or_null(w, "ml", e->mileage_dkm, e->mileage_dkm >= 0);
+	jsonw_str(w, "rs", e->reason);
+	jsonw_int(w, "es", e->ext_serial);
+	gnss_json(w, e->gnss);
+	jsonw_hex(w, "raw", e->raw, e->raw_len);
+	jsonw_object_end(w);
 	batch_wait(&s->open, done, arg, -1);
 	added(s, 1);
 }
@@ -893,21 +876,29 @@ void store_add_event(struct store *s, const struct store_event *e, store_done_fn
 void store_add_record(struct store *s, const struct store_record *r, store_done_fn done, void *arg)
 {
 	const struct jtx_record *m = r->rec;
-	json_t *o = must(json_pack(
-		"{sisIsssIsssssIsssisisssisisisi}", "i", (int)s->open.nrecords, "t",
-		(json_int_t)r->terminal_id, "no", m->record_no, "rt", (json_int_t)m->record_time,
-		"sn", m->student_no, "cn", m->coach_no, "ci", (json_int_t)m->class_id, "cc",
-		m->course.digits, "pa", (int)m->course.part, "mo", (int)m->course.mode, "vc",
-		m->course.vehicle_class, "ut", (int)m->upload_type, "st", (int)m->status, "ms",
-		(int)m->max_speed_dkmh, "ml", (int)m->mileage_dkm));
-	gnss_json(o, &m->gnss);
-	json_object_set_new(o, "gt",
-			    m->gnss.time > 0 ? must(json_integer(m->gnss.time)) : json_null());
-	json_object_set_new(
-		o, "sl", r->session_login > 0 ? must(json_integer(r->session_login)) : json_null());
-	json_object_set_new(o, "rs", str_or_null(r->reason));
-	json_object_set_new(o, "raw", hex_json(r->raw, r->raw_len));
-	json_array_append_new(s->open.records, o);
+	struct jsonw *w = &s->open.records;
+	jsonw_object_begin(w);
+	jsonw_int(w, "i", s->open.nrecords);
+	jsonw_int(w, "t", r->terminal_id);
+	jsonw_str(w, "no", m->record_no);
+	jsonw_int(w, "rt", m->record_time);
+	jsonw_str(w, "sn", m->student_no);
+	jsonw_str(w, "cn", m->coach_no);
+	jsonw_int(w, "ci", m->class_id);
+	jsonw_str(w, "cc", m->course.digits);
+	jsonw_int(w, "pa", m->course.part);
+	jsonw_int(w, "mo", m->course.mode);
+	jsonw_str(w, "vc", m->course.vehicle_class);
+	jsonw_int(w, "ut", m->upload_type);
+	jsonw_int(w, "st", m->status);
+	jsonw_int(w, "ms", m->max_speed_dkmh);
+	jsonw_int(w, "ml", m->mileage_dkm);
+	gnss_json(w, &m->gnss);
+	jsonw_int_or_null(w, "gt", m->gnss.time, m->gnss.time > 0);
+	jsonw_int_or_null(w, "sl", r->session_login, r->session_login > 0);
+	jsonw_str(w, "rs", r->reason);
+	jsonw_hex(w, "raw", r->raw, r->raw_len);
+	jsonw_object_end(w);
 	batch_wait(&s->open, done, arg, (int)s->open.nrecords++);
 	added(s, 1);
 }
@@ -915,16 +906,22 @@ void store_add_record(struct store *s, const struct store_record *r, store_done_
 void store_add_photo(struct store *s, int64_t terminal_id, const struct jtx_photo_init *p,
 		     const uint8_t *data, size_t len, store_done_fn done, void *arg)
 {
-	json_t *o =
-		must(json_pack("{sIsssssIsisisisisisi}", "t", (json_int_t)terminal_id, "pn",
-			       p->photo_no, "pe", p->person_no, "ci", (json_int_t)p->class_id, "um",
-			       (int)p->upload_mode, "ch", (int)p->channel, "sc", (int)p->size_code,
-			       "ev", (int)p->event, "fc", (int)p->face_confidence, "sz", (int)len));
-	gnss_json(o, &p->gnss);
-	json_object_set_new(o, "ta",
-			    p->gnss.time > 0 ? must(json_integer(p->gnss.time)) : json_null());
-	json_object_set_new(o, "data", hex_json(data, len));
-	json_array_append_new(s->open.photos, o);
+	struct jsonw *w = &s->open.photos;
+	jsonw_object_begin(w);
+	jsonw_int(w, "t", terminal_id);
+	jsonw_str(w, "pn", p->photo_no);
+	jsonw_str(w, "pe", p->person_no);
+	jsonw_int(w, "ci", p->class_id);
+	jsonw_int(w, "um", p->upload_mode);
+	jsonw_int(w, "ch", p->channel);
+	jsonw_int(w, "sc", p->size_code);
+	jsonw_int(w, "ev", p->event);
+	jsonw_int(w, "fc", p->face_confidence);
+	jsonw_int(w, "sz", (long long)len);
+	gnss_json(w, &p->gnss);
+	jsonw_int_or_null(w, "ta", p->gnss.time, p->gnss.time > 0);
+	jsonw_hex(w, "data", data, len);
+	jsonw_object_end(w);
 	batch_wait(&s->open, done, arg, -1);
 	/* Weigh a photo by its size, so that photos too hold the store back. */
 	added(s, 1 + (unsigned)(len / 1024));
