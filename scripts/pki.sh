@@ -6,6 +6,8 @@
 # Makes in DIR (all keys EC P-256, mode 600):
 #   ca.crt ca.key                 the dev CA (10 years)
 #   server.crt server.key         CN=localhost, SAN DNS:localhost,IP:127.0.0.1, serverAuth
+#   server-other.crt/.key         CN=platform.invalid, SAN DNS:platform.invalid only: a valid
+#                                 certificate of this CA for another host (the name check)
 #   term-T.crt term-T.key         CN=T, clientAuth, for each terminal number T
 #                                 (default: 013800000001 013800000002 013800000003)
 #   sign-rsa-T.crt/.key           a self-signed RSA-2048 record-signing certificate per terminal
@@ -58,6 +60,13 @@ extendedKeyUsage = serverAuth
 subjectAltName = DNS:localhost, IP:127.0.0.1
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[server_other]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:platform.invalid
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 [client]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
@@ -96,7 +105,7 @@ make_ca() {
 # make_leaf NAME CN CA_NAME EXTENSIONS(server|client)
 make_leaf() {
 	local purpose=sslclient
-	[[ $4 == server ]] && purpose=sslserver
+	[[ $4 == server* ]] && purpose=sslserver
 	if valid "$1" "$3" "$purpose"; then
 		return 0
 	fi
@@ -115,6 +124,7 @@ make_leaf() {
 
 make_ca ca "hoursd development CA"
 make_leaf server localhost ca server
+make_leaf server-other platform.invalid ca server_other
 for t in "${TERMS[@]}"; do
 	make_leaf "term-$t" "$t" ca client
 done

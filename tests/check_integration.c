@@ -950,6 +950,7 @@ END_TEST
 static pid_t psim_pid;
 static int psim_port;
 static char psim_store[600], psim_log[600];
+static const char *psim_server = "server"; /* its certificate: PKI/<name>.crt */
 
 /* policesim on its own port with the test PKI; verifies T2's RSA signing certificate. */
 static void start_policesim(const char *fault, const char *field_map)
@@ -959,8 +960,8 @@ static void start_policesim(const char *fault, const char *field_map)
 	int n = 0, ready = count_lines_in(psim_log, "policesim listening");
 	snprintf(prog, sizeof(prog), "%s/policesim", bindir);
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", psim_port);
-	snprintf(cert, sizeof(cert), "%s/server.crt", pki);
-	snprintf(key, sizeof(key), "%s/server.key", pki);
+	snprintf(cert, sizeof(cert), "%s/%s.crt", pki, psim_server);
+	snprintf(key, sizeof(key), "%s/%s.key", pki, psim_server);
 	snprintf(ca, sizeof(ca), "%s/ca.crt", pki);
 	snprintf(verify, sizeof(verify), "%s/sign-rsa-" T2 ".crt", pki);
 	const char *words[] = {prog,	"--listen", listen,	   "--cert", cert,
@@ -1151,6 +1152,7 @@ static void push_setup(void)
 	snprintf(psim_log, sizeof(psim_log), "%s/policesim.log", work);
 	unlink(psim_store);
 	unlink(psim_log);
+	psim_server = "server";
 	psim_port = free_port();
 }
 
@@ -1273,6 +1275,38 @@ START_TEST(test_push_platform_down_then_back)
 		1);
 	ck_assert_int_eq(psim_stat("accepted"), 1);
 	ck_assert_int_eq(psim_stat("duplicates"), 0);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
+/*
+ * A platform whose certificate is valid, from the configured CA, but names
+ * another host: hoursd sends nothing to it (policesim receives no request)
+ * and keeps the packet; the same platform with its own certificate then
+ * gets it once.  The host name check is the only difference.
+ */
+START_TEST(test_push_host_name_mismatch)
+{
+	seed_packets(1);
+	psim_server = "server-other";
+	start_policesim(NULL, NULL);
+	start_hoursd_push(NULL);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_attempt WHERE outcome = $1", "error", 2, 15),
+		"no failed attempts against a certificate for another host; see %s", log_path);
+	ck_assert_int_eq(packets_in("pending") + packets_in("sending"), 1);
+	ck_assert_int_eq(psim_stat("received"), 0);
+	ck_assert_int_eq(count_lines_in(psim_store, PACKET), 0);
+	ck_assert_int_ge(count_lines_with("hostname mismatch"), 1);
+	stop_policesim();
+	psim_server = "server";
+	start_policesim(NULL, NULL);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 30),
+		"not delivered once the platform's certificate names it; see %s", log_path);
+	ck_assert_int_eq(count_lines_in(psim_store, PACKET), 1);
+	ck_assert_int_eq(psim_stat("accepted"), 1);
 	stop_hoursd();
 	stop_policesim();
 }
@@ -1449,6 +1483,7 @@ static Suite *suite(void)
 	tcase_add_test(tp, test_push_lesson_accepted);
 	tcase_add_test(tp, test_push_body_as_the_contract_says);
 	tcase_add_test(tp, test_push_platform_down_then_back);
+	tcase_add_test(tp, test_push_host_name_mismatch);
 	tcase_add_test(tp, test_push_sigkill_mid_push);
 	tcase_add_test(tp, test_push_faults);
 	tcase_add_test(tp, test_push_field_map_and_reload);
