@@ -21,6 +21,7 @@ PKGS=(
 	ca-certificates
 	util-linux # runuser
 	procps     # pgrep, ps
+	systemd    # systemd-analyze verify of deploy/hoursd.service in make check
 )
 
 missing=()

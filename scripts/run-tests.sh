@@ -226,6 +226,22 @@ push_wait() { # SQL SECONDS: until SQL (of push_acceptance's database) is true
 }
 push_acceptance || failed=1
 
+# The unit as `make install` writes it, with ExecStart pointed at the staged
+# binary, checked by systemd-analyze verify: any complaint is a failure (it
+# exits 0 on unknown keys and misspelt directives, printing a warning).
+unit_verify() {
+	local stage=$WORK/stage out
+	make -s install DESTDIR="$stage" PREFIX=/usr/local >/dev/null || return 1
+	sed "s#/usr/local/bin/#$stage/usr/local/bin/#g" \
+		"$stage/usr/local/lib/systemd/system/hoursd.service" >"$WORK/hoursd.service"
+	out=$(systemd-analyze verify "$WORK/hoursd.service" 2>&1) && [ -z "$out" ] || {
+		echo "systemd-analyze verify deploy/hoursd.service (installed): $out"
+		return 1
+	}
+	echo "== systemd-analyze verify: the installed deploy/hoursd.service is clean"
+}
+unit_verify || failed=1
+
 if [ "$failed" != 0 ]; then
 	echo "make check: FAILED"
 	exit 1
