@@ -9,7 +9,8 @@
  * the writer everywhere else, and is the oracle of tests/check_jsonw.c.
  *
  * Keys are the caller's constants and are written as given.  Strings are
- * escaped so that any bytes make valid JSON that PostgreSQL's jsonb takes:
+ * escaped so that any bytes make valid JSON that jsonb takes (in a UTF-8
+ * database, as hoursd's are):
  * '"', '\\' and control bytes as escapes, bytes of 0x80 and above as
  * \u0080..\u00ff (read as Latin-1: hoursd's text fields are ASCII, so
  * this only keeps hostile bytes from breaking the document).

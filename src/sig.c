@@ -209,7 +209,8 @@ static enum sig_alg key_alg(EVP_PKEY **pkey, int selection)
  * Set ctx up to sign (or verify) with key: SHA-256 for RSA and ECDSA, SM3
  * with the default SM2 ID for SM2.  The ID is set on the initialised
  * context rather than passed to the init call: OpenSSL 3.0.19 refuses it
- * there (without an error on the queue), and every 3.0 takes it here.
+ * there (without an error on the queue).  Set before the first update it
+ * takes effect, as check_sig's fixture signed by the openssl CLI shows.
  */
 static bool sigver_init(EVP_MD_CTX *ctx, bool sign, enum sig_alg alg, EVP_PKEY *key)
 {
