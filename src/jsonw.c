@@ -141,13 +141,9 @@ void jsonw_str(struct jsonw *w, const char *k, const char *s)
 void jsonw_hex(struct jsonw *w, const char *k, const uint8_t *b, size_t n)
 {
 	key(w, k);
-	grow(w, 2 * n + 2);
-	char *p = w->buf + w->len;
-	*p++ = '"';
-	for (size_t i = 0; i < n; i++) {
-		*p++ = hexdig[b[i] >> 4];
-		*p++ = hexdig[b[i] & 15];
-	}
-	*p++ = '"';
-	w->len = (size_t)(p - w->buf);
+	grow(w, 2 * n + 3); /* log_hex needs room for its NUL and one more */
+	w->buf[w->len++] = '"';
+	log_hex(w->buf + w->len, 2 * n + 2, b, n, n);
+	w->len += 2 * n;
+	w->buf[w->len++] = '"'; /* over log_hex's NUL */
 }

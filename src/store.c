@@ -379,9 +379,8 @@ static char *batch_document(const struct batch *b)
 static void send_batch(struct store *s)
 {
 	struct batch *b = &s->inflight;
-	if (s->inflight_json == NULL) {
+	if (s->inflight_json == NULL)
 		s->inflight_json = batch_document(b);
-	}
 	if (b->nrecords > b->outcomes_cap) {
 		b->outcomes_cap = b->nrecords * 2;
 		b->outcomes = xrealloc(b->outcomes, b->outcomes_cap * sizeof(*b->outcomes));
