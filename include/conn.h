@@ -51,7 +51,7 @@ struct conn {
 	char phone[21]; /* normalized terminal number: the certificate's, or the first frame's */
 	uint8_t cert_sha256[32];
 	/* Answers copy the header form the terminal last used. */
-	bool v2019;
+	uint8_t layout; /* enum jt808_layout */
 	uint8_t version;
 	char hdr_phone[JT808_PHONE_MAX + 1];
 	uint16_t out_serial;

@@ -1,5 +1,6 @@
 /*
- * jt808.h - the JT/T 808 frame codec (2011/2013 and 2019 editions).
+ * jt808.h - the JT/T 808 frame codec: the 2011/2013 and 2019 headers, and
+ * the national driver-training timing header (驾培, JT/T 1302 family).
  *
  * Pure functions on byte arrays: no I/O, no allocation except in the
  * sub-package reassembler.  Everything a terminal sends is hostile, so
@@ -16,11 +17,30 @@
 #define JT808_ESC 0x7d
 #define JT808_MAX_BODY 1023 /* 10 bits of body length */
 #define JT808_PHONE_MAX 20  /* digits of a 2019 terminal number */
+#define JT808_PIECE_MAX 732 /* body bytes a piece of a sub-packaged downlink carries at most */
+#define JT808_TIMING_VERSION 0x80 /* byte 0 of a timing frame from a terminal */
+
+/*
+ * Header layouts, told apart by byte 0 and an exact length match
+ * (docs/protocol.md, "Header layouts"); answers go out in the layout the
+ * terminal used.
+ */
+enum jt808_layout {
+	JT808_L2013,   /* id, props, BCD[6], serial: 12 bytes */
+	JT808_L2019,   /* id, props (bit 14), version, BCD[10], serial: 17 bytes */
+	JT808_LTIMING, /* version, id, props, BCD[8], serial, reserved: 16 bytes */
+	JT808_L__COUNT
+};
+const char *jt808_layout_name(enum jt808_layout l);
+/* Digits of the terminal number in a layout's header (12, 20, 16). */
+size_t jt808_phone_digits(enum jt808_layout l);
 
 /* Message IDs the server knows. */
 enum {
 	JT808_T_GENERAL_ACK = 0x0001,
 	JT808_T_HEARTBEAT = 0x0002,
+	JT808_T_DEREGISTER = 0x0003,
+	JT808_T_ASK_PIECES = 0x0005, /* 2019: the terminal asks for pieces of a downlink */
 	JT808_T_REGISTER = 0x0100,
 	JT808_T_AUTH = 0x0102,
 	JT808_T_LOCATION = 0x0200,
@@ -68,10 +88,11 @@ struct jt808_header {
 	uint16_t body_len; /* bits 0-9 */
 	uint8_t encrypt;   /* bits 10-12 */
 	bool subpkg;	   /* bit 13 */
-	bool v2019;	   /* bit 14: 2019 header with version byte and BCD[10] */
-	uint8_t version;   /* 2019 protocol version byte, 0 for 2013 */
-	/* Terminal number as the BCD digits, NUL-terminated: 12 digits (2013)
-	 * or 20 digits (2019), leading zeros kept. */
+	uint8_t layout;	   /* enum jt808_layout */
+	uint8_t version;   /* the version byte (2019, timing), 0 for 2013 */
+	uint8_t reserved;  /* the timing header's reserved byte: read, never trusted */
+	/* Terminal number as the BCD digits, NUL-terminated: 12 digits (2013),
+	 * 20 (2019) or 16 (timing), leading zeros kept. */
 	char phone[JT808_PHONE_MAX + 1];
 	uint16_t serial;
 	uint16_t pkg_total; /* only when subpkg */
@@ -116,12 +137,21 @@ enum jt808_err jt808_unescape(const uint8_t *in, size_t n, uint8_t *out, size_t 
 enum jt808_err jt808_parse(const uint8_t *buf, size_t n, struct jt808_msg *m) MUSTCHECK;
 
 /*
- * Encode one frame: header fields from h (msg_id, v2019, version, phone,
- * serial, encrypt, subpkg/pkg_total/pkg_index; body_len and props are
- * computed), body, check code, escaping and both flags.  Returns the
- * number of bytes written to out, or 0 when cap is too small or
- * body_len > JT808_MAX_BODY.  h->phone: digits only, left-padded with
- * zeros to 12 (2013) or 20 (2019) digits.
+ * The device fault of docs/protocol.md ("escaped sums"): the body length
+ * and the check code computed over the escaped bytes.  esc[0..n) is the
+ * frame as received (without the flags); work must hold n bytes and
+ * receives the unescaped frame, into which m->body points.
+ */
+enum jt808_err jt808_parse_escaped_sums(const uint8_t *esc, size_t n, uint8_t *work,
+					struct jt808_msg *m) MUSTCHECK;
+
+/*
+ * Encode one frame: header fields from h (msg_id, layout, version,
+ * reserved, phone, serial, encrypt, subpkg/pkg_total/pkg_index; body_len
+ * and props are computed), body, check code, escaping and both flags.
+ * Returns the number of bytes written to out, or 0 when cap is too small
+ * or body_len > JT808_MAX_BODY.  h->phone: digits only, left-padded with
+ * zeros to the layout's width (jt808_phone_digits).
  */
 size_t jt808_encode(const struct jt808_header *h, const uint8_t *body, size_t body_len,
 		    uint8_t *out, size_t cap) MUSTCHECK;
@@ -170,16 +200,29 @@ void jt808_time_bcd(time_t t, uint8_t out[6]);
 #define JT808_ST_SOUTH 0x4u
 #define JT808_ST_WEST 0x8u
 
+/*
+ * A position.  In the timing messages' GNSS block (jtx.c) the word at 16
+ * is the recorder's speed, not the altitude, and speed_dkmh is the
+ * satellite speed; the altitude and the rest come as extra items, whose
+ * presence the JT808_X_* bits of extras record.
+ */
+enum { JT808_X_MILEAGE = 1, JT808_X_FUEL = 2, JT808_X_ALTITUDE = 4, JT808_X_RPM = 8 };
 struct jt808_location {
 	uint32_t alarm;
 	uint32_t status;
 	int32_t lat_e6; /* degrees x 10^6, negative when south */
 	int32_t lon_e6; /* negative when west */
 	uint16_t altitude_m;
-	uint16_t speed_dkmh; /* 0.1 km/h */
+	uint16_t speed_dkmh; /* 0.1 km/h (timing messages: the satellite speed) */
 	uint16_t direction;
 	time_t time; /* UTC seconds */
 	bool fix;
+	/* timing messages only */
+	uint8_t extras;		      /* JT808_X_* present */
+	uint16_t recorder_speed_dkmh; /* the vehicle's own speed, 0.1 km/h */
+	uint32_t mileage_dkm;	      /* extra 0x01: 0.1 km */
+	uint16_t fuel_dl;	      /* extra 0x02: 0.1 L */
+	uint16_t engine_rpm;	      /* extra 0x05 */
 };
 
 /* Parse the 28-byte GNSS block (extra items after it are ignored). */
@@ -199,33 +242,83 @@ enum jt808_err jt808_parse_batch_location(const uint8_t *b, size_t n, jt808_loca
 /* 0x0100: the fields the server uses. */
 struct jt808_register {
 	uint16_t province, city;
-	char maker[12];	      /* 5 (2013) or 11 (2019) bytes, NUL-terminated, trailing NULs cut */
+	char maker[12];	      /* 5 (2013, timing) or 11 (2019) bytes, NUL-terminated, NULs cut */
 	char model[31];	      /* 20 or 30 */
-	char terminal_id[31]; /* 7 or 30 */
+	char terminal_id[31]; /* the factory serial: 7 or 30 */
+	char imei[16];	      /* timing layout only: BYTE[15] */
 	uint8_t plate_color;
 	char plate[33]; /* GBK bytes as sent, cut at 32 */
 };
-/* v2019 selects the layout; a 2013-shaped body under the 2019 flag is
- * recognised by its length (see docs/protocol.md). */
-enum jt808_err jt808_parse_register(const uint8_t *b, size_t n, bool v2019,
+/* The layout of the frame selects the body's; a 2013-shaped body under
+ * the 2019 flag is recognised by its length (see docs/protocol.md). */
+enum jt808_err jt808_parse_register(const uint8_t *b, size_t n, enum jt808_layout l,
 				    struct jt808_register *r) MUSTCHECK;
-size_t jt808_build_register(const struct jt808_register *r, bool v2019, uint8_t *out,
+size_t jt808_build_register(const struct jt808_register *r, enum jt808_layout l, uint8_t *out,
 			    size_t cap) MUSTCHECK;
 
-/* 0x0102: the auth code (2013: whole body; 2019: length-prefixed, then IMEI and version). */
+/* 0x0102 of 2013/2019: the auth code (2013: whole body; 2019: length-prefixed, then IMEI and
+ * version). */
 enum jt808_err jt808_parse_auth(const uint8_t *b, size_t n, bool v2019, char *code,
 				size_t cap) MUSTCHECK;
 size_t jt808_build_auth(const char *code, bool v2019, uint8_t *out, size_t cap) MUSTCHECK;
+
+/*
+ * 0x0102 of the timing layout: timestamp DWORD (Unix seconds), then the
+ * terminal's signature over SHA-256(terminal number, 16 ASCII || the
+ * timestamp's 4 bytes); *sig points into b.  jt808_auth_signed_data
+ * writes the 20 signed bytes.
+ */
+#define JT808_AUTH_SIGNED_LEN 20
+enum jt808_err jt808_parse_auth_signed(const uint8_t *b, size_t n, uint32_t *ts,
+				       const uint8_t **sig, size_t *sig_len) MUSTCHECK;
+size_t jt808_build_auth_signed(uint32_t ts, const uint8_t *sig, size_t sig_len, uint8_t *out,
+			       size_t cap) MUSTCHECK;
+bool jt808_auth_signed_data(const char *terminal_no, uint32_t ts,
+			    uint8_t out[JT808_AUTH_SIGNED_LEN]) MUSTCHECK;
 
 /* 0x8001 / 0x0001 body: serial, id, result.  Returns 5. */
 size_t jt808_build_general_ack(uint16_t serial, uint16_t id, uint8_t result, uint8_t out[5]);
 enum jt808_err jt808_parse_general_ack(const uint8_t *b, size_t n, uint16_t *serial, uint16_t *id,
 				       uint8_t *result) MUSTCHECK;
-/* 0x8100 body: serial, result, then the auth code when result is 0. */
+/* 0x8100 body (2013/2019): serial, result, then the auth code when result is 0. */
 size_t jt808_build_register_ack(uint16_t serial, uint8_t result, const char *code, uint8_t *out,
 				size_t cap) MUSTCHECK;
 enum jt808_err jt808_parse_register_ack(const uint8_t *b, size_t n, uint16_t *serial,
 					uint8_t *result, char *code, size_t cap) MUSTCHECK;
+
+/*
+ * 0x8100 body of the timing layout: serial, result, then when result is 0
+ * the platform number BYTE[5], the training institution's number
+ * BYTE[16], the timing terminal number BYTE[16], the certificate's
+ * password BYTE[12] and the certificate (Base64 of a PKCS#12) to the end.
+ */
+struct jt808_register_ack_timing {
+	uint16_t serial;
+	uint8_t result;
+	char platform_no[6];
+	char institution_no[17];
+	char terminal_no[17];
+	char cert_password[13];
+	const char *cert_b64; /* parse: into the body; build: the caller's */
+	size_t cert_len;
+};
+size_t jt808_build_register_ack_timing(const struct jt808_register_ack_timing *a, uint8_t *out,
+				       size_t cap) MUSTCHECK;
+enum jt808_err jt808_parse_register_ack_timing(const uint8_t *b, size_t n,
+					       struct jt808_register_ack_timing *a) MUSTCHECK;
+
+/*
+ * A request for pieces of a sub-packaged message (0x8003 both ways in the
+ * timing protocol, 0x0005 from a 2019 terminal): the first piece's serial,
+ * a count, then the missing piece numbers (WORDs).  The count is a BYTE
+ * except in the 2019 layout, where it is a WORD.  At most cap numbers are
+ * written to idx; *count gets the declared count.
+ */
+enum jt808_err jt808_parse_piece_request(const uint8_t *b, size_t n, enum jt808_layout l,
+					 uint16_t *first_serial, uint16_t *idx, size_t cap,
+					 size_t *count) MUSTCHECK;
+size_t jt808_build_piece_request(uint16_t first_serial, const uint16_t *idx, size_t count,
+				 enum jt808_layout l, uint8_t *out, size_t cap) MUSTCHECK;
 
 /* ---- sub-package reassembly (one per connection) ---- */
 

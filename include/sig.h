@@ -44,7 +44,18 @@ bool sig_cache_put(struct sig_cache *c, const uint8_t sha256[32], const char *pe
 		   size_t errlen) MUSTCHECK;
 bool sig_cache_has(const struct sig_cache *c, const uint8_t sha256[32]);
 
-/* Verify sig over data with the cached certificate's key. */
+/*
+ * Verify sig over data with the cached certificate's key.  RSA
+ * signatures are PKCS#1 v1.5 over SHA-256, with or without the
+ * DigestInfo prefix (terminals sign the bare digest: docs/protocol.md);
+ * with SIG_F_RSA_RAW, unpadded ("textbook") RSA of the digest is taken too
+ * (a per-terminal setting, off by default).
+ */
+enum { SIG_F_RSA_RAW = 1 };
+enum sig_result sig_verify_flags(struct sig_cache *c, const uint8_t sha256[32], const uint8_t *data,
+				 size_t n, const uint8_t *sig, size_t sig_len, time_t now,
+				 unsigned flags) MUSTCHECK;
+/* sig_verify_flags with no flags. */
 enum sig_result sig_verify(struct sig_cache *c, const uint8_t sha256[32], const uint8_t *data,
 			   size_t n, const uint8_t *sig, size_t sig_len, time_t now) MUSTCHECK;
 
@@ -56,6 +67,14 @@ enum sig_result sig_verify(struct sig_cache *c, const uint8_t sha256[32], const 
  */
 bool sig_sign(EVP_PKEY *key, const uint8_t *data, size_t n, uint8_t *sig,
 	      size_t *sig_len) MUSTCHECK;
+/*
+ * The RSA forms a signer can produce: DigestInfo (as sig_sign), the bare
+ * digest the terminals sign (Java's "RSA/ECB/PKCS1Padding" over the
+ * SHA-256), and unpadded.  Other keys sign as sig_sign whatever the form.
+ */
+enum sig_form { SIG_FORM_DIGESTINFO, SIG_FORM_BARE, SIG_FORM_RAW };
+bool sig_sign_form(EVP_PKEY *key, enum sig_form form, const uint8_t *data, size_t n, uint8_t *sig,
+		   size_t *sig_len) MUSTCHECK;
 /* Load a PEM private key file; NULL on error. */
 EVP_PKEY *sig_load_key(const char *path);
 

@@ -56,7 +56,7 @@ struct opts {
 	const char *ca, *cert, *key;
 	bool plain;
 	char phone_raw[JT808_PHONE_MAX + 1]; /* as given: terminal 0 */
-	bool v2019;
+	uint8_t layout;			     /* enum jt808_layout */
 	long positions;
 	long heartbeats;
 	int batch;

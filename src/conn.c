@@ -123,7 +123,7 @@ void conn_send_frame(struct conn *c, uint16_t msg_id, const uint8_t *body, size_
 		return;
 	struct jt808_header h = {
 		.msg_id = msg_id,
-		.v2019 = c->v2019,
+		.layout = c->layout,
 		.version = c->version,
 		.serial = c->out_serial++,
 	};
@@ -355,7 +355,7 @@ static void handle_register(struct conn *c, const struct jt808_msg *m)
 {
 	struct jt808_register r;
 	uint8_t body[128];
-	enum jt808_err e = jt808_parse_register(m->body, m->body_len, m->h.v2019, &r);
+	enum jt808_err e = jt808_parse_register(m->body, m->body_len, m->h.layout, &r);
 	if (e != JT808_OK) {
 		conn_log(c, HLOG_WARN, "registration body: %s", jt808_strerror(e));
 		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
@@ -377,7 +377,8 @@ static void handle_register(struct conn *c, const struct jt808_msg *m)
 static void handle_auth(struct conn *c, const struct jt808_msg *m)
 {
 	char code[128];
-	enum jt808_err e = jt808_parse_auth(m->body, m->body_len, m->h.v2019, code, sizeof(code));
+	enum jt808_err e = jt808_parse_auth(m->body, m->body_len, m->h.layout == JT808_L2019, code,
+					    sizeof(code));
 	if (e != JT808_OK) {
 		conn_log(c, HLOG_WARN, "authentication body: %s", jt808_strerror(e));
 		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
@@ -564,7 +565,7 @@ static enum frame_result handle_frame(struct conn *c, const uint8_t *esc, size_t
 		look_up(c);
 		return FRAME_LATER;
 	}
-	c->v2019 = m.h.v2019;
+	c->layout = m.h.layout;
 	c->version = m.h.version;
 	memcpy(c->hdr_phone, m.h.phone, sizeof(c->hdr_phone));
 	if (strcmp(phone, c->phone) != 0) {

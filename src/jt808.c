@@ -14,13 +14,36 @@
 #define PROPS_SUBPKG 0x2000u
 #define PROPS_V2019 0x4000u
 
-#define HDR_2013 12  /* id, props, BCD[6], serial */
-#define HDR_2019 17  /* id, props, version, BCD[10], serial */
 #define HDR_PIECES 4 /* total, index */
-#define PHONE_2013 6 /* BCD bytes */
-#define PHONE_2019 10
-/* Largest unescaped frame: 2019 header with pieces, full body, check. */
-#define FRAME_MAX (HDR_2019 + HDR_PIECES + JT808_MAX_BODY + 1)
+#define HDR_MAX 17   /* the longest header without pieces (2019) */
+/* Largest unescaped frame: the longest header with pieces, full body, check. */
+#define FRAME_MAX (HDR_MAX + HDR_PIECES + JT808_MAX_BODY + 1)
+#define NONE 0xff
+
+/*
+ * The header layouts, one row each: offsets of each field, NONE where a
+ * layout has no such field, and the header's length without pieces
+ * (which follow it when the message is sub-packaged).  Sources and the
+ * choices made: docs/protocol.md, "Header layouts".
+ */
+static const struct hdr_layout {
+	const char *name;
+	uint8_t version, id, props, phone, phone_len, serial, reserved, len;
+} layouts[JT808_L__COUNT] = {
+	[JT808_L2013] = {"2013", NONE, 0, 2, 4, 6, 10, NONE, 12},
+	[JT808_L2019] = {"2019", 4, 0, 2, 5, 10, 15, NONE, 17},
+	[JT808_LTIMING] = {"timing", 0, 1, 3, 5, 8, 13, 15, 16},
+};
+
+const char *jt808_layout_name(enum jt808_layout l)
+{
+	return (unsigned)l < JT808_L__COUNT ? layouts[l].name : "unknown";
+}
+
+size_t jt808_phone_digits(enum jt808_layout l)
+{
+	return (unsigned)l < JT808_L__COUNT ? 2u * layouts[l].phone_len : 0;
+}
 
 #define BEIJING_OFFSET (8 * 3600)
 #define AUTH_IMEI_LEN 15
@@ -134,32 +157,57 @@ static uint8_t xor_sum(const uint8_t *p, size_t n)
 	return x;
 }
 
-static size_t header_len(bool v2019, bool subpkg)
+static size_t header_len(const struct hdr_layout *l, bool subpkg)
 {
-	return (v2019 ? HDR_2019 : HDR_2013) + (subpkg ? HDR_PIECES : 0);
+	return l->len + (subpkg ? HDR_PIECES : 0);
+}
+
+static uint16_t props_of(const uint8_t *buf, size_t n, const struct hdr_layout *l)
+{
+	return n >= (size_t)l->props + 2 ? jt808_get16(buf + l->props) : 0;
 }
 
 /*
- * Decide the header layout.  Bit 14 announces the 2019 header, but some
- * 2013 devices set it anyway: when the frame length only fits the 2013
- * header, the 2013 layout wins (docs/protocol.md, "2019 bit").
+ * Whether buf[0..n) is a frame of layout l, with the body length that
+ * layout's properties declare (body_len) against the bytes there are
+ * (n, check code included).  A 2019 frame has bit 14 set; a timing frame
+ * has the top bit of byte 0 set (its version, 0x80), which no uplink
+ * message ID of the other layouts has.  Some 2013 devices set bit 14:
+ * the exact length decides (docs/protocol.md, "2019 bit").
  */
-static enum jt808_err pick_layout(size_t n, uint16_t props, bool *v2019)
+static bool layout_fits(const uint8_t *buf, size_t n, size_t body_len, enum jt808_layout i)
 {
-	bool sub = props & PROPS_SUBPKG;
-	size_t body = props & PROPS_LEN_MASK;
-	size_t h19 = header_len(true, sub), h13 = header_len(false, sub);
+	const struct hdr_layout *l = &layouts[i];
+	uint16_t props = props_of(buf, n, l);
 
-	*v2019 = props & PROPS_V2019;
-	if (*v2019 && n == h19 + body + 1)
-		return JT808_OK;
-	if (n == h13 + body + 1) {
-		*v2019 = false;
-		return JT808_OK;
+	if (n < l->len + 1u)
+		return false;
+	if (i == JT808_L2019 && !(props & PROPS_V2019))
+		return false;
+	if (i == JT808_LTIMING && !(buf[0] & 0x80))
+		return false;
+	return n == header_len(l, props & PROPS_SUBPKG) + body_len + 1;
+}
+
+/*
+ * Decide the layout of an unescaped frame whose body length is the one
+ * its properties declare.  The order is the preference when two fit: a
+ * frame that fits the timing layout exactly is one (a 2013 downlink
+ * starting 0x80 would also need its length to fit there).
+ */
+static enum jt808_err pick_layout(const uint8_t *buf, size_t n, enum jt808_layout *out)
+{
+	static const enum jt808_layout order[] = {JT808_LTIMING, JT808_L2019, JT808_L2013};
+
+	for (size_t k = 0; k < ARRAY_SIZE(order); k++) {
+		const struct hdr_layout *l = &layouts[order[k]];
+
+		if (layout_fits(buf, n, props_of(buf, n, l) & PROPS_LEN_MASK, order[k])) {
+			*out = order[k];
+			return JT808_OK;
+		}
 	}
-	if (n < (*v2019 ? h19 : h13) + 1)
-		return JT808_E_SHORT;
-	return JT808_E_LENGTH;
+	return n < layouts[JT808_L2013].len + 1u ? JT808_E_SHORT : JT808_E_LENGTH;
 }
 
 static enum jt808_err check_pieces(uint16_t total, uint16_t index)
@@ -169,54 +217,108 @@ static enum jt808_err check_pieces(uint16_t total, uint16_t index)
 	return JT808_OK;
 }
 
-/* Fill h from buf once the layout is known to fit n. */
-static enum jt808_err read_header(const uint8_t *buf, struct jt808_header *h)
+/* Fill h from buf once its layout is known to fit. */
+static enum jt808_err read_header(const uint8_t *buf, enum jt808_layout i, struct jt808_header *h)
 {
-	const uint8_t *p = buf + 4;
-	size_t phone_len = h->v2019 ? PHONE_2019 : PHONE_2013;
+	const struct hdr_layout *l = &layouts[i];
+	const uint8_t *pieces = buf + l->len;
 
-	if (h->v2019)
-		h->version = *p++;
-	if (jt808_bcd_to_str(p, phone_len, h->phone) != JT808_OK)
+	h->layout = (uint8_t)i;
+	h->msg_id = jt808_get16(buf + l->id);
+	h->props = jt808_get16(buf + l->props);
+	h->body_len = h->props & PROPS_LEN_MASK;
+	h->encrypt = (uint8_t)((h->props & PROPS_ENC_MASK) >> PROPS_ENC_SHIFT);
+	h->subpkg = h->props & PROPS_SUBPKG;
+	h->version = l->version == NONE ? 0 : buf[l->version];
+	h->reserved = l->reserved == NONE ? 0 : buf[l->reserved];
+	if (jt808_bcd_to_str(buf + l->phone, l->phone_len, h->phone) != JT808_OK)
 		return JT808_E_BCD;
-	p += phone_len;
-	h->serial = jt808_get16(p);
-	p += 2;
+	h->serial = jt808_get16(buf + l->serial);
 	if (!h->subpkg)
 		return JT808_OK;
-	h->pkg_total = jt808_get16(p);
-	h->pkg_index = jt808_get16(p + 2);
+	h->pkg_total = jt808_get16(pieces);
+	h->pkg_index = jt808_get16(pieces + 2);
 	return check_pieces(h->pkg_total, h->pkg_index);
 }
 
 enum jt808_err jt808_parse(const uint8_t *buf, size_t n, struct jt808_msg *m)
 {
-	struct jt808_header *h = &m->h;
+	enum jt808_layout l;
 	enum jt808_err e;
-	size_t hl;
 
 	memset(m, 0, sizeof(*m));
-	if (n < HDR_2013 + 1)
+	if (n < layouts[JT808_L2013].len + 1u)
 		return JT808_E_SHORT;
 	if (n > FRAME_MAX)
 		return JT808_E_TOO_LONG;
 	if (xor_sum(buf, n - 1) != buf[n - 1])
 		return JT808_E_CHECK;
-	h->msg_id = jt808_get16(buf);
-	h->props = jt808_get16(buf + 2);
-	h->body_len = h->props & PROPS_LEN_MASK;
-	h->encrypt = (uint8_t)((h->props & PROPS_ENC_MASK) >> PROPS_ENC_SHIFT);
-	h->subpkg = h->props & PROPS_SUBPKG;
-	e = pick_layout(n, h->props, &h->v2019);
+	e = pick_layout(buf, n, &l);
 	if (e != JT808_OK)
 		return e;
-	e = read_header(buf, h);
+	e = read_header(buf, l, &m->h);
 	if (e != JT808_OK)
 		return e;
-	hl = header_len(h->v2019, h->subpkg);
-	m->body = buf + hl;
-	m->body_len = h->body_len;
+	m->body = buf + header_len(&layouts[l], m->h.subpkg);
+	m->body_len = m->h.body_len;
 	return JT808_OK;
+}
+
+/*
+ * The escaped-sums fault: the declared body length counts the escaped
+ * body and the check code is the XOR of the escaped header and body.  The
+ * check byte itself is the last unescaped byte.  pos[i] is the escaped
+ * offset of unescaped byte i, to find where the body ends in each.
+ */
+enum jt808_err jt808_parse_escaped_sums(const uint8_t *esc, size_t n, uint8_t *work,
+					struct jt808_msg *m)
+{
+	uint16_t pos[2 * FRAME_MAX + 2];
+	size_t len = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (n > sizeof(pos) / sizeof(pos[0]))
+		return JT808_E_TOO_LONG;
+	for (size_t i = 0; i < n; i++) {
+		pos[len] = (uint16_t)i;
+		if (esc[i] != JT808_ESC) {
+			work[len++] = esc[i];
+			continue;
+		}
+		if (i + 1 >= n || (esc[i + 1] != 0x01 && esc[i + 1] != 0x02))
+			return JT808_E_ESCAPE;
+		work[len++] = esc[i + 1] == 0x01 ? JT808_ESC : JT808_FLAG;
+		i++;
+	}
+	if (len < layouts[JT808_L2013].len + 1u)
+		return JT808_E_SHORT;
+	if (len > FRAME_MAX)
+		return JT808_E_TOO_LONG;
+	/* The check byte is unescaped byte len - 1, starting at escaped pos[len - 1]. */
+	if (xor_sum(esc, pos[len - 1]) != work[len - 1])
+		return JT808_E_CHECK;
+	for (enum jt808_layout i = 0; i < JT808_L__COUNT; i++) {
+		const struct hdr_layout *l = &layouts[i];
+		uint16_t props = props_of(work, len, l);
+		size_t hl = header_len(l, props & PROPS_SUBPKG);
+
+		if (len < hl + 1)
+			continue;
+		size_t esc_body = (size_t)pos[len - 1] - pos[hl];
+		if (esc_body != (props & PROPS_LEN_MASK))
+			continue;
+		/* Fits with the unescaped body length: the same test as jt808_parse. */
+		if (!layout_fits(work, len, len - hl - 1, i))
+			continue;
+		enum jt808_err e = read_header(work, i, &m->h);
+		if (e != JT808_OK)
+			return e;
+		m->h.body_len = (uint16_t)(len - hl - 1);
+		m->body = work + hl;
+		m->body_len = m->h.body_len;
+		return JT808_OK;
+	}
+	return JT808_E_LENGTH;
 }
 
 /* ---- encoder ---- */
@@ -259,34 +361,38 @@ static void put_bytes(struct writer *w, const uint8_t *p, size_t n)
 /* Build the unescaped header into hdr; returns its length or 0. */
 static size_t build_header(const struct jt808_header *h, size_t body_len, uint8_t *hdr)
 {
-	uint8_t *p = hdr;
-	size_t phone_len = h->v2019 ? PHONE_2019 : PHONE_2013;
+	const struct hdr_layout *l;
 	uint16_t props = (uint16_t)body_len;
 
+	if (h->layout >= JT808_L__COUNT)
+		return 0;
+	l = &layouts[h->layout];
 	props |= (uint16_t)((h->encrypt << PROPS_ENC_SHIFT) & PROPS_ENC_MASK);
 	if (h->subpkg)
 		props |= PROPS_SUBPKG;
-	if (h->v2019)
+	if (h->layout == JT808_L2019)
 		props |= PROPS_V2019;
-	p = jt808_put16(p, h->msg_id);
-	p = jt808_put16(p, props);
-	if (h->v2019)
-		*p++ = h->version;
-	if (!jt808_str_to_bcd(h->phone, p, phone_len))
+	memset(hdr, 0, l->len);
+	jt808_put16(hdr + l->id, h->msg_id);
+	jt808_put16(hdr + l->props, props);
+	if (l->version != NONE)
+		hdr[l->version] = h->version;
+	if (l->reserved != NONE)
+		hdr[l->reserved] = h->reserved;
+	if (!jt808_str_to_bcd(h->phone, hdr + l->phone, l->phone_len))
 		return 0;
-	p += phone_len;
-	p = jt808_put16(p, h->serial);
-	if (h->subpkg) {
-		p = jt808_put16(p, h->pkg_total);
-		p = jt808_put16(p, h->pkg_index);
-	}
-	return (size_t)(p - hdr);
+	jt808_put16(hdr + l->serial, h->serial);
+	if (!h->subpkg)
+		return l->len;
+	jt808_put16(hdr + l->len, h->pkg_total);
+	jt808_put16(hdr + l->len + 2, h->pkg_index);
+	return l->len + HDR_PIECES;
 }
 
 size_t jt808_encode(const struct jt808_header *h, const uint8_t *body, size_t body_len,
 		    uint8_t *out, size_t cap)
 {
-	uint8_t hdr[HDR_2019 + HDR_PIECES];
+	uint8_t hdr[HDR_MAX + HDR_PIECES];
 	struct writer w = {.out = out, .cap = cap, .ok = true};
 	size_t hl;
 	uint8_t check;
@@ -506,23 +612,27 @@ enum jt808_err jt808_parse_batch_location(const uint8_t *b, size_t n, jt808_loca
 /*
  * Field sizes per edition, one table so that a variant is a new row.
  * min_len is the body with an empty plate: how editions are told apart.
+ * The timing layout's registration adds the IMEI after the factory serial.
  */
 struct reg_layout {
-	size_t maker, model, tid;
+	size_t maker, model, tid, imei;
 };
 
-static const struct reg_layout reg_2011 = {5, 8, 7};
-static const struct reg_layout reg_2013 = {5, 20, 7};
-static const struct reg_layout reg_2019 = {11, 30, 30};
+static const struct reg_layout reg_2011 = {5, 8, 7, 0};
+static const struct reg_layout reg_2013 = {5, 20, 7, 0};
+static const struct reg_layout reg_2019 = {11, 30, 30, 0};
+static const struct reg_layout reg_timing = {5, 20, 7, 15};
 
 static size_t reg_min_len(const struct reg_layout *l)
 {
-	return 4 + l->maker + l->model + l->tid + 1;
+	return 4 + l->maker + l->model + l->tid + l->imei + 1;
 }
 
-static const struct reg_layout *reg_pick(size_t n, bool v2019)
+static const struct reg_layout *reg_pick(size_t n, enum jt808_layout layout)
 {
-	if (v2019 && n >= reg_min_len(&reg_2019))
+	if (layout == JT808_LTIMING)
+		return n >= reg_min_len(&reg_timing) ? &reg_timing : NULL;
+	if (layout == JT808_L2019 && n >= reg_min_len(&reg_2019))
 		return &reg_2019;
 	if (n >= reg_min_len(&reg_2013))
 		return &reg_2013;
@@ -546,10 +656,10 @@ static void copy_field(char *dst, size_t cap, const uint8_t *src, size_t n)
 	dst[n] = '\0';
 }
 
-enum jt808_err jt808_parse_register(const uint8_t *b, size_t n, bool v2019,
+enum jt808_err jt808_parse_register(const uint8_t *b, size_t n, enum jt808_layout layout,
 				    struct jt808_register *r)
 {
-	const struct reg_layout *l = reg_pick(n, v2019);
+	const struct reg_layout *l = reg_pick(n, layout);
 	const uint8_t *p = b + 4;
 
 	memset(r, 0, sizeof(*r));
@@ -563,6 +673,8 @@ enum jt808_err jt808_parse_register(const uint8_t *b, size_t n, bool v2019,
 	p += l->model;
 	copy_field(r->terminal_id, sizeof(r->terminal_id), p, l->tid);
 	p += l->tid;
+	copy_field(r->imei, sizeof(r->imei), p, l->imei);
+	p += l->imei;
 	r->plate_color = *p++;
 	copy_field(r->plate, sizeof(r->plate), p, n - (size_t)(p - b));
 	return JT808_OK;
@@ -581,9 +693,12 @@ static bool put_field(uint8_t **p, const char *s, size_t n)
 	return true;
 }
 
-size_t jt808_build_register(const struct jt808_register *r, bool v2019, uint8_t *out, size_t cap)
+size_t jt808_build_register(const struct jt808_register *r, enum jt808_layout layout, uint8_t *out,
+			    size_t cap)
 {
-	const struct reg_layout *l = v2019 ? &reg_2019 : &reg_2013;
+	const struct reg_layout *l = layout == JT808_LTIMING ? &reg_timing
+				     : layout == JT808_L2019 ? &reg_2019
+							     : &reg_2013;
 	size_t plate = strlen(r->plate);
 	uint8_t *p = out;
 
@@ -592,7 +707,7 @@ size_t jt808_build_register(const struct jt808_register *r, bool v2019, uint8_t 
 	p = jt808_put16(p, r->province);
 	p = jt808_put16(p, r->city);
 	if (!put_field(&p, r->maker, l->maker) || !put_field(&p, r->model, l->model) ||
-	    !put_field(&p, r->terminal_id, l->tid))
+	    !put_field(&p, r->terminal_id, l->tid) || !put_field(&p, r->imei, l->imei))
 		return 0;
 	*p++ = r->plate_color;
 	memcpy(p, r->plate, plate);
@@ -647,6 +762,44 @@ size_t jt808_build_auth(const char *code, bool v2019, uint8_t *out, size_t cap)
 	return need;
 }
 
+#define AUTH_TS_LEN 4
+
+enum jt808_err jt808_parse_auth_signed(const uint8_t *b, size_t n, uint32_t *ts,
+				       const uint8_t **sig, size_t *sig_len)
+{
+	*ts = 0;
+	*sig = NULL;
+	*sig_len = 0;
+	if (n <= AUTH_TS_LEN)
+		return JT808_E_SHORT;
+	*ts = jt808_get32(b);
+	*sig = b + AUTH_TS_LEN;
+	*sig_len = n - AUTH_TS_LEN;
+	return JT808_OK;
+}
+
+size_t jt808_build_auth_signed(uint32_t ts, const uint8_t *sig, size_t sig_len, uint8_t *out,
+			       size_t cap)
+{
+	if (cap < AUTH_TS_LEN || cap - AUTH_TS_LEN < sig_len)
+		return 0;
+	jt808_put32(out, ts);
+	if (sig_len)
+		memcpy(out + AUTH_TS_LEN, sig, sig_len);
+	return AUTH_TS_LEN + sig_len;
+}
+
+/* The terminal number must be exactly 16 printable characters, as the header's. */
+bool jt808_auth_signed_data(const char *terminal_no, uint32_t ts,
+			    uint8_t out[JT808_AUTH_SIGNED_LEN])
+{
+	if (strlen(terminal_no) != JT808_AUTH_SIGNED_LEN - AUTH_TS_LEN)
+		return false;
+	memcpy(out, terminal_no, JT808_AUTH_SIGNED_LEN - AUTH_TS_LEN);
+	jt808_put32(out + JT808_AUTH_SIGNED_LEN - AUTH_TS_LEN, ts);
+	return true;
+}
+
 /* ---- 0x8001 / 0x8100 ---- */
 
 size_t jt808_build_general_ack(uint16_t serial, uint16_t id, uint8_t result, uint8_t out[5])
@@ -693,6 +846,100 @@ enum jt808_err jt808_parse_register_ack(const uint8_t *b, size_t n, uint16_t *se
 	if (*result != JT808_REG_OK)
 		return JT808_OK;
 	return copy_code(code, cap, b + 3, n - 3);
+}
+
+/* ---- 0x8100, timing layout ---- */
+
+/* Widths of the fixed fields after serial and result. */
+enum { RT_PLATFORM = 5, RT_INSTITUTION = 16, RT_TERMINAL = 16, RT_PASSWORD = 12 };
+#define RT_FIXED (3 + RT_PLATFORM + RT_INSTITUTION + RT_TERMINAL + RT_PASSWORD)
+
+size_t jt808_build_register_ack_timing(const struct jt808_register_ack_timing *a, uint8_t *out,
+				       size_t cap)
+{
+	uint8_t *p = out;
+
+	if (cap < 3)
+		return 0;
+	p = jt808_put16(p, a->serial);
+	*p++ = a->result;
+	if (a->result != JT808_REG_OK)
+		return 3;
+	if (cap < RT_FIXED || cap - RT_FIXED < a->cert_len)
+		return 0;
+	if (!put_field(&p, a->platform_no, RT_PLATFORM) ||
+	    !put_field(&p, a->institution_no, RT_INSTITUTION) ||
+	    !put_field(&p, a->terminal_no, RT_TERMINAL) ||
+	    !put_field(&p, a->cert_password, RT_PASSWORD))
+		return 0;
+	if (a->cert_len)
+		memcpy(p, a->cert_b64, a->cert_len);
+	return RT_FIXED + a->cert_len;
+}
+
+enum jt808_err jt808_parse_register_ack_timing(const uint8_t *b, size_t n,
+					       struct jt808_register_ack_timing *a)
+{
+	const uint8_t *p = b + 3;
+
+	memset(a, 0, sizeof(*a));
+	if (n < 3)
+		return JT808_E_SHORT;
+	a->serial = jt808_get16(b);
+	a->result = b[2];
+	if (a->result != JT808_REG_OK)
+		return JT808_OK;
+	if (n < RT_FIXED)
+		return JT808_E_SHORT;
+	copy_field(a->platform_no, sizeof(a->platform_no), p, RT_PLATFORM);
+	p += RT_PLATFORM;
+	copy_field(a->institution_no, sizeof(a->institution_no), p, RT_INSTITUTION);
+	p += RT_INSTITUTION;
+	copy_field(a->terminal_no, sizeof(a->terminal_no), p, RT_TERMINAL);
+	p += RT_TERMINAL;
+	copy_field(a->cert_password, sizeof(a->cert_password), p, RT_PASSWORD);
+	p += RT_PASSWORD;
+	a->cert_b64 = (const char *)p;
+	a->cert_len = n - RT_FIXED;
+	return JT808_OK;
+}
+
+/* ---- 0x8003 / 0x0005 ---- */
+
+enum jt808_err jt808_parse_piece_request(const uint8_t *b, size_t n, enum jt808_layout l,
+					 uint16_t *first_serial, uint16_t *idx, size_t cap,
+					 size_t *count)
+{
+	size_t cw = l == JT808_L2019 ? 2 : 1;
+
+	*count = 0;
+	if (n < 2 + cw)
+		return JT808_E_SHORT;
+	*first_serial = jt808_get16(b);
+	*count = cw == 2 ? jt808_get16(b + 2) : b[2];
+	if (n - 2 - cw < 2 * *count)
+		return JT808_E_SHORT;
+	for (size_t i = 0; i < *count && i < cap; i++)
+		idx[i] = jt808_get16(b + 2 + cw + 2 * i);
+	return JT808_OK;
+}
+
+size_t jt808_build_piece_request(uint16_t first_serial, const uint16_t *idx, size_t count,
+				 enum jt808_layout l, uint8_t *out, size_t cap)
+{
+	size_t cw = l == JT808_L2019 ? 2 : 1, need = 2 + cw + 2 * count;
+	uint8_t *p = out;
+
+	if (cap < need || count > (cw == 2 ? UINT16_MAX : UINT8_MAX))
+		return 0;
+	p = jt808_put16(p, first_serial);
+	if (cw == 2)
+		p = jt808_put16(p, (uint16_t)count);
+	else
+		*p++ = (uint8_t)count;
+	for (size_t i = 0; i < count; i++)
+		p = jt808_put16(p, idx[i]);
+	return need;
 }
 
 /* ---- sub-package reassembly ---- */

@@ -294,7 +294,8 @@ enum ftype {
 	F_COURSE, /* BCD[5] into struct jtx_course */
 	F_TIME6,  /* BCD[6] YYMMDDhhmmss (UTC+8) into time_t */
 	F_TIME3,  /* BCD[3] hhmmss, the date from the record number (aux), into time_t */
-	F_GNSS,	  /* the 28-byte block into struct jt808_location */
+	F_GNSS,	  /* the 28-byte block and its extra items into struct jt808_location;
+		   * aux: bytes of fields that follow the extras */
 	F_EXTRA,  /* "read aloud" BYTE, length BYTE, GBK text: skipped, built empty */
 };
 
@@ -317,6 +318,7 @@ struct layout {
 #define TEXT(S, m, w) {F_TEXT, w, offsetof(S, m), MEMBER_SIZE(S, m)}
 #define NUM(t, S, m) {t, 0, offsetof(S, m), MEMBER_SIZE(S, m)}
 #define ONE(t, S, m) {t, 0, offsetof(S, m), 0}
+#define GNSS(S, m, after) {F_GNSS, 0, offsetof(S, m), after}
 #define LAYOUT(a, tail) {a, ARRAY_SIZE(a), tail}
 /* clang-format on */
 
@@ -340,18 +342,18 @@ static const struct field coach_login_f[] = {
 	TEXT(coach_in, coach_no, JTX_PERSON_NO_LEN),
 	TEXT(coach_in, id_card, 18),
 	TEXT(coach_in, teach_class, 2),
-	ONE(F_GNSS, coach_in, gnss),
+	GNSS(coach_in, gnss, 0),
 };
 static const struct field coach_logout_f[] = {
 	TEXT(coach_out, coach_no, JTX_PERSON_NO_LEN),
-	ONE(F_GNSS, coach_out, gnss),
+	GNSS(coach_out, gnss, 0),
 };
 static const struct field student_login_f[] = {
 	TEXT(student_in, student_no, JTX_PERSON_NO_LEN),
 	TEXT(student_in, coach_no, JTX_PERSON_NO_LEN),
 	ONE(F_COURSE, student_in, course),
 	NUM(F_U32, student_in, class_id),
-	ONE(F_GNSS, student_in, gnss),
+	GNSS(student_in, gnss, 0),
 };
 static const struct field student_logout_f[] = {
 	TEXT(student_out, student_no, JTX_PERSON_NO_LEN),
@@ -359,7 +361,7 @@ static const struct field student_logout_f[] = {
 	NUM(F_U16, student_out, minutes),
 	NUM(F_U16, student_out, mileage_dkm),
 	NUM(F_U32, student_out, class_id),
-	ONE(F_GNSS, student_out, gnss),
+	GNSS(student_out, gnss, 0),
 };
 static const struct field record_f[] = {
 	TEXT(record, record_no, JTX_RECORD_NO_LEN),
@@ -372,7 +374,7 @@ static const struct field record_f[] = {
 	NUM(F_U8, record, status),
 	NUM(F_U16, record, max_speed_dkmh),
 	NUM(F_U16, record, mileage_dkm),
-	ONE(F_GNSS, record, gnss),
+	GNSS(record, gnss, 0),
 };
 static const struct field photo_init_f[] = {
 	TEXT(photo_init, photo_no, JTX_PHOTO_NO_LEN),
@@ -384,7 +386,7 @@ static const struct field photo_init_f[] = {
 	NUM(F_U16, photo_init, total_packets),
 	NUM(F_U32, photo_init, photo_size),
 	NUM(F_U32, photo_init, class_id),
-	ONE(F_GNSS, photo_init, gnss),
+	GNSS(photo_init, gnss, 1),
 	NUM(F_U8, photo_init, face_confidence),
 };
 static const struct field photo_data_f[] = {
@@ -500,14 +502,63 @@ static enum jtx_err get_time3(const uint8_t *p, const char *record_no, time_t *t
 }
 
 /*
+ * The extra items after the GNSS block: ID BYTE, length BYTE, value.
+ * Known IDs of the right length are decoded, others skipped; items are
+ * read while they fit in p[0..n), and what does not make a whole item is
+ * left (the caller's layout decides whether a tail is allowed).  Returns
+ * the bytes consumed.
+ */
+static const struct {
+	uint8_t id, len, bit;
+} gnss_extras[] = {
+	{0x01, 4, JT808_X_MILEAGE},
+	{0x02, 2, JT808_X_FUEL},
+	{0x03, 2, JT808_X_ALTITUDE},
+	{0x05, 2, JT808_X_RPM},
+};
+
+static void take_extra(struct jt808_location *loc, uint8_t bit, const uint8_t *v)
+{
+	loc->extras |= bit;
+	if (bit == JT808_X_MILEAGE)
+		loc->mileage_dkm = jt808_get32(v);
+	else if (bit == JT808_X_FUEL)
+		loc->fuel_dl = jt808_get16(v);
+	else if (bit == JT808_X_ALTITUDE)
+		loc->altitude_m = jt808_get16(v);
+	else
+		loc->engine_rpm = jt808_get16(v);
+}
+
+static size_t get_extras(const uint8_t *p, size_t n, struct jt808_location *loc)
+{
+	size_t pos = 0;
+
+	while (n - pos >= 2 && n - pos - 2 >= p[pos + 1]) {
+		uint8_t id = p[pos], len = p[pos + 1];
+
+		for (size_t i = 0; i < ARRAY_SIZE(gnss_extras); i++) {
+			if (gnss_extras[i].id == id && gnss_extras[i].len == len)
+				take_extra(loc, gnss_extras[i].bit, p + pos + 2);
+		}
+		pos += 2u + len;
+	}
+	return pos;
+}
+
+/*
  * An all-zero time is what a terminal without a fix sends: kept as time
  * 0 (fix false, as the status says); any other bad time is JTX_E_GNSS.
+ * The word at 16 is the recorder's speed in these messages (808's 0x0200
+ * has the altitude there).
  */
 static enum jtx_err get_gnss(const uint8_t *p, struct jt808_location *loc)
 {
 	static const uint8_t zero_time[6];
 	enum jt808_err e = jt808_parse_location(p, JT808_LOCATION_LEN, loc);
 
+	loc->recorder_speed_dkmh = loc->altitude_m;
+	loc->altitude_m = 0;
 	if (e == JT808_OK)
 		return JTX_OK;
 	if (e == JT808_E_TIME && memcmp(p + GNSS_TIME_AT, zero_time, 6) == 0) {
@@ -554,8 +605,14 @@ static enum jtx_err get_field(const struct field *f, const uint8_t *p, size_t av
 		return time_err(jt808_bcd_time(p, (time_t *)(void *)(m + f->off)));
 	case F_TIME3:
 		return get_time3(p, m + f->aux, (time_t *)(void *)(m + f->off));
-	case F_GNSS:
-		return get_gnss(p, (struct jt808_location *)(void *)(m + f->off));
+	case F_GNSS: {
+		struct jt808_location *loc = (struct jt808_location *)(void *)(m + f->off);
+		enum jtx_err e = get_gnss(p, loc);
+		if (e == JTX_OK && avail - JT808_LOCATION_LEN > f->aux)
+			*used += get_extras(p + JT808_LOCATION_LEN,
+					    avail - JT808_LOCATION_LEN - f->aux, loc);
+		return e;
+	}
 	case F_EXTRA:
 		*used = 2 + (size_t)p[1];
 		return avail >= *used ? JTX_OK : JTX_E_SHORT;
@@ -607,10 +664,44 @@ static bool put_time3(uint8_t *p, const char *record_no, time_t t)
 	return true;
 }
 
-/* Time 0 is written as the all-zero time, as get_gnss reads it. */
+/* Bytes the extra items of loc take on the wire. */
+static size_t extras_size(const struct jt808_location *loc)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(gnss_extras); i++) {
+		if (loc->extras & gnss_extras[i].bit)
+			n += 2u + gnss_extras[i].len;
+	}
+	return n;
+}
+
+static void put_extras(uint8_t *p, const struct jt808_location *loc)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(gnss_extras); i++) {
+		uint8_t bit = gnss_extras[i].bit;
+
+		if (!(loc->extras & bit))
+			continue;
+		*p++ = gnss_extras[i].id;
+		*p++ = gnss_extras[i].len;
+		if (bit == JT808_X_MILEAGE)
+			p = jt808_put32(p, loc->mileage_dkm);
+		else
+			p = jt808_put16(p, bit == JT808_X_FUEL	     ? loc->fuel_dl
+					   : bit == JT808_X_ALTITUDE ? loc->altitude_m
+								     : loc->engine_rpm);
+	}
+}
+
+/* Time 0 is written as the all-zero time, as get_gnss reads it; the recorder speed at 16. */
 static bool put_gnss(uint8_t *p, const struct jt808_location *loc)
 {
-	jt808_build_location(loc, p);
+	struct jt808_location block = *loc;
+
+	block.altitude_m = loc->recorder_speed_dkmh;
+	jt808_build_location(&block, p);
+	put_extras(p + JT808_LOCATION_LEN, loc);
 	if (loc->time == 0) {
 		memset(p + GNSS_TIME_AT, 0, 6);
 		return true;
@@ -667,19 +758,30 @@ static bool put_field(const struct field *f, uint8_t *p, const char *m)
 	return false;
 }
 
+/* Bytes a field of msg takes when built: the GNSS block with its extra items. */
+static size_t built_size(const struct field *f, const void *msg)
+{
+	const char *m = msg;
+
+	if (f->type != F_GNSS)
+		return wire_size(f);
+	return JT808_LOCATION_LEN +
+	       extras_size((const struct jt808_location *)(const void *)(m + f->off));
+}
+
 /* 0 when cap is too small or a field cannot be written as it would be read. */
 static size_t build_layout(const struct layout *l, const void *msg, uint8_t *out, size_t cap)
 {
 	size_t total = 0, pos = 0;
 
 	for (size_t i = 0; i < l->n; i++)
-		total += wire_size(&l->f[i]);
+		total += built_size(&l->f[i], msg);
 	if (total > cap)
 		return 0;
 	for (size_t i = 0; i < l->n; i++) {
 		if (!put_field(&l->f[i], out + pos, msg))
 			return 0;
-		pos += wire_size(&l->f[i]);
+		pos += built_size(&l->f[i], msg);
 	}
 	return pos;
 }

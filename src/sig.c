@@ -37,10 +37,12 @@ enum sig_alg { ALG_NONE, ALG_RSA, ALG_ECDSA, ALG_SM2 };
 struct sig_entry {
 	uint8_t sha256[32];
 	bool used;
-	enum sig_alg alg; /* ALG_NONE: the key is not one we verify */
-	EVP_PKEY *pkey;	  /* NULL when alg is ALG_NONE */
-	EVP_MD_CTX *tmpl; /* verification initialised once, copied per call */
-	size_t max_sig;	  /* the largest signature the key can make */
+	enum sig_alg alg;      /* ALG_NONE: the key is not one we verify */
+	EVP_PKEY *pkey;	       /* NULL when alg is ALG_NONE */
+	EVP_MD_CTX *tmpl;      /* verification initialised once, copied per call */
+	EVP_PKEY_CTX *rec;     /* RSA: public-key recovery, PKCS#1 type-1 padding */
+	EVP_PKEY_CTX *rec_raw; /* RSA: public-key recovery, no padding */
+	size_t max_sig;	       /* the largest signature the key can make */
 	time_t not_before;
 	time_t not_after;
 	int32_t next; /* next entry in the same bucket, -1 ends */
@@ -117,6 +119,8 @@ struct sig_cache *sig_cache_new(unsigned max_entries)
 static void entry_clear(struct sig_entry *e)
 {
 	EVP_MD_CTX_free(e->tmpl);
+	EVP_PKEY_CTX_free(e->rec);
+	EVP_PKEY_CTX_free(e->rec_raw);
 	EVP_PKEY_free(e->pkey);
 	memset(e, 0, sizeof(*e));
 }
@@ -239,6 +243,18 @@ static bool asn1_to_time(const ASN1_TIME *a, time_t *out)
 	return true;
 }
 
+/* A context that recovers what an RSA signature carries, with the given padding. */
+static EVP_PKEY_CTX *recover_ctx(EVP_PKEY *pkey, int padding)
+{
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+
+	if (pc && EVP_PKEY_verify_recover_init(pc) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(pc, padding) == 1)
+		return pc;
+	EVP_PKEY_CTX_free(pc);
+	return NULL;
+}
+
 /* Fill e (not yet linked) from the parsed certificate; false with err. */
 static bool entry_fill(struct sig_entry *e, X509 *x, char *err, size_t errlen)
 {
@@ -268,6 +284,11 @@ static bool entry_fill(struct sig_entry *e, X509 *x, char *err, size_t errlen)
 	}
 	/* The copies are finalised once; no need to keep them reusable. */
 	EVP_MD_CTX_set_flags(e->tmpl, EVP_MD_CTX_FLAG_FINALISE);
+	if (e->alg == ALG_RSA && (!(e->rec = recover_ctx(pkey, RSA_PKCS1_PADDING)) ||
+				  !(e->rec_raw = recover_ctx(pkey, RSA_NO_PADDING)))) {
+		ssl_err(err, errlen, "cannot set up RSA verification");
+		return false;
+	}
 	return true;
 }
 
@@ -377,36 +398,54 @@ static bool verify_ec(struct sig_cache *c, const struct sig_entry *e, const uint
 	return verify_once(c, e, data, n, sig, sig_len);
 }
 
+/* The DER DigestInfo prefix of a SHA-256 digest (RFC 8017, 9.2 note 1). */
+static const uint8_t sha256_prefix[19] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+					  0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+					  0x01, 0x05, 0x00, 0x04, 0x20};
+
 /*
- * RSA: PKCS#1 v1.5 over SHA-256 with the DigestInfo prefix, as the
- * standard has it.  Some terminals in the field sign the bare 32-byte
- * digest instead (no DigestInfo; docs/protocol.md), which is accepted
- * too: it binds the same digest with the same key, so a forger gains
- * nothing from it.
+ * RSA: one public-key operation recovers what the PKCS#1 v1.5 signature
+ * carries, which must be the SHA-256 digest of the data, bare (as the
+ * terminals sign: docs/protocol.md) or in its DigestInfo (as the
+ * standard has it).  Both bind the same digest with the same key, so
+ * taking either gives a forger nothing.  Unpadded RSA, which one terminal
+ * library produces, only with SIG_F_RSA_RAW: the digest left-padded with
+ * zeros to the modulus.
  */
-static bool verify_rsa(struct sig_cache *c, const struct sig_entry *e, const uint8_t *data,
-		       size_t n, const uint8_t *sig, size_t sig_len)
+static bool verify_rsa(const struct sig_entry *e, const uint8_t *data, size_t n, const uint8_t *sig,
+		       size_t sig_len, unsigned flags)
 {
 	static const uint8_t empty[1];
-	if (verify_once(c, e, data, n, sig, sig_len))
-		return true;
-	uint8_t md[32];
+	uint8_t md[32], out[1024];
 	unsigned md_len = 0;
-	if (EVP_Digest(n ? data : empty, n, md, &md_len, EVP_sha256(), NULL) != 1) {
+	size_t out_len = sizeof(out);
+	bool ok = false;
+
+	if (sig_len != e->max_sig || sig_len > sizeof(out) ||
+	    EVP_Digest(n ? data : empty, n, md, &md_len, EVP_sha256(), NULL) != 1) {
 		ERR_clear_error();
 		return false;
 	}
-	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, e->pkey, NULL);
-	bool ok = pc && EVP_PKEY_verify_init(pc) == 1 &&
-		  EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
-		  EVP_PKEY_verify(pc, sig, sig_len, md, md_len) == 1;
-	EVP_PKEY_CTX_free(pc);
+	if (EVP_PKEY_verify_recover(e->rec, out, &out_len, sig, sig_len) == 1) {
+		if (out_len == sizeof(md))
+			ok = CRYPTO_memcmp(out, md, sizeof(md)) == 0;
+		else if (out_len == sizeof(sha256_prefix) + sizeof(md))
+			ok = memcmp(out, sha256_prefix, sizeof(sha256_prefix)) == 0 &&
+			     CRYPTO_memcmp(out + sizeof(sha256_prefix), md, sizeof(md)) == 0;
+	} else if (flags & SIG_F_RSA_RAW) {
+		static const uint8_t zeros[sizeof(out)];
+		out_len = sizeof(out);
+		ok = EVP_PKEY_verify_recover(e->rec_raw, out, &out_len, sig, sig_len) == 1 &&
+		     out_len == sig_len && memcmp(out, zeros, out_len - sizeof(md)) == 0 &&
+		     CRYPTO_memcmp(out + out_len - sizeof(md), md, sizeof(md)) == 0;
+	}
 	ERR_clear_error();
 	return ok;
 }
 
-enum sig_result sig_verify(struct sig_cache *c, const uint8_t sha256[32], const uint8_t *data,
-			   size_t n, const uint8_t *sig, size_t sig_len, time_t now)
+enum sig_result sig_verify_flags(struct sig_cache *c, const uint8_t sha256[32], const uint8_t *data,
+				 size_t n, const uint8_t *sig, size_t sig_len, time_t now,
+				 unsigned flags)
 {
 	const struct sig_entry *e = lookup(c, sha256);
 	if (!e)
@@ -417,9 +456,15 @@ enum sig_result sig_verify(struct sig_cache *c, const uint8_t sha256[32], const 
 		return SIG_EXPIRED;
 	if (!sig || sig_len == 0 || sig_len > e->max_sig)
 		return SIG_BAD;
-	bool ok = e->alg == ALG_RSA ? verify_rsa(c, e, data, n, sig, sig_len)
+	bool ok = e->alg == ALG_RSA ? verify_rsa(e, data, n, sig, sig_len, flags)
 				    : verify_ec(c, e, data, n, sig, sig_len);
 	return ok ? SIG_OK : SIG_BAD;
+}
+
+enum sig_result sig_verify(struct sig_cache *c, const uint8_t sha256[32], const uint8_t *data,
+			   size_t n, const uint8_t *sig, size_t sig_len, time_t now)
+{
+	return sig_verify_flags(c, sha256, data, n, sig, sig_len, now, 0);
 }
 
 bool sig_sign(EVP_PKEY *key, const uint8_t *data, size_t n, uint8_t *sig, size_t *sig_len)
@@ -437,6 +482,38 @@ bool sig_sign(EVP_PKEY *key, const uint8_t *data, size_t n, uint8_t *sig, size_t
 	if (!ok)
 		ERR_clear_error();
 	return ok;
+}
+
+/* RSA over the bare digest, PKCS#1 type-1 padded or (raw) left-padded with zeros. */
+static bool sign_rsa_digest(EVP_PKEY *key, bool raw, const uint8_t *data, size_t n, uint8_t *sig,
+			    size_t *sig_len)
+{
+	static const uint8_t empty[1];
+	uint8_t md[32], in[1024] = {0};
+	unsigned md_len = 0;
+	size_t size = (size_t)EVP_PKEY_get_size(key), in_len = raw ? size : sizeof(md);
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+	bool ok = pc && size >= sizeof(md) && size <= sizeof(in) &&
+		  EVP_Digest(n ? data : empty, n, md, &md_len, EVP_sha256(), NULL) == 1;
+	if (ok) {
+		memcpy(in + in_len - sizeof(md), md, sizeof(md));
+		ok = EVP_PKEY_sign_init(pc) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_padding(pc, raw ? RSA_NO_PADDING : RSA_PKCS1_PADDING) ==
+			     1 &&
+		     EVP_PKEY_sign(pc, sig, sig_len, in, in_len) == 1;
+	}
+	EVP_PKEY_CTX_free(pc);
+	if (!ok)
+		ERR_clear_error();
+	return ok;
+}
+
+bool sig_sign_form(EVP_PKEY *key, enum sig_form form, const uint8_t *data, size_t n, uint8_t *sig,
+		   size_t *sig_len)
+{
+	if (form == SIG_FORM_DIGESTINFO || !EVP_PKEY_is_a(key, "RSA"))
+		return sig_sign(key, data, n, sig, sig_len);
+	return sign_rsa_digest(key, form == SIG_FORM_RAW, data, n, sig, sig_len);
 }
 
 /* An encrypted key is refused rather than prompting on the terminal. */

@@ -153,8 +153,10 @@ static void sim_write(struct sim *s, const uint8_t *buf, size_t n)
 static struct jt808_header header_with(const struct sim *s, uint16_t msg_id, uint16_t serial)
 {
 	struct jt808_header h = {.msg_id = msg_id,
-				 .v2019 = s->o->v2019,
-				 .version = s->o->v2019 ? 1 : 0,
+				 .layout = s->o->layout,
+				 .version = s->o->layout == JT808_L2019	    ? 1
+					    : s->o->layout == JT808_LTIMING ? JT808_TIMING_VERSION
+									    : 0,
 				 .serial = serial};
 
 	memcpy(h.phone, s->phone, sizeof(h.phone));
@@ -302,9 +304,9 @@ static void send_register(struct sim *s)
 	snprintf(r.model, sizeof(r.model), "TERMSIM");
 	/* 2013: the terminal ID is 7 bytes, so the phone's last 7 digits. */
 	snprintf(r.terminal_id, sizeof(r.terminal_id), "%s",
-		 s->o->v2019 || plen <= 7 ? p : p + plen - 7);
+		 s->o->layout == JT808_L2019 || plen <= 7 ? p : p + plen - 7);
 	snprintf(r.plate, sizeof(r.plate), "HA12345");
-	n = jt808_build_register(&r, s->o->v2019, body, sizeof(body));
+	n = jt808_build_register(&r, s->o->layout, body, sizeof(body));
 	if (n == 0) {
 		log_error("cannot build the registration body");
 		sim_finish(s);
@@ -333,7 +335,7 @@ static void start_auth(struct sim *s)
 	}
 	if (s->o->auth_code)
 		snprintf(s->auth_code, sizeof(s->auth_code), "%s", s->o->auth_code);
-	n = jt808_build_auth(s->auth_code, s->o->v2019, body, sizeof(body));
+	n = jt808_build_auth(s->auth_code, s->o->layout == JT808_L2019, body, sizeof(body));
 	if (n == 0) {
 		log_error("cannot build the authentication body");
 		sim_finish(s);
@@ -1139,7 +1141,7 @@ static bool same_path(const char *a, const char *b)
 static bool sim_identity(struct run *r, struct sim *s)
 {
 	const struct opts *o = &r->o;
-	size_t want = o->v2019 ? 20 : 12, n;
+	size_t want = jt808_phone_digits(o->layout), n;
 
 	if (!termsim_number_plus(o->phone_raw, s->index, s->phone_raw, sizeof(s->phone_raw))) {
 		log_error("--phone %s plus %u does not fit in as many digits", o->phone_raw,
@@ -1489,7 +1491,7 @@ bool termsim_parse_long(const char *s, long min, long max, long *out)
 /* Each terminal pads its own phone (sim_identity). */
 static bool parse_phone(struct opts *o, const char *s)
 {
-	size_t n = strlen(s), want = o->v2019 ? 20 : 12;
+	size_t n = strlen(s), want = jt808_phone_digits(o->layout);
 
 	if (n == 0 || n > want || strspn(s, "0123456789") != n)
 		return false;
@@ -1663,7 +1665,7 @@ static bool apply_opt(struct opts *o, int c, const char *arg, const char **phone
 		*phone = arg;
 		break;
 	case O_V2019:
-		o->v2019 = true;
+		o->layout = JT808_L2019;
 		break;
 	case O_NO_REGISTER:
 		o->no_register = true;
@@ -1711,7 +1713,7 @@ static bool check_terminals(const struct opts *o)
 static bool check_opts(struct opts *o, const char *phone)
 {
 	if (!phone || !parse_phone(o, phone)) {
-		log_error("--phone: 1 to %d digits required", o->v2019 ? 20 : 12);
+		log_error("--phone: 1 to %zu digits required", jt808_phone_digits(o->layout));
 		return false;
 	}
 	if (!o->plain && !o->ca) {

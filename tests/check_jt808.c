@@ -50,7 +50,9 @@ static void decode_fixture(const char *tag, uint8_t *raw, struct jt808_msg *m)
 
 static struct jt808_header header(uint16_t id, bool v2019, const char *phone, uint16_t serial)
 {
-	struct jt808_header h = {.msg_id = id, .v2019 = v2019, .version = v2019 ? 1 : 0};
+	struct jt808_header h = {.msg_id = id,
+				 .layout = v2019 ? JT808_L2019 : JT808_L2013,
+				 .version = v2019 ? 1 : 0};
 
 	h.serial = serial;
 	snprintf(h.phone, sizeof(h.phone), "%s", phone);
@@ -314,7 +316,7 @@ START_TEST(test_roundtrip_2013)
 	h.encrypt = 1;
 	m = roundtrip(&h, body, sizeof(body), raw);
 	ck_assert_uint_eq(m.h.msg_id, JT808_T_LOCATION);
-	ck_assert(!m.h.v2019);
+	ck_assert_int_eq(m.h.layout, JT808_L2013);
 	ck_assert_uint_eq(m.h.version, 0);
 	ck_assert_str_eq(m.h.phone, "013800138000");
 	ck_assert_uint_eq(m.h.serial, 0xbeef);
@@ -339,7 +341,7 @@ START_TEST(test_roundtrip_2019_pieces)
 	h.pkg_total = 3;
 	h.pkg_index = 2;
 	m = roundtrip(&h, body, sizeof(body), raw);
-	ck_assert(m.h.v2019);
+	ck_assert_int_eq(m.h.layout, JT808_L2019);
 	ck_assert_uint_eq(m.h.version, 1);
 	ck_assert_str_eq(m.h.phone, "12345678901234567890");
 	ck_assert(m.h.subpkg);
@@ -422,7 +424,7 @@ START_TEST(test_encode_limits)
 	ck_assert_uint_eq(jt808_encode(&h, NULL, 0, wire, sizeof(wire)), 0);
 	snprintf(h.phone, sizeof(h.phone), "1234567890123");
 	ck_assert_uint_eq(jt808_encode(&h, NULL, 0, wire, sizeof(wire)), 0);
-	h.v2019 = true;
+	h.layout = JT808_L2019;
 	ck_assert_uint_gt(jt808_encode(&h, NULL, 0, wire, sizeof(wire)), 0);
 }
 END_TEST
@@ -437,17 +439,221 @@ START_TEST(test_2019_bit_on_2013_header)
 	decode_fixture("smallchi-0102-2019bit", raw, &m);
 	ck_assert_uint_eq(m.h.msg_id, JT808_T_AUTH);
 	ck_assert(m.h.props & 0x4000);
-	ck_assert(!m.h.v2019);
+	ck_assert_int_eq(m.h.layout, JT808_L2013);
 	ck_assert_str_eq(m.h.phone, "010030000681");
 	ck_assert_uint_eq(m.h.serial, 0x0902);
 	ck_assert_uint_eq(m.body_len, 12);
-	ck_assert_int_eq(jt808_parse_auth(m.body, m.body_len, m.h.v2019, code, sizeof(code)),
-			 JT808_OK);
+	ck_assert_int_eq(
+		jt808_parse_auth(m.body, m.body_len, m.h.layout == JT808_L2019, code, sizeof(code)),
+		JT808_OK);
 	ck_assert_str_eq(code, "J10030000681");
 }
 END_TEST
 
 /* ---- BCD ---- */
+
+/* ---- the national timing layout ---- */
+
+static struct jt808_header timing_header(uint16_t id, uint16_t serial)
+{
+	struct jt808_header h = {.msg_id = id,
+				 .layout = JT808_LTIMING,
+				 .version = JT808_TIMING_VERSION,
+				 .reserved = 0x3c,
+				 .serial = serial};
+
+	snprintf(h.phone, sizeof(h.phone), "%s", "0000013800000001");
+	return h;
+}
+
+/* Version first, BCD[8], a reserved byte: 16 bytes of header, 20 with pieces. */
+START_TEST(test_roundtrip_timing)
+{
+	struct jt808_header h = timing_header(JT808_T_HEARTBEAT, 0x7e7d);
+	uint8_t raw[JT808_ENCODED_MAX(JT808_MAX_BODY)], wire[64];
+	const uint8_t body[] = {0x7e, 1, 2};
+	struct jt808_msg m = roundtrip(&h, body, sizeof(body), raw);
+
+	ck_assert_int_eq(m.h.layout, JT808_LTIMING);
+	ck_assert_uint_eq(m.h.version, 0x80);
+	ck_assert_uint_eq(m.h.reserved, 0x3c);
+	ck_assert_uint_eq(m.h.msg_id, JT808_T_HEARTBEAT);
+	ck_assert_str_eq(m.h.phone, "0000013800000001");
+	ck_assert_uint_eq(m.h.serial, 0x7e7d);
+	ck_assert_uint_eq(m.body_len, 3);
+	ck_assert_mem_eq(m.body, body, 3);
+	ck_assert_ptr_eq(m.body, raw + 16);
+	/* The encoded header, unescaped: 80 | 0002 | 0003 | BCD[8] | 7E7D | 3C. */
+	size_t n = jt808_encode(&h, NULL, 0, wire, sizeof(wire));
+	ck_assert_uint_eq(n, 1 + 16 + 2 /* 7E and 7D escaped */ + 1 + 1);
+	ck_assert_uint_eq(wire[1], 0x80);
+	ck_assert_uint_eq(wire[2], 0x00);
+	ck_assert_uint_eq(wire[3], 0x02);
+	ck_assert_uint_eq(jt808_phone_digits(JT808_LTIMING), 16);
+	ck_assert_str_eq(jt808_layout_name(JT808_LTIMING), "timing");
+
+	h = timing_header(0x0900, 9);
+	h.subpkg = true;
+	h.pkg_total = 5;
+	h.pkg_index = 2;
+	m = roundtrip(&h, body, sizeof(body), raw);
+	ck_assert_int_eq(m.h.layout, JT808_LTIMING);
+	ck_assert(m.h.subpkg);
+	ck_assert_uint_eq(m.h.pkg_total, 5);
+	ck_assert_uint_eq(m.h.pkg_index, 2);
+	ck_assert_ptr_eq(m.body, raw + 20);
+}
+END_TEST
+
+/*
+ * A 2013 downlink starts with 0x80 as well (0x8001): the exact length
+ * tells it from a timing frame, both ways.
+ */
+START_TEST(test_timing_or_2013_by_length)
+{
+	struct jt808_header h = header(JT808_P_GENERAL_ACK, false, "013800000001", 3);
+	uint8_t raw[JT808_ENCODED_MAX(JT808_MAX_BODY)], body[5];
+	struct jt808_msg m;
+
+	jt808_build_general_ack(7, 0x0102, 0, body);
+	m = roundtrip(&h, body, sizeof(body), raw);
+	ck_assert_int_eq(m.h.layout, JT808_L2013);
+	ck_assert_uint_eq(m.h.msg_id, JT808_P_GENERAL_ACK);
+	h = timing_header(JT808_P_GENERAL_ACK, 3);
+	m = roundtrip(&h, body, sizeof(body), raw);
+	ck_assert_int_eq(m.h.layout, JT808_LTIMING);
+	ck_assert_uint_eq(m.h.msg_id, JT808_P_GENERAL_ACK);
+}
+END_TEST
+
+/*
+ * The escaped-sums device fault: the length and the check over the
+ * escaped bytes.  Such a frame fails the standard parse and passes the
+ * quirk parse, which gives the same message as a correct frame.
+ */
+START_TEST(test_escaped_sums)
+{
+	struct jt808_header h = timing_header(JT808_T_HEARTBEAT, 0x0102);
+	const uint8_t body[] = {0x7e, 0x41, 0x7d, 0x42};
+	uint8_t wire[64], raw[64], work[64], esc[64];
+	struct jt808_msg good, m;
+	size_t n = jt808_encode(&h, body, sizeof(body), wire, sizeof(wire)), k = 0;
+
+	ck_assert_int_eq(decode(wire, n, raw, &good), JT808_OK);
+	/* Rebuild it the faulty way: escaped header and body, length 6, XOR over those. */
+	uint8_t x = 0;
+	for (size_t i = 1; i < 1 + 16 + 6; i++) {
+		esc[k] = wire[i];
+		x ^= esc[k++];
+	}
+	esc[3] = 0x00, esc[4] = 0x06; /* the props word: 6 escaped body bytes */
+	x = 0;
+	for (size_t i = 0; i < k; i++)
+		x ^= esc[i];
+	esc[k++] = x == 0x7e ? 0x7d : x; /* (the test's serial keeps x clear of 7E/7D) */
+	ck_assert_uint_ne(x, 0x7e);
+	ck_assert_uint_ne(x, 0x7d);
+	size_t len;
+	ck_assert_int_eq(jt808_unescape(esc, k, raw, &len), JT808_OK);
+	ck_assert_int_ne(jt808_parse(raw, len, &m), JT808_OK);
+	ck_assert_int_eq(jt808_parse_escaped_sums(esc, k, work, &m), JT808_OK);
+	ck_assert_int_eq(m.h.layout, JT808_LTIMING);
+	ck_assert_uint_eq(m.h.serial, 0x0102);
+	ck_assert_uint_eq(m.body_len, sizeof(body));
+	ck_assert_mem_eq(m.body, body, sizeof(body));
+	/* A correct frame is not taken by the quirk parse: its length counts unescaped bytes. */
+	ck_assert_int_ne(jt808_parse_escaped_sums(wire + 1, n - 2, work, &m), JT808_OK);
+	/* A flipped bit fails the quirk's check too. */
+	esc[5] ^= 1;
+	ck_assert_int_eq(jt808_parse_escaped_sums(esc, k, work, &m), JT808_E_CHECK);
+}
+END_TEST
+
+START_TEST(test_timing_bodies)
+{
+	struct jt808_register in = {.province = 31, .city = 100, .plate_color = 1}, out;
+	uint8_t b[2048], signed_data[JT808_AUTH_SIGNED_LEN], sig[256];
+	size_t n;
+
+	snprintf(in.maker, sizeof(in.maker), "%s", "70111");
+	snprintf(in.model, sizeof(in.model), "%s", "JP-T1");
+	snprintf(in.terminal_id, sizeof(in.terminal_id), "%s", "1234567");
+	snprintf(in.imei, sizeof(in.imei), "%s", "861234567890123");
+	snprintf(in.plate, sizeof(in.plate), "%s", "HA1234");
+	n = jt808_build_register(&in, JT808_LTIMING, b, sizeof(b));
+	ck_assert_uint_eq(n, 52 + 6);
+	ck_assert_int_eq(jt808_parse_register(b, n, JT808_LTIMING, &out), JT808_OK);
+	ck_assert_str_eq(out.imei, "861234567890123");
+	ck_assert_str_eq(out.terminal_id, "1234567");
+	ck_assert_str_eq(out.plate, "HA1234");
+	ck_assert_int_eq(jt808_parse_register(b, 51, JT808_LTIMING, &out), JT808_E_SHORT);
+
+	/* 0x0102: timestamp, then the signature over terminal number || timestamp. */
+	memset(sig, 0xa5, sizeof(sig));
+	n = jt808_build_auth_signed(0x65000000u, sig, sizeof(sig), b, sizeof(b));
+	ck_assert_uint_eq(n, 260);
+	uint32_t ts;
+	const uint8_t *s;
+	size_t slen;
+	ck_assert_int_eq(jt808_parse_auth_signed(b, n, &ts, &s, &slen), JT808_OK);
+	ck_assert_uint_eq(ts, 0x65000000u);
+	ck_assert_uint_eq(slen, 256);
+	ck_assert_ptr_eq(s, b + 4);
+	ck_assert_int_eq(jt808_parse_auth_signed(b, 4, &ts, &s, &slen), JT808_E_SHORT);
+	ck_assert(jt808_auth_signed_data("3100000000000001", 0x01020304u, signed_data));
+	ck_assert_mem_eq(signed_data, "3100000000000001\x01\x02\x03\x04", 20);
+	ck_assert(!jt808_auth_signed_data("31000", 1, signed_data));
+
+	/* 0x8100 of the timing layout, with a certificate of 3000 Base64 bytes. */
+	static char cert[3000];
+	memset(cert, 'Q', sizeof(cert));
+	struct jt808_register_ack_timing a = {.serial = 7,
+					      .result = JT808_REG_OK,
+					      .platform_no = "A0001",
+					      .institution_no = "3100000000000123",
+					      .terminal_no = "3100000000000001",
+					      .cert_password = "123456",
+					      .cert_b64 = cert,
+					      .cert_len = sizeof(cert)},
+					 back;
+	n = jt808_build_register_ack_timing(&a, b, sizeof(b));
+	ck_assert_uint_eq(n, 0); /* 2048 bytes are not enough */
+	static uint8_t big[4096];
+	n = jt808_build_register_ack_timing(&a, big, sizeof(big));
+	ck_assert_uint_eq(n, 3 + 5 + 16 + 16 + 12 + 3000);
+	ck_assert_int_eq(jt808_parse_register_ack_timing(big, n, &back), JT808_OK);
+	ck_assert_str_eq(back.platform_no, "A0001");
+	ck_assert_str_eq(back.institution_no, "3100000000000123");
+	ck_assert_str_eq(back.terminal_no, "3100000000000001");
+	ck_assert_str_eq(back.cert_password, "123456");
+	ck_assert_uint_eq(back.cert_len, 3000);
+	ck_assert_mem_eq(back.cert_b64, cert, 3000);
+	a.result = JT808_REG_TERMINAL_UNKNOWN;
+	n = jt808_build_register_ack_timing(&a, b, sizeof(b));
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(jt808_parse_register_ack_timing(b, n, &back), JT808_OK);
+	ck_assert_uint_eq(back.result, JT808_REG_TERMINAL_UNKNOWN);
+	ck_assert_int_eq(jt808_parse_register_ack_timing(big, 40, &back), JT808_E_SHORT);
+
+	/* Piece requests: BYTE count (2013, timing), WORD count (2019). */
+	uint16_t idx[4] = {2, 5}, got[4], first;
+	size_t count;
+	for (int l = 0; l < JT808_L__COUNT; l++) {
+		n = jt808_build_piece_request(100, idx, 2, (enum jt808_layout)l, b, sizeof(b));
+		ck_assert_uint_eq(n, l == JT808_L2019 ? 8 : 7);
+		ck_assert_int_eq(jt808_parse_piece_request(b, n, (enum jt808_layout)l, &first, got,
+							   4, &count),
+				 JT808_OK);
+		ck_assert_uint_eq(first, 100);
+		ck_assert_uint_eq(count, 2);
+		ck_assert_uint_eq(got[0], 2);
+		ck_assert_uint_eq(got[1], 5);
+		ck_assert_int_eq(jt808_parse_piece_request(b, n - 1, (enum jt808_layout)l, &first,
+							   got, 4, &count),
+				 JT808_E_SHORT);
+	}
+}
+END_TEST
 
 START_TEST(test_bcd_strings)
 {
@@ -682,22 +888,22 @@ START_TEST(test_register_layouts)
 {
 	struct jt808_register in = sample_register(false), out;
 	uint8_t b[128];
-	size_t n = jt808_build_register(&in, false, b, sizeof(b));
+	size_t n = jt808_build_register(&in, JT808_L2013, b, sizeof(b));
 
 	/* A 2013 body under the 2019 flag is recognised by its length. */
-	ck_assert_int_eq(jt808_parse_register(b, n, true, &out), JT808_OK);
+	ck_assert_int_eq(jt808_parse_register(b, n, JT808_L2019, &out), JT808_OK);
 	assert_register_eq(&in, &out);
 	/* Too short for any edition (2011 needs 25 bytes). */
-	ck_assert_int_eq(jt808_parse_register(b, 24, false, &out), JT808_E_SHORT);
-	ck_assert_int_eq(jt808_parse_register(b, 0, true, &out), JT808_E_SHORT);
+	ck_assert_int_eq(jt808_parse_register(b, 24, JT808_L2013, &out), JT808_E_SHORT);
+	ck_assert_int_eq(jt808_parse_register(b, 0, JT808_L2019, &out), JT808_E_SHORT);
 	/* Fields that do not fit the layout are refused by the builder. */
 	snprintf(in.maker, sizeof(in.maker), "123456");
-	ck_assert_uint_eq(jt808_build_register(&in, false, b, sizeof(b)), 0);
+	ck_assert_uint_eq(jt808_build_register(&in, JT808_L2013, b, sizeof(b)), 0);
 	/* A plate longer than 32 bytes is cut. */
 	in = sample_register(false);
-	n = jt808_build_register(&in, false, b, sizeof(b));
+	n = jt808_build_register(&in, JT808_L2013, b, sizeof(b));
 	memset(b + n - 8, 'X', 40);
-	ck_assert_int_eq(jt808_parse_register(b, n - 8 + 40, false, &out), JT808_OK);
+	ck_assert_int_eq(jt808_parse_register(b, n - 8 + 40, JT808_L2013, &out), JT808_OK);
 	ck_assert_uint_eq(strlen(out.plate), 32);
 }
 END_TEST
@@ -987,7 +1193,7 @@ START_TEST(test_public_locations)
 	ck_assert_int_eq(loc.time, 1727798399);
 
 	decode_fixture("xtream-0200-2019", raw, &m);
-	ck_assert(m.h.v2019);
+	ck_assert_int_eq(m.h.layout, JT808_L2019);
 	ck_assert_uint_eq(m.h.version, 1);
 	ck_assert_str_eq(m.h.phone, "00000000013912344329");
 	ck_assert_int_eq(jt808_parse_location(m.body, m.body_len, &loc), JT808_OK);
@@ -1024,7 +1230,7 @@ START_TEST(test_public_batches)
 
 	memset(&seen, 0, sizeof(seen));
 	decode_fixture("xtream-0704-2019", raw, &m);
-	ck_assert(m.h.v2019);
+	ck_assert_int_eq(m.h.layout, JT808_L2019);
 	ck_assert_int_eq(jt808_parse_batch_location(m.body, m.body_len, on_location, &seen, &count),
 			 JT808_OK);
 	ck_assert_uint_eq(count, 2);
@@ -1040,7 +1246,7 @@ START_TEST(test_public_registers)
 	struct jt808_register r;
 
 	decode_fixture("smallchi-0100-2013", raw, &m);
-	ck_assert_int_eq(jt808_parse_register(m.body, m.body_len, m.h.v2019, &r), JT808_OK);
+	ck_assert_int_eq(jt808_parse_register(m.body, m.body_len, m.h.layout, &r), JT808_OK);
 	ck_assert_uint_eq(r.province, 40);
 	ck_assert_uint_eq(r.city, 50);
 	ck_assert_str_eq(r.maker, "12340");
@@ -1050,16 +1256,16 @@ START_TEST(test_public_registers)
 	ck_assert_str_eq(r.plate, "\324\301A12345");
 
 	decode_fixture("smallchi-0100-2019", raw, &m);
-	ck_assert(m.h.v2019);
+	ck_assert_int_eq(m.h.layout, JT808_L2019);
 	ck_assert_str_eq(m.h.phone, "00000000000123456789");
-	ck_assert_int_eq(jt808_parse_register(m.body, m.body_len, m.h.v2019, &r), JT808_OK);
+	ck_assert_int_eq(jt808_parse_register(m.body, m.body_len, m.h.layout, &r), JT808_OK);
 	ck_assert_str_eq(r.maker, "00000001234");
 	ck_assert_str_eq(r.model, "0000000000000000000smallchi123");
 	ck_assert_str_eq(r.terminal_id, "000000000000000000000000CHI123");
 	ck_assert_str_eq(r.plate, "\324\301A12345");
 
 	decode_fixture("godevil-0100-2011", raw, &m);
-	ck_assert_int_eq(jt808_parse_register(m.body, m.body_len, m.h.v2019, &r), JT808_OK);
+	ck_assert_int_eq(jt808_parse_register(m.body, m.body_len, m.h.layout, &r), JT808_OK);
 	ck_assert_uint_eq(r.province, 31);
 	ck_assert_uint_eq(r.city, 115);
 	ck_assert_str_eq(r.maker, "cd");
@@ -1068,7 +1274,7 @@ START_TEST(test_public_registers)
 	ck_assert_str_eq(r.plate, "\262\342A1234");
 
 	decode_fixture("godevil-0100-2019", raw, &m);
-	ck_assert_int_eq(jt808_parse_register(m.body, m.body_len, m.h.v2019, &r), JT808_OK);
+	ck_assert_int_eq(jt808_parse_register(m.body, m.body_len, m.h.layout, &r), JT808_OK);
 	ck_assert_str_eq(r.maker, "cd");
 	ck_assert_str_eq(r.model, "www.808.com");
 	ck_assert_str_eq(r.terminal_id, "7654321");
@@ -1087,14 +1293,16 @@ START_TEST(test_public_auth_and_answers)
 	decode_fixture("smallchi-0102-2013", raw, &m);
 	ck_assert_uint_eq(m.h.serial, 12345);
 	ck_assert_str_eq(m.h.phone, "012345678900");
-	ck_assert_int_eq(jt808_parse_auth(m.body, m.body_len, m.h.v2019, code, sizeof(code)),
-			 JT808_OK);
+	ck_assert_int_eq(
+		jt808_parse_auth(m.body, m.body_len, m.h.layout == JT808_L2019, code, sizeof(code)),
+		JT808_OK);
 	ck_assert_str_eq(code, "456121111");
 
 	decode_fixture("godevil-0102-2019", raw, &m);
-	ck_assert(m.h.v2019);
-	ck_assert_int_eq(jt808_parse_auth(m.body, m.body_len, m.h.v2019, code, sizeof(code)),
-			 JT808_OK);
+	ck_assert_int_eq(m.h.layout, JT808_L2019);
+	ck_assert_int_eq(
+		jt808_parse_auth(m.body, m.body_len, m.h.layout == JT808_L2019, code, sizeof(code)),
+		JT808_OK);
 	ck_assert_str_eq(code, "17299841738");
 
 	decode_fixture("smallchi-8100", raw, &m);
@@ -1148,7 +1356,7 @@ START_TEST(test_own_2019_south_west)
 	struct jt808_location loc;
 
 	decode_fixture("own-0200-2019-sw", raw, &m);
-	ck_assert(m.h.v2019);
+	ck_assert_int_eq(m.h.layout, JT808_L2019);
 	ck_assert_str_eq(m.h.phone, "00000000013800138000");
 	ck_assert_uint_eq(m.h.serial, 0x1234);
 	ck_assert_int_eq(jt808_parse_location(m.body, m.body_len, &loc), JT808_OK);
@@ -1200,9 +1408,10 @@ START_TEST(test_hostile_no_crash)
 			ok += jt808_parse_location(m.body, m.body_len, &loc) == JT808_OK;
 			ok += jt808_parse_batch_location(m.body, m.body_len, NULL, NULL, &count) ==
 			      JT808_OK;
-			ok += jt808_parse_register(m.body, m.body_len, m.h.v2019, &reg) == JT808_OK;
-			ok += jt808_parse_auth(m.body, m.body_len, m.h.v2019, code, sizeof(code)) ==
+			ok += jt808_parse_register(m.body, m.body_len, m.h.layout, &reg) ==
 			      JT808_OK;
+			ok += jt808_parse_auth(m.body, m.body_len, m.h.layout == JT808_L2019, code,
+					       sizeof(code)) == JT808_OK;
 		}
 		ok += jt808_parse_register(buf, n, round & 1, &reg) == JT808_OK;
 		ok += jt808_parse_auth(buf, n, round & 1, code, sizeof(code)) == JT808_OK;
@@ -1242,6 +1451,10 @@ static Suite *jt808_suite(void)
 	tcase_add_test(codec, test_encode_escapes_check);
 	tcase_add_test(codec, test_encode_limits);
 	tcase_add_test(codec, test_2019_bit_on_2013_header);
+	tcase_add_test(codec, test_roundtrip_timing);
+	tcase_add_test(codec, test_timing_or_2013_by_length);
+	tcase_add_test(codec, test_escaped_sums);
+	tcase_add_test(bodies, test_timing_bodies);
 	tcase_add_test(codec, test_bcd_strings);
 	tcase_add_test(codec, test_bcd_time_edges);
 

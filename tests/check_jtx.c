@@ -42,11 +42,11 @@ static struct jt808_location sample_gnss(time_t t)
 		.status = JT808_ST_FIX,
 		.lat_e6 = 30123456,
 		.lon_e6 = 120123456,
-		.altitude_m = 12,
 		.speed_dkmh = 500,
 		.direction = 90,
 		.time = t,
 		.fix = true,
+		.recorder_speed_dkmh = 480,
 	};
 	return l;
 }
@@ -154,6 +154,11 @@ static void assert_loc_eq(const struct jt808_location *a, const struct jt808_loc
 	ck_assert_uint_eq(a->direction, b->direction);
 	ck_assert_int_eq(a->time, b->time);
 	ck_assert(a->fix == b->fix);
+	ck_assert_uint_eq(a->recorder_speed_dkmh, b->recorder_speed_dkmh);
+	ck_assert_uint_eq(a->extras, b->extras);
+	ck_assert_uint_eq(a->mileage_dkm, b->mileage_dkm);
+	ck_assert_uint_eq(a->fuel_dl, b->fuel_dl);
+	ck_assert_uint_eq(a->engine_rpm, b->engine_rpm);
 }
 
 static void assert_course_eq(const struct jtx_course *got, const struct jtx_course *want)
@@ -1134,9 +1139,16 @@ START_TEST(test_own_record_fixture)
 	ck_assert_int_eq(r.gnss.lon_e6, 120123456);
 	ck_assert_int_eq(r.gnss.time, T_LEAP_EVENING);
 	ck_assert(r.gnss.fix);
-	/* The builder gives the same 104 bytes (the extra GNSS items are not kept). */
-	ck_assert_uint_eq(jtx_build_record(&r, again, sizeof(again)), 104);
-	ck_assert_mem_eq(again, h.data, 104);
+	/* The word at 16 is the recorder's speed, then the satellite speed; extras 0x01, 0x05. */
+	ck_assert_uint_eq(r.gnss.recorder_speed_dkmh, 12);
+	ck_assert_uint_eq(r.gnss.speed_dkmh, 500);
+	ck_assert_uint_eq(r.gnss.extras, JT808_X_MILEAGE | JT808_X_RPM);
+	ck_assert_uint_eq(r.gnss.mileage_dkm, 100);
+	ck_assert_uint_eq(r.gnss.engine_rpm, 1800);
+	ck_assert_uint_eq(r.gnss.altitude_m, 0);
+	/* The builder gives the same 114 bytes, extra items included. */
+	ck_assert_uint_eq(jtx_build_record(&r, again, sizeof(again)), 114);
+	ck_assert_mem_eq(again, h.data, 114);
 	/* And the same body around them, signature included. */
 	{
 		uint8_t body[BUF];
@@ -1146,6 +1158,56 @@ START_TEST(test_own_record_fixture)
 			fx->len);
 		ck_assert_mem_eq(body, fx->data, fx->len);
 	}
+}
+END_TEST
+
+/*
+ * The GNSS block's extra items: each known one round-trips; the record
+ * of a real terminal carries 0x01 and 0x05 (38 bytes of GNSS); a photo
+ * init with extras keeps its face-match confidence as the last byte
+ * (79 bytes with 0x01 and 0x03, 87 with all four: sizes seen in peers).
+ */
+START_TEST(test_gnss_extras)
+{
+	struct jtx_photo_init p = sample_photo_init(), q;
+	struct jtx_record r = sample_record(), r2;
+	uint8_t d[BUF];
+	size_t n;
+
+	r.gnss.extras = JT808_X_MILEAGE | JT808_X_RPM;
+	r.gnss.mileage_dkm = 123456;
+	r.gnss.engine_rpm = 1800;
+	n = jtx_build_record(&r, d, sizeof(d));
+	ck_assert_uint_eq(n, 104 + 10);
+	ck_assert_int_eq(jtx_parse_record(d, n, &r2), JTX_OK);
+	assert_loc_eq(&r2.gnss, &r.gnss);
+
+	p.gnss.extras = JT808_X_MILEAGE | JT808_X_ALTITUDE;
+	p.gnss.mileage_dkm = 99;
+	p.gnss.altitude_m = 31;
+	n = jtx_build_photo_init(&p, d, sizeof(d));
+	ck_assert_uint_eq(n, 79);
+	ck_assert_uint_eq(d[n - 1], 80);
+	ck_assert_int_eq(jtx_parse_photo_init(d, n, &q), JTX_OK);
+	ck_assert_uint_eq(q.face_confidence, 80);
+	assert_loc_eq(&q.gnss, &p.gnss);
+
+	p.gnss.extras = JT808_X_MILEAGE | JT808_X_FUEL | JT808_X_ALTITUDE | JT808_X_RPM;
+	p.gnss.fuel_dl = 400;
+	p.gnss.engine_rpm = 2100;
+	n = jtx_build_photo_init(&p, d, sizeof(d));
+	ck_assert_uint_eq(n, 87);
+	ck_assert_int_eq(jtx_parse_photo_init(d, n, &q), JTX_OK);
+	ck_assert_uint_eq(q.face_confidence, 80);
+	assert_loc_eq(&q.gnss, &p.gnss);
+	/* An item cut short before the confidence byte is a length error, not a read past. */
+	d[68 + 1] = 40;
+	ck_assert_int_eq(jtx_parse_photo_init(d, n, &q), JTX_E_LENGTH);
+	/* Unknown items are stepped over. */
+	n = jtx_build_record(&r, d, sizeof(d));
+	d[104] = 0x7f;
+	ck_assert_int_eq(jtx_parse_record(d, n, &r2), JTX_OK);
+	ck_assert_uint_eq(r2.gnss.extras, JT808_X_RPM);
 }
 END_TEST
 
@@ -1285,6 +1347,7 @@ static Suite *jtx_suite(void)
 	tcase_add_test(fields, test_logout_time_invalid);
 	tcase_add_test(fields, test_gnss_block);
 	tcase_add_test(fields, test_each_error_reachable);
+	tcase_add_test(fields, test_gnss_extras);
 
 	tcase_add_test(fx, test_own_record_fixture);
 	tcase_add_test(fx, test_own_answer_fixture);

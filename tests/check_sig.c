@@ -189,6 +189,45 @@ START_TEST(test_rsa_bare_digest)
 }
 END_TEST
 
+/*
+ * The three RSA forms sig_sign_form makes: the DigestInfo and the bare
+ * digest always verify; unpadded RSA only with SIG_F_RSA_RAW (a
+ * per-terminal setting); a bare-digest signature made by hand above and
+ * one made by sig_sign_form are the same bytes (PKCS#1 v1.5 is
+ * deterministic).
+ */
+START_TEST(test_rsa_forms)
+{
+	struct sig_cache *c = cache_with(&good[A_RSA]);
+	uint8_t sig[512], d[sizeof(data)];
+	memcpy(d, data, sizeof(d));
+	for (int f = SIG_FORM_DIGESTINFO; f <= SIG_FORM_RAW; f++) {
+		size_t len = sizeof(sig);
+		ck_assert(
+			sig_sign_form(good[A_RSA].key, (enum sig_form)f, d, sizeof(d), sig, &len));
+		ck_assert_uint_eq(len, 256);
+		enum sig_result plain = sig_verify(c, good[A_RSA].sha, d, sizeof(d), sig, len, t0);
+		enum sig_result raw = sig_verify_flags(c, good[A_RSA].sha, d, sizeof(d), sig, len,
+						       t0, SIG_F_RSA_RAW);
+		ck_assert_int_eq(plain, f == SIG_FORM_RAW ? SIG_BAD : SIG_OK);
+		ck_assert_int_eq(raw, SIG_OK);
+		d[3] ^= 1;
+		ck_assert_int_eq(sig_verify_flags(c, good[A_RSA].sha, d, sizeof(d), sig, len, t0,
+						  SIG_F_RSA_RAW),
+				 SIG_BAD);
+		d[3] ^= 1;
+	}
+	/* A signature one byte short of the modulus is refused before any RSA. */
+	size_t len = sizeof(sig);
+	ck_assert(sig_sign_form(good[A_RSA].key, SIG_FORM_BARE, d, sizeof(d), sig, &len));
+	ck_assert_int_eq(sig_verify(c, good[A_RSA].sha, d, sizeof(d), sig, len - 1, t0), SIG_BAD);
+	/* Non-RSA keys sign in their one form whatever is asked. */
+	len = sizeof(sig);
+	ck_assert(sig_sign_form(good[A_EC].key, SIG_FORM_BARE, d, sizeof(d), sig, &len));
+	sig_cache_free(c);
+}
+END_TEST
+
 START_TEST(test_flipped_data)
 {
 	struct sig_cache *c = cache_with(&good[_i]);
@@ -622,6 +661,7 @@ static Suite *sig_suite(void)
 	tcase_add_loop_test(algs, test_load_key, 0, A_COUNT);
 	tcase_add_test(algs, test_sm2_key_typed_ec);
 	tcase_add_test(algs, test_rsa_bare_digest);
+	tcase_add_test(algs, test_rsa_forms);
 	tcase_add_test(algs, test_unsupported_keys);
 
 	tcase_add_test(cache, test_unknown_digest);
