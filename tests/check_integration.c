@@ -213,7 +213,12 @@ static bool log_has(const char *needle)
 	return count_lines_with(needle) > 0;
 }
 
-/* Build termsim's argv: connection options for a terminal, then extra words. */
+/*
+ * Build termsim's argv: connection options for a terminal, then extra
+ * words.  These tests are of the TLS listener with the 2013 header and
+ * the auth code, which termsim no longer does by default: they say so
+ * (--tls --layout 2013; a later --plain or --v2019 in extra wins).
+ */
 static pid_t termsim_start(const char *cert_name, const char *phone, const char *extra)
 {
 	static char prog[600], ca[600], cert[600], key[600], portstr[16], words[1024];
@@ -227,6 +232,9 @@ static pid_t termsim_start(const char *cert_name, const char *phone, const char 
 	argv[n++] = portstr;
 	argv[n++] = (char *)"--ca";
 	argv[n++] = ca;
+	argv[n++] = (char *)"--tls";
+	argv[n++] = (char *)"--layout";
+	argv[n++] = (char *)"2013";
 	if (cert_name) {
 		snprintf(cert, sizeof(cert), "%s/%s.crt", pki, cert_name);
 		snprintf(key, sizeof(key), "%s/%s.key", pki, cert_name);
