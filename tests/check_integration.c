@@ -744,6 +744,102 @@ START_TEST(test_timing_escaped_sums_quirk)
 }
 END_TEST
 
+/* termsim as a timing terminal on the plain listener: T6 with its provisioned IMEI. */
+static int termsim_timing(const char *extra)
+{
+	char words[900];
+	snprintf(words, sizeof(words),
+		 "--plain --layout timing --port %d --imei 861380000000006 %s", plain_port, extra);
+	return termsim(NULL, T6, words);
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	char cmd[1400];
+	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
+	return system(cmd) == 0;
+}
+
+/*
+ * A whole lesson the way a real timing terminal plays it: registration
+ * whose answer brings the PKCS#12 in pieces (one dropped and asked for
+ * again with 0x8003), a signed authentication with the key it carried,
+ * signed logins and records, each answered in the timing layout; the
+ * records stored accepted with both speeds and the GNSS extras.
+ */
+START_TEST(test_timing_terminal_lesson)
+{
+	char words[600], got[700], want[700];
+	snprintf(got, sizeof(got), "%s/received.p12", work);
+	snprintf(want, sizeof(want), "%s/timing-%s.p12", pki, T6);
+	start_hoursd_plain(NULL);
+	snprintf(words, sizeof(words), "--drop-piece 2 --p12-out %s --lesson 5 " PART3, got);
+	ck_assert_int_eq(termsim_timing(words), 0);
+	ck_assert(log_has("piece(s) of 0x8100 sent again on request"));
+	ck_assert(log_has("registered: timing number " T6_NO));
+	ck_assert_msg(same_file(got, want),
+		      "the PKCS#12 received differs from the one provisioned");
+	ck_assert_int_eq(records_of(T6, "accepted", NULL), 5);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM training_record WHERE signed"
+				  " AND gnss_speed_dkmh > 0 AND recorder_speed_dkmh > 0"
+				  " AND gnss_mileage_dkm IS NOT NULL AND engine_rpm IS NOT NULL"
+				  " AND record_no LIKE $1 || '%'",
+				  T6_NO, NULL),
+			 5);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM session_event WHERE verdict = $1 AND signed",
+			 "accepted", NULL),
+		4);
+	stop_hoursd();
+}
+END_TEST
+
+/* A bad signature, a stale timestamp and a replayed frame: each refused, logged, counted. */
+START_TEST(test_timing_authentication_refused)
+{
+	start_hoursd_plain(NULL);
+	ck_assert_int_ne(termsim_timing("--auth-bad-sig"), 0);
+	ck_assert(log_has("authentication refused: signature: bad signature"));
+	ck_assert_int_ne(termsim_timing("--auth-ts-offset -3600"), 0);
+	ck_assert(log_has("s from the server's clock"));
+	/* The replay: termsim exits 0 only when the second, identical frame is refused. */
+	ck_assert_int_eq(termsim_timing("--auth-ts-offset 5 --auth-twice"), 0);
+	ck_assert(log_has("not newer than the last one accepted (a replay)"));
+	ck_assert_int_eq(db_value("SELECT count(*) FROM terminal WHERE phone = ltrim($1, '0')"
+				  " AND last_auth_ts > extract(epoch FROM now())",
+				  T6, NULL),
+			 1);
+	stop_hoursd();
+}
+END_TEST
+
+/*
+ * Unsigned timing messages (what a widespread terminal app sends by
+ * default): stored rejected as no_signature under rules.unsigned reject,
+ * taken and marked unsigned under flag.
+ */
+START_TEST(test_timing_unsigned_messages)
+{
+	start_hoursd_plain(NULL);
+	ck_assert_int_ne(termsim_timing("--unsigned --lesson 3 " PART3), 0);
+	ck_assert_int_ge(db_value("SELECT count(*) FROM session_event WHERE reason = $1",
+				  "no_signature", NULL),
+			 2);
+	ck_assert_int_eq(records_of(T6, "accepted", NULL), 0);
+	stop_hoursd();
+	start_hoursd_plain("  unsigned: flag\n");
+	ck_assert_int_eq(
+		termsim_timing("--unsigned --auth-ts-offset 2 --lesson 3 --record-seq 11 " PART3),
+		0);
+	ck_assert_int_eq(records_of(T6, "accepted", NULL), 3);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM training_record WHERE NOT signed"
+				  " AND verdict = $1",
+				  "accepted", NULL),
+			 3);
+	stop_hoursd();
+}
+END_TEST
+
 /* 08:00 Beijing time, days_ago days before today, as seconds since the epoch. */
 static long long morning(int days_ago)
 {
@@ -1600,6 +1696,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_certificate_from_another_ca);
 	tcase_add_test(tc, test_plain_listener_for_legacy_terminals);
 	tcase_add_test(tc, test_timing_escaped_sums_quirk);
+	tcase_add_test(tc, test_timing_terminal_lesson);
+	tcase_add_test(tc, test_timing_authentication_refused);
+	tcase_add_test(tc, test_timing_unsigned_messages);
 	tcase_add_test(tc, test_database_stopped_mid_stream);
 	tcase_add_test(tc, test_metrics_match_traffic);
 	tcase_add_test(tc, test_reload_under_traffic);
