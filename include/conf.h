@@ -34,6 +34,10 @@ struct hconf {
 	unsigned reasm_max_pieces;
 	unsigned reasm_max_bytes;
 	unsigned reasm_max_age_s;
+	unsigned auth_window_s;		/* a timing authentication's timestamp vs our clock */
+	unsigned auth_failures_per_min; /* from one address, before it is refused outright */
+	/* registration */
+	char *platform_no; /* BYTE[5] of the timing registration answer */
 	/* log */
 	char *log_level;
 	/* process */
@@ -44,6 +48,9 @@ struct hconf {
 	unsigned max_record_age_s; /* a record older than this when it arrives is rejected */
 	unsigned max_future_s;	   /* a record further ahead of the server's clock is rejected */
 	unsigned max_jump_kmh;	   /* between two records of a terminal */
+	unsigned max_speed_difference_kmh; /* satellite against recorder speed; 0: not compared */
+	char *unsigned_policy; /* "reject": unsigned timing messages refused; "flag": taken, marked
+				*/
 	/* push: the police platform; push_url NULL = no pushing */
 	char *push_url;
 	char *push_ca, *push_cert, *push_key; /* TLS: the platform's CA, our client certificate */

@@ -47,6 +47,8 @@ struct conn {
 	struct store_terminal t; /* t.sign_cert_pem is not kept */
 	bool tls;
 	bool reading;
+	bool asking;   /* a query this connection's next frame depends on is out */
+	char host[46]; /* the peer's address without the port: failed authentications count by it */
 	char peer[64];
 	char phone[21]; /* normalized terminal number: the certificate's, or the first frame's */
 	uint8_t cert_sha256[32];
@@ -61,6 +63,12 @@ struct conn {
 	unsigned bad_logged,
 		bad_suppressed; /* bad-frame log lines this minute, and those not written */
 	struct jt808_reasm *reasm;
+	/* The last message sent in pieces, kept for the terminal's request of missing ones. */
+	struct {
+		uint8_t *body;
+		size_t len;
+		uint16_t msg_id, first_serial, total;
+	} split;
 	struct lesson lesson;
 };
 

@@ -46,6 +46,10 @@ struct server_stats {
 	uint64_t bad_frames[JT808_E__COUNT]; /* by reason */
 	uint64_t oversize, junk_bytes;
 	uint64_t number_mismatch, unknown_terminal, not_authenticated, unsupported;
+	uint64_t registrations_ok, registrations_refused;
+	uint64_t auth_ok, auth_failed, auth_throttled;
+	uint64_t escaped_sums; /* frames taken under a terminal's escaped-sums quirk */
+	uint64_t pieces_resent;
 	uint64_t positions, acks_ok, acks_failed;
 	uint64_t records_accepted, records_rejected, session_events, photos;
 	uint64_t frames_by_type[FT__COUNT];

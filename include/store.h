@@ -40,6 +40,11 @@ struct store_terminal {
 	int64_t student_class_id;
 	int64_t student_login;
 	int64_t last_record; /* time of the last accepted record of that student login */
+	/* Timing terminals: what registration must match ("" = anything), device quirks. */
+	char imei[16];
+	char factory_serial[8];
+	bool escaped_sums; /* length and check code over the escaped bytes */
+	bool rsa_raw;	   /* unpadded RSA signatures accepted */
 };
 
 /* What became of a frame's rows. */
@@ -69,7 +74,8 @@ struct store_event {
 	const char *course_code;  /* NULL: none */
 	int minutes, mileage_dkm; /* student logout, else -1 */
 	const struct jt808_location *gnss;
-	const char *reason; /* NULL: accepted */
+	const char *reason;  /* NULL: accepted */
+	bool unsigned_taken; /* accepted without a signature (rules.unsigned: flag) */
 	uint16_t ext_serial;
 	const uint8_t *raw;
 	size_t raw_len;
@@ -81,6 +87,7 @@ struct store_record {
 	const struct jtx_record *rec;
 	time_t session_login; /* 0: no open lesson */
 	const char *reason;   /* NULL: accepted */
+	bool unsigned_taken;  /* accepted without a signature (rules.unsigned: flag) */
 	const uint8_t *raw;
 	size_t raw_len;
 };

@@ -189,6 +189,24 @@ static void render_frames(struct evbuffer *o, const struct server_stats *st)
 		st->not_authenticated);
 	counter(o, "hoursd_unsupported_messages_total", "Messages answered with 'not supported'.",
 		st->unsupported);
+	counter(o, "hoursd_registrations_total", "Registrations answered with success.",
+		st->registrations_ok);
+	counter(o, "hoursd_registrations_refused_total",
+		"Registrations refused (unknown, disabled or mismatching terminal).",
+		st->registrations_refused);
+	counter(o, "hoursd_authentications_total", "Authentications accepted.", st->auth_ok);
+	counter(o, "hoursd_authentications_failed_total",
+		"Authentications refused: bad code or signature, stale or replayed timestamp, "
+		"unknown or disabled terminal.",
+		st->auth_failed);
+	counter(o, "hoursd_authentications_throttled_total",
+		"Authentications refused unchecked: too many failures from the address this minute.",
+		st->auth_throttled);
+	counter(o, "hoursd_escaped_sums_frames_total",
+		"Frames taken under a terminal's escaped-sums quirk.", st->escaped_sums);
+	counter(o, "hoursd_pieces_resent_total",
+		"Pieces of sub-packaged answers sent again on the terminal's request.",
+		st->pieces_resent);
 }
 
 static void render_records(struct evbuffer *o, const struct server_stats *st)

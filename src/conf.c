@@ -39,6 +39,8 @@ struct conf_key {
 };
 
 static bool check_hostport(const char *s, char *why, size_t whylen);
+static bool check_platform_no(const char *s, char *why, size_t whylen);
+static bool check_unsigned(const char *s, char *why, size_t whylen);
 
 /* clang-format off */
 #define OFF(f) offsetof(struct hconf, f)
@@ -72,6 +74,9 @@ static const struct conf_key conf_keys[] = {
 	KUINT("connection.reasm_max_pieces", reasm_max_pieces, 2, 65535, 128, true),
 	KUINT("connection.reasm_max_bytes", reasm_max_bytes, 1024, 16777216, 131072, true),
 	KUINT("connection.reasm_max_age_s", reasm_max_age_s, 1, 3600, 60, true),
+	KUINT("connection.auth_window_s", auth_window_s, 10, 86400, 300, true),
+	KUINT("connection.auth_failures_per_min", auth_failures_per_min, 1, 100000, 5, true),
+	KSTR("registration.platform_no", platform_no, "00000", true, check_platform_no),
 	KLEVEL("log.level", log_level, "info", true),
 	KBOOL("process.allow_root", allow_root, 0, false),
 	KOFF("admin.listen", admin_listen, "127.0.0.1:8809", false, check_hostport),
@@ -81,6 +86,8 @@ static const struct conf_key conf_keys[] = {
 	KUINT("rules.max_record_age_s", max_record_age_s, 60, 31536000, 604800, true),
 	KUINT("rules.max_future_s", max_future_s, 0, 86400, 300, true),
 	KUINT("rules.max_jump_kmh", max_jump_kmh, 10, 1000, 150, true),
+	KUINT("rules.max_speed_difference_kmh", max_speed_difference_kmh, 0, 1000, 30, true),
+	KSTR("rules.unsigned", unsigned_policy, "reject", true, check_unsigned),
 	KOFF("push.url", push_url, NULL, true, NULL),
 	KOFF("push.ca", push_ca, NULL, true, NULL),
 	KOFF("push.cert", push_cert, NULL, true, NULL),
@@ -196,6 +203,30 @@ void conf_free(struct hconf *c)
  * "host:port" with a non-empty host (an IPv6 host in brackets) and a
  * decimal port 1-65535.  Name resolution is the listener's business.
  */
+/* The platform number of the registration answer: BYTE[5] of printable ASCII. */
+static bool check_platform_no(const char *s, char *why, size_t whylen)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < 0x21 || s[i] > 0x7e) {
+			snprintf(why, whylen, "printable ASCII without spaces expected");
+			return false;
+		}
+	}
+	if (n >= 1 && n <= 5)
+		return true;
+	snprintf(why, whylen, "1 to 5 characters expected (the answer has BYTE[5] for it)");
+	return false;
+}
+
+static bool check_unsigned(const char *s, char *why, size_t whylen)
+{
+	if (strcmp(s, "reject") == 0 || strcmp(s, "flag") == 0)
+		return true;
+	snprintf(why, whylen, "\"reject\" or \"flag\" expected");
+	return false;
+}
+
 static bool check_hostport(const char *s, char *why, size_t whylen)
 {
 	const char *colon = strrchr(s, ':');

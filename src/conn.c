@@ -51,6 +51,7 @@ static void conn_unref(struct conn *c)
 {
 	if (--c->refs == 0) {
 		jt808_reasm_free(c->reasm);
+		free(c->split.body);
 		free(c);
 	}
 }
@@ -90,7 +91,7 @@ static void conn_close(struct conn *c, const char *reason)
 static bool may_read(const struct conn *c)
 {
 	const struct hconf *cf = c->srv->conf;
-	if (c->state == CS_CLOSED || c->srv->draining || c->term == TERM_LOOKING)
+	if (c->state == CS_CLOSED || c->srv->draining || c->term == TERM_LOOKING || c->asking)
 		return false;
 	if (c->inflight >= cf->conn_high_water || store_full(c->srv->store))
 		return false;
@@ -117,15 +118,18 @@ static void update_reading(struct conn *c)
 
 /* ---- answers ---- */
 
-void conn_send_frame(struct conn *c, uint16_t msg_id, const uint8_t *body, size_t len)
+/* One frame in the layout, version and number the terminal used; total 0: not a piece. */
+static void send_one(struct conn *c, uint16_t msg_id, uint16_t serial, const uint8_t *body,
+		     size_t len, uint16_t total, uint16_t index)
 {
-	if (c->state == CS_CLOSED)
-		return;
 	struct jt808_header h = {
 		.msg_id = msg_id,
 		.layout = c->layout,
 		.version = c->version,
-		.serial = c->out_serial++,
+		.serial = serial,
+		.subpkg = total > 0,
+		.pkg_total = total,
+		.pkg_index = index,
 	};
 	memcpy(h.phone, c->hdr_phone, sizeof(h.phone));
 	uint8_t out[JT808_ENCODED_MAX(JT808_MAX_BODY)];
@@ -135,6 +139,43 @@ void conn_send_frame(struct conn *c, uint16_t msg_id, const uint8_t *body, size_
 		return;
 	}
 	bufferevent_write(c->bev, out, n);
+}
+
+static void send_piece(struct conn *c, uint16_t index)
+{
+	size_t off = (size_t)(index - 1) * JT808_PIECE_MAX;
+	size_t len = c->split.len - off < JT808_PIECE_MAX ? c->split.len - off : JT808_PIECE_MAX;
+	send_one(c, c->split.msg_id, (uint16_t)(c->split.first_serial + index - 1),
+		 c->split.body + off, len, c->split.total, index);
+}
+
+/*
+ * A body longer than a piece goes out sub-packaged: pieces of
+ * JT808_PIECE_MAX bytes with consecutive serials, as the terminals send
+ * theirs.  The message is kept until the next one, so that pieces a
+ * terminal asks for again (0x8003) can be sent again.
+ */
+void conn_send_frame(struct conn *c, uint16_t msg_id, const uint8_t *body, size_t len)
+{
+	if (c->state == CS_CLOSED)
+		return;
+	if (len <= JT808_PIECE_MAX) {
+		send_one(c, msg_id, c->out_serial++, body, len, 0, 0);
+		return;
+	}
+	uint8_t *copy = malloc(len);
+	if (copy == NULL)
+		die("out of memory");
+	memcpy(copy, body, len);
+	free(c->split.body);
+	c->split.body = copy;
+	c->split.len = len;
+	c->split.msg_id = msg_id;
+	c->split.first_serial = c->out_serial;
+	c->split.total = (uint16_t)((len + JT808_PIECE_MAX - 1) / JT808_PIECE_MAX);
+	c->out_serial = (uint16_t)(c->out_serial + c->split.total);
+	for (uint16_t i = 1; i <= c->split.total; i++)
+		send_piece(c, i);
 }
 
 void conn_send_ack(struct conn *c, uint16_t serial, uint16_t msg_id, uint8_t result)
@@ -351,31 +392,356 @@ static void store_frame(struct conn *c, const struct jt808_msg *m,
 	store_add_positions(c->srv->store, c->t.id, locs, n, conn_committed, conn_pending(c, m));
 }
 
+/* ---- registration ---- */
+
+/*
+ * Why a registering terminal is refused, or NULL.  A timing terminal must
+ * also match the IMEI and factory serial it was provisioned with, and
+ * have a timing terminal number to be handed.
+ */
+static const char *register_refusal(const struct conn *c, const struct jt808_register *r)
+{
+	if (c->term != TERM_FOUND)
+		return "terminal is not in the registry";
+	if (!c->t.active)
+		return "terminal is disabled";
+	if (c->layout != JT808_LTIMING)
+		return NULL;
+	if (c->t.imei[0] && strcmp(c->t.imei, r->imei) != 0)
+		return "IMEI differs from the provisioned one";
+	if (c->t.factory_serial[0] && strcmp(c->t.factory_serial, r->terminal_id) != 0)
+		return "factory serial differs from the provisioned one";
+	if (c->t.terminal_no[0] == '\0')
+		return "no timing terminal number provisioned (hoursctl terminal add --terminal-no)";
+	return NULL;
+}
+
+/* The PKCS#12 (Base64, one line), its password and the school's code. */
+static const char credential_sql[] =
+	"SELECT translate(encode(c.p12, 'base64'), E'\n', ''), coalesce(c.password, ''),"
+	" coalesce(s.code, '') FROM terminal t"
+	" LEFT JOIN terminal_credential c ON c.terminal_id = t.id"
+	" LEFT JOIN school s ON s.id = t.school_id WHERE t.id = $1::bigint";
+
+struct pending_reg {
+	struct conn *c;
+	uint16_t serial;
+};
+
+static void registered(struct conn *c, bool ok)
+{
+	if (ok) {
+		c->srv->st.registrations_ok++;
+		if (c->state < CS_REGISTERED)
+			c->state = CS_REGISTERED;
+	} else {
+		c->srv->st.registrations_refused++;
+	}
+}
+
+static void send_register_refused(struct conn *c, uint16_t serial, const char *why)
+{
+	struct jt808_register_ack_timing a = {.serial = serial,
+					      .result = JT808_REG_TERMINAL_UNKNOWN};
+	uint8_t body[8];
+	size_t n = jt808_build_register_ack_timing(&a, body, sizeof(body));
+	conn_log(c, HLOG_WARN, "registration refused: %s", why);
+	if (n > 0)
+		conn_send_frame(c, JT808_P_REGISTER_ACK, body, n);
+	registered(c, false);
+}
+
+/*
+ * The timing answer carries the certificate: Base64 of the PKCS#12, then
+ * one NUL (a public terminal app drops the answer's last byte: see
+ * docs/protocol.md).  Without a stored PKCS#12 the terminal is taken to
+ * hold its key already: password and certificate go out empty.
+ */
+static void on_credential(void *arg, const PGresult *res)
+{
+	struct pending_reg *p = arg;
+	struct conn *c = p->c;
+	c->asking = false;
+	if (c->state == CS_CLOSED) {
+		goto done;
+	} else if (res == NULL || PQntuples(res) != 1) {
+		send_register_refused(c, p->serial, "the registry could not be read");
+		goto done;
+	}
+	const char *b64 = PQgetvalue(res, 0, 0), *code = PQgetvalue(res, 0, 2);
+	size_t b64_len = strlen(b64);
+	struct jt808_register_ack_timing a = {.serial = p->serial, .result = JT808_REG_OK};
+	if (strlen(code) > 16) {
+		send_register_refused(
+			c, p->serial,
+			"the school's code is longer than the 16 bytes of the answer");
+		goto done;
+	}
+	snprintf(a.platform_no, sizeof(a.platform_no), "%s", c->srv->conf->platform_no);
+	snprintf(a.institution_no, sizeof(a.institution_no), "%s", code);
+	snprintf(a.terminal_no, sizeof(a.terminal_no), "%s", c->t.terminal_no);
+	snprintf(a.cert_password, sizeof(a.cert_password), "%s", PQgetvalue(res, 0, 1));
+	char *cert = malloc(b64_len + 1);
+	if (cert == NULL)
+		die("out of memory");
+	memcpy(cert, b64, b64_len + 1);
+	a.cert_b64 = cert;
+	a.cert_len = b64_len ? b64_len + 1 : 0; /* the NUL after the Base64 */
+	size_t cap = 64 + a.cert_len;
+	uint8_t *body = malloc(cap);
+	if (body == NULL)
+		die("out of memory");
+	size_t n = jt808_build_register_ack_timing(&a, body, cap);
+	if (n > 0) {
+		conn_send_frame(c, JT808_P_REGISTER_ACK, body, n);
+		conn_log(c, HLOG_INFO,
+			 "registered: timing number %s, certificate of %zu Base64 bytes in %u "
+			 "piece(s)",
+			 c->t.terminal_no, b64_len,
+			 n > JT808_PIECE_MAX ? (unsigned)c->split.total : 1u);
+		registered(c, true);
+	} else {
+		send_register_refused(c, p->serial, "the answer could not be built");
+	}
+	free(body);
+	free(cert);
+done:
+	if (c->state != CS_CLOSED)
+		update_reading(c);
+	conn_unref(c);
+	free(p);
+}
+
 static void handle_register(struct conn *c, const struct jt808_msg *m)
 {
 	struct jt808_register r;
 	uint8_t body[128];
 	enum jt808_err e = jt808_parse_register(m->body, m->body_len, m->h.layout, &r);
 	if (e != JT808_OK) {
-		conn_log(c, HLOG_WARN, "registration body: %s", jt808_strerror(e));
+		conn_log(c, HLOG_WARN, "registration body (%zu bytes, %s layout): %s", m->body_len,
+			 jt808_layout_name(m->h.layout), jt808_strerror(e));
 		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 		return;
 	}
-	uint8_t result = JT808_REG_OK;
-	if (c->term != TERM_FOUND || !c->t.active)
-		result = JT808_REG_TERMINAL_UNKNOWN;
+	const char *why = register_refusal(c, &r);
+	conn_log(c, why ? HLOG_WARN : HLOG_INFO,
+		 "registration (province %u, city %u, serial %s, IMEI %s)%s%s", r.province, r.city,
+		 r.terminal_id, r.imei[0] ? r.imei : "-", why ? ": " : "", why ? why : "");
+	if (c->layout == JT808_LTIMING) {
+		if (why) {
+			send_register_refused(c, m->h.serial, why);
+			return;
+		}
+		struct pending_reg *p = malloc(sizeof(*p));
+		if (p == NULL)
+			die("out of memory");
+		p->c = c;
+		p->serial = m->h.serial;
+		char id[24];
+		snprintf(id, sizeof(id), "%lld", (long long)c->t.id);
+		const char *v[1] = {id};
+		c->asking = true;
+		conn_ref(c);
+		store_query(c->srv->store, credential_sql, 1, v, on_credential, p);
+		return;
+	}
+	uint8_t result = why ? JT808_REG_TERMINAL_UNKNOWN : JT808_REG_OK;
 	size_t n = jt808_build_register_ack(m->h.serial, result, result ? NULL : c->t.auth_code,
 					    body, sizeof(body));
-	conn_log(c, result ? HLOG_WARN : HLOG_INFO,
-		 "registration (province %u, city %u): result %u", r.province, r.city, result);
 	if (n > 0)
 		conn_send_frame(c, JT808_P_REGISTER_ACK, body, n);
-	if (result == JT808_REG_OK && c->state < CS_REGISTERED)
-		c->state = CS_REGISTERED;
+	registered(c, result == JT808_REG_OK);
 }
 
+/* 0x8003 (timing, 2013) or 0x0005 (2019): pieces of our last sub-packaged answer, again. */
+static void handle_piece_request(struct conn *c, const struct jt808_msg *m)
+{
+	uint16_t idx[256], first = 0;
+	size_t count = 0;
+	enum jt808_err e = jt808_parse_piece_request(m->body, m->body_len, m->h.layout, &first, idx,
+						     ARRAY_SIZE(idx), &count);
+	bool ok = e == JT808_OK && c->split.body && first == c->split.first_serial &&
+		  count <= ARRAY_SIZE(idx);
+	for (size_t i = 0; ok && i < count; i++)
+		ok = idx[i] >= 1 && idx[i] <= c->split.total;
+	if (!ok) {
+		conn_log(c, HLOG_WARN, "request for pieces of serial %u refused: %s", first,
+			 e != JT808_OK			  ? jt808_strerror(e)
+			 : !c->split.body		  ? "nothing was sent in pieces"
+			 : first != c->split.first_serial ? "not the last message sent in pieces"
+							  : "no such piece");
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
+		return;
+	}
+	conn_log(c, HLOG_INFO, "%zu piece(s) of 0x%04x sent again on request", count,
+		 c->split.msg_id);
+	for (size_t i = 0; i < count; i++)
+		send_piece(c, idx[i]);
+	c->srv->st.pieces_resent += count;
+}
+
+/* ---- authentication ---- */
+
+/*
+ * Failed authentications per address and minute, in a small table where
+ * addresses that hash alike share a slot (so the count can only be high,
+ * never low, for an address under attack).
+ */
+#define AUTH_SLOTS 1024
+static struct {
+	char host[46];
+	time_t minute;
+	unsigned failures;
+} auth_fail[AUTH_SLOTS];
+
+static unsigned auth_slot(const char *host)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = host; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h % AUTH_SLOTS;
+}
+
+static bool auth_throttled(const struct conn *c)
+{
+	unsigned i = auth_slot(c->host);
+	return auth_fail[i].minute == time(NULL) / 60 &&
+	       auth_fail[i].failures >= c->srv->conf->auth_failures_per_min;
+}
+
+static void auth_failed(struct conn *c, const struct jt808_msg *m, const char *why)
+{
+	unsigned i = auth_slot(c->host);
+	time_t minute = time(NULL) / 60;
+	if (auth_fail[i].minute != minute || strcmp(auth_fail[i].host, c->host) != 0) {
+		snprintf(auth_fail[i].host, sizeof(auth_fail[i].host), "%s", c->host);
+		auth_fail[i].minute = minute;
+		auth_fail[i].failures = 0;
+	}
+	auth_fail[i].failures++;
+	c->srv->st.auth_failed++;
+	conn_log(c, HLOG_WARN, "authentication refused: %s", why);
+	conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
+}
+
+static void authenticated(struct conn *c, const struct jt808_msg *m)
+{
+	c->state = CS_AUTHENTICATED;
+	c->srv->st.auth_ok++;
+	conn_log(c, HLOG_INFO, "authenticated (terminal id %lld, %s layout)", (long long)c->t.id,
+		 jt808_layout_name(c->layout));
+	conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_OK);
+}
+
+/*
+ * Taking a timestamp is one atomic update: only a timestamp newer than
+ * the terminal's last accepted one is taken, on any instance, so a
+ * captured authentication cannot be played again.
+ */
+static const char auth_ts_sql[] =
+	"UPDATE terminal SET last_auth_ts = $2::bigint WHERE id = $1::bigint"
+	" AND coalesce(last_auth_ts, -1) < $2::bigint RETURNING id";
+
+struct pending_auth {
+	struct conn *c;
+	struct jt808_msg m; /* header only: body is not kept */
+};
+
+static void on_auth_ts(void *arg, const PGresult *res)
+{
+	struct pending_auth *p = arg;
+	struct conn *c = p->c;
+	c->asking = false;
+	if (c->state != CS_CLOSED) {
+		if (res && PQntuples(res) == 1)
+			authenticated(c, &p->m);
+		else if (res)
+			auth_failed(c, &p->m,
+				    "timestamp not newer than the last one accepted (a replay)");
+		else
+			auth_failed(c, &p->m, "the registry could not be updated");
+		update_reading(c);
+	}
+	conn_unref(c);
+	free(p);
+}
+
+/* Why a signed authentication is refused before the database is asked, or NULL. */
+static const char *auth_signed_refusal(struct conn *c, uint32_t ts, const uint8_t *sig,
+				       size_t sig_len, char *buf, size_t cap)
+{
+	if (c->term != TERM_FOUND)
+		return "unknown terminal";
+	if (!c->t.active)
+		return "terminal disabled";
+	uint8_t data[JT808_AUTH_SIGNED_LEN];
+	if (!jt808_auth_signed_data(c->t.terminal_no, ts, data))
+		return "no timing terminal number provisioned to check the signature with";
+	time_t now = time(NULL);
+	long long skew = (long long)ts - (long long)now;
+	if (skew > (long long)c->srv->conf->auth_window_s ||
+	    -skew > (long long)c->srv->conf->auth_window_s) {
+		snprintf(buf, cap, "timestamp %+lld s from the server's clock (window %u s)", skew,
+			 c->srv->conf->auth_window_s);
+		return buf;
+	}
+	enum sig_result r =
+		sig_verify_flags(c->srv->sigs, c->t.sign_cert_sha256, data, sizeof(data), sig,
+				 sig_len, now, c->t.rsa_raw ? SIG_F_RSA_RAW : 0);
+	if (r == SIG_OK)
+		return NULL;
+	snprintf(buf, cap, "signature: %s", sig_result_name(r));
+	return buf;
+}
+
+static void handle_auth_signed(struct conn *c, const struct jt808_msg *m)
+{
+	uint32_t ts;
+	const uint8_t *sig;
+	size_t sig_len;
+	char buf[128];
+	if (jt808_parse_auth_signed(m->body, m->body_len, &ts, &sig, &sig_len) != JT808_OK) {
+		conn_log(c, HLOG_WARN, "authentication body of %zu bytes: too short", m->body_len);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		return;
+	}
+	const char *why = auth_signed_refusal(c, ts, sig, sig_len, buf, sizeof(buf));
+	if (why) {
+		auth_failed(c, m, why);
+		return;
+	}
+	struct pending_auth *p = malloc(sizeof(*p));
+	if (p == NULL)
+		die("out of memory");
+	p->c = c;
+	p->m = *m;
+	p->m.body = NULL;
+	char id[24], t[16];
+	snprintf(id, sizeof(id), "%lld", (long long)c->t.id);
+	snprintf(t, sizeof(t), "%lu", (unsigned long)ts);
+	const char *v[2] = {id, t};
+	c->asking = true;
+	conn_ref(c);
+	store_query(c->srv->store, auth_ts_sql, 2, v, on_auth_ts, p);
+}
+
+/*
+ * The timing layout authenticates with a signature, the others with the
+ * auth code handed out at registration.  An address with too many
+ * failures this minute is refused unchecked, and its connection closed.
+ */
 static void handle_auth(struct conn *c, const struct jt808_msg *m)
 {
+	if (auth_throttled(c)) {
+		c->srv->st.auth_throttled++;
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
+		conn_close(c, "too many failed authentications from this address this minute");
+		return;
+	}
+	if (m->h.layout == JT808_LTIMING) {
+		handle_auth_signed(c, m);
+		return;
+	}
 	char code[128];
 	enum jt808_err e = jt808_parse_auth(m->body, m->body_len, m->h.layout == JT808_L2019, code,
 					    sizeof(code));
@@ -385,18 +751,14 @@ static void handle_auth(struct conn *c, const struct jt808_msg *m)
 		return;
 	}
 	size_t len = strlen(code);
-	bool ok = c->term == TERM_FOUND && c->t.active && len == strlen(c->t.auth_code) &&
-		  CRYPTO_memcmp(code, c->t.auth_code, len) == 0;
-	if (ok) {
-		c->state = CS_AUTHENTICATED;
-		conn_log(c, HLOG_INFO, "authenticated (terminal id %lld)", (long long)c->t.id);
-	} else {
-		conn_log(c, HLOG_WARN, "authentication refused: %s",
-			 c->term != TERM_FOUND ? "unknown terminal"
-			 : !c->t.active	       ? "terminal disabled"
-					       : "wrong auth code");
-	}
-	conn_send_ack(c, m->h.serial, m->h.msg_id, ok ? JT808_R_OK : JT808_R_FAILED);
+	if (c->term != TERM_FOUND)
+		auth_failed(c, m, "unknown terminal");
+	else if (!c->t.active)
+		auth_failed(c, m, "terminal disabled");
+	else if (len != strlen(c->t.auth_code) || CRYPTO_memcmp(code, c->t.auth_code, len) != 0)
+		auth_failed(c, m, "wrong auth code");
+	else
+		authenticated(c, m);
 }
 
 static void handle_location(struct conn *c, const struct jt808_msg *m)
@@ -483,7 +845,11 @@ static void dispatch(struct conn *c, const struct jt808_msg *m)
 		handle_auth(c, m);
 		return;
 	case JT808_T_GENERAL_ACK:
-		return; /* the terminal answering us: nothing to say */
+		return;		 /* the terminal answering us: nothing to say */
+	case JT808_P_ASK_PIECES: /* the timing protocol uses the same ID both ways */
+	case JT808_T_ASK_PIECES:
+		handle_piece_request(c, m);
+		return;
 	default:
 		break;
 	}
@@ -496,6 +862,11 @@ static void dispatch(struct conn *c, const struct jt808_msg *m)
 	switch (m->h.msg_id) {
 	case JT808_T_HEARTBEAT:
 		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_OK);
+		break;
+	case JT808_T_DEREGISTER:
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_OK);
+		c->state = CS_CONNECTED;
+		conn_log(c, HLOG_INFO, "deregistered: authentication needed again");
 		break;
 	case JT808_T_LOCATION:
 		handle_location(c, m);
@@ -539,6 +910,33 @@ static void handle_piece(struct conn *c, const struct jt808_msg *m, uint64_t pos
 }
 
 /*
+ * A frame that fails its check code or length may be the escaped-sums
+ * device fault (docs/protocol.md): taken when the terminal's quirk is on
+ * (or to learn who is talking, on a connection's first frame); else
+ * answered with "bad message" and a log line naming the likely cause.
+ */
+enum quirk { Q_NOT, Q_TAKEN, Q_REFUSED };
+static enum quirk escaped_sums(struct conn *c, const uint8_t *esc, size_t n, uint64_t pos,
+			       enum jt808_err e, struct jt808_msg *m)
+{
+	static uint8_t work[65536];
+	if ((e != JT808_E_CHECK && e != JT808_E_LENGTH) || n > sizeof(work) ||
+	    jt808_parse_escaped_sums(esc, n, work, m) != JT808_OK)
+		return Q_NOT;
+	if (c->phone[0] == '\0' || (c->term == TERM_FOUND && c->t.escaped_sums)) {
+		c->srv->st.escaped_sums++;
+		return Q_TAKEN;
+	}
+	c->srv->st.bad_frames[e]++;
+	bad_frame(c,
+		  "length and check code match the escaped bytes: a known device fault; "
+		  "`hoursctl terminal quirk NUMBER escaped-sums on` accepts it",
+		  esc, n, pos);
+	conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+	return Q_REFUSED;
+}
+
+/*
  * One frame, still escaped, at stream offset pos.  FRAME_LATER leaves it
  * in the buffer: the terminal must first be looked up.
  */
@@ -552,11 +950,13 @@ static enum frame_result handle_frame(struct conn *c, const uint8_t *esc, size_t
 	if (e == JT808_OK)
 		e = jt808_parse(frame_buf, len, &m);
 	c->srv->st.frames++;
-	if (e != JT808_OK) {
+	enum quirk q = e == JT808_OK ? Q_TAKEN : escaped_sums(c, esc, n, pos, e, &m);
+	if (q == Q_NOT) {
 		c->srv->st.bad_frames[e]++;
 		bad_frame(c, jt808_strerror(e), esc, n, pos);
-		return FRAME_DONE;
 	}
+	if (q != Q_TAKEN)
+		return FRAME_DONE;
 	char phone[21];
 	store_phone_norm(m.h.phone, phone);
 	if (c->phone[0] == '\0') {
@@ -757,6 +1157,7 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *
 		port = ntohs(in6->sin6_port);
 	}
 	snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
+	snprintf(c->host, sizeof(c->host), "%s", host);
 	int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
 	if (tls) {
 		SSL *ssl = SSL_new(srv->tls);

@@ -2,8 +2,10 @@
  * hoursctl.c - the operators' command line.
  *
  *   hoursctl [-c FILE | -d CONNINFO] migrate [--dir DIR]
- *   hoursctl ... terminal add NUMBER --cert FILE [--sign-cert FILE] [--terminal-no NO]
+ *   hoursctl ... terminal add NUMBER (--cert FILE | --p12 FILE --p12-pass PASS) [--sign-cert FILE]
+ *                [--terminal-no NO] [--imei IMEI] [--serial SERIAL]
  *   hoursctl ... terminal list
+ *   hoursctl ... terminal quirk NUMBER escaped-sums|rsa-raw on|off
  *   hoursctl ... terminal disable|enable NUMBER
  *   hoursctl ... terminal assign NUMBER SCHOOL_CODE
  *   hoursctl ... school add CODE NAME
@@ -31,7 +33,9 @@
 #include <getopt.h>
 #include <libpq-fe.h>
 #include <openssl/evp.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <unistd.h>
@@ -47,12 +51,22 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: hoursctl [-c FILE | -d CONNINFO] COMMAND\n"
 		"  migrate [--dir DIR]              apply the numbered migrations in DIR\n"
-		"  terminal add NUMBER --cert FILE [--sign-cert FILE] [--terminal-no NO]\n"
-		"                                   register a terminal, its TLS certificate, the\n"
-		"                                   certificate it signs records with (default: "
-		"the\n"
-		"                                   TLS one) and its 16-character timing number\n"
-		"  terminal list                    list terminals\n"
+		"  terminal add NUMBER (--cert FILE | --p12 FILE --p12-pass PASS)\n"
+		"               [--sign-cert FILE] [--terminal-no NO] [--imei IMEI] [--serial S]\n"
+		"                                   provision a terminal: its TLS certificate\n"
+		"                                   (--cert), or the PKCS#12 the national CA\n"
+		"                                   issued it (--p12: handed out at registration,\n"
+		"                                   its certificate checks the terminal's\n"
+		"                                   signatures), the certificate it signs with\n"
+		"                                   (default: the P12's, else the TLS one), its\n"
+		"                                   16-character timing number, and the IMEI and\n"
+		"                                   factory serial its registration must match\n"
+		"  terminal list                    list terminals, with records sent unsigned\n"
+		"                                   and records whose signature failed\n"
+		"  terminal quirk NUMBER escaped-sums|rsa-raw on|off\n"
+		"                                   a device fault to accept from one terminal:\n"
+		"                                   length and check code over the escaped bytes;\n"
+		"                                   unpadded RSA signatures (docs/protocol.md)\n"
 		"  terminal disable|enable NUMBER   stop or allow a terminal's uploads\n"
 		"  terminal assign NUMBER SCHOOL_CODE\n"
 		"                                   the school whose sites the terminal's minutes\n"
@@ -278,88 +292,256 @@ static bool valid_terminal_no(const char *s)
 	return true;
 }
 
-static int terminal_add(const char *number, const char *cert, const char *sign_cert,
-			const char *terminal_no)
+/* What `terminal add` was given; NULL: not given. */
+struct terminal_opts {
+	const char *cert, *sign_cert, *terminal_no, *p12, *p12_pass, *imei, *serial;
+};
+
+/*
+ * Open the PKCS#12 with its password and take its certificate (PEM, and
+ * the facts of cert_facts) after checking that its key belongs to it.
+ * *der gets the file's bytes, as the registration answer hands them out.
+ */
+static bool p12_facts(const char *path, const char *pass, struct cert_info *ci, char **der,
+		      size_t *der_len)
 {
-	char want[21], code[33];
-	struct cert_info tls = {0}, sig = {0};
-	int rc = 1;
+	*der = read_file_n(path, der_len);
+	if (*der == NULL) {
+		fprintf(stderr, "hoursctl: cannot read %s\n", path);
+		return false;
+	}
+	const unsigned char *p = (const unsigned char *)*der;
+	PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)*der_len);
+	EVP_PKEY *key = NULL;
+	X509 *x = NULL;
+	BIO *mem = NULL;
+	bool ok = p12 && PKCS12_parse(p12, pass, &key, &x, NULL) == 1 && key && x &&
+		  X509_check_private_key(x, key) == 1;
+	if (!ok) {
+		fprintf(stderr,
+			"hoursctl: %s: not a PKCS#12 that opens with the given password and holds a "
+			"key with its certificate\n",
+			path);
+	} else {
+		mem = BIO_new(BIO_s_mem());
+		char *data = NULL;
+		long n = 0;
+		ok = mem && PEM_write_bio_X509(mem, x) == 1 &&
+		     (n = BIO_get_mem_data(mem, &data)) > 0 && (ci->pem = strndup(data, (size_t)n));
+	}
+	BIO_free(mem);
+	unsigned char md[32];
+	unsigned mdlen = 0;
+	struct tm tm;
+	if (ok && X509_digest(x, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32 &&
+	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1) {
+		for (int i = 0; i < 32; i++)
+			snprintf(ci->sha_hex + 2 * i, 3, "%02x", md[i]);
+		strftime(ci->not_after, sizeof(ci->not_after), "%Y-%m-%d %H:%M:%S+00", &tm);
+	} else {
+		ok = false;
+	}
+	X509_free(x);
+	EVP_PKEY_free(key);
+	PKCS12_free(p12);
+	ERR_clear_error();
+	return ok;
+}
+
+/* Printable ASCII of 1 to max characters (the registration's fixed fields). */
+static bool valid_field(const char *what, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	bool ok = n >= 1 && n <= max;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = s[i] >= 0x20 && s[i] <= 0x7e;
+	if (!ok)
+		fprintf(stderr, "hoursctl: %s must be 1-%zu printable ASCII characters\n", what,
+			max);
+	return ok;
+}
+
+static bool terminal_opts_valid(const char *number, const struct terminal_opts *o)
+{
 	if (strspn(number, "0123456789") != strlen(number) || strlen(number) == 0 ||
 	    strlen(number) > 20) {
 		fprintf(stderr, "hoursctl: terminal number must be 1-20 digits\n");
-		return 2;
+		return false;
 	}
-	if (terminal_no && !valid_terminal_no(terminal_no)) {
+	if (o->terminal_no && !valid_terminal_no(o->terminal_no)) {
 		fprintf(stderr, "hoursctl: --terminal-no must be 16 printable ASCII characters\n");
+		return false;
+	}
+	if (!o->cert && !o->p12) {
+		fprintf(stderr, "hoursctl: terminal add needs --cert or --p12\n");
+		return false;
+	}
+	if (!o->p12 != !o->p12_pass) {
+		fprintf(stderr, "hoursctl: --p12 and --p12-pass go together\n");
+		return false;
+	}
+	if (o->p12_pass && strlen(o->p12_pass) > 12) {
+		fprintf(stderr, "hoursctl: --p12-pass: the registration answer has 12 bytes for "
+				"it\n");
+		return false;
+	}
+	return (!o->imei || (valid_field("--imei", o->imei, 15) &&
+			     strspn(o->imei, "0123456789ABCDEFabcdef") == strlen(o->imei))) &&
+	       (!o->serial || valid_field("--serial", o->serial, 7));
+}
+
+/*
+ * The TLS certificate (--cert, its CN the terminal number), else the
+ * PKCS#12's; the signing certificate: --sign-cert, else the PKCS#12's,
+ * else the TLS one (NULL in the row).
+ */
+static int terminal_add(const char *number, const struct terminal_opts *o)
+{
+	char want[21], code[33];
+	struct cert_info tls = {0}, sig = {0}, p12 = {0};
+	char *p12_der = NULL, *p12_hex = NULL;
+	size_t p12_len = 0;
+	int rc = 1;
+	if (!terminal_opts_valid(number, o))
 		return 2;
-	}
 	store_phone_norm(number, want);
-	if (!cert_facts(cert, tls.number, tls.sha_hex, tls.not_after, &tls.pem, true))
+	if (o->p12 && !p12_facts(o->p12, o->p12_pass, &p12, &p12_der, &p12_len))
 		goto out;
-	if (strcmp(tls.number, want) != 0) {
-		fprintf(stderr, "hoursctl: the certificate names terminal %s, not %s\n", tls.number,
-			want);
-		goto out;
+	if (o->cert) {
+		if (!cert_facts(o->cert, tls.number, tls.sha_hex, tls.not_after, &tls.pem, true))
+			goto out;
+		if (strcmp(tls.number, want) != 0) {
+			fprintf(stderr, "hoursctl: the certificate names terminal %s, not %s\n",
+				tls.number, want);
+			goto out;
+		}
 	}
-	if (sign_cert && !sign_cert_facts(sign_cert, &sig))
+	if (o->sign_cert && !sign_cert_facts(o->sign_cert, &sig))
 		goto out;
+	const struct cert_info *t = o->cert ? &tls : &p12;
+	const struct cert_info *sg = o->sign_cert ? &sig : o->p12 && o->cert ? &p12 : NULL;
 	unsigned char rnd[16];
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		goto out;
 	for (int i = 0; i < 16; i++)
 		snprintf(code + 2 * i, 3, "%02x", rnd[i]);
-	/* A new certificate for a known terminal replaces the old one. */
-	const char *v[9] = {want,
-			    tls.pem,
-			    tls.sha_hex,
-			    tls.not_after,
-			    code,
-			    sign_cert ? sig.pem : NULL,
-			    sign_cert ? sig.sha_hex : NULL,
-			    sign_cert ? sig.not_after : NULL,
-			    terminal_no};
+	if (o->p12) {
+		p12_hex = malloc(2 * p12_len + 1);
+		if (p12_hex == NULL)
+			goto out;
+		for (size_t i = 0; i < p12_len; i++)
+			snprintf(p12_hex + 2 * i, 3, "%02x", (unsigned char)p12_der[i]);
+	}
+	/* A new certificate for a known terminal replaces the old one; one transaction. */
+	const char *v[13] = {want,
+			     t->pem,
+			     t->sha_hex,
+			     t->not_after,
+			     code,
+			     sg ? sg->pem : NULL,
+			     sg ? sg->sha_hex : NULL,
+			     sg ? sg->not_after : NULL,
+			     o->terminal_no,
+			     o->imei,
+			     o->serial,
+			     p12_hex,
+			     o->p12_pass};
 	PGresult *r = query(
-		"INSERT INTO terminal (phone, cert_pem, cert_sha256, cert_not_after, auth_code,"
-		" sign_cert_pem, sign_cert_sha256, sign_cert_not_after, terminal_no)"
-		" VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, decode($7, 'hex'), $8, $9)"
+		"WITH t AS (INSERT INTO terminal (phone, cert_pem, cert_sha256, cert_not_after,"
+		" auth_code, sign_cert_pem, sign_cert_sha256, sign_cert_not_after, terminal_no,"
+		" imei, factory_serial)"
+		" VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, decode($7, 'hex'), $8, $9, $10, $11)"
 		" ON CONFLICT (phone) DO UPDATE SET cert_pem = EXCLUDED.cert_pem,"
 		" cert_sha256 = EXCLUDED.cert_sha256, cert_not_after = EXCLUDED.cert_not_after,"
 		" sign_cert_pem = EXCLUDED.sign_cert_pem, sign_cert_sha256 = "
 		"EXCLUDED.sign_cert_sha256,"
 		" sign_cert_not_after = EXCLUDED.sign_cert_not_after,"
-		" terminal_no = coalesce(EXCLUDED.terminal_no, terminal.terminal_no), updated_at = "
-		"now()"
-		" RETURNING id, (xmax = 0)",
-		9, v);
+		" terminal_no = coalesce(EXCLUDED.terminal_no, terminal.terminal_no),"
+		" imei = coalesce(EXCLUDED.imei, terminal.imei),"
+		" factory_serial = coalesce(EXCLUDED.factory_serial, terminal.factory_serial),"
+		" updated_at = now()"
+		" RETURNING id, (xmax = 0) AS added),"
+		" c AS (INSERT INTO terminal_credential (terminal_id, p12, password)"
+		" SELECT id, decode($12, 'hex'), $13 FROM t WHERE $12 IS NOT NULL"
+		" ON CONFLICT (terminal_id) DO UPDATE SET p12 = EXCLUDED.p12,"
+		" password = EXCLUDED.password, created_at = now())"
+		" SELECT id, added FROM t",
+		13, v);
 	if (r == NULL)
 		goto out;
-	printf("terminal %s %s (id %s, certificate sha256 %s, valid until %s%s%s)\n", want,
-	       PQgetvalue(r, 0, 1)[0] == 't' ? "added" : "updated", PQgetvalue(r, 0, 0),
-	       tls.sha_hex, tls.not_after, sign_cert ? "; signing certificate sha256 " : "",
-	       sign_cert ? sig.sha_hex : "");
+	printf("terminal %s %s (id %s, certificate sha256 %s, valid until %s%s%s%s)\n", want,
+	       PQgetvalue(r, 0, 1)[0] == 't' ? "added" : "updated", PQgetvalue(r, 0, 0), t->sha_hex,
+	       t->not_after, sg ? "; signing certificate sha256 " : "", sg ? sg->sha_hex : "",
+	       o->p12 ? "; PKCS#12 stored for registration" : "");
 	PQclear(r);
 	rc = 0;
 out:
 	free(tls.pem);
 	free(sig.pem);
+	free(p12.pem);
+	free(p12_der);
+	free(p12_hex);
 	return rc;
+}
+
+/* A device fault accepted from one terminal (docs/protocol.md, "Device faults"). */
+static int terminal_quirk(const char *number, const char *quirk, const char *onoff)
+{
+	static const struct {
+		const char *name, *sql;
+	} quirks[] = {
+		{"escaped-sums",
+		 "UPDATE terminal SET escaped_sums = $2::boolean, updated_at = now()"
+		 " WHERE phone = $1"},
+		{"rsa-raw", "UPDATE terminal SET rsa_raw = $2::boolean, updated_at = now()"
+			    " WHERE phone = $1"},
+	};
+	size_t k = 0;
+	while (k < ARRAY_SIZE(quirks) && strcmp(quirks[k].name, quirk) != 0)
+		k++;
+	if (k == ARRAY_SIZE(quirks) || (strcmp(onoff, "on") != 0 && strcmp(onoff, "off") != 0)) {
+		fprintf(stderr, "hoursctl: terminal quirk NUMBER escaped-sums|rsa-raw on|off\n");
+		return 2;
+	}
+	char n[21];
+	store_phone_norm(number, n);
+	const char *v[2] = {n, strcmp(onoff, "on") == 0 ? "true" : "false"};
+	PGresult *r = query(quirks[k].sql, 2, v);
+	if (r == NULL)
+		return 1;
+	bool found = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	if (!found) {
+		fprintf(stderr, "hoursctl: no terminal %s\n", n);
+		return 1;
+	}
+	printf("terminal %s: %s %s (applies from its next connection)\n", n, quirk, onoff);
+	return 0;
 }
 
 static int terminal_list(void)
 {
-	PGresult *r = query("SELECT phone, status, cert_not_after, encode(cert_sha256, 'hex'),"
-			    " (SELECT count(*) FROM position p WHERE p.terminal_id = t.id),"
-			    " coalesce((SELECT code FROM school s WHERE s.id = t.school_id), '-')"
-			    " FROM terminal t ORDER BY phone",
-			    0, NULL);
+	PGresult *r =
+		query("SELECT phone, status, cert_not_after, encode(cert_sha256, 'hex'),"
+		      " (SELECT count(*) FROM position p WHERE p.terminal_id = t.id),"
+		      " coalesce((SELECT code FROM school s WHERE s.id = t.school_id), '-'),"
+		      " coalesce(t.terminal_no, '-'), st.records, st.unsigned, st.bad_signature,"
+		      " concat_ws(',', CASE WHEN escaped_sums THEN 'escaped-sums' END,"
+		      "  CASE WHEN rsa_raw THEN 'rsa-raw' END)"
+		      " FROM terminal t JOIN terminal_signature_stats st ON st.terminal_id = t.id"
+		      " ORDER BY phone",
+		      0, NULL);
 	if (r == NULL)
 		return 1;
-	printf("%-20s %-8s %-25s %-16s %-9s %s\n", "number", "status", "certificate valid until",
-	       "certificate", "positions", "school");
+	printf("%-20s %-8s %-25s %-16s %-9s %-8s %-16s %-7s %-8s %-7s %s\n", "number", "status",
+	       "certificate valid until", "certificate", "positions", "school", "timing number",
+	       "records", "unsigned", "bad sig", "quirks");
 	for (int i = 0; i < PQntuples(r); i++)
-		printf("%-20s %-8s %-25s %.16s %-9s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
-		       PQgetvalue(r, i, 5));
+		printf("%-20s %-8s %-25s %.16s %-9s %-8s %-16s %-7s %-8s %-7s %s\n",
+		       PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+		       PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
+		       PQgetvalue(r, i, 6), PQgetvalue(r, i, 7), PQgetvalue(r, i, 8),
+		       PQgetvalue(r, i, 9), PQgetvalue(r, i, 10)[0] ? PQgetvalue(r, i, 10) : "-");
 	PQclear(r);
 	return 0;
 }
@@ -422,20 +604,36 @@ static int cmd_terminal(int argc, char **argv)
 		return terminal_status(argv[1], "disabled");
 	if (argc == 2 && strcmp(argv[0], "enable") == 0)
 		return terminal_status(argv[1], "active");
+	if (argc == 4 && strcmp(argv[0], "quirk") == 0)
+		return terminal_quirk(argv[1], argv[2], argv[3]);
 	if (argc >= 2 && argc % 2 == 0 && strcmp(argv[0], "add") == 0) {
-		const char *opt[3] = {NULL, NULL, NULL}; /* --cert, --sign-cert, --terminal-no */
-		static const char *const names[3] = {"--cert", "--sign-cert", "--terminal-no"};
+		struct terminal_opts o = {0};
+		static const struct {
+			const char *name;
+			size_t off;
+		} names[] = {
+			{"--cert", offsetof(struct terminal_opts, cert)},
+			{"--sign-cert", offsetof(struct terminal_opts, sign_cert)},
+			{"--terminal-no", offsetof(struct terminal_opts, terminal_no)},
+			{"--p12", offsetof(struct terminal_opts, p12)},
+			{"--p12-pass", offsetof(struct terminal_opts, p12_pass)},
+			{"--imei", offsetof(struct terminal_opts, imei)},
+			{"--serial", offsetof(struct terminal_opts, serial)},
+		};
 		bool ok = true;
 		for (int i = 2; ok && i + 1 < argc; i += 2) {
-			int k = 0;
-			while (k < 3 && strcmp(argv[i], names[k]) != 0)
+			size_t k = 0;
+			while (k < ARRAY_SIZE(names) && strcmp(argv[i], names[k].name) != 0)
 				k++;
-			ok = k < 3;
+			ok = k < ARRAY_SIZE(names);
 			if (ok)
-				opt[k] = argv[i + 1];
+				memcpy((char *)&o + names[k].off, &argv[i + 1], sizeof(char *));
+			else
+				fprintf(stderr, "hoursctl: terminal add: unknown option %s\n",
+					argv[i]);
 		}
-		if (ok && opt[0])
-			return terminal_add(argv[1], opt[0], opt[1], opt[2]);
+		if (ok)
+			return terminal_add(argv[1], &o);
 	}
 	usage(stderr);
 	return 2;

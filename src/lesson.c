@@ -14,14 +14,22 @@
 #include "server.h"
 #include "sig.h"
 
-/* The signature check, as a reason code (NULL: good). */
-static const char *check_signature(struct conn *c, const struct jtx_header *h)
+/*
+ * The signature check, as a reason code (NULL: good).  An unsigned
+ * message is refused, or taken and marked (*unsigned_taken) when
+ * rules.unsigned is "flag".
+ */
+static const char *check_signature(struct conn *c, const struct jtx_header *h, bool *unsigned_taken)
 {
+	*unsigned_taken = false;
 	/* jtx_parse leaves a signature exactly when the properties announce one. */
-	if (h->sig_len == 0)
-		return "no_signature";
-	enum sig_result r = sig_verify(c->srv->sigs, c->t.sign_cert_sha256, h->signed_bytes,
-				       h->signed_len, h->sig, h->sig_len, time(NULL));
+	if (h->sig_len == 0) {
+		*unsigned_taken = strcmp(c->srv->conf->unsigned_policy, "flag") == 0;
+		return *unsigned_taken ? NULL : "no_signature";
+	}
+	enum sig_result r = sig_verify_flags(c->srv->sigs, c->t.sign_cert_sha256, h->signed_bytes,
+					     h->signed_len, h->sig, h->sig_len, time(NULL),
+					     c->t.rsa_raw ? SIG_F_RSA_RAW : 0);
 	switch (r) {
 	case SIG_OK:
 		return NULL;
@@ -35,13 +43,14 @@ static const char *check_signature(struct conn *c, const struct jtx_header *h)
 }
 
 /* Checks every timing message passes before its own. */
-static const char *check_common(struct conn *c, const struct jtx_header *h)
+static const char *check_common(struct conn *c, const struct jtx_header *h, bool *unsigned_taken)
 {
+	*unsigned_taken = false;
 	if (!c->t.active)
 		return "terminal_disabled";
 	if (c->t.terminal_no[0] && strcmp(c->t.terminal_no, h->terminal_no) != 0)
 		return "terminal_no_mismatch";
-	return check_signature(c, h);
+	return check_signature(c, h, unsigned_taken);
 }
 
 static void copy(char *dst, const char *src, size_t cap)
@@ -134,7 +143,8 @@ static void coach_login(struct conn *c, const struct jt808_msg *m, const struct 
 		bad_message(c, m, h, e);
 		return;
 	}
-	const char *reason = check_common(c, h);
+	bool unsig;
+	const char *reason = check_common(c, h, &unsig);
 	struct lesson *l = &c->lesson;
 	if (reason == NULL) {
 		copy(l->coach_no, x.coach_no, sizeof(l->coach_no));
@@ -142,6 +152,7 @@ static void coach_login(struct conn *c, const struct jt808_msg *m, const struct 
 		l->student_no[0] = '\0'; /* a new coach ends any student's login */
 	}
 	struct store_event ev = event_of("coach_login", x.gnss.time, x.coach_no, &x.gnss, reason);
+	ev.unsigned_taken = unsig;
 	store_event(c, m, h, &ev, JTX_COACH_LOGIN_ACK, 0);
 }
 
@@ -154,7 +165,8 @@ static void coach_logout(struct conn *c, const struct jt808_msg *m, const struct
 		return;
 	}
 	struct lesson *l = &c->lesson;
-	const char *reason = check_common(c, h);
+	bool unsig;
+	const char *reason = check_common(c, h, &unsig);
 	if (reason == NULL && strcmp(l->coach_no, x.coach_no) != 0)
 		reason = "coach_not_logged_in";
 	if (reason == NULL) {
@@ -162,6 +174,7 @@ static void coach_logout(struct conn *c, const struct jt808_msg *m, const struct
 		l->student_no[0] = '\0';
 	}
 	struct store_event ev = event_of("coach_logout", x.gnss.time, x.coach_no, &x.gnss, reason);
+	ev.unsigned_taken = unsig;
 	store_event(c, m, h, &ev, JTX_COACH_LOGOUT_ACK, 0);
 }
 
@@ -174,7 +187,8 @@ static void student_login(struct conn *c, const struct jt808_msg *m, const struc
 		return;
 	}
 	struct lesson *l = &c->lesson;
-	const char *reason = check_common(c, h);
+	bool unsig;
+	const char *reason = check_common(c, h, &unsig);
 	if (reason == NULL && (l->coach_no[0] == '\0' || strcmp(l->coach_no, x.coach_no) != 0))
 		reason = "coach_not_logged_in";
 	if (reason == NULL) {
@@ -187,6 +201,7 @@ static void student_login(struct conn *c, const struct jt808_msg *m, const struc
 	struct store_event ev =
 		event_of("student_login", x.gnss.time, x.student_no, &x.gnss, reason);
 	ev.coach_no = x.coach_no;
+	ev.unsigned_taken = unsig;
 	ev.class_id = x.class_id;
 	ev.course_code = x.course.digits;
 	store_event(c, m, h, &ev, JTX_STUDENT_LOGIN_ACK, x.course.part);
@@ -201,7 +216,8 @@ static void student_logout(struct conn *c, const struct jt808_msg *m, const stru
 		return;
 	}
 	struct lesson *l = &c->lesson;
-	const char *reason = check_common(c, h);
+	bool unsig;
+	const char *reason = check_common(c, h, &unsig);
 	if (reason == NULL && strcmp(l->student_no, x.student_no) != 0)
 		reason = "student_not_logged_in";
 	if (reason == NULL)
@@ -209,6 +225,7 @@ static void student_logout(struct conn *c, const struct jt808_msg *m, const stru
 	struct store_event ev =
 		event_of("student_logout", x.logout_time, x.student_no, &x.gnss, reason);
 	ev.class_id = x.class_id;
+	ev.unsigned_taken = unsig;
 	ev.minutes = x.minutes;
 	ev.mileage_dkm = x.mileage_dkm;
 	store_event(c, m, h, &ev, JTX_STUDENT_LOGOUT_ACK, 0);
@@ -241,7 +258,8 @@ static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_h
 		return;
 	}
 	struct lesson *l = &c->lesson;
-	const char *reason = check_common(c, h);
+	bool unsig;
+	const char *reason = check_common(c, h, &unsig);
 	if (reason == NULL)
 		reason = check_lesson(l, &x, c->srv->conf->session_timeout_s);
 	if (reason == NULL)
@@ -253,6 +271,7 @@ static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_h
 				 .rec = &x,
 				 .session_login = l->student_no[0] ? l->student_login : 0,
 				 .reason = reason,
+				 .unsigned_taken = unsig && reason == NULL,
 				 .raw = m->body,
 				 .raw_len = m->body_len};
 	struct pending_ack *p = pending(c, m, h, 0, x.student_no, reason);
@@ -268,7 +287,8 @@ static void photo_init(struct conn *c, const struct jt808_msg *m, const struct j
 		bad_message(c, m, h, e);
 		return;
 	}
-	const char *reason = check_common(c, h);
+	bool unsig;
+	const char *reason = check_common(c, h, &unsig);
 	const struct hconf *cf = c->srv->conf;
 	if (reason == NULL &&
 	    (x.total_packets > cf->reasm_max_pieces || x.photo_size + 64 > cf->reasm_max_bytes))

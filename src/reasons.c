@@ -25,6 +25,7 @@ static const char *const reasons[] = {
 	"kind_not_allowed",
 	"no_gnss_fix",
 	"speed_over_limit",
+	"speed_mismatch",
 	"position_jump",
 	"no_training_site",
 	"outside_training_site",

@@ -36,8 +36,14 @@ static const char *check_vehicle(const struct hconf *cf, const struct syllabus_p
 {
 	if (!x->gnss.fix)
 		return "no_gnss_fix";
-	if (p->max_speed_dkmh && x->max_speed_dkmh > p->max_speed_dkmh)
+	if (p->max_speed_dkmh &&
+	    (x->max_speed_dkmh > p->max_speed_dkmh || x->gnss.speed_dkmh > p->max_speed_dkmh))
 		return "speed_over_limit";
+	/* The timing GNSS block has the satellite's speed and the recorder's: both are real. */
+	unsigned sat = x->gnss.speed_dkmh, rec = x->gnss.recorder_speed_dkmh;
+	if (cf->max_speed_difference_kmh && sat && rec &&
+	    (sat > rec ? sat - rec : rec - sat) > 10u * cf->max_speed_difference_kmh)
+		return "speed_mismatch";
 	struct geo_fix cur = {
 		.lat_e6 = x->gnss.lat_e6, .lon_e6 = x->gnss.lon_e6, .t = x->record_time};
 	if (t->last.t && geo_jump_too_fast(&t->last, &cur, cf->max_jump_kmh))

@@ -106,11 +106,13 @@ static const char batch_sql[] =
 	"  ON CONFLICT DO NOTHING),"
 	" ev AS (INSERT INTO session_event (terminal_id, kind, event_time, person_no, coach_no,"
 	"  class_id, course_code, minutes, mileage_dkm, lat_e6, lon_e6, fix_valid, verdict, reason,"
-	"  ext_serial, raw)"
+	"  ext_serial, raw, signed)"
 	"  SELECT t, k, to_timestamp(et), pn, cn, ci, cc, mi, ml, la, lo, fv,"
-	"   CASE WHEN rs IS NULL THEN 'accepted' ELSE 'rejected' END, rs, es, decode(raw, 'hex')"
+	"   CASE WHEN rs IS NULL THEN 'accepted' ELSE 'rejected' END, rs, es, decode(raw, 'hex'),"
+	"   NOT coalesce(us, false)"
 	"  FROM d, jsonb_to_recordset(d.j->'e') AS x(t bigint, k text, et bigint, pn text, cn text,"
-	"   ci bigint, cc text, mi int, ml int, la int, lo int, fv bool, rs text, es int, raw text)"
+	"   ci bigint, cc text, mi int, ml int, la int, lo int, fv bool, rs text, es int, raw text,"
+	"   us bool)"
 	"  ON CONFLICT DO NOTHING),"
 	" ph AS (INSERT INTO photo (terminal_id, photo_no, person_no, class_id, upload_mode, "
 	"channel,"
@@ -128,7 +130,8 @@ static const char batch_sql[] =
 	"  FROM d, jsonb_to_recordset(d.j->'r') AS"
 	"  x(i int, t bigint, no text, rt bigint, sn text, cn text, ci bigint, cc text, pa int,"
 	"   mo int, vc text, ut int, st int, ms int, ml int, la int, lo int, fv bool, gt bigint,"
-	"   sl bigint, rs text, raw text)),"
+	"   sl bigint, rs text, raw text, gs int, gr int, gm bigint, ge int, ga int, gf int,"
+	"   us bool)),"
 	/* Records hoursd accepted that are not resends: they claim their minute. */
 	" cand AS (SELECT DISTINCT ON (t, no) * FROM rin WHERE rs IS NULL AND NOT EXISTS"
 	"  (SELECT 1 FROM training_record tr WHERE tr.terminal_id = rin.t AND tr.record_no = "
@@ -165,11 +168,12 @@ static const char batch_sql[] =
 	" ins AS (INSERT INTO training_record (terminal_id, record_no, record_time, student_no,"
 	"  coach_no, class_id, course_code, part, mode, vehicle_class, upload_type, record_status,"
 	"  max_speed_dkmh, mileage_dkm, lat_e6, lon_e6, fix_valid, gnss_time, session_login_at,"
-	"  verdict, reason, raw, raw_sha256)"
+	"  verdict, reason, raw, raw_sha256, gnss_speed_dkmh, recorder_speed_dkmh, gnss_mileage_dkm,"
+	"  engine_rpm, altitude_m, fuel_dl, signed)"
 	"  SELECT DISTINCT ON (t, no) t, no, to_timestamp(rt), sn, cn, ci, cc, pa, mo, vc, ut, st,"
 	"   ms, ml, la, lo, fv, to_timestamp(gt), to_timestamp(sl),"
 	"   CASE WHEN v.reason IS NULL THEN 'accepted' ELSE 'rejected' END, v.reason, rawb,"
-	"   sha256(rawb)"
+	"   sha256(rawb), gs, gr, gm, ge, ga, gf, NOT coalesce(us, false)"
 	"  FROM rin JOIN verdict v USING (i) ORDER BY t, no, i"
 	"  ON CONFLICT (terminal_id, record_no) DO NOTHING RETURNING terminal_id, record_no, "
 	"verdict),"
@@ -232,7 +236,8 @@ static const char lookup_terminal_sql[] =
 	" (SELECT extract(epoch FROM max(r.record_time))::bigint FROM training_record r"
 	"  WHERE r.terminal_id = t.id AND r.session_login_at = s.event_time"
 	"  AND r.verdict = 'accepted'),"
-	" coalesce(t.school_id, 0), coalesce(v.vehicle_class, '')"
+	" coalesce(t.school_id, 0), coalesce(v.vehicle_class, ''),"
+	" coalesce(t.imei, ''), coalesce(t.factory_serial, ''), t.escaped_sums, t.rsa_raw"
 	" FROM terminal t LEFT JOIN vehicle v ON v.id = t.vehicle_id"
 	" LEFT JOIN LATERAL (SELECT kind, person_no, event_time FROM session_event e"
 	"  WHERE e.terminal_id = t.id AND e.kind IN ('coach_login', 'coach_logout')"
@@ -468,6 +473,10 @@ static bool terminal_from_row(struct store *s, const PGresult *res)
 	t->last_record = value_i64(res, 14);
 	t->school_id = value_i64(res, 15);
 	value_str(res, 16, t->vehicle_class, sizeof(t->vehicle_class));
+	value_str(res, 17, t->imei, sizeof(t->imei));
+	value_str(res, 18, t->factory_serial, sizeof(t->factory_serial));
+	t->escaped_sums = PQgetvalue(res, 0, 19)[0] == 't';
+	t->rsa_raw = PQgetvalue(res, 0, 20)[0] == 't';
 	return true;
 }
 
@@ -864,6 +873,7 @@ void store_add_event(struct store *s, const struct store_event *e, store_done_fn
 	jsonw_int_or_null(w, "mi", e->minutes, e->minutes >= 0);
 	jsonw_int_or_null(w, "ml", e->mileage_dkm, e->mileage_dkm >= 0);
 	jsonw_str(w, "rs", e->reason);
+	jsonw_bool(w, "us", e->unsigned_taken);
 	jsonw_int(w, "es", e->ext_serial);
 	gnss_json(w, e->gnss);
 	jsonw_hex(w, "raw", e->raw, e->raw_len);
@@ -896,7 +906,16 @@ void store_add_record(struct store *s, const struct store_record *r, store_done_
 	jsonw_int_or_null(w, "gt", m->gnss.time, m->gnss.time > 0);
 	jsonw_int_or_null(w, "sl", r->session_login, r->session_login > 0);
 	jsonw_str(w, "rs", r->reason);
+	jsonw_bool(w, "us", r->unsigned_taken);
 	jsonw_hex(w, "raw", r->raw, r->raw_len);
+	/* The timing GNSS block: both speeds; the extra items when sent. */
+	const struct jt808_location *g = &m->gnss;
+	jsonw_int(w, "gs", g->speed_dkmh);
+	jsonw_int(w, "gr", g->recorder_speed_dkmh);
+	jsonw_int_or_null(w, "gm", g->mileage_dkm, g->extras & JT808_X_MILEAGE);
+	jsonw_int_or_null(w, "ge", g->engine_rpm, g->extras & JT808_X_RPM);
+	jsonw_int_or_null(w, "ga", g->altitude_m, g->extras & JT808_X_ALTITUDE);
+	jsonw_int_or_null(w, "gf", g->fuel_dl, g->extras & JT808_X_FUEL);
 	jsonw_object_end(w);
 	batch_wait(&s->open, done, arg, (int)s->open.nrecords++);
 	added(s, 1);
