@@ -17,11 +17,13 @@ total and index when bit 13 of the properties is set):
  3. 0x0102 authentication: timestamp + RSA signature (PKCS#1 v1.5 type 1 over
     the bare SHA-256 of terminal number || timestamp), answered by 0x8001;
  4. a signed lesson in 0x0900 (transparent type 0x13): coach login, student
-    login, N training records (0x0203, each answered by 0x8001), student
+    login, N training records (0x0203, each answered by 0x8001), a record
+    with a tampered signature and an unsigned one (both refused), student
     logout, coach logout (0x8900 answers);
  5. refused authentications on new connections: a flipped signature byte, a
     timestamp an hour old, a replay of the accepted frame; then a fresh one
-    that must pass;
+    that must pass; then refused registrations: another IMEI, an unknown
+    phone;
  6. with --psql, the records and logins in PostgreSQL.
 
 Every frame received is checked (XOR, length, version byte, phone, serial).
@@ -29,6 +31,15 @@ With --self-test, no server: the public frames of
 tests/fixtures/jt808_timing_public.hex are decoded with this decoder and
 compared with the fields the .md lists, and the crypto path is tried on a
 throwaway key.
+
+Minutes and record numbers come from the clock (the last N+2 minutes;
+record number = terminal number + Beijing date + minute of the day, 5000 +
+minute for the refused ones): a second run for the same terminal and
+student within N+3 minutes of the first meets its own minutes, which the
+server rightly refuses as overlapping or conflicting records.  The refused
+authentications count against the server's per-address throttle
+(connection.auth_failures_per_min): two runs from one address within a
+minute can trip it.
 
 The last line printed is exactly "N passed, M failed"; the exit status is 0
 only when nothing failed.
@@ -483,9 +494,14 @@ class Session:
         self.key = self.cert = None
         self.auth_frame = None
         self.last_ts = 0
-        self.records = []  # (record_no, epoch, lat, lon, max_speed, mileage)
+        self.records = []  # (record_no, epoch, lat, lon, max_speed, mileage, gnss values, 0x8001 result)
+        self.refused = []  # (record_no, reason)
         self.events = []  # (kind, epoch, person)
         self.course = course_digits(1, args.class_code, 2, 11)
+        # the reserved header byte varies in the wild and must be ignored: 0x3C
+        # (bjxc) while registering, 0x01 (cheji: a student logged in) during the
+        # lesson, 0x00 otherwise
+        self.reserved = 0
 
     def next_serial(self):
         s = self.serial
@@ -495,7 +511,7 @@ class Session:
     def frame(self, msg_id, body, serial=None):
         if serial is None:
             serial = self.next_serial()
-        return serial, build_frame(msg_id, body, self.phone, serial)
+        return serial, build_frame(msg_id, body, self.phone, serial, self.reserved)
 
     def inspect(self, f, where, escaped):
         """Every frame received: the spec's layout and our phone."""
@@ -535,6 +551,7 @@ class Session:
 
     def register(self, link):
         a = self.a
+        self.reserved = 0x3C
         reg_serial, data = self.frame(REGISTER, register_body(a.imei, a.plate))
         link.send(data)
         pieces = {}
@@ -692,11 +709,45 @@ class Session:
         except (Fatal, OSError) as e:
             self.c.check(False, f"a fresh authentication after the refusals: {e}")
 
+    def refused_registration(self, name, phone, imei):
+        try:
+            link = Link(self, name)
+        except OSError as e:
+            self.c.check(False, f"{name}: connect: {e}")
+            return
+        saved, self.phone = self.phone, phone.rjust(16, "0")  # inspect() compares with the phone sent
+        try:
+            serial, data = self.frame(REGISTER, register_body(imei, self.a.plate))
+            link.send(data)
+            f = self.expect(link, (REGISTER_ANSWER,), name)
+            d = decode_8100(f.body) if not f.pieces else {"serial": None, "result": "in pieces"}
+            self.c.check(d["serial"] == serial and d["result"] not in (0, "in pieces") and len(f.body) == 3,
+                         f"{name}: 0x8100 answers serial {d['serial']} result {d['result']} in {len(f.body)} "
+                         f"bytes (want {serial}, not 0, 3 bytes: no certificate)")
+        except Fatal as e:
+            self.c.check(False, f"{name}: {e}")
+        finally:
+            self.phone = saved
+            link.close()
+
+    def registration_failures(self):
+        wrong = "86" + "9" * 13 if self.a.imei != "86" + "9" * 13 else "86" + "8" * 13
+        self.refused_registration(f"registration with another IMEI ({wrong})", self.a.phone, wrong)
+        self.refused_registration(f"registration of an unknown phone ({self.a.unknown_phone})",
+                                  self.a.unknown_phone, self.a.imei)
+
     # -- 4: the lesson -------------------------------------------------------------------
 
-    def ext_body(self, ext_id, ext_serial, data):
+    def ext_body(self, ext_id, ext_serial, data, how="signed"):
+        """how: "signed"; "unsigned" (props 0x0002, no check string);
+        "tampered" (signed, then one byte of the data changed)."""
+        if how == "unsigned":
+            return bytes([TT_TYPE]) + ext_span(ext_id, ext_serial, self.terminal_no, data, props=0x0002)
         span = ext_span(ext_id, ext_serial, self.terminal_no, data)
         sig = self.crypto.sign_digest(self.key, hashlib.sha256(span).digest())
+        if how == "tampered":
+            i = 26 + 75  # the low byte of the record's mileage WORD
+            span = span[:i] + bytes([span[i] ^ 0x01]) + span[i + 1:]
         return bytes([TT_TYPE]) + span + sig
 
     def check_ext_answer(self, f, ext_id, ext_serial, person, what, fixed_len):
@@ -758,6 +809,25 @@ class Session:
             break
         self.events.append((kind, epoch, person))
 
+    def record(self, i, t, mileage_total, seq_base, ext, how="signed"):
+        """A 0x0203 at epoch t -> (record number, 0x0900 body, what the database must hold)."""
+        a = self.a
+        rlat, rlon = a.lat + 9 * (i % 3), a.lon + 11 * (i % 2)  # a metre or so around the point
+        max_speed = 150 + 10 * i  # 0.1 km/h
+        mileage = 3  # 0.1 km in the minute
+        hhmm = beijing(t, "%H%M")
+        record_no = self.terminal_no + beijing(t, "%y%m%d") + f"{seq_base + int(hhmm[:2]) * 60 + int(hhmm[2:]):04d}"
+        # recorder and satellite speeds differ, so that a swap shows in the database
+        gv = {"rec": max_speed - 20, "sat": max_speed - 25, "km": 1000 + mileage_total, "rpm": 1500 + 7 * i}
+        extras = bytes([0x01, 4]) + struct.pack(">I", gv["km"]) + bytes([0x05, 2]) + struct.pack(">H", gv["rpm"])
+        g = gnss_block(rlat, rlon, t, gv["rec"], gv["sat"], (40 * i) % 360, extras=extras)
+        assert len(g) == 38
+        data = (fixed(record_no, 26) + bytes([1]) + fixed(a.student, 16) + fixed(a.coach, 16)
+                + struct.pack(">I", a.class_id) + bcd(beijing(t, "%H%M%S")) + bcd(self.course) + bytes([0])
+                + struct.pack(">HH", max_speed, mileage) + g)
+        assert len(data) == 114
+        return record_no, self.ext_body(RECORD, ext, data, how), (record_no, t, rlat, rlon, max_speed, mileage, gv)
+
     def lesson(self, link):
         a = self.a
         n = a.records
@@ -780,36 +850,36 @@ class Session:
         assert len(data) == 69
         self.login_like(link, STUDENT_LOGIN, ext, data, student, "student login 0x0201", 27, "student_login", t)
         ext += 1
+        self.reserved = 0x01
         # records, one a minute (114 bytes)
         mileage_total = 0
         for i in range(n):
             t = base + 60 * (i + 1) + 30
-            rlat, rlon = lat + 9 * (i % 3), lon + 11 * (i % 2)  # a metre or so around the point
-            max_speed = 150 + 10 * i  # 0.1 km/h
-            mileage = 3  # 0.1 km in the minute
-            mileage_total += mileage
-            hhmm = beijing(t, "%H%M")
-            record_no = self.terminal_no + beijing(t, "%y%m%d") + f"{int(hhmm[:2]) * 60 + int(hhmm[2:]):04d}"
-            extras = bytes([0x01, 4]) + struct.pack(">I", 1000 + mileage_total) + bytes([0x05, 2]) + \
-                struct.pack(">H", 1500 + 7 * i)
-            g = gnss_block(rlat, rlon, t, max_speed - 20, max_speed - 25, (40 * i) % 360, extras=extras)
-            assert len(g) == 38
-            data = (fixed(record_no, 26) + bytes([1]) + fixed(student, 16) + fixed(coach, 16)
-                    + struct.pack(">I", class_id) + bcd(beijing(t, "%H%M%S")) + bcd(self.course) + bytes([0])
-                    + struct.pack(">HH", max_speed, mileage) + g)
-            assert len(data) == 114
-            body = self.ext_body(RECORD, ext, data)
+            mileage_total += 3
+            record_no, body, rec = self.record(i, t, mileage_total, 0, ext)
             ext += 1
             serial, fr = self.frame(TRANSPARENT_UP, body)
             link.send(fr)
             r = self.expect_general(link, serial, TRANSPARENT_UP, f"record {record_no} (0x0203, {len(body)}-byte body)")
-            self.records.append((record_no, t, rlat, rlon, max_speed, mileage, r))
+            self.records.append(rec + (r,))
+        # refused records, in minutes no good record uses (record numbers 5000 + minute of the day)
+        for how, t, reason in (("tampered", base + 40, "bad_signature"),
+                               ("unsigned", base + 60 * (n + 1) + 2, "no_signature")):
+            record_no, body, rec = self.record(n + len(self.refused), t, mileage_total, 5000, ext, how)
+            ext += 1
+            serial, fr = self.frame(TRANSPARENT_UP, body)
+            link.send(fr)
+            r = self.expect_general(link, serial, TRANSPARENT_UP,
+                                    f"{how} record {record_no} ({len(body)}-byte body, rules.unsigned at its "
+                                    f"default)", want_zero=False)
+            self.refused.append((record_no, reason))
         # student logout (58 bytes)
         t = base + 60 * (n + 1) + 10
         data = (fixed(student, 16) + bcd_time(t) + struct.pack(">HHI", n, mileage_total, class_id)
                 + gnss_block(lat, lon, t, 0, 0, 0))
         assert len(data) == 58
         self.login_like(link, STUDENT_LOGOUT, ext, data, student, "student logout 0x0202", 17, "student_logout", t)
+        self.reserved = 0
         ext += 1
         # coach logout (44 bytes)
         t = base + 60 * (n + 1) + 20
@@ -824,6 +894,7 @@ class Session:
         link = Link(self, "main connection")
         self.c.check(True, f"plain TCP to {a.host}:{a.port}, terminal phone {self.phone}, IMEI {a.imei}")
         self.register(link)
+        self.reserved = 0
         ts = self.fresh_ts()
         serial, data = self.frame(AUTH, self.auth_body(ts))
         link.send(data)
@@ -834,9 +905,14 @@ class Session:
         if r != 0:
             raise Fatal("authentication refused")
         self.auth_frame = (serial, data)
+        hs, hdata = self.frame(HEARTBEAT, b"")
+        link.send(hdata)
+        self.expect_general(link, hs, HEARTBEAT, "heartbeat 0x0002 after authentication")
         self.lesson(link)
         link.close()
         self.auth_failures()
+        # after the fresh authentication: refusals here cannot throttle it
+        self.registration_failures()
 
     def auth_body_sig(self, frame):
         raw = unescape(frame[1:-1])
@@ -875,22 +951,42 @@ class Session:
         rows = self.psql(
             "SELECT record_no, verdict, coalesce(reason, '-'), extract(epoch FROM record_time)::bigint,"
             " student_no, coach_no, class_id, course_code, part, mode, vehicle_class, upload_type,"
-            " max_speed_dkmh, mileage_dkm, lat_e6, lon_e6, fix_valid"
+            " max_speed_dkmh, mileage_dkm, lat_e6, lon_e6, fix_valid,"
+            # sql/005_timing.sql: the timing GNSS block's two speeds and extra items
+            " recorder_speed_dkmh, gnss_speed_dkmh, gnss_mileage_dkm, engine_rpm, signed"
             " FROM training_record r JOIN terminal t ON t.id = r.terminal_id"
             f" WHERE t.phone = '{ph}' AND record_no IN ({nos}) ORDER BY record_no")
         if rows is None:
             return
         got = {w[0]: w[1:] for w in rows}
         a = self.a
-        for no, t, lat, lon, speed, mileage, _ in self.records:
-            want = ["accepted", "-", str(t - t % 60 + 30), a.student, a.coach, str(a.class_id), self.course, "2",
-                    "1", "C1", "1", str(speed), str(mileage), str(lat), str(lon), "t"]
+        for no, t, lat, lon, speed, mileage, g, _ in self.records:
+            want = ["accepted", "-", str(t), a.student, a.coach, str(a.class_id), self.course, "2",
+                    "1", "C1", "1", str(speed), str(mileage), str(lat), str(lon), "t",
+                    str(g["rec"]), str(g["sat"]), str(g["km"]), str(g["rpm"]), "t"]
             g = got.get(no)
             self.c.check(g == want, f"training_record {no}: {g} (want {want})")
+        if self.refused:
+            nos = ",".join(f"'{r[0]}'" for r in self.refused)
+            rows = self.psql("SELECT record_no, verdict, coalesce(reason, '-')"
+                             " FROM training_record r JOIN terminal t ON t.id = r.terminal_id"
+                             f" WHERE t.phone = '{ph}' AND record_no IN ({nos})")
+            if rows is not None:
+                got = {w[0]: w[1:] for w in rows}
+                for no, reason in self.refused:
+                    want = ["rejected", reason]
+                    self.c.check(got.get(no) == want, f"training_record {no}: {got.get(no)} (want {want})")
+            rows = self.psql("SELECT record_no, signed FROM training_record r JOIN terminal t ON t.id = r.terminal_id"
+                             f" WHERE t.phone = '{ph}' AND record_no IN ({nos})")
+            if rows:
+                # sql/005_timing.sql: signed is false only for a message *taken* unsigned
+                # (rules.unsigned: flag); a rejected unsigned one keeps true
+                note("training_record.signed of the refused records: " + ", ".join(f"{a} {b}" for a, b in rows))
+        ours = ",".join(f"('{k}', to_timestamp({t}), '{p}')" for k, t, p in self.events)
         events = self.psql(
             "SELECT kind, extract(epoch FROM event_time)::bigint, person_no, verdict, coalesce(reason, '-')"
             " FROM session_event e JOIN terminal t ON t.id = e.terminal_id"
-            f" WHERE t.phone = '{ph}' AND event_time >= to_timestamp({min(e[1] for e in self.events)})"
+            f" WHERE t.phone = '{ph}' AND (kind, event_time, person_no) IN ({ours})"
             " ORDER BY event_time")
         if events is None:
             return
@@ -1150,6 +1246,7 @@ def main():
     ap.add_argument("--class-code", default=C1_CLASS_CODE, help="two-digit vehicle class in the course code")
     # 0x7E and 0x7D in our serials: escaping in our headers and in the echoed serials
     ap.add_argument("--first-serial", type=lambda s: int(s, 0), default=0x7D7E)
+    ap.add_argument("--unknown-phone", default="13899999999", help="a phone the server does not know")
     ap.add_argument("--timeout", type=float, default=5.0)
     a = ap.parse_args()
     c = Checks()
