@@ -1,12 +1,15 @@
 /*
- * termsim.h - what the two halves of termsim share: src/termsim.c (the
- * connections, the JT/T 808 core, options and summary) and
- * src/termsim_lesson.c (the timing-training lesson: logins, records,
- * photos, their answers).  Nothing else includes it.
+ * termsim.h - what the parts of termsim share: src/termsim.c (the
+ * connections, the JT/T 808 core, options and summary),
+ * src/termsim_timing.c (what the national timing layout adds: the
+ * registration answer with its PKCS#12, downlink pieces and the requests
+ * for missing ones, the signed authentication) and src/termsim_lesson.c
+ * (the timing-training lesson: logins, records, photos, their answers).
+ * Nothing else includes it.
  *
- * termsim_lesson.c lands in libhoursd.a (the Makefile puts every source
- * file but the mains into it); its public names carry the termsim_
- * prefix, and nothing in the daemon references them.
+ * termsim_lesson.c and termsim_timing.c land in libhoursd.a (the Makefile
+ * puts every source file but the mains into it); their public names
+ * carry the termsim_ prefix, and nothing in the daemon references them.
  */
 #ifndef HOURSD_TERMSIM_H
 #define HOURSD_TERMSIM_H
@@ -27,6 +30,7 @@ struct event;
 struct event_base;
 struct bufferevent;
 struct termsim_lesson;
+struct termsim_dl;
 
 enum inject_kind { INJ_NONE, INJ_GARBAGE, INJ_BADCHECK, INJ_OVERSIZE, INJ_SUBPKG, INJ_UNKNOWN };
 
@@ -44,6 +48,7 @@ struct lesson_opts {
 	bool no_session;	    /* no logins or logouts: records are expected refused */
 	bool no_login;		    /* no logins: the lesson is open on the server already */
 	bool no_logout;		    /* no logouts: the lesson is left open */
+	bool unsigned_msgs;	    /* --unsigned: extension properties 0x0002, no check string */
 	long photo_bytes;	    /* -1: no photo */
 	bool photo_reverse;
 	long photo_drop; /* piece index from 1; 0: none */
@@ -65,6 +70,13 @@ struct opts {
 	int timeout_s;
 	bool no_register, no_auth;
 	const char *auth_code;
+	/* the timing layout (termsim_timing.c) */
+	const char *imei;    /* 15 digits; NULL: "86" + the phone's last 13 */
+	long drop_piece;     /* ignore the first arrival of downlink piece N (from 1); 0: none */
+	const char *p12_out; /* write the PKCS#12 of the registration answer here */
+	long auth_ts_offset; /* seconds added to the authentication's timestamp */
+	bool auth_bad_sig;   /* spoil the authentication's signature */
+	bool auth_twice;     /* the same authentication frame twice: a replay */
 	long long start_time;
 	bool start_time_set;
 	const char *acked_file;
@@ -101,7 +113,8 @@ enum slot_kind {
 	K_BADCHECK,
 	K_SUBPKG,
 	K_LESSON,
-	K_PIECE
+	K_PIECE,
+	K_ASK /* a request for missing downlink pieces: no answer awaited */
 };
 
 struct slot {
@@ -123,6 +136,12 @@ struct sim {
 	char phone[JT808_PHONE_MAX + 1]; /* padded to 12 or 20 digits */
 	char phone_raw[JT808_PHONE_MAX + 1];
 	char *cert, *key, *sign_key; /* the options with "{}" replaced by phone_raw */
+	char *p12_out;
+	char terminal_no[JTX_TERMINAL_NO_LEN + 1]; /* the timing terminal number */
+	char imei[16];
+	EVP_PKEY *pkey;	       /* signs authentication and lesson; NULL until known */
+	struct termsim_dl *dl; /* downlink pieces; NULL until the first */
+	bool in_training;      /* a student is logged in: the timing header's reserved byte is 1 */
 	SSL_CTX *ctx;
 	SSL *ssl; /* owned by bev once the bufferevent exists */
 	struct bufferevent *bev;
@@ -139,6 +158,9 @@ struct sim {
 	uint64_t pace_t0_us, paced;
 	/* results */
 	int reg_result, auth_result, unknown_result;
+	int auth_replay_result; /* --auth-twice: the answer to the second copy; -1 none */
+	bool cert_failed;	/* the registration answer's certificate is unusable */
+	bool layout_warned;	/* an answer in another layout was logged */
 	char auth_code[64];
 	uint64_t hb_acked, pos_sent, pos_acked, pos_failed, acks, injected, badcheck_acked;
 	uint64_t t_end_us;
@@ -178,10 +200,36 @@ bool termsim_pace_allows(struct sim *s);
 /* The frame under serial got its answer (a 0x8900): free its slot, count the latency. */
 void termsim_slot_answered(struct sim *s, uint16_t serial);
 
+/* Encode and queue a message no answer is awaited for; its serial (0: not sent). */
+uint16_t termsim_send_untracked(struct sim *s, uint16_t msg_id, const uint8_t *body, size_t len);
+/* Who the log lines of s are about ("" with one terminal). */
+const char *termsim_who(const struct sim *s);
+
 /* A decimal option in [min, max]. */
 bool termsim_parse_long(const char *s, long min, long max, long *out) MUSTCHECK;
 /* Pieces a 0x0900 body of len bytes is sent in (1: not sub-packaged). */
 unsigned termsim_pieces(size_t len);
+
+/* ---- termsim_timing.c ---- */
+
+/*
+ * A downlink piece (m->h.subpkg): false while its message is incomplete
+ * (a timer asks for missing pieces); true with the whole body (malloc'd,
+ * the caller frees) and *pieces when this piece completed it.
+ */
+bool termsim_dl_piece(struct sim *s, const struct jt808_msg *m, uint8_t **body, size_t *len,
+		      unsigned *pieces) MUSTCHECK;
+void termsim_dl_free(struct sim *s);
+/*
+ * The accepted 0x8100 of the timing layout: take the terminal number
+ * (unless --terminal-no), decode the PKCS#12 with the password and keep
+ * its key for signing (unless --sign-key), write it to --p12-out.
+ */
+bool termsim_take_certificate(struct sim *s, const struct jt808_register_ack_timing *a) MUSTCHECK;
+/* The 0x0102 body of the timing layout, signed now; 0 on error (logged). */
+size_t termsim_auth_timing(struct sim *s, uint8_t *out, size_t cap) MUSTCHECK;
+/* The IMEI of terminal s: --imei, else "86" and the phone's last 13 digits. */
+void termsim_default_imei(const char *phone, char out[16]);
 
 /* ---- termsim_lesson.c ---- */
 
@@ -226,6 +274,7 @@ enum {
 	O_RECORDS_FILE,
 	O_NO_LOGIN,
 	O_NO_LOGOUT,
+	O_UNSIGNED,
 };
 bool termsim_lesson_opt(struct lesson_opts *l, int c, const char *arg) MUSTCHECK;
 void termsim_lesson_defaults(struct lesson_opts *l);

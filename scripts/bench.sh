@@ -70,7 +70,9 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 run_termsim() { # $1 = output file, $2 = extra options
 	# shellcheck disable=SC2086
-	build/termsim --port "$port" --ca "$WORK/pki/ca.crt" --phone "${phones[0]}" \
+	# TLS and the 2013 header with the auth code, named: termsim's default is now the
+	# timing layout on plain TCP, which needs the registration's PKCS#12.
+	build/termsim --tls --layout 2013 --port "$port" --ca "$WORK/pki/ca.crt" --phone "${phones[0]}" \
 		--terminals "$NT" --cert "$WORK/pki/term-{}.crt" --key "$WORK/pki/term-{}.key" \
 		--sign-key "$WORK/pki/sign-rsa-{}.key" --lesson "$NR" --window 64 --course 1213010000 \
 		--timeout 120 $2 >"$1" 2>>"$WORK/termsim.log"

@@ -10,6 +10,12 @@
 #                                 certificate of this CA for another host (the name check)
 #   term-T.crt term-T.key         CN=T, clientAuth, for each terminal number T
 #                                 (default: 013800000001 013800000002 013800000003)
+#   term-T.p12                    the timing terminal's certificate as the registration
+#                                 answer delivers it: a PKCS#12 (OpenSSL 3 defaults) of
+#                                 an RSA-2048 key and a certificate of the dev CA, CN=T,
+#                                 password $P12_PASS (123456); its key and certificate
+#                                 also as term-rsa-T.key and term-rsa-T.crt (PEM), for
+#                                 termsim --no-register --sign-key
 #   sign-rsa-T.crt/.key           a self-signed RSA-2048 record-signing certificate per terminal
 #   sign-sm2-T.crt/.key           a self-signed SM2 (SM3) record-signing certificate per terminal
 #                                 (the EC P-256 term-T certificate signs ECDSA records itself)
@@ -39,6 +45,8 @@ command -v openssl >/dev/null || die "openssl not found (run scripts/deps.sh)"
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 DAYS=3650
+# 6-12 ASCII characters: the registration answer's password field is 12 bytes.
+P12_PASS=123456
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -75,9 +83,11 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 EOF
 
-newkey() { # $1 = output file
-	(umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
-		-out "$1" 2>/dev/null) || die "cannot make key $1"
+newkey() { # $1 = output file, $2 = rsa for RSA-2048 (default EC P-256)
+	local alg=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256)
+	[[ ${2:-} == rsa ]] && alg=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048)
+	(umask 077 && openssl genpkey "${alg[@]}" -out "$1" 2>/dev/null) ||
+		die "cannot make key $1"
 	chmod 600 "$1"
 }
 
@@ -102,14 +112,14 @@ make_ca() {
 	echo "pki.sh: made $DIR/$1.crt" >&2
 }
 
-# make_leaf NAME CN CA_NAME EXTENSIONS(server|client)
+# make_leaf NAME CN CA_NAME EXTENSIONS(server|client) [rsa]
 make_leaf() {
 	local purpose=sslclient
 	[[ $4 == server* ]] && purpose=sslserver
 	if valid "$1" "$3" "$purpose"; then
 		return 0
 	fi
-	newkey "$TMP/$1.key"
+	newkey "$TMP/$1.key" "${5:-}"
 	openssl req -config "$CNF" -new -key "$TMP/$1.key" -subj "/CN=$2" -out "$TMP/$1.csr" ||
 		die "cannot make $1.csr"
 	openssl x509 -req -in "$TMP/$1.csr" -CA "$DIR/$3.crt" -CAkey "$DIR/$3.key" \
@@ -127,6 +137,26 @@ make_leaf server localhost ca server
 make_leaf server-other platform.invalid ca server_other
 for t in "${TERMS[@]}"; do
 	make_leaf "term-$t" "$t" ca client
+done
+
+# make_p12 T: term-T.p12 from term-rsa-T.key/.crt, remade when it does not open with
+# the password or holds another certificate than term-rsa-T.crt.
+make_p12() {
+	local p12=$DIR/term-$1.p12 crt=$DIR/term-rsa-$1.crt
+	make_leaf "term-rsa-$1" "$1" ca client rsa
+	if [[ -s $p12 ]] && openssl pkcs12 -in "$p12" -passin "pass:$P12_PASS" -nokeys \
+		-clcerts 2>/dev/null | openssl x509 2>/dev/null | cmp -s - <(openssl x509 -in "$crt"); then
+		return 0
+	fi
+	(umask 077 && openssl pkcs12 -export -inkey "$DIR/term-rsa-$1.key" -in "$crt" \
+		-name "$1" -passout "pass:$P12_PASS" -out "$TMP/term-$1.p12") ||
+		die "cannot make term-$1.p12"
+	mv -f "$TMP/term-$1.p12" "$p12"
+	chmod 600 "$p12"
+	echo "pki.sh: made $p12" >&2
+}
+for t in "${TERMS[@]}"; do
+	make_p12 "$t"
 done
 # make_signer NAME ALGORITHM(rsa|sm2): a self-signed record-signing certificate.
 # hoursd pins it by digest in the registry, so no CA is needed.

@@ -74,11 +74,13 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 echo "hoursd is up on 127.0.0.1:$PORT; a demo terminal connects now (Ctrl-C stops everything)"
-build/termsim --host 127.0.0.1 --port "$PORT" --ca "$VAR/pki/ca.crt" \
+# The demo's listener is TLS with the 2013 header and the auth code: named, since
+# termsim's default is now the timing layout on plain TCP.
+build/termsim --tls --layout 2013 --host 127.0.0.1 --port "$PORT" --ca "$VAR/pki/ca.crt" \
 	--cert "$VAR/pki/term-${TERMINALS[0]}.crt" --key "$VAR/pki/term-${TERMINALS[0]}.key" \
 	--phone "${TERMINALS[0]}" --loop --rate 1 &
 pids+=($!)
-build/termsim --host 127.0.0.1 --port "$PORT" --ca "$VAR/pki/ca.crt" \
+build/termsim --tls --layout 2013 --host 127.0.0.1 --port "$PORT" --ca "$VAR/pki/ca.crt" \
 	--cert "$VAR/pki/term-${TERMINALS[1]}.crt" --key "$VAR/pki/term-${TERMINALS[1]}.key" \
 	--phone "${TERMINALS[1]}" --lesson 30 --rate 1 --course 1213010000 \
 	--terminal-no "D$stamp" --student "S$stamp" --coach "C$stamp" &

@@ -928,6 +928,9 @@ static enum quirk escaped_sums(struct conn *c, const uint8_t *esc, size_t n, uin
 		return Q_TAKEN;
 	}
 	c->srv->st.bad_frames[e]++;
+	c->layout = m->h.layout; /* answered in the terminal's own layout */
+	c->version = m->h.version;
+	memcpy(c->hdr_phone, m->h.phone, sizeof(c->hdr_phone));
 	bad_frame(c,
 		  "length and check code match the escaped bytes: a known device fault; "
 		  "`hoursctl terminal quirk NUMBER escaped-sums on` accepts it",

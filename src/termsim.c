@@ -1,10 +1,14 @@
 /*
- * termsim.c - simulated timing terminals speaking JT/T 808 over (mutual) TLS.
+ * termsim.c - simulated timing terminals: by default the national timing
+ * layout over plain TCP, as real timing terminals speak it; the 2013 and
+ * 2019 headers and (mutual) TLS on request.
  *
  * Used by the demo (--loop), the integration tests and the load generator.
  * Each terminal is one connection: register (0x0100), authenticate
- * (0x0102), heartbeats (0x0002), then location reports (0x0200, or 0x0704
- * batches), then with --lesson a timing-training lesson (termsim_lesson.c),
+ * (0x0102: the auth code, or in the timing layout a signature with the key
+ * the registration answer delivered, termsim_timing.c), heartbeats
+ * (0x0002), then location reports (0x0200, or 0x0704 batches), then with
+ * --lesson a timing-training lesson (termsim_lesson.c),
  * paced by --rate and by a window of unanswered frames.  Every frame
  * waits for its answer (0x8001 matched by answered serial and ID; 0x8900
  * by extended ID and serial); at the end a key=value summary, totals over
@@ -122,6 +126,11 @@ static const char *who(const struct sim *s)
 	return buf;
 }
 
+const char *termsim_who(const struct sim *s)
+{
+	return who(s);
+}
+
 /* Any progress (a frame out or in) pushes the no-progress deadline back. */
 static void idle_touch(struct sim *s)
 {
@@ -150,13 +159,19 @@ static void sim_write(struct sim *s, const uint8_t *buf, size_t n)
 
 /* ---- sending ---- */
 
+/*
+ * The timing header's reserved byte is what real terminals send: 1 while
+ * a student is logged in, else 0 (the server reads it, never trusts it).
+ */
 static struct jt808_header header_with(const struct sim *s, uint16_t msg_id, uint16_t serial)
 {
+	bool timing = s->o->layout == JT808_LTIMING;
 	struct jt808_header h = {.msg_id = msg_id,
 				 .layout = s->o->layout,
-				 .version = s->o->layout == JT808_L2019	    ? 1
-					    : s->o->layout == JT808_LTIMING ? JT808_TIMING_VERSION
-									    : 0,
+				 .version = s->o->layout == JT808_L2019 ? 1
+					    : timing			? JT808_TIMING_VERSION
+									: 0,
+				 .reserved = timing && s->in_training ? 1 : 0,
 				 .serial = serial};
 
 	memcpy(h.phone, s->phone, sizeof(h.phone));
@@ -214,7 +229,8 @@ static uint16_t send_msg(struct sim *s, struct jt808_header *h, const uint8_t *b
 		log_error("cannot encode message 0x%04x (%zu body bytes)", h->msg_id, len);
 		return 0;
 	}
-	slot_fill(s, h, kind, kind != K_BADCHECK && kind != K_SUBPKG, first_pos, npos);
+	slot_fill(s, h, kind, kind != K_BADCHECK && kind != K_SUBPKG && kind != K_ASK, first_pos,
+		  npos);
 	sim_write(s, out, n);
 	return h->serial;
 }
@@ -225,6 +241,11 @@ static uint16_t send_simple(struct sim *s, uint16_t msg_id, const uint8_t *body,
 	struct jt808_header h = sim_header(s, msg_id);
 
 	return send_msg(s, &h, body, len, kind, 0, 0);
+}
+
+uint16_t termsim_send_untracked(struct sim *s, uint16_t msg_id, const uint8_t *body, size_t len)
+{
+	return send_simple(s, msg_id, body, len, K_ASK);
 }
 
 unsigned termsim_pieces(size_t len)
@@ -302,9 +323,10 @@ static void send_register(struct sim *s)
 
 	snprintf(r.maker, sizeof(r.maker), "HRSD");
 	snprintf(r.model, sizeof(r.model), "TERMSIM");
-	/* 2013: the terminal ID is 7 bytes, so the phone's last 7 digits. */
+	/* 2013, timing: the factory serial is 7 bytes, so the phone's last 7 digits. */
 	snprintf(r.terminal_id, sizeof(r.terminal_id), "%s",
 		 s->o->layout == JT808_L2019 || plen <= 7 ? p : p + plen - 7);
+	memcpy(r.imei, s->imei, sizeof(r.imei));
 	snprintf(r.plate, sizeof(r.plate), "HA12345");
 	n = jt808_build_register(&r, s->o->layout, body, sizeof(body));
 	if (n == 0) {
@@ -324,25 +346,53 @@ static void start_sending(struct sim *s)
 	pump(s);
 }
 
+/*
+ * --auth-twice sends the very bytes again, serial included: a replay,
+ * whose answer is awaited as a second answer under the same serial.
+ */
+static void send_auth(struct sim *s, const uint8_t *body, size_t len)
+{
+	struct jt808_header h = sim_header(s, JT808_T_AUTH);
+	uint8_t out[SIM_FRAME_CAP];
+	size_t n = jt808_encode(&h, body, len, out, sizeof(out));
+
+	if (n == 0) {
+		log_error("cannot encode the authentication");
+		sim_finish(s);
+		return;
+	}
+	slot_fill(s, &h, K_AUTH, true, 0, s->o->auth_twice ? 2 : 1);
+	sim_write(s, out, n);
+	if (s->o->auth_twice) {
+		s->inflight++;
+		log_info("%ssending the same authentication frame again (--auth-twice)", who(s));
+		sim_write(s, out, n);
+	}
+	sim_set_state(s, ST_AUTHENTICATING);
+}
+
 static void start_auth(struct sim *s)
 {
-	uint8_t body[128];
+	uint8_t body[JT808_MAX_BODY];
 	size_t n;
 
 	if (s->o->no_auth) {
 		start_sending(s);
 		return;
 	}
-	if (s->o->auth_code)
-		snprintf(s->auth_code, sizeof(s->auth_code), "%s", s->o->auth_code);
-	n = jt808_build_auth(s->auth_code, s->o->layout == JT808_L2019, body, sizeof(body));
+	if (s->o->layout == JT808_LTIMING) {
+		n = termsim_auth_timing(s, body, sizeof(body));
+	} else {
+		if (s->o->auth_code)
+			snprintf(s->auth_code, sizeof(s->auth_code), "%s", s->o->auth_code);
+		n = jt808_build_auth(s->auth_code, s->o->layout == JT808_L2019, body, sizeof(body));
+	}
 	if (n == 0) {
 		log_error("cannot build the authentication body");
 		sim_finish(s);
 		return;
 	}
-	send_simple(s, JT808_T_AUTH, body, n, K_AUTH);
-	sim_set_state(s, ST_AUTHENTICATING);
+	send_auth(s, body, n);
 }
 
 /*
@@ -655,20 +705,40 @@ static void untracked_answer(struct sim *s, const struct slot *sl, uint16_t seri
 		s->badcheck_acked++;
 		log_error("the frame with a wrong check code (serial %u) was answered, result %u",
 			  serial, result);
+	} else if (sl->kind == K_ASK) {
+		log_info("%sthe request for missing pieces (serial %u) answered, result %u", who(s),
+			 serial, result);
 	} else {
 		log_info("piece 1 of the unfinished sub-package answered, result %u", result);
 	}
 }
 
+/* The second answer of --auth-twice is the replay's: it must be refused. */
+static void replay_answered(struct sim *s, uint8_t result)
+{
+	s->auth_replay_result = result;
+	if (result == JT808_R_OK)
+		log_error("%sthe replayed authentication was accepted (result 0)", who(s));
+	else
+		log_info("%sthe replayed authentication was refused, result %u", who(s), result);
+}
+
 static void auth_answered(struct sim *s, uint8_t result)
 {
+	if (s->auth_result >= 0) {
+		replay_answered(s, result);
+		return;
+	}
 	s->auth_result = result;
 	if (result != JT808_R_OK) {
-		log_error("authentication refused, result %u", result);
+		log_error("%sauthentication refused, result %u%s", who(s), result,
+			  s->o->layout == JT808_LTIMING ? " (signature or timestamp not accepted)"
+							: " (auth code not accepted)");
 		sim_finish(s);
 		return;
 	}
-	log_info("authenticated");
+	log_info("%sauthenticated%s", who(s),
+		 s->o->layout == JT808_LTIMING ? " (signed timestamp accepted)" : "");
 	start_sending(s);
 }
 
@@ -749,7 +819,10 @@ static void on_general_ack(struct sim *s, const struct jt808_msg *m)
 	}
 	if (!answered_slot(s, &serial, id, &sl))
 		return;
-	s->slots[serial].kind = K_FREE;
+	if (sl.kind == K_AUTH && sl.npos > 1)
+		s->slots[serial].npos--; /* --auth-twice: one more answer to come */
+	else
+		s->slots[serial].kind = K_FREE;
 	if (!sl.tracked) {
 		untracked_answer(s, &sl, serial, result);
 		return;
@@ -762,19 +835,57 @@ static void on_general_ack(struct sim *s, const struct jt808_msg *m)
 	pump(s);
 }
 
+/* The lesson waits for the registration answer when it brings the key or the number. */
+static bool lesson_deferred(const struct opts *o)
+{
+	return o->l.minutes >= 0 && o->layout == JT808_LTIMING && !o->no_register;
+}
+
+/* The timing answer's certificate taken, the lesson can be built and signed. */
+static bool registered_timing(struct sim *s, const struct jt808_register_ack_timing *a)
+{
+	uint64_t t0 = termsim_now_us();
+
+	if (!termsim_take_certificate(s, a)) {
+		s->cert_failed = true;
+		return false;
+	}
+	if (!lesson_deferred(s->o))
+		return true;
+	if (!termsim_lesson_prepare(s, s->pkey)) {
+		s->cert_failed = true;
+		return false;
+	}
+	log_info("%slesson messages built and signed in %.1f ms", who(s),
+		 (double)(termsim_now_us() - t0) / 1000.0);
+	return true;
+}
+
+static enum jt808_err parse_register_ack(const struct sim *s, const struct jt808_msg *m,
+					 struct jt808_register_ack_timing *a, char *code,
+					 size_t cap)
+{
+	if (s->o->layout == JT808_LTIMING)
+		return jt808_parse_register_ack_timing(m->body, m->body_len, a);
+	return jt808_parse_register_ack(m->body, m->body_len, &a->serial, &a->result, code, cap);
+}
+
 static void on_register_ack(struct sim *s, const struct jt808_msg *m)
 {
+	struct jt808_register_ack_timing a = {0};
 	uint16_t serial;
 	uint8_t result;
 	char code[sizeof(s->auth_code)];
 	struct slot *sl;
 
 	code[0] = '\0';
-	if (jt808_parse_register_ack(m->body, m->body_len, &serial, &result, code, sizeof(code)) !=
-	    JT808_OK) {
-		log_warn("malformed 0x8100 (%zu body bytes)", m->body_len);
+	if (parse_register_ack(s, m, &a, code, sizeof(code)) != JT808_OK) {
+		log_warn("malformed 0x8100 (%zu body bytes, %s layout)", m->body_len,
+			 jt808_layout_name((enum jt808_layout)s->o->layout));
 		return;
 	}
+	serial = a.serial;
+	result = a.result;
 	sl = &s->slots[serial];
 	if (s->st != ST_REGISTERING || serial != s->reg_serial || sl->kind != K_REG) {
 		log_warn("0x8100 for serial %u matches no registration", serial);
@@ -786,12 +897,19 @@ static void on_register_ack(struct sim *s, const struct jt808_msg *m)
 	record_latency(s, sl);
 	s->reg_result = result;
 	if (result != JT808_REG_OK) {
-		log_error("registration refused, result %u", result);
+		log_error("%sregistration refused, result %u", who(s), result);
 		sim_finish(s);
 		return;
 	}
-	memcpy(s->auth_code, code, sizeof(code));
-	log_info("registered, auth code received (%zu bytes)", strlen(code));
+	if (s->o->layout == JT808_LTIMING) {
+		if (!registered_timing(s, &a)) {
+			sim_finish(s);
+			return;
+		}
+	} else {
+		memcpy(s->auth_code, code, sizeof(code));
+		log_info("registered, auth code received (%zu bytes)", strlen(code));
+	}
 	start_auth(s);
 }
 
@@ -800,6 +918,36 @@ static void on_transparent_down(struct sim *s, const struct jt808_msg *m)
 	termsim_lesson_on_down(s, m);
 	check_drained(s);
 	pump(s);
+}
+
+static void dispatch(struct sim *s, const struct jt808_msg *m)
+{
+	if (m->h.msg_id == JT808_P_GENERAL_ACK)
+		on_general_ack(s, m);
+	else if (m->h.msg_id == JT808_P_REGISTER_ACK)
+		on_register_ack(s, m);
+	else if (m->h.msg_id == JT808_P_TRANSPARENT_DOWN && s->lesson)
+		on_transparent_down(s, m);
+	else
+		log_info("ignoring message 0x%04x from server", m->h.msg_id);
+}
+
+/* A downlink piece: the whole message is dispatched once its last piece is in. */
+static void on_piece(struct sim *s, const struct jt808_msg *m)
+{
+	struct jt808_msg whole = *m;
+	uint8_t *body;
+	size_t len;
+	unsigned pieces;
+
+	if (!termsim_dl_piece(s, m, &body, &len, &pieces))
+		return;
+	whole.h.subpkg = false;
+	whole.h.pkg_total = whole.h.pkg_index = 0;
+	whole.body = body;
+	whole.body_len = len;
+	dispatch(s, &whole);
+	free(body);
 }
 
 static void handle_frame(struct sim *s, const uint8_t *esc, size_t n)
@@ -817,14 +965,16 @@ static void handle_frame(struct sim *s, const uint8_t *esc, size_t n)
 	}
 	idle_touch(s);
 	log_debug("recv message 0x%04x serial %u body %zu", m.h.msg_id, m.h.serial, m.body_len);
-	if (m.h.msg_id == JT808_P_GENERAL_ACK)
-		on_general_ack(s, &m);
-	else if (m.h.msg_id == JT808_P_REGISTER_ACK)
-		on_register_ack(s, &m);
-	else if (m.h.msg_id == JT808_P_TRANSPARENT_DOWN && s->lesson)
-		on_transparent_down(s, &m);
+	if (m.h.layout != s->o->layout && !s->layout_warned) {
+		s->layout_warned = true;
+		log_warn("%sserver answered in the %s layout, not %s", who(s),
+			 jt808_layout_name((enum jt808_layout)m.h.layout),
+			 jt808_layout_name((enum jt808_layout)s->o->layout));
+	}
+	if (m.h.subpkg)
+		on_piece(s, &m);
 	else
-		log_info("ignoring message 0x%04x from server", m.h.msg_id);
+		dispatch(s, &m);
 }
 
 /* Take every complete frame out of the input; junk and oversize frames are skipped. */
@@ -1137,7 +1287,48 @@ static bool same_path(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-/* Terminal i's phone (--phone plus i, as many digits) and file names. */
+/* "T" and the phone, zero-padded to 15 digits (its last 15 when longer). */
+static void default_terminal_no(const char *phone, char out[JTX_TERMINAL_NO_LEN + 1])
+{
+	size_t n = strlen(phone), w = JTX_TERMINAL_NO_LEN - 1;
+
+	if (n > w) {
+		phone += n - w;
+		n = w;
+	}
+	out[0] = 'T';
+	memset(out + 1, '0', w - n);
+	memcpy(out + 1 + w - n, phone, n + 1);
+}
+
+/*
+ * The file of the signing key: --sign-key; else --key, except where the
+ * timing registration answer brings the terminal's key.
+ */
+static const char *sign_key_path(const struct opts *o)
+{
+	if (o->l.sign_key)
+		return o->l.sign_key;
+	return o->layout == JT808_LTIMING && !o->no_register ? NULL : o->key;
+}
+
+/* Terminal i's numbers: the timing terminal number (until an answer names one) and IMEI. */
+static bool sim_numbers(const struct opts *o, struct sim *s)
+{
+	if (o->l.terminal_no) {
+		if (!termsim_number_plus(o->l.terminal_no, s->index, s->terminal_no,
+					 sizeof(s->terminal_no)))
+			return false;
+	} else {
+		default_terminal_no(s->phone_raw, s->terminal_no);
+	}
+	if (o->imei)
+		return termsim_number_plus(o->imei, s->index, s->imei, sizeof(s->imei));
+	termsim_default_imei(s->phone_raw, s->imei);
+	return true;
+}
+
+/* Terminal i's phone (--phone plus i, as many digits), numbers and file names. */
 static bool sim_identity(struct run *r, struct sim *s)
 {
 	const struct opts *o = &r->o;
@@ -1151,10 +1342,17 @@ static bool sim_identity(struct run *r, struct sim *s)
 	n = strlen(s->phone_raw);
 	memset(s->phone, '0', want - n);
 	memcpy(s->phone + want - n, s->phone_raw, n + 1);
+	if (!sim_numbers(o, s)) {
+		log_error("terminal %u: --terminal-no or --imei plus %u overflows its digits",
+			  s->index, s->index);
+		return false;
+	}
 	s->cert = subst(o->cert, s->phone_raw);
 	s->key = subst(o->key, s->phone_raw);
-	s->sign_key = subst(o->l.sign_key ? o->l.sign_key : o->key, s->phone_raw);
-	return (!o->cert || s->cert) && (!o->key || s->key) && (!s->key || s->sign_key);
+	s->sign_key = subst(sign_key_path(o), s->phone_raw);
+	s->p12_out = subst(o->p12_out, s->phone_raw);
+	return (!o->cert || s->cert) && (!o->key || s->key) && (!sign_key_path(o) || s->sign_key) &&
+	       (!o->p12_out || s->p12_out);
 }
 
 /* The TLS context: terminal 0's again when the files are the same. */
@@ -1172,31 +1370,47 @@ static bool sim_tls(struct run *r, struct sim *s)
 	return s->ctx != NULL;
 }
 
-/* Load the signing key (or take the previous terminal's) and pre-sign the lesson. */
-static bool sim_lesson(struct run *r, struct sim *s, EVP_PKEY **key)
+/* A key signs the lesson (unless --unsigned) and the timing authentication. */
+static bool key_needed(const struct opts *o)
+{
+	return (o->l.minutes >= 0 && !o->l.unsigned_msgs) ||
+	       (o->layout == JT808_LTIMING && !o->no_auth);
+}
+
+/* Load the signing key file, or share the previous terminal's when the file is the same. */
+static bool sim_key(struct run *r, struct sim *s)
 {
 	struct sim *prev = s->index > 0 ? s - 1 : NULL;
 
-	if (r->o.l.minutes < 0)
+	if (!s->sign_key || !key_needed(&r->o))
 		return true;
-	if (!prev || !same_path(prev->sign_key, s->sign_key)) {
-		EVP_PKEY_free(*key);
-		if (!(*key = sig_load_key(s->sign_key))) {
-			log_error("cannot load the signing key %s", s->sign_key);
-			return false;
-		}
+	if (prev && prev->pkey && same_path(prev->sign_key, s->sign_key)) {
+		s->pkey = prev->pkey;
+		return EVP_PKEY_up_ref(s->pkey) == 1;
 	}
-	return termsim_lesson_prepare(s, *key);
+	if (!(s->pkey = sig_load_key(s->sign_key))) {
+		log_error("cannot load the signing key %s", s->sign_key);
+		return false;
+	}
+	return true;
 }
 
-static bool sim_setup(struct run *r, struct sim *s, EVP_PKEY **key)
+/* Pre-sign the lesson, unless the registration answer brings what it needs. */
+static bool sim_lesson(struct run *r, struct sim *s)
+{
+	if (r->o.l.minutes < 0 || lesson_deferred(&r->o))
+		return true;
+	return termsim_lesson_prepare(s, s->pkey);
+}
+
+static bool sim_setup(struct run *r, struct sim *s)
 {
 	s->slots = calloc(65536, sizeof(*s->slots));
 	s->idle_ev = evtimer_new(r->base, on_idle, s);
 	s->pace_ev = evtimer_new(r->base, on_pace, s);
 	if (!s->slots || !s->idle_ev || !s->pace_ev)
 		return false;
-	return sim_identity(r, s) && sim_tls(r, s) && sim_lesson(r, s, key);
+	return sim_identity(r, s) && sim_tls(r, s) && sim_key(r, s) && sim_lesson(r, s);
 }
 
 static bool open_append(const char *path, FILE **f)
@@ -1225,7 +1439,6 @@ static bool run_events(struct run *r)
 /* Every terminal ready to connect, its lesson built and signed. */
 static bool run_setup(struct run *r)
 {
-	EVP_PKEY *key = NULL;
 	bool ok = true;
 	uint64_t t0 = termsim_now_us();
 
@@ -1242,11 +1455,11 @@ static bool run_setup(struct run *r)
 
 		*s = (struct sim){.run = r, .o = &r->o, .index = i, .fd = -1};
 		s->reg_result = s->auth_result = s->unknown_result = -1;
+		s->auth_replay_result = -1;
 	}
 	for (unsigned i = 0; i < r->nsims && ok; i++)
-		ok = sim_setup(r, &r->sims[i], &key);
-	EVP_PKEY_free(key);
-	if (ok && r->o.l.minutes >= 0)
+		ok = sim_setup(r, &r->sims[i]);
+	if (ok && r->o.l.minutes >= 0 && !lesson_deferred(&r->o))
 		log_info("lesson messages of %u terminal(s) built and signed in %.1f ms", r->nsims,
 			 (double)(termsim_now_us() - t0) / 1000.0);
 	return ok;
@@ -1271,10 +1484,13 @@ static void sim_free(struct sim *s)
 	free_event(s->idle_ev);
 	free_event(s->pace_ev);
 	termsim_lesson_free(s);
+	termsim_dl_free(s);
+	EVP_PKEY_free(s->pkey);
 	free(s->slots);
 	free(s->cert);
 	free(s->key);
 	free(s->sign_key);
+	free(s->p12_out);
 }
 
 static void run_free(struct run *r)
@@ -1367,6 +1583,11 @@ static void print_core(const struct run *r)
 	printf("register_result=%d\n", result_of(r, offsetof(struct sim, reg_result), 0));
 	print_code(r->sims[0].auth_code);
 	printf("auth_result=%d\n", result_of(r, offsetof(struct sim, auth_result), 0));
+	if (r->o.auth_twice)
+		printf("auth_replay_result=%d\n",
+		       result_of(r, offsetof(struct sim, auth_replay_result), 1));
+	if (r->o.layout == JT808_LTIMING)
+		printf("terminal_no=%s\n", r->sims[0].terminal_no);
 	printf("heartbeats_acked=%" PRIu64 "\n", SUM_OF(r, uint64_t, hb_acked));
 	printf("positions_sent=%" PRIu64 "\n", SUM_OF(r, uint64_t, pos_sent));
 	printf("positions_acked=%" PRIu64 "\n", SUM_OF(r, uint64_t, pos_acked));
@@ -1378,6 +1599,8 @@ static void print_core(const struct run *r)
 	printf("closed_by_server=%" PRIu64 "\n", SUM_OF(r, bool, closed));
 	printf("connect_failed=%" PRIu64 "\n", SUM_OF(r, bool, connect_failed));
 	printf("tls_failed=%" PRIu64 "\n", SUM_OF(r, bool, tls_failed));
+	if (r->o.layout == JT808_LTIMING && !r->o.no_register)
+		printf("certificate_failed=%" PRIu64 "\n", SUM_OF(r, bool, cert_failed));
 }
 
 static void print_summary(struct run *r)
@@ -1404,9 +1627,10 @@ static bool sim_failed(const struct sim *s)
 {
 	const struct opts *o = s->o;
 
-	if (s->closed || s->connect_failed || s->tls_failed || s->pos_failed || s->badcheck_acked)
+	if (s->closed || s->connect_failed || s->tls_failed || s->pos_failed || s->badcheck_acked ||
+	    s->cert_failed)
 		return true;
-	if (s->reg_result > 0 || s->auth_result > 0)
+	if (s->reg_result > 0 || s->auth_result > 0 || s->auth_replay_result == JT808_R_OK)
 		return true;
 	if (s->lesson && termsim_lesson_failed(s))
 		return true;
@@ -1421,7 +1645,7 @@ static bool sim_complete(const struct sim *s)
 
 	if ((!o->no_register && s->reg_result != 0) || (!o->no_auth && s->auth_result != 0))
 		return false;
-	if (s->lesson && !termsim_lesson_complete(s))
+	if (o->l.minutes >= 0 && (!s->lesson || !termsim_lesson_complete(s)))
 		return false;
 	return s->inflight == 0 && s->pos_acked == s->pos_sent;
 }
@@ -1460,17 +1684,54 @@ static int run_exit_code(const struct run *r)
 static void usage(FILE *f)
 {
 	fputs("usage: termsim --phone DIGITS [options]\n"
-	      "  --host H (127.0.0.1)  --port P (8808)  --plain\n"
+	      "By default a timing terminal: plain TCP, the national timing header, a\n"
+	      "registration whose answer brings the terminal number and a PKCS#12 with\n"
+	      "the terminal's key, then an authentication signed with that key.\n"
+	      "connection:\n"
+	      "  --host H (127.0.0.1)  --port P (8808)\n"
+	      "  --plain                           plain TCP (the default)\n"
+	      "  --tls                             TLS instead, with --ca (and --cert/--key)\n"
 	      "  --ca F --cert F --key F           TLS trust and client identity\n"
-	      "  --v2019                           2019 header (phone padded to 20 digits)\n"
+	      "  --layout timing|2013|2019         header layout (timing: version 0x80,\n"
+	      "                                    BCD[8] phone, reserved byte 1 while a\n"
+	      "                                    student is logged in, else 0)\n"
+	      "  --v2019                           the same as --layout 2019\n"
+	      "  --phone DIGITS                    up to 16 (timing), 12 (2013) or 20 (2019)\n"
+	      "registration and authentication:\n"
+	      "  --no-register  --no-auth\n"
+	      "  --auth-code CODE                  2013/2019: the code, without registration\n"
+	      "  --imei N                          timing: 15 digits in the registration\n"
+	      "                                    (default 86 + the phone's last 13 digits)\n"
+	      "  --drop-piece N                    ignore the first arrival of downlink\n"
+	      "                                    piece N: after 2 s termsim asks for it\n"
+	      "                                    (0x8003) and the server must resend it\n"
+	      "  --p12-out F                       timing: write the PKCS#12 (DER) of the\n"
+	      "                                    registration answer to F\n"
+	      "  --sign-key F                      timing: the key signing authentication\n"
+	      "                                    and lesson instead of the PKCS#12's;\n"
+	      "                                    required with --no-register\n"
+	      "  --terminal-no S                   timing: the 16-character terminal number\n"
+	      "                                    instead of the registration answer's\n"
+	      "                                    (without registration, default T + the\n"
+	      "                                    phone in 15 digits)\n"
+	      "  --auth-ts-offset S                timing: S seconds added to the\n"
+	      "                                    authentication's timestamp (stale: -600)\n"
+	      "  --auth-bad-sig                    timing: one byte of the signature flipped\n"
+	      "  --auth-twice                      the same authentication frame twice on\n"
+	      "                                    the connection, byte for byte: the second\n"
+	      "                                    (the replay) must be refused, else exit 1\n"
+	      "                                    (auth_replay_result in the summary)\n"
+	      "  Authentication refused: a log line and exit status 1.\n"
+	      "traffic:\n"
 	      "  --heartbeats N  --positions N  --batch K (0x0704, K <= 34)\n"
 	      "  --rate R (frames/s, 0 = window only)  --window W (16)  --timeout S (30)\n"
-	      "  --no-register  --no-auth  --auth-code CODE  --start-time EPOCH\n"
-	      "  --acked-file F  --loop  -v\n"
+	      "  --start-time EPOCH  --acked-file F  --loop  -v\n"
 	      "  --inject garbage|badcheck|oversize|subpkg-unfinished|unknown-msg\n"
 	      "  --terminals C                     C terminals in one event loop: phones\n"
 	      "                                    consecutive from --phone; \"{}\" in --cert,\n"
-	      "                                    --key, --sign-key is each one's phone digits\n",
+	      "                                    --key, --sign-key, --p12-out is each one's\n"
+	      "                                    phone digits; --imei and --terminal-no\n"
+	      "                                    count up like the phone\n",
 	      f);
 	fputs(termsim_lesson_usage, f);
 }
@@ -1497,6 +1758,28 @@ static bool parse_phone(struct opts *o, const char *s)
 		return false;
 	snprintf(o->phone_raw, sizeof(o->phone_raw), "%s", s);
 	return true;
+}
+
+static bool parse_layout(struct opts *o, const char *s)
+{
+	static const struct {
+		const char *name;
+		enum jt808_layout l;
+	} names[] = {{"timing", JT808_LTIMING}, {"2013", JT808_L2013}, {"2019", JT808_L2019}};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (strcmp(s, names[i].name) == 0) {
+			o->layout = (uint8_t)names[i].l;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool parse_imei(struct opts *o, const char *s)
+{
+	o->imei = s;
+	return strlen(s) == 15 && strspn(s, "0123456789") == 15;
 }
 
 static bool parse_inject(struct opts *o, const char *s)
@@ -1533,6 +1816,14 @@ enum {
 	O_LOOP,
 	O_INJECT,
 	O_TERMINALS,
+	O_TLS,
+	O_LAYOUT,
+	O_IMEI,
+	O_DROP_PIECE,
+	O_P12_OUT,
+	O_AUTH_TS_OFFSET,
+	O_AUTH_BAD_SIG,
+	O_AUTH_TWICE,
 };
 
 static const struct option long_opts[] = {
@@ -1558,6 +1849,15 @@ static const struct option long_opts[] = {
 	{"loop", no_argument, NULL, O_LOOP},
 	{"inject", required_argument, NULL, O_INJECT},
 	{"terminals", required_argument, NULL, O_TERMINALS},
+	{"tls", no_argument, NULL, O_TLS},
+	{"layout", required_argument, NULL, O_LAYOUT},
+	{"imei", required_argument, NULL, O_IMEI},
+	{"drop-piece", required_argument, NULL, O_DROP_PIECE},
+	{"p12-out", required_argument, NULL, O_P12_OUT},
+	{"auth-ts-offset", required_argument, NULL, O_AUTH_TS_OFFSET},
+	{"auth-bad-sig", no_argument, NULL, O_AUTH_BAD_SIG},
+	{"auth-twice", no_argument, NULL, O_AUTH_TWICE},
+	{"unsigned", no_argument, NULL, O_UNSIGNED},
 	{"lesson", required_argument, NULL, O_LESSON},
 	{"sign-key", required_argument, NULL, O_SIGN_KEY},
 	{"terminal-no", required_argument, NULL, O_TERMINAL_NO},
@@ -1637,6 +1937,10 @@ static bool apply_num_opt(struct opts *o, int c, const char *arg)
 		return parse_start_time(o, arg);
 	case O_TERMINALS:
 		return parse_int(arg, 1, SIM_TERMINALS_MAX, &o->terminals);
+	case O_DROP_PIECE:
+		return termsim_parse_long(arg, 1, UINT16_MAX, &o->drop_piece);
+	case O_AUTH_TS_OFFSET:
+		return termsim_parse_long(arg, -100000000, 100000000, &o->auth_ts_offset);
 	default:
 		return termsim_lesson_opt(&o->l, c, arg);
 	}
@@ -1660,6 +1964,22 @@ static bool apply_opt(struct opts *o, int c, const char *arg, const char **phone
 		break;
 	case O_PLAIN:
 		o->plain = true;
+		break;
+	case O_TLS:
+		o->plain = false;
+		break;
+	case O_LAYOUT:
+		return parse_layout(o, arg);
+	case O_IMEI:
+		return parse_imei(o, arg);
+	case O_P12_OUT:
+		o->p12_out = arg;
+		break;
+	case O_AUTH_BAD_SIG:
+		o->auth_bad_sig = true;
+		break;
+	case O_AUTH_TWICE:
+		o->auth_twice = true;
 		break;
 	case O_PHONE:
 		*phone = arg;
@@ -1709,6 +2029,42 @@ static bool check_terminals(const struct opts *o)
 	return true;
 }
 
+/* Options of one layout given with another, or needing what is left out. */
+static bool check_layout_opts(const struct opts *o)
+{
+	bool timing = o->layout == JT808_LTIMING;
+
+	if (timing && o->auth_code) {
+		log_error("--auth-code is for --layout 2013|2019: the timing layout signs instead");
+		return false;
+	}
+	if (!timing && (o->imei || o->p12_out || o->auth_ts_offset || o->auth_bad_sig)) {
+		log_error("--imei, --p12-out, --auth-ts-offset and --auth-bad-sig are for the "
+			  "timing layout");
+		return false;
+	}
+	if ((o->imei || o->p12_out) && o->no_register) {
+		log_error("--imei and --p12-out go with the registration (no --no-register)");
+		return false;
+	}
+	if (o->no_auth && (o->auth_ts_offset || o->auth_bad_sig || o->auth_twice)) {
+		log_error("--auth-* options need the authentication (no --no-auth)");
+		return false;
+	}
+	if (!o->no_register || o->no_auth)
+		return true;
+	if (timing && !sign_key_path(o)) {
+		log_error("--no-register in the timing layout needs --sign-key F (the key of the "
+			  "terminal's registered certificate) or --no-auth");
+		return false;
+	}
+	if (!timing && !o->auth_code) {
+		log_error("--no-register needs --auth-code CODE or --no-auth");
+		return false;
+	}
+	return true;
+}
+
 /* Checks across options, after all are read. */
 static bool check_opts(struct opts *o, const char *phone)
 {
@@ -1717,17 +2073,17 @@ static bool check_opts(struct opts *o, const char *phone)
 		return false;
 	}
 	if (!o->plain && !o->ca) {
-		log_error("--ca is required without --plain");
+		log_error("--ca is required with --tls");
 		return false;
 	}
 	if (!o->cert != !o->key) {
 		log_error("--cert and --key go together");
 		return false;
 	}
-	if (o->no_register && !o->no_auth && !o->auth_code) {
-		log_error("--no-register needs --auth-code CODE or --no-auth");
+	if (o->plain && o->cert)
+		log_warn("--cert without --tls: plain TCP, the certificate is not sent");
+	if (!check_layout_opts(o))
 		return false;
-	}
 	if (o->loop && o->rate <= 0)
 		o->rate = 1;
 	if (!o->start_time_set)
@@ -1741,8 +2097,13 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	const char *phone = NULL;
 	int c, idx = -1;
 
-	*o = (struct opts){
-		.host = "127.0.0.1", .port = "8808", .window = 16, .timeout_s = 30, .terminals = 1};
+	*o = (struct opts){.host = "127.0.0.1",
+			   .port = "8808",
+			   .plain = true,
+			   .layout = JT808_LTIMING,
+			   .window = 16,
+			   .timeout_s = 30,
+			   .terminals = 1};
 	termsim_lesson_defaults(&o->l);
 	while ((c = getopt_long(argc, argv, "vh", long_opts, &idx)) != -1) {
 		if (c == 'h') {

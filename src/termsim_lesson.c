@@ -138,20 +138,6 @@ bool termsim_number_plus(const char *base, unsigned i, char *out, size_t cap)
 	return carry == 0;
 }
 
-/* "T" and the phone, zero-padded to 15 digits (its last 15 when longer). */
-static void default_terminal_no(const char *phone, char out[JTX_TERMINAL_NO_LEN + 1])
-{
-	size_t n = strlen(phone), w = JTX_TERMINAL_NO_LEN - 1;
-
-	if (n > w) {
-		phone += n - w;
-		n = w;
-	}
-	out[0] = 'T';
-	memset(out + 1, '0', w - n);
-	memcpy(out + 1 + w - n, phone, n + 1);
-}
-
 /* Nine digits that differ from run to run: the wall clock in milliseconds. */
 static unsigned long photo_serial(void)
 {
@@ -163,17 +149,13 @@ static unsigned long photo_serial(void)
 			       1000000000ULL);
 }
 
+/* The terminal number is the terminal's (termsim.c: an option, a default or the registration's). */
 static bool lesson_numbers(struct sim *s, struct termsim_lesson *l)
 {
 	const struct lesson_opts *o = &s->o->l;
 	unsigned i = s->index;
 
-	if (o->terminal_no) {
-		if (!termsim_number_plus(o->terminal_no, i, l->terminal_no, sizeof(l->terminal_no)))
-			return false;
-	} else {
-		default_terminal_no(s->phone_raw, l->terminal_no);
-	}
+	memcpy(l->terminal_no, s->terminal_no, sizeof(l->terminal_no));
 	snprintf(l->photo_no, sizeof(l->photo_no), "P%09lu", photo_serial());
 	return termsim_number_plus(o->coach_no, i, l->coach_no, sizeof(l->coach_no)) &&
 	       termsim_number_plus(o->student_no, i, l->student_no, sizeof(l->student_no));
@@ -194,6 +176,26 @@ static struct jt808_location gnss_at(time_t t, unsigned minute)
 	};
 
 	return g;
+}
+
+/*
+ * A record in the timing layout carries what a real terminal adds to the
+ * block: the odometer (0x01) and the engine speed (0x05), and the
+ * recorder's own speed beside the satellite's (docs/protocol.md).
+ */
+static void record_extras(const struct sim *s, struct jt808_location *g, unsigned minute)
+{
+	if (s->o->layout != JT808_LTIMING)
+		return;
+	g->extras = JT808_X_MILEAGE | JT808_X_RPM;
+	g->mileage_dkm = 123450 + minute * LESSON_DKM_PER_MIN;
+	g->engine_rpm = (uint16_t)(1750 + (minute % 7) * 25);
+	g->recorder_speed_dkmh = (uint16_t)(g->speed_dkmh - 4 + minute % 9);
+}
+
+static const char *key_name(const struct sim *s)
+{
+	return s->sign_key ? s->sign_key : "the key of the registration answer";
 }
 
 /* ---- the script ---- */
@@ -222,23 +224,32 @@ static void tamper(struct lmsg *m, size_t sig_len)
 /*
  * Build the body of extended message id around data, sign exactly the
  * span jtx_signed_span() names, build again with the signature.  The
- * caller sets role and expectations in m afterwards.
+ * caller sets role and expectations in m afterwards.  RSA signs the bare
+ * digest in the timing layout, as the terminals do, and the DigestInfo
+ * form elsewhere (the server takes both).  --unsigned: properties 0x0002,
+ * no check string, as a widely used terminal app sends its records.
  */
 static bool sign_body(const struct build *b, uint16_t id, uint16_t serial, const uint8_t *data,
 		      size_t n, bool spoil, struct lmsg *m)
 {
-	struct jtx_header h = {
-		.msg_id = id, .props = JTX_PROP_SIGNED | JTX_PROP_ANSWER, .serial = serial};
+	bool unsig = b->o->unsigned_msgs;
+	struct jtx_header h = {.msg_id = id,
+			       .props = unsig ? JTX_PROP_ANSWER : JTX_PROP_SIGNED | JTX_PROP_ANSWER,
+			       .serial = serial};
 	size_t cap = LESSON_HDR_ROOM + n + JTX_MAX_SIG, off, span, sig_len = JTX_MAX_SIG;
 	uint8_t sig[JTX_MAX_SIG];
+	enum sig_form form = b->s->o->layout == JT808_LTIMING ? SIG_FORM_BARE : SIG_FORM_DIGESTINFO;
 
 	memcpy(h.terminal_no, b->l->terminal_no, sizeof(h.terminal_no));
 	*m = (struct lmsg){.owns = true, .ext_id = id, .ext_serial = serial, .result = -1};
 	if (!(m->body = malloc(cap)) || !(m->len = jtx_build(&h, data, n, NULL, 0, m->body, cap)))
 		goto fail;
+	if (unsig)
+		return true;
 	jtx_signed_span(n, &off, &span);
-	if (off + span > m->len || !sig_sign(b->key, m->body + off, span, sig, &sig_len)) {
-		log_error("cannot sign timing message 0x%04x with %s", id, b->s->sign_key);
+	if (off + span > m->len ||
+	    !sig_sign_form(b->key, form, m->body + off, span, sig, &sig_len)) {
+		log_error("cannot sign timing message 0x%04x with %s", id, key_name(b->s));
 		goto fail;
 	}
 	if (!(m->len = jtx_build(&h, data, n, sig, sig_len, m->body, cap)))
@@ -344,6 +355,7 @@ static bool record_at(const struct build *b, long i, unsigned mileage_extra, str
 				 .max_speed_dkmh = LESSON_MAX_SPEED,
 				 .mileage_dkm = (uint16_t)(LESSON_DKM_PER_MIN + mileage_extra),
 				 .gnss = gnss_at(t, (unsigned)i)};
+	record_extras(b->s, &r->gnss, (unsigned)i);
 	snprintf(r->record_no, sizeof(r->record_no), "%s%.6s%04ld", b->l->terminal_no, date,
 		 b->o->record_seq + i);
 	memcpy(r->student_no, b->l->student_no, sizeof(r->student_no));
@@ -525,8 +537,12 @@ bool termsim_lesson_prepare(struct sim *s, EVP_PKEY *key)
 			  s->index);
 		return false;
 	}
-	if (EVP_PKEY_get_size(key) > JTX_MAX_SIG) {
-		log_error("the signing key %s makes signatures over %d bytes", s->sign_key,
+	if (!key && !b.o->unsigned_msgs) {
+		log_error("%sno key to sign the lesson with", termsim_who(s));
+		return false;
+	}
+	if (key && EVP_PKEY_get_size(key) > JTX_MAX_SIG) {
+		log_error("the signing key %s makes signatures over %d bytes", key_name(s),
 			  JTX_MAX_SIG);
 		return false;
 	}
@@ -573,6 +589,9 @@ enum termsim_step termsim_lesson_step(struct sim *s)
 
 	if (l->next == l->n)
 		return STEP_DONE;
+	/* --no-login: the lesson is open on the server, its student logged in */
+	if (l->next == 0 && s->o->l.no_login && !s->o->l.no_session)
+		s->in_training = true;
 	m = &l->m[l->next];
 	if (m->wait && s->inflight > 0)
 		return STEP_WAIT;
@@ -659,6 +678,11 @@ static void answer_8900(struct sim *s, struct lmsg *m, const struct jtx_header *
 		return;
 	}
 	m->result = a.result;
+	/* the timing header's reserved byte follows the student's login */
+	if (m->role == R_STUDENT_IN && a.result == JTX_R_OK)
+		s->in_training = true;
+	else if (m->role == R_STUDENT_OUT)
+		s->in_training = false;
 	if (*person_of(l, m) && strcmp(a.person_no, person_of(l, m)) != 0)
 		log_warn("0x8900 %04x names %s, not %s", h->msg_id, a.person_no, person_of(l, m));
 	if (a.result == good_result(m->role))
@@ -800,8 +824,17 @@ const char termsim_lesson_usage[] =
 	"  --lesson N            coach login, student login, N records (one a minute\n"
 	"                        of the record clock), student logout, coach logout\n"
 	"  --sign-key F          PEM key signing every message: RSA, EC P-256 or SM2\n"
-	"                        (default --key); all is signed before the timed part\n"
-	"  --terminal-no S       16 characters (default T + the phone, 15 digits)\n"
+	"                        (default: timing layout, the registration answer's\n"
+	"                        key; else --key); all is signed before the timed\n"
+	"                        part (timing layout: after the registration answer).\n"
+	"                        RSA signs the bare digest in the timing layout, the\n"
+	"                        DigestInfo form in 2013/2019\n"
+	"  --unsigned            extension properties 0x0002, no signature (0x0022\n"
+	"                        otherwise); records still expected answered 0\n"
+	"  --terminal-no S       16 characters (default: timing layout, the\n"
+	"                        registration answer's; else T + the phone, 15 digits)\n"
+	"  records in the timing layout carry the GNSS extras 0x01 (mileage) and 0x05\n"
+	"  (engine speed) and a recorder speed near the satellite speed\n"
 	"  --coach NO --student NO  16 characters (C000000000000001, S000000000000001)\n"
 	"  --class-id N (1)  --course DIGITS (default 1212010000: vehicle, C1, part 2)\n"
 	"  --record-start EPOCH  record 1's time (default now - N*60); then +60 s each\n"
@@ -935,6 +968,9 @@ bool termsim_lesson_opt(struct lesson_opts *l, int c, const char *arg)
 	case O_NO_LOGOUT:
 		l->no_logout = true;
 		return true;
+	case O_UNSIGNED:
+		l->unsigned_msgs = true;
+		return true;
 	case O_PHOTO_ORDER:
 		l->photo_reverse = strcmp(arg, "reverse") == 0;
 		return l->photo_reverse || strcmp(arg, "forward") == 0;
@@ -979,15 +1015,34 @@ static bool check_faults(const struct lesson_opts *l)
 		log_error("--photo-order and --photo-drop need --photo BYTES");
 		return false;
 	}
+	if (l->unsigned_msgs && l->tamper) {
+		log_error("--tamper spoils a signature: not with --unsigned");
+		return false;
+	}
 	return true;
 }
 
-/* Lesson options given without --lesson. */
-static bool lesson_opts_unused(const struct lesson_opts *l)
+/*
+ * Lesson options given without --lesson.  The timing layout's
+ * authentication uses the key and the terminal number too.
+ */
+static bool lesson_opts_unused(const struct opts *o)
 {
-	return l->sign_key || l->terminal_no || l->tamper || l->resend || l->reuse ||
-	       l->no_session || l->no_login || l->no_logout || l->photo_bytes >= 0 ||
-	       l->records_file || l->record_start_set;
+	const struct lesson_opts *l = &o->l;
+
+	if (o->layout != JT808_LTIMING && (l->sign_key || l->terminal_no))
+		return true;
+	return l->tamper || l->resend || l->reuse || l->no_session || l->no_login || l->no_logout ||
+	       l->photo_bytes >= 0 || l->records_file || l->record_start_set || l->unsigned_msgs;
+}
+
+/* Where the lesson's key comes from: --sign-key, --key, or the timing registration. */
+static bool lesson_has_key(const struct opts *o)
+{
+	const struct lesson_opts *l = &o->l;
+
+	return l->unsigned_msgs || l->sign_key || o->key ||
+	       (o->layout == JT808_LTIMING && !o->no_register);
 }
 
 bool termsim_lesson_check(struct opts *o)
@@ -995,11 +1050,11 @@ bool termsim_lesson_check(struct opts *o)
 	struct lesson_opts *l = &o->l;
 
 	if (l->minutes < 0) {
-		if (lesson_opts_unused(l))
+		if (lesson_opts_unused(o))
 			log_error("lesson options need --lesson N");
-		return !lesson_opts_unused(l);
+		return !lesson_opts_unused(o);
 	}
-	if (!l->sign_key && !o->key) {
+	if (!lesson_has_key(o)) {
 		log_error("--lesson needs --sign-key F (or --key F)");
 		return false;
 	}

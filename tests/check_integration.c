@@ -13,6 +13,7 @@
  * port, and checks both what termsim saw acked and what is in the database.
  */
 #include "hoursd.h"
+#include "jt808.h"
 
 #include <check.h>
 #include <stdarg.h>
@@ -212,7 +213,12 @@ static bool log_has(const char *needle)
 	return count_lines_with(needle) > 0;
 }
 
-/* Build termsim's argv: connection options for a terminal, then extra words. */
+/*
+ * Build termsim's argv: connection options for a terminal, then extra
+ * words.  These tests are of the TLS listener with the 2013 header and
+ * the auth code, which termsim no longer does by default: they say so
+ * (--tls --layout 2013; a later --plain or --v2019 in extra wins).
+ */
 static pid_t termsim_start(const char *cert_name, const char *phone, const char *extra)
 {
 	static char prog[600], ca[600], cert[600], key[600], portstr[16], words[1024];
@@ -226,6 +232,9 @@ static pid_t termsim_start(const char *cert_name, const char *phone, const char 
 	argv[n++] = portstr;
 	argv[n++] = (char *)"--ca";
 	argv[n++] = ca;
+	argv[n++] = (char *)"--tls";
+	argv[n++] = (char *)"--layout";
+	argv[n++] = (char *)"2013";
 	if (cert_name) {
 		snprintf(cert, sizeof(cert), "%s/%s.crt", pki, cert_name);
 		snprintf(key, sizeof(key), "%s/%s.key", pki, cert_name);
@@ -603,6 +612,137 @@ static long long records_of(const char *terminal, const char *verdict, const cha
 		" ON t.id = r.terminal_id WHERE t.phone = ltrim($1, '0') AND r.verdict = $2",
 		terminal, verdict);
 }
+
+/* ---- the national timing framing on plain TCP ---- */
+
+#define T6 "013800000006" /* a timing terminal: PKCS#12, terminal number, IMEI */
+#define T6_NO "3100000000000006"
+
+static int plain_port;
+
+/* hoursctl with space-separated words, against the test's database. */
+static int hoursctl_words(const char *words)
+{
+	char prog[600], buf[512];
+	char *argv[32];
+	int n = 0;
+	snprintf(prog, sizeof(prog), "%s/hoursctl", bindir);
+	snprintf(buf, sizeof(buf), "%s", words);
+	argv[n++] = prog;
+	argv[n++] = (char *)"-d";
+	argv[n++] = test_ci;
+	for (char *w = strtok(buf, " "); w && n < 30; w = strtok(NULL, " "))
+		argv[n++] = w;
+	argv[n] = NULL;
+	unlink(out_path);
+	return wait_exit(spawn(argv, out_path, log_path), 60);
+}
+
+static void start_hoursd_plain(const char *tail)
+{
+	plain_port = free_port();
+	char extra[64];
+	snprintf(extra, sizeof(extra), "  plain: \"127.0.0.1:%d\"\n", plain_port);
+	int readies = count_lines_with(" ready");
+	write_config_tail(extra, tail);
+	char prog[600];
+	snprintf(prog, sizeof(prog), "%s/hoursd", bindir);
+	char *argv[] = {prog, (char *)"-c", conf_path, NULL};
+	hoursd_pid = spawn(argv, log_path, log_path);
+	for (int i = 0; i < 200; i++) {
+		if (count_lines_with(" ready") > readies)
+			return;
+		usleep(50000);
+	}
+	ck_abort_msg("hoursd did not become ready; see %s", log_path);
+}
+
+static int plain_connect(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)plain_port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct timeval tv = {10, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Read until one whole frame has arrived and parse it (raw holds the unescaped bytes). */
+static void read_frame(int fd, uint8_t *raw, struct jt808_msg *m)
+{
+	uint8_t buf[4096];
+	size_t n = 0, len;
+	struct jt808_scan sc;
+	for (;;) {
+		ssize_t r = read(fd, buf + n, sizeof(buf) - n);
+		ck_assert_msg(r > 0, "no answer from hoursd");
+		n += (size_t)r;
+		if (jt808_scan(buf, n, sizeof(buf), &sc) == JT808_SCAN_FRAME)
+			break;
+	}
+	ck_assert_int_eq(jt808_unescape(buf + sc.start, sc.len, raw, &len), JT808_OK);
+	ck_assert_int_eq(jt808_parse(raw, len, m), JT808_OK);
+}
+
+/*
+ * A heartbeat of T6 as the escaped-sums device writes it: serial 0x7E01
+ * puts an escape in the header, and the check code is the XOR of the
+ * escaped bytes (the empty body's length is the same either way).
+ */
+static size_t faulty_heartbeat(uint8_t *out, size_t cap)
+{
+	struct jt808_header h = {.msg_id = 0x0002,
+				 .layout = JT808_LTIMING,
+				 .version = JT808_TIMING_VERSION,
+				 .serial = 0x7e01};
+	snprintf(h.phone, sizeof(h.phone), "0000%s", T6);
+	size_t n = jt808_encode(&h, NULL, 0, out, cap), k = n - 2;
+	uint8_t x = 0;
+	for (size_t i = 1; i < k; i++)
+		x ^= out[i];
+	ck_assert(x != 0x7e && x != 0x7d && out[k] != x);
+	out[k] = x;
+	out[k + 1] = 0x7e;
+	return k + 2;
+}
+
+/* The escaped-sums fault: refused with "bad message" and the cause; taken with the quirk. */
+START_TEST(test_timing_escaped_sums_quirk)
+{
+	uint8_t frame[64], raw[2048];
+	struct jt808_msg m;
+	uint16_t serial, id;
+	uint8_t result;
+	size_t n = faulty_heartbeat(frame, sizeof(frame));
+	start_hoursd_plain(NULL);
+	int fd = plain_connect();
+	ck_assert_int_eq(write(fd, frame, n), (ssize_t)n);
+	read_frame(fd, raw, &m);
+	ck_assert_int_eq(m.h.layout, JT808_LTIMING);
+	ck_assert_uint_eq(m.h.msg_id, JT808_P_GENERAL_ACK);
+	ck_assert_int_eq(jt808_parse_general_ack(m.body, m.body_len, &serial, &id, &result),
+			 JT808_OK);
+	ck_assert_uint_eq(serial, 0x7e01);
+	ck_assert_uint_eq(result, 2);
+	close(fd);
+	ck_assert(log_has("known device fault"));
+
+	ck_assert_int_eq(hoursctl_words("terminal quirk " T6 " escaped-sums on"), 0);
+	fd = plain_connect();
+	ck_assert_int_eq(write(fd, frame, n), (ssize_t)n);
+	read_frame(fd, raw, &m);
+	ck_assert_int_eq(jt808_parse_general_ack(m.body, m.body_len, &serial, &id, &result),
+			 JT808_OK);
+	ck_assert_uint_eq(serial, 0x7e01);
+	/* Taken: now it is a heartbeat before authentication, refused as such. */
+	ck_assert_uint_eq(result, 1);
+	ck_assert(log_has("message 0x0002 before authentication refused"));
+	close(fd);
+	stop_hoursd();
+}
+END_TEST
 
 /* 08:00 Beijing time, days_ago days before today, as seconds since the epoch. */
 static long long morning(int days_ago)
@@ -1459,6 +1599,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_no_client_certificate);
 	tcase_add_test(tc, test_certificate_from_another_ca);
 	tcase_add_test(tc, test_plain_listener_for_legacy_terminals);
+	tcase_add_test(tc, test_timing_escaped_sums_quirk);
 	tcase_add_test(tc, test_database_stopped_mid_stream);
 	tcase_add_test(tc, test_metrics_match_traffic);
 	tcase_add_test(tc, test_reload_under_traffic);

@@ -7,6 +7,7 @@
  */
 #include "hoursd.h"
 #include "jt808.h"
+#include "jtx.h"
 
 #include <check.h>
 #include <ctype.h>
@@ -24,6 +25,7 @@ static void load_fixtures(void)
 	n_fixtures = 0;
 	load_fixture_file("jt808_public.hex");
 	load_fixture_file("jt808_own.hex");
+	load_fixture_file("jt808_timing_public.hex");
 }
 
 /* What a connection does with one wire frame: scan, unescape, parse. */
@@ -1139,7 +1141,9 @@ START_TEST(test_fixtures_all_parse)
 		struct jt808_msg m;
 		enum jt808_err e = decode(fixtures[i].data, fixtures[i].len, raw, &m);
 
-		if (strncmp(fixtures[i].tag, "bad-", 4) == 0)
+		/* Frames whose own source got them wrong are named so (see the .hex files). */
+		if (strncmp(fixtures[i].tag, "bad-", 4) == 0 || strstr(fixtures[i].tag, "-bad") ||
+		    strstr(fixtures[i].tag, "escfault"))
 			ck_assert_msg(e != JT808_OK, "[%s] should fail", fixtures[i].tag);
 		else
 			ck_assert_msg(e == JT808_OK, "[%s] %s", fixtures[i].tag, jt808_strerror(e));
@@ -1379,6 +1383,145 @@ static uint32_t lcg(uint32_t *s)
  * Random and mutated input through every parser: ASan and UBSan are the
  * assertions (no read past n, no undefined arithmetic).
  */
+/*
+ * Real frames of the national timing framing from public terminal and
+ * platform code (tests/fixtures/jt808_timing_public.hex, decoded by hand
+ * in jt808_timing_public.md): the header, and the bodies hoursd reads.
+ */
+static void timing_header_is(const struct jt808_msg *m, uint16_t id, const char *phone,
+			     uint16_t serial, uint8_t reserved)
+{
+	ck_assert_int_eq(m->h.layout, JT808_LTIMING);
+	ck_assert_uint_eq(m->h.version, 0x80);
+	ck_assert_uint_eq(m->h.msg_id, id);
+	ck_assert_str_eq(m->h.phone, phone);
+	ck_assert_uint_eq(m->h.serial, serial);
+	ck_assert_uint_eq(m->h.reserved, reserved);
+}
+
+START_TEST(test_public_timing_frames)
+{
+	uint8_t raw[FIXTURE_MAX_BYTES];
+	struct jt808_msg m;
+	struct jt808_register r;
+
+	decode_fixture("cheji-0100-reg", raw, &m);
+	timing_header_is(&m, JT808_T_REGISTER, "0000018575320215", 1, 0x80);
+	ck_assert_int_eq(jt808_parse_register(m.body, m.body_len, m.h.layout, &r), JT808_OK);
+	ck_assert_uint_eq(r.province, 44);
+	ck_assert_uint_eq(r.city, 1900);
+	ck_assert_str_eq(r.maker, "70218");
+	ck_assert_str_eq(r.model, "YW3000-YP");
+	ck_assert_str_eq(r.terminal_id, "0JTG40A");
+	ck_assert_str_eq(r.imei, "356322034492031");
+	ck_assert_uint_eq(r.plate_color, 2);
+
+	decode_fixture("hyapi-0100-reg", raw, &m);
+	timing_header_is(&m, JT808_T_REGISTER, "0000018230103547", 54, 0x00);
+	ck_assert_int_eq(jt808_parse_register(m.body, m.body_len, m.h.layout, &r), JT808_OK);
+	ck_assert_str_eq(r.maker, "BJKRT");
+	ck_assert_str_eq(r.terminal_id, "H110365");
+	ck_assert_str_eq(r.imei, "864881027412780");
+
+	decode_fixture("bjxc-0100-reg-3c", raw, &m);
+	timing_header_is(&m, JT808_T_REGISTER, "0000013012345343", 44, 0x3c);
+	ck_assert_int_eq(jt808_parse_register(m.body, m.body_len, m.h.layout, &r), JT808_OK);
+	ck_assert_str_eq(r.imei, "355099048111994");
+	ck_assert_str_eq(r.terminal_id, "6000003");
+
+	decode_fixture("hyapi-0002-heartbeat", raw, &m);
+	timing_header_is(&m, JT808_T_HEARTBEAT, "0000018230103547", 0, 0x00);
+	ck_assert_uint_eq(m.body_len, 0);
+	decode_fixture("guice-0002-heartbeat-zero", raw, &m);
+	timing_header_is(&m, JT808_T_HEARTBEAT, "0000000000000000", 0, 0x00);
+
+	/* Authentication: the timestamp and 256 bytes of signature (one 0x7E escaped inside). */
+	uint32_t ts;
+	const uint8_t *sig;
+	size_t sig_len;
+	decode_fixture("bjxc-0102-auth", raw, &m);
+	timing_header_is(&m, JT808_T_AUTH, "0000015789478932", 130, 0x3c);
+	ck_assert_int_eq(jt808_parse_auth_signed(m.body, m.body_len, &ts, &sig, &sig_len),
+			 JT808_OK);
+	ck_assert_uint_eq(ts, 1486705514u);
+	ck_assert_uint_eq(sig_len, 256);
+	ck_assert_uint_eq(sig[0], 0x89);
+
+	/* The last piece of a registration answer: the tail of the Base64 certificate. */
+	decode_fixture("bjxc-8100-piece5of5", raw, &m);
+	timing_header_is(&m, JT808_P_REGISTER_ACK, "0000015938947284", 123, 0x00);
+	ck_assert(m.h.subpkg);
+	ck_assert_uint_eq(m.h.pkg_total, 5);
+	ck_assert_uint_eq(m.h.pkg_index, 5);
+	ck_assert_uint_eq(m.body_len, 320);
+	ck_assert_uint_eq(m.body[m.body_len - 1], '=');
+
+	/* A platform's general answer in the timing layout: what termsim reads. */
+	uint16_t serial, id;
+	uint8_t result;
+	decode_fixture("msgtool-8001-v80", raw, &m);
+	timing_header_is(&m, JT808_P_GENERAL_ACK, "0000018637237929", 76, 0x3c);
+	ck_assert_int_eq(jt808_parse_general_ack(m.body, m.body_len, &serial, &id, &result),
+			 JT808_OK);
+	ck_assert_uint_eq(serial, 76);
+	ck_assert_uint_eq(id, 0x0200);
+	ck_assert_uint_eq(result, 0);
+}
+END_TEST
+
+/*
+ * The frames their sources got wrong: a declared length that is not the
+ * body's, a check code that is not the frame's, and the escaped-sums
+ * device fault, which only the quirk parse takes; its training record,
+ * read from the unescaped data, decodes to the values of the source.
+ */
+START_TEST(test_public_timing_faults)
+{
+	const struct fixture *fx;
+	uint8_t raw[FIXTURE_MAX_BYTES], work[FIXTURE_MAX_BYTES];
+	struct jt808_msg m;
+	struct jt808_scan sc;
+
+	fx = fixture("hyapi-01f0-platform-login-badlen");
+	ck_assert_int_eq(decode(fx->data, fx->len, raw, &m), JT808_E_LENGTH);
+	fx = fixture("bjxc-0203-signed-badxor");
+	ck_assert_int_eq(decode(fx->data, fx->len, raw, &m), JT808_E_CHECK);
+	ck_assert_int_eq(jt808_scan(fx->data, fx->len, MAX_FRAME, &sc), JT808_SCAN_FRAME);
+	ck_assert_int_ne(jt808_parse_escaped_sums(fx->data + sc.start, sc.len, work, &m), JT808_OK);
+
+	fx = fixture("xmg-0203-record-escfault");
+	ck_assert_int_ne(decode(fx->data, fx->len, raw, &m), JT808_OK);
+	ck_assert_int_eq(jt808_scan(fx->data, fx->len, MAX_FRAME, &sc), JT808_SCAN_FRAME);
+	ck_assert_int_eq(jt808_parse_escaped_sums(fx->data + sc.start, sc.len, work, &m), JT808_OK);
+	timing_header_is(&m, JT808_T_TRANSPARENT_UP, "8617724649151002", 156, 0x00);
+	ck_assert_uint_eq(m.body_len, 141);
+	/* Type 0x13, extension 0x0203, unsigned; the record's 114 bytes from offset 27. */
+	ck_assert_uint_eq(m.body[0], 0x13);
+	ck_assert_uint_eq(jt808_get16(m.body + 1), 0x0203);
+	ck_assert_uint_eq(jt808_get16(m.body + 3), 0x0002);
+	struct jtx_record rec;
+	ck_assert_int_eq(jtx_parse_record(m.body + 27, 114, &rec), JTX_OK);
+	ck_assert_str_eq(rec.record_no, "16617334267721442209140006");
+	ck_assert_str_eq(rec.student_no, "7934248272235217");
+	ck_assert_str_eq(rec.coach_no, "3773143352552225");
+	ck_assert_uint_eq(rec.class_id, 90121);
+	ck_assert_str_eq(rec.course.digits, "3213210000");
+	ck_assert_uint_eq(rec.course.mode, 3);
+	ck_assert_str_eq(rec.course.vehicle_class, "C1");
+	ck_assert_uint_eq(rec.course.part, 3);
+	ck_assert_uint_eq(rec.max_speed_dkmh, 250);
+	ck_assert_uint_eq(rec.mileage_dkm, 3);
+	ck_assert_int_eq(rec.gnss.lat_e6, 28575408);
+	ck_assert_int_eq(rec.gnss.lon_e6, 115881141);
+	ck_assert_uint_eq(rec.gnss.recorder_speed_dkmh, 230);
+	ck_assert_uint_eq(rec.gnss.speed_dkmh, 230);
+	ck_assert_uint_eq(rec.gnss.direction, 214);
+	ck_assert_uint_eq(rec.gnss.extras, JT808_X_MILEAGE | JT808_X_RPM);
+	ck_assert_uint_eq(rec.gnss.mileage_dkm, 850);
+	ck_assert_uint_eq(rec.gnss.engine_rpm, 1149);
+}
+END_TEST
+
 START_TEST(test_hostile_no_crash)
 {
 	uint32_t seed = 808;
@@ -1479,6 +1622,8 @@ static Suite *jt808_suite(void)
 	tcase_add_test(fx, test_public_auth_and_answers);
 	tcase_add_test(fx, test_encoder_matches_public);
 	tcase_add_test(fx, test_own_2019_south_west);
+	tcase_add_test(fx, test_public_timing_frames);
+	tcase_add_test(fx, test_public_timing_faults);
 	tcase_add_test(fx, test_hostile_no_crash);
 
 	suite_add_tcase(s, codec);
