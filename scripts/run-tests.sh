@@ -105,6 +105,65 @@ pyclient_run() { # TERMINAL [client options]: uses port and db of pyclient
 }
 pyclient || failed=1
 
+# Acceptance: a national timing (驾培) terminal that is not ours (tests/jtx_client.py,
+# Python) on hoursd's plain listener (listen.plain): registration answered with its
+# PKCS#12 in pieces (one asked for again with 0x8003), the signed 0x0102 and its
+# refusals (tampered, an hour old, replayed), a signed lesson in 0x0900, refused
+# registrations, then PostgreSQL. The terminal's RSA key and certificate come from
+# the test CA, as the national CA would issue them, in a PKCS#12 that hoursctl stores.
+jtx_acceptance() {
+	local conf=$WORK/jtx-hoursd.yaml log=$WORK/jtx-hoursd.log db=hoursd_jtx
+	local ci="$HOURSD_TEST_CONNINFO dbname=$db" p=$WORK/pki/jtx-013800000011
+	local pass=Jtx0p12Pass9 port tport pid rc=0
+	echo "== acceptance: tests/jtx_client.py, timing terminal 013800000011 on plain TCP"
+	psql -Xq -d "$HOURSD_TEST_CONNINFO dbname=postgres" -c "CREATE DATABASE $db TEMPLATE hoursd" || return 1
+	{ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$p.key" 2>/dev/null &&
+		openssl req -new -key "$p.key" -subj /CN=013800000011 |
+		openssl x509 -req -CA "$WORK/pki/ca.crt" -CAkey "$WORK/pki/ca.key" \
+			-set_serial "0x$(openssl rand -hex 8)" -days 30 -out "$p.crt" 2>/dev/null &&
+		openssl pkcs12 -export -inkey "$p.key" -in "$p.crt" -out "$p.p12" -passout "pass:$pass"; } ||
+		{ echo "could not make the terminal's PKCS#12"; return 1; }
+	build/hoursctl -d "$ci" terminal add 013800000011 --p12 "$p.p12" --p12-pass "$pass" \
+		--terminal-no 3101150000000011 --imei 860000000000017 >/dev/null || return 1
+	build/hoursctl -d "$ci" terminal assign 013800000011 S001 >/dev/null || return 1
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	tport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cat >"$conf" <<YAML
+listen:
+  tls: "127.0.0.1:$tport"
+  plain: "127.0.0.1:$port"
+tls:
+  cert: $WORK/pki/server.crt
+  key: $WORK/pki/server.key
+  ca: $WORK/pki/ca.crt
+database:
+  conninfo: "$ci"
+log:
+  level: debug
+process:
+  allow_root: true
+admin:
+  listen: ""
+rules:
+  syllabus: $PWD/conf/syllabus.yaml
+YAML
+	build/hoursd -c "$conf" >"$log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do grep -q ' ready' "$log" && break; sleep 0.1; done
+	# a point of the sample site (conf/site-sample.geojson), off its hole
+	python3 tests/jtx_client.py --port "$port" --phone 013800000011 --imei 860000000000017 \
+		--lat 31230500 --lon 121472000 --records 5 --psql "psql -d '$ci'" || rc=1
+	kill -TERM "$pid"
+	for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null && echo "hoursd did not stop within 20 s of SIGTERM"
+	wait "$pid" || { echo "hoursd exited with $? after SIGTERM; see $log"; rc=1; }
+	return $rc
+}
+echo "== tests/jtx_client.py --self-test: the public timing frames through an independent decoder"
+python3 tests/jtx_client.py --self-test >"$WORK/jtx-self-test.log" 2>&1 || { cat "$WORK/jtx-self-test.log"; failed=1; }
+tail -1 "$WORK/jtx-self-test.log"
+jtx_acceptance || failed=1
+
 # Acceptance: the push to the police platform (docs/push-contract.md) received by
 # an HTTPS endpoint that is not ours (tests/push_receiver.py, Python): two met parts
 # seeded in a fresh copy of the template as check_integration's "push" TCase seeds
