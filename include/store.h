@@ -75,7 +75,7 @@ struct store_event {
 	int minutes, mileage_dkm; /* student logout, else -1 */
 	const struct jt808_location *gnss;
 	const char *reason;  /* NULL: accepted */
-	bool unsigned_taken; /* accepted without a signature (rules.unsigned: flag) */
+	bool unsigned_taken; /* came without a signature: stored with signed = false */
 	uint16_t ext_serial;
 	const uint8_t *raw;
 	size_t raw_len;
@@ -87,7 +87,7 @@ struct store_record {
 	const struct jtx_record *rec;
 	time_t session_login; /* 0: no open lesson */
 	const char *reason;   /* NULL: accepted */
-	bool unsigned_taken;  /* accepted without a signature (rules.unsigned: flag) */
+	bool unsigned_taken;  /* came without a signature: stored with signed = false */
 	const uint8_t *raw;
 	size_t raw_len;
 };

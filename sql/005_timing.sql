@@ -28,7 +28,8 @@ REVOKE ALL ON terminal_credential FROM PUBLIC;
 
 -- The timing GNSS block: the satellite speed and the recorder's own, and
 -- the extra items when the terminal sent them (NULL when it did not).
--- signed: false for a message taken without a signature (rules.unsigned: flag).
+-- signed: false for a message that came without a signature, whether it was
+-- rejected for it (rules.unsigned: reject) or taken (flag).
 ALTER TABLE training_record
 	ADD COLUMN gnss_speed_dkmh integer,
 	ADD COLUMN recorder_speed_dkmh integer,
@@ -44,7 +45,7 @@ ALTER TABLE session_event
 -- and records whose signature failed.
 CREATE VIEW terminal_signature_stats AS
 SELECT t.id AS terminal_id, t.phone, t.terminal_no,
-       count(r.record_no) FILTER (WHERE NOT r.signed OR r.reason = 'no_signature') AS unsigned,
+       count(r.record_no) FILTER (WHERE NOT r.signed) AS unsigned,
        count(r.record_no) FILTER (WHERE r.reason = 'bad_signature') AS bad_signature,
        count(r.record_no) AS records
   FROM terminal t LEFT JOIN training_record r ON r.terminal_id = t.id

@@ -15,18 +15,16 @@
 #include "sig.h"
 
 /*
- * The signature check, as a reason code (NULL: good).  An unsigned
- * message is refused, or taken and marked (*unsigned_taken) when
- * rules.unsigned is "flag".
+ * The signature check, as a reason code (NULL: good).  *unsigned_taken
+ * says the message came without a signature (stored with signed =
+ * false); it is refused, or taken when rules.unsigned is "flag".
  */
 static const char *check_signature(struct conn *c, const struct jtx_header *h, bool *unsigned_taken)
 {
-	*unsigned_taken = false;
 	/* jtx_parse leaves a signature exactly when the properties announce one. */
-	if (h->sig_len == 0) {
-		*unsigned_taken = strcmp(c->srv->conf->unsigned_policy, "flag") == 0;
-		return *unsigned_taken ? NULL : "no_signature";
-	}
+	*unsigned_taken = h->sig_len == 0;
+	if (h->sig_len == 0)
+		return strcmp(c->srv->conf->unsigned_policy, "flag") == 0 ? NULL : "no_signature";
 	enum sig_result r = sig_verify_flags(c->srv->sigs, c->t.sign_cert_sha256, h->signed_bytes,
 					     h->signed_len, h->sig, h->sig_len, time(NULL),
 					     c->t.rsa_raw ? SIG_F_RSA_RAW : 0);
@@ -271,7 +269,7 @@ static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_h
 				 .rec = &x,
 				 .session_login = l->student_no[0] ? l->student_login : 0,
 				 .reason = reason,
-				 .unsigned_taken = unsig && reason == NULL,
+				 .unsigned_taken = unsig,
 				 .raw = m->body,
 				 .raw_len = m->body_len};
 	struct pending_ack *p = pending(c, m, h, 0, x.student_no, reason);

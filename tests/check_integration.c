@@ -747,7 +747,7 @@ END_TEST
 /* termsim as a timing terminal on the plain listener: T6 with its provisioned IMEI. */
 static int termsim_timing(const char *extra)
 {
-	char words[900];
+	char words[1500];
 	snprintf(words, sizeof(words),
 		 "--plain --layout timing --port %d --imei 861380000000006 %s", plain_port, extra);
 	return termsim(NULL, T6, words);
@@ -755,7 +755,7 @@ static int termsim_timing(const char *extra)
 
 static bool same_file(const char *a, const char *b)
 {
-	char cmd[1400];
+	char cmd[2100];
 	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
 	return system(cmd) == 0;
 }
@@ -769,7 +769,7 @@ static bool same_file(const char *a, const char *b)
  */
 START_TEST(test_timing_terminal_lesson)
 {
-	char words[600], got[700], want[700];
+	char words[1400], got[700], want[700];
 	snprintf(got, sizeof(got), "%s/received.p12", work);
 	snprintf(want, sizeof(want), "%s/timing-%s.p12", pki, T6);
 	start_hoursd_plain(NULL);
