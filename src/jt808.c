@@ -706,8 +706,9 @@ size_t jt808_build_register(const struct jt808_register *r, enum jt808_layout la
 		return 0;
 	p = jt808_put16(p, r->province);
 	p = jt808_put16(p, r->city);
+	/* The IMEI exists in the timing layout only: the others leave it out. */
 	if (!put_field(&p, r->maker, l->maker) || !put_field(&p, r->model, l->model) ||
-	    !put_field(&p, r->terminal_id, l->tid) || !put_field(&p, r->imei, l->imei))
+	    !put_field(&p, r->terminal_id, l->tid) || (l->imei && !put_field(&p, r->imei, l->imei)))
 		return 0;
 	*p++ = r->plate_color;
 	memcpy(p, r->plate, plate);

@@ -589,6 +589,11 @@ START_TEST(test_timing_bodies)
 	ck_assert_str_eq(out.terminal_id, "1234567");
 	ck_assert_str_eq(out.plate, "HA1234");
 	ck_assert_int_eq(jt808_parse_register(b, 51, JT808_LTIMING, &out), JT808_E_SHORT);
+	/* The other layouts have no IMEI: one set is left out, not an error. */
+	n = jt808_build_register(&in, JT808_L2013, b, sizeof(b));
+	ck_assert_uint_eq(n, 4 + 5 + 20 + 7 + 1 + 6);
+	ck_assert_int_eq(jt808_parse_register(b, n, JT808_L2013, &out), JT808_OK);
+	ck_assert_str_eq(out.imei, "");
 
 	/* 0x0102: timestamp, then the signature over terminal number || timestamp. */
 	memset(sig, 0xa5, sizeof(sig));
