@@ -74,8 +74,8 @@ struct store_event {
 	const char *course_code;  /* NULL: none */
 	int minutes, mileage_dkm; /* student logout, else -1 */
 	const struct jt808_location *gnss;
-	const char *reason;  /* NULL: accepted */
-	bool unsigned_taken; /* came without a signature: stored with signed = false */
+	const char *reason; /* NULL: accepted */
+	bool came_unsigned; /* came without a signature: stored with signed = false */
 	uint16_t ext_serial;
 	const uint8_t *raw;
 	size_t raw_len;
@@ -87,7 +87,7 @@ struct store_record {
 	const struct jtx_record *rec;
 	time_t session_login; /* 0: no open lesson */
 	const char *reason;   /* NULL: accepted */
-	bool unsigned_taken;  /* came without a signature: stored with signed = false */
+	bool came_unsigned;   /* came without a signature: stored with signed = false */
 	const uint8_t *raw;
 	size_t raw_len;
 };

@@ -57,23 +57,23 @@ for bin in build/san build; do
 	HOURSD_BIN_DIR=$bin build/tests/check_integration || failed=1
 done
 
-# Acceptance: a JT/T 808 client that is not ours (tests/jt808_client.py, Python)
-# against build/hoursd and a fresh copy of the template, 2013 then 2019 headers,
-# then a lesson (--lesson) that drives a student to a met part.
-pyclient() {
-	local conf=$WORK/pyclient-hoursd.yaml log=$WORK/pyclient-hoursd.log db=hoursd_py
-	local port pid rc=0
-	psql -Xq -d "$HOURSD_TEST_CONNINFO dbname=postgres" -c "CREATE DATABASE $db TEMPLATE hoursd" || return 1
-	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	cat >"$conf" <<YAML
+# What the acceptance sections below share: a free loopback port, the
+# configuration of the hoursd they run (sections may be appended), and its
+# stop, which must drain within 20 s and exit 0.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+acceptance_conf() { # FILE CONNINFO TLS_PORT [PLAIN_PORT]
+	cat >"$1" <<YAML
 listen:
-  tls: "127.0.0.1:$port"
+  tls: "127.0.0.1:$3"
+${4:+  plain: \"127.0.0.1:$4\"}
 tls:
   cert: $WORK/pki/server.crt
   key: $WORK/pki/server.key
   ca: $WORK/pki/ca.crt
 database:
-  conninfo: "$HOURSD_TEST_CONNINFO dbname=$db"
+  conninfo: "$2"
 log:
   level: debug
 process:
@@ -83,6 +83,23 @@ admin:
 rules:
   syllabus: $PWD/conf/syllabus.yaml
 YAML
+}
+acceptance_stop() { # PID LOG
+	kill -TERM "$1"
+	for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null && echo "hoursd did not stop within 20 s of SIGTERM"
+	wait "$1" || { echo "hoursd exited with $? after SIGTERM; see $2"; return 1; }
+}
+
+# Acceptance: a JT/T 808 client that is not ours (tests/jt808_client.py, Python)
+# against build/hoursd and a fresh copy of the template, 2013 then 2019 headers,
+# then a lesson (--lesson) that drives a student to a met part.
+pyclient() {
+	local conf=$WORK/pyclient-hoursd.yaml log=$WORK/pyclient-hoursd.log db=hoursd_py
+	local port pid rc=0
+	psql -Xq -d "$HOURSD_TEST_CONNINFO dbname=postgres" -c "CREATE DATABASE $db TEMPLATE hoursd" || return 1
+	port=$(free_port)
+	acceptance_conf "$conf" "$HOURSD_TEST_CONNINFO dbname=$db" "$port"
 	build/hoursd -c "$conf" >"$log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do grep -q ' ready' "$log" && break; sleep 0.1; done
@@ -91,10 +108,7 @@ YAML
 	# a C1 student from zero to a met part 2 (timing-training extension, signed
 	# with terminal 1's TLS key; terminal 1 belongs to S001 and its sample site)
 	pyclient_run 013800000001 --lesson || rc=1
-	kill -TERM "$pid"
-	for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null && echo "hoursd did not stop within 20 s of SIGTERM"
-	wait "$pid" || { echo "hoursd exited with $? after SIGTERM; see $log"; rc=1; }
+	acceptance_stop "$pid" "$log" || rc=1
 	return $rc
 }
 pyclient_run() { # TERMINAL [client options]: uses port and db of pyclient
@@ -126,37 +140,16 @@ jtx_acceptance() {
 	build/hoursctl -d "$ci" terminal add 013800000011 --p12 "$p.p12" --p12-pass "$pass" \
 		--terminal-no 3101150000000011 --imei 860000000000017 >/dev/null || return 1
 	build/hoursctl -d "$ci" terminal assign 013800000011 S001 >/dev/null || return 1
-	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	tport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	cat >"$conf" <<YAML
-listen:
-  tls: "127.0.0.1:$tport"
-  plain: "127.0.0.1:$port"
-tls:
-  cert: $WORK/pki/server.crt
-  key: $WORK/pki/server.key
-  ca: $WORK/pki/ca.crt
-database:
-  conninfo: "$ci"
-log:
-  level: debug
-process:
-  allow_root: true
-admin:
-  listen: ""
-rules:
-  syllabus: $PWD/conf/syllabus.yaml
-YAML
+	port=$(free_port)
+	tport=$(free_port)
+	acceptance_conf "$conf" "$ci" "$tport" "$port"
 	build/hoursd -c "$conf" >"$log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do grep -q ' ready' "$log" && break; sleep 0.1; done
 	# a point of the sample site (conf/site-sample.geojson), off its hole
 	python3 tests/jtx_client.py --port "$port" --phone 013800000011 --imei 860000000000017 \
 		--lat 31230500 --lon 121472000 --records 5 --psql "psql -d '$ci'" || rc=1
-	kill -TERM "$pid"
-	for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null && echo "hoursd did not stop within 20 s of SIGTERM"
-	wait "$pid" || { echo "hoursd exited with $? after SIGTERM; see $log"; rc=1; }
+	acceptance_stop "$pid" "$log" || rc=1
 	return $rc
 }
 echo "== tests/jtx_client.py --self-test: the public timing frames through an independent decoder"
@@ -202,25 +195,10 @@ INSERT INTO push_packet (id, student_no, part, vehicle_class, created_at)
 SELECT gen_random_uuid(), 'S00000000000000' || k, 3, 'C1', date_trunc('second', now())
 FROM generate_series(1, 2) k;
 SQL
-	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	pport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	cat >"$conf" <<YAML
-listen:
-  tls: "127.0.0.1:$port"
-tls:
-  cert: $WORK/pki/server.crt
-  key: $WORK/pki/server.key
-  ca: $WORK/pki/ca.crt
-database:
-  conninfo: "$ci"
-log:
-  level: debug
-process:
-  allow_root: true
-admin:
-  listen: ""
-rules:
-  syllabus: $PWD/conf/syllabus.yaml
+	port=$(free_port)
+	pport=$(free_port)
+	acceptance_conf "$conf" "$ci" "$port"
+	cat >>"$conf" <<YAML
 push:
   url: "https://localhost:$pport/api/v1/stage-hours"
   ca: $WORK/pki/ca.crt
@@ -252,10 +230,7 @@ YAML
 	attempts=$(psql -XtA -d "$ci" -c "SELECT count(*) FROM push_attempt")
 	push_hoursd || rc=1
 	sleep 4
-	kill -TERM "$pid"
-	for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null && echo "hoursd did not stop within 20 s of SIGTERM"
-	wait "$pid" || { echo "hoursd exited with $? after SIGTERM; see $log"; rc=1; }
+	acceptance_stop "$pid" "$log" || rc=1
 	kill -TERM "$rpid"
 	wait "$rpid" || { echo "push_receiver exited with $? after SIGTERM; see $rlog"; rc=1; }
 	echo "push_attempt by outcome: $(psql -XtA -d "$ci" -F= -R' ' -c \

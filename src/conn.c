@@ -246,6 +246,35 @@ static void look_up(struct conn *c)
 	store_lookup_terminal(c->srv->store, c->phone, on_terminal, c);
 }
 
+/*
+ * A query the connection's next frames depend on (a registration's
+ * certificate, an authentication's timestamp): reading pauses until its
+ * answer, which the callback takes with answered().
+ */
+static void ask(struct conn *c, const char *sql, int n, const char *const *v, store_query_fn fn,
+		void *arg)
+{
+	c->asking = true;
+	update_reading(c);
+	conn_ref(c);
+	store_query(c->srv->store, sql, n, v, fn, arg);
+}
+
+/* The answer to ask() is in: false when the connection closed meanwhile. */
+static bool answered(struct conn *c)
+{
+	c->asking = false;
+	return c->state != CS_CLOSED;
+}
+
+/* The end of every ask() callback. */
+static void ask_done(struct conn *c)
+{
+	if (c->state != CS_CLOSED)
+		update_reading(c);
+	conn_unref(c);
+}
+
 /* ---- messages ---- */
 
 struct pending_ack *conn_pending(struct conn *c, const struct jt808_msg *m)
@@ -454,39 +483,27 @@ static void send_register_refused(struct conn *c, uint16_t serial, const char *w
 /*
  * The timing answer carries the certificate: Base64 of the PKCS#12, then
  * one NUL (a public terminal app drops the answer's last byte: see
- * docs/protocol.md).  Without a stored PKCS#12 the terminal is taken to
- * hold its key already: password and certificate go out empty.
+ * docs/protocol.md); libpq's value ends in that NUL already.  Without a
+ * stored PKCS#12 the terminal is taken to hold its key already: password
+ * and certificate go out empty.
  */
-static void on_credential(void *arg, const PGresult *res)
+static void send_registration(struct conn *c, uint16_t serial, const PGresult *res)
 {
-	struct pending_reg *p = arg;
-	struct conn *c = p->c;
-	c->asking = false;
-	if (c->state == CS_CLOSED) {
-		goto done;
-	} else if (res == NULL || PQntuples(res) != 1) {
-		send_register_refused(c, p->serial, "the registry could not be read");
-		goto done;
-	}
 	const char *b64 = PQgetvalue(res, 0, 0), *code = PQgetvalue(res, 0, 2);
 	size_t b64_len = strlen(b64);
-	struct jt808_register_ack_timing a = {.serial = p->serial, .result = JT808_REG_OK};
 	if (strlen(code) > 16) {
 		send_register_refused(
-			c, p->serial,
-			"the school's code is longer than the 16 bytes of the answer");
-		goto done;
+			c, serial, "the school's code is longer than the 16 bytes of the answer");
+		return;
 	}
+	struct jt808_register_ack_timing a = {.serial = serial,
+					      .result = JT808_REG_OK,
+					      .cert_b64 = b64,
+					      .cert_len = b64_len ? b64_len + 1 : 0};
 	snprintf(a.platform_no, sizeof(a.platform_no), "%s", c->srv->conf->platform_no);
 	snprintf(a.institution_no, sizeof(a.institution_no), "%s", code);
 	snprintf(a.terminal_no, sizeof(a.terminal_no), "%s", c->t.terminal_no);
 	snprintf(a.cert_password, sizeof(a.cert_password), "%s", PQgetvalue(res, 0, 1));
-	char *cert = malloc(b64_len + 1);
-	if (cert == NULL)
-		die("out of memory");
-	memcpy(cert, b64, b64_len + 1);
-	a.cert_b64 = cert;
-	a.cert_len = b64_len ? b64_len + 1 : 0; /* the NUL after the Base64 */
 	size_t cap = 64 + a.cert_len;
 	uint8_t *body = malloc(cap);
 	if (body == NULL)
@@ -501,14 +518,22 @@ static void on_credential(void *arg, const PGresult *res)
 			 n > JT808_PIECE_MAX ? (unsigned)c->split.total : 1u);
 		registered(c, true);
 	} else {
-		send_register_refused(c, p->serial, "the answer could not be built");
+		send_register_refused(c, serial, "the answer could not be built");
 	}
 	free(body);
-	free(cert);
-done:
-	if (c->state != CS_CLOSED)
-		update_reading(c);
-	conn_unref(c);
+}
+
+static void on_credential(void *arg, const PGresult *res)
+{
+	struct pending_reg *p = arg;
+	struct conn *c = p->c;
+	if (answered(c)) {
+		if (res && PQntuples(res) == 1)
+			send_registration(c, p->serial, res);
+		else
+			send_register_refused(c, p->serial, "the registry could not be read");
+	}
+	ask_done(c);
 	free(p);
 }
 
@@ -540,9 +565,7 @@ static void handle_register(struct conn *c, const struct jt808_msg *m)
 		char id[24];
 		snprintf(id, sizeof(id), "%lld", (long long)c->t.id);
 		const char *v[1] = {id};
-		c->asking = true;
-		conn_ref(c);
-		store_query(c->srv->store, credential_sql, 1, v, on_credential, p);
+		ask(c, credential_sql, 1, v, on_credential, p);
 		return;
 	}
 	uint8_t result = why ? JT808_REG_TERMINAL_UNKNOWN : JT808_REG_OK;
@@ -651,8 +674,7 @@ static void on_auth_ts(void *arg, const PGresult *res)
 {
 	struct pending_auth *p = arg;
 	struct conn *c = p->c;
-	c->asking = false;
-	if (c->state != CS_CLOSED) {
+	if (answered(c)) {
 		if (res && PQntuples(res) == 1)
 			authenticated(c, &p->m);
 		else if (res)
@@ -660,9 +682,8 @@ static void on_auth_ts(void *arg, const PGresult *res)
 				    "timestamp not newer than the last one accepted (a replay)");
 		else
 			auth_failed(c, &p->m, "the registry could not be updated");
-		update_reading(c);
 	}
-	conn_unref(c);
+	ask_done(c);
 	free(p);
 }
 
@@ -720,9 +741,7 @@ static void handle_auth_signed(struct conn *c, const struct jt808_msg *m)
 	snprintf(id, sizeof(id), "%lld", (long long)c->t.id);
 	snprintf(t, sizeof(t), "%lu", (unsigned long)ts);
 	const char *v[2] = {id, t};
-	c->asking = true;
-	conn_ref(c);
-	store_query(c->srv->store, auth_ts_sql, 2, v, on_auth_ts, p);
+	ask(c, auth_ts_sql, 2, v, on_auth_ts, p);
 }
 
 /*

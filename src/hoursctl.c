@@ -484,6 +484,20 @@ out:
 	return rc;
 }
 
+/* One UPDATE of terminal n ($1) with value ($2); false (said) when it failed or there is none. */
+static bool terminal_update(const char *sql, const char *n, const char *value)
+{
+	const char *v[2] = {n, value};
+	PGresult *r = query(sql, 2, v);
+	if (r == NULL)
+		return false;
+	bool found = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	if (!found)
+		fprintf(stderr, "hoursctl: no terminal %s\n", n);
+	return found;
+}
+
 /* A device fault accepted from one terminal (docs/protocol.md, "Device faults"). */
 static int terminal_quirk(const char *number, const char *quirk, const char *onoff)
 {
@@ -505,16 +519,8 @@ static int terminal_quirk(const char *number, const char *quirk, const char *ono
 	}
 	char n[21];
 	store_phone_norm(number, n);
-	const char *v[2] = {n, strcmp(onoff, "on") == 0 ? "true" : "false"};
-	PGresult *r = query(quirks[k].sql, 2, v);
-	if (r == NULL)
+	if (!terminal_update(quirks[k].sql, n, strcmp(onoff, "on") == 0 ? "true" : "false"))
 		return 1;
-	bool found = strcmp(PQcmdTuples(r), "1") == 0;
-	PQclear(r);
-	if (!found) {
-		fprintf(stderr, "hoursctl: no terminal %s\n", n);
-		return 1;
-	}
 	printf("terminal %s: %s %s (applies from its next connection)\n", n, quirk, onoff);
 	return 0;
 }
@@ -550,17 +556,9 @@ static int terminal_status(const char *number, const char *status)
 {
 	char n[21];
 	store_phone_norm(number, n);
-	const char *v[2] = {n, status};
-	PGresult *r =
-		query("UPDATE terminal SET status = $2, updated_at = now() WHERE phone = $1", 2, v);
-	if (r == NULL)
+	if (!terminal_update("UPDATE terminal SET status = $2, updated_at = now() WHERE phone = $1",
+			     n, status))
 		return 1;
-	bool found = strcmp(PQcmdTuples(r), "1") == 0;
-	PQclear(r);
-	if (!found) {
-		fprintf(stderr, "hoursctl: no terminal %s\n", n);
-		return 1;
-	}
 	printf("terminal %s %s\n", n, status);
 	return 0;
 }

@@ -15,14 +15,13 @@
 #include "sig.h"
 
 /*
- * The signature check, as a reason code (NULL: good).  *unsigned_taken
- * says the message came without a signature (stored with signed =
- * false); it is refused, or taken when rules.unsigned is "flag".
+ * The signature check, as a reason code (NULL: good).  A message without
+ * a signature is refused, or taken when rules.unsigned is "flag"; either
+ * way it is stored with signed = false.
  */
-static const char *check_signature(struct conn *c, const struct jtx_header *h, bool *unsigned_taken)
+static const char *check_signature(struct conn *c, const struct jtx_header *h)
 {
 	/* jtx_parse leaves a signature exactly when the properties announce one. */
-	*unsigned_taken = h->sig_len == 0;
 	if (h->sig_len == 0)
 		return strcmp(c->srv->conf->unsigned_policy, "flag") == 0 ? NULL : "no_signature";
 	enum sig_result r = sig_verify_flags(c->srv->sigs, c->t.sign_cert_sha256, h->signed_bytes,
@@ -41,14 +40,13 @@ static const char *check_signature(struct conn *c, const struct jtx_header *h, b
 }
 
 /* Checks every timing message passes before its own. */
-static const char *check_common(struct conn *c, const struct jtx_header *h, bool *unsigned_taken)
+static const char *check_common(struct conn *c, const struct jtx_header *h)
 {
-	*unsigned_taken = false;
 	if (!c->t.active)
 		return "terminal_disabled";
 	if (c->t.terminal_no[0] && strcmp(c->t.terminal_no, h->terminal_no) != 0)
 		return "terminal_no_mismatch";
-	return check_signature(c, h, unsigned_taken);
+	return check_signature(c, h);
 }
 
 static void copy(char *dst, const char *src, size_t cap)
@@ -117,6 +115,7 @@ static void store_event(struct conn *c, const struct jt808_msg *m, const struct 
 {
 	e->terminal_id = c->t.id;
 	e->ext_serial = h->serial;
+	e->came_unsigned = h->sig_len == 0;
 	e->raw = m->body;
 	e->raw_len = m->body_len;
 	c->srv->st.session_events++;
@@ -141,8 +140,7 @@ static void coach_login(struct conn *c, const struct jt808_msg *m, const struct 
 		bad_message(c, m, h, e);
 		return;
 	}
-	bool unsig;
-	const char *reason = check_common(c, h, &unsig);
+	const char *reason = check_common(c, h);
 	struct lesson *l = &c->lesson;
 	if (reason == NULL) {
 		copy(l->coach_no, x.coach_no, sizeof(l->coach_no));
@@ -150,7 +148,6 @@ static void coach_login(struct conn *c, const struct jt808_msg *m, const struct 
 		l->student_no[0] = '\0'; /* a new coach ends any student's login */
 	}
 	struct store_event ev = event_of("coach_login", x.gnss.time, x.coach_no, &x.gnss, reason);
-	ev.unsigned_taken = unsig;
 	store_event(c, m, h, &ev, JTX_COACH_LOGIN_ACK, 0);
 }
 
@@ -163,8 +160,7 @@ static void coach_logout(struct conn *c, const struct jt808_msg *m, const struct
 		return;
 	}
 	struct lesson *l = &c->lesson;
-	bool unsig;
-	const char *reason = check_common(c, h, &unsig);
+	const char *reason = check_common(c, h);
 	if (reason == NULL && strcmp(l->coach_no, x.coach_no) != 0)
 		reason = "coach_not_logged_in";
 	if (reason == NULL) {
@@ -172,7 +168,6 @@ static void coach_logout(struct conn *c, const struct jt808_msg *m, const struct
 		l->student_no[0] = '\0';
 	}
 	struct store_event ev = event_of("coach_logout", x.gnss.time, x.coach_no, &x.gnss, reason);
-	ev.unsigned_taken = unsig;
 	store_event(c, m, h, &ev, JTX_COACH_LOGOUT_ACK, 0);
 }
 
@@ -185,8 +180,7 @@ static void student_login(struct conn *c, const struct jt808_msg *m, const struc
 		return;
 	}
 	struct lesson *l = &c->lesson;
-	bool unsig;
-	const char *reason = check_common(c, h, &unsig);
+	const char *reason = check_common(c, h);
 	if (reason == NULL && (l->coach_no[0] == '\0' || strcmp(l->coach_no, x.coach_no) != 0))
 		reason = "coach_not_logged_in";
 	if (reason == NULL) {
@@ -199,7 +193,6 @@ static void student_login(struct conn *c, const struct jt808_msg *m, const struc
 	struct store_event ev =
 		event_of("student_login", x.gnss.time, x.student_no, &x.gnss, reason);
 	ev.coach_no = x.coach_no;
-	ev.unsigned_taken = unsig;
 	ev.class_id = x.class_id;
 	ev.course_code = x.course.digits;
 	store_event(c, m, h, &ev, JTX_STUDENT_LOGIN_ACK, x.course.part);
@@ -214,8 +207,7 @@ static void student_logout(struct conn *c, const struct jt808_msg *m, const stru
 		return;
 	}
 	struct lesson *l = &c->lesson;
-	bool unsig;
-	const char *reason = check_common(c, h, &unsig);
+	const char *reason = check_common(c, h);
 	if (reason == NULL && strcmp(l->student_no, x.student_no) != 0)
 		reason = "student_not_logged_in";
 	if (reason == NULL)
@@ -223,7 +215,6 @@ static void student_logout(struct conn *c, const struct jt808_msg *m, const stru
 	struct store_event ev =
 		event_of("student_logout", x.logout_time, x.student_no, &x.gnss, reason);
 	ev.class_id = x.class_id;
-	ev.unsigned_taken = unsig;
 	ev.minutes = x.minutes;
 	ev.mileage_dkm = x.mileage_dkm;
 	store_event(c, m, h, &ev, JTX_STUDENT_LOGOUT_ACK, 0);
@@ -256,8 +247,7 @@ static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_h
 		return;
 	}
 	struct lesson *l = &c->lesson;
-	bool unsig;
-	const char *reason = check_common(c, h, &unsig);
+	const char *reason = check_common(c, h);
 	if (reason == NULL)
 		reason = check_lesson(l, &x, c->srv->conf->session_timeout_s);
 	if (reason == NULL)
@@ -269,7 +259,7 @@ static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_h
 				 .rec = &x,
 				 .session_login = l->student_no[0] ? l->student_login : 0,
 				 .reason = reason,
-				 .unsigned_taken = unsig,
+				 .came_unsigned = h->sig_len == 0,
 				 .raw = m->body,
 				 .raw_len = m->body_len};
 	struct pending_ack *p = pending(c, m, h, 0, x.student_no, reason);
@@ -285,8 +275,7 @@ static void photo_init(struct conn *c, const struct jt808_msg *m, const struct j
 		bad_message(c, m, h, e);
 		return;
 	}
-	bool unsig;
-	const char *reason = check_common(c, h, &unsig);
+	const char *reason = check_common(c, h);
 	const struct hconf *cf = c->srv->conf;
 	if (reason == NULL &&
 	    (x.total_packets > cf->reasm_max_pieces || x.photo_size + 64 > cf->reasm_max_bytes))

@@ -873,7 +873,7 @@ void store_add_event(struct store *s, const struct store_event *e, store_done_fn
 	jsonw_int_or_null(w, "mi", e->minutes, e->minutes >= 0);
 	jsonw_int_or_null(w, "ml", e->mileage_dkm, e->mileage_dkm >= 0);
 	jsonw_str(w, "rs", e->reason);
-	jsonw_bool(w, "us", e->unsigned_taken);
+	jsonw_bool(w, "us", e->came_unsigned);
 	jsonw_int(w, "es", e->ext_serial);
 	gnss_json(w, e->gnss);
 	jsonw_hex(w, "raw", e->raw, e->raw_len);
@@ -906,7 +906,7 @@ void store_add_record(struct store *s, const struct store_record *r, store_done_
 	jsonw_int_or_null(w, "gt", m->gnss.time, m->gnss.time > 0);
 	jsonw_int_or_null(w, "sl", r->session_login, r->session_login > 0);
 	jsonw_str(w, "rs", r->reason);
-	jsonw_bool(w, "us", r->unsigned_taken);
+	jsonw_bool(w, "us", r->came_unsigned);
 	jsonw_hex(w, "raw", r->raw, r->raw_len);
 	/* The timing GNSS block: both speeds; the extra items when sent. */
 	const struct jt808_location *g = &m->gnss;

@@ -127,11 +127,6 @@ static void write_config_tail(const char *extra, const char *tail)
 	fclose(f);
 }
 
-static void write_config(const char *extra)
-{
-	write_config_tail(extra, NULL);
-}
-
 /* fork + exec with stdout and stderr to files; the child dies with us. */
 static pid_t spawn(char *const argv[], const char *out, const char *err)
 {
@@ -179,10 +174,11 @@ static int count_lines_with(const char *needle)
 	return count_lines_in(log_path, needle);
 }
 
-static void start_hoursd(const char *extra)
+/* extra into the listen section, tail at the end, as write_config_tail. */
+static void start_hoursd_tail(const char *extra, const char *tail)
 {
 	int readies = count_lines_with(" ready");
-	write_config(extra);
+	write_config_tail(extra, tail);
 	char prog[600];
 	snprintf(prog, sizeof(prog), "%s/hoursd", bindir);
 	char *argv[] = {prog, (char *)"-c", conf_path, NULL};
@@ -195,6 +191,11 @@ static void start_hoursd(const char *extra)
 		usleep(50000);
 	}
 	ck_abort_msg("hoursd did not become ready; see %s", log_path);
+}
+
+static void start_hoursd(const char *extra)
+{
+	start_hoursd_tail(extra, NULL);
 }
 
 /* SIGTERM, and hoursd must drain and exit 0 (under ASan: no leak either). */
@@ -638,23 +639,13 @@ static int hoursctl_words(const char *words)
 	return wait_exit(spawn(argv, out_path, log_path), 60);
 }
 
+/* hoursd with a plain-TCP listener too, on plain_port; tail as write_config_tail. */
 static void start_hoursd_plain(const char *tail)
 {
 	plain_port = free_port();
 	char extra[64];
 	snprintf(extra, sizeof(extra), "  plain: \"127.0.0.1:%d\"\n", plain_port);
-	int readies = count_lines_with(" ready");
-	write_config_tail(extra, tail);
-	char prog[600];
-	snprintf(prog, sizeof(prog), "%s/hoursd", bindir);
-	char *argv[] = {prog, (char *)"-c", conf_path, NULL};
-	hoursd_pid = spawn(argv, log_path, log_path);
-	for (int i = 0; i < 200; i++) {
-		if (count_lines_with(" ready") > readies)
-			return;
-		usleep(50000);
-	}
-	ck_abort_msg("hoursd did not become ready; see %s", log_path);
+	start_hoursd_tail(extra, tail);
 }
 
 static int plain_connect(void)

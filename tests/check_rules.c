@@ -73,6 +73,7 @@ static void setup(void)
 	cf.max_record_age_s = 604800;
 	cf.max_future_s = 300;
 	cf.max_jump_kmh = 150;
+	cf.max_speed_difference_kmh = 30;
 }
 
 static void teardown(void)
@@ -347,6 +348,37 @@ START_TEST(speed_over_limit)
 }
 END_TEST
 
+/*
+ * The timing GNSS block: the satellite speed counts against the part's
+ * limit like the record's top speed, and a minute whose satellite and
+ * recorder speeds are both non-zero and further apart than
+ * rules.max_speed_difference_kmh is refused; 0 turns the comparison off.
+ */
+START_TEST(speed_mismatch)
+{
+	struct rules_terminal t = term();
+	struct jtx_record x = on_field(NOW - 240);
+	x.gnss.speed_dkmh = 501; /* part 2: 50 km/h */
+	ck_refused(&t, &x, "speed_over_limit");
+	x.gnss.speed_dkmh = 300;
+	x.gnss.recorder_speed_dkmh = 601; /* 30.1 km/h apart */
+	ck_refused(&t, &x, "speed_mismatch");
+	x.gnss.recorder_speed_dkmh = 0; /* no recorder speed: nothing to compare */
+	ck_accepted(&t, &x);
+	x = on_field(NOW - 180);
+	x.gnss.speed_dkmh = 300;
+	x.gnss.recorder_speed_dkmh = 600; /* exactly 30 km/h apart */
+	ck_accepted(&t, &x);
+	x = on_field(NOW - 120);
+	x.gnss.speed_dkmh = 100;
+	x.gnss.recorder_speed_dkmh = 401;
+	ck_refused(&t, &x, "speed_mismatch");
+	cf.max_speed_difference_kmh = 0;
+	ck_accepted(&t, &x);
+	cf.max_speed_difference_kmh = 30;
+}
+END_TEST
+
 START_TEST(position_jump)
 {
 	/* Part 3 (no site): 150 km/h is 2500 m a minute, plus 50 m of noise. */
@@ -518,6 +550,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, kind_not_allowed);
 	tcase_add_test(tc, no_gnss_fix);
 	tcase_add_test(tc, speed_over_limit);
+	tcase_add_test(tc, speed_mismatch);
 	tcase_add_test(tc, position_jump);
 	tcase_add_test(tc, no_training_site);
 	tcase_add_test(tc, outside_training_site);

@@ -3,7 +3,8 @@
 
 Written from the protocol description (docs/protocol.md, the JT/T 808 frame
 and core messages), not from src/jt808.c or src/termsim.c, so that it
-cross-checks hoursd's codec.  Python 3 standard library only.
+cross-checks hoursd's codec.  Python 3 standard library only; the byte
+level it shares with tests/jtx_client.py is tests/jt808wire.py.
 
 Over mutual TLS it registers (0x0100), authenticates (0x0102), sends a
 heartbeat (0x0002), N locations (0x0200) and one unknown message (0x0F0F),
@@ -40,7 +41,8 @@ import subprocess
 import sys
 import time
 
-FLAG, ESC = 0x7E, 0x7D
+from jt808wire import ESC, FLAG, Fatal, bcd, escape, unescape, xor_all
+
 V2019_BIT, PIECES_BIT = 1 << 14, 1 << 13
 
 # Message IDs
@@ -51,10 +53,6 @@ UNKNOWN = 0x0F0F
 
 # Shanghai (People's Square) and a little drift per position
 BASE_LAT_E6, BASE_LON_E6 = 31_230_000, 121_470_000
-
-
-class Fatal(Exception):
-    """The session cannot go on (timeout, closed connection, bad frame)."""
 
 
 class Checks:
@@ -73,47 +71,6 @@ class Checks:
 
 
 # ---- frame codec -------------------------------------------------------------
-
-
-def xor_all(data):
-    c = 0
-    for b in data:
-        c ^= b
-    return c
-
-
-def escape(data):
-    out = bytearray()
-    for b in data:
-        if b == FLAG:
-            out += b"\x7d\x02"
-        elif b == ESC:
-            out += b"\x7d\x01"
-        else:
-            out.append(b)
-    return bytes(out)
-
-
-def unescape(data):
-    out = bytearray()
-    i = 0
-    while i < len(data):
-        b = data[i]
-        if b == ESC:
-            if i + 1 >= len(data) or data[i + 1] not in (0x01, 0x02):
-                raise Fatal(f"bad escape at byte {i} of {data.hex()}")
-            out.append(FLAG if data[i + 1] == 0x02 else ESC)
-            i += 2
-        else:
-            out.append(b)
-            i += 1
-    return bytes(out)
-
-
-def bcd(digits):
-    if len(digits) % 2 or not digits.isdigit():
-        raise ValueError(f"BCD needs an even count of digits: {digits!r}")
-    return bytes(int(digits[i]) << 4 | int(digits[i + 1]) for i in range(0, len(digits), 2))
 
 
 def unbcd(data):

@@ -57,7 +57,8 @@ import sys
 import tempfile
 import time
 
-FLAG, ESC = 0x7E, 0x7D
+from jt808wire import FLAG, Fatal, bcd, escape, unescape, xor_all
+
 VERSION = 0x80
 PIECES_BIT = 1 << 13
 LEN_MASK = 0x3FF
@@ -88,10 +89,6 @@ ANSWER_OK = 1  # login / logout answers: 1 ok
 C1_CLASS_CODE = "21"
 
 
-class Fatal(Exception):
-    """The session cannot go on."""
-
-
 class Checks:
     def __init__(self):
         self.passed = 0
@@ -112,49 +109,6 @@ def note(what):
 
 
 # ---- frame codec -------------------------------------------------------------
-
-
-def xor_all(data):
-    c = 0
-    for b in data:
-        c ^= b
-    return c
-
-
-def escape(data):
-    out = bytearray()
-    for b in data:
-        if b == FLAG:
-            out += b"\x7d\x02"
-        elif b == ESC:
-            out += b"\x7d\x01"
-        else:
-            out.append(b)
-    return bytes(out)
-
-
-def unescape(data):
-    out = bytearray()
-    i = 0
-    while i < len(data):
-        b = data[i]
-        if b == ESC:
-            if i + 1 >= len(data) or data[i + 1] not in (0x01, 0x02):
-                raise Fatal(f"bad escape at byte {i} of {data.hex()}")
-            out.append(FLAG if data[i + 1] == 0x02 else ESC)
-            i += 2
-        elif b == FLAG:
-            raise Fatal(f"flag inside a frame at byte {i}")
-        else:
-            out.append(b)
-            i += 1
-    return bytes(out)
-
-
-def bcd(digits):
-    if len(digits) % 2 or not digits.isdigit():
-        raise ValueError(f"BCD needs an even count of digits: {digits!r}")
-    return bytes(int(digits[i]) << 4 | int(digits[i + 1]) for i in range(0, len(digits), 2))
 
 
 def unbcd(data):
