@@ -57,6 +57,7 @@ struct conn {
 	uint8_t version;
 	char hdr_phone[JT808_PHONE_MAX + 1];
 	uint16_t out_serial;
+	uint16_t ext_serial; /* of the extension messages we start (commands) */
 	unsigned refs;
 	unsigned inflight; /* frames waiting for their commit */
 	uint64_t rx_pos;   /* stream offset of the input buffer's first byte */
@@ -94,6 +95,14 @@ void conn_send_ack(struct conn *c, uint16_t serial, uint16_t msg_id, uint8_t res
 struct pending_ack *conn_pending(struct conn *c, const struct jt808_msg *m);
 /* The store callback for pending answers. */
 void conn_committed(void *arg, enum store_outcome o, const char *db_reason);
+
+/* For command.c: a reference held across a query; the connection of a terminal. */
+void conn_hold(struct conn *c);
+void conn_release(struct conn *c);
+bool conn_is_open(const struct conn *c);
+struct conn *conn_find_authenticated(int64_t terminal_id);
+bool conn_any_authenticated(void);
+uint16_t conn_next_ext_serial(struct conn *c);
 
 /* lesson.c */
 void lesson_restore(struct conn *c, const struct store_terminal *t);

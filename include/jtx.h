@@ -36,10 +36,18 @@ enum {
 	JTX_STUDENT_LOGIN_ACK = 0x8201,
 	JTX_STUDENT_LOGOUT_ACK = 0x8202,
 	JTX_PHOTO_INIT_ACK = 0x8305,
+	/* The platform's commands, and the terminal's answers to them. */
+	JTX_FETCH_RECORDS = 0x8205,
+	JTX_FETCH_RECORDS_ACK = 0x0205,
+	JTX_TAKE_PHOTO = 0x8301,
+	JTX_TAKE_PHOTO_ACK = 0x0301,
+	JTX_TRAINING_BAN = 0x8502,
+	JTX_TRAINING_BAN_ACK = 0x0502,
 };
 
 /* Extended properties bits (see docs/protocol.md). */
-#define JTX_PROP_ANSWER 0x0002 /* an answer is wanted */
+#define JTX_PROP_REUPLOAD 0x0001 /* uploaded late (补传), e.g. on the platform's 0x8205 */
+#define JTX_PROP_ANSWER 0x0002	 /* an answer is wanted */
 /* Algorithm nibble (bits 4-7) = 2, SHA-256: a check string follows the data. */
 #define JTX_PROP_SIGNED 0x0020
 
@@ -189,5 +197,36 @@ size_t jtx_build_answer(uint16_t answer_id, const struct jtx_answer *a, uint8_t 
 			size_t cap) MUSTCHECK;
 enum jtx_err jtx_parse_answer(uint16_t answer_id, const uint8_t *d, size_t n,
 			      struct jtx_answer *a) MUSTCHECK;
+
+/*
+ * The platform's commands to a terminal (data of 0x8900) and the
+ * terminal's answers (data of 0x0900), layouts in docs/protocol.md
+ * ("Commands").  One struct for all three; each command uses its fields.
+ */
+enum { JTX_QUERY_BY_TIME = 1, JTX_QUERY_BY_COUNT = 2 };
+enum { JTX_BAN_OFF = 1, JTX_BAN_ON = 2 }; /* 0x8502 state: 1 training allowed */
+/* Results of the answers: 1 done; 0x0205 then 3 none, 4 records follow, 9 failed. */
+enum { JTX_CMD_OK = 1, JTX_CMD_NO_RECORDS = 3, JTX_CMD_RECORDS_FOLLOW = 4 };
+struct jtx_bytes {
+	const uint8_t *p; /* parse: into the data */
+	uint8_t len;
+};
+struct jtx_command {
+	uint8_t result;				 /* answers only */
+	uint8_t query_mode;			 /* 0x8205: JTX_QUERY_BY_* */
+	time_t from, to;			 /* 0x8205: BCD[6] each, UTC+8 on the wire */
+	uint16_t count;				 /* 0x8205: most records */
+	uint8_t upload_mode, channel, size_code; /* 0x8301 */
+	uint8_t ban_state;			 /* 0x8502 */
+	struct jtx_bytes message;		 /* 0x8502: GBK text the terminal reads out */
+};
+/* The answer a command gets (0x8205 -> 0x0205 ...), 0 when id is not a command. */
+uint16_t jtx_command_answer_id(uint16_t id);
+/* The command an answer belongs to, 0 when id is not a command's answer. */
+uint16_t jtx_command_of_answer(uint16_t answer_id);
+size_t jtx_build_command(uint16_t id, const struct jtx_command *c, uint8_t *out,
+			 size_t cap) MUSTCHECK;
+enum jtx_err jtx_parse_command(uint16_t id, const uint8_t *d, size_t n,
+			       struct jtx_command *c) MUSTCHECK;
 
 #endif

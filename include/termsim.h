@@ -48,6 +48,7 @@ struct lesson_opts {
 	bool no_session;	    /* no logins or logouts: records are expected refused */
 	bool no_login;		    /* no logins: the lesson is open on the server already */
 	bool no_logout;		    /* no logouts: the lesson is left open */
+	bool reupload;		    /* records uploaded again on command: upload type 2, bit 0 */
 	bool unsigned_msgs;	    /* --unsigned: extension properties 0x0002, no check string */
 	long photo_bytes;	    /* -1: no photo */
 	bool photo_reverse;
@@ -163,6 +164,7 @@ struct sim {
 	bool layout_warned;	/* an answer in another layout was logged */
 	char auth_code[64];
 	uint64_t hb_acked, pos_sent, pos_acked, pos_failed, acks, injected, badcheck_acked;
+	uint64_t commands; /* the platform's commands answered (0x8205, 0x8301, 0x8502) */
 	uint64_t t_end_us;
 	bool closed, connect_failed, tls_failed, timed_out;
 	struct termsim_lesson *lesson; /* NULL without --lesson */
@@ -226,6 +228,8 @@ void termsim_dl_free(struct sim *s);
  * its key for signing (unless --sign-key), write it to --p12-out.
  */
 bool termsim_take_certificate(struct sim *s, const struct jt808_register_ack_timing *a) MUSTCHECK;
+/* A 0x8900 that is one of the platform's commands, answered; false for anything else. */
+bool termsim_on_command(struct sim *s, const struct jt808_msg *m);
 /* The 0x0102 body of the timing layout, signed now; 0 on error (logged). */
 size_t termsim_auth_timing(struct sim *s, uint8_t *out, size_t cap) MUSTCHECK;
 /* The IMEI of terminal s: --imei, else "86" and the phone's last 13 digits. */
@@ -275,6 +279,7 @@ enum {
 	O_NO_LOGIN,
 	O_NO_LOGOUT,
 	O_UNSIGNED,
+	O_REUPLOAD,
 };
 bool termsim_lesson_opt(struct lesson_opts *l, int c, const char *arg) MUSTCHECK;
 void termsim_lesson_defaults(struct lesson_opts *l);

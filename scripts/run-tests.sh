@@ -25,11 +25,7 @@ trap cleanup EXIT
 
 scripts/pki.sh "$WORK/pki" 013800000001 013800000002 013800000003 013800000004 013800000005 \
 	013800000006 >/dev/null
-# 6 is a timing terminal on plain TCP: the PKCS#12 "the national CA issued"
-# (RSA-2048), handed out at registration; password 123456.
-openssl pkcs12 -export -in "$WORK/pki/sign-rsa-013800000006.crt" \
-	-inkey "$WORK/pki/sign-rsa-013800000006.key" -passout pass:123456 \
-	-out "$WORK/pki/timing-013800000006.p12"
+
 PG_FAST=1 scripts/pg.sh start "$WORK/pg" >/dev/null
 CONNINFO=$(scripts/pg.sh conninfo "$WORK/pg")
 build/hoursctl -d "$CONNINFO" migrate --dir sql >/dev/null
@@ -46,7 +42,9 @@ build/hoursctl -d "$CONNINFO" terminal disable 013800000004 >/dev/null
 build/hoursctl -d "$CONNINFO" school add S001 "Sample driving school" >/dev/null
 build/hoursctl -d "$CONNINFO" site import S001 "sample field" conf/site-sample.geojson >/dev/null
 build/hoursctl -d "$CONNINFO" terminal assign 013800000001 S001 >/dev/null
-build/hoursctl -d "$CONNINFO" terminal add 013800000006 --p12 "$WORK/pki/timing-013800000006.p12" \
+# 6 is a timing terminal on plain TCP: the PKCS#12 (pki.sh: RSA-2048 from the dev
+# CA, password 123456) is what its registration hands it.
+build/hoursctl -d "$CONNINFO" terminal add 013800000006 --p12 "$WORK/pki/term-013800000006.p12" \
 	--p12-pass 123456 --terminal-no 3100000000000006 --imei 861380000000006 >/dev/null
 build/hoursctl -d "$CONNINFO" terminal assign 013800000006 S001 >/dev/null
 

@@ -17,6 +17,7 @@
 #include "reasons.h"
 #include "metrics.h"
 #include "sig.h"
+#include "command.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -654,6 +655,7 @@ static void authenticated(struct conn *c, const struct jt808_msg *m)
 	conn_log(c, HLOG_INFO, "authenticated (terminal id %lld, %s layout)", (long long)c->t.id,
 		 jt808_layout_name(c->layout));
 	conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_OK);
+	command_authenticated(c->srv, c->t.id);
 }
 
 /*
@@ -1260,6 +1262,45 @@ void conn_janitor(time_t now)
 		if (n > 0)
 			conn_log(c, HLOG_WARN, "%u unfinished sub-packaged message(s) expired", n);
 	}
+}
+
+void conn_hold(struct conn *c)
+{
+	conn_ref(c);
+}
+
+void conn_release(struct conn *c)
+{
+	conn_unref(c);
+}
+
+bool conn_is_open(const struct conn *c)
+{
+	return c->state != CS_CLOSED;
+}
+
+/* A walk of every connection: commands are few, and found once a second at most. */
+struct conn *conn_find_authenticated(int64_t terminal_id)
+{
+	for (struct conn *c = conns; c; c = c->next) {
+		if (c->state == CS_AUTHENTICATED && c->t.id == terminal_id)
+			return c;
+	}
+	return NULL;
+}
+
+bool conn_any_authenticated(void)
+{
+	for (struct conn *c = conns; c; c = c->next) {
+		if (c->state == CS_AUTHENTICATED)
+			return true;
+	}
+	return false;
+}
+
+uint16_t conn_next_ext_serial(struct conn *c)
+{
+	return ++c->ext_serial;
 }
 
 void conn_count_by_state(unsigned out[CONN_STATES])

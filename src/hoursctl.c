@@ -6,6 +6,10 @@
  *                [--terminal-no NO] [--imei IMEI] [--serial SERIAL]
  *   hoursctl ... terminal list
  *   hoursctl ... terminal quirk NUMBER escaped-sums|rsa-raw on|off
+ *   hoursctl ... terminal fetch-records NUMBER --from TS --to TS [--count N] [--expires S]
+ *   hoursctl ... terminal photo NUMBER [--channel N] [--size N] [--expires S]
+ *   hoursctl ... terminal ban NUMBER on|off [--message TEXT] [--expires S]
+ *   hoursctl ... terminal commands [NUMBER]
  *   hoursctl ... terminal disable|enable NUMBER
  *   hoursctl ... terminal assign NUMBER SCHOOL_CODE
  *   hoursctl ... school add CODE NAME
@@ -28,9 +32,12 @@
 #include "geo.h"
 #include "log.h"
 #include "store.h"
+#include "jtx.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
+#include <iconv.h>
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <openssl/err.h>
@@ -67,6 +74,17 @@ static void usage(FILE *f)
 		"                                   a device fault to accept from one terminal:\n"
 		"                                   length and check code over the escaped bytes;\n"
 		"                                   unpadded RSA signatures (docs/protocol.md)\n"
+		"  terminal fetch-records NUMBER --from TS --to TS [--count N] [--expires S]\n"
+		"                                   ask the terminal to upload its records of\n"
+		"                                   that time again (0x8205; TS as PostgreSQL\n"
+		"                                   reads it, with its zone: '2026-11-30 08:00+08')\n"
+		"  terminal photo NUMBER [--channel N] [--size N] [--expires S]\n"
+		"                                   ask the terminal to take a photo now (0x8301)\n"
+		"  terminal ban NUMBER on|off [--message TEXT] [--expires S]\n"
+		"                                   stop or allow training on the terminal (0x8502)\n"
+		"  terminal commands [NUMBER]       the commands queued, sent and answered; a\n"
+		"                                   command waits for its terminal to authenticate\n"
+		"                                   on some hoursd, S seconds at most (default 1 day)\n"
 		"  terminal disable|enable NUMBER   stop or allow a terminal's uploads\n"
 		"  terminal assign NUMBER SCHOOL_CODE\n"
 		"                                   the school whose sites the terminal's minutes\n"
@@ -592,6 +610,200 @@ static int terminal_assign(const char *number, const char *school_code)
 	return 1;
 }
 
+/* ---- commands to a terminal ---- */
+
+/* Options NAME VALUE pairs from argv[from]; false (said) on one not in names. */
+static bool take_options(int argc, char **argv, int from, const char *const *names,
+			 const char **values, size_t n)
+{
+	for (int i = from; i < argc; i += 2) {
+		size_t k = 0;
+		while (k < n && strcmp(argv[i], names[k]) != 0)
+			k++;
+		if (k == n || i + 1 >= argc) {
+			fprintf(stderr, "hoursctl: %s: %s\n", argv[i],
+				k == n ? "unknown option" : "needs a value");
+			return false;
+		}
+		values[k] = argv[i + 1];
+	}
+	return true;
+}
+
+/* A whole number in [lo, hi] from an option; false (said) otherwise. */
+static bool option_uint(const char *name, const char *v, unsigned long lo, unsigned long hi,
+			unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long x = strtoul(v, &end, 10);
+	if (errno || *end || end == v || v[0] == '-' || x < lo || x > hi) {
+		fprintf(stderr, "hoursctl: %s must be a whole number from %lu to %lu\n", name, lo,
+			hi);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+/* A timestamp as PostgreSQL reads it (say the zone: 2026-11-30 08:00+08) to Unix seconds. */
+static bool parse_time(const char *name, const char *v, time_t *out)
+{
+	const char *p[1] = {v};
+	PGresult *r = query("SELECT extract(epoch FROM $1::timestamptz)::bigint", 1, p);
+	if (r == NULL) {
+		fprintf(stderr, "hoursctl: %s: not a timestamp\n", name);
+		return false;
+	}
+	*out = (time_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return true;
+}
+
+/*
+ * Queue one command for a terminal: its data built by jtx, kept until
+ * the terminal is authenticated on some hoursd, or until it expires.
+ */
+static int queue_command(const char *number, const char *kind, uint16_t ext_id,
+			 const struct jtx_command *c, unsigned long expires_s)
+{
+	uint8_t data[300];
+	char hex[2 * sizeof(data) + 1], id[8], secs[24], n[21];
+	size_t len = jtx_build_command(ext_id, c, data, sizeof(data));
+	if (len == 0) {
+		fprintf(stderr, "hoursctl: the command cannot be built from these values\n");
+		return 2;
+	}
+	for (size_t i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", data[i]);
+	snprintf(id, sizeof(id), "%u", ext_id);
+	snprintf(secs, sizeof(secs), "%lu", expires_s);
+	store_phone_norm(number, n);
+	const char *v[5] = {n, kind, id, hex, secs};
+	PGresult *r = query("INSERT INTO terminal_command (terminal_id, kind, ext_id, data,"
+			    " expires_at) SELECT id, $2, $3::int, decode($4, 'hex'),"
+			    " now() + make_interval(secs => $5::bigint) FROM terminal"
+			    " WHERE phone = $1 RETURNING id, expires_at",
+			    5, v);
+	if (r == NULL)
+		return 1;
+	int rc = PQntuples(r) == 1 ? 0 : 1;
+	if (rc == 0)
+		printf("command %s queued for terminal %s (id %s, 0x%04x, %zu bytes); sent when it "
+		       "is authenticated, until %s\n",
+		       kind, n, PQgetvalue(r, 0, 0), ext_id, len, PQgetvalue(r, 0, 1));
+	else
+		fprintf(stderr, "hoursctl: no terminal %s\n", n);
+	PQclear(r);
+	return rc;
+}
+
+#define EXPIRES_DEFAULT_S 86400ul
+#define EXPIRES_MAX_S (30ul * 86400)
+
+static int terminal_fetch_records(int argc, char **argv)
+{
+	static const char *const names[] = {"--from", "--to", "--count", "--expires"};
+	const char *v[4] = {NULL, NULL, "65535", NULL};
+	unsigned long count, expires = EXPIRES_DEFAULT_S;
+	struct jtx_command c = {.query_mode = JTX_QUERY_BY_TIME};
+	if (!take_options(argc, argv, 2, names, v, 4))
+		return 2;
+	if (!v[0] || !v[1]) {
+		fprintf(stderr, "hoursctl: terminal fetch-records needs --from and --to\n");
+		return 2;
+	}
+	if (!option_uint("--count", v[2], 1, 65535, &count) ||
+	    (v[3] && !option_uint("--expires", v[3], 1, EXPIRES_MAX_S, &expires)))
+		return 2;
+	if (!parse_time("--from", v[0], &c.from) || !parse_time("--to", v[1], &c.to))
+		return 2;
+	if (c.to < c.from) {
+		fprintf(stderr, "hoursctl: --to is before --from\n");
+		return 2;
+	}
+	c.count = (uint16_t)count;
+	return queue_command(argv[1], "fetch_records", JTX_FETCH_RECORDS, &c, expires);
+}
+
+static int terminal_photo(int argc, char **argv)
+{
+	static const char *const names[] = {"--channel", "--size", "--expires"};
+	const char *v[3] = {"0", "1", NULL};
+	unsigned long channel, size, expires = EXPIRES_DEFAULT_S;
+	if (!take_options(argc, argv, 2, names, v, 3) ||
+	    !option_uint("--channel", v[0], 0, 255, &channel) ||
+	    !option_uint("--size", v[1], 0, 255, &size) ||
+	    (v[2] && !option_uint("--expires", v[2], 1, EXPIRES_MAX_S, &expires)))
+		return 2;
+	struct jtx_command c = {
+		.upload_mode = 1, .channel = (uint8_t)channel, .size_code = (uint8_t)size};
+	return queue_command(argv[1], "take_photo", JTX_TAKE_PHOTO, &c, expires);
+}
+
+/* UTF-8 to GBK, the terminals' text; false (said) when it does not convert or fit. */
+static bool to_gbk(const char *utf8, uint8_t *out, size_t cap, size_t *len)
+{
+	iconv_t cd = iconv_open("GBK", "UTF-8");
+	if (cd == (iconv_t)-1) {
+		fprintf(stderr, "hoursctl: this system cannot convert to GBK\n");
+		return false;
+	}
+	char *in = (char *)utf8, *o = (char *)out;
+	size_t inleft = strlen(utf8), outleft = cap;
+	bool ok = iconv(cd, &in, &inleft, &o, &outleft) != (size_t)-1 && inleft == 0;
+	iconv_close(cd);
+	if (!ok)
+		fprintf(stderr, "hoursctl: --message must be UTF-8 text of at most %zu GBK bytes\n",
+			cap);
+	*len = cap - outleft;
+	return ok;
+}
+
+static int terminal_ban(int argc, char **argv)
+{
+	static const char *const names[] = {"--message", "--expires"};
+	const char *v[2] = {"", NULL};
+	unsigned long expires = EXPIRES_DEFAULT_S;
+	uint8_t msg[255];
+	size_t len = 0;
+	if (strcmp(argv[2], "on") != 0 && strcmp(argv[2], "off") != 0) {
+		fprintf(stderr, "hoursctl: terminal ban NUMBER on|off\n");
+		return 2;
+	}
+	if (!take_options(argc, argv, 3, names, v, 2) ||
+	    (v[1] && !option_uint("--expires", v[1], 1, EXPIRES_MAX_S, &expires)) ||
+	    !to_gbk(v[0], msg, sizeof(msg), &len))
+		return 2;
+	struct jtx_command c = {.ban_state = strcmp(argv[2], "on") == 0 ? JTX_BAN_ON : JTX_BAN_OFF,
+				.message = {msg, (uint8_t)len}};
+	return queue_command(argv[1], "training_ban", JTX_TRAINING_BAN, &c, expires);
+}
+
+static int terminal_commands(const char *number)
+{
+	char n[21] = "";
+	if (number)
+		store_phone_norm(number, n);
+	const char *v[1] = {number ? n : NULL};
+	PGresult *r =
+		query("SELECT id, phone, kind, state, created_at, coalesce(sent_at::text, '-'),"
+		      " coalesce(result::text, '-'), expires_at FROM terminal_command_state"
+		      " WHERE $1::text IS NULL OR phone = $1 ORDER BY id",
+		      1, v);
+	if (r == NULL)
+		return 1;
+	printf("%-6s %-20s %-14s %-9s %-29s %-29s %-6s %s\n", "id", "terminal", "command", "state",
+	       "queued", "sent", "result", "expires");
+	for (int i = 0; i < PQntuples(r); i++)
+		printf("%-6s %-20s %-14s %-9s %-29s %-29s %-6s %s\n", PQgetvalue(r, i, 0),
+		       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+		       PQgetvalue(r, i, 4), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6),
+		       PQgetvalue(r, i, 7));
+	PQclear(r);
+	return 0;
+}
+
 static int cmd_terminal(int argc, char **argv)
 {
 	if (argc >= 1 && strcmp(argv[0], "list") == 0)
@@ -604,6 +816,14 @@ static int cmd_terminal(int argc, char **argv)
 		return terminal_status(argv[1], "active");
 	if (argc == 4 && strcmp(argv[0], "quirk") == 0)
 		return terminal_quirk(argv[1], argv[2], argv[3]);
+	if (argc >= 2 && strcmp(argv[0], "fetch-records") == 0)
+		return terminal_fetch_records(argc, argv);
+	if (argc >= 2 && strcmp(argv[0], "photo") == 0)
+		return terminal_photo(argc, argv);
+	if (argc >= 3 && strcmp(argv[0], "ban") == 0)
+		return terminal_ban(argc, argv);
+	if (argc <= 2 && argc >= 1 && strcmp(argv[0], "commands") == 0)
+		return terminal_commands(argc == 2 ? argv[1] : NULL);
 	if (argc >= 2 && argc % 2 == 0 && strcmp(argv[0], "add") == 0) {
 		struct terminal_opts o = {0};
 		static const struct {

@@ -14,6 +14,7 @@
 #include "push.h"
 #include "rules.h"
 #include "server.h"
+#include "command.h"
 #include "sig.h"
 #include "store.h"
 #include "syllabus.h"
@@ -68,6 +69,7 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 {
 	time_t now = time(NULL);
 	conn_janitor(now);
+	command_poll(&srv);
 	if (srv.draining) {
 		if (store_idle(srv.store) && conn_all_flushed() && push_idle(srv.push)) {
 			log_info("drained: every committed frame answered");

@@ -297,6 +297,7 @@ enum ftype {
 	F_GNSS,	  /* the 28-byte block and its extra items into struct jt808_location;
 		   * aux: bytes of fields that follow the extras */
 	F_EXTRA,  /* "read aloud" BYTE, length BYTE, GBK text: skipped, built empty */
+	F_BYTES,  /* length BYTE, that many bytes, into struct jtx_bytes */
 };
 
 struct field {
@@ -335,6 +336,7 @@ typedef struct jtx_record record;
 typedef struct jtx_photo_init photo_init;
 typedef struct jtx_photo_data photo_data;
 typedef struct jtx_answer answer;
+typedef struct jtx_command command;
 
 /* One field a line, in wire order. */
 /* clang-format off */
@@ -416,6 +418,51 @@ static const struct field result_ack_f[] = {
 };
 /* clang-format on */
 
+/* The platform's commands and the terminal's answers (cheshang ByteToCls.java). */
+static const struct field fetch_records_f[] = {
+	NUM(F_U8, command, query_mode),
+	ONE(F_TIME6, command, from),
+	ONE(F_TIME6, command, to),
+	NUM(F_U16, command, count),
+};
+static const struct field take_photo_f[] = {
+	NUM(F_U8, command, upload_mode),
+	NUM(F_U8, command, channel),
+	NUM(F_U8, command, size_code),
+};
+static const struct field training_ban_f[] = {
+	NUM(F_U8, command, ban_state),
+	ONE(F_BYTES, command, message),
+};
+static const struct field command_result_f[] = {
+	NUM(F_U8, command, result),
+};
+static const struct field take_photo_ack_f[] = {
+	NUM(F_U8, command, result),
+	NUM(F_U8, command, upload_mode),
+	NUM(F_U8, command, channel),
+	NUM(F_U8, command, size_code),
+};
+static const struct field training_ban_ack_f[] = {
+	NUM(F_U8, command, result),
+	NUM(F_U8, command, ban_state),
+	ONE(F_BYTES, command, message),
+};
+/* clang-format on */
+
+static const struct {
+	uint16_t id, answer_id;
+	struct layout cmd, answer;
+} commands[] = {
+	{JTX_FETCH_RECORDS, JTX_FETCH_RECORDS_ACK, LAYOUT(fetch_records_f, false),
+	 LAYOUT(command_result_f, false)},
+	{JTX_TAKE_PHOTO, JTX_TAKE_PHOTO_ACK, LAYOUT(take_photo_f, false),
+	 LAYOUT(take_photo_ack_f, false)},
+	{JTX_TRAINING_BAN, JTX_TRAINING_BAN_ACK, LAYOUT(training_ban_f, false),
+	 LAYOUT(training_ban_ack_f, false)},
+};
+/* clang-format off */
+
 static const struct layout coach_login_l = LAYOUT(coach_login_f, true);
 static const struct layout coach_logout_l = LAYOUT(coach_logout_f, true);
 static const struct layout student_login_l = LAYOUT(student_login_f, true);
@@ -466,6 +513,8 @@ static size_t wire_size(const struct field *f)
 		return JT808_LOCATION_LEN;
 	case F_EXTRA:
 		return 2;
+	case F_BYTES:
+		return 1;
 	}
 	return 0;
 }
@@ -616,6 +665,15 @@ static enum jtx_err get_field(const struct field *f, const uint8_t *p, size_t av
 	case F_EXTRA:
 		*used = 2 + (size_t)p[1];
 		return avail >= *used ? JTX_OK : JTX_E_SHORT;
+	case F_BYTES: {
+		struct jtx_bytes *b = (struct jtx_bytes *)(void *)(m + f->off);
+		*used = 1 + (size_t)p[0];
+		if (avail < *used)
+			return JTX_E_SHORT;
+		b->p = p + 1;
+		b->len = p[0];
+		return JTX_OK;
+	}
 	}
 	return JTX_E_SPACE;
 }
@@ -754,15 +812,24 @@ static bool put_field(const struct field *f, uint8_t *p, const char *m)
 	case F_EXTRA:
 		p[0] = p[1] = 0;
 		return true;
+	case F_BYTES: {
+		const struct jtx_bytes *b = (const struct jtx_bytes *)(const void *)(m + f->off);
+		p[0] = b->len;
+		if (b->len)
+			memcpy(p + 1, b->p, b->len);
+		return true;
+	}
 	}
 	return false;
 }
 
-/* Bytes a field of msg takes when built: the GNSS block with its extra items. */
+/* Bytes a field of msg takes when built: the GNSS block with its extras, bytes with theirs. */
 static size_t built_size(const struct field *f, const void *msg)
 {
 	const char *m = msg;
 
+	if (f->type == F_BYTES)
+		return 1 + ((const struct jtx_bytes *)(const void *)(m + f->off))->len;
 	if (f->type != F_GNSS)
 		return wire_size(f);
 	return JT808_LOCATION_LEN +
@@ -895,4 +962,52 @@ enum jtx_err jtx_parse_answer(uint16_t answer_id, const uint8_t *d, size_t n, st
 
 	memset(a, 0, sizeof(*a));
 	return l ? parse_layout(l, d, n, a) : JTX_E_TYPE;
+}
+
+/* ---- the platform's commands ---- */
+
+uint16_t jtx_command_answer_id(uint16_t id)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (commands[i].id == id)
+			return commands[i].answer_id;
+	}
+	return 0;
+}
+
+uint16_t jtx_command_of_answer(uint16_t answer_id)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (commands[i].answer_id == answer_id)
+			return commands[i].id;
+	}
+	return 0;
+}
+
+/* The layout of a command's ID or of its answer's ID; NULL for neither. */
+static const struct layout *command_layout(uint16_t id)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (commands[i].id == id)
+			return &commands[i].cmd;
+		if (commands[i].answer_id == id)
+			return &commands[i].answer;
+	}
+	return NULL;
+}
+
+size_t jtx_build_command(uint16_t id, const struct jtx_command *c, uint8_t *out, size_t cap)
+{
+	const struct layout *l = command_layout(id);
+
+	return l ? build_layout(l, c, out, cap) : 0;
+}
+
+/* An ID that is neither a command nor an answer to one is JTX_E_TYPE. */
+enum jtx_err jtx_parse_command(uint16_t id, const uint8_t *d, size_t n, struct jtx_command *c)
+{
+	const struct layout *l = command_layout(id);
+
+	memset(c, 0, sizeof(*c));
+	return l ? parse_layout(l, d, n, c) : JTX_E_TYPE;
 }

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "server.h"
 #include "sig.h"
+#include "command.h"
 
 /*
  * The signature check, as a reason code (NULL: good).  A message without
@@ -362,6 +363,11 @@ void lesson_handle(struct conn *c, const struct jt808_msg *m)
 		break;
 	case JTX_PHOTO_DATA:
 		photo_data(c, m, &h);
+		break;
+	case JTX_FETCH_RECORDS_ACK:
+	case JTX_TAKE_PHOTO_ACK:
+	case JTX_TRAINING_BAN_ACK:
+		command_answer(c, m, &h);
 		break;
 	default:
 		conn_log(c, HLOG_INFO, "timing message 0x%04x not supported", h.msg_id);

@@ -92,8 +92,9 @@ struct store {
 /*
  * One statement, hence one transaction, for the whole batch.  Records
  * come back one row each with what became of them: inserted now, or
- * already there with the same bytes (a resend), or with other bytes (a
- * conflict, kept aside).  A record inserted concurrently by another
+ * already there with the same bytes (a resend; a record uploaded again on
+ * command with the same fields), or with other bytes (a conflict, kept
+ * aside).  A record inserted concurrently by another
  * instance is neither in ins nor in old: a resend too.
  */
 static const char batch_sql[] =
@@ -204,7 +205,14 @@ static const char batch_sql[] =
 	" pk AS (INSERT INTO push_packet (id, student_no, part, vehicle_class)"
 	"  SELECT gen_random_uuid(), student_no, part, vehicle_class FROM met"
 	"  ON CONFLICT (student_no, part) DO NOTHING),"
-	" old AS (SELECT rin.i, tr.raw_sha256 = sha256(rin.rawb) AS same, tr.verdict"
+	/* A record uploaded again on the platform's command (upload type 2) has another upload
+	 * type byte, so other bytes and another signature: the same record when every field it
+	 * reports is the stored one's. */
+	" old AS (SELECT rin.i, tr.raw_sha256 = sha256(rin.rawb) OR (rin.ut = 2"
+	"  AND (tr.record_time, tr.student_no, tr.coach_no, tr.class_id, tr.course_code,"
+	"  tr.record_status, tr.max_speed_dkmh, tr.mileage_dkm, tr.lat_e6, tr.lon_e6)"
+	"  = (to_timestamp(rin.rt), rin.sn, rin.cn, rin.ci, rin.cc, rin.st, rin.ms, rin.ml,"
+	"  rin.la, rin.lo)) AS same, tr.verdict"
 	"  FROM rin JOIN training_record tr ON tr.terminal_id = rin.t AND tr.record_no = rin.no),"
 	" conf AS (INSERT INTO training_record_conflict (terminal_id, record_no, raw, raw_sha256)"
 	"  SELECT rin.t, rin.no, rin.rawb, sha256(rin.rawb) FROM rin JOIN old USING (i)"

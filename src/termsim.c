@@ -926,6 +926,8 @@ static void dispatch(struct sim *s, const struct jt808_msg *m)
 		on_general_ack(s, m);
 	else if (m->h.msg_id == JT808_P_REGISTER_ACK)
 		on_register_ack(s, m);
+	else if (m->h.msg_id == JT808_P_TRANSPARENT_DOWN && termsim_on_command(s, m))
+		return;
 	else if (m->h.msg_id == JT808_P_TRANSPARENT_DOWN && s->lesson)
 		on_transparent_down(s, m);
 	else
@@ -1599,6 +1601,7 @@ static void print_core(const struct run *r)
 	printf("closed_by_server=%" PRIu64 "\n", SUM_OF(r, bool, closed));
 	printf("connect_failed=%" PRIu64 "\n", SUM_OF(r, bool, connect_failed));
 	printf("tls_failed=%" PRIu64 "\n", SUM_OF(r, bool, tls_failed));
+	printf("commands_answered=%" PRIu64 "\n", SUM_OF(r, uint64_t, commands));
 	if (r->o.layout == JT808_LTIMING && !r->o.no_register)
 		printf("certificate_failed=%" PRIu64 "\n", SUM_OF(r, bool, cert_failed));
 }
@@ -1858,6 +1861,7 @@ static const struct option long_opts[] = {
 	{"auth-bad-sig", no_argument, NULL, O_AUTH_BAD_SIG},
 	{"auth-twice", no_argument, NULL, O_AUTH_TWICE},
 	{"unsigned", no_argument, NULL, O_UNSIGNED},
+	{"reupload", no_argument, NULL, O_REUPLOAD},
 	{"lesson", required_argument, NULL, O_LESSON},
 	{"sign-key", required_argument, NULL, O_SIGN_KEY},
 	{"terminal-no", required_argument, NULL, O_TERMINAL_NO},

@@ -236,6 +236,8 @@ static bool sign_body(const struct build *b, uint16_t id, uint16_t serial, const
 	struct jtx_header h = {.msg_id = id,
 			       .props = unsig ? JTX_PROP_ANSWER : JTX_PROP_SIGNED | JTX_PROP_ANSWER,
 			       .serial = serial};
+	if (id == JTX_RECORD && b->o->reupload)
+		h.props |= JTX_PROP_REUPLOAD;
 	size_t cap = LESSON_HDR_ROOM + n + JTX_MAX_SIG, off, span, sig_len = JTX_MAX_SIG;
 	uint8_t sig[JTX_MAX_SIG];
 	enum sig_form form = b->s->o->layout == JT808_LTIMING ? SIG_FORM_BARE : SIG_FORM_DIGESTINFO;
@@ -348,7 +350,7 @@ static bool record_at(const struct build *b, long i, unsigned mileage_extra, str
 	jt808_time_bcd(t, b6);
 	if (jt808_bcd_to_str(b6, 3, date) != JT808_OK)
 		return false;
-	*r = (struct jtx_record){.upload_type = 1,
+	*r = (struct jtx_record){.upload_type = b->o->reupload ? 2 : 1,
 				 .class_id = b->o->class_id,
 				 .record_time = t,
 				 .course = b->o->course,
@@ -474,6 +476,13 @@ static bool photo_init(const struct build *b, uint16_t serial, unsigned pieces, 
 
 	memcpy(x.photo_no, b->l->photo_no, sizeof(x.photo_no));
 	memcpy(x.person_no, b->l->student_no, sizeof(x.person_no));
+	/* The timing layout: 79 bytes, as peers see them (mileage and altitude, then the
+	 * face-match confidence last). */
+	if (b->s->o->layout == JT808_LTIMING) {
+		x.gnss.extras = JT808_X_MILEAGE | JT808_X_ALTITUDE;
+		x.gnss.mileage_dkm = 123450;
+		x.gnss.altitude_m = 12;
+	}
 	n = jtx_build_photo_init(&x, d, sizeof(d));
 	if (n == 0 || !sign_body(b, JTX_PHOTO_INIT, serial, d, n, false, m))
 		return false;
@@ -831,6 +840,9 @@ const char termsim_lesson_usage[] =
 	"                        DigestInfo form in 2013/2019\n"
 	"  --unsigned            extension properties 0x0002, no signature (0x0022\n"
 	"                        otherwise); records still expected answered 0\n"
+	"  --reupload            records as uploaded again on the platform's command\n"
+	"                        (0x8205): upload type 2, properties bit 0; one\n"
+	"                        already stored is answered as stored\n"
 	"  --terminal-no S       16 characters (default: timing layout, the\n"
 	"                        registration answer's; else T + the phone, 15 digits)\n"
 	"  records in the timing layout carry the GNSS extras 0x01 (mileage) and 0x05\n"
@@ -970,6 +982,9 @@ bool termsim_lesson_opt(struct lesson_opts *l, int c, const char *arg)
 		return true;
 	case O_UNSIGNED:
 		l->unsigned_msgs = true;
+		return true;
+	case O_REUPLOAD:
+		l->reupload = true;
 		return true;
 	case O_PHOTO_ORDER:
 		l->photo_reverse = strcmp(arg, "reverse") == 0;

@@ -359,3 +359,60 @@ void termsim_default_imei(const char *phone, char out[16])
 	memset(out + 2, '0', 13 - n);
 	memcpy(out + 15 - n, phone, n + 1);
 }
+
+/* ---- the platform's commands ---- */
+
+/* One answer (0x0205, 0x0301, 0x0502) to the command of extended serial cmd->serial. */
+static void send_command_answer(struct sim *s, const struct jtx_header *cmd, uint16_t answer_id,
+				const struct jtx_command *a)
+{
+	uint8_t data[64], body[128];
+	size_t n = jtx_build_command(answer_id, a, data, sizeof(data));
+	struct jtx_header h = {
+		.msg_id = answer_id, .props = JTX_PROP_ANSWER, .serial = cmd->serial};
+	snprintf(h.terminal_no, sizeof(h.terminal_no), "%s", s->terminal_no);
+	size_t len = n ? jtx_build(&h, data, n, NULL, 0, body, sizeof(body)) : 0;
+	if (len == 0) {
+		log_error("cannot build the answer 0x%04x", answer_id);
+		return;
+	}
+	termsim_send_untracked(s, JT808_T_TRANSPARENT_UP, body, len);
+}
+
+/*
+ * Answered as the cheshang terminal answers (MsgHandle.java): 0x8205 with
+ * 0x0205 result 1 (received) and then 3 (nothing to upload again: termsim
+ * keeps no records of earlier runs); 0x8301 with 0x0301 result 1 and the
+ * command's fields (no photo follows); 0x8502 with 0x0502 result 1 and
+ * the state.
+ */
+bool termsim_on_command(struct sim *s, const struct jt808_msg *m)
+{
+	struct jtx_header h;
+	struct jtx_command c;
+	if (jtx_parse(m->body, m->body_len, &h) != JTX_OK)
+		return false;
+	uint16_t answer_id = jtx_command_answer_id(h.msg_id);
+	if (answer_id == 0)
+		return false;
+	enum jtx_err e = jtx_parse_command(h.msg_id, h.data, h.data_len, &c);
+	if (e != JTX_OK) {
+		log_error("command 0x%04x (extended serial %u): %s", h.msg_id, h.serial,
+			  jtx_strerror(e));
+		return true;
+	}
+	log_info("command 0x%04x (extended serial %u) received%s", h.msg_id, h.serial,
+		 h.msg_id == JTX_TRAINING_BAN
+			 ? (c.ban_state == JTX_BAN_ON ? ": training banned" : ": training allowed")
+			 : "");
+	struct jtx_command a = c;
+	a.result = JTX_CMD_OK;
+	a.message.len = 0;
+	send_command_answer(s, &h, answer_id, &a);
+	if (h.msg_id == JTX_FETCH_RECORDS) {
+		a.result = JTX_CMD_NO_RECORDS;
+		send_command_answer(s, &h, answer_id, &a);
+	}
+	s->commands++;
+	return true;
+}

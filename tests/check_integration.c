@@ -621,10 +621,10 @@ static long long records_of(const char *terminal, const char *verdict, const cha
 
 static int plain_port;
 
-/* hoursctl with space-separated words, against the test's database. */
+/* hoursctl with space-separated words, against the test's database; output apart from termsim's. */
 static int hoursctl_words(const char *words)
 {
-	char prog[600], buf[512];
+	char prog[600], buf[512], out[600];
 	char *argv[32];
 	int n = 0;
 	snprintf(prog, sizeof(prog), "%s/hoursctl", bindir);
@@ -635,8 +635,8 @@ static int hoursctl_words(const char *words)
 	for (char *w = strtok(buf, " "); w && n < 30; w = strtok(NULL, " "))
 		argv[n++] = w;
 	argv[n] = NULL;
-	unlink(out_path);
-	return wait_exit(spawn(argv, out_path, log_path), 60);
+	snprintf(out, sizeof(out), "%s/hoursctl.out", work);
+	return wait_exit(spawn(argv, out, log_path), 60);
 }
 
 /* hoursd with a plain-TCP listener too, on plain_port; tail as write_config_tail. */
@@ -762,7 +762,7 @@ START_TEST(test_timing_terminal_lesson)
 {
 	char words[1400], got[700], want[700];
 	snprintf(got, sizeof(got), "%s/received.p12", work);
-	snprintf(want, sizeof(want), "%s/timing-%s.p12", pki, T6);
+	snprintf(want, sizeof(want), "%s/term-%s.p12", pki, T6);
 	start_hoursd_plain(NULL);
 	snprintf(words, sizeof(words), "--drop-piece 2 --p12-out %s --lesson 5 " PART3, got);
 	ck_assert_int_eq(termsim_timing(words), 0);
@@ -781,6 +781,15 @@ START_TEST(test_timing_terminal_lesson)
 		db_value("SELECT count(*) FROM session_event WHERE verdict = $1 AND signed",
 			 "accepted", NULL),
 		4);
+	/* A photo whose init (0x0305) has GNSS extras: the confidence is its last byte. */
+	ck_assert_int_eq(
+		termsim_timing("--auth-ts-offset 1 --lesson 1 --record-seq 21 --photo 3000 "
+			       "--student S000000000000066 --coach C000000000000066 " PART3),
+		0);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM photo WHERE face_confidence = 90"
+				  " AND size = $1::int",
+				  "3000", NULL),
+			 1);
 	stop_hoursd();
 }
 END_TEST
@@ -827,6 +836,100 @@ START_TEST(test_timing_unsigned_messages)
 				  " AND verdict = $1",
 				  "accepted", NULL),
 			 3);
+	stop_hoursd();
+}
+END_TEST
+
+/*
+ * Records uploaded again on the platform's command (upload type 2,
+ * properties bit 0) carry other bytes than the stored ones: taken as the
+ * stored record when every field is the same, a conflict when one is not.
+ */
+START_TEST(test_timing_reupload)
+{
+	char words[300];
+	long long start = (long long)time(NULL) / 60 * 60 - 600;
+	start_hoursd_plain(NULL);
+	snprintf(words, sizeof(words), "--lesson 3 --no-logout --record-start %lld " PART3, start);
+	ck_assert_int_eq(termsim_timing(words), 0);
+	ck_assert_int_eq(records_of(T6, "accepted", NULL), 3);
+	snprintf(words, sizeof(words),
+		 "--auth-ts-offset 1 --lesson 3 --no-login --no-logout --reupload"
+		 " --record-start %lld " PART3,
+		 start);
+	ck_assert_int_eq(termsim_timing(words), 0);
+	ck_assert_int_eq(records_of(T6, "accepted", NULL), 3);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM training_record WHERE upload_type = 2", NULL, NULL),
+		0);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM training_record_conflict", NULL, NULL), 0);
+	/* Another class under the same record numbers: not the same records. */
+	snprintf(words, sizeof(words),
+		 "--auth-ts-offset 2 --lesson 3 --no-login --no-logout --reupload --class-id 7"
+		 " --record-start %lld " PART3,
+		 start);
+	ck_assert_int_ne(termsim_timing(words), 0);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM training_record_conflict", NULL, NULL), 3);
+	stop_hoursd();
+}
+END_TEST
+
+/* Commands of T6 in a state (terminal_command_state), of one kind or all (NULL). */
+static long long commands_in(const char *state, const char *kind)
+{
+	if (kind)
+		return db_value("SELECT count(*) FROM terminal_command_state"
+				" WHERE state = $1 AND kind = $2",
+				state, kind);
+	return db_value("SELECT count(*) FROM terminal_command_state WHERE state = $1", state,
+			NULL);
+}
+
+/*
+ * The platform's commands: queued by hoursctl before the terminal
+ * connects (sent when it authenticates), queued while it is connected
+ * (sent within a poll), expired before it connects (never sent); each
+ * answered by the terminal and the answer recorded.
+ */
+START_TEST(test_timing_commands)
+{
+	start_hoursd_plain(NULL);
+	ck_assert_int_eq(hoursctl_words("terminal fetch-records " T6 " --from 2026-11-29T08:00+08"
+					" --to 2026-11-29T12:00+08"),
+			 0);
+	ck_assert_int_eq(hoursctl_words("terminal ban " T6 " on --message 禁止培训"), 0);
+	ck_assert_int_eq(hoursctl_words("terminal photo " T6 " --expires 1"), 0);
+	ck_assert_int_ne(hoursctl_words("terminal ban " T6 " maybe"), 0);
+	ck_assert_int_ne(hoursctl_words("terminal fetch-records " T6 " --from yesterday-ish"
+					" --to 2026-11-29T12:00+08"),
+			 0);
+	ck_assert_int_ne(hoursctl_words("terminal photo 013899999999"), 0);
+	sleep(2); /* the photo command expires unsent */
+	ck_assert_int_eq(commands_in("waiting", NULL), 2);
+	ck_assert_int_eq(commands_in("expired", "take_photo"), 1);
+
+	char words[200];
+	snprintf(words, sizeof(words),
+		 "--plain --layout timing --port %d --imei 861380000000006"
+		 " --heartbeats 6 --rate 1",
+		 plain_port);
+	pid_t ts = termsim_start(NULL, T6, words);
+	for (int i = 0; i < 100 && commands_in("answered", NULL) < 2; i++)
+		usleep(50000);
+	ck_assert_int_eq(hoursctl_words("terminal photo " T6 " --channel 1"), 0);
+	ck_assert_int_eq(wait_exit(ts, 60), 0);
+	ck_assert_int_eq(out_value("commands_answered"), 3);
+	ck_assert_int_eq(commands_in("answered", NULL), 3);
+	ck_assert_int_eq(commands_in("expired", NULL), 1);
+	/* 0x0205 came twice: received (1), then nothing to upload again (3). */
+	ck_assert_int_eq(db_value("SELECT result FROM terminal_command WHERE kind = $1",
+				  "fetch_records", NULL),
+			 3);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM terminal_command WHERE result = 1"
+				  " AND kind <> $1",
+				  "fetch_records", NULL),
+			 2);
+	ck_assert(log_has("command 1 (0x8205) sent"));
 	stop_hoursd();
 }
 END_TEST
@@ -1690,6 +1793,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_timing_terminal_lesson);
 	tcase_add_test(tc, test_timing_authentication_refused);
 	tcase_add_test(tc, test_timing_unsigned_messages);
+	tcase_add_test(tc, test_timing_commands);
+	tcase_add_test(tc, test_timing_reupload);
 	tcase_add_test(tc, test_database_stopped_mid_stream);
 	tcase_add_test(tc, test_metrics_match_traffic);
 	tcase_add_test(tc, test_reload_under_traffic);

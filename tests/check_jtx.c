@@ -1211,6 +1211,69 @@ START_TEST(test_gnss_extras)
 }
 END_TEST
 
+/*
+ * The platform's commands and the terminal's answers, laid out as the
+ * cheshang terminal reads and writes them (ByteToCls.java getCxxsjl,
+ * getLjpz, getJxzt and their *R): every field round-trips, each answer
+ * maps to its command, a cut-short one is refused.
+ */
+START_TEST(test_commands)
+{
+	uint8_t d[BUF];
+	struct jtx_command c = {.query_mode = JTX_QUERY_BY_TIME,
+				.from = T_LEAP_EVENING - 3600,
+				.to = T_LEAP_EVENING,
+				.count = 16},
+			   back;
+	size_t n = jtx_build_command(JTX_FETCH_RECORDS, &c, d, sizeof(d));
+	ck_assert_uint_eq(n, 1 + 6 + 6 + 2);
+	ck_assert_uint_eq(d[0], 1);
+	ck_assert_uint_eq(jt808_get16(d + 13), 16);
+	ck_assert_int_eq(jtx_parse_command(JTX_FETCH_RECORDS, d, n, &back), JTX_OK);
+	ck_assert_int_eq(back.from, c.from);
+	ck_assert_int_eq(back.to, c.to);
+	ck_assert_uint_eq(back.count, 16);
+	ck_assert_int_eq(jtx_parse_command(JTX_FETCH_RECORDS, d, n - 1, &back), JTX_E_SHORT);
+
+	struct jtx_command p = {.upload_mode = 1, .channel = 2, .size_code = 3};
+	n = jtx_build_command(JTX_TAKE_PHOTO, &p, d, sizeof(d));
+	ck_assert_uint_eq(n, 3);
+	ck_assert_mem_eq(d, "\x01\x02\x03", 3);
+	p.result = 1;
+	n = jtx_build_command(JTX_TAKE_PHOTO_ACK, &p, d, sizeof(d));
+	ck_assert_mem_eq(d, "\x01\x01\x02\x03", 4);
+
+	/* The ban: state, then the GBK message with its length ("禁训" in GBK). */
+	static const uint8_t gbk[] = {0xbd, 0xfb, 0xd1, 0xb5};
+	struct jtx_command b = {.ban_state = JTX_BAN_ON, .message = {gbk, sizeof(gbk)}};
+	n = jtx_build_command(JTX_TRAINING_BAN, &b, d, sizeof(d));
+	ck_assert_uint_eq(n, 2 + sizeof(gbk));
+	ck_assert_int_eq(jtx_parse_command(JTX_TRAINING_BAN, d, n, &back), JTX_OK);
+	ck_assert_uint_eq(back.ban_state, 2);
+	ck_assert_uint_eq(back.message.len, sizeof(gbk));
+	ck_assert_mem_eq(back.message.p, gbk, sizeof(gbk));
+	ck_assert_int_eq(jtx_parse_command(JTX_TRAINING_BAN, d, n - 1, &back), JTX_E_SHORT);
+	ck_assert_int_eq(jtx_parse_command(JTX_TRAINING_BAN, d, n + 1, &back), JTX_E_LENGTH);
+
+	/* Answers: the result first; 0x0205 is the result alone. */
+	static const uint8_t r0205[] = {4};
+	ck_assert_int_eq(jtx_parse_command(JTX_FETCH_RECORDS_ACK, r0205, 1, &back), JTX_OK);
+	ck_assert_uint_eq(back.result, JTX_CMD_RECORDS_FOLLOW);
+	static const uint8_t r0502[] = {1, 2, 0};
+	ck_assert_int_eq(jtx_parse_command(JTX_TRAINING_BAN_ACK, r0502, 3, &back), JTX_OK);
+	ck_assert_uint_eq(back.result, 1);
+	ck_assert_uint_eq(back.ban_state, 2);
+
+	ck_assert_uint_eq(jtx_command_answer_id(JTX_FETCH_RECORDS), JTX_FETCH_RECORDS_ACK);
+	ck_assert_uint_eq(jtx_command_answer_id(JTX_TRAINING_BAN), JTX_TRAINING_BAN_ACK);
+	ck_assert_uint_eq(jtx_command_of_answer(JTX_TAKE_PHOTO_ACK), JTX_TAKE_PHOTO);
+	ck_assert_uint_eq(jtx_command_answer_id(JTX_RECORD), 0);
+	ck_assert_uint_eq(jtx_command_of_answer(JTX_RECORD), 0);
+	ck_assert_int_eq(jtx_parse_command(JTX_RECORD, d, n, &back), JTX_E_TYPE);
+	ck_assert_uint_eq(jtx_build_command(JTX_RECORD, &c, d, sizeof(d)), 0);
+}
+END_TEST
+
 START_TEST(test_own_answer_fixture)
 {
 	const struct fixture *fx = fixture("own-8201");
@@ -1348,6 +1411,7 @@ static Suite *jtx_suite(void)
 	tcase_add_test(fields, test_gnss_block);
 	tcase_add_test(fields, test_each_error_reachable);
 	tcase_add_test(fields, test_gnss_extras);
+	tcase_add_test(fields, test_commands);
 
 	tcase_add_test(fx, test_own_record_fixture);
 	tcase_add_test(fx, test_own_answer_fixture);

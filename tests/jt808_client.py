@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 
-from jt808wire import ESC, FLAG, Fatal, bcd, escape, unescape, xor_all
+from jt808wire import Checks, ESC, FLAG, Fatal, bcd, escape, unescape, xor_all
 
 V2019_BIT, PIECES_BIT = 1 << 14, 1 << 13
 
@@ -53,21 +53,6 @@ UNKNOWN = 0x0F0F
 
 # Shanghai (People's Square) and a little drift per position
 BASE_LAT_E6, BASE_LON_E6 = 31_230_000, 121_470_000
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what):
-        if ok:
-            self.passed += 1
-            print(f"ok    {what}")
-        else:
-            self.failed += 1
-            print(f"FAIL  {what}")
-        return ok
 
 
 # ---- frame codec -------------------------------------------------------------

@@ -3,7 +3,8 @@
 tests/jt808_client.py (JT/T 808-2013/2019 over TLS) and tests/jtx_client.py
 (the national timing framing over plain TCP) are written from the protocol
 descriptions, not from hoursd's C code; this is what both framings have in
-common, written once: the 0x7E / 0x7D escaping, the XOR check code and BCD.
+common, written once: the 0x7E / 0x7D escaping, the XOR check code and BCD, and the way they
+count and print their checks.
 Standard library only.
 """
 
@@ -12,6 +13,23 @@ FLAG, ESC = 0x7E, 0x7D
 
 class Fatal(Exception):
     """The session cannot go on (timeout, closed connection, bad frame)."""
+
+
+class Checks:
+    """One "ok"/"FAIL" line a check; the caller prints "N passed, M failed" at the end."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+            print(f"ok    {what}", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL  {what}", flush=True)
+        return ok
 
 
 def xor_all(data):

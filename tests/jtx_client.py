@@ -57,7 +57,7 @@ import sys
 import tempfile
 import time
 
-from jt808wire import FLAG, Fatal, bcd, escape, unescape, xor_all
+from jt808wire import Checks, FLAG, Fatal, bcd, escape, unescape, xor_all
 
 VERSION = 0x80
 PIECES_BIT = 1 << 13
@@ -87,21 +87,6 @@ ANSWER_OK = 1  # login / logout answers: 1 ok
 # C1 = 12 the same lesson would be 1 | 12 | 2 | 11 = 1122110000.)  The public
 # bjxc record (jt808_timing_public.md) carries 1212110000 too.
 C1_CLASS_CODE = "21"
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what):
-        if ok:
-            self.passed += 1
-            print(f"ok    {what}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL  {what}", flush=True)
-        return ok
 
 
 def note(what):

@@ -1,0 +1,187 @@
+/*
+ * command.c - see command.h.
+ *
+ * A command is sent at most once: the instance that finds it waiting
+ * takes it with one UPDATE ... WHERE sent_at IS NULL, and sends it only
+ * when that update took it.  A connection lost between the update and
+ * the write loses the command (it shows as sent and never answered in
+ * `hoursctl terminal commands`); queue it again.  The terminal's answer
+ * is matched by terminal, command and the extension serial it went out
+ * with.
+ */
+#include "hoursd.h"
+#include "command.h"
+#include "conn.h"
+#include "jt808.h"
+#include "jtx.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+#include <libpq-fe.h>
+
+/*
+ * Where commands are looked for: a terminal's, when it authenticates;
+ * and every second the ones queued in the last minute, for terminals
+ * already authenticated (a command seen twice is taken once).  A waiting
+ * command is never matched against every connection on every poll.
+ */
+#define WAITING                                                                                    \
+	"SELECT id, terminal_id, ext_id, data FROM terminal_command"                               \
+	" WHERE sent_at IS NULL AND expires_at > now()"
+static const char waiting_for_sql[] = WAITING " AND terminal_id = $1::bigint ORDER BY id";
+static const char waiting_new_sql[] =
+	WAITING " AND created_at > now() - interval '1 minute' ORDER BY id LIMIT 1000";
+
+static const char take_sql[] = "UPDATE terminal_command SET sent_at = now(), ext_serial = $2::int"
+			       " WHERE id = $1::bigint AND sent_at IS NULL RETURNING id";
+
+/* The first answer's time is kept; the result is the last one (0x0205 comes twice). */
+static const char answer_sql[] =
+	"UPDATE terminal_command SET answered_at = coalesce(answered_at, now()),"
+	" result = $4::smallint WHERE terminal_id = $1::bigint AND ext_serial = $2::int"
+	" AND ext_id = $3::int AND sent_at IS NOT NULL RETURNING id";
+
+static bool polling;
+
+/* A command taken for a connection, sent once the update that took it is in. */
+struct taking {
+	struct conn *c;
+	long long id;
+	uint16_t ext_id, ext_serial;
+	size_t len;
+	uint8_t data[];
+};
+
+static void send_command(struct conn *c, const struct taking *t)
+{
+	struct jtx_header h = {
+		.msg_id = t->ext_id, .props = JTX_PROP_ANSWER, .serial = t->ext_serial};
+	uint8_t body[JT808_MAX_BODY];
+	snprintf(h.terminal_no, sizeof(h.terminal_no), "%s", c->t.terminal_no);
+	size_t n = jtx_build(&h, t->data, t->len, NULL, 0, body, sizeof(body));
+	if (n == 0) {
+		conn_log(c, HLOG_ERROR, "command %lld (0x%04x) cannot be encoded", t->id,
+			 t->ext_id);
+		return;
+	}
+	conn_send_frame(c, JT808_P_TRANSPARENT_DOWN, body, n);
+	conn_log(c, HLOG_INFO, "command %lld (0x%04x) sent, extended serial %u", t->id, t->ext_id,
+		 t->ext_serial);
+}
+
+static void on_taken(void *arg, const PGresult *res)
+{
+	struct taking *t = arg;
+	if (res && PQntuples(res) == 1 && conn_is_open(t->c))
+		send_command(t->c, t);
+	conn_release(t->c);
+	free(t);
+}
+
+/* Take one waiting command for the connection of its terminal. */
+static void take(struct server *srv, struct conn *c, long long id, uint16_t ext_id,
+		 const unsigned char *data, size_t len)
+{
+	struct taking *t = malloc(sizeof(*t) + len);
+	if (t == NULL)
+		die("out of memory");
+	t->c = c;
+	t->id = id;
+	t->ext_id = ext_id;
+	t->ext_serial = conn_next_ext_serial(c);
+	t->len = len;
+	memcpy(t->data, data, len);
+	char ids[24], serial[8];
+	snprintf(ids, sizeof(ids), "%lld", id);
+	snprintf(serial, sizeof(serial), "%u", t->ext_serial);
+	const char *v[2] = {ids, serial};
+	conn_hold(c);
+	store_query(srv->store, take_sql, 2, v, on_taken, t);
+}
+
+/* Rows of WAITING: each taken for the connection its terminal is authenticated on here. */
+static void take_rows(struct server *srv, const PGresult *res)
+{
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		struct conn *c = conn_find_authenticated(strtoll(PQgetvalue(res, i, 1), NULL, 10));
+		long ext_id = strtol(PQgetvalue(res, i, 2), NULL, 10);
+		if (c == NULL || jtx_command_answer_id((uint16_t)ext_id) == 0)
+			continue;
+		size_t len = 0;
+		unsigned char *data =
+			PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &len);
+		if (data == NULL)
+			die("out of memory");
+		long long id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		if (len <= JT808_MAX_BODY - 64)
+			take(srv, c, id, (uint16_t)ext_id, data, len);
+		else
+			conn_log(c, HLOG_ERROR, "command %lld: %zu bytes of data, too long to send",
+				 id, len);
+		PQfreemem(data);
+	}
+}
+
+static void on_new(void *arg, const PGresult *res)
+{
+	polling = false;
+	take_rows(arg, res);
+}
+
+void command_poll(struct server *srv)
+{
+	if (polling || srv->draining || !conn_any_authenticated())
+		return;
+	polling = true;
+	store_query(srv->store, waiting_new_sql, 0, NULL, on_new, srv);
+}
+
+static void on_for_terminal(void *arg, const PGresult *res)
+{
+	take_rows(arg, res);
+}
+
+void command_authenticated(struct server *srv, int64_t terminal_id)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", (long long)terminal_id);
+	const char *v[1] = {id};
+	store_query(srv->store, waiting_for_sql, 1, v, on_for_terminal, srv);
+}
+
+/* ---- answers ---- */
+
+static void on_answer_stored(void *arg, const PGresult *res)
+{
+	struct pending_ack *p = arg;
+	bool ours = res && PQntuples(res) == 1;
+	if (res && !ours)
+		conn_log(p->c, HLOG_WARN,
+			 "an answer (extended serial %u) to no command sent to this terminal",
+			 p->ext_serial);
+	conn_committed(p, ours ? STORE_STORED : STORE_FAILED, NULL);
+}
+
+void command_answer(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+{
+	struct jtx_command a;
+	enum jtx_err e = jtx_parse_command(h->msg_id, h->data, h->data_len, &a);
+	if (e != JTX_OK) {
+		conn_log(c, HLOG_WARN, "answer 0x%04x (serial %u): %s", h->msg_id, m->h.serial,
+			 jtx_strerror(e));
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		return;
+	}
+	conn_log(c, HLOG_INFO, "answer 0x%04x to command extended serial %u: result %u", h->msg_id,
+		 h->serial, a.result);
+	struct pending_ack *p = conn_pending(c, m); /* answered with 0x8001 */
+	p->ext_serial = h->serial;
+	char tid[24], serial[8], cmd[8], result[8];
+	snprintf(tid, sizeof(tid), "%lld", (long long)c->t.id);
+	snprintf(serial, sizeof(serial), "%u", h->serial);
+	snprintf(cmd, sizeof(cmd), "%u", jtx_command_of_answer(h->msg_id));
+	snprintf(result, sizeof(result), "%u", a.result);
+	const char *v[4] = {tid, serial, cmd, result};
+	store_query(c->srv->store, answer_sql, 4, v, on_answer_stored, p);
+}
