@@ -103,6 +103,7 @@ struct jt808_msg {
 	struct jt808_header h;
 	const uint8_t *body; /* points into the caller's unescaped buffer */
 	size_t body_len;
+	bool escaped_sums; /* parsed by jt808_parse_escaped_sums: the device counts escaped bytes */
 };
 
 /*

@@ -85,6 +85,12 @@ struct jtx_header {
 
 /* Parse a 0x0900 body (from the type byte). */
 enum jtx_err jtx_parse(const uint8_t *body, size_t n, struct jtx_header *h) MUSTCHECK;
+/*
+ * The same, for a frame of the escaped-sums device fault (docs/protocol.md):
+ * its data length counts the data's bytes as they were on the wire, each
+ * 0x7E and 0x7D twice.
+ */
+enum jtx_err jtx_parse_escaped_len(const uint8_t *body, size_t n, struct jtx_header *h) MUSTCHECK;
 
 /*
  * Build a 0x0900 (or 0x8900) body: type byte, header from h (msg_id,

@@ -316,6 +316,7 @@ enum jt808_err jt808_parse_escaped_sums(const uint8_t *esc, size_t n, uint8_t *w
 		m->h.body_len = (uint16_t)(len - hl - 1);
 		m->body = work + hl;
 		m->body_len = m->h.body_len;
+		m->escaped_sums = true;
 		return JT808_OK;
 	}
 	return JT808_E_LENGTH;

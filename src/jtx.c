@@ -138,8 +138,34 @@ static enum jtx_err check_sig(const struct jtx_header *h)
 	return h->sig_len <= JTX_MAX_SIG ? JTX_OK : JTX_E_LENGTH;
 }
 
-/* On an error, the fields read so far stay in h (for the log line). */
+/*
+ * The unescaped length of data whose escaped length is esc_len: false
+ * when no prefix of data[0..avail) escapes to exactly that many bytes.
+ */
+static bool unescaped_len(const uint8_t *data, size_t avail, size_t esc_len, size_t *out)
+{
+	size_t i, esc = 0;
+
+	for (i = 0; esc < esc_len && i < avail; i++)
+		esc += data[i] == JT808_FLAG || data[i] == JT808_ESC ? 2 : 1;
+	*out = i;
+	return esc == esc_len;
+}
+
+static enum jtx_err parse(const uint8_t *body, size_t n, bool escaped_len, struct jtx_header *h);
+
 enum jtx_err jtx_parse(const uint8_t *body, size_t n, struct jtx_header *h)
+{
+	return parse(body, n, false, h);
+}
+
+enum jtx_err jtx_parse_escaped_len(const uint8_t *body, size_t n, struct jtx_header *h)
+{
+	return parse(body, n, true, h);
+}
+
+/* On an error, the fields read so far stay in h (for the log line). */
+static enum jtx_err parse(const uint8_t *body, size_t n, bool escaped_len, struct jtx_header *h)
 {
 	enum jtx_err e;
 	size_t rest, span_off;
@@ -160,6 +186,12 @@ enum jtx_err jtx_parse(const uint8_t *body, size_t n, struct jtx_header *h)
 		return e;
 	h->data_len = get_len(body);
 	rest = n - hdr.data;
+	if (escaped_len) {
+		size_t len;
+		if (!unescaped_len(body + hdr.data, rest, h->data_len, &len))
+			return JTX_E_LENGTH;
+		h->data_len = (uint32_t)len;
+	}
 	if (h->data_len > rest)
 		return JTX_E_LENGTH;
 	h->data = body + hdr.data;

@@ -334,7 +334,8 @@ static void photo_data(struct conn *c, const struct jt808_msg *m, const struct j
 void lesson_handle(struct conn *c, const struct jt808_msg *m)
 {
 	struct jtx_header h;
-	enum jtx_err e = jtx_parse(m->body, m->body_len, &h);
+	enum jtx_err e = m->escaped_sums ? jtx_parse_escaped_len(m->body, m->body_len, &h)
+					 : jtx_parse(m->body, m->body_len, &h);
 	if (e != JTX_OK) {
 		conn_log(c, HLOG_WARN, "transparent message (serial %u): %s", m->h.serial,
 			 jtx_strerror(e));

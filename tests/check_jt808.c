@@ -1500,12 +1500,18 @@ START_TEST(test_public_timing_faults)
 	ck_assert_int_eq(jt808_parse_escaped_sums(fx->data + sc.start, sc.len, work, &m), JT808_OK);
 	timing_header_is(&m, JT808_T_TRANSPARENT_UP, "8617724649151002", 156, 0x00);
 	ck_assert_uint_eq(m.body_len, 141);
-	/* Type 0x13, extension 0x0203, unsigned; the record's 114 bytes from offset 27. */
-	ck_assert_uint_eq(m.body[0], 0x13);
-	ck_assert_uint_eq(jt808_get16(m.body + 1), 0x0203);
-	ck_assert_uint_eq(jt808_get16(m.body + 3), 0x0002);
+	ck_assert(m.escaped_sums);
+	/* Type 0x13, extension 0x0203, unsigned; its data length (115) counts escaped bytes too. */
+	struct jtx_header h;
+	ck_assert_int_eq(jtx_parse(m.body, m.body_len, &h), JTX_E_LENGTH);
+	ck_assert_int_eq(jtx_parse_escaped_len(m.body, m.body_len, &h), JTX_OK);
+	ck_assert_uint_eq(h.msg_id, 0x0203);
+	ck_assert_uint_eq(h.props, 0x0002);
+	ck_assert_str_eq(h.terminal_no, "1661733426772144");
+	ck_assert_uint_eq(h.data_len, 114);
+	ck_assert_uint_eq(h.sig_len, 0);
 	struct jtx_record rec;
-	ck_assert_int_eq(jtx_parse_record(m.body + 27, 114, &rec), JTX_OK);
+	ck_assert_int_eq(jtx_parse_record(h.data, h.data_len, &rec), JTX_OK);
 	ck_assert_str_eq(rec.record_no, "16617334267721442209140006");
 	ck_assert_str_eq(rec.student_no, "7934248272235217");
 	ck_assert_str_eq(rec.coach_no, "3773143352552225");

@@ -1217,6 +1217,35 @@ END_TEST
  * getLjpz, getJxzt and their *R): every field round-trips, each answer
  * maps to its command, a cut-short one is refused.
  */
+/*
+ * The escaped-sums device counts the extension's data length over the
+ * escaped bytes: two data bytes 0x7E and 0x7D count four, so 6 bytes of
+ * data are declared as 8; any other count is refused.
+ */
+START_TEST(test_escaped_data_length)
+{
+	static const uint8_t data[] = {0x01, 0x7e, 0x02, 0x7d, 0x03, 0x04};
+	struct jtx_header h = {.msg_id = JTX_RECORD, .props = 0x0002, .serial = 1}, got;
+	uint8_t body[BUF];
+	snprintf(h.terminal_no, sizeof(h.terminal_no), "%s", TERMINAL);
+	size_t n = jtx_build(&h, data, sizeof(data), NULL, 0, body, sizeof(body));
+	ck_assert_uint_gt(n, 0);
+	/* The right length read the faulty way leaves bytes over: refused, which is why
+	 * hoursd reads so only what came through the escaped-sums parse. */
+	ck_assert_int_eq(jtx_parse(body, n, &got), JTX_OK);
+	ck_assert_int_eq(jtx_parse_escaped_len(body, n, &got), JTX_E_LENGTH);
+	jt808_put32(body + 23, 8);
+	ck_assert_int_eq(jtx_parse(body, n, &got), JTX_E_LENGTH);
+	ck_assert_int_eq(jtx_parse_escaped_len(body, n, &got), JTX_OK);
+	ck_assert_uint_eq(got.data_len, 6);
+	ck_assert_mem_eq(got.data, data, 6);
+	jt808_put32(body + 23, 9);
+	ck_assert_int_eq(jtx_parse_escaped_len(body, n, &got), JTX_E_LENGTH);
+	jt808_put32(body + 23, 3); /* would end inside the escaped 0x7E */
+	ck_assert_int_eq(jtx_parse_escaped_len(body, n, &got), JTX_E_LENGTH);
+}
+END_TEST
+
 START_TEST(test_commands)
 {
 	uint8_t d[BUF];
@@ -1412,6 +1441,7 @@ static Suite *jtx_suite(void)
 	tcase_add_test(fields, test_each_error_reachable);
 	tcase_add_test(fields, test_gnss_extras);
 	tcase_add_test(fields, test_commands);
+	tcase_add_test(fields, test_escaped_data_length);
 
 	tcase_add_test(fx, test_own_record_fixture);
 	tcase_add_test(fx, test_own_answer_fixture);
