@@ -18,19 +18,21 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wvla -Wwrite-strings -Wundef -Wcast-align \
 	-Wimplicit-fallthrough -Wno-unused-parameter
-BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) \
+B := build
+S := build/san
+GEN := build/gen
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Iinclude -I$(GEN) $(WARN) $(PKG_CFLAGS) \
 	-DHOURSD_SQLDIR='"$(PREFIX)/share/hoursd/sql"'
 OPT_CFLAGS ?= -O2 -g
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-
-B := build
-S := build/san
 
 # Sources shared by the programs (everything but the mains).
 MAINS := src/hoursd.c src/hoursctl.c src/termsim.c src/policesim.c
 LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*.c))
 TEST_SRC := $(wildcard tests/check_*.c)
-HDRS := $(wildcard include/*.h)
+# Every statement is a file of sql/queries/, compiled in as sql_NAME (queries.h).
+QUERIES := $(sort $(wildcard sql/queries/*.sql))
+HDRS := $(wildcard include/*.h) $(GEN)/queries.h
 
 PROGS := hoursd hoursctl termsim policesim
 TESTS := $(patsubst tests/%.c,%,$(TEST_SRC))
@@ -43,7 +45,9 @@ $(1)/obj/%.o: src/%.c $(HDRS) | $(1)/obj
 	$$(CC) $(2) -c $$< -o $$@
 $(1)/obj/tests/%.o: tests/%.c $(HDRS) $(wildcard tests/*.h) | $(1)/obj/tests
 	$$(CC) $(2) $$(CHECK_CFLAGS) -c $$< -o $$@
-$(1)/libhoursd.a: $(patsubst src/%.c,$(1)/obj/%.o,$(LIB_SRC))
+$(1)/obj/queries.o: $(GEN)/queries.c $(GEN)/queries.h | $(1)/obj
+	$$(CC) $(2) -c $$< -o $$@
+$(1)/libhoursd.a: $(patsubst src/%.c,$(1)/obj/%.o,$(LIB_SRC)) $(1)/obj/queries.o
 	rm -f $$@ && ar rcs $$@ $$^
 $(1)/%: $(1)/obj/%.o $(1)/libhoursd.a
 	$$(CC) $(3) -o $$@ $$^ $$(PKG_LIBS) -lm
@@ -52,6 +56,10 @@ $(1)/tests/%: $(1)/obj/tests/%.o $(1)/libhoursd.a | $(1)/tests
 $(1)/obj $(1)/obj/tests $(1)/tests:
 	mkdir -p $$@
 endef
+
+$(GEN)/queries.c: $(QUERIES) scripts/sql2c.sh
+	scripts/sql2c.sh $(GEN) $(QUERIES)
+$(GEN)/queries.h: $(GEN)/queries.c ;
 
 $(eval $(call build_tree,$(B),$(BASE_CFLAGS) $(OPT_CFLAGS),))
 $(eval $(call build_tree,$(S),$(BASE_CFLAGS) $(SAN_FLAGS),$(SAN_FLAGS)))

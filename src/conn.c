@@ -14,6 +14,7 @@
 #include "log.h"
 #include "store.h"
 #include "conn.h"
+#include "queries.h"
 #include "reasons.h"
 #include "metrics.h"
 #include "sig.h"
@@ -346,13 +347,6 @@ static uint16_t word(const PGresult *res, int col)
 	return (uint16_t)(v < 0 ? 0 : v > UINT16_MAX ? UINT16_MAX : v);
 }
 
-/* Counted minutes and mileage of a student: in all, and in one part. */
-static const char progress_sql[] =
-	"SELECT coalesce(sum(vehicle + simulator + classroom + remote), 0),"
-	" coalesce(sum(vehicle + simulator + classroom + remote) FILTER (WHERE part = $2::int), 0),"
-	" coalesce(sum(mileage_dkm), 0), coalesce(sum(mileage_dkm) FILTER (WHERE part = $2::int), 0)"
-	" FROM progress WHERE student_no = $1";
-
 /* A student login's answer tells the terminal the student's progress (0x8201). */
 static void on_progress(void *arg, const PGresult *res)
 {
@@ -395,7 +389,7 @@ void conn_committed(void *arg, enum store_outcome o, const char *db_reason)
 		char part[4];
 		snprintf(part, sizeof(part), "%u", p->part);
 		const char *v[2] = {p->person_no, part};
-		store_query(c->srv->store, progress_sql, 2, v, on_progress, p);
+		store_query(c->srv->store, sql_progress_of_student, 2, v, on_progress, p);
 		return;
 	}
 	if (c->state != CS_CLOSED) {
