@@ -12,7 +12,9 @@
 
 #include "hoursd.h"
 #include "server.h"
-#include "store.h"
+#include "ingest.h"
+#include "judge.h"
+#include "db.h"
 
 struct admin;
 struct evbuffer;
@@ -29,10 +31,12 @@ void admin_free(struct admin *a);
 /* The port actually bound (differs from addr's when that said 0). */
 unsigned admin_port(const struct admin *a);
 
-/* What a request reads besides srv->st, taken from the store and conn.c. */
+/* What a request reads besides srv->st, taken from the stages and conn.c. */
 struct admin_state {
-	struct store_stats store;
-	bool db_up;
+	struct ingest_stats store;
+	struct judge_stats judge;
+	uint64_t db_connects; /* both connections */
+	bool db_up; /* both connections, ingest's and the judge's */
 	unsigned conns_open;
 	unsigned conns_by_state[CONN_STATES];
 	double start_time; /* when admin_start ran, seconds since the epoch */

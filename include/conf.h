@@ -26,6 +26,8 @@ struct hconf {
 	unsigned store_high_water; /* rows waiting for a commit, all connections */
 	unsigned db_reconnect_min_ms;
 	unsigned db_reconnect_max_ms;
+	unsigned judge_batch_max_rows; /* records per judge batch */
+	unsigned judge_interval_ms;    /* the judge looks at its queue at least this often */
 	/* connection */
 	unsigned idle_timeout_s;
 	unsigned max_frame_bytes; /* escaped bytes between the flags */

@@ -10,7 +10,8 @@
 #include "jtx.h"
 #include "log.h"
 #include "rules.h"
-#include "store.h"
+#include "ingest.h"
+#include "db.h"
 
 #include <time.h>
 
@@ -44,7 +45,7 @@ struct conn {
 	struct bufferevent *bev;
 	enum conn_state state;
 	enum term_state term;
-	struct store_terminal t; /* t.sign_cert_pem is not kept */
+	struct ingest_terminal t; /* t.sign_cert_pem is not kept */
 	bool tls;
 	bool reading;
 	bool asking;   /* a query this connection's next frame depends on is out */
@@ -94,7 +95,7 @@ void conn_send_ack(struct conn *c, uint16_t serial, uint16_t msg_id, uint8_t res
 /* A new pending answer for frame m, holding a reference on c; pass it to a store_add_*. */
 struct pending_ack *conn_pending(struct conn *c, const struct jt808_msg *m);
 /* The store callback for pending answers. */
-void conn_committed(void *arg, enum store_outcome o, const char *db_reason);
+void conn_committed(void *arg, enum ingest_outcome o);
 
 /* For command.c: a reference held across a query; the connection of a terminal. */
 void conn_hold(struct conn *c);
@@ -105,7 +106,7 @@ bool conn_any_authenticated(void);
 uint16_t conn_next_ext_serial(struct conn *c);
 
 /* lesson.c */
-void lesson_restore(struct conn *c, const struct store_terminal *t);
+void lesson_restore(struct conn *c, const struct ingest_terminal *t);
 void lesson_handle(struct conn *c, const struct jt808_msg *m);
 
 #endif

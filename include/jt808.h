@@ -341,4 +341,11 @@ unsigned jt808_reasm_expire(struct jt808_reasm *r, time_t now);
 /* Partial messages held now (for tests and metrics). */
 unsigned jt808_reasm_pending(const struct jt808_reasm *r);
 
+/*
+ * A terminal's phone number as the registry keys it: leading zeros
+ * dropped ("0013800000001" -> "13800000001"; "000" -> "0").  out needs 21
+ * bytes.
+ */
+void jt808_phone_norm(const char *digits, char out[21]);
+
 #endif

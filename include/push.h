@@ -21,7 +21,7 @@
 
 struct event_base;
 struct hconf;
-struct store;
+struct db;
 struct server_stats;
 struct push;
 struct push_config;
@@ -38,7 +38,7 @@ bool push_config_load(const struct hconf *c, struct push_config **out, char *err
 void push_config_free(struct push_config *pc);
 
 /* pc (owned; NULL: off) as push_config_load made it; st gets the counters. */
-struct push *push_new(struct event_base *base, struct store *store, struct server_stats *st,
+struct push *push_new(struct event_base *base, struct db *db, struct server_stats *st,
 		      struct push_config *pc) MUSTCHECK;
 /* A reload: new packets go with pc (owned; NULL: stop sending); attempts in flight keep theirs. */
 void push_reconfigure(struct push *p, struct push_config *pc);

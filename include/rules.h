@@ -11,7 +11,7 @@
 #include "jtx.h"
 
 struct hconf;
-struct store;
+struct db;
 struct syllabus;
 
 /* What a terminal's connection knows for the checks. */
@@ -30,13 +30,13 @@ const char *rules_check_record(const struct hconf *cf, const struct syllabus *sy
 			       const struct jtx_record *x, time_t now);
 
 /* Write the syllabus into syllabus_part (the batch statement reads it there). */
-void rules_publish_syllabus(struct store *s, const struct syllabus *syl);
+void rules_publish_syllabus(struct db *s, const struct syllabus *syl);
 
 /*
  * Load the training sites (kind field, with a polygon) from the database;
  * done gets a new set, or NULL when the query failed (the old set stays).
  */
 typedef void (*rules_sites_fn)(void *arg, struct geo_set *sites);
-void rules_load_sites(struct store *s, rules_sites_fn done, void *arg);
+void rules_load_sites(struct db *s, rules_sites_fn done, void *arg);
 
 #endif

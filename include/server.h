@@ -12,7 +12,9 @@
 
 struct event_base;
 struct hconf;
-struct store;
+struct db;
+struct ingest;
+struct judge;
 struct evconnlistener;
 struct sig_cache;
 struct syllabus;
@@ -66,7 +68,10 @@ struct server_stats {
 struct server {
 	struct event_base *base;
 	struct hconf *conf;
-	struct store *store;
+	struct db *db;	       /* ingest's connection: look-ups, commands, the pusher */
+	struct ingest *ingest; /* the first stage: rows as received, answered after commit */
+	struct db *judge_db;   /* the judge's own connection */
+	struct judge *judge;   /* the second stage: claims, caps, progress, packets */
 	struct sig_cache *sigs;
 	struct syllabus *syl;  /* rules.syllabus, swapped on reload */
 	struct geo_set *sites; /* training sites, NULL until loaded */

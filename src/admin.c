@@ -209,7 +209,17 @@ static void render_frames(struct evbuffer *o, const struct server_stats *st)
 		st->pieces_resent);
 }
 
-static void render_records(struct evbuffer *o, const struct server_stats *st)
+/* Rejections by the judge, by reason name (0: not a reason of the judge's). */
+static uint64_t judge_rejected(const struct judge_stats *j, const char *reason)
+{
+	return strcmp(reason, "daily_cap") == 0		? j->daily_cap
+	       : strcmp(reason, "student_overlap") == 0 ? j->student_overlap
+	       : strcmp(reason, "coach_overlap") == 0	? j->coach_overlap
+							: 0;
+}
+
+static void render_records(struct evbuffer *o, const struct server_stats *st,
+			   const struct judge_stats *j)
 {
 	counter(o, "hoursd_positions_total", "Position reports handed to the store.",
 		st->positions);
@@ -218,16 +228,18 @@ static void render_records(struct evbuffer *o, const struct server_stats *st)
 	sample_label(o, "hoursd_acks_total", "result", "ok", st->acks_ok);
 	sample_label(o, "hoursd_acks_total", "result", "failed", st->acks_failed);
 	family(o, "hoursd_training_records_total", "counter",
-	       "Training records (0x0203) checked, by verdict; rejected ones are stored too.");
+	       "Training records (0x0203) checked by ingest, by verdict; rejected ones are stored "
+	       "too.");
 	sample_label(o, "hoursd_training_records_total", "verdict", "accepted",
 		     st->records_accepted);
 	sample_label(o, "hoursd_training_records_total", "verdict", "rejected",
 		     st->records_rejected);
 	family(o, "hoursd_training_records_rejected_total", "counter",
-	       "Training records stored as rejected, by reason code (docs/protocol.md).");
+	       "Training records rejected, by reason code (docs/protocol.md): by ingest, or by "
+	       "the judge (daily_cap, student_overlap, coach_overlap).");
 	for (size_t i = 0; reason_name(i); i++)
 		sample_label(o, "hoursd_training_records_rejected_total", "reason", reason_name(i),
-			     st->records_rejected_by_reason[i]);
+			     st->records_rejected_by_reason[i] + judge_rejected(j, reason_name(i)));
 	counter(o, "hoursd_session_events_total", "Coach and student logins and logouts received.",
 		st->session_events);
 	counter(o, "hoursd_photos_total", "Photos received whole and handed to the store.",
@@ -236,16 +248,34 @@ static void render_records(struct evbuffer *o, const struct server_stats *st)
 
 static void render_store(struct evbuffer *o, const struct admin_state *s)
 {
-	gauge(o, "hoursd_db_up", "1 while the database connection is up.", s->db_up);
+	gauge(o, "hoursd_db_up", "1 while both database connections (ingest, judge) are up.",
+	      s->db_up);
 	counter(o, "hoursd_db_batches_total", "Batches committed.", s->store.batches);
 	counter(o, "hoursd_db_rows_total", "Rows committed.", s->store.rows);
 	counter(o, "hoursd_db_connects_total",
 		"Connections to the database established, the first one included.",
-		s->store.reconnects);
+		s->db_connects);
 	counter(o, "hoursd_db_errors_total",
 		"Batches that failed with a permanent database error, answered with failure.",
 		s->store.errors);
 	gauge(o, "hoursd_db_queued_rows", "Rows waiting for a commit.", s->store.queued_rows);
+}
+
+static void render_judge(struct evbuffer *o, const struct judge_stats *j)
+{
+	counter(o, "hoursd_judge_batches_total", "Judge batches committed.", j->batches);
+	counter(o, "hoursd_judge_errors_total",
+		"Judge batches that failed (rolled back whole, taken again).", j->errors);
+	family(o, "hoursd_judge_records_total", "counter",
+	       "Records ingest accepted, as the judge decided them: counted, or the reason not.");
+	sample_label(o, "hoursd_judge_records_total", "decision", "counted", j->counted);
+	sample_label(o, "hoursd_judge_records_total", "decision", "daily_cap", j->daily_cap);
+	sample_label(o, "hoursd_judge_records_total", "decision", "student_overlap",
+		     j->student_overlap);
+	sample_label(o, "hoursd_judge_records_total", "decision", "coach_overlap",
+		     j->coach_overlap);
+	counter(o, "hoursd_judge_packets_total", "Push packets made by the judge (parts met).",
+		j->packets);
 }
 
 static void render_push(struct evbuffer *o, const struct server_stats *st)
@@ -290,6 +320,12 @@ static void render_histograms(struct evbuffer *o)
 	histogram(o, "hoursd_db_commit_seconds",
 		  "Time from sending a batch to seeing its commit, in seconds.",
 		  &metric_commit_seconds);
+	histogram(o, "hoursd_judge_lag_seconds",
+		  "Per judge batch, the longest a record of it waited between its ingest commit and "
+		  "the judge, in seconds.",
+		  &metric_judge_lag_seconds);
+	histogram(o, "hoursd_judge_batch_rows", "Records per judge batch.",
+		  &metric_judge_batch_rows);
 	histogram(o, "hoursd_ack_seconds",
 		  "Time from decoding a frame to writing its answer, in seconds.",
 		  &metric_ack_seconds);
@@ -301,8 +337,9 @@ void admin_render_metrics(const struct server *srv, const struct admin_state *s,
 	render_process(out, srv, s);
 	render_connections(out, &srv->st, s);
 	render_frames(out, &srv->st);
-	render_records(out, &srv->st);
+	render_records(out, &srv->st, &s->judge);
 	render_store(out, s);
+	render_judge(out, &s->judge);
 	render_push(out, &srv->st);
 	render_histograms(out);
 }
@@ -331,9 +368,14 @@ bool admin_ready(const struct server *srv, bool db_up, char *why, size_t whylen)
 static void take_state(const struct admin *a, struct admin_state *s)
 {
 	memset(s, 0, sizeof(*s));
-	if (a->srv->store) {
-		store_get_stats(a->srv->store, &s->store);
-		s->db_up = store_connected(a->srv->store);
+	if (a->srv->ingest) {
+		ingest_get_stats(a->srv->ingest, &s->store);
+		judge_get_stats(a->srv->judge, &s->judge);
+		s->db_up = db_connected(a->srv->db) && db_connected(a->srv->judge_db);
+		struct db_stats in, ju;
+		db_get_stats(a->srv->db, &in);
+		db_get_stats(a->srv->judge_db, &ju);
+		s->db_connects = in.reconnects + ju.reconnects;
 	}
 	s->conns_open = conn_count();
 	conn_count_by_state(s->conns_by_state);

@@ -37,7 +37,7 @@ static const char progress_sql[] =
 static const char rejected_sql[] =
 	"SELECT to_char(r.record_time AT TIME ZONE 'UTC' + interval '8 hours',"
 	" 'YYYY-MM-DD HH24:MI:SS'), r.record_no, t.phone, r.part,"
-	" r.reason FROM training_record r JOIN terminal t ON t.id = r.terminal_id"
+	" r.reason FROM record_verdict r JOIN terminal t ON t.id = r.terminal_id"
 	" WHERE r.student_no = $1 AND r.verdict = 'rejected' ORDER BY r.record_time, r.record_no";
 
 int audit_explain(PGconn *db, const char *student_no, FILE *out)
@@ -79,7 +79,7 @@ static const char recompute_sql[] =
 	"  count(*) FILTER (WHERE mode = 3) AS simulator,"
 	"  count(*) FILTER (WHERE mode = 2) AS classroom,"
 	"  count(*) FILTER (WHERE mode = 4) AS remote, sum(mileage_dkm) AS mileage_dkm,"
-	"  count(*) AS records FROM training_record"
+	"  count(*) AS records FROM record_verdict"
 	"  WHERE verdict = 'accepted' AND ($1::text IS NULL OR student_no = $1)"
 	"  GROUP BY student_no, part),"
 	" p AS (SELECT * FROM progress WHERE $1::text IS NULL OR student_no = $1)"
@@ -96,11 +96,11 @@ static const char recompute_sql[] =
  * and days whose counted minutes exceed the cap.
  */
 static const char recompute_days_sql[] =
-	"WITH r AS (SELECT *, CASE WHEN part IN (2, 3) THEN 'practice' ELSE 'theory' END AS grp"
-	"  FROM training_record WHERE (verdict = 'accepted' OR reason = 'daily_cap')"
+	"WITH r AS (SELECT *, cap_group(part) AS grp"
+	"  FROM record_verdict WHERE (verdict = 'accepted' OR reason = 'daily_cap')"
 	"  AND ($1::text IS NULL OR student_no = $1)),"
 	" d AS (SELECT student_no, grp,"
-	"  (record_time AT TIME ZONE 'UTC' + interval '8 hours')::date AS day,"
+	"  training_day(record_time) AS day,"
 	"  count(*) AS offered, count(*) FILTER (WHERE verdict = 'accepted') AS counted,"
 	"  (SELECT max(sp.daily_cap_minutes) FROM syllabus_part sp"
 	"   WHERE sp.vehicle_class = min(r.vehicle_class) AND sp.part = ANY (array_agg(r.part)))"

@@ -16,7 +16,8 @@
 #include "jtx.h"
 #include "log.h"
 #include "server.h"
-#include "store.h"
+#include "ingest.h"
+#include "db.h"
 
 #include <libpq-fe.h>
 
@@ -97,7 +98,7 @@ static void take(struct server *srv, struct conn *c, long long id, uint16_t ext_
 	snprintf(serial, sizeof(serial), "%u", t->ext_serial);
 	const char *v[2] = {ids, serial};
 	conn_hold(c);
-	store_query(srv->store, take_sql, 2, v, on_taken, t);
+	db_query(srv->db, take_sql, 2, v, on_taken, t);
 }
 
 /* Rows of WAITING: each taken for the connection its terminal is authenticated on here. */
@@ -134,7 +135,7 @@ void command_poll(struct server *srv)
 	if (polling || srv->draining || !conn_any_authenticated())
 		return;
 	polling = true;
-	store_query(srv->store, waiting_new_sql, 0, NULL, on_new, srv);
+	db_query(srv->db, waiting_new_sql, 0, NULL, on_new, srv);
 }
 
 static void on_for_terminal(void *arg, const PGresult *res)
@@ -147,7 +148,7 @@ void command_authenticated(struct server *srv, int64_t terminal_id)
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", (long long)terminal_id);
 	const char *v[1] = {id};
-	store_query(srv->store, waiting_for_sql, 1, v, on_for_terminal, srv);
+	db_query(srv->db, waiting_for_sql, 1, v, on_for_terminal, srv);
 }
 
 /* ---- answers ---- */
@@ -160,7 +161,7 @@ static void on_answer_stored(void *arg, const PGresult *res)
 		conn_log(p->c, HLOG_WARN,
 			 "an answer (extended serial %u) to no command sent to this terminal",
 			 p->ext_serial);
-	conn_committed(p, ours ? STORE_STORED : STORE_FAILED, NULL);
+	conn_committed(p, ours ? INGEST_STORED : INGEST_FAILED);
 }
 
 void command_answer(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
@@ -183,5 +184,5 @@ void command_answer(struct conn *c, const struct jt808_msg *m, const struct jtx_
 	snprintf(cmd, sizeof(cmd), "%u", jtx_command_of_answer(h->msg_id));
 	snprintf(result, sizeof(result), "%u", a.result);
 	const char *v[4] = {tid, serial, cmd, result};
-	store_query(c->srv->store, answer_sql, 4, v, on_answer_stored, p);
+	db_query(c->srv->db, answer_sql, 4, v, on_answer_stored, p);
 }

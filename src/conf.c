@@ -67,6 +67,8 @@ static const struct conf_key conf_keys[] = {
 	KUINT("database.store_high_water", store_high_water, 1, 10000000, 20000, true),
 	KUINT("database.reconnect_min_ms", db_reconnect_min_ms, 10, 60000, 100, true),
 	KUINT("database.reconnect_max_ms", db_reconnect_max_ms, 10, 600000, 5000, true),
+	KUINT("judge.batch_max_rows", judge_batch_max_rows, 1, 1000000, 5000, true),
+	KUINT("judge.interval_ms", judge_interval_ms, 10, 600000, 1000, true),
 	KUINT("connection.idle_timeout_s", idle_timeout_s, 5, 86400, 300, true),
 	KUINT("connection.max_frame_bytes", max_frame_bytes, 64, 65536, 2200, true),
 	KUINT("connection.high_water", conn_high_water, 1, 100000, 64, true),

@@ -12,7 +12,8 @@
 #include "server.h"
 #include "conf.h"
 #include "log.h"
-#include "store.h"
+#include "ingest.h"
+#include "db.h"
 #include "conn.h"
 #include "queries.h"
 #include "reasons.h"
@@ -95,7 +96,7 @@ static bool may_read(const struct conn *c)
 	const struct hconf *cf = c->srv->conf;
 	if (c->state == CS_CLOSED || c->srv->draining || c->term == TERM_LOOKING || c->asking)
 		return false;
-	if (c->inflight >= cf->conn_high_water || store_full(c->srv->store))
+	if (c->inflight >= cf->conn_high_water || ingest_full(c->srv->ingest))
 		return false;
 	return evbuffer_get_length(bufferevent_get_output(c->bev)) < OUT_HIGH_WATER;
 }
@@ -209,7 +210,7 @@ static void bad_frame(struct conn *c, const char *reason, const uint8_t *bytes, 
 
 /* ---- the registry ---- */
 
-static void on_terminal(void *arg, bool found, const struct store_terminal *t)
+static void on_terminal(void *arg, bool found, const struct ingest_terminal *t)
 {
 	struct conn *c = arg;
 	if (c->state != CS_CLOSED) {
@@ -245,7 +246,7 @@ static void look_up(struct conn *c)
 	c->term = TERM_LOOKING;
 	update_reading(c);
 	conn_ref(c);
-	store_lookup_terminal(c->srv->store, c->phone, on_terminal, c);
+	ingest_lookup_terminal(c->srv->ingest, c->phone, on_terminal, c);
 }
 
 /*
@@ -253,13 +254,13 @@ static void look_up(struct conn *c)
  * certificate, an authentication's timestamp): reading pauses until its
  * answer, which the callback takes with answered().
  */
-static void ask(struct conn *c, const char *sql, int n, const char *const *v, store_query_fn fn,
+static void ask(struct conn *c, const char *sql, int n, const char *const *v, db_result_fn fn,
 		void *arg)
 {
 	c->asking = true;
 	update_reading(c);
 	conn_ref(c);
-	store_query(c->srv->store, sql, n, v, fn, arg);
+	db_query(c->srv->db, sql, n, v, fn, arg);
 }
 
 /* The answer to ask() is in: false when the connection closed meanwhile. */
@@ -302,12 +303,12 @@ static double since(const struct timespec *t0)
 }
 
 /* The answer a committed frame has earned: its verdict, or the stored one for a resend. */
-static bool answer_ok(const struct pending_ack *p, enum store_outcome o)
+static bool answer_ok(const struct pending_ack *p, enum ingest_outcome o)
 {
 	switch (o) {
-	case STORE_STORED:
+	case INGEST_STORED:
 		return p->accepted;
-	case STORE_DUPLICATE:
+	case INGEST_DUPLICATE:
 		return true;
 	default:
 		return false;
@@ -363,33 +364,31 @@ static void on_progress(void *arg, const PGresult *res)
 	pending_done(p);
 }
 
-/* A record's final verdict, in the counters: a resend is not counted again. */
-static void count_record(struct server_stats *st, const struct pending_ack *p, enum store_outcome o,
-			 const char *db_reason)
+/* A record's ingest verdict, in the counters: a resend is not counted again. */
+static void count_record(struct server_stats *st, const struct pending_ack *p,
+			 enum ingest_outcome o)
 {
-	const char *why = o == STORE_REJECTED	? db_reason
-			  : o == STORE_CONFLICT ? "number_reused"
-						: p->reason;
-	if (o == STORE_STORED) {
+	if (o == INGEST_STORED && p->accepted) {
 		st->records_accepted++;
-	} else if (o == STORE_REJECTED || o == STORE_CONFLICT) {
+	} else if (o == INGEST_STORED || o == INGEST_CONFLICT) {
+		const char *why = o == INGEST_CONFLICT ? "number_reused" : p->reason;
 		st->records_rejected++;
 		st->records_rejected_by_reason[reason_index(why ? why : "other")]++;
 	}
 }
 
-void conn_committed(void *arg, enum store_outcome o, const char *db_reason)
+void conn_committed(void *arg, enum ingest_outcome o)
 {
 	struct pending_ack *p = arg;
 	struct conn *c = p->c;
 	bool ok = answer_ok(p, o);
 	if (p->is_record)
-		count_record(&c->srv->st, p, o, db_reason);
+		count_record(&c->srv->st, p, o);
 	if (c->state != CS_CLOSED && p->answer_id == JTX_STUDENT_LOGIN_ACK && ok) {
 		char part[4];
 		snprintf(part, sizeof(part), "%u", p->part);
 		const char *v[2] = {p->person_no, part};
-		store_query(c->srv->store, sql_progress_of_student, 2, v, on_progress, p);
+		db_query(c->srv->db, sql_progress_of_student, 2, v, on_progress, p);
 		return;
 	}
 	if (c->state != CS_CLOSED) {
@@ -399,12 +398,9 @@ void conn_committed(void *arg, enum store_outcome o, const char *db_reason)
 		} else {
 			conn_send_ack(c, p->serial, p->msg_id, ok ? JT808_R_OK : JT808_R_FAILED);
 		}
-		if (o == STORE_CONFLICT)
+		if (o == INGEST_CONFLICT)
 			conn_log(c, HLOG_WARN,
 				 "record number reused by a different record: kept aside, refused");
-		else if (o == STORE_REJECTED)
-			conn_log(c, HLOG_WARN, "record (serial %u) rejected by the database: %s",
-				 p->serial, db_reason ? db_reason : "?");
 	}
 	pending_done(p);
 }
@@ -413,7 +409,7 @@ static void store_frame(struct conn *c, const struct jt808_msg *m,
 			const struct jt808_location *locs, unsigned n)
 {
 	c->srv->st.positions += n;
-	store_add_positions(c->srv->store, c->t.id, locs, n, conn_committed, conn_pending(c, m));
+	ingest_add_positions(c->srv->ingest, c->t.id, locs, n, conn_committed, conn_pending(c, m));
 }
 
 /* ---- registration ---- */
@@ -976,7 +972,7 @@ static enum frame_result handle_frame(struct conn *c, const uint8_t *esc, size_t
 	if (q != Q_TAKEN)
 		return FRAME_DONE;
 	char phone[21];
-	store_phone_norm(m.h.phone, phone);
+	jt808_phone_norm(m.h.phone, phone);
 	if (c->phone[0] == '\0') {
 		/* Plain TCP: the first frame names the terminal. */
 		memcpy(c->phone, phone, sizeof(phone));
@@ -1093,7 +1089,7 @@ static bool take_certificate(struct conn *c)
 		if (ok) {
 			memcpy(digits, d, (size_t)len);
 			digits[len] = '\0';
-			store_phone_norm(digits, c->phone);
+			jt808_phone_norm(digits, c->phone);
 		}
 	}
 	X509_free(cert);

@@ -31,7 +31,8 @@
 #include "conf.h"
 #include "geo.h"
 #include "log.h"
-#include "store.h"
+#include "ingest.h"
+#include "db.h"
 #include "jtx.h"
 
 #include <dirent.h>
@@ -276,7 +277,7 @@ static bool cert_facts(const char *path, char number[21], char sha_hex[65], char
 	if (ok && X509_digest(x, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32) {
 		for (int i = 0; i < 32; i++)
 			snprintf(sha_hex + 2 * i, 3, "%02x", md[i]);
-		store_phone_norm(cn, number);
+		jt808_phone_norm(cn, number);
 		struct tm tm;
 		ok = ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1;
 		strftime(not_after, 32, "%Y-%m-%d %H:%M:%S+00", &tm);
@@ -422,7 +423,7 @@ static int terminal_add(const char *number, const struct terminal_opts *o)
 	int rc = 1;
 	if (!terminal_opts_valid(number, o))
 		return 2;
-	store_phone_norm(number, want);
+	jt808_phone_norm(number, want);
 	if (o->p12 && !p12_facts(o->p12, o->p12_pass, &p12, &p12_der, &p12_len))
 		goto out;
 	if (o->cert) {
@@ -536,7 +537,7 @@ static int terminal_quirk(const char *number, const char *quirk, const char *ono
 		return 2;
 	}
 	char n[21];
-	store_phone_norm(number, n);
+	jt808_phone_norm(number, n);
 	if (!terminal_update(quirks[k].sql, n, strcmp(onoff, "on") == 0 ? "true" : "false"))
 		return 1;
 	printf("terminal %s: %s %s (applies from its next connection)\n", n, quirk, onoff);
@@ -573,7 +574,7 @@ static int terminal_list(void)
 static int terminal_status(const char *number, const char *status)
 {
 	char n[21];
-	store_phone_norm(number, n);
+	jt808_phone_norm(number, n);
 	if (!terminal_update("UPDATE terminal SET status = $2, updated_at = now() WHERE phone = $1",
 			     n, status))
 		return 1;
@@ -585,7 +586,7 @@ static int terminal_status(const char *number, const char *status)
 static int terminal_assign(const char *number, const char *school_code)
 {
 	char n[21];
-	store_phone_norm(number, n);
+	jt808_phone_norm(number, n);
 	const char *v[2] = {n, school_code};
 	PGresult *r = query("UPDATE terminal t SET school_id = s.id, updated_at = now()"
 			    " FROM school s WHERE t.phone = $1 AND s.code = $2",
@@ -678,7 +679,7 @@ static int queue_command(const char *number, const char *kind, uint16_t ext_id,
 		snprintf(hex + 2 * i, 3, "%02x", data[i]);
 	snprintf(id, sizeof(id), "%u", ext_id);
 	snprintf(secs, sizeof(secs), "%lu", expires_s);
-	store_phone_norm(number, n);
+	jt808_phone_norm(number, n);
 	const char *v[5] = {n, kind, id, hex, secs};
 	PGresult *r = query("INSERT INTO terminal_command (terminal_id, kind, ext_id, data,"
 			    " expires_at) SELECT id, $2, $3::int, decode($4, 'hex'),"
@@ -784,7 +785,7 @@ static int terminal_commands(const char *number)
 {
 	char n[21] = "";
 	if (number)
-		store_phone_norm(number, n);
+		jt808_phone_norm(number, n);
 	const char *v[1] = {number ? n : NULL};
 	PGresult *r =
 		query("SELECT id, phone, kind, state, created_at, coalesce(sent_at::text, '-'),"

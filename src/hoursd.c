@@ -16,7 +16,9 @@
 #include "server.h"
 #include "command.h"
 #include "sig.h"
-#include "store.h"
+#include "ingest.h"
+#include "db.h"
+#include "judge.h"
 #include "syllabus.h"
 
 #include <event2/event.h>
@@ -71,7 +73,7 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 	conn_janitor(now);
 	command_poll(&srv);
 	if (srv.draining) {
-		if (store_idle(srv.store) && conn_all_flushed() && push_idle(srv.push)) {
+		if (ingest_idle(srv.ingest) && judge_idle(srv.judge) && conn_all_flushed() && push_idle(srv.push)) {
 			log_info("drained: every committed frame answered");
 			stop_now();
 		} else if (now - drain_started >= (time_t)srv.conf->drain_timeout_s) {
@@ -95,6 +97,18 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 	listeners_stop(&srv);
 	conn_pause_all(&srv);
 	push_drain(srv.push);
+	judge_stop(srv.judge);
+}
+
+/* The options of a database connection, from the configuration. */
+#define DB_OPTS(nm, c)                                                                             \
+	.name = (nm), .conninfo = (c)->db_conninfo, .reconnect_min_ms = (c)->db_reconnect_min_ms,  \
+	.reconnect_max_ms = (c)->db_reconnect_max_ms
+
+/* Ingest committed records for the judge. */
+static void on_ingested(void *arg)
+{
+	judge_kick(srv.judge);
 }
 
 static void on_sites(void *arg, struct geo_set *sites)
@@ -136,13 +150,17 @@ static void reload(void)
 		log_set_level(lvl);
 	SSL_CTX_free(srv.tls); /* connections hold their own reference */
 	srv.tls = tls;
-	store_reconfigure(srv.store, next);
+	ingest_reconfigure(srv.ingest, next);
+	judge_reconfigure(srv.judge, next);
+	/* A new conninfo applies at the next reconnect. */
+	db_reconfigure(srv.db, &(struct db_opts){DB_OPTS("ingest", next)});
+	db_reconfigure(srv.judge_db, &(struct db_opts){DB_OPTS("judge", next)});
 	conf_free(srv.conf);
 	srv.conf = next;
 	syllabus_free(srv.syl);
 	srv.syl = syl;
-	rules_publish_syllabus(srv.store, srv.syl);
-	rules_load_sites(srv.store, on_sites, NULL);
+	rules_publish_syllabus(srv.judge_db, srv.syl);
+	rules_load_sites(srv.db, on_sites, NULL);
 	log_info("reloaded %s (%u connections kept)", config_path, conn_count());
 }
 
@@ -200,16 +218,23 @@ static int run(const char *path)
 	srv.sigs = sig_cache_new(SIG_CACHE_ENTRIES);
 	if (srv.sigs == NULL)
 		die("cannot create the signature key cache");
-	srv.store = store_new(srv.base, srv.conf, conn_resume_all, &srv);
-	if (srv.store == NULL)
-		die("cannot create the store");
+	const struct hconf *cf = srv.conf;
+	srv.db = db_new(srv.base, &(struct db_opts){DB_OPTS("ingest", cf)});
+	srv.judge_db = db_new(srv.base, &(struct db_opts){DB_OPTS("judge", cf)});
+	if (srv.db == NULL || srv.judge_db == NULL)
+		die("cannot create the database connections");
+	/* The judge reads the syllabus: published on its connection, before its first batch. */
+	rules_publish_syllabus(srv.judge_db, srv.syl);
+	srv.judge = judge_new(srv.base, cf, srv.judge_db);
+	srv.ingest = ingest_new(srv.base, cf, srv.db, conn_resume_all, on_ingested, &srv);
+	if (srv.judge == NULL || srv.ingest == NULL)
+		die("cannot create the ingest and judge stages");
 	/* Queued before any terminal's look-up, so loaded before its first record. */
-	rules_publish_syllabus(srv.store, srv.syl);
-	rules_load_sites(srv.store, on_sites, NULL);
+	rules_load_sites(srv.db, on_sites, NULL);
 	struct push_config *pc;
 	if (!push_config_load(srv.conf, &pc, err, sizeof(err)))
 		die("%s", err);
-	srv.push = push_new(srv.base, srv.store, &srv.st, pc);
+	srv.push = push_new(srv.base, srv.db, &srv.st, pc);
 	if (srv.push == NULL)
 		die("cannot create the pusher");
 	if (srv.conf->admin_listen) {
@@ -238,7 +263,11 @@ static int run(const char *path)
 	listeners_stop(&srv);
 	conn_close_all("shutting down");
 	push_stop(srv.push); /* no statement queued after this */
-	store_free(srv.store);
+	/* The connections first: their waiting statements' callbacks still find the stages. */
+	db_free(srv.db);
+	db_free(srv.judge_db);
+	ingest_free(srv.ingest);
+	judge_free(srv.judge);
 	push_free(srv.push);
 	sig_cache_free(srv.sigs);
 	syllabus_free(srv.syl);

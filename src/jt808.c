@@ -1139,3 +1139,10 @@ unsigned jt808_reasm_pending(const struct jt808_reasm *r)
 {
 	return r->pending;
 }
+
+void jt808_phone_norm(const char *digits, char out[21])
+{
+	while (digits[0] == '0' && digits[1] != '\0')
+		digits++;
+	snprintf(out, 21, "%s", digits);
+}

@@ -55,7 +55,7 @@ static void copy(char *dst, const char *src, size_t cap)
 	snprintf(dst, cap, "%s", src);
 }
 
-void lesson_restore(struct conn *c, const struct store_terminal *t)
+void lesson_restore(struct conn *c, const struct ingest_terminal *t)
 {
 	struct lesson *l = &c->lesson;
 	memset(l, 0, sizeof(*l));
@@ -97,10 +97,10 @@ static struct pending_ack *pending(struct conn *c, const struct jt808_msg *m,
 }
 
 /* An event with no class, course, minutes or mileage: the caller adds what it has. */
-static struct store_event event_of(const char *kind, time_t t, const char *person,
+static struct ingest_event event_of(const char *kind, time_t t, const char *person,
 				   const struct jt808_location *gnss, const char *reason)
 {
-	return (struct store_event){.kind = kind,
+	return (struct ingest_event){.kind = kind,
 				    .event_time = t,
 				    .person_no = person,
 				    .class_id = -1,
@@ -112,7 +112,7 @@ static struct store_event event_of(const char *kind, time_t t, const char *perso
 
 /* part: a student login's, whose progress its answer reports; else 0. */
 static void store_event(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
-			struct store_event *e, uint16_t answer_id, uint8_t part)
+			struct ingest_event *e, uint16_t answer_id, uint8_t part)
 {
 	e->terminal_id = c->t.id;
 	e->ext_serial = h->serial;
@@ -122,7 +122,7 @@ static void store_event(struct conn *c, const struct jt808_msg *m, const struct 
 	c->srv->st.session_events++;
 	struct pending_ack *p = pending(c, m, h, answer_id, e->person_no, e->reason);
 	p->part = part;
-	store_add_event(c->srv->store, e, conn_committed, p);
+	ingest_add_event(c->srv->ingest, e, conn_committed, p);
 }
 
 static void bad_message(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
@@ -148,7 +148,7 @@ static void coach_login(struct conn *c, const struct jt808_msg *m, const struct 
 		l->coach_login = x.gnss.time;
 		l->student_no[0] = '\0'; /* a new coach ends any student's login */
 	}
-	struct store_event ev = event_of("coach_login", x.gnss.time, x.coach_no, &x.gnss, reason);
+	struct ingest_event ev = event_of("coach_login", x.gnss.time, x.coach_no, &x.gnss, reason);
 	store_event(c, m, h, &ev, JTX_COACH_LOGIN_ACK, 0);
 }
 
@@ -168,7 +168,7 @@ static void coach_logout(struct conn *c, const struct jt808_msg *m, const struct
 		l->coach_no[0] = '\0';
 		l->student_no[0] = '\0';
 	}
-	struct store_event ev = event_of("coach_logout", x.gnss.time, x.coach_no, &x.gnss, reason);
+	struct ingest_event ev = event_of("coach_logout", x.gnss.time, x.coach_no, &x.gnss, reason);
 	store_event(c, m, h, &ev, JTX_COACH_LOGOUT_ACK, 0);
 }
 
@@ -191,7 +191,7 @@ static void student_login(struct conn *c, const struct jt808_msg *m, const struc
 		l->student_login = x.gnss.time;
 		l->last_activity = x.gnss.time;
 	}
-	struct store_event ev =
+	struct ingest_event ev =
 		event_of("student_login", x.gnss.time, x.student_no, &x.gnss, reason);
 	ev.coach_no = x.coach_no;
 	ev.class_id = x.class_id;
@@ -213,7 +213,7 @@ static void student_logout(struct conn *c, const struct jt808_msg *m, const stru
 		reason = "student_not_logged_in";
 	if (reason == NULL)
 		l->student_no[0] = '\0';
-	struct store_event ev =
+	struct ingest_event ev =
 		event_of("student_logout", x.logout_time, x.student_no, &x.gnss, reason);
 	ev.class_id = x.class_id;
 	ev.minutes = x.minutes;
@@ -256,7 +256,7 @@ static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_h
 					    time(NULL));
 	if (reason == NULL && x.record_time > l->last_activity)
 		l->last_activity = x.record_time;
-	struct store_record r = {.terminal_id = c->t.id,
+	struct ingest_record r = {.terminal_id = c->t.id,
 				 .rec = &x,
 				 .session_login = l->student_no[0] ? l->student_login : 0,
 				 .reason = reason,
@@ -265,7 +265,7 @@ static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_h
 				 .raw_len = m->body_len};
 	struct pending_ack *p = pending(c, m, h, 0, x.student_no, reason);
 	p->is_record = true;
-	store_add_record(c->srv->store, &r, conn_committed, p);
+	ingest_add_record(c->srv->ingest, &r, conn_committed, p);
 }
 
 static void photo_init(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
@@ -327,7 +327,7 @@ static void photo_data(struct conn *c, const struct jt808_msg *m, const struct j
 	}
 	p->used = false;
 	c->srv->st.photos++;
-	store_add_photo(c->srv->store, c->t.id, &p->init, x.bytes, x.len, conn_committed,
+	ingest_add_photo(c->srv->ingest, c->t.id, &p->init, x.bytes, x.len, conn_committed,
 			pending(c, m, h, 0, x.photo_no, NULL));
 }
 

@@ -29,7 +29,8 @@
 #include "log.h"
 #include "server.h"
 #include "sig.h"
-#include "store.h"
+#include "ingest.h"
+#include "db.h"
 
 #include <math.h>
 #include <strings.h>
@@ -644,7 +645,7 @@ struct dead {
 
 struct push {
 	struct event_base *base;
-	struct store *store;
+	struct db *db;
 	struct server_stats *st;
 	struct push_config *cfg; /* NULL: off */
 	struct evdns_base *dns;
@@ -671,7 +672,7 @@ static const char take_sql[] =
 	" FROM t LEFT JOIN LATERAL (SELECT"
 	/* The school of the terminals that recorded the minutes (most records), else the student's.
 	 */
-	"  coalesce((SELECT s.code FROM training_record r JOIN terminal te ON te.id = r.terminal_id"
+	"  coalesce((SELECT s.code FROM record_verdict r JOIN terminal te ON te.id = r.terminal_id"
 	"    JOIN school s ON s.id = te.school_id WHERE r.student_no = t.student_no"
 	"    AND r.part = t.part AND r.verdict = 'accepted'"
 	"    GROUP BY s.code ORDER BY count(*) DESC, s.code LIMIT 1),"
@@ -680,10 +681,8 @@ static const char take_sql[] =
 	"  (SELECT encode(st.id_card_sha256, 'hex') FROM student st"
 	"   WHERE st.student_no = t.student_no AND length(st.id_card_sha256) = 32) AS id_card,"
 	/* Minutes as counted, each kind at most what the syllabus lets it contribute. */
-	"  least(pr.vehicle, coalesce(sp.max_vehicle, pr.vehicle)) AS veh,"
-	"  least(pr.simulator, coalesce(sp.max_simulator, pr.simulator)) AS sim,"
-	"  least(pr.classroom, coalesce(sp.max_classroom, pr.classroom)) AS cls,"
-	"  least(pr.remote, coalesce(sp.max_remote, pr.remote)) AS rem,"
+	"  capped(pr.vehicle, sp.max_vehicle) AS veh, capped(pr.simulator, sp.max_simulator) AS sim,"
+	"  capped(pr.classroom, sp.max_classroom) AS cls, capped(pr.remote, sp.max_remote) AS rem,"
 	"  (pr.mileage_dkm / 10)::text || '.' || (pr.mileage_dkm % 10)::text AS km,"
 	"  to_char(pr.first_minute AT TIME ZONE 'UTC' + interval '8 hours',"
 	"   'YYYY-MM-DD\"T\"HH24:MI:00\"+08:00\"') AS first,"
@@ -698,7 +697,7 @@ static const char take_sql[] =
 	"    ORDER BY l), ''::bytea)), 'hex') AS digest"
 	"   FROM (SELECT convert_to(coalesce(te.terminal_no, te.phone) || '|' || r.record_no"
 	"     || E'\\n', 'UTF8') AS l"
-	"    FROM training_record r JOIN terminal te ON te.id = r.terminal_id"
+	"    FROM record_verdict r JOIN terminal te ON te.id = r.terminal_id"
 	"    WHERE r.student_no = t.student_no AND r.part = t.part"
 	"    AND r.verdict = 'accepted') x) d) b ON t.body IS NULL";
 
@@ -884,7 +883,7 @@ static void job_record(struct job *j, int status, const struct push_verdict *v, 
 	if (strcmp(decision, "retry") == 0)
 		log_debug("push: packet %s: next attempt in %.1f s", j->id, d);
 	j->state = J_RECORDING;
-	store_query(j->p->store, record_sql, 11, vals, on_recorded, j);
+	db_query(j->p->db, record_sql, 11, vals, on_recorded, j);
 }
 
 static const char *http_error_text(int e)
@@ -1174,7 +1173,7 @@ static void take_row(struct push *p, const PGresult *res, int r)
 	snprintf(attempt, sizeof(attempt), "%u", j->attempt);
 	const char *vals[3] = {j->id, j->body, attempt};
 	j->state = J_SAVING;
-	store_query(p->store, save_sql, 3, vals, on_saved, j);
+	db_query(p->db, save_sql, 3, vals, on_saved, j);
 }
 
 static void on_taken(void *arg, const PGresult *res)
@@ -1198,14 +1197,14 @@ static void on_taken(void *arg, const PGresult *res)
 static void poke(struct push *p)
 {
 	if (p->cfg == NULL || p->draining || p->stopped || p->taking ||
-	    !store_connected(p->store) || p->njobs >= p->cfg->concurrency)
+	    !db_connected(p->db) || p->njobs >= p->cfg->concurrency)
 		return;
 	char lease[16], limit[16];
 	snprintf(lease, sizeof(lease), "%u", p->cfg->lease_s);
 	snprintf(limit, sizeof(limit), "%u", p->cfg->concurrency - p->njobs);
 	const char *vals[2] = {lease, limit};
 	p->taking = true;
-	store_query(p->store, take_sql, 2, vals, on_taken, p);
+	db_query(p->db, take_sql, 2, vals, on_taken, p);
 }
 
 static void on_counted(void *arg, const PGresult *res)
@@ -1225,9 +1224,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct push *p = arg;
 	if (p->draining || p->stopped)
 		return;
-	if (p->ticks++ % STATS_EVERY_S == 0 && !p->counting && store_connected(p->store)) {
+	if (p->ticks++ % STATS_EVERY_S == 0 && !p->counting && db_connected(p->db)) {
 		p->counting = true;
-		store_query(p->store, stats_sql, 0, NULL, on_counted, p);
+		db_query(p->db, stats_sql, 0, NULL, on_counted, p);
 	}
 	poke(p);
 }
@@ -1246,14 +1245,14 @@ static void log_config(const struct push_config *pc)
 		 pc->field_map ? ", field map" : "");
 }
 
-struct push *push_new(struct event_base *base, struct store *store, struct server_stats *st,
+struct push *push_new(struct event_base *base, struct db *db, struct server_stats *st,
 		      struct push_config *pc)
 {
 	struct push *p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NULL;
 	p->base = base;
-	p->store = store;
+	p->db = db;
 	p->st = st;
 	p->cfg = pc;
 	p->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |

@@ -11,7 +11,8 @@
 #include "rules.h"
 #include "conf.h"
 #include "log.h"
-#include "store.h"
+#include "ingest.h"
+#include "db.h"
 #include "syllabus.h"
 
 #include <jansson.h>
@@ -111,7 +112,7 @@ static void on_published(void *arg, const PGresult *res)
 			"syllabus not written to syllabus_part: parts will not be met until it is");
 }
 
-void rules_publish_syllabus(struct store *s, const struct syllabus *syl)
+void rules_publish_syllabus(struct db *s, const struct syllabus *syl)
 {
 	json_t *rows = json_array();
 	size_t n = syllabus_count(syl);
@@ -132,7 +133,7 @@ void rules_publish_syllabus(struct store *s, const struct syllabus *syl)
 	if (text == NULL)
 		die("out of memory");
 	const char *values[2] = {text, syllabus_name(syl)};
-	store_query(s, publish_sql, 2, values, on_published, (void *)(uintptr_t)n);
+	db_query(s, publish_sql, 2, values, on_published, (void *)(uintptr_t)n);
 	free(text);
 }
 
@@ -170,12 +171,12 @@ static void on_sites(void *arg, const PGresult *res)
 	free(l);
 }
 
-void rules_load_sites(struct store *s, rules_sites_fn done, void *arg)
+void rules_load_sites(struct db *s, rules_sites_fn done, void *arg)
 {
 	struct sites_load *l = malloc(sizeof(*l));
 	if (l == NULL)
 		die("out of memory");
 	l->done = done;
 	l->arg = arg;
-	store_query(s, sites_sql, 0, NULL, on_sites, l);
+	db_query(s, sites_sql, 0, NULL, on_sites, l);
 }

@@ -4,15 +4,18 @@
  * fake server's counters, histograms cumulative, readiness reasons, and
  * the HTTP side (status codes, headers, 404, 405) over loopback.
  *
- * No database and no connections: this file stands in for the three
- * functions admin.c reads them through (store_get_stats,
- * store_connected, conn_count), so store.c and conn.c are not linked.
+ * No database and no connections: this file stands in for the functions
+ * admin.c reads them through (ingest_get_stats, judge_get_stats,
+ * db_connected, db_get_stats, conn_count), so ingest.c, judge.c, db.c and
+ * conn.c are not linked.
  */
 #include "hoursd.h"
 #include "admin.h"
 #include "metrics.h"
 #include "server.h"
-#include "store.h"
+#include "db.h"
+#include "ingest.h"
+#include "judge.h"
 
 #include <check.h>
 #include <event2/buffer.h>
@@ -20,20 +23,31 @@
 #include <event2/http.h>
 #include <math.h>
 
-/* ---- stand-ins for store.c and conn.c ---- */
+/* ---- stand-ins for ingest.c, judge.c, db.c and conn.c ---- */
 
-static struct store_stats fake_stats;
+static struct ingest_stats fake_stats;
+static struct judge_stats fake_judge;
 static bool fake_db_up;
 static unsigned fake_conns;
 
-void store_get_stats(const struct store *s, struct store_stats *st)
+void ingest_get_stats(const struct ingest *in, struct ingest_stats *st)
 {
 	*st = fake_stats;
 }
 
-bool store_connected(const struct store *s)
+void judge_get_stats(const struct judge *j, struct judge_stats *st)
+{
+	*st = fake_judge;
+}
+
+bool db_connected(const struct db *d)
 {
 	return fake_db_up;
+}
+
+void db_get_stats(const struct db *d, struct db_stats *st)
+{
+	*st = (struct db_stats){.reconnects = 1};
 }
 
 unsigned conn_count(void)
@@ -53,7 +67,9 @@ static char fake_store_obj, fake_listener_obj;
 static void fake_server(struct server *srv)
 {
 	memset(srv, 0, sizeof(*srv));
-	srv->store = (struct store *)&fake_store_obj;
+	srv->ingest = (struct ingest *)&fake_store_obj;
+	srv->judge = (struct judge *)&fake_store_obj;
+	srv->db = srv->judge_db = (struct db *)&fake_store_obj;
 	srv->tls_listener = (struct evconnlistener *)&fake_listener_obj;
 	srv->st = (struct server_stats){
 		.accepted = 101,
@@ -76,8 +92,17 @@ static void fake_server(struct server *srv)
 	};
 	srv->st.bad_frames[JT808_E_CHECK] = 17;
 	srv->st.bad_frames[JT808_E_PIECE] = 1;
-	fake_stats = (struct store_stats){
-		.batches = 900, .rows = 119990, .reconnects = 2, .errors = 1, .queued_rows = 10};
+	srv->st.records_rejected_by_reason[0] = 5; /* no_signature */
+	fake_stats = (struct ingest_stats){
+		.batches = 900, .rows = 119990, .errors = 1, .queued_rows = 10};
+	fake_judge = (struct judge_stats){.batches = 30,
+					  .errors = 1,
+					  .judged = 300,
+					  .counted = 290,
+					  .daily_cap = 7,
+					  .student_overlap = 2,
+					  .coach_overlap = 1,
+					  .packets = 3};
 	fake_db_up = true;
 	fake_conns = 94;
 }
@@ -378,6 +403,8 @@ static void render(const struct server *srv, const struct admin_state *st, struc
 static void state_from_fakes(struct admin_state *st)
 {
 	*st = (struct admin_state){.store = fake_stats,
+				   .judge = fake_judge,
+				   .db_connects = 2,
 				   .db_up = fake_db_up,
 				   .conns_open = fake_conns,
 				   .start_time = 1764072000.25};
@@ -458,6 +485,17 @@ START_TEST(page_parses_and_matches)
 	ck_assert(value(&pg, "hoursd_db_connects_total", "") == 2);
 	ck_assert(value(&pg, "hoursd_db_errors_total", "") == 1);
 	ck_assert(value(&pg, "hoursd_db_queued_rows", "") == 10);
+	ck_assert(value(&pg, "hoursd_judge_batches_total", "") == 30);
+	ck_assert(value(&pg, "hoursd_judge_errors_total", "") == 1);
+	ck_assert(value(&pg, "hoursd_judge_records_total", "decision=\"counted\"") == 290);
+	ck_assert(value(&pg, "hoursd_judge_records_total", "decision=\"daily_cap\"") == 7);
+	ck_assert(value(&pg, "hoursd_judge_packets_total", "") == 3);
+	/* Rejections by reason add ingest's and the judge's. */
+	ck_assert(value(&pg, "hoursd_training_records_rejected_total", "reason=\"no_signature\"") ==
+		  5);
+	ck_assert(value(&pg, "hoursd_training_records_rejected_total", "reason=\"daily_cap\"") == 7);
+	ck_assert(value(&pg, "hoursd_training_records_rejected_total",
+			"reason=\"student_overlap\"") == 2);
 	ck_assert(value(&pg, "hoursd_build_info", "version=\"" HOURSD_VERSION "\"") == 1);
 	ck_assert(value(&pg, "process_start_time_seconds", "") == 1764072000.25);
 	ck_assert(value(&pg, "hoursd_draining", "") == 0);
@@ -511,7 +549,7 @@ START_TEST(page_histograms)
 			nhist++;
 		}
 	}
-	ck_assert_uint_eq(nhist, 3);
+	ck_assert_uint_eq(nhist, 5);
 	ck_assert(value(&pg, "hoursd_db_batch_rows_bucket", "le=\"1\"") == 2);
 	ck_assert(value(&pg, "hoursd_db_batch_rows_bucket", "le=\"5\"") == 3);
 	ck_assert(value(&pg, "hoursd_db_batch_rows_bucket", "le=\"500\"") == 4);
@@ -668,7 +706,7 @@ START_TEST(http_readyz)
 	/* No store at all (not created yet): not ready, not a crash. */
 	hsrv.draining = false;
 	hsrv.tls_listener = (struct evconnlistener *)&fake_listener_obj;
-	hsrv.store = NULL;
+	hsrv.ingest = NULL;
 	request(EVHTTP_REQ_GET, "/readyz", &r);
 	ck_assert_int_eq(r.code, 503);
 	ck_assert_str_eq(r.body, "database not connected\n");

@@ -1,0 +1,159 @@
+/*
+ * rows.h - the rows ingest writes, each kind's schema written once.
+ *
+ * A batch goes to PostgreSQL as one JSON document (an array of flat
+ * objects per kind) and one bytea of every row's raw bytes.  Each kind's
+ * columns are listed once, below, as an X-macro: the C struct a caller
+ * fills, the JSON writer (rows_write) and the column list of the
+ * statement's jsonb_to_recordset (rows_columns, put where
+ * sql/queries/ingest.sql says @kind@) all come from that list, so the
+ * two sides cannot disagree.
+ *
+ * Types: INT (bigint), NINT (bigint or null), BOOL, TEXT (text or null),
+ * BYTES (a slice of the batch's bytea: NAME_o, its 1-based offset, and
+ * NAME_n, its length; the statement takes substring(bytes FROM NAME_o
+ * FOR NAME_n)).
+ */
+#ifndef HOURSD_ROWS_H
+#define HOURSD_ROWS_H
+
+#include "hoursd.h"
+
+struct jsonw;
+
+typedef int64_t ROW_C_INT;
+typedef struct {
+	int64_t v;
+	bool set; /* false: null */
+} ROW_C_NINT;
+typedef bool ROW_C_BOOL;
+typedef const char *ROW_C_TEXT; /* NULL: null */
+typedef struct {
+	const uint8_t *p;
+	size_t n;
+} ROW_C_BYTES;
+
+/* A position report: table position. */
+#define ROW_POSITION(X)                                                                            \
+	X(terminal_id, INT)                                                                        \
+	X(fix_time, INT)                                                                           \
+	X(lat_e6, INT)                                                                             \
+	X(lon_e6, INT)                                                                             \
+	X(altitude_m, INT)                                                                         \
+	X(speed_dkmh, INT)                                                                         \
+	X(direction, INT)                                                                          \
+	X(alarm, INT)                                                                              \
+	X(status, INT)                                                                             \
+	X(fix_valid, BOOL)
+
+/* A login or logout: table session_event. */
+#define ROW_EVENT(X)                                                                               \
+	X(terminal_id, INT)                                                                        \
+	X(kind, TEXT)                                                                              \
+	X(event_time, INT)                                                                         \
+	X(person_no, TEXT)                                                                         \
+	X(coach_no, TEXT)                                                                          \
+	X(class_id, NINT)                                                                          \
+	X(course_code, TEXT)                                                                       \
+	X(minutes, NINT)                                                                           \
+	X(mileage_dkm, NINT)                                                                       \
+	X(lat_e6, INT)                                                                             \
+	X(lon_e6, INT)                                                                             \
+	X(fix_valid, BOOL)                                                                         \
+	X(reason, TEXT)                                                                            \
+	X(came_unsigned, BOOL)                                                                     \
+	X(ext_serial, INT)                                                                         \
+	X(raw, BYTES)
+
+/* A training record with ingest's verdict: table training_record. i: its place in the batch. */
+#define ROW_RECORD(X)                                                                              \
+	X(i, INT)                                                                                  \
+	X(terminal_id, INT)                                                                        \
+	X(record_no, TEXT)                                                                         \
+	X(record_time, INT)                                                                        \
+	X(student_no, TEXT)                                                                        \
+	X(coach_no, TEXT)                                                                          \
+	X(class_id, INT)                                                                           \
+	X(course_code, TEXT)                                                                       \
+	X(part, INT)                                                                               \
+	X(mode, INT)                                                                               \
+	X(vehicle_class, TEXT)                                                                     \
+	X(upload_type, INT)                                                                        \
+	X(record_status, INT)                                                                      \
+	X(max_speed_dkmh, INT)                                                                     \
+	X(mileage_dkm, INT)                                                                        \
+	X(lat_e6, INT)                                                                             \
+	X(lon_e6, INT)                                                                             \
+	X(fix_valid, BOOL)                                                                         \
+	X(gnss_time, NINT)                                                                         \
+	X(session_login, NINT)                                                                     \
+	X(reason, TEXT)                                                                            \
+	X(came_unsigned, BOOL)                                                                     \
+	X(gnss_speed_dkmh, INT)                                                                    \
+	X(recorder_speed_dkmh, INT)                                                                \
+	X(gnss_mileage_dkm, NINT)                                                                  \
+	X(engine_rpm, NINT)                                                                        \
+	X(altitude_m, NINT)                                                                        \
+	X(fuel_dl, NINT)                                                                           \
+	X(raw, BYTES)
+
+/* A photo received whole: table photo. */
+#define ROW_PHOTO(X)                                                                               \
+	X(terminal_id, INT)                                                                        \
+	X(photo_no, TEXT)                                                                          \
+	X(person_no, TEXT)                                                                         \
+	X(class_id, INT)                                                                           \
+	X(upload_mode, INT)                                                                        \
+	X(channel, INT)                                                                            \
+	X(size_code, INT)                                                                          \
+	X(event, INT)                                                                              \
+	X(face_confidence, INT)                                                                    \
+	X(lat_e6, INT)                                                                             \
+	X(lon_e6, INT)                                                                             \
+	X(taken_at, NINT)                                                                          \
+	X(data, BYTES)
+
+#define ROW_FIELD(name, type) ROW_C_##type name;
+struct row_position {
+	ROW_POSITION(ROW_FIELD)
+};
+struct row_event {
+	ROW_EVENT(ROW_FIELD)
+};
+struct row_record {
+	ROW_RECORD(ROW_FIELD)
+};
+struct row_photo {
+	ROW_PHOTO(ROW_FIELD)
+};
+#undef ROW_FIELD
+
+enum row_type { ROW_T_INT, ROW_T_NINT, ROW_T_BOOL, ROW_T_TEXT, ROW_T_BYTES };
+struct row_column {
+	const char *name;
+	enum row_type type;
+	size_t offset;
+};
+struct row_schema {
+	const char *kind; /* the placeholder's name in ingest.sql, and the document's key */
+	const struct row_column *columns;
+	size_t ncolumns;
+};
+extern const struct row_schema row_position_schema, row_event_schema, row_record_schema,
+	row_photo_schema;
+
+/* Bytes of every row of a batch, one bytea parameter. */
+struct row_bytes {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+/* Append row (a struct row_KIND) to w as one object; its BYTES go to bytes. */
+void rows_write(struct jsonw *w, struct row_bytes *bytes, const struct row_schema *s,
+		const void *row);
+/* "name type, ..." for jsonb_to_recordset's column definition list; malloc'ed. */
+char *rows_columns(const struct row_schema *s) MUSTCHECK;
+/* sql with every @kind@ of the four schemas replaced by its column list; malloc'ed. */
+char *rows_statement(const char *sql) MUSTCHECK;
+
+#endif

@@ -1,0 +1,493 @@
+/*
+ * ingest.c - see ingest.h.
+ *
+ * Batches collect rows from every connection while the previous one is
+ * being written, which is what makes the commits grow under load.  The
+ * rows are written by rows.c from their schemas into one JSON document
+ * per batch; the raw bytes go beside it as one binary parameter.
+ */
+#include "hoursd.h"
+#include "ingest.h"
+#include "conf.h"
+#include "db.h"
+#include "jsonw.h"
+#include "log.h"
+#include "metrics.h"
+#include "queries.h"
+#include "rows.h"
+
+#include <time.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+struct waiter {
+	ingest_done_fn done;
+	void *arg;
+	int record; /* index into the batch's records, -1 for other frames */
+};
+
+/* A batch: rows of each kind, their bytes, the frames waiting for it. */
+struct batch {
+	struct jsonw position, event, record, photo;
+	struct row_bytes bytes;
+	unsigned rows;	   /* weight against the high-water mark */
+	unsigned nrecords; /* accepted or not */
+	bool judge;	   /* has records ingest accepted */
+	struct waiter *waiters;
+	unsigned nwaiters, waiters_cap;
+	enum ingest_outcome *outcomes; /* per record, filled from the result */
+	unsigned outcomes_cap;
+	char *doc; /* the document sent, kept for a rewrite after a reconnect */
+	const char *values[2];
+	int lengths[2], formats[2];
+};
+
+struct ingest {
+	struct event_base *base;
+	struct db *db;
+	char *sql; /* sql_ingest with the rows' column lists */
+	unsigned batch_max_rows, batch_max_ms, high_water;
+	struct event *ev_flush;
+
+	struct batch open;     /* collecting rows */
+	struct batch inflight; /* being written */
+	bool writing, flush_due;
+	struct timespec started;
+
+	bool was_full;
+	ingest_drain_fn drain;
+	ingest_judge_fn judge;
+	void *arg;
+	struct ingest_stats st;
+};
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n);
+	if (q == NULL)
+		die("out of memory (%zu bytes)", n);
+	return q;
+}
+
+static double elapsed_s(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+/* ---- batches ---- */
+
+static void batch_wait(struct batch *b, ingest_done_fn done, void *arg, int record)
+{
+	if (b->nwaiters == b->waiters_cap) {
+		b->waiters_cap = b->waiters_cap * 2 + 16;
+		b->waiters = xrealloc(b->waiters, b->waiters_cap * sizeof(*b->waiters));
+	}
+	b->waiters[b->nwaiters++] = (struct waiter){.done = done, .arg = arg, .record = record};
+}
+
+static bool batch_empty(const struct batch *b)
+{
+	return b->nwaiters == 0;
+}
+
+/* Run every waiter's callback, then empty the batch (keeping its memory). */
+static void batch_finish(struct batch *b, bool ok)
+{
+	/* Callbacks may add to the open batch, never to this one. */
+	for (unsigned i = 0; i < b->nwaiters; i++) {
+		const struct waiter *w = &b->waiters[i];
+		enum ingest_outcome o = INGEST_FAILED;
+		if (ok)
+			o = w->record >= 0 ? b->outcomes[w->record] : INGEST_STORED;
+		w->done(w->arg, o);
+	}
+	b->nwaiters = 0;
+	b->rows = 0;
+	b->nrecords = 0;
+	b->judge = false;
+	b->bytes.len = 0;
+	jsonw_reset(&b->position);
+	jsonw_reset(&b->event);
+	jsonw_reset(&b->record);
+	jsonw_reset(&b->photo);
+	free(b->doc);
+	b->doc = NULL;
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->waiters);
+	free(b->outcomes);
+	free(b->bytes.buf);
+	free(b->doc);
+	jsonw_free(&b->position);
+	jsonw_free(&b->event);
+	jsonw_free(&b->record);
+	jsonw_free(&b->photo);
+}
+
+/* {"position":[...],"event":[...],"record":[...],"photo":[...]}, NUL-terminated, malloc'ed. */
+static char *batch_document(const struct batch *b)
+{
+	const struct {
+		const char *open;
+		const struct jsonw *w;
+	} part[] = {{"{\"position\":[", &b->position},
+		    {"],\"event\":[", &b->event},
+		    {"],\"record\":[", &b->record},
+		    {"],\"photo\":[", &b->photo}};
+	struct jsonw doc = {0};
+	for (size_t i = 0; i < ARRAY_SIZE(part); i++) {
+		jsonw_raw(&doc, part[i].open, strlen(part[i].open));
+		jsonw_raw(&doc, part[i].w->buf, part[i].w->len);
+	}
+	jsonw_raw(&doc, "]}", 3); /* with the NUL */
+	return doc.buf;
+}
+
+static unsigned queued_rows(const struct ingest *in)
+{
+	return in->open.rows + in->inflight.rows;
+}
+
+/* ---- the statement ---- */
+
+static void kick(struct ingest *in);
+
+/* The rows of the result: records not stored now (a resend, a conflict), by their index. */
+static void take_outcomes(struct batch *b, const PGresult *res)
+{
+	int ci = PQfnumber(res, "i"), co = PQfnumber(res, "outcome"),
+	    cv = PQfnumber(res, "stored_verdict");
+	for (unsigned i = 0; i < b->nrecords; i++)
+		b->outcomes[i] = INGEST_STORED;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long i = strtol(PQgetvalue(res, r, ci), NULL, 10);
+		if (i < 0 || (unsigned long)i >= b->nrecords)
+			continue;
+		if (strcmp(PQgetvalue(res, r, co), "conflict") == 0)
+			b->outcomes[i] = INGEST_CONFLICT;
+		else if (strcmp(PQgetvalue(res, r, cv), "accepted") == 0)
+			b->outcomes[i] = INGEST_DUPLICATE;
+		else
+			b->outcomes[i] = INGEST_DUPLICATE_REJECTED;
+	}
+}
+
+static void on_batch(void *arg, const PGresult *res)
+{
+	struct ingest *in = arg;
+	struct batch *b = &in->inflight;
+	in->writing = false;
+	if (res == NULL) {
+		in->st.errors++;
+		log_error("ingest: batch of %u rows failed, answering failure", b->rows);
+	} else {
+		in->st.batches++;
+		in->st.rows += b->rows;
+		hist_observe(&metric_batch_rows, b->rows);
+		hist_observe(&metric_commit_seconds, elapsed_s(&in->started));
+		take_outcomes(b, res);
+	}
+	bool judge = res != NULL && b->judge;
+	batch_finish(b, res != NULL);
+	if (judge && in->judge)
+		in->judge(in->arg);
+	if (in->was_full && queued_rows(in) < in->high_water / 2) {
+		in->was_full = false;
+		if (in->drain)
+			in->drain(in->arg);
+	}
+	kick(in);
+}
+
+static void send_batch(struct ingest *in)
+{
+	struct batch *b = &in->inflight;
+	if (b->nrecords > b->outcomes_cap) {
+		b->outcomes_cap = b->nrecords * 2;
+		b->outcomes = xrealloc(b->outcomes, b->outcomes_cap * sizeof(*b->outcomes));
+	}
+	b->doc = batch_document(b);
+	static const uint8_t none[1];
+	b->values[0] = b->doc;
+	b->values[1] = (const char *)(b->bytes.len ? b->bytes.buf : none);
+	b->lengths[1] = (int)b->bytes.len;
+	b->formats[0] = 0;
+	b->formats[1] = 1; /* binary: the bytes as they are */
+	struct db_params p = {.n = 2, .values = b->values, .lengths = b->lengths,
+			      .formats = b->formats};
+	in->writing = true;
+	clock_gettime(CLOCK_MONOTONIC, &in->started);
+	db_query_params(in->db, in->sql, &p, on_batch, in);
+}
+
+/* Send the open batch when it is due and nothing is being written. */
+static void kick(struct ingest *in)
+{
+	if (in->writing || batch_empty(&in->open))
+		return;
+	if (!in->flush_due && in->open.rows < in->batch_max_rows)
+		return;
+	struct batch t = in->inflight;
+	in->inflight = in->open;
+	in->open = t;
+	in->flush_due = false;
+	event_del(in->ev_flush);
+	send_batch(in);
+}
+
+static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct ingest *in = arg;
+	in->flush_due = true;
+	kick(in);
+}
+
+/* Count rows against the high-water mark and flush when the batch is full. */
+static void added(struct ingest *in, unsigned rows)
+{
+	bool first = in->open.rows == 0 && in->open.nwaiters == 1;
+	in->open.rows += rows;
+	if (queued_rows(in) >= in->high_water)
+		in->was_full = true;
+	if (in->open.rows >= in->batch_max_rows) {
+		kick(in);
+	} else if (first) {
+		struct timeval tv = {in->batch_max_ms / 1000, (in->batch_max_ms % 1000) * 1000};
+		evtimer_add(in->ev_flush, &tv);
+	}
+}
+
+/* ---- the interface ---- */
+
+void ingest_reconfigure(struct ingest *in, const struct hconf *conf)
+{
+	in->batch_max_rows = conf->batch_max_rows;
+	in->batch_max_ms = conf->batch_max_ms;
+	in->high_water = conf->store_high_water;
+}
+
+struct ingest *ingest_new(struct event_base *base, const struct hconf *conf, struct db *db,
+			  ingest_drain_fn drain, ingest_judge_fn judge, void *arg)
+{
+	struct ingest *in = calloc(1, sizeof(*in));
+	if (in == NULL)
+		return NULL;
+	in->base = base;
+	in->db = db;
+	in->sql = rows_statement(sql_ingest);
+	in->drain = drain;
+	in->judge = judge;
+	in->arg = arg;
+	ingest_reconfigure(in, conf);
+	in->ev_flush = evtimer_new(base, on_flush_timer, in);
+	return in;
+}
+
+void ingest_free(struct ingest *in)
+{
+	if (in == NULL)
+		return;
+	event_free(in->ev_flush);
+	batch_finish(&in->inflight, false);
+	batch_finish(&in->open, false);
+	batch_free(&in->inflight);
+	batch_free(&in->open);
+	free(in->sql);
+	free(in);
+}
+
+void ingest_add_positions(struct ingest *in, int64_t terminal_id,
+			  const struct jt808_location *locs, unsigned n, ingest_done_fn done,
+			  void *arg)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct jt808_location *l = &locs[i];
+		struct row_position r = {
+			.terminal_id = terminal_id, .fix_time = l->time, .lat_e6 = l->lat_e6,
+			.lon_e6 = l->lon_e6, .altitude_m = l->altitude_m,
+			.speed_dkmh = l->speed_dkmh, .direction = l->direction,
+			.alarm = l->alarm, .status = l->status, .fix_valid = l->fix};
+		rows_write(&in->open.position, &in->open.bytes, &row_position_schema, &r);
+	}
+	batch_wait(&in->open, done, arg, -1);
+	added(in, n);
+}
+
+/* A nullable integer: set when present. */
+static ROW_C_NINT nint(int64_t v, bool present)
+{
+	return (ROW_C_NINT){.v = v, .set = present};
+}
+
+void ingest_add_event(struct ingest *in, const struct ingest_event *e, ingest_done_fn done,
+		      void *arg)
+{
+	/* Negative class, minutes and mileage: absent from the frame. */
+	struct row_event r = {
+		.terminal_id = e->terminal_id, .kind = e->kind, .event_time = e->event_time,
+		.person_no = e->person_no, .coach_no = e->coach_no,
+		.class_id = nint(e->class_id, e->class_id >= 0), .course_code = e->course_code,
+		.minutes = nint(e->minutes, e->minutes >= 0),
+		.mileage_dkm = nint(e->mileage_dkm, e->mileage_dkm >= 0),
+		.lat_e6 = e->gnss->lat_e6, .lon_e6 = e->gnss->lon_e6, .fix_valid = e->gnss->fix,
+		.reason = e->reason, .came_unsigned = e->came_unsigned,
+		.ext_serial = e->ext_serial, .raw = {e->raw, e->raw_len}};
+	rows_write(&in->open.event, &in->open.bytes, &row_event_schema, &r);
+	batch_wait(&in->open, done, arg, -1);
+	added(in, 1);
+}
+
+void ingest_add_record(struct ingest *in, const struct ingest_record *rec, ingest_done_fn done,
+		       void *arg)
+{
+	const struct jtx_record *m = rec->rec;
+	const struct jt808_location *g = &m->gnss;
+	struct row_record r = {
+		.i = in->open.nrecords, .terminal_id = rec->terminal_id, .record_no = m->record_no,
+		.record_time = m->record_time, .student_no = m->student_no,
+		.coach_no = m->coach_no, .class_id = m->class_id,
+		.course_code = m->course.digits, .part = m->course.part, .mode = m->course.mode,
+		.vehicle_class = m->course.vehicle_class, .upload_type = m->upload_type,
+		.record_status = m->status, .max_speed_dkmh = m->max_speed_dkmh,
+		.mileage_dkm = m->mileage_dkm, .lat_e6 = g->lat_e6, .lon_e6 = g->lon_e6,
+		.fix_valid = g->fix, .gnss_time = nint(g->time, g->time > 0),
+		.session_login = nint(rec->session_login, rec->session_login > 0),
+		.reason = rec->reason, .came_unsigned = rec->came_unsigned,
+		/* The timing GNSS block: both speeds; the extra items when sent. */
+		.gnss_speed_dkmh = g->speed_dkmh, .recorder_speed_dkmh = g->recorder_speed_dkmh,
+		.gnss_mileage_dkm = nint(g->mileage_dkm, g->extras & JT808_X_MILEAGE),
+		.engine_rpm = nint(g->engine_rpm, g->extras & JT808_X_RPM),
+		.altitude_m = nint(g->altitude_m, g->extras & JT808_X_ALTITUDE),
+		.fuel_dl = nint(g->fuel_dl, g->extras & JT808_X_FUEL),
+		.raw = {rec->raw, rec->raw_len}};
+	rows_write(&in->open.record, &in->open.bytes, &row_record_schema, &r);
+	if (rec->reason == NULL)
+		in->open.judge = true;
+	batch_wait(&in->open, done, arg, (int)in->open.nrecords++);
+	added(in, 1);
+}
+
+void ingest_add_photo(struct ingest *in, int64_t terminal_id, const struct jtx_photo_init *p,
+		      const uint8_t *data, size_t len, ingest_done_fn done, void *arg)
+{
+	struct row_photo r = {
+		.terminal_id = terminal_id, .photo_no = p->photo_no, .person_no = p->person_no,
+		.class_id = p->class_id, .upload_mode = p->upload_mode, .channel = p->channel,
+		.size_code = p->size_code, .event = p->event,
+		.face_confidence = p->face_confidence, .lat_e6 = p->gnss.lat_e6,
+		.lon_e6 = p->gnss.lon_e6, .taken_at = nint(p->gnss.time, p->gnss.time > 0),
+		.data = {data, len}};
+	rows_write(&in->open.photo, &in->open.bytes, &row_photo_schema, &r);
+	batch_wait(&in->open, done, arg, -1);
+	/* Weigh a photo by its size, so that photos too hold the store back. */
+	added(in, 1 + (unsigned)(len / 1024));
+}
+
+/* ---- the registry ---- */
+
+struct lookup {
+	ingest_terminal_fn fn;
+	void *arg;
+	char phone[21];
+};
+
+static bool hex_to_bytes(const char *hex, uint8_t *out, size_t n)
+{
+	if (strlen(hex) != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return false;
+		out[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+/* A column of the one row by name: "" when null (or absent). */
+static const char *col(const PGresult *res, const char *name)
+{
+	int c = PQfnumber(res, name);
+	return c < 0 || PQgetisnull(res, 0, c) ? "" : PQgetvalue(res, 0, c);
+}
+
+static int64_t col_i64(const PGresult *res, const char *name)
+{
+	return strtoll(col(res, name), NULL, 10);
+}
+
+#define COL_STR(res, t, field) snprintf((t)->field, sizeof((t)->field), "%s", col(res, #field))
+
+/* The row of terminal_lookup.sql; false when there is none. */
+static bool terminal_from_row(const PGresult *res, struct ingest_terminal *t, const char *phone)
+{
+	if (PQntuples(res) != 1)
+		return false;
+	memset(t, 0, sizeof(*t));
+	t->id = col_i64(res, "id");
+	t->active = col(res, "active")[0] == 't';
+	COL_STR(res, t, auth_code);
+	COL_STR(res, t, terminal_no);
+	t->cert_not_after = col_i64(res, "cert_not_after");
+	t->sign_cert_pem = col(res, "sign_cert_pem");
+	if (!hex_to_bytes(col(res, "cert_sha256"), t->cert_sha256, 32) ||
+	    !hex_to_bytes(col(res, "sign_cert_sha256"), t->sign_cert_sha256, 32))
+		log_warn("ingest: terminal %s has a malformed certificate digest", phone);
+	COL_STR(res, t, coach_no);
+	t->coach_login = col_i64(res, "coach_login");
+	COL_STR(res, t, student_no);
+	COL_STR(res, t, student_coach_no);
+	t->student_class_id = col_i64(res, "student_class_id");
+	t->student_login = col_i64(res, "student_login");
+	t->last_record = col_i64(res, "last_record");
+	t->school_id = col_i64(res, "school_id");
+	COL_STR(res, t, vehicle_class);
+	COL_STR(res, t, imei);
+	COL_STR(res, t, factory_serial);
+	t->escaped_sums = col(res, "escaped_sums")[0] == 't';
+	t->rsa_raw = col(res, "rsa_raw")[0] == 't';
+	return true;
+}
+
+static void on_lookup(void *arg, const PGresult *res)
+{
+	struct lookup *l = arg;
+	struct ingest_terminal t;
+	bool found = res && terminal_from_row(res, &t, l->phone);
+	l->fn(l->arg, found, found ? &t : NULL);
+	free(l);
+}
+
+void ingest_lookup_terminal(struct ingest *in, const char *phone, ingest_terminal_fn fn,
+			    void *arg)
+{
+	struct lookup *l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		die("out of memory");
+	l->fn = fn;
+	l->arg = arg;
+	jt808_phone_norm(phone, l->phone);
+	const char *v[1] = {l->phone};
+	db_query(in->db, sql_terminal_lookup, 1, v, on_lookup, l);
+}
+
+bool ingest_full(const struct ingest *in)
+{
+	return queued_rows(in) >= in->high_water;
+}
+
+bool ingest_idle(const struct ingest *in)
+{
+	return batch_empty(&in->open) && batch_empty(&in->inflight);
+}
+
+void ingest_get_stats(const struct ingest *in, struct ingest_stats *st)
+{
+	*st = in->st;
+	st->queued_rows = queued_rows(in);
+}

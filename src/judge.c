@@ -1,0 +1,130 @@
+/*
+ * judge.c - see judge.h.
+ */
+#include "hoursd.h"
+#include "judge.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "metrics.h"
+#include "queries.h"
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+struct judge {
+	struct db *db;
+	struct event *tick;
+	unsigned batch_max_rows, interval_ms;
+	char limit[16]; /* batch_max_rows as the statement's parameter */
+	bool running, due, stopped;
+	struct judge_stats st;
+};
+
+static void run(struct judge *j);
+
+static uint64_t count(const PGresult *res, const char *name)
+{
+	int c = PQfnumber(res, name);
+	return c < 0 ? 0 : strtoull(PQgetvalue(res, 0, c), NULL, 10);
+}
+
+static void on_judged(void *arg, const PGresult *res)
+{
+	struct judge *j = arg;
+	j->running = false;
+	if (res == NULL || PQntuples(res) != 1) {
+		/* A deadlock with another instance, a statement timeout: the batch rolled
+		 * back whole and stays queued; the next tick takes it again. */
+		j->st.errors++;
+		return;
+	}
+	uint64_t judged = count(res, "judged");
+	j->st.batches++;
+	j->st.judged += judged;
+	j->st.counted += count(res, "counted");
+	j->st.daily_cap += count(res, "daily_cap");
+	j->st.student_overlap += count(res, "student_overlap");
+	j->st.coach_overlap += count(res, "coach_overlap");
+	j->st.packets += count(res, "packets");
+	if (judged > 0) {
+		j->st.last_oldest_s = strtod(PQgetvalue(res, 0, PQfnumber(res, "oldest_s")), NULL);
+		hist_observe(&metric_judge_lag_seconds, j->st.last_oldest_s);
+		hist_observe(&metric_judge_batch_rows, (double)judged);
+	}
+	/* A full batch: more are waiting. */
+	if (!j->stopped && (judged >= j->batch_max_rows || j->due))
+		run(j);
+}
+
+static void run(struct judge *j)
+{
+	j->due = false;
+	j->running = true;
+	const char *v[1] = {j->limit};
+	db_query(j->db, sql_judge, 1, v, on_judged, j);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct judge *j = arg;
+	if (!j->running)
+		run(j);
+}
+
+void judge_stop(struct judge *j)
+{
+	j->stopped = true;
+	event_del(j->tick);
+}
+
+void judge_kick(struct judge *j)
+{
+	if (j->stopped)
+		return;
+	if (j->running)
+		j->due = true;
+	else
+		run(j);
+}
+
+void judge_reconfigure(struct judge *j, const struct hconf *conf)
+{
+	j->batch_max_rows = conf->judge_batch_max_rows;
+	snprintf(j->limit, sizeof(j->limit), "%u", j->batch_max_rows);
+	if (j->interval_ms != conf->judge_interval_ms && !j->stopped) {
+		j->interval_ms = conf->judge_interval_ms;
+		struct timeval tv = {j->interval_ms / 1000, (j->interval_ms % 1000) * 1000};
+		event_add(j->tick, &tv);
+	}
+}
+
+struct judge *judge_new(struct event_base *base, const struct hconf *conf, struct db *db)
+{
+	struct judge *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return NULL;
+	j->db = db;
+	j->tick = event_new(base, -1, EV_PERSIST, on_tick, j);
+	judge_reconfigure(j, conf);
+	run(j); /* whatever waits from before */
+	return j;
+}
+
+void judge_free(struct judge *j)
+{
+	if (j == NULL)
+		return;
+	event_free(j->tick);
+	free(j);
+}
+
+bool judge_idle(const struct judge *j)
+{
+	return !j->running;
+}
+
+void judge_get_stats(const struct judge *j, struct judge_stats *st)
+{
+	*st = j->st;
+}
