@@ -184,6 +184,9 @@ FROM (VALUES ('13800000001', '00000120', 'S000000000000001'),
 	('13800000002', '00000007', 'S000000000000001'),
 	('13800000001', '00000201', 'S000000000000002')) r(phone, no, sn)
 JOIN terminal t ON t.phone = r.phone;
+-- Seeded as judged: each minute counts.
+INSERT INTO record_judgement (terminal_id, record_no, queued_at)
+SELECT terminal_id, record_no, now() FROM training_record;
 INSERT INTO progress (student_no, part, vehicle_class, vehicle, mileage_dkm, first_minute,
 	last_minute, records)
 VALUES ('S000000000000001', 3, 'C1', 3, 1234, '2026-03-01 00:00:00+00',

@@ -1421,6 +1421,9 @@ static void seed_packets(int n)
 		"  ('13800000001', '00000203', 'S000000000000004'),"
 		"  ('13800000001', '00000204', 'S000000000000005')) r(phone, no, sn)"
 		" JOIN terminal t ON t.phone = r.phone");
+	/* Seeded as judged: each minute counts. */
+	db_exec(c, "INSERT INTO record_judgement (terminal_id, record_no, queued_at)"
+		   " SELECT terminal_id, record_no, now() FROM training_record");
 	db_exec(c, "INSERT INTO progress (student_no, part, vehicle_class, vehicle, mileage_dkm,"
 		   " first_minute, last_minute, records)"
 		   " VALUES ('S000000000000001', 3, 'C1', 3, 1234, '2026-03-01 00:00:00+00',"
