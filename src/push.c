@@ -21,7 +21,8 @@
  *
  * Connections are freed after the loop pass that finished them (never
  * inside evhttp's callback chain).  Every statement goes through
- * store_query, parameterized.
+ * store_query, parameterized: sql/queries/push_take.sql, push_save.sql,
+ * push_record.sql, and push_outbox_stats.sql for the gauges.
  */
 #include "hoursd.h"
 #include "push.h"
@@ -30,6 +31,7 @@
 #include "server.h"
 #include "sig.h"
 #include "store.h"
+#include "queries.h"
 
 #include <math.h>
 #include <strings.h>
@@ -655,89 +657,6 @@ struct push {
 	bool taking, counting, draining, stopped;
 };
 
-/* Lease, limit. */
-static const char take_sql[] =
-	"WITH t AS (UPDATE push_packet p SET state = 'sending', attempts = p.attempts + 1,"
-	"  next_attempt = now() + make_interval(secs => $1::int)"
-	"  WHERE p.id IN (SELECT id FROM push_packet WHERE state IN ('pending', 'sending')"
-	"   AND next_attempt <= now() ORDER BY next_attempt LIMIT $2::int"
-	"   FOR UPDATE SKIP LOCKED)"
-	"  RETURNING p.*)"
-	" SELECT t.id, t.attempts, t.attempts - t.redrive_attempts, t.body, t.student_no, t.part,"
-	"  t.vehicle_class, t.backfilled,"
-	"  to_char(t.created_at AT TIME ZONE 'UTC' + interval '8 hours',"
-	"   'YYYY-MM-DD\"T\"HH24:MI:SS\"+08:00\"'),"
-	"  b.school, b.id_card, b.veh, b.sim, b.cls, b.rem, b.km, b.first, b.last, b.n, b.digest"
-	" FROM t LEFT JOIN LATERAL (SELECT"
-	/* The school of the terminals that recorded the minutes (most records), else the student's.
-	 */
-	"  coalesce((SELECT s.code FROM training_record r JOIN terminal te ON te.id = r.terminal_id"
-	"    JOIN school s ON s.id = te.school_id WHERE r.student_no = t.student_no"
-	"    AND r.part = t.part AND r.verdict = 'accepted'"
-	"    GROUP BY s.code ORDER BY count(*) DESC, s.code LIMIT 1),"
-	"   (SELECT s.code FROM student st JOIN school s ON s.id = st.school_id"
-	"    WHERE st.student_no = t.student_no)) AS school,"
-	"  (SELECT encode(st.id_card_sha256, 'hex') FROM student st"
-	"   WHERE st.student_no = t.student_no AND length(st.id_card_sha256) = 32) AS id_card,"
-	/* Minutes as counted, each kind at most what the syllabus lets it contribute. */
-	"  least(pr.vehicle, coalesce(sp.max_vehicle, pr.vehicle)) AS veh,"
-	"  least(pr.simulator, coalesce(sp.max_simulator, pr.simulator)) AS sim,"
-	"  least(pr.classroom, coalesce(sp.max_classroom, pr.classroom)) AS cls,"
-	"  least(pr.remote, coalesce(sp.max_remote, pr.remote)) AS rem,"
-	"  (pr.mileage_dkm / 10)::text || '.' || (pr.mileage_dkm % 10)::text AS km,"
-	"  to_char(pr.first_minute AT TIME ZONE 'UTC' + interval '8 hours',"
-	"   'YYYY-MM-DD\"T\"HH24:MI:00\"+08:00\"') AS first,"
-	"  to_char(pr.last_minute AT TIME ZONE 'UTC' + interval '8 hours',"
-	"   'YYYY-MM-DD\"T\"HH24:MI:00\"+08:00\"') AS last,"
-	"  d.n, d.digest"
-	"  FROM (SELECT 1) one"
-	"  LEFT JOIN progress pr ON pr.student_no = t.student_no AND pr.part = t.part"
-	"  LEFT JOIN syllabus_part sp ON sp.vehicle_class = t.vehicle_class AND sp.part = t.part"
-	/* One line terminal_no|record_no\\n per counted record, sorted by bytes, SHA-256. */
-	"  CROSS JOIN (SELECT count(*) AS n, encode(sha256(coalesce(string_agg(l, ''::bytea"
-	"    ORDER BY l), ''::bytea)), 'hex') AS digest"
-	"   FROM (SELECT convert_to(coalesce(te.terminal_no, te.phone) || '|' || r.record_no"
-	"     || E'\\n', 'UTF8') AS l"
-	"    FROM training_record r JOIN terminal te ON te.id = r.terminal_id"
-	"    WHERE r.student_no = t.student_no AND r.part = t.part"
-	"    AND r.verdict = 'accepted') x) d) b ON t.body IS NULL";
-
-/* Packet id, body, attempt: the body kept is the one sent. */
-static const char save_sql[] =
-	"UPDATE push_packet SET body = coalesce(body, $2) WHERE id = $1::uuid"
-	" AND attempts = $3::int AND state = 'sending' RETURNING body";
-
-/*
- * The attempt, and what becomes of the packet: $8 is done, failed or
- * retry; a retry past the maximum age is failed, and no retry is due
- * after the deadline.
- */
-static const char record_sql[] =
-	"WITH a AS (INSERT INTO push_attempt (packet_id, attempt, started_at, latency_ms,"
-	"  http_status, outcome, answer)"
-	"  VALUES ($1::uuid, $2::int, to_timestamp($3::float8), $4::int, $5::int, $6, $7)"
-	"  ON CONFLICT DO NOTHING),"
-	" p AS (SELECT id, coalesce(redriven_at, created_at) + make_interval(secs => $10::int)"
-	"  AS deadline FROM push_packet WHERE id = $1::uuid)"
-	" UPDATE push_packet k SET"
-	"  state = CASE WHEN $8 <> 'retry' THEN $8 WHEN now() >= p.deadline THEN 'failed'"
-	"   ELSE 'pending' END,"
-	"  next_attempt = CASE WHEN $8 = 'retry'"
-	"   THEN least(now() + make_interval(secs => $9::float8), p.deadline)"
-	"   ELSE k.next_attempt END,"
-	"  done_at = CASE WHEN $8 = 'done' THEN now() END,"
-	"  last_error = CASE WHEN $8 = 'done' THEN NULL"
-	"   WHEN $8 = 'retry' AND now() >= p.deadline"
-	"   THEN 'expired after ' || k.attempts || ' attempts: ' || $11 ELSE $11 END"
-	" FROM p WHERE k.id = p.id AND k.attempts = $2::int AND k.state = 'sending'"
-	" RETURNING k.state, k.last_error";
-
-static const char stats_sql[] = "SELECT count(*) FILTER (WHERE state <> 'failed'),"
-				" coalesce(floor(extract(epoch FROM now() - min(created_at)"
-				"  FILTER (WHERE state <> 'failed'))), 0)::bigint,"
-				" count(*) FILTER (WHERE state = 'failed')"
-				" FROM push_packet WHERE state IN ('pending', 'sending', 'failed')";
-
 static void poke(struct push *p);
 
 static double now_wall(void)
@@ -884,7 +803,7 @@ static void job_record(struct job *j, int status, const struct push_verdict *v, 
 	if (strcmp(decision, "retry") == 0)
 		log_debug("push: packet %s: next attempt in %.1f s", j->id, d);
 	j->state = J_RECORDING;
-	store_query(j->p->store, record_sql, 11, vals, on_recorded, j);
+	store_query(j->p->store, sql_push_record, 11, vals, on_recorded, j);
 }
 
 static const char *http_error_text(int e)
@@ -1107,7 +1026,7 @@ static long long col_ll(const PGresult *res, int r, int c)
 	return PQgetisnull(res, r, c) ? 0 : strtoll(PQgetvalue(res, r, c), NULL, 10);
 }
 
-/* The body from the take statement's values (columns 0 and 4-19), under the field map. */
+/* The body from sql_push_take's values (columns 0 and 4-19), under the field map. */
 static char *build_from_row(const struct job *j, const PGresult *res, int r, char *err,
 			    size_t errlen)
 {
@@ -1174,7 +1093,7 @@ static void take_row(struct push *p, const PGresult *res, int r)
 	snprintf(attempt, sizeof(attempt), "%u", j->attempt);
 	const char *vals[3] = {j->id, j->body, attempt};
 	j->state = J_SAVING;
-	store_query(p->store, save_sql, 3, vals, on_saved, j);
+	store_query(p->store, sql_push_save, 3, vals, on_saved, j);
 }
 
 static void on_taken(void *arg, const PGresult *res)
@@ -1205,7 +1124,7 @@ static void poke(struct push *p)
 	snprintf(limit, sizeof(limit), "%u", p->cfg->concurrency - p->njobs);
 	const char *vals[2] = {lease, limit};
 	p->taking = true;
-	store_query(p->store, take_sql, 2, vals, on_taken, p);
+	store_query(p->store, sql_push_take, 2, vals, on_taken, p);
 }
 
 static void on_counted(void *arg, const PGresult *res)
@@ -1227,7 +1146,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (p->ticks++ % STATS_EVERY_S == 0 && !p->counting && store_connected(p->store)) {
 		p->counting = true;
-		store_query(p->store, stats_sql, 0, NULL, on_counted, p);
+		store_query(p->store, sql_push_outbox_stats, 0, NULL, on_counted, p);
 	}
 	poke(p);
 }
