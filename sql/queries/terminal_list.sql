@@ -2,7 +2,7 @@
 -- certificate not-after, certificate SHA-256 (hex), positions, school code
 -- ('-': none), timing number ('-': none), records, records sent unsigned,
 -- records whose signature failed, quirks (comma-separated, '' when none).
-SELECT phone, status, cert_not_after, encode(cert_sha256, 'hex'),
+SELECT t.phone, status, cert_not_after, encode(cert_sha256, 'hex'),
        (SELECT count(*) FROM position p WHERE p.terminal_id = t.id),
        coalesce((SELECT code FROM school s WHERE s.id = t.school_id), '-'),
        coalesce(t.terminal_no, '-'), st.records, st.unsigned, st.bad_signature,
@@ -10,4 +10,4 @@ SELECT phone, status, cert_not_after, encode(cert_sha256, 'hex'),
                  CASE WHEN rsa_raw THEN 'rsa-raw' END)
   FROM terminal t
   JOIN terminal_signature_stats st ON st.terminal_id = t.id
- ORDER BY phone
+ ORDER BY t.phone
