@@ -4,7 +4,8 @@
  * 4.1), the table of answers (section 5) and the backoff.
  */
 #include "hoursd.h"
-#include "push.h"
+#include "push_answer.h"
+#include "push_body.h"
 
 #include <check.h>
 #include <jansson.h>
