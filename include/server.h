@@ -83,8 +83,10 @@ struct server {
 	struct server_stats st;
 };
 
-/* listener.c */
+/* tls_server.c */
 SSL_CTX *tls_server_ctx(const struct hconf *c, char *err, size_t errlen) MUSTCHECK;
+
+/* listener.c */
 bool listeners_start(struct server *srv, char *err, size_t errlen) MUSTCHECK;
 void listeners_stop(struct server *srv);
 

@@ -24,8 +24,18 @@ mkdir -p "$out"
 	for f in "$@"; do
 		n=$(basename "$f" .sql)
 		echo "const char sql_$n[] ="
-		awk '/^[ \t]*--/ || /^[ \t]*$/ { next }
-		     { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, " "); printf "\t\"%s\\n\"\n", $0; n++ }
+		# Escaped a character at a time: gsub's replacement text has
+		# its own backslash rules, which differ between awks.
+		awk 'function esc(s,  o, i, c) {
+			o = ""
+			for (i = 1; i <= length(s); i++) {
+				c = substr(s, i, 1)
+				o = o (c == "\\" || c == "\"" ? "\\" c : c == "\t" ? " " : c)
+			}
+			return o
+		     }
+		     /^[ \t]*--/ || /^[ \t]*$/ { next }
+		     { printf "\t\"%s\\n\"\n", esc($0); n++ }
 		     END { if (n == 0) print "\t\"\"" }' "$f"
 		printf "\t;\n"
 	done

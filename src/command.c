@@ -18,30 +18,9 @@
 #include "server.h"
 #include "ingest.h"
 #include "db.h"
+#include "queries.h"
 
 #include <libpq-fe.h>
-
-/*
- * Where commands are looked for: a terminal's, when it authenticates;
- * and every second the ones queued in the last minute, for terminals
- * already authenticated (a command seen twice is taken once).  A waiting
- * command is never matched against every connection on every poll.
- */
-#define WAITING                                                                                    \
-	"SELECT id, terminal_id, ext_id, data FROM terminal_command"                               \
-	" WHERE sent_at IS NULL AND expires_at > now()"
-static const char waiting_for_sql[] = WAITING " AND terminal_id = $1::bigint ORDER BY id";
-static const char waiting_new_sql[] =
-	WAITING " AND created_at > now() - interval '1 minute' ORDER BY id LIMIT 1000";
-
-static const char take_sql[] = "UPDATE terminal_command SET sent_at = now(), ext_serial = $2::int"
-			       " WHERE id = $1::bigint AND sent_at IS NULL RETURNING id";
-
-/* The first answer's time is kept; the result is the last one (0x0205 comes twice). */
-static const char answer_sql[] =
-	"UPDATE terminal_command SET answered_at = coalesce(answered_at, now()),"
-	" result = $4::smallint WHERE terminal_id = $1::bigint AND ext_serial = $2::int"
-	" AND ext_id = $3::int AND sent_at IS NOT NULL RETURNING id";
 
 static bool polling;
 
@@ -98,10 +77,17 @@ static void take(struct server *srv, struct conn *c, long long id, uint16_t ext_
 	snprintf(serial, sizeof(serial), "%u", t->ext_serial);
 	const char *v[2] = {ids, serial};
 	conn_hold(c);
-	db_query(srv->db, take_sql, 2, v, on_taken, t);
+	db_query(srv->db, sql_command_take, 2, v, on_taken, t);
 }
 
-/* Rows of WAITING: each taken for the connection its terminal is authenticated on here. */
+/*
+ * Where commands are looked for: a terminal's, when it authenticates
+ * (sql_command_waiting_for); and every second the ones queued in the last
+ * minute, for terminals already authenticated (sql_command_waiting_new; a
+ * command seen twice is taken once).  A waiting command is never matched
+ * against every connection on every poll.  Each row is taken for the
+ * connection its terminal is authenticated on here.
+ */
 static void take_rows(struct server *srv, const PGresult *res)
 {
 	for (int i = 0; res && i < PQntuples(res); i++) {
@@ -135,7 +121,7 @@ void command_poll(struct server *srv)
 	if (polling || srv->draining || !conn_any_authenticated())
 		return;
 	polling = true;
-	db_query(srv->db, waiting_new_sql, 0, NULL, on_new, srv);
+	db_query(srv->db, sql_command_waiting_new, 0, NULL, on_new, srv);
 }
 
 static void on_for_terminal(void *arg, const PGresult *res)
@@ -148,7 +134,7 @@ void command_authenticated(struct server *srv, int64_t terminal_id)
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", (long long)terminal_id);
 	const char *v[1] = {id};
-	db_query(srv->db, waiting_for_sql, 1, v, on_for_terminal, srv);
+	db_query(srv->db, sql_command_waiting_for, 1, v, on_for_terminal, srv);
 }
 
 /* ---- answers ---- */
@@ -184,5 +170,5 @@ void command_answer(struct conn *c, const struct jt808_msg *m, const struct jtx_
 	snprintf(cmd, sizeof(cmd), "%u", jtx_command_of_answer(h->msg_id));
 	snprintf(result, sizeof(result), "%u", a.result);
 	const char *v[4] = {tid, serial, cmd, result};
-	db_query(c->srv->db, answer_sql, 4, v, on_answer_stored, p);
+	db_query(c->srv->db, sql_command_answer, 4, v, on_answer_stored, p);
 }

@@ -1,10 +1,13 @@
 /*
  * check_push.c - the pusher's pure parts against docs/push-contract.md:
  * the field map's rules (section 6), the canonical body (sections 3 and
- * 4.1), the table of answers (section 5) and the backoff.
+ * 4.1) and its signature's encoding (section 2) from push_body.c; the
+ * table of answers (section 5), Retry-After, the answer's text made safe
+ * and the backoff from push_answer.c.
  */
 #include "hoursd.h"
-#include "push.h"
+#include "push_answer.h"
+#include "push_body.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -130,6 +133,36 @@ START_TEST(field_map_rules)
 }
 END_TEST
 
+START_TEST(signature_base64_as_rfc4648)
+{
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+		{"", ""},
+		{"f", "Zg=="},
+		{"fo", "Zm8="},
+		{"foo", "Zm9v"},
+		{"foob", "Zm9vYg=="},
+		{"fooba", "Zm9vYmE="},
+		{"foobar", "Zm9vYmFy"},
+	};
+	char out[16];
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		push_signature_base64((const uint8_t *)t[i].in, strlen(t[i].in), out);
+		ck_assert_str_eq(out, t[i].want);
+	}
+	/* The largest signature: one line, no breaks, padded. */
+	uint8_t sig[PUSH_SIG_MAX];
+	char sig64[PUSH_SIG_MAX * 4 / 3 + 8];
+	for (size_t i = 0; i < sizeof(sig); i++)
+		sig[i] = (uint8_t)(i * 7);
+	push_signature_base64(sig, sizeof(sig), sig64);
+	ck_assert_uint_eq(strlen(sig64), 4 * ((sizeof(sig) + 2) / 3));
+	ck_assert_ptr_null(strpbrk(sig64, "\r\n"));
+	ck_assert_str_eq(sig64 + strlen(sig64) - 4, "8vk="); /* 0xf2 0xf9, padded */
+}
+END_TEST
+
 START_TEST(answers_as_the_table_says)
 {
 	static const struct {
@@ -181,6 +214,60 @@ START_TEST(answers_as_the_table_says)
 }
 END_TEST
 
+START_TEST(retry_after_seconds_or_date)
+{
+	const time_t now = 1445412480; /* Wed, 21 Oct 2015 07:28:00 GMT */
+	ck_assert_int_eq(push_retry_after(NULL, now), -1);
+	ck_assert_int_eq(push_retry_after("", now), -1);
+	ck_assert_int_eq(push_retry_after("7", now), 7);
+	ck_assert_int_eq(push_retry_after(" 7 ", now), 7);
+	ck_assert_int_eq(push_retry_after("0", now), 0);
+	ck_assert_int_eq(push_retry_after("7s", now), -1);
+	ck_assert_int_eq(push_retry_after("-7", now), -1);
+	ck_assert_int_eq(push_retry_after("99999999999", now), 86400 * 365);
+	ck_assert_int_eq(push_retry_after("Wed, 21 Oct 2015 07:29:00 GMT", now), 60);
+	ck_assert_int_eq(push_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), 0);
+	ck_assert_int_eq(push_retry_after("Fri, 21 Oct 2016 07:28:00 GMT", now), 86400 * 365);
+	ck_assert_int_eq(push_retry_after("Wed, 21 Oct 2015 07:29:00 GMT+1", now), -1);
+	ck_assert_int_eq(push_retry_after("tomorrow", now), -1);
+}
+END_TEST
+
+START_TEST(sanitize_keeps_utf8_escapes_the_rest)
+{
+	static const struct {
+		const char *in;
+		bool keep_lines;
+		const char *want;
+	} t[] = {
+		{"ok \xe4\xb8\xad", false, "ok \xe4\xb8\xad"},
+		{"a\nb\tc", false, "a\\x0ab\\x09c"},
+		{"a\nb\tc\r", true, "a\nb\tc\\x0d"},
+		{"\x7f", false, "\\x7f"},
+		{"\xff", false, "\\xff"},
+		{"\xc0\xaf", false, "\\xc0\\xaf"},		     /* overlong */
+		{"\xed\xa0\x80", false, "\\xed\\xa0\\x80"},	     /* a surrogate */
+		{"\xe4\xb8", false, "\\xe4\\xb8"},		     /* cut short */
+		{"\xf4\x90\x80\x80", false, "\\xf4\\x90\\x80\\x80"}, /* past U+10FFFF */
+	};
+	char out[64];
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		push_sanitize(t[i].in, strlen(t[i].in), out, sizeof(out), t[i].keep_lines);
+		ck_assert_str_eq(out, t[i].want);
+	}
+	/* At most cap - 1 bytes, cut between characters and escapes. */
+	push_sanitize("a\xe4\xb8\xad", 4, out, 4, false);
+	ck_assert_str_eq(out, "a");
+	push_sanitize("a\xe4\xb8\xad", 4, out, 5, false);
+	ck_assert_str_eq(out, "a\xe4\xb8\xad");
+	push_sanitize("\x01\x01", 2, out, 8, false);
+	ck_assert_str_eq(out, "\\x01");
+	/* The length is given: a NUL is a byte like another. */
+	push_sanitize("a\0b", 3, out, sizeof(out), false);
+	ck_assert_str_eq(out, "a\\x00b");
+}
+END_TEST
+
 START_TEST(backoff_doubles_within_bounds)
 {
 	/* d = min(max, min * 2^(n-1)), drawn in [d/2, d]. */
@@ -202,7 +289,10 @@ static Suite *push_suite(void)
 	tcase_add_test(tc, body_null_id_card_and_escapes);
 	tcase_add_test(tc, field_map_renames_and_resorts);
 	tcase_add_test(tc, field_map_rules);
+	tcase_add_test(tc, signature_base64_as_rfc4648);
 	tcase_add_test(tc, answers_as_the_table_says);
+	tcase_add_test(tc, retry_after_seconds_or_date);
+	tcase_add_test(tc, sanitize_keeps_utf8_escapes_the_rest);
 	tcase_add_test(tc, backoff_doubles_within_bounds);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,15 +1,14 @@
 /*
- * termsim.h - what the parts of termsim share: src/termsim.c (the
- * connections, the JT/T 808 core, options and summary),
- * src/termsim_timing.c (what the national timing layout adds: the
- * registration answer with its PKCS#12, downlink pieces and the requests
- * for missing ones, the signed authentication) and src/termsim_lesson.c
- * (the timing-training lesson: logins, records, photos, their answers).
- * Nothing else includes it.
+ * termsim.h - what the parts of termsim share: termsim.c (the
+ * connections, the JT/T 808 core, options and summary), termsim_timing.c
+ * (what the national timing layout adds: the registration answer with its
+ * PKCS#12, downlink pieces and the requests for missing ones, the signed
+ * authentication) and termsim_lesson.c (the timing-training lesson:
+ * logins, records, photos, their answers), all in src/tools/.  Nothing
+ * else includes it.
  *
- * termsim_lesson.c and termsim_timing.c land in libhoursd.a (the Makefile
- * puts every source file but the mains into it); their public names
- * carry the termsim_ prefix, and nothing in the daemon references them.
+ * The three are linked into termsim only, not into libhoursd.a; their
+ * public names carry the termsim_ prefix all the same.
  */
 #ifndef HOURSD_TERMSIM_H
 #define HOURSD_TERMSIM_H

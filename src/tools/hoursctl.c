@@ -34,6 +34,7 @@
 #include "ingest.h"
 #include "db.h"
 #include "jtx.h"
+#include "queries.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -174,7 +175,7 @@ static bool apply_one(const char *dir, const char *name, bool *applied)
 {
 	const char *v[1] = {name};
 	*applied = false;
-	PGresult *r = query("SELECT 1 FROM schema_migrations WHERE name = $1", 1, v);
+	PGresult *r = query(sql_migrate_applied, 1, v);
 	if (r == NULL)
 		return false;
 	bool done = PQntuples(r) > 0;
@@ -196,7 +197,7 @@ static bool apply_one(const char *dir, const char *name, bool *applied)
 		fprintf(stderr, "hoursctl: %s: %s", name, PQerrorMessage(db));
 	PQclear(res);
 	if (ok)
-		ok = exec_ok("INSERT INTO schema_migrations (name) VALUES ($1)", 1, v);
+		ok = exec_ok(sql_migrate_record, 1, v);
 	*applied = ok;
 	return ok;
 }
@@ -220,18 +221,14 @@ static int cmd_migrate(const char *dir)
 	closedir(d);
 	qsort(names, n, sizeof(names[0]), cmp_names);
 	/* One migrator at a time, whatever the number of hosts. */
-	bool ok = exec_ok("SELECT pg_advisory_lock(80808)", 0, NULL) &&
-		  exec_ok("CREATE TABLE IF NOT EXISTS schema_migrations ("
-			  " name text PRIMARY KEY,"
-			  " applied_at timestamptz NOT NULL DEFAULT now())",
-			  0, NULL);
+	bool ok = exec_ok(sql_migrate_lock, 0, NULL) && exec_ok(sql_migrate_create_table, 0, NULL);
 	unsigned count = 0;
 	for (size_t i = 0; ok && i < n; i++) {
 		bool applied;
-		ok = exec_ok("BEGIN", 0, NULL) && apply_one(dir, names[i], &applied);
-		ok = ok && exec_ok("COMMIT", 0, NULL);
+		ok = exec_ok(sql_migrate_begin, 0, NULL) && apply_one(dir, names[i], &applied);
+		ok = ok && exec_ok(sql_migrate_commit, 0, NULL);
 		if (!ok)
-			PQclear(PQexec(db, "ROLLBACK"));
+			PQclear(PQexec(db, sql_migrate_rollback));
 		if (ok && applied) {
 			printf("applied %s\n", names[i]);
 			count++;
@@ -465,27 +462,7 @@ static int terminal_add(const char *number, const struct terminal_opts *o)
 			     o->serial,
 			     p12_hex,
 			     o->p12_pass};
-	PGresult *r = query(
-		"WITH t AS (INSERT INTO terminal (phone, cert_pem, cert_sha256, cert_not_after,"
-		" auth_code, sign_cert_pem, sign_cert_sha256, sign_cert_not_after, terminal_no,"
-		" imei, factory_serial)"
-		" VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, decode($7, 'hex'), $8, $9, $10, $11)"
-		" ON CONFLICT (phone) DO UPDATE SET cert_pem = EXCLUDED.cert_pem,"
-		" cert_sha256 = EXCLUDED.cert_sha256, cert_not_after = EXCLUDED.cert_not_after,"
-		" sign_cert_pem = EXCLUDED.sign_cert_pem, sign_cert_sha256 = "
-		"EXCLUDED.sign_cert_sha256,"
-		" sign_cert_not_after = EXCLUDED.sign_cert_not_after,"
-		" terminal_no = coalesce(EXCLUDED.terminal_no, terminal.terminal_no),"
-		" imei = coalesce(EXCLUDED.imei, terminal.imei),"
-		" factory_serial = coalesce(EXCLUDED.factory_serial, terminal.factory_serial),"
-		" updated_at = now()"
-		" RETURNING id, (xmax = 0) AS added),"
-		" c AS (INSERT INTO terminal_credential (terminal_id, p12, password)"
-		" SELECT id, decode($12, 'hex'), $13 FROM t WHERE $12 IS NOT NULL"
-		" ON CONFLICT (terminal_id) DO UPDATE SET p12 = EXCLUDED.p12,"
-		" password = EXCLUDED.password, created_at = now())"
-		" SELECT id, added FROM t",
-		13, v);
+	PGresult *r = query(sql_terminal_add, 13, v);
 	if (r == NULL)
 		goto out;
 	printf("terminal %s %s (id %s, certificate sha256 %s, valid until %s%s%s%s)\n", want,
@@ -523,11 +500,8 @@ static int terminal_quirk(const char *number, const char *quirk, const char *ono
 	static const struct {
 		const char *name, *sql;
 	} quirks[] = {
-		{"escaped-sums",
-		 "UPDATE terminal SET escaped_sums = $2::boolean, updated_at = now()"
-		 " WHERE phone = $1"},
-		{"rsa-raw", "UPDATE terminal SET rsa_raw = $2::boolean, updated_at = now()"
-			    " WHERE phone = $1"},
+		{"escaped-sums", sql_terminal_quirk_escaped_sums},
+		{"rsa-raw", sql_terminal_quirk_rsa_raw},
 	};
 	size_t k = 0;
 	while (k < ARRAY_SIZE(quirks) && strcmp(quirks[k].name, quirk) != 0)
@@ -546,16 +520,7 @@ static int terminal_quirk(const char *number, const char *quirk, const char *ono
 
 static int terminal_list(void)
 {
-	PGresult *r =
-		query("SELECT phone, status, cert_not_after, encode(cert_sha256, 'hex'),"
-		      " (SELECT count(*) FROM position p WHERE p.terminal_id = t.id),"
-		      " coalesce((SELECT code FROM school s WHERE s.id = t.school_id), '-'),"
-		      " coalesce(t.terminal_no, '-'), st.records, st.unsigned, st.bad_signature,"
-		      " concat_ws(',', CASE WHEN escaped_sums THEN 'escaped-sums' END,"
-		      "  CASE WHEN rsa_raw THEN 'rsa-raw' END)"
-		      " FROM terminal t JOIN terminal_signature_stats st ON st.terminal_id = t.id"
-		      " ORDER BY phone",
-		      0, NULL);
+	PGresult *r = query(sql_terminal_list, 0, NULL);
 	if (r == NULL)
 		return 1;
 	printf("%-20s %-8s %-25s %-16s %-9s %-8s %-16s %-7s %-8s %-7s %s\n", "number", "status",
@@ -575,8 +540,7 @@ static int terminal_status(const char *number, const char *status)
 {
 	char n[21];
 	jt808_phone_norm(number, n);
-	if (!terminal_update("UPDATE terminal SET status = $2, updated_at = now() WHERE phone = $1",
-			     n, status))
+	if (!terminal_update(sql_terminal_set_status, n, status))
 		return 1;
 	printf("terminal %s %s\n", n, status);
 	return 0;
@@ -588,9 +552,7 @@ static int terminal_assign(const char *number, const char *school_code)
 	char n[21];
 	jt808_phone_norm(number, n);
 	const char *v[2] = {n, school_code};
-	PGresult *r = query("UPDATE terminal t SET school_id = s.id, updated_at = now()"
-			    " FROM school s WHERE t.phone = $1 AND s.code = $2",
-			    2, v);
+	PGresult *r = query(sql_terminal_assign, 2, v);
 	if (r == NULL)
 		return 1;
 	bool found = strcmp(PQcmdTuples(r), "1") == 0;
@@ -599,7 +561,7 @@ static int terminal_assign(const char *number, const char *school_code)
 		printf("terminal %s assigned to school %s\n", n, school_code);
 		return 0;
 	}
-	r = query("SELECT EXISTS (SELECT 1 FROM terminal WHERE phone = $1)", 1, v);
+	r = query(sql_terminal_exists, 1, v);
 	if (r == NULL)
 		return 1;
 	bool terminal_known = PQgetvalue(r, 0, 0)[0] == 't';
@@ -651,7 +613,7 @@ static bool option_uint(const char *name, const char *v, unsigned long lo, unsig
 static bool parse_time(const char *name, const char *v, time_t *out)
 {
 	const char *p[1] = {v};
-	PGresult *r = query("SELECT extract(epoch FROM $1::timestamptz)::bigint", 1, p);
+	PGresult *r = query(sql_timestamp_epoch, 1, p);
 	if (r == NULL) {
 		fprintf(stderr, "hoursctl: %s: not a timestamp\n", name);
 		return false;
@@ -681,11 +643,7 @@ static int queue_command(const char *number, const char *kind, uint16_t ext_id,
 	snprintf(secs, sizeof(secs), "%lu", expires_s);
 	jt808_phone_norm(number, n);
 	const char *v[5] = {n, kind, id, hex, secs};
-	PGresult *r = query("INSERT INTO terminal_command (terminal_id, kind, ext_id, data,"
-			    " expires_at) SELECT id, $2, $3::int, decode($4, 'hex'),"
-			    " now() + make_interval(secs => $5::bigint) FROM terminal"
-			    " WHERE phone = $1 RETURNING id, expires_at",
-			    5, v);
+	PGresult *r = query(sql_terminal_command_queue, 5, v);
 	if (r == NULL)
 		return 1;
 	int rc = PQntuples(r) == 1 ? 0 : 1;
@@ -787,11 +745,7 @@ static int terminal_commands(const char *number)
 	if (number)
 		jt808_phone_norm(number, n);
 	const char *v[1] = {number ? n : NULL};
-	PGresult *r =
-		query("SELECT id, phone, kind, state, created_at, coalesce(sent_at::text, '-'),"
-		      " coalesce(result::text, '-'), expires_at FROM terminal_command_state"
-		      " WHERE $1::text IS NULL OR phone = $1 ORDER BY id",
-		      1, v);
+	PGresult *r = query(sql_terminal_command_list, 1, v);
 	if (r == NULL)
 		return 1;
 	printf("%-6s %-20s %-14s %-9s %-29s %-29s %-6s %s\n", "id", "terminal", "command", "state",
@@ -877,10 +831,7 @@ static int school_add(const char *code, const char *name)
 	if (!valid_label("school code", code, 64) || !valid_label("school name", name, 200))
 		return 2;
 	const char *v[2] = {code, name};
-	PGresult *r = query("INSERT INTO school (code, name) VALUES ($1, $2)"
-			    " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name"
-			    " RETURNING id, (xmax = 0)",
-			    2, v);
+	PGresult *r = query(sql_school_add, 2, v);
 	if (r == NULL)
 		return 1;
 	printf("school %s %s (id %s)\n", code, PQgetvalue(r, 0, 1)[0] == 't' ? "added" : "updated",
@@ -891,11 +842,7 @@ static int school_add(const char *code, const char *name)
 
 static int school_list(void)
 {
-	PGresult *r = query("SELECT code, name,"
-			    " (SELECT count(*) FROM training_site ts WHERE ts.school_id = s.id),"
-			    " (SELECT count(*) FROM terminal t WHERE t.school_id = s.id)"
-			    " FROM school s ORDER BY code",
-			    0, NULL);
+	PGresult *r = query(sql_school_list, 0, NULL);
 	if (r == NULL)
 		return 1;
 	printf("%-20s %-5s %-9s %s\n", "code", "sites", "terminals", "name");
@@ -950,14 +897,7 @@ static int site_import(const char *school_code, const char *name, const char *pa
 		return 1;
 	}
 	const char *v[4] = {school_code, name, kind, norm};
-	PGresult *r = query("INSERT INTO training_site (school_id, name, kind, geojson, updated_at)"
-			    " SELECT id, $2, coalesce($3, 'field'), $4::jsonb, now()"
-			    " FROM school WHERE code = $1"
-			    " ON CONFLICT (school_id, name) DO UPDATE SET"
-			    " kind = coalesce($3, training_site.kind), geojson = EXCLUDED.geojson,"
-			    " updated_at = now()"
-			    " RETURNING id, (xmax = 0), kind",
-			    4, v);
+	PGresult *r = query(sql_site_import, 4, v);
 	free(norm);
 	if (r == NULL)
 		return 1;
@@ -978,16 +918,7 @@ static int site_import(const char *school_code, const char *name, const char *pa
 static int site_list(const char *school_code)
 {
 	const char *v[1] = {school_code};
-	PGresult *r = query("SELECT s.code, ts.name, ts.kind,"
-			    " coalesce(jsonb_array_length(ts.geojson->'coordinates'), 0),"
-			    " coalesce((SELECT sum(jsonb_array_length(ring) - 1)"
-			    "  FROM jsonb_array_elements(ts.geojson->'coordinates') poly,"
-			    "  jsonb_array_elements(poly) ring), 0),"
-			    " to_char(ts.updated_at, 'YYYY-MM-DD HH24:MI:SSOF')"
-			    " FROM training_site ts JOIN school s ON s.id = ts.school_id"
-			    " WHERE $1::text IS NULL OR s.code = $1"
-			    " ORDER BY s.code, ts.name",
-			    1, v);
+	PGresult *r = query(sql_site_list, 1, v);
 	if (r == NULL)
 		return 1;
 	printf("%-20s %-24s %-5s %-8s %-8s %s\n", "school", "site", "kind", "polygons", "points",
@@ -1025,13 +956,7 @@ static int cmd_site(int argc, char **argv)
 static int push_list(const char *state)
 {
 	const char *v[1] = {state};
-	PGresult *r = query("SELECT id, student_no, part, state, attempts,"
-			    " CASE WHEN state IN ('pending', 'sending')"
-			    "  THEN to_char(next_attempt, 'YYYY-MM-DD HH24:MI:SSOF') ELSE '-' END,"
-			    " coalesce(last_error, '')"
-			    " FROM push_packet WHERE $1::text IS NULL OR state = $1"
-			    " ORDER BY created_at, id",
-			    1, v);
+	PGresult *r = query(sql_push_list, 1, v);
 	if (r == NULL)
 		return 1;
 	printf("%-36s %-16s %-4s %-7s %-8s %-22s %s\n", "id", "student", "part", "state",
@@ -1063,14 +988,7 @@ static int push_show(const char *id)
 	const char *v[1] = {id};
 	if (!valid_uuid(id))
 		return 2;
-	PGresult *r = query("SELECT student_no, part, vehicle_class, state, attempts,"
-			    " to_char(created_at, 'YYYY-MM-DD HH24:MI:SSOF'),"
-			    " to_char(next_attempt, 'YYYY-MM-DD HH24:MI:SSOF'),"
-			    " coalesce(to_char(done_at, 'YYYY-MM-DD HH24:MI:SSOF'), '-'),"
-			    " coalesce(to_char(redriven_at, 'YYYY-MM-DD HH24:MI:SSOF'), '-'),"
-			    " coalesce(last_error, '-'), coalesce(body, '(not built yet)')"
-			    " FROM push_packet WHERE id = $1::uuid",
-			    1, v);
+	PGresult *r = query(sql_push_show, 1, v);
 	if (r == NULL)
 		return 1;
 	if (PQntuples(r) == 0) {
@@ -1085,11 +1003,7 @@ static int push_show(const char *id)
 	       PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 6),
 	       PQgetvalue(r, 0, 7), PQgetvalue(r, 0, 8), PQgetvalue(r, 0, 9), PQgetvalue(r, 0, 10));
 	PQclear(r);
-	r = query("SELECT attempt, to_char(started_at, 'YYYY-MM-DD HH24:MI:SS.MSOF'),"
-		  " coalesce(http_status::text, '-'), coalesce(latency_ms::text, '-'), outcome,"
-		  " coalesce(answer, '-')"
-		  " FROM push_attempt WHERE packet_id = $1::uuid ORDER BY attempt",
-		  1, v);
+	r = query(sql_push_show_attempts, 1, v);
 	if (r == NULL)
 		return 1;
 	printf("\nattempts: %d\n%-7s %-30s %-6s %-8s %-9s %s\n", PQntuples(r), "attempt", "started",
@@ -1112,13 +1026,7 @@ static int push_retry(const char *id)
 	const char *v[1] = {id};
 	if (!valid_uuid(id))
 		return 2;
-	PGresult *r = query("UPDATE push_packet SET state = 'pending', next_attempt = now(),"
-			    " redriven_at = now(), redrive_attempts = attempts,"
-			    " last_error = 're-driven by hoursctl at ' ||"
-			    "  to_char(now(), 'YYYY-MM-DD HH24:MI:SSOF') || ' after: ' ||"
-			    "  coalesce(last_error, '?')"
-			    " WHERE id = $1::uuid AND state = 'failed' RETURNING student_no, part",
-			    1, v);
+	PGresult *r = query(sql_push_redrive, 1, v);
 	if (r == NULL)
 		return 1;
 	int rc = 0;
@@ -1127,7 +1035,7 @@ static int push_retry(const char *id)
 		       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
 	} else {
 		PQclear(r);
-		r = query("SELECT state FROM push_packet WHERE id = $1::uuid", 1, v);
+		r = query(sql_push_state, 1, v);
 		if (r && PQntuples(r) == 1)
 			fprintf(stderr, "hoursctl: packet %s is %s, not failed: nothing to do\n",
 				id, PQgetvalue(r, 0, 0));
@@ -1214,7 +1122,7 @@ int main(int argc, char **argv)
 		PQfinish(db);
 		return 1;
 	}
-	PQclear(PQexec(db, "SET client_min_messages = warning"));
+	PQclear(PQexec(db, sql_session_warnings_only));
 	int rc;
 	const char *cmd = argv[optind];
 	if (strcmp(cmd, "migrate") == 0) {

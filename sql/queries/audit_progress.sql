@@ -1,0 +1,18 @@
+-- hoursctl explain: a student's progress per part ($1 = student number),
+-- with the part's required minutes and its push packet's state.  Columns:
+-- part, vehicle class, vehicle, simulator, classroom and remote minutes,
+-- km, records, required minutes ('?' when the syllabus has no such part),
+-- push state ('-' when none), first and last minute (UTC+8).
+SELECT p.part, p.vehicle_class, p.vehicle, p.simulator, p.classroom, p.remote,
+       round(p.mileage_dkm / 10.0, 1), p.records,
+       coalesce(sp.required_minutes::text, '?'),
+       coalesce(pk.state, '-'),
+       coalesce(to_char(p.first_minute AT TIME ZONE 'UTC' + interval '8 hours',
+                        'YYYY-MM-DD HH24:MI'), ''),
+       coalesce(to_char(p.last_minute AT TIME ZONE 'UTC' + interval '8 hours',
+                        'YYYY-MM-DD HH24:MI'), '')
+  FROM progress p
+  LEFT JOIN syllabus_part sp ON sp.vehicle_class = p.vehicle_class AND sp.part = p.part
+  LEFT JOIN push_packet pk ON pk.student_no = p.student_no AND pk.part = p.part
+ WHERE p.student_no = $1
+ ORDER BY p.part

@@ -1,0 +1,2 @@
+-- hoursctl migrate: each migration file in a transaction of its own.
+BEGIN

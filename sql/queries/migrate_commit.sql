@@ -1,0 +1,2 @@
+-- hoursctl migrate: the migration file and its schema_migrations row.
+COMMIT

@@ -1,0 +1,2 @@
+-- hoursctl migrate: a migration that failed leaves nothing behind.
+ROLLBACK

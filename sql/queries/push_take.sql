@@ -1,0 +1,67 @@
+-- The pusher takes due packets ($1 = lease in seconds, $2 = how many at
+-- most): marked 'sending' with the attempt counted and the next attempt at
+-- the lease's end, so several instances share the outbox (SKIP LOCKED) and
+-- a packet whose instance died comes back.  For a packet without a body
+-- yet, the body's values gathered here (docs/push-contract.md, section 3).
+-- Columns: 0 id, 1 attempt, 2 attempts since a re-drive, 3 body (NULL: not
+-- built yet), 4 student, 5 part, 6 vehicle class, 7 backfilled, 8 created
+-- (UTC+8), 9 school code, 10 id card SHA-256, 11-14 vehicle, simulator,
+-- classroom and remote minutes, 15 km, 16 first and 17 last minute (UTC+8),
+-- 18 record count, 19 records SHA-256; 9-19 NULL when the body is kept.
+WITH t AS (
+  UPDATE push_packet p
+     SET state = 'sending', attempts = p.attempts + 1,
+         next_attempt = now() + make_interval(secs => $1::int)
+   WHERE p.id IN (SELECT id FROM push_packet
+                   WHERE state IN ('pending', 'sending') AND next_attempt <= now()
+                   ORDER BY next_attempt LIMIT $2::int
+                     FOR UPDATE SKIP LOCKED)
+  RETURNING p.*)
+SELECT t.id, t.attempts, t.attempts - t.redrive_attempts, t.body, t.student_no, t.part,
+       t.vehicle_class, t.backfilled,
+       to_char(t.created_at AT TIME ZONE 'UTC' + interval '8 hours',
+               'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'),
+       b.school, b.id_card, b.veh, b.sim, b.cls, b.rem, b.km, b.first, b.last, b.n, b.digest
+  FROM t
+  LEFT JOIN LATERAL (
+    SELECT
+      -- The school of the terminals that recorded the minutes (most
+      -- records), else the student's.
+      coalesce((SELECT s.code FROM record_verdict r
+                  JOIN terminal te ON te.id = r.terminal_id
+                  JOIN school s ON s.id = te.school_id
+                 WHERE r.student_no = t.student_no
+                   AND r.part = t.part AND r.verdict = 'accepted'
+                 GROUP BY s.code ORDER BY count(*) DESC, s.code LIMIT 1),
+               (SELECT s.code FROM student st
+                  JOIN school s ON s.id = st.school_id
+                 WHERE st.student_no = t.student_no)) AS school,
+      (SELECT encode(st.id_card_sha256, 'hex') FROM student st
+        WHERE st.student_no = t.student_no AND length(st.id_card_sha256) = 32) AS id_card,
+      -- Minutes as counted, each kind at most what the syllabus lets it
+      -- contribute (capped(), sql/007_pipeline.sql).
+      capped(pr.vehicle, sp.max_vehicle) AS veh,
+      capped(pr.simulator, sp.max_simulator) AS sim,
+      capped(pr.classroom, sp.max_classroom) AS cls,
+      capped(pr.remote, sp.max_remote) AS rem,
+      (pr.mileage_dkm / 10)::text || '.' || (pr.mileage_dkm % 10)::text AS km,
+      to_char(pr.first_minute AT TIME ZONE 'UTC' + interval '8 hours',
+              'YYYY-MM-DD"T"HH24:MI:00"+08:00"') AS first,
+      to_char(pr.last_minute AT TIME ZONE 'UTC' + interval '8 hours',
+              'YYYY-MM-DD"T"HH24:MI:00"+08:00"') AS last,
+      d.n, d.digest
+      FROM (SELECT 1) one
+      LEFT JOIN progress pr ON pr.student_no = t.student_no AND pr.part = t.part
+      LEFT JOIN syllabus_part sp ON sp.vehicle_class = t.vehicle_class AND sp.part = t.part
+      -- One line terminal_no|record_no\n per counted record, sorted by
+      -- bytes, SHA-256.
+      CROSS JOIN (SELECT count(*) AS n,
+                         encode(sha256(coalesce(string_agg(l, ''::bytea ORDER BY l),
+                                                ''::bytea)), 'hex') AS digest
+                    FROM (SELECT convert_to(coalesce(te.terminal_no, te.phone) || '|'
+                                            || r.record_no || E'\n', 'UTF8') AS l
+                            FROM record_verdict r
+                            JOIN terminal te ON te.id = r.terminal_id
+                           WHERE r.student_no = t.student_no AND r.part = t.part
+                             AND r.verdict = 'accepted') x) d) b
+    ON t.body IS NULL

@@ -1,0 +1,7 @@
+-- hoursctl school list (no parameters).  Columns: code, name, sites,
+-- terminals.
+SELECT code, name,
+       (SELECT count(*) FROM training_site ts WHERE ts.school_id = s.id),
+       (SELECT count(*) FROM terminal t WHERE t.school_id = s.id)
+  FROM school s
+ ORDER BY code

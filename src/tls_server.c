@@ -1,0 +1,61 @@
+/*
+ * tls_server.c - the TLS server context: hoursd's for its terminals, and
+ * policesim's for hoursd's pushes.
+ *
+ * Mutual TLS, 1.2 or 1.3: the peer's certificate is required and verified
+ * against the configured CA.  A file of its own so that a program that
+ * serves TLS links this and not the listener (and, through it, the
+ * terminal connections).
+ */
+#include "hoursd.h"
+#include "server.h"
+#include "conf.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+static void ssl_error(char *err, size_t errlen, const char *what, const char *path)
+{
+	char buf[256];
+	ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+	snprintf(err, errlen, "%s %s: %s", what, path, buf);
+	ERR_clear_error();
+}
+
+SSL_CTX *tls_server_ctx(const struct hconf *c, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL) {
+		snprintf(err, errlen, "cannot create a TLS context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1) {
+		ssl_error(err, errlen, "tls.cert", c->tls_cert);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1) {
+		ssl_error(err, errlen, "tls.key", c->tls_key);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		ssl_error(err, errlen, "tls.key does not match tls.cert", c->tls_key);
+		goto fail;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, c->tls_ca, NULL) != 1) {
+		ssl_error(err, errlen, "tls.ca", c->tls_ca);
+		goto fail;
+	}
+	STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(c->tls_ca);
+	if (names)
+		SSL_CTX_set_client_CA_list(ctx, names);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_verify_depth(ctx, 4);
+	/* Terminals reconnect often; let them resume sessions. */
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"hoursd", 6);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
