@@ -9,6 +9,7 @@
 #include "hoursd.h"
 #include "jtx.h"
 #include "log.h"
+#include "reasons.h"
 #include "rules.h"
 #include "store.h"
 
@@ -82,7 +83,7 @@ struct pending_ack {
 	bool accepted;	    /* the verdict hoursd gave (a resend takes the stored one) */
 	bool is_record;	    /* a training record: counted by its final verdict */
 	uint8_t part;	    /* a student login: the part its answer reports progress for */
-	const char *reason; /* hoursd's reason code (a static string), NULL when accepted */
+	enum reason reason; /* hoursd's reason code, R_NONE when accepted */
 	char terminal_no[JTX_TERMINAL_NO_LEN + 1];
 	char person_no[JTX_PERSON_NO_LEN + 1];
 	struct timespec received;

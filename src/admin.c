@@ -225,9 +225,9 @@ static void render_records(struct evbuffer *o, const struct server_stats *st)
 		     st->records_rejected);
 	family(o, "hoursd_training_records_rejected_total", "counter",
 	       "Training records stored as rejected, by reason code (docs/protocol.md).");
-	for (size_t i = 0; reason_name(i); i++)
-		sample_label(o, "hoursd_training_records_rejected_total", "reason", reason_name(i),
-			     st->records_rejected_by_reason[i]);
+	for (enum reason r = R_NONE + 1; r < R__COUNT; r++)
+		sample_label(o, "hoursd_training_records_rejected_total", "reason", reason_name(r),
+			     st->records_rejected_by_reason[r]);
 	counter(o, "hoursd_session_events_total", "Coach and student logins and logouts received.",
 		st->session_events);
 	counter(o, "hoursd_photos_total", "Photos received whole and handed to the store.",

@@ -367,14 +367,14 @@ static void on_progress(void *arg, const PGresult *res)
 static void count_record(struct server_stats *st, const struct pending_ack *p, enum store_outcome o,
 			 const char *db_reason)
 {
-	const char *why = o == STORE_REJECTED	? db_reason
-			  : o == STORE_CONFLICT ? "number_reused"
+	enum reason why = o == STORE_REJECTED	? reason_index(db_reason)
+			  : o == STORE_CONFLICT ? R_NUMBER_REUSED
 						: p->reason;
 	if (o == STORE_STORED) {
 		st->records_accepted++;
 	} else if (o == STORE_REJECTED || o == STORE_CONFLICT) {
 		st->records_rejected++;
-		st->records_rejected_by_reason[reason_index(why ? why : "other")]++;
+		st->records_rejected_by_reason[why == R_NONE ? R_OTHER : why]++;
 	}
 }
 

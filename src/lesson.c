@@ -14,39 +14,40 @@
 #include "server.h"
 #include "sig.h"
 #include "command.h"
+#include "reasons.h"
 
 /*
- * The signature check, as a reason code (NULL: good).  A message without
+ * The signature check, as a reason code (R_NONE: good).  A message without
  * a signature is refused, or taken when rules.unsigned is "flag"; either
  * way it is stored with signed = false.
  */
-static const char *check_signature(struct conn *c, const struct jtx_header *h)
+static enum reason check_signature(struct conn *c, const struct jtx_header *h)
 {
 	/* jtx_parse leaves a signature exactly when the properties announce one. */
 	if (h->sig_len == 0)
-		return strcmp(c->srv->conf->unsigned_policy, "flag") == 0 ? NULL : "no_signature";
+		return strcmp(c->srv->conf->unsigned_policy, "flag") == 0 ? R_NONE : R_NO_SIGNATURE;
 	enum sig_result r = sig_verify_flags(c->srv->sigs, c->t.sign_cert_sha256, h->signed_bytes,
 					     h->signed_len, h->sig, h->sig_len, time(NULL),
 					     c->t.rsa_raw ? SIG_F_RSA_RAW : 0);
 	switch (r) {
 	case SIG_OK:
-		return NULL;
+		return R_NONE;
 	case SIG_BAD:
-		return "bad_signature";
+		return R_BAD_SIGNATURE;
 	case SIG_EXPIRED:
-		return "certificate_expired";
+		return R_CERTIFICATE_EXPIRED;
 	default:
-		return "no_signing_key";
+		return R_NO_SIGNING_KEY;
 	}
 }
 
 /* Checks every timing message passes before its own. */
-static const char *check_common(struct conn *c, const struct jtx_header *h)
+static enum reason check_common(struct conn *c, const struct jtx_header *h)
 {
 	if (!c->t.active)
-		return "terminal_disabled";
+		return R_TERMINAL_DISABLED;
 	if (c->t.terminal_no[0] && strcmp(c->t.terminal_no, h->terminal_no) != 0)
-		return "terminal_no_mismatch";
+		return R_TERMINAL_NO_MISMATCH;
 	return check_signature(c, h);
 }
 
@@ -81,24 +82,24 @@ void lesson_restore(struct conn *c, const struct store_terminal *t)
 /* A pending answer for a timing message: 0x8900 with answer_id, or 0x8001 when 0. */
 static struct pending_ack *pending(struct conn *c, const struct jt808_msg *m,
 				   const struct jtx_header *h, uint16_t answer_id,
-				   const char *person, const char *reason)
+				   const char *person, enum reason reason)
 {
 	struct pending_ack *p = conn_pending(c, m);
 	p->answer_id = answer_id;
 	p->ext_serial = h->serial;
-	p->accepted = reason == NULL;
+	p->accepted = reason == R_NONE;
 	p->reason = reason;
 	copy(p->terminal_no, h->terminal_no, sizeof(p->terminal_no));
 	copy(p->person_no, person, sizeof(p->person_no));
-	if (reason)
+	if (reason != R_NONE)
 		conn_log(c, HLOG_WARN, "timing message 0x%04x (extended serial %u) rejected: %s",
-			 h->msg_id, h->serial, reason);
+			 h->msg_id, h->serial, reason_name(reason));
 	return p;
 }
 
 /* An event with no class, course, minutes or mileage: the caller adds what it has. */
 static struct store_event event_of(const char *kind, time_t t, const char *person,
-				   const struct jt808_location *gnss, const char *reason)
+				   const struct jt808_location *gnss, enum reason reason)
 {
 	return (struct store_event){.kind = kind,
 				    .event_time = t,
@@ -107,7 +108,7 @@ static struct store_event event_of(const char *kind, time_t t, const char *perso
 				    .minutes = -1,
 				    .mileage_dkm = -1,
 				    .gnss = gnss,
-				    .reason = reason};
+				    .reason = reason_name(reason)};
 }
 
 /* part: a student login's, whose progress its answer reports; else 0. */
@@ -120,7 +121,7 @@ static void store_event(struct conn *c, const struct jt808_msg *m, const struct 
 	e->raw = m->body;
 	e->raw_len = m->body_len;
 	c->srv->st.session_events++;
-	struct pending_ack *p = pending(c, m, h, answer_id, e->person_no, e->reason);
+	struct pending_ack *p = pending(c, m, h, answer_id, e->person_no, reason_index(e->reason));
 	p->part = part;
 	store_add_event(c->srv->store, e, conn_committed, p);
 }
@@ -141,9 +142,9 @@ static void coach_login(struct conn *c, const struct jt808_msg *m, const struct 
 		bad_message(c, m, h, e);
 		return;
 	}
-	const char *reason = check_common(c, h);
+	enum reason reason = check_common(c, h);
 	struct lesson *l = &c->lesson;
-	if (reason == NULL) {
+	if (reason == R_NONE) {
 		copy(l->coach_no, x.coach_no, sizeof(l->coach_no));
 		l->coach_login = x.gnss.time;
 		l->student_no[0] = '\0'; /* a new coach ends any student's login */
@@ -161,10 +162,10 @@ static void coach_logout(struct conn *c, const struct jt808_msg *m, const struct
 		return;
 	}
 	struct lesson *l = &c->lesson;
-	const char *reason = check_common(c, h);
-	if (reason == NULL && strcmp(l->coach_no, x.coach_no) != 0)
-		reason = "coach_not_logged_in";
-	if (reason == NULL) {
+	enum reason reason = check_common(c, h);
+	if (reason == R_NONE && strcmp(l->coach_no, x.coach_no) != 0)
+		reason = R_COACH_NOT_LOGGED_IN;
+	if (reason == R_NONE) {
 		l->coach_no[0] = '\0';
 		l->student_no[0] = '\0';
 	}
@@ -181,10 +182,10 @@ static void student_login(struct conn *c, const struct jt808_msg *m, const struc
 		return;
 	}
 	struct lesson *l = &c->lesson;
-	const char *reason = check_common(c, h);
-	if (reason == NULL && (l->coach_no[0] == '\0' || strcmp(l->coach_no, x.coach_no) != 0))
-		reason = "coach_not_logged_in";
-	if (reason == NULL) {
+	enum reason reason = check_common(c, h);
+	if (reason == R_NONE && (l->coach_no[0] == '\0' || strcmp(l->coach_no, x.coach_no) != 0))
+		reason = R_COACH_NOT_LOGGED_IN;
+	if (reason == R_NONE) {
 		copy(l->student_no, x.student_no, sizeof(l->student_no));
 		copy(l->student_coach_no, x.coach_no, sizeof(l->student_coach_no));
 		l->class_id = x.class_id;
@@ -208,10 +209,10 @@ static void student_logout(struct conn *c, const struct jt808_msg *m, const stru
 		return;
 	}
 	struct lesson *l = &c->lesson;
-	const char *reason = check_common(c, h);
-	if (reason == NULL && strcmp(l->student_no, x.student_no) != 0)
-		reason = "student_not_logged_in";
-	if (reason == NULL)
+	enum reason reason = check_common(c, h);
+	if (reason == R_NONE && strcmp(l->student_no, x.student_no) != 0)
+		reason = R_STUDENT_NOT_LOGGED_IN;
+	if (reason == R_NONE)
 		l->student_no[0] = '\0';
 	struct store_event ev =
 		event_of("student_logout", x.logout_time, x.student_no, &x.gnss, reason);
@@ -222,21 +223,21 @@ static void student_logout(struct conn *c, const struct jt808_msg *m, const stru
 }
 
 /* Whether the record belongs to the lesson open on this terminal; a reason when not. */
-static const char *check_lesson(struct lesson *l, const struct jtx_record *r, unsigned timeout_s)
+static enum reason check_lesson(struct lesson *l, const struct jtx_record *r, unsigned timeout_s)
 {
 	if (l->coach_no[0] == '\0' || l->student_no[0] == '\0')
-		return "no_session";
+		return R_NO_SESSION;
 	if (r->record_time - l->last_activity > (time_t)timeout_s) {
 		l->student_no[0] = '\0';
-		return "session_timed_out";
+		return R_SESSION_TIMED_OUT;
 	}
 	if (strcmp(l->student_no, r->student_no) != 0)
-		return "student_not_logged_in";
+		return R_STUDENT_NOT_LOGGED_IN;
 	if (strcmp(l->coach_no, r->coach_no) != 0)
-		return "coach_not_logged_in";
+		return R_COACH_NOT_LOGGED_IN;
 	if (l->class_id != r->class_id)
-		return "class_mismatch";
-	return NULL;
+		return R_CLASS_MISMATCH;
+	return R_NONE;
 }
 
 static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
@@ -248,18 +249,18 @@ static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_h
 		return;
 	}
 	struct lesson *l = &c->lesson;
-	const char *reason = check_common(c, h);
-	if (reason == NULL)
+	enum reason reason = check_common(c, h);
+	if (reason == R_NONE)
 		reason = check_lesson(l, &x, c->srv->conf->session_timeout_s);
-	if (reason == NULL)
+	if (reason == R_NONE)
 		reason = rules_check_record(c->srv->conf, c->srv->syl, c->srv->sites, &l->rules, &x,
 					    time(NULL));
-	if (reason == NULL && x.record_time > l->last_activity)
+	if (reason == R_NONE && x.record_time > l->last_activity)
 		l->last_activity = x.record_time;
 	struct store_record r = {.terminal_id = c->t.id,
 				 .rec = &x,
 				 .session_login = l->student_no[0] ? l->student_login : 0,
-				 .reason = reason,
+				 .reason = reason_name(reason),
 				 .came_unsigned = h->sig_len == 0,
 				 .raw = m->body,
 				 .raw_len = m->body_len};
@@ -276,7 +277,7 @@ static void photo_init(struct conn *c, const struct jt808_msg *m, const struct j
 		bad_message(c, m, h, e);
 		return;
 	}
-	const char *reason = check_common(c, h);
+	const char *reason = reason_name(check_common(c, h));
 	const struct hconf *cf = c->srv->conf;
 	if (reason == NULL &&
 	    (x.total_packets > cf->reasm_max_pieces || x.photo_size + 64 > cf->reasm_max_bytes))
@@ -328,7 +329,7 @@ static void photo_data(struct conn *c, const struct jt808_msg *m, const struct j
 	p->used = false;
 	c->srv->st.photos++;
 	store_add_photo(c->srv->store, c->t.id, &p->init, x.bytes, x.len, conn_committed,
-			pending(c, m, h, 0, x.photo_no, NULL));
+			pending(c, m, h, 0, x.photo_no, R_NONE));
 }
 
 void lesson_handle(struct conn *c, const struct jt808_msg *m)
