@@ -1,43 +1,22 @@
 /*
  * conn.h - a terminal connection, shared by conn.c (transport, framing,
- * the JT/T 808 core) and lesson.c (the timing-training messages).
- * Nothing outside those two includes it.
+ * the JT/T 808 core), timing.c (the timing-training messages, around
+ * lesson.c) and command.c (the platform's commands).
  */
 #ifndef HOURSD_CONN_H
 #define HOURSD_CONN_H
 
 #include "hoursd.h"
 #include "jtx.h"
+#include "lesson.h"
 #include "log.h"
 #include "reasons.h"
-#include "rules.h"
 #include "store.h"
 
 #include <time.h>
 
 enum conn_state { CS_HANDSHAKE, CS_CONNECTED, CS_REGISTERED, CS_AUTHENTICATED, CS_CLOSED };
 enum term_state { TERM_NONE, TERM_LOOKING, TERM_FOUND, TERM_UNKNOWN };
-
-#define LESSON_PHOTOS 4 /* photo-init messages remembered per connection */
-
-struct pending_photo {
-	bool used;
-	struct jtx_photo_init init;
-};
-
-/* The lesson on this terminal, as the accepted logins and logouts left it. */
-struct lesson {
-	char coach_no[JTX_PERSON_NO_LEN + 1]; /* "" when no coach is logged in */
-	time_t coach_login;
-	char student_no[JTX_PERSON_NO_LEN + 1]; /* "" when no student is logged in */
-	char student_coach_no[JTX_PERSON_NO_LEN + 1];
-	uint32_t class_id;
-	time_t student_login;
-	time_t last_activity; /* the login or the last accepted record */
-	struct pending_photo photos[LESSON_PHOTOS];
-	struct rules_terminal rules; /* school, vehicle class, last fix */
-	unsigned next_photo;
-};
 
 struct conn {
 	struct conn *prev, *next;
@@ -71,7 +50,7 @@ struct conn {
 		size_t len;
 		uint16_t msg_id, first_serial, total;
 	} split;
-	struct lesson lesson;
+	struct lesson lesson; /* the registry's facts and the lesson open on the terminal */
 };
 
 /* An answer owed after a commit. */
@@ -105,8 +84,8 @@ struct conn *conn_find_authenticated(int64_t terminal_id);
 bool conn_any_authenticated(void);
 uint16_t conn_next_ext_serial(struct conn *c);
 
-/* lesson.c */
-void lesson_restore(struct conn *c, const struct store_terminal *t);
-void lesson_handle(struct conn *c, const struct jt808_msg *m);
+/* timing.c: the terminal was looked up (t valid during the call); a 0x0900 message. */
+void timing_restore(struct conn *c, const struct store_terminal *t);
+void timing_handle(struct conn *c, const struct jt808_msg *m);
 
 #endif

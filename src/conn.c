@@ -226,7 +226,7 @@ static void on_terminal(void *arg, bool found, const struct store_terminal *t)
 			    !sig_cache_put(c->srv->sigs, t->sign_cert_sha256, t->sign_cert_pem, err,
 					   sizeof(err)))
 				conn_log(c, HLOG_ERROR, "signing certificate unusable: %s", err);
-			lesson_restore(c, t);
+			timing_restore(c, t);
 			if (c->tls && CRYPTO_memcmp(t->cert_sha256, c->cert_sha256, 32) != 0) {
 				conn_close(c, "client certificate is not the one registered for "
 					      "this terminal");
@@ -890,7 +890,7 @@ static void dispatch(struct conn *c, const struct jt808_msg *m)
 		handle_batch(c, m);
 		break;
 	case JT808_T_TRANSPARENT_UP:
-		lesson_handle(c, m);
+		timing_handle(c, m);
 		break;
 	default:
 		c->srv->st.unsupported++;
