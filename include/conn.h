@@ -1,15 +1,16 @@
 /*
  * conn.h - a terminal connection, shared by conn.c (transport, framing,
- * the JT/T 808 core) and lesson.c (the timing-training messages).
- * Nothing outside those two includes it.
+ * the JT/T 808 core), timing.c (the timing-training messages, around
+ * lesson.c) and command.c (the platform's commands).
  */
 #ifndef HOURSD_CONN_H
 #define HOURSD_CONN_H
 
 #include "hoursd.h"
 #include "jtx.h"
+#include "lesson.h"
 #include "log.h"
-#include "rules.h"
+#include "reasons.h"
 #include "ingest.h"
 #include "db.h"
 
@@ -17,27 +18,6 @@
 
 enum conn_state { CS_HANDSHAKE, CS_CONNECTED, CS_REGISTERED, CS_AUTHENTICATED, CS_CLOSED };
 enum term_state { TERM_NONE, TERM_LOOKING, TERM_FOUND, TERM_UNKNOWN };
-
-#define LESSON_PHOTOS 4 /* photo-init messages remembered per connection */
-
-struct pending_photo {
-	bool used;
-	struct jtx_photo_init init;
-};
-
-/* The lesson on this terminal, as the accepted logins and logouts left it. */
-struct lesson {
-	char coach_no[JTX_PERSON_NO_LEN + 1]; /* "" when no coach is logged in */
-	time_t coach_login;
-	char student_no[JTX_PERSON_NO_LEN + 1]; /* "" when no student is logged in */
-	char student_coach_no[JTX_PERSON_NO_LEN + 1];
-	uint32_t class_id;
-	time_t student_login;
-	time_t last_activity; /* the login or the last accepted record */
-	struct pending_photo photos[LESSON_PHOTOS];
-	struct rules_terminal rules; /* school, vehicle class, last fix */
-	unsigned next_photo;
-};
 
 struct conn {
 	struct conn *prev, *next;
@@ -71,7 +51,7 @@ struct conn {
 		size_t len;
 		uint16_t msg_id, first_serial, total;
 	} split;
-	struct lesson lesson;
+	struct lesson lesson; /* the registry's facts and the lesson open on the terminal */
 };
 
 /* An answer owed after a commit. */
@@ -83,7 +63,7 @@ struct pending_ack {
 	bool accepted;	    /* the verdict hoursd gave (a resend takes the stored one) */
 	bool is_record;	    /* a training record: counted by its final verdict */
 	uint8_t part;	    /* a student login: the part its answer reports progress for */
-	const char *reason; /* hoursd's reason code (a static string), NULL when accepted */
+	enum reason reason; /* hoursd's reason code, R_NONE when accepted */
 	char terminal_no[JTX_TERMINAL_NO_LEN + 1];
 	char person_no[JTX_PERSON_NO_LEN + 1];
 	struct timespec received;
@@ -105,8 +85,8 @@ struct conn *conn_find_authenticated(int64_t terminal_id);
 bool conn_any_authenticated(void);
 uint16_t conn_next_ext_serial(struct conn *c);
 
-/* lesson.c */
-void lesson_restore(struct conn *c, const struct ingest_terminal *t);
-void lesson_handle(struct conn *c, const struct jt808_msg *m);
+/* timing.c: the terminal was looked up (t valid during the call); a 0x0900 message. */
+void timing_restore(struct conn *c, const struct ingest_terminal *t);
+void timing_handle(struct conn *c, const struct jt808_msg *m);
 
 #endif

@@ -9,6 +9,7 @@
 #include "hoursd.h"
 #include "geo.h"
 #include "jtx.h"
+#include "reasons.h"
 
 struct hconf;
 struct db;
@@ -22,10 +23,11 @@ struct rules_terminal {
 };
 
 /*
- * The reason a record may not count (docs/protocol.md), or NULL.  On
- * NULL for a vehicle minute, t->last becomes this record's fix.
+ * The reason a record may not count (docs/protocol.md), or R_NONE.  On
+ * R_NONE for a vehicle minute, t->last becomes this record's fix.  No
+ * I/O: the clock is now.
  */
-const char *rules_check_record(const struct hconf *cf, const struct syllabus *syl,
+enum reason rules_check_record(const struct hconf *cf, const struct syllabus *syl,
 			       const struct geo_set *sites, struct rules_terminal *t,
 			       const struct jtx_record *x, time_t now);
 

@@ -6,6 +6,7 @@
 
 #include "hoursd.h"
 #include "jt808.h"
+#include "reasons.h"
 
 #include <event2/util.h>
 #include <openssl/ssl.h>
@@ -34,9 +35,6 @@ enum frame_type {
 	FT__COUNT
 };
 
-/* Room for every reason code of reason_name() (reasons.c checks it fits). */
-#define HOURSD_REASONS 32
-
 /* Connections by state, for the admin listener. */
 enum { CONN_STATES = 4 };
 void conn_count_by_state(unsigned out[CONN_STATES]);
@@ -55,7 +53,7 @@ struct server_stats {
 	uint64_t positions, acks_ok, acks_failed;
 	uint64_t records_accepted, records_rejected, session_events, photos;
 	uint64_t frames_by_type[FT__COUNT];
-	uint64_t records_rejected_by_reason[HOURSD_REASONS]; /* index: reason_index() */
+	uint64_t records_rejected_by_reason[R__COUNT]; /* R_NONE unused */
 	/* push.c: attempts by outcome, packets failed by cause, the outbox as last counted */
 	uint64_t push_accepted, push_duplicate, push_rejected, push_retry, push_error;
 	uint64_t push_failed_rejected, push_failed_expired, push_failed_unbuildable;

@@ -237,9 +237,9 @@ static void render_records(struct evbuffer *o, const struct server_stats *st,
 	family(o, "hoursd_training_records_rejected_total", "counter",
 	       "Training records rejected, by reason code (docs/protocol.md): by ingest, or by "
 	       "the judge (daily_cap, student_overlap, coach_overlap).");
-	for (size_t i = 0; reason_name(i); i++)
-		sample_label(o, "hoursd_training_records_rejected_total", "reason", reason_name(i),
-			     st->records_rejected_by_reason[i] + judge_rejected(j, reason_name(i)));
+	for (enum reason r = R_NONE + 1; r < R__COUNT; r++)
+		sample_label(o, "hoursd_training_records_rejected_total", "reason", reason_name(r),
+			     st->records_rejected_by_reason[r] + judge_rejected(j, reason_name(r)));
 	counter(o, "hoursd_session_events_total", "Coach and student logins and logouts received.",
 		st->session_events);
 	counter(o, "hoursd_photos_total", "Photos received whole and handed to the store.",

@@ -227,7 +227,7 @@ static void on_terminal(void *arg, bool found, const struct ingest_terminal *t)
 			    !sig_cache_put(c->srv->sigs, t->sign_cert_sha256, t->sign_cert_pem, err,
 					   sizeof(err)))
 				conn_log(c, HLOG_ERROR, "signing certificate unusable: %s", err);
-			lesson_restore(c, t);
+			timing_restore(c, t);
 			if (c->tls && CRYPTO_memcmp(t->cert_sha256, c->cert_sha256, 32) != 0) {
 				conn_close(c, "client certificate is not the one registered for "
 					      "this terminal");
@@ -371,9 +371,9 @@ static void count_record(struct server_stats *st, const struct pending_ack *p,
 	if (o == INGEST_STORED && p->accepted) {
 		st->records_accepted++;
 	} else if (o == INGEST_STORED || o == INGEST_CONFLICT) {
-		const char *why = o == INGEST_CONFLICT ? "number_reused" : p->reason;
+		enum reason why = o == INGEST_CONFLICT ? R_NUMBER_REUSED : p->reason;
 		st->records_rejected++;
-		st->records_rejected_by_reason[reason_index(why ? why : "other")]++;
+		st->records_rejected_by_reason[why == R_NONE ? R_OTHER : why]++;
 	}
 }
 
@@ -886,7 +886,7 @@ static void dispatch(struct conn *c, const struct jt808_msg *m)
 		handle_batch(c, m);
 		break;
 	case JT808_T_TRANSPARENT_UP:
-		lesson_handle(c, m);
+		timing_handle(c, m);
 		break;
 	default:
 		c->srv->st.unsupported++;

@@ -1,64 +1,33 @@
 /*
- * lesson.c - the timing-training messages of one terminal (0x0900 with
- * transparent type 0x13): coach and student logins and logouts, the
- * minute records and photos.
+ * lesson.c - the lesson on one timing terminal: coach and student logins
+ * and logouts, the minute records and photos, judged against the lesson
+ * the accepted ones left (docs/protocol.md, "Lessons, verdicts and
+ * answers").
  *
- * Every message is judged here (signature, lesson state) and handed to
- * the store with its verdict; a rejected one is stored too, with its
- * reason code (docs/protocol.md lists them).  The answer goes out after
- * the commit, from conn_committed().
+ * Pure: the signature's check comes in with the message, the clock and
+ * the configuration with the environment, and what to store and answer
+ * goes out in the verdict (timing.c does it).  A rejected message is
+ * stored too, with its reason code.
  */
 #include "hoursd.h"
+#include "lesson.h"
 #include "conf.h"
-#include "conn.h"
-#include "server.h"
-#include "sig.h"
-#include "command.h"
-
-/*
- * The signature check, as a reason code (NULL: good).  A message without
- * a signature is refused, or taken when rules.unsigned is "flag"; either
- * way it is stored with signed = false.
- */
-static const char *check_signature(struct conn *c, const struct jtx_header *h)
-{
-	/* jtx_parse leaves a signature exactly when the properties announce one. */
-	if (h->sig_len == 0)
-		return strcmp(c->srv->conf->unsigned_policy, "flag") == 0 ? NULL : "no_signature";
-	enum sig_result r = sig_verify_flags(c->srv->sigs, c->t.sign_cert_sha256, h->signed_bytes,
-					     h->signed_len, h->sig, h->sig_len, time(NULL),
-					     c->t.rsa_raw ? SIG_F_RSA_RAW : 0);
-	switch (r) {
-	case SIG_OK:
-		return NULL;
-	case SIG_BAD:
-		return "bad_signature";
-	case SIG_EXPIRED:
-		return "certificate_expired";
-	default:
-		return "no_signing_key";
-	}
-}
-
-/* Checks every timing message passes before its own. */
-static const char *check_common(struct conn *c, const struct jtx_header *h)
-{
-	if (!c->t.active)
-		return "terminal_disabled";
-	if (c->t.terminal_no[0] && strcmp(c->t.terminal_no, h->terminal_no) != 0)
-		return "terminal_no_mismatch";
-	return check_signature(c, h);
-}
+#include "rules.h"
+#include "ingest.h"
+#include "db.h"
 
 static void copy(char *dst, const char *src, size_t cap)
 {
 	snprintf(dst, cap, "%s", src);
 }
 
-void lesson_restore(struct conn *c, const struct ingest_terminal *t)
+void lesson_restore(struct lesson *l, const struct ingest_terminal *t)
 {
-	struct lesson *l = &c->lesson;
 	memset(l, 0, sizeof(*l));
+	l->active = t->active;
+	copy(l->terminal_no, t->terminal_no, sizeof(l->terminal_no));
+	l->school_id = t->school_id;
+	copy(l->vehicle_class, t->vehicle_class, sizeof(l->vehicle_class));
 	if (t->coach_login) {
 		copy(l->coach_no, t->coach_no, sizeof(l->coach_no));
 		l->coach_login = t->coach_login;
@@ -71,308 +40,261 @@ void lesson_restore(struct conn *c, const struct ingest_terminal *t)
 		l->last_activity =
 			t->last_record > t->student_login ? t->last_record : t->student_login;
 	}
-	l->rules.school_id = t->school_id;
-	l->rules.vehicle_class = c->t.vehicle_class;
-	if (l->student_no[0])
-		conn_log(c, HLOG_INFO, "lesson continues: coach %s, student %s since %lld",
-			 l->coach_no, l->student_no, (long long)l->student_login);
 }
 
-/* A pending answer for a timing message: 0x8900 with answer_id, or 0x8001 when 0. */
-static struct pending_ack *pending(struct conn *c, const struct jt808_msg *m,
-				   const struct jtx_header *h, uint16_t answer_id,
-				   const char *person, const char *reason)
+enum jtx_err lesson_decode(const struct jtx_header *h, struct lesson_msg *m)
 {
-	struct pending_ack *p = conn_pending(c, m);
-	p->answer_id = answer_id;
-	p->ext_serial = h->serial;
-	p->accepted = reason == NULL;
-	p->reason = reason;
-	copy(p->terminal_no, h->terminal_no, sizeof(p->terminal_no));
-	copy(p->person_no, person, sizeof(p->person_no));
-	if (reason)
-		conn_log(c, HLOG_WARN, "timing message 0x%04x (extended serial %u) rejected: %s",
-			 h->msg_id, h->serial, reason);
-	return p;
-}
-
-/* An event with no class, course, minutes or mileage: the caller adds what it has. */
-static struct ingest_event event_of(const char *kind, time_t t, const char *person,
-				   const struct jt808_location *gnss, const char *reason)
-{
-	return (struct ingest_event){.kind = kind,
-				    .event_time = t,
-				    .person_no = person,
-				    .class_id = -1,
-				    .minutes = -1,
-				    .mileage_dkm = -1,
-				    .gnss = gnss,
-				    .reason = reason};
-}
-
-/* part: a student login's, whose progress its answer reports; else 0. */
-static void store_event(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
-			struct ingest_event *e, uint16_t answer_id, uint8_t part)
-{
-	e->terminal_id = c->t.id;
-	e->ext_serial = h->serial;
-	e->came_unsigned = h->sig_len == 0;
-	e->raw = m->body;
-	e->raw_len = m->body_len;
-	c->srv->st.session_events++;
-	struct pending_ack *p = pending(c, m, h, answer_id, e->person_no, e->reason);
-	p->part = part;
-	ingest_add_event(c->srv->ingest, e, conn_committed, p);
-}
-
-static void bad_message(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
-			enum jtx_err e)
-{
-	conn_log(c, HLOG_WARN, "timing message 0x%04x (serial %u): %s", h->msg_id, m->h.serial,
-		 jtx_strerror(e));
-	conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
-}
-
-static void coach_login(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
-{
-	struct jtx_coach_login x;
-	enum jtx_err e = jtx_parse_coach_login(h->data, h->data_len, &x);
-	if (e != JTX_OK) {
-		bad_message(c, m, h, e);
-		return;
+	memset(m, 0, sizeof(*m));
+	m->id = h->msg_id;
+	m->terminal_no = h->terminal_no;
+	/* jtx_parse leaves a signature exactly when the properties announce one. */
+	m->came_unsigned = h->sig_len == 0;
+	switch (h->msg_id) {
+	case JTX_COACH_LOGIN:
+		return jtx_parse_coach_login(h->data, h->data_len, &m->coach_login);
+	case JTX_COACH_LOGOUT:
+		return jtx_parse_coach_logout(h->data, h->data_len, &m->coach_logout);
+	case JTX_STUDENT_LOGIN:
+		return jtx_parse_student_login(h->data, h->data_len, &m->student_login);
+	case JTX_STUDENT_LOGOUT:
+		return jtx_parse_student_logout(h->data, h->data_len, &m->student_logout);
+	case JTX_RECORD:
+		return jtx_parse_record(h->data, h->data_len, &m->record);
+	case JTX_PHOTO_INIT:
+		return jtx_parse_photo_init(h->data, h->data_len, &m->photo_init);
+	case JTX_PHOTO_DATA:
+		return jtx_parse_photo_data(h->data, h->data_len, &m->photo_data);
+	default:
+		return JTX_E_TYPE;
 	}
-	const char *reason = check_common(c, h);
-	struct lesson *l = &c->lesson;
-	if (reason == NULL) {
-		copy(l->coach_no, x.coach_no, sizeof(l->coach_no));
-		l->coach_login = x.gnss.time;
-		l->student_no[0] = '\0'; /* a new coach ends any student's login */
-	}
-	struct ingest_event ev = event_of("coach_login", x.gnss.time, x.coach_no, &x.gnss, reason);
-	store_event(c, m, h, &ev, JTX_COACH_LOGIN_ACK, 0);
 }
 
-static void coach_logout(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+/*
+ * The signature, as a reason code.  A message without one is refused, or
+ * taken when rules.unsigned is "flag"; either way the caller stores it
+ * with signed = false.
+ */
+static enum reason check_signature(const struct lesson_msg *m, const struct hconf *cf)
 {
-	struct jtx_coach_logout x;
-	enum jtx_err e = jtx_parse_coach_logout(h->data, h->data_len, &x);
-	if (e != JTX_OK) {
-		bad_message(c, m, h, e);
-		return;
+	if (m->came_unsigned)
+		return strcmp(cf->unsigned_policy, "flag") == 0 ? R_NONE : R_NO_SIGNATURE;
+	switch (m->sig) {
+	case SIG_OK:
+		return R_NONE;
+	case SIG_BAD:
+		return R_BAD_SIGNATURE;
+	case SIG_EXPIRED:
+		return R_CERTIFICATE_EXPIRED;
+	default:
+		return R_NO_SIGNING_KEY;
 	}
-	struct lesson *l = &c->lesson;
-	const char *reason = check_common(c, h);
-	if (reason == NULL && strcmp(l->coach_no, x.coach_no) != 0)
-		reason = "coach_not_logged_in";
-	if (reason == NULL) {
+}
+
+/* Checks every judged message passes before its own. */
+static enum reason check_common(const struct lesson *l, const struct lesson_msg *m,
+				const struct hconf *cf)
+{
+	if (!l->active)
+		return R_TERMINAL_DISABLED;
+	if (l->terminal_no[0] && strcmp(l->terminal_no, m->terminal_no) != 0)
+		return R_TERMINAL_NO_MISMATCH;
+	return check_signature(m, cf);
+}
+
+/* A login or logout with no class, course, minutes or mileage: the caller adds what it has. */
+static struct lesson_verdict event(const char *kind, uint16_t answer_id, time_t t,
+				   const char *person, const struct jt808_location *gnss,
+				   enum reason reason)
+{
+	return (struct lesson_verdict){.action = LESSON_STORE_EVENT,
+				       .reason = reason,
+				       .why = reason_name(reason),
+				       .answer_id = answer_id,
+				       .person_no = person,
+				       .event = {.kind = kind,
+						 .time = t,
+						 .person_no = person,
+						 .class_id = -1,
+						 .minutes = -1,
+						 .mileage_dkm = -1,
+						 .gnss = gnss}};
+}
+
+/* A coach login opens the coach's session, and ends any student's. */
+static struct lesson_verdict coach_login(struct lesson *l, const struct jtx_coach_login *x,
+					 enum reason reason)
+{
+	if (reason == R_NONE) {
+		copy(l->coach_no, x->coach_no, sizeof(l->coach_no));
+		l->coach_login = x->gnss.time;
+		l->student_no[0] = '\0';
+	}
+	return event("coach_login", JTX_COACH_LOGIN_ACK, x->gnss.time, x->coach_no, &x->gnss,
+		     reason);
+}
+
+static struct lesson_verdict coach_logout(struct lesson *l, const struct jtx_coach_logout *x,
+					  enum reason reason)
+{
+	if (reason == R_NONE && strcmp(l->coach_no, x->coach_no) != 0)
+		reason = R_COACH_NOT_LOGGED_IN;
+	if (reason == R_NONE) {
 		l->coach_no[0] = '\0';
 		l->student_no[0] = '\0';
 	}
-	struct ingest_event ev = event_of("coach_logout", x.gnss.time, x.coach_no, &x.gnss, reason);
-	store_event(c, m, h, &ev, JTX_COACH_LOGOUT_ACK, 0);
+	return event("coach_logout", JTX_COACH_LOGOUT_ACK, x->gnss.time, x->coach_no, &x->gnss,
+		     reason);
 }
 
-static void student_login(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+static struct lesson_verdict student_login(struct lesson *l, const struct jtx_student_login *x,
+					   enum reason reason)
 {
-	struct jtx_student_login x;
-	enum jtx_err e = jtx_parse_student_login(h->data, h->data_len, &x);
-	if (e != JTX_OK) {
-		bad_message(c, m, h, e);
-		return;
+	if (reason == R_NONE && (l->coach_no[0] == '\0' || strcmp(l->coach_no, x->coach_no) != 0))
+		reason = R_COACH_NOT_LOGGED_IN;
+	if (reason == R_NONE) {
+		copy(l->student_no, x->student_no, sizeof(l->student_no));
+		copy(l->student_coach_no, x->coach_no, sizeof(l->student_coach_no));
+		l->class_id = x->class_id;
+		l->student_login = x->gnss.time;
+		l->last_activity = x->gnss.time;
 	}
-	struct lesson *l = &c->lesson;
-	const char *reason = check_common(c, h);
-	if (reason == NULL && (l->coach_no[0] == '\0' || strcmp(l->coach_no, x.coach_no) != 0))
-		reason = "coach_not_logged_in";
-	if (reason == NULL) {
-		copy(l->student_no, x.student_no, sizeof(l->student_no));
-		copy(l->student_coach_no, x.coach_no, sizeof(l->student_coach_no));
-		l->class_id = x.class_id;
-		l->student_login = x.gnss.time;
-		l->last_activity = x.gnss.time;
-	}
-	struct ingest_event ev =
-		event_of("student_login", x.gnss.time, x.student_no, &x.gnss, reason);
-	ev.coach_no = x.coach_no;
-	ev.class_id = x.class_id;
-	ev.course_code = x.course.digits;
-	store_event(c, m, h, &ev, JTX_STUDENT_LOGIN_ACK, x.course.part);
+	struct lesson_verdict v = event("student_login", JTX_STUDENT_LOGIN_ACK, x->gnss.time,
+					x->student_no, &x->gnss, reason);
+	v.event.coach_no = x->coach_no;
+	v.event.class_id = x->class_id;
+	v.event.course_code = x->course.digits;
+	v.part = x->course.part;
+	return v;
 }
 
-static void student_logout(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+static struct lesson_verdict student_logout(struct lesson *l, const struct jtx_student_logout *x,
+					    enum reason reason)
 {
-	struct jtx_student_logout x;
-	enum jtx_err e = jtx_parse_student_logout(h->data, h->data_len, &x);
-	if (e != JTX_OK) {
-		bad_message(c, m, h, e);
-		return;
-	}
-	struct lesson *l = &c->lesson;
-	const char *reason = check_common(c, h);
-	if (reason == NULL && strcmp(l->student_no, x.student_no) != 0)
-		reason = "student_not_logged_in";
-	if (reason == NULL)
+	if (reason == R_NONE && strcmp(l->student_no, x->student_no) != 0)
+		reason = R_STUDENT_NOT_LOGGED_IN;
+	if (reason == R_NONE)
 		l->student_no[0] = '\0';
-	struct ingest_event ev =
-		event_of("student_logout", x.logout_time, x.student_no, &x.gnss, reason);
-	ev.class_id = x.class_id;
-	ev.minutes = x.minutes;
-	ev.mileage_dkm = x.mileage_dkm;
-	store_event(c, m, h, &ev, JTX_STUDENT_LOGOUT_ACK, 0);
+	struct lesson_verdict v = event("student_logout", JTX_STUDENT_LOGOUT_ACK, x->logout_time,
+					x->student_no, &x->gnss, reason);
+	v.event.class_id = x->class_id;
+	v.event.minutes = x->minutes;
+	v.event.mileage_dkm = x->mileage_dkm;
+	return v;
 }
 
-/* Whether the record belongs to the lesson open on this terminal; a reason when not. */
-static const char *check_lesson(struct lesson *l, const struct jtx_record *r, unsigned timeout_s)
+/*
+ * Whether the record belongs to the lesson open on this terminal.  A
+ * record after the student's timeout (in record time) ends the login:
+ * the next one finds no session.
+ */
+static enum reason check_lesson(struct lesson *l, const struct jtx_record *r, unsigned timeout_s)
 {
 	if (l->coach_no[0] == '\0' || l->student_no[0] == '\0')
-		return "no_session";
+		return R_NO_SESSION;
 	if (r->record_time - l->last_activity > (time_t)timeout_s) {
 		l->student_no[0] = '\0';
-		return "session_timed_out";
+		return R_SESSION_TIMED_OUT;
 	}
 	if (strcmp(l->student_no, r->student_no) != 0)
-		return "student_not_logged_in";
+		return R_STUDENT_NOT_LOGGED_IN;
 	if (strcmp(l->coach_no, r->coach_no) != 0)
-		return "coach_not_logged_in";
+		return R_COACH_NOT_LOGGED_IN;
 	if (l->class_id != r->class_id)
-		return "class_mismatch";
-	return NULL;
+		return R_CLASS_MISMATCH;
+	return R_NONE;
 }
 
-static void record(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+/* The lesson's checks, then the minute's (rules.c); an accepted record moves the lesson on. */
+static struct lesson_verdict record(struct lesson *l, const struct jtx_record *x,
+				    enum reason reason, const struct lesson_env *env)
 {
-	struct jtx_record x;
-	enum jtx_err e = jtx_parse_record(h->data, h->data_len, &x);
-	if (e != JTX_OK) {
-		bad_message(c, m, h, e);
-		return;
+	if (reason == R_NONE)
+		reason = check_lesson(l, x, env->conf->session_timeout_s);
+	if (reason == R_NONE) {
+		struct rules_terminal t = {.school_id = l->school_id,
+					   .vehicle_class = l->vehicle_class,
+					   .last = l->last_fix};
+		reason = rules_check_record(env->conf, env->syl, env->sites, &t, x, env->now);
+		l->last_fix = t.last; /* moved by an accepted vehicle minute only */
 	}
-	struct lesson *l = &c->lesson;
-	const char *reason = check_common(c, h);
-	if (reason == NULL)
-		reason = check_lesson(l, &x, c->srv->conf->session_timeout_s);
-	if (reason == NULL)
-		reason = rules_check_record(c->srv->conf, c->srv->syl, c->srv->sites, &l->rules, &x,
-					    time(NULL));
-	if (reason == NULL && x.record_time > l->last_activity)
-		l->last_activity = x.record_time;
-	struct ingest_record r = {.terminal_id = c->t.id,
-				 .rec = &x,
-				 .session_login = l->student_no[0] ? l->student_login : 0,
-				 .reason = reason,
-				 .came_unsigned = h->sig_len == 0,
-				 .raw = m->body,
-				 .raw_len = m->body_len};
-	struct pending_ack *p = pending(c, m, h, 0, x.student_no, reason);
-	p->is_record = true;
-	ingest_add_record(c->srv->ingest, &r, conn_committed, p);
+	if (reason == R_NONE && x->record_time > l->last_activity)
+		l->last_activity = x->record_time;
+	return (struct lesson_verdict){.action = LESSON_STORE_RECORD,
+				       .reason = reason,
+				       .why = reason_name(reason),
+				       .person_no = x->student_no,
+				       .record = x,
+				       .session_login = l->student_no[0] ? l->student_login : 0};
 }
 
-static void photo_init(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+/*
+ * A photo announcement is answered at once (0 go ahead, 1 refused) and
+ * remembered for its data; the last LESSON_PHOTOS are kept.
+ */
+static struct lesson_verdict photo_init(struct lesson *l, const struct jtx_photo_init *x,
+					enum reason reason, const struct hconf *cf)
 {
-	struct jtx_photo_init x;
-	enum jtx_err e = jtx_parse_photo_init(h->data, h->data_len, &x);
-	if (e != JTX_OK) {
-		bad_message(c, m, h, e);
-		return;
-	}
-	const char *reason = check_common(c, h);
-	const struct hconf *cf = c->srv->conf;
-	if (reason == NULL &&
-	    (x.total_packets > cf->reasm_max_pieces || x.photo_size + 64 > cf->reasm_max_bytes))
-		reason = "photo larger than connection.reasm_max_pieces / reasm_max_bytes allow";
-	struct lesson *l = &c->lesson;
-	if (reason == NULL) {
+	struct lesson_verdict v = {.action = LESSON_ANSWER_PHOTO,
+				   .reason = reason,
+				   .why = reason_name(reason),
+				   .person_no = x->photo_no};
+	if (v.why == NULL &&
+	    (x->total_packets > cf->reasm_max_pieces || x->photo_size + 64 > cf->reasm_max_bytes))
+		v.why = "photo larger than connection.reasm_max_pieces / reasm_max_bytes allow";
+	if (v.why == NULL) {
 		struct pending_photo *p = &l->photos[l->next_photo++ % LESSON_PHOTOS];
 		p->used = true;
-		p->init = x;
-	} else {
-		conn_log(c, HLOG_WARN, "photo %s announcement refused: %s", x.photo_no, reason);
+		p->init = *x;
 	}
-	/* Nothing is stored yet: the answer says whether the photo may come (0: send it). */
-	struct jtx_answer a = {.result = reason ? JTX_PHOTO_REFUSED : JTX_PHOTO_ACCEPTED};
-	copy(a.person_no, x.photo_no, sizeof(a.person_no));
-	uint8_t data[64], body[128];
-	size_t n = jtx_build_answer(JTX_PHOTO_INIT_ACK, &a, data, sizeof(data));
-	struct jtx_header ah = {.msg_id = JTX_PHOTO_INIT_ACK, .serial = h->serial};
-	copy(ah.terminal_no, h->terminal_no, sizeof(ah.terminal_no));
-	size_t len = n ? jtx_build(&ah, data, n, NULL, 0, body, sizeof(body)) : 0;
-	if (len)
-		conn_send_frame(c, JT808_P_TRANSPARENT_DOWN, body, len);
+	return v;
 }
 
-static void photo_data(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+/* A whole photo is stored when an announcement of its number and size came before. */
+static struct lesson_verdict photo_data(struct lesson *l, const struct jtx_photo_data *x)
 {
-	struct jtx_photo_data x;
-	enum jtx_err e = jtx_parse_photo_data(h->data, h->data_len, &x);
-	if (e != JTX_OK) {
-		bad_message(c, m, h, e);
-		return;
-	}
+	struct lesson_verdict v = {.action = LESSON_REFUSE, .person_no = x->photo_no};
 	struct pending_photo *p = NULL;
 	for (unsigned i = 0; i < LESSON_PHOTOS && p == NULL; i++) {
-		struct pending_photo *q = &c->lesson.photos[i];
-		if (q->used && strcmp(q->init.photo_no, x.photo_no) == 0)
+		struct pending_photo *q = &l->photos[i];
+		if (q->used && strcmp(q->init.photo_no, x->photo_no) == 0)
 			p = q;
 	}
-	const char *why = NULL;
-	if (p == NULL)
-		why = "no photo announcement (0x0305) for it";
-	else if (x.len != p->init.photo_size)
-		why = "size differs from the announced size";
-	if (why) {
-		conn_log(c, HLOG_WARN, "photo %s (%zu bytes) refused: %s", x.photo_no, x.len, why);
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
-		return;
+	if (p == NULL) {
+		v.why = "no photo announcement (0x0305) for it";
+	} else if (x->len != p->init.photo_size) {
+		v.why = "size differs from the announced size";
+	} else {
+		p->used = false;
+		v.action = LESSON_STORE_PHOTO;
+		v.photo = &p->init;
+		v.photo_data = x;
 	}
-	p->used = false;
-	c->srv->st.photos++;
-	ingest_add_photo(c->srv->ingest, c->t.id, &p->init, x.bytes, x.len, conn_committed,
-			pending(c, m, h, 0, x.photo_no, NULL));
+	return v;
 }
 
-void lesson_handle(struct conn *c, const struct jt808_msg *m)
+struct lesson_verdict lesson_judge(struct lesson *l, const struct lesson_msg *m,
+				   const struct lesson_env *env)
 {
-	struct jtx_header h;
-	enum jtx_err e = m->escaped_sums ? jtx_parse_escaped_len(m->body, m->body_len, &h)
-					 : jtx_parse(m->body, m->body_len, &h);
-	if (e != JTX_OK) {
-		conn_log(c, HLOG_WARN, "transparent message (serial %u): %s", m->h.serial,
-			 jtx_strerror(e));
-		conn_send_ack(c, m->h.serial, m->h.msg_id,
-			      e == JTX_E_TYPE ? JT808_R_NOT_SUPPORTED : JT808_R_BAD_MESSAGE);
-		return;
-	}
-	switch (h.msg_id) {
+	/* Photo data is not judged itself: its announcement was. */
+	if (m->id == JTX_PHOTO_DATA)
+		return photo_data(l, &m->photo_data);
+	enum reason reason = check_common(l, m, env->conf);
+	switch (m->id) {
 	case JTX_COACH_LOGIN:
-		coach_login(c, m, &h);
-		break;
+		return coach_login(l, &m->coach_login, reason);
 	case JTX_COACH_LOGOUT:
-		coach_logout(c, m, &h);
-		break;
+		return coach_logout(l, &m->coach_logout, reason);
 	case JTX_STUDENT_LOGIN:
-		student_login(c, m, &h);
-		break;
+		return student_login(l, &m->student_login, reason);
 	case JTX_STUDENT_LOGOUT:
-		student_logout(c, m, &h);
-		break;
+		return student_logout(l, &m->student_logout, reason);
 	case JTX_RECORD:
-		record(c, m, &h);
-		break;
+		return record(l, &m->record, reason, env);
 	case JTX_PHOTO_INIT:
-		photo_init(c, m, &h);
-		break;
-	case JTX_PHOTO_DATA:
-		photo_data(c, m, &h);
-		break;
-	case JTX_FETCH_RECORDS_ACK:
-	case JTX_TAKE_PHOTO_ACK:
-	case JTX_TRAINING_BAN_ACK:
-		command_answer(c, m, &h);
-		break;
+		return photo_init(l, &m->photo_init, reason, env->conf);
 	default:
-		conn_log(c, HLOG_INFO, "timing message 0x%04x not supported", h.msg_id);
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_NOT_SUPPORTED);
-		break;
+		/* Not from lesson_decode: refused, nothing stored. */
+		return (struct lesson_verdict){
+			.action = LESSON_REFUSE, .why = "not a lesson message", .person_no = ""};
 	}
 }

@@ -21,62 +21,62 @@
 /* Course-code training modes (docs/protocol.md) are syllabus kinds + 1. */
 #define MODE_VEHICLE 1
 
-static const char *check_time(const struct hconf *cf, const struct jtx_record *x, time_t now)
+static enum reason check_time(const struct hconf *cf, const struct jtx_record *x, time_t now)
 {
 	if (x->record_time > now + (time_t)cf->max_future_s)
-		return "record_in_future";
+		return R_RECORD_IN_FUTURE;
 	if (now - x->record_time > (time_t)cf->max_record_age_s)
-		return "record_too_old";
-	return NULL;
+		return R_RECORD_TOO_OLD;
+	return R_NONE;
 }
 
 /* A minute in a vehicle: a valid fix, within the part's speed, no jump, on the site if required. */
-static const char *check_vehicle(const struct hconf *cf, const struct syllabus_part *p,
+static enum reason check_vehicle(const struct hconf *cf, const struct syllabus_part *p,
 				 const struct geo_set *sites, struct rules_terminal *t,
 				 const struct jtx_record *x)
 {
 	if (!x->gnss.fix)
-		return "no_gnss_fix";
+		return R_NO_GNSS_FIX;
 	if (p->max_speed_dkmh &&
 	    (x->max_speed_dkmh > p->max_speed_dkmh || x->gnss.speed_dkmh > p->max_speed_dkmh))
-		return "speed_over_limit";
+		return R_SPEED_OVER_LIMIT;
 	/* The timing GNSS block has the satellite's speed and the recorder's: both are real. */
 	unsigned sat = x->gnss.speed_dkmh, rec = x->gnss.recorder_speed_dkmh;
 	if (cf->max_speed_difference_kmh && sat && rec &&
 	    (sat > rec ? sat - rec : rec - sat) > 10u * cf->max_speed_difference_kmh)
-		return "speed_mismatch";
+		return R_SPEED_MISMATCH;
 	struct geo_fix cur = {
 		.lat_e6 = x->gnss.lat_e6, .lon_e6 = x->gnss.lon_e6, .t = x->record_time};
 	if (t->last.t && geo_jump_too_fast(&t->last, &cur, cf->max_jump_kmh))
-		return "position_jump";
+		return R_POSITION_JUMP;
 	if (p->on_site) {
 		if (sites == NULL || geo_set_sites(sites, t->school_id) == 0)
-			return "no_training_site";
+			return R_NO_TRAINING_SITE;
 		if (geo_set_find(sites, t->school_id, x->gnss.lat_e6, x->gnss.lon_e6) == NULL)
-			return "outside_training_site";
+			return R_OUTSIDE_TRAINING_SITE;
 	}
 	t->last = cur;
-	return NULL;
+	return R_NONE;
 }
 
-const char *rules_check_record(const struct hconf *cf, const struct syllabus *syl,
+enum reason rules_check_record(const struct hconf *cf, const struct syllabus *syl,
 			       const struct geo_set *sites, struct rules_terminal *t,
 			       const struct jtx_record *x, time_t now)
 {
-	const char *why = check_time(cf, x, now);
-	if (why)
+	enum reason why = check_time(cf, x, now);
+	if (why != R_NONE)
 		return why;
 	const struct syllabus_part *p = syllabus_part(syl, x->course.vehicle_class, x->course.part);
 	if (p == NULL)
-		return "no_syllabus_part";
+		return R_NO_SYLLABUS_PART;
 	if (t->vehicle_class[0] && strcmp(t->vehicle_class, x->course.vehicle_class) != 0)
-		return "vehicle_class_mismatch";
+		return R_VEHICLE_CLASS_MISMATCH;
 	unsigned mode = x->course.mode;
 	if (mode < 1 || mode > SYL_KINDS || p->max_minutes[mode - 1] == 0)
-		return "kind_not_allowed";
+		return R_KIND_NOT_ALLOWED;
 	if (mode == MODE_VEHICLE)
 		return check_vehicle(cf, p, sites, t, x);
-	return NULL;
+	return R_NONE;
 }
 
 /* ---- reference data in the database ---- */

@@ -12,6 +12,7 @@
 #include "hoursd.h"
 #include "admin.h"
 #include "metrics.h"
+#include "reasons.h"
 #include "server.h"
 #include "db.h"
 #include "ingest.h"
@@ -92,7 +93,7 @@ static void fake_server(struct server *srv)
 	};
 	srv->st.bad_frames[JT808_E_CHECK] = 17;
 	srv->st.bad_frames[JT808_E_PIECE] = 1;
-	srv->st.records_rejected_by_reason[0] = 5; /* no_signature */
+	srv->st.records_rejected_by_reason[R_NO_SIGNATURE] = 5;
 	fake_stats = (struct ingest_stats){
 		.batches = 900, .rows = 119990, .errors = 1, .queued_rows = 10};
 	fake_judge = (struct judge_stats){.batches = 30,
@@ -527,6 +528,34 @@ START_TEST(page_bad_frame_reasons)
 }
 END_TEST
 
+/* Every reason code but R_NONE once, under its stored name, "other" and "number_reused" too. */
+START_TEST(page_rejected_record_reasons)
+{
+	struct server srv;
+	struct admin_state st;
+	struct page pg;
+	fake_server(&srv);
+	state_from_fakes(&st);
+	st.judge = (struct judge_stats){0}; /* ingest's counts alone */
+	for (int r = 0; r < R__COUNT; r++)
+		srv.st.records_rejected_by_reason[r] = 2000 + (uint64_t)r;
+	render(&srv, &st, &pg, NULL);
+	size_t n = 0;
+	for (size_t i = 0; i < pg.nsmp; i++)
+		n += strcmp(pg.smp[i].name, "hoursd_training_records_rejected_total") == 0;
+	ck_assert_uint_eq(n, R__COUNT - 1);
+	for (int r = R_NONE + 1; r < R__COUNT; r++) {
+		char labels[64];
+		snprintf(labels, sizeof(labels), "reason=\"%s\"", reason_name((enum reason)r));
+		ck_assert(value(&pg, "hoursd_training_records_rejected_total", labels) == 2000 + r);
+	}
+	ck_assert(value(&pg, "hoursd_training_records_rejected_total", "reason=\"other\"") ==
+		  2000 + R_OTHER);
+	ck_assert(value(&pg, "hoursd_training_records_rejected_total",
+			"reason=\"number_reused\"") == 2000 + R_NUMBER_REUSED);
+}
+END_TEST
+
 START_TEST(page_histograms)
 {
 	struct server srv;
@@ -790,6 +819,7 @@ static Suite *admin_suite(void)
 	tcase_add_test(tc, hist_defined);
 	tcase_add_test(tc, page_parses_and_matches);
 	tcase_add_test(tc, page_bad_frame_reasons);
+	tcase_add_test(tc, page_rejected_record_reasons);
 	tcase_add_test(tc, page_histograms);
 	tcase_add_test(tc, parser_is_strict);
 	tcase_add_test(tc, ready_reasons);

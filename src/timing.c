@@ -1,0 +1,192 @@
+/*
+ * timing.c - the timing-training messages of one connection (0x0900 with
+ * transparent type 0x13): the I/O around lesson.c.
+ *
+ * A message is parsed and decoded, its signature checked against the
+ * terminal's signing certificate (sig.c's cache), judged by
+ * lesson_judge(), and handed to the store with its verdict; the answer
+ * goes out after the commit, from conn_committed().  The store is called
+ * from the three add_* functions only.
+ */
+#include "hoursd.h"
+#include "conf.h"
+#include "conn.h"
+#include "lesson.h"
+#include "server.h"
+#include "sig.h"
+#include "command.h"
+#include "reasons.h"
+
+#include <time.h>
+
+static void copy(char *dst, const char *src, size_t cap)
+{
+	snprintf(dst, cap, "%s", src);
+}
+
+void timing_restore(struct conn *c, const struct ingest_terminal *t)
+{
+	struct lesson *l = &c->lesson;
+	lesson_restore(l, t);
+	if (l->student_no[0])
+		conn_log(c, HLOG_INFO, "lesson continues: coach %s, student %s since %lld",
+			 l->coach_no, l->student_no, (long long)l->student_login);
+}
+
+/* A pending answer for a timing message: 0x8900 with answer_id, or 0x8001 when 0. */
+static struct pending_ack *pending(struct conn *c, const struct jt808_msg *m,
+				   const struct jtx_header *h, const struct lesson_verdict *v)
+{
+	struct pending_ack *p = conn_pending(c, m);
+	p->answer_id = v->answer_id;
+	p->ext_serial = h->serial;
+	p->accepted = v->reason == R_NONE;
+	p->reason = v->reason;
+	p->part = v->part;
+	copy(p->terminal_no, h->terminal_no, sizeof(p->terminal_no));
+	copy(p->person_no, v->person_no, sizeof(p->person_no));
+	if (v->reason != R_NONE)
+		conn_log(c, HLOG_WARN, "timing message 0x%04x (extended serial %u) rejected: %s",
+			 h->msg_id, h->serial, v->why);
+	return p;
+}
+
+static void add_event(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
+		      const struct lesson_verdict *v)
+{
+	const struct lesson_event *e = &v->event;
+	struct ingest_event ev = {.terminal_id = c->t.id,
+				 .kind = e->kind,
+				 .event_time = e->time,
+				 .person_no = e->person_no,
+				 .coach_no = e->coach_no,
+				 .class_id = e->class_id,
+				 .course_code = e->course_code,
+				 .minutes = e->minutes,
+				 .mileage_dkm = e->mileage_dkm,
+				 .gnss = e->gnss,
+				 .reason = reason_name(v->reason),
+				 .came_unsigned = h->sig_len == 0,
+				 .ext_serial = h->serial,
+				 .raw = m->body,
+				 .raw_len = m->body_len};
+	c->srv->st.session_events++;
+	ingest_add_event(c->srv->ingest, &ev, conn_committed, pending(c, m, h, v));
+}
+
+static void add_record(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
+		       const struct lesson_verdict *v)
+{
+	struct ingest_record r = {.terminal_id = c->t.id,
+				 .rec = v->record,
+				 .session_login = v->session_login,
+				 .reason = reason_name(v->reason),
+				 .came_unsigned = h->sig_len == 0,
+				 .raw = m->body,
+				 .raw_len = m->body_len};
+	struct pending_ack *p = pending(c, m, h, v);
+	p->is_record = true;
+	ingest_add_record(c->srv->ingest, &r, conn_committed, p);
+}
+
+static void add_photo(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
+		      const struct lesson_verdict *v)
+{
+	const struct jtx_photo_data *x = v->photo_data;
+	c->srv->st.photos++;
+	ingest_add_photo(c->srv->ingest, c->t.id, v->photo, x->bytes, x->len, conn_committed,
+			pending(c, m, h, v));
+}
+
+/* Nothing is stored yet: the answer says whether the photo may come (0: send it). */
+static void answer_photo(struct conn *c, const struct jtx_header *h, const struct lesson_verdict *v)
+{
+	if (v->why)
+		conn_log(c, HLOG_WARN, "photo %s announcement refused: %s", v->person_no, v->why);
+	struct jtx_answer a = {.result = v->why ? JTX_PHOTO_REFUSED : JTX_PHOTO_ACCEPTED};
+	copy(a.person_no, v->person_no, sizeof(a.person_no));
+	uint8_t data[64], body[128];
+	size_t n = jtx_build_answer(JTX_PHOTO_INIT_ACK, &a, data, sizeof(data));
+	struct jtx_header ah = {.msg_id = JTX_PHOTO_INIT_ACK, .serial = h->serial};
+	copy(ah.terminal_no, h->terminal_no, sizeof(ah.terminal_no));
+	size_t len = n ? jtx_build(&ah, data, n, NULL, 0, body, sizeof(body)) : 0;
+	if (len)
+		conn_send_frame(c, JT808_P_TRANSPARENT_DOWN, body, len);
+}
+
+/* The check string against the terminal's signing certificate; an unsigned message has none. */
+static enum sig_result verify(struct conn *c, const struct jtx_header *h, time_t now)
+{
+	if (h->sig_len == 0)
+		return SIG_OK;
+	return sig_verify_flags(c->srv->sigs, c->t.sign_cert_sha256, h->signed_bytes, h->signed_len,
+				h->sig, h->sig_len, now, c->t.rsa_raw ? SIG_F_RSA_RAW : 0);
+}
+
+/* A lesson message: decoded, its signature checked, judged, then stored or answered. */
+static void judge(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+{
+	struct lesson_msg x;
+	enum jtx_err e = lesson_decode(h, &x);
+	if (e == JTX_E_TYPE) {
+		conn_log(c, HLOG_INFO, "timing message 0x%04x not supported", h->msg_id);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_NOT_SUPPORTED);
+		return;
+	}
+	if (e != JTX_OK) {
+		conn_log(c, HLOG_WARN, "timing message 0x%04x (serial %u): %s", h->msg_id,
+			 m->h.serial, jtx_strerror(e));
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		return;
+	}
+	struct lesson_env env = {.now = time(NULL),
+				 .conf = c->srv->conf,
+				 .syl = c->srv->syl,
+				 .sites = c->srv->sites};
+	/* Photo data is not judged (its announcement was): no verification spent on it. */
+	x.sig = x.id == JTX_PHOTO_DATA ? SIG_OK : verify(c, h, env.now);
+	struct lesson_verdict v = lesson_judge(&c->lesson, &x, &env);
+	switch (v.action) {
+	case LESSON_STORE_EVENT:
+		add_event(c, m, h, &v);
+		break;
+	case LESSON_STORE_RECORD:
+		add_record(c, m, h, &v);
+		break;
+	case LESSON_STORE_PHOTO:
+		add_photo(c, m, h, &v);
+		break;
+	case LESSON_ANSWER_PHOTO:
+		answer_photo(c, h, &v);
+		break;
+	case LESSON_REFUSE:
+		conn_log(c, HLOG_WARN, "photo %s (%zu bytes) refused: %s", v.person_no,
+			 x.photo_data.len, v.why);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
+		break;
+	}
+}
+
+void timing_handle(struct conn *c, const struct jt808_msg *m)
+{
+	struct jtx_header h;
+	enum jtx_err e = m->escaped_sums ? jtx_parse_escaped_len(m->body, m->body_len, &h)
+					 : jtx_parse(m->body, m->body_len, &h);
+	if (e != JTX_OK) {
+		conn_log(c, HLOG_WARN, "transparent message (serial %u): %s", m->h.serial,
+			 jtx_strerror(e));
+		conn_send_ack(c, m->h.serial, m->h.msg_id,
+			      e == JTX_E_TYPE ? JT808_R_NOT_SUPPORTED : JT808_R_BAD_MESSAGE);
+		return;
+	}
+	switch (h.msg_id) {
+	case JTX_FETCH_RECORDS_ACK:
+	case JTX_TAKE_PHOTO_ACK:
+	case JTX_TRAINING_BAN_ACK:
+		command_answer(c, m, &h);
+		break;
+	default:
+		judge(c, m, &h);
+		break;
+	}
+}
