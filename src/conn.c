@@ -436,13 +436,6 @@ static const char *register_refusal(const struct conn *c, const struct jt808_reg
 	return NULL;
 }
 
-/* The PKCS#12 (Base64, one line), its password and the school's code. */
-static const char credential_sql[] =
-	"SELECT translate(encode(c.p12, 'base64'), E'\n', ''), coalesce(c.password, ''),"
-	" coalesce(s.code, '') FROM terminal t"
-	" LEFT JOIN terminal_credential c ON c.terminal_id = t.id"
-	" LEFT JOIN school s ON s.id = t.school_id WHERE t.id = $1::bigint";
-
 struct pending_reg {
 	struct conn *c;
 	uint16_t serial;
@@ -556,7 +549,7 @@ static void handle_register(struct conn *c, const struct jt808_msg *m)
 		char id[24];
 		snprintf(id, sizeof(id), "%lld", (long long)c->t.id);
 		const char *v[1] = {id};
-		ask(c, credential_sql, 1, v, on_credential, p);
+		ask(c, sql_terminal_credential, 1, v, on_credential, p);
 		return;
 	}
 	uint8_t result = why ? JT808_REG_TERMINAL_UNKNOWN : JT808_REG_OK;
@@ -649,14 +642,10 @@ static void authenticated(struct conn *c, const struct jt808_msg *m)
 }
 
 /*
- * Taking a timestamp is one atomic update: only a timestamp newer than
- * the terminal's last accepted one is taken, on any instance, so a
- * captured authentication cannot be played again.
+ * Taking a timestamp is one atomic update (sql/queries/terminal_auth_ts.sql):
+ * only a timestamp newer than the terminal's last accepted one is taken, on
+ * any instance, so a captured authentication cannot be played again.
  */
-static const char auth_ts_sql[] =
-	"UPDATE terminal SET last_auth_ts = $2::bigint WHERE id = $1::bigint"
-	" AND coalesce(last_auth_ts, -1) < $2::bigint RETURNING id";
-
 struct pending_auth {
 	struct conn *c;
 	struct jt808_msg m; /* header only: body is not kept */
@@ -733,7 +722,7 @@ static void handle_auth_signed(struct conn *c, const struct jt808_msg *m)
 	snprintf(id, sizeof(id), "%lld", (long long)c->t.id);
 	snprintf(t, sizeof(t), "%lu", (unsigned long)ts);
 	const char *v[2] = {id, t};
-	ask(c, auth_ts_sql, 2, v, on_auth_ts, p);
+	ask(c, sql_terminal_auth_ts, 2, v, on_auth_ts, p);
 }
 
 /*

@@ -8,6 +8,7 @@
  * database in the statement that stores the record (store.c).
  */
 #include "hoursd.h"
+#include "queries.h"
 #include "rules.h"
 #include "conf.h"
 #include "log.h"
@@ -81,22 +82,6 @@ enum reason rules_check_record(const struct hconf *cf, const struct syllabus *sy
 
 /* ---- reference data in the database ---- */
 
-static const char publish_sql[] =
-	"WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(vc text, pa int, rq int,"
-	" mv int, ms int, mc int, mr int, os bool, sp int, dc int)),"
-	" gone AS (DELETE FROM syllabus_part s WHERE NOT EXISTS"
-	"  (SELECT 1 FROM x WHERE x.vc = s.vehicle_class AND x.pa = s.part))"
-	" INSERT INTO syllabus_part (vehicle_class, part, required_minutes, max_vehicle,"
-	"  max_simulator, max_classroom, max_remote, on_site, max_speed_dkmh, daily_cap_minutes,"
-	"  syllabus)"
-	" SELECT vc, pa, rq, mv, ms, mc, mr, os, sp, dc, $2 FROM x"
-	" ON CONFLICT (vehicle_class, part) DO UPDATE SET required_minutes = EXCLUDED.required_minutes,"
-	" max_vehicle = EXCLUDED.max_vehicle, max_simulator = EXCLUDED.max_simulator,"
-	" max_classroom = EXCLUDED.max_classroom, max_remote = EXCLUDED.max_remote,"
-	" on_site = EXCLUDED.on_site, max_speed_dkmh = EXCLUDED.max_speed_dkmh,"
-	" daily_cap_minutes = EXCLUDED.daily_cap_minutes, syllabus = EXCLUDED.syllabus,"
-	" loaded_at = now()";
-
 /* NULL for "no limit". */
 static json_t *limit(long v, long none)
 {
@@ -133,13 +118,9 @@ void rules_publish_syllabus(struct db *s, const struct syllabus *syl)
 	if (text == NULL)
 		die("out of memory");
 	const char *values[2] = {text, syllabus_name(syl)};
-	db_query(s, publish_sql, 2, values, on_published, (void *)(uintptr_t)n);
+	db_query(s, sql_syllabus_publish, 2, values, on_published, (void *)(uintptr_t)n);
 	free(text);
 }
-
-static const char sites_sql[] =
-	"SELECT school_id, name, geojson::text FROM training_site"
-	" WHERE kind = 'field' AND geojson IS NOT NULL ORDER BY school_id, name";
 
 struct sites_load {
 	rules_sites_fn done;
@@ -178,5 +159,5 @@ void rules_load_sites(struct db *s, rules_sites_fn done, void *arg)
 		die("out of memory");
 	l->done = done;
 	l->arg = arg;
-	db_query(s, sites_sql, 0, NULL, on_sites, l);
+	db_query(s, sql_site_load, 0, NULL, on_sites, l);
 }

@@ -14,6 +14,7 @@
  */
 #include "hoursd.h"
 #include "jt808.h"
+#include "syllabus.h"
 
 #include <check.h>
 #include <stdarg.h>
@@ -1296,6 +1297,105 @@ START_TEST(test_database_stopped_mid_stream)
 }
 END_TEST
 
+/*
+ * Every minute ingest accepted is judged exactly once, across a SIGKILL
+ * of hoursd and a PostgreSQL restart in the middle of a judge batch.
+ * The test holds a lock on progress so that the judge's batch is in
+ * flight (queue rows deleted, claims written, not committed) while ingest
+ * goes on and answers; then hoursd is killed and PostgreSQL restarted,
+ * which rolls that batch back whole; the next hoursd judges it.
+ */
+START_TEST(test_judged_exactly_once)
+{
+	start_hoursd(NULL);
+	ck_assert_int_eq(
+		termsim("term-" T1, T1, words("--lesson 100 --record-start %lld " PART3, morning(1))),
+		0);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM record_judgement", NULL, NULL), 100);
+	PGconn *lock = db_connect(test_ci);
+	db_exec(lock, "BEGIN");
+	db_exec(lock, "LOCK TABLE progress IN SHARE ROW EXCLUSIVE MODE");
+	/* Ingest does not wait for the judge: every record is answered. */
+	ck_assert_int_eq(termsim("term-" T1, T1,
+				 words("--lesson 100 --record-seq 101 --record-start %lld " PART3,
+				       morning(1) + 100 * 60)),
+			 0);
+	ck_assert_int_eq(out_value("records_ok"), 100);
+	kill(hoursd_pid, SIGKILL);
+	waitpid(hoursd_pid, NULL, 0);
+	hoursd_pid = 0;
+	pg_ctl("stop"); /* fast: the judge's batch, still waiting on the lock, rolls back */
+	PQfinish(lock);
+	pg_ctl("start");
+	/* Nothing of the killed batch remains but the queue it came from. */
+	ck_assert_int_eq(db_value("SELECT count(*) FROM record_judgement", NULL, NULL), 100);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM judge_queue", NULL, NULL), 100);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM minute_claim", NULL, NULL), 100);
+	start_hoursd(NULL);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM judge_queue", NULL, NULL), 0);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM record_judgement", NULL, NULL), 200);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM record_verdict WHERE verdict = 'accepted'",
+				  NULL, NULL),
+			 200);
+	ck_assert_int_eq(db_value("SELECT vehicle FROM progress", NULL, NULL), 200);
+	ck_assert_int_eq(db_value("SELECT minutes FROM progress_day", NULL, NULL), 200);
+	ck_assert_int_eq(hoursctl("recompute", NULL), 0);
+	stop_hoursd();
+}
+END_TEST
+
+/*
+ * The met rule is SQL's part_met() (sql/007_pipeline.sql), which the
+ * judge applies; syllabus_met() in C says the same for every part of the
+ * syllabus hoursd publishes, at and around each kind's share and the
+ * requirement.
+ */
+START_TEST(test_part_met_matches_c)
+{
+	start_hoursd(NULL);
+	char err[512];
+	struct syllabus *syl = syllabus_load("conf/syllabus.yaml", err, sizeof(err));
+	ck_assert_msg(syl != NULL, "%s", err);
+	PGconn *c = db_connect(test_ci);
+	judged(c); /* the syllabus is published before the judge's first batch ends */
+	size_t compared = 0;
+	for (size_t i = 0; i < syllabus_count(syl); i++) {
+		const struct syllabus_part *p = syllabus_at(syl, i);
+		unsigned req = p->required_minutes;
+		const unsigned tries[][SYL_KINDS] = {
+			{req, 0, 0, 0},	      {req - 1, 0, 0, 0}, {0, req, 0, 0},
+			{0, 0, req, 0},	      {0, 0, 0, req},	  {req / 2, req / 2, 0, 0},
+			{req / 2, 0, req / 2 + 1, 0}, {req, req, req, req}, {0, 0, 0, 0},
+		};
+		for (size_t k = 0; k < ARRAY_SIZE(tries); k++) {
+			const unsigned *m = tries[k];
+			char sql[600], part[4];
+			snprintf(part, sizeof(part), "%u", p->part);
+			snprintf(sql, sizeof(sql),
+				 "SELECT part_met(ROW('x', sp.part, sp.vehicle_class, %u, %u, %u, %u,"
+				 " 0, NULL, NULL, 0, now())::progress, sp)"
+				 " FROM syllabus_part sp WHERE sp.vehicle_class = $1 AND sp.part = $2",
+				 m[SYL_VEHICLE], m[SYL_SIMULATOR], m[SYL_CLASSROOM], m[SYL_REMOTE]);
+			const char *v[2] = {p->vehicle_class, part};
+			PGresult *r = PQexecParams(c, sql, 2, NULL, v, NULL, NULL, 0);
+			ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1,
+				      "%s %u: %s", p->vehicle_class, p->part, PQerrorMessage(c));
+			bool sql_met = PQgetvalue(r, 0, 0)[0] == 't';
+			PQclear(r);
+			ck_assert_msg(sql_met == syllabus_met(p, m),
+				      "%s part %u, minutes %u/%u/%u/%u: SQL says %d, C %d",
+				      p->vehicle_class, p->part, m[0], m[1], m[2], m[3], sql_met,
+				      syllabus_met(p, m));
+			compared++;
+		}
+	}
+	ck_assert_uint_gt(compared, 100);
+	PQfinish(c);
+	syllabus_free(syl);
+	stop_hoursd();
+}
+END_TEST
+
 /* ---- the push to the police platform (policesim) ---- */
 
 #define PACKET "3f1c2a9e-7b4d-4c6e-9a8f-1d2e3c4b5a69"
@@ -1826,6 +1926,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_timing_commands);
 	tcase_add_test(tc, test_timing_reupload);
 	tcase_add_test(tc, test_database_stopped_mid_stream);
+	tcase_add_test(tc, test_judged_exactly_once);
+	tcase_add_test(tc, test_part_met_matches_c);
 	tcase_add_test(tc, test_metrics_match_traffic);
 	tcase_add_test(tc, test_reload_under_traffic);
 	tcase_add_test(tc, test_sigterm_drains_under_load);
