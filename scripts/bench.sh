@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# scripts/bench.sh - `make bench`: durable ingest of signed training records,
-# against this machine's own limits measured in the same run.
+# scripts/bench.sh - `make bench`: durable ingest of signed training records and the
+# judge behind it, against this machine's own limits measured in the same run.
 #
-#   BENCH_TERMINALS (32)  terminals over TLS, one connection each (termsim --terminals)
-#   BENCH_RECORDS (200)   records per terminal per run (under the 240-minute daily cap), RSA-2048 signed before the timed part
+#   BENCH_TERMINALS (32)  terminals of each framing, one connection each (termsim
+#                         --terminals): TLS with the 2013 header, and plain TCP with
+#                         the national timing header (registration, signed authentication)
+#   BENCH_RECORDS (200)   records per terminal per run (under the 240-minute daily cap),
+#                         RSA-2048 signed before the timed part
 #   BENCH_RUNS (3)        runs; medians are reported
 #
-# Prints records/s, ack latency p50/p99, CPU per record and hoursd's RSS;
-# then the limits: one core verifying RSA-2048 (openssl speed) and one
-# connection inserting the same rows in batches (COPY of 500 rows per
-# transaction); then the ratio; then p99 at half the measured rate.
+# Prints: records/s acked after commit and the ack latency p50/p99 (full rate, then
+# half of it); the judge's lag behind ingest (p50/p99, from each record's queued_at
+# and judged_at) at both rates and its sustained rate on a backlog; CPU per record of
+# hoursd, of the PostgreSQL processes and of the load generator; then the limits:
+# one core verifying RSA-2048 (openssl speed), one connection COPYing the same rows
+# (500 a transaction), and what the two cores allow at the measured CPU per record.
 # Not a test: figures vary with the machine and its neighbours.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,16 +34,24 @@ cleanup() {
 trap cleanup EXIT
 [ -n "${BENCH_KEEP:-}" ] && trap - EXIT
 
-phones=()
-for i in $(seq 1 "$NT"); do phones+=("$(printf '0139%08d' "$i")"); done
-echo "== setting up: $NT terminals, $NR records each, $RUNS runs (PKI, PostgreSQL with fsync on)"
-scripts/pki.sh "$WORK/pki" "${phones[@]}" 2>/dev/null
+tls_phones=() timing_phones=()
+for i in $(seq 1 "$NT"); do
+	tls_phones+=("$(printf '0139%08d' "$i")")
+	timing_phones+=("$(printf '0138%08d' "$i")")
+done
+echo "== setting up: $NT TLS and $NT timing terminals, $NR records each, $RUNS runs (PKI, PostgreSQL with fsync on)"
+scripts/pki.sh "$WORK/pki" "${tls_phones[@]}" "${timing_phones[@]}" 2>/dev/null
 scripts/pg.sh start "$WORK/pg" >/dev/null
 CI=$(scripts/pg.sh conninfo "$WORK/pg")
 build/hoursctl -d "$CI" migrate --dir sql >/dev/null
-for p in "${phones[@]}"; do
+for p in "${tls_phones[@]}"; do
 	build/hoursctl -d "$CI" terminal add "$p" --cert "$WORK/pki/term-$p.crt" \
 		--sign-cert "$WORK/pki/sign-rsa-$p.crt" >/dev/null
+done
+for i in $(seq 1 "$NT"); do
+	p=${timing_phones[$((i - 1))]}
+	build/hoursctl -d "$CI" terminal add "$p" --p12 "$WORK/pki/term-$p.p12" --p12-pass 123456 \
+		--terminal-no "$(printf '31000000%08d' "$i")" >/dev/null
 done
 psql() { command psql -XAtq "$CI" "$@"; }
 
@@ -46,6 +59,7 @@ port=$((20000 + RANDOM % 20000))
 cat >"$WORK/hoursd.yaml" <<YAML
 listen:
   tls: "127.0.0.1:$port"
+  plain: "127.0.0.1:$((port + 1))"
 tls:
   cert: $WORK/pki/server.crt
   key: $WORK/pki/server.key
@@ -66,19 +80,43 @@ YAML
 calc() { awk "BEGIN { print $1 }"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 kv() { sed -n "s/^$1=//p" "$2"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks_of() { awk '{s += $14 + $15} END {print s + 0}' "$@" 2>/dev/null || echo 0; }
+cpu_ticks() { ticks_of "/proc/$1/stat"; }
+# Every process of the cluster: the postmaster and its children (backends, writers).
+pg_ticks() {
+	local pm
+	pm=$(head -n 1 "$WORK/pg/data/postmaster.pid")
+	ticks_of "/proc/$pm/stat" $(for c in $(pgrep -P "$pm"); do echo "/proc/$c/stat"; done)
+}
+tck=$(getconf CLK_TCK)
 
-run_termsim() { # $1 = output file, $2 = extra options
-	# shellcheck disable=SC2086
-	# TLS and the 2013 header with the auth code, named: termsim's default is now the
-	# timing layout on plain TCP, which needs the registration's PKCS#12.
-	build/termsim --tls --layout 2013 --port "$port" --ca "$WORK/pki/ca.crt" --phone "${phones[0]}" \
-		--terminals "$NT" --cert "$WORK/pki/term-{}.crt" --key "$WORK/pki/term-{}.key" \
-		--sign-key "$WORK/pki/sign-rsa-{}.key" --lesson "$NR" --window 64 --course 1213010000 \
-		--timeout 120 $2 >"$1" 2>>"$WORK/termsim.log"
+# One run: the TLS terminals and the timing terminals at once.  $1 = output prefix,
+# $2 = extra termsim options.  Writes $1.tls, $1.timing and $1.cpu (the load
+# generator's user+system seconds).
+run_load() {
+	local TIMEFORMAT='%U %S'
+	{
+		time {
+			# shellcheck disable=SC2086
+			build/termsim --tls --layout 2013 --port "$port" --ca "$WORK/pki/ca.crt" \
+				--phone "${tls_phones[0]}" --terminals "$NT" --cert "$WORK/pki/term-{}.crt" \
+				--key "$WORK/pki/term-{}.key" --sign-key "$WORK/pki/sign-rsa-{}.key" \
+				--lesson "$NR" --window 64 --course 1213010000 --timeout 120 $2 \
+				>"$1.tls" 2>>"$WORK/termsim.log" &
+			local a=$!
+			# shellcheck disable=SC2086
+			build/termsim --plain --port "$((port + 1))" --phone "${timing_phones[0]}" \
+				--terminals "$NT" --lesson "$NR" --window 64 --course 1213010000 \
+				--student S100000000000001 --coach C100000000000001 --timeout 120 $2 \
+				>"$1.timing" 2>>"$WORK/termsim.log" &
+			local b=$!
+			wait "$a" && wait "$b"
+		}
+	} 2>"$1.cpu"
 }
 
 start_hoursd() {
+	: >"$WORK/hoursd.log"
 	build/hoursd -c "$WORK/hoursd.yaml" 2>>"$WORK/hoursd.log" &
 	HPID=$!
 	for _ in $(seq 100); do grep -q ' ready' "$WORK/hoursd.log" && return; sleep 0.1; done
@@ -86,42 +124,88 @@ start_hoursd() {
 }
 
 fresh_tables() {
-	psql -c "TRUNCATE training_record, training_record_conflict, session_event, photo, position, minute_claim, progress, progress_day, push_packet, push_attempt"
+	psql -c "TRUNCATE training_record, training_record_conflict, session_event, photo, position,
+		minute_claim, progress, progress_day, push_packet, push_attempt, judge_queue,
+		record_judgement"
+}
+
+# The judge has taken every queued record (up to 60 s).
+judged() {
+	for _ in $(seq 1200); do
+		[ "$(psql -c 'SELECT count(*) FROM judge_queue')" = 0 ] && return
+		sleep 0.05
+	done
+	echo "the judge did not catch up in 60 s"; exit 1
+}
+
+# Lag of the judge behind ingest, ms: percentile $1 over every record judged.
+lag_ms() {
+	psql -c "SELECT round((1000 * extract(epoch FROM percentile_cont($1) WITHIN GROUP
+		(ORDER BY judged_at - queued_at)))::numeric, 1) FROM record_judgement"
+}
+
+# $1 = output prefix of run_load: records/s (both framings), p50 and p99 (the worse of
+# the two), records acked.
+figures() {
+	local ok=$(( $(kv records_ok "$1.tls") + $(kv records_ok "$1.timing") ))
+	local rate p50 p99
+	rate=$(calc "$(kv records_per_s "$1.tls") + $(kv records_per_s "$1.timing")")
+	p50=$(printf '%s\n%s\n' "$(kv ack_latency_p50_ms "$1.tls")" "$(kv ack_latency_p50_ms "$1.timing")" | sort -g | tail -n 1)
+	p99=$(printf '%s\n%s\n' "$(kv ack_latency_p99_ms "$1.tls")" "$(kv ack_latency_p99_ms "$1.timing")" | sort -g | tail -n 1)
+	echo "$rate $p50 $p99 $ok"
 }
 
 start_hoursd
-tck=$(getconf CLK_TCK)
-rates=() p50s=() p99s=() cpus=()
+rates=() p50s=() p99s=() cpus=() pgcpus=() loadcpus=() lag50s=() lag99s=()
 for r in $(seq 1 "$RUNS"); do
 	fresh_tables
-	c0=$(cpu_ticks "$HPID")
-	run_termsim "$WORK/run$r.out" "" || { echo "termsim failed"; tail "$WORK/termsim.log"; exit 1; }
-	c1=$(cpu_ticks "$HPID")
-	ok=$(kv records_ok "$WORK/run$r.out")
+	c0=$(cpu_ticks "$HPID") g0=$(pg_ticks)
+	run_load "$WORK/run$r" "" || { echo "termsim failed"; tail "$WORK/termsim.log"; exit 1; }
+	c1=$(cpu_ticks "$HPID") g1=$(pg_ticks)
+	read -r rate p50 p99 ok < <(figures "$WORK/run$r")
 	stored=$(psql -c "SELECT count(*) FROM training_record WHERE verdict = 'accepted'")
 	[ "$ok" = "$stored" ] || { echo "acked $ok records but $stored are stored"; exit 1; }
-	rates+=("$(kv records_per_s "$WORK/run$r.out")")
-	p50s+=("$(kv ack_latency_p50_ms "$WORK/run$r.out")")
-	p99s+=("$(kv ack_latency_p99_ms "$WORK/run$r.out")")
+	judged
+	g2=$(pg_ticks)
+	rates+=("$rate") p50s+=("$p50") p99s+=("$p99")
 	cpus+=("$(calc "($c1 - $c0) * 1000000 / $tck / $ok")")
-	printf 'run %d: %s records/s, ack p50 %s ms, p99 %s ms\n' "$r" "${rates[-1]}" "${p50s[-1]}" "${p99s[-1]}"
+	# PostgreSQL's share: ingest during the run and the judge until it caught up.
+	pgcpus+=("$(calc "($g2 - $g0) * 1000000 / $tck / $ok")")
+	loadcpus+=("$(awk -v ok="$ok" '{print ($1 + $2) * 1000000 / ok}' "$WORK/run$r.cpu")")
+	lag50s+=("$(lag_ms 0.5)") lag99s+=("$(lag_ms 0.99)")
+	printf 'run %d: %s records/s, ack p50 %s ms, p99 %s ms; judge lag p99 %s ms\n' "$r" \
+		"$rate" "$p50" "$p99" "${lag99s[-1]}"
 done
 rate=$(printf '%s\n' "${rates[@]}" | median)
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$HPID/status")
 
 # Half the measured rate, spread over the terminals: the latency target.
-half=$(calc "$rate / 2 / $NT")
-half_p99s=() half_rates=()
+half=$(calc "$rate / 2 / (2 * $NT)")
+half_p99s=() half_rates=() half_lag99s=()
 for r in $(seq 1 "$RUNS"); do
 	fresh_tables
-	run_termsim "$WORK/half$r.out" "--rate $half"
-	half_p99s+=("$(kv ack_latency_p99_ms "$WORK/half$r.out")")
-	half_rates+=("$(kv records_per_s "$WORK/half$r.out")")
-	printf 'half-rate run %d: %s records/s, ack p99 %s ms\n' "$r" "${half_rates[-1]}" "${half_p99s[-1]}"
+	run_load "$WORK/half$r" "--rate $half"
+	read -r hrate _ hp99 _ < <(figures "$WORK/half$r")
+	judged
+	half_p99s+=("$hp99") half_rates+=("$hrate") half_lag99s+=("$(lag_ms 0.99)")
+	printf 'half-rate run %d: %s records/s, ack p99 %s ms; judge lag p99 %s ms\n' "$r" \
+		"$hrate" "$hp99" "${half_lag99s[-1]}"
 done
 half_p99=$(printf '%s\n' "${half_p99s[@]}" | median)
 half_rate=$(printf '%s\n' "${half_rates[@]}" | median)
 kill -TERM "$HPID"; wait "$HPID" || true; HPID=
+
+echo "== the judge alone: the last run's records queued again, judged by a fresh hoursd"
+psql -c "TRUNCATE minute_claim, progress, progress_day, push_packet, record_judgement, judge_queue"
+queued=$(psql -c "INSERT INTO judge_queue (terminal_id, record_no)
+	SELECT terminal_id, record_no FROM training_record WHERE verdict = 'accepted'
+	ORDER BY record_time, terminal_id; SELECT count(*) FROM judge_queue")
+t0=$(date +%s.%N)
+start_hoursd
+judged
+t1=$(date +%s.%N)
+kill -TERM "$HPID"; wait "$HPID" || true; HPID=
+judge_rate=$(calc "$queued / ($t1 - $t0)")
 
 echo "== the machine's own limits"
 verify=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048/ {print $NF}')
@@ -135,12 +219,23 @@ psql -f "$WORK/copy.sql"
 t1=$(date +%s.%N)
 insert=$(calc "$rows / ($t1 - $t0)")
 limit=$(printf '%s\n%s\n' "$verify" "$insert" | sort -g | head -n 1)
+cpu=$(printf '%s\n' "${cpus[@]}" | median)
+pgcpu=$(printf '%s\n' "${pgcpus[@]}" | median)
+loadcpu=$(printf '%s\n' "${loadcpus[@]}" | median)
+cores=$(nproc)
+bound=$(calc "$cores * 1000000 / ($cpu + $pgcpu + $loadcpu)")
 
-printf '\n== figures (median of %d runs, %d terminals, %d RSA-2048 signed records each)\n' "$RUNS" "$NT" "$NR"
+printf '\n== figures (median of %d runs; %d TLS + %d timing terminals, %d RSA-2048 signed records each)\n' "$RUNS" "$NT" "$NT" "$NR"
 printf 'ingest:               %.0f records/s durable (acked after commit, fsync on)\n' "$rate"
-printf 'ack latency:          p50 %s ms, p99 %s ms (full rate)\n' "$(printf '%s\n' "${p50s[@]}" | median)" "$(printf '%s\n' "${p99s[@]}" | median)"
+printf 'ack latency:          p50 %s ms, p99 %s ms (full rate; the worse framing)\n' "$(printf '%s\n' "${p50s[@]}" | median)" "$(printf '%s\n' "${p99s[@]}" | median)"
 printf 'ack latency at half:  p99 %s ms at %.0f records/s (median; target <= 25 ms)\n' "$half_p99" "$half_rate"
-printf 'hoursd CPU:           %.1f us per record; RSS high-water %s kB\n' "$(printf '%s\n' "${cpus[@]}" | median)" "$rss"
+printf 'judge lag:            p50 %s ms, p99 %s ms at full rate; p99 %s ms at half rate (ingest commit -> judged)\n' \
+	"$(printf '%s\n' "${lag50s[@]}" | median)" "$(printf '%s\n' "${lag99s[@]}" | median)" "$(printf '%s\n' "${half_lag99s[@]}" | median)"
+printf 'judge alone:          %.0f records/s (%d queued records, judge.batch_max_rows 5000)\n' "$judge_rate" "$queued"
+printf 'CPU per record:       hoursd %.1f us, PostgreSQL %.1f us (ingest and judge), load generator %.1f us\n' "$cpu" "$pgcpu" "$loadcpu"
+printf 'hoursd RSS:           high-water %s kB\n' "$rss"
 printf 'limit, verify:        %.0f RSA-2048 verifications/s on one core (openssl speed)\n' "$verify"
 printf 'limit, insert:        %.0f rows/s, one connection, COPY of %d rows per transaction\n' "$insert" "$BATCH"
 printf 'ratio:                %.2f of the smaller limit (target >= 0.60)\n' "$(calc "$rate / $limit")"
+printf 'limit, CPU:           %.0f records/s: %d cores / (hoursd + PostgreSQL + load generator CPU per record)\n' "$bound" "$cores"
+printf 'ratio to CPU limit:   %.2f\n' "$(calc "$rate / $bound")"
