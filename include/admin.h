@@ -36,7 +36,7 @@ struct admin_state {
 	struct ingest_stats store;
 	struct judge_stats judge;
 	uint64_t db_connects; /* both connections */
-	bool db_up; /* both connections, ingest's and the judge's */
+	bool db_up;	      /* both connections, ingest's and the judge's */
 	unsigned conns_open;
 	unsigned conns_by_state[CONN_STATES];
 	double start_time; /* when admin_start ran, seconds since the epoch */

@@ -107,9 +107,8 @@ void ingest_free(struct ingest *in);
 void ingest_reconfigure(struct ingest *in, const struct hconf *conf);
 
 /* Queue the positions of one frame; done runs once, after their commit. */
-void ingest_add_positions(struct ingest *in, int64_t terminal_id,
-			  const struct jt808_location *locs, unsigned n, ingest_done_fn done,
-			  void *arg);
+void ingest_add_positions(struct ingest *in, int64_t terminal_id, const struct jt808_location *locs,
+			  unsigned n, ingest_done_fn done, void *arg);
 void ingest_add_event(struct ingest *in, const struct ingest_event *e, ingest_done_fn done,
 		      void *arg);
 void ingest_add_record(struct ingest *in, const struct ingest_record *r, ingest_done_fn done,
@@ -118,8 +117,7 @@ void ingest_add_photo(struct ingest *in, int64_t terminal_id, const struct jtx_p
 		      const uint8_t *data, size_t len, ingest_done_fn done, void *arg);
 
 /* Look a terminal up by its normalized number (jt808_phone_norm). */
-void ingest_lookup_terminal(struct ingest *in, const char *phone, ingest_terminal_fn fn,
-			    void *arg);
+void ingest_lookup_terminal(struct ingest *in, const char *phone, ingest_terminal_fn fn, void *arg);
 
 /* Rows queued and not yet committed are at or above the high-water mark. */
 bool ingest_full(const struct ingest *in);

@@ -27,8 +27,7 @@ struct judge_stats {
 	double last_oldest_s; /* the longest wait in the queue of the last batch */
 };
 
-struct judge *judge_new(struct event_base *base, const struct hconf *conf, struct db *db)
-	MUSTCHECK;
+struct judge *judge_new(struct event_base *base, const struct hconf *conf, struct db *db) MUSTCHECK;
 void judge_free(struct judge *j);
 void judge_reconfigure(struct judge *j, const struct hconf *conf);
 /* Ingest committed records for the judge: take them now, or right after the batch in flight. */

@@ -24,9 +24,9 @@ void hist_init(struct hist *h, const double *bounds);
 void hist_observe(struct hist *h, double v);
 
 /* Latency and size histograms the daemon keeps (defined in metrics.c). */
-extern struct hist metric_batch_rows;	  /* rows per committed batch */
-extern struct hist metric_commit_seconds; /* statement sent -> commit seen */
-extern struct hist metric_ack_seconds;	  /* frame decoded -> ack written */
+extern struct hist metric_batch_rows;	     /* rows per committed batch */
+extern struct hist metric_commit_seconds;    /* statement sent -> commit seen */
+extern struct hist metric_ack_seconds;	     /* frame decoded -> ack written */
 extern struct hist metric_judge_lag_seconds; /* per judge batch: its oldest record's wait */
 extern struct hist metric_judge_batch_rows;  /* records per judge batch */
 void metrics_init(void);

@@ -253,8 +253,7 @@ static void render_store(struct evbuffer *o, const struct admin_state *s)
 	counter(o, "hoursd_db_batches_total", "Batches committed.", s->store.batches);
 	counter(o, "hoursd_db_rows_total", "Rows committed.", s->store.rows);
 	counter(o, "hoursd_db_connects_total",
-		"Connections to the database established, the first one included.",
-		s->db_connects);
+		"Connections to the database established, the first one included.", s->db_connects);
 	counter(o, "hoursd_db_errors_total",
 		"Batches that failed with a permanent database error, answered with failure.",
 		s->store.errors);
@@ -320,10 +319,11 @@ static void render_histograms(struct evbuffer *o)
 	histogram(o, "hoursd_db_commit_seconds",
 		  "Time from sending a batch to seeing its commit, in seconds.",
 		  &metric_commit_seconds);
-	histogram(o, "hoursd_judge_lag_seconds",
-		  "Per judge batch, the longest a record of it waited between its ingest commit and "
-		  "the judge, in seconds.",
-		  &metric_judge_lag_seconds);
+	histogram(
+		o, "hoursd_judge_lag_seconds",
+		"Per judge batch, the longest a record of it waited between its ingest commit and "
+		"the judge, in seconds.",
+		&metric_judge_lag_seconds);
 	histogram(o, "hoursd_judge_batch_rows", "Records per judge batch.",
 		  &metric_judge_batch_rows);
 	histogram(o, "hoursd_ack_seconds",

@@ -354,8 +354,13 @@ void db_query_params(struct db *d, const char *sql, const struct db_params *p, d
 	struct job *j = calloc(1, sizeof(*j));
 	if (j == NULL)
 		die("out of memory");
-	*j = (struct job){.sql = sql, .n = p->n, .values = p->values, .lengths = p->lengths,
-			  .formats = p->formats, .fn = fn, .arg = arg};
+	*j = (struct job){.sql = sql,
+			  .n = p->n,
+			  .values = p->values,
+			  .lengths = p->lengths,
+			  .formats = p->formats,
+			  .fn = fn,
+			  .arg = arg};
 	enqueue(d, j);
 }
 

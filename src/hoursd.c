@@ -73,7 +73,8 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 	conn_janitor(now);
 	command_poll(&srv);
 	if (srv.draining) {
-		if (ingest_idle(srv.ingest) && judge_idle(srv.judge) && conn_all_flushed() && push_idle(srv.push)) {
+		if (ingest_idle(srv.ingest) && judge_idle(srv.judge) && conn_all_flushed() &&
+		    push_idle(srv.push)) {
 			log_info("drained: every committed frame answered");
 			stop_now();
 		} else if (now - drain_started >= (time_t)srv.conf->drain_timeout_s) {

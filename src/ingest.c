@@ -218,8 +218,8 @@ static void send_batch(struct ingest *in)
 	b->lengths[1] = (int)b->bytes.len;
 	b->formats[0] = 0;
 	b->formats[1] = 1; /* binary: the bytes as they are */
-	struct db_params p = {.n = 2, .values = b->values, .lengths = b->lengths,
-			      .formats = b->formats};
+	struct db_params p = {
+		.n = 2, .values = b->values, .lengths = b->lengths, .formats = b->formats};
 	in->writing = true;
 	clock_gettime(CLOCK_MONOTONIC, &in->started);
 	db_query_params(in->db, in->sql, &p, on_batch, in);
@@ -301,17 +301,21 @@ void ingest_free(struct ingest *in)
 	free(in);
 }
 
-void ingest_add_positions(struct ingest *in, int64_t terminal_id,
-			  const struct jt808_location *locs, unsigned n, ingest_done_fn done,
-			  void *arg)
+void ingest_add_positions(struct ingest *in, int64_t terminal_id, const struct jt808_location *locs,
+			  unsigned n, ingest_done_fn done, void *arg)
 {
 	for (unsigned i = 0; i < n; i++) {
 		const struct jt808_location *l = &locs[i];
-		struct row_position r = {
-			.terminal_id = terminal_id, .fix_time = l->time, .lat_e6 = l->lat_e6,
-			.lon_e6 = l->lon_e6, .altitude_m = l->altitude_m,
-			.speed_dkmh = l->speed_dkmh, .direction = l->direction,
-			.alarm = l->alarm, .status = l->status, .fix_valid = l->fix};
+		struct row_position r = {.terminal_id = terminal_id,
+					 .fix_time = l->time,
+					 .lat_e6 = l->lat_e6,
+					 .lon_e6 = l->lon_e6,
+					 .altitude_m = l->altitude_m,
+					 .speed_dkmh = l->speed_dkmh,
+					 .direction = l->direction,
+					 .alarm = l->alarm,
+					 .status = l->status,
+					 .fix_valid = l->fix};
 		rows_write(&in->open.position, &in->open.bytes, &row_position_schema, &r);
 	}
 	batch_wait(&in->open, done, arg, -1);
@@ -328,15 +332,22 @@ void ingest_add_event(struct ingest *in, const struct ingest_event *e, ingest_do
 		      void *arg)
 {
 	/* Negative class, minutes and mileage: absent from the frame. */
-	struct row_event r = {
-		.terminal_id = e->terminal_id, .kind = e->kind, .event_time = e->event_time,
-		.person_no = e->person_no, .coach_no = e->coach_no,
-		.class_id = nint(e->class_id, e->class_id >= 0), .course_code = e->course_code,
-		.minutes = nint(e->minutes, e->minutes >= 0),
-		.mileage_dkm = nint(e->mileage_dkm, e->mileage_dkm >= 0),
-		.lat_e6 = e->gnss->lat_e6, .lon_e6 = e->gnss->lon_e6, .fix_valid = e->gnss->fix,
-		.reason = e->reason, .came_unsigned = e->came_unsigned,
-		.ext_serial = e->ext_serial, .raw = {e->raw, e->raw_len}};
+	struct row_event r = {.terminal_id = e->terminal_id,
+			      .kind = e->kind,
+			      .event_time = e->event_time,
+			      .person_no = e->person_no,
+			      .coach_no = e->coach_no,
+			      .class_id = nint(e->class_id, e->class_id >= 0),
+			      .course_code = e->course_code,
+			      .minutes = nint(e->minutes, e->minutes >= 0),
+			      .mileage_dkm = nint(e->mileage_dkm, e->mileage_dkm >= 0),
+			      .lat_e6 = e->gnss->lat_e6,
+			      .lon_e6 = e->gnss->lon_e6,
+			      .fix_valid = e->gnss->fix,
+			      .reason = e->reason,
+			      .came_unsigned = e->came_unsigned,
+			      .ext_serial = e->ext_serial,
+			      .raw = {e->raw, e->raw_len}};
 	rows_write(&in->open.event, &in->open.bytes, &row_event_schema, &r);
 	batch_wait(&in->open, done, arg, -1);
 	added(in, 1);
@@ -347,24 +358,37 @@ void ingest_add_record(struct ingest *in, const struct ingest_record *rec, inges
 {
 	const struct jtx_record *m = rec->rec;
 	const struct jt808_location *g = &m->gnss;
-	struct row_record r = {
-		.i = in->open.nrecords, .terminal_id = rec->terminal_id, .record_no = m->record_no,
-		.record_time = m->record_time, .student_no = m->student_no,
-		.coach_no = m->coach_no, .class_id = m->class_id,
-		.course_code = m->course.digits, .part = m->course.part, .mode = m->course.mode,
-		.vehicle_class = m->course.vehicle_class, .upload_type = m->upload_type,
-		.record_status = m->status, .max_speed_dkmh = m->max_speed_dkmh,
-		.mileage_dkm = m->mileage_dkm, .lat_e6 = g->lat_e6, .lon_e6 = g->lon_e6,
-		.fix_valid = g->fix, .gnss_time = nint(g->time, g->time > 0),
-		.session_login = nint(rec->session_login, rec->session_login > 0),
-		.reason = rec->reason, .came_unsigned = rec->came_unsigned,
-		/* The timing GNSS block: both speeds; the extra items when sent. */
-		.gnss_speed_dkmh = g->speed_dkmh, .recorder_speed_dkmh = g->recorder_speed_dkmh,
-		.gnss_mileage_dkm = nint(g->mileage_dkm, g->extras & JT808_X_MILEAGE),
-		.engine_rpm = nint(g->engine_rpm, g->extras & JT808_X_RPM),
-		.altitude_m = nint(g->altitude_m, g->extras & JT808_X_ALTITUDE),
-		.fuel_dl = nint(g->fuel_dl, g->extras & JT808_X_FUEL),
-		.raw = {rec->raw, rec->raw_len}};
+	struct row_record r = {.i = in->open.nrecords,
+			       .terminal_id = rec->terminal_id,
+			       .record_no = m->record_no,
+			       .record_time = m->record_time,
+			       .student_no = m->student_no,
+			       .coach_no = m->coach_no,
+			       .class_id = m->class_id,
+			       .course_code = m->course.digits,
+			       .part = m->course.part,
+			       .mode = m->course.mode,
+			       .vehicle_class = m->course.vehicle_class,
+			       .upload_type = m->upload_type,
+			       .record_status = m->status,
+			       .max_speed_dkmh = m->max_speed_dkmh,
+			       .mileage_dkm = m->mileage_dkm,
+			       .lat_e6 = g->lat_e6,
+			       .lon_e6 = g->lon_e6,
+			       .fix_valid = g->fix,
+			       .gnss_time = nint(g->time, g->time > 0),
+			       .session_login = nint(rec->session_login, rec->session_login > 0),
+			       .reason = rec->reason,
+			       .came_unsigned = rec->came_unsigned,
+			       /* The timing GNSS block: both speeds; the extra items when sent. */
+			       .gnss_speed_dkmh = g->speed_dkmh,
+			       .recorder_speed_dkmh = g->recorder_speed_dkmh,
+			       .gnss_mileage_dkm =
+				       nint(g->mileage_dkm, g->extras & JT808_X_MILEAGE),
+			       .engine_rpm = nint(g->engine_rpm, g->extras & JT808_X_RPM),
+			       .altitude_m = nint(g->altitude_m, g->extras & JT808_X_ALTITUDE),
+			       .fuel_dl = nint(g->fuel_dl, g->extras & JT808_X_FUEL),
+			       .raw = {rec->raw, rec->raw_len}};
 	rows_write(&in->open.record, &in->open.bytes, &row_record_schema, &r);
 	if (rec->reason == NULL)
 		in->open.judge = true;
@@ -375,13 +399,19 @@ void ingest_add_record(struct ingest *in, const struct ingest_record *rec, inges
 void ingest_add_photo(struct ingest *in, int64_t terminal_id, const struct jtx_photo_init *p,
 		      const uint8_t *data, size_t len, ingest_done_fn done, void *arg)
 {
-	struct row_photo r = {
-		.terminal_id = terminal_id, .photo_no = p->photo_no, .person_no = p->person_no,
-		.class_id = p->class_id, .upload_mode = p->upload_mode, .channel = p->channel,
-		.size_code = p->size_code, .event = p->event,
-		.face_confidence = p->face_confidence, .lat_e6 = p->gnss.lat_e6,
-		.lon_e6 = p->gnss.lon_e6, .taken_at = nint(p->gnss.time, p->gnss.time > 0),
-		.data = {data, len}};
+	struct row_photo r = {.terminal_id = terminal_id,
+			      .photo_no = p->photo_no,
+			      .person_no = p->person_no,
+			      .class_id = p->class_id,
+			      .upload_mode = p->upload_mode,
+			      .channel = p->channel,
+			      .size_code = p->size_code,
+			      .event = p->event,
+			      .face_confidence = p->face_confidence,
+			      .lat_e6 = p->gnss.lat_e6,
+			      .lon_e6 = p->gnss.lon_e6,
+			      .taken_at = nint(p->gnss.time, p->gnss.time > 0),
+			      .data = {data, len}};
 	rows_write(&in->open.photo, &in->open.bytes, &row_photo_schema, &r);
 	batch_wait(&in->open, done, arg, -1);
 	/* Weigh a photo by its size, so that photos too hold the store back. */
@@ -463,8 +493,7 @@ static void on_lookup(void *arg, const PGresult *res)
 	free(l);
 }
 
-void ingest_lookup_terminal(struct ingest *in, const char *phone, ingest_terminal_fn fn,
-			    void *arg)
+void ingest_lookup_terminal(struct ingest *in, const char *phone, ingest_terminal_fn fn, void *arg)
 {
 	struct lookup *l = calloc(1, sizeof(*l));
 	if (l == NULL)

@@ -21,7 +21,8 @@ static const double batch_row_bounds[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 10
 static const double second_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 				       0.1,    0.25,  0.5,    1,     2.5,  -1};
 /* The judge's lag: a fraction of a second normally, up to minutes when it falls behind. */
-static const double lag_bounds[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, -1};
+static const double lag_bounds[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+				    2.5,  5,	 10,   30,  60,	  300, -1};
 
 void hist_init(struct hist *h, const double *bounds)
 {

@@ -548,8 +548,8 @@ static void on_taken(void *arg, const PGresult *res)
 /* Take due packets when there is room (taken while draining are sent all the same). */
 static void poke(struct push *p)
 {
-	if (p->cfg == NULL || p->draining || p->stopped || p->taking ||
-	    !db_connected(p->db) || p->njobs >= p->cfg->concurrency)
+	if (p->cfg == NULL || p->draining || p->stopped || p->taking || !db_connected(p->db) ||
+	    p->njobs >= p->cfg->concurrency)
 		return;
 	char lease[16], limit[16];
 	snprintf(lease, sizeof(lease), "%u", p->cfg->lease_s);

@@ -22,8 +22,7 @@ static const struct row_column photo_columns[] = {ROW_PHOTO(PHOTO_COLUMN)};
 const struct row_schema row_position_schema = {"position", position_columns,
 					       ARRAY_SIZE(position_columns)};
 const struct row_schema row_event_schema = {"event", event_columns, ARRAY_SIZE(event_columns)};
-const struct row_schema row_record_schema = {"record", record_columns,
-					     ARRAY_SIZE(record_columns)};
+const struct row_schema row_record_schema = {"record", record_columns, ARRAY_SIZE(record_columns)};
 const struct row_schema row_photo_schema = {"photo", photo_columns, ARRAY_SIZE(photo_columns)};
 
 static void *grow(void *p, size_t n)
@@ -84,9 +83,10 @@ void rows_write(struct jsonw *w, struct row_bytes *bytes, const struct row_schem
 
 char *rows_columns(const struct row_schema *s)
 {
-	static const char *const sql_type[] = {
-		[ROW_T_INT] = "bigint", [ROW_T_NINT] = "bigint", [ROW_T_BOOL] = "boolean",
-		[ROW_T_TEXT] = "text"};
+	static const char *const sql_type[] = {[ROW_T_INT] = "bigint",
+					       [ROW_T_NINT] = "bigint",
+					       [ROW_T_BOOL] = "boolean",
+					       [ROW_T_TEXT] = "text"};
 	struct jsonw out = {0}; /* used as a growing text buffer */
 	for (size_t i = 0; i < s->ncolumns; i++) {
 		const struct row_column *c = &s->columns[i];

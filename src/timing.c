@@ -56,20 +56,20 @@ static void add_event(struct conn *c, const struct jt808_msg *m, const struct jt
 {
 	const struct lesson_event *e = &v->event;
 	struct ingest_event ev = {.terminal_id = c->t.id,
-				 .kind = e->kind,
-				 .event_time = e->time,
-				 .person_no = e->person_no,
-				 .coach_no = e->coach_no,
-				 .class_id = e->class_id,
-				 .course_code = e->course_code,
-				 .minutes = e->minutes,
-				 .mileage_dkm = e->mileage_dkm,
-				 .gnss = e->gnss,
-				 .reason = reason_name(v->reason),
-				 .came_unsigned = h->sig_len == 0,
-				 .ext_serial = h->serial,
-				 .raw = m->body,
-				 .raw_len = m->body_len};
+				  .kind = e->kind,
+				  .event_time = e->time,
+				  .person_no = e->person_no,
+				  .coach_no = e->coach_no,
+				  .class_id = e->class_id,
+				  .course_code = e->course_code,
+				  .minutes = e->minutes,
+				  .mileage_dkm = e->mileage_dkm,
+				  .gnss = e->gnss,
+				  .reason = reason_name(v->reason),
+				  .came_unsigned = h->sig_len == 0,
+				  .ext_serial = h->serial,
+				  .raw = m->body,
+				  .raw_len = m->body_len};
 	c->srv->st.session_events++;
 	ingest_add_event(c->srv->ingest, &ev, conn_committed, pending(c, m, h, v));
 }
@@ -78,12 +78,12 @@ static void add_record(struct conn *c, const struct jt808_msg *m, const struct j
 		       const struct lesson_verdict *v)
 {
 	struct ingest_record r = {.terminal_id = c->t.id,
-				 .rec = v->record,
-				 .session_login = v->session_login,
-				 .reason = reason_name(v->reason),
-				 .came_unsigned = h->sig_len == 0,
-				 .raw = m->body,
-				 .raw_len = m->body_len};
+				  .rec = v->record,
+				  .session_login = v->session_login,
+				  .reason = reason_name(v->reason),
+				  .came_unsigned = h->sig_len == 0,
+				  .raw = m->body,
+				  .raw_len = m->body_len};
 	struct pending_ack *p = pending(c, m, h, v);
 	p->is_record = true;
 	ingest_add_record(c->srv->ingest, &r, conn_committed, p);
@@ -95,7 +95,7 @@ static void add_photo(struct conn *c, const struct jt808_msg *m, const struct jt
 	const struct jtx_photo_data *x = v->photo_data;
 	c->srv->st.photos++;
 	ingest_add_photo(c->srv->ingest, c->t.id, v->photo, x->bytes, x->len, conn_committed,
-			pending(c, m, h, v));
+			 pending(c, m, h, v));
 }
 
 /* Nothing is stored yet: the answer says whether the photo may come (0: send it). */

@@ -494,7 +494,8 @@ START_TEST(page_parses_and_matches)
 	/* Rejections by reason add ingest's and the judge's. */
 	ck_assert(value(&pg, "hoursd_training_records_rejected_total", "reason=\"no_signature\"") ==
 		  5);
-	ck_assert(value(&pg, "hoursd_training_records_rejected_total", "reason=\"daily_cap\"") == 7);
+	ck_assert(value(&pg, "hoursd_training_records_rejected_total", "reason=\"daily_cap\"") ==
+		  7);
 	ck_assert(value(&pg, "hoursd_training_records_rejected_total",
 			"reason=\"student_overlap\"") == 2);
 	ck_assert(value(&pg, "hoursd_build_info", "version=\"" HOURSD_VERSION "\"") == 1);

@@ -622,7 +622,8 @@ static int hoursctl(const char *cmd, const char *arg)
 	return wait_exit(spawn(argv, out_path, log_path), 60);
 }
 
-/* Records of a terminal with a final verdict, ingest's or the judge's (and a reason, unless NULL). */
+/* Records of a terminal with a final verdict, ingest's or the judge's (and a reason, unless NULL).
+ */
 static long long records_of(const char *terminal, const char *verdict, const char *reason)
 {
 	if (reason)
@@ -1308,9 +1309,9 @@ END_TEST
 START_TEST(test_judged_exactly_once)
 {
 	start_hoursd(NULL);
-	ck_assert_int_eq(
-		termsim("term-" T1, T1, words("--lesson 100 --record-start %lld " PART3, morning(1))),
-		0);
+	ck_assert_int_eq(termsim("term-" T1, T1,
+				 words("--lesson 100 --record-start %lld " PART3, morning(1))),
+			 0);
 	ck_assert_int_eq(db_value("SELECT count(*) FROM record_judgement", NULL, NULL), 100);
 	PGconn *lock = db_connect(test_ci);
 	db_exec(lock, "BEGIN");
@@ -1363,19 +1364,26 @@ START_TEST(test_part_met_matches_c)
 		const struct syllabus_part *p = syllabus_at(syl, i);
 		unsigned req = p->required_minutes;
 		const unsigned tries[][SYL_KINDS] = {
-			{req, 0, 0, 0},	      {req - 1, 0, 0, 0}, {0, req, 0, 0},
-			{0, 0, req, 0},	      {0, 0, 0, req},	  {req / 2, req / 2, 0, 0},
-			{req / 2, 0, req / 2 + 1, 0}, {req, req, req, req}, {0, 0, 0, 0},
+			{req, 0, 0, 0},
+			{req - 1, 0, 0, 0},
+			{0, req, 0, 0},
+			{0, 0, req, 0},
+			{0, 0, 0, req},
+			{req / 2, req / 2, 0, 0},
+			{req / 2, 0, req / 2 + 1, 0},
+			{req, req, req, req},
+			{0, 0, 0, 0},
 		};
 		for (size_t k = 0; k < ARRAY_SIZE(tries); k++) {
 			const unsigned *m = tries[k];
 			char sql[600], part[4];
 			snprintf(part, sizeof(part), "%u", p->part);
-			snprintf(sql, sizeof(sql),
-				 "SELECT part_met(ROW('x', sp.part, sp.vehicle_class, %u, %u, %u, %u,"
-				 " 0, NULL, NULL, 0, now())::progress, sp)"
-				 " FROM syllabus_part sp WHERE sp.vehicle_class = $1 AND sp.part = $2",
-				 m[SYL_VEHICLE], m[SYL_SIMULATOR], m[SYL_CLASSROOM], m[SYL_REMOTE]);
+			snprintf(
+				sql, sizeof(sql),
+				"SELECT part_met(ROW('x', sp.part, sp.vehicle_class, %u, %u, %u, %u,"
+				" 0, NULL, NULL, 0, now())::progress, sp)"
+				" FROM syllabus_part sp WHERE sp.vehicle_class = $1 AND sp.part = $2",
+				m[SYL_VEHICLE], m[SYL_SIMULATOR], m[SYL_CLASSROOM], m[SYL_REMOTE]);
 			const char *v[2] = {p->vehicle_class, part};
 			PGresult *r = PQexecParams(c, sql, 2, NULL, v, NULL, NULL, 0);
 			ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1,
