@@ -9,13 +9,15 @@
 -- so a batch written again after a lost connection changes nothing.
 -- Returns a row for each record that was not stored now: a resend (of a
 -- record stored before, with the verdict stored then) or a conflict.
-WITH d AS (SELECT $1::jsonb AS j, $2::bytea AS b),
-pos AS (
+-- $2 is used as the parameter it is, never through a CTE: a CTE's row is
+-- copied each time it is read, and reading it once a record copies the
+-- whole batch's bytes once a record.
+WITH pos AS (
   INSERT INTO position (terminal_id, fix_time, lat_e6, lon_e6, altitude_m, speed_dkmh,
                         direction, alarm, status, fix_valid)
   SELECT terminal_id, to_timestamp(fix_time), lat_e6, lon_e6, altitude_m, speed_dkmh,
          direction, alarm, status, fix_valid
-    FROM d, jsonb_to_recordset(d.j->'position') AS x(@position@)
+    FROM jsonb_to_recordset($1::jsonb->'position') AS x(@position@)
   ON CONFLICT DO NOTHING),
 ev AS (
   INSERT INTO session_event (terminal_id, kind, event_time, person_no, coach_no, class_id,
@@ -24,8 +26,8 @@ ev AS (
   SELECT terminal_id, kind, to_timestamp(event_time), person_no, coach_no, class_id,
          course_code, minutes, mileage_dkm, lat_e6, lon_e6, fix_valid,
          CASE WHEN reason IS NULL THEN 'accepted' ELSE 'rejected' END, reason, ext_serial,
-         substring(d.b FROM raw_o FOR raw_n), NOT came_unsigned
-    FROM d, jsonb_to_recordset(d.j->'event') AS x(@event@)
+         substring($2::bytea FROM raw_o FOR raw_n), NOT came_unsigned
+    FROM jsonb_to_recordset($1::jsonb->'event') AS x(@event@)
   ON CONFLICT DO NOTHING),
 ph AS (
   INSERT INTO photo (terminal_id, photo_no, person_no, class_id, upload_mode, channel,
@@ -33,13 +35,18 @@ ph AS (
                      sha256, data)
   SELECT terminal_id, photo_no, person_no, class_id, upload_mode, channel, size_code, event,
          face_confidence, to_timestamp(taken_at), lat_e6, lon_e6, data_n,
-         sha256(substring(d.b FROM data_o FOR data_n)), substring(d.b FROM data_o FOR data_n)
-    FROM d, jsonb_to_recordset(d.j->'photo') AS x(@photo@)
+         sha256(substring($2::bytea FROM data_o FOR data_n)),
+         substring($2::bytea FROM data_o FOR data_n)
+    FROM jsonb_to_recordset($1::jsonb->'photo') AS x(@photo@)
   ON CONFLICT DO NOTHING),
+-- The records, without their bytes (which stay in $2 until an insert
+-- needs them): a CTE read by several parts is materialized, and a big one
+-- spills to disk.
 rin AS (
-  SELECT x.*, substring(d.b FROM raw_o FOR raw_n) AS rawb,
-         row_number() OVER (PARTITION BY terminal_id, record_no ORDER BY i) AS copy
-    FROM d, jsonb_to_recordset(d.j->'record') AS x(@record@)),
+  SELECT x.*,
+         row_number() OVER (PARTITION BY terminal_id, record_no ORDER BY i) AS copy,
+         first_value(reason) OVER (PARTITION BY terminal_id, record_no ORDER BY i) AS first_reason
+    FROM jsonb_to_recordset($1::jsonb->'record') AS x(@record@)),
 ins AS (
   INSERT INTO training_record (terminal_id, record_no, record_time, student_no, coach_no,
                                class_id, course_code, part, mode, vehicle_class, upload_type,
@@ -51,10 +58,11 @@ ins AS (
          course_code, part, mode, vehicle_class, upload_type, record_status, max_speed_dkmh,
          mileage_dkm, lat_e6, lon_e6, fix_valid, to_timestamp(gnss_time),
          to_timestamp(session_login),
-         CASE WHEN reason IS NULL THEN 'accepted' ELSE 'rejected' END, reason, rawb,
-         sha256(rawb), gnss_speed_dkmh, recorder_speed_dkmh, gnss_mileage_dkm, engine_rpm,
-         altitude_m, fuel_dl, NOT came_unsigned
-    FROM rin WHERE copy = 1
+         CASE WHEN reason IS NULL THEN 'accepted' ELSE 'rejected' END, reason, raw, sha256(raw),
+         gnss_speed_dkmh, recorder_speed_dkmh, gnss_mileage_dkm, engine_rpm, altitude_m,
+         fuel_dl, NOT came_unsigned
+    FROM (SELECT rin.*, substring($2::bytea FROM raw_o FOR raw_n) AS raw FROM rin
+           WHERE copy = 1) r
   ON CONFLICT (terminal_id, record_no) DO NOTHING
   RETURNING terminal_id, record_no, verdict),
 -- The records ingest accepted wait for the judge.
@@ -65,29 +73,40 @@ q AS (
 -- see ins).  The same record when the bytes are; a record uploaded again
 -- on the platform's command (upload type 2) has another upload type byte,
 -- so other bytes and another signature: the same record when every field
--- it reports is the stored one's.
+-- it reports is the stored one's.  Looked up record by record in the
+-- primary key (LIMIT 1 keeps the lookup a lateral one: as a join, its
+-- plan could hash the whole table).
 old AS (
-  SELECT rin.i, tr.verdict,
-         tr.raw_sha256 = sha256(rin.rawb)
+  SELECT rin.i, rin.terminal_id, rin.record_no, tr.verdict, r.raw,
+         tr.raw_sha256 = sha256(r.raw)
          OR (rin.upload_type = 2
              AND (tr.record_time, tr.student_no, tr.coach_no, tr.class_id, tr.course_code,
                   tr.record_status, tr.max_speed_dkmh, tr.mileage_dkm, tr.lat_e6, tr.lon_e6)
                = (to_timestamp(rin.record_time), rin.student_no, rin.coach_no, rin.class_id,
                   rin.course_code, rin.record_status, rin.max_speed_dkmh, rin.mileage_dkm,
                   rin.lat_e6, rin.lon_e6)) AS same
-    FROM rin JOIN training_record tr
-      ON tr.terminal_id = rin.terminal_id AND tr.record_no = rin.record_no),
+    FROM rin
+    JOIN LATERAL (SELECT * FROM training_record t
+                   WHERE t.terminal_id = rin.terminal_id AND t.record_no = rin.record_no
+                   LIMIT 1) tr ON true
+    CROSS JOIN LATERAL (SELECT substring($2::bytea FROM rin.raw_o FOR rin.raw_n) AS raw) r),
 conflict AS (
   INSERT INTO training_record_conflict (terminal_id, record_no, raw, raw_sha256)
-  SELECT rin.terminal_id, rin.record_no, rin.rawb, sha256(rin.rawb)
-    FROM rin JOIN old USING (i) WHERE NOT old.same
+  SELECT terminal_id, record_no, raw, sha256(raw) FROM old WHERE NOT same
   ON CONFLICT DO NOTHING)
--- A record inserted meanwhile by another instance is in neither ins nor
--- old: a resend too, of a record taken.
-SELECT rin.i,
-       CASE WHEN old.i IS NOT NULL AND NOT old.same THEN 'conflict' ELSE 'resend' END AS outcome,
-       coalesce(old.verdict, ins.verdict, 'accepted') AS stored_verdict
+-- Membership tests between CTEs are IN subplans the planner hashes (IS
+-- TRUE keeps them so): as joins of CTEs, whose sizes the planner cannot
+-- know, they become nested loops, quadratic in the batch.
+SELECT i, CASE WHEN same THEN 'resend' ELSE 'conflict' END AS outcome, verdict AS stored_verdict
+  FROM old
+UNION ALL
+-- Twice in this batch: the verdict the first copy was stored with.
+SELECT i, 'resend', CASE WHEN first_reason IS NULL THEN 'accepted' ELSE 'rejected' END
   FROM rin
-  LEFT JOIN ins ON ins.terminal_id = rin.terminal_id AND ins.record_no = rin.record_no
-  LEFT JOIN old ON old.i = rin.i
- WHERE old.i IS NOT NULL OR ins.record_no IS NULL OR rin.copy > 1
+ WHERE copy > 1 AND NOT (i IN (SELECT i FROM old)) IS TRUE
+UNION ALL
+-- Inserted meanwhile by another instance: in neither ins nor old, taken.
+SELECT i, 'resend', 'accepted'
+  FROM rin
+ WHERE copy = 1 AND NOT (i IN (SELECT i FROM old)) IS TRUE
+   AND NOT ((terminal_id, record_no) IN (SELECT terminal_id, record_no FROM ins)) IS TRUE

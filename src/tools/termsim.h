@@ -179,6 +179,8 @@ struct run {
 	unsigned nsims, active;
 	uint32_t *lat_us;
 	size_t nlat;
+	uint32_t *rec_lat_us; /* the timing messages answered by 0x8001: the records */
+	size_t nrec_lat;
 	uint64_t t_start_us, t_end_us;
 	uint64_t rec_t0_us, rec_t1_us; /* the timed part: first record sent, last answered */
 	bool interrupted;
