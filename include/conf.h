@@ -21,6 +21,7 @@ struct hconf {
 	char *tls_ca;
 	/* database */
 	char *db_conninfo;
+	unsigned db_connections; /* ingest's: a batch in flight on each */
 	unsigned batch_max_rows;
 	unsigned batch_max_ms;
 	unsigned store_high_water; /* rows waiting for a commit, all connections */
@@ -28,6 +29,7 @@ struct hconf {
 	unsigned db_reconnect_max_ms;
 	unsigned judge_batch_max_rows; /* records per judge batch */
 	unsigned judge_interval_ms;    /* the judge looks at its queue at least this often */
+	unsigned judge_gap_ms;	       /* least time between the starts of two batches */
 	/* connection */
 	unsigned idle_timeout_s;
 	unsigned max_frame_bytes; /* escaped bytes between the flags */

@@ -5,9 +5,10 @@
  * Records ingest accepted wait in judge_queue; the judge takes up to
  * judge.batch_max_rows of them at a time (sql/queries/judge.sql: minute
  * claims, daily caps, progress, packets, and the removal from the queue
- * in one transaction) whenever ingest has committed new ones, and every
- * judge.interval_ms in any case (records of other instances, or left
- * from before a restart).  A full batch is followed by the next at once.
+ * in one transaction) when ingest has committed new ones (batches start
+ * at least judge.gap_ms apart), and every judge.interval_ms in any case
+ * (records of other instances, or left from before a restart).  A full
+ * batch is followed by the next at once.
  * The lag between an ingest commit and its judgement is in /metrics
  * (hoursd_judge_lag_seconds).
  */

@@ -66,7 +66,9 @@ struct server_stats {
 struct server {
 	struct event_base *base;
 	struct hconf *conf;
-	struct db *db;	       /* ingest's connection: look-ups, commands, the pusher */
+	struct db *db; /* ingest's first connection: look-ups, commands, the pusher */
+	struct db *ingest_db[8]; /* ingest's connections (database.connections), db first */
+	unsigned ningest_db;
 	struct ingest *ingest; /* the first stage: rows as received, answered after commit */
 	struct db *judge_db;   /* the judge's own connection */
 	struct judge *judge;   /* the second stage: claims, caps, progress, packets */

@@ -248,7 +248,7 @@ static void render_records(struct evbuffer *o, const struct server_stats *st,
 
 static void render_store(struct evbuffer *o, const struct admin_state *s)
 {
-	gauge(o, "hoursd_db_up", "1 while both database connections (ingest, judge) are up.",
+	gauge(o, "hoursd_db_up", "1 while every database connection (ingest's, the judge's) is up.",
 	      s->db_up);
 	counter(o, "hoursd_db_batches_total", "Batches committed.", s->store.batches);
 	counter(o, "hoursd_db_rows_total", "Rows committed.", s->store.rows);
@@ -371,11 +371,15 @@ static void take_state(const struct admin *a, struct admin_state *s)
 	if (a->srv->ingest) {
 		ingest_get_stats(a->srv->ingest, &s->store);
 		judge_get_stats(a->srv->judge, &s->judge);
-		s->db_up = db_connected(a->srv->db) && db_connected(a->srv->judge_db);
-		struct db_stats in, ju;
-		db_get_stats(a->srv->db, &in);
-		db_get_stats(a->srv->judge_db, &ju);
-		s->db_connects = in.reconnects + ju.reconnects;
+		struct db_stats st;
+		s->db_up = db_connected(a->srv->judge_db);
+		db_get_stats(a->srv->judge_db, &st);
+		s->db_connects = st.reconnects;
+		for (unsigned i = 0; i < a->srv->ningest_db; i++) {
+			s->db_up = s->db_up && db_connected(a->srv->ingest_db[i]);
+			db_get_stats(a->srv->ingest_db[i], &st);
+			s->db_connects += st.reconnects;
+		}
 	}
 	s->conns_open = conn_count();
 	conn_count_by_state(s->conns_by_state);

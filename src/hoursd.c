@@ -106,6 +106,16 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 	.name = (nm), .conninfo = (c)->db_conninfo, .reconnect_min_ms = (c)->db_reconnect_min_ms,  \
 	.reconnect_max_ms = (c)->db_reconnect_max_ms
 
+_Static_assert(ARRAY_SIZE(srv.ingest_db) == INGEST_MAX_CONNECTIONS,
+	       "room for database.connections");
+
+/* The name of ingest's connection i in log lines: ingest, ingest2, ... */
+static const char *ingest_db_name(unsigned i, char name[16])
+{
+	snprintf(name, 16, i ? "ingest%u" : "ingest", i + 1);
+	return name;
+}
+
 /* Ingest committed records for the judge. */
 static void on_ingested(void *arg)
 {
@@ -154,7 +164,11 @@ static void reload(void)
 	ingest_reconfigure(srv.ingest, next);
 	judge_reconfigure(srv.judge, next);
 	/* A new conninfo applies at the next reconnect. */
-	db_reconfigure(srv.db, &(struct db_opts){DB_OPTS("ingest", next)});
+	for (unsigned i = 0; i < srv.ningest_db; i++) {
+		char name[16];
+		db_reconfigure(srv.ingest_db[i],
+			       &(struct db_opts){DB_OPTS(ingest_db_name(i, name), next)});
+	}
 	db_reconfigure(srv.judge_db, &(struct db_opts){DB_OPTS("judge", next)});
 	conf_free(srv.conf);
 	srv.conf = next;
@@ -220,14 +234,23 @@ static int run(const char *path)
 	if (srv.sigs == NULL)
 		die("cannot create the signature key cache");
 	const struct hconf *cf = srv.conf;
-	srv.db = db_new(srv.base, &(struct db_opts){DB_OPTS("ingest", cf)});
+	srv.ningest_db = cf->db_connections;
+	for (unsigned i = 0; i < srv.ningest_db; i++) {
+		char name[16];
+		srv.ingest_db[i] =
+			db_new(srv.base, &(struct db_opts){DB_OPTS(ingest_db_name(i, name), cf)});
+		if (srv.ingest_db[i] == NULL)
+			die("cannot create the database connections");
+	}
+	srv.db = srv.ingest_db[0];
 	srv.judge_db = db_new(srv.base, &(struct db_opts){DB_OPTS("judge", cf)});
 	if (srv.db == NULL || srv.judge_db == NULL)
 		die("cannot create the database connections");
 	/* The judge reads the syllabus: published on its connection, before its first batch. */
 	rules_publish_syllabus(srv.judge_db, srv.syl);
 	srv.judge = judge_new(srv.base, cf, srv.judge_db);
-	srv.ingest = ingest_new(srv.base, cf, srv.db, conn_resume_all, on_ingested, &srv);
+	srv.ingest = ingest_new(srv.base, cf, srv.ingest_db, srv.ningest_db, conn_resume_all,
+				on_ingested, &srv);
 	if (srv.judge == NULL || srv.ingest == NULL)
 		die("cannot create the ingest and judge stages");
 	/* Queued before any terminal's look-up, so loaded before its first record. */
@@ -265,7 +288,8 @@ static int run(const char *path)
 	conn_close_all("shutting down");
 	push_stop(srv.push); /* no statement queued after this */
 	/* The connections first: their waiting statements' callbacks still find the stages. */
-	db_free(srv.db);
+	for (unsigned i = 0; i < srv.ningest_db; i++)
+		db_free(srv.ingest_db[i]);
 	db_free(srv.judge_db);
 	ingest_free(srv.ingest);
 	judge_free(srv.judge);

@@ -43,17 +43,25 @@ struct batch {
 	int lengths[2], formats[2];
 };
 
+/* A connection of ingest's and the batch it is writing. */
+struct lane {
+	struct ingest *in;
+	struct db *db;
+	struct batch b;
+	bool writing;
+	struct timespec started;
+};
+
 struct ingest {
 	struct event_base *base;
-	struct db *db;
 	char *sql; /* sql_ingest with the rows' column lists */
 	unsigned batch_max_rows, batch_max_ms, high_water;
 	struct event *ev_flush;
 
-	struct batch open;     /* collecting rows */
-	struct batch inflight; /* being written */
-	bool writing, flush_due;
-	struct timespec started;
+	struct batch open; /* collecting rows */
+	bool flush_due;
+	struct lane lanes[INGEST_MAX_CONNECTIONS];
+	unsigned nlanes;
 
 	bool was_full;
 	ingest_drain_fn drain;
@@ -150,7 +158,10 @@ static char *batch_document(const struct batch *b)
 
 static unsigned queued_rows(const struct ingest *in)
 {
-	return in->open.rows + in->inflight.rows;
+	unsigned n = in->open.rows;
+	for (unsigned i = 0; i < in->nlanes; i++)
+		n += in->lanes[i].b.rows;
+	return n;
 }
 
 /* ---- the statement ---- */
@@ -170,6 +181,8 @@ static void take_outcomes(struct batch *b, const PGresult *res)
 			continue;
 		if (strcmp(PQgetvalue(res, r, co), "conflict") == 0)
 			b->outcomes[i] = INGEST_CONFLICT;
+		else if (strcmp(PQgetvalue(res, r, co), "unknown") == 0)
+			b->outcomes[i] = INGEST_FAILED; /* answered failure: sent again, it is known */
 		else if (strcmp(PQgetvalue(res, r, cv), "accepted") == 0)
 			b->outcomes[i] = INGEST_DUPLICATE;
 		else
@@ -179,9 +192,10 @@ static void take_outcomes(struct batch *b, const PGresult *res)
 
 static void on_batch(void *arg, const PGresult *res)
 {
-	struct ingest *in = arg;
-	struct batch *b = &in->inflight;
-	in->writing = false;
+	struct lane *l = arg;
+	struct ingest *in = l->in;
+	struct batch *b = &l->b;
+	l->writing = false;
 	if (res == NULL) {
 		in->st.errors++;
 		log_error("ingest: batch of %u rows failed, answering failure", b->rows);
@@ -189,7 +203,7 @@ static void on_batch(void *arg, const PGresult *res)
 		in->st.batches++;
 		in->st.rows += b->rows;
 		hist_observe(&metric_batch_rows, b->rows);
-		hist_observe(&metric_commit_seconds, elapsed_s(&in->started));
+		hist_observe(&metric_commit_seconds, elapsed_s(&l->started));
 		take_outcomes(b, res);
 	}
 	bool judge = res != NULL && b->judge;
@@ -204,9 +218,9 @@ static void on_batch(void *arg, const PGresult *res)
 	kick(in);
 }
 
-static void send_batch(struct ingest *in)
+static void send_batch(struct lane *l)
 {
-	struct batch *b = &in->inflight;
+	struct batch *b = &l->b;
 	if (b->nrecords > b->outcomes_cap) {
 		b->outcomes_cap = b->nrecords * 2;
 		b->outcomes = xrealloc(b->outcomes, b->outcomes_cap * sizeof(*b->outcomes));
@@ -220,24 +234,36 @@ static void send_batch(struct ingest *in)
 	b->formats[1] = 1; /* binary: the bytes as they are */
 	struct db_params p = {
 		.n = 2, .values = b->values, .lengths = b->lengths, .formats = b->formats};
-	in->writing = true;
-	clock_gettime(CLOCK_MONOTONIC, &in->started);
-	db_query_params(in->db, in->sql, &p, on_batch, in);
+	l->writing = true;
+	clock_gettime(CLOCK_MONOTONIC, &l->started);
+	db_query_params(l->db, l->in->sql, &p, on_batch, l);
 }
 
-/* Send the open batch when it is due and nothing is being written. */
+/*
+ * Send the open batch when it is due and a connection is free: while
+ * every connection is writing, the batch grows.
+ */
 static void kick(struct ingest *in)
 {
-	if (in->writing || batch_empty(&in->open))
+	if (batch_empty(&in->open))
 		return;
 	if (!in->flush_due && in->open.rows < in->batch_max_rows)
 		return;
-	struct batch t = in->inflight;
-	in->inflight = in->open;
+	struct lane *l = NULL;
+	for (unsigned i = 0; i < in->nlanes && l == NULL; i++)
+		if (!in->lanes[i].writing && db_connected(in->lanes[i].db))
+			l = &in->lanes[i];
+	for (unsigned i = 0; i < in->nlanes && l == NULL; i++)
+		if (!in->lanes[i].writing) /* all down: it waits in the first one's queue */
+			l = &in->lanes[i];
+	if (l == NULL)
+		return;
+	struct batch t = l->b;
+	l->b = in->open;
 	in->open = t;
 	in->flush_due = false;
 	event_del(in->ev_flush);
-	send_batch(in);
+	send_batch(l);
 }
 
 static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
@@ -271,14 +297,19 @@ void ingest_reconfigure(struct ingest *in, const struct hconf *conf)
 	in->high_water = conf->store_high_water;
 }
 
-struct ingest *ingest_new(struct event_base *base, const struct hconf *conf, struct db *db,
-			  ingest_drain_fn drain, ingest_judge_fn judge, void *arg)
+struct ingest *ingest_new(struct event_base *base, const struct hconf *conf,
+			  struct db *const *dbs, unsigned ndbs, ingest_drain_fn drain,
+			  ingest_judge_fn judge, void *arg)
 {
 	struct ingest *in = calloc(1, sizeof(*in));
-	if (in == NULL)
+	if (in == NULL || ndbs == 0 || ndbs > INGEST_MAX_CONNECTIONS) {
+		free(in);
 		return NULL;
+	}
 	in->base = base;
-	in->db = db;
+	in->nlanes = ndbs;
+	for (unsigned i = 0; i < ndbs; i++)
+		in->lanes[i] = (struct lane){.in = in, .db = dbs[i]};
 	in->sql = rows_statement(sql_ingest);
 	in->drain = drain;
 	in->judge = judge;
@@ -293,9 +324,11 @@ void ingest_free(struct ingest *in)
 	if (in == NULL)
 		return;
 	event_free(in->ev_flush);
-	batch_finish(&in->inflight, false);
+	for (unsigned i = 0; i < in->nlanes; i++) {
+		batch_finish(&in->lanes[i].b, false);
+		batch_free(&in->lanes[i].b);
+	}
 	batch_finish(&in->open, false);
-	batch_free(&in->inflight);
 	batch_free(&in->open);
 	free(in->sql);
 	free(in);
@@ -502,7 +535,7 @@ void ingest_lookup_terminal(struct ingest *in, const char *phone, ingest_termina
 	l->arg = arg;
 	jt808_phone_norm(phone, l->phone);
 	const char *v[1] = {l->phone};
-	db_query(in->db, sql_terminal_lookup, 1, v, on_lookup, l);
+	db_query(in->lanes[0].db, sql_terminal_lookup, 1, v, on_lookup, l);
 }
 
 bool ingest_full(const struct ingest *in)
@@ -512,7 +545,10 @@ bool ingest_full(const struct ingest *in)
 
 bool ingest_idle(const struct ingest *in)
 {
-	return batch_empty(&in->open) && batch_empty(&in->inflight);
+	bool idle = batch_empty(&in->open);
+	for (unsigned i = 0; i < in->nlanes; i++)
+		idle = idle && batch_empty(&in->lanes[i].b);
+	return idle;
 }
 
 void ingest_get_stats(const struct ingest *in, struct ingest_stats *st)

@@ -9,13 +9,16 @@
 #include "metrics.h"
 #include "queries.h"
 
+#include <time.h>
+
 #include <event2/event.h>
 #include <libpq-fe.h>
 
 struct judge {
 	struct db *db;
-	struct event *tick;
-	unsigned batch_max_rows, interval_ms;
+	struct event *tick, *soon;
+	unsigned batch_max_rows, interval_ms, gap_ms;
+	struct timespec last_run;
 	char limit[16]; /* batch_max_rows as the statement's parameter */
 	bool running, due, stopped;
 	struct judge_stats st;
@@ -53,14 +56,31 @@ static void on_judged(void *arg, const PGresult *res)
 		hist_observe(&metric_judge_batch_rows, (double)judged);
 	}
 	/* A full batch: more are waiting. */
-	if (!j->stopped && (judged >= j->batch_max_rows || j->due))
+	if (!j->stopped && judged >= j->batch_max_rows)
 		run(j);
+	else if (j->due)
+		judge_kick(j);
+}
+
+static void on_soon(evutil_socket_t fd, short what, void *arg)
+{
+	struct judge *j = arg;
+	if (!j->running && !j->stopped)
+		run(j);
+}
+
+static double ms_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) * 1e3 + (double)(now.tv_nsec - t->tv_nsec) / 1e6;
 }
 
 static void run(struct judge *j)
 {
 	j->due = false;
 	j->running = true;
+	clock_gettime(CLOCK_MONOTONIC, &j->last_run);
 	const char *v[1] = {j->limit};
 	db_query(j->db, sql_judge, 1, v, on_judged, j);
 }
@@ -76,21 +96,36 @@ void judge_stop(struct judge *j)
 {
 	j->stopped = true;
 	event_del(j->tick);
+	event_del(j->soon);
 }
 
+/*
+ * Batches start at least judge.gap_ms apart: under load a batch takes
+ * what several ingest commits queued, and the judge's fixed cost a batch
+ * (a statement parsed, planned, committed) is paid less often.
+ */
 void judge_kick(struct judge *j)
 {
 	if (j->stopped)
 		return;
-	if (j->running)
+	if (j->running) {
 		j->due = true;
-	else
+		return;
+	}
+	j->due = false;
+	double wait = (double)j->gap_ms - ms_since(&j->last_run);
+	if (wait <= 0) {
 		run(j);
+	} else if (!evtimer_pending(j->soon, NULL)) {
+		struct timeval tv = {0, (suseconds_t)(wait * 1000)};
+		evtimer_add(j->soon, &tv);
+	}
 }
 
 void judge_reconfigure(struct judge *j, const struct hconf *conf)
 {
 	j->batch_max_rows = conf->judge_batch_max_rows;
+	j->gap_ms = conf->judge_gap_ms;
 	snprintf(j->limit, sizeof(j->limit), "%u", j->batch_max_rows);
 	if (j->interval_ms != conf->judge_interval_ms && !j->stopped) {
 		j->interval_ms = conf->judge_interval_ms;
@@ -106,6 +141,7 @@ struct judge *judge_new(struct event_base *base, const struct hconf *conf, struc
 		return NULL;
 	j->db = db;
 	j->tick = event_new(base, -1, EV_PERSIST, on_tick, j);
+	j->soon = evtimer_new(base, on_soon, j);
 	judge_reconfigure(j, conf);
 	run(j); /* whatever waits from before */
 	return j;
@@ -116,6 +152,7 @@ void judge_free(struct judge *j)
 	if (j == NULL)
 		return;
 	event_free(j->tick);
+	event_free(j->soon);
 	free(j);
 }
 

@@ -8,7 +8,8 @@
 -- (sql/queries/judge.sql).  Every insert is idempotent on the natural key,
 -- so a batch written again after a lost connection changes nothing.
 -- Returns a row for each record that was not stored now: a resend (of a
--- record stored before, with the verdict stored then) or a conflict.
+-- record stored before, with the verdict stored then), a conflict, or
+-- unknown (stored by another batch at the same time).
 -- $2 is used as the parameter it is, never through a CTE: a CTE's row is
 -- copied each time it is read, and reading it once a record copies the
 -- whole batch's bytes once a record.
@@ -63,6 +64,9 @@ ins AS (
          fuel_dl, NOT came_unsigned
     FROM (SELECT rin.*, substring($2::bytea FROM raw_o FOR raw_n) AS raw FROM rin
            WHERE copy = 1) r
+   -- one order for every batch: two written at once on two connections wait
+   -- for each other's keys in the same order, never in a cycle
+   ORDER BY terminal_id, record_no
   ON CONFLICT (terminal_id, record_no) DO NOTHING
   RETURNING terminal_id, record_no, verdict),
 -- The records ingest accepted wait for the judge.
@@ -105,8 +109,10 @@ SELECT i, 'resend', CASE WHEN first_reason IS NULL THEN 'accepted' ELSE 'rejecte
   FROM rin
  WHERE copy > 1 AND NOT (i IN (SELECT i FROM old)) IS TRUE
 UNION ALL
--- Inserted meanwhile by another instance: in neither ins nor old, taken.
-SELECT i, 'resend', 'accepted'
+-- Inserted meanwhile by another batch (another connection, another
+-- instance): in neither ins nor old, and its verdict not known here.  The
+-- terminal is answered with failure and sends it again: then it is old.
+SELECT i, 'unknown', NULL
   FROM rin
  WHERE copy = 1 AND NOT (i IN (SELECT i FROM old)) IS TRUE
    AND NOT ((terminal_id, record_no) IN (SELECT terminal_id, record_no FROM ins)) IS TRUE
