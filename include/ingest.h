@@ -106,9 +106,9 @@ typedef void (*ingest_judge_fn)(void *arg);
  * dbs: the connections batches are written on, one batch in flight on
  * each; look-ups go on the first.
  */
-struct ingest *ingest_new(struct event_base *base, const struct hconf *conf,
-			  struct db *const *dbs, unsigned ndbs, ingest_drain_fn drain,
-			  ingest_judge_fn judge, void *arg) MUSTCHECK;
+struct ingest *ingest_new(struct event_base *base, const struct hconf *conf, struct db *const *dbs,
+			  unsigned ndbs, ingest_drain_fn drain, ingest_judge_fn judge,
+			  void *arg) MUSTCHECK;
 /* Frames waiting are answered with failure. */
 void ingest_free(struct ingest *in);
 /* Take the limits of a reloaded config. */

@@ -66,7 +66,7 @@ struct server_stats {
 struct server {
 	struct event_base *base;
 	struct hconf *conf;
-	struct db *db; /* ingest's first connection: look-ups, commands, the pusher */
+	struct db *db;		 /* ingest's first connection: look-ups, commands, the pusher */
 	struct db *ingest_db[8]; /* ingest's connections (database.connections), db first */
 	unsigned ningest_db;
 	struct ingest *ingest; /* the first stage: rows as received, answered after commit */

@@ -182,7 +182,8 @@ static void take_outcomes(struct batch *b, const PGresult *res)
 		if (strcmp(PQgetvalue(res, r, co), "conflict") == 0)
 			b->outcomes[i] = INGEST_CONFLICT;
 		else if (strcmp(PQgetvalue(res, r, co), "unknown") == 0)
-			b->outcomes[i] = INGEST_FAILED; /* answered failure: sent again, it is known */
+			b->outcomes[i] =
+				INGEST_FAILED; /* answered failure: sent again, it is known */
 		else if (strcmp(PQgetvalue(res, r, cv), "accepted") == 0)
 			b->outcomes[i] = INGEST_DUPLICATE;
 		else
@@ -297,9 +298,8 @@ void ingest_reconfigure(struct ingest *in, const struct hconf *conf)
 	in->high_water = conf->store_high_water;
 }
 
-struct ingest *ingest_new(struct event_base *base, const struct hconf *conf,
-			  struct db *const *dbs, unsigned ndbs, ingest_drain_fn drain,
-			  ingest_judge_fn judge, void *arg)
+struct ingest *ingest_new(struct event_base *base, const struct hconf *conf, struct db *const *dbs,
+			  unsigned ndbs, ingest_drain_fn drain, ingest_judge_fn judge, void *arg)
 {
 	struct ingest *in = calloc(1, sizeof(*in));
 	if (in == NULL || ndbs == 0 || ndbs > INGEST_MAX_CONNECTIONS) {
