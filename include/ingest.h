@@ -19,6 +19,7 @@
 #include "hoursd.h"
 #include "jt808.h"
 #include "jtx.h"
+#include "lesson.h"
 
 struct event_base;
 struct hconf;
@@ -64,17 +65,10 @@ enum ingest_outcome {
 /* Called once per queued frame, after the commit (or a permanent failure). */
 typedef void (*ingest_done_fn)(void *arg, enum ingest_outcome o);
 
-/* A login or logout, as stored in session_event. */
+/* A login or logout, as stored in session_event: the lesson's event and its frame. */
 struct ingest_event {
 	int64_t terminal_id;
-	const char *kind; /* coach_login, coach_logout, student_login, student_logout */
-	time_t event_time;
-	const char *person_no;
-	const char *coach_no;	  /* student login, else NULL */
-	int64_t class_id;	  /* -1: none */
-	const char *course_code;  /* NULL: none */
-	int minutes, mileage_dkm; /* student logout, else -1 */
-	const struct jt808_location *gnss;
+	const struct lesson_event *e;
 	const char *reason; /* NULL: accepted */
 	bool came_unsigned; /* came without a signature: stored with signed = false */
 	uint16_t ext_serial;

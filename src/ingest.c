@@ -361,13 +361,14 @@ static ROW_C_NINT nint(int64_t v, bool present)
 	return (ROW_C_NINT){.v = v, .set = present};
 }
 
-void ingest_add_event(struct ingest *in, const struct ingest_event *e, ingest_done_fn done,
+void ingest_add_event(struct ingest *in, const struct ingest_event *ev, ingest_done_fn done,
 		      void *arg)
 {
+	const struct lesson_event *e = ev->e;
 	/* Negative class, minutes and mileage: absent from the frame. */
-	struct row_event r = {.terminal_id = e->terminal_id,
+	struct row_event r = {.terminal_id = ev->terminal_id,
 			      .kind = e->kind,
-			      .event_time = e->event_time,
+			      .event_time = e->time,
 			      .person_no = e->person_no,
 			      .coach_no = e->coach_no,
 			      .class_id = nint(e->class_id, e->class_id >= 0),
@@ -377,10 +378,10 @@ void ingest_add_event(struct ingest *in, const struct ingest_event *e, ingest_do
 			      .lat_e6 = e->gnss->lat_e6,
 			      .lon_e6 = e->gnss->lon_e6,
 			      .fix_valid = e->gnss->fix,
-			      .reason = e->reason,
-			      .came_unsigned = e->came_unsigned,
-			      .ext_serial = e->ext_serial,
-			      .raw = {e->raw, e->raw_len}};
+			      .reason = ev->reason,
+			      .came_unsigned = ev->came_unsigned,
+			      .ext_serial = ev->ext_serial,
+			      .raw = {ev->raw, ev->raw_len}};
 	rows_write(&in->open.event, &in->open.bytes, &row_event_schema, &r);
 	batch_wait(&in->open, done, arg, -1);
 	added(in, 1);

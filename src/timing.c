@@ -54,17 +54,8 @@ static struct pending_ack *pending(struct conn *c, const struct jt808_msg *m,
 static void add_event(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
 		      const struct lesson_verdict *v)
 {
-	const struct lesson_event *e = &v->event;
 	struct ingest_event ev = {.terminal_id = c->t.id,
-				  .kind = e->kind,
-				  .event_time = e->time,
-				  .person_no = e->person_no,
-				  .coach_no = e->coach_no,
-				  .class_id = e->class_id,
-				  .course_code = e->course_code,
-				  .minutes = e->minutes,
-				  .mileage_dkm = e->mileage_dkm,
-				  .gnss = e->gnss,
+				  .e = &v->event,
 				  .reason = reason_name(v->reason),
 				  .came_unsigned = h->sig_len == 0,
 				  .ext_serial = h->serial,
