@@ -57,6 +57,10 @@ build/hoursctl -d "$CONNINFO" terminal assign "${TERMINALS[1]}" DEMO0001
 
 # Numbers unique to this run, so that a second run's lesson is a new one.
 stamp=$(printf '%015d' "$(date +%s)")
+# Record numbers are the terminal's number, the date and a 4-digit sequence: each
+# run of the day starts its 30 records at its own place (by the minute of the day),
+# so that a second run is not taken for the first one's records sent again.
+seq=$((1 + 30 * ($(date -u +%s) / 60 % 300)))
 pids=()
 hoursd=
 lesson=
@@ -94,7 +98,7 @@ pids+=($!)
 # (its PKCS#12 arrives in pieces), signed authentication, a signed lesson.
 build/termsim --host 127.0.0.1 --port "$PLAIN_PORT" --phone "${TERMINALS[1]}" \
 	--imei 861380000000002 --lesson 30 --rate 1 --course 1213010000 \
-	--student "S$stamp" --coach "C$stamp" &
+	--student "S$stamp" --coach "C$stamp" --record-seq "$seq" &
 lesson=$!
 # Runs until Ctrl-C, or until hoursd or the position terminal stops.
 wait -n "${pids[@]}" || true
