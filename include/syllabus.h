@@ -48,8 +48,10 @@ struct syllabus_part {
 	unsigned daily_cap_minutes; /* per student and day, all kinds of this part; 0 = no cap */
 	bool practice;		    /* the cap group: practice (vehicle, simulator) or theory */
 	unsigned min_mileage_km;    /* of the class (all practical parts together); 0 = none */
-	bool confirmed;		    /* false: the class's figures are not confirmed from the text */
-	unsigned long line;	    /* line of the part in the file */
+	unsigned adding_required_minutes; /* of a student adding a class; 0: no reduced figure */
+	unsigned gate_mileage_km; /* the class's min_mileage_km on part 3 (road driving), else 0 */
+	bool confirmed;		  /* false: the class's figures are not confirmed from the text */
+	unsigned long line;	  /* line of the part in the file */
 };
 
 struct syllabus;

@@ -104,14 +104,16 @@ void rules_publish_syllabus(struct db *s, const struct syllabus *syl)
 	for (size_t i = 0; i < n; i++) {
 		const struct syllabus_part *p = syllabus_at(syl, i);
 		json_array_append_new(
-			rows, json_pack("{sssisisososososbsoso}", "vc", p->vehicle_class, "pa",
+			rows, json_pack("{sssisisososososbsosososo}", "vc", p->vehicle_class, "pa",
 					(int)p->part, "rq", (int)p->required_minutes, "mv",
 					limit(p->max_minutes[SYL_VEHICLE], SYL_UNLIMITED), "ms",
 					limit(p->max_minutes[SYL_SIMULATOR], SYL_UNLIMITED), "mc",
 					limit(p->max_minutes[SYL_CLASSROOM], SYL_UNLIMITED), "mr",
 					limit(p->max_minutes[SYL_REMOTE], SYL_UNLIMITED), "os",
 					(int)p->on_site, "sp", limit(p->max_speed_dkmh, 0), "dc",
-					limit(p->daily_cap_minutes, 0)));
+					limit(p->daily_cap_minutes, 0), "ad",
+					limit(p->adding_required_minutes, 0), "mg",
+					limit((long)p->gate_mileage_km * 10, 0)));
 	}
 	char *text = json_dumps(rows, JSON_COMPACT);
 	json_decref(rows);

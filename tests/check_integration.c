@@ -88,7 +88,8 @@ static void judged(PGconn *c)
 	if (hoursd_pid <= 0)
 		return;
 	for (int i = 0; i < 200; i++) {
-		PGresult *r = PQexec(c, "SELECT NOT EXISTS (SELECT 1 FROM judge_queue)");
+		PGresult *r = PQexec(c, "SELECT NOT EXISTS (SELECT 1 FROM judge_queue)"
+					" AND NOT EXISTS (SELECT 1 FROM judge_recheck)");
 		bool empty = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == 't';
 		PQclear(r);
 		if (empty)
@@ -132,8 +133,16 @@ static void fresh_database(void)
 }
 
 /* extra goes into the listen section, tail at the end (whole sections). */
+/* A syllabus file of the test's own instead of conf/syllabus.yaml ("": the shipped one). */
+static char syllabus_override[600];
+
 static void write_config_tail(const char *extra, const char *tail)
 {
+	char syl[700];
+	if (syllabus_override[0])
+		snprintf(syl, sizeof(syl), "%s", syllabus_override);
+	else
+		snprintf(syl, sizeof(syl), "%s/conf/syllabus.yaml", repo);
 	FILE *f = fopen(conf_path, "w");
 	ck_assert_ptr_nonnull(f);
 	fprintf(f,
@@ -143,8 +152,8 @@ static void write_config_tail(const char *extra, const char *tail)
 		"  reconnect_max_ms: 300\n"
 		"log:\n  level: debug\nprocess:\n  allow_root: true\n"
 		"admin:\n  listen: \"127.0.0.1:%d\"\n"
-		"rules:\n  syllabus: %s/conf/syllabus.yaml\n%s",
-		port, extra ? extra : "", pki, pki, pki, test_ci, admin_port, repo,
+		"rules:\n  syllabus: %s\n%s",
+		port, extra ? extra : "", pki, pki, pki, test_ci, admin_port, syl,
 		tail ? tail : "");
 	fclose(f);
 }
@@ -1404,6 +1413,148 @@ START_TEST(test_part_met_matches_c)
 }
 END_TEST
 
+/* ---- the syllabus's rules beyond a part's minutes (the judge) ---- */
+
+/*
+ * n minutes of a student, stored as ingest would have accepted them and
+ * queued for the judge: 240 a day from start (08:00 Beijing), on T1, its
+ * own coach; each mileage dkm, the first first_dkm.  Record numbers: tag
+ * and the minute's number.
+ */
+static void seed_minutes(const char *student, int part, int mode, int n, long long start, int dkm,
+			 int first_dkm, const char *tag)
+{
+	char p[8], m[8], nn[16], st[24], d[16], fd[16];
+	snprintf(p, sizeof(p), "%d", part);
+	snprintf(m, sizeof(m), "%d", mode);
+	snprintf(nn, sizeof(nn), "%d", n);
+	snprintf(st, sizeof(st), "%lld", start);
+	snprintf(d, sizeof(d), "%d", dkm);
+	snprintf(fd, sizeof(fd), "%d", first_dkm);
+	const char *v[9] = {T1, student, p, m, nn, st, d, fd, tag};
+	PGconn *c = db_connect(test_ci);
+	PGresult *r = PQexecParams(
+		c,
+		"WITH t AS (SELECT id FROM terminal WHERE phone = ltrim($1, '0')),"
+		" r AS (INSERT INTO training_record (terminal_id, record_no, record_time, student_no,"
+		"  coach_no, class_id, course_code, part, mode, vehicle_class, upload_type,"
+		"  record_status, max_speed_dkmh, mileage_dkm, lat_e6, lon_e6, fix_valid, verdict,"
+		"  raw, raw_sha256)"
+		"  SELECT t.id, $9 || lpad(k::text, 5, '0'),"
+		"   to_timestamp($6::bigint + (k - 1) / 240 * 86400 + (k - 1) % 240 * 60),"
+		"   $2, 'C' || substr($2, 2), 1, '1213010000', $3::int, $4::int, 'C1', 1, 0, 300,"
+		"   CASE WHEN k = 1 THEN $8::int ELSE $7::int END, 31000000, 121000000, true,"
+		"   'accepted', '\\x00', sha256('\\x00') FROM t, generate_series(1, $5::int) k"
+		"  RETURNING terminal_id, record_no, record_time)"
+		" INSERT INTO judge_queue (terminal_id, record_no)"
+		" SELECT terminal_id, record_no FROM r ORDER BY record_time",
+		9, NULL, v, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "seed: %s", PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+static long long packets_of(const char *student, const char *part)
+{
+	return db_value("SELECT count(*) FROM push_packet WHERE student_no = $1 AND part = $2::int",
+			student, part);
+}
+
+/*
+ * The 300 km of a class are over the practice parts together, and part 3
+ * (road driving) waits for them: a C1 student with part 3's 1440 minutes
+ * at 299.9 km is not pushed; one more part-2 minute of 0.1 km pushes part 3.
+ */
+START_TEST(test_mileage_gate)
+{
+	start_hoursd(NULL);
+	const char *s = "S000000000000091";
+	seed_minutes(s, 3, 1, 1440, morning(10), 2, 121, "G"); /* 1439 * 2 + 121 = 2999 dkm */
+	ck_assert_int_eq(db_value("SELECT vehicle FROM progress WHERE student_no = $1 AND part = 3",
+				  s, NULL),
+			 1440);
+	ck_assert_int_eq(packets_of(s, "3"), 0);
+	ck_assert_int_eq(hoursctl_words("explain S000000000000091"), 0);
+	char out[600];
+	snprintf(out, sizeof(out), "%s/hoursctl.out", work);
+	ck_assert_int_eq(
+		count_lines_in(out,
+			       "mileage of the practice parts: 299.9 km; part 3 waits for 300 km"),
+		1);
+	seed_minutes(s, 2, 1, 1, morning(3), 1, 1, "H");
+	ck_assert_int_eq(packets_of(s, "3"), 1);
+	ck_assert_int_eq(packets_of(s, "2"), 0);
+	ck_assert_int_eq(hoursctl("recompute", NULL), 0);
+	stop_hoursd();
+}
+END_TEST
+
+/*
+ * A student adding a class to a licence already held is met at the
+ * reduced figures (C1 part 1: 4 hours); a new student is not, until the
+ * licence held is recorded (the judge looks at the student again).
+ */
+START_TEST(test_adding_class)
+{
+	start_hoursd(NULL);
+	const char *held = "S000000000000081", *fresh = "S000000000000082";
+	ck_assert_int_eq(hoursctl_words("student held S000000000000081 C2"), 0);
+	seed_minutes(held, 1, 2, 240, morning(4), 0, 0, "A");
+	seed_minutes(fresh, 1, 2, 240, morning(4), 0, 0, "B");
+	ck_assert_int_eq(packets_of(held, "1"), 1);
+	ck_assert_int_eq(packets_of(fresh, "1"), 0);
+	ck_assert_int_eq(hoursctl_words("explain S000000000000081"), 0);
+	char out[600];
+	snprintf(out, sizeof(out), "%s/hoursctl.out", work);
+	ck_assert_int_eq(count_lines_in(out, "licence held: C2"), 1);
+	ck_assert_int_eq(count_lines_in(out, "part 1 240 min"), 1);
+	ck_assert_int_eq(hoursctl_words("explain S000000000000082"), 0);
+	ck_assert_int_eq(count_lines_in(out, "licence held: none recorded"), 1);
+	/* Recorded later: the judge looks at the student again, no new minute needed. */
+	ck_assert_int_eq(hoursctl_words("student held S000000000000082 E"), 0);
+	ck_assert_int_eq(packets_of(fresh, "1"), 1);
+	ck_assert_int_eq(hoursctl_words("student held S000000000000082 c1"), 2);
+	stop_hoursd();
+}
+END_TEST
+
+/* The daily theory cap is a setting: 4 hours by default, 6 where the file says so. */
+START_TEST(test_theory_cap_setting)
+{
+	start_hoursd(NULL);
+	seed_minutes("S000000000000071", 1, 2, 300, morning(4), 0, 0, "T");
+	ck_assert_int_eq(db_value("SELECT classroom FROM progress WHERE student_no = $1",
+				  "S000000000000071", NULL),
+			 240);
+	ck_assert_int_eq(records_of(T1, NULL, "daily_cap"), 60);
+	stop_hoursd();
+	/* The same file with theory: 360. */
+	char path[600], text[1 << 16];
+	snprintf(path, sizeof(path), "%s/conf/syllabus.yaml", repo);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	char *at = strstr(text, "theory: 240");
+	ck_assert_ptr_nonnull(at);
+	memcpy(at, "theory: 360", 11);
+	snprintf(syllabus_override, sizeof(syllabus_override), "%s/syllabus-360.yaml", work);
+	f = fopen(syllabus_override, "w");
+	ck_assert_ptr_nonnull(f);
+	fwrite(text, 1, n, f);
+	fclose(f);
+	start_hoursd(NULL);
+	seed_minutes("S000000000000072", 1, 2, 300, morning(4), 0, 0, "U");
+	ck_assert_int_eq(db_value("SELECT classroom FROM progress WHERE student_no = $1",
+				  "S000000000000072", NULL),
+			 300);
+	ck_assert_int_eq(records_of(T1, NULL, "daily_cap"), 60); /* the first student's only */
+	stop_hoursd();
+	syllabus_override[0] = '\0';
+}
+END_TEST
+
 /* ---- the push to the police platform (policesim) ---- */
 
 #define PACKET "3f1c2a9e-7b4d-4c6e-9a8f-1d2e3c4b5a69"
@@ -1950,6 +2101,9 @@ static Suite *suite(void)
 	tcase_add_test(tl, test_same_student_on_two_terminals);
 	tcase_add_test(tl, test_daily_cap);
 	tcase_add_test(tl, test_daily_cap_across_parts);
+	tcase_add_test(tl, test_mileage_gate);
+	tcase_add_test(tl, test_adding_class);
+	tcase_add_test(tl, test_theory_cap_setting);
 	tcase_add_test(tl, test_part_met_once_under_concurrency);
 	tcase_add_test(tl, test_training_site);
 	tcase_add_test(tl, test_lesson_survives_reconnect_and_restart);

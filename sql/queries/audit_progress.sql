@@ -1,11 +1,13 @@
 -- hoursctl explain: a student's progress per part ($1 = student number),
--- with the part's required minutes and its push packet's state.  Columns:
+-- with the minutes the part requires of this student (the adding-class
+-- figure when a licence is held) and its push packet's state.  Columns:
 -- part, vehicle class, vehicle, simulator, classroom and remote minutes,
 -- km, records, required minutes ('?' when the syllabus has no such part),
 -- push state ('-' when none), first and last minute (UTC+8).
 SELECT p.part, p.vehicle_class, p.vehicle, p.simulator, p.classroom, p.remote,
        round(p.mileage_dkm / 10.0, 1), p.records,
-       coalesce(sp.required_minutes::text, '?'),
+       coalesce(required_minutes(sp, EXISTS (SELECT 1 FROM licence_held h
+                                              WHERE h.student_no = p.student_no))::text, '?'),
        coalesce(pk.state, '-'),
        coalesce(to_char(p.first_minute AT TIME ZONE 'UTC' + interval '8 hours',
                         'YYYY-MM-DD HH24:MI'), ''),

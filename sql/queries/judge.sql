@@ -10,7 +10,10 @@
 --   * the daily cap per student, cap group and training day (UTC+8):
 --     progress_day, minutes offered counted in record order
 --   * progress per student and part, by kind (atomic increments)
---   * the one push packet of a part met now or before (a unique key)
+--   * the one push packet of a part ready now or before (a unique key):
+--     its minutes as the student's figures require (part_ready(): a held
+--     licence takes the adding-class figures), part 3 after the practice
+--     parts' mileage reaches the gate; students in judge_recheck too
 -- Returns one row: how many were judged, by decision, the packets made,
 -- and the longest wait in the queue (seconds).
 WITH q AS (
@@ -90,12 +93,36 @@ prog AS (
       last_minute = greatest(progress.last_minute, EXCLUDED.last_minute),
       records = progress.records + EXCLUDED.records, updated_at = now()
   RETURNING *),
--- A part met now or before: its one packet, decided under the unique key.
+-- Students to look at again without new minutes (a held licence recorded):
+-- taken from their queue like records, removed in this transaction.
+recheck AS (
+  DELETE FROM judge_recheck
+   WHERE student_no IN (SELECT student_no FROM judge_recheck ORDER BY queued_at LIMIT 1000
+                         FOR UPDATE SKIP LOCKED)
+  RETURNING student_no),
+-- Every part of the students this batch touched or rechecks, as it stands:
+-- the rows prog has just written, the others as stored; and each student's
+-- mileage over the practice parts, which gates part 3 (syllabus_part).
+standing AS (
+  SELECT s.*, (sum(s.mileage_dkm) FILTER (WHERE s.part IN (2, 3))
+                OVER (PARTITION BY s.student_no))::bigint AS practice_dkm
+    FROM (SELECT * FROM prog
+          UNION ALL
+          SELECT pr.* FROM progress pr
+           WHERE ((pr.student_no IN (SELECT student_no FROM prog)) IS TRUE
+                  OR (pr.student_no IN (SELECT student_no FROM recheck)) IS TRUE)
+             AND NOT ((pr.student_no, pr.part) IN (SELECT student_no, part FROM prog)) IS TRUE) s),
+-- A part ready now or before: its one packet, decided under the unique key.
 packet AS (
   INSERT INTO push_packet (id, student_no, part, vehicle_class)
-  SELECT gen_random_uuid(), p.student_no, p.part, p.vehicle_class
-    FROM prog p JOIN syllabus_part sp ON sp.vehicle_class = p.vehicle_class AND sp.part = p.part
-   WHERE part_met(p::progress, sp)
+  SELECT gen_random_uuid(), s.student_no, s.part, s.vehicle_class
+    FROM standing s
+    JOIN syllabus_part sp ON sp.vehicle_class = s.vehicle_class AND sp.part = s.part
+   WHERE part_ready(ROW(s.student_no, s.part, s.vehicle_class, s.vehicle, s.simulator,
+                        s.classroom, s.remote, s.mileage_dkm, s.first_minute, s.last_minute,
+                        s.records, s.updated_at)::progress, sp,
+                    (s.student_no IN (SELECT student_no FROM licence_held)) IS TRUE,
+                    s.practice_dkm)
   ON CONFLICT (student_no, part) DO NOTHING
   RETURNING id)
 SELECT count(*) AS judged,

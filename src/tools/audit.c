@@ -29,8 +29,10 @@ int audit_explain(PGconn *db, const char *student_no, FILE *out)
 	const char *v[1] = {student_no};
 	PGresult *p = run(db, sql_audit_progress, 1, v);
 	PGresult *r = p ? run(db, sql_audit_rejected, 1, v) : NULL;
-	if (r == NULL) {
+	PGresult *g = r ? run(db, sql_audit_student_rules, 1, v) : NULL;
+	if (g == NULL) {
 		PQclear(p);
+		PQclear(r);
 		return 1;
 	}
 	fprintf(out, "student %s\n\n%-4s %-5s %7s %9s %9s %6s %8s %7s %8s %-8s %s\n", student_no,
@@ -44,6 +46,21 @@ int audit_explain(PGconn *db, const char *student_no, FILE *out)
 			PQgetvalue(p, i, 9), PQgetvalue(p, i, 10), PQgetvalue(p, i, 11));
 	if (PQntuples(p) == 0)
 		fprintf(out, "(no counted minutes)\n");
+	if (PQntuples(g) == 1) {
+		const char *held = PQgetvalue(g, 0, 0), *lowered = PQgetvalue(g, 0, 2);
+		if (held[0])
+			fprintf(out, "\nlicence held: %s (noted %s): adding a class, %s\n", held,
+				PQgetvalue(g, 0, 1),
+				lowered[0] ? lowered : "no part of this class has reduced figures");
+		else
+			fprintf(out, "\nlicence held: none recorded (the full figures apply)\n");
+		if (PQgetvalue(g, 0, 4)[0])
+			fprintf(out,
+				"mileage of the practice parts: %s km; part %s waits for %s km\n",
+				PQgetvalue(g, 0, 3), PQgetvalue(g, 0, 5), PQgetvalue(g, 0, 4));
+		else
+			fprintf(out, "mileage of the practice parts: %s km\n", PQgetvalue(g, 0, 3));
+	}
 	fprintf(out, "\nminutes that did not count: %d (times UTC+8)\n", PQntuples(r));
 	for (int i = 0; i < PQntuples(r); i++)
 		fprintf(out, "  %s  %s  terminal %s  part %s  %s\n", PQgetvalue(r, i, 0),
@@ -51,6 +68,7 @@ int audit_explain(PGconn *db, const char *student_no, FILE *out)
 			PQgetvalue(r, i, 4));
 	PQclear(p);
 	PQclear(r);
+	PQclear(g);
 	return 0;
 }
 

@@ -98,8 +98,11 @@ static void usage(FILE *f)
 		"                                   name again replaces it (kind default: field,\n"
 		"                                   or the stored one)\n"
 		"  site list [SCHOOL_CODE]          list training sites\n"
-		"  explain STUDENT                  progress per part, and every minute that did\n"
-		"                                   not count with its reason\n"
+		"  student held STUDENT CLASS|none  the licence the student already holds: adding\n"
+		"                                   a class, the syllabus's reduced figures apply\n"
+		"  explain STUDENT                  progress per part, the practice mileage and the\n"
+		"                                   licence held, and every minute that did not\n"
+		"                                   count with its reason\n"
 		"  recompute [STUDENT]              derive progress again from the stored records\n"
 		"                                   and report any difference (exit 1 if some)\n"
 		"  push list [--state S]            the push outbox (S: pending, sending, done,\n"
@@ -853,6 +856,46 @@ static int school_list(void)
 	return 0;
 }
 
+/*
+ * The licence a student already holds (adding a class: the syllabus's
+ * reduced figures apply), until enrolment records it; "none" removes it.
+ */
+static int student_held(const char *student_no, const char *cls)
+{
+	if (!valid_label("student number", student_no, 32))
+		return 2;
+	bool none = strcmp(cls, "none") == 0;
+	if (!none && !(strlen(cls) <= 2 && cls[0] >= 'A' && cls[0] <= 'Z' &&
+		       (cls[1] == '\0' || (cls[1] >= '0' && cls[1] <= '9')))) {
+		fprintf(stderr,
+			"hoursctl: licence class \"%s\": a letter and an optional digit "
+			"(C1, B2, D), or none\n",
+			cls);
+		return 2;
+	}
+	const char *v[2] = {student_no, cls};
+	PGresult *r = query(none ? sql_student_held_clear : sql_student_held_set, none ? 1 : 2, v);
+	if (r == NULL)
+		return 1;
+	if (none)
+		printf("student %s: %s\n", student_no,
+		       PQntuples(r) ? "no licence held any more" : "no licence was recorded");
+	else
+		printf("student %s holds %s: the adding-class figures apply from the judge's next "
+		       "batch\n",
+		       student_no, PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return 0;
+}
+
+static int cmd_student(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[0], "held") == 0)
+		return student_held(argv[1], argv[2]);
+	usage(stderr);
+	return 2;
+}
+
 static int cmd_school(int argc, char **argv)
 {
 	if (argc == 1 && strcmp(argv[0], "list") == 0)
@@ -1136,6 +1179,8 @@ int main(int argc, char **argv)
 		rc = cmd_terminal(argc - optind - 1, argv + optind + 1);
 	} else if (strcmp(cmd, "school") == 0) {
 		rc = cmd_school(argc - optind - 1, argv + optind + 1);
+	} else if (strcmp(cmd, "student") == 0) {
+		rc = cmd_student(argc - optind - 1, argv + optind + 1);
 	} else if (strcmp(cmd, "explain") == 0 && argc - optind == 2) {
 		rc = audit_explain(db, argv[optind + 1], stdout);
 	} else if (strcmp(cmd, "recompute") == 0 && argc - optind <= 2) {
