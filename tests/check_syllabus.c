@@ -149,6 +149,63 @@ static void check_order(const struct syllabus *s)
 	}
 }
 
+/*
+ * The shipped file: C6 with parts 2 and 4 only; the adding-class figures
+ * (part 1 at least 4 hours, part 4 at least 6) on the classes the source
+ * names; the mileage gate on part 3.
+ */
+START_TEST(shipped_file_c6_adding_gate)
+{
+	char err[512];
+	struct syllabus *s =
+		syllabus_load(env_or("SYLLABUS_FILE", "conf/syllabus.yaml"), err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	check_order(s);
+
+	ck_assert_ptr_null(syllabus_part(s, "C6", 1));
+	ck_assert_ptr_null(syllabus_part(s, "C6", 3));
+	const struct syllabus_part *c6p2 = syllabus_part(s, "C6", 2);
+	const struct syllabus_part *c6p4 = syllabus_part(s, "C6", 4);
+	ck_assert_ptr_nonnull(c6p2);
+	ck_assert_ptr_nonnull(c6p4);
+	ck_assert(c6p2->practice);
+	ck_assert(c6p2->on_site);
+	ck_assert(!c6p4->practice);
+	ck_assert(!c6p2->confirmed);
+	ck_assert_ptr_eq(c6p4, c6p2 + 1); /* stored compactly, next to each other */
+	ck_assert_uint_eq(c6p2->adding_required_minutes, 0);
+	ck_assert_uint_eq(c6p4->adding_required_minutes, 0);
+	ck_assert_uint_eq(c6p2->gate_mileage_km, 0);
+
+	static const char *const adding[] = {"C1", "C2", "C3", "C4", "C5", "D", "E", "F"};
+	for (size_t c = 0; c < ARRAY_SIZE(adding); c++) {
+		const struct syllabus_part *p1 = syllabus_part(s, adding[c], 1);
+		const struct syllabus_part *p4 = syllabus_part(s, adding[c], 4);
+		ck_assert_msg(p1 && p4, "%s parts 1 and 4", adding[c]);
+		ck_assert_uint_eq(p1->adding_required_minutes, 4 * 60);
+		ck_assert_uint_eq(p4->adding_required_minutes, 6 * 60);
+		ck_assert_uint_eq(syllabus_part(s, adding[c], 2)->adding_required_minutes, 0);
+		ck_assert_uint_eq(syllabus_part(s, adding[c], 3)->adding_required_minutes, 0);
+	}
+	/* The source does not name the buses and lorries. */
+	static const char *const full[] = {"A1", "A2", "A3", "B1", "B2"};
+	for (size_t c = 0; c < ARRAY_SIZE(full); c++) {
+		for (unsigned part = 1; part <= 4; part++)
+			ck_assert_uint_eq(syllabus_part(s, full[c], part)->adding_required_minutes,
+					  0);
+	}
+	for (size_t i = 0; i < syllabus_count(s); i++) {
+		const struct syllabus_part *p = syllabus_at(s, i);
+		ck_assert_uint_le(p->adding_required_minutes, p->required_minutes);
+		ck_assert_uint_eq(p->gate_mileage_km, p->part == 3 ? p->min_mileage_km : 0);
+	}
+	ck_assert_uint_eq(syllabus_part(s, "C1", 3)->gate_mileage_km, 300);
+	ck_assert_uint_eq(syllabus_part(s, "C1", 2)->gate_mileage_km, 0);
+	ck_assert_uint_eq(syllabus_part(s, "C1", 2)->min_mileage_km, 300);
+	syllabus_free(s);
+}
+END_TEST
+
 START_TEST(derived_figures)
 {
 	struct syllabus *s = load_text(GOOD);
@@ -720,6 +777,7 @@ static Suite *syllabus_suite(void)
 	Suite *s = suite_create("syllabus");
 	TCase *tc = tcase_create("load");
 	tcase_add_test(tc, shipped_file_loads);
+	tcase_add_test(tc, shipped_file_c6_adding_gate);
 	tcase_add_test(tc, derived_figures);
 	tcase_add_test(tc, class_order);
 	tcase_add_test(tc, subset_of_parts);
