@@ -48,10 +48,21 @@ struct syllabus_part {
 	unsigned daily_cap_minutes; /* per student and day, all kinds of this part; 0 = no cap */
 	bool practice;		    /* the cap group: practice (vehicle, simulator) or theory */
 	unsigned min_mileage_km;    /* of the class (all practical parts together); 0 = none */
-	unsigned adding_required_minutes; /* of a student adding a class; 0: no reduced figure */
-	unsigned gate_mileage_km; /* the class's min_mileage_km on part 3 (road driving), else 0 */
-	bool confirmed;		  /* false: the class's figures are not confirmed from the text */
-	unsigned long line;	  /* line of the part in the file */
+	/*
+	 * The class's min_mileage_km on part 3 (road driving: its exam is the
+	 * road test) when present, else 0: the total mileage of the practice
+	 * parts must reach it before this part is met.
+	 */
+	unsigned gate_mileage_km;
+	/*
+	 * The requirement for a student who already holds a licence and adds
+	 * this class (增驾), from the class's adding_class; 0: no reduced
+	 * figure (such a student needs required_minutes).  Never above
+	 * required_minutes; max_minutes[] stay computed from required_minutes.
+	 */
+	unsigned adding_required_minutes;
+	bool confirmed;	    /* false: the class's figures are not confirmed from the text */
+	unsigned long line; /* line of the part in the file */
 };
 
 struct syllabus;
@@ -66,11 +77,17 @@ const char *syllabus_name(const struct syllabus *s);
 unsigned syllabus_hour_minutes(const struct syllabus *s);
 unsigned syllabus_effective_minutes(const struct syllabus *s);
 
-/* The part of a class, or NULL when the file has no such class (or part is not 1-4). */
+/*
+ * The part of a class, or NULL when the file has no such class, the class
+ * has no such part (C6 has parts 2 and 4 only), or part is not 1-4.
+ */
 const struct syllabus_part *syllabus_part(const struct syllabus *s, const char *vehicle_class,
 					  unsigned part);
 
-/* All parts, ordered by class (A1 A2 A3 B1 B2 C1 ... P) then part. */
+/*
+ * The parts the file lists, and only those, ordered by class (A1 A2 A3 B1
+ * B2 C1 ... P) then part.
+ */
 size_t syllabus_count(const struct syllabus *s);
 const struct syllabus_part *syllabus_at(const struct syllabus *s, size_t i);
 

@@ -5,9 +5,11 @@
  * levels of mappings (top level, class, part) with one small key table
  * per level.  Every value is checked where it is read, with the line of
  * the offending node; then each part gets its derived figures (minutes
- * per kind from the shares, the daily cap of its group) and each class is
- * checked for its four parts.  Nothing is half-loaded: on any error the
- * new syllabus is freed and the caller keeps what it had.
+ * per kind from the shares, the daily cap of its group, the mileage gate
+ * of part 3) and each class its reduced figures for adding a class.  A
+ * class lists any non-empty subset of parts 1-4; only the parts listed
+ * are stored.  Nothing is half-loaded: on any error the new syllabus is
+ * freed and the caller keeps what it had.
  */
 #include "hoursd.h"
 #include "syllabus.h"
@@ -35,7 +37,10 @@ struct syllabus {
 	unsigned effective_minutes;
 	unsigned cap_theory, cap_practice; /* minutes a day, 0 = no cap */
 	size_t n;
+	/* The parts listed, by class (class_names[] order) then part. */
 	struct syllabus_part parts[NCLASSES * NPARTS];
+	/* Where a class's part is in parts[], plus one; 0 = not listed. */
+	unsigned char at[NCLASSES][NPARTS];
 };
 
 /* State of one syllabus_load() call. */
@@ -380,8 +385,9 @@ static bool load_part(struct loader *ld, const yaml_node_t *map, const char *whe
 	return derive(ld, p, where, allowed, share, vals[PK_CAP] != NULL);
 }
 
-enum class_key { CK_CONFIRMED, CK_MILEAGE, CK_PARTS, CK_N };
-static const char *const class_keys[CK_N] = {"confirmed", "min_mileage_km", "parts"};
+enum class_key { CK_CONFIRMED, CK_MILEAGE, CK_PARTS, CK_ADDING, CK_ADDING_MIN, CK_N };
+static const char *const class_keys[CK_N] = {"confirmed", "min_mileage_km", "parts", "adding_class",
+					     "adding_class_minutes"};
 
 /* "1".."4"; anything else names the offending key. */
 static bool part_number(struct loader *ld, const yaml_node_t *k, const char *where, unsigned *out)
@@ -394,8 +400,72 @@ static bool part_number(struct loader *ld, const yaml_node_t *k, const char *whe
 	return true;
 }
 
-/* One class: its keys, then its parts, which must be exactly 1, 2, 3 and 4. */
-static bool load_class(struct loader *ld, const yaml_node_t *kn, const yaml_node_t *map)
+/*
+ * The reduced figures for a student who already holds a licence and adds
+ * this class (增驾): adding_class in hours or adding_class_minutes, part ->
+ * requirement.  Only parts the class lists, each above 0 and at most the
+ * part's full requirement.  parts[] and seen[] are the class's, by part.
+ */
+static bool load_adding(struct loader *ld, const yaml_node_t *const *keys,
+			const yaml_node_t *const *vals, const char *where,
+			struct syllabus_part parts[NPARTS], const bool seen[NPARTS + 1])
+{
+	if (vals[CK_ADDING] && vals[CK_ADDING_MIN])
+		return ydoc_fail(&ld->y, ydoc_line(keys[CK_ADDING_MIN]),
+				 "%s: both adding_class and adding_class_minutes; write one",
+				 where);
+	bool hours = vals[CK_ADDING] != NULL;
+	const yaml_node_t *map = hours ? vals[CK_ADDING] : vals[CK_ADDING_MIN];
+	unsigned hm = ld->s->hour_minutes;
+	char what[80];
+	if (map == NULL)
+		return true;
+	snprintf(what, sizeof(what), "%s: %s", where,
+		 class_keys[hours ? CK_ADDING : CK_ADDING_MIN]);
+	if (!want_mapping(ld, map, what) || !check_dup_keys(ld, map, what))
+		return false;
+	if (map->data.mapping.pairs.start == map->data.mapping.pairs.top)
+		return ydoc_fail(&ld->y, ydoc_line(map),
+				 "%s: empty (name the parts with a reduced figure, or leave the "
+				 "key out)",
+				 what);
+	for (yaml_node_pair_t *pp = map->data.mapping.pairs.start; pp < map->data.mapping.pairs.top;
+	     pp++) {
+		const yaml_node_t *k = ydoc_node(&ld->y, pp->key),
+				  *v = ydoc_node(&ld->y, pp->value);
+		unsigned part = 0, figure = 0;
+		char pwhat[96];
+		if (!part_number(ld, k, what, &part))
+			return false;
+		if (!seen[part])
+			return ydoc_fail(&ld->y, ydoc_line(k),
+					 "%s: part %u is not one of the class's parts", what, part);
+		snprintf(pwhat, sizeof(pwhat), "%s: part %u", what, part);
+		if (!get_uint(ld, v, pwhat, 0,
+			      hours ? MAX_REQUIRED_MINUTES / hm : MAX_REQUIRED_MINUTES, &figure))
+			return false;
+		if (figure == 0)
+			return ydoc_fail(&ld->y, ydoc_line(v),
+					 "%s: 0 is not a reduced figure (leave the part out)",
+					 pwhat);
+		struct syllabus_part *p = &parts[part - 1];
+		unsigned minutes = hours ? figure * hm : figure;
+		if (minutes > p->required_minutes)
+			return ydoc_fail(&ld->y, ydoc_line(v),
+					 "%s: %u minutes is above the part's full requirement "
+					 "(%u minutes)",
+					 pwhat, minutes, p->required_minutes);
+		p->adding_required_minutes = minutes;
+	}
+	return true;
+}
+
+/*
+ * One class (index c of class_names[]): its keys, then its parts, any
+ * non-empty subset of 1-4, then its reduced figures.  The parts listed
+ * are appended to the syllabus in ascending order.
+ */
+static bool load_class(struct loader *ld, size_t c, const yaml_node_t *kn, const yaml_node_t *map)
 {
 	const char *cls = ydoc_scalar(kn);
 	const yaml_node_t *keys[CK_N], *vals[CK_N];
@@ -418,8 +488,9 @@ static bool load_class(struct loader *ld, const yaml_node_t *kn, const yaml_node
 	if (!want_mapping(ld, vals[CK_PARTS], what) || !check_dup_keys(ld, vals[CK_PARTS], what))
 		return false;
 
-	struct syllabus_part *base = &ld->s->parts[ld->s->n];
+	struct syllabus_part parts[NPARTS];
 	bool seen[NPARTS + 1] = {false};
+	bool any = false;
 	const yaml_node_pair_t *pp = vals[CK_PARTS]->data.mapping.pairs.start;
 	for (; pp < vals[CK_PARTS]->data.mapping.pairs.top; pp++) {
 		const yaml_node_t *k = ydoc_node(&ld->y, pp->key),
@@ -429,25 +500,29 @@ static bool load_class(struct loader *ld, const yaml_node_t *kn, const yaml_node
 		if (!part_number(ld, k, what, &part))
 			return false;
 		snprintf(pwhere, sizeof(pwhere), "%s part %u", where, part);
-		struct syllabus_part *p = &base[part - 1];
+		struct syllabus_part *p = &parts[part - 1];
 		memset(p, 0, sizeof(*p));
 		snprintf(p->vehicle_class, sizeof(p->vehicle_class), "%s", cls);
 		p->part = part;
 		p->line = ydoc_line(k);
 		p->min_mileage_km = mileage;
+		p->gate_mileage_km = part == 3 ? mileage : 0;
 		p->confirmed = confirmed;
 		if (!load_part(ld, v, pwhere, p))
 			return false;
-		seen[part] = true;
+		seen[part] = any = true;
 	}
+	if (!any)
+		return ydoc_fail(&ld->y, ydoc_line(vals[CK_PARTS]),
+				 "%s: no parts (list at least one of parts 1-4)", what);
+	if (!load_adding(ld, keys, vals, where, parts, seen))
+		return false;
 	for (unsigned part = 1; part <= NPARTS; part++) {
 		if (!seen[part])
-			return ydoc_fail(&ld->y, ydoc_line(kn),
-					 "%s: part %u missing (every class needs "
-					 "parts 1-4)",
-					 where, part);
+			continue;
+		ld->s->parts[ld->s->n] = parts[part - 1];
+		ld->s->at[c][part - 1] = (unsigned char)(++ld->s->n);
 	}
-	ld->s->n += NPARTS;
 	return true;
 }
 
@@ -474,7 +549,7 @@ static bool load_classes(struct loader *ld, const yaml_node_t *map)
 		by_class[c][1] = ydoc_node(&ld->y, p->value);
 	}
 	for (size_t c = 0; c < NCLASSES; c++) {
-		if (by_class[c][0] && !load_class(ld, by_class[c][0], by_class[c][1]))
+		if (by_class[c][0] && !load_class(ld, c, by_class[c][0], by_class[c][1]))
 			return false;
 	}
 	if (ld->s->n == 0)
@@ -586,11 +661,10 @@ const struct syllabus_part *syllabus_part(const struct syllabus *s, const char *
 {
 	if (!s || !vehicle_class || part < 1 || part > NPARTS)
 		return NULL;
-	for (size_t i = 0; i < s->n; i += NPARTS) {
-		if (strcmp(s->parts[i].vehicle_class, vehicle_class) == 0)
-			return &s->parts[i + part - 1];
-	}
-	return NULL;
+	int c = class_index(vehicle_class);
+	if (c < 0 || s->at[c][part - 1] == 0)
+		return NULL;
+	return &s->parts[s->at[c][part - 1] - 1];
 }
 
 size_t syllabus_count(const struct syllabus *s)

@@ -227,8 +227,12 @@ START_TEST(no_syllabus_part)
 {
 	struct rules_terminal t = term();
 	struct jtx_record x = on_field(NOW);
-	strcpy(x.course.vehicle_class, "C6"); /* not in the file */
+	strcpy(x.course.vehicle_class, "M"); /* not in the file */
 	ck_refused(&t, &x, R_NO_SYLLABUS_PART);
+	strcpy(x.course.vehicle_class, "C6"); /* in the file, parts 2 and 4 only */
+	x.course.part = 3;
+	ck_refused(&t, &x, R_NO_SYLLABUS_PART);
+	x.course.part = 2;
 	strcpy(x.course.vehicle_class, "P");
 	ck_refused(&t, &x, R_NO_SYLLABUS_PART);
 	strcpy(x.course.vehicle_class, "");

@@ -1,8 +1,9 @@
 /*
  * check_syllabus.c - the syllabus loader and the decision: the shipped
- * conf/syllabus.yaml loads, every kind of bad file is refused with
- * "file:line: message", and syllabus_met() draws the line where the SQL
- * draws it.
+ * conf/syllabus.yaml loads, a class may list a subset of the parts, the
+ * adding-class figures and the part 3 mileage gate are derived, every kind
+ * of bad file is refused with "file:line: message", and syllabus_met()
+ * draws the line where the SQL draws it.
  */
 #include "hoursd.h"
 #include "syllabus.h"
@@ -49,6 +50,11 @@ static char *write_tmp(const char *text)
 	"    min_mileage_km: 300\n"                                                                \
 	"    parts:\n" P1 P2 P3 P4
 #define GOOD HEAD CLASS("C1")
+/* A class with parts 2 and 4 only, as C6: the key on line L, parts on L+3, L+4. */
+#define SUBSET(name)                                                                               \
+	"  " name ":\n"                                                                            \
+	"    min_mileage_km: 300\n"                                                                \
+	"    parts:\n" P2 P4
 
 /* Load text and expect the error "<file>:<line>: " followed by a message containing want. */
 static void expect_err(const char *text, unsigned line, const char *want)
@@ -100,11 +106,102 @@ START_TEST(shipped_file_loads)
 		ck_assert_int_eq(syllabus_part(s, want[c], 1)->max_minutes[SYL_VEHICLE], 0);
 	}
 	ck_assert_uint_eq(syllabus_part(s, "C1", 1)->required_minutes, 12 * 60);
-	ck_assert_uint_eq(syllabus_count(s) % 4, 0);
 	ck_assert_uint_ge(syllabus_count(s), 8);
-	for (size_t i = 0; i < syllabus_count(s); i++)
-		ck_assert_uint_eq(syllabus_at(s, i)->part, i % 4 + 1);
 	ck_assert_ptr_null(syllabus_at(s, syllabus_count(s)));
+	syllabus_free(s);
+}
+END_TEST
+
+/* The course code's classes, in the order syllabus_at() keeps. */
+static const char *const class_order_names[] = {"A1", "A2", "A3", "B1", "B2", "C1",
+						"C2", "C3", "C4", "C5", "C6", "D",
+						"E",  "F",  "M",  "N",	"P"};
+
+static size_t class_rank(const char *cls)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(class_order_names); i++) {
+		if (strcmp(class_order_names[i], cls) == 0)
+			return i;
+	}
+	ck_abort_msg("class %s is not in the class table", cls);
+	return 0;
+}
+
+/*
+ * syllabus_at() walks the listed parts only, by class then ascending part,
+ * and each is what syllabus_part() finds for its class and part.
+ */
+static void check_order(const struct syllabus *s)
+{
+	for (size_t i = 0; i < syllabus_count(s); i++) {
+		const struct syllabus_part *p = syllabus_at(s, i);
+		ck_assert_ptr_nonnull(p);
+		ck_assert_uint_ge(p->part, 1);
+		ck_assert_uint_le(p->part, 4);
+		ck_assert_ptr_eq(syllabus_part(s, p->vehicle_class, p->part), p);
+		if (i == 0)
+			continue;
+		const struct syllabus_part *q = syllabus_at(s, i - 1);
+		size_t rp = class_rank(p->vehicle_class), rq = class_rank(q->vehicle_class);
+		ck_assert_msg(rq < rp || (rq == rp && q->part < p->part),
+			      "%s part %u comes after %s part %u", p->vehicle_class, p->part,
+			      q->vehicle_class, q->part);
+	}
+}
+
+/*
+ * The shipped file: C6 with parts 2 and 4 only; the adding-class figures
+ * (part 1 at least 4 hours, part 4 at least 6) on the classes the source
+ * names; the mileage gate on part 3.
+ */
+START_TEST(shipped_file_c6_adding_gate)
+{
+	char err[512];
+	struct syllabus *s =
+		syllabus_load(env_or("SYLLABUS_FILE", "conf/syllabus.yaml"), err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	check_order(s);
+
+	ck_assert_ptr_null(syllabus_part(s, "C6", 1));
+	ck_assert_ptr_null(syllabus_part(s, "C6", 3));
+	const struct syllabus_part *c6p2 = syllabus_part(s, "C6", 2);
+	const struct syllabus_part *c6p4 = syllabus_part(s, "C6", 4);
+	ck_assert_ptr_nonnull(c6p2);
+	ck_assert_ptr_nonnull(c6p4);
+	ck_assert(c6p2->practice);
+	ck_assert(c6p2->on_site);
+	ck_assert(!c6p4->practice);
+	ck_assert(!c6p2->confirmed);
+	ck_assert_ptr_eq(c6p4, c6p2 + 1); /* stored compactly, next to each other */
+	ck_assert_uint_eq(c6p2->adding_required_minutes, 0);
+	ck_assert_uint_eq(c6p4->adding_required_minutes, 0);
+	ck_assert_uint_eq(c6p2->gate_mileage_km, 0);
+
+	static const char *const adding[] = {"C1", "C2", "C3", "C4", "C5", "D", "E", "F"};
+	for (size_t c = 0; c < ARRAY_SIZE(adding); c++) {
+		const struct syllabus_part *p1 = syllabus_part(s, adding[c], 1);
+		const struct syllabus_part *p4 = syllabus_part(s, adding[c], 4);
+		ck_assert_msg(p1 && p4, "%s parts 1 and 4", adding[c]);
+		ck_assert_uint_eq(p1->adding_required_minutes, 4 * 60);
+		ck_assert_uint_eq(p4->adding_required_minutes, 6 * 60);
+		ck_assert_uint_eq(syllabus_part(s, adding[c], 2)->adding_required_minutes, 0);
+		ck_assert_uint_eq(syllabus_part(s, adding[c], 3)->adding_required_minutes, 0);
+	}
+	/* The source does not name the buses and lorries. */
+	static const char *const full[] = {"A1", "A2", "A3", "B1", "B2"};
+	for (size_t c = 0; c < ARRAY_SIZE(full); c++) {
+		for (unsigned part = 1; part <= 4; part++)
+			ck_assert_uint_eq(syllabus_part(s, full[c], part)->adding_required_minutes,
+					  0);
+	}
+	for (size_t i = 0; i < syllabus_count(s); i++) {
+		const struct syllabus_part *p = syllabus_at(s, i);
+		ck_assert_uint_le(p->adding_required_minutes, p->required_minutes);
+		ck_assert_uint_eq(p->gate_mileage_km, p->part == 3 ? p->min_mileage_km : 0);
+	}
+	ck_assert_uint_eq(syllabus_part(s, "C1", 3)->gate_mileage_km, 300);
+	ck_assert_uint_eq(syllabus_part(s, "C1", 2)->gate_mileage_km, 0);
+	ck_assert_uint_eq(syllabus_part(s, "C1", 2)->min_mileage_km, 300);
 	syllabus_free(s);
 }
 END_TEST
@@ -136,6 +233,16 @@ START_TEST(derived_figures)
 	ck_assert_uint_eq(p3->max_speed_dkmh, 0);
 	ck_assert_uint_eq(p4->required_minutes, 600);
 	ck_assert(p4->confirmed);
+	/* The gate is part 3's alone; min_mileage_km stays on every part. */
+	ck_assert_uint_eq(p3->gate_mileage_km, 300);
+	ck_assert_uint_eq(p1->gate_mileage_km, 0);
+	ck_assert_uint_eq(p2->gate_mileage_km, 0);
+	ck_assert_uint_eq(p4->gate_mileage_km, 0);
+	ck_assert_uint_eq(p1->min_mileage_km, 300);
+	ck_assert_uint_eq(p4->min_mileage_km, 300);
+	/* No adding_class: no reduced figure. */
+	ck_assert_uint_eq(p1->adding_required_minutes, 0);
+	ck_assert_uint_eq(p4->adding_required_minutes, 0);
 	ck_assert_ptr_null(syllabus_part(s, "C2", 1));
 	ck_assert_ptr_null(syllabus_part(s, "C1", 0));
 	ck_assert_ptr_null(syllabus_part(s, "C1", 5));
@@ -152,6 +259,97 @@ START_TEST(class_order)
 	ck_assert_str_eq(syllabus_at(s, 4)->vehicle_class, "C2");
 	ck_assert_str_eq(syllabus_at(s, 8)->vehicle_class, "F");
 	ck_assert_ptr_eq(syllabus_part(s, "C2", 3), syllabus_at(s, 6));
+	check_order(s);
+	syllabus_free(s);
+}
+END_TEST
+
+/* A class may list any non-empty subset of the parts; only those are stored. */
+START_TEST(subset_of_parts)
+{
+	struct syllabus *s = load_text(HEAD SUBSET("C6") CLASS("C1") SUBSET("A1"));
+	ck_assert_uint_eq(syllabus_count(s), 8);
+	check_order(s);
+	ck_assert_str_eq(syllabus_at(s, 0)->vehicle_class, "A1");
+	ck_assert_uint_eq(syllabus_at(s, 0)->part, 2);
+	ck_assert_uint_eq(syllabus_at(s, 1)->part, 4);
+	ck_assert_str_eq(syllabus_at(s, 2)->vehicle_class, "C1");
+	ck_assert_uint_eq(syllabus_at(s, 2)->part, 1);
+	ck_assert_str_eq(syllabus_at(s, 6)->vehicle_class, "C6");
+	ck_assert_uint_eq(syllabus_at(s, 6)->part, 2);
+	ck_assert_uint_eq(syllabus_at(s, 7)->part, 4);
+	ck_assert_ptr_null(syllabus_at(s, 8));
+
+	const struct syllabus_part *p2 = syllabus_part(s, "C6", 2);
+	const struct syllabus_part *p4 = syllabus_part(s, "C6", 4);
+	ck_assert_ptr_eq(p2, syllabus_at(s, 6));
+	ck_assert_ptr_eq(p4, syllabus_at(s, 7));
+	ck_assert_uint_eq(p2->required_minutes, 960);
+	ck_assert_uint_eq(p2->line, 8);
+	ck_assert_uint_eq(p4->required_minutes, 600);
+	ck_assert_uint_eq(p4->line, 9);
+	ck_assert_ptr_null(syllabus_part(s, "C6", 1));
+	ck_assert_ptr_null(syllabus_part(s, "C6", 3));
+	ck_assert_ptr_null(syllabus_part(s, "A1", 1));
+	ck_assert_ptr_null(syllabus_part(s, "A1", 3));
+	/* No part 3: nothing to gate, whatever min_mileage_km says. */
+	ck_assert_uint_eq(p2->min_mileage_km, 300);
+	ck_assert_uint_eq(p2->gate_mileage_km, 0);
+	ck_assert_uint_eq(p4->gate_mileage_km, 0);
+	/* Absent parts are never met. */
+	unsigned m[SYL_KINDS] = {100000, 100000, 100000, 100000};
+	ck_assert(!syllabus_met(syllabus_part(s, "C6", 1), m));
+	ck_assert(syllabus_met(p2, m));
+	syllabus_free(s);
+}
+END_TEST
+
+/* A single part, in the middle of the range, is a subset too. */
+START_TEST(single_part)
+{
+	struct syllabus *s = load_text(HEAD "  C3:\n    parts:\n" P3);
+	ck_assert_uint_eq(syllabus_count(s), 1);
+	ck_assert_uint_eq(syllabus_at(s, 0)->part, 3);
+	ck_assert_uint_eq(syllabus_at(s, 0)->gate_mileage_km, 0); /* no min_mileage_km */
+	ck_assert_ptr_eq(syllabus_part(s, "C3", 3), syllabus_at(s, 0));
+	ck_assert_ptr_null(syllabus_part(s, "C3", 2));
+	ck_assert_ptr_null(syllabus_part(s, "C3", 4));
+	syllabus_free(s);
+}
+END_TEST
+
+/*
+ * adding_class in hours: the reduced figure of the parts it names, up to
+ * and including the full requirement; the kinds' caps stay those of the
+ * full requirement.
+ */
+START_TEST(adding_class_loaded)
+{
+	struct syllabus *s = load_text(HEAD "  C1:\n"
+					    "    min_mileage_km: 300\n"
+					    "    adding_class: { 1: 4, 4: 10 }\n"
+					    "    parts:\n" P1 P2 P3 P4);
+	const struct syllabus_part *p1 = syllabus_part(s, "C1", 1);
+	const struct syllabus_part *p4 = syllabus_part(s, "C1", 4);
+	ck_assert_uint_eq(p1->adding_required_minutes, 240);
+	ck_assert_uint_eq(p1->required_minutes, 720);
+	ck_assert_int_eq(p1->max_minutes[SYL_REMOTE], 360);  /* half of 720, not of 240 */
+	ck_assert_uint_eq(p4->adding_required_minutes, 600); /* equal to the full figure */
+	ck_assert_uint_eq(syllabus_part(s, "C1", 2)->adding_required_minutes, 0);
+	ck_assert_uint_eq(syllabus_part(s, "C1", 3)->adding_required_minutes, 0);
+	syllabus_free(s);
+}
+END_TEST
+
+/* adding_class_minutes, written after the parts, on a subset class. */
+START_TEST(adding_class_minutes_loaded)
+{
+	struct syllabus *s = load_text(HEAD "  C6:\n"
+					    "    parts:\n" P2 P4 "    adding_class_minutes:\n"
+					    "      2: 905\n"
+					    "      4: 1\n");
+	ck_assert_uint_eq(syllabus_part(s, "C6", 2)->adding_required_minutes, 905);
+	ck_assert_uint_eq(syllabus_part(s, "C6", 4)->adding_required_minutes, 1);
 	syllabus_free(s);
 }
 END_TEST
@@ -251,9 +449,106 @@ START_TEST(err_part_zero)
 }
 END_TEST
 
-START_TEST(err_part_missing)
+START_TEST(err_no_parts)
 {
-	expect_err(HEAD CLASS("C1") "  C2:\n    parts:\n" P1 P2 P4, 12, "class C2: part 3 missing");
+	expect_err(HEAD CLASS("C1") "  C2:\n    min_mileage_km: 300\n    parts: {}\n", 14,
+		   "class C2: parts: no parts (list at least one of parts 1-4)");
+}
+END_TEST
+
+START_TEST(err_parts_missing)
+{
+	expect_err(HEAD CLASS("C1") "  C2:\n    min_mileage_km: 300\n", 12,
+		   "class C2: parts missing");
+}
+END_TEST
+
+/* The adding-class figures: each refused with the line of its value or key. */
+#define ADDING_HEAD HEAD "  C1:\n    adding_class:\n" /* the first entry on line 7 */
+#define ADDING_PARTS "    parts:\n" P1 P2 P3 P4
+
+START_TEST(err_adding_above_requirement)
+{
+	expect_err(ADDING_HEAD "      1: 4\n      4: 11\n" ADDING_PARTS, 8,
+		   "class C1: adding_class: part 4: 660 minutes is above the part's full "
+		   "requirement (600 minutes)");
+}
+END_TEST
+
+START_TEST(err_adding_minutes_above_requirement)
+{
+	expect_err(HEAD "  C1:\n    adding_class_minutes: { 2: 961 }\n" ADDING_PARTS, 6,
+		   "adding_class_minutes: part 2: 961 minutes is above the part's full "
+		   "requirement (960 minutes)");
+}
+END_TEST
+
+START_TEST(err_adding_absent_part)
+{
+	expect_err(HEAD SUBSET("C6") "    adding_class:\n      4: 6\n      1: 4\n", 12,
+		   "class C6: adding_class: part 1 is not one of the class's parts");
+}
+END_TEST
+
+START_TEST(err_adding_part_outside)
+{
+	expect_err(ADDING_HEAD "      5: 4\n" ADDING_PARTS, 7,
+		   "class C1: adding_class: part \"5\" is outside 1..4");
+}
+END_TEST
+
+START_TEST(err_adding_not_a_number)
+{
+	expect_err(ADDING_HEAD "      1: four\n" ADDING_PARTS, 7,
+		   "adding_class: part 1: expected a whole number, got \"four\"");
+}
+END_TEST
+
+START_TEST(err_adding_negative)
+{
+	expect_err(ADDING_HEAD "      1: -4\n" ADDING_PARTS, 7,
+		   "adding_class: part 1: must not be negative");
+}
+END_TEST
+
+START_TEST(err_adding_fractional)
+{
+	expect_err(ADDING_HEAD "      1: 4.5\n" ADDING_PARTS, 7, "expected a whole number");
+}
+END_TEST
+
+START_TEST(err_adding_zero)
+{
+	expect_err(ADDING_HEAD "      1: 0\n" ADDING_PARTS, 7,
+		   "adding_class: part 1: 0 is not a reduced figure");
+}
+END_TEST
+
+START_TEST(err_adding_not_a_mapping)
+{
+	expect_err(HEAD "  C1:\n    adding_class: [4, 6]\n" ADDING_PARTS, 6,
+		   "class C1: adding_class: expected a mapping, got a sequence");
+}
+END_TEST
+
+START_TEST(err_adding_empty)
+{
+	expect_err(HEAD "  C1:\n    adding_class: {}\n" ADDING_PARTS, 6, "adding_class: empty");
+}
+END_TEST
+
+START_TEST(err_adding_duplicate)
+{
+	expect_err(ADDING_HEAD "      1: 4\n      1: 5\n" ADDING_PARTS, 8,
+		   "duplicate key 1 (first on line 7)");
+}
+END_TEST
+
+START_TEST(err_adding_both_keys)
+{
+	expect_err(HEAD "  C1:\n    adding_class: { 1: 4 }\n"
+			"    adding_class_minutes: { 1: 240 }\n" ADDING_PARTS,
+		   7, "both adding_class and adding_class_minutes");
 }
 END_TEST
 
@@ -482,8 +777,13 @@ static Suite *syllabus_suite(void)
 	Suite *s = suite_create("syllabus");
 	TCase *tc = tcase_create("load");
 	tcase_add_test(tc, shipped_file_loads);
+	tcase_add_test(tc, shipped_file_c6_adding_gate);
 	tcase_add_test(tc, derived_figures);
 	tcase_add_test(tc, class_order);
+	tcase_add_test(tc, subset_of_parts);
+	tcase_add_test(tc, single_part);
+	tcase_add_test(tc, adding_class_loaded);
+	tcase_add_test(tc, adding_class_minutes_loaded);
 	tcase_add_test(tc, kind_names);
 	suite_add_tcase(s, tc);
 
@@ -500,7 +800,20 @@ static Suite *syllabus_suite(void)
 	tcase_add_test(tc, err_share_not_a_number);
 	tcase_add_test(tc, err_part_outside);
 	tcase_add_test(tc, err_part_zero);
-	tcase_add_test(tc, err_part_missing);
+	tcase_add_test(tc, err_no_parts);
+	tcase_add_test(tc, err_parts_missing);
+	tcase_add_test(tc, err_adding_above_requirement);
+	tcase_add_test(tc, err_adding_minutes_above_requirement);
+	tcase_add_test(tc, err_adding_absent_part);
+	tcase_add_test(tc, err_adding_part_outside);
+	tcase_add_test(tc, err_adding_not_a_number);
+	tcase_add_test(tc, err_adding_negative);
+	tcase_add_test(tc, err_adding_fractional);
+	tcase_add_test(tc, err_adding_zero);
+	tcase_add_test(tc, err_adding_not_a_mapping);
+	tcase_add_test(tc, err_adding_empty);
+	tcase_add_test(tc, err_adding_duplicate);
+	tcase_add_test(tc, err_adding_both_keys);
 	tcase_add_test(tc, err_no_requirement);
 	tcase_add_test(tc, err_zero_requirement);
 	tcase_add_test(tc, err_both_requirements);
