@@ -1417,21 +1417,22 @@ END_TEST
 
 /*
  * n minutes of a student, stored as ingest would have accepted them and
- * queued for the judge: 240 a day from start (08:00 Beijing), on T1, its
- * own coach; each mileage dkm, the first first_dkm.  Record numbers: tag
- * and the minute's number.
+ * queued for the judge: per_day a day from start (08:00 Beijing), on T1,
+ * its own coach; each mileage dkm, the first first_dkm.  Record numbers:
+ * tag and the minute's number.
  */
-static void seed_minutes(const char *student, int part, int mode, int n, long long start, int dkm,
-			 int first_dkm, const char *tag)
+static void seed_minutes(const char *student, int part, int mode, int n, int per_day,
+			 long long start, int dkm, int first_dkm, const char *tag)
 {
-	char p[8], m[8], nn[16], st[24], d[16], fd[16];
+	char p[8], m[8], nn[16], st[24], d[16], fd[16], pd[16];
 	snprintf(p, sizeof(p), "%d", part);
 	snprintf(m, sizeof(m), "%d", mode);
 	snprintf(nn, sizeof(nn), "%d", n);
 	snprintf(st, sizeof(st), "%lld", start);
 	snprintf(d, sizeof(d), "%d", dkm);
 	snprintf(fd, sizeof(fd), "%d", first_dkm);
-	const char *v[9] = {T1, student, p, m, nn, st, d, fd, tag};
+	snprintf(pd, sizeof(pd), "%d", per_day);
+	const char *v[10] = {T1, student, p, m, nn, st, d, fd, tag, pd};
 	PGconn *c = db_connect(test_ci);
 	PGresult *r = PQexecParams(
 		c,
@@ -1441,14 +1442,14 @@ static void seed_minutes(const char *student, int part, int mode, int n, long lo
 		"  record_status, max_speed_dkmh, mileage_dkm, lat_e6, lon_e6, fix_valid, verdict,"
 		"  raw, raw_sha256)"
 		"  SELECT t.id, $9 || lpad(k::text, 5, '0'),"
-		"   to_timestamp($6::bigint + (k - 1) / 240 * 86400 + (k - 1) % 240 * 60),"
+		"   to_timestamp($6::bigint + (k - 1) / $10::int * 86400 + (k - 1) % $10::int * 60),"
 		"   $2, 'C' || substr($2, 2), 1, '1213010000', $3::int, $4::int, 'C1', 1, 0, 300,"
 		"   CASE WHEN k = 1 THEN $8::int ELSE $7::int END, 31000000, 121000000, true,"
 		"   'accepted', '\\x00', sha256('\\x00') FROM t, generate_series(1, $5::int) k"
 		"  RETURNING terminal_id, record_no, record_time)"
 		" INSERT INTO judge_queue (terminal_id, record_no)"
 		" SELECT terminal_id, record_no FROM r ORDER BY record_time",
-		9, NULL, v, NULL, NULL, 0);
+		10, NULL, v, NULL, NULL, 0);
 	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "seed: %s", PQerrorMessage(c));
 	PQclear(r);
 	PQfinish(c);
@@ -1469,19 +1470,20 @@ START_TEST(test_mileage_gate)
 {
 	start_hoursd(NULL);
 	const char *s = "S000000000000091";
-	seed_minutes(s, 3, 1, 1440, morning(10), 2, 121, "G"); /* 1439 * 2 + 121 = 2999 dkm */
+	seed_minutes(s, 3, 1, 1440, 240, morning(10), 2, 121, "G"); /* 1439 * 2 + 121 = 2999 dkm */
 	ck_assert_int_eq(db_value("SELECT vehicle FROM progress WHERE student_no = $1 AND part = 3",
 				  s, NULL),
 			 1440);
 	ck_assert_int_eq(packets_of(s, "3"), 0);
-	ck_assert_int_eq(hoursctl_words("explain S000000000000091"), 0);
 	char out[600];
 	snprintf(out, sizeof(out), "%s/hoursctl.out", work);
+	unlink(out);
+	ck_assert_int_eq(hoursctl_words("explain S000000000000091"), 0);
 	ck_assert_int_eq(
 		count_lines_in(out,
 			       "mileage of the practice parts: 299.9 km; part 3 waits for 300 km"),
 		1);
-	seed_minutes(s, 2, 1, 1, morning(3), 1, 1, "H");
+	seed_minutes(s, 2, 1, 1, 240, morning(3), 1, 1, "H");
 	ck_assert_int_eq(packets_of(s, "3"), 1);
 	ck_assert_int_eq(packets_of(s, "2"), 0);
 	ck_assert_int_eq(hoursctl("recompute", NULL), 0);
@@ -1499,15 +1501,17 @@ START_TEST(test_adding_class)
 	start_hoursd(NULL);
 	const char *held = "S000000000000081", *fresh = "S000000000000082";
 	ck_assert_int_eq(hoursctl_words("student held S000000000000081 C2"), 0);
-	seed_minutes(held, 1, 2, 240, morning(4), 0, 0, "A");
-	seed_minutes(fresh, 1, 2, 240, morning(4), 0, 0, "B");
+	seed_minutes(held, 1, 2, 240, 240, morning(4), 0, 0, "A");
+	seed_minutes(fresh, 1, 2, 240, 240, morning(4), 0, 0, "B");
 	ck_assert_int_eq(packets_of(held, "1"), 1);
 	ck_assert_int_eq(packets_of(fresh, "1"), 0);
-	ck_assert_int_eq(hoursctl_words("explain S000000000000081"), 0);
 	char out[600];
 	snprintf(out, sizeof(out), "%s/hoursctl.out", work);
+	unlink(out);
+	ck_assert_int_eq(hoursctl_words("explain S000000000000081"), 0);
 	ck_assert_int_eq(count_lines_in(out, "licence held: C2"), 1);
 	ck_assert_int_eq(count_lines_in(out, "part 1 240 min"), 1);
+	unlink(out);
 	ck_assert_int_eq(hoursctl_words("explain S000000000000082"), 0);
 	ck_assert_int_eq(count_lines_in(out, "licence held: none recorded"), 1);
 	/* Recorded later: the judge looks at the student again, no new minute needed. */
@@ -1522,7 +1526,7 @@ END_TEST
 START_TEST(test_theory_cap_setting)
 {
 	start_hoursd(NULL);
-	seed_minutes("S000000000000071", 1, 2, 300, morning(4), 0, 0, "T");
+	seed_minutes("S000000000000071", 1, 2, 300, 300, morning(4), 0, 0, "T");
 	ck_assert_int_eq(db_value("SELECT classroom FROM progress WHERE student_no = $1",
 				  "S000000000000071", NULL),
 			 240);
@@ -1545,7 +1549,7 @@ START_TEST(test_theory_cap_setting)
 	fwrite(text, 1, n, f);
 	fclose(f);
 	start_hoursd(NULL);
-	seed_minutes("S000000000000072", 1, 2, 300, morning(4), 0, 0, "U");
+	seed_minutes("S000000000000072", 1, 2, 300, 300, morning(4), 0, 0, "U");
 	ck_assert_int_eq(db_value("SELECT classroom FROM progress WHERE student_no = $1",
 				  "S000000000000072", NULL),
 			 300);
