@@ -117,7 +117,8 @@ void judge_kick(struct judge *j)
 	if (wait <= 0) {
 		run(j);
 	} else if (!evtimer_pending(j->soon, NULL)) {
-		struct timeval tv = {0, (suseconds_t)(wait * 1000)};
+		long us = (long)(wait * 1000);
+		struct timeval tv = {us / 1000000, us % 1000000};
 		evtimer_add(j->soon, &tv);
 	}
 }
