@@ -124,6 +124,49 @@ START_TEST(doc_names_every_key)
 }
 END_TEST
 
+/* Whether some key of the table is in section (its name before the dot). */
+static bool is_section(const char *section, size_t len)
+{
+	for (size_t i = 0; i < conf_key_count(); i++)
+		if (strncmp(conf_key_name(i), section, len) == 0 && conf_key_name(i)[len] == '.')
+			return true;
+	return false;
+}
+
+/*
+ * The doc's list of sections, "sections (`listen`, `tls`, ...)", names
+ * every section of the key table, and nothing else.
+ */
+START_TEST(doc_lists_every_section)
+{
+	const char *path = env_or("CONF_DOC", "docs/configuration.md");
+	char *text = read_text(path);
+	char *list = strstr(text, "sections (");
+	ck_assert_msg(list != NULL, "%s has no list \"sections (`listen`, ...)\"", path);
+	list += strlen("sections (");
+	char *end = strchr(list, ')');
+	ck_assert_ptr_nonnull(end);
+	*end = '\0';
+	for (size_t i = 0; i < conf_key_count(); i++) {
+		char quoted[160];
+		snprintf(quoted, sizeof(quoted), "`%.*s`", (int)strcspn(conf_key_name(i), "."),
+			 conf_key_name(i));
+		ck_assert_msg(strstr(list, quoted) != NULL,
+			      "%s: the list of sections does not name %s", path, quoted);
+	}
+	for (char *p = strchr(list, '`'); p; p = strchr(p, '`')) {
+		size_t len = strcspn(p + 1, "`");
+		ck_assert_msg(p[1 + len] == '`', "%s: the list of sections: unclosed `", path);
+		ck_assert_msg(is_section(p + 1, len),
+			      "%s: the list of sections names `%.*s`, "
+			      "which is not a section",
+			      path, (int)len, p + 1);
+		p += len + 2;
+	}
+	free(text);
+}
+END_TEST
+
 /* The value of keyword in a conninfo, as libpq reads it (NULL: not given); freed by the caller. */
 static char *conninfo_value(const char *conninfo, const char *keyword)
 {
@@ -529,6 +572,7 @@ static Suite *conf_suite(void)
 	TCase *tc = tcase_create("load");
 	tcase_add_test(tc, sample_sets_every_key);
 	tcase_add_test(tc, doc_names_every_key);
+	tcase_add_test(tc, doc_lists_every_section);
 	tcase_add_test(tc, conninfo_relative_host);
 	tcase_add_test(tc, tls_file_error_at_its_line);
 	tcase_add_test(tc, minimal_gets_defaults);
