@@ -1249,22 +1249,19 @@ static const char *names_of(const char *word)
 	static char buf[512];
 	size_t len = 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(verbs) && len < sizeof(buf); i++) {
 		const char *name = word ? verbs[i].sub : verbs[i].word;
-		if ((word && strcmp(verbs[i].word, word) != 0) ||
-		    (!word && i > 0 && strcmp(verbs[i - 1].word, name) == 0))
+		bool again = !word && i > 0 && strcmp(verbs[i - 1].word, name) == 0;
+		if (again || (word && strcmp(verbs[i].word, word) != 0))
 			continue;
-		for (const char *p = name; *p && len + 3 < sizeof(buf); p++)
-			if (*p == '|')
-				len += (size_t)snprintf(buf + len, sizeof(buf) - len, ", ");
-			else
-				buf[len++] = *p;
-		if (len + 3 < sizeof(buf))
-			len += (size_t)snprintf(buf + len, sizeof(buf) - len, ", ");
-		buf[len] = '\0';
+		/* "disable|enable" is two names */
+		for (const char *p = name; *p && len < sizeof(buf); p += *p == '|') {
+			int n = (int)strcspn(p, "|");
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%.*s",
+						len ? ", " : "", n, p);
+			p += n;
+		}
 	}
-	if (len >= 2)
-		buf[len - 2] = '\0';
 	return buf;
 }
 
