@@ -68,7 +68,9 @@ struct hconf {
 	/* admin */
 	char *admin_listen; /* "host:port" of the HTTP admin listener, or NULL when off */
 
-	uint64_t set_mask; /* bit i: key i was written in the file */
+	uint64_t set_mask;	    /* bit i: key i was written in the file */
+	char *path;		    /* the file it was loaded from; NULL when not loaded */
+	unsigned long key_line[64]; /* line of key i in the file; 0: not written */
 };
 
 /* Load and validate; on error writes "file:line: message" into err and returns NULL. */
@@ -86,5 +88,12 @@ const char *conf_key_name(size_t i);
 bool conf_key_reloadable(size_t i);
 /* After conf_load: whether key i was written in the file (not defaulted). */
 bool conf_key_was_set(const struct hconf *c, size_t i);
+/*
+ * "FILE:LINE: " of a key as c was loaded (the line of the top level when
+ * the key was not written), to begin a message about its value found
+ * wrong later, e.g. a file it names that cannot be opened; "" when c was
+ * not loaded from a file.  Returns buf.
+ */
+const char *conf_key_where(const struct hconf *c, const char *key, char *buf, size_t len);
 
 #endif

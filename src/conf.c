@@ -14,7 +14,9 @@
 #include "log.h"
 #include "ydoc.h"
 
+#include <libpq-fe.h>
 #include <limits.h>
+#include <unistd.h>
 
 enum conf_type {
 	CT_STR,	    /* non-empty string */
@@ -107,7 +109,7 @@ static const struct conf_key conf_keys[] = {
 	KUINT("push.lease_s", push_lease_s, 5, 86400, 120, true),
 };
 
-_Static_assert(ARRAY_SIZE(conf_keys) <= 64, "set_mask holds 64 keys");
+_Static_assert(ARRAY_SIZE(conf_keys) <= 64, "set_mask and key_line hold 64 keys");
 
 #define NKEYS ARRAY_SIZE(conf_keys)
 #define NAME_MAX_LEN 128
@@ -182,6 +184,18 @@ bool conf_key_was_set(const struct hconf *c, size_t i)
 	return c && i < NKEYS && (c->set_mask & (UINT64_C(1) << i));
 }
 
+const char *conf_key_where(const struct hconf *c, const char *key, char *buf, size_t len)
+{
+	size_t i = 0;
+	while (i < NKEYS && strcmp(conf_keys[i].name, key) != 0)
+		i++;
+	if (c == NULL || c->path == NULL || i == NKEYS)
+		snprintf(buf, len, "%s", "");
+	else
+		snprintf(buf, len, "%s:%lu: ", c->path, c->key_line[i]);
+	return buf;
+}
+
 static void *field(struct hconf *c, const struct conf_key *k)
 {
 	return (char *)c + k->off;
@@ -200,6 +214,7 @@ void conf_free(struct hconf *c)
 		if (is_string_type(conf_keys[i].type))
 			free(*(char **)field(c, &conf_keys[i]));
 	}
+	free(c->path);
 	free(c);
 }
 
@@ -509,6 +524,101 @@ static bool check_push(struct loader *ld)
 	return true;
 }
 
+/* A host of a conninfo's list that libpq would take for a host name, but is a relative path. */
+static bool relative_dir(const char *p, size_t len)
+{
+	return len > 0 && p[0] != '/' && p[0] != '@' && memchr(p, '/', len) != NULL;
+}
+
+/* The hosts (comma-separated) with each relative_dir() prefixed by cwd. NULL: no memory. */
+static char *absolute_hosts(const char *hosts, const char *cwd)
+{
+	size_t cap = strlen(hosts) + 1;
+	for (const char *p = hosts; p; p = strchr(p, ','), p = p ? p + 1 : NULL)
+		cap += strlen(cwd) + 1;
+	char *out = malloc(cap);
+	size_t n = 0;
+	for (const char *p = hosts; out;) {
+		size_t len = strcspn(p, ",");
+		bool rel = relative_dir(p, len);
+		n += (size_t)snprintf(out + n, cap - n, "%s%s%.*s%s", rel ? cwd : "",
+				      rel ? "/" : "", (int)len, p, p[len] ? "," : "");
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	return out;
+}
+
+/* keyword='value' of every option given, as libpq reads it back. */
+static char *conninfo_string(const PQconninfoOption *opts)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (f == NULL)
+		return NULL;
+	const char *sep = "";
+	for (const PQconninfoOption *o = opts; o->keyword; o++) {
+		if (o->val == NULL)
+			continue;
+		fprintf(f, "%s%s='", sep, o->keyword);
+		for (const char *v = o->val; *v; v++)
+			fprintf(f, "%s%c", *v == '\'' || *v == '\\' ? "\\" : "", *v);
+		fputc('\'', f);
+		sep = " ";
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/*
+ * database.conninfo as libpq will read it: refused at its line when
+ * libpq cannot parse it.  A host= socket directory relative to the
+ * working directory ("var/pg/run", as in the sample) is made absolute
+ * against it, as every other relative path of the file is read from
+ * there: libpq would look it up as a host name.  Only then is the string
+ * rewritten (keyword='value' form).
+ */
+static bool resolve_conninfo(struct loader *ld)
+{
+	unsigned long line = ld->line[key_index("database.conninfo")];
+	char *msg = NULL, cwd[4096], *hosts = NULL;
+	PQconninfoOption *opts = PQconninfoParse(ld->c->db_conninfo, &msg);
+	if (opts == NULL) {
+		if (msg)
+			msg[strcspn(msg, "\n")] = '\0';
+		ydoc_fail(&ld->y, line, "database.conninfo: %s", msg ? msg : "out of memory");
+		PQfreemem(msg);
+		return false;
+	}
+	PQconninfoOption *host = NULL;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "host") == 0 && o->val)
+			host = o;
+	bool ok = true;
+	if (host && getcwd(cwd, sizeof(cwd))) {
+		hosts = absolute_hosts(host->val, cwd);
+		char *given = host->val, *text = NULL;
+		if (hosts && strcmp(hosts, given) != 0) {
+			host->val = hosts;
+			text = conninfo_string(opts);
+			host->val = given;
+			if (text) {
+				free(ld->c->db_conninfo);
+				ld->c->db_conninfo = text;
+			}
+		}
+		ok = hosts && (text || strcmp(hosts, given) == 0);
+	}
+	free(hosts);
+	PQconninfoFree(opts);
+	return ok || ydoc_fail(&ld->y, line, "database.conninfo: out of memory");
+}
+
 /* Required keys and the rules between keys; lines point at the key that breaks them. */
 static bool check_whole(struct loader *ld)
 {
@@ -532,7 +642,7 @@ static bool check_whole(struct loader *ld)
 			"database.store_high_water (%u) is less than "
 			"database.batch_max_rows (%u)",
 			c->store_high_water, c->batch_max_rows);
-	return check_push(ld);
+	return check_push(ld) && resolve_conninfo(ld);
 }
 
 /* The root of the document: a mapping of sections and keys. */
@@ -558,9 +668,13 @@ struct hconf *conf_load(const char *path, char *err, size_t errlen)
 	if (!ld.c)
 		ydoc_fail(&ld.y, 0, "out of memory");
 	fclose(f);
+	if (ok && (ld.c->path = strdup(path)) == NULL)
+		ok = ydoc_fail(&ld.y, 0, "out of memory");
 	if (!ok) {
 		conf_free(ld.c);
 		return NULL;
 	}
+	for (size_t i = 0; i < NKEYS; i++)
+		ld.c->key_line[i] = ld.line[i] ? ld.line[i] : ld.root_line;
 	return ld.c;
 }

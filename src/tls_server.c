@@ -11,15 +11,42 @@
 #include "server.h"
 #include "conf.h"
 
+#include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-static void ssl_error(char *err, size_t errlen, const char *what, const char *path)
+/*
+ * "FILE:LINE: KEY PATH: why", FILE:LINE where the configuration sets KEY
+ * (nothing when it was not read from a file, as policesim's).
+ */
+static void file_error(const struct hconf *c, char *err, size_t errlen, const char *key,
+		       const char *path, const char *why)
+{
+	char where[512];
+	snprintf(err, errlen, "%s%s %s: %s", conf_key_where(c, key, where, sizeof(where)), key,
+		 path, why);
+}
+
+static void ssl_error(const struct hconf *c, char *err, size_t errlen, const char *key,
+		      const char *path)
 {
 	char buf[256];
 	ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-	snprintf(err, errlen, "%s %s: %s", what, path, buf);
+	file_error(c, err, errlen, key, path, buf);
 	ERR_clear_error();
+}
+
+/* A file the context needs can be read: false with the system's reason otherwise. */
+static bool readable(const struct hconf *c, char *err, size_t errlen, const char *key,
+		     const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		file_error(c, err, errlen, key, path, strerror(errno));
+		return false;
+	}
+	fclose(f);
+	return true;
 }
 
 SSL_CTX *tls_server_ctx(const struct hconf *c, char *err, size_t errlen)
@@ -31,20 +58,25 @@ SSL_CTX *tls_server_ctx(const struct hconf *c, char *err, size_t errlen)
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (!readable(c, err, errlen, "tls.cert", c->tls_cert) ||
+	    !readable(c, err, errlen, "tls.key", c->tls_key) ||
+	    !readable(c, err, errlen, "tls.ca", c->tls_ca))
+		goto fail;
 	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1) {
-		ssl_error(err, errlen, "tls.cert", c->tls_cert);
+		ssl_error(c, err, errlen, "tls.cert", c->tls_cert);
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1) {
-		ssl_error(err, errlen, "tls.key", c->tls_key);
+		ssl_error(c, err, errlen, "tls.key", c->tls_key);
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		ssl_error(err, errlen, "tls.key does not match tls.cert", c->tls_key);
+		file_error(c, err, errlen, "tls.key", c->tls_key, "does not match tls.cert");
+		ERR_clear_error();
 		goto fail;
 	}
 	if (SSL_CTX_load_verify_locations(ctx, c->tls_ca, NULL) != 1) {
-		ssl_error(err, errlen, "tls.ca", c->tls_ca);
+		ssl_error(c, err, errlen, "tls.ca", c->tls_ca);
 		goto fail;
 	}
 	STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(c->tls_ca);

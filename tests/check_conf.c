@@ -5,8 +5,10 @@
  */
 #include "hoursd.h"
 #include "conf.h"
+#include "server.h"
 
 #include <check.h>
+#include <libpq-fe.h>
 #include <unistd.h>
 
 /* The smallest valid file: only the required keys.  Line numbers in comments. */
@@ -96,9 +98,9 @@ START_TEST(sample_sets_every_key)
 }
 END_TEST
 
-START_TEST(doc_names_every_key)
+/* The whole of a text file; the caller frees it. */
+static char *read_text(const char *path)
 {
-	const char *path = env_or("CONF_DOC", "docs/configuration.md");
 	FILE *f = fopen(path, "r");
 	ck_assert_msg(f != NULL, "cannot open %s", path);
 	char *text = NULL;
@@ -106,12 +108,133 @@ START_TEST(doc_names_every_key)
 	ssize_t n = getdelim(&text, &cap, '\0', f);
 	fclose(f);
 	ck_assert_int_gt(n, 0);
+	return text;
+}
+
+START_TEST(doc_names_every_key)
+{
+	const char *path = env_or("CONF_DOC", "docs/configuration.md");
+	char *text = read_text(path);
 	for (size_t i = 0; i < conf_key_count(); i++) {
 		char quoted[160];
 		snprintf(quoted, sizeof(quoted), "`%s`", conf_key_name(i));
 		ck_assert_msg(strstr(text, quoted) != NULL, "%s does not mention %s", path, quoted);
 	}
 	free(text);
+}
+END_TEST
+
+/* Whether some key of the table is in section (its name before the dot). */
+static bool is_section(const char *section, size_t len)
+{
+	for (size_t i = 0; i < conf_key_count(); i++)
+		if (strncmp(conf_key_name(i), section, len) == 0 && conf_key_name(i)[len] == '.')
+			return true;
+	return false;
+}
+
+/*
+ * The doc's list of sections, "sections (`listen`, `tls`, ...)", names
+ * every section of the key table, and nothing else.
+ */
+START_TEST(doc_lists_every_section)
+{
+	const char *path = env_or("CONF_DOC", "docs/configuration.md");
+	char *text = read_text(path);
+	char *list = strstr(text, "sections (");
+	ck_assert_msg(list != NULL, "%s has no list \"sections (`listen`, ...)\"", path);
+	list += strlen("sections (");
+	char *end = strchr(list, ')');
+	ck_assert_ptr_nonnull(end);
+	*end = '\0';
+	for (size_t i = 0; i < conf_key_count(); i++) {
+		char quoted[160];
+		snprintf(quoted, sizeof(quoted), "`%.*s`", (int)strcspn(conf_key_name(i), "."),
+			 conf_key_name(i));
+		ck_assert_msg(strstr(list, quoted) != NULL,
+			      "%s: the list of sections does not name %s", path, quoted);
+	}
+	for (char *p = strchr(list, '`'); p; p = strchr(p, '`')) {
+		size_t len = strcspn(p + 1, "`");
+		ck_assert_msg(p[1 + len] == '`', "%s: the list of sections: unclosed `", path);
+		ck_assert_msg(is_section(p + 1, len),
+			      "%s: the list of sections names `%.*s`, "
+			      "which is not a section",
+			      path, (int)len, p + 1);
+		p += len + 2;
+	}
+	free(text);
+}
+END_TEST
+
+/* The value of keyword in a conninfo, as libpq reads it (NULL: not given); freed by the caller. */
+static char *conninfo_value(const char *conninfo, const char *keyword)
+{
+	char *err = NULL, *v = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+	ck_assert_msg(opts != NULL, "%s: %s", conninfo, err);
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, keyword) == 0 && o->val)
+			v = strdup(o->val);
+	PQconninfoFree(opts);
+	return v;
+}
+
+#define CONF_CONNINFO(ci)                                                                          \
+	"listen:\n  tls: \"127.0.0.1:8808\"\ntls:\n  cert: a.crt\n  key: a.key\n  ca: ca.crt\n"    \
+	"database:\n  conninfo: \"" ci "\"\n"
+
+/*
+ * A host= socket directory relative to the working directory is made
+ * absolute (libpq would take it for a host name); the rest of the
+ * conninfo means what it meant; an absolute one is left as written; one
+ * libpq cannot parse is refused at its line.
+ */
+START_TEST(conninfo_relative_host)
+{
+	char cwd[4096], want[4200];
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	struct hconf *c = load_ok(
+		CONF_CONNINFO("host=var/pg/run,db.example,/run/pg port=54329 dbname='a b'"));
+	snprintf(want, sizeof(want), "%s/var/pg/run,db.example,/run/pg", cwd);
+	char *host = conninfo_value(c->db_conninfo, "host");
+	char *port = conninfo_value(c->db_conninfo, "port");
+	char *dbname = conninfo_value(c->db_conninfo, "dbname");
+	ck_assert_str_eq(host, want);
+	ck_assert_str_eq(port, "54329");
+	ck_assert_str_eq(dbname, "a b");
+	free(host);
+	free(port);
+	free(dbname);
+	conf_free(c);
+	c = load_ok(CONF_CONNINFO("host=/run/postgresql dbname=hoursd"));
+	ck_assert_str_eq(c->db_conninfo, "host=/run/postgresql dbname=hoursd");
+	conf_free(c);
+	c = load_ok(CONF_CONNINFO("postgresql://localhost/hoursd"));
+	ck_assert_str_eq(c->db_conninfo, "postgresql://localhost/hoursd");
+	conf_free(c);
+	expect_err(CONF_CONNINFO("host=x dbname"), 8,
+		   "database.conninfo: missing \"=\" after \"dbname\"");
+}
+END_TEST
+
+/* A TLS file that cannot be read is named with the line of its key, not OpenSSL's code. */
+START_TEST(tls_file_error_at_its_line)
+{
+	char err[512] = "", want[700], where[300];
+	char *path = write_tmp(MIN_CONF);
+	struct hconf *c = conf_load(path, err, sizeof(err));
+	ck_assert_msg(c != NULL, "load failed: %s", err);
+	ck_assert_ptr_null(tls_server_ctx(c, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s:4: tls.cert a.crt: No such file or directory", path);
+	ck_assert_str_eq(err, want);
+	snprintf(want, sizeof(want), "%s:1: ", path);
+	ck_assert_str_eq(conf_key_where(c, "rules.syllabus", where, sizeof(where)), want);
+	conf_free(c);
+	unlink(path);
+	free(path);
+	struct hconf bare = {.tls_cert = (char *)"a.crt"};
+	ck_assert_str_eq(conf_key_where(&bare, "tls.cert", where, sizeof(where)), "");
 }
 END_TEST
 
@@ -449,6 +572,9 @@ static Suite *conf_suite(void)
 	TCase *tc = tcase_create("load");
 	tcase_add_test(tc, sample_sets_every_key);
 	tcase_add_test(tc, doc_names_every_key);
+	tcase_add_test(tc, doc_lists_every_section);
+	tcase_add_test(tc, conninfo_relative_host);
+	tcase_add_test(tc, tls_file_error_at_its_line);
 	tcase_add_test(tc, minimal_gets_defaults);
 	tcase_add_test(tc, values_are_stored);
 	tcase_add_test(tc, plain_empty_is_off);

@@ -27,6 +27,18 @@ static PGresult *run(PGconn *db, const char *sql, int n, const char *const *valu
 int audit_explain(PGconn *db, const char *student_no, FILE *out)
 {
 	const char *v[1] = {student_no};
+	PGresult *k = run(db, sql_audit_student_known, 1, v);
+	if (k == NULL)
+		return 1;
+	bool known = PQgetvalue(k, 0, 0)[0] == 't';
+	PQclear(k);
+	if (!known) {
+		fprintf(stderr,
+			"hoursctl: explain: no student %s: no training record, progress, "
+			"enrolment or licence held\n",
+			student_no);
+		return 1;
+	}
 	PGresult *p = run(db, sql_audit_progress, 1, v);
 	PGresult *r = p ? run(db, sql_audit_rejected, 1, v) : NULL;
 	PGresult *g = r ? run(db, sql_audit_student_rules, 1, v) : NULL;
@@ -79,7 +91,7 @@ int audit_recompute(PGconn *db, const char *student_no, FILE *out)
 	PGresult *d = p ? run(db, sql_audit_recompute_days, 1, v) : NULL;
 	if (d == NULL) {
 		PQclear(p);
-		return 2;
+		return 1;
 	}
 	for (int i = 0; i < PQntuples(p); i++)
 		fprintf(out,

@@ -10,14 +10,18 @@
 
 typedef struct pg_conn PGconn;
 
-/* Progress per part and every minute that did not count, with its reason. 0, or 1 on error. */
+/*
+ * Progress per part and every minute that did not count, with its
+ * reason.  0; 1 on error, or when nothing at all is known of the student
+ * (no record, progress, enrolment or licence held: a mistyped number).
+ */
 int audit_explain(PGconn *db, const char *student_no, FILE *out);
 
 /*
  * Re-derive progress (per student and part, by kind) and the per-day
  * counts from the stored records, and report every difference from the
  * stored progress.  NULL: every student.  0 when none differ, 1 when some
- * do, 2 on error.
+ * do or on error.
  */
 int audit_recompute(PGconn *db, const char *student_no, FILE *out);
 

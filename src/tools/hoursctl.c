@@ -1,30 +1,18 @@
 /*
  * hoursctl.c - the operators' command line.
  *
- *   hoursctl [-c FILE | -d CONNINFO] migrate [--dir DIR]
- *   hoursctl ... terminal add NUMBER (--cert FILE | --p12 FILE --p12-pass PASS) [--sign-cert FILE]
- *                [--terminal-no NO] [--imei IMEI] [--serial SERIAL]
- *   hoursctl ... terminal list
- *   hoursctl ... terminal quirk NUMBER escaped-sums|rsa-raw on|off
- *   hoursctl ... terminal fetch-records NUMBER --from TS --to TS [--count N] [--expires S]
- *   hoursctl ... terminal photo NUMBER [--channel N] [--size N] [--expires S]
- *   hoursctl ... terminal ban NUMBER on|off [--message TEXT] [--expires S]
- *   hoursctl ... terminal commands [NUMBER]
- *   hoursctl ... terminal disable|enable NUMBER
- *   hoursctl ... terminal assign NUMBER SCHOOL_CODE
- *   hoursctl ... school add CODE NAME
- *   hoursctl ... school list
- *   hoursctl ... site import SCHOOL_CODE SITE_NAME FILE.geojson [--kind field|road]
- *   hoursctl ... site list [SCHOOL_CODE]
- *   hoursctl ... explain STUDENT
- *   hoursctl ... recompute [STUDENT]
- *   hoursctl ... push list [--state S]
- *   hoursctl ... push show ID
- *   hoursctl ... push retry ID
+ *   hoursctl [-c FILE | -d CONNINFO] COMMAND [SUBCOMMAND] [ARGS]
+ *   hoursctl help [COMMAND [SUBCOMMAND]]     hoursctl COMMAND [SUBCOMMAND] --help
+ *   hoursctl --help | --version
  *
- * The connection string comes from -d, else $HOURSD_DB, else the
- * database.conninfo of the config file given with -c.  Short-lived and
- * synchronous: blocking libpq is right here.
+ * The commands, their arguments and their lines of the usage are one
+ * table, verbs[] at the end: the dispatch, the argument checks, the
+ * errors and every help text are read from it, so they cannot drift
+ * apart.  The arguments are checked before anything else; the database
+ * is reached at the first statement (conn()), from -d, else the
+ * database.conninfo of the configuration file given with -c, else
+ * $HOURSD_DB.  Exit status: 0 done, 1 failed, 2 a usage error.
+ * Short-lived and synchronous: blocking libpq is right here.
  */
 #include "hoursd.h"
 #include "audit.h"
@@ -53,68 +41,73 @@
 #define HOURSD_SQLDIR "/usr/local/share/hoursd/sql"
 #endif
 
-static PGconn *db;
+/*
+ * A command line checked against its verb (verbs[] below): what a run
+ * function gets.  Only the options of the verb, each with a value.
+ */
+#define MAX_POS 4
+#define MAX_OPTS 8
+struct args {
+	const char *sub;	   /* the subcommand as typed: "disable" of "disable|enable" */
+	const char *pos[MAX_POS];  /* the positionals; NULL past the ones given */
+	const char *opt[MAX_OPTS]; /* each option's value, in the verb's order; NULL: not given */
+};
 
-static void usage(FILE *f)
+static PGconn *db;
+static const char *opt_dsn, *opt_config; /* -d, -c */
+static int db_rc;			 /* exit status when the database was not reached */
+
+/*
+ * The connection, made when the first statement needs it: every check of
+ * the arguments comes first.  NULL (said, db_rc set) when there is none.
+ */
+static PGconn *conn(void)
 {
-	fprintf(f,
-		"usage: hoursctl [-c FILE | -d CONNINFO] COMMAND\n"
-		"  migrate [--dir DIR]              apply the numbered migrations in DIR\n"
-		"  terminal add NUMBER (--cert FILE | --p12 FILE --p12-pass PASS)\n"
-		"               [--sign-cert FILE] [--terminal-no NO] [--imei IMEI] [--serial S]\n"
-		"                                   provision a terminal: its TLS certificate\n"
-		"                                   (--cert), or the PKCS#12 the national CA\n"
-		"                                   issued it (--p12: handed out at registration,\n"
-		"                                   its certificate checks the terminal's\n"
-		"                                   signatures), the certificate it signs with\n"
-		"                                   (default: the P12's, else the TLS one), its\n"
-		"                                   16-character timing number, and the IMEI and\n"
-		"                                   factory serial its registration must match\n"
-		"  terminal list                    list terminals, with records sent unsigned\n"
-		"                                   and records whose signature failed\n"
-		"  terminal quirk NUMBER escaped-sums|rsa-raw on|off\n"
-		"                                   a device fault to accept from one terminal:\n"
-		"                                   length and check code over the escaped bytes;\n"
-		"                                   unpadded RSA signatures (docs/protocol.md)\n"
-		"  terminal fetch-records NUMBER --from TS --to TS [--count N] [--expires S]\n"
-		"                                   ask the terminal to upload its records of\n"
-		"                                   that time again (0x8205; TS as PostgreSQL\n"
-		"                                   reads it, with its zone: '2026-11-30 08:00+08')\n"
-		"  terminal photo NUMBER [--channel N] [--size N] [--expires S]\n"
-		"                                   ask the terminal to take a photo now (0x8301)\n"
-		"  terminal ban NUMBER on|off [--message TEXT] [--expires S]\n"
-		"                                   stop or allow training on the terminal (0x8502)\n"
-		"  terminal commands [NUMBER]       the commands queued, sent and answered; a\n"
-		"                                   command waits for its terminal to authenticate\n"
-		"                                   on some hoursd, S seconds at most (default 1 day)\n"
-		"  terminal disable|enable NUMBER   stop or allow a terminal's uploads\n"
-		"  terminal assign NUMBER SCHOOL_CODE\n"
-		"                                   the school whose sites the terminal's minutes\n"
-		"                                   are checked against\n"
-		"  school add CODE NAME             add a school (or rename it)\n"
-		"  school list                      list schools\n"
-		"  site import SCHOOL_CODE SITE_NAME FILE.geojson [--kind field|road]\n"
-		"                                   validate and store a training site; the same\n"
-		"                                   name again replaces it (kind default: field,\n"
-		"                                   or the stored one)\n"
-		"  site list [SCHOOL_CODE]          list training sites\n"
-		"  student held STUDENT CLASS|none  the licence the student already holds: adding\n"
-		"                                   a class, the syllabus's reduced figures apply\n"
-		"  explain STUDENT                  progress per part, the practice mileage and the\n"
-		"                                   licence held, and every minute that did not\n"
-		"                                   count with its reason\n"
-		"  recompute [STUDENT]              derive progress again from the stored records\n"
-		"                                   and report any difference (exit 1 if some)\n"
-		"  push list [--state S]            the push outbox (S: pending, sending, done,\n"
-		"                                   failed), oldest first\n"
-		"  push show ID                     one packet: its body as sent and every attempt\n"
-		"                                   with status, latency, outcome and answer\n"
-		"  push retry ID                    re-drive a failed packet: pending now, same\n"
-		"                                   packet id, its maximum age counted anew\n");
+	static char buf[4096];
+	if (db || db_rc)
+		return db;
+	const char *ci = opt_dsn ? opt_dsn : opt_config ? NULL : getenv("HOURSD_DB");
+	if (opt_config) {
+		char err[512];
+		struct hconf *c = conf_load(opt_config, err, sizeof(err));
+		if (c == NULL) {
+			fprintf(stderr, "%s\n", err);
+			db_rc = 1;
+			return NULL;
+		}
+		snprintf(buf, sizeof(buf), "%s", c->db_conninfo);
+		conf_free(c);
+		ci = buf;
+	}
+	if (ci == NULL) {
+		fprintf(stderr, "hoursctl: no database: give -c FILE or -d CONNINFO, or set "
+				"$HOURSD_DB\n");
+		db_rc = 2;
+		return NULL;
+	}
+	db = PQconnectdb(ci);
+	if (PQstatus(db) != CONNECTION_OK) {
+		/* libpq's message in one line: its hint follows on a tabbed line */
+		char msg[1024], *p = msg;
+		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(db));
+		while ((p = strchr(p, '\n')) != NULL)
+			*p = p[1] ? ' ' : '\0';
+		for (p = msg; (p = strchr(p, '\t')) != NULL;)
+			memmove(p, p + 1, strlen(p));
+		fprintf(stderr, "hoursctl: cannot connect: %s\n", msg);
+		PQfinish(db);
+		db = NULL;
+		db_rc = 1;
+		return NULL;
+	}
+	PQclear(PQexec(db, sql_session_warnings_only));
+	return db;
 }
 
 static PGresult *query(const char *sql, int n, const char *const *values)
 {
+	if (conn() == NULL)
+		return NULL;
 	PGresult *r = PQexecParams(db, sql, n, NULL, values, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -205,11 +198,42 @@ static bool apply_one(const char *dir, const char *name, bool *applied)
 	return ok;
 }
 
+/*
+ * Where migrate looks without --dir: the sql/ of the source tree when
+ * this hoursctl is one its build made (build/hoursctl, build/san/hoursctl:
+ * a directory above the program's holds src/tools/hoursctl.c and sql/),
+ * so that a build applies its own migrations; else the installed
+ * HOURSD_SQLDIR.  The working directory plays no part.
+ */
+static const char *default_sql_dir(void)
+{
+	static char dir[4096 + 8];
+	char exe[4096], probe[4096 + 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return HOURSD_SQLDIR;
+	exe[n] = '\0';
+	for (int up = 0; up < 3; up++) {
+		char *slash = strrchr(exe, '/');
+		if (slash == NULL || slash == exe)
+			break;
+		*slash = '\0';
+		snprintf(probe, sizeof(probe), "%s/src/tools/hoursctl.c", exe);
+		if (access(probe, R_OK) != 0)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/sql", exe);
+		if (access(dir, R_OK | X_OK) == 0)
+			return dir;
+	}
+	return HOURSD_SQLDIR;
+}
+
 static int cmd_migrate(const char *dir)
 {
 	DIR *d = opendir(dir);
 	if (d == NULL) {
-		fprintf(stderr, "hoursctl: cannot open migration directory %s\n", dir);
+		fprintf(stderr, "hoursctl: migrate: cannot open the migration directory %s: %s\n",
+			dir, strerror(errno));
 		return 1;
 	}
 	char *names[1000];
@@ -222,6 +246,10 @@ static int cmd_migrate(const char *dir)
 			names[n++] = strdup(e->d_name);
 	}
 	closedir(d);
+	if (n == 0) {
+		fprintf(stderr, "hoursctl: migrate: no migrations (NNN_NAME.sql) in %s\n", dir);
+		return 1;
+	}
 	qsort(names, n, sizeof(names[0]), cmp_names);
 	/* One migrator at a time, whatever the number of hosts. */
 	bool ok = exec_ok(sql_migrate_lock, 0, NULL) && exec_ok(sql_migrate_create_table, 0, NULL);
@@ -230,7 +258,7 @@ static int cmd_migrate(const char *dir)
 		bool applied;
 		ok = exec_ok(sql_migrate_begin, 0, NULL) && apply_one(dir, names[i], &applied);
 		ok = ok && exec_ok(sql_migrate_commit, 0, NULL);
-		if (!ok)
+		if (!ok && db)
 			PQclear(PQexec(db, sql_migrate_rollback));
 		if (ok && applied) {
 			printf("applied %s\n", names[i]);
@@ -380,19 +408,14 @@ static bool valid_field(const char *what, const char *s, size_t max)
 	return ok;
 }
 
-static bool terminal_opts_valid(const char *number, const struct terminal_opts *o)
+static bool terminal_opts_valid(const struct terminal_opts *o)
 {
-	if (strspn(number, "0123456789") != strlen(number) || strlen(number) == 0 ||
-	    strlen(number) > 20) {
-		fprintf(stderr, "hoursctl: terminal number must be 1-20 digits\n");
-		return false;
-	}
 	if (o->terminal_no && !valid_terminal_no(o->terminal_no)) {
 		fprintf(stderr, "hoursctl: --terminal-no must be 16 printable ASCII characters\n");
 		return false;
 	}
 	if (!o->cert && !o->p12) {
-		fprintf(stderr, "hoursctl: terminal add needs --cert or --p12\n");
+		fprintf(stderr, "hoursctl: terminal add: missing --cert FILE or --p12 FILE\n");
 		return false;
 	}
 	if (!o->p12 != !o->p12_pass) {
@@ -421,7 +444,7 @@ static int terminal_add(const char *number, const struct terminal_opts *o)
 	char *p12_der = NULL, *p12_hex = NULL;
 	size_t p12_len = 0;
 	int rc = 1;
-	if (!terminal_opts_valid(number, o))
+	if (!terminal_opts_valid(o))
 		return 2;
 	jt808_phone_norm(number, want);
 	if (o->p12 && !p12_facts(o->p12, o->p12_pass, &p12, &p12_der, &p12_len))
@@ -472,6 +495,10 @@ static int terminal_add(const char *number, const struct terminal_opts *o)
 	       PQgetvalue(r, 0, 1)[0] == 't' ? "added" : "updated", PQgetvalue(r, 0, 0), t->sha_hex,
 	       t->not_after, sg ? "; signing certificate sha256 " : "", sg ? sg->sha_hex : "",
 	       o->p12 ? "; PKCS#12 stored for registration" : "");
+	if (strcmp(number, want) != 0)
+		printf("  %s is kept as %s, without leading zeros: terminals pad their number "
+		       "differently; every command takes either form\n",
+		       number, want);
 	PQclear(r);
 	rc = 0;
 out:
@@ -578,24 +605,6 @@ static int terminal_assign(const char *number, const char *school_code)
 
 /* ---- commands to a terminal ---- */
 
-/* Options NAME VALUE pairs from argv[from]; false (said) on one not in names. */
-static bool take_options(int argc, char **argv, int from, const char *const *names,
-			 const char **values, size_t n)
-{
-	for (int i = from; i < argc; i += 2) {
-		size_t k = 0;
-		while (k < n && strcmp(argv[i], names[k]) != 0)
-			k++;
-		if (k == n || i + 1 >= argc) {
-			fprintf(stderr, "hoursctl: %s: %s\n", argv[i],
-				k == n ? "unknown option" : "needs a value");
-			return false;
-		}
-		values[k] = argv[i + 1];
-	}
-	return true;
-}
-
 /* A whole number in [lo, hi] from an option; false (said) otherwise. */
 static bool option_uint(const char *name, const char *v, unsigned long lo, unsigned long hi,
 			unsigned long *out)
@@ -618,7 +627,8 @@ static bool parse_time(const char *name, const char *v, time_t *out)
 	const char *p[1] = {v};
 	PGresult *r = query(sql_timestamp_epoch, 1, p);
 	if (r == NULL) {
-		fprintf(stderr, "hoursctl: %s: not a timestamp\n", name);
+		if (db) /* not when the database was not reached */
+			fprintf(stderr, "hoursctl: %s: not a timestamp\n", name);
 		return false;
 	}
 	*out = (time_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -663,44 +673,42 @@ static int queue_command(const char *number, const char *kind, uint16_t ext_id,
 #define EXPIRES_DEFAULT_S 86400ul
 #define EXPIRES_MAX_S (30ul * 86400)
 
-static int terminal_fetch_records(int argc, char **argv)
+/* terminal fetch-records NUMBER --from TS --to TS [--count N] [--expires S] */
+static int terminal_fetch_records(const struct args *a)
 {
-	static const char *const names[] = {"--from", "--to", "--count", "--expires"};
-	const char *v[4] = {NULL, NULL, "65535", NULL};
+	const char *count_s = a->opt[2] ? a->opt[2] : "65535";
 	unsigned long count, expires = EXPIRES_DEFAULT_S;
 	struct jtx_command c = {.query_mode = JTX_QUERY_BY_TIME};
-	if (!take_options(argc, argv, 2, names, v, 4))
-		return 2;
-	if (!v[0] || !v[1]) {
-		fprintf(stderr, "hoursctl: terminal fetch-records needs --from and --to\n");
+	if (!a->opt[0] || !a->opt[1]) {
+		fprintf(stderr, "hoursctl: terminal fetch-records: missing %s TS\n",
+			a->opt[0] ? "--to" : "--from");
 		return 2;
 	}
-	if (!option_uint("--count", v[2], 1, 65535, &count) ||
-	    (v[3] && !option_uint("--expires", v[3], 1, EXPIRES_MAX_S, &expires)))
+	if (!option_uint("--count", count_s, 1, 65535, &count) ||
+	    (a->opt[3] && !option_uint("--expires", a->opt[3], 1, EXPIRES_MAX_S, &expires)))
 		return 2;
-	if (!parse_time("--from", v[0], &c.from) || !parse_time("--to", v[1], &c.to))
-		return 2;
+	/* PostgreSQL reads the times: the first statement, once the rest is checked. */
+	if (!parse_time("--from", a->opt[0], &c.from) || !parse_time("--to", a->opt[1], &c.to))
+		return db_rc ? db_rc : 2;
 	if (c.to < c.from) {
 		fprintf(stderr, "hoursctl: --to is before --from\n");
 		return 2;
 	}
 	c.count = (uint16_t)count;
-	return queue_command(argv[1], "fetch_records", JTX_FETCH_RECORDS, &c, expires);
+	return queue_command(a->pos[0], "fetch_records", JTX_FETCH_RECORDS, &c, expires);
 }
 
-static int terminal_photo(int argc, char **argv)
+/* terminal photo NUMBER [--channel N] [--size N] [--expires S] */
+static int terminal_photo(const struct args *a)
 {
-	static const char *const names[] = {"--channel", "--size", "--expires"};
-	const char *v[3] = {"0", "1", NULL};
 	unsigned long channel, size, expires = EXPIRES_DEFAULT_S;
-	if (!take_options(argc, argv, 2, names, v, 3) ||
-	    !option_uint("--channel", v[0], 0, 255, &channel) ||
-	    !option_uint("--size", v[1], 0, 255, &size) ||
-	    (v[2] && !option_uint("--expires", v[2], 1, EXPIRES_MAX_S, &expires)))
+	if (!option_uint("--channel", a->opt[0] ? a->opt[0] : "0", 0, 255, &channel) ||
+	    !option_uint("--size", a->opt[1] ? a->opt[1] : "1", 0, 255, &size) ||
+	    (a->opt[2] && !option_uint("--expires", a->opt[2], 1, EXPIRES_MAX_S, &expires)))
 		return 2;
 	struct jtx_command c = {
 		.upload_mode = 1, .channel = (uint8_t)channel, .size_code = (uint8_t)size};
-	return queue_command(argv[1], "take_photo", JTX_TAKE_PHOTO, &c, expires);
+	return queue_command(a->pos[0], "take_photo", JTX_TAKE_PHOTO, &c, expires);
 }
 
 /* UTF-8 to GBK, the terminals' text; false (said) when it does not convert or fit. */
@@ -722,24 +730,23 @@ static bool to_gbk(const char *utf8, uint8_t *out, size_t cap, size_t *len)
 	return ok;
 }
 
-static int terminal_ban(int argc, char **argv)
+/* terminal ban NUMBER on|off [--message TEXT] [--expires S] */
+static int terminal_ban(const struct args *a)
 {
-	static const char *const names[] = {"--message", "--expires"};
-	const char *v[2] = {"", NULL};
 	unsigned long expires = EXPIRES_DEFAULT_S;
 	uint8_t msg[255];
 	size_t len = 0;
-	if (strcmp(argv[2], "on") != 0 && strcmp(argv[2], "off") != 0) {
-		fprintf(stderr, "hoursctl: terminal ban NUMBER on|off\n");
+	const char *onoff = a->pos[1];
+	if (strcmp(onoff, "on") != 0 && strcmp(onoff, "off") != 0) {
+		fprintf(stderr, "hoursctl: terminal ban: \"%s\": on or off expected\n", onoff);
 		return 2;
 	}
-	if (!take_options(argc, argv, 3, names, v, 2) ||
-	    (v[1] && !option_uint("--expires", v[1], 1, EXPIRES_MAX_S, &expires)) ||
-	    !to_gbk(v[0], msg, sizeof(msg), &len))
+	if ((a->opt[1] && !option_uint("--expires", a->opt[1], 1, EXPIRES_MAX_S, &expires)) ||
+	    !to_gbk(a->opt[0] ? a->opt[0] : "", msg, sizeof(msg), &len))
 		return 2;
-	struct jtx_command c = {.ban_state = strcmp(argv[2], "on") == 0 ? JTX_BAN_ON : JTX_BAN_OFF,
+	struct jtx_command c = {.ban_state = strcmp(onoff, "on") == 0 ? JTX_BAN_ON : JTX_BAN_OFF,
 				.message = {msg, (uint8_t)len}};
-	return queue_command(argv[1], "training_ban", JTX_TRAINING_BAN, &c, expires);
+	return queue_command(a->pos[0], "training_ban", JTX_TRAINING_BAN, &c, expires);
 }
 
 static int terminal_commands(const char *number)
@@ -760,59 +767,6 @@ static int terminal_commands(const char *number)
 		       PQgetvalue(r, i, 7));
 	PQclear(r);
 	return 0;
-}
-
-static int cmd_terminal(int argc, char **argv)
-{
-	if (argc >= 1 && strcmp(argv[0], "list") == 0)
-		return terminal_list();
-	if (argc == 3 && strcmp(argv[0], "assign") == 0)
-		return terminal_assign(argv[1], argv[2]);
-	if (argc == 2 && strcmp(argv[0], "disable") == 0)
-		return terminal_status(argv[1], "disabled");
-	if (argc == 2 && strcmp(argv[0], "enable") == 0)
-		return terminal_status(argv[1], "active");
-	if (argc == 4 && strcmp(argv[0], "quirk") == 0)
-		return terminal_quirk(argv[1], argv[2], argv[3]);
-	if (argc >= 2 && strcmp(argv[0], "fetch-records") == 0)
-		return terminal_fetch_records(argc, argv);
-	if (argc >= 2 && strcmp(argv[0], "photo") == 0)
-		return terminal_photo(argc, argv);
-	if (argc >= 3 && strcmp(argv[0], "ban") == 0)
-		return terminal_ban(argc, argv);
-	if (argc <= 2 && argc >= 1 && strcmp(argv[0], "commands") == 0)
-		return terminal_commands(argc == 2 ? argv[1] : NULL);
-	if (argc >= 2 && argc % 2 == 0 && strcmp(argv[0], "add") == 0) {
-		struct terminal_opts o = {0};
-		static const struct {
-			const char *name;
-			size_t off;
-		} names[] = {
-			{"--cert", offsetof(struct terminal_opts, cert)},
-			{"--sign-cert", offsetof(struct terminal_opts, sign_cert)},
-			{"--terminal-no", offsetof(struct terminal_opts, terminal_no)},
-			{"--p12", offsetof(struct terminal_opts, p12)},
-			{"--p12-pass", offsetof(struct terminal_opts, p12_pass)},
-			{"--imei", offsetof(struct terminal_opts, imei)},
-			{"--serial", offsetof(struct terminal_opts, serial)},
-		};
-		bool ok = true;
-		for (int i = 2; ok && i + 1 < argc; i += 2) {
-			size_t k = 0;
-			while (k < ARRAY_SIZE(names) && strcmp(argv[i], names[k].name) != 0)
-				k++;
-			ok = k < ARRAY_SIZE(names);
-			if (ok)
-				memcpy((char *)&o + names[k].off, &argv[i + 1], sizeof(char *));
-			else
-				fprintf(stderr, "hoursctl: terminal add: unknown option %s\n",
-					argv[i]);
-		}
-		if (ok)
-			return terminal_add(argv[1], &o);
-	}
-	usage(stderr);
-	return 2;
 }
 
 /* ---- schools and training sites ---- */
@@ -888,24 +842,6 @@ static int student_held(const char *student_no, const char *cls)
 	return 0;
 }
 
-static int cmd_student(int argc, char **argv)
-{
-	if (argc == 3 && strcmp(argv[0], "held") == 0)
-		return student_held(argv[1], argv[2]);
-	usage(stderr);
-	return 2;
-}
-
-static int cmd_school(int argc, char **argv)
-{
-	if (argc == 1 && strcmp(argv[0], "list") == 0)
-		return school_list();
-	if (argc == 3 && strcmp(argv[0], "add") == 0)
-		return school_add(argv[1], argv[2]);
-	usage(stderr);
-	return 2;
-}
-
 /*
  * The file is parsed by the same code hoursd uses, and what is stored is
  * its normalized form (one MultiPolygon, exact 6-decimal coordinates), so
@@ -972,26 +908,6 @@ static int site_list(const char *school_code)
 		       PQgetvalue(r, i, 5));
 	PQclear(r);
 	return 0;
-}
-
-static int cmd_site(int argc, char **argv)
-{
-	if (argc >= 1 && argc <= 2 && strcmp(argv[0], "list") == 0)
-		return site_list(argc == 2 ? argv[1] : NULL);
-	if ((argc == 4 || argc == 6) && strcmp(argv[0], "import") == 0) {
-		const char *kind = NULL;
-		if (argc == 6) {
-			kind = argv[5];
-			if (strcmp(argv[4], "--kind") != 0 ||
-			    (strcmp(kind, "field") != 0 && strcmp(kind, "road") != 0)) {
-				fprintf(stderr, "hoursctl: --kind is field or road\n");
-				return 2;
-			}
-		}
-		return site_import(argv[1], argv[2], argv[3], kind);
-	}
-	usage(stderr);
-	return 2;
 }
 
 /* ---- the push outbox ---- */
@@ -1090,109 +1006,512 @@ static int push_retry(const char *id)
 	return rc;
 }
 
-static int cmd_push(int argc, char **argv)
+/* ---- the commands: run functions, the table, the parsing ---- */
+
+static int run_migrate(const struct args *a)
 {
-	static const char *const states[] = {"pending", "sending", "done", "failed"};
-	if (argc == 1 && strcmp(argv[0], "list") == 0)
-		return push_list(NULL);
-	if (argc == 3 && strcmp(argv[0], "list") == 0 && strcmp(argv[1], "--state") == 0) {
-		for (size_t i = 0; i < ARRAY_SIZE(states); i++)
-			if (strcmp(argv[2], states[i]) == 0)
-				return push_list(argv[2]);
-		fprintf(stderr, "hoursctl: --state is pending, sending, done or failed\n");
+	return cmd_migrate(a->opt[0] ? a->opt[0] : default_sql_dir());
+}
+
+static int run_terminal_add(const struct args *a)
+{
+	const struct terminal_opts o = {.cert = a->opt[0],
+					.p12 = a->opt[1],
+					.p12_pass = a->opt[2],
+					.sign_cert = a->opt[3],
+					.terminal_no = a->opt[4],
+					.imei = a->opt[5],
+					.serial = a->opt[6]};
+	return terminal_add(a->pos[0], &o);
+}
+
+static int run_terminal_list(const struct args *a)
+{
+	return terminal_list();
+}
+
+static int run_terminal_quirk(const struct args *a)
+{
+	return terminal_quirk(a->pos[0], a->pos[1], a->pos[2]);
+}
+
+static int run_terminal_commands(const struct args *a)
+{
+	return terminal_commands(a->pos[0]);
+}
+
+static int run_terminal_status(const struct args *a)
+{
+	return terminal_status(a->pos[0], strcmp(a->sub, "disable") == 0 ? "disabled" : "active");
+}
+
+static int run_terminal_assign(const struct args *a)
+{
+	return terminal_assign(a->pos[0], a->pos[1]);
+}
+
+static int run_school_add(const struct args *a)
+{
+	return school_add(a->pos[0], a->pos[1]);
+}
+
+static int run_school_list(const struct args *a)
+{
+	return school_list();
+}
+
+static int run_site_import(const struct args *a)
+{
+	const char *kind = a->opt[0];
+	if (kind && strcmp(kind, "field") != 0 && strcmp(kind, "road") != 0) {
+		fprintf(stderr, "hoursctl: site import: --kind is field or road, not \"%s\"\n",
+			kind);
 		return 2;
 	}
-	if (argc == 2 && strcmp(argv[0], "show") == 0)
-		return push_show(argv[1]);
-	if (argc == 2 && strcmp(argv[0], "retry") == 0)
-		return push_retry(argv[1]);
-	usage(stderr);
+	return site_import(a->pos[0], a->pos[1], a->pos[2], kind);
+}
+
+static int run_site_list(const struct args *a)
+{
+	return site_list(a->pos[0]);
+}
+
+static int run_student_held(const struct args *a)
+{
+	return student_held(a->pos[0], a->pos[1]);
+}
+
+static int run_explain(const struct args *a)
+{
+	PGconn *c = conn();
+	return c ? audit_explain(c, a->pos[0], stdout) : 1;
+}
+
+static int run_recompute(const struct args *a)
+{
+	PGconn *c = conn();
+	return c ? audit_recompute(c, a->pos[0], stdout) : 1;
+}
+
+static int run_push_list(const struct args *a)
+{
+	static const char *const states[] = {"pending", "sending", "done", "failed"};
+	const char *state = a->opt[0];
+	for (size_t i = 0; state && i < ARRAY_SIZE(states); i++)
+		if (strcmp(state, states[i]) == 0)
+			return push_list(state);
+	if (state == NULL)
+		return push_list(NULL);
+	fprintf(stderr,
+		"hoursctl: push list: --state is pending, sending, done or failed, not "
+		"\"%s\"\n",
+		state);
 	return 2;
 }
 
-static const char *conninfo_from(const char *dsn, const char *config)
+static int run_push_show(const struct args *a)
 {
-	static char buf[1024];
-	if (dsn)
-		return dsn;
-	if (getenv("HOURSD_DB"))
-		return getenv("HOURSD_DB");
-	if (config == NULL)
-		return NULL;
-	char err[512];
-	struct hconf *c = conf_load(config, err, sizeof(err));
-	if (c == NULL) {
-		fprintf(stderr, "%s\n", err);
-		exit(1);
+	return push_show(a->pos[0]);
+}
+
+static int run_push_retry(const struct args *a)
+{
+	return push_retry(a->pos[0]);
+}
+
+struct verb {
+	const char *word;	    /* "terminal" */
+	const char *sub;	    /* "add", "disable|enable"; NULL: a command of one word */
+	const char *params;	    /* the positionals as the usage names them, optional in [] */
+	const char *opts[MAX_OPTS]; /* the options it takes, each with a value */
+	int (*run)(const struct args *a);
+	const char *usage; /* its lines of the usage, as the help prints them */
+};
+
+/* clang-format off */
+static const struct verb verbs[] = {
+	{"migrate", NULL, "", {"--dir"}, run_migrate,
+	 "  migrate [--dir DIR]              apply the numbered migrations (NNN_NAME.sql)\n"
+	 "                                   of DIR that the database has not applied yet;\n"
+	 "                                   without --dir: the sql/ of the source tree when\n"
+	 "                                   this hoursctl runs from its build directory,\n"
+	 "                                   else " HOURSD_SQLDIR "\n"},
+	{"terminal", "add", "NUMBER",
+	 {"--cert", "--p12", "--p12-pass", "--sign-cert", "--terminal-no", "--imei", "--serial"},
+	 run_terminal_add,
+	 "  terminal add NUMBER (--cert FILE | --p12 FILE --p12-pass PASS)\n"
+	 "               [--sign-cert FILE] [--terminal-no NO] [--imei IMEI] [--serial S]\n"
+	 "                                   provision a terminal: its TLS certificate\n"
+	 "                                   (--cert), or the PKCS#12 the national CA\n"
+	 "                                   issued it (--p12: handed out at registration,\n"
+	 "                                   its certificate checks the terminal's\n"
+	 "                                   signatures), the certificate it signs with\n"
+	 "                                   (default: the P12's, else the TLS one), its\n"
+	 "                                   16-character timing number, and the IMEI and\n"
+	 "                                   factory serial its registration must match;\n"
+	 "                                   NUMBER (1-20 digits) is kept without leading\n"
+	 "                                   zeros (013800000001 as 13800000001), as\n"
+	 "                                   terminals pad it differently; every command\n"
+	 "                                   takes either form\n"},
+	{"terminal", "list", "", {NULL}, run_terminal_list,
+	 "  terminal list                    list terminals (numbers without leading zeros),\n"
+	 "                                   with records sent unsigned and records whose\n"
+	 "                                   signature failed\n"},
+	{"terminal", "quirk", "NUMBER escaped-sums|rsa-raw on|off", {NULL}, run_terminal_quirk,
+	 "  terminal quirk NUMBER escaped-sums|rsa-raw on|off\n"
+	 "                                   a device fault to accept from one terminal:\n"
+	 "                                   length and check code over the escaped bytes;\n"
+	 "                                   unpadded RSA signatures (docs/protocol.md)\n"},
+	{"terminal", "fetch-records", "NUMBER", {"--from", "--to", "--count", "--expires"},
+	 terminal_fetch_records,
+	 "  terminal fetch-records NUMBER --from TS --to TS [--count N] [--expires S]\n"
+	 "                                   ask the terminal to upload its records of\n"
+	 "                                   that time again (0x8205; TS as PostgreSQL\n"
+	 "                                   reads it, with its zone: '2026-11-30 08:00+08')\n"},
+	{"terminal", "photo", "NUMBER", {"--channel", "--size", "--expires"}, terminal_photo,
+	 "  terminal photo NUMBER [--channel N] [--size N] [--expires S]\n"
+	 "                                   ask the terminal to take a photo now (0x8301)\n"},
+	{"terminal", "ban", "NUMBER on|off", {"--message", "--expires"}, terminal_ban,
+	 "  terminal ban NUMBER on|off [--message TEXT] [--expires S]\n"
+	 "                                   stop or allow training on the terminal (0x8502)\n"},
+	{"terminal", "commands", "[NUMBER]", {NULL}, run_terminal_commands,
+	 "  terminal commands [NUMBER]       the commands queued, sent and answered; a\n"
+	 "                                   command waits for its terminal to authenticate\n"
+	 "                                   on some hoursd, S seconds at most (default 1 day)\n"},
+	{"terminal", "disable|enable", "NUMBER", {NULL}, run_terminal_status,
+	 "  terminal disable|enable NUMBER   stop or allow a terminal's uploads\n"},
+	{"terminal", "assign", "NUMBER SCHOOL_CODE", {NULL}, run_terminal_assign,
+	 "  terminal assign NUMBER SCHOOL_CODE\n"
+	 "                                   the school whose sites the terminal's minutes\n"
+	 "                                   are checked against\n"},
+	{"school", "add", "CODE NAME", {NULL}, run_school_add,
+	 "  school add CODE NAME             add a school (or rename it)\n"},
+	{"school", "list", "", {NULL}, run_school_list,
+	 "  school list                      list schools\n"},
+	{"site", "import", "SCHOOL_CODE SITE_NAME FILE.geojson", {"--kind"}, run_site_import,
+	 "  site import SCHOOL_CODE SITE_NAME FILE.geojson [--kind field|road]\n"
+	 "                                   validate and store a training site; the same\n"
+	 "                                   name again replaces it (kind default: field,\n"
+	 "                                   or the stored one)\n"},
+	{"site", "list", "[SCHOOL_CODE]", {NULL}, run_site_list,
+	 "  site list [SCHOOL_CODE]          list training sites\n"},
+	{"student", "held", "STUDENT CLASS|none", {NULL}, run_student_held,
+	 "  student held STUDENT CLASS|none  the licence the student already holds: adding\n"
+	 "                                   a class, the syllabus's reduced figures apply\n"},
+	{"explain", NULL, "STUDENT", {NULL}, run_explain,
+	 "  explain STUDENT                  progress per part, the practice mileage and the\n"
+	 "                                   licence held, and every minute that did not\n"
+	 "                                   count with its reason (exit 1: no such student)\n"},
+	{"recompute", NULL, "[STUDENT]", {NULL}, run_recompute,
+	 "  recompute [STUDENT]              derive progress again from the stored records\n"
+	 "                                   and report any difference (exit 1 if some)\n"},
+	{"push", "list", "", {"--state"}, run_push_list,
+	 "  push list [--state S]            the push outbox (S: pending, sending, done,\n"
+	 "                                   failed), oldest first\n"},
+	{"push", "show", "ID", {NULL}, run_push_show,
+	 "  push show ID                     one packet: its body as sent and every attempt\n"
+	 "                                   with status, latency, outcome and answer\n"},
+	{"push", "retry", "ID", {NULL}, run_push_retry,
+	 "  push retry ID                    re-drive a failed packet: pending now, same\n"
+	 "                                   packet id, its maximum age counted anew\n"},
+};
+/* clang-format on */
+
+static const char usage_head[] = "usage: hoursctl [-c FILE | -d CONNINFO] COMMAND [ARGS]\n";
+
+static void usage(FILE *f)
+{
+	fprintf(f, "%s", usage_head);
+	fprintf(f,
+		"       hoursctl help [COMMAND [SUBCOMMAND]]   (or COMMAND [SUBCOMMAND] --help)\n"
+		"       hoursctl --help | --version\n"
+		"The database: -d CONNINFO (a libpq connection string), else database.conninfo\n"
+		"of the hoursd configuration FILE (-c), else $HOURSD_DB; it is reached only\n"
+		"once the arguments are valid.  Exit status: 0 done, 1 failed, 2 usage error.\n"
+		"Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		fprintf(f, "%s", verbs[i].usage);
+}
+
+/* Whether s is one of the alternatives of subs ("disable|enable"). */
+static bool sub_is(const char *subs, const char *s)
+{
+	size_t n = strlen(s);
+	for (const char *p = subs; p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL)
+		if (strncmp(p, s, n) == 0 && (p[n] == '\0' || p[n] == '|'))
+			return true;
+	return false;
+}
+
+/* "add, list, ...": the commands, or the subcommands of word, as a list for a message. */
+static const char *names_of(const char *word)
+{
+	static char buf[512];
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(verbs) && len < sizeof(buf); i++) {
+		const char *name = word ? verbs[i].sub : verbs[i].word;
+		bool again = !word && i > 0 && strcmp(verbs[i - 1].word, name) == 0;
+		if (again || (word && strcmp(verbs[i].word, word) != 0))
+			continue;
+		/* "disable|enable" is two names */
+		for (const char *p = name; *p && len < sizeof(buf); p += *p == '|') {
+			int n = (int)strcspn(p, "|");
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%.*s",
+						len ? ", " : "", n, p);
+			p += n;
+		}
 	}
-	snprintf(buf, sizeof(buf), "%s", c->db_conninfo);
-	conf_free(c);
 	return buf;
+}
+
+/*
+ * The verb that words name: its index in verbs[], and in *used how many
+ * words named it (1 or 2).  -1 (said) when there is none; -2 when only
+ * the command of a group was given (word is words[0]), which help may
+ * print and a run may not.
+ */
+static int find_verb(int n, char **words, int *used)
+{
+	size_t i = 0;
+	while (i < ARRAY_SIZE(verbs) && strcmp(verbs[i].word, words[0]) != 0)
+		i++;
+	if (i == ARRAY_SIZE(verbs)) {
+		fprintf(stderr, "hoursctl: unknown command \"%s\" (%s)\n", words[0],
+			names_of(NULL));
+		return -1;
+	}
+	*used = 1;
+	if (verbs[i].sub == NULL)
+		return (int)i;
+	if (n < 2 || words[1][0] == '-')
+		return -2;
+	for (size_t k = i; k < ARRAY_SIZE(verbs) && strcmp(verbs[k].word, words[0]) == 0; k++)
+		if (sub_is(verbs[k].sub, words[1])) {
+			*used = 2;
+			return (int)k;
+		}
+	fprintf(stderr, "hoursctl: %s: unknown subcommand \"%s\" (%s)\n", words[0], words[1],
+		names_of(words[0]));
+	return -1;
+}
+
+/* The usage lines of one verb, or of every verb of a group (k < 0: of word). */
+static void usage_of(FILE *f, int k, const char *word)
+{
+	fprintf(f, "%s", usage_head);
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (k >= 0 ? i == (size_t)k : strcmp(verbs[i].word, word) == 0)
+			fprintf(f, "%s", verbs[i].usage);
+}
+
+/* hoursctl help [COMMAND [SUBCOMMAND]] */
+static int cmd_help(int n, char **words)
+{
+	int used = 0;
+	if (n == 0) {
+		usage(stdout);
+		return 0;
+	}
+	int k = find_verb(n, words, &used);
+	if (k == -1)
+		return 2;
+	if (k == -2 && n > 1) {
+		fprintf(stderr, "hoursctl: help: %s: unknown subcommand \"%s\" (%s)\n", words[0],
+			words[1], names_of(words[0]));
+		return 2;
+	}
+	if (n > used && k != -2) {
+		fprintf(stderr, "hoursctl: help: unexpected \"%s\"\n", words[used]);
+		return 2;
+	}
+	usage_of(stdout, k, words[0]);
+	return 0;
+}
+
+/* The i-th name of params ("NUMBER SCHOOL_CODE", "[STUDENT]"), brackets off. */
+static const char *param_name(const char *params, int i, char *buf, size_t len)
+{
+	const char *p = params;
+	for (; i > 0 && p; i--)
+		p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+	if (p == NULL)
+		return "";
+	p += *p == '[';
+	size_t n = strcspn(p, " ]");
+	snprintf(buf, len, "%.*s", (int)n, p);
+	return buf;
+}
+
+/* How many positionals params names, and how many of them are required. */
+static void param_counts(const char *params, int *min, int *max)
+{
+	*min = *max = 0;
+	for (const char *p = params; *p; p = strchr(p, ' ') ? strchr(p, ' ') + 1 : "") {
+		(*max)++;
+		*min += *p != '[';
+	}
+}
+
+/* A terminal number as the commands take it: 1-20 digits, leading zeros or not. */
+static bool valid_number(const char *name, const char *s)
+{
+	size_t n = strlen(s);
+	if (n >= 1 && n <= 20 && strspn(s, "0123456789") == n)
+		return true;
+	fprintf(stderr, "hoursctl: %s: NUMBER \"%s\" is not a terminal number (1-20 digits)\n",
+		name, s);
+	return false;
+}
+
+/*
+ * Check the words after the verb's against it: its options, each once
+ * and with a value; as many positionals as it names; a terminal NUMBER
+ * of digits.  False (said in one line) otherwise; *help on --help / -h.
+ */
+static bool parse_args(const struct verb *v, const char *name, int argc, char **argv,
+		       struct args *a, bool *help)
+{
+	int min, max, npos = 0;
+	char pbuf[64];
+	param_counts(v->params, &min, &max);
+	for (int i = 0; i < argc; i++) {
+		const char *s = argv[i];
+		if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+			*help = true;
+			return true;
+		}
+		if (s[0] != '-' || s[1] == '\0') {
+			if (npos == max) {
+				fprintf(stderr, "hoursctl: %s: unexpected argument \"%s\"\n", name,
+					s);
+				return false;
+			}
+			a->pos[npos++] = s;
+			continue;
+		}
+		size_t k = 0;
+		while (k < MAX_OPTS && v->opts[k] && strcmp(v->opts[k], s) != 0)
+			k++;
+		if (k == MAX_OPTS || v->opts[k] == NULL) {
+			char list[256] = "";
+			for (size_t j = 0; j < MAX_OPTS && v->opts[j]; j++)
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+					 j ? ", " : "", v->opts[j]);
+			fprintf(stderr, "hoursctl: %s: unknown option %s (%s%s)\n", name, s,
+				list[0] ? "it takes " : "it takes none", list);
+			return false;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "hoursctl: %s: %s needs a value\n", name, s);
+			return false;
+		}
+		if (a->opt[k]) {
+			fprintf(stderr, "hoursctl: %s: %s given twice\n", name, s);
+			return false;
+		}
+		a->opt[k] = argv[++i];
+	}
+	if (npos < min) {
+		fprintf(stderr, "hoursctl: %s: missing %s\n", name,
+			param_name(v->params, npos, pbuf, sizeof(pbuf)));
+		return false;
+	}
+	for (int i = 0; i < npos; i++)
+		if (strcmp(param_name(v->params, i, pbuf, sizeof(pbuf)), "NUMBER") == 0 &&
+		    !valid_number(name, a->pos[i]))
+			return false;
+	return true;
+}
+
+/* A command line's words from COMMAND on: checked, then run (or its help printed). */
+static int dispatch(int n, char **words)
+{
+	int used = 0;
+	int k = find_verb(n, words, &used);
+	if (k == -1)
+		return 2;
+	if (k == -2) {
+		if (n >= 2 && (strcmp(words[1], "--help") == 0 || strcmp(words[1], "-h") == 0)) {
+			usage_of(stdout, -1, words[0]);
+			return 0;
+		}
+		if (n >= 2)
+			fprintf(stderr, "hoursctl: %s: \"%s\": a subcommand first (%s)\n", words[0],
+				words[1], names_of(words[0]));
+		else
+			fprintf(stderr, "hoursctl: %s: missing subcommand (%s)\n", words[0],
+				names_of(words[0]));
+		return 2;
+	}
+	const struct verb *v = &verbs[k];
+	char name[64];
+	snprintf(name, sizeof(name), "%s%s%s", v->word, used == 2 ? " " : "",
+		 used == 2 ? words[1] : "");
+	struct args a = {.sub = used == 2 ? words[1] : NULL};
+	bool help = false;
+	if (!parse_args(v, name, n - used, words + used, &a, &help))
+		return 2;
+	if (help) {
+		usage_of(stdout, k, NULL);
+		return 0;
+	}
+	return v->run(&a);
 }
 
 int main(int argc, char **argv)
 {
-	const char *dsn = NULL, *config = NULL;
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
 	int o;
-	while ((o = getopt(argc, argv, "+c:d:h")) != -1) {
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+c:d:hV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
-			config = optarg;
+			opt_config = optarg;
 			break;
 		case 'd':
-			dsn = optarg;
+			opt_dsn = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("hoursctl (hoursd) %s\n", HOURSD_VERSION);
+			return 0;
 		default:
-			usage(stderr);
+			if (optopt == 'c' || optopt == 'd')
+				fprintf(stderr, "hoursctl: -%c needs a value\n", optopt);
+			else if (optopt)
+				fprintf(stderr,
+					"hoursctl: unknown option -%c (see hoursctl --help)\n",
+					optopt);
+			else
+				fprintf(stderr,
+					"hoursctl: unknown option %s (see hoursctl --help)\n",
+					argv[optind - 1]);
 			return 2;
 		}
 	}
+	if (opt_config && opt_dsn) {
+		fprintf(stderr, "hoursctl: -c and -d: give one of them\n");
+		return 2;
+	}
 	if (optind >= argc) {
-		usage(stderr);
+		fprintf(stderr, "hoursctl: missing COMMAND (%s; hoursctl --help for more)\n",
+			names_of(NULL));
 		return 2;
 	}
-	const char *ci = conninfo_from(dsn, config);
-	if (ci == NULL) {
-		fprintf(stderr, "hoursctl: no database: give -d CONNINFO, -c FILE or $HOURSD_DB\n");
-		return 2;
-	}
-	db = PQconnectdb(ci);
-	if (PQstatus(db) != CONNECTION_OK) {
-		fprintf(stderr, "hoursctl: cannot connect: %s", PQerrorMessage(db));
-		PQfinish(db);
-		return 1;
-	}
-	PQclear(PQexec(db, sql_session_warnings_only));
-	int rc;
-	const char *cmd = argv[optind];
-	if (strcmp(cmd, "migrate") == 0) {
-		const char *dir = HOURSD_SQLDIR;
-		if (optind + 2 < argc && strcmp(argv[optind + 1], "--dir") == 0)
-			dir = argv[optind + 2];
-		else if (access("sql", R_OK | X_OK) == 0)
-			dir = "sql";
-		rc = cmd_migrate(dir);
-	} else if (strcmp(cmd, "terminal") == 0) {
-		rc = cmd_terminal(argc - optind - 1, argv + optind + 1);
-	} else if (strcmp(cmd, "school") == 0) {
-		rc = cmd_school(argc - optind - 1, argv + optind + 1);
-	} else if (strcmp(cmd, "student") == 0) {
-		rc = cmd_student(argc - optind - 1, argv + optind + 1);
-	} else if (strcmp(cmd, "explain") == 0 && argc - optind == 2) {
-		rc = audit_explain(db, argv[optind + 1], stdout);
-	} else if (strcmp(cmd, "recompute") == 0 && argc - optind <= 2) {
-		rc = audit_recompute(db, argc - optind == 2 ? argv[optind + 1] : NULL, stdout);
-	} else if (strcmp(cmd, "site") == 0) {
-		rc = cmd_site(argc - optind - 1, argv + optind + 1);
-	} else if (strcmp(cmd, "push") == 0) {
-		rc = cmd_push(argc - optind - 1, argv + optind + 1);
-	} else {
-		usage(stderr);
-		rc = 2;
-	}
+	int n = argc - optind;
+	char **words = argv + optind;
+	if (strcmp(words[0], "help") == 0)
+		return cmd_help(n - 1, words + 1);
+	int rc = dispatch(n, words);
+	if (db_rc)
+		rc = db_rc;
 	PQfinish(db);
 	return rc;
 }
