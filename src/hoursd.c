@@ -212,7 +212,9 @@ static int run(const char *path)
 {
 	char err[512];
 	config_path = path;
-	srv.conf = load_or_exit(path);
+	srv.conf = conf_load(path, err, sizeof(err));
+	if (srv.conf == NULL)
+		die("%s", err); /* a line of priority "error" in the journal */
 	enum log_level lvl;
 	if (log_level_parse(srv.conf->log_level, &lvl))
 		log_set_level(lvl);
