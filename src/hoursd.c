@@ -186,12 +186,21 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 	notify("READY=1");
 }
 
+/*
+ * hoursd -t: why the file is refused, as one "file:line: message" line;
+ * under systemd's ExecReload, with the priority "error" for the journal.
+ */
+static void refused(const char *err)
+{
+	fprintf(stderr, "%s%s\n", log_journal_detect() ? "<3>" : "", err);
+}
+
 static struct hconf *load_or_exit(const char *path)
 {
 	char err[512];
 	struct hconf *c = conf_load(path, err, sizeof(err));
 	if (c == NULL) {
-		fprintf(stderr, "%s\n", err);
+		refused(err);
 		exit(1);
 	}
 	return c;
@@ -202,7 +211,7 @@ static void check_tls(const struct hconf *c)
 	char err[512];
 	SSL_CTX *ctx = tls_server_ctx(c, err, sizeof(err));
 	if (ctx == NULL) {
-		fprintf(stderr, "%s\n", err);
+		refused(err);
 		exit(1);
 	}
 	SSL_CTX_free(ctx);
@@ -359,14 +368,14 @@ int main(int argc, char **argv)
 		char err[512];
 		struct syllabus *syl = syllabus_load(c->syllabus_path, err, sizeof(err));
 		if (syl == NULL) {
-			fprintf(stderr, "%s\n", err);
+			refused(err);
 			conf_free(c);
 			return 1;
 		}
 		syllabus_free(syl);
 		struct push_config *pc;
 		if (!push_config_load(c, &pc, err, sizeof(err))) {
-			fprintf(stderr, "%s\n", err);
+			refused(err);
 			conf_free(c);
 			return 1;
 		}
