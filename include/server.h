@@ -101,7 +101,8 @@ void conn_close_all(const char *reason);
 /* Expire sub-package reassembly; once a second. */
 void conn_janitor(time_t now);
 unsigned conn_count(void);
-/* Every connection's frames are committed and its acks written out. */
-bool conn_all_flushed(void);
+/* Frames read from open connections and not answered yet; connections
+ * whose answers are not all written out. */
+void conn_unanswered(unsigned *frames, unsigned *unsent);
 
 #endif

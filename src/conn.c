@@ -1295,11 +1295,11 @@ unsigned conn_count(void)
 	return nconns;
 }
 
-bool conn_all_flushed(void)
+void conn_unanswered(unsigned *frames, unsigned *unsent)
 {
-	for (struct conn *c = conns; c; c = c->next) {
-		if (c->inflight > 0 || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
-			return false;
+	*frames = *unsent = 0;
+	for (const struct conn *c = conns; c; c = c->next) {
+		*frames += c->inflight;
+		*unsent += evbuffer_get_length(bufferevent_get_output(c->bev)) > 0;
 	}
-	return true;
 }
