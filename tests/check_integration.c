@@ -559,9 +559,9 @@ START_TEST(test_metrics_match_traffic)
 	/* 0x8001 answers: auth, 2 heartbeats, 10 batches; auth, 5 positions (0x8100 is not one) */
 	ck_assert_int_eq(metric(page, "hoursd_acks_total{result=\"ok\"}"), 1 + 2 + 10 + 1 + 5);
 	ck_assert_int_eq(metric(page, "hoursd_db_up"), 1);
-	ck_assert_int_eq(metric(page, "hoursd_frames_by_type_total{type=\"batch_location\"}"), 10);
-	ck_assert_int_eq(metric(page, "hoursd_frames_by_type_total{type=\"location\"}"), 5);
-	ck_assert_int_eq(metric(page, "hoursd_frames_by_type_total{type=\"heartbeat\"}"), 2);
+	ck_assert_int_eq(metric(page, "hoursd_frames_total{type=\"batch_location\"}"), 10);
+	ck_assert_int_eq(metric(page, "hoursd_frames_total{type=\"location\"}"), 5);
+	ck_assert_int_eq(metric(page, "hoursd_frames_total{type=\"heartbeat\"}"), 2);
 	ck_assert_int_eq(metric(page, "hoursd_connections{state=\"authenticated\"}"), 0);
 	admin_get("/readyz", page, sizeof(page));
 	ck_assert_msg(strstr(page, "200 OK") != NULL, "%.200s", page);
