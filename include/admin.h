@@ -31,15 +31,27 @@ void admin_free(struct admin *a);
 /* The port actually bound (differs from addr's when that said 0). */
 unsigned admin_port(const struct admin *a);
 
-/* What a request reads besides srv->st, taken from the stages and conn.c. */
+/* The process's own figures, as Prometheus clients name them (process_*). */
+struct admin_process {
+	bool fds_known;	   /* /proc/self/fd was read */
+	bool memory_known; /* /proc/self/statm was read */
+	unsigned open_fds; /* entries of /proc/self/fd */
+	double max_fds;	   /* RLIMIT_NOFILE's soft limit (+Inf: unlimited) */
+	double resident_bytes, virtual_bytes;
+	double cpu_seconds; /* user + system */
+};
+/* Read them now (what cannot be read is left out of the page). */
+void admin_read_process(struct admin_process *p);
+
+/* What a request reads besides srv->st, taken from the stages, conn.c and /proc. */
 struct admin_state {
 	struct ingest_stats store;
 	struct judge_stats judge;
 	uint64_t db_connects; /* both connections */
 	bool db_up;	      /* both connections, ingest's and the judge's */
-	unsigned conns_open;
 	unsigned conns_by_state[CONN_STATES];
 	double start_time; /* when admin_start ran, seconds since the epoch */
+	struct admin_process proc;
 };
 
 /* The /metrics page (exposed for the tests). */

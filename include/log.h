@@ -2,8 +2,12 @@
  * log.h - levelled log lines to stderr, one line per event.
  *
  * Lines look like "2026-11-25T11:50:06.123Z info conn 013800138000 127.0.0.1:51234: text"
- * so that journald and grep both read them.  Per-connection lines go
- * through conn_log() in conn.c, which adds the terminal and peer.
+ * so that grep reads them.  When stderr is the journal ($JOURNAL_STREAM
+ * names it) they are "<6>info conn ...: text" instead: the sd-daemon.h
+ * priority (<7> debug, <6> info, <4> warn, <3> error), which journald
+ * strips and keeps for `journalctl -p`, and no timestamp (journald's own).
+ * Per-connection lines go through conn_log() in conn.c, which adds the
+ * terminal and peer.
  */
 #ifndef HOURSD_LOG_H
 #define HOURSD_LOG_H
@@ -19,6 +23,9 @@ void log_set_level(enum log_level lvl);
 /* A program name written before every message ("termsim: ..."), or NULL for none. */
 void log_set_prefix(const char *prefix);
 bool log_enabled(enum log_level lvl);
+/* Look at $JOURNAL_STREAM and stderr (again): true when stderr is the
+ * journal.  Done by the first line logged; call it after moving stderr. */
+bool log_journal_detect(void);
 void log_msg(enum log_level lvl, const char *fmt, ...) PRINTF(2, 3);
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap) PRINTF(2, 0);
 

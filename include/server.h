@@ -22,7 +22,7 @@ struct syllabus;
 struct geo_set;
 struct push;
 
-/* Frames received, by message (the admin listener's label). */
+/* Frames received, by message, or malformed (the admin listener's label). */
 enum frame_type {
 	FT_HEARTBEAT,
 	FT_REGISTER,
@@ -32,6 +32,7 @@ enum frame_type {
 	FT_TRANSPARENT,
 	FT_TERMINAL_ACK,
 	FT_OTHER,
+	FT_MALFORMED, /* not decoded: hoursd_bad_frames_total says why */
 	FT__COUNT
 };
 
@@ -42,7 +43,7 @@ void conn_count_by_state(unsigned out[CONN_STATES]);
 /* Counters since start; read by the log summary and the admin listener. */
 struct server_stats {
 	uint64_t accepted, closed, tls_failures;
-	uint64_t frames;
+	uint64_t frames;		     /* every frame once: the sum of frames_by_type */
 	uint64_t bad_frames[JT808_E__COUNT]; /* by reason */
 	uint64_t oversize, junk_bytes;
 	uint64_t number_mismatch, unknown_terminal, not_authenticated, unsupported;
@@ -101,7 +102,8 @@ void conn_close_all(const char *reason);
 /* Expire sub-package reassembly; once a second. */
 void conn_janitor(time_t now);
 unsigned conn_count(void);
-/* Every connection's frames are committed and its acks written out. */
-bool conn_all_flushed(void);
+/* Frames read from open connections and not answered yet; connections
+ * whose answers are not all written out. */
+void conn_unanswered(unsigned *frames, unsigned *unsent);
 
 #endif

@@ -8,8 +8,10 @@
 # position every second, and a second one that behaves as a real timing
 # terminal: plain TCP, national timing framing, a registration that hands it
 # its PKCS#12, a signed authentication, then a signed lesson of 30 training
-# records (one a second on an accelerated clock).  Ctrl-C stops all of it; a
-# second run reuses it.
+# records (one a second on an accelerated clock).  Ctrl-C stops all of it
+# (hoursd drains; a second Ctrl-C cuts the drain short) and PostgreSQL; so
+# does an exit on an error or a broken stdout (make run | head): the
+# cleanup leaves no process behind.  A second run reuses var/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -18,8 +20,70 @@ PORT=${HOURSD_PORT:-8808}
 PLAIN_PORT=$((PORT + 2)) # the admin listener has PORT + 1 (8809)
 TERMINALS=(013800000001 013800000002 013800000003)
 
+pids=()   # the terminals (termsim)
+hoursd=   # hoursd, in a session of its own
+lesson=   # the timing terminal's lesson
+started=  # PostgreSQL was started: stop it
+stamp=    # the demo lesson's numbers (below)
+CONNINFO=
+
+# Say something; a reader gone (make run | head) does not stop the cleanup.
+say() {
+	printf '%s\n' "$*" 2>/dev/null || true
+}
+
+# Ctrl-C (or TERM) again while stopping: hoursd's second signal (it stops at
+# once), and the terminals killed.
+hurry() {
+	[ -z "$hoursd" ] || kill -TERM "$hoursd" 2>/dev/null
+	for p in "${pids[@]}" $lesson; do kill -KILL "$p" 2>/dev/null; done
+}
+
+# Whether pid runs (a child that exited stays a zombie until waited for).
+alive() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $st != Z* ]]
+}
+
+# Wait until pid is gone, whatever signals interrupt the wait.
+reap() {
+	while kill -0 "$1" 2>/dev/null; do wait "$1" 2>/dev/null; done
+}
+
+# The one way out (EXIT), also on INT and TERM (how the demo ends: exit 0
+# when all of it stopped) and PIPE (a reader gone), which exit through it.
+stop() {
+	local rc=$?
+	set +e
+	trap '' PIPE # writes to a broken stdout fail instead of killing us (and the tools)
+	trap hurry INT TERM
+	trap - EXIT
+	for p in "${pids[@]}" $lesson; do kill -TERM "$p" 2>/dev/null; done
+	[ -z "$hoursd" ] || kill -TERM "$hoursd" 2>/dev/null
+	for p in $hoursd "${pids[@]}" $lesson; do reap "$p"; done
+	if [ -n "$started" ]; then
+		if [ -n "$stamp" ]; then
+			say "stopped; positions stored so far:"
+			build/hoursctl -d "$CONNINFO" terminal list 2>/dev/null
+			say "the demo lesson's student:"
+			build/hoursctl -d "$CONNINFO" explain "S$stamp" 2>/dev/null
+		fi
+		# Not to be cut short by one more Ctrl-C (ignored by pg.sh and pg_ctl too).
+		trap '' INT TERM
+		scripts/pg.sh stop "$VAR/pg" || {
+			say "run-demo.sh: PostgreSQL under var/pg may still run"
+			rc=1
+		}
+	fi
+	exit "$rc"
+}
+trap stop EXIT
+trap 'exit 0' INT TERM
+trap 'exit 141' PIPE
+
 mkdir -p "$VAR"
 scripts/pki.sh "$VAR/pki" "${TERMINALS[@]}" >/dev/null
+started=1 # pg.sh may have started it before it fails
 scripts/pg.sh start "$VAR/pg"
 CONNINFO=$(scripts/pg.sh conninfo "$VAR/pg")
 
@@ -36,6 +100,8 @@ tls:
   ca: $VAR/pki/ca.crt
 database:
   conninfo: "$CONNINFO"
+admin:
+  listen: "127.0.0.1:$((PORT + 1))"
 log:
   level: info
 process:
@@ -61,31 +127,16 @@ stamp=$(printf '%015d' "$(date +%s)")
 # run of the day starts its 30 records at its own place (by the minute of the day),
 # so that a second run is not taken for the first one's records sent again.
 seq=$((1 + 30 * ($(date -u +%s) / 60 % 300)))
-pids=()
-hoursd=
-lesson=
-stop() {
-	trap - INT TERM EXIT
-	[ -z "$lesson" ] || kill -TERM "$lesson" 2>/dev/null || true
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "$hoursd" "${pids[@]}" $lesson; do wait "$p" 2>/dev/null || true; done
-	echo "stopped; positions stored so far:"
-	build/hoursctl -d "$CONNINFO" terminal list 2>/dev/null || true
-	echo "the demo lesson's student:"
-	build/hoursctl -d "$CONNINFO" explain "S$stamp" 2>/dev/null || true
-	scripts/pg.sh stop "$VAR/pg"
-}
-trap stop INT TERM EXIT
 
 # In a session of its own: Ctrl-C reaches the group, and hoursd must get
 # exactly one signal from stop(), or its drain would be cut short.
 setsid build/hoursd -c "$VAR/hoursd.yaml" &
 hoursd=$!
-pids+=("$hoursd")
 # Up when its admin listener answers (a probe of the TLS port would be logged
 # as a failed handshake).
 for _ in $(seq 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/8809") 2>/dev/null && break
+	(exec 3<>"/dev/tcp/127.0.0.1/$((PORT + 1))") 2>/dev/null && break
+	alive "$hoursd" || exit 1 # it said why
 	sleep 0.1
 done
 echo "hoursd is up on 127.0.0.1:$PORT (TLS) and :$PLAIN_PORT (plain TCP); demo terminals connect now (Ctrl-C stops everything)"
@@ -101,4 +152,5 @@ build/termsim --host 127.0.0.1 --port "$PLAIN_PORT" --phone "${TERMINALS[1]}" \
 	--student "S$stamp" --coach "C$stamp" --record-seq "$seq" &
 lesson=$!
 # Runs until Ctrl-C, or until hoursd or the position terminal stops.
-wait -n "${pids[@]}" || true
+wait -n "$hoursd" "${pids[@]}" || true
+alive "$hoursd" || exit 1 # it said why

@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "server.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -21,8 +22,10 @@
 #include <event2/util.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ADMIN_TIMEOUT_S 10
 #define ADMIN_MAX_HEADERS 8192
@@ -102,6 +105,16 @@ static void gauge(struct evbuffer *o, const char *name, const char *help, uint64
 	sample_u64(o, name, v);
 }
 
+/* A family of one sample with a float value: gauge or counter. */
+static void single_double(struct evbuffer *o, const char *name, const char *type, const char *help,
+			  double v)
+{
+	char num[40];
+	family(o, name, type, help);
+	fmt_double(num, sizeof(num), v);
+	evbuffer_add_printf(o, "%s %s\n", name, num);
+}
+
 /* Cumulative _bucket lines from the per-bucket counts, +Inf, _sum and _count. */
 static void histogram(struct evbuffer *o, const char *name, const char *help, const struct hist *h)
 {
@@ -123,23 +136,40 @@ static void histogram(struct evbuffer *o, const char *name, const char *help, co
 /* ---- the metrics ---- */
 
 static const char *const frame_type_names[FT__COUNT] = {
-	"heartbeat",	  "registration", "authentication",  "location",
-	"batch_location", "transparent",  "terminal_answer", "other",
+	"heartbeat",   "registration",	  "authentication", "location",	 "batch_location",
+	"transparent", "terminal_answer", "other",	    "malformed",
 };
 
 static const char *const conn_state_names[CONN_STATES] = {"handshake", "connected", "registered",
 							  "authenticated"};
 
+/* The process_* families of the Prometheus client libraries, same names and meanings. */
+static void render_process_std(struct evbuffer *o, const struct admin_state *s)
+{
+	const struct admin_process *p = &s->proc;
+	single_double(o, "process_start_time_seconds", "gauge",
+		      "Start time of the process since the Unix epoch in seconds.", s->start_time);
+	single_double(o, "process_cpu_seconds_total", "counter",
+		      "Total user and system CPU time spent in seconds.", p->cpu_seconds);
+	if (p->fds_known)
+		gauge(o, "process_open_fds", "Number of open file descriptors.", p->open_fds);
+	single_double(o, "process_max_fds", "gauge",
+		      "Maximum number of open file descriptors (the soft RLIMIT_NOFILE).",
+		      p->max_fds);
+	if (!p->memory_known)
+		return;
+	single_double(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+		      p->resident_bytes);
+	single_double(o, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+		      p->virtual_bytes);
+}
+
 static void render_process(struct evbuffer *o, const struct server *srv,
 			   const struct admin_state *s)
 {
-	char num[40];
 	family(o, "hoursd_build_info", "gauge", "Always 1; the version of the running hoursd.");
 	sample_label(o, "hoursd_build_info", "version", HOURSD_VERSION, 1);
-	family(o, "process_start_time_seconds", "gauge",
-	       "Start time of the process since the Unix epoch in seconds.");
-	fmt_double(num, sizeof(num), s->start_time);
-	evbuffer_add_printf(o, "process_start_time_seconds %s\n", num);
+	render_process_std(o, s);
 	gauge(o, "hoursd_draining", "1 once a stop signal came and the daemon drains.",
 	      srv->draining);
 	gauge(o, "hoursd_tls_listener_up", "1 while the TLS listener accepts terminals.",
@@ -152,8 +182,8 @@ static void render_connections(struct evbuffer *o, const struct server_stats *st
 	counter(o, "hoursd_connections_accepted_total", "Terminal connections accepted.",
 		st->accepted);
 	counter(o, "hoursd_connections_closed_total", "Terminal connections closed.", st->closed);
-	gauge(o, "hoursd_connections_open", "Terminal connections open now.", s->conns_open);
-	family(o, "hoursd_connections", "gauge", "Terminal connections open now, by state.");
+	family(o, "hoursd_connections", "gauge",
+	       "Terminal connections open now, by state (their sum: all open connections).");
 	for (int i = 0; i < CONN_STATES; i++)
 		sample_label(o, "hoursd_connections", "state", conn_state_names[i],
 			     s->conns_by_state[i]);
@@ -164,14 +194,15 @@ static void render_connections(struct evbuffer *o, const struct server_stats *st
 
 static void render_frames(struct evbuffer *o, const struct server_stats *st)
 {
-	counter(o, "hoursd_frames_total", "JT/T 808 frames received, good and bad.", st->frames);
-	family(o, "hoursd_frames_by_type_total", "counter",
-	       "Well-formed frames (or whole sub-packaged messages) handled, by message.");
+	family(o, "hoursd_frames_total", "counter",
+	       "JT/T 808 frames received, each once (a piece of a sub-packaged message as its "
+	       "message), by message type; type malformed: not decoded.");
 	for (int i = 0; i < FT__COUNT; i++)
-		sample_label(o, "hoursd_frames_by_type_total", "type", frame_type_names[i],
+		sample_label(o, "hoursd_frames_total", "type", frame_type_names[i],
 			     st->frames_by_type[i]);
 	family(o, "hoursd_bad_frames_total", "counter",
-	       "Frames or sub-packages dropped as malformed, by reason.");
+	       "Frames dropped as malformed (the type malformed of hoursd_frames_total) and "
+	       "pieces of sub-packaged messages that could not be reassembled, by reason.");
 	for (int i = JT808_OK + 1; i < JT808_E__COUNT; i++)
 		sample_label(o, "hoursd_bad_frames_total", "reason",
 			     jt808_strerror((enum jt808_err)i), st->bad_frames[i]);
@@ -344,6 +375,54 @@ void admin_render_metrics(const struct server *srv, const struct admin_state *s,
 	render_histograms(out);
 }
 
+/* ---- the process, from /proc/self ---- */
+
+/* Entries of /proc/self/fd but the one reading it. */
+static bool count_fds(unsigned *n)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return false;
+	unsigned k = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		k += e->d_name[0] != '.';
+	closedir(d);
+	*n = k > 0 ? k - 1 : 0;
+	return true;
+}
+
+/* /proc/self/statm: sizes in pages, the whole and the resident. */
+static bool read_statm(double *virt, double *rss)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long long size, resident;
+	bool ok = f && fscanf(f, "%llu %llu", &size, &resident) == 2;
+	if (f)
+		fclose(f);
+	long page = sysconf(_SC_PAGESIZE);
+	if (!ok || page <= 0)
+		return false;
+	*virt = (double)size * (double)page;
+	*rss = (double)resident * (double)page;
+	return true;
+}
+
+void admin_read_process(struct admin_process *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->fds_known = count_fds(&p->open_fds);
+	p->memory_known = read_statm(&p->virtual_bytes, &p->resident_bytes);
+	struct rlimit rl;
+	p->max_fds = getrlimit(RLIMIT_NOFILE, &rl) != 0 ? NAN
+		     : rl.rlim_cur == RLIM_INFINITY	? INFINITY
+							: (double)rl.rlim_cur;
+	/* /proc/self/stat's utime + stime, in microseconds rather than clock ticks. */
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		p->cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+				 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 /* ---- readiness ---- */
 
 bool admin_ready(const struct server *srv, bool db_up, char *why, size_t whylen)
@@ -381,9 +460,9 @@ static void take_state(const struct admin *a, struct admin_state *s)
 			s->db_connects += st.reconnects;
 		}
 	}
-	s->conns_open = conn_count();
 	conn_count_by_state(s->conns_by_state);
 	s->start_time = a->start_time;
+	admin_read_process(&s->proc);
 }
 
 static void reply(struct evhttp_request *req, int code, const char *reason,

@@ -836,7 +836,6 @@ static enum frame_type frame_type_of(uint16_t id)
 
 static void dispatch(struct conn *c, const struct jt808_msg *m)
 {
-	c->srv->st.frames_by_type[frame_type_of(m->h.msg_id)]++;
 	switch (m->h.msg_id) {
 	case JT808_T_REGISTER:
 		handle_register(c, m);
@@ -939,6 +938,13 @@ static enum quirk escaped_sums(struct conn *c, const uint8_t *esc, size_t n, uin
 	return Q_REFUSED;
 }
 
+/* Every frame received once: a piece of a sub-packaged message as its message. */
+static void count_frame(struct conn *c, enum frame_type t)
+{
+	c->srv->st.frames++;
+	c->srv->st.frames_by_type[t]++;
+}
+
 /*
  * One frame, still escaped, at stream offset pos.  FRAME_LATER leaves it
  * in the buffer: the terminal must first be looked up.
@@ -952,22 +958,24 @@ static enum frame_result handle_frame(struct conn *c, const uint8_t *esc, size_t
 		e = jt808_unescape(esc, n, frame_buf, &len);
 	if (e == JT808_OK)
 		e = jt808_parse(frame_buf, len, &m);
-	c->srv->st.frames++;
 	enum quirk q = e == JT808_OK ? Q_TAKEN : escaped_sums(c, esc, n, pos, e, &m);
 	if (q == Q_NOT) {
 		c->srv->st.bad_frames[e]++;
 		bad_frame(c, jt808_strerror(e), esc, n, pos);
 	}
-	if (q != Q_TAKEN)
+	if (q != Q_TAKEN) {
+		count_frame(c, FT_MALFORMED);
 		return FRAME_DONE;
+	}
 	char phone[21];
 	jt808_phone_norm(m.h.phone, phone);
 	if (c->phone[0] == '\0') {
-		/* Plain TCP: the first frame names the terminal. */
+		/* Plain TCP: the first frame names the terminal (counted when handled again). */
 		memcpy(c->phone, phone, sizeof(phone));
 		look_up(c);
 		return FRAME_LATER;
 	}
+	count_frame(c, frame_type_of(m.h.msg_id));
 	c->layout = m.h.layout;
 	c->version = m.h.version;
 	memcpy(c->hdr_phone, m.h.phone, sizeof(c->hdr_phone));
@@ -1295,11 +1303,11 @@ unsigned conn_count(void)
 	return nconns;
 }
 
-bool conn_all_flushed(void)
+void conn_unanswered(unsigned *frames, unsigned *unsent)
 {
-	for (struct conn *c = conns; c; c = c->next) {
-		if (c->inflight > 0 || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
-			return false;
+	*frames = *unsent = 0;
+	for (const struct conn *c = conns; c; c = c->next) {
+		*frames += c->inflight;
+		*unsent += evbuffer_get_length(bufferevent_get_output(c->bev)) > 0;
 	}
-	return true;
 }

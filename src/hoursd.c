@@ -34,7 +34,6 @@
 static struct server srv;
 static struct admin *admin;
 static struct event *ev_janitor;
-static time_t drain_started;
 static const char *config_path;
 
 static void usage(FILE *f)
@@ -66,22 +65,132 @@ static void stop_now(void)
 	event_base_loopbreak(srv.base);
 }
 
-/* Once a second: reassembly expiry, the drain check, a summary now and then. */
+/* Once a second: reassembly expiry, commands to send. */
 static void on_janitor(evutil_socket_t fd, short what, void *arg)
 {
-	time_t now = time(NULL);
-	conn_janitor(now);
+	conn_janitor(time(NULL));
 	command_poll(&srv);
-	if (srv.draining) {
-		if (ingest_idle(srv.ingest) && judge_idle(srv.judge) && conn_all_flushed() &&
-		    push_idle(srv.push)) {
-			log_info("drained: every committed frame answered");
-			stop_now();
-		} else if (now - drain_started >= (time_t)srv.conf->drain_timeout_s) {
-			log_warn("drain deadline passed; stopping with frames unanswered");
-			stop_now();
-		}
+}
+
+/* ---- the drain (SIGTERM) ---- */
+
+#define DRAIN_CHECK_MS 20 /* how soon a drained process notices it */
+
+static struct event *ev_drain_check, *ev_drain_deadline;
+static struct timespec drain_started; /* CLOCK_MONOTONIC */
+
+/* What the drain may still wait for, and what an exit leaves to others. */
+struct drain_left {
+	unsigned frames;  /* read from open connections, not answered yet */
+	unsigned unsent;  /* connections whose answers are not all written out */
+	unsigned rows;	  /* rows waiting for their commit */
+	bool ingest;	  /* frames (of any connection) waiting for a commit */
+	bool push;	  /* push attempts in flight while the database is up */
+	unsigned pushing; /* push attempts in flight */
+	bool judge;	  /* a judge batch in flight: its queue keeps it */
+};
+
+static void drain_look(struct drain_left *l)
+{
+	struct ingest_stats is;
+	ingest_get_stats(srv.ingest, &is);
+	conn_unanswered(&l->frames, &l->unsent);
+	l->rows = is.queued_rows;
+	l->ingest = !ingest_idle(srv.ingest);
+	l->pushing = srv.st.push_in_flight;
+	/* An attempt cannot be recorded without the database: its lease brings it back. */
+	l->push = !push_idle(srv.push) && db_connected(srv.db);
+	l->judge = !judge_idle(srv.judge);
+}
+
+/* Nothing a terminal or the platform waits for: exiting loses nothing. */
+static bool drained(const struct drain_left *l)
+{
+	return l->frames == 0 && l->unsent == 0 && !l->ingest && !l->push;
+}
+
+static double drain_elapsed_s(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - drain_started.tv_sec) +
+	       (double)(now.tv_nsec - drain_started.tv_nsec) / 1e9;
+}
+
+/* What the drain waits for, in words: "3 frames unanswered, 40 rows to commit". */
+static const char *drain_waits_for(const struct drain_left *l, char *buf, size_t cap)
+{
+	char frames[64] = "", unsent[64] = "", push[64] = "";
+	if (l->frames || l->ingest)
+		snprintf(frames, sizeof(frames), "%u frames unanswered, %u rows to commit",
+			 l->frames, l->rows);
+	if (l->unsent)
+		snprintf(unsent, sizeof(unsent), "answers not written out on %u connections",
+			 l->unsent);
+	if (l->push)
+		snprintf(push, sizeof(push), "%u push attempts in flight", l->pushing);
+	snprintf(buf, cap, "%s%s%s%s%s", frames, frames[0] && (unsent[0] || push[0]) ? ", " : "",
+		 unsent, unsent[0] && push[0] ? ", " : "", push);
+	return buf;
+}
+
+/* What an exit now leaves behind, for the last lines of the drain. */
+static void drain_leaves(const struct drain_left *l)
+{
+	if (l->judge)
+		log_info("drain: a judge batch was still running; what it had not committed stays "
+			 "in judge_queue for the next start");
+	if (l->pushing)
+		log_info("drain: %u push attempts left in flight; their packets are taken again "
+			 "when their lease ends",
+			 l->pushing);
+}
+
+static void drain_check(void)
+{
+	struct drain_left l;
+	drain_look(&l);
+	if (!drained(&l))
+		return;
+	log_info("drained: every committed frame answered (%.3f s after the signal)",
+		 drain_elapsed_s());
+	drain_leaves(&l);
+	stop_now();
+}
+
+static void on_drain_check(evutil_socket_t fd, short what, void *arg)
+{
+	drain_check();
+}
+
+static void arm_deadline(double left_s)
+{
+	struct timeval tv = {(time_t)left_s,
+			     (suseconds_t)((left_s - (double)(time_t)left_s) * 1e6)};
+	event_add(ev_drain_deadline, &tv);
+}
+
+/* process.drain_timeout_s after the signal, and never before it. */
+static void on_drain_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	double early = (double)srv.conf->drain_timeout_s - drain_elapsed_s();
+	if (early > 0) { /* libevent's coarse clock fired it a little early */
+		arm_deadline(early + 0.001);
+		return;
 	}
+	struct drain_left l;
+	drain_look(&l);
+	if (drained(&l)) {
+		drain_check();
+		return;
+	}
+	char words[256];
+	log_warn("drain deadline passed (%u s): stopping with %s%s%s", srv.conf->drain_timeout_s,
+		 drain_waits_for(&l, words, sizeof(words)),
+		 db_connected(srv.db) ? "" : " (the database is not connected)",
+		 l.frames || l.unsent ? "; their terminals send those frames again" : "");
+	drain_leaves(&l);
+	stop_now();
 }
 
 static void on_sigterm(evutil_socket_t sig, short what, void *arg)
@@ -91,14 +200,26 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 		stop_now();
 		return;
 	}
-	log_info("signal %d: stop accepting, commit and answer what is in flight", (int)sig);
 	srv.draining = true;
+	clock_gettime(CLOCK_MONOTONIC, &drain_started);
 	notify("STOPPING=1");
-	drain_started = time(NULL);
 	listeners_stop(&srv);
 	conn_pause_all(&srv);
 	push_drain(srv.push);
 	judge_stop(srv.judge);
+	log_info("signal %d: stop accepting, commit and answer what is in flight", (int)sig);
+	struct drain_left l;
+	drain_look(&l);
+	if (drained(&l)) {
+		drain_check();
+		return;
+	}
+	char words[256];
+	log_info("drain: waiting at most %u s for %s", srv.conf->drain_timeout_s,
+		 drain_waits_for(&l, words, sizeof(words)));
+	struct timeval check = {0, DRAIN_CHECK_MS * 1000};
+	event_add(ev_drain_check, &check);
+	arm_deadline((double)srv.conf->drain_timeout_s);
 }
 
 /* The options of a database connection, from the configuration. */
@@ -186,12 +307,21 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 	notify("READY=1");
 }
 
+/*
+ * hoursd -t: why the file is refused, as one "file:line: message" line;
+ * under systemd's ExecReload, with the priority "error" for the journal.
+ */
+static void refused(const char *err)
+{
+	fprintf(stderr, "%s%s\n", log_journal_detect() ? "<3>" : "", err);
+}
+
 static struct hconf *load_or_exit(const char *path)
 {
 	char err[512];
 	struct hconf *c = conf_load(path, err, sizeof(err));
 	if (c == NULL) {
-		fprintf(stderr, "%s\n", err);
+		refused(err);
 		exit(1);
 	}
 	return c;
@@ -202,7 +332,7 @@ static void check_tls(const struct hconf *c)
 	char err[512];
 	SSL_CTX *ctx = tls_server_ctx(c, err, sizeof(err));
 	if (ctx == NULL) {
-		fprintf(stderr, "%s\n", err);
+		refused(err);
 		exit(1);
 	}
 	SSL_CTX_free(ctx);
@@ -212,7 +342,9 @@ static int run(const char *path)
 {
 	char err[512];
 	config_path = path;
-	srv.conf = load_or_exit(path);
+	srv.conf = conf_load(path, err, sizeof(err));
+	if (srv.conf == NULL)
+		die("%s", err); /* a line of priority "error" in the journal */
 	enum log_level lvl;
 	if (log_level_parse(srv.conf->log_level, &lvl))
 		log_set_level(lvl);
@@ -275,6 +407,10 @@ static int run(const char *path)
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);
 	ev_janitor = event_new(srv.base, -1, EV_PERSIST, on_janitor, NULL);
+	ev_drain_check = event_new(srv.base, -1, EV_PERSIST, on_drain_check, NULL);
+	ev_drain_deadline = evtimer_new(srv.base, on_drain_deadline, NULL);
+	if (ev_janitor == NULL || ev_drain_check == NULL || ev_drain_deadline == NULL)
+		die("cannot create the timers");
 	struct timeval sec = {1, 0};
 	event_add(ev_janitor, &sec);
 	log_info("ready");
@@ -302,6 +438,8 @@ static int run(const char *path)
 	event_free(ev_hup);
 	admin_free(admin);
 	event_free(ev_janitor);
+	event_free(ev_drain_check);
+	event_free(ev_drain_deadline);
 	SSL_CTX_free(srv.tls);
 	event_base_free(srv.base);
 	log_info(
@@ -357,14 +495,14 @@ int main(int argc, char **argv)
 		char err[512];
 		struct syllabus *syl = syllabus_load(c->syllabus_path, err, sizeof(err));
 		if (syl == NULL) {
-			fprintf(stderr, "%s\n", err);
+			refused(err);
 			conf_free(c);
 			return 1;
 		}
 		syllabus_free(syl);
 		struct push_config *pc;
 		if (!push_config_load(c, &pc, err, sizeof(err))) {
-			fprintf(stderr, "%s\n", err);
+			refused(err);
 			conf_free(c);
 			return 1;
 		}

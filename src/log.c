@@ -4,13 +4,36 @@
 #include "hoursd.h"
 #include "log.h"
 
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum log_level min_level = HLOG_INFO;
 static const char *prefix = "";
 static const char *prefix_sep = "";
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+/* The syslog priorities of sd-daemon.h: SD_DEBUG, SD_INFO, SD_WARNING, SD_ERR. */
+static const char *const level_prio[] = {"<7>", "<6>", "<4>", "<3>"};
+_Static_assert(ARRAY_SIZE(level_prio) == ARRAY_SIZE(level_names), "a priority a level");
+static int journal = -1; /* stderr is the journal: 1, not: 0, not looked at yet: -1 */
+
+/*
+ * systemd sets JOURNAL_STREAM to "DEV:INO" of the stream it connected to
+ * stderr.  It is inherited by children whose stderr may be something
+ * else, so it counts only when stderr still is that very file.
+ */
+bool log_journal_detect(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+	journal = v && sscanf(v, "%llu:%llu%c", &dev, &ino, &tail) == 2 &&
+		  fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+		  (unsigned long long)st.st_ino == ino;
+	return journal;
+}
 
 bool log_level_parse(const char *s, enum log_level *out)
 {
@@ -43,14 +66,24 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	if (!log_enabled(lvl))
 		return;
-	struct timeval tv;
-	struct tm tm;
+	if (journal < 0)
+		log_journal_detect();
 	char line[2048];
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s %s%s",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[lvl], prefix, prefix_sep);
+	int n;
+	if (journal) {
+		/* journald stamps the line itself and takes the priority from "<N>". */
+		n = snprintf(line, sizeof(line), "%s%s %s%s", level_prio[lvl], level_names[lvl],
+			     prefix, prefix_sep);
+	} else {
+		struct timeval tv;
+		struct tm tm;
+		gettimeofday(&tv, NULL);
+		gmtime_r(&tv.tv_sec, &tm);
+		n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s %s%s",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			     tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[lvl], prefix,
+			     prefix_sep);
+	}
 	if (n < 0)
 		return;
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

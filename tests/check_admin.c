@@ -1,13 +1,15 @@
 /*
  * check_admin.c - the admin listener: the /metrics page parsed line by
  * line as the Prometheus text format 0.0.4 with its values matching a
- * fake server's counters, histograms cumulative, readiness reasons, and
- * the HTTP side (status codes, headers, 404, 405) over loopback.
+ * fake server's counters, histograms cumulative, the naming rules
+ * (units, _total, no label in a name), the process_* figures read from
+ * /proc, readiness reasons, and the HTTP side (status codes, headers,
+ * 404, 405) over loopback.
  *
  * No database and no connections: this file stands in for the functions
  * admin.c reads them through (ingest_get_stats, judge_get_stats,
- * db_connected, db_get_stats, conn_count), so ingest.c, judge.c, db.c and
- * conn.c are not linked.
+ * db_connected, db_get_stats, conn_count_by_state), so ingest.c, judge.c,
+ * db.c and conn.c are not linked.
  */
 #include "hoursd.h"
 #include "admin.h"
@@ -19,10 +21,13 @@
 #include "judge.h"
 
 #include <check.h>
+#include <ctype.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <fcntl.h>
 #include <math.h>
+#include <unistd.h>
 
 /* ---- stand-ins for ingest.c, judge.c, db.c and conn.c ---- */
 
@@ -49,11 +54,6 @@ bool db_connected(const struct db *d)
 void db_get_stats(const struct db *d, struct db_stats *st)
 {
 	*st = (struct db_stats){.reconnects = 1};
-}
-
-unsigned conn_count(void)
-{
-	return fake_conns;
 }
 
 void conn_count_by_state(unsigned out[CONN_STATES])
@@ -91,6 +91,9 @@ static void fake_server(struct server *srv)
 		.session_events = 40,
 		.photos = 11,
 	};
+	srv->st.frames_by_type[FT_LOCATION] = 120000;
+	srv->st.frames_by_type[FT_HEARTBEAT] = 3000;
+	srv->st.frames_by_type[FT_MALFORMED] = 18;
 	srv->st.bad_frames[JT808_E_CHECK] = 17;
 	srv->st.bad_frames[JT808_E_PIECE] = 1;
 	srv->st.records_rejected_by_reason[R_NO_SIGNATURE] = 5;
@@ -124,6 +127,7 @@ struct sample {
 struct family {
 	char name[128];
 	char type[16];
+	char help_text[512];
 	bool help;
 	size_t nsamples;
 };
@@ -264,6 +268,7 @@ static void parse_comment(struct page *pg, const char *line)
 	if (help) {
 		ck_assert_msg(!f->help, "second HELP: %s", line);
 		f->help = true;
+		snprintf(f->help_text, sizeof(f->help_text), "%s", p + 1);
 		return;
 	}
 	ck_assert_msg(f->type[0] == '\0', "second TYPE: %s", line);
@@ -407,8 +412,126 @@ static void state_from_fakes(struct admin_state *st)
 				   .judge = fake_judge,
 				   .db_connects = 2,
 				   .db_up = fake_db_up,
-				   .conns_open = fake_conns,
-				   .start_time = 1764072000.25};
+				   .start_time = 1764072000.25,
+				   .proc = {.fds_known = true,
+					    .memory_known = true,
+					    .open_fds = 97,
+					    .max_fds = 65536,
+					    .resident_bytes = 25165824,
+					    .virtual_bytes = 268435456,
+					    .cpu_seconds = 12.5}};
+	st->conns_by_state[CONN_STATES - 1] = fake_conns;
+}
+
+/* ---- the naming rules (prometheus.io/docs/practices/naming) ---- */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* word is one of name's '_'-separated components. */
+static bool has_word(const char *name, const char *word)
+{
+	size_t k = strlen(word);
+	for (const char *p = name; (p = strstr(p, word)) != NULL; p++) {
+		if ((p == name || p[-1] == '_') && (p[k] == '\0' || p[k] == '_'))
+			return true;
+	}
+	return false;
+}
+
+/* The label names of family fam's samples, each checked; false with why on the first bad one. */
+static bool labels_ok(const struct page *pg, size_t fam, char *why, size_t cap)
+{
+	for (size_t i = 0; i < pg->nsmp; i++) {
+		if (pg->smp[i].family != fam)
+			continue;
+		for (const char *p = pg->smp[i].labels; *p;) {
+			size_t n = strcspn(p, "=");
+			char lname[64];
+			snprintf(lname, sizeof(lname), "%.*s", (int)n, p);
+			if (strncmp(lname, "__", 2) == 0 || has_word(pg->fam[fam].name, lname)) {
+				snprintf(why, cap, "%s: label %s (reserved, or in the name)",
+					 pg->fam[fam].name, lname);
+				return false;
+			}
+			for (p += n + 2; *p && !(*p == '"' && p[-1] != '\\'); p++)
+				;
+			p += *p == '"';
+			p += *p == ',';
+		}
+	}
+	return true;
+}
+
+/*
+ * The rules every family of the page keeps; NULL when it does, else why
+ * not.  Lower-case snake case under hoursd_ or process_; counters and only
+ * counters end in _total; the suffixes of a histogram's series are its
+ * own; base units only (seconds, bytes), written last (before _total),
+ * and written when the help says "in seconds"/"in bytes"; no label in
+ * a name ("_by_", a label's own name); an _info gauge is 1.
+ */
+static const char *name_problem(const struct page *pg, size_t fam, char *why, size_t cap)
+{
+	static const char *const not_base[] = {"milliseconds", "ms",	  "microseconds", "us",
+					       "nanoseconds",  "minutes", "hours",	  "days",
+					       "kilobytes",    "kb",	  "megabytes",	  "mb",
+					       "percent",      "bits"};
+	static const char *const units[] = {"seconds", "bytes"};
+	const struct family *f = &pg->fam[fam];
+	const char *n = f->name;
+	bool counter = strcmp(f->type, "counter") == 0;
+	const char *base = counter ? "_total" : "";
+	for (const char *p = n; *p; p++)
+		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_') ||
+		    (*p == '_' && (p[1] == '_' || p[1] == '\0')))
+			return snprintf(why, cap, "%s: not lower-case snake case", n), why;
+	if (strncmp(n, "hoursd_", 7) != 0 && strncmp(n, "process_", 8) != 0)
+		return snprintf(why, cap, "%s: neither hoursd_ nor process_", n), why;
+	if (counter != ends_with(n, "_total"))
+		return snprintf(why, cap, "%s: a %s %s in _total", n, f->type,
+				counter ? "not ending" : "ending"),
+		       why;
+	if (strcmp(f->type, "histogram") != 0 &&
+	    (ends_with(n, "_bucket") || ends_with(n, "_sum") || ends_with(n, "_count")))
+		return snprintf(why, cap, "%s: a histogram's suffix", n), why;
+	for (size_t i = 0; i < ARRAY_SIZE(not_base); i++)
+		if (has_word(n, not_base[i]))
+			return snprintf(why, cap, "%s: %s is not a base unit", n, not_base[i]), why;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		char last[32], in[32];
+		snprintf(last, sizeof(last), "_%s%s", units[i], base);
+		snprintf(in, sizeof(in), "in %s", units[i]);
+		if (has_word(n, units[i]) && !ends_with(n, last))
+			return snprintf(why, cap, "%s: the unit %s not last", n, units[i]), why;
+		if (strstr(f->help_text, in) && !has_word(n, units[i]))
+			return snprintf(why, cap, "%s: counts %s, not in its name", n, units[i]),
+			       why;
+	}
+	if (has_word(n, "by"))
+		return snprintf(why, cap, "%s: a label in the name (_by_)", n), why;
+	if (!labels_ok(pg, fam, why, cap))
+		return why;
+	if (ends_with(n, "_info")) {
+		for (size_t i = 0; i < pg->nsmp; i++)
+			if (pg->smp[i].family == fam && pg->smp[i].value != 1)
+				return snprintf(why, cap, "%s: an _info gauge not 1", n), why;
+		if (strcmp(f->type, "gauge") != 0)
+			return snprintf(why, cap, "%s: an _info not a gauge", n), why;
+	}
+	return NULL;
+}
+
+static void check_names(const struct page *pg)
+{
+	char why[256];
+	for (size_t i = 0; i < pg->nfam; i++) {
+		const char *bad = name_problem(pg, i, why, sizeof(why));
+		ck_assert_msg(bad == NULL, "%s", bad);
+	}
 }
 
 /* ---- histograms ---- */
@@ -461,9 +584,13 @@ START_TEST(page_parses_and_matches)
 	free(text);
 	ck_assert(value(&pg, "hoursd_connections_accepted_total", "") == 101);
 	ck_assert(value(&pg, "hoursd_connections_closed_total", "") == 7);
-	ck_assert(value(&pg, "hoursd_connections_open", "") == 94);
+	ck_assert(value(&pg, "hoursd_connections", "state=\"authenticated\"") == 94);
+	ck_assert(value(&pg, "hoursd_connections", "state=\"handshake\"") == 0);
 	ck_assert(value(&pg, "hoursd_tls_handshake_failures_total", "") == 3);
-	ck_assert(value(&pg, "hoursd_frames_total", "") == 123456);
+	ck_assert(value(&pg, "hoursd_frames_total", "type=\"location\"") == 120000);
+	ck_assert(value(&pg, "hoursd_frames_total", "type=\"heartbeat\"") == 3000);
+	ck_assert(value(&pg, "hoursd_frames_total", "type=\"malformed\"") == 18);
+	ck_assert(value(&pg, "hoursd_frames_total", "type=\"registration\"") == 0);
 	ck_assert(value(&pg, "hoursd_bad_frames_total", "reason=\"check\"") == 17);
 	ck_assert(value(&pg, "hoursd_bad_frames_total", "reason=\"piece\"") == 1);
 	ck_assert(value(&pg, "hoursd_bad_frames_total", "reason=\"short\"") == 0);
@@ -500,6 +627,11 @@ START_TEST(page_parses_and_matches)
 			"reason=\"student_overlap\"") == 2);
 	ck_assert(value(&pg, "hoursd_build_info", "version=\"" HOURSD_VERSION "\"") == 1);
 	ck_assert(value(&pg, "process_start_time_seconds", "") == 1764072000.25);
+	ck_assert(value(&pg, "process_open_fds", "") == 97);
+	ck_assert(value(&pg, "process_max_fds", "") == 65536);
+	ck_assert(value(&pg, "process_resident_memory_bytes", "") == 25165824);
+	ck_assert(value(&pg, "process_virtual_memory_bytes", "") == 268435456);
+	ck_assert(value(&pg, "process_cpu_seconds_total", "") == 12.5);
 	ck_assert(value(&pg, "hoursd_draining", "") == 0);
 	ck_assert(value(&pg, "hoursd_tls_listener_up", "") == 1);
 }
@@ -593,6 +725,108 @@ START_TEST(page_histograms)
 	ck_assert(value(&pg, "hoursd_db_commit_seconds_count", "") == 3);
 	ck_assert_double_eq_tol(value(&pg, "hoursd_db_commit_seconds_sum", ""), 30.1004, 1e-9);
 	ck_assert(value(&pg, "hoursd_ack_seconds_count", "") == 0);
+}
+END_TEST
+
+/* Every family of a full page (the outbox counted) keeps the naming rules. */
+START_TEST(page_naming_rules)
+{
+	struct server srv;
+	struct admin_state st;
+	struct page pg;
+	fake_server(&srv);
+	state_from_fakes(&st);
+	srv.st.outbox_known = true;
+	metrics_init();
+	render(&srv, &st, &pg, NULL);
+	check_names(&pg);
+	for (size_t i = 0; i < pg.nfam; i++)
+		ck_assert_msg(strcmp(pg.fam[i].name, "hoursd_connections_open") != 0,
+			      "hoursd_connections_open is sum(hoursd_connections)");
+	/* hoursd_frames_total is the one count of frames: every frame under one type. */
+	double frames = 0;
+	for (size_t i = 0; i < pg.nsmp; i++)
+		if (strcmp(pg.smp[i].name, "hoursd_frames_total") == 0)
+			frames += pg.smp[i].value;
+	ck_assert(frames == 120000 + 3000 + 18);
+	/* The process_* families of the client libraries, with their types. */
+	static const char *const proc[][2] = {
+		{"process_start_time_seconds", "gauge"},
+		{"process_cpu_seconds_total", "counter"},
+		{"process_open_fds", "gauge"},
+		{"process_max_fds", "gauge"},
+		{"process_resident_memory_bytes", "gauge"},
+		{"process_virtual_memory_bytes", "gauge"},
+	};
+	for (size_t k = 0; k < ARRAY_SIZE(proc); k++) {
+		size_t i = 0;
+		while (i < pg.nfam && strcmp(pg.fam[i].name, proc[k][0]) != 0)
+			i++;
+		ck_assert_msg(i < pg.nfam, "no %s", proc[k][0]);
+		ck_assert_str_eq(pg.fam[i].type, proc[k][1]);
+	}
+}
+END_TEST
+
+/*
+ * The naming rules catch what they are for (each page is otherwise
+ * well-formed; a counter without _total the parser refuses already).
+ */
+START_TEST(naming_rules_catch)
+{
+	static const char *const bad[] = {
+		"# HELP hoursd_frames_by_type_total x\n# TYPE hoursd_frames_by_type_total counter\n"
+		"hoursd_frames_by_type_total{type=\"a\"} 1\n",
+		"# HELP hoursd_frames_type_total x\n# TYPE hoursd_frames_type_total counter\n"
+		"hoursd_frames_type_total{type=\"a\"} 1\n",
+		"# HELP hoursd_open_total x\n# TYPE hoursd_open_total gauge\nhoursd_open_total 1\n",
+		"# HELP hoursd_lag_ms x\n# TYPE hoursd_lag_ms gauge\nhoursd_lag_ms 1\n",
+		"# HELP hoursd_lag x in seconds\n# TYPE hoursd_lag gauge\nhoursd_lag 1\n",
+		"# HELP hoursd_seconds_lag x\n# TYPE hoursd_seconds_lag gauge\nhoursd_seconds_lag 1\n",
+		"# HELP hoursd_Lag x\n# TYPE hoursd_Lag gauge\nhoursd_Lag 1\n",
+		"# HELP lag_seconds x\n# TYPE lag_seconds gauge\nlag_seconds 1\n",
+		"# HELP hoursd_rows_count x\n# TYPE hoursd_rows_count gauge\nhoursd_rows_count 1\n",
+		"# HELP hoursd_x_info x\n# TYPE hoursd_x_info gauge\nhoursd_x_info{v=\"1\"} 2\n",
+		"# HELP hoursd_x x\n# TYPE hoursd_x gauge\nhoursd_x{__a=\"1\"} 2\n",
+	};
+	char why[256];
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct page pg;
+		parse_page(bad[i], &pg);
+		ck_assert_msg(name_problem(&pg, 0, why, sizeof(why)) != NULL, "not caught: %s",
+			      bad[i]);
+	}
+	struct page pg;
+	parse_page("# HELP hoursd_lag_seconds x in seconds\n# TYPE hoursd_lag_seconds gauge\n"
+		   "hoursd_lag_seconds{state=\"a\",kind=\"b\"} 1\n",
+		   &pg);
+	ck_assert_ptr_null(name_problem(&pg, 0, why, sizeof(why)));
+}
+END_TEST
+
+/* The process's own figures, read from /proc: a descriptor opened is one more. */
+START_TEST(process_figures)
+{
+	struct admin_process a, b;
+	admin_read_process(&a);
+	ck_assert(a.fds_known && a.memory_known);
+	ck_assert_uint_ge(a.open_fds, 3); /* stdin, stdout, stderr */
+	ck_assert(a.max_fds >= a.open_fds);
+	ck_assert(a.resident_bytes > 0 && a.virtual_bytes >= a.resident_bytes);
+	int fd = open("/dev/null", O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	/* Some CPU time, so that the counter moves (getrusage, finer than /proc's clock ticks). */
+	volatile double x = 0;
+	do {
+		for (int i = 0; i < 100000; i++)
+			x += i;
+		admin_read_process(&b);
+	} while (b.cpu_seconds < a.cpu_seconds + 0.02);
+	ck_assert_uint_eq(b.open_fds, a.open_fds + 1);
+	ck_assert(b.cpu_seconds > a.cpu_seconds);
+	close(fd);
+	admin_read_process(&b);
+	ck_assert_uint_eq(b.open_fds, a.open_fds);
 }
 END_TEST
 
@@ -753,8 +987,12 @@ START_TEST(http_metrics)
 	ck_assert_str_eq(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
 	parse_page(r.body, &pg);
 	ck_assert(value(&pg, "hoursd_connections_accepted_total", "") == 101);
-	ck_assert(value(&pg, "hoursd_connections_open", "") == 94);
+	ck_assert(value(&pg, "hoursd_connections", "state=\"authenticated\"") == 94);
 	ck_assert(value(&pg, "hoursd_db_rows_total", "") == 119990);
+	/* The real process: the test's own descriptors and memory. */
+	ck_assert(value(&pg, "process_open_fds", "") >= 3);
+	ck_assert(value(&pg, "process_open_fds", "") <= value(&pg, "process_max_fds", ""));
+	ck_assert(value(&pg, "process_resident_memory_bytes", "") > 1e6);
 	ck_assert(value(&pg, "hoursd_ack_seconds_bucket", "le=\"0.0025\"") == 0);
 	ck_assert(value(&pg, "hoursd_ack_seconds_bucket", "le=\"0.005\"") == 1);
 	double start = value(&pg, "process_start_time_seconds", "");
@@ -822,6 +1060,9 @@ static Suite *admin_suite(void)
 	tcase_add_test(tc, page_bad_frame_reasons);
 	tcase_add_test(tc, page_rejected_record_reasons);
 	tcase_add_test(tc, page_histograms);
+	tcase_add_test(tc, page_naming_rules);
+	tcase_add_test(tc, naming_rules_catch);
+	tcase_add_test(tc, process_figures);
 	tcase_add_test(tc, parser_is_strict);
 	tcase_add_test(tc, ready_reasons);
 	suite_add_tcase(s, tc);

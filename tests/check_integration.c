@@ -559,9 +559,9 @@ START_TEST(test_metrics_match_traffic)
 	/* 0x8001 answers: auth, 2 heartbeats, 10 batches; auth, 5 positions (0x8100 is not one) */
 	ck_assert_int_eq(metric(page, "hoursd_acks_total{result=\"ok\"}"), 1 + 2 + 10 + 1 + 5);
 	ck_assert_int_eq(metric(page, "hoursd_db_up"), 1);
-	ck_assert_int_eq(metric(page, "hoursd_frames_by_type_total{type=\"batch_location\"}"), 10);
-	ck_assert_int_eq(metric(page, "hoursd_frames_by_type_total{type=\"location\"}"), 5);
-	ck_assert_int_eq(metric(page, "hoursd_frames_by_type_total{type=\"heartbeat\"}"), 2);
+	ck_assert_int_eq(metric(page, "hoursd_frames_total{type=\"batch_location\"}"), 10);
+	ck_assert_int_eq(metric(page, "hoursd_frames_total{type=\"location\"}"), 5);
+	ck_assert_int_eq(metric(page, "hoursd_frames_total{type=\"heartbeat\"}"), 2);
 	ck_assert_int_eq(metric(page, "hoursd_connections{state=\"authenticated\"}"), 0);
 	admin_get("/readyz", page, sizeof(page));
 	ck_assert_msg(strstr(page, "200 OK") != NULL, "%.200s", page);
@@ -2062,6 +2062,92 @@ START_TEST(test_push_field_map_and_reload)
 }
 END_TEST
 
+/* ---- SIGTERM: at once when nothing is pending, else never before the deadline ---- */
+
+static double mono_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The running hoursd's process.drain_timeout_s, by a reload (the key is reloadable). */
+static void reload_drain_timeout(unsigned s)
+{
+	char buf[8192], key[64];
+	FILE *f = fopen(conf_path, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *at = strstr(buf, "process:\n");
+	ck_assert_ptr_nonnull(at);
+	at += strlen("process:\n");
+	snprintf(key, sizeof(key), "  drain_timeout_s: %u\n", s);
+	int reloads = count_lines_with("reloaded");
+	f = fopen(conf_path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%.*s%s%s", (int)(at - buf), buf, key, at);
+	fclose(f);
+	kill(hoursd_pid, SIGHUP);
+	for (int i = 0; i < 100 && count_lines_with("reloaded") == reloads; i++)
+		usleep(20 * 1000);
+	ck_assert_int_gt(count_lines_with("reloaded"), reloads);
+}
+
+/* PostgreSQL down and nothing pending: hoursd exits 0 at once, not at the deadline. */
+START_TEST(test_sigterm_nothing_pending_database_down)
+{
+	start_hoursd(NULL);
+	pg_ctl("stop");
+	usleep(500 * 1000); /* hoursd is reconnecting, the judge's statement waiting */
+	double t0 = mono_s();
+	kill(hoursd_pid, SIGTERM);
+	int rc = wait_exit(hoursd_pid, 20);
+	double took = mono_s() - t0;
+	hoursd_pid = 0;
+	pg_ctl("start");
+	ck_assert_msg(rc == 0, "hoursd exited with %d; see %s", rc, log_path);
+	ck_assert_msg(took < 1.0, "hoursd took %.2f s to exit with nothing pending", took);
+	ck_assert(log_has("drained: every committed frame answered"));
+	ck_assert(!log_has("drain deadline passed"));
+}
+END_TEST
+
+/*
+ * Frames pending (PostgreSQL stopped while a terminal sends): hoursd
+ * waits for them until process.drain_timeout_s, 2 s, and not a moment
+ * less, then exits 0 saying how many it leaves unanswered.
+ */
+START_TEST(test_sigterm_frames_pending_waits_for_the_deadline)
+{
+	start_hoursd(NULL);
+	reload_drain_timeout(2);
+	pid_t ts = termsim_start("term-" T1, T1, "--positions 300 --rate 100 --timeout 60");
+	usleep(1000 * 1000);
+	pg_ctl("stop");
+	usleep(300 * 1000); /* frames arrive that cannot be committed */
+	double t0 = mono_s();
+	kill(hoursd_pid, SIGTERM);
+	/* Still running just before the deadline: the signal came after t0. */
+	double until = t0 + 1.98 - mono_s();
+	if (until > 0)
+		usleep((useconds_t)(until * 1e6));
+	bool early = waitpid(hoursd_pid, NULL, WNOHANG) == hoursd_pid;
+	int rc = early ? -2 : wait_exit(hoursd_pid, 10);
+	double took = mono_s() - t0;
+	hoursd_pid = 0;
+	pg_ctl("start");
+	wait_exit(ts, 30);
+	ck_assert_msg(!early, "hoursd exited before its 2 s drain deadline; see %s", log_path);
+	ck_assert_msg(rc == 0, "hoursd exited with %d; see %s", rc, log_path);
+	ck_assert_msg(took < 3.0, "hoursd took %.2f s to exit after a 2 s deadline", took);
+	ck_assert(log_has("drain deadline passed (2 s): stopping with "));
+	ck_assert(log_has("frames unanswered"));
+	ck_assert(!log_has("drained: every committed frame answered"));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("integration");
@@ -2094,6 +2180,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_metrics_match_traffic);
 	tcase_add_test(tc, test_reload_under_traffic);
 	tcase_add_test(tc, test_sigterm_drains_under_load);
+	tcase_add_test(tc, test_sigterm_nothing_pending_database_down);
+	tcase_add_test(tc, test_sigterm_frames_pending_waits_for_the_deadline);
 	TCase *tl = tcase_create("lessons");
 	tcase_set_timeout(tl, 180);
 	tcase_add_checked_fixture(tl, setup, teardown);
