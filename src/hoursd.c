@@ -39,9 +39,13 @@ static const char *config_path;
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: hoursd -c FILE [-t]\n"
-		   "       hoursd --version | --config-keys\n"
+		   "       hoursd --version | --config-keys | --help\n"
 		   "  -c, --config FILE   configuration (YAML)\n"
-		   "  -t, --test          check the configuration and exit\n");
+		   "  -t, --test          check the configuration and exit\n"
+		   "      --version       print the version and exit\n"
+		   "      --config-keys   list the configuration keys, (restart) after those\n"
+		   "                      a reload cannot change, and exit\n"
+		   "  -h, --help          print this help and exit\n");
 }
 
 static void log_start(void)
