@@ -286,6 +286,8 @@ unit_verify() {
 }
 unit_verify || failed=1
 
+scripts/check-man.sh || failed=1
+
 echo "== docs: the hoursd and hoursctl command lines of README.md and docs/ (scripts/check-docs.py)"
 scripts/check-docs.py || failed=1
 
