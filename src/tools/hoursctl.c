@@ -37,9 +37,7 @@
 #include <openssl/x509.h>
 #include <unistd.h>
 
-#ifndef HOURSD_SQLDIR
-#define HOURSD_SQLDIR "/usr/local/share/hoursd/sql"
-#endif
+#include "paths.h" /* HOURSD_SQLDIR, from make's DATADIR (build/gen/paths.h) */
 
 /*
  * A command line checked against its verb (verbs[] below): what a run
