@@ -41,6 +41,8 @@ if command -v mandoc >/dev/null; then
 	# STYLE messages about pages not installed yet are expected.
 	out=$(mandoc -Tlint man/*.[0-9] 2>&1 | grep -vE 'referenced manual not found|mandoc\.db' || true)
 	[ -z "$out" ] || { echo "check-man: mandoc -Tlint:"; echo "$out"; missing=1; }
+else
+	echo "check-man: mandoc is not installed (scripts/deps.sh installs it): lint skipped"
 fi
 
 [ "$missing" = 0 ] || exit 1

@@ -22,6 +22,7 @@ PKGS=(
 	util-linux # runuser
 	procps     # pgrep, ps
 	systemd    # systemd-analyze verify of deploy/hoursd.service in make check
+	mandoc     # mandoc -Tlint of the man pages in make check (scripts/check-man.sh)
 )
 
 missing=()
