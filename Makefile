@@ -92,10 +92,11 @@ FORCE:
 $(eval $(call build_tree,$(B),$(BASE_CFLAGS) $(OPT_CFLAGS),))
 $(eval $(call build_tree,$(S),$(BASE_CFLAGS) $(SAN_FLAGS),$(SAN_FLAGS)))
 
+# LDFLAGS (default empty): a packager's linker flags (debian/rules).
 define link_prog
 # $(1) = build dir, $(2) = program, $(3) = ldflags
 $(1)/$(2): $(patsubst %,$(1)/obj/%.o,$($(2)_OBJS)) $(1)/libhoursd.a
-	$$(CC) $(3) -o $$@ $$^ $$(PKG_LIBS) -lm
+	$$(CC) $(3) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) -lm
 endef
 
 $(foreach p,$(PROGS),$(eval $(call link_prog,$(B),$(p),)))
