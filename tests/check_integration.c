@@ -237,7 +237,16 @@ static void stop_hoursd(void)
 	kill(hoursd_pid, SIGTERM);
 	int rc = wait_exit(hoursd_pid, 20);
 	hoursd_pid = 0;
-	ck_assert_msg(rc == 0, "hoursd exited with %d; see %s", rc, log_path);
+	if (rc != 0) {
+		char cmd[1400];
+		/* Kept for the reader: the next test starts a new log. */
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s/hoursd-exit-%d-%d.log'", log_path, work, rc,
+			 (int)getpid());
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not keep %s\n", log_path);
+	}
+	ck_assert_msg(rc == 0, "hoursd exited with %d; see %s/hoursd-exit-%d-%d.log", rc, work, rc,
+		      (int)getpid());
 }
 
 static bool log_has(const char *needle)
@@ -1367,7 +1376,17 @@ START_TEST(test_part_met_matches_c)
 	struct syllabus *syl = syllabus_load("conf/syllabus.yaml", err, sizeof(err));
 	ck_assert_msg(syl != NULL, "%s", err);
 	PGconn *c = db_connect(test_ci);
-	judged(c); /* the syllabus is published before the judge's first batch ends */
+	/* hoursd is ready before its syllabus is written: wait for every part of it. */
+	for (int i = 0; i < 200; i++) {
+		PGresult *r = PQexec(c, "SELECT count(*) FROM syllabus_part");
+		long long parts = PQresultStatus(r) == PGRES_TUPLES_OK
+					  ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
+					  : -1;
+		PQclear(r);
+		if (parts == (long long)syllabus_count(syl))
+			break;
+		usleep(50 * 1000);
+	}
 	size_t compared = 0;
 	for (size_t i = 0; i < syllabus_count(syl); i++) {
 		const struct syllabus_part *p = syllabus_at(syl, i);
