@@ -221,7 +221,13 @@ static void start_hoursd_tail(const char *extra, const char *tail)
 			return;
 		usleep(50000);
 	}
-	ck_abort_msg("hoursd did not become ready; see %s", log_path);
+	char cmd[1400];
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/hoursd-not-ready-%d.log'", log_path, work,
+		 (int)getpid());
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not keep %s\n", log_path);
+	ck_abort_msg("hoursd did not become ready; see %s/hoursd-not-ready-%d.log", work,
+		     (int)getpid());
 }
 
 static void start_hoursd(const char *extra)
@@ -1667,7 +1673,13 @@ static void start_hoursd_push(const char *extra)
 			return;
 		usleep(50000);
 	}
-	ck_abort_msg("hoursd did not become ready; see %s", log_path);
+	char cmd[1400];
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/hoursd-not-ready-%d.log'", log_path, work,
+		 (int)getpid());
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not keep %s\n", log_path);
+	ck_abort_msg("hoursd did not become ready; see %s/hoursd-not-ready-%d.log", work,
+		     (int)getpid());
 }
 
 /*
