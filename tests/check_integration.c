@@ -52,15 +52,35 @@ static const char *need_env(const char *k)
 	return v;
 }
 
+/*
+ * A loopback port nothing listens on now, and not one this test has
+ * handed out already: the kernel gives a port just closed again, and two
+ * listeners of one hoursd on one port made it refuse to start (seen in CI).
+ */
 static int free_port(void)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
+	static int given[64];
+	static size_t ngiven;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		socklen_t len = sizeof(sa);
+		ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+		close(fd);
+		int p = ntohs(sa.sin_port);
+		bool seen = false;
+		for (size_t i = 0; i < ngiven; i++)
+			seen = seen || given[i] == p;
+		if (seen)
+			continue;
+		if (ngiven < ARRAY_SIZE(given))
+			given[ngiven++] = p;
+		return p;
+	}
+	ck_abort_msg("no free port");
+	return -1;
 }
 
 static PGconn *db_connect(const char *ci)
