@@ -150,21 +150,23 @@ static void drain_leaves(const struct drain_left *l)
 			 l->pushing);
 }
 
-static void drain_check(void)
+/* Stop when nothing is left that the drain waits for; true when stopping. */
+static bool drain_done(const struct drain_left *l)
 {
-	struct drain_left l;
-	drain_look(&l);
-	if (!drained(&l))
-		return;
+	if (!drained(l))
+		return false;
 	log_info("drained: every committed frame answered (%.3f s after the signal)",
 		 drain_elapsed_s());
-	drain_leaves(&l);
+	drain_leaves(l);
 	stop_now();
+	return true;
 }
 
 static void on_drain_check(evutil_socket_t fd, short what, void *arg)
 {
-	drain_check();
+	struct drain_left l;
+	drain_look(&l);
+	drain_done(&l);
 }
 
 static void arm_deadline(double left_s)
@@ -184,10 +186,8 @@ static void on_drain_deadline(evutil_socket_t fd, short what, void *arg)
 	}
 	struct drain_left l;
 	drain_look(&l);
-	if (drained(&l)) {
-		drain_check();
+	if (drain_done(&l))
 		return;
-	}
 	char words[256];
 	log_warn("drain deadline passed (%u s): stopping with %s%s%s", srv.conf->drain_timeout_s,
 		 drain_waits_for(&l, words, sizeof(words)),
@@ -214,10 +214,8 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: stop accepting, commit and answer what is in flight", (int)sig);
 	struct drain_left l;
 	drain_look(&l);
-	if (drained(&l)) {
-		drain_check();
+	if (drain_done(&l))
 		return;
-	}
 	char words[256];
 	log_info("drain: waiting at most %u s for %s", srv.conf->drain_timeout_s,
 		 drain_waits_for(&l, words, sizeof(words)));
