@@ -11,6 +11,9 @@
 
 #include "hoursd.h"
 
+/* How many keys a configuration can have (key_set, key_line). */
+#define CONF_MAX_KEYS 128
+
 struct hconf {
 	/* listen */
 	char *listen_tls;   /* "host:port" */
@@ -68,9 +71,9 @@ struct hconf {
 	/* admin */
 	char *admin_listen; /* "host:port" of the HTTP admin listener, or NULL when off */
 
-	uint64_t set_mask;	    /* bit i: key i was written in the file */
+	bool key_set[CONF_MAX_KEYS];	    /* key i was written in the file */
 	char *path;		    /* the file it was loaded from; NULL when not loaded */
-	unsigned long key_line[64]; /* line of key i in the file; 0: not written */
+	unsigned long key_line[CONF_MAX_KEYS]; /* line of key i in the file; 0: not written */
 };
 
 /* Load and validate; on error writes "file:line: message" into err and returns NULL. */

@@ -55,7 +55,7 @@ static bool check_unsigned(const char *s, char *why, size_t whylen);
 
 /*
  * The table.  Bounds are what the code can live with, not what is wise;
- * docs/configuration.md says what is wise.  Order is the set_mask bit.
+ * docs/configuration.md says what is wise.  Order is the index of key_set.
  */
 static const struct conf_key conf_keys[] = {
 	KSTR("listen.tls", listen_tls, NULL, false, check_hostport),
@@ -109,7 +109,7 @@ static const struct conf_key conf_keys[] = {
 	KUINT("push.lease_s", push_lease_s, 5, 86400, 120, true),
 };
 
-_Static_assert(ARRAY_SIZE(conf_keys) <= 64, "set_mask and key_line hold 64 keys");
+_Static_assert(ARRAY_SIZE(conf_keys) <= CONF_MAX_KEYS, "key_set and key_line hold CONF_MAX_KEYS keys");
 
 #define NKEYS ARRAY_SIZE(conf_keys)
 #define NAME_MAX_LEN 128
@@ -181,7 +181,7 @@ bool conf_key_reloadable(size_t i)
 
 bool conf_key_was_set(const struct hconf *c, size_t i)
 {
-	return c && i < NKEYS && (c->set_mask & (UINT64_C(1) << i));
+	return c && i < NKEYS && c->key_set[i];
 }
 
 const char *conf_key_where(const struct hconf *c, const char *key, char *buf, size_t len)
@@ -387,7 +387,7 @@ static bool set_key(struct loader *ld, size_t i, const yaml_node_t *val)
 				 ydoc_kind(val));
 	if (strlen(ydoc_scalar(val)) != val->data.scalar.length)
 		return ydoc_fail(&ld->y, ydoc_line(val), "%s: value contains a NUL byte", k->name);
-	ld->c->set_mask |= UINT64_C(1) << i;
+	ld->c->key_set[i] = true;
 	ld->line[i] = ydoc_line(val);
 	switch (k->type) {
 	case CT_UINT:
@@ -414,7 +414,7 @@ static bool load_pair(struct loader *ld, const yaml_node_t *kn, const yaml_node_
 	if (n < 0 || (size_t)n >= sizeof(name))
 		return ydoc_fail(&ld->y, ydoc_line(kn), "unknown key \"%.60s...\"", name);
 	if (find_key(name, &i)) {
-		if (ld->c->set_mask & (UINT64_C(1) << i))
+		if (ld->c->key_set[i])
 			return ydoc_fail(&ld->y, ydoc_line(kn),
 					 "duplicate key %s (first on line %lu)", name, ld->line[i]);
 		return set_key(ld, i, val);
