@@ -71,8 +71,8 @@ struct hconf {
 	/* admin */
 	char *admin_listen; /* "host:port" of the HTTP admin listener, or NULL when off */
 
-	bool key_set[CONF_MAX_KEYS];	    /* key i was written in the file */
-	char *path;		    /* the file it was loaded from; NULL when not loaded */
+	bool key_set[CONF_MAX_KEYS]; /* key i was written in the file */
+	char *path;		     /* the file it was loaded from; NULL when not loaded */
 	unsigned long key_line[CONF_MAX_KEYS]; /* line of key i in the file; 0: not written */
 };
 

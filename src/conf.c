@@ -109,7 +109,8 @@ static const struct conf_key conf_keys[] = {
 	KUINT("push.lease_s", push_lease_s, 5, 86400, 120, true),
 };
 
-_Static_assert(ARRAY_SIZE(conf_keys) <= CONF_MAX_KEYS, "key_set and key_line hold CONF_MAX_KEYS keys");
+_Static_assert(ARRAY_SIZE(conf_keys) <= CONF_MAX_KEYS,
+	       "key_set and key_line hold CONF_MAX_KEYS keys");
 
 #define NKEYS ARRAY_SIZE(conf_keys)
 #define NAME_MAX_LEN 128
