@@ -129,7 +129,7 @@ static void print_csv(const json_t *all, FILE *out)
 	{
 		for (size_t c = 0; c < 6; c++)
 			csv_field(out, str_of(o, columns[c]), false);
-		char *ev = json_dumps(json_object_get(o, "evidence"), JSON_COMPACT | JSON_ENCODE_ANY);
+		char *ev = json_dumps(json_object_get(o, "evidence"), JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
 		csv_field(out, ev ? ev : "[]", true);
 		free(ev);
 	}
@@ -172,7 +172,7 @@ static void print_text(const json_t *all, FILE *out)
 		fprintf(out, "  at %s; evidence:\n", str_of(o, "at"));
 		json_array_foreach(json_object_get(o, "evidence"), j, e)
 		{
-			char *s = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
+			char *s = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
 			fprintf(out, "    %s\n", s ? s : "?");
 			free(s);
 		}
@@ -208,7 +208,7 @@ int findings_run(PGconn *db, const struct findings_query *q, const char *format,
 		json_t *doc = json_pack("{s:s?,s:s?,s:s?,s:o,s:O}", "school", q->school, "from",
 					q->from, "to", q->to, "thresholds", limits_json(&q->lim),
 					"findings", all);
-		json_dumpf(doc, out, JSON_INDENT(2));
+		json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 		fputc('\n', out);
 		json_decref(doc);
 	} else {

@@ -372,7 +372,7 @@ static bool write_all(const json_t *doc, const char *quarter, const char *dir, F
 	char path[4200];
 	const json_t *schools = json_object_get(doc, "schools");
 	FILE *f = open_out(dir, "supervision", quarter, "json", path, sizeof(path));
-	bool ok = f && json_dumpf(doc, f, JSON_INDENT(2)) == 0 && close_out(f, path, out);
+	bool ok = f && json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0 && close_out(f, path, out);
 	if (ok && (f = open_out(dir, "supervision", quarter, "csv", path, sizeof(path))))
 		ok = write_supervision_csv(schools, f) && close_out(f, path, out);
 	else
