@@ -68,9 +68,9 @@ struct hconf {
 	/* admin */
 	char *admin_listen; /* "host:port" of the HTTP admin listener, or NULL when off */
 	/* findings: the thresholds of hoursctl findings (docs/audit-findings.md) */
-	unsigned findings_missing_minutes;	/* a lesson this many minutes short */
-	unsigned findings_clock_skew_s;		/* GNSS time this far from the record's */
-	unsigned findings_off_site_minutes;	/* per school and coach in the period */
+	unsigned findings_missing_minutes;  /* a lesson this many minutes short */
+	unsigned findings_clock_skew_s;	    /* GNSS time this far from the record's */
+	unsigned findings_off_site_minutes; /* per school and coach in the period */
 	unsigned findings_max_students_per_coach_day;
 	unsigned findings_max_coach_minutes_per_day;
 	unsigned findings_min_face_confidence;	/* 0: not looked at */

@@ -2328,8 +2328,8 @@ static size_t evidence_from(const json_t *f, const char *table)
 	size_t i, n = 0;
 	const json_t *e;
 	ck_assert_ptr_nonnull(f);
-	json_array_foreach(json_object_get(f, "evidence"), i, e)
-		n += strcmp(json_string_value(json_object_get(e, "table")), table) == 0;
+	json_array_foreach(json_object_get(f, "evidence"), i, e) n +=
+		strcmp(json_string_value(json_object_get(e, "table")), table) == 0;
 	return n;
 }
 
@@ -2384,8 +2384,8 @@ START_TEST(test_finding_content_reduced)
 	ck_assert_ptr_null(finding(all, "content_reduced", "SCONTC0000000001"));
 	const json_t *f = finding(all, "content_reduced", "SCONTB0000000001");
 	ck_assert_int_eq(measure_of(f), 1);
-	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "detail")),
-				     "subject 02 lane change"));
+	ck_assert_ptr_nonnull(
+		strstr(json_string_value(json_object_get(f, "detail")), "subject 02 lane change"));
 	ck_assert_uint_eq(evidence_from(f, "record_verdict"), 1);
 	json_decref(all);
 }
@@ -2563,7 +2563,8 @@ START_TEST(test_findings_filters_and_formats)
 	json_decref(all);
 	/* CSV: a header, one line per finding, the evidence as JSON in its cell. */
 	ck_assert_int_eq(fctl(false, "findings --format csv --school S001", out, sizeof(out)), 0);
-	ck_assert_int_eq(count_lines_in(out, "finding,school,subject,at,measure,detail,evidence"), 1);
+	ck_assert_int_eq(count_lines_in(out, "finding,school,subject,at,measure,detail,evidence"),
+			 1);
 	ck_assert_int_eq(count_lines_in(out, "off_site,S001,coach COFF000000000001,"), 1);
 	ck_assert_int_eq(count_lines_in(out, "\"\"table\"\":\"\"training_record\"\""), 1);
 	/* Text names each finding with its evidence. */
@@ -2595,18 +2596,19 @@ START_TEST(test_report_import_police)
 {
 	char csv[600], out[600], want[800];
 	fsql("INSERT INTO school (code, name) VALUES ('S002', 'Second school')");
-	write_work_file("police.csv",
-			"\xEF\xBB\xBFquarter,school_code,exam_pass_rate,violation_rate,accident_rate\r\n"
-			"2026Q3,S001,87.5,2.10,0.3\r\n"
-			"2026Q3,S002,101,1,1\n"
-			"2026Q3,NOPE,50,1,1\n"
-			"2026Q5,S002,50,1,1\n"
-			"2026Q3,S002,\"61.25\",abc,1\n"
-			"2026Q3,S001,80,1,1\n"
-			"# a comment\n\n"
-			"2026Q3,S002,61.25,1.5\n"
-			"2026Q3,S002,61.25,1.50,0.75\n",
-			csv, sizeof(csv));
+	write_work_file(
+		"police.csv",
+		"\xEF\xBB\xBFquarter,school_code,exam_pass_rate,violation_rate,accident_rate\r\n"
+		"2026Q3,S001,87.5,2.10,0.3\r\n"
+		"2026Q3,S002,101,1,1\n"
+		"2026Q3,NOPE,50,1,1\n"
+		"2026Q5,S002,50,1,1\n"
+		"2026Q3,S002,\"61.25\",abc,1\n"
+		"2026Q3,S001,80,1,1\n"
+		"# a comment\n\n"
+		"2026Q3,S002,61.25,1.5\n"
+		"2026Q3,S002,61.25,1.50,0.75\n",
+		csv, sizeof(csv));
 	ck_assert_int_eq(fctl(false, words("report import-police %s", csv), out, sizeof(out)), 1);
 	static const char *const errors[] = {
 		"3: exam_pass_rate \"101\" is not a number from 0 to 100",
@@ -2622,10 +2624,11 @@ START_TEST(test_report_import_police)
 	}
 	ck_assert_int_eq(count_lines_in(out, "2 rows stored, 6 refused"), 1);
 	ck_assert_int_eq(db_value("SELECT count(*) FROM police_figures", NULL, NULL), 2);
-	ck_assert_int_eq(db_value("SELECT (100 * pass_rate)::int FROM police_figures f JOIN school s"
-				  " ON s.id = f.school_id WHERE s.code = $1",
-				  "S002", NULL),
-			 6125);
+	ck_assert_int_eq(
+		db_value("SELECT (100 * pass_rate)::int FROM police_figures f JOIN school s"
+			 " ON s.id = f.school_id WHERE s.code = $1",
+			 "S002", NULL),
+		6125);
 	/* A wrong header stores nothing. */
 	write_work_file("bad.csv", "quarter,school,pass\n2026Q3,S001,1,1,1\n", csv, sizeof(csv));
 	ck_assert_int_eq(fctl(false, words("report import-police %s", csv), out, sizeof(out)), 1);
@@ -2667,19 +2670,18 @@ START_TEST(test_report_quarterly_in_a_browser)
 			csv, sizeof(csv));
 	ck_assert_int_eq(fctl(false, words("report import-police %s", csv), out, sizeof(out)), 0);
 	snprintf(dir, sizeof(dir), "%s/report", work);
-	ck_assert_int_eq(fctl(false, words("report quarterly 2026Q3 --out %s", dir), out,
-			      sizeof(out)),
-			 0);
+	ck_assert_int_eq(
+		fctl(false, words("report quarterly 2026Q3 --out %s", dir), out, sizeof(out)), 0);
 	ck_assert_int_eq(count_lines_in(out, "wrote "), 4);
 	/* For the police: S001's coaches, vehicle, ground, and the quarter's off-site
 	 * minutes only (October's are the next quarter's). */
-	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.csv",
-				  "S001,Sample school,2,1,1,2,6"),
+	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.csv", "S001,Sample school,2,1,1,2,6"),
 			 1);
 	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.json", "\"CREG000000000001\""), 1);
 	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.json", "\"id\": \"PLATE-Q\""), 1);
 	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.json", "\"sample field\""), 1);
-	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.json", "\"record_no\": \"Q3B-0005\""), 1);
+	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.json", "\"record_no\": \"Q3B-0005\""),
+			 1);
 	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.json", "Q4A-"), 0);
 	/* The public table: S001 1 student, 20 minutes, all real time, 2 findings (the
 	 * off-site minutes and PLATE-Q without a terminal); S002 20 of its 40 minutes. */
@@ -2698,8 +2700,8 @@ START_TEST(test_report_quarterly_in_a_browser)
 	int rc = system(cmd);
 	ck_assert_msg(rc == 0, "report_browser.sh failed: see %s/browser.log", work);
 	/* A quarter that is not one, and no --out: usage errors before any query. */
-	ck_assert_int_eq(fctl(false, "report quarterly 2026Q7 --out /nonexistent", out, sizeof(out)),
-			 2);
+	ck_assert_int_eq(
+		fctl(false, "report quarterly 2026Q7 --out /nonexistent", out, sizeof(out)), 2);
 	ck_assert_int_eq(fctl(false, "report quarterly 2026Q3", out, sizeof(out)), 2);
 }
 END_TEST

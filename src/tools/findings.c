@@ -42,15 +42,14 @@ static const struct kind {
 	{sql_findings_vendor_anomaly, {LIM(clock_skew_s), NO_LIM}},
 	{sql_findings_off_site, {LIM(off_site_minutes), NO_LIM}},
 	{sql_findings_coach_two_places, {NO_LIM, NO_LIM}},
-	{sql_findings_coach_day,
-	 {LIM(max_students_per_coach_day), LIM(max_coach_minutes_per_day)}},
+	{sql_findings_coach_day, {LIM(max_students_per_coach_day), LIM(max_coach_minutes_per_day)}},
 	{sql_findings_face_match, {LIM(min_face_confidence), NO_LIM}},
 	{sql_findings_vehicle_no_terminal, {NO_LIM, NO_LIM}},
 	{sql_findings_terminal_silent, {LIM(silent_days), NO_LIM}},
 	{sql_findings_upload_timeliness, {LIM(min_realtime_percent), NO_LIM}},
 };
 
-static const char *const columns[] = {"finding", "school",  "subject", "at",
+static const char *const columns[] = {"finding", "school", "subject", "at",
 				      "measure", "detail", "evidence"};
 
 /* One statement's rows appended to all; false (said) on error. */
@@ -129,7 +128,8 @@ static void print_csv(const json_t *all, FILE *out)
 	{
 		for (size_t c = 0; c < 6; c++)
 			csv_field(out, str_of(o, columns[c]), false);
-		char *ev = json_dumps(json_object_get(o, "evidence"), JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+		char *ev = json_dumps(json_object_get(o, "evidence"),
+				      JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
 		csv_field(out, ev ? ev : "[]", true);
 		free(ev);
 	}
@@ -172,7 +172,8 @@ static void print_text(const json_t *all, FILE *out)
 		fprintf(out, "  at %s; evidence:\n", str_of(o, "at"));
 		json_array_foreach(json_object_get(o, "evidence"), j, e)
 		{
-			char *s = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+			char *s = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY |
+							JSON_REAL_PRECISION(10));
 			fprintf(out, "    %s\n", s ? s : "?");
 			free(s);
 		}
@@ -190,11 +191,11 @@ static json_t *limits_json(const struct findings_limits *l)
 {
 	return json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "missing_minutes",
 			 (int)l->missing_minutes, "clock_skew_s", (int)l->clock_skew_s,
-			 "off_site_minutes", (int)l->off_site_minutes,
-			 "max_students_per_coach_day", (int)l->max_students_per_coach_day,
-			 "max_coach_minutes_per_day", (int)l->max_coach_minutes_per_day,
-			 "min_face_confidence", (int)l->min_face_confidence, "silent_days",
-			 (int)l->silent_days, "min_realtime_percent", (int)l->min_realtime_percent);
+			 "off_site_minutes", (int)l->off_site_minutes, "max_students_per_coach_day",
+			 (int)l->max_students_per_coach_day, "max_coach_minutes_per_day",
+			 (int)l->max_coach_minutes_per_day, "min_face_confidence",
+			 (int)l->min_face_confidence, "silent_days", (int)l->silent_days,
+			 "min_realtime_percent", (int)l->min_realtime_percent);
 }
 
 int findings_run(PGconn *db, const struct findings_query *q, const char *format, FILE *out)
@@ -205,9 +206,9 @@ int findings_run(PGconn *db, const struct findings_query *q, const char *format,
 	if (strcmp(format, "csv") == 0) {
 		print_csv(all, out);
 	} else if (strcmp(format, "json") == 0) {
-		json_t *doc = json_pack("{s:s?,s:s?,s:s?,s:o,s:O}", "school", q->school, "from",
-					q->from, "to", q->to, "thresholds", limits_json(&q->lim),
-					"findings", all);
+		json_t *doc =
+			json_pack("{s:s?,s:s?,s:s?,s:o,s:O}", "school", q->school, "from", q->from,
+				  "to", q->to, "thresholds", limits_json(&q->lim), "findings", all);
 		json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 		fputc('\n', out);
 		json_decref(doc);

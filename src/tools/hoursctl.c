@@ -1125,8 +1125,8 @@ static int run_push_retry(const struct args *a)
 static bool findings_limits(struct findings_limits *lim)
 {
 	char err[512];
-	struct hconf *c = opt_config ? conf_load(opt_config, err, sizeof(err))
-				     : calloc(1, sizeof(*c));
+	struct hconf *c =
+		opt_config ? conf_load(opt_config, err, sizeof(err)) : calloc(1, sizeof(*c));
 	if (c == NULL) {
 		fprintf(stderr, "%s\n", opt_config ? err : "hoursctl: out of memory");
 		return false;
@@ -1190,6 +1190,12 @@ static int run_report_quarterly(const struct args *a)
 
 static int run_report_import_police(const struct args *a)
 {
+	/* The file is looked at before the database is reached. */
+	if (access(a->pos[0], R_OK) != 0) {
+		fprintf(stderr, "hoursctl: report import-police: cannot read %s: %s\n", a->pos[0],
+			strerror(errno));
+		return 1;
+	}
 	PGconn *c = conn();
 	return c ? report_import_police(c, a->pos[0], stdout) : 1;
 }

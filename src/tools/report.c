@@ -22,7 +22,8 @@ bool quarter_bounds(const char *s, char from[32], char to[32])
 	    year > 2099 || q < 1 || q > 4 || strspn(s, "0123456789") != 4)
 		return false;
 	snprintf(from, 32, "%04d-%02d-01 00:00:00+08", year, 3 * q - 2);
-	snprintf(to, 32, "%04d-%02d-01 00:00:00+08", q == 4 ? year + 1 : year, q == 4 ? 1 : 3 * q + 1);
+	snprintf(to, 32, "%04d-%02d-01 00:00:00+08", q == 4 ? year + 1 : year,
+		 q == 4 ? 1 : 3 * q + 1);
 	return true;
 }
 
@@ -53,8 +54,8 @@ static bool add_items(PGconn *db, json_t *school, const char *code, const char *
 		json_t *a = strcmp(kind, "coach") == 0	   ? coaches
 			    : strcmp(kind, "vehicle") == 0 ? vehicles
 							   : grounds;
-		json_array_append_new(a, json_pack("{s:s,s:s}", "id", PQgetvalue(r, i, 1),
-						   "detail", PQgetvalue(r, i, 2)));
+		json_array_append_new(a, json_pack("{s:s,s:s}", "id", PQgetvalue(r, i, 1), "detail",
+						   PQgetvalue(r, i, 2)));
 	}
 	PQclear(r);
 	json_object_set_new(school, "coaches", coaches);
@@ -93,24 +94,25 @@ static long measure_sum(const json_t *findings, const char *kind)
 }
 
 /* One school of the report: its figures (row i of report_schools) and lists. */
-static json_t *school_of(PGconn *db, const PGresult *r, int i, const json_t *all,
-			 const char *from, const char *to)
+static json_t *school_of(PGconn *db, const PGresult *r, int i, const json_t *all, const char *from,
+			 const char *to)
 {
 	const char *code = PQgetvalue(r, i, 0);
 	long records = strtol(PQgetvalue(r, i, 4), NULL, 10);
 	long realtime = strtol(PQgetvalue(r, i, 5), NULL, 10);
-	json_t *s = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "code", code, "name",
-			      PQgetvalue(r, i, 1), "students_trained",
-			      (json_int_t)strtol(PQgetvalue(r, i, 2), NULL, 10), "minutes_counted",
-			      (json_int_t)strtol(PQgetvalue(r, i, 3), NULL, 10), "records",
-			      (json_int_t)records, "realtime_records", (json_int_t)realtime);
+	json_t *s =
+		json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "code", code, "name", PQgetvalue(r, i, 1),
+			  "students_trained", (json_int_t)strtol(PQgetvalue(r, i, 2), NULL, 10),
+			  "minutes_counted", (json_int_t)strtol(PQgetvalue(r, i, 3), NULL, 10),
+			  "records", (json_int_t)records, "realtime_records", (json_int_t)realtime);
 	json_object_set_new(s, "realtime_percent",
 			    records ? json_real((double)(1000 * realtime / records) / 10.0)
 				    : json_null());
 	static const char *const police[] = {"exam_pass_rate", "violation_rate", "accident_rate"};
 	for (int k = 0; k < 3; k++) {
 		const char *val = PQgetvalue(r, i, 6 + k);
-		json_object_set_new(s, police[k], val[0] ? json_real(strtod(val, NULL)) : json_null());
+		json_object_set_new(s, police[k],
+				    val[0] ? json_real(strtod(val, NULL)) : json_null());
 	}
 	if (!add_items(db, s, code, from, to)) {
 		json_decref(s);
@@ -277,23 +279,26 @@ static void svg_chart(FILE *f, const json_t *schools, const char *key, const cha
 	fprintf(f, "<figure><figcaption>");
 	html_text(f, title);
 	fprintf(f,
-		"</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" "
+		"</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"440\" "
 		"height=\"%zu\" role=\"img\" aria-label=\"",
 		30 * n + 10);
 	html_text(f, title);
 	fprintf(f, "\">\n");
 	json_array_foreach(schools, i, s)
 	{
+		/* the name, a grey track of the whole scale, the bar, the value */
 		const char *v = quality_value(s, key, b, sizeof(b));
-		double w = v[0] ? 380.0 * strtod(v, NULL) / max : 0;
+		double w = v[0] ? 220.0 * strtod(v, NULL) / max : 0;
+		w = w < 0 ? 0 : w > 220 ? 220 : w;
 		size_t y = 30 * i + 5;
 		fprintf(f, "<text x=\"0\" y=\"%zu\" font-size=\"13\">", y + 16);
 		html_text(f, json_string_value(json_object_get(s, "name")));
 		fprintf(f,
-			"</text>\n<rect x=\"200\" y=\"%zu\" width=\"%.1f\" height=\"22\" "
-			"fill=\"%s\"/>\n<text x=\"%.1f\" y=\"%zu\" font-size=\"13\">%s</text>\n",
-			y, w < 0 ? 0 : w, colour, 206 + (w < 0 ? 0 : w), y + 16,
-			v[0] ? v : "no figure");
+			"</text>\n<rect x=\"150\" y=\"%zu\" width=\"220\" height=\"22\" "
+			"fill=\"#eeeeee\"/>\n<rect x=\"150\" y=\"%zu\" width=\"%.1f\" "
+			"height=\"22\" fill=\"%s\"/>\n<text x=\"376\" y=\"%zu\" "
+			"font-size=\"13\">%s</text>\n",
+			y, y, w, colour, y + 16, v[0] ? v : "none");
 	}
 	fprintf(f, "</svg></figure>\n");
 }
@@ -307,7 +312,8 @@ static void write_quality_html(const json_t *schools, const char *quarter, FILE 
 		"table{border-collapse:collapse;margin:16px 0}\n"
 		"th,td{border:1px solid #bbb;padding:4px 8px;text-align:right}\n"
 		"th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}\n"
-		"th{background:#e8eef6}\nfigure{margin:16px 0}\n"
+		"th{background:#e8eef6}\nfigure{margin:0}\n"
+		".charts{display:flex;flex-wrap:wrap;gap:16px 40px;margin:16px 0}\n"
 		"figcaption{font-weight:bold;margin-bottom:4px}\n"
 		"</style></head><body>\n"
 		"<h1>Training quality of driving schools, %s</h1>\n"
@@ -315,13 +321,15 @@ static void write_quality_html(const json_t *schools, const char *quarter, FILE 
 		"come from the timing terminals' records; the exam pass rate and the violation "
 		"and accident rates of drivers licensed within three years are the police's.</p>\n",
 		quarter, quarter);
+	fprintf(f, "<div class=\"charts\">\n");
 	svg_chart(f, schools, "exam_pass_rate", "Exam pass rate (%)", "#2e7d32", 100);
 	svg_chart(f, schools, "realtime_percent", "Records uploaded in real time (%)", "#1565c0",
 		  100);
 	svg_chart(f, schools, "findings", "Findings in the quarter", "#c62828", 0);
-	svg_chart(f, schools, "violation_rate", "Traffic violations per 100 new drivers",
-		  "#ef6c00", 0);
+	svg_chart(f, schools, "violation_rate", "Traffic violations per 100 new drivers", "#ef6c00",
+		  0);
 	svg_chart(f, schools, "accident_rate", "Accidents per 100 new drivers", "#6a1b9a", 0);
+	fprintf(f, "</div>\n");
 	fprintf(f, "<table>\n<tr><th>school code</th><th>school</th>");
 	for (size_t c = 0; c < ARRAY_SIZE(quality_cols); c++)
 		fprintf(f, "<th>%s</th>", quality_cols[c][1]);
@@ -372,7 +380,8 @@ static bool write_all(const json_t *doc, const char *quarter, const char *dir, F
 	char path[4200];
 	const json_t *schools = json_object_get(doc, "schools");
 	FILE *f = open_out(dir, "supervision", quarter, "json", path, sizeof(path));
-	bool ok = f && json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0 && close_out(f, path, out);
+	bool ok = f && json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0 &&
+		  close_out(f, path, out);
 	if (ok && (f = open_out(dir, "supervision", quarter, "csv", path, sizeof(path))))
 		ok = write_supervision_csv(schools, f) && close_out(f, path, out);
 	else
@@ -413,9 +422,8 @@ int report_quarterly(PGconn *db, const char *quarter, const char *dir,
 		json_decref(all);
 		return 1;
 	}
-	json_t *doc = json_pack("{s:s,s:s,s:s,s:o,s:o}", "quarter", quarter, "from", from, "to",
-				to, "schools", schools, "findings_of_no_school",
-				findings_of(all, ""));
+	json_t *doc = json_pack("{s:s,s:s,s:s,s:o,s:o}", "quarter", quarter, "from", from, "to", to,
+				"schools", schools, "findings_of_no_school", findings_of(all, ""));
 	bool ok = write_all(doc, quarter, dir, out);
 	json_decref(doc);
 	json_decref(all);
@@ -477,8 +485,8 @@ static bool rate_ok(const char *s, double max, const char *name, char *why, size
 	const char *dot = s + digits;
 	size_t decimals = *dot == '.' ? strspn(dot + 1, "0123456789") : 0;
 	bool ok = digits > 0 && digits <= 6 &&
-		  (*dot == '\0' || (*dot == '.' && decimals >= 1 && decimals <= 2 &&
-				    dot[1 + decimals] == '\0'));
+		  (*dot == '\0' ||
+		   (*dot == '.' && decimals >= 1 && decimals <= 2 && dot[1 + decimals] == '\0'));
 	if (ok && strtod(s, NULL) <= max)
 		return true;
 	snprintf(why, len, "%s \"%s\" is not a number from 0 to %g with at most 2 decimals", name,
@@ -620,8 +628,7 @@ int report_import_police(PGconn *db, const char *path, FILE *out)
 	PQclear(r);
 	ok = ok && import_lines(db, in, path, &good, &bad);
 	fclose(in);
-	r = run(db, ok ? sql_report_commit : sql_migrate_rollback, 0, NULL,
-		"report import-police");
+	r = run(db, ok ? sql_report_commit : sql_migrate_rollback, 0, NULL, "report import-police");
 	ok = ok && r != NULL;
 	PQclear(r);
 	if (!ok)
