@@ -2675,7 +2675,7 @@ START_TEST(test_report_quarterly_in_a_browser)
 	ck_assert_int_eq(count_lines_in(out, "wrote "), 4);
 	/* For the police: S001's coaches, vehicle, ground, and the quarter's off-site
 	 * minutes only (October's are the next quarter's). */
-	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.csv", "S001,Sample school,2,1,1,2,6"),
+	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.csv", "S001,Sample school,2,1,1,3,6"),
 			 1);
 	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.json", "\"CREG000000000001\""), 1);
 	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.json", "\"id\": \"PLATE-Q\""), 1);
@@ -2683,13 +2683,15 @@ START_TEST(test_report_quarterly_in_a_browser)
 	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.json", "\"record_no\": \"Q3B-0005\""),
 			 1);
 	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.json", "Q4A-"), 0);
-	/* The public table: S001 1 student, 20 minutes, all real time, 2 findings (the
-	 * off-site minutes and PLATE-Q without a terminal); S002 20 of its 40 minutes. */
+	/* The public table: S001 1 student, 20 minutes, all real time, 3 findings (the
+	 * off-site minutes, PLATE-Q without a terminal, terminal 1 silent since its
+	 * October record: the inventory is as of now); S002 20 of its 40 minutes and
+	 * terminal 2 silent since September. */
 	ck_assert_int_eq(lines_in(dir, "quality-2026Q3.csv",
-				  "S001,Sample school,1,20,100.0,2,6,87.5,2.1,0.3"),
+				  "S001,Sample school,1,20,100.0,3,6,87.5,2.1,0.3"),
 			 1);
 	ck_assert_int_eq(lines_in(dir, "quality-2026Q3.csv",
-				  "S002,Second & <best> school,1,20,100.0,0,0,64.0,4.5,1.2"),
+				  "S002,Second & <best> school,1,20,100.0,1,0,64.0,4.5,1.2"),
 			 1);
 	/* The page in a real browser: not blank, the schools and figures on it. */
 	snprintf(cmd, sizeof(cmd),
