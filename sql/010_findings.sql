@@ -121,8 +121,10 @@ SELECT (SELECT ts.school_code FROM training_record r JOIN terminal_school ts USI
 -- Forged or tampered data, one row per suspicious record: a signature
 -- that failed or is missing, a certificate or terminal number that does
 -- not match, a time the server could not believe, a GNSS time away from
--- the record's own (skew_s: seconds, for rules of the auditor's), and a
--- record number reused with other bytes (training_record_conflict).
+-- the record's own (skew_s: seconds, for rules of the auditor's), a
+-- record number reused with other bytes (training_record_conflict), and
+-- the judge's conflicts: the student or the coach in another vehicle that
+-- minute (record_judgement).
 CREATE VIEW finding_record_anomaly WITH (security_invoker = true) AS
 SELECT ts.school_code, ts.phone AS terminal, ts.vendor, r.terminal_id, r.record_no,
        r.record_time AS at, r.student_no, r.coach_no,
@@ -148,7 +150,14 @@ SELECT ts.school_code, ts.phone, ts.vendor, r.terminal_id, r.record_no, r.record
 UNION ALL
 SELECT ts.school_code, ts.phone, ts.vendor, c.terminal_id, c.record_no, c.received_at,
        NULL, NULL, 'conflict', 'number_reused', NULL
-  FROM training_record_conflict c JOIN terminal_school ts USING (terminal_id);
+  FROM training_record_conflict c JOIN terminal_school ts USING (terminal_id)
+UNION ALL
+SELECT ts.school_code, ts.phone, ts.vendor, j.terminal_id, j.record_no, r.record_time,
+       r.student_no, r.coach_no, 'conflict', j.reason, NULL
+  FROM record_judgement j
+  JOIN training_record r USING (terminal_id, record_no)
+  JOIN terminal_school ts USING (terminal_id)
+ WHERE j.reason IN ('student_overlap', 'coach_overlap');
 
 -- Off-site: minutes refused for lying outside every approved site of the
 -- school (or for a school with no site), per school, coach and day.

@@ -2469,6 +2469,11 @@ START_TEST(test_finding_coach_two_places_and_overloaded)
 	ck_assert_int_eq(measure_of(f), 2);
 	ck_assert_uint_eq(evidence_from(f, "record_verdict"), 2);
 	ck_assert_ptr_null(finding(all, "coach_two_places", "CTWO00000000000Y"));
+	/* The judge's refusal is a conflict of terminal 6, with its judgement as evidence. */
+	f = finding(all, "tampered_terminal", "13800000006");
+	ck_assert_int_eq(measure_of(f), 1);
+	ck_assert_uint_eq(evidence_from(f, "record_judgement"), 1);
+	ck_assert_ptr_null(finding(all, "tampered_terminal", "13800000001"));
 	f = finding(all, "coach_overloaded", "CLOAD00000000000Z");
 	ck_assert_int_eq(measure_of(f), 17);
 	ck_assert_uint_eq(evidence_from(f, "training_record"), 17);

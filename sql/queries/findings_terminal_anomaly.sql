@@ -1,5 +1,6 @@
 -- hoursctl findings, forged or tampered data per terminal: signature
--- failures, unsigned records, reused record numbers and time anomalies
+-- failures, unsigned records, reused record numbers, the judge's
+-- student and coach overlaps, and time anomalies
 -- (a GNSS time findings.clock_skew_s = $4 or more from the record's
 -- time).  Parameters and columns: findings_short_lesson.sql; the evidence
 -- is the first 20 records.
@@ -14,8 +15,13 @@ SELECT 'tampered_terminal', a.school_code, format('terminal %s (vendor %s)', a.t
        (SELECT string_agg(k.anomaly || ' ' || k.n, ', ' ORDER BY k.anomaly)
           FROM (SELECT b.anomaly, count(*) AS n FROM a b
                  WHERE b.terminal_id = a.terminal_id GROUP BY b.anomaly) k),
-       (SELECT jsonb_agg(jsonb_build_object('table', CASE WHEN e.class = 'conflict'
+       (SELECT jsonb_agg(jsonb_build_object('table', CASE e.anomaly
+                                                          WHEN 'number_reused'
                                                           THEN 'training_record_conflict'
+                                                          WHEN 'student_overlap'
+                                                          THEN 'record_judgement'
+                                                          WHEN 'coach_overlap'
+                                                          THEN 'record_judgement'
                                                           ELSE 'training_record' END,
                                             'record_no', e.record_no, 'anomaly', e.anomaly,
                                             'at', local_time(e.at), 'skew_s', e.skew_s)
