@@ -70,6 +70,15 @@ struct hconf {
 	unsigned session_timeout_s; /* a student login with no record for this long is over */
 	/* admin */
 	char *admin_listen; /* "host:port" of the HTTP admin listener, or NULL when off */
+	/* findings: the thresholds of hoursctl findings (docs/audit-findings.md) */
+	unsigned findings_missing_minutes;  /* a lesson this many minutes short */
+	unsigned findings_clock_skew_s;	    /* GNSS time this far from the record's */
+	unsigned findings_off_site_minutes; /* per school and coach in the period */
+	unsigned findings_max_students_per_coach_day;
+	unsigned findings_max_coach_minutes_per_day;
+	unsigned findings_min_face_confidence;	/* 0: not looked at */
+	unsigned findings_silent_days;		/* an active terminal not heard of */
+	unsigned findings_min_realtime_percent; /* of a school's records; 0: not looked at */
 
 	bool key_set[CONF_MAX_KEYS]; /* key i was written in the file */
 	char *path;		     /* the file it was loaded from; NULL when not loaded */
@@ -84,6 +93,12 @@ void conf_free(struct hconf *c);
  * may change (logging each one that differed); returns how many differed.
  */
 unsigned conf_keep_restart_keys(struct hconf *next, struct hconf *cur);
+
+/*
+ * Every unsigned key at its default, the rest untouched: the thresholds
+ * of a tool run without a configuration file (hoursctl -d).
+ */
+void conf_uint_defaults(struct hconf *c);
 
 /* Key table access, for `hoursd --config-keys` and the tests. */
 size_t conf_key_count(void);

@@ -23,6 +23,8 @@ PKGS=(
 	procps     # pgrep, ps
 	systemd    # systemd-analyze verify of deploy/hoursd.service in make check
 	mandoc     # mandoc -Tlint of the man pages in make check (scripts/check-man.sh)
+	chromium           # tests/report_browser.sh: the quarterly report's page, headless
+	fonts-dejavu-core  # a font for it (recommends are not installed)
 )
 
 missing=()

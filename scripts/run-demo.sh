@@ -8,7 +8,9 @@
 # position every second, and a second one that behaves as a real timing
 # terminal: plain TCP, national timing framing, a registration that hands it
 # its PKCS#12, a signed authentication, then a signed lesson of 30 training
-# records (one a second on an accelerated clock).  Ctrl-C stops all of it
+# records (one a second on an accelerated clock), after two lessons the
+# auditors' findings name (docs/audit-findings.md): an off-site one and a
+# shortened one.  Ctrl-C stops all of it
 # (hoursd drains; a second Ctrl-C cuts the drain short) and PostgreSQL; so
 # does an exit on an error or a broken stdout (make run | head): the
 # cleanup leaves no process behind.  A second run reuses var/.
@@ -67,6 +69,11 @@ stop() {
 			build/hoursctl -d "$CONNINFO" terminal list 2>/dev/null
 			say "the demo lesson's student:"
 			build/hoursctl -d "$CONNINFO" explain "S$stamp" 2>/dev/null
+			say "the demo school's findings (docs/audit-findings.md):"
+			build/hoursctl -c "$VAR/hoursd.yaml" findings --school DEMO0001 2>/dev/null
+			# This quarter's joint report; its public page opens in any browser.
+			build/hoursctl -c "$VAR/hoursd.yaml" report quarterly \
+				"$(date +%Y)Q$((($(date +%-m) + 2) / 3))" --out "$VAR/report" 2>/dev/null
 		fi
 		# Not to be cut short by one more Ctrl-C (ignored by pg.sh and pg_ctl too).
 		trap '' INT TERM
@@ -120,13 +127,16 @@ build/hoursctl -d "$CONNINFO" school add DEMO0001 "Demo driving school"
 build/hoursctl -d "$CONNINFO" terminal add "${TERMINALS[1]}" --p12 "$VAR/pki/term-${TERMINALS[1]}.p12" \
 	--p12-pass 123456 --terminal-no "3100000000000002" --imei 861380000000002
 build/hoursctl -d "$CONNINFO" terminal assign "${TERMINALS[1]}" DEMO0001
+build/hoursctl -d "$CONNINFO" terminal assign "${TERMINALS[2]}" DEMO0001
+# The school's approved site: the sample field, whose hole the off-site lesson crosses.
+build/hoursctl -d "$CONNINFO" site import DEMO0001 "demo field" conf/site-sample.geojson
 
 # Numbers unique to this run, so that a second run's lesson is a new one.
 stamp=$(printf '%015d' "$(date +%s)")
 # Record numbers are the terminal's number, the date and a 4-digit sequence: each
-# run of the day starts its 30 records at its own place (by the minute of the day),
-# so that a second run is not taken for the first one's records sent again.
-seq=$((1 + 30 * ($(date -u +%s) / 60 % 300)))
+# run of the day takes its 60 records from its own block of 100 (by the minute of
+# the day), so that a second run is not taken for the first one's records sent again.
+seq=$((1 + 100 * ($(date -u +%s) / 60 % 99)))
 
 # In a session of its own: Ctrl-C reaches the group, and hoursd must get
 # exactly one signal from stop(), or its drain would be cut short.
@@ -146,10 +156,44 @@ build/termsim --tls --layout 2013 --host 127.0.0.1 --port "$PORT" --ca "$VAR/pki
 	--phone "${TERMINALS[0]}" --loop --rate 1 &
 pids+=($!)
 # Terminal 2: a real timing terminal (termsim's default): plain TCP, registration
-# (its PKCS#12 arrives in pieces), signed authentication, a signed lesson.
-build/termsim --host 127.0.0.1 --port "$PLAIN_PORT" --phone "${TERMINALS[1]}" \
-	--imei 861380000000002 --lesson 30 --rate 1 --course 1213010000 \
-	--student "S$stamp" --coach "C$stamp" --record-seq "$seq" &
+# (its PKCS#12 arrives in pieces), signed authentication, signed lessons; and
+# terminal 3 (TLS, 2013 header, its TLS key signs), one lesson.  One after the
+# other, in the order of their times, a second apart (a timing authentication's
+# timestamp must be newer than the last one taken):
+#  - terminal 2, off-site: part 2 (on the site) from 100 minutes ago, whose route
+#    crosses the site's hole: 10 of its 30 minutes outside (refused: termsim says
+#    so and exits 1, as it should);
+#  - terminal 3, shortened: part 3, 5 records from 70 minutes ago, the lesson
+#    left open; 5 more 20 minutes later on a new connection (the lesson goes on:
+#    the session is still open), the logout: 25 minutes between login and logout,
+#    10 records.  Alone on its terminal, so that a second run's lesson is the
+#    newest there (a reconnecting terminal's lesson is its newest login);
+#  - terminal 2, the demo lesson: part 3, 30 records, one a second.
+lessons() {
+	local child= now t3
+	trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null; exit 0' TERM
+	now=$(date +%s)
+	t3=(--tls --layout 2013 --port "$PORT" --ca "$VAR/pki/ca.crt" --phone "${TERMINALS[2]}"
+		--cert "$VAR/pki/term-${TERMINALS[2]}.crt" --key "$VAR/pki/term-${TERMINALS[2]}.key")
+	one() {
+		sleep 1
+		build/termsim --host 127.0.0.1 "$@" &
+		child=$!
+		wait "$child" || true
+		child=
+	}
+	one --port "$PLAIN_PORT" --phone "${TERMINALS[1]}" --imei 861380000000002 \
+		--lesson 30 --rate 10 --course 1212010000 --student "F$stamp" --coach "G$stamp" \
+		--record-start $((now - 6000)) --record-seq "$seq" >/dev/null 2>&1
+	one "${t3[@]}" --lesson 5 --rate 10 --course 1213010000 --student "H$stamp" \
+		--coach "K$stamp" --record-start $((now - 4200)) --record-seq "$seq" --no-logout
+	one "${t3[@]}" --lesson 5 --rate 10 --course 1213010000 --student "H$stamp" \
+		--coach "K$stamp" --record-start $((now - 3000)) --record-seq $((seq + 5)) --no-login
+	one --port "$PLAIN_PORT" --phone "${TERMINALS[1]}" --imei 861380000000002 \
+		--lesson 30 --rate 1 --course 1213010000 --student "S$stamp" --coach "C$stamp" \
+		--record-seq $((seq + 30))
+}
+lessons &
 lesson=$!
 # Runs until Ctrl-C, or until hoursd or the position terminal stops.
 wait -n "$hoursd" "${pids[@]}" || true

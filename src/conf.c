@@ -107,6 +107,16 @@ static const struct conf_key conf_keys[] = {
 	KUINT("push.retry_max_s", push_retry_max_s, 1, 604800, 600, true),
 	KUINT("push.max_age_s", push_max_age_s, 60, 31536000, 259200, true),
 	KUINT("push.lease_s", push_lease_s, 5, 86400, 120, true),
+	KUINT("findings.missing_minutes", findings_missing_minutes, 1, 1440, 5, true),
+	KUINT("findings.clock_skew_s", findings_clock_skew_s, 1, 86400, 120, true),
+	KUINT("findings.off_site_minutes", findings_off_site_minutes, 1, 1000000, 1, true),
+	KUINT("findings.max_students_per_coach_day", findings_max_students_per_coach_day, 1, 10000,
+	      16, true),
+	KUINT("findings.max_coach_minutes_per_day", findings_max_coach_minutes_per_day, 1, 1440,
+	      600, true),
+	KUINT("findings.min_face_confidence", findings_min_face_confidence, 0, 100, 60, true),
+	KUINT("findings.silent_days", findings_silent_days, 1, 3650, 7, true),
+	KUINT("findings.min_realtime_percent", findings_min_realtime_percent, 0, 100, 90, true),
 };
 
 _Static_assert(ARRAY_SIZE(conf_keys) <= CONF_MAX_KEYS,
@@ -481,6 +491,13 @@ static bool set_defaults(struct loader *ld)
 		}
 	}
 	return true;
+}
+
+void conf_uint_defaults(struct hconf *c)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (conf_keys[i].type == CT_UINT)
+			*(unsigned *)field(c, &conf_keys[i]) = conf_keys[i].def_uint;
 }
 
 static size_t key_index(const char *name)

@@ -568,6 +568,31 @@ START_TEST(err_nul_byte)
 }
 END_TEST
 
+/* The findings thresholds: defaults, as a file sets them, bounds; and without a file. */
+START_TEST(findings_thresholds)
+{
+	struct hconf *c = load_ok(MIN_CONF);
+	ck_assert_uint_eq(c->findings_missing_minutes, 5);
+	ck_assert_uint_eq(c->findings_min_face_confidence, 60);
+	ck_assert_uint_eq(c->findings_silent_days, 7);
+	ck_assert_uint_eq(c->findings_min_realtime_percent, 90);
+	struct hconf d = {0};
+	conf_uint_defaults(&d);
+	ck_assert_uint_eq(d.findings_missing_minutes, c->findings_missing_minutes);
+	ck_assert_uint_eq(d.findings_clock_skew_s, c->findings_clock_skew_s);
+	ck_assert_uint_eq(d.findings_max_coach_minutes_per_day, 600);
+	ck_assert_ptr_null(d.db_conninfo); /* strings untouched */
+	conf_free(c);
+	c = load_ok(MIN_CONF "findings:\n  missing_minutes: 30\n  min_face_confidence: 0\n");
+	ck_assert_uint_eq(c->findings_missing_minutes, 30);
+	ck_assert_uint_eq(c->findings_min_face_confidence, 0);
+	conf_free(c);
+	expect_err(MIN_CONF "findings:\n  min_realtime_percent: 101\n", 10,
+		   "findings.min_realtime_percent");
+	expect_err(MIN_CONF "findings:\n  silent_days: 0\n", 10, "findings.silent_days");
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -616,6 +641,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, err_required_empty);
 	tcase_add_test(tc, err_bool);
 	tcase_add_test(tc, err_nul_byte);
+	tcase_add_test(tc, findings_thresholds);
 	tcase_add_test(tc, admin_listen_values);
 	suite_add_tcase(s, tc);
 	return s;

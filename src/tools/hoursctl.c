@@ -16,6 +16,7 @@
  */
 #include "hoursd.h"
 #include "audit.h"
+#include "findings.h"
 #include "conf.h"
 #include "geo.h"
 #include "log.h"
@@ -1117,6 +1118,88 @@ static int run_push_retry(const struct args *a)
 	return push_retry(a->pos[0]);
 }
 
+/*
+ * The thresholds of the findings: the findings.* keys of -c FILE, else
+ * their defaults.  False (said) when the file does not load.
+ */
+static bool findings_limits(struct findings_limits *lim)
+{
+	char err[512];
+	struct hconf *c =
+		opt_config ? conf_load(opt_config, err, sizeof(err)) : calloc(1, sizeof(*c));
+	if (c == NULL) {
+		fprintf(stderr, "%s\n", opt_config ? err : "hoursctl: out of memory");
+		return false;
+	}
+	if (!opt_config)
+		conf_uint_defaults(c);
+	findings_limits_of(c, lim);
+	if (opt_config)
+		conf_free(c);
+	else
+		free(c);
+	return true;
+}
+
+static int run_findings(const struct args *a)
+{
+	struct findings_query q = {.school = a->opt[0], .from = a->opt[1], .to = a->opt[2]};
+	const char *format = a->opt[3] ? a->opt[3] : "text";
+	if (strcmp(format, "text") != 0 && strcmp(format, "csv") != 0 &&
+	    strcmp(format, "json") != 0) {
+		fprintf(stderr, "hoursctl: findings: --format is text, csv or json, not \"%s\"\n",
+			format);
+		return 2;
+	}
+	if (!findings_limits(&q.lim))
+		return 1;
+	if (q.school) {
+		const char *v[1] = {q.school};
+		PGresult *r = query(sql_school_exists, 1, v);
+		if (r == NULL)
+			return 1;
+		bool known = PQntuples(r) == 1;
+		PQclear(r);
+		if (!known) {
+			fprintf(stderr, "hoursctl: findings: no school \"%s\"\n", q.school);
+			return 1;
+		}
+	}
+	PGconn *c = conn();
+	return c ? findings_run(c, &q, format, stdout) : 1;
+}
+
+static int run_report_quarterly(const struct args *a)
+{
+	char from[32], to[32];
+	struct findings_limits lim;
+	if (!quarter_bounds(a->pos[0], from, to)) {
+		fprintf(stderr, "hoursctl: report quarterly: \"%s\" is not a quarter (2026Q3)\n",
+			a->pos[0]);
+		return 2;
+	}
+	if (a->opt[0] == NULL) {
+		fprintf(stderr, "hoursctl: report quarterly: missing --out DIR\n");
+		return 2;
+	}
+	if (!findings_limits(&lim))
+		return 1;
+	PGconn *c = conn();
+	return c ? report_quarterly(c, a->pos[0], a->opt[0], &lim, stdout) : 1;
+}
+
+static int run_report_import_police(const struct args *a)
+{
+	/* The file is looked at before the database is reached. */
+	if (access(a->pos[0], R_OK) != 0) {
+		fprintf(stderr, "hoursctl: report import-police: cannot read %s: %s\n", a->pos[0],
+			strerror(errno));
+		return 1;
+	}
+	PGconn *c = conn();
+	return c ? report_import_police(c, a->pos[0], stdout) : 1;
+}
+
 struct verb {
 	const char *word;	    /* "terminal" */
 	const char *sub;	    /* "add", "disable|enable"; NULL: a command of one word */
@@ -1203,6 +1286,35 @@ static const struct verb verbs[] = {
 	{"recompute", NULL, "[STUDENT]", {NULL}, run_recompute,
 	 "  recompute [STUDENT]              derive progress again from the stored records\n"
 	 "                                   and report any difference (exit 1 if some)\n"},
+	{"findings", NULL, "", {"--school", "--from", "--to", "--format"}, run_findings,
+	 "  findings [--school CODE] [--from TS] [--to TS] [--format text|csv|json]\n"
+	 "                                   the notice's violations found in the data,\n"
+	 "                                   each with the rows that show it: minutes\n"
+	 "                                   missing from lessons, parts met without all\n"
+	 "                                   their subjects, signature, conflict and time\n"
+	 "                                   anomalies per terminal and vendor, off-site\n"
+	 "                                   minutes per school and coach, a coach in two\n"
+	 "                                   places or over a day's load, low face-match\n"
+	 "                                   confidence, vehicles without a terminal,\n"
+	 "                                   silent terminals, a low share of real-time\n"
+	 "                                   uploads; thresholds: findings.* of -c FILE\n"
+	 "                                   (else their defaults); TS as PostgreSQL reads\n"
+	 "                                   it ('2026-07-01 00:00+08'); exit 0 whatever\n"
+	 "                                   is found (docs/audit-findings.md)\n"},
+	{"report", "quarterly", "QUARTER", {"--out"}, run_report_quarterly,
+	 "  report quarterly QUARTER --out DIR\n"
+	 "                                   the joint report of QUARTER (2026Q3) into DIR:\n"
+	 "                                   supervision-Q.json and .csv (per school its\n"
+	 "                                   coaches, vehicles, training grounds and the\n"
+	 "                                   quarter's findings, for the police) and\n"
+	 "                                   quality-Q.csv and .html (the public table of\n"
+	 "                                   training quality, with charts)\n"},
+	{"report", "import-police", "FILE", {NULL}, run_report_import_police,
+	 "  report import-police FILE        the police's figures per school from CSV:\n"
+	 "                                   quarter,school_code,exam_pass_rate,\n"
+	 "                                   violation_rate,accident_rate; bad rows are\n"
+	 "                                   said (FILE:LINE: reason) and skipped, the\n"
+	 "                                   good ones stored (exit 1 if any was bad)\n"},
 	{"push", "list", "", {"--state"}, run_push_list,
 	 "  push list [--state S]            the push outbox (S: pending, sending, done,\n"
 	 "                                   failed), oldest first\n"},

@@ -1,0 +1,2 @@
+-- hoursctl report import-police: the good rows of a file in one transaction.
+COMMIT

@@ -1,0 +1,220 @@
+/*
+ * findings.c - hoursctl findings: the notice's violations (section 二)
+ * found in the data, each with the rows that show it.
+ *
+ * One statement per kind of finding (sql/queries/findings_*.sql, over the
+ * views of sql/010_findings.sql), all with the same parameters and the
+ * same columns, so that one loop runs them and one printer prints them;
+ * the thresholds come from the configuration (findings.*).  A finding is
+ * not an error: the exit status is 0 whatever was found.
+ */
+#include "findings.h"
+#include "conf.h"
+#include "queries.h"
+
+#include <libpq-fe.h>
+
+void findings_limits_of(const struct hconf *c, struct findings_limits *lim)
+{
+	*lim = (struct findings_limits){
+		.missing_minutes = c->findings_missing_minutes,
+		.clock_skew_s = c->findings_clock_skew_s,
+		.off_site_minutes = c->findings_off_site_minutes,
+		.max_students_per_coach_day = c->findings_max_students_per_coach_day,
+		.max_coach_minutes_per_day = c->findings_max_coach_minutes_per_day,
+		.min_face_confidence = c->findings_min_face_confidence,
+		.silent_days = c->findings_silent_days,
+		.min_realtime_percent = c->findings_min_realtime_percent,
+	};
+}
+
+#define LIM(f) offsetof(struct findings_limits, f)
+#define NO_LIM ((size_t)-1)
+
+/* The kinds, in the order they are listed; lim: the thresholds, $4 and $5. */
+static const struct kind {
+	const char *sql;
+	size_t lim[2];
+} kinds[] = {
+	{sql_findings_short_lesson, {LIM(missing_minutes), NO_LIM}},
+	{sql_findings_content_reduced, {NO_LIM, NO_LIM}},
+	{sql_findings_terminal_anomaly, {LIM(clock_skew_s), NO_LIM}},
+	{sql_findings_vendor_anomaly, {LIM(clock_skew_s), NO_LIM}},
+	{sql_findings_off_site, {LIM(off_site_minutes), NO_LIM}},
+	{sql_findings_coach_two_places, {NO_LIM, NO_LIM}},
+	{sql_findings_coach_day, {LIM(max_students_per_coach_day), LIM(max_coach_minutes_per_day)}},
+	{sql_findings_face_match, {LIM(min_face_confidence), NO_LIM}},
+	{sql_findings_vehicle_no_terminal, {NO_LIM, NO_LIM}},
+	{sql_findings_terminal_silent, {LIM(silent_days), NO_LIM}},
+	{sql_findings_upload_timeliness, {LIM(min_realtime_percent), NO_LIM}},
+};
+
+static const char *const columns[] = {"finding", "school", "subject", "at",
+				      "measure", "detail", "evidence"};
+
+/* One statement's rows appended to all; false (said) on error. */
+static bool collect_kind(PGconn *db, const struct kind *k, const struct findings_query *q,
+			 json_t *all)
+{
+	char lim[2][16];
+	const char *v[5] = {q->school, q->from, q->to, lim[0], lim[1]};
+	int n = 3;
+	for (int i = 0; i < 2 && k->lim[i] != NO_LIM; i++, n++)
+		snprintf(lim[i], sizeof(lim[i]), "%u",
+			 *(const unsigned *)((const char *)&q->lim + k->lim[i]));
+	if (n == 3) {
+		snprintf(lim[0], sizeof(lim[0]), "0"); /* $4 is in every statement */
+		n = 4;
+	}
+	PGresult *r = PQexecParams(db, k->sql, n, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "hoursctl: findings: %s", PQerrorMessage(db));
+		PQclear(r);
+		return false;
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		json_t *o = json_object();
+		for (int c = 0; c < 6; c++)
+			json_object_set_new(o, columns[c], json_string(PQgetvalue(r, i, c)));
+		json_t *ev = json_loads(PQgetvalue(r, i, 6), JSON_DECODE_ANY, NULL);
+		json_object_set_new(o, "evidence", ev ? ev : json_array());
+		json_array_append_new(all, o);
+	}
+	PQclear(r);
+	return true;
+}
+
+json_t *findings_collect(PGconn *db, const struct findings_query *q)
+{
+	json_t *all = json_array();
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (!collect_kind(db, &kinds[i], q, all)) {
+			json_decref(all);
+			return NULL;
+		}
+	return all;
+}
+
+/* A CSV field, quoted when it needs to be (RFC 4180). */
+static void csv_field(FILE *out, const char *s, bool last)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, out);
+	} else {
+		fputc('"', out);
+		for (; *s; s++) {
+			if (*s == '"')
+				fputc('"', out);
+			fputc(*s, out);
+		}
+		fputc('"', out);
+	}
+	fputc(last ? '\n' : ',', out);
+}
+
+static const char *str_of(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+static void print_csv(const json_t *all, FILE *out)
+{
+	for (size_t c = 0; c < ARRAY_SIZE(columns); c++)
+		csv_field(out, columns[c], c + 1 == ARRAY_SIZE(columns));
+	size_t i;
+	const json_t *o;
+	json_array_foreach(all, i, o)
+	{
+		for (size_t c = 0; c < 6; c++)
+			csv_field(out, str_of(o, columns[c]), false);
+		char *ev = json_dumps(json_object_get(o, "evidence"),
+				      JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+		csv_field(out, ev ? ev : "[]", true);
+		free(ev);
+	}
+}
+
+/* "minutes_missing 1, off_site 2": the count of each kind, in the order found. */
+static void print_counts(const json_t *all, FILE *out)
+{
+	size_t i, j;
+	const json_t *o, *p;
+	bool first = true;
+	json_array_foreach(all, i, o)
+	{
+		const char *f = str_of(o, "finding");
+		bool seen = false;
+		size_t n = 0;
+		json_array_foreach(all, j, p)
+		{
+			bool same = strcmp(str_of(p, "finding"), f) == 0;
+			seen = seen || (same && j < i);
+			n += same;
+		}
+		if (!seen) {
+			fprintf(out, "%s%s %zu", first ? "" : ", ", f, n);
+			first = false;
+		}
+	}
+}
+
+static void print_text(const json_t *all, FILE *out)
+{
+	size_t i, j;
+	const json_t *o, *e;
+	json_array_foreach(all, i, o)
+	{
+		const char *school = str_of(o, "school");
+		fprintf(out, "%s: %s%s%s%s, measure %s\n  %s\n", str_of(o, "finding"),
+			school[0] ? "school " : "", school, school[0] ? ", " : "",
+			str_of(o, "subject"), str_of(o, "measure"), str_of(o, "detail"));
+		fprintf(out, "  at %s; evidence:\n", str_of(o, "at"));
+		json_array_foreach(json_object_get(o, "evidence"), j, e)
+		{
+			char *s = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY |
+							JSON_REAL_PRECISION(10));
+			fprintf(out, "    %s\n", s ? s : "?");
+			free(s);
+		}
+	}
+	if (json_array_size(all) == 0) {
+		fprintf(out, "no findings\n");
+		return;
+	}
+	fprintf(out, "%zu findings: ", json_array_size(all));
+	print_counts(all, out);
+	fputc('\n', out);
+}
+
+static json_t *limits_json(const struct findings_limits *l)
+{
+	return json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "missing_minutes",
+			 (int)l->missing_minutes, "clock_skew_s", (int)l->clock_skew_s,
+			 "off_site_minutes", (int)l->off_site_minutes, "max_students_per_coach_day",
+			 (int)l->max_students_per_coach_day, "max_coach_minutes_per_day",
+			 (int)l->max_coach_minutes_per_day, "min_face_confidence",
+			 (int)l->min_face_confidence, "silent_days", (int)l->silent_days,
+			 "min_realtime_percent", (int)l->min_realtime_percent);
+}
+
+int findings_run(PGconn *db, const struct findings_query *q, const char *format, FILE *out)
+{
+	json_t *all = findings_collect(db, q);
+	if (all == NULL)
+		return 1;
+	if (strcmp(format, "csv") == 0) {
+		print_csv(all, out);
+	} else if (strcmp(format, "json") == 0) {
+		json_t *doc =
+			json_pack("{s:s?,s:s?,s:s?,s:o,s:O}", "school", q->school, "from", q->from,
+				  "to", q->to, "thresholds", limits_json(&q->lim), "findings", all);
+		json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+		fputc('\n', out);
+		json_decref(doc);
+	} else {
+		print_text(all, out);
+	}
+	json_decref(all);
+	return 0;
+}

@@ -1,0 +1,638 @@
+/*
+ * report.c - the quarterly joint report of the transport authority and
+ * the police (notice, section 二(三)): hoursctl report quarterly writes
+ * what the authority sends the police (each school's coaches, vehicles
+ * and training grounds with the quarter's findings) and the public table
+ * of schools' training quality (CSV and a self-contained HTML page with
+ * inline SVG charts); hoursctl report import-police reads the police's
+ * figures per school from CSV.  docs/audit-findings.md.
+ */
+#include "findings.h"
+#include "queries.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <sys/stat.h>
+
+bool quarter_bounds(const char *s, char from[32], char to[32])
+{
+	int year = 0, q = 0;
+	char tail;
+	if (strlen(s) != 6 || sscanf(s, "%4dQ%1d%c", &year, &q, &tail) != 2 || year < 2000 ||
+	    year > 2099 || q < 1 || q > 4 || strspn(s, "0123456789") != 4)
+		return false;
+	snprintf(from, 32, "%04d-%02d-01 00:00:00+08", year, 3 * q - 2);
+	snprintf(to, 32, "%04d-%02d-01 00:00:00+08", q == 4 ? year + 1 : year,
+		 q == 4 ? 1 : 3 * q + 1);
+	return true;
+}
+
+static PGresult *run(PGconn *db, const char *sql, int n, const char *const *v, const char *what)
+{
+	PGresult *r = PQexecParams(db, sql, n, NULL, v, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return r;
+	fprintf(stderr, "hoursctl: %s: %s", what, PQerrorMessage(db));
+	PQclear(r);
+	return NULL;
+}
+
+/* ---- what the authority sends the police ---- */
+
+/* A school's coaches, vehicles and training grounds: {"coaches": [...], ...}. */
+static bool add_items(PGconn *db, json_t *school, const char *code, const char *from,
+		      const char *to)
+{
+	const char *v[3] = {code, from, to};
+	PGresult *r = run(db, sql_report_school_items, 3, v, "report quarterly");
+	if (r == NULL)
+		return false;
+	json_t *coaches = json_array(), *vehicles = json_array(), *grounds = json_array();
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *kind = PQgetvalue(r, i, 0);
+		json_t *a = strcmp(kind, "coach") == 0	   ? coaches
+			    : strcmp(kind, "vehicle") == 0 ? vehicles
+							   : grounds;
+		json_array_append_new(a, json_pack("{s:s,s:s}", "id", PQgetvalue(r, i, 1), "detail",
+						   PQgetvalue(r, i, 2)));
+	}
+	PQclear(r);
+	json_object_set_new(school, "coaches", coaches);
+	json_object_set_new(school, "vehicles", vehicles);
+	json_object_set_new(school, "training_grounds", grounds);
+	return true;
+}
+
+/* The findings of one school ("" : those of no school, e.g. per vendor). */
+static json_t *findings_of(const json_t *all, const char *code)
+{
+	json_t *mine = json_array();
+	size_t i;
+	json_t *o;
+	json_array_foreach(all, i, o)
+	{
+		const char *s = json_string_value(json_object_get(o, "school"));
+		if (s && strcmp(s, code) == 0)
+			json_array_append(mine, o);
+	}
+	return mine;
+}
+
+/* Sum of the measures of one kind of finding (the off-site minutes, say). */
+static long measure_sum(const json_t *findings, const char *kind)
+{
+	long n = 0;
+	size_t i;
+	json_t *o;
+	json_array_foreach(findings, i, o)
+	{
+		if (strcmp(json_string_value(json_object_get(o, "finding")), kind) == 0)
+			n += strtol(json_string_value(json_object_get(o, "measure")), NULL, 10);
+	}
+	return n;
+}
+
+/* One school of the report: its figures (row i of report_schools) and lists. */
+static json_t *school_of(PGconn *db, const PGresult *r, int i, const json_t *all, const char *from,
+			 const char *to)
+{
+	const char *code = PQgetvalue(r, i, 0);
+	long records = strtol(PQgetvalue(r, i, 4), NULL, 10);
+	long realtime = strtol(PQgetvalue(r, i, 5), NULL, 10);
+	json_t *s =
+		json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "code", code, "name", PQgetvalue(r, i, 1),
+			  "students_trained", (json_int_t)strtol(PQgetvalue(r, i, 2), NULL, 10),
+			  "minutes_counted", (json_int_t)strtol(PQgetvalue(r, i, 3), NULL, 10),
+			  "records", (json_int_t)records, "realtime_records", (json_int_t)realtime);
+	json_object_set_new(s, "realtime_percent",
+			    records ? json_real((double)(1000 * realtime / records) / 10.0)
+				    : json_null());
+	static const char *const police[] = {"exam_pass_rate", "violation_rate", "accident_rate"};
+	for (int k = 0; k < 3; k++) {
+		const char *val = PQgetvalue(r, i, 6 + k);
+		json_object_set_new(s, police[k],
+				    val[0] ? json_real(strtod(val, NULL)) : json_null());
+	}
+	if (!add_items(db, s, code, from, to)) {
+		json_decref(s);
+		return NULL;
+	}
+	json_t *mine = findings_of(all, code);
+	json_object_set_new(s, "off_site_minutes", json_integer(measure_sum(mine, "off_site")));
+	json_object_set_new(s, "findings", mine);
+	return s;
+}
+
+static FILE *open_out(const char *dir, const char *name, const char *quarter, const char *ext,
+		      char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s-%s.%s", dir, name, quarter, ext);
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		fprintf(stderr, "hoursctl: report quarterly: cannot write %s: %s\n", path,
+			strerror(errno));
+	return f;
+}
+
+static bool close_out(FILE *f, const char *path, FILE *out)
+{
+	bool ok = !ferror(f);
+	ok = fclose(f) == 0 && ok;
+	if (!ok)
+		fprintf(stderr, "hoursctl: report quarterly: writing %s failed\n", path);
+	else
+		fprintf(out, "wrote %s\n", path);
+	return ok;
+}
+
+static void csv_cell(FILE *f, const char *s, bool last)
+{
+	if (strpbrk(s, ",\"\r\n")) {
+		fputc('"', f);
+		for (; *s; s++)
+			fprintf(f, *s == '"' ? "\"\"" : "%c", *s);
+		fputc('"', f);
+	} else {
+		fputs(s, f);
+	}
+	fputc(last ? '\n' : ',', f);
+}
+
+/* A number of the school, or "" when it is null (no police figures yet). */
+static const char *num(const json_t *s, const char *key, char *buf, size_t len)
+{
+	const json_t *v = json_object_get(s, key);
+	if (json_is_integer(v))
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, len, "%.1f", json_real_value(v));
+	else
+		buf[0] = '\0';
+	return buf;
+}
+
+static bool write_supervision_csv(const json_t *schools, FILE *f)
+{
+	fprintf(f, "school_code,school_name,coaches,vehicles,training_grounds,findings,"
+		   "off_site_minutes\n");
+	size_t i;
+	json_t *s;
+	json_array_foreach(schools, i, s)
+	{
+		char b[32];
+		csv_cell(f, json_string_value(json_object_get(s, "code")), false);
+		csv_cell(f, json_string_value(json_object_get(s, "name")), false);
+		fprintf(f, "%zu,%zu,%zu,%zu,%s\n", json_array_size(json_object_get(s, "coaches")),
+			json_array_size(json_object_get(s, "vehicles")),
+			json_array_size(json_object_get(s, "training_grounds")),
+			json_array_size(json_object_get(s, "findings")),
+			num(s, "off_site_minutes", b, sizeof(b)));
+	}
+	return true;
+}
+
+/* ---- the public table of training quality ---- */
+
+static const char *const quality_cols[][2] = {
+	{"students_trained", "students trained"},
+	{"minutes_counted", "minutes counted"},
+	{"realtime_percent", "uploaded in real time (%)"},
+	{"findings", "findings"},
+	{"off_site_minutes", "off-site minutes"},
+	{"exam_pass_rate", "exam pass rate (%)"},
+	{"violation_rate", "violations per 100 new drivers"},
+	{"accident_rate", "accidents per 100 new drivers"},
+};
+
+/* The value of a quality column as text ("" unknown); findings is a count. */
+static const char *quality_value(const json_t *s, const char *key, char *buf, size_t len)
+{
+	if (strcmp(key, "findings") == 0) {
+		snprintf(buf, len, "%zu", json_array_size(json_object_get(s, "findings")));
+		return buf;
+	}
+	return num(s, key, buf, len);
+}
+
+static void write_quality_csv(const json_t *schools, FILE *f)
+{
+	fprintf(f, "school_code,school_name");
+	for (size_t c = 0; c < ARRAY_SIZE(quality_cols); c++)
+		fprintf(f, ",%s", quality_cols[c][0]);
+	fputc('\n', f);
+	size_t i;
+	json_t *s;
+	json_array_foreach(schools, i, s)
+	{
+		char b[32];
+		csv_cell(f, json_string_value(json_object_get(s, "code")), false);
+		csv_cell(f, json_string_value(json_object_get(s, "name")),
+			 ARRAY_SIZE(quality_cols) == 0);
+		for (size_t c = 0; c < ARRAY_SIZE(quality_cols); c++)
+			csv_cell(f, quality_value(s, quality_cols[c][0], b, sizeof(b)),
+				 c + 1 == ARRAY_SIZE(quality_cols));
+	}
+}
+
+static void html_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			fputc(*s, f);
+		}
+	}
+}
+
+/*
+ * One horizontal bar chart, inline SVG: a bar per school, its value at
+ * the end, "no figure" where there is none; scale: top (0: the largest).
+ */
+static void svg_chart(FILE *f, const json_t *schools, const char *key, const char *title,
+		      const char *colour, double top)
+{
+	size_t n = json_array_size(schools), i;
+	json_t *s;
+	double max = top;
+	char b[32];
+	json_array_foreach(schools, i, s)
+	{
+		const char *v = quality_value(s, key, b, sizeof(b));
+		if (top == 0 && v[0] && strtod(v, NULL) > max)
+			max = strtod(v, NULL);
+	}
+	if (max <= 0)
+		max = 1;
+	fprintf(f, "<figure><figcaption>");
+	html_text(f, title);
+	fprintf(f,
+		"</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"440\" "
+		"height=\"%zu\" role=\"img\" aria-label=\"",
+		30 * n + 10);
+	html_text(f, title);
+	fprintf(f, "\">\n");
+	json_array_foreach(schools, i, s)
+	{
+		/* the name, a grey track of the whole scale, the bar, the value */
+		const char *v = quality_value(s, key, b, sizeof(b));
+		double w = v[0] ? 220.0 * strtod(v, NULL) / max : 0;
+		w = w < 0 ? 0 : w > 220 ? 220 : w;
+		size_t y = 30 * i + 5;
+		fprintf(f, "<text x=\"0\" y=\"%zu\" font-size=\"13\">", y + 16);
+		html_text(f, json_string_value(json_object_get(s, "name")));
+		fprintf(f,
+			"</text>\n<rect x=\"150\" y=\"%zu\" width=\"220\" height=\"22\" "
+			"fill=\"#eeeeee\"/>\n<rect x=\"150\" y=\"%zu\" width=\"%.1f\" "
+			"height=\"22\" fill=\"%s\"/>\n<text x=\"376\" y=\"%zu\" "
+			"font-size=\"13\">%s</text>\n",
+			y, y, w, colour, y + 16, v[0] ? v : "none");
+	}
+	fprintf(f, "</svg></figure>\n");
+}
+
+static void write_quality_html(const json_t *schools, const char *quarter, FILE *f)
+{
+	fprintf(f,
+		"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+		"<title>Training quality of driving schools, %s</title>\n<style>\n"
+		"body{font-family:sans-serif;margin:24px;color:#222;background:#fff}\n"
+		"table{border-collapse:collapse;margin:16px 0}\n"
+		"th,td{border:1px solid #bbb;padding:4px 8px;text-align:right}\n"
+		"th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}\n"
+		"th{background:#e8eef6}\nfigure{margin:0}\n"
+		".charts{display:flex;flex-wrap:wrap;gap:16px 40px;margin:16px 0}\n"
+		"figcaption{font-weight:bold;margin-bottom:4px}\n"
+		"</style></head><body>\n"
+		"<h1>Training quality of driving schools, %s</h1>\n"
+		"<p>Published by the transport authority and the police. Minutes and findings "
+		"come from the timing terminals' records; the exam pass rate and the violation "
+		"and accident rates of drivers licensed within three years are the police's.</p>\n",
+		quarter, quarter);
+	fprintf(f, "<div class=\"charts\">\n");
+	svg_chart(f, schools, "exam_pass_rate", "Exam pass rate (%)", "#2e7d32", 100);
+	svg_chart(f, schools, "realtime_percent", "Records uploaded in real time (%)", "#1565c0",
+		  100);
+	svg_chart(f, schools, "findings", "Findings in the quarter", "#c62828", 0);
+	svg_chart(f, schools, "violation_rate", "Traffic violations per 100 new drivers", "#ef6c00",
+		  0);
+	svg_chart(f, schools, "accident_rate", "Accidents per 100 new drivers", "#6a1b9a", 0);
+	fprintf(f, "</div>\n");
+	fprintf(f, "<table>\n<tr><th>school code</th><th>school</th>");
+	for (size_t c = 0; c < ARRAY_SIZE(quality_cols); c++)
+		fprintf(f, "<th>%s</th>", quality_cols[c][1]);
+	fprintf(f, "</tr>\n");
+	size_t i;
+	json_t *s;
+	json_array_foreach(schools, i, s)
+	{
+		char b[32];
+		fprintf(f, "<tr><td>");
+		html_text(f, json_string_value(json_object_get(s, "code")));
+		fprintf(f, "</td><td>");
+		html_text(f, json_string_value(json_object_get(s, "name")));
+		fprintf(f, "</td>");
+		for (size_t c = 0; c < ARRAY_SIZE(quality_cols); c++) {
+			const char *v = quality_value(s, quality_cols[c][0], b, sizeof(b));
+			fprintf(f, "<td>%s</td>", v[0] ? v : "&ndash;");
+		}
+		fprintf(f, "</tr>\n");
+	}
+	fprintf(f, "</table>\n</body></html>\n");
+}
+
+/* Every school of the quarter, NULL (said) on error. */
+static json_t *schools_of(PGconn *db, const char *quarter, const char *from, const char *to,
+			  const json_t *all)
+{
+	const char *v[3] = {from, to, quarter};
+	PGresult *r = run(db, sql_report_schools, 3, v, "report quarterly");
+	if (r == NULL)
+		return NULL;
+	json_t *schools = json_array();
+	for (int i = 0; i < PQntuples(r); i++) {
+		json_t *s = school_of(db, r, i, all, from, to);
+		if (s == NULL) {
+			json_decref(schools);
+			schools = NULL;
+			break;
+		}
+		json_array_append_new(schools, s);
+	}
+	PQclear(r);
+	return schools;
+}
+
+static bool write_all(const json_t *doc, const char *quarter, const char *dir, FILE *out)
+{
+	char path[4200];
+	const json_t *schools = json_object_get(doc, "schools");
+	FILE *f = open_out(dir, "supervision", quarter, "json", path, sizeof(path));
+	bool ok = f && json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0 &&
+		  close_out(f, path, out);
+	if (ok && (f = open_out(dir, "supervision", quarter, "csv", path, sizeof(path))))
+		ok = write_supervision_csv(schools, f) && close_out(f, path, out);
+	else
+		ok = false;
+	if (ok && (f = open_out(dir, "quality", quarter, "csv", path, sizeof(path)))) {
+		write_quality_csv(schools, f);
+		ok = close_out(f, path, out);
+	} else {
+		ok = false;
+	}
+	if (ok && (f = open_out(dir, "quality", quarter, "html", path, sizeof(path)))) {
+		write_quality_html(schools, quarter, f);
+		ok = close_out(f, path, out);
+	} else {
+		ok = false;
+	}
+	return ok;
+}
+
+int report_quarterly(PGconn *db, const char *quarter, const char *dir,
+		     const struct findings_limits *lim, FILE *out)
+{
+	char from[32], to[32];
+	if (!quarter_bounds(quarter, from, to)) {
+		fprintf(stderr, "hoursctl: report quarterly: \"%s\" is not a quarter (2026Q3)\n",
+			quarter);
+		return 2;
+	}
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "hoursctl: report quarterly: cannot make %s: %s\n", dir,
+			strerror(errno));
+		return 1;
+	}
+	struct findings_query q = {.from = from, .to = to, .lim = *lim};
+	json_t *all = findings_collect(db, &q);
+	json_t *schools = all ? schools_of(db, quarter, from, to, all) : NULL;
+	if (schools == NULL) {
+		json_decref(all);
+		return 1;
+	}
+	json_t *doc = json_pack("{s:s,s:s,s:s,s:o,s:o}", "quarter", quarter, "from", from, "to", to,
+				"schools", schools, "findings_of_no_school", findings_of(all, ""));
+	bool ok = write_all(doc, quarter, dir, out);
+	json_decref(doc);
+	json_decref(all);
+	return ok ? 0 : 1;
+}
+
+/* ---- the police's figures ---- */
+
+#define POLICE_HEADER "quarter,school_code,exam_pass_rate,violation_rate,accident_rate"
+#define MAX_FIELDS 8
+
+/*
+ * Split one CSV line (no line end) into fields, in place; double quotes
+ * around a field and "" inside one are read as RFC 4180 says.  The
+ * number of fields, or -1 with why set.
+ */
+static int csv_split(char *line, char *fields[MAX_FIELDS], const char **why)
+{
+	int n = 0;
+	char *r = line, *w = line;
+	for (;;) {
+		if (n == MAX_FIELDS) {
+			*why = "too many fields";
+			return -1;
+		}
+		fields[n++] = w;
+		if (*r == '"') {
+			for (r++;; r++) {
+				if (*r == '\0') {
+					*why = "a quoted field is not closed";
+					return -1;
+				}
+				if (*r == '"' && r[1] != '"')
+					break;
+				r += *r == '"';
+				*w++ = *r;
+			}
+			r++;
+			if (*r != ',' && *r != '\0') {
+				*why = "text after a closing quote";
+				return -1;
+			}
+		} else {
+			while (*r != ',' && *r != '\0')
+				*w++ = *r++;
+		}
+		bool more = *r == ',';
+		*w++ = '\0';
+		if (!more)
+			return n;
+		r++;
+	}
+}
+
+/* A rate: a decimal with at most 2 decimals, 0..max; false with why. */
+static bool rate_ok(const char *s, double max, const char *name, char *why, size_t len)
+{
+	size_t digits = strspn(s, "0123456789");
+	const char *dot = s + digits;
+	size_t decimals = *dot == '.' ? strspn(dot + 1, "0123456789") : 0;
+	bool ok = digits > 0 && digits <= 6 &&
+		  (*dot == '\0' ||
+		   (*dot == '.' && decimals >= 1 && decimals <= 2 && dot[1 + decimals] == '\0'));
+	if (ok && strtod(s, NULL) <= max)
+		return true;
+	snprintf(why, len, "%s \"%s\" is not a number from 0 to %g with at most 2 decimals", name,
+		 s, max);
+	return false;
+}
+
+/* The reason a row's fields are not good, or NULL. */
+static const char *row_refusal(char **f, int n, char *why, size_t len)
+{
+	char a[32], b[32];
+	if (n != 5) {
+		snprintf(why, len, "%d fields, not 5 (" POLICE_HEADER ")", n);
+		return why;
+	}
+	if (!quarter_bounds(f[0], a, b)) {
+		snprintf(why, len, "quarter \"%s\" is not YYYYQn (2026Q3)", f[0]);
+		return why;
+	}
+	if (f[1][0] == '\0') {
+		snprintf(why, len, "no school code");
+		return why;
+	}
+	if (!rate_ok(f[2], 100, "exam_pass_rate", why, len) ||
+	    !rate_ok(f[3], 10000, "violation_rate", why, len) ||
+	    !rate_ok(f[4], 10000, "accident_rate", why, len))
+		return why;
+	return NULL;
+}
+
+/* Whether a row of the same quarter and school came earlier in the file. */
+static bool seen_before(json_t *seen, char **f)
+{
+	char key[256];
+	snprintf(key, sizeof(key), "%s/%s", f[0], f[1]);
+	if (json_object_get(seen, key))
+		return true;
+	json_object_set_new(seen, key, json_true());
+	return false;
+}
+
+/* One data line: stored, or refused with file:line: reason.  False on a database error. */
+static bool import_line(PGconn *db, const char *path, unsigned long lineno, char *line,
+			json_t *seen, unsigned *good, unsigned *bad)
+{
+	char *f[MAX_FIELDS], why[256];
+	const char *split_why = NULL;
+	int n = csv_split(line, f, &split_why);
+	const char *refusal = n < 0 ? split_why : row_refusal(f, n, why, sizeof(why));
+	if (refusal == NULL && seen_before(seen, f)) {
+		snprintf(why, sizeof(why), "%s of school %s again (kept: the first)", f[0], f[1]);
+		refusal = why;
+	}
+	if (refusal == NULL) {
+		const char *v[6] = {f[0], f[1], f[2], f[3], f[4], path};
+		PGresult *r = run(db, sql_report_police_save, 6, v, "report import-police");
+		if (r == NULL)
+			return false;
+		if (PQntuples(r) == 0) {
+			snprintf(why, sizeof(why), "no school \"%s\"", f[1]);
+			refusal = why;
+		}
+		PQclear(r);
+	}
+	if (refusal) {
+		fprintf(stderr, "%s:%lu: %s\n", path, lineno, refusal);
+		(*bad)++;
+	} else {
+		(*good)++;
+	}
+	return true;
+}
+
+/* The line without its end (\n, \r\n); false when it is too long. */
+static bool chomp(char *line, size_t cap)
+{
+	size_t len = strlen(line);
+	if (len == cap - 1 && line[len - 1] != '\n')
+		return false;
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	return true;
+}
+
+static bool import_lines(PGconn *db, FILE *in, const char *path, unsigned *good, unsigned *bad)
+{
+	char line[1024];
+	unsigned long lineno = 0;
+	bool header = false;
+	json_t *seen = json_object();
+	bool ok = true;
+	while (ok && fgets(line, sizeof(line), in)) {
+		lineno++;
+		char *p = line;
+		if (lineno == 1 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+			p += 3; /* a spreadsheet's UTF-8 byte-order mark */
+		if (!chomp(p, sizeof(line) - (size_t)(p - line))) {
+			fprintf(stderr, "%s:%lu: line longer than %zu bytes\n", path, lineno,
+				sizeof(line) - 2);
+			(*bad)++;
+			int c;
+			while ((c = fgetc(in)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		if (p[0] == '\0' || p[0] == '#')
+			continue;
+		if (!header) {
+			header = true;
+			if (strcmp(p, POLICE_HEADER) != 0) {
+				fprintf(stderr, "%s:%lu: the header must be " POLICE_HEADER "\n",
+					path, lineno);
+				(*bad)++;
+				break;
+			}
+			continue;
+		}
+		ok = import_line(db, path, lineno, p, seen, good, bad);
+	}
+	if (ok && !header && *bad == 0) {
+		fprintf(stderr, "%s: empty: no header " POLICE_HEADER "\n", path);
+		(*bad)++;
+	}
+	json_decref(seen);
+	return ok;
+}
+
+int report_import_police(PGconn *db, const char *path, FILE *out)
+{
+	FILE *in = fopen(path, "r");
+	if (in == NULL) {
+		fprintf(stderr, "hoursctl: report import-police: cannot read %s: %s\n", path,
+			strerror(errno));
+		return 1;
+	}
+	unsigned good = 0, bad = 0;
+	PGresult *r = run(db, sql_report_begin, 0, NULL, "report import-police");
+	bool ok = r != NULL;
+	PQclear(r);
+	ok = ok && import_lines(db, in, path, &good, &bad);
+	fclose(in);
+	r = run(db, ok ? sql_report_commit : sql_migrate_rollback, 0, NULL, "report import-police");
+	ok = ok && r != NULL;
+	PQclear(r);
+	if (!ok)
+		return 1;
+	fprintf(out, "%s: %u rows stored, %u refused\n", path, good, bad);
+	return bad ? 1 : 0;
+}
