@@ -43,6 +43,7 @@ struct conf_key {
 static bool check_hostport(const char *s, char *why, size_t whylen);
 static bool check_platform_no(const char *s, char *why, size_t whylen);
 static bool check_unsigned(const char *s, char *why, size_t whylen);
+static bool check_push_profile(const char *s, char *why, size_t whylen);
 
 /* clang-format off */
 #define OFF(f) offsetof(struct hconf, f)
@@ -107,6 +108,11 @@ static const struct conf_key conf_keys[] = {
 	KUINT("push.retry_max_s", push_retry_max_s, 1, 604800, 600, true),
 	KUINT("push.max_age_s", push_max_age_s, 60, 31536000, 259200, true),
 	KUINT("push.lease_s", push_lease_s, 5, 86400, 120, true),
+	KSTR("push.profile", push_profile, "hoursd", true, check_push_profile),
+	KUINT("push.national_rectype", push_national_rectype, 0, 999, 1, true),
+	KUINT("push.national_rectype_backfilled", push_national_rectype_backfilled, 0, 999, 2, true),
+	KUINT("push.national_examresult", push_national_examresult, 0, 999, 1, true),
+	KBOOL("push.national_review", push_national_review, 0, true),
 };
 
 _Static_assert(ARRAY_SIZE(conf_keys) <= 64, "set_mask and key_line hold 64 keys");
@@ -243,6 +249,14 @@ static bool check_unsigned(const char *s, char *why, size_t whylen)
 	if (strcmp(s, "reject") == 0 || strcmp(s, "flag") == 0)
 		return true;
 	snprintf(why, whylen, "\"reject\" or \"flag\" expected");
+	return false;
+}
+
+static bool check_push_profile(const char *s, char *why, size_t whylen)
+{
+	if (strcmp(s, "hoursd") == 0 || strcmp(s, "national") == 0)
+		return true;
+	snprintf(why, whylen, "\"hoursd\" or \"national\" expected");
 	return false;
 }
 
@@ -513,6 +527,10 @@ static bool check_push(struct loader *ld)
 		return ydoc_fail(&ld->y, rule_line(ld, "push.lease_s", "push.timeout_s"),
 				 "push.lease_s (%u) must be greater than push.timeout_s (%u)",
 				 c->push_lease_s, c->push_timeout_s);
+	if (c->push_field_map && strcmp(c->push_profile, "national") == 0)
+		return ydoc_fail(&ld->y, rule_line(ld, "push.field_map", "push.profile"),
+				 "push.field_map renames the hoursd profile's members; the "
+				 "national profile's names are fixed");
 	if (c->push_url == NULL)
 		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
