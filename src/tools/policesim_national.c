@@ -281,7 +281,7 @@ static char *upload(struct natsim *n, const char *path, const char *query, const
 		*what = "upload: not a PDF";
 		return reply(200, "not a PDF", NULL);
 	}
-	snprintf(id, sizeof(id), "P%08u", ++n->next_pdf);
+	snprintf(id, sizeof(id), "P%08u", n->next_pdf + 1); /* remember() counts it */
 	snprintf(file, sizeof(file), "%s/pdf-%s.pdf", n->dir, id);
 	FILE *f = fopen(file, "wb");
 	bool ok = f && fwrite(body, 1, len, f) == len;
@@ -357,7 +357,7 @@ static char *stage(struct natsim *n, const char *path, const char *query, const 
 	param(query, "ts", ts, sizeof(ts));
 	param(query, "sign", sign, sizeof(sign));
 	param(query, "user", user, sizeof(user));
-	json_t *line = json_pack("{sssss%ssssss}", "kind", "stage", "path", path, "body",
+	json_t *line = json_pack("{ssssss%ssssss}", "kind", "stage", "path", path, "body",
 				 (const char *)body, len, "ts", ts, "sign", sign, "user", user);
 	if (!line || !log_line(n, line)) {
 		json_decref(line);
