@@ -68,7 +68,8 @@ static PangoLayout *layout(struct page *pg, const char *size, bool bold, const c
 	PangoFontDescription *fd = pango_font_description_from_string(desc);
 	pango_layout_set_font_description(l, fd);
 	pango_font_description_free(fd);
-	pango_layout_set_width(l, (int)((PAGE_W - 2 * MARGIN) * PANGO_SCALE));
+	/* Text wraps at the margin; a table's line (tab stops) stays one line. */
+	pango_layout_set_width(l, ntabs > 0 ? -1 : (int)((PAGE_W - 2 * MARGIN) * PANGO_SCALE));
 	pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
 	if (ntabs > 0) {
 		PangoTabArray *ta = pango_tab_array_new(ntabs, TRUE);
@@ -155,30 +156,68 @@ static void draw_head(struct page *pg, json_t *d)
 	line(pg, "10", false, t, NULL, 0, 12);
 }
 
+/* Columns of the lessons' table (points from the margin): No., login, last, coach, vehicle, min, km. */
+static const double cols[] = {0, 14, 96, 178, 262, 396, 438};
+
+/* One row of the table: each cell laid out apart at its column, so that none pushes another. */
+static void row(struct page *pg, bool bold, const char *const cells[], size_t n)
+{
+	PangoLayout *l[ARRAY_SIZE(cols)];
+	double height = 0;
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(cols); i++) {
+		int w, h;
+		l[i] = layout(pg, "7", bold, cells[i], NULL, 0);
+		pango_layout_set_width(l[i], -1);
+		pango_layout_get_size(l[i], &w, &h);
+		if ((double)h / PANGO_SCALE > height)
+			height = (double)h / PANGO_SCALE;
+	}
+	if (pg->y + height > PAGE_H - MARGIN) {
+		footer(pg);
+		cairo_show_page(pg->cr);
+		pg->no++;
+		pg->y = MARGIN;
+	}
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(cols); i++) {
+		cairo_move_to(pg->cr, MARGIN + cols[i], pg->y);
+		pango_cairo_show_layout(pg->cr, l[i]);
+		g_object_unref(l[i]);
+	}
+	pg->y += height + 1;
+}
+
 static void draw_lessons(struct page *pg, json_t *lessons)
 {
-	static const double tabs[] = {0, 24, 112, 180, 290, 400, 440};
-	char t[1024];
+	static const char *const head[] = {"#",
+					   "签到 login",
+					   "最后一分钟 last",
+					   "教练 coach",
+					   "车辆 vehicle (plate / terminal)",
+					   "分钟 min",
+					   "里程 km"};
+	char no[24], veh[200], min[24], t[200];
 	size_t i;
 	json_t *l;
 	line(pg, "12", true, "教学记录 Lessons (times UTC+8)", NULL, 0, 4);
-	line(pg, "8", true,
-	     "序号\t签到 login\t最后一分钟 last\t教练 coach\t车辆 vehicle\t分钟 min\t里程 km", tabs,
-	     (int)ARRAY_SIZE(tabs), 2);
-	line(pg, "8", true, "No.\t\t\t\t(plate / terminal)", tabs, (int)ARRAY_SIZE(tabs), 4);
+	row(pg, true, head, ARRAY_SIZE(head));
+	pg->y += 2;
 	json_array_foreach(lessons, i, l)
 	{
 		const char *plate = json_string_value(json_object_get(l, "plate"));
-		snprintf(t, sizeof(t), "%zu\t%s\t%s\t%s\t%s%s%s\t%lld\t%s", i + 1, str(l, "login"),
-			 str(l, "last"), str(l, "coach_no"), plate ? plate : "", plate ? " / " : "",
-			 str(l, "terminal"), num(l, "minutes"), str(l, "mileage_km"));
-		line(pg, "8", false, t, tabs, (int)ARRAY_SIZE(tabs), 1);
+		snprintf(no, sizeof(no), "%zu", i + 1);
+		snprintf(veh, sizeof(veh), "%s%s%s", plate ? plate : "", plate ? " / " : "",
+			 str(l, "terminal"));
+		snprintf(min, sizeof(min), "%lld", num(l, "minutes"));
+		const char *const cells[] = {no,  str(l, "login"), str(l, "last"), str(l, "coach_no"),
+					     veh, min,		   str(l, "mileage_km")};
+		row(pg, false, cells, ARRAY_SIZE(cells));
 		size_t k;
 		json_t *ph;
 		json_array_foreach(json_object_get(l, "photos"), k, ph)
 		{
-			snprintf(t, sizeof(t), "\t照片 photo SHA-256 %s", json_string_value(ph));
-			line(pg, "7", false, t, tabs, 2, 1);
+			snprintf(t, sizeof(t), "照片 photo SHA-256 %s", json_string_value(ph));
+			const char *const cell[] = {"", t};
+			row(pg, false, cell, 2);
 		}
 		pg->y += 3;
 	}
