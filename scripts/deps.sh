@@ -23,6 +23,11 @@ PKGS=(
 	procps     # pgrep, ps
 	systemd    # systemd-analyze verify of deploy/hoursd.service in make check
 	mandoc     # mandoc -Tlint of the man pages in make check (scripts/check-man.sh)
+	# The teaching-log PDF (src/pdf/): pango over cairo, and a small CJK font
+	# (fonts-noto-cjk would do too, at ~50 times the size); poppler-utils'
+	# pdftotext reads it back in the integration tests.
+	libpango1.0-dev libcairo2-dev fonts-wqy-microhei
+	poppler-utils
 )
 
 missing=()

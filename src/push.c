@@ -431,8 +431,8 @@ static bool job_launch(struct job *j, struct evhttp_request *req, enum evhttp_cm
 		return false; /* evhttp freed the request */
 	}
 	j->state = st;
-	j->deadline = evtimer_new(j->p->base, on_deadline, j);
-	if (j->deadline == NULL)
+	/* One timer per job: the national profile's calls (upload, hours, review) reuse it. */
+	if (j->deadline == NULL && (j->deadline = evtimer_new(j->p->base, on_deadline, j)) == NULL)
 		die("out of memory");
 	struct timeval tv = {(time_t)j->cfg->timeout_s, 0};
 	evtimer_add(j->deadline, &tv);
