@@ -110,7 +110,8 @@ static const struct conf_key conf_keys[] = {
 	KUINT("push.lease_s", push_lease_s, 5, 86400, 120, true),
 	KSTR("push.profile", push_profile, "hoursd", true, check_push_profile),
 	KUINT("push.national_rectype", push_national_rectype, 0, 999, 1, true),
-	KUINT("push.national_rectype_backfilled", push_national_rectype_backfilled, 0, 999, 2, true),
+	KUINT("push.national_rectype_backfilled", push_national_rectype_backfilled, 0, 999, 2,
+	      true),
 	KUINT("push.national_examresult", push_national_examresult, 0, 999, 1, true),
 	KBOOL("push.national_review", push_national_review, 0, true),
 };

@@ -362,8 +362,9 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (j->state == J_UPLOADING)
-		snprintf(v.error, sizeof(v.error), "teaching-log upload: no answer within "
-						   "push.timeout_s");
+		snprintf(v.error, sizeof(v.error),
+			 "teaching-log upload: no answer within "
+			 "push.timeout_s");
 	job_record(j, 0, &v, NULL, false);
 }
 
@@ -372,9 +373,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
  * headers every call has; cb gets the answer.  NULL with why when it
  * cannot be made (j->evcon, when set, is freed by the caller).
  */
-static struct evhttp_request *job_connect(struct job *j,
-					  void (*cb)(struct evhttp_request *, void *), char *why,
-					  size_t cap)
+static struct evhttp_request *
+job_connect(struct job *j, void (*cb)(struct evhttp_request *, void *), char *why, size_t cap)
 {
 	struct push *p = j->p;
 	struct push_config *c = j->cfg;
@@ -445,9 +445,9 @@ static bool job_launch(struct job *j, struct evhttp_request *req, enum evhttp_cm
  * fresh ts, the query ?v=&ts=&sign=&user=, and body (n bytes, NULL: none).
  */
 static bool national_call(struct job *j, enum evhttp_cmd_type cmd, const char *path,
-			  const void *sdata, size_t sn, const char *ctype, const void *body, size_t n,
-			  void (*cb)(struct evhttp_request *, void *), enum job_state st, char *why,
-			  size_t cap)
+			  const void *sdata, size_t sn, const char *ctype, const void *body,
+			  size_t n, void (*cb)(struct evhttp_request *, void *), enum job_state st,
+			  char *why, size_t cap)
 {
 	struct push_config *c = j->cfg;
 	char sign[NATIONAL_SIGN_HEX + 1], full[2400];

@@ -20,10 +20,10 @@ char *national_body(const struct push_fields *f, const struct national_values *n
 	if (!f->school_code || !f->student_no || !f->mileage_km || !pdfid ||
 	    !json_is_array(rnums) || f->part < 1 || f->part > 4) {
 		snprintf(err, errlen, "%s is missing",
-			 !f->school_code  ? "the school code (inscode)"
-			 : !f->student_no ? "the student number"
-			 : !f->mileage_km ? "the progress (mileage)"
-			 : !pdfid	  ? "the teaching log's pdfid"
+			 !f->school_code	      ? "the school code (inscode)"
+			 : !f->student_no	      ? "the student number"
+			 : !f->mileage_km	      ? "the progress (mileage)"
+			 : !pdfid		      ? "the teaching log's pdfid"
 			 : f->part < 1 || f->part > 4 ? "a part of 1 to 4"
 						      : "the record list");
 		return NULL;
@@ -34,17 +34,16 @@ char *national_body(const struct push_fields *f, const struct national_values *n
 	json_t *r;
 	json_array_foreach(rnums, i, r) json_array_append_new(recs, json_pack("{sO}", "rnum", r));
 	/* The part opens the exam subject of the same number (docs/push-contract.md, 3). */
-	json_t *b = json_pack(
-		"{ss ss si sI sI sI sI sI sI si sf si so ss ss}", "inscode", f->school_code, "stunum",
-		f->student_no, "subject", f->part, "totaltime", (json_int_t)total, "vehicletime",
-		(json_int_t)f->vehicle, "classtime", (json_int_t)f->classroom, "simulatortime",
-		(json_int_t)f->simulator, "networktime", (json_int_t)f->remote, "duration",
-		(json_int_t)total, "examresult", (int)nv->examresult, "mileage",
-		strtod(f->mileage_km, NULL), "rectype",
-		(int)(f->backfilled ? nv->rectype_backfilled : nv->rectype), "recarray", recs,
-		"pdfid", pdfid, "esignature", "");
-	char *s = b ? json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12))
-		    : NULL;
+	json_t *b =
+		json_pack("{ss ss si sI sI sI sI sI sI si sf si so ss ss}", "inscode",
+			  f->school_code, "stunum", f->student_no, "subject", f->part, "totaltime",
+			  (json_int_t)total, "vehicletime", (json_int_t)f->vehicle, "classtime",
+			  (json_int_t)f->classroom, "simulatortime", (json_int_t)f->simulator,
+			  "networktime", (json_int_t)f->remote, "duration", (json_int_t)total,
+			  "examresult", (int)nv->examresult, "mileage", strtod(f->mileage_km, NULL),
+			  "rectype", (int)(f->backfilled ? nv->rectype_backfilled : nv->rectype),
+			  "recarray", recs, "pdfid", pdfid, "esignature", "");
+	char *s = b ? json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12)) : NULL;
 	json_decref(b);
 	if (s == NULL)
 		snprintf(err, errlen, "out of memory");

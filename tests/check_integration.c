@@ -2219,10 +2219,22 @@ static void start_policesim_national(const char *fault)
 	if (psim_pid == 0 && system(words("rm -rf '%s'", nat_dir)) != 0)
 		ck_abort_msg("cannot empty %s", nat_dir);
 	mkdir(nat_dir, 0755);
-	const char *words[] = {prog,	    "--listen",	 listen,      "--cert",
-			       cert,	    "--key",	 key,	      "--client-ca",
-			       ca,	    "--verify-cert", verify,  "--store",
-			       psim_store,  "--national-dir", nat_dir, "--fault",
+	const char *words[] = {prog,
+			       "--listen",
+			       listen,
+			       "--cert",
+			       cert,
+			       "--key",
+			       key,
+			       "--client-ca",
+			       ca,
+			       "--verify-cert",
+			       verify,
+			       "--store",
+			       psim_store,
+			       "--national-dir",
+			       nat_dir,
+			       "--fault",
 			       fault ? fault : ""};
 	char *argv[ARRAY_SIZE(words) + 1];
 	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
@@ -2275,13 +2287,15 @@ START_TEST(test_national_push_pdf_and_booking)
 {
 	seed_packets(2);
 	PGconn *c = db_connect(test_ci);
-	db_exec(c, "UPDATE push_packet SET backfilled = true WHERE student_no = 'S000000000000002'");
+	db_exec(c,
+		"UPDATE push_packet SET backfilled = true WHERE student_no = 'S000000000000002'");
 	PQfinish(c);
 	start_policesim_national(NULL);
 	ck_assert_int_eq(book("S000000000000001", 3), 100);
 	start_hoursd_push(NAT_EXTRA);
-	ck_assert_msg(wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 2, 20),
-		      "not delivered; see %s and %s", log_path, psim_log);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 2, 20),
+		"not delivered; see %s and %s", log_path, psim_log);
 	ck_assert_int_eq(book("S000000000000001", 3), 0);
 	ck_assert_int_eq(book("S000000000000001", 2), 100);
 	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE profile = 'national'"
@@ -2290,18 +2304,19 @@ START_TEST(test_national_push_pdf_and_booking)
 				  NULL, NULL),
 			 2);
 	/* The body: the national members, the values of the met part, rectype as configured. */
-	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE student_no = $1"
-				  " AND body LIKE '{\"classtime\":0,\"duration\":3,\"esignature\":\"\","
-				  "\"examresult\":1,\"inscode\":\"S001\",\"mileage\":123.4,"
-				  "\"networktime\":0,\"pdfid\":\"P%\",\"recarray\":"
-				  "[{\"rnum\":\"440100000000001700000120\"},"
-				  "{\"rnum\":\"440100000000001700000121\"},"
-				  "{\"rnum\":\"440100000000002300000007\"}],\"rectype\":7,"
-				  "\"simulatortime\":0,"
-				  "\"stunum\":\"S000000000000001\",\"subject\":3,\"totaltime\":3,"
-				  "\"vehicletime\":3}'",
-				  "S000000000000001", NULL),
-			 1);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_packet WHERE student_no = $1"
+			 " AND body LIKE '{\"classtime\":0,\"duration\":3,\"esignature\":\"\","
+			 "\"examresult\":1,\"inscode\":\"S001\",\"mileage\":123.4,"
+			 "\"networktime\":0,\"pdfid\":\"P%\",\"recarray\":"
+			 "[{\"rnum\":\"440100000000001700000120\"},"
+			 "{\"rnum\":\"440100000000001700000121\"},"
+			 "{\"rnum\":\"440100000000002300000007\"}],\"rectype\":7,"
+			 "\"simulatortime\":0,"
+			 "\"stunum\":\"S000000000000001\",\"subject\":3,\"totaltime\":3,"
+			 "\"vehicletime\":3}'",
+			 "S000000000000001", NULL),
+		1);
 	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE student_no = $1"
 				  " AND backfilled AND body LIKE '%\"rectype\":9,%'",
 				  "S000000000000002", NULL),
@@ -2329,11 +2344,12 @@ START_TEST(test_national_push_pdf_and_booking)
 	ck_assert_int_eq(count_lines_in(cmd, "2"), 1);
 	/* The review, fetched after acceptance and stored. */
 	ck_assert(wait_value("SELECT count(*) FROM push_review WHERE valid = $1::int", "1", 2, 10));
-	ck_assert_int_eq(db_value("SELECT count(*) FROM push_review r JOIN push_packet p"
-				  " ON p.id = r.packet_id WHERE r.errorcode = 0"
-				  " AND r.validtime = 3 AND r.pdfid = p.pdf_id AND p.student_no = $1",
-				  "S000000000000001", NULL),
-			 1);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_review r JOIN push_packet p"
+			 " ON p.id = r.packet_id WHERE r.errorcode = 0"
+			 " AND r.validtime = 3 AND r.pdfid = p.pdf_id AND p.student_no = $1",
+			 "S000000000000001", NULL),
+		1);
 	ck_assert_int_eq(psim_stat("national_stages"), 2);
 	ck_assert_int_eq(psim_stat("bookings_refused"), 2);
 	ck_assert_int_eq(psim_stat("bookings"), 1);
@@ -2367,8 +2383,9 @@ START_TEST(test_national_answer_codes)
 	seed_packets(2);
 	start_policesim_national("e202:1,e1:1,e201:1");
 	start_hoursd_push(NAT_EXTRA "  concurrency: 1\n");
-	ck_assert_msg(wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20),
-		      "not delivered; see %s and %s", log_path, psim_log);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20),
+		"not delivered; see %s and %s", log_path, psim_log);
 	ck_assert_int_eq(packets_in("failed"), 1);
 	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE state = 'failed'"
 				  " AND last_error LIKE 'errorcode 202: %certificate not valid%'",

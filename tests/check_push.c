@@ -295,12 +295,13 @@ START_TEST(national_body_members_and_rectype)
 	json_t *rn = json_pack("[ss]", "440100000000001700000120", "440100000000002300000007");
 	char err[200];
 	char *b = national_body(&f, &nv, rn, "P1", err, sizeof(err));
-	ck_assert_str_eq(b, "{\"classtime\":0,\"duration\":960,\"esignature\":\"\",\"examresult\":1,"
-			    "\"inscode\":\"4401000001\",\"mileage\":123.4,\"networktime\":0,"
-			    "\"pdfid\":\"P1\",\"recarray\":[{\"rnum\":\"440100000000001700000120\"},"
-			    "{\"rnum\":\"440100000000002300000007\"}],\"rectype\":7,"
-			    "\"simulatortime\":120,\"stunum\":\"4401000000000001\",\"subject\":2,"
-			    "\"totaltime\":960,\"vehicletime\":840}");
+	ck_assert_str_eq(b,
+			 "{\"classtime\":0,\"duration\":960,\"esignature\":\"\",\"examresult\":1,"
+			 "\"inscode\":\"4401000001\",\"mileage\":123.4,\"networktime\":0,"
+			 "\"pdfid\":\"P1\",\"recarray\":[{\"rnum\":\"440100000000001700000120\"},"
+			 "{\"rnum\":\"440100000000002300000007\"}],\"rectype\":7,"
+			 "\"simulatortime\":120,\"stunum\":\"4401000000000001\",\"subject\":2,"
+			 "\"totaltime\":960,\"vehicletime\":840}");
 	free(b);
 	f.backfilled = true;
 	f.mileage_km = "0.0";
@@ -369,7 +370,8 @@ START_TEST(national_answers)
 	ck_assert_ptr_nonnull(strstr(v.error, "our clock is -600 s off the platform's"));
 	national_classify(200, ANS("{\"errorcode\":201,\"message\":\"ts\"}"), NULL, NULL, now, &v);
 	ck_assert_int_eq(v.outcome, PUSH_REJECTED);
-	national_classify(200, ANS("{\"errorcode\":202,\"message\":\"cert\"}"), NULL, same, now, &v);
+	national_classify(200, ANS("{\"errorcode\":202,\"message\":\"cert\"}"), NULL, same, now,
+			  &v);
 	ck_assert_int_eq(v.outcome, PUSH_REJECTED);
 	ck_assert(v.config_problem);
 	ck_assert_ptr_nonnull(strstr(v.error, "errorcode 202: cert (certificate not valid"));
@@ -388,8 +390,8 @@ START_TEST(national_answers)
 	ck_assert(national_upload_id(ANS("{\"errorcode\":0,\"data\":{\"id\":\"P9\"}}"), id,
 				     sizeof(id), why, sizeof(why)));
 	ck_assert_str_eq(id, "P9");
-	ck_assert(national_upload_id(ANS("{\"errorcode\":0,\"data\":{\"id\":42}}"), id,
-				     sizeof(id), why, sizeof(why)));
+	ck_assert(national_upload_id(ANS("{\"errorcode\":0,\"data\":{\"id\":42}}"), id, sizeof(id),
+				     why, sizeof(why)));
 	ck_assert_str_eq(id, "42");
 	ck_assert(!national_upload_id(ANS("{\"errorcode\":0,\"data\":{}}"), id, sizeof(id), why,
 				      sizeof(why)));

@@ -140,10 +140,11 @@ static void draw_head(struct page *pg, json_t *d)
 		 str(d, "student_no"), str(d, "vehicle_class"), num(d, "part"), num(d, "subject"));
 	line(pg, "10", false, t, NULL, 0, 10);
 	line(pg, "12", true, "学时合计 Totals (minutes counted)", NULL, 0, 4);
-	snprintf(t, sizeof(t),
-		 "实车 vehicle %lld    模拟 simulator %lld    课堂 classroom %lld    远程 remote %lld",
-		 num(tot, "vehicle"), num(tot, "simulator"), num(tot, "classroom"),
-		 num(tot, "remote"));
+	snprintf(
+		t, sizeof(t),
+		"实车 vehicle %lld    模拟 simulator %lld    课堂 classroom %lld    远程 remote %lld",
+		num(tot, "vehicle"), num(tot, "simulator"), num(tot, "classroom"),
+		num(tot, "remote"));
 	line(pg, "10", false, t, NULL, 0, 3);
 	json_t *req = json_object_get(tot, "required");
 	char required[32] = "-";
@@ -156,7 +157,8 @@ static void draw_head(struct page *pg, json_t *d)
 	line(pg, "10", false, t, NULL, 0, 12);
 }
 
-/* Columns of the lessons' table (points from the margin): No., login, last, coach, vehicle, min, km. */
+/* Columns of the lessons' table (points from the margin): No., login, last, coach, vehicle, min,
+ * km. */
 static const double cols[] = {0, 14, 96, 178, 262, 396, 438};
 
 /* One row of the table: each cell laid out apart at its column, so that none pushes another. */
@@ -208,8 +210,9 @@ static void draw_lessons(struct page *pg, json_t *lessons)
 		snprintf(veh, sizeof(veh), "%s%s%s", plate ? plate : "", plate ? " / " : "",
 			 str(l, "terminal"));
 		snprintf(min, sizeof(min), "%lld", num(l, "minutes"));
-		const char *const cells[] = {no,  str(l, "login"), str(l, "last"), str(l, "coach_no"),
-					     veh, min,		   str(l, "mileage_km")};
+		const char *const cells[] = {
+			no,  str(l, "login"),	  str(l, "last"), str(l, "coach_no"), veh,
+			min, str(l, "mileage_km")};
 		row(pg, false, cells, ARRAY_SIZE(cells));
 		size_t k;
 		json_t *ph;

@@ -1089,9 +1089,10 @@ static int explain_pdf(PGconn *c, const char *student, const char *part, const c
 {
 	const char *v[2] = {student, part};
 	PGresult *d = PQexecParams(c, sql_teaching_log, 2, NULL, v, NULL, NULL, 0);
-	PGresult *f = PQresultStatus(d) == PGRES_TUPLES_OK
-			      ? PQexecParams(c, sql_teaching_log_backfill, 2, NULL, v, NULL, NULL, 0)
-			      : NULL;
+	PGresult *f =
+		PQresultStatus(d) == PGRES_TUPLES_OK
+			? PQexecParams(c, sql_teaching_log_backfill, 2, NULL, v, NULL, NULL, 0)
+			: NULL;
 	int rc = 1;
 	if (PQresultStatus(f) != PGRES_TUPLES_OK) {
 		fprintf(stderr, "hoursctl: %s", PQerrorMessage(c));

@@ -15,7 +15,8 @@ struct natsim;
 struct sig_cache;
 typedef struct x509_st X509;
 
-/* dir: where the uploaded PDFs and national.jsonl go (read back at start); sigs: the certificates. */
+/* dir: where the uploaded PDFs and national.jsonl go (read back at start); sigs: the certificates.
+ */
 struct natsim *natsim_new(const char *dir, struct sig_cache *sigs);
 void natsim_free(struct natsim *n);
 

@@ -48,9 +48,9 @@ struct natsim {
 };
 
 static const char *const stage_members[] = {
-	"inscode",   "stunum",	    "subject", "totaltime", "vehicletime",
-	"classtime", "simulatortime", "networktime", "duration", "examresult",
-	"mileage",   "rectype",	    "recarray", "pdfid",     "esignature",
+	"inscode",   "stunum",	      "subject",     "totaltime", "vehicletime",
+	"classtime", "simulatortime", "networktime", "duration",  "examresult",
+	"mileage",   "rectype",	      "recarray",    "pdfid",	  "esignature",
 };
 
 static void remember(struct natsim *n, json_t *line)
@@ -167,7 +167,8 @@ static char *reply(int code, const char *msg, json_t *data)
 	return s;
 }
 
-/* One query parameter's value (at most cap - 1 bytes, no decoding: the values are hex and digits). */
+/* One query parameter's value (at most cap - 1 bytes, no decoding: the values are hex and digits).
+ */
 static bool param(const char *query, const char *name, char *out, size_t cap)
 {
 	size_t nl = strlen(name);
@@ -201,7 +202,8 @@ static int check_call(struct natsim *n, const char *query, const uint8_t *data, 
 {
 	char v[32], ts[32], user[80], sign[SIGN_HEX + 2];
 	if (!param(query, "v", v, sizeof(v)) || !param(query, "ts", ts, sizeof(ts)) ||
-	    !param(query, "user", user, sizeof(user)) || !param(query, "sign", sign, sizeof(sign))) {
+	    !param(query, "user", user, sizeof(user)) ||
+	    !param(query, "sign", sign, sizeof(sign))) {
 		*why = "v, ts, sign and user are required";
 		return 200;
 	}
@@ -243,7 +245,8 @@ static int check_call(struct natsim *n, const char *query, const uint8_t *data, 
 	memcpy(m, data, len);
 	for (int i = 0; i < 8; i++)
 		m[len + i] = (uint8_t)(t >> (56 - 8 * i));
-	enum sig_result r = sig_verify(n->sigs, c->sha256, m, len + 8, sig, sizeof(sig), now.tv_sec);
+	enum sig_result r =
+		sig_verify(n->sigs, c->sha256, m, len + 8, sig, sizeof(sig), now.tv_sec);
 	free(m);
 	if (r != SIG_OK) {
 		*why = "sign does not verify with the certificate";
@@ -312,17 +315,17 @@ static const char *stage_invalid(json_t *b)
 		return "the body";
 	for (size_t i = 0; i < ARRAY_SIZE(stage_members); i++) {
 		json_t *v = json_object_get(b, stage_members[i]);
-		bool ok = strcmp(stage_members[i], "recarray") == 0 ? json_is_array(v)
+		bool ok = strcmp(stage_members[i], "recarray") == 0  ? json_is_array(v)
 			  : strcmp(stage_members[i], "mileage") == 0 ? json_is_number(v)
-			  : i < 2 || i >= 13				 ? json_is_string(v)
-									 : json_is_integer(v);
+			  : i < 2 || i >= 13			     ? json_is_string(v)
+								     : json_is_integer(v);
 		if (!ok)
 			return stage_members[i];
 	}
 	json_int_t s = json_integer_value(json_object_get(b, "subject"));
 	return json_object_size(b) != ARRAY_SIZE(stage_members) ? "(a member too many)"
-	       : s < 1 || s > 4					 ? "subject"
-									 : NULL;
+	       : s < 1 || s > 4					? "subject"
+								: NULL;
 }
 
 static char *stage(struct natsim *n, const char *path, const char *query, const uint8_t *body,
@@ -403,8 +406,8 @@ static char *review(struct natsim *n, const char *path, const char *query, const
 	return reply(0, "ok",
 		     json_pack("{sisOsOsOs[]}", "valid", 1, "validtime",
 			       json_object_get(b, "totaltime"), "needfultime",
-			       json_object_get(b, "totaltime"), "pdfid", json_object_get(b, "pdfid"),
-			       "recarray"));
+			       json_object_get(b, "totaltime"), "pdfid",
+			       json_object_get(b, "pdfid"), "recarray"));
 }
 
 /* POST /booking {"stunum", "subject"}: only once that subject's stage hours arrived. */
