@@ -2334,6 +2334,8 @@ START_TEST(test_national_push_pdf_and_booking)
 	const char *txt = pdf_text(pdf);
 	ck_assert_int_ge(count_lines_in(txt, "电子教学日志"), 1);
 	ck_assert_int_ge(count_lines_in(txt, "S001"), 1);
+	ck_assert_int_ge(count_lines_in(txt, "学时记录 records"), 1);
+	ck_assert_int_ge(count_lines_in(txt, "总学时 total"), 1);
 	/* The signatures, again, by openssl alone. */
 	snprintf(cmd, sizeof(cmd),
 		 "python3 %s/tests/national_sign_check.py %s/national.jsonl "
