@@ -150,10 +150,12 @@ static void draw_head(struct page *pg, json_t *d)
 	char required[32] = "-";
 	if (json_is_integer(req))
 		snprintf(required, sizeof(required), "%lld", (long long)json_integer_value(req));
-	snprintf(t, sizeof(t),
-		 "总学时 total %lld min    要求 required %s min    里程 mileage %s km    "
-		 "学时记录 records %lld",
-		 num(tot, "total"), required, str(tot, "mileage_km"), num(tot, "records"));
+	/* Short lines: a wrap must not split a label from its figure (pdftotext reads them). */
+	snprintf(t, sizeof(t), "总学时 total %lld min    要求 required %s min", num(tot, "total"),
+		 required);
+	line(pg, "10", false, t, NULL, 0, 3);
+	snprintf(t, sizeof(t), "里程 mileage %s km    学时记录 records %lld", str(tot, "mileage_km"),
+		 num(tot, "records"));
 	line(pg, "10", false, t, NULL, 0, 12);
 }
 
