@@ -154,8 +154,8 @@ static void draw_head(struct page *pg, json_t *d)
 	snprintf(t, sizeof(t), "总学时 total %lld min    要求 required %s min", num(tot, "total"),
 		 required);
 	line(pg, "10", false, t, NULL, 0, 3);
-	snprintf(t, sizeof(t), "里程 mileage %s km    学时记录 records %lld", str(tot, "mileage_km"),
-		 num(tot, "records"));
+	snprintf(t, sizeof(t), "里程 mileage %s km    学时记录 records %lld",
+		 str(tot, "mileage_km"), num(tot, "records"));
 	line(pg, "10", false, t, NULL, 0, 12);
 }
 
