@@ -18,6 +18,12 @@ CC ?= cc
 PKGS := libevent libevent_openssl openssl libpq jansson yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The teaching-log PDF (src/pdf/, include/teachlog.h): pango over cairo, compiled
+# and linked only into the programs that make one (NAME_OBJS naming pdf/...),
+# not into libhoursd.a, so the unit suites do not link them.
+PDF_PKGS := pangocairo fontconfig
+PDF_CFLAGS := $(shell pkg-config --cflags $(PDF_PKGS) 2>/dev/null)
+PDF_LIBS := $(shell pkg-config --libs $(PDF_PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
@@ -43,10 +49,10 @@ HDRS := $(wildcard include/*.h) $(GEN)/queries.h
 # library.  Each program links its own objects (NAME_OBJS: paths under src/,
 # without .c) and what they use of libhoursd.a.
 TOOL_HDRS := $(wildcard src/tools/*.h)
-hoursd_OBJS := hoursd
-hoursctl_OBJS := tools/hoursctl tools/audit tools/findings tools/report
+hoursd_OBJS := hoursd pdf/teachlog
+hoursctl_OBJS := tools/hoursctl tools/audit tools/findings tools/report pdf/teachlog
 termsim_OBJS := tools/termsim tools/termsim_timing tools/termsim_lesson
-policesim_OBJS := tools/policesim
+policesim_OBJS := tools/policesim tools/policesim_national
 
 PROGS := hoursd hoursctl termsim policesim
 TESTS := $(patsubst tests/%.c,%,$(TEST_SRC))
@@ -59,6 +65,8 @@ $(1)/obj/%.o: src/%.c $(HDRS) | $(1)/obj
 	$$(CC) $(2) -c $$< -o $$@
 $(1)/obj/tools/%.o: src/tools/%.c $(HDRS) $(TOOL_HDRS) | $(1)/obj/tools
 	$$(CC) $(2) -c $$< -o $$@
+$(1)/obj/pdf/%.o: src/pdf/%.c $(HDRS) | $(1)/obj/pdf
+	$$(CC) $(2) $$(PDF_CFLAGS) -c $$< -o $$@
 $(1)/obj/tests/%.o: tests/%.c $(HDRS) $(wildcard tests/*.h) | $(1)/obj/tests
 	$$(CC) $(2) $$(CHECK_CFLAGS) -c $$< -o $$@
 $(1)/obj/queries.o: $(GEN)/queries.c $(GEN)/queries.h | $(1)/obj
@@ -68,7 +76,7 @@ $(1)/libhoursd.a: $(patsubst src/%.c,$(1)/obj/%.o,$(LIB_SRC)) $(1)/obj/queries.o
 	rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
 $(1)/tests/%: $(1)/obj/tests/%.o $(1)/libhoursd.a | $(1)/tests
 	$$(CC) $(3) -o $$@ $$^ $$(CHECK_LIBS) $$(PKG_LIBS) -lm
-$(1)/obj $(1)/obj/tools $(1)/obj/tests $(1)/tests:
+$(1)/obj $(1)/obj/tools $(1)/obj/pdf $(1)/obj/tests $(1)/tests:
 	mkdir -p $$@
 endef
 
@@ -96,13 +104,14 @@ $(eval $(call build_tree,$(S),$(BASE_CFLAGS) $(SAN_FLAGS),$(SAN_FLAGS)))
 define link_prog
 # $(1) = build dir, $(2) = program, $(3) = ldflags
 $(1)/$(2): $(patsubst %,$(1)/obj/%.o,$($(2)_OBJS)) $(1)/libhoursd.a
-	$$(CC) $(3) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) -lm
+	$$(CC) $(3) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $(if $(filter pdf/%,$($(2)_OBJS)),$$(PDF_LIBS)) -lm
 endef
 
 $(foreach p,$(PROGS),$(eval $(call link_prog,$(B),$(p),)))
 $(foreach p,$(PROGS),$(eval $(call link_prog,$(S),$(p),$(SAN_FLAGS))))
 
 .PRECIOUS: $(B)/obj/%.o $(S)/obj/%.o $(B)/obj/tools/%.o $(S)/obj/tools/%.o \
+	$(B)/obj/pdf/%.o $(S)/obj/pdf/%.o \
 	$(B)/obj/tests/%.o $(S)/obj/tests/%.o
 
 deps:
@@ -153,7 +162,7 @@ install: all
 	$(DEPLOY_SED) deploy/hoursd.tmpfiles >$(DESTDIR)$(PREFIX)/lib/tmpfiles.d/hoursd.conf
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/hoursd.conf
 
-FORMAT_FILES = $(wildcard src/*.c src/tools/*.c src/tools/*.h include/*.h tests/*.c tests/*.h)
+FORMAT_FILES = $(wildcard src/*.c src/pdf/*.c src/tools/*.c src/tools/*.h include/*.h tests/*.c tests/*.h)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

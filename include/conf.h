@@ -66,6 +66,9 @@ struct hconf {
 	char *push_field_map;		      /* field names of the province's interface, JSON */
 	unsigned push_concurrency, push_timeout_s, push_retry_min_s, push_retry_max_s;
 	unsigned push_max_age_s, push_lease_s;
+	char *push_profile; /* "hoursd" (docs/push-contract.md) or "national" (its last section) */
+	unsigned push_national_rectype, push_national_rectype_backfilled, push_national_examresult;
+	bool push_national_review; /* fetch the stage-hours review after acceptance */
 	/* session */
 	unsigned session_timeout_s; /* a student login with no record for this long is over */
 	/* admin */

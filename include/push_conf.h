@@ -30,6 +30,11 @@ struct push_config {
 	const char *alg; /* RSA-SHA256 or SM2-SM3 */
 	char key_id[65];
 	json_t *field_map; /* NULL: the contract's names */
+	/* push.profile national: the calls of docs/push-contract.md's last section */
+	bool national;
+	char user[80]; /* the signing certificate's serial, upper-case hex (user=) */
+	unsigned rectype, rectype_backfilled, examresult;
+	bool review; /* fetch the review after acceptance */
 	unsigned concurrency, timeout_s, retry_min_s, retry_max_s, max_age_s, lease_s;
 };
 

@@ -25,6 +25,11 @@ PKGS=(
 	mandoc     # mandoc -Tlint of the man pages in make check (scripts/check-man.sh)
 	chromium           # tests/report_browser.sh: the quarterly report's page, headless
 	fonts-dejavu-core  # a font for it (recommends are not installed)
+	# The teaching-log PDF (src/pdf/): pango over cairo, and a small CJK font
+	# (fonts-noto-cjk would do too, at ~50 times the size); poppler-utils'
+	# pdftotext reads it back in the integration tests.
+	libpango1.0-dev libcairo2-dev fonts-wqy-microhei
+	poppler-utils
 )
 
 missing=()

@@ -14,6 +14,14 @@
 # (hoursd drains; a second Ctrl-C cuts the drain short) and PostgreSQL; so
 # does an exit on an error or a broken stdout (make run | head): the
 # cleanup leaves no process behind.  A second run reuses var/.
+#
+# HOURSD_DEMO_PUSH=national make run: also policesim as the national
+# platform (docs/push-contract.md section 9) on PORT + 3, hoursd pushing to
+# it under push.profile national, and a demo syllabus in which a minute
+# counts as an hour (the 30-minute lesson meets part 3).  The demo books the
+# student's exam of subject 3 at policesim before the lesson (refused) and
+# once the part was pushed with its teaching log (booked), and writes that
+# teaching log to var/national/ with hoursctl explain --pdf.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -22,7 +30,9 @@ PORT=${HOURSD_PORT:-8808}
 PLAIN_PORT=$((PORT + 2)) # the admin listener has PORT + 1 (8809)
 TERMINALS=(013800000001 013800000002 013800000003)
 
+DEMO_PUSH=${HOURSD_DEMO_PUSH:-}
 pids=()   # the terminals (termsim)
+booker=   # HOURSD_DEMO_PUSH=national: the booking before and after the push
 hoursd=   # hoursd, in a session of its own
 lesson=   # the timing terminal's lesson
 started=  # PostgreSQL was started: stop it
@@ -38,7 +48,7 @@ say() {
 # once), and the terminals killed.
 hurry() {
 	[ -z "$hoursd" ] || kill -TERM "$hoursd" 2>/dev/null
-	for p in "${pids[@]}" $lesson; do kill -KILL "$p" 2>/dev/null; done
+	for p in "${pids[@]}" $lesson $booker; do kill -KILL "$p" 2>/dev/null; done
 }
 
 # Whether pid runs (a child that exited stays a zombie until waited for).
@@ -60,9 +70,9 @@ stop() {
 	trap '' PIPE # writes to a broken stdout fail instead of killing us (and the tools)
 	trap hurry INT TERM
 	trap - EXIT
-	for p in "${pids[@]}" $lesson; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${pids[@]}" $lesson $booker; do kill -TERM "$p" 2>/dev/null; done
 	[ -z "$hoursd" ] || kill -TERM "$hoursd" 2>/dev/null
-	for p in $hoursd "${pids[@]}" $lesson; do reap "$p"; done
+	for p in $hoursd "${pids[@]}" $lesson $booker; do reap "$p"; done
 	if [ -n "$started" ]; then
 		if [ -n "$stamp" ]; then
 			say "stopped; positions stored so far:"
@@ -116,6 +126,56 @@ process:
 rules:
   syllabus: $ROOT/conf/syllabus.yaml
 YAML
+
+# The national platform (policesim) and the push to it; T1's TLS certificate
+# connects, T1's RSA record-signing key signs (user= its serial).
+PSIM_PORT=$((PORT + 3))
+if [ "$DEMO_PUSH" = national ]; then
+	mkdir -p "$VAR/national"
+	# A minute counts as an hour and part 3 has no mileage gate: the demo lesson meets it.
+	sed -e 's/^hour_minutes: 60 /hour_minutes: 1 /' -e 's/^effective_minutes: 45 /effective_minutes: 1 /' \
+		-e 's/min_mileage_km: 300 /min_mileage_km: 0 /' conf/syllabus.yaml >"$VAR/syllabus-demo.yaml"
+	sed -i "s|  syllabus: .*|  syllabus: $VAR/syllabus-demo.yaml|" "$VAR/hoursd.yaml"
+	cat >>"$VAR/hoursd.yaml" <<YAML
+push:
+  url: "https://localhost:$PSIM_PORT/top"
+  profile: national
+  national_review: true
+  ca: $VAR/pki/ca.crt
+  cert: $VAR/pki/term-${TERMINALS[0]}.crt
+  key: $VAR/pki/term-${TERMINALS[0]}.key
+  sign_key: $VAR/pki/sign-rsa-${TERMINALS[0]}.key
+  sign_cert: $VAR/pki/sign-rsa-${TERMINALS[0]}.crt
+  retry_min_s: 1
+  retry_max_s: 10
+YAML
+	build/policesim --listen "127.0.0.1:$PSIM_PORT" --cert "$VAR/pki/server.crt" \
+		--key "$VAR/pki/server.key" --client-ca "$VAR/pki/ca.crt" \
+		--verify-cert "$VAR/pki/sign-rsa-${TERMINALS[0]}.crt" --store "$VAR/national/accepted.jsonl" \
+		--national-dir "$VAR/national" &
+	pids+=($!)
+fi
+
+# POST /booking of the student's subject 3 at policesim: its answer.
+book() {
+	curl -sS --cacert "$VAR/pki/ca.crt" --cert "$VAR/pki/term-${TERMINALS[0]}.crt" \
+		--key "$VAR/pki/term-${TERMINALS[0]}.key" -d "{\"stunum\":\"$1\",\"subject\":3}" \
+		"https://localhost:$PSIM_PORT/booking"
+}
+
+# The student's exam booked before the push (refused), then once the part is pushed.
+book_demo() {
+	local student=$1
+	say "booking subject 3 for $student before the lesson: $(book "$student")"
+	for _ in $(seq 300); do
+		st=$(build/hoursctl -d "$CONNINFO" push list --state done 2>/dev/null | grep -c "$student" || true)
+		[ "$st" -gt 0 ] && break
+		sleep 1
+	done
+	say "booking subject 3 for $student after the push: $(book "$student")"
+	build/hoursctl -d "$CONNINFO" explain "$student" --pdf "$VAR/national/$student.pdf" --part 3 &&
+		say "its teaching log: $VAR/national/$student.pdf (the pushed one: $VAR/national/pdf-*.pdf)"
+}
 
 build/hoursctl -d "$CONNINFO" migrate --dir sql
 for t in "${TERMINALS[0]}" "${TERMINALS[2]}"; do
@@ -195,6 +255,10 @@ lessons() {
 }
 lessons &
 lesson=$!
+if [ "$DEMO_PUSH" = national ]; then
+	book_demo "S$stamp" &
+	booker=$!
+fi
 # Runs until Ctrl-C, or until hoursd or the position terminal stops.
 wait -n "$hoursd" "${pids[@]}" || true
 alive "$hoursd" || exit 1 # it said why

@@ -43,6 +43,7 @@ struct conf_key {
 static bool check_hostport(const char *s, char *why, size_t whylen);
 static bool check_platform_no(const char *s, char *why, size_t whylen);
 static bool check_unsigned(const char *s, char *why, size_t whylen);
+static bool check_push_profile(const char *s, char *why, size_t whylen);
 
 /* clang-format off */
 #define OFF(f) offsetof(struct hconf, f)
@@ -117,6 +118,12 @@ static const struct conf_key conf_keys[] = {
 	KUINT("findings.min_face_confidence", findings_min_face_confidence, 0, 100, 60, true),
 	KUINT("findings.silent_days", findings_silent_days, 1, 3650, 7, true),
 	KUINT("findings.min_realtime_percent", findings_min_realtime_percent, 0, 100, 90, true),
+	KSTR("push.profile", push_profile, "hoursd", true, check_push_profile),
+	KUINT("push.national_rectype", push_national_rectype, 0, 999, 1, true),
+	KUINT("push.national_rectype_backfilled", push_national_rectype_backfilled, 0, 999, 2,
+	      true),
+	KUINT("push.national_examresult", push_national_examresult, 0, 999, 1, true),
+	KBOOL("push.national_review", push_national_review, 0, true),
 };
 
 _Static_assert(ARRAY_SIZE(conf_keys) <= CONF_MAX_KEYS,
@@ -254,6 +261,14 @@ static bool check_unsigned(const char *s, char *why, size_t whylen)
 	if (strcmp(s, "reject") == 0 || strcmp(s, "flag") == 0)
 		return true;
 	snprintf(why, whylen, "\"reject\" or \"flag\" expected");
+	return false;
+}
+
+static bool check_push_profile(const char *s, char *why, size_t whylen)
+{
+	if (strcmp(s, "hoursd") == 0 || strcmp(s, "national") == 0)
+		return true;
+	snprintf(why, whylen, "\"hoursd\" or \"national\" expected");
 	return false;
 }
 
@@ -531,6 +546,10 @@ static bool check_push(struct loader *ld)
 		return ydoc_fail(&ld->y, rule_line(ld, "push.lease_s", "push.timeout_s"),
 				 "push.lease_s (%u) must be greater than push.timeout_s (%u)",
 				 c->push_lease_s, c->push_timeout_s);
+	if (c->push_field_map && strcmp(c->push_profile, "national") == 0)
+		return ydoc_fail(&ld->y, rule_line(ld, "push.field_map", "push.profile"),
+				 "push.field_map renames the hoursd profile's members; the "
+				 "national profile's names are fixed");
 	if (c->push_url == NULL)
 		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {

@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "push.h"
+#include "teachlog.h"
 #include "rules.h"
 #include "server.h"
 #include "command.h"
@@ -432,6 +433,7 @@ static int run(const char *path)
 	ingest_free(srv.ingest);
 	judge_free(srv.judge);
 	push_free(srv.push);
+	teachlog_shutdown(); /* the teaching log's font caches (push.c's national profile) */
 	sig_cache_free(srv.sigs);
 	syllabus_free(srv.syl);
 	geo_set_free(srv.sites);

@@ -32,6 +32,8 @@
 #include "log.h"
 #include "push_answer.h"
 #include "push_body.h"
+#include "push_national.h"
+#include "teachlog.h"
 #include "server.h"
 #include "sig.h"
 #include "ingest.h"
@@ -48,8 +50,10 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -58,7 +62,7 @@
 #define ANSWER_KEPT 4096 /* push_attempt.answer */
 #define STATS_EVERY_S 5	 /* the outbox gauges */
 
-enum job_state { J_SAVING, J_SENDING, J_RECORDING };
+enum job_state { J_LOG, J_UPLOADING, J_SAVING, J_SENDING, J_RECORDING, J_REVIEW };
 
 struct job {
 	struct job *next;
@@ -75,6 +79,12 @@ struct job {
 	int http_error; /* enum evhttp_request_error + 1; 0: none reported */
 	struct timespec t0;
 	double started; /* seconds since the epoch */
+	/* The national profile's first attempt: the take's values, the teaching log, its PDF. */
+	json_t *fields; /* the values of sql_push_take's row (columns 0, 4-19) */
+	char *doc;	/* sql_teaching_log's document */
+	unsigned char *pdf;
+	size_t pdf_len;
+	bool review; /* done under the national profile: fetch the review */
 };
 
 /* A connection finished with, freed after the loop pass. */
@@ -97,6 +107,7 @@ struct push {
 };
 
 static void poke(struct push *p);
+static bool start_review(struct job *j);
 
 static double now_wall(void)
 {
@@ -130,6 +141,9 @@ static void job_free(struct job *j)
 		evhttp_connection_free(j->evcon);
 	push_config_free(j->cfg);
 	free(j->body);
+	json_decref(j->fields);
+	free(j->doc);
+	free(j->pdf);
 	free(j);
 }
 
@@ -181,6 +195,8 @@ static void on_recorded(void *arg, const PGresult *res)
 			log_error("push: packet %s (student %s, part %d) failed: %s", j->id,
 				  j->student, j->part, PQgetvalue(res, 0, 1));
 		}
+		if (strcmp(state, "done") == 0 && j->review && start_review(j))
+			return; /* the job goes when the review is stored */
 	} else if (res && !p->stopped) {
 		log_warn("push: packet %s attempt %u recorded, but its lease had passed to another "
 			 "attempt",
@@ -311,9 +327,15 @@ static void on_response(struct evhttp_request *req, void *arg)
 		struct evbuffer *in = evhttp_request_get_input_buffer(req);
 		size_t n = evbuffer_get_length(in);
 		const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
-		const char *ra =
-			evhttp_find_header(evhttp_request_get_input_headers(req), "Retry-After");
-		push_classify(status, body, n, ra, time(NULL), &v);
+		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+		const char *ra = evhttp_find_header(h, "Retry-After");
+		if (j->cfg->national) {
+			national_classify(status, body, n, ra, evhttp_find_header(h, "Date"),
+					  time(NULL), &v);
+			j->review = j->cfg->review && v.outcome == PUSH_ACCEPTED;
+		} else {
+			push_classify(status, body, n, ra, time(NULL), &v);
+		}
 		answer = malloc(ANSWER_KEPT + 1);
 		if (answer)
 			push_sanitize(body, n, answer, ANSWER_KEPT + 1, true);
@@ -332,23 +354,30 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	evhttp_connection_free(j->evcon);
 	j->evcon = NULL;
 	j->bev = NULL;
+	if (j->state == J_REVIEW) {
+		log_warn("push: packet %s: no review within push.timeout_s", j->id);
+		struct push *p = j->p;
+		job_free(j);
+		poke(p);
+		return;
+	}
+	if (j->state == J_UPLOADING)
+		snprintf(v.error, sizeof(v.error),
+			 "teaching-log upload: no answer within "
+			 "push.timeout_s");
 	job_record(j, 0, &v, NULL, false);
 }
 
-/* Sign the body and POST it on a fresh connection; false with why when it cannot start. */
-static bool job_send(struct job *j, char *why, size_t cap)
+/*
+ * A fresh HTTPS connection to the platform and a request on it with the
+ * headers every call has; cb gets the answer.  NULL with why when it
+ * cannot be made (j->evcon, when set, is freed by the caller).
+ */
+static struct evhttp_request *
+job_connect(struct job *j, void (*cb)(struct evhttp_request *, void *), char *why, size_t cap)
 {
 	struct push *p = j->p;
 	struct push_config *c = j->cfg;
-	uint8_t sig[PUSH_SIG_MAX];
-	size_t siglen = sizeof(sig), blen = strlen(j->body);
-	char sig64[PUSH_SIG_MAX * 4 / 3 + 8], attempt[16];
-
-	if (!sig_sign(c->sign_key, (const uint8_t *)j->body, blen, sig, &siglen)) {
-		snprintf(why, cap, "cannot sign the body with push.sign_key");
-		return false;
-	}
-	push_signature_base64(sig, siglen, sig64);
 	SSL *ssl = SSL_new(c->tls);
 	bool named = ssl && (c->host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
 									   c->host) == 1
@@ -366,51 +395,118 @@ static bool job_send(struct job *j, char *why, size_t cap)
 		SSL_free(ssl);
 		ERR_clear_error();
 		snprintf(why, cap, "cannot make a TLS connection");
-		return false;
+		return NULL;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	j->evcon = evhttp_connection_base_bufferevent_new(p->base, p->dns, bev, c->host, c->port);
 	if (j->evcon == NULL) {
 		bufferevent_free(bev);
 		snprintf(why, cap, "cannot make an HTTP connection");
-		return false;
+		return NULL;
 	}
 	j->bev = bev;
 	evhttp_connection_set_timeout(j->evcon, (int)c->timeout_s);
 	evhttp_connection_set_max_body_size(j->evcon, PUSH_MAX_ANSWER);
 	evhttp_connection_set_max_headers_size(j->evcon, MAX_ANSWER_HEADERS);
 	evhttp_connection_set_retries(j->evcon, 0);
-	struct evhttp_request *req = evhttp_request_new(on_response, j);
+	struct evhttp_request *req = evhttp_request_new(cb, j);
 	if (req == NULL) {
 		snprintf(why, cap, "out of memory");
-		return false;
+		return NULL;
 	}
 	evhttp_request_set_error_cb(req, on_request_error);
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	snprintf(attempt, sizeof(attempt), "%u", j->attempt);
 	evhttp_add_header(h, "Host", c->host_header);
 	evhttp_add_header(h, "User-Agent", "hoursd/" HOURSD_VERSION);
-	evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
 	evhttp_add_header(h, "Connection", "close");
+	return req;
+}
+
+/* Send req (headers and body set) to uri; the deadline of push.timeout_s starts. */
+static bool job_launch(struct job *j, struct evhttp_request *req, enum evhttp_cmd_type cmd,
+		       const char *uri, enum job_state st, char *why, size_t cap)
+{
+	if (evhttp_make_request(j->evcon, req, cmd, uri) != 0) {
+		snprintf(why, cap, "cannot start the request");
+		return false; /* evhttp freed the request */
+	}
+	j->state = st;
+	/* One timer per job: the national profile's calls (upload, hours, review) reuse it. */
+	if (j->deadline == NULL && (j->deadline = evtimer_new(j->p->base, on_deadline, j)) == NULL)
+		die("out of memory");
+	struct timeval tv = {(time_t)j->cfg->timeout_s, 0};
+	evtimer_add(j->deadline, &tv);
+	return true;
+}
+
+/*
+ * A call of the national profile: path appended to the base of push.url,
+ * signed data (the body, the file, or the path's keys) signed with a
+ * fresh ts, the query ?v=&ts=&sign=&user=, and body (n bytes, NULL: none).
+ */
+static bool national_call(struct job *j, enum evhttp_cmd_type cmd, const char *path,
+			  const void *sdata, size_t sn, const char *ctype, const void *body,
+			  size_t n, void (*cb)(struct evhttp_request *, void *), enum job_state st,
+			  char *why, size_t cap)
+{
+	struct push_config *c = j->cfg;
+	char sign[NATIONAL_SIGN_HEX + 1], full[2400];
+	uint64_t ts = (uint64_t)(now_wall() * 1000.0);
+	if (!national_sign(c->sign_key, sdata, sn, ts, sign)) {
+		snprintf(why, cap, "cannot sign with push.sign_key");
+		return false;
+	}
+	snprintf(full, sizeof(full), "%s%s", c->path, path);
+	char *uri = national_uri(full, ts, sign, c->user);
+	struct evhttp_request *req = uri ? job_connect(j, cb, why, cap) : NULL;
+	if (req == NULL) {
+		if (uri == NULL)
+			snprintf(why, cap, "out of memory");
+		free(uri);
+		return false;
+	}
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	if (ctype)
+		evhttp_add_header(h, "Content-Type", ctype);
+	if (body)
+		evbuffer_add(evhttp_request_get_output_buffer(req), body, n);
+	bool ok = job_launch(j, req, cmd, uri, st, why, cap);
+	free(uri);
+	return ok;
+}
+
+/* Sign the body and POST it on a fresh connection; false with why when it cannot start. */
+static bool job_send(struct job *j, char *why, size_t cap)
+{
+	struct push_config *c = j->cfg;
+	uint8_t sig[PUSH_SIG_MAX];
+	size_t siglen = sizeof(sig), blen = strlen(j->body);
+	char sig64[PUSH_SIG_MAX * 4 / 3 + 8], attempt[16];
+
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	j->started = now_wall();
+	if (c->national)
+		return national_call(j, EVHTTP_REQ_POST, "/stagetrainningtime", j->body, blen,
+				     "application/json;charset=utf-8", j->body, blen, on_response,
+				     J_SENDING, why, cap);
+	if (!sig_sign(c->sign_key, (const uint8_t *)j->body, blen, sig, &siglen)) {
+		snprintf(why, cap, "cannot sign the body with push.sign_key");
+		return false;
+	}
+	push_signature_base64(sig, siglen, sig64);
+	struct evhttp_request *req = job_connect(j, on_response, why, cap);
+	if (req == NULL)
+		return false;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	snprintf(attempt, sizeof(attempt), "%u", j->attempt);
+	evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
 	evhttp_add_header(h, "X-Hoursd-Signature", sig64);
 	evhttp_add_header(h, "X-Hoursd-Signature-Alg", c->alg);
 	evhttp_add_header(h, "X-Hoursd-Key-Id", c->key_id);
 	evhttp_add_header(h, "X-Hoursd-Packet-Id", j->id);
 	evhttp_add_header(h, "X-Hoursd-Attempt", attempt);
 	evbuffer_add(evhttp_request_get_output_buffer(req), j->body, blen);
-	clock_gettime(CLOCK_MONOTONIC, &j->t0);
-	j->started = now_wall();
-	if (evhttp_make_request(j->evcon, req, EVHTTP_REQ_POST, c->path) != 0) {
-		snprintf(why, cap, "cannot start the request");
-		return false; /* evhttp freed the request */
-	}
-	j->state = J_SENDING;
-	j->deadline = evtimer_new(p->base, on_deadline, j);
-	if (j->deadline == NULL)
-		die("out of memory");
-	struct timeval tv = {(time_t)c->timeout_s, 0};
-	evtimer_add(j->deadline, &tv);
-	return true;
+	return job_launch(j, req, EVHTTP_REQ_POST, c->path, J_SENDING, why, cap);
 }
 
 /* Send, or record why the attempt could not start (an error: retried). */
@@ -459,11 +555,10 @@ static long long col_ll(const PGresult *res, int r, int c)
 	return PQgetisnull(res, r, c) ? 0 : strtoll(PQgetvalue(res, r, c), NULL, 10);
 }
 
-/* The body from sql_push_take's values (columns 0 and 4-19), under the field map. */
-static char *build_from_row(const struct job *j, const PGresult *res, int r, char *err,
-			    size_t errlen)
+/* The body's values of sql_push_take's row (columns 0 and 4-19); strings point into res. */
+static void fields_of_row(const PGresult *res, int r, struct push_fields *f)
 {
-	struct push_fields f = {
+	*f = (struct push_fields){
 		.packet_id = col(res, r, 0),
 		.student_no = col(res, r, 4),
 		.part = (int)col_ll(res, r, 5),
@@ -483,7 +578,240 @@ static char *build_from_row(const struct job *j, const PGresult *res, int r, cha
 		.record_count = col_ll(res, r, 18),
 		.records_sha256 = col(res, r, 19),
 	};
-	return push_body_build(&f, j->cfg->field_map, err, errlen);
+}
+
+/* The same values kept in the job (JSON) while the national profile gathers the teaching log. */
+static json_t *fields_to_json(const struct push_fields *f)
+{
+	json_t *o = json_pack("{s:s?, s:s?, s:i, s:s?, s:b, s:s?, s:s?, s:I, s:I, s:I, s:I, s:s?}",
+			      "packet_id", f->packet_id, "student_no", f->student_no, "part",
+			      f->part, "vehicle_class", f->vehicle_class, "backfilled",
+			      f->backfilled, "created_at", f->created_at, "school_code",
+			      f->school_code, "vehicle", (json_int_t)f->vehicle, "simulator",
+			      (json_int_t)f->simulator, "classroom", (json_int_t)f->classroom,
+			      "remote", (json_int_t)f->remote, "mileage_km", f->mileage_km);
+	if (o == NULL)
+		die("out of memory");
+	return o;
+}
+
+static void fields_from_json(json_t *o, struct push_fields *f)
+{
+#define S(k) json_string_value(json_object_get(o, k))
+#define I(k) json_integer_value(json_object_get(o, k))
+	*f = (struct push_fields){
+		.packet_id = S("packet_id"),
+		.student_no = S("student_no"),
+		.part = (int)I("part"),
+		.vehicle_class = S("vehicle_class"),
+		.backfilled = json_is_true(json_object_get(o, "backfilled")),
+		.created_at = S("created_at"),
+		.school_code = S("school_code"),
+		.vehicle = I("vehicle"),
+		.simulator = I("simulator"),
+		.classroom = I("classroom"),
+		.remote = I("remote"),
+		.mileage_km = S("mileage_km"),
+	};
+#undef S
+#undef I
+}
+
+/* Retrying cannot help: an operator fixes the data and re-drives the packet. */
+static void unbuildable(struct job *j, const char *why)
+{
+	struct push_verdict v = {.outcome = PUSH_ERROR, .retry_after_s = -1};
+	snprintf(v.error, sizeof(v.error), "cannot build the body: %s", why);
+	j->p->st->push_failed_unbuildable++;
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	j->started = now_wall();
+	job_record(j, 0, &v, NULL, true);
+}
+
+/* An attempt of the national profile that could not start a call: an error, retried. */
+static void not_sent(struct job *j, const char *what, const char *why)
+{
+	struct push_verdict v = {.outcome = PUSH_ERROR, .retry_after_s = -1};
+	snprintf(v.error, sizeof(v.error), "%snot sent: %s", what, why);
+	if (j->evcon) {
+		evhttp_connection_free(j->evcon);
+		j->evcon = NULL;
+		j->bev = NULL;
+	}
+	job_record(j, 0, &v, NULL, false);
+}
+
+/* The national body with the uploaded PDF's id, kept with the packet, then sent (on_saved). */
+static void national_save(struct job *j, const char *pdfid)
+{
+	struct push_fields f;
+	char err[300], attempt[16], sha[65];
+	uint8_t md[32];
+	fields_from_json(j->fields, &f);
+	json_t *doc = json_loads(j->doc, 0, NULL);
+	const struct national_values nv = {j->cfg->rectype, j->cfg->rectype_backfilled,
+					   j->cfg->examresult};
+	char *body = national_body(&f, &nv, json_object_get(doc, "rnums"), pdfid, err, sizeof(err));
+	json_decref(doc);
+	if (body == NULL) {
+		unbuildable(j, err);
+		return;
+	}
+	free(j->body);
+	j->body = body;
+	EVP_Digest(j->pdf, j->pdf_len, md, NULL, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		snprintf(sha + 2 * i, 3, "%02x", md[i]);
+	snprintf(attempt, sizeof(attempt), "%u", j->attempt);
+	const char *vals[5] = {j->id, j->body, attempt, pdfid, sha};
+	j->state = J_SAVING;
+	db_query(j->p->db, sql_push_save_national, 5, vals, on_saved, j);
+}
+
+/* The platform's answer to the teaching log's upload: its id, or the attempt is over. */
+static void on_uploaded(struct evhttp_request *req, void *arg)
+{
+	struct job *j = arg;
+	struct push_verdict v;
+	int status = req ? evhttp_request_get_response_code(req) : 0;
+	char *answer = NULL, id[128], why[300], err[sizeof(v.error)];
+
+	if (status <= 0) {
+		no_answer(j, http_error_text(j->http_error), &v);
+		status = 0;
+	} else {
+		struct evbuffer *in = evhttp_request_get_input_buffer(req);
+		size_t n = evbuffer_get_length(in);
+		const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
+		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+		if (status >= 200 && status < 300 &&
+		    national_upload_id(body, n, id, sizeof(id), why, sizeof(why))) {
+			job_detach(j);
+			log_debug("push: packet %s: teaching log uploaded (%zu bytes), pdfid %s",
+				  j->id, j->pdf_len, id);
+			national_save(j, id);
+			return;
+		}
+		/* The upload's errorcode means what it means for the stage hours (201, 202...). */
+		national_classify(status, body, n, evhttp_find_header(h, "Retry-After"),
+				  evhttp_find_header(h, "Date"), time(NULL), &v);
+		if (v.outcome == PUSH_ACCEPTED) {
+			v.outcome = PUSH_ERROR;
+			snprintf(v.error, sizeof(v.error), "%s", why);
+		}
+		answer = malloc(ANSWER_KEPT + 1);
+		if (answer)
+			push_sanitize(body, n, answer, ANSWER_KEPT + 1, true);
+	}
+	snprintf(err, sizeof(err), "%s", v.error);
+	snprintf(v.error, sizeof(v.error), "teaching-log upload: %.480s", err);
+	job_detach(j);
+	job_record(j, status, &v, answer, false);
+	free(answer);
+}
+
+/* The back-filled forms are in: draw the teaching log and upload it (/imageup/epdfimg). */
+static void on_forms(void *arg, const PGresult *res)
+{
+	struct job *j = arg;
+	char err[300], why[200];
+	if (j->p->stopped || res == NULL) {
+		job_free(j); /* the packet comes back when the lease ends */
+		return;
+	}
+	j->pdf = teachlog_pdf(j->doc, res, &j->pdf_len, err, sizeof(err));
+	if (j->pdf == NULL) {
+		unbuildable(j, err);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	j->started = now_wall();
+	if (!national_call(j, EVHTTP_REQ_POST, "/imageup/epdfimg", j->pdf, j->pdf_len,
+			   "application/pdf", j->pdf, j->pdf_len, on_uploaded, J_UPLOADING, why,
+			   sizeof(why)))
+		not_sent(j, "teaching-log upload: ", why);
+}
+
+/* The teaching log's document; then the back-filled forms. */
+static void on_log(void *arg, const PGresult *res)
+{
+	struct job *j = arg;
+	if (j->p->stopped || res == NULL) {
+		job_free(j);
+		return;
+	}
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		unbuildable(j, "no progress of the student's part: no teaching log");
+		return;
+	}
+	j->doc = strdup(PQgetvalue(res, 0, 0));
+	if (j->doc == NULL)
+		die("out of memory");
+	char part[8];
+	snprintf(part, sizeof(part), "%d", j->part);
+	const char *vals[2] = {j->student, part};
+	db_query(j->p->db, sql_teaching_log_backfill, 2, vals, on_forms, j);
+}
+
+static void on_review_saved(void *arg, const PGresult *res)
+{
+	struct job *j = arg;
+	struct push *p = j->p;
+	job_free(j);
+	if (!p->stopped)
+		poke(p);
+}
+
+/* The review's answer, stored (push_review) when it has an errorcode. */
+static void on_review(struct evhttp_request *req, void *arg)
+{
+	struct job *j = arg;
+	struct push *p = j->p;
+	int status = req ? evhttp_request_get_response_code(req) : 0;
+	struct evbuffer *in = status > 0 ? evhttp_request_get_input_buffer(req) : NULL;
+	size_t n = in ? evbuffer_get_length(in) : 0;
+	const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
+	json_t *a = n && n <= PUSH_MAX_ANSWER ? json_loadb(body, n, 0, NULL) : NULL;
+	json_t *ec = json_object_get(a, "errorcode");
+	job_detach(j);
+	if (!json_is_integer(ec)) {
+		log_warn("push: packet %s: the review's answer is %s (HTTP %d)", j->id,
+			 status > 0 ? "malformed" : "missing", status);
+		json_decref(a);
+		job_free(j);
+		poke(p);
+		return;
+	}
+	char code[24], answer[ANSWER_KEPT + 1];
+	char *data = json_is_object(json_object_get(a, "data"))
+			     ? json_dumps(json_object_get(a, "data"), JSON_COMPACT)
+			     : NULL;
+	snprintf(code, sizeof(code), "%lld", (long long)json_integer_value(ec));
+	push_sanitize(body, n, answer, sizeof(answer), true);
+	log_info("push: packet %s: review fetched, errorcode %s", j->id, code);
+	const char *vals[4] = {j->id, code, answer, data};
+	j->state = J_RECORDING;
+	db_query(p->db, sql_push_review_save, 4, vals, on_review_saved, j);
+	free(data);
+	json_decref(a);
+}
+
+/* GET {base}/{stunum}-stagetrainningtimereview-{subject}, signed over stunum and subject. */
+static bool start_review(struct job *j)
+{
+	char path[128], keys[64], why[200];
+	snprintf(path, sizeof(path), "/%s-stagetrainningtimereview-%d", j->student, j->part);
+	snprintf(keys, sizeof(keys), "%s%d", j->student, j->part);
+	if (national_call(j, EVHTTP_REQ_GET, path, keys, strlen(keys), NULL, NULL, 0, on_review,
+			  J_REVIEW, why, sizeof(why)))
+		return true;
+	log_warn("push: packet %s: review not fetched: %s", j->id, why);
+	if (j->evcon) {
+		evhttp_connection_free(j->evcon);
+		j->evcon = NULL;
+		j->bev = NULL;
+	}
+	return false;
 }
 
 /* One taken packet: its job, then save (first attempt) or send. */
@@ -503,6 +831,15 @@ static void take_row(struct push *p, const PGresult *res, int r)
 	p->jobs = j;
 	p->njobs++;
 	p->st->push_in_flight = p->njobs;
+	const char *built = col(res, r, 20), *now = j->cfg->national ? "national" : "hoursd";
+	if (!PQgetisnull(res, r, 3) && built && strcmp(built, now) != 0) {
+		char why[200];
+		snprintf(why, sizeof(why),
+			 "its body was built under push.profile %s, the configuration says %s",
+			 built, now);
+		unbuildable(j, why);
+		return;
+	}
 	if (!PQgetisnull(res, r, 3)) {
 		j->body = strdup(PQgetvalue(res, r, 3));
 		if (j->body == NULL)
@@ -511,15 +848,21 @@ static void take_row(struct push *p, const PGresult *res, int r)
 		return;
 	}
 	char err[300], attempt[16];
-	j->body = build_from_row(j, res, r, err, sizeof(err));
+	struct push_fields f;
+	fields_of_row(res, r, &f);
+	if (j->cfg->national) {
+		/* The teaching log first: its PDF is uploaded, its id goes in the body. */
+		char part[8];
+		snprintf(part, sizeof(part), "%d", j->part);
+		const char *vals[2] = {j->student, part};
+		j->fields = fields_to_json(&f);
+		j->state = J_LOG;
+		db_query(p->db, sql_teaching_log, 2, vals, on_log, j);
+		return;
+	}
+	j->body = push_body_build(&f, j->cfg->field_map, err, sizeof(err));
 	if (j->body == NULL) {
-		/* Retrying cannot help: an operator fixes the data and re-drives the packet. */
-		struct push_verdict v = {.outcome = PUSH_ERROR, .retry_after_s = -1};
-		snprintf(v.error, sizeof(v.error), "cannot build the body: %s", err);
-		p->st->push_failed_unbuildable++;
-		clock_gettime(CLOCK_MONOTONIC, &j->t0);
-		j->started = now_wall();
-		job_record(j, 0, &v, NULL, true);
+		unbuildable(j, err);
 		return;
 	}
 	snprintf(attempt, sizeof(attempt), "%u", j->attempt);
@@ -654,7 +997,7 @@ void push_stop(struct push *p)
 	/* Requests in flight are abandoned; their packets come back when the lease ends. */
 	for (struct job *j = p->jobs, *next; j; j = next) {
 		next = j->next;
-		if (j->state == J_SENDING) {
+		if (j->state == J_SENDING || j->state == J_UPLOADING || j->state == J_REVIEW) {
 			log_warn("push: packet %s abandoned in flight at exit", j->id);
 			job_free(j);
 		}

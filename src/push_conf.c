@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/bn.h>
 #include <openssl/x509.h>
 
 #define MAX_PATH_LEN 2048
@@ -142,6 +143,36 @@ static const char *key_alg(EVP_PKEY *k)
 }
 
 /*
+ * The national profile signs with the terminals' scheme (RSA, the bare
+ * digest: 512 hex digits means RSA-2048) and names the certificate by its
+ * serial (user=).
+ */
+static bool national_signer(struct push_config *pc, X509 *x, const struct hconf *c, char *err,
+			    size_t errlen)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	bool ok = hex && strlen(hex) < sizeof(pc->user);
+	if (ok)
+		snprintf(pc->user, sizeof(pc->user), "%s", hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	if (!ok) {
+		snprintf(err, errlen, "push.sign_cert %s: cannot read its serial number",
+			 c->push_sign_cert);
+		return false;
+	}
+	if (!EVP_PKEY_is_a(pc->sign_key, "RSA") || EVP_PKEY_get_bits(pc->sign_key) != 2048) {
+		snprintf(err, errlen,
+			 "push.sign_key %s: push.profile national signs with RSA-2048 (sign= is "
+			 "512 hex digits)",
+			 c->push_sign_key);
+		return false;
+	}
+	return true;
+}
+
+/*
  * The signing key and its certificate: the key id is the certificate's
  * SHA-256, and a test body signed with the key must verify with the
  * certificate the way the platform verifies it (sig.c).
@@ -183,6 +214,8 @@ static bool load_signer(struct push_config *pc, const struct hconf *c, char *err
 	}
 	for (size_t i = 0; i < 32; i++)
 		snprintf(pc->key_id + 2 * i, 3, "%02x", md[i]);
+	if (pc->national && !national_signer(pc, x, c, err, errlen))
+		goto out;
 	struct sig_cache *sc = sig_cache_new(1);
 	char why[256] = "";
 	ok = sc && sig_cache_put(sc, md, pem, why, sizeof(why)) &&
@@ -252,13 +285,28 @@ bool push_config_load(const struct hconf *c, struct push_config **out, char *err
 	pc->retry_max_s = c->push_retry_max_s;
 	pc->max_age_s = c->push_max_age_s;
 	pc->lease_s = c->push_lease_s;
+	pc->national = strcmp(c->push_profile, "national") == 0;
+	pc->rectype = c->push_national_rectype;
+	pc->rectype_backfilled = c->push_national_rectype_backfilled;
+	pc->examresult = c->push_national_examresult;
+	pc->review = c->push_national_review;
 	bool ok = parse_url(pc, c->push_url, err, errlen) && make_tls(pc, c, err, errlen) &&
 		  load_signer(pc, c, err, errlen) &&
 		  (c->push_field_map == NULL || load_field_map(pc, c->push_field_map, err, errlen));
+	if (ok && pc->national && strchr(pc->path, '?')) {
+		snprintf(err, errlen,
+			 "push.url %s: under push.profile national it is the platform's base "
+			 "(e.g. https://HOST/top), without a query",
+			 c->push_url);
+		ok = false;
+	}
 	if (!ok) {
 		push_config_free(pc);
 		return false;
 	}
+	/* The base's path without its trailing slashes: the calls' paths are appended. */
+	for (size_t n = strlen(pc->path); pc->national && n > 0 && pc->path[n - 1] == '/'; n--)
+		pc->path[n - 1] = '\0';
 	*out = pc;
 	return true;
 }

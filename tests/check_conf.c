@@ -539,6 +539,28 @@ START_TEST(err_push_rules)
 }
 END_TEST
 
+/* push.profile: hoursd or national; the national names are not renamed by a field map. */
+START_TEST(push_profile)
+{
+	expect_err(MIN_CONF "push:\n  profile: provincial\n", 10,
+		   "\"hoursd\" or \"national\" expected");
+	expect_err(MIN_CONF "push:\n  profile: national\n  field_map: map.json\n", 11,
+		   "push.field_map renames the hoursd profile's members");
+	struct hconf *c = load_ok(MIN_CONF "push:\n  profile: national\n  national_rectype: 4\n"
+					   "  national_review: true\n");
+	ck_assert_str_eq(c->push_profile, "national");
+	ck_assert_uint_eq(c->push_national_rectype, 4);
+	ck_assert_uint_eq(c->push_national_rectype_backfilled, 2);
+	ck_assert_uint_eq(c->push_national_examresult, 1);
+	ck_assert(c->push_national_review);
+	conf_free(c);
+	c = load_ok(MIN_CONF);
+	ck_assert_str_eq(c->push_profile, "hoursd");
+	ck_assert(!c->push_national_review);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(err_missing_required)
 {
 	expect_err("# header\nlisten:\n  tls: \"127.0.0.1:8808\"\n", 2,
@@ -637,6 +659,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, err_reconnect_order);
 	tcase_add_test(tc, err_store_below_batch);
 	tcase_add_test(tc, err_push_rules);
+	tcase_add_test(tc, push_profile);
 	tcase_add_test(tc, err_missing_required);
 	tcase_add_test(tc, err_required_empty);
 	tcase_add_test(tc, err_bool);

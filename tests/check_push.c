@@ -8,9 +8,13 @@
 #include "hoursd.h"
 #include "push_answer.h"
 #include "push_body.h"
+#include "push_national.h"
 
 #include <check.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <time.h>
 
 #define ID_SPECIMEN "426695a0efdb59b9eaedaf0b5ca3eddf013cc2a7f9e283437704ea605f421e6d"
 #define RECORDS "88a96c6ab61cc37885ccb75cf115ed8ded8f45821ec44d047a410548a3465a44"
@@ -281,6 +285,124 @@ START_TEST(backoff_doubles_within_bounds)
 }
 END_TEST
 
+/* ---- the national profile (docs/push-contract.md section 9) ---- */
+
+/* The body: the members, sorted; rectype by back-fill; pdfid and recarray in. */
+START_TEST(national_body_members_and_rectype)
+{
+	struct push_fields f = example();
+	const struct national_values nv = {.rectype = 7, .rectype_backfilled = 9, .examresult = 1};
+	json_t *rn = json_pack("[ss]", "440100000000001700000120", "440100000000002300000007");
+	char err[200];
+	char *b = national_body(&f, &nv, rn, "P1", err, sizeof(err));
+	ck_assert_str_eq(b,
+			 "{\"classtime\":0,\"duration\":960,\"esignature\":\"\",\"examresult\":1,"
+			 "\"inscode\":\"4401000001\",\"mileage\":123.4,\"networktime\":0,"
+			 "\"pdfid\":\"P1\",\"recarray\":[{\"rnum\":\"440100000000001700000120\"},"
+			 "{\"rnum\":\"440100000000002300000007\"}],\"rectype\":7,"
+			 "\"simulatortime\":120,\"stunum\":\"4401000000000001\",\"subject\":2,"
+			 "\"totaltime\":960,\"vehicletime\":840}");
+	free(b);
+	f.backfilled = true;
+	f.mileage_km = "0.0";
+	b = national_body(&f, &nv, rn, "P1", err, sizeof(err));
+	ck_assert_ptr_nonnull(strstr(b, "\"rectype\":9,"));
+	ck_assert_ptr_nonnull(strstr(b, "\"mileage\":0.0,"));
+	free(b);
+	ck_assert_ptr_null(national_body(&f, &nv, rn, NULL, err, sizeof(err)));
+	ck_assert_str_eq(err, "the teaching log's pdfid is missing");
+	f.school_code = NULL;
+	ck_assert_ptr_null(national_body(&f, &nv, rn, "P1", err, sizeof(err)));
+	json_decref(rn);
+}
+END_TEST
+
+/* sign: 512 upper-case hex digits that RSA-recover to SHA-256(data || ts as 8 bytes BE). */
+START_TEST(national_sign_is_the_bare_digest)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	ck_assert_ptr_nonnull(k);
+	char hex[NATIONAL_SIGN_HEX + 1];
+	const uint64_t ts = 1764500000123ULL;
+	ck_assert(national_sign(k, (const uint8_t *)"{}", 2, ts, hex));
+	ck_assert_uint_eq(strlen(hex), 512);
+	ck_assert_uint_eq(strspn(hex, "0123456789ABCDEF"), 512);
+	uint8_t sig[256], want[32], got[256];
+	for (int i = 0; i < 256; i++)
+		sscanf(hex + 2 * i, "%2hhX", &sig[i]);
+	const uint8_t data[] = {'{', '}', 0x00, 0x00, 0x01, 0x9a, 0xd4, 0x65, 0x4d, 0x7b};
+	ck_assert_uint_eq(ts, 0x0000019ad4654d7bULL);
+	EVP_Digest(data, sizeof(data), want, NULL, EVP_sha256(), NULL);
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(k, NULL);
+	size_t n = sizeof(got);
+	ck_assert_int_eq(EVP_PKEY_verify_recover_init(c), 1);
+	ck_assert_int_eq(EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING), 1);
+	ck_assert_int_eq(EVP_PKEY_verify_recover(c, got, &n, sig, sizeof(sig)), 1);
+	ck_assert_uint_eq(n, 32);
+	ck_assert_mem_eq(got, want, 32);
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(k);
+	char *u = national_uri("/top/stagetrainningtime", ts, "AB", "1F");
+	ck_assert_str_eq(u, "/top/stagetrainningtime?v=1.0.0.e2&ts=1764500000123&sign=AB&user=1F");
+	free(u);
+}
+END_TEST
+
+/* The answers: 0 done, 1 retry, 201 by the clocks, 202 failed, others failed, malformed retried. */
+START_TEST(national_answers)
+{
+	struct push_verdict v;
+	const time_t now = 1764500000; /* Sun, 30 Nov 2025 10:53:20 GMT */
+	const char *same = "Sun, 30 Nov 2025 10:53:50 GMT", *off = "Sun, 30 Nov 2025 11:03:20 GMT";
+#define ANS(s) s, strlen(s)
+	national_classify(200, ANS("{\"errorcode\":0,\"message\":\"ok\",\"data\":null}"), NULL,
+			  same, now, &v);
+	ck_assert_int_eq(v.outcome, PUSH_ACCEPTED);
+	national_classify(200, ANS("{\"errorcode\":1,\"message\":\"busy\"}"), NULL, same, now, &v);
+	ck_assert_int_eq(v.outcome, PUSH_RETRY);
+	ck_assert_str_eq(v.error, "errorcode 1: busy");
+	national_classify(200, ANS("{\"errorcode\":201,\"message\":\"ts\"}"), NULL, same, now, &v);
+	ck_assert_int_eq(v.outcome, PUSH_RETRY);
+	ck_assert_ptr_nonnull(strstr(v.error, "clocks agree within 30 s"));
+	national_classify(200, ANS("{\"errorcode\":201,\"message\":\"ts\"}"), NULL, off, now, &v);
+	ck_assert_int_eq(v.outcome, PUSH_REJECTED);
+	ck_assert(v.config_problem);
+	ck_assert_ptr_nonnull(strstr(v.error, "our clock is -600 s off the platform's"));
+	national_classify(200, ANS("{\"errorcode\":201,\"message\":\"ts\"}"), NULL, NULL, now, &v);
+	ck_assert_int_eq(v.outcome, PUSH_REJECTED);
+	national_classify(200, ANS("{\"errorcode\":202,\"message\":\"cert\"}"), NULL, same, now,
+			  &v);
+	ck_assert_int_eq(v.outcome, PUSH_REJECTED);
+	ck_assert(v.config_problem);
+	ck_assert_ptr_nonnull(strstr(v.error, "errorcode 202: cert (certificate not valid"));
+	national_classify(200, ANS("{\"errorcode\":100,\"message\":\"no\"}"), NULL, same, now, &v);
+	ck_assert_int_eq(v.outcome, PUSH_REJECTED);
+	national_classify(200, ANS("<html>"), NULL, same, now, &v);
+	ck_assert_int_eq(v.outcome, PUSH_ERROR);
+	national_classify(200, ANS("{\"errorcode\":\"0\"}"), NULL, same, now, &v);
+	ck_assert_int_eq(v.outcome, PUSH_ERROR);
+	national_classify(503, ANS(""), "5", same, now, &v);
+	ck_assert_int_eq(v.outcome, PUSH_RETRY);
+	ck_assert_int_eq(v.retry_after_s, 5);
+	national_classify(409, ANS("{\"result\":\"duplicate\"}"), NULL, same, now, &v);
+	ck_assert_int_eq(v.outcome, PUSH_ERROR);
+	char id[32], why[200];
+	ck_assert(national_upload_id(ANS("{\"errorcode\":0,\"data\":{\"id\":\"P9\"}}"), id,
+				     sizeof(id), why, sizeof(why)));
+	ck_assert_str_eq(id, "P9");
+	ck_assert(national_upload_id(ANS("{\"errorcode\":0,\"data\":{\"id\":42}}"), id, sizeof(id),
+				     why, sizeof(why)));
+	ck_assert_str_eq(id, "42");
+	ck_assert(!national_upload_id(ANS("{\"errorcode\":0,\"data\":{}}"), id, sizeof(id), why,
+				      sizeof(why)));
+	ck_assert_str_eq(why, "malformed answer: no data.id");
+	ck_assert(!national_upload_id(ANS("{\"errorcode\":202,\"message\":\"c\"}"), id, sizeof(id),
+				      why, sizeof(why)));
+	ck_assert_str_eq(why, "errorcode 202: c");
+#undef ANS
+}
+END_TEST
+
 static Suite *push_suite(void)
 {
 	Suite *s = suite_create("push");
@@ -295,6 +417,11 @@ static Suite *push_suite(void)
 	tcase_add_test(tc, sanitize_keeps_utf8_escapes_the_rest);
 	tcase_add_test(tc, backoff_doubles_within_bounds);
 	suite_add_tcase(s, tc);
+	TCase *tn = tcase_create("national");
+	tcase_add_test(tn, national_body_members_and_rectype);
+	tcase_add_test(tn, national_sign_is_the_bare_digest);
+	tcase_add_test(tn, national_answers);
+	suite_add_tcase(s, tn);
 	return s;
 }
 

@@ -7,7 +7,8 @@
 -- built yet), 4 student, 5 part, 6 vehicle class, 7 backfilled, 8 created
 -- (UTC+8), 9 school code, 10 id card SHA-256, 11-14 vehicle, simulator,
 -- classroom and remote minutes, 15 km, 16 first and 17 last minute (UTC+8),
--- 18 record count, 19 records SHA-256; 9-19 NULL when the body is kept.
+-- 18 record count, 19 records SHA-256; 9-19 NULL when the body is kept;
+-- 20 the profile the kept body was built under (NULL: none, or before 012).
 WITH t AS (
   UPDATE push_packet p
      SET state = 'sending', attempts = p.attempts + 1,
@@ -21,7 +22,8 @@ SELECT t.id, t.attempts, t.attempts - t.redrive_attempts, t.body, t.student_no, 
        t.vehicle_class, t.backfilled,
        to_char(t.created_at AT TIME ZONE 'UTC' + interval '8 hours',
                'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'),
-       b.school, b.id_card, b.veh, b.sim, b.cls, b.rem, b.km, b.first, b.last, b.n, b.digest
+       b.school, b.id_card, b.veh, b.sim, b.cls, b.rem, b.km, b.first, b.last, b.n, b.digest,
+       t.profile
   FROM t
   LEFT JOIN LATERAL (
     SELECT

@@ -24,6 +24,7 @@
 #include "db.h"
 #include "jtx.h"
 #include "queries.h"
+#include "teachlog.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1080,10 +1081,64 @@ static int run_student_held(const struct args *a)
 	return student_held(a->pos[0], a->pos[1]);
 }
 
+/*
+ * The teaching log of the student's part as a PDF in file: the document
+ * the pusher's national profile uploads (sql/queries/teaching_log.sql,
+ * teaching_log_backfill.sql, src/pdf/teachlog.c).
+ */
+static int explain_pdf(PGconn *c, const char *student, const char *part, const char *file)
+{
+	const char *v[2] = {student, part};
+	PGresult *d = PQexecParams(c, sql_teaching_log, 2, NULL, v, NULL, NULL, 0);
+	PGresult *f =
+		PQresultStatus(d) == PGRES_TUPLES_OK
+			? PQexecParams(c, sql_teaching_log_backfill, 2, NULL, v, NULL, NULL, 0)
+			: NULL;
+	int rc = 1;
+	if (PQresultStatus(f) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "hoursctl: %s", PQerrorMessage(c));
+	} else if (PQntuples(d) != 1 || PQgetisnull(d, 0, 0)) {
+		fprintf(stderr, "hoursctl: explain --pdf: student %s has no counted minutes%s%s\n",
+			student, part ? " in part " : "", part ? part : "");
+	} else {
+		char err[256];
+		size_t n = 0;
+		unsigned char *pdf = teachlog_pdf(PQgetvalue(d, 0, 0), f, &n, err, sizeof(err));
+		FILE *out = pdf ? fopen(file, "wb") : NULL;
+		bool written = out && fwrite(pdf, 1, n, out) == n;
+		if (out && fclose(out) != 0)
+			written = false;
+		if (pdf == NULL)
+			fprintf(stderr, "hoursctl: %s\n", err);
+		else if (!written)
+			fprintf(stderr, "hoursctl: explain --pdf %s: %s\n", file, strerror(errno));
+		else
+			rc = 0;
+		free(pdf);
+	}
+	PQclear(d);
+	PQclear(f);
+	teachlog_shutdown();
+	return rc;
+}
+
 static int run_explain(const struct args *a)
 {
+	const char *part = a->opt[1];
+	if (part && !(part[0] >= '1' && part[0] <= '4' && part[1] == '\0')) {
+		fprintf(stderr, "hoursctl: explain: --part %s: 1 to 4 expected\n", part);
+		return 2;
+	}
+	if (part && !a->opt[0]) {
+		fprintf(stderr, "hoursctl: explain: --part goes with --pdf\n");
+		return 2;
+	}
 	PGconn *c = conn();
-	return c ? audit_explain(c, a->pos[0], stdout) : 1;
+	if (c == NULL)
+		return 1;
+	if (a->opt[0])
+		return explain_pdf(c, a->pos[0], part, a->opt[0]);
+	return audit_explain(c, a->pos[0], stdout);
 }
 
 static int run_recompute(const struct args *a)
@@ -1279,10 +1334,16 @@ static const struct verb verbs[] = {
 	{"student", "held", "STUDENT CLASS|none", {NULL}, run_student_held,
 	 "  student held STUDENT CLASS|none  the licence the student already holds: adding\n"
 	 "                                   a class, the syllabus's reduced figures apply\n"},
-	{"explain", NULL, "STUDENT", {NULL}, run_explain,
+	{"explain", NULL, "STUDENT", {"--pdf", "--part"}, run_explain,
 	 "  explain STUDENT                  progress per part, the practice mileage and the\n"
 	 "                                   licence held, and every minute that did not\n"
-	 "                                   count with its reason (exit 1: no such student)\n"},
+	 "                                   count with its reason (exit 1: no such student)\n"
+	 "  explain STUDENT --pdf FILE [--part N]\n"
+	 "                                   the teaching log (电子教学日志) of part N (default:\n"
+	 "                                   the part last counted) as the PDF the national\n"
+	 "                                   push profile uploads: school, student, lessons\n"
+	 "                                   with coach, vehicle, times, minutes and photos'\n"
+	 "                                   SHA-256, totals, back-filled forms\n"},
 	{"recompute", NULL, "[STUDENT]", {NULL}, run_recompute,
 	 "  recompute [STUDENT]              derive progress again from the stored records\n"
 	 "                                   and report any difference (exit 1 if some)\n"},

@@ -20,6 +20,7 @@
  * before the evhttp is freed, so that nothing leaks under ASan.
  */
 #include "hoursd.h"
+#include "policesim.h"
 #include "conf.h"
 #include "log.h"
 #include "server.h"
@@ -55,8 +56,22 @@
 #define MAX_SLOW_MS 600000
 #define MAX_VERIFY_CERTS 8
 #define SIG_MAX 512
+#define MAX_NATIONAL_BODY (8 * 1024 * 1024) /* an uploaded teaching log */
 
-enum fault { F_5XX, F_BUSY, F_TIMEOUT, F_RESET, F_REJECT, F_DUP, F_LOST, F_GARBAGE, F_HUGE };
+enum fault {
+	F_5XX,
+	F_BUSY,
+	F_TIMEOUT,
+	F_RESET,
+	F_REJECT,
+	F_DUP,
+	F_LOST,
+	F_GARBAGE,
+	F_HUGE,
+	F_E1, /* national stage hours: answered with that errorcode, not processed */
+	F_E201,
+	F_E202,
+};
 
 static const struct {
 	const char *name;
@@ -66,7 +81,8 @@ static const struct {
 	[F_TIMEOUT] = {"timeout", false}, [F_RESET] = {"reset", false},
 	[F_REJECT] = {"reject", false},	  [F_DUP] = {"dup", true},
 	[F_LOST] = {"lost", true},	  [F_GARBAGE] = {"garbage", true},
-	[F_HUGE] = {"huge", true},
+	[F_HUGE] = {"huge", true},	  [F_E1] = {"e1", false},
+	[F_E201] = {"e201", false},	  [F_E202] = {"e202", false},
 };
 
 struct rule {
@@ -126,10 +142,11 @@ struct psim {
 	struct pending *pending;
 	struct stats st;
 	struct event *sigint_ev, *sigterm_ev;
+	struct natsim *nat; /* --national-dir: the national interface; NULL: off */
 };
 
 struct opts {
-	const char *listen, *cert, *key, *client_ca, *store, *fault, *field_map;
+	const char *listen, *cert, *key, *client_ca, *store, *fault, *field_map, *national_dir;
 	const char *verify[MAX_VERIFY_CERTS];
 	unsigned nverify;
 	bool verbose;
@@ -828,6 +845,8 @@ static struct answer stats_answer(struct psim *ps)
 		json_object_set_new(j, counters[i].name, json_integer((json_int_t)counters[i].v));
 	faults_format(&ps->f, spec, sizeof(spec));
 	json_object_set_new(j, "faults", json_string(spec));
+	if (ps->nat)
+		natsim_stats(ps->nat, j);
 	return (struct answer){ACT_SEND, HTTP_OK, "OK", json_buffer(j), false};
 }
 
@@ -863,6 +882,38 @@ static struct answer admin(struct psim *ps, struct evhttp_request *req, const ch
 
 /* ---- requests ---- */
 
+/*
+ * A call of the national interface (policesim_national.c).  The faults of
+ * HTTP (5xx, busy, timeout, reset) and the errorcode faults (e1, e201,
+ * e202) are taken by stage-hours POSTs only: the uploads, reviews and
+ * bookings around them go through.
+ */
+static void national_request(struct psim *ps, struct evhttp_request *req, const char *path,
+			     const char *query, const char *cn)
+{
+	bool post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+	int f = post && natsim_is_stage(path) ? faults_take(&ps->f, false) : -1, status = 200;
+	const char *what = "?";
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	const uint8_t *body = n ? evbuffer_pullup(in, -1) : (const uint8_t *)"";
+	if (f >= 0)
+		ps->st.faults_injected++;
+	if (f >= 0 && f != F_E1 && f != F_E201 && f != F_E202) {
+		log_info("%s %s: fault %s", cn, path, fault_info[f].name);
+		answer(ps, req, before_fault(f), true);
+		return;
+	}
+	int code = f == F_E1 ? 1 : f == F_E201 ? 201 : f == F_E202 ? 202 : 0;
+	char *out = natsim_handle(ps->nat, post, path, query, body, n, code, &status, &what);
+	struct answer a = {ACT_SEND, status, "OK", evbuffer_new(), false};
+	if (a.body && out)
+		evbuffer_add(a.body, out, strlen(out));
+	log_info("%s %s %s (%zu bytes): %s", cn, post ? "POST" : "GET", path, n, what);
+	free(out);
+	answer(ps, req, a, true);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct psim *ps = arg;
@@ -885,6 +936,15 @@ static void on_request(struct evhttp_request *req, void *arg)
 	client_cn(req, cn, sizeof(cn));
 	if (strncmp(path, "/_", 2) == 0) {
 		answer(ps, req, admin(ps, req, path), false);
+		return;
+	}
+	if (ps->nat && natsim_path(path)) {
+		national_request(ps, req, path, evhttp_uri_get_query(uri), cn);
+		return;
+	}
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > MAX_BODY) {
+		answer(ps, req, ans_rejected(413, "Payload Too Large", "too_large", "over 64 KiB"),
+		       false);
 		return;
 	}
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
@@ -970,6 +1030,10 @@ static bool add_signer(struct psim *ps, const char *path)
 		snprintf(s->hex + 2 * i, 3, "%02x", s->sha256[i]);
 	log_info("verifying %s signatures with %s (key id %s)", s->alg, path, s->hex);
 	ps->nsigners++;
+	if (ps->nat && !natsim_add_cert(ps->nat, x, s->sha256)) {
+		log_error("--verify-cert %s: cannot read its serial", path);
+		ok = false;
+	}
 out:
 	X509_free(x);
 	if (fp)
@@ -1088,6 +1152,8 @@ static bool psim_start(struct psim *ps, const struct opts *o)
 				     o->fault ? strlen(o->fault) : 0, err, sizeof(err));
 	if (ps->tls && !ok)
 		log_error("--fault: %s", err);
+	if (ok && o->national_dir && !(ps->nat = natsim_new(o->national_dir, ps->sigs)))
+		ok = false;
 	for (unsigned i = 0; ok && i < o->nverify; i++)
 		ok = add_signer(ps, o->verify[i]);
 	ok = ok && (!o->field_map || field_map_load(ps, o->field_map));
@@ -1107,7 +1173,7 @@ static bool psim_start(struct psim *ps, const struct opts *o)
 	evhttp_set_bevcb(ps->http, on_bev, ps);
 	evhttp_set_gencb(ps->http, on_request, ps);
 	evhttp_set_timeout(ps->http, CONN_TIMEOUT_S);
-	evhttp_set_max_body_size(ps->http, MAX_BODY);
+	evhttp_set_max_body_size(ps->http, ps->nat ? MAX_NATIONAL_BODY : MAX_BODY);
 	evhttp_set_max_headers_size(ps->http, MAX_HEADERS);
 	evhttp_set_allowed_methods(ps->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
 	ps->sigint_ev = evsignal_new(ps->base, SIGINT, on_signal, ps);
@@ -1158,6 +1224,7 @@ static void psim_free(struct psim *ps)
 	json_decref(ps->seen);
 	json_decref(ps->rename);
 	json_decref(ps->contract);
+	natsim_free(ps->nat);
 	if (ps->base)
 		event_base_free(ps->base);
 }
@@ -1177,7 +1244,12 @@ static void usage(FILE *out)
 		"  --store FILE         one JSON line per accepted packet; read back at start\n"
 		"  --field-map FILE     the pusher's push.field_map, to read renamed fields\n"
 		"  --fault SPEC         e.g. 5xx:3,busy:1,timeout:2,reset:1,reject:1,dup:1,\n"
-		"                       lost:1,garbage:1,huge:1,slow:2000 (see the contract)\n"
+		"                       lost:1,garbage:1,huge:1,slow:2000 (see the contract);\n"
+		"                       e1:N, e201:N, e202:N: errorcodes of the national profile\n"
+		"  --national-dir DIR   also the national interface: .../imageup/TYPE,\n"
+		"                       .../stagetrainningtime, .../{stunum}-stagetrainningtime\n"
+		"                       review-{subject}, and POST /booking; PDFs and accepted\n"
+		"                       calls are kept in DIR (national.jsonl, read back at start)\n"
 		"  -v, --verbose        debug log\n"
 		"Admin (loopback only): GET /_stats, GET /_faults, POST /_faults with a SPEC.\n");
 }
@@ -1193,6 +1265,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"store", required_argument, NULL, 'o'},
 		{"fault", required_argument, NULL, 'f'},
 		{"field-map", required_argument, NULL, 'm'},
+		{"national-dir", required_argument, NULL, 'N'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -1222,6 +1295,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case 'm':
 			o->field_map = optarg;
+			break;
+		case 'N':
+			o->national_dir = optarg;
 			break;
 		case 'v':
 			o->verbose = true;

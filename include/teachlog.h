@@ -1,0 +1,34 @@
+/*
+ * teachlog.h - the teaching log (电子教学日志) of a student's part as a PDF:
+ * the school, the student, each lesson (coach, vehicle, times, minutes,
+ * the photos' SHA-256), the totals and the back-filled forms.
+ *
+ * Drawn with pango over cairo's PDF surface, in a CJK font from Debian
+ * (fonts-wqy-microhei), into memory.  The same document is uploaded by
+ * the pusher's national profile (push.c, before the body: its id is the
+ * body's pdfid) and written by `hoursctl explain STUDENT --pdf FILE`.
+ *
+ * src/pdf/ is not in libhoursd.a: only the programs that make a PDF
+ * (hoursd, hoursctl) compile and link it with pango and cairo
+ * (the Makefile's PDF_PKGS), so the unit suites stay without them.
+ */
+#ifndef HOURSD_TEACHLOG_H
+#define HOURSD_TEACHLOG_H
+
+#include "hoursd.h"
+
+typedef struct pg_result PGresult;
+
+/*
+ * The PDF (malloc'd, *len bytes) of doc, the JSON text of
+ * sql/queries/teaching_log.sql, and forms, the rows of
+ * sql/queries/teaching_log_backfill.sql (NULL: none).  NULL with err when
+ * doc is not such a document or the drawing fails.
+ */
+unsigned char *teachlog_pdf(const char *doc, const PGresult *forms, size_t *len, char *err,
+			    size_t errlen) MUSTCHECK;
+
+/* At exit: drop pango's, cairo's and fontconfig's caches (no leak reported under ASan). */
+void teachlog_shutdown(void);
+
+#endif

@@ -1,0 +1,28 @@
+-- 012_push_national.sql - the national stage-hours profile of the push
+-- (docs/push-contract.md, "The national profile"): the teaching-log PDF
+-- uploaded before the body, and the platform's later review.
+
+-- Per packet: the id the platform gave the uploaded teaching-log PDF
+-- (/imageup/epdfimg, sent as pdfid) and the PDF's SHA-256, kept with the
+-- body so that every attempt sends the same pdfid; the profile the body
+-- was built under ('hoursd' or 'national'; NULL: built before 012).
+ALTER TABLE push_packet
+	ADD COLUMN pdf_id      text,
+	ADD COLUMN pdf_sha256  bytea CHECK (length(pdf_sha256) = 32),
+	ADD COLUMN profile     text CHECK (profile IN ('hoursd', 'national'));
+
+-- The review of a packet's stage hours as the national platform answers
+-- GET /{stunum}-stagetrainningtimereview-{subject} (fetched after the
+-- packet is accepted, when push.national.review is on): the last answer
+-- fetched, one row per packet.
+CREATE TABLE push_review (
+	packet_id    uuid PRIMARY KEY REFERENCES push_packet,
+	fetched_at   timestamptz NOT NULL DEFAULT now(),
+	errorcode    integer NOT NULL,
+	valid        integer,          -- 1: approved
+	validtime    integer,          -- minutes the supervisor counted
+	needfultime  integer,          -- minutes required
+	pdfid        text,             -- the supervisor-signed PDF
+	recarray     jsonb,            -- [{rnum, reason}] per rejected record
+	answer       text NOT NULL     -- the answer as received (cut at 4 KiB)
+);

@@ -1,0 +1,78 @@
+-- The teaching log (电子教学日志) of a student's part, as one JSON document
+-- for src/teachlog.c ($1 = student number, $2 = part; NULL: the part of
+-- the student's latest progress).  Column: the document, NULL when the
+-- student has no progress in that part.  Lessons are the student logins
+-- (session_login_at) of the counted records of the part, with the coach,
+-- the terminal and its vehicle, the times (UTC+8), the minutes counted and
+-- the SHA-256 of the photos the terminal took of the student in that
+-- class.  Totals are the progress row's, each kind capped by the syllabus
+-- as the push sends them (capped(), sql/007_pipeline.sql); rnums, the
+-- counted records' numbers for the national body's recarray.
+WITH pr AS (
+  SELECT p.* FROM progress p
+   WHERE p.student_no = $1
+     AND p.part = coalesce($2::int,
+                           (SELECT q.part FROM progress q WHERE q.student_no = $1
+                             ORDER BY q.updated_at DESC, q.part DESC LIMIT 1))),
+rec AS (
+  SELECT r.* FROM record_verdict r, pr
+   WHERE r.student_no = pr.student_no AND r.part = pr.part AND r.verdict = 'accepted'),
+les AS (
+  SELECT r.terminal_id, r.session_login_at, min(r.class_id) AS class_id,
+         min(r.coach_no) AS coach_no, min(r.record_time) AS first, max(r.record_time) AS last,
+         count(*) AS minutes, sum(r.mileage_dkm) AS dkm
+    FROM rec r GROUP BY r.terminal_id, r.session_login_at),
+loc(t) AS (SELECT 'YYYY-MM-DD HH24:MI')
+SELECT json_build_object(
+  'student_no', pr.student_no, 'part', pr.part, 'subject', pr.part,
+  'vehicle_class', pr.vehicle_class,
+  'school_code', s.code, 'school_name', s.name,
+  'generated_at', to_char(now() AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI:SS'),
+  'totals', json_build_object(
+    'vehicle', capped(pr.vehicle, sp.max_vehicle),
+    'simulator', capped(pr.simulator, sp.max_simulator),
+    'classroom', capped(pr.classroom, sp.max_classroom),
+    'remote', capped(pr.remote, sp.max_remote),
+    'total', capped(pr.vehicle, sp.max_vehicle) + capped(pr.simulator, sp.max_simulator)
+             + capped(pr.classroom, sp.max_classroom) + capped(pr.remote, sp.max_remote),
+    'required', sp.required_minutes,
+    'mileage_km', (pr.mileage_dkm / 10)::text || '.' || (pr.mileage_dkm % 10)::text,
+    'records', (SELECT count(*) FROM rec)),
+  -- The counted records' numbers, terminal number and record number
+  -- joined (the national body's recarray; not drawn in the PDF).
+  'rnums', coalesce((SELECT json_agg(coalesce(te.terminal_no, te.phone) || r.record_no
+                                     ORDER BY coalesce(te.terminal_no, te.phone), r.record_no)
+                       FROM rec r JOIN terminal te ON te.id = r.terminal_id), '[]'::json),
+  'lessons', coalesce((
+    SELECT json_agg(json_build_object(
+             'terminal', coalesce(te.terminal_no, te.phone),
+             'plate', v.plate,
+             'coach_no', l.coach_no,
+             'login', to_char(coalesce(l.session_login_at, l.first) AT TIME ZONE 'UTC'
+                              + interval '8 hours', loc.t),
+             'first', to_char(l.first AT TIME ZONE 'UTC' + interval '8 hours', loc.t),
+             'last', to_char(l.last AT TIME ZONE 'UTC' + interval '8 hours', loc.t),
+             'minutes', l.minutes,
+             'mileage_km', (l.dkm / 10)::text || '.' || (l.dkm % 10)::text,
+             'photos', coalesce((SELECT json_agg(encode(ph.sha256, 'hex') ORDER BY ph.taken_at, ph.photo_no)
+                                   FROM photo ph
+                                  WHERE ph.terminal_id = l.terminal_id
+                                    AND ph.class_id = l.class_id
+                                    AND ph.person_no = pr.student_no), '[]'::json))
+             ORDER BY l.first, l.terminal_id)
+      FROM les l
+      JOIN terminal te ON te.id = l.terminal_id
+      LEFT JOIN vehicle v ON v.id = te.vehicle_id), '[]'::json))::text
+  FROM pr
+  CROSS JOIN loc
+  LEFT JOIN syllabus_part sp ON sp.vehicle_class = pr.vehicle_class AND sp.part = pr.part
+  LEFT JOIN LATERAL (
+    -- The school of the terminals that recorded the minutes (most
+    -- records), else the student's: as the push's school_code.
+    SELECT sc.code, sc.name FROM school sc
+     WHERE sc.id = coalesce(
+             (SELECT te.school_id FROM rec r JOIN terminal te ON te.id = r.terminal_id
+               WHERE te.school_id IS NOT NULL
+               GROUP BY te.school_id ORDER BY count(*) DESC, te.school_id LIMIT 1),
+             (SELECT st.school_id FROM student st WHERE st.student_no = pr.student_no))) s
+    ON true

@@ -1,0 +1,197 @@
+/*
+ * push_national.c - the national profile's body, signature and answers,
+ * see push_national.h and docs/push-contract.md, "The national profile".
+ *
+ * The body is written by jansson, compact with members sorted, once, and
+ * kept with the packet like the contract's body: every attempt sends the
+ * same bytes.  Only the query (ts, sign) changes from one attempt to the
+ * next: the platform refuses a reused timestamp (201).
+ */
+#include "hoursd.h"
+#include "push_national.h"
+#include "sig.h"
+
+#include <jansson.h>
+#include <time.h>
+
+char *national_body(const struct push_fields *f, const struct national_values *nv,
+		    const json_t *rnums, const char *pdfid, char *err, size_t errlen)
+{
+	if (!f->school_code || !f->student_no || !f->mileage_km || !pdfid ||
+	    !json_is_array(rnums) || f->part < 1 || f->part > 4) {
+		snprintf(err, errlen, "%s is missing",
+			 !f->school_code	      ? "the school code (inscode)"
+			 : !f->student_no	      ? "the student number"
+			 : !f->mileage_km	      ? "the progress (mileage)"
+			 : !pdfid		      ? "the teaching log's pdfid"
+			 : f->part < 1 || f->part > 4 ? "a part of 1 to 4"
+						      : "the record list");
+		return NULL;
+	}
+	long long total = f->vehicle + f->simulator + f->classroom + f->remote;
+	json_t *recs = json_array();
+	size_t i;
+	json_t *r;
+	json_array_foreach(rnums, i, r) json_array_append_new(recs, json_pack("{sO}", "rnum", r));
+	/* The part opens the exam subject of the same number (docs/push-contract.md, 3). */
+	json_t *b =
+		json_pack("{ss ss si sI sI sI sI sI sI si sf si so ss ss}", "inscode",
+			  f->school_code, "stunum", f->student_no, "subject", f->part, "totaltime",
+			  (json_int_t)total, "vehicletime", (json_int_t)f->vehicle, "classtime",
+			  (json_int_t)f->classroom, "simulatortime", (json_int_t)f->simulator,
+			  "networktime", (json_int_t)f->remote, "duration", (json_int_t)total,
+			  "examresult", (int)nv->examresult, "mileage", strtod(f->mileage_km, NULL),
+			  "rectype", (int)(f->backfilled ? nv->rectype_backfilled : nv->rectype),
+			  "recarray", recs, "pdfid", pdfid, "esignature", "");
+	char *s = b ? json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12)) : NULL;
+	json_decref(b);
+	if (s == NULL)
+		snprintf(err, errlen, "out of memory");
+	return s;
+}
+
+bool national_sign(EVP_PKEY *key, const uint8_t *data, size_t n, uint64_t ts_ms,
+		   char hex[NATIONAL_SIGN_HEX + 1])
+{
+	uint8_t *m = malloc(n + 8), sig[512];
+	size_t siglen = sizeof(sig);
+	if (m == NULL)
+		return false;
+	memcpy(m, data, n);
+	for (int i = 0; i < 8; i++)
+		m[n + i] = (uint8_t)(ts_ms >> (56 - 8 * i));
+	bool ok = sig_sign_form(key, SIG_FORM_BARE, m, n + 8, sig, &siglen) &&
+		  siglen * 2 == NATIONAL_SIGN_HEX;
+	free(m);
+	for (size_t i = 0; ok && i < siglen; i++)
+		snprintf(hex + 2 * i, 3, "%02X", sig[i]);
+	return ok;
+}
+
+char *national_uri(const char *path, uint64_t ts_ms, const char *sign, const char *user)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s?v=" NATIONAL_VERSION "&ts=%llu&sign=%s&user=%s", path,
+		     (unsigned long long)ts_ms, sign, user) < 0)
+		return NULL;
+	return s;
+}
+
+/* "errorcode N: message" of an answer, made safe to log. */
+static void describe(json_int_t code, json_t *j, char *out, size_t cap)
+{
+	const char *msg = json_string_value(json_object_get(j, "message"));
+	char m[200];
+	push_sanitize(msg ? msg : "", msg ? strlen(msg) : 0, m, sizeof(m), false);
+	snprintf(out, cap, "errorcode %lld: %s", (long long)code, m);
+}
+
+/* A 201 is retried only when our clock agrees with the platform's (its Date header). */
+static void timestamp_refused(const char *date, time_t now, const char *what,
+			      struct push_verdict *v)
+{
+	struct tm tm = {0};
+	const char *end = date ? strptime(date, "%a, %d %b %Y %H:%M:%S GMT", &tm) : NULL;
+	if (end == NULL || *end) {
+		v->outcome = PUSH_REJECTED;
+		v->config_problem = true;
+		snprintf(v->error, sizeof(v->error),
+			 "%s (timestamp refused; the answer has no Date to check our clock "
+			 "against: check the clock, then hoursctl push retry)",
+			 what);
+		return;
+	}
+	long long skew = (long long)(timegm(&tm) - now);
+	if (llabs(skew) <= NATIONAL_MAX_SKEW_S) {
+		v->outcome = PUSH_RETRY;
+		snprintf(v->error, sizeof(v->error),
+			 "%s (timestamp refused; the clocks agree within %lld s: retried with a "
+			 "new ts)",
+			 what, llabs(skew));
+		return;
+	}
+	v->outcome = PUSH_REJECTED;
+	v->config_problem = true;
+	snprintf(v->error, sizeof(v->error),
+		 "%s (timestamp refused: our clock is %lld s off the platform's: fix the "
+		 "clock, then hoursctl push retry)",
+		 what, -skew);
+}
+
+void national_classify(int status, const char *body, size_t len, const char *ra, const char *date,
+		       time_t now, struct push_verdict *v)
+{
+	if (status < 200 || status >= 300) {
+		/* HTTP itself failed: the contract's table (busy, 5xx, a 4xx to fix...). */
+		push_classify(status, body, len, ra, now, v);
+		if (v->outcome == PUSH_ACCEPTED || v->outcome == PUSH_DUPLICATE)
+			v->outcome = PUSH_ERROR;
+		return;
+	}
+	memset(v, 0, sizeof(*v));
+	v->retry_after_s = -1;
+	json_t *j = len > 0 && len <= PUSH_MAX_ANSWER ? json_loadb(body, len, 0, NULL) : NULL;
+	json_t *ec = json_object_get(j, "errorcode");
+	if (!json_is_integer(ec)) {
+		char raw[120];
+		push_sanitize(body, len, raw, sizeof(raw), false);
+		v->outcome = PUSH_ERROR;
+		snprintf(v->error, sizeof(v->error), "malformed answer: HTTP %d: %s", status, raw);
+		json_decref(j);
+		return;
+	}
+	json_int_t code = json_integer_value(ec);
+	char what[300];
+	describe(code, j, what, sizeof(what));
+	switch (code) {
+	case 0:
+		v->outcome = PUSH_ACCEPTED;
+		break;
+	case 1: /* failed on the platform's side: try again */
+		v->outcome = PUSH_RETRY;
+		snprintf(v->error, sizeof(v->error), "%s", what);
+		break;
+	case 201:
+		timestamp_refused(date, now, what, v);
+		break;
+	case 202:
+		v->outcome = PUSH_REJECTED;
+		v->config_problem = true;
+		snprintf(v->error, sizeof(v->error),
+			 "%s (certificate not valid: check push.sign_key / push.sign_cert with "
+			 "the platform, then hoursctl push retry)",
+			 what);
+		break;
+	default: /* 100 no such resource, 200 bad format, others: resending will not help */
+		v->outcome = PUSH_REJECTED;
+		snprintf(v->error, sizeof(v->error), "%s", what);
+		break;
+	}
+	json_decref(j);
+}
+
+bool national_upload_id(const char *body, size_t len, char *id, size_t cap, char *why,
+			size_t whylen)
+{
+	json_t *j = len > 0 && len <= PUSH_MAX_ANSWER ? json_loadb(body, len, 0, NULL) : NULL;
+	json_t *ec = json_object_get(j, "errorcode");
+	json_t *v = json_object_get(json_object_get(j, "data"), "id");
+	bool ok = false;
+	if (!json_is_integer(ec)) {
+		char raw[120];
+		push_sanitize(body, len, raw, sizeof(raw), false);
+		snprintf(why, whylen, "malformed answer: %s", raw);
+	} else if (json_integer_value(ec) != 0) {
+		describe(json_integer_value(ec), j, why, whylen);
+	} else if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < cap) {
+		push_sanitize(json_string_value(v), json_string_length(v), id, cap, false);
+		ok = true;
+	} else if (json_is_integer(v)) {
+		snprintf(id, cap, "%lld", (long long)json_integer_value(v));
+		ok = true;
+	} else {
+		snprintf(why, whylen, "malformed answer: no data.id");
+	}
+	json_decref(j);
+	return ok;
+}
