@@ -2755,6 +2755,9 @@ START_TEST(test_audit_findings_doc_queries)
 	fclose(f);
 	PQfinish(c);
 	ck_assert_int_ge(blocks, 4);
+}
+END_TEST
+
 /* ---- the national profile: teaching-log PDF, stage hours, review, booking ---- */
 
 static char nat_dir[600];
