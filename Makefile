@@ -44,9 +44,9 @@ HDRS := $(wildcard include/*.h) $(GEN)/queries.h
 # without .c) and what they use of libhoursd.a.
 TOOL_HDRS := $(wildcard src/tools/*.h)
 hoursd_OBJS := hoursd
-hoursctl_OBJS := tools/hoursctl tools/audit
+hoursctl_OBJS := tools/hoursctl tools/audit tools/students
 termsim_OBJS := tools/termsim tools/termsim_timing tools/termsim_lesson
-policesim_OBJS := tools/policesim
+policesim_OBJS := tools/policesim tools/policesim_preenter
 
 PROGS := hoursd hoursctl termsim policesim
 TESTS := $(patsubst tests/%.c,%,$(TEST_SRC))

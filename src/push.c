@@ -459,7 +459,7 @@ static long long col_ll(const PGresult *res, int r, int c)
 	return PQgetisnull(res, r, c) ? 0 : strtoll(PQgetvalue(res, r, c), NULL, 10);
 }
 
-/* The body from sql_push_take's values (columns 0 and 4-19), under the field map. */
+/* The body from sql_push_take's values (columns 0 and 4-21), under the field map. */
 static char *build_from_row(const struct job *j, const PGresult *res, int r, char *err,
 			    size_t errlen)
 {
@@ -469,7 +469,8 @@ static char *build_from_row(const struct job *j, const PGresult *res, int r, cha
 		.part = (int)col_ll(res, r, 5),
 		.vehicle_class = col(res, r, 6),
 		.backfilled = PQgetvalue(res, r, 7)[0] == 't',
-		.backfill_form = NULL, /* back-fill forms are not stored yet */
+		.backfill_form = col(res, r, 20),
+		.backfilled_minutes = col_ll(res, r, 21),
 		.created_at = col(res, r, 8),
 		.school_code = col(res, r, 9),
 		.id_card_sha256 = col(res, r, 10),

@@ -1895,7 +1895,8 @@ START_TEST(test_push_body_as_the_contract_says)
 	ck_assert_int_eq(PQntuples(r), 1);
 	snprintf(created, sizeof(created), "%s", PQgetvalue(r, 0, 0));
 	snprintf(want, sizeof(want),
-		 "{\"backfill_form\":null,\"backfilled\":false,\"classroom_minutes\":0,"
+		 "{\"backfill_form\":null,\"backfilled\":false,\"backfilled_minutes\":0,"
+		 "\"classroom_minutes\":0,"
 		 "\"created_at\":\"%s\",\"first_minute\":\"2026-03-01T08:00:00+08:00\","
 		 "\"id_card_sha256\":\"" SPECIMEN_ID_SHA256 "\","
 		 "\"last_minute\":\"2026-03-20T17:59:00+08:00\",\"mileage_km\":\"123.4\","
