@@ -16,6 +16,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <signal.h>
 
 #define ANSWER_MAX 16384
 
@@ -132,6 +133,8 @@ int policesim_preenter(int argc, char **argv)
 			fprintf(stderr, "policesim: pre-enter: --day: YYYY-MM-DD\n");
 			return 2;
 		}
+	/* hoursd closes on a client it refuses: a write error, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	char path[128], answer[ANSWER_MAX];
 	snprintf(path, sizeof(path), "/v1/readiness?student=%.32s%s%.10s", student,
 		 day ? "&day=" : "", day ? day : "");
