@@ -79,7 +79,7 @@ enum lesson_schedule {
 struct lesson_env {
 	time_t now;
 	enum lesson_schedule schedule; /* a student login's; other messages: unchecked */
-	const struct hconf *conf; /* session.timeout_s, rules.*, connection.reasm_* */
+	const struct hconf *conf;      /* session.timeout_s, rules.*, connection.reasm_* */
 	const struct syllabus *syl;
 	const struct geo_set *sites; /* NULL until loaded */
 };

@@ -99,13 +99,14 @@ static void on_answer(void *arg, const PGresult *res)
 	}
 	bool enrolled = PQgetvalue(res, 0, 1)[0] == 't';
 	long long slots = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-	const char *student = evhttp_find_header(evhttp_request_get_input_headers(q->req),
-						 "X-Hoursd-Student");
-	json_t *o = json_pack("{s:s?, s:s, s:b, s:b, s:I, s:b, s:s?, s:s?}", "student_no", student,
-			      "day", PQgetvalue(res, 0, 0), "enrolled", enrolled, "scheduled",
-			      slots > 0, "slots", (json_int_t)slots, "ready", enrolled && slots > 0,
-			      "school_code", PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
-			      "vehicle_class", PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3));
+	const char *student =
+		evhttp_find_header(evhttp_request_get_input_headers(q->req), "X-Hoursd-Student");
+	json_t *o =
+		json_pack("{s:s?, s:s, s:b, s:b, s:I, s:b, s:s?, s:s?}", "student_no", student,
+			  "day", PQgetvalue(res, 0, 0), "enrolled", enrolled, "scheduled",
+			  slots > 0, "slots", (json_int_t)slots, "ready", enrolled && slots > 0,
+			  "school_code", PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
+			  "vehicle_class", PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3));
 	log_info("readiness: %s asked for %s on %s: %s", q->who, student ? student : "?",
 		 PQgetvalue(res, 0, 0),
 		 enrolled && slots > 0 ? "ready"
@@ -164,8 +165,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	const char *student = evhttp_find_header(&kv, "student");
 	const char *day = evhttp_find_header(&kv, "day");
-	const char *bad = !printable16(student) ? "student: the 16-character national student "
-						  "number expected"
+	const char *bad = !printable16(student)	   ? "student: the 16-character national student "
+						     "number expected"
 			  : day && !date_form(day) ? "day: YYYY-MM-DD expected"
 						   : NULL;
 	if (bad) {

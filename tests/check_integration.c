@@ -2200,7 +2200,6 @@ START_TEST(test_sigterm_frames_pending_waits_for_the_deadline)
 }
 END_TEST
 
-
 /* ---- students: enrolment, scheduling, back-filled hours, readiness ---- */
 
 static char ctl_out[600], ctl_err[600];
@@ -2249,8 +2248,9 @@ static const char *cst(time_t t, char *buf, size_t cap)
 /* Wait until hoursd has written the syllabus (it is ready before that). */
 static void syllabus_written(void)
 {
-	ck_assert(wait_value("SELECT (count(*) > 0)::int FROM syllabus_part WHERE vehicle_class = $1",
-			     "C1", 1, 15));
+	ck_assert(
+		wait_value("SELECT (count(*) > 0)::int FROM syllabus_part WHERE vehicle_class = $1",
+			   "C1", 1, 15));
 }
 
 START_TEST(test_students_csv_import)
@@ -2270,8 +2270,8 @@ START_TEST(test_students_csv_import)
 			"S000000000000009,S001,C1,2026-11-01,\"unclosed\n");
 	ck_assert_int_eq(ctl("student", "import", csv, NULL), 1);
 	ck_assert_int_eq(count_lines_in(ctl_out, "3 enrolled, 0 enrolled already"), 1);
-	static const char *const bad[] = {":4: identity-card number", ":5: student number",
-					  ":6: no school S999", ":7: enrolment date",
+	static const char *const bad[] = {":4: identity-card number",	":5: student number",
+					  ":6: no school S999",		":7: enrolment date",
 					  ":8: a legacy student needs", ":10: a quoted field"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		ck_assert_msg(count_lines_in(ctl_err, bad[i]) == 1, "no \"%s\" in %s", bad[i],
@@ -2316,9 +2316,10 @@ END_TEST
 /* A lesson of a student on T1 (records from seq): its login's verdict (1 or 9). */
 static long long schedule_lesson(const char *student, int seq)
 {
-	ck_assert_int_ge(termsim("term-" T1, T1,
-				 words("--lesson 3 --student %s --record-seq %d " PART3, student, seq)),
-			 0);
+	ck_assert_int_ge(
+		termsim("term-" T1, T1,
+			words("--lesson 3 --student %s --record-seq %d " PART3, student, seq)),
+		0);
 	return out_value("student_login_result");
 }
 
@@ -2375,10 +2376,11 @@ START_TEST(test_students_schedule_refuse_and_flag)
 	ck_assert_int_eq(db_value("SELECT count(*) FROM schedule_slot", NULL, NULL), 2);
 	sleep(1); /* another login time than the refused one */
 	ck_assert_int_eq(schedule_lesson("S000000000000002", 201), 1);
-	ck_assert_int_eq(db_value("SELECT count(*) FROM session_event WHERE kind = 'student_login'"
-				  " AND verdict = 'accepted' AND NOT outside_schedule AND person_no = $1",
-				  "S000000000000002", NULL),
-			 1);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM session_event WHERE kind = 'student_login'"
+			 " AND verdict = 'accepted' AND NOT outside_schedule AND person_no = $1",
+			 "S000000000000002", NULL),
+		1);
 	stop_hoursd();
 }
 END_TEST
@@ -2392,17 +2394,18 @@ static void write_form(const char *name, const char *form_no, const char *studen
 	snprintf(text, sizeof(text), "%%PDF-1.4\n%% the paper form %s\n", form_no);
 	write_text(scan, text);
 	snprintf(path, sizeof(path), "%s/%s.json", work, name);
-	snprintf(text, sizeof(text),
-		 "{\"form_no\": \"%s\", \"student_no\": \"%s\", \"school_code\": \"S001\","
-		 " \"part\": %d, \"minutes\": {\"vehicle\": %d, \"classroom\": %d,"
-		 " \"simulator\": 0, \"remote\": %d}, \"mileage_km\": \"12.5\","
-		 " \"coach_no\": \"C000000000000001\", \"trained_from\": \"2023-01-15\","
-		 " \"trained_to\": \"2023-04-20\","
-		 " \"student_signature\": {\"by\": \"张三\", \"at\": \"2023-04-21 10:00\"},"
-		 " \"coach_signature\": {\"by\": \"李四\", \"at\": \"2023-04-21 10:05\"},"
-		 " \"school_seal\": {\"by\": \"Sample driving school\", \"at\": \"2023-04-22 09:00\"},"
-		 " \"entered_by\": \"clerk wang\", \"scan\": \"%s.pdf\"}\n",
-		 form_no, student, part, vehicle, classroom, remote, name);
+	snprintf(
+		text, sizeof(text),
+		"{\"form_no\": \"%s\", \"student_no\": \"%s\", \"school_code\": \"S001\","
+		" \"part\": %d, \"minutes\": {\"vehicle\": %d, \"classroom\": %d,"
+		" \"simulator\": 0, \"remote\": %d}, \"mileage_km\": \"12.5\","
+		" \"coach_no\": \"C000000000000001\", \"trained_from\": \"2023-01-15\","
+		" \"trained_to\": \"2023-04-20\","
+		" \"student_signature\": {\"by\": \"张三\", \"at\": \"2023-04-21 10:00\"},"
+		" \"coach_signature\": {\"by\": \"李四\", \"at\": \"2023-04-21 10:05\"},"
+		" \"school_seal\": {\"by\": \"Sample driving school\", \"at\": \"2023-04-22 09:00\"},"
+		" \"entered_by\": \"clerk wang\", \"scan\": \"%s.pdf\"}\n",
+		form_no, student, part, vehicle, classroom, remote, name);
 	write_text(path, text);
 }
 
@@ -2467,7 +2470,8 @@ START_TEST(test_students_backfill)
 				  " AND part = 1 AND backfilled",
 				  "S000000000000002", NULL),
 			 1);
-	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE part = 2", NULL, NULL), 0);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE part = 2", NULL, NULL),
+			 0);
 	ck_assert_int_eq(count_lines_in(psim_store, "\\\"backfilled\\\":true"), 1);
 	ck_assert_int_eq(count_lines_in(psim_store, "\\\"backfill_form\\\":\\\"BF-0001\\\""), 1);
 	ck_assert_int_eq(count_lines_in(psim_store, "\\\"backfilled_minutes\\\":600"), 1);
@@ -2512,8 +2516,18 @@ static int pre_enter(int rport, const char *client, const char *student)
 	snprintf(ca, sizeof(ca), "%s/ca.crt", pki);
 	snprintf(out, sizeof(out), "%s/pre-enter.out", work);
 	unlink(out);
-	char *argv[] = {prog, (char *)"pre-enter", (char *)"--hoursd", hp, (char *)"--cert", cert,
-			(char *)"--key", key, (char *)"--ca", ca, (char *)student, NULL};
+	char *argv[] = {prog,
+			(char *)"pre-enter",
+			(char *)"--hoursd",
+			hp,
+			(char *)"--cert",
+			cert,
+			(char *)"--key",
+			key,
+			(char *)"--ca",
+			ca,
+			(char *)student,
+			NULL};
 	return wait_exit(spawn(argv, out, out), 30);
 }
 

@@ -543,7 +543,8 @@ static const char *check_values(json_t *b)
 	if (json_is_true(json_object_get(b, "backfilled")) ==
 	    json_is_null(json_object_get(b, "backfill_form")))
 		return "backfill_form: a string exactly when backfilled";
-	if (iv(b, "backfilled_minutes") < 0 || iv(b, "backfilled_minutes") > iv(b, "total_minutes") ||
+	if (iv(b, "backfilled_minutes") < 0 ||
+	    iv(b, "backfilled_minutes") > iv(b, "total_minutes") ||
 	    (iv(b, "backfilled_minutes") != 0 && !json_is_true(json_object_get(b, "backfilled"))))
 		return "backfilled_minutes: 0 to total_minutes, 0 unless backfilled";
 	return NULL;

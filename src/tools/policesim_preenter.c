@@ -22,8 +22,9 @@
 
 static void usage_pre(FILE *f)
 {
-	fprintf(f, "usage: policesim pre-enter --hoursd HOST:PORT --cert FILE --key FILE --ca FILE\n"
-		   "                 [--day YYYY-MM-DD] STUDENT\n");
+	fprintf(f,
+		"usage: policesim pre-enter --hoursd HOST:PORT --cert FILE --key FILE --ca FILE\n"
+		"                 [--day YYYY-MM-DD] STUDENT\n");
 }
 
 static void tls_error(const char *what)
@@ -69,12 +70,14 @@ static long ask(const char *hoursd, const char *cert, const char *key, const cha
 		} else {
 			size_t got = 0;
 			int r;
-			while (got + 1 < cap && (r = BIO_read(b, buf + got, (int)(cap - 1 - got))) > 0)
+			while (got + 1 < cap &&
+			       (r = BIO_read(b, buf + got, (int)(cap - 1 - got))) > 0)
 				got += (size_t)r;
 			buf[got] = '\0';
 			n = (long)got;
 			if (got == 0)
-				tls_error("no answer (is this client's certificate of readiness.ca?)");
+				tls_error(
+					"no answer (is this client's certificate of readiness.ca?)");
 		}
 	}
 	BIO_free_all(b);
@@ -85,9 +88,12 @@ static long ask(const char *hoursd, const char *cert, const char *key, const cha
 int policesim_preenter(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"hoursd", required_argument, NULL, 'H'}, {"cert", required_argument, NULL, 'c'},
-		{"key", required_argument, NULL, 'k'},	  {"ca", required_argument, NULL, 'a'},
-		{"day", required_argument, NULL, 'd'},	  {"help", no_argument, NULL, 'h'},
+		{"hoursd", required_argument, NULL, 'H'},
+		{"cert", required_argument, NULL, 'c'},
+		{"key", required_argument, NULL, 'k'},
+		{"ca", required_argument, NULL, 'a'},
+		{"day", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *hoursd = NULL, *cert = NULL, *key = NULL, *ca = NULL, *day = NULL;
@@ -124,7 +130,8 @@ int policesim_preenter(int argc, char **argv)
 		return 2;
 	}
 	for (const char *p = student; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'))) {
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= 'a' && *p <= 'z'))) {
 			fprintf(stderr, "policesim: pre-enter: STUDENT: letters and digits\n");
 			return 2;
 		}

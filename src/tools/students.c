@@ -120,8 +120,8 @@ static bool local_time(const char *in, char out[32])
 		return false;
 	if (hh > 23 || mm > 59 || ss > 59 || hh < 0 || mm < 0 || ss < 0)
 		return false;
-	snprintf(out, 32, "%.10s %02u:%02u:%02u+08", date, (unsigned)hh % 100u,
-		 (unsigned)mm % 100u, (unsigned)ss % 100u);
+	snprintf(out, 32, "%.10s %02u:%02u:%02u+08", date, (unsigned)hh % 100u, (unsigned)mm % 100u,
+		 (unsigned)ss % 100u);
 	return true;
 }
 
@@ -297,8 +297,8 @@ static bool csv_open(struct csv *c, const char *path, const char *const *need, i
 	int r = csv_next(c);
 	if (r <= 0) {
 		if (r == 0)
-			fprintf(stderr, "%s:1: empty file: a header line naming the columns first\n",
-				path);
+			fprintf(stderr,
+				"%s:1: empty file: a header line naming the columns first\n", path);
 		fclose(c->f);
 		return false;
 	}
@@ -369,8 +369,9 @@ static const char *student_refusal(const struct student_fields *f, char *buf, si
 static const char *enrol(students_db_fn db, const struct student_fields *f)
 {
 	static char out[16];
-	const char *v[7] = {f->student_no, f->school,	       f->vehicle_class, f->enrolled_on,
-			    f->id_card,	   f->legacy ? "t" : "f", f->pre_entered_on};
+	const char *v[7] = {f->student_no,    f->school,  f->vehicle_class,
+			    f->enrolled_on,   f->id_card, f->legacy ? "t" : "f",
+			    f->pre_entered_on};
 	PGresult *r = run(db, sql_student_enrol, 7, v);
 	if (r == NULL)
 		return NULL;
@@ -567,8 +568,8 @@ static const char *slot_store(students_db_fn db, const char *student, const char
 	return out;
 }
 
-int schedule_add(students_db_fn db, const char *student_no, const char *coach_no,
-		 const char *plate, const char *from, const char *to)
+int schedule_add(students_db_fn db, const char *student_no, const char *coach_no, const char *plate,
+		 const char *from, const char *to)
 {
 	char f[32], t[32], id[24];
 	const char *why = slot_refusal(student_no, coach_no, plate, from, to, f, t);
@@ -580,8 +581,9 @@ int schedule_add(students_db_fn db, const char *student_no, const char *coach_no
 	if (o == NULL)
 		return 1;
 	if (strcmp(o, "no_student") == 0) {
-		fprintf(stderr, "hoursctl: schedule add: no student %s enrolled (hoursctl student "
-				"add)\n",
+		fprintf(stderr,
+			"hoursctl: schedule add: no student %s enrolled (hoursctl student "
+			"add)\n",
 			student_no);
 		return 1;
 	}
@@ -754,8 +756,7 @@ static const char *form_refusal(const struct form *f, char t[6][32], long long *
 	const char *const *times[3][2] = {{&f->student_by, &f->student_at},
 					  {&f->coach_by, &f->coach_at},
 					  {&f->seal_by, &f->seal_at}};
-	static const char *const names[3] = {"student_signature", "coach_signature",
-					     "school_seal"};
+	static const char *const names[3] = {"student_signature", "coach_signature", "school_seal"};
 	if (!valid_token(f->form_no, 64))
 		return "form_no: 1-64 printable ASCII characters, no space";
 	if (!valid_no16(f->student_no))
@@ -820,9 +821,9 @@ static bool jint(json_t *o, const char *k, long *out)
 static const char *form_from_json(json_t *o, struct form *f, char *buf, size_t cap)
 {
 	static const char *const known[] = {
-		"form_no",     "student_no",	    "school_code",     "part",	     "minutes",
-		"mileage_km",  "coach_no",	    "trained_from",    "trained_to", "student_signature",
-		"coach_signature", "school_seal", "entered_by",	       "scan"};
+		"form_no",	   "student_no",  "school_code",  "part",	"minutes",
+		"mileage_km",	   "coach_no",	  "trained_from", "trained_to", "student_signature",
+		"coach_signature", "school_seal", "entered_by",	  "scan"};
 	const char *k;
 	json_t *v;
 	if (!json_is_object(o))
@@ -849,8 +850,8 @@ static const char *form_from_json(json_t *o, struct form *f, char *buf, size_t c
 	f->coach_no = jstr(o, "coach_no");
 	f->from = jstr(o, "trained_from");
 	f->to = jstr(o, "trained_to");
-	json_t *ss = json_object_get(o, "student_signature"), *cs = json_object_get(o, "coach_signature"),
-	       *se = json_object_get(o, "school_seal");
+	json_t *ss = json_object_get(o, "student_signature"),
+	       *cs = json_object_get(o, "coach_signature"), *se = json_object_get(o, "school_seal");
 	f->student_by = jstr(ss, "by");
 	f->student_at = jstr(ss, "at");
 	f->coach_by = jstr(cs, "by");
@@ -886,11 +887,11 @@ enum {
 	F__N
 };
 static const char *const form_columns[F__N] = {
-	"form_no",	     "student_no",	  "school_code",     "part",
+	"form_no",	     "student_no",	  "school_code",       "part",
 	"vehicle_minutes",   "classroom_minutes", "simulator_minutes", "remote_minutes",
-	"mileage_km",	     "coach_no",	  "trained_from",    "trained_to",
-	"student_signed_by", "student_signed_at", "coach_signed_by", "coach_signed_at",
-	"sealed_by",	     "sealed_at",	  "entered_by",	     "scan"};
+	"mileage_km",	     "coach_no",	  "trained_from",      "trained_to",
+	"student_signed_by", "student_signed_at", "coach_signed_by",   "coach_signed_at",
+	"sealed_by",	     "sealed_at",	  "entered_by",	       "scan"};
 
 static void form_from_csv(const struct csv *c, struct form *f)
 {
@@ -927,8 +928,8 @@ static const char *kind_refusal(const PGresult *r, int col, const char *kind, lo
 		snprintf(buf, cap, "%s minutes are not allowed in part %ld (the syllabus)", kind,
 			 part);
 	else if (minutes > most)
-		snprintf(buf, cap, "%ld %s minutes: part %ld counts at most %ld of that kind", minutes,
-			 kind, part, most);
+		snprintf(buf, cap, "%ld %s minutes: part %ld counts at most %ld of that kind",
+			 minutes, kind, part, most);
 	else
 		return NULL;
 	return buf;
@@ -1065,10 +1066,11 @@ static int form_import(students_db_fn db, const char *where, const char *path, s
 	snprintf(n[3], 16, "%ld", f->remote);
 	snprintf(km, sizeof(km), "%lld", dkm);
 	const char *base = strrchr(sp, '/') ? strrchr(sp, '/') + 1 : sp;
-	const char *v[25] = {f->form_no, f->student_no, f->school, part, cls, n[0], n[1],
-			     n[2], n[3], km, f->coach_no, f->from, f->to, f->student_by, t[0],
-			     f->coach_by, t[1], f->seal_by, t[2], f->entered_by, cutoff, base,
-			     s.type, scanhex, s.sha};
+	const char *v[25] = {f->form_no,  f->student_no, f->school,  part,	    cls,
+			     n[0],	  n[1],		 n[2],	     n[3],	    km,
+			     f->coach_no, f->from,	 f->to,	     f->student_by, t[0],
+			     f->coach_by, t[1],		 f->seal_by, t[2],	    f->entered_by,
+			     cutoff,	  base,		 s.type,     scanhex,	    s.sha};
 	PGconn *c = db();
 	r = c ? PQexecParams(c, sql_backfill_insert, 25, NULL, v, NULL, NULL, 0) : NULL;
 	free(scanhex);
@@ -1168,13 +1170,13 @@ int backfill_decide(students_db_fn db, const char *form_no, bool approve, const 
 		return 2;
 	}
 	if (by == NULL || !valid_text(by, 200)) {
-		fprintf(stderr, "hoursctl: backfill %s: --by NAME: who decides (1-200 characters)\n",
-			verb);
+		fprintf(stderr,
+			"hoursctl: backfill %s: --by NAME: who decides (1-200 characters)\n", verb);
 		return 2;
 	}
 	if ((note && !valid_text(note, 2000)) || (!approve && note == NULL)) {
-		fprintf(stderr, "hoursctl: backfill %s: --note TEXT: %s (1-2000 characters)\n", verb,
-			approve ? "a note" : "the reason for the rejection");
+		fprintf(stderr, "hoursctl: backfill %s: --note TEXT: %s (1-2000 characters)\n",
+			verb, approve ? "a note" : "the reason for the rejection");
 		return 2;
 	}
 	const char *v[4] = {form_no, approve ? "approved" : "rejected", by, note};

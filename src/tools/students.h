@@ -29,8 +29,8 @@ int students_import(students_db_fn db, const char *path);
 int students_list(students_db_fn db, const char *school);
 int students_show(students_db_fn db, const char *student_no);
 
-int schedule_add(students_db_fn db, const char *student_no, const char *coach_no,
-		 const char *plate, const char *from, const char *to);
+int schedule_add(students_db_fn db, const char *student_no, const char *coach_no, const char *plate,
+		 const char *from, const char *to);
 int schedule_import(students_db_fn db, const char *path);
 int schedule_list(students_db_fn db, const char *student_no, const char *day);
 
