@@ -100,13 +100,13 @@ cat >"$VAR/hoursd.yaml" <<YAML
 listen:
   tls: "127.0.0.1:$PORT"
   plain: "127.0.0.1:$PLAIN_PORT"
+  readiness: "127.0.0.1:$((PORT + 3))"
 tls:
   cert: $VAR/pki/server.crt
   key: $VAR/pki/server.key
   ca: $VAR/pki/ca.crt
 database:
   conninfo: "$CONNINFO"
-  readiness: "127.0.0.1:$((PORT + 3))"
 readiness:
   ca: $VAR/pki/ca.crt
 admin:
