@@ -117,6 +117,24 @@ CREATE TABLE backfill_step (
 CREATE UNIQUE INDEX backfill_step_decided ON backfill_step (form_no)
 	WHERE step IN ('approved', 'rejected');
 
+-- Evidence is never changed or removed, whoever asks: an UPDATE, DELETE or
+-- TRUNCATE of a form or a step is refused (the roles also grant INSERT
+-- and SELECT only).  A correction is a new form and a rejection of the old.
+CREATE FUNCTION backfill_append_only() RETURNS trigger
+	LANGUAGE plpgsql
+	AS $$ BEGIN
+		RAISE EXCEPTION '%: % refused: back-fill forms and steps are append-only evidence',
+			TG_TABLE_NAME, TG_OP;
+	END $$;
+CREATE TRIGGER backfill_form_append_only BEFORE UPDATE OR DELETE ON backfill_form
+	FOR EACH ROW EXECUTE FUNCTION backfill_append_only();
+CREATE TRIGGER backfill_form_no_truncate BEFORE TRUNCATE ON backfill_form
+	FOR EACH STATEMENT EXECUTE FUNCTION backfill_append_only();
+CREATE TRIGGER backfill_step_append_only BEFORE UPDATE OR DELETE ON backfill_step
+	FOR EACH ROW EXECUTE FUNCTION backfill_append_only();
+CREATE TRIGGER backfill_step_no_truncate BEFORE TRUNCATE ON backfill_step
+	FOR EACH STATEMENT EXECUTE FUNCTION backfill_append_only();
+
 -- A form's state: pending until a supervisor decides.
 CREATE VIEW backfill_state AS
 SELECT f.form_no, f.student_no, f.part,

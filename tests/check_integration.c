@@ -2488,6 +2488,16 @@ START_TEST(test_students_backfill)
 				  " AND by_name = 'supervisor zhao' AND note IS NOT NULL",
 				  NULL, NULL),
 			 1);
+	/* Append-only: a form or a step is never changed. */
+	c = db_connect(test_ci);
+	PGresult *res =
+		PQexec(c, "UPDATE backfill_form SET classroom = 720 WHERE form_no = 'BF-0001'");
+	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+	PQclear(res);
+	res = PQexec(c, "DELETE FROM backfill_step WHERE step = 'rejected'");
+	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+	PQclear(res);
+	PQfinish(c);
 	ck_assert_int_eq(ctl("backfill", "show", "BF-0001", NULL), 0);
 	ck_assert_int_eq(count_lines_in(ctl_out, "approved"), 2);
 	ck_assert_int_eq(ctl("explain", "S000000000000002", NULL), 0);
