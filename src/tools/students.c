@@ -681,10 +681,15 @@ struct scan {
 	char sha[65];
 };
 
+/* Lower-case hex of n bytes into out (2n + 1 bytes): a scan may be 20 MiB. */
 static void hex(const uint8_t *b, size_t n, char *out)
 {
-	for (size_t i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", b[i]);
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
 }
 
 /* The scan of path: read, typed by its first bytes, hashed.  NULL: fine; else why. */
