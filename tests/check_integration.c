@@ -2568,6 +2568,34 @@ START_TEST(test_students_readiness)
 	ck_assert_int_eq(count_lines_in(out, "enrolled but not scheduled"), 1);
 	ck_assert_int_eq(pre_enter(rport, "term-" T2, "S000000000000003"), 1);
 	ck_assert_int_eq(count_lines_in(out, "not pre-entered: not enrolled"), 1);
+	/* The answer itself, a malformed question (400), another method (405). */
+	static const struct {
+		const char *how, *query;
+		int status;
+		const char *body;
+	} asks[] = {
+		{"", "student=S000000000000001&day=2099-01-01", 200, "\"ready\":false"},
+		{"", "student=S000000000000001", 200, "\"school_code\":\"S001\""},
+		{"", "student=S0001", 400, "16-character"},
+		{"", "student=S000000000000001&day=tomorrow", 400, "YYYY-MM-DD"},
+		{"-X POST", "student=S000000000000001", 405, "GET only"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(asks); i++) {
+		char cmd[4096], body[700];
+		snprintf(body, sizeof(body), "%s/readiness.body", work);
+		snprintf(cmd, sizeof(cmd),
+			 "curl -s %s -o %s -w '%%{http_code}' --cacert %s/ca.crt --cert %s/term-" T2
+			 ".crt --key %s/term-" T2 ".key 'https://localhost:%d/v1/readiness?%s'",
+			 asks[i].how, body, pki, pki, pki, rport, asks[i].query);
+		FILE *cp = popen(cmd, "r");
+		ck_assert_ptr_nonnull(cp);
+		char code[16] = "";
+		ck_assert_ptr_nonnull(fgets(code, sizeof(code), cp));
+		pclose(cp);
+		ck_assert_msg(atoi(code) == asks[i].status, "%s: %s", asks[i].query, code);
+		ck_assert_msg(count_lines_in(body, asks[i].body) == 1, "%s: no %s in the answer",
+			      asks[i].query, asks[i].body);
+	}
 	/* A client of another CA is refused in the handshake: nothing is answered. */
 	ck_assert_int_eq(pre_enter(rport, "rogue-" T1, "S000000000000001"), 3);
 	ck_assert_int_eq(count_lines_in(out, "pre-entered"), 0);
@@ -2583,7 +2611,7 @@ START_TEST(test_students_readiness)
 	pclose(p);
 	ck_assert_int_eq(atoi(line), 0);
 	stop_hoursd();
-	ck_assert_int_eq(count_lines_with("readiness: "), 3);
+	ck_assert_int_eq(count_lines_with("readiness: "), 5);
 }
 END_TEST
 
