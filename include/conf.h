@@ -58,6 +58,12 @@ struct hconf {
 	unsigned max_speed_difference_kmh; /* satellite against recorder speed; 0: not compared */
 	char *unsigned_policy; /* "reject": unsigned timing messages refused; "flag": taken, marked
 				*/
+	char *schedule_policy; /* "flag": a student login outside the schedule taken, marked;
+				  "refuse": refused (outside_schedule) */
+	char *legacy_cutoff;   /* YYYY-MM-DD: legacy students pre-entered before it back-fill */
+	/* readiness: the pre-entry question over mutual TLS (docs/push-contract.md) */
+	char *listen_readiness; /* "host:port", or NULL when off */
+	char *readiness_ca;	/* the CA of the clients that may ask */
 	/* push: the police platform; push_url NULL = no pushing */
 	char *push_url;
 	char *push_ca, *push_cert, *push_key; /* TLS: the platform's CA, our client certificate */

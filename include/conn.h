@@ -85,6 +85,16 @@ struct conn *conn_find_authenticated(int64_t terminal_id);
 bool conn_any_authenticated(void);
 uint16_t conn_next_ext_serial(struct conn *c);
 
+/*
+ * timing.c: a query the connection's next frames wait for (reading pauses
+ * until its answer); the callback calls conn_answered() first (false: the
+ * connection closed meanwhile) and conn_ask_done() last.
+ */
+void conn_ask(struct conn *c, const char *sql, int n, const char *const *v, db_result_fn fn,
+	      void *arg);
+bool conn_answered(struct conn *c);
+void conn_ask_done(struct conn *c);
+
 /* timing.c: the terminal was looked up (t valid during the call); a 0x0900 message. */
 void timing_restore(struct conn *c, const struct ingest_terminal *t);
 void timing_handle(struct conn *c, const struct jt808_msg *m);

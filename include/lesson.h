@@ -68,10 +68,18 @@ struct lesson_msg {
 	};
 };
 
+/* A student login against the student's schedule, as the caller looked it up. */
+enum lesson_schedule {
+	LESSON_SCHED_UNCHECKED = 0, /* not looked up: no judgement on it */
+	LESSON_SCHED_IN,	    /* inside a slot of the student */
+	LESSON_SCHED_OUT,	    /* outside every slot: rules.schedule decides */
+};
+
 /* The rest of what a verdict depends on. */
 struct lesson_env {
 	time_t now;
-	const struct hconf *conf; /* session.timeout_s, rules.*, connection.reasm_* */
+	enum lesson_schedule schedule; /* a student login's; other messages: unchecked */
+	const struct hconf *conf;      /* session.timeout_s, rules.*, connection.reasm_* */
 	const struct syllabus *syl;
 	const struct geo_set *sites; /* NULL until loaded */
 };
@@ -94,6 +102,7 @@ struct lesson_event {
 	int64_t class_id;	  /* -1: none */
 	const char *course_code;  /* NULL: none */
 	int minutes, mileage_dkm; /* student logout, else -1 */
+	bool outside_schedule;	  /* a student login taken outside the schedule (flagged) */
 	const struct jt808_location *gnss;
 };
 

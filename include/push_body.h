@@ -30,6 +30,7 @@ struct push_fields {
 	const char *records_sha256, *backfill_form, *created_at; /* backfill_form: NULL */
 	int part;
 	long long vehicle, simulator, classroom, remote, record_count;
+	long long backfilled_minutes; /* of the total, what back-fill forms added */
 	bool backfilled;
 };
 /* The canonical body (malloc'd), renamed by map (NULL: none); NULL with err. */

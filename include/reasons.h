@@ -26,6 +26,7 @@ enum reason {
 	R_NO_SESSION,
 	R_SESSION_TIMED_OUT,
 	R_CLASS_MISMATCH,
+	R_OUTSIDE_SCHEDULE,
 	/* the minute (rules.c) */
 	R_RECORD_IN_FUTURE,
 	R_RECORD_TOO_OLD,

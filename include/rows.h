@@ -62,6 +62,7 @@ typedef struct {
 	X(fix_valid, BOOL)                                                                         \
 	X(reason, TEXT)                                                                            \
 	X(came_unsigned, BOOL)                                                                     \
+	X(outside_schedule, BOOL)                                                                  \
 	X(ext_serial, INT)                                                                         \
 	X(raw, BYTES)
 

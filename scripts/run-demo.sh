@@ -10,7 +10,10 @@
 # its PKCS#12, a signed authentication, then a signed lesson of 30 training
 # records (one a second on an accelerated clock), after two lessons the
 # auditors' findings name (docs/audit-findings.md): an off-site one and a
-# shortened one.  Ctrl-C stops all of it
+# shortened one.  The lesson's student is enrolled and scheduled first (docs/students.md), the police platform's pre-entry question
+# is asked of hoursd (policesim pre-enter, mutual TLS), and a legacy student's
+# hours are back-filled from a three-party form and approved: both students'
+# parts wait in the push outbox (no push.url here, unless as below).  Ctrl-C stops all of it
 # (hoursd drains; a second Ctrl-C cuts the drain short) and PostgreSQL; so
 # does an exit on an error or a broken stdout (make run | head): the
 # cleanup leaves no process behind.  A second run reuses var/.
@@ -84,6 +87,8 @@ stop() {
 			# This quarter's joint report; its public page opens in any browser.
 			build/hoursctl -c "$VAR/hoursd.yaml" report quarterly \
 				"$(date +%Y)Q$((($(date +%-m) + 2) / 3))" --out "$VAR/report" 2>/dev/null
+			say "the legacy student, back-filled:"
+			build/hoursctl -d "$CONNINFO" explain "L$stamp" 2>/dev/null
 		fi
 		# Not to be cut short by one more Ctrl-C (ignored by pg.sh and pg_ctl too).
 		trap '' INT TERM
@@ -111,12 +116,15 @@ cat >"$VAR/hoursd.yaml" <<YAML
 listen:
   tls: "127.0.0.1:$PORT"
   plain: "127.0.0.1:$PLAIN_PORT"
+  readiness: "127.0.0.1:$((PORT + 4))"
 tls:
   cert: $VAR/pki/server.crt
   key: $VAR/pki/server.key
   ca: $VAR/pki/ca.crt
 database:
   conninfo: "$CONNINFO"
+readiness:
+  ca: $VAR/pki/ca.crt
 admin:
   listen: "127.0.0.1:$((PORT + 1))"
 log:
@@ -198,6 +206,16 @@ stamp=$(printf '%015d' "$(date +%s)")
 # the day), so that a second run is not taken for the first one's records sent again.
 seq=$((1 + 100 * ($(date -u +%s) / 60 % 99)))
 
+# Enrolment and scheduling (docs/students.md): the lesson's student, enrolled
+# today and scheduled from now on, and a legacy student pre-entered on the
+# police platform before the cut-off (rules.legacy_cutoff, 2023-05-25).
+today=$(date -u -d '+8 hours' +%F)
+build/hoursctl -d "$CONNINFO" student add "S$stamp" --school DEMO0001 --class C1 --enrolled "$today"
+build/hoursctl -d "$CONNINFO" schedule add "S$stamp" --coach "C$stamp" --vehicle "沪A00001" \
+	--from "$(date -u -d '+7 hours' '+%F %H:%M')" --to "$(date -u -d '+10 hours' '+%F %H:%M')"
+build/hoursctl -d "$CONNINFO" student add "L$stamp" --school DEMO0001 --class C1 \
+	--enrolled 2022-09-01 --legacy 2023-01-10
+
 # In a session of its own: Ctrl-C reaches the group, and hoursd must get
 # exactly one signal from stop(), or its drain would be cut short.
 setsid build/hoursd -c "$VAR/hoursd.yaml" &
@@ -259,6 +277,33 @@ if [ "$DEMO_PUSH" = national ]; then
 	book_demo "S$stamp" &
 	booker=$!
 fi
+# The police platform asks before it pre-enters each student (mutual TLS with a
+# certificate of readiness.ca): the scheduled one is ready, the legacy one not.
+for s in "S$stamp" "L$stamp"; do
+	build/policesim pre-enter --hoursd "127.0.0.1:$((PORT + 4))" --ca "$VAR/pki/ca.crt" \
+		--cert "$VAR/pki/term-${TERMINALS[0]}.crt" --key "$VAR/pki/term-${TERMINALS[0]}.key" "$s" ||
+		true
+done
+# The legacy student's part 1 from a three-party form and its scan (a stand-in
+# PDF), once hoursd has published the syllabus the form is checked against;
+# a supervisor approves it, and the judge's next batch makes the part's packet.
+mkdir -p "$VAR/forms"
+printf '%%PDF-1.4\n%% demo scan of form BF-%s\n' "$stamp" >"$VAR/forms/BF-$stamp.pdf"
+cat >"$VAR/forms/BF-$stamp.json" <<JSON
+{"form_no": "BF-$stamp", "student_no": "L$stamp", "school_code": "DEMO0001", "part": 1,
+ "minutes": {"vehicle": 0, "classroom": 360, "simulator": 0, "remote": 360},
+ "mileage_km": "0.0", "coach_no": "C$stamp", "trained_from": "2023-02-01", "trained_to": "2023-04-28",
+ "student_signature": {"by": "demo student", "at": "2023-04-29 10:00"},
+ "coach_signature": {"by": "demo coach", "at": "2023-04-29 10:05"},
+ "school_seal": {"by": "Demo driving school", "at": "2023-04-30 09:00"},
+ "entered_by": "demo clerk", "scan": "BF-$stamp.pdf"}
+JSON
+for _ in $(seq 50); do
+	build/hoursctl -d "$CONNINFO" backfill import "$VAR/forms/BF-$stamp.json" 2>/dev/null && break
+	sleep 0.1
+done
+build/hoursctl -d "$CONNINFO" backfill approve "BF-$stamp" --by "demo supervisor" \
+	--note "checked against the paper form" || true
 # Runs until Ctrl-C, or until hoursd or the position terminal stops.
 wait -n "$hoursd" "${pids[@]}" || true
 alive "$hoursd" || exit 1 # it said why

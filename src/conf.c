@@ -44,6 +44,8 @@ static bool check_hostport(const char *s, char *why, size_t whylen);
 static bool check_platform_no(const char *s, char *why, size_t whylen);
 static bool check_unsigned(const char *s, char *why, size_t whylen);
 static bool check_push_profile(const char *s, char *why, size_t whylen);
+static bool check_schedule(const char *s, char *why, size_t whylen);
+static bool check_date(const char *s, char *why, size_t whylen);
 
 /* clang-format off */
 #define OFF(f) offsetof(struct hconf, f)
@@ -124,6 +126,10 @@ static const struct conf_key conf_keys[] = {
 	      true),
 	KUINT("push.national_examresult", push_national_examresult, 0, 999, 1, true),
 	KBOOL("push.national_review", push_national_review, 0, true),
+	KSTR("rules.schedule", schedule_policy, "flag", true, check_schedule),
+	KSTR("rules.legacy_cutoff", legacy_cutoff, "2023-05-25", true, check_date),
+	KOFF("listen.readiness", listen_readiness, NULL, false, check_hostport),
+	KOFF("readiness.ca", readiness_ca, NULL, false, NULL),
 };
 
 _Static_assert(ARRAY_SIZE(conf_keys) <= CONF_MAX_KEYS,
@@ -269,6 +275,27 @@ static bool check_push_profile(const char *s, char *why, size_t whylen)
 	if (strcmp(s, "hoursd") == 0 || strcmp(s, "national") == 0)
 		return true;
 	snprintf(why, whylen, "\"hoursd\" or \"national\" expected");
+	return false;
+}
+
+static bool check_schedule(const char *s, char *why, size_t whylen)
+{
+	if (strcmp(s, "refuse") == 0 || strcmp(s, "flag") == 0)
+		return true;
+	snprintf(why, whylen, "\"refuse\" or \"flag\" expected");
+	return false;
+}
+
+/* A calendar date, YYYY-MM-DD (a day that exists). */
+static bool check_date(const char *s, char *why, size_t whylen)
+{
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, m, d, n = 0;
+	if (strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 && n == 10 &&
+	    y >= 1990 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] &&
+	    (m != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
+		return true;
+	snprintf(why, whylen, "a date YYYY-MM-DD expected");
 	return false;
 }
 
@@ -679,6 +706,10 @@ static bool check_whole(struct loader *ld)
 			"database.store_high_water (%u) is less than "
 			"database.batch_max_rows (%u)",
 			c->store_high_water, c->batch_max_rows);
+	if (c->listen_readiness && c->readiness_ca == NULL)
+		return ydoc_fail(&ld->y, rule_line(ld, "listen.readiness", "readiness.ca"),
+				 "listen.readiness is set: readiness.ca is required (the CA of "
+				 "the clients that may ask)");
 	return check_push(ld) && resolve_conninfo(ld);
 }
 

@@ -278,6 +278,23 @@ static void ask_done(struct conn *c)
 	conn_unref(c);
 }
 
+/* For timing.c: the same, a student login waiting for its schedule. */
+void conn_ask(struct conn *c, const char *sql, int n, const char *const *v, db_result_fn fn,
+	      void *arg)
+{
+	ask(c, sql, n, v, fn, arg);
+}
+
+bool conn_answered(struct conn *c)
+{
+	return answered(c);
+}
+
+void conn_ask_done(struct conn *c)
+{
+	ask_done(c);
+}
+
 /* ---- messages ---- */
 
 struct pending_ack *conn_pending(struct conn *c, const struct jt808_msg *m)

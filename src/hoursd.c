@@ -8,6 +8,7 @@
 #include "hoursd.h"
 #include "conf.h"
 #include "admin.h"
+#include "readiness.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -401,6 +402,12 @@ static int run(const char *path)
 		if (admin == NULL)
 			die("%s", err);
 	}
+	struct readiness *readiness = NULL;
+	if (srv.conf->listen_readiness) {
+		readiness = readiness_start(&srv, err, sizeof(err));
+		if (readiness == NULL)
+			die("%s", err);
+	}
 	if (!listeners_start(&srv, err, sizeof(err)))
 		die("%s", err);
 	struct event *ev_term = evsignal_new(srv.base, SIGTERM, on_sigterm, NULL);
@@ -430,6 +437,7 @@ static int run(const char *path)
 	for (unsigned i = 0; i < srv.ningest_db; i++)
 		db_free(srv.ingest_db[i]);
 	db_free(srv.judge_db);
+	readiness_free(readiness); /* its questions were answered (503) by db_free */
 	ingest_free(srv.ingest);
 	judge_free(srv.judge);
 	push_free(srv.push);

@@ -380,6 +380,7 @@ void ingest_add_event(struct ingest *in, const struct ingest_event *ev, ingest_d
 			      .fix_valid = e->gnss->fix,
 			      .reason = ev->reason,
 			      .came_unsigned = ev->came_unsigned,
+			      .outside_schedule = e->outside_schedule,
 			      .ext_serial = ev->ext_serial,
 			      .raw = {ev->raw, ev->raw_len}};
 	rows_write(&in->open.event, &in->open.bytes, &row_event_schema, &r);

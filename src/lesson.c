@@ -146,11 +146,19 @@ static struct lesson_verdict coach_logout(struct lesson *l, const struct jtx_coa
 		     reason);
 }
 
+/*
+ * A student login opens the student's session under the logged-in coach.
+ * Outside every slot of the student's schedule (timing.c looked it up),
+ * rules.schedule decides: refused, or taken and flagged.
+ */
 static struct lesson_verdict student_login(struct lesson *l, const struct jtx_student_login *x,
-					   enum reason reason)
+					   enum reason reason, const struct lesson_env *env)
 {
 	if (reason == R_NONE && (l->coach_no[0] == '\0' || strcmp(l->coach_no, x->coach_no) != 0))
 		reason = R_COACH_NOT_LOGGED_IN;
+	bool outside = env->schedule == LESSON_SCHED_OUT;
+	if (reason == R_NONE && outside && strcmp(env->conf->schedule_policy, "refuse") == 0)
+		reason = R_OUTSIDE_SCHEDULE;
 	if (reason == R_NONE) {
 		copy(l->student_no, x->student_no, sizeof(l->student_no));
 		copy(l->student_coach_no, x->coach_no, sizeof(l->student_coach_no));
@@ -163,6 +171,7 @@ static struct lesson_verdict student_login(struct lesson *l, const struct jtx_st
 	v.event.coach_no = x->coach_no;
 	v.event.class_id = x->class_id;
 	v.event.course_code = x->course.digits;
+	v.event.outside_schedule = reason == R_NONE && outside;
 	v.part = x->course.part;
 	return v;
 }
@@ -285,7 +294,7 @@ struct lesson_verdict lesson_judge(struct lesson *l, const struct lesson_msg *m,
 	case JTX_COACH_LOGOUT:
 		return coach_logout(l, &m->coach_logout, reason);
 	case JTX_STUDENT_LOGIN:
-		return student_login(l, &m->student_login, reason);
+		return student_login(l, &m->student_login, reason, env);
 	case JTX_STUDENT_LOGOUT:
 		return student_logout(l, &m->student_logout, reason);
 	case JTX_RECORD:

@@ -555,7 +555,7 @@ static long long col_ll(const PGresult *res, int r, int c)
 	return PQgetisnull(res, r, c) ? 0 : strtoll(PQgetvalue(res, r, c), NULL, 10);
 }
 
-/* The body's values of sql_push_take's row (columns 0 and 4-19); strings point into res. */
+/* The body's values of sql_push_take's row (columns 0, 4-19, 21 and 22); strings point into res. */
 static void fields_of_row(const PGresult *res, int r, struct push_fields *f)
 {
 	*f = (struct push_fields){
@@ -564,7 +564,8 @@ static void fields_of_row(const PGresult *res, int r, struct push_fields *f)
 		.part = (int)col_ll(res, r, 5),
 		.vehicle_class = col(res, r, 6),
 		.backfilled = PQgetvalue(res, r, 7)[0] == 't',
-		.backfill_form = NULL, /* back-fill forms are not stored yet */
+		.backfill_form = col(res, r, 21),
+		.backfilled_minutes = col_ll(res, r, 22),
 		.created_at = col(res, r, 8),
 		.school_code = col(res, r, 9),
 		.id_card_sha256 = col(res, r, 10),

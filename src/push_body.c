@@ -36,6 +36,7 @@ static const char *const members[] = {
 	"records_sha256",
 	"backfilled",
 	"backfill_form",
+	"backfilled_minutes",
 	"created_at",
 };
 
@@ -151,6 +152,7 @@ char *push_body_build(const struct push_fields *f, const json_t *map, char *err,
 		json_string(f->records_sha256),
 		json_boolean(f->backfilled),
 		str_or_null(f->backfill_form),
+		json_integer(f->backfilled ? f->backfilled_minutes : 0),
 		json_string(f->created_at),
 	};
 	json_t *o = json_object();

@@ -32,6 +32,9 @@ static const struct reason_def reasons[R__COUNT] = {
 				 "activity"},
 	[R_CLASS_MISMATCH] = {"class_mismatch",
 			      "a record whose class ID is not the student login's"},
+	[R_OUTSIDE_SCHEDULE] = {"outside_schedule",
+				"a student login outside every slot of the student, and "
+				"rules.schedule is refuse"},
 	[R_RECORD_IN_FUTURE] = {"record_in_future",
 				"a record more than rules.max_future_s ahead of the clock"},
 	[R_RECORD_TOO_OLD] = {"record_too_old",

@@ -16,6 +16,9 @@
 #include "sig.h"
 #include "command.h"
 #include "reasons.h"
+#include "queries.h"
+
+#include <libpq-fe.h>
 
 #include <time.h>
 
@@ -114,6 +117,97 @@ static enum sig_result verify(struct conn *c, const struct jtx_header *h, time_t
 				h->sig, h->sig_len, now, c->t.rsa_raw ? SIG_F_RSA_RAW : 0);
 }
 
+/* The verdict on a decoded message, and what follows from it. */
+static void decide(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h,
+		   const struct lesson_msg *x, enum lesson_schedule schedule)
+{
+	struct lesson_env env = {.now = time(NULL),
+				 .schedule = schedule,
+				 .conf = c->srv->conf,
+				 .syl = c->srv->syl,
+				 .sites = c->srv->sites};
+	struct lesson_verdict v = lesson_judge(&c->lesson, x, &env);
+	switch (v.action) {
+	case LESSON_STORE_EVENT:
+		add_event(c, m, h, &v);
+		break;
+	case LESSON_STORE_RECORD:
+		add_record(c, m, h, &v);
+		break;
+	case LESSON_STORE_PHOTO:
+		add_photo(c, m, h, &v);
+		break;
+	case LESSON_ANSWER_PHOTO:
+		answer_photo(c, h, &v);
+		break;
+	case LESSON_REFUSE:
+		conn_log(c, HLOG_WARN, "photo %s (%zu bytes) refused: %s", v.person_no,
+			 x->photo_data.len, v.why);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
+		break;
+	}
+}
+
+/*
+ * A student login waits for the student's schedule: whether its time is
+ * inside a slot of the student is a question for the database (I/O), the
+ * verdict on it lesson_judge's (pure).  The frame is kept (its body
+ * copied) and decoded again when the answer is in; reading pauses
+ * meanwhile, so the lesson's next frames come after its verdict.
+ */
+struct pending_login {
+	struct conn *c;
+	struct jt808_msg m; /* body: the copy below */
+	enum sig_result sig;
+	uint8_t body[];
+};
+
+static enum jtx_err parse(const struct jt808_msg *m, struct jtx_header *h)
+{
+	return m->escaped_sums ? jtx_parse_escaped_len(m->body, m->body_len, h)
+			       : jtx_parse(m->body, m->body_len, h);
+}
+
+static void on_schedule(void *arg, const PGresult *res)
+{
+	struct pending_login *p = arg;
+	struct conn *c = p->c;
+	if (conn_answered(c)) {
+		enum lesson_schedule s = LESSON_SCHED_UNCHECKED;
+		if (res && PQntuples(res) == 1)
+			s = PQgetvalue(res, 0, 0)[0] == 't' ? LESSON_SCHED_IN : LESSON_SCHED_OUT;
+		else
+			conn_log(c, HLOG_ERROR,
+				 "the schedule could not be read: the student login is judged "
+				 "without it");
+		struct jtx_header h;
+		struct lesson_msg x;
+		/* It parsed and decoded before: the same bytes do again. */
+		if (parse(&p->m, &h) == JTX_OK && lesson_decode(&h, &x) == JTX_OK) {
+			x.sig = p->sig;
+			decide(c, &p->m, &h, &x, s);
+		}
+	}
+	conn_ask_done(c);
+	free(p);
+}
+
+static void ask_schedule(struct conn *c, const struct jt808_msg *m, const struct lesson_msg *x)
+{
+	struct pending_login *p = malloc(sizeof(*p) + m->body_len);
+	if (p == NULL)
+		die("out of memory");
+	p->c = c;
+	p->m = *m;
+	p->sig = x->sig;
+	memcpy(p->body, m->body, m->body_len);
+	p->m.body = p->body;
+	char when[24];
+	snprintf(when, sizeof(when), "%lld", (long long)x->student_login.gnss.time);
+	const char *v[2] = {x->student_login.student_no, when};
+	conn_ask(c, sql_schedule_covers, 2, v, on_schedule, p);
+}
+
 /* A lesson message: decoded, its signature checked, judged, then stored or answered. */
 static void judge(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
 {
@@ -130,39 +224,18 @@ static void judge(struct conn *c, const struct jt808_msg *m, const struct jtx_he
 		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 		return;
 	}
-	struct lesson_env env = {.now = time(NULL),
-				 .conf = c->srv->conf,
-				 .syl = c->srv->syl,
-				 .sites = c->srv->sites};
 	/* Photo data is not judged (its announcement was): no verification spent on it. */
-	x.sig = x.id == JTX_PHOTO_DATA ? SIG_OK : verify(c, h, env.now);
-	struct lesson_verdict v = lesson_judge(&c->lesson, &x, &env);
-	switch (v.action) {
-	case LESSON_STORE_EVENT:
-		add_event(c, m, h, &v);
-		break;
-	case LESSON_STORE_RECORD:
-		add_record(c, m, h, &v);
-		break;
-	case LESSON_STORE_PHOTO:
-		add_photo(c, m, h, &v);
-		break;
-	case LESSON_ANSWER_PHOTO:
-		answer_photo(c, h, &v);
-		break;
-	case LESSON_REFUSE:
-		conn_log(c, HLOG_WARN, "photo %s (%zu bytes) refused: %s", v.person_no,
-			 x.photo_data.len, v.why);
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
-		break;
-	}
+	x.sig = x.id == JTX_PHOTO_DATA ? SIG_OK : verify(c, h, time(NULL));
+	if (x.id == JTX_STUDENT_LOGIN)
+		ask_schedule(c, m, &x);
+	else
+		decide(c, m, h, &x, LESSON_SCHED_UNCHECKED);
 }
 
 void timing_handle(struct conn *c, const struct jt808_msg *m)
 {
 	struct jtx_header h;
-	enum jtx_err e = m->escaped_sums ? jtx_parse_escaped_len(m->body, m->body_len, &h)
-					 : jtx_parse(m->body, m->body_len, &h);
+	enum jtx_err e = parse(m, &h);
 	if (e != JTX_OK) {
 		conn_log(c, HLOG_WARN, "transparent message (serial %u): %s", m->h.serial,
 			 jtx_strerror(e));

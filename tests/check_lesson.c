@@ -32,7 +32,7 @@
 
 static struct syllabus *syl;
 static struct hconf cf;
-static char reject[] = "reject", flag[] = "flag";
+static char reject[] = "reject", flag[] = "flag", refuse[] = "refuse";
 
 static const char *env_or(const char *name, const char *def)
 {
@@ -53,6 +53,7 @@ static void setup(void)
 	cf.max_jump_kmh = 150;
 	cf.max_speed_difference_kmh = 30;
 	cf.unsigned_policy = reject;
+	cf.schedule_policy = flag;
 	cf.reasm_max_pieces = 128;
 	cf.reasm_max_bytes = 131072;
 }
@@ -627,6 +628,55 @@ START_TEST(unsigned_policy)
 }
 END_TEST
 
+/* A student login against the schedule timing.c looked up: refused, or taken and flagged. */
+static struct lesson_verdict login_with(struct lesson *l, enum lesson_schedule s)
+{
+	struct lesson_msg m = student_in(STUDENT, COACH, CLASS, T0 + 60);
+	struct lesson_env env = {.now = T0 + 60, .schedule = s, .conf = &cf, .syl = syl};
+	return lesson_judge(l, &m, &env);
+}
+
+START_TEST(schedule_policy)
+{
+	struct lesson l = terminal();
+	struct lesson_msg c = coach_in(COACH, T0);
+	ck_judged(&l, c, T0, R_NONE);
+	struct lesson before = l;
+
+	cf.schedule_policy = refuse;
+	struct lesson_verdict v = login_with(&l, LESSON_SCHED_OUT);
+	ck_reason(v, R_OUTSIDE_SCHEDULE);
+	ck_assert_str_eq(v.why, "outside_schedule");
+	ck_assert_int_eq(v.action, LESSON_STORE_EVENT); /* stored, refused */
+	ck_assert(!v.event.outside_schedule);
+	ck_same(&l, &before); /* no lesson opened */
+	v = login_with(&l, LESSON_SCHED_IN);
+	ck_reason(v, R_NONE);
+	ck_assert(!v.event.outside_schedule);
+	ck_assert_str_eq(l.student_no, STUDENT);
+
+	l = before;
+	cf.schedule_policy = flag;
+	v = login_with(&l, LESSON_SCHED_OUT);
+	ck_reason(v, R_NONE);
+	ck_assert(v.event.outside_schedule);
+	ck_assert_str_eq(l.student_no, STUDENT);
+
+	/* Not looked up (no database answer): no judgement on it, either way. */
+	l = before;
+	cf.schedule_policy = refuse;
+	v = login_with(&l, LESSON_SCHED_UNCHECKED);
+	ck_reason(v, R_NONE);
+	ck_assert(!v.event.outside_schedule);
+	/* A refusal for another reason is not flagged. */
+	l = terminal();
+	cf.schedule_policy = flag;
+	v = login_with(&l, LESSON_SCHED_OUT);
+	ck_reason(v, R_COACH_NOT_LOGGED_IN);
+	ck_assert(!v.event.outside_schedule);
+}
+END_TEST
+
 START_TEST(signature_verdicts)
 {
 	static const struct {
@@ -909,6 +959,7 @@ static Suite *lesson_suite(void)
 	tcase_add_test(tc, resume_after_restore);
 	tcase_add_test(tc, restore_without_lesson);
 	tcase_add_test(tc, unsigned_policy);
+	tcase_add_test(tc, schedule_policy);
 	tcase_add_test(tc, signature_verdicts);
 	tcase_add_test(tc, terminal_checks_first);
 	tcase_add_test(tc, refused_leave_state);

@@ -47,7 +47,8 @@ START_TEST(body_is_the_contract_example)
 	char *b = push_body_build(&f, NULL, err, sizeof(err));
 	ck_assert_ptr_nonnull(b);
 	ck_assert_str_eq(
-		b, "{\"backfill_form\":null,\"backfilled\":false,\"classroom_minutes\":0,"
+		b, "{\"backfill_form\":null,\"backfilled\":false,\"backfilled_minutes\":0,"
+		   "\"classroom_minutes\":0,"
 		   "\"created_at\":\"2026-03-20T18:00:05+08:00\","
 		   "\"first_minute\":\"2026-03-01T08:00:00+08:00\","
 		   "\"id_card_sha256\":\"" ID_SPECIMEN "\","

@@ -157,6 +157,7 @@ START_TEST(names_never_change)
 		{R_DAILY_CAP, "daily_cap"},
 		{R_NUMBER_REUSED, "number_reused"},
 		{R_OTHER, "other"},
+		{R_OUTSIDE_SCHEDULE, "outside_schedule"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(shipped); i++) {
 		const char *name = reason_name(shipped[i].r);

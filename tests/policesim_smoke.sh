@@ -44,7 +44,7 @@ body() { # packet id -> a canonical body on stdout
 	remote_minutes:0,mileage_km:"123.4",first_minute:"2026-03-01T08:00:00+08:00",
 	last_minute:"2026-03-20T17:59:00+08:00",record_count:0,
 	records_sha256:"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-	backfilled:false,backfill_form:null,created_at:"2026-03-20T18:00:05+08:00"}' | tr -d '\n'
+	backfilled:false,backfill_form:null,backfilled_minutes:0,created_at:"2026-03-20T18:00:05+08:00"}' | tr -d '\n'
 }
 # post ID [rsa|sm2] [SIGNED_FILE]: prints "STATUS RESULT" (000 when no answer)
 post() {

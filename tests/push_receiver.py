@@ -68,7 +68,8 @@ MEMBERS = {
     "packet_id", "version", "school_code", "student_no", "id_card_sha256", "vehicle_class",
     "part", "subject", "total_minutes", "vehicle_minutes", "simulator_minutes",
     "classroom_minutes", "remote_minutes", "mileage_km", "first_minute", "last_minute",
-    "record_count", "records_sha256", "backfilled", "backfill_form", "created_at",
+    "record_count", "records_sha256", "backfilled", "backfill_form", "backfilled_minutes",
+    "created_at",
 }
 SM2_ID = "1234567812345678"
 
@@ -300,6 +301,9 @@ def check_members(obj):
         bad("backfill_form", "backfilled but no form")
     if not obj["backfilled"] and form is not None:
         bad("backfill_form", "not null while backfilled is false")
+    filled = integer("backfilled_minutes", 0)
+    if filled > obj["total_minutes"] or (filled and not obj["backfilled"]):
+        bad("backfilled_minutes", "over total_minutes, or not 0 while backfilled is false")
     if not SECOND.match(string("created_at")):
         bad("created_at", "not YYYY-MM-DDTHH:MM:SS+08:00")
     local_time(obj["created_at"], "created_at")

@@ -13,7 +13,8 @@
 --   * the one push packet of a part ready now or before (a unique key):
 --     its minutes as the student's figures require (part_ready(): a held
 --     licence takes the adding-class figures), part 3 after the practice
---     parts' mileage reaches the gate; students in judge_recheck too
+--     parts' mileage reaches the gate; students in judge_recheck too;
+--     approved back-fill forms counted beside the terminals' minutes
 -- Returns one row: how many were judged, by decision, the packets made,
 -- and the longest wait in the queue (seconds).
 WITH q AS (
@@ -101,21 +102,42 @@ recheck AS (
                          FOR UPDATE SKIP LOCKED)
   RETURNING student_no),
 -- Every part of the students this batch touched or rechecks, as it stands:
--- the rows prog has just written, the others as stored; and each student's
+-- the rows prog has just written, the others as stored.
+terminal_part AS (
+  SELECT * FROM prog
+  UNION ALL
+  SELECT pr.* FROM progress pr
+   WHERE ((pr.student_no IN (SELECT student_no FROM prog)) IS TRUE
+          OR (pr.student_no IN (SELECT student_no FROM recheck)) IS TRUE)
+     AND NOT ((pr.student_no, pr.part) IN (SELECT student_no, part FROM prog)) IS TRUE),
+-- The approved back-fill forms of those students (backfill_progress,
+-- sql/011_students.sql): a part's second source, added kind by kind; a
+-- part may have forms and no terminal minutes.  And each student's
 -- mileage over the practice parts, which gates part 3 (syllabus_part).
 standing AS (
   SELECT s.*, (sum(s.mileage_dkm) FILTER (WHERE s.part IN (2, 3))
                 OVER (PARTITION BY s.student_no))::bigint AS practice_dkm
-    FROM (SELECT * FROM prog
-          UNION ALL
-          SELECT pr.* FROM progress pr
-           WHERE ((pr.student_no IN (SELECT student_no FROM prog)) IS TRUE
-                  OR (pr.student_no IN (SELECT student_no FROM recheck)) IS TRUE)
-             AND NOT ((pr.student_no, pr.part) IN (SELECT student_no, part FROM prog)) IS TRUE) s),
--- A part ready now or before: its one packet, decided under the unique key.
+    FROM (SELECT coalesce(t.student_no, b.student_no) AS student_no,
+                 coalesce(t.part, b.part::smallint) AS part,
+                 coalesce(t.vehicle_class, b.vehicle_class) AS vehicle_class,
+                 coalesce(t.vehicle, 0) + coalesce(b.vehicle, 0) AS vehicle,
+                 coalesce(t.simulator, 0) + coalesce(b.simulator, 0) AS simulator,
+                 coalesce(t.classroom, 0) + coalesce(b.classroom, 0) AS classroom,
+                 coalesce(t.remote, 0) + coalesce(b.remote, 0) AS remote,
+                 coalesce(t.mileage_dkm, 0) + coalesce(b.mileage_dkm, 0) AS mileage_dkm,
+                 t.first_minute, t.last_minute, coalesce(t.records, 0) AS records,
+                 coalesce(t.updated_at, now()) AS updated_at,
+                 b.student_no IS NOT NULL AS backfilled
+            FROM terminal_part t
+            FULL JOIN (SELECT * FROM backfill_progress bp
+                        WHERE (bp.student_no IN (SELECT student_no FROM prog)) IS TRUE
+                           OR (bp.student_no IN (SELECT student_no FROM recheck)) IS TRUE) b
+              ON b.student_no = t.student_no AND b.part = t.part) s),
+-- A part ready now or before: its one packet, decided under the unique key;
+-- marked back-filled when approved forms are among its minutes.
 packet AS (
-  INSERT INTO push_packet (id, student_no, part, vehicle_class)
-  SELECT gen_random_uuid(), s.student_no, s.part, s.vehicle_class
+  INSERT INTO push_packet (id, student_no, part, vehicle_class, backfilled)
+  SELECT gen_random_uuid(), s.student_no, s.part, s.vehicle_class, s.backfilled
     FROM standing s
     JOIN syllabus_part sp ON sp.vehicle_class = s.vehicle_class AND sp.part = s.part
    WHERE part_ready(ROW(s.student_no, s.part, s.vehicle_class, s.vehicle, s.simulator,

@@ -7,8 +7,14 @@
 -- built yet), 4 student, 5 part, 6 vehicle class, 7 backfilled, 8 created
 -- (UTC+8), 9 school code, 10 id card SHA-256, 11-14 vehicle, simulator,
 -- classroom and remote minutes, 15 km, 16 first and 17 last minute (UTC+8),
--- 18 record count, 19 records SHA-256; 9-19 NULL when the body is kept;
--- 20 the profile the kept body was built under (NULL: none, or before 012).
+-- 18 record count, 19 records SHA-256, 20 the profile the kept body was
+-- built under (NULL: none, or before 012), 21 the back-fill forms (their
+-- numbers, comma-separated; NULL: none), 22 the back-filled minutes (what
+-- the approved forms add to the counted total); 9-19 and 21-22 NULL when
+-- the body is kept.  Minutes, mileage and the first and last minute are the
+-- terminals' progress and the approved forms (backfill_progress) together;
+-- a form's days count from 00:00 (UTC+8).  Forms count in a packet marked
+-- back-filled only: a part the terminals met alone stays as it was met.
 WITH t AS (
   UPDATE push_packet p
      SET state = 'sending', attempts = p.attempts + 1,
@@ -23,7 +29,7 @@ SELECT t.id, t.attempts, t.attempts - t.redrive_attempts, t.body, t.student_no, 
        to_char(t.created_at AT TIME ZONE 'UTC' + interval '8 hours',
                'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'),
        b.school, b.id_card, b.veh, b.sim, b.cls, b.rem, b.km, b.first, b.last, b.n, b.digest,
-       t.profile
+       t.profile, b.forms, b.bf_minutes
   FROM t
   LEFT JOIN LATERAL (
     SELECT
@@ -51,9 +57,36 @@ SELECT t.id, t.attempts, t.attempts - t.redrive_attempts, t.body, t.student_no, 
               'YYYY-MM-DD"T"HH24:MI:00"+08:00"') AS first,
       to_char(pr.last_minute AT TIME ZONE 'UTC' + interval '8 hours',
               'YYYY-MM-DD"T"HH24:MI:00"+08:00"') AS last,
-      d.n, d.digest
+      d.n, d.digest, pr.forms,
+      CASE WHEN pr.forms IS NOT NULL THEN
+        capped(pr.vehicle, sp.max_vehicle) + capped(pr.simulator, sp.max_simulator)
+        + capped(pr.classroom, sp.max_classroom) + capped(pr.remote, sp.max_remote)
+        - capped(pr.t_vehicle, sp.max_vehicle) - capped(pr.t_simulator, sp.max_simulator)
+        - capped(pr.t_classroom, sp.max_classroom) - capped(pr.t_remote, sp.max_remote)
+      END AS bf_minutes
       FROM (SELECT 1) one
-      LEFT JOIN progress pr ON pr.student_no = t.student_no AND pr.part = t.part
+      -- The terminals' progress and the approved forms, kind by kind (t_*:
+      -- the terminals' alone); no row when neither has any.
+      LEFT JOIN (
+        SELECT coalesce(p.vehicle, 0) + coalesce(f.vehicle, 0) AS vehicle,
+               coalesce(p.simulator, 0) + coalesce(f.simulator, 0) AS simulator,
+               coalesce(p.classroom, 0) + coalesce(f.classroom, 0) AS classroom,
+               coalesce(p.remote, 0) + coalesce(f.remote, 0) AS remote,
+               coalesce(p.vehicle, 0) AS t_vehicle, coalesce(p.simulator, 0) AS t_simulator,
+               coalesce(p.classroom, 0) AS t_classroom, coalesce(p.remote, 0) AS t_remote,
+               coalesce(p.mileage_dkm, 0) + coalesce(f.mileage_dkm, 0) AS mileage_dkm,
+               least(p.first_minute,
+                     (f.trained_from::timestamp AT TIME ZONE 'UTC') - interval '8 hours')
+                 AS first_minute,
+               greatest(p.last_minute,
+                        (f.trained_to::timestamp AT TIME ZONE 'UTC') - interval '8 hours')
+                 AS last_minute,
+               f.forms
+          FROM (SELECT 1) o
+          LEFT JOIN progress p ON p.student_no = t.student_no AND p.part = t.part
+          LEFT JOIN backfill_progress f ON f.student_no = t.student_no AND f.part = t.part
+                                        AND t.backfilled
+         WHERE p.student_no IS NOT NULL OR f.student_no IS NOT NULL) pr ON true
       LEFT JOIN syllabus_part sp ON sp.vehicle_class = t.vehicle_class AND sp.part = t.part
       -- One line terminal_no|record_no\n per counted record, sorted by
       -- bytes, SHA-256.

@@ -10,6 +10,7 @@
 #include "hoursd.h"
 #include "audit.h"
 #include "queries.h"
+#include "students.h"
 
 #include <libpq-fe.h>
 
@@ -72,6 +73,12 @@ int audit_explain(PGconn *db, const char *student_no, FILE *out)
 				PQgetvalue(g, 0, 3), PQgetvalue(g, 0, 5), PQgetvalue(g, 0, 4));
 		else
 			fprintf(out, "mileage of the practice parts: %s km\n", PQgetvalue(g, 0, 3));
+	}
+	if (students_explain_backfill(db, student_no, out) != 0) {
+		PQclear(p);
+		PQclear(r);
+		PQclear(g);
+		return 1;
 	}
 	fprintf(out, "\nminutes that did not count: %d (times UTC+8)\n", PQntuples(r));
 	for (int i = 0; i < PQntuples(r); i++)

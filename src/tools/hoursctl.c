@@ -17,6 +17,7 @@
 #include "hoursd.h"
 #include "audit.h"
 #include "findings.h"
+#include "students.h"
 #include "conf.h"
 #include "geo.h"
 #include "log.h"
@@ -1255,6 +1256,104 @@ static int run_report_import_police(const struct args *a)
 	return c ? report_import_police(c, a->pos[0], stdout) : 1;
 }
 
+/* ---- students (students.c) ---- */
+
+/* rules.legacy_cutoff of the configuration given with -c, else its default. */
+static const char *legacy_cutoff(void)
+{
+	static char cut[16] = "2023-05-25";
+	if (opt_config) {
+		char err[512];
+		struct hconf *c = conf_load(opt_config, err, sizeof(err));
+		if (c == NULL) {
+			fprintf(stderr, "%s\n", err);
+			return NULL;
+		}
+		snprintf(cut, sizeof(cut), "%s", c->legacy_cutoff);
+		conf_free(c);
+	}
+	return cut;
+}
+
+static int run_student_add(const struct args *a)
+{
+	struct student_fields f = {.student_no = a->pos[0],
+				   .school = a->opt[0],
+				   .vehicle_class = a->opt[1],
+				   .enrolled_on = a->opt[2],
+				   .id_card = a->opt[3],
+				   .pre_entered_on = a->opt[5] ? a->opt[5] : a->opt[4],
+				   .legacy = a->opt[4] != NULL};
+	if (f.school == NULL || f.vehicle_class == NULL || f.enrolled_on == NULL) {
+		fprintf(stderr, "hoursctl: student add: --school, --class and --enrolled are "
+				"required\n");
+		return 2;
+	}
+	if (a->opt[4] && a->opt[5]) {
+		fprintf(stderr, "hoursctl: student add: --legacy DATE is the pre-entry date; "
+				"--pre-entered is for a student who is not legacy\n");
+		return 2;
+	}
+	return students_add(conn, &f);
+}
+
+static int run_student_import(const struct args *a)
+{
+	return students_import(conn, a->pos[0]);
+}
+
+static int run_student_list(const struct args *a)
+{
+	return students_list(conn, a->opt[0]);
+}
+
+static int run_student_show(const struct args *a)
+{
+	return students_show(conn, a->pos[0]);
+}
+
+static int run_schedule_add(const struct args *a)
+{
+	if (a->opt[0] == NULL || a->opt[1] == NULL || a->opt[2] == NULL || a->opt[3] == NULL) {
+		fprintf(stderr, "hoursctl: schedule add: --coach, --vehicle, --from and --to are "
+				"required\n");
+		return 2;
+	}
+	return schedule_add(conn, a->pos[0], a->opt[0], a->opt[1], a->opt[2], a->opt[3]);
+}
+
+static int run_schedule_import(const struct args *a)
+{
+	return schedule_import(conn, a->pos[0]);
+}
+
+static int run_schedule_list(const struct args *a)
+{
+	return schedule_list(conn, a->opt[0], a->opt[1]);
+}
+
+static int run_backfill_import(const struct args *a)
+{
+	const char *cut = legacy_cutoff();
+	return cut ? backfill_import(conn, a->pos[0], a->opt[0], cut) : 1;
+}
+
+static int run_backfill_decide(const struct args *a)
+{
+	return backfill_decide(conn, a->pos[0], strcmp(a->sub, "approve") == 0, a->opt[0],
+			       a->opt[1]);
+}
+
+static int run_backfill_list(const struct args *a)
+{
+	return backfill_list(conn, a->opt[0]);
+}
+
+static int run_backfill_show(const struct args *a)
+{
+	return backfill_show(conn, a->pos[0]);
+}
+
 struct verb {
 	const char *word;	    /* "terminal" */
 	const char *sub;	    /* "add", "disable|enable"; NULL: a command of one word */
@@ -1334,9 +1433,64 @@ static const struct verb verbs[] = {
 	{"student", "held", "STUDENT CLASS|none", {NULL}, run_student_held,
 	 "  student held STUDENT CLASS|none  the licence the student already holds: adding\n"
 	 "                                   a class, the syllabus's reduced figures apply\n"},
+	{"student", "add", "STUDENT", {"--school", "--class", "--enrolled", "--id-card", "--legacy",
+				      "--pre-entered"}, run_student_add,
+	 "  student add STUDENT --school CODE --class C1 --enrolled DATE [--id-card NO]\n"
+	 "              [--legacy PRE_ENTRY_DATE | --pre-entered DATE]\n"
+	 "                                   enrol a student (the 16-character national\n"
+	 "                                   number; dates YYYY-MM-DD); --legacy: pre-entered\n"
+	 "                                   on the police platform on that date, before\n"
+	 "                                   the terminals (back-filled hours, docs/students.md)\n"},
+	{"student", "import", "FILE.csv", {NULL}, run_student_import,
+	 "  student import FILE.csv          enrol the students of a CSV (columns student_no,\n"
+	 "                                   school, class, enrolled_on [, id_card, legacy,\n"
+	 "                                   pre_entered_on]): every good row stored, each bad\n"
+	 "                                   one reported as FILE:LINE: reason (exit 1);\n"
+	 "                                   importing the file again changes nothing\n"},
+	{"student", "list", "", {"--school"}, run_student_list,
+	 "  student list [--school CODE]     the students enrolled, with today's slots and\n"
+	 "                                   their back-fill forms\n"},
+	{"student", "show", "STUDENT", {NULL}, run_student_show,
+	 "  student show STUDENT             one student's enrolment and schedule\n"},
+	{"schedule", "add", "STUDENT", {"--coach", "--vehicle", "--from", "--to"}, run_schedule_add,
+	 "  schedule add STUDENT --coach NO --vehicle PLATE --from TIME --to TIME\n"
+	 "                                   a slot: the student trains with that coach in\n"
+	 "                                   that vehicle then (TIME: 'YYYY-MM-DD HH:MM',\n"
+	 "                                   China Standard Time); a student login outside\n"
+	 "                                   every slot is refused or flagged (rules.schedule)\n"},
+	{"schedule", "import", "FILE.csv", {NULL}, run_schedule_import,
+	 "  schedule import FILE.csv         the slots of a CSV (columns student_no, coach_no,\n"
+	 "                                   plate, starts_at, ends_at), reported as student\n"
+	 "                                   import is; again changes nothing\n"},
+	{"schedule", "list", "", {"--student", "--day"}, run_schedule_list,
+	 "  schedule list [--student S] [--day DATE]\n"
+	 "                                   the slots (DATE: YYYY-MM-DD, UTC+8)\n"},
+	{"backfill", "import", "FORM", {"--scan"}, run_backfill_import,
+	 "  backfill import FORM [--scan FILE]\n"
+	 "                                   a legacy student's three-party form (JSON, or a\n"
+	 "                                   CSV of forms) with its scanned paper form (PDF,\n"
+	 "                                   PNG or JPEG: the form's \"scan\", or --scan);\n"
+	 "                                   refused with the reason, nothing stored, unless\n"
+	 "                                   the student is legacy and pre-entered before\n"
+	 "                                   rules.legacy_cutoff (of -c FILE; default\n"
+	 "                                   2023-05-25), the minutes are within the\n"
+	 "                                   syllabus's for the part, and the form is new\n"},
+	{"backfill", "approve|reject", "FORM", {"--by", "--note"}, run_backfill_decide,
+	 "  backfill approve|reject FORM --by NAME [--note TEXT]\n"
+	 "                                   a supervisor's decision, once per form (a\n"
+	 "                                   rejection needs --note); an approved form\n"
+	 "                                   counts toward its part from the judge's next\n"
+	 "                                   batch, and a part it completes is pushed marked\n"
+	 "                                   back-filled\n"},
+	{"backfill", "list", "", {"--state"}, run_backfill_list,
+	 "  backfill list [--state S]        the forms (S: pending, approved, rejected)\n"},
+	{"backfill", "show", "FORM", {NULL}, run_backfill_show,
+	 "  backfill show FORM               one form as entered, its scan's SHA-256, its\n"
+	 "                                   packet and every step with who and when\n"},
 	{"explain", NULL, "STUDENT", {"--pdf", "--part"}, run_explain,
 	 "  explain STUDENT                  progress per part, the practice mileage and the\n"
-	 "                                   licence held, and every minute that did not\n"
+	 "                                   licence held, the back-filled forms beside the\n"
+	 "                                   terminals' minutes, and every minute that did not\n"
 	 "                                   count with its reason (exit 1: no such student)\n"
 	 "  explain STUDENT --pdf FILE [--part N]\n"
 	 "                                   the teaching log (电子教学日志) of part N (default:\n"

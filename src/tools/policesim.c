@@ -25,6 +25,7 @@
 #include "log.h"
 #include "server.h"
 #include "sig.h"
+#include "policesim.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -438,6 +439,7 @@ static const struct {
 	{"records_sha256", T_STR},
 	{"backfilled", T_BOOL},
 	{"backfill_form", T_STR_OR_NULL},
+	{"backfilled_minutes", T_INT},
 	{"created_at", T_STR},
 };
 
@@ -558,6 +560,10 @@ static const char *check_values(json_t *b)
 	if (json_is_true(json_object_get(b, "backfilled")) ==
 	    json_is_null(json_object_get(b, "backfill_form")))
 		return "backfill_form: a string exactly when backfilled";
+	if (iv(b, "backfilled_minutes") < 0 ||
+	    iv(b, "backfilled_minutes") > iv(b, "total_minutes") ||
+	    (iv(b, "backfilled_minutes") != 0 && !json_is_true(json_object_get(b, "backfilled"))))
+		return "backfilled_minutes: 0 to total_minutes, 0 unless backfilled";
 	return NULL;
 }
 
@@ -1251,7 +1257,12 @@ static void usage(FILE *out)
 		"                       review-{subject}, and POST /booking; PDFs and accepted\n"
 		"                       calls are kept in DIR (national.jsonl, read back at start)\n"
 		"  -v, --verbose        debug log\n"
-		"Admin (loopback only): GET /_stats, GET /_faults, POST /_faults with a SPEC.\n");
+		"Admin (loopback only): GET /_stats, GET /_faults, POST /_faults with a SPEC.\n"
+		"       policesim pre-enter --hoursd HOST:PORT --cert FILE --key FILE --ca FILE\n"
+		"                 [--day DATE] STUDENT\n"
+		"Pre-enter a student as the platform does: only once hoursd says the student\n"
+		"is enrolled and scheduled that day (docs/push-contract.md section 9); exit 0\n"
+		"pre-entered, 1 refused, 2 usage, 3 hoursd could not be asked.\n");
 }
 
 static int parse_opts(struct opts *o, int argc, char **argv)
@@ -1330,6 +1341,9 @@ int main(int argc, char **argv)
 	static struct psim ps;
 	struct opts o;
 	log_set_prefix("policesim");
+	/* The pre-entry of a student: a question to hoursd, not the platform's service. */
+	if (argc > 1 && strcmp(argv[1], "pre-enter") == 0)
+		return policesim_preenter(argc - 1, argv + 1);
 	int rc = parse_opts(&o, argc, argv);
 
 	if (rc != 0)

@@ -5,6 +5,8 @@
  *
  * policesim.c owns the HTTP server, the faults and the signing
  * certificates; it hands a national request here and sends the answer.
+ * policesim_preenter.c is the pre-entry client of hoursd's readiness
+ * endpoint.
  */
 #ifndef HOURSD_POLICESIM_H
 #define HOURSD_POLICESIM_H
@@ -42,5 +44,12 @@ char *natsim_handle(struct natsim *n, bool post, const char *path, const char *q
 /* The counters for GET /_stats: national_* members added to stats. */
 typedef struct json_t json_t;
 void natsim_stats(const struct natsim *n, json_t *stats);
+/*
+ * policesim pre-enter ...: ask hoursd's readiness endpoint (mutual TLS)
+ * whether the student is enrolled and scheduled, and pre-enter only then.
+ * argv[0] is "pre-enter".  Exit status: 0 pre-entered, 1 refused, 2 a
+ * usage error, 3 hoursd could not be asked.
+ */
+int policesim_preenter(int argc, char **argv);
 
 #endif

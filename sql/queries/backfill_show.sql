@@ -1,0 +1,20 @@
+-- backfill_show.sql - one form (hoursctl backfill show FORM, $1), as
+-- entered.  One row (none: no such form); times in UTC+8.
+SELECT f.form_no, f.student_no, f.school_code, f.part, f.vehicle_class, f.vehicle,
+       f.classroom, f.simulator, f.remote, round(f.mileage_dkm / 10.0, 1), f.coach_no,
+       f.trained_from::text, f.trained_to::text,
+       f.student_signed_by,
+       to_char(f.student_signed_at AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI'),
+       f.coach_signed_by,
+       to_char(f.coach_signed_at AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI'),
+       f.sealed_by,
+       to_char(f.sealed_at AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI'),
+       f.entered_by, f.cutoff::text, f.scan_name, f.scan_type, length(f.scan),
+       encode(f.scan_sha256, 'hex'), st.state,
+       coalesce((SELECT p.id::text || ' (' || p.state || ', '
+                        || CASE WHEN p.backfilled THEN 'back-filled' ELSE 'terminals only' END
+                        || ')'
+                   FROM push_packet p WHERE p.student_no = f.student_no AND p.part = f.part),
+                '-')
+  FROM backfill_form f JOIN backfill_state st USING (form_no)
+ WHERE f.form_no = $1

@@ -1,0 +1,307 @@
+/*
+ * readiness.c - the pre-entry question over mutual TLS, see readiness.h
+ * and docs/push-contract.md section 10.
+ *
+ * The TLS context is the terminals' (hoursd's certificate, TLS 1.2+, a
+ * client certificate required) with readiness.ca as the only CA its
+ * clients' certificates may come from: a terminal's certificate does not
+ * open this door, nor does a client without one (the handshake fails).
+ * A request waits for its statement; when its client goes meanwhile,
+ * evhttp keeps the request for our reply, which then frees it.
+ */
+#include "hoursd.h"
+#include "readiness.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "queries.h"
+#include "server.h"
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#define READINESS_TIMEOUT_S 10
+#define READINESS_MAX_HEADERS 8192
+
+struct readiness {
+	struct server *srv;
+	SSL_CTX *tls;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+};
+
+/* One question waiting for its statement. */
+struct question {
+	struct evhttp_request *req;
+	char who[128]; /* the client certificate's subject CN, for the log */
+};
+
+static void reply_json(struct evhttp_request *req, int code, const char *reason, json_t *o)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	struct evbuffer *b = evbuffer_new();
+	if (text == NULL || b == NULL) {
+		free(text);
+		if (b)
+			evbuffer_free(b);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evbuffer_add_printf(b, "%s\n", text);
+	free(text);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(req, code, reason, b);
+	evbuffer_free(b);
+}
+
+static void reply_error(struct evhttp_request *req, int code, const char *reason,
+			const char *message)
+{
+	reply_json(req, code, reason, json_pack("{s:s}", "error", message));
+}
+
+/* The subject CN of the client's certificate ("?" when it cannot be read). */
+static void client_name(struct evhttp_request *req, char *out, size_t cap)
+{
+	snprintf(out, cap, "?");
+	struct evhttp_connection *ec = evhttp_request_get_connection(req);
+	struct bufferevent *bev = ec ? evhttp_connection_get_bufferevent(ec) : NULL;
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	X509 *x = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+	if (x) {
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out, (int)cap);
+		X509_free(x);
+	}
+}
+
+static void on_answer(void *arg, const PGresult *res)
+{
+	struct question *q = arg;
+	if (res == NULL || PQntuples(res) != 1) {
+		log_warn("readiness: %s: the database did not answer", q->who);
+		reply_error(q->req, 503, "Service Unavailable", "the database did not answer");
+		free(q);
+		return;
+	}
+	bool enrolled = PQgetvalue(res, 0, 1)[0] == 't';
+	long long slots = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	const char *student =
+		evhttp_find_header(evhttp_request_get_input_headers(q->req), "X-Hoursd-Student");
+	json_t *o =
+		json_pack("{s:s?, s:s, s:b, s:b, s:I, s:b, s:s?, s:s?}", "student_no", student,
+			  "day", PQgetvalue(res, 0, 0), "enrolled", enrolled, "scheduled",
+			  slots > 0, "slots", (json_int_t)slots, "ready", enrolled && slots > 0,
+			  "school_code", PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
+			  "vehicle_class", PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3));
+	log_info("readiness: %s asked for %s on %s: %s", q->who, student ? student : "?",
+		 PQgetvalue(res, 0, 0),
+		 enrolled && slots > 0 ? "ready"
+		 : enrolled	       ? "enrolled, not scheduled"
+				       : "not enrolled");
+	reply_json(q->req, 200, "OK", o);
+	free(q);
+}
+
+/* A query parameter's value, or NULL; false when the query string does not parse. */
+static bool params(struct evhttp_request *req, struct evkeyvalq *kv)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	return evhttp_parse_query_str(query ? query : "", kv) == 0;
+}
+
+static bool printable16(const char *s)
+{
+	if (s == NULL || strlen(s) != 16)
+		return false;
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+static bool date_form(const char *s)
+{
+	if (s == NULL || strlen(s) != 10)
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
+			return false;
+	return true;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct readiness *r = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	if (path == NULL || strcmp(path, "/v1/readiness") != 0) {
+		reply_error(req, HTTP_NOTFOUND, "Not Found", "no such path: GET /v1/readiness");
+		return;
+	}
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+		reply_error(req, 405, "Method Not Allowed", "GET only");
+		return;
+	}
+	struct evkeyvalq kv;
+	if (!params(req, &kv)) {
+		reply_error(req, HTTP_BADREQUEST, "Bad Request", "the query string does not parse");
+		return;
+	}
+	const char *student = evhttp_find_header(&kv, "student");
+	const char *day = evhttp_find_header(&kv, "day");
+	const char *bad = !printable16(student)	   ? "student: the 16-character national student "
+						     "number expected"
+			  : day && !date_form(day) ? "day: YYYY-MM-DD expected"
+						   : NULL;
+	if (bad) {
+		reply_error(req, HTTP_BADREQUEST, "Bad Request", bad);
+		evhttp_clear_headers(&kv);
+		return;
+	}
+	struct question *q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		die("out of memory");
+	q->req = req;
+	client_name(req, q->who, sizeof(q->who));
+	/* Kept with the request for the answer: the parameters are freed now. */
+	evhttp_add_header(evhttp_request_get_input_headers(req), "X-Hoursd-Student", student);
+	const char *v[2] = {student, day};
+	db_query(r->srv->db, sql_readiness, 2, v, on_answer, q);
+	evhttp_clear_headers(&kv);
+}
+
+static struct bufferevent *on_bev(struct event_base *base, void *arg)
+{
+	struct readiness *r = arg;
+	SSL *ssl = SSL_new(r->tls);
+	if (ssl == NULL)
+		return NULL;
+	struct bufferevent *bev = bufferevent_openssl_socket_new(
+		base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev)
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+/* hoursd's server context with readiness.ca the only CA of client certificates. */
+static SSL_CTX *context(const struct hconf *c, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = tls_server_ctx(c, err, errlen);
+	if (ctx == NULL)
+		return NULL;
+	X509_STORE *st = X509_STORE_new();
+	STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(c->readiness_ca);
+	if (st == NULL || X509_STORE_load_locations(st, c->readiness_ca, NULL) != 1 ||
+	    names == NULL) {
+		char buf[256];
+		ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+		ERR_clear_error();
+		snprintf(err, errlen, "readiness.ca %s: %s", c->readiness_ca, buf);
+		X509_STORE_free(st);
+		sk_X509_NAME_pop_free(names, X509_NAME_free);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_cert_store(ctx, st);
+	SSL_CTX_set_client_CA_list(ctx, names);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"hoursd-readiness", 16);
+	return ctx;
+}
+
+/* "host:port" into its parts (no brackets); false when it does not split. */
+static bool split(const char *addr, char *host, size_t cap, unsigned *port)
+{
+	const char *colon = strrchr(addr, ':');
+	if (colon == NULL || colon == addr)
+		return false;
+	const char *h = addr, *e = colon;
+	if (addr[0] == '[' && colon[-1] == ']') {
+		h++;
+		e--;
+	}
+	char *end;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (*end || colon[1] == '\0' || p > 65535 || (size_t)(e - h) >= cap || e == h)
+		return false;
+	memcpy(host, h, (size_t)(e - h));
+	host[e - h] = '\0';
+	*port = (unsigned)p;
+	return true;
+}
+
+struct readiness *readiness_start(struct server *srv, char *err, size_t errlen)
+{
+	const struct hconf *c = srv->conf;
+	char host[256];
+	unsigned port;
+	if (!split(c->listen_readiness, host, sizeof(host), &port)) {
+		snprintf(err, errlen, "listen.readiness \"%.60s\": expected \"host:port\"",
+			 c->listen_readiness);
+		return NULL;
+	}
+	struct readiness *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		die("out of memory");
+	r->srv = srv;
+	r->tls = context(c, err, errlen);
+	r->http = r->tls ? evhttp_new(srv->base) : NULL;
+	if (r->tls && r->http == NULL)
+		snprintf(err, errlen, "readiness listener: out of memory");
+	r->sock = r->http ? evhttp_bind_socket_with_handle(r->http, host, (ev_uint16_t)port) : NULL;
+	if (r->http && r->sock == NULL)
+		snprintf(err, errlen, "readiness listener: cannot listen on %.80s: %s",
+			 c->listen_readiness, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	if (r->sock == NULL) {
+		readiness_free(r);
+		return NULL;
+	}
+	evhttp_set_bevcb(r->http, on_bev, r);
+	evhttp_set_gencb(r->http, on_request, r);
+	evhttp_set_timeout(r->http, READINESS_TIMEOUT_S);
+	evhttp_set_max_headers_size(r->http, READINESS_MAX_HEADERS);
+	evhttp_set_max_body_size(r->http, 0);
+	evhttp_set_allowed_methods(r->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	log_info("readiness listener on %s port %u (mutual TLS, clients of %s): GET /v1/readiness",
+		 host, readiness_port(r), c->readiness_ca);
+	return r;
+}
+
+unsigned readiness_port(const struct readiness *r)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(evhttp_bound_socket_get_fd(r->sock), (struct sockaddr *)&ss, &len) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+void readiness_free(struct readiness *r)
+{
+	if (r == NULL)
+		return;
+	if (r->http)
+		evhttp_free(r->http);
+	SSL_CTX_free(r->tls);
+	free(r);
+}
