@@ -3295,6 +3295,59 @@ START_TEST(test_students_backfill)
 }
 END_TEST
 
+/*
+ * The same back-filled part under the national profile: the packet made
+ * with the approved form carries the back-filled rectype, its teaching
+ * log lists the form, the signatures check with openssl alone, and the
+ * student can book the subject only once the part has arrived.
+ */
+START_TEST(test_students_backfill_national)
+{
+	char csv[700], pdf[800], cmd[3200];
+	snprintf(csv, sizeof(csv), "%s/students.csv", work);
+	write_text(csv, "student_no,school,class,enrolled_on,legacy,pre_entered_on\n"
+			"S000000000000002,S001,C1,2022-09-01,yes,2023-01-10\n");
+	ck_assert_int_eq(ctl("student", "import", csv, NULL), 0);
+	start_policesim_national(NULL);
+	ck_assert_int_eq(book("S000000000000002", 1), 100);
+	start_hoursd_push(NAT_EXTRA);
+	syllabus_written();
+	PGconn *c = db_connect(test_ci);
+	db_exec(c, "INSERT INTO progress (student_no, part, vehicle_class, classroom, first_minute,"
+		   " last_minute, records) VALUES ('S000000000000002', 1, 'C1', 120,"
+		   " '2026-11-02 09:00+08', '2026-11-02 10:59+08', 120)");
+	PQfinish(c);
+	write_form("bfn", "BF-N001", "S000000000000002", 1, 0, 240, 360);
+	ck_assert_int_eq(import_form("bfn"), 0);
+	ck_assert_int_eq(ctl("backfill", "approve", "BF-N001", "--by", "supervisor zhao", "--note",
+			     "checked against the paper form", NULL),
+			 0);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20),
+		"not delivered; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_packet WHERE student_no = $1"
+			 " AND part = 1 AND backfilled AND profile = 'national'"
+			 " AND body LIKE '%\"rectype\":9,%' AND body LIKE '%\"totaltime\":720,%'",
+			 "S000000000000002", NULL),
+		1);
+	ck_assert_int_eq(book("S000000000000002", 1), 0);
+	/* The teaching log policesim keeps names the form, its minutes and the approval. */
+	snprintf(pdf, sizeof(pdf), "%s/pdf-P00000001.pdf", nat_dir);
+	const char *txt = pdf_text(pdf);
+	ck_assert_int_ge(count_lines_in(txt, "BF-N001"), 1);
+	ck_assert_int_ge(count_lines_in(txt, "supervisor zhao"), 1);
+	snprintf(cmd, sizeof(cmd),
+		 "python3 %s/tests/national_sign_check.py %s/national.jsonl "
+		 "%s/sign-rsa-" T2 ".crt >%s/signcheck.out 2>&1",
+		 repo, nat_dir, pki, work);
+	ck_assert_msg(system(cmd) == 0, "the sign= check failed: see %s/signcheck.out", work);
+	ck_assert_int_eq(psim_stat("national_stages"), 1);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
 /* policesim pre-enter against hoursd's readiness listener: its exit status. */
 static int pre_enter(int rport, const char *client, const char *student)
 {
@@ -3486,6 +3539,7 @@ static Suite *suite(void)
 	tcase_add_test(ts, test_students_csv_import);
 	tcase_add_test(ts, test_students_schedule_refuse_and_flag);
 	tcase_add_test(ts, test_students_backfill);
+	tcase_add_test(ts, test_students_backfill_national);
 	tcase_add_test(ts, test_students_readiness);
 	suite_add_tcase(s, ts);
 	return s;
