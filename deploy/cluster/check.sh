@@ -46,6 +46,7 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM
 
 fail() {
 	echo "cluster-check: FAIL: $*" >&2
@@ -203,6 +204,15 @@ R2=$(wait_terminals 1 "$t0" "primary killed")
 say "2. $standby promoted after $R2P s, writable through HAProxy after $R2H s," \
 	"every terminal answered again after $R2 s"
 verify 1 "2. primary killed"
+# The old primary comes back as the standby (Patroni, pg_rewind).
+for _ in $(seq 1 600); do
+	curl -fsS -m 1 "http://127.0.0.1:$rest/cluster" 2>/dev/null | grep -q '"sync_standby"' && break
+	sleep 0.1
+done
+curl -fsS -m 1 "http://127.0.0.1:$rest/cluster" | grep -q '"sync_standby"' ||
+	fail "2. $primary did not come back as the synchronous standby"
+R2R=$(since "$t0")
+say "2. $primary back as the synchronous standby $R2R s after the kill"
 
 wait "$WAVE1_PID" || {
 	cat "$W/wave1.out" >&2
@@ -213,15 +223,6 @@ verify 1 "wave 1 done"
 expected=$((2 * TERMINALS))
 [[ $(q "SELECT count(*) FROM push_packet") == "$expected" ]] ||
 	fail "wave 1: $(q "SELECT count(*) FROM push_packet") packets, $expected students met part 3"
-# The old primary comes back as the standby (Patroni, pg_rewind).
-for _ in $(seq 1 600); do
-	curl -fsS -m 1 "http://127.0.0.1:$rest/cluster" 2>/dev/null | grep -q '"sync_standby"' && break
-	sleep 0.1
-done
-curl -fsS -m 1 "http://127.0.0.1:$rest/cluster" | grep -q '"sync_standby"' ||
-	fail "2. $primary did not come back as the synchronous standby"
-R2R=$(since "$t0")
-say "2. $primary back as the synchronous standby $R2R s after the kill"
 
 # 3. a pusher dies with a delivery in flight
 RECORDS_OF_WAVE=25

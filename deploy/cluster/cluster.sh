@@ -61,21 +61,29 @@ need() { # the programs each part needs, with the package that brings it
 	((${#miss[@]} == 0)) || die "missing: ${miss[*]}; run deploy/cluster/deps.sh and make"
 }
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# The ports of BASE that we use can all be bound now (not just: nobody listens).
+block_free() {
+	python3 - "$1" <<-'PY'
+		import socket, sys
+		base = int(sys.argv[1])
+		for i in [0, 1, 10, 11, 20, 21, 30, 31, 32, 40, 41, 90] + list(range(50, 80)):
+		    s = socket.socket()
+		    try:
+		        s.bind(("127.0.0.1", base + i))
+		    except OSError:
+		        sys.exit(1)
+		    finally:
+		        s.close()
+	PY
+}
 
-# A block of 100 free ports (every one we use is checked).
+# A block of 100 free ports below the kernel's ephemeral range (32768 and up),
+# so that no outgoing connection takes one of ours while we start.
 pick_base() {
-	local base i ok
+	local base
 	for _ in $(seq 1 50); do
-		base=${CLUSTER_BASE:-$((20000 + (RANDOM % 400) * 100))}
-		ok=1
-		for i in 0 1 10 11 20 21 30 31 32 40 41 90 $(seq 50 79); do
-			port_free $((base + i)) || {
-				ok=0
-				break
-			}
-		done
-		((ok)) && {
+		base=${CLUSTER_BASE:-$((20000 + (RANDOM % 120) * 100))}
+		block_free "$base" && {
 			echo "$base"
 			return
 		}
@@ -209,6 +217,14 @@ start_haproxy() {
 	((EUID == 0)) && chown -R "$OS_USER:" "$DIR/haproxy"
 	spawn haproxy "$DIR/haproxy/haproxy.log" "${AS_OWNER[@]}" haproxy -db -f "$DIR/haproxy/haproxy.cfg"
 	wait_for haproxy 20 "$DIR/haproxy/haproxy.log" pg_up "$PG_PRIMARY_PORT"
+}
+
+# HAProxy sees every hoursd up on both terminal ports (its checks of /readyz).
+all_up() {
+	local up
+	up=$(curl -fsS -m 2 "http://127.0.0.1:$STATS_PORT/;csv" |
+		awk -F, '$1 ~ /^terminals_/ && $2 ~ /^h[0-9]$/ && $18 == "UP"' | wc -l)
+	((up == 2 * N))
 }
 
 pg_up() { "$PG_BIN/psql" -XAtq -h 127.0.0.1 -p "$1" -U postgres -d postgres -c "SELECT 1"; }
@@ -357,6 +373,7 @@ start)
 	setup_database
 	start_policesim
 	for i in $(seq 1 "$N"); do start_hoursd "$i"; done
+	wait_for haproxy 20 "$DIR/haproxy/haproxy.log" all_up
 	started=1
 	write_env
 	cat "$DIR/env"
@@ -372,6 +389,7 @@ start-hoursd)
 	ports
 	stop_one "hoursd$3"
 	start_hoursd "$3"
+	wait_for haproxy 20 "$DIR/haproxy/haproxy.log" all_up
 	;;
 primary)
 	# shellcheck disable=SC1091

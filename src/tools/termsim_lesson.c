@@ -628,8 +628,10 @@ static void record_answered(struct sim *s, const struct lmsg *m, uint8_t result)
 	struct run *r = s->run;
 
 	r->rec_t1_us = termsim_now_us();
-	if (r->records)
+	if (r->records) { /* at once: a watcher (deploy/cluster/check.sh) counts the answers */
 		fprintf(r->records, "%s %u\n", m->record_no, result);
+		fflush(r->records);
+	}
 	if ((result == JT808_R_OK) == m->expect_fail)
 		log_error("%s %s answered %u, expected %s", role_names[m->role], m->record_no,
 			  result, m->expect_fail ? "non-zero (it was broken on purpose)" : "0");
