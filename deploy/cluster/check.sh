@@ -59,8 +59,11 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 # Nothing of the deployment's may be missing: say what and how to get it.
 command -v curl >/dev/null || fail "curl is missing (deploy/cluster/deps.sh)"
 "$HERE/deps.sh" --check || fail "packages missing: run deploy/cluster/deps.sh (as root)"
+# CLUSTER_BIN=build/san: the sanitized programs (make build/san/hoursd ...).
+BIN=${CLUSTER_BIN:-build}
+export CLUSTER_BIN=$REPO/$BIN
 for p in hoursd hoursctl termsim policesim; do
-	[[ -x build/$p ]] || fail "build/$p is missing: run make first"
+	[[ -x $BIN/$p ]] || fail "$BIN/$p is missing: run make first"
 done
 
 say "starting the deployment in $D"
@@ -264,7 +267,7 @@ say "3. every packet delivered once $R3 s after the kill (the lease is 6 s, answ
 accepted=$(q "SELECT count(*) FROM training_record WHERE verdict = 'accepted'")
 judged=$(q "SELECT count(*) FROM record_judgement")
 ((accepted == judged)) || fail "$accepted records accepted, $judged judged"
-build/hoursctl -d "$CI" recompute >"$W/recompute.out" 2>&1 ||
+"$BIN/hoursctl" -d "$CI" recompute >"$W/recompute.out" 2>&1 ||
 	fail "hoursctl recompute disagrees with the judged records: $(tail -n 5 "$W/recompute.out")"
 for _ in $(seq 1 100); do
 	[[ $(rq "SELECT count(*) FROM training_record" 2>/dev/null) == $(q "SELECT count(*) FROM training_record") ]] && break
@@ -279,6 +282,10 @@ grep -hq "conn [0-9]* 127\.0\.0\.1:" "$D"/hoursd*/hoursd.log || fail "no termina
 say "all: $accepted records accepted and judged once, recompute agrees, the standby has them all;" \
 	"terminals logged by their own address (PROXY protocol)"
 
+# Stopped with SIGTERM: each hoursd drains and exits; a sanitizer's report would be in its log.
+"$HERE/cluster.sh" stop "$D"
+! grep -l "AddressSanitizer\|LeakSanitizer\|runtime error" "$D"/hoursd*/hoursd.log \
+	"$D/policesim/policesim.log" 2>/dev/null || fail "a sanitizer reported an error (the files above)"
 ok=1
 printf '\n== cluster-check figures\n'
 printf 'hoursd instance killed:  terminals answered again after %s s\n' "$R1"
