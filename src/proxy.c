@@ -46,8 +46,7 @@ static bool v1_port(const char *s, uint16_t *out)
 	return true;
 }
 
-static bool v1_address(const char *proto, const char *addr, uint16_t port,
-		       struct proxy_header *h)
+static bool v1_address(const char *proto, const char *addr, uint16_t port, struct proxy_header *h)
 {
 	memset(&h->src, 0, sizeof(h->src));
 	if (strcmp(proto, "TCP4") == 0) {
@@ -112,8 +111,8 @@ static enum proxy_result v1_fields(char *line, struct proxy_header *h, char *why
 	return PROXY_OK;
 }
 
-static enum proxy_result parse_v1(const uint8_t *buf, size_t len, struct proxy_header *h,
-				  char *why, size_t whylen)
+static enum proxy_result parse_v1(const uint8_t *buf, size_t len, struct proxy_header *h, char *why,
+				  size_t whylen)
 {
 	size_t end = 0; /* the CR's position */
 	for (size_t i = sizeof(v1_sig) - 1; i < len && end == 0; i++) {
@@ -142,8 +141,8 @@ static enum proxy_result parse_v1(const uint8_t *buf, size_t len, struct proxy_h
 
 /* ---- version 2 ---- */
 
-static enum proxy_result parse_v2(const uint8_t *buf, size_t len, struct proxy_header *h,
-				  char *why, size_t whylen)
+static enum proxy_result parse_v2(const uint8_t *buf, size_t len, struct proxy_header *h, char *why,
+				  size_t whylen)
 {
 	if (len < 16)
 		return PROXY_NEED;
@@ -345,8 +344,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		return;
 	struct server *srv = w->srv;
 	bool tls = w->tls;
-	const struct sockaddr *sa = h.local ? (const struct sockaddr *)&w->sa
-					    : (const struct sockaddr *)&h.src;
+	const struct sockaddr *sa =
+		h.local ? (const struct sockaddr *)&w->sa : (const struct sockaddr *)&h.src;
 	int salen = h.local ? w->salen : (int)h.srclen;
 	struct sockaddr_storage copy;
 	memcpy(&copy, sa, (size_t)salen);

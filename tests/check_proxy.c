@@ -90,8 +90,8 @@ START_TEST(test_v1_hostile)
 {
 	assert_v1_bad("PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n", "too many fields", 31);
 	assert_v1_bad("PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n", "empty field", 19);
-	assert_v1_bad("PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n", "protocol TCP4, TCP6 or UNKNOWN expected",
-		      6);
+	assert_v1_bad("PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n",
+		      "protocol TCP4, TCP6 or UNKNOWN expected", 6);
 	assert_v1_bad("PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n", "five fields expected", 28);
 	assert_v1_bad("PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n", "bad source port", 27);
 	assert_v1_bad("PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n", "bad source port", 27);
@@ -134,8 +134,8 @@ static size_t v2(uint8_t *out, uint8_t cmd, uint8_t fam, const uint8_t *body, ui
 START_TEST(test_v2_tcp4_with_tlv)
 {
 	/* 198.51.100.9:40000 -> 10.0.0.1:8443, then a TLV (an ALPN of 2 bytes) HAProxy may add. */
-	const uint8_t body[] = {198, 51, 100, 9, 10, 0, 0, 1, 0x9c, 0x40, 0x20, 0xfb, 0x01, 0, 2,
-				'h', '2'};
+	const uint8_t body[] = {198,  51,   100,  9,	10, 0, 0,   1,	0x9c,
+				0x40, 0x20, 0xfb, 0x01, 0,  2, 'h', '2'};
 	uint8_t buf[64];
 	size_t n = v2(buf, 1, 0x11, body, sizeof(body));
 	buf[n] = 0x16; /* the TLS ClientHello's first byte follows */

@@ -282,6 +282,39 @@ grep -hq "conn [0-9]* 127\.0\.0\.1:" "$D"/hoursd*/hoursd.log || fail "no termina
 say "all: $accepted records accepted and judged once, recompute agrees, the standby has them all;" \
 	"terminals logged by their own address (PROXY protocol)"
 
+# Straight to an instance, past HAProxy: a connection without a PROXY header
+# is closed with the reason, one with a header is the address it claims.
+live=
+for i in 1 2 3; do
+	curl -fsS -m 1 -o /dev/null "http://127.0.0.1:$(admin_of "$i")/readyz" 2>/dev/null && live=$i && break
+done
+[[ -n $live ]] || fail "no hoursd instance is ready at the end"
+python3 - "$((BASE + 51 + 10 * (live - 1)))" <<-'PY' || fail "an instance kept a connection without a PROXY header"
+	import socket, sys
+	port = int(sys.argv[1])
+	s = socket.create_connection(("127.0.0.1", port), timeout=5)
+	s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+	try:
+	    sys.exit(0 if s.recv(100) == b"" else 1)  # closed, nothing said
+	except ConnectionResetError:  # closed with our bytes unread
+	    sys.exit(0)
+	PY
+python3 - "$((BASE + 51 + 10 * (live - 1)))" <<-'PY'
+	import socket, sys
+	s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+	s.sendall(b"PROXY TCP4 198.51.100.7 127.0.0.1 40000 8808\r\n")
+	s.close()
+	PY
+for _ in $(seq 1 50); do
+	grep -q "198\.51\.100\.7:40000: closed" "$D/hoursd$live/hoursd.log" && break
+	sleep 0.1
+done
+grep -q "PROXY protocol header: not a PROXY protocol header (byte 0)" "$D/hoursd$live/hoursd.log" ||
+	fail "hoursd$live did not log the connection without a PROXY header"
+grep -q "198\.51\.100\.7:40000: closed" "$D/hoursd$live/hoursd.log" ||
+	fail "hoursd$live did not take the address of the PROXY header"
+say "straight to hoursd$live: no PROXY header, closed and logged; a header's address taken"
+
 # Stopped with SIGTERM: each hoursd drains and exits; a sanitizer's report would be in its log.
 "$HERE/cluster.sh" stop "$D"
 ! grep -l "AddressSanitizer\|LeakSanitizer\|runtime error" "$D"/hoursd*/hoursd.log \
