@@ -119,18 +119,23 @@ wait_terminals() {
 	fail "$3: some terminal had no record answered 60 s later (see $D/lessons)"
 }
 
-# verify WAVE LABEL: the acknowledged records of WAVE are in the primary once;
-# packets delivered once.  Waits for the judge and the pusher (60 s at most).
+# verify WAVE LABEL: the records of WAVE acknowledged so far are in the
+# primary once, and judged; the packets made by then are delivered, each in
+# policesim's store once.  The lessons may still run: what comes later is
+# the next verify's.  Waits for the judge and the pusher (60 s at most).
+# The acknowledged record numbers go to a table of the test's own,
+# cluster_check_acked (hoursd never reads it).
 verify() {
-	local wave=$1 label=$2 f
+	local wave=$1 label=$2
 	cat "$D"/lessons/*-w"$wave".records | awk '$2 == 0 { print $1 }' | sort -u >"$W/acked"
-	local acked missing dups conflicts
+	local acked missing dups conflicts unjudged=1 undelivered=1 t
 	acked=$(wc -l <"$W/acked")
 	missing=$("$PG_BIN/psql" -XAtq -v ON_ERROR_STOP=1 -d "$CI" <<-SQL
-		CREATE TEMP TABLE acked (record_no text PRIMARY KEY);
-		\\copy acked FROM '$W/acked'
-		SELECT count(*) FROM acked a WHERE NOT EXISTS (SELECT 1 FROM training_record r
-		 WHERE r.record_no = a.record_no AND r.verdict = 'accepted');
+		CREATE TABLE IF NOT EXISTS cluster_check_acked (record_no text PRIMARY KEY);
+		TRUNCATE cluster_check_acked;
+		\\copy cluster_check_acked FROM '$W/acked'
+		SELECT count(*) FROM cluster_check_acked a WHERE NOT EXISTS (SELECT 1
+		 FROM training_record r WHERE r.record_no = a.record_no AND r.verdict = 'accepted');
 	SQL
 	)
 	dups=$(q "SELECT count(*) FROM (SELECT record_no FROM training_record GROUP BY record_no
@@ -139,20 +144,27 @@ verify() {
 	((missing == 0)) || fail "$label: $missing of $acked acknowledged records are not in the primary"
 	((dups == 0 && conflicts == 0)) || fail "$label: $dups record numbers stored twice, $conflicts conflicts"
 	for _ in $(seq 1 600); do
-		[[ $(q "SELECT (SELECT count(*) FROM judge_queue) + (SELECT count(*) FROM push_packet
-			WHERE state <> 'done')") == 0 ]] && break
+		unjudged=$(q "SELECT count(*) FROM cluster_check_acked a WHERE NOT EXISTS (SELECT 1
+			FROM record_judgement j WHERE j.record_no = a.record_no)")
+		((unjudged == 0)) && break
 		sleep 0.1
 	done
-	[[ $(q "SELECT count(*) FROM judge_queue") == 0 ]] || fail "$label: records still unjudged after 60 s"
-	[[ $(q "SELECT count(*) FROM push_packet WHERE state <> 'done'") == 0 ]] ||
-		fail "$label: packets not delivered after 60 s: $(q "SELECT string_agg(id || ' ' || state, ', ') FROM push_packet WHERE state <> 'done'")"
+	((unjudged == 0)) || fail "$label: $unjudged acknowledged records still unjudged after 60 s"
+	t=$(q "SELECT now()")
+	for _ in $(seq 1 600); do
+		undelivered=$(q "SELECT count(*) FROM push_packet WHERE created_at <= '$t' AND state <> 'done'")
+		((undelivered == 0)) && break
+		sleep 0.1
+	done
+	((undelivered == 0)) ||
+		fail "$label: packets not delivered after 60 s: $(q "SELECT string_agg(id || ' ' || state, ', ') FROM push_packet WHERE created_at <= '$t' AND state <> 'done'")"
 	local packets=0 id n
-	for id in $(q "SELECT id FROM push_packet ORDER BY id"); do
+	for id in $(q "SELECT id FROM push_packet WHERE created_at <= '$t' ORDER BY id"); do
 		n=$(grep -c "$id" "$D/policesim/store.jsonl" || true)
 		((n == 1)) || fail "$label: packet $id is in policesim's store $n times"
 		packets=$((packets + 1))
 	done
-	say "$label: all $acked acknowledged records of wave $wave in the primary once;" \
+	say "$label: all $acked acknowledged records of wave $wave in the primary once and judged;" \
 		"$packets met parts delivered to policesim once each"
 }
 
@@ -281,6 +293,12 @@ grep -hq "conn [0-9]* 127\.0\.0\.1:" "$D"/hoursd*/hoursd.log || fail "no termina
 	fail "hoursd logged HAProxy's address (127.0.0.3) for a terminal: the PROXY header was not used"
 say "all: $accepted records accepted and judged once, recompute agrees, the standby has them all;" \
 	"terminals logged by their own address (PROXY protocol)"
+
+per=""
+for i in 1 2 3; do
+	per+=" hoursd$i $(metric "$i" 'hoursd_judge_records_total{decision="counted"}' || true)"
+done
+say "records each instance's judge counted since its last start:$per"
 
 # Straight to an instance, past HAProxy: a connection without a PROXY header
 # is closed with the reason, one with a header is the address it claims.
