@@ -131,6 +131,7 @@ verify() {
 	local acked missing dups conflicts unjudged=1 undelivered=1 t
 	acked=$(wc -l <"$W/acked")
 	missing=$("$PG_BIN/psql" -XAtq -v ON_ERROR_STOP=1 -d "$CI" <<-SQL
+		SET client_min_messages = warning;
 		CREATE TABLE IF NOT EXISTS cluster_check_acked (record_no text PRIMARY KEY);
 		TRUNCATE cluster_check_acked;
 		\\copy cluster_check_acked FROM '$W/acked'
