@@ -2,6 +2,7 @@
 #   make            build hoursd and its tools (hoursctl, termsim, policesim) into build/
 #   make run        set up a local PostgreSQL, a dev PKI, and run hoursd with a demo terminal
 #   make check      every test: unit suites (plain and ASan+UBSan) and the integration suite
+#   make cluster-check  the reference deployment (deploy/cluster/) under three kills
 #   make install    PREFIX=/usr/local SYSCONFDIR= DATADIR= DESTDIR= (layout in README.md)
 #   make format-check, make clean
 # Sources: src/*.c the daemon (its main hoursd.c, the rest libhoursd.a),
@@ -131,6 +132,12 @@ bench: deps
 	$(MAKE) all
 	scripts/bench.sh
 
+# The reference deployment under three kills (deploy/cluster/check.sh, docs/scaling.md).
+cluster-check: deps
+	deploy/cluster/deps.sh
+	$(MAKE) all
+	deploy/cluster/check.sh
+
 # The layout (README.md, "Other targets"): the daemon and hoursctl in
 # PREFIX/bin, termsim and policesim apart in PREFIX/lib/hoursd, the samples
 # in SYSCONFDIR/hoursd, migrations, docs and man pages under DATADIR; the
@@ -171,4 +178,4 @@ format-check:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit-tests check run bench install format format-check clean FORCE
+.PHONY: all deps unit-tests check run bench cluster-check install format format-check clean FORCE

@@ -16,8 +16,9 @@
 
 struct hconf {
 	/* listen */
-	char *listen_tls;   /* "host:port" */
-	char *listen_plain; /* "host:port", or NULL when off (the default) */
+	char *listen_tls;     /* "host:port" */
+	char *listen_plain;   /* "host:port", or NULL when off (the default) */
+	char *proxy_protocol; /* listeners reading a PROXY header first ("plain,tls"), or NULL */
 	/* tls */
 	char *tls_cert;
 	char *tls_key;

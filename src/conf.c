@@ -12,6 +12,7 @@
 #include "hoursd.h"
 #include "conf.h"
 #include "log.h"
+#include "proxy.h"
 #include "ydoc.h"
 
 #include <libpq-fe.h>
@@ -63,6 +64,7 @@ static bool check_date(const char *s, char *why, size_t whylen);
 static const struct conf_key conf_keys[] = {
 	KSTR("listen.tls", listen_tls, NULL, false, check_hostport),
 	KOFF("listen.plain", listen_plain, NULL, false, check_hostport),
+	KOFF("listen.proxy_protocol", proxy_protocol, NULL, false, proxy_setting_valid),
 	KSTR("tls.cert", tls_cert, NULL, true, NULL),
 	KSTR("tls.key", tls_key, NULL, true, NULL),
 	KSTR("tls.ca", tls_ca, NULL, true, NULL),
@@ -431,10 +433,44 @@ static bool is_section(const char *name)
 	return false;
 }
 
+/*
+ * A flow list of words ([plain, tls]) for a key that takes one: stored as
+ * the words joined by commas, checked like the string.
+ */
+static bool set_list(struct loader *ld, size_t i, const yaml_node_t *seq)
+{
+	const struct conf_key *k = &conf_keys[i];
+	char joined[64] = "", why[128];
+	for (const yaml_node_item_t *it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++) {
+		const yaml_node_t *n = ydoc_node(&ld->y, *it);
+		if (n == NULL || n->type != YAML_SCALAR_NODE)
+			return ydoc_fail(&ld->y, ydoc_line(seq), "%s: expected a list of words",
+					 k->name);
+		size_t used = strlen(joined);
+		if (used + strlen(ydoc_scalar(n)) + 2 > sizeof(joined))
+			return ydoc_fail(&ld->y, ydoc_line(n), "%s: list too long", k->name);
+		snprintf(joined + used, sizeof(joined) - used, "%s%s", used ? "," : "",
+			 ydoc_scalar(n));
+	}
+	if (!k->check(joined, why, sizeof(why)))
+		return ydoc_fail(&ld->y, ydoc_line(seq), "%s: %s", k->name, why);
+	char **dst = field(ld->c, k);
+	free(*dst);
+	*dst = *joined ? strdup(joined) : NULL;
+	if (*joined && *dst == NULL)
+		return ydoc_fail(&ld->y, ydoc_line(seq), "%s: out of memory", k->name);
+	ld->c->key_set[i] = true;
+	ld->line[i] = ydoc_line(seq);
+	return true;
+}
+
 /* Store the value node of one table key. */
 static bool set_key(struct loader *ld, size_t i, const yaml_node_t *val)
 {
 	const struct conf_key *k = &conf_keys[i];
+	if (val->type == YAML_SEQUENCE_NODE && k->check == proxy_setting_valid)
+		return set_list(ld, i, val);
 	if (val->type != YAML_SCALAR_NODE)
 		return ydoc_fail(&ld->y, ydoc_line(val), "%s: expected a scalar, got %s", k->name,
 				 ydoc_kind(val));

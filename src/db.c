@@ -40,6 +40,7 @@ struct db {
 	PGresult *result; /* the busy statement's result, until it completes */
 	bool failed, closing;
 	char error[256];
+	char sqlstate[6]; /* of the busy statement's error */
 	struct timespec started;
 	struct db_stats st;
 };
@@ -83,6 +84,7 @@ static void send_job(struct db *d)
 		d->tail = NULL;
 	d->busy = j;
 	d->failed = false;
+	d->sqlstate[0] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &d->started);
 	if (!PQsendQueryParams(d->pg, j->sql, j->n, NULL, j->values, j->lengths, j->formats, 0) ||
 	    !send_flushing(d))
@@ -102,7 +104,26 @@ static void take_result(struct db *d, PGresult *res)
 	char msg[200];
 	one_line(msg, sizeof(msg), PQresultErrorMessage(res));
 	snprintf(d->error, sizeof(d->error), "%s (sqlstate %s)", msg, state ? state : "none");
+	snprintf(d->sqlstate, sizeof(d->sqlstate), "%s", state ? state : "");
 	PQclear(res);
+}
+
+/*
+ * The statement failed because of the server it reached, not because of
+ * itself: the connection broke (class 08), the server is shutting down
+ * or crashed (57P01-57P03: what a backend says when its postmaster dies
+ * under it, e.g. a primary killed before a failover), or it is a
+ * read-only standby (25006: a balancer or a multi-host conninfo still
+ * pointing at the old primary after a failover).  Such a statement is
+ * sent again after a reconnect, like one whose connection simply closed,
+ * instead of being reported failed.
+ */
+static bool failed_by_server(const struct db *d)
+{
+	const char *s = d->sqlstate;
+	return PQstatus(d->pg) == CONNECTION_BAD || strncmp(s, "08", 2) == 0 ||
+	       strcmp(s, "57P01") == 0 || strcmp(s, "57P02") == 0 || strcmp(s, "57P03") == 0 ||
+	       strcmp(s, "25006") == 0;
 }
 
 /* The statement in flight has returned all its results. */
@@ -190,6 +211,10 @@ static void on_socket(evutil_socket_t fd, short what, void *arg)
 	}
 	while (d->busy && !PQisBusy(d->pg)) {
 		PGresult *res = PQgetResult(d->pg);
+		if (res == NULL && d->failed && failed_by_server(d)) {
+			conn_lost(d, d->error);
+			return;
+		}
 		if (res == NULL) {
 			job_done(d);
 			if (d->state != PG_READY)

@@ -10,19 +10,30 @@
 #include "server.h"
 #include "conf.h"
 #include "log.h"
+#include "proxy.h"
 
 #include <event2/listener.h>
+
+/* A listener named in listen.proxy_protocol reads the balancer's header first (proxy.c). */
+static void accepted(struct server *srv, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		     bool tls)
+{
+	if (proxy_setting_has(srv->conf->proxy_protocol, tls ? "tls" : "plain"))
+		proxy_wait(srv, fd, sa, salen, tls);
+	else
+		conn_accept(srv, fd, sa, salen, tls);
+}
 
 static void on_accept_tls(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			  int salen, void *arg)
 {
-	conn_accept(arg, fd, sa, salen, true);
+	accepted(arg, fd, sa, salen, true);
 }
 
 static void on_accept_plain(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			    int salen, void *arg)
 {
-	conn_accept(arg, fd, sa, salen, false);
+	accepted(arg, fd, sa, salen, false);
 }
 
 static void on_listen_error(struct evconnlistener *l, void *arg)
@@ -51,8 +62,11 @@ static struct evconnlistener *listen_on(struct server *srv, const char *addr, bo
 		return NULL;
 	}
 	evconnlistener_set_error_cb(l, on_listen_error);
-	log_info("listening on %s (%s)", addr,
-		 tls ? "TLS, client certificates required" : "plain TCP, legacy terminals");
+	log_info("listening on %s (%s%s)", addr,
+		 tls ? "TLS, client certificates required" : "plain TCP, legacy terminals",
+		 proxy_setting_has(srv->conf->proxy_protocol, tls ? "tls" : "plain")
+			 ? "; PROXY protocol header first"
+			 : "");
 	return l;
 }
 
@@ -78,4 +92,5 @@ void listeners_stop(struct server *srv)
 	if (srv->plain_listener)
 		evconnlistener_free(srv->plain_listener);
 	srv->tls_listener = srv->plain_listener = NULL;
+	proxy_wait_close_all();
 }

@@ -1900,6 +1900,7 @@ static const struct option long_opts[] = {
 	{"reuse", required_argument, NULL, O_REUSE},
 	{"no-session", no_argument, NULL, O_NO_SESSION},
 	{"no-login", no_argument, NULL, O_NO_LOGIN},
+	{"resume", no_argument, NULL, O_RESUME},
 	{"no-logout", no_argument, NULL, O_NO_LOGOUT},
 	{"photo", required_argument, NULL, O_PHOTO},
 	{"photo-order", required_argument, NULL, O_PHOTO_ORDER},

@@ -46,10 +46,11 @@ struct lesson_opts {
 	long tamper, resend, reuse; /* record index from 1; 0: none */
 	bool no_session;	    /* no logins or logouts: records are expected refused */
 	bool no_login;		    /* no logins: the lesson is open on the server already */
-	bool no_logout;		    /* no logouts: the lesson is left open */
-	bool reupload;		    /* records uploaded again on command: upload type 2, bit 0 */
-	bool unsigned_msgs;	    /* --unsigned: extension properties 0x0002, no check string */
-	long photo_bytes;	    /* -1: no photo */
+	bool resume;	    /* --resume: the route and odometer go on from record --record-seq */
+	bool no_logout;	    /* no logouts: the lesson is left open */
+	bool reupload;	    /* records uploaded again on command: upload type 2, bit 0 */
+	bool unsigned_msgs; /* --unsigned: extension properties 0x0002, no check string */
+	long photo_bytes;   /* -1: no photo */
 	bool photo_reverse;
 	long photo_drop; /* piece index from 1; 0: none */
 	const char *records_file;
@@ -278,6 +279,7 @@ enum {
 	O_PHOTO_DROP,
 	O_RECORDS_FILE,
 	O_NO_LOGIN,
+	O_RESUME,
 	O_NO_LOGOUT,
 	O_UNSIGNED,
 	O_REUPLOAD,

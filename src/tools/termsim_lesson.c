@@ -340,6 +340,16 @@ static bool add_coach_logout(const struct build *b)
 
 /* ---- records ---- */
 
+/*
+ * Record i's minute on the route and the odometer: from the lesson's
+ * start with --resume, so that a record sent again after a reconnect is
+ * the same bytes as the first time (else another record under its number).
+ */
+static unsigned route_minute(const struct build *b, long i)
+{
+	return (unsigned)((b->o->resume ? b->o->record_seq - 1 : 0) + i);
+}
+
 /* Record i (from 0): number, time and route; mileage_extra makes a different record. */
 static bool record_at(const struct build *b, long i, unsigned mileage_extra, struct jtx_record *r)
 {
@@ -356,8 +366,8 @@ static bool record_at(const struct build *b, long i, unsigned mileage_extra, str
 				 .course = b->o->course,
 				 .max_speed_dkmh = LESSON_MAX_SPEED,
 				 .mileage_dkm = (uint16_t)(LESSON_DKM_PER_MIN + mileage_extra),
-				 .gnss = gnss_at(t, (unsigned)i)};
-	record_extras(b->s, &r->gnss, (unsigned)i);
+				 .gnss = gnss_at(t, route_minute(b, i))};
+	record_extras(b->s, &r->gnss, route_minute(b, i));
 	snprintf(r->record_no, sizeof(r->record_no), "%s%.6s%04ld", b->l->terminal_no, date,
 		 b->o->record_seq + i);
 	memcpy(r->student_no, b->l->student_no, sizeof(r->student_no));
@@ -618,8 +628,10 @@ static void record_answered(struct sim *s, const struct lmsg *m, uint8_t result)
 	struct run *r = s->run;
 
 	r->rec_t1_us = termsim_now_us();
-	if (r->records)
+	if (r->records) { /* at once: a watcher (deploy/cluster/check.sh) counts the answers */
 		fprintf(r->records, "%s %u\n", m->record_no, result);
+		fflush(r->records);
+	}
 	if ((result == JT808_R_OK) == m->expect_fail)
 		log_error("%s %s answered %u, expected %s", role_names[m->role], m->record_no,
 			  result, m->expect_fail ? "non-zero (it was broken on purpose)" : "0");
@@ -855,6 +867,10 @@ const char termsim_lesson_usage[] =
 	"  --no-login            no coach or student login: the lesson is open on the\n"
 	"                        server already (left open by an earlier run, e.g.\n"
 	"                        with --no-logout); its records must be answered 0\n"
+	"  --resume              --no-login, and records as the lesson's first run\n"
+	"                        sent them from record --record-seq on (route and\n"
+	"                        odometer): what a terminal resends after a\n"
+	"                        reconnect, answered as stored the first time\n"
 	"  --no-logout           no student or coach logout: the lesson is left open\n"
 	"  --photo BYTES         after the student login, a photo init (0x0305) and\n"
 	"                        the photo data (0x0306) in sub-packages of 1000 bytes\n"
@@ -976,6 +992,9 @@ bool termsim_lesson_opt(struct lesson_opts *l, int c, const char *arg)
 		return true;
 	case O_NO_LOGIN:
 		l->no_login = true;
+		return true;
+	case O_RESUME:
+		l->no_login = l->resume = true;
 		return true;
 	case O_NO_LOGOUT:
 		l->no_logout = true;
