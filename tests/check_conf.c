@@ -316,7 +316,7 @@ END_TEST
 
 START_TEST(key_table)
 {
-	ck_assert_uint_le(conf_key_count(), 64);
+	ck_assert_uint_le(conf_key_count(), CONF_MAX_KEYS);
 	ck_assert_ptr_null(conf_key_name(conf_key_count()));
 	ck_assert(!conf_key_reloadable(conf_key_count()));
 	ck_assert(conf_key_reloadable(key_index("log.level")));
