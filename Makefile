@@ -44,7 +44,7 @@ HDRS := $(wildcard include/*.h) $(GEN)/queries.h
 # without .c) and what they use of libhoursd.a.
 TOOL_HDRS := $(wildcard src/tools/*.h)
 hoursd_OBJS := hoursd
-hoursctl_OBJS := tools/hoursctl tools/audit
+hoursctl_OBJS := tools/hoursctl tools/audit tools/verify
 termsim_OBJS := tools/termsim tools/termsim_timing tools/termsim_lesson
 policesim_OBJS := tools/policesim
 
