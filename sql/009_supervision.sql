@@ -335,7 +335,7 @@ ALTER VIEW terminal_command_state SET (security_invoker = true);
 --     every school)
 --   hoursd_liaison: read audit_liaison_table's tables
 CREATE FUNCTION audit_grants() RETURNS void LANGUAGE plpgsql AS $$
-DECLARE r record; cols text; allcols text; secret boolean; readable boolean;
+DECLARE r record; g record; cols text; allcols text; secret boolean; readable boolean;
 BEGIN
 	FOR r IN SELECT c.relname, c.relkind, c.relrowsecurity,
 	                coalesce(c.reloptions @> ARRAY['security_invoker=true'], false) AS invoker
@@ -362,6 +362,16 @@ BEGIN
 			EXECUTE format('GRANT SELECT ON %I TO hoursd_daemon', r.relname);
 		ELSIF EXISTS (SELECT 1 FROM audit_evidence WHERE tbl = r.relname) THEN
 			EXECUTE format('GRANT SELECT, INSERT ON %I TO hoursd_daemon', r.relname);
+			-- nobody but the owner keeps a right to change evidence, whoever granted it
+			FOR g IN SELECT DISTINCT a.grantee
+			           FROM pg_class c, aclexplode(c.relacl) a
+			          WHERE c.oid = format('%I', r.relname)::regclass
+			            AND a.grantee <> c.relowner
+			            AND a.privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE') LOOP
+				EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I FROM %s', r.relname,
+				               CASE WHEN g.grantee = 0 THEN 'PUBLIC'
+				                    ELSE quote_ident(pg_get_userbyid(g.grantee)) END);
+			END LOOP;
 		ELSE
 			EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO hoursd_daemon',
 			               r.relname);
