@@ -28,8 +28,8 @@ struct chain_stats {
 };
 
 /* NULL (err said) when audit.checkpoint_key does not load as a signing key. */
-struct chain *chain_new(struct event_base *base, const struct hconf *conf, struct db *db,
-			char *err, size_t errlen) MUSTCHECK;
+struct chain *chain_new(struct event_base *base, const struct hconf *conf, struct db *db, char *err,
+			size_t errlen) MUSTCHECK;
 void chain_free(struct chain *c);
 /*
  * Take the new intervals and checkpoint key; false (err said, nothing

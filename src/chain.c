@@ -251,8 +251,8 @@ bool chain_reconfigure(struct chain *c, const struct hconf *conf, char *err, siz
 	return true;
 }
 
-struct chain *chain_new(struct event_base *base, const struct hconf *conf, struct db *db,
-			char *err, size_t errlen)
+struct chain *chain_new(struct event_base *base, const struct hconf *conf, struct db *db, char *err,
+			size_t errlen)
 {
 	struct chain *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -262,8 +262,7 @@ struct chain *chain_new(struct event_base *base, const struct hconf *conf, struc
 	c->db = db;
 	c->tick = event_new(base, -1, EV_PERSIST, on_tick, c);
 	c->checkpoint = event_new(base, -1, EV_PERSIST, on_checkpoint, c);
-	if (c->tick == NULL || c->checkpoint == NULL ||
-	    !chain_reconfigure(c, conf, err, errlen)) {
+	if (c->tick == NULL || c->checkpoint == NULL || !chain_reconfigure(c, conf, err, errlen)) {
 		chain_free(c);
 		return NULL;
 	}

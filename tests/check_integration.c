@@ -2346,10 +2346,9 @@ START_TEST(test_chain_verify_names_tampering)
 	ck_assert(sv_said("\"kind\": \"coach_logout\""));
 	ck_assert(sv_said("the row is gone"));
 
-	sv_behind_the_back(
-		"INSERT INTO training_record SELECT * FROM training_record"
-		" WHERE record_no = (SELECT max(record_no) FROM training_record)"
-		" ON CONFLICT DO NOTHING");
+	sv_behind_the_back("INSERT INTO training_record SELECT * FROM training_record"
+			   " WHERE record_no = (SELECT max(record_no) FROM training_record)"
+			   " ON CONFLICT DO NOTHING");
 	sv_behind_the_back(
 		"INSERT INTO training_record (terminal_id, record_no, record_time, student_no,"
 		" coach_no, class_id, course_code, part, mode, vehicle_class, upload_type,"
@@ -2411,12 +2410,13 @@ static void sv_two_districts(void)
 	ck_assert_int_eq(sv_hoursctl("terminal assign " T2 " S002"), 0);
 	seed_minutes("S000000000000081", 3, 1, 1, 10, morning(1), 10, 10, "EA");
 	PGconn *c = db_connect(test_ci);
-	db_exec(c, "INSERT INTO training_record (terminal_id, record_no, record_time, student_no,"
-		   " coach_no, class_id, course_code, part, mode, vehicle_class, upload_type,"
-		   " record_status, max_speed_dkmh, mileage_dkm, lat_e6, lon_e6, fix_valid,"
-		   " verdict, raw, raw_sha256) SELECT t.id, 'WE00001', now(), 'S000000000000082',"
-		   " 'C1', 1, '1213010000', 3, 1, 'C1', 1, 0, 300, 10, 31000000, 121000000, true,"
-		   " 'accepted', '\\x00', sha256('\\x00') FROM terminal t WHERE t.phone = '13800000002'");
+	db_exec(c,
+		"INSERT INTO training_record (terminal_id, record_no, record_time, student_no,"
+		" coach_no, class_id, course_code, part, mode, vehicle_class, upload_type,"
+		" record_status, max_speed_dkmh, mileage_dkm, lat_e6, lon_e6, fix_valid,"
+		" verdict, raw, raw_sha256) SELECT t.id, 'WE00001', now(), 'S000000000000082',"
+		" 'C1', 1, '1213010000', 3, 1, 'C1', 1, 0, 300, 10, 31000000, 121000000, true,"
+		" 'accepted', '\\x00', sha256('\\x00') FROM terminal t WHERE t.phone = '13800000002'");
 	db_exec(c, "INSERT INTO push_packet (id, student_no, part, vehicle_class)"
 		   " VALUES (gen_random_uuid(), 'S000000000000081', 3, 'C1')");
 	PQfinish(c);
@@ -2452,8 +2452,7 @@ START_TEST(test_roles_read_what_they_may)
 	ck_assert_int_eq(sv_value("sv_east", "SELECT count(*) FROM training_record"), 1);
 	ck_assert_int_eq(sv_value("sv_east", "SELECT count(*) FROM record_verdict"), 1);
 	ck_assert_int_eq(sv_value("sv_east", "SELECT count(*) FROM school"), 1);
-	ck_assert_int_eq(sv_value("sv_east", "SELECT count(*) FROM school WHERE code = 'S002'"),
-			 0);
+	ck_assert_int_eq(sv_value("sv_east", "SELECT count(*) FROM school WHERE code = 'S002'"), 0);
 	ck_assert_int_eq(sv_value("sv_east", "SELECT count(*) FROM terminal"
 					     " WHERE phone = '13800000002'"),
 			 0);

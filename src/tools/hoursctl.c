@@ -876,8 +876,9 @@ static int role_add(const struct args *a)
 	size_t n = strlen(name);
 	if (n < 1 || n > 63 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n ||
 	    (name[0] >= '0' && name[0] <= '9') || strncmp(name, "pg_", 3) == 0) {
-		fprintf(stderr, "hoursctl: role add: NAME \"%s\": 1-63 of a-z, 0-9 and _, not "
-				"starting with a digit or pg_\n",
+		fprintf(stderr,
+			"hoursctl: role add: NAME \"%s\": 1-63 of a-z, 0-9 and _, not "
+			"starting with a digit or pg_\n",
 			name);
 		return 2;
 	}
@@ -953,7 +954,8 @@ static int run_audit_verify(const struct args *a)
 		.from = a->opt[0], .to = a->opt[1], .school = a->opt[2], .witness = a->opt[4]};
 	int rc;
 	time_t t;
-	if ((o.from && !parse_time("--from", o.from, &t)) || (o.to && !parse_time("--to", o.to, &t)))
+	if ((o.from && !parse_time("--from", o.from, &t)) ||
+	    (o.to && !parse_time("--to", o.to, &t)))
 		return db_rc ? db_rc : 2;
 	if (o.school && !valid_label("school code", o.school, 64))
 		return 2;

@@ -116,16 +116,17 @@ static bool checkpoint_good(struct verify *v, const struct checkpoint *c, const 
 	uint8_t sig[512];
 	size_t len = strlen(c->sig_hex) / 2;
 	if (strcmp(c->key_id, v->key_id) != 0) {
-		problem(v, "checkpoint n=%lld (%s)%s: signed by key %.16s..., not by the key given "
-			   "(%.16s...)",
+		problem(v,
+			"checkpoint n=%lld (%s)%s: signed by key %.16s..., not by the key given "
+			"(%.16s...)",
 			c->n, c->when, where, c->key_id, v->key_id);
 		return false;
 	}
 	if (len > sizeof(sig) || !unhex(c->sig_hex, sig, len) ||
 	    checkpoint_text(text, sizeof(text), c->n, c->head, c->at) == 0 ||
 	    !checkpoint_verify(v->key, text, sig, len)) {
-		problem(v, "checkpoint n=%lld (%s)%s: the signature does not verify", c->n,
-			c->when, where);
+		problem(v, "checkpoint n=%lld (%s)%s: the signature does not verify", c->n, c->when,
+			where);
 		return false;
 	}
 	return true;
@@ -135,8 +136,7 @@ static bool checkpoint_good(struct verify *v, const struct checkpoint *c, const 
  * The witness file (audit checkpoints --export): each of its checkpoints
  * must be stored as it is there, and signed.
  */
-static void check_witness(struct verify *v, const char *path, const struct checkpoint *cp,
-			  int ncp)
+static void check_witness(struct verify *v, const char *path, const struct checkpoint *cp, int ncp)
 {
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
@@ -163,13 +163,15 @@ static void check_witness(struct verify *v, const char *path, const struct check
 		while (i < ncp && cp[i].n != w.n)
 			i++;
 		if (i == ncp)
-			problem(v, "checkpoint n=%lld (%s) of witness %s:%lu: not in the database "
-				   "(deleted)",
+			problem(v,
+				"checkpoint n=%lld (%s) of witness %s:%lu: not in the database "
+				"(deleted)",
 				w.n, w.when, path, lineno);
 		else if (strcmp(cp[i].head, w.head) != 0 || cp[i].at != w.at ||
 			 strcmp(cp[i].sig_hex, w.sig_hex) != 0)
-			problem(v, "checkpoint n=%lld (%s) of witness %s:%lu: the database holds "
-				   "another (head %.16s..., witness %.16s...)",
+			problem(v,
+				"checkpoint n=%lld (%s) of witness %s:%lu: the database holds "
+				"another (head %.16s..., witness %.16s...)",
 				w.n, w.when, path, lineno, cp[i].head, w.head);
 	}
 	fclose(f);
@@ -212,8 +214,8 @@ static bool walk_chain(struct verify *v, const struct checkpoint *cp, int ncp, l
 				continue;
 			}
 			if (n != expect)
-				problem(v, "chain: links %lld to %lld are missing (deleted)", expect,
-					n - 1);
+				problem(v, "chain: links %lld to %lld are missing (deleted)",
+					expect, n - 1);
 			unsigned len = 0;
 			EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 			EVP_DigestUpdate(ctx, prev, 32);
@@ -224,19 +226,21 @@ static bool walk_chain(struct verify *v, const struct checkpoint *cp, int ncp, l
 			EVP_DigestUpdate(ctx, rowd, 32);
 			EVP_DigestFinal_ex(ctx, mine, &len);
 			if (n == expect && memcmp(mine, hash, 32) != 0)
-				problem(v, "chain: link %lld (%s %s): its hash is not the one before "
-					   "it chained with its row (the link, or the one before, "
-					   "was altered)",
+				problem(v,
+					"chain: link %lld (%s %s): its hash is not the one before "
+					"it chained with its row (the link, or the one before, "
+					"was altered)",
 					n, tbl, key);
 			for (; k < ncp && cp[k].n <= n; k++) {
 				char hex[65];
 				to_hex(hash, 32, hex);
 				if (cp[k].n < n)
-					problem(v, "checkpoint n=%lld (%s): its link is missing", cp[k].n,
-						cp[k].when);
+					problem(v, "checkpoint n=%lld (%s): its link is missing",
+						cp[k].n, cp[k].when);
 				else if (strcmp(cp[k].head, hex) != 0)
-					problem(v, "checkpoint n=%lld (%s): link %lld's hash is not the "
-						   "signed head (the chain was rewritten up to there)",
+					problem(v,
+						"checkpoint n=%lld (%s): link %lld's hash is not the "
+						"signed head (the chain was rewritten up to there)",
 						cp[k].n, cp[k].when, n);
 			}
 			memcpy(prev, hash, 32);
@@ -306,8 +310,9 @@ static void check_record(struct verify *v, struct sig_cache *sigs, PGresult *r, 
 	}
 	EVP_Digest(raw, n, got, &len, EVP_sha256(), NULL);
 	if (memcmp(got, want, 32) != 0)
-		problem(v, "signature: training_record terminal %s record %s: raw_sha256 is not "
-			   "the digest of raw",
+		problem(v,
+			"signature: training_record terminal %s record %s: raw_sha256 is not "
+			"the digest of raw",
 			phone, no);
 	struct jtx_header h;
 	enum jtx_err e = jtx_parse(raw, n, &h);
@@ -316,46 +321,50 @@ static void check_record(struct verify *v, struct sig_cache *sigs, PGresult *r, 
 	(*checked)++;
 	char err[256];
 	if (e != JTX_OK) {
-		problem(v, "signature: training_record terminal %s record %s: raw is not a timing "
-			   "message (%s)",
+		problem(v,
+			"signature: training_record terminal %s record %s: raw is not a timing "
+			"message (%s)",
 			phone, no, jtx_strerror(e));
 	} else if (!is_signed || h.sig_len == 0) {
 		/* Unsigned (rules.unsigned: flag): nothing to check, stored as such. */
 		if (is_signed)
-			problem(v, "signature: training_record terminal %s record %s: stored as "
-				   "signed, raw has no signature",
+			problem(v,
+				"signature: training_record terminal %s record %s: stored as "
+				"signed, raw has no signature",
 				phone, no);
 	} else if (!sig_cache_put(sigs, cert_sha, cert, err, sizeof(err))) {
-		problem(v, "signature: training_record terminal %s record %s: the terminal's "
-			   "certificate: %s",
+		problem(v,
+			"signature: training_record terminal %s record %s: the terminal's "
+			"certificate: %s",
 			phone, no, err);
 	} else {
-		enum sig_result s = sig_verify_flags(sigs, cert_sha, h.signed_bytes, h.signed_len,
-						     h.sig, h.sig_len, at,
-						     rsa_raw ? SIG_F_RSA_RAW : 0);
+		enum sig_result s =
+			sig_verify_flags(sigs, cert_sha, h.signed_bytes, h.signed_len, h.sig,
+					 h.sig_len, at, rsa_raw ? SIG_F_RSA_RAW : 0);
 		bool bad_stored = strcmp(reason, "bad_signature") == 0;
 		if (s != SIG_OK && !bad_stored)
-			problem(v, "signature: training_record terminal %s record %s: %s, but "
-				   "stored %s",
-				phone, no, sig_result_name(s),
-				reason[0] ? reason : "accepted");
+			problem(v,
+				"signature: training_record terminal %s record %s: %s, but "
+				"stored %s",
+				phone, no, sig_result_name(s), reason[0] ? reason : "accepted");
 		else if (s == SIG_OK && bad_stored)
-			problem(v, "signature: training_record terminal %s record %s: verifies, "
-				   "but stored as bad_signature",
+			problem(v,
+				"signature: training_record terminal %s record %s: verifies, "
+				"but stored as bad_signature",
 				phone, no);
 	}
 	free(raw);
 }
 
-static bool check_signatures(struct verify *v, const char *const range[3],
-			     unsigned long *checked)
+static bool check_signatures(struct verify *v, const char *const range[3], unsigned long *checked)
 {
 	struct sig_cache *sigs = sig_cache_new(4096);
 	char tid[24] = "", rno[64] = "";
 	bool ok = sigs != NULL;
 	while (ok) {
-		const char *p[6] = {range[0], range[1], range[2], tid[0] ? tid : NULL,
-				    tid[0] ? rno : NULL, RECORD_PAGE};
+		const char *p[6] = {
+			range[0],   range[1], range[2], tid[0] ? tid : NULL, tid[0] ? rno : NULL,
+			RECORD_PAGE};
 		PGresult *r = run(v->db, sql_audit_signatures, 6, p);
 		if (r == NULL) {
 			ok = false;
@@ -410,12 +419,13 @@ int audit_verify(PGconn *db, const struct audit_verify_opts *o, FILE *out)
 		good += checkpoint_good(&v, &cp[i], "");
 	}
 	if (v.key == NULL && ncp > 0)
-		problem(&v, "checkpoints: %d stored, none verified: no key to verify them with "
-			    "(--key FILE, or audit.checkpoint_key in -c FILE)",
+		problem(&v,
+			"checkpoints: %d stored, none verified: no key to verify them with "
+			"(--key FILE, or audit.checkpoint_key in -c FILE)",
 			ncp);
 	else
-		fprintf(out, "checkpoints: %lu of %d signatures verify (key %.16s...)\n", good,
-			ncp, v.key ? v.key_id : "none");
+		fprintf(out, "checkpoints: %lu of %d signatures verify (key %.16s...)\n", good, ncp,
+			v.key ? v.key_id : "none");
 	if (o->witness && v.key)
 		check_witness(&v, o->witness, cp, ncp);
 	long long links = 0;
