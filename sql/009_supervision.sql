@@ -118,7 +118,8 @@ CREATE TABLE audit_chain (
 	row_sha256  bytea NOT NULL CHECK (length(row_sha256) = 32),
 	hash        bytea NOT NULL CHECK (length(hash) = 32)
 );
-CREATE INDEX audit_chain_row ON audit_chain (tbl, key);
+-- No index on (tbl, key): it would double the cost of a link; verify
+-- joins the rows to the links by hashing.
 
 -- The chain's head: one row, locked by the stage that appends.
 CREATE TABLE audit_head (
@@ -144,18 +145,24 @@ CREATE FUNCTION audit_checkpoint_text(n bigint, head bytea, signed_at timestampt
 	AS $$ SELECT format(E'hoursd audit checkpoint v1\nn=%s\nhead=%s\nat=%s\n', n,
 	                    encode(head, 'hex'), extract(epoch FROM signed_at)::bigint) $$;
 
--- A row's canonical bytes: its to_jsonb() text without the NULL members,
--- written with TimeZone UTC and bytea_output hex (the callers pin both: a
--- function's SET clause).  A column added later as NULL for the old rows
--- leaves their bytes as they were.
-CREATE FUNCTION audit_row_sha256(j jsonb) RETURNS bytea
-	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	AS $$ SELECT sha256(convert_to(jsonb_strip_nulls(j)::text, 'UTF8')) $$;
+-- A row's canonical bytes: its record text, (v1,v2,...) as PostgreSQL
+-- writes a row, without the closing parenthesis and the empty fields of
+-- trailing NULLs, in UTF-8, written with DateStyle ISO, TimeZone UTC,
+-- bytea_output hex and extra_float_digits 1 (the callers pin them: a
+-- function's SET clause).  A column added later (at the end) as NULL for
+-- the old rows leaves their bytes as they were.  An unquoted field never
+-- ends in ',' or ')' (record_out quotes such values), so only the
+-- parenthesis and the trailing NULLs' commas are trimmed.
+CREATE FUNCTION audit_row_sha256(r anyelement) RETURNS bytea
+	LANGUAGE sql STABLE PARALLEL SAFE
+	AS $$ SELECT sha256(convert_to(rtrim(r::text, ',)'), 'UTF8')) $$;
 
--- A row's identity in the chain: its key columns from its jsonb.
-CREATE FUNCTION audit_key(j jsonb, cols text[]) RETURNS jsonb
+-- A row's identity in the chain, as SQL of the row alias: its key columns
+-- as a jsonb object.
+CREATE FUNCTION audit_key_expr(cols text[], alias text) RETURNS text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	AS $$ SELECT jsonb_object_agg(c, j -> c) FROM unnest(cols) c $$;
+	AS $$ SELECT 'jsonb_build_object(' || string_agg(format('%L, %I.%I', c, alias, c), ', ')
+	             || ')' FROM unnest(cols) c $$;
 
 -- What a link adds to the chain.
 CREATE FUNCTION audit_link_bytes(tbl text, key jsonb, row_sha256 bytea) RETURNS bytea
@@ -164,20 +171,23 @@ CREATE FUNCTION audit_link_bytes(tbl text, key jsonb, row_sha256 bytea) RETURNS 
 
 -- The running hash: audit_hash(start, link bytes) OVER (ORDER BY n) is each
 -- link's hash, from start (the hash before the first row).
+-- (PL/pgSQL: an aggregate's SQL function is not inlined, and its calls
+-- cost more than PL/pgSQL's simple-expression path.)
 CREATE FUNCTION audit_hash_step(state bytea, start bytea, link bytea) RETURNS bytea
-	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	AS $$ SELECT sha256(coalesce(state, start) || link) $$;
+	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+	AS $$ BEGIN RETURN sha256(coalesce(state, start) || link); END $$;
 CREATE AGGREGATE audit_hash(bytea, bytea) (SFUNC = audit_hash_step, STYPE = bytea);
 
 -- The statement trigger of a chained table: its new rows queued with
 -- their digests (one INSERT a statement, not a call a row).
 CREATE FUNCTION audit_enqueue() RETURNS trigger LANGUAGE plpgsql
-	SET TimeZone = 'UTC' SET bytea_output = 'hex' SET extra_float_digits = 1 AS $$
+	SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
+	SET bytea_output = 'hex' SET extra_float_digits = 1 AS $$
 BEGIN
-	INSERT INTO audit_pending (tbl, key, row_sha256)
-	SELECT TG_TABLE_NAME, audit_key(j, k.key_columns), audit_row_sha256(j)
-	  FROM (SELECT to_jsonb(n) AS j FROM audit_new n) s,
-	       (SELECT key_columns FROM audit_table WHERE name = TG_TABLE_NAME) k;
+	EXECUTE format('INSERT INTO audit_pending (tbl, key, row_sha256) '
+	               'SELECT %L, %s, audit_row_sha256(n) FROM audit_new n', TG_TABLE_NAME,
+	               (SELECT audit_key_expr(key_columns, 'n') FROM audit_table
+	                 WHERE name = TG_TABLE_NAME));
 	RETURN NULL;
 END $$;
 
@@ -219,15 +229,16 @@ SELECT audit_protect('audit_checkpoint');
 DO $$
 DECLARE t record;
 BEGIN
+	SET LOCAL DateStyle = 'ISO, YMD';
+	SET LOCAL IntervalStyle = 'postgres';
 	SET LOCAL TimeZone = 'UTC';
 	SET LOCAL bytea_output = 'hex';
 	SET LOCAL extra_float_digits = 1;
 	FOR t IN SELECT * FROM audit_table ORDER BY array_position(ARRAY['training_record',
 	         'training_record_conflict', 'session_event', 'photo', 'record_judgement'], name) LOOP
 		EXECUTE format('INSERT INTO audit_pending (tbl, key, row_sha256) '
-		               'SELECT %L, audit_key(j, %L), audit_row_sha256(j) '
-		               'FROM (SELECT to_jsonb(x) AS j FROM %I x ORDER BY %s) s',
-		               t.name, t.key_columns, t.name,
+		               'SELECT %L, %s, audit_row_sha256(x) FROM %I x ORDER BY %s',
+		               t.name, audit_key_expr(t.key_columns, 'x'), t.name,
 		               (SELECT string_agg(format('x.%I', c), ', ') FROM unnest(t.key_columns) c));
 	END LOOP;
 END $$;
@@ -241,11 +252,12 @@ END $$;
 CREATE FUNCTION audit_check_rows(from_t timestamptz, to_t timestamptz, school bigint)
 	RETURNS TABLE (tbl text, key jsonb, problem text)
 	LANGUAGE plpgsql STABLE
-	SET TimeZone = 'UTC' SET bytea_output = 'hex' SET extra_float_digits = 1 AS $$
+	SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
+	SET bytea_output = 'hex' SET extra_float_digits = 1 AS $$
 DECLARE t record; keyexpr text; cond text;
 BEGIN
 	FOR t IN SELECT * FROM audit_table ORDER BY name LOOP
-		keyexpr := format('audit_key(to_jsonb(t), %L)', t.key_columns);
+		keyexpr := audit_key_expr(t.key_columns, 't');
 		cond := format('($1::timestamptz IS NULL OR t.%1$I >= $1) AND ($2::timestamptz IS NULL OR t.%1$I < $2)'
 		               ' AND ($3::bigint IS NULL OR %2$s = $3)', t.time_column, t.school_expr);
 		-- the rows in range against their link or queue entry
@@ -253,7 +265,7 @@ BEGIN
 			'SELECT %1$L::text, r.key, CASE WHEN coalesce(c.row_sha256, p.row_sha256) IS NULL'
 			'   THEN ''not in the chain: inserted behind hoursd''''s back'''
 			'   ELSE ''changed since it was chained: the row''''s digest differs'' END'
-			'  FROM (SELECT %2$s AS key, audit_row_sha256(to_jsonb(t)) AS d FROM %1$I t WHERE %3$s) r'
+			'  FROM (SELECT %2$s AS key, audit_row_sha256(t) AS d FROM %1$I t WHERE %3$s) r'
 			'  LEFT JOIN audit_chain c ON c.tbl = %1$L AND c.key = r.key'
 			'  LEFT JOIN LATERAL (SELECT row_sha256 FROM audit_pending q'
 			'                      WHERE q.tbl = %1$L AND q.key = r.key LIMIT 1) p ON true'
