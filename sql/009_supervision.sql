@@ -316,8 +316,12 @@ CREATE FUNCTION audit_students_of(r name) RETURNS SETOF text
 CREATE FUNCTION audit_scope(tbl text, expr text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
 	EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', tbl);
-	EXECUTE format('CREATE POLICY audit_everyone ON %I USING (NOT pg_has_role(''hoursd_district_auditor'', ''MEMBER'')) WITH CHECK (true)', tbl);
-	EXECUTE format('CREATE POLICY audit_district ON %I FOR SELECT TO hoursd_district_auditor USING (%s)', tbl, expr);
+	-- (SELECT ...): an InitPlan, evaluated once a statement, not once a row
+	EXECUTE format('CREATE POLICY audit_everyone ON %I '
+	               'USING ((SELECT NOT pg_has_role(''hoursd_district_auditor'', ''MEMBER''))) '
+	               'WITH CHECK (true)', tbl);
+	EXECUTE format('CREATE POLICY audit_district ON %I FOR SELECT TO hoursd_district_auditor '
+	               'USING (%s)', tbl, expr);
 END $$;
 
 SELECT audit_scope('school', 'id IN (SELECT audit_schools_of(current_user))');

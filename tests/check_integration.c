@@ -2524,6 +2524,26 @@ START_TEST(test_audit_doc_queries)
 }
 END_TEST
 
+/* hoursd -t and the start check the checkpoint key: a missing file, a certificate, a good key. */
+START_TEST(test_checkpoint_key_checked)
+{
+	char tail[800], prog[600];
+	snprintf(prog, sizeof(prog), "%s/hoursd", bindir);
+	char *argv[] = {prog, (char *)"-t", (char *)"-c", conf_path, NULL};
+	write_config_tail(NULL, "audit:\n  checkpoint_key: /nonexistent/checkpoint.key\n");
+	ck_assert_int_eq(wait_exit(spawn(argv, log_path, log_path), 30), 1);
+	ck_assert(log_has("audit.checkpoint_key /nonexistent/checkpoint.key: No such file"));
+	snprintf(tail, sizeof(tail), "audit:\n  checkpoint_key: %s/server.crt\n", pki);
+	write_config_tail(NULL, tail);
+	ck_assert_int_eq(wait_exit(spawn(argv, log_path, log_path), 30), 1);
+	ck_assert(log_has("server.crt: not a PEM private key"));
+	snprintf(tail, sizeof(tail), "audit:\n  checkpoint_key: %s/checkpoint.key\n", pki);
+	write_config_tail(NULL, tail);
+	ck_assert_int_eq(wait_exit(spawn(argv, log_path, log_path), 30), 0);
+	ck_assert(log_has("configuration ok"));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("integration");
@@ -2595,6 +2615,7 @@ static Suite *suite(void)
 	tcase_add_test(tsv, test_evidence_append_only);
 	tcase_add_test(tsv, test_roles_read_what_they_may);
 	tcase_add_test(tsv, test_audit_doc_queries);
+	tcase_add_test(tsv, test_checkpoint_key_checked);
 	suite_add_tcase(s, tsv);
 	return s;
 }
