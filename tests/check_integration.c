@@ -2327,6 +2327,11 @@ START_TEST(test_chain_verify_names_tampering)
 	sv_chained();
 	/* 5 records, 4 session events, 1 photo, 5 judgements */
 	ck_assert_int_eq(db_value("SELECT count(*) FROM audit_chain", NULL, NULL), 15);
+	static char page[1 << 17];
+	admin_get("/metrics", page, sizeof(page));
+	ck_assert_int_eq(metric(page, "hoursd_audit_links_total"), 15);
+	ck_assert_int_ge(metric(page, "hoursd_audit_checkpoints_total"), 1);
+	ck_assert_int_eq(metric(page, "hoursd_audit_errors_total"), 0);
 	ck_assert_int_eq(sv_verify(NULL), 0);
 	ck_assert(sv_said("audit verify: clean (15 links"));
 	ck_assert(sv_said("signatures: 5 training records checked"));
