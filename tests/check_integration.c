@@ -2546,6 +2546,15 @@ START_TEST(test_checkpoint_key_checked)
 	write_config_tail(NULL, tail);
 	ck_assert_int_eq(wait_exit(spawn(argv, log_path, log_path), 30), 0);
 	ck_assert(log_has("configuration ok"));
+	/* Running with it, a reload to a key that does not load is refused; the key stays. */
+	start_hoursd_tail(NULL, tail);
+	write_config_tail(NULL, "audit:\n  checkpoint_key: /nonexistent/checkpoint.key\n");
+	kill(hoursd_pid, SIGHUP);
+	for (int i = 0; i < 100 && !log_has("reload refused"); i++)
+		usleep(50000);
+	ck_assert(log_has("reload refused, the running configuration stays: "
+			  "audit.checkpoint_key /nonexistent/checkpoint.key"));
+	stop_hoursd();
 }
 END_TEST
 
