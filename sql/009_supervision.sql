@@ -344,7 +344,8 @@ ALTER VIEW terminal_command_state SET (security_invoker = true);
 -- from the rules (docs/audit.md, "Roles"); run again by `hoursctl migrate`
 -- after every run, so a table a later migration adds gets its grants.
 --   hoursd_daemon: read and append everything; change and delete only
---     what is not evidence (audit_evidence)
+--     what is not evidence (audit_evidence); the audit's own rules
+--     (audit_table, audit_secret, ...) and schema_migrations it only reads
 --   hoursd_auditor: read all but audit_secret's tables and columns
 --   hoursd_district_auditor: the same, on tables with row-level security
 --     and views with security_invoker only (the others would show it
@@ -374,7 +375,11 @@ BEGIN
 		               'hoursd_district_auditor, hoursd_liaison', r.relname);
 		EXECUTE format('REVOKE ALL (%s) ON %I FROM hoursd_daemon, hoursd_auditor, '
 		               'hoursd_district_auditor, hoursd_liaison', allcols, r.relname);
-		IF r.relkind = 'v' OR r.relkind = 'm' THEN
+		IF r.relkind = 'v' OR r.relkind = 'm'
+		   OR r.relname = ANY (ARRAY['audit_table', 'audit_evidence', 'audit_secret',
+		                             'audit_liaison_table', 'auditor_district',
+		                             'schema_migrations']) THEN
+			-- views, and the rules of the audit itself: hoursd only reads them
 			EXECUTE format('GRANT SELECT ON %I TO hoursd_daemon', r.relname);
 		ELSIF EXISTS (SELECT 1 FROM audit_evidence WHERE tbl = r.relname) THEN
 			EXECUTE format('GRANT SELECT, INSERT ON %I TO hoursd_daemon', r.relname);

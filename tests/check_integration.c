@@ -2391,6 +2391,9 @@ START_TEST(test_evidence_append_only)
 	sv_refused("sv_hoursd", "UPDATE training_record SET mileage_dkm = 0", "permission denied");
 	sv_refused("sv_hoursd", "DELETE FROM training_record", "permission denied");
 	sv_allowed("sv_hoursd", "DELETE FROM judge_queue");
+	sv_refused("sv_hoursd", "DELETE FROM audit_table", "permission denied");
+	sv_refused("sv_hoursd", "INSERT INTO auditor_district VALUES ('sv_hoursd', 'east')",
+		   "permission denied");
 	PGconn *c = db_connect(test_ci);
 	db_exec(c, "GRANT UPDATE, DELETE, TRUNCATE ON training_record, audit_chain TO sv_hoursd");
 	PQfinish(c);
