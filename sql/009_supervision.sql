@@ -178,11 +178,48 @@ CREATE FUNCTION audit_hash_step(state bytea, start bytea, link bytea) RETURNS by
 	AS $$ BEGIN RETURN sha256(coalesce(state, start) || link); END $$;
 CREATE AGGREGATE audit_hash(bytea, bytea) (SFUNC = audit_hash_step, STYPE = bytea);
 
+-- One batch of the chain stage (sql/queries/chain.sql calls it; src/chain.c
+-- runs it): up to batch queued rows appended to audit_chain, in one
+-- statement (one transaction).  The head row is taken FOR UPDATE: one
+-- appender at a time across instances, and a statement that waited for
+-- the lock reads the head the other one committed (READ COMMITTED re-reads
+-- a locked row), so links stay numbered without gaps, each on the one
+-- before it.  The queue rows are taken with SKIP LOCKED and deleted here:
+-- a row is linked once, whichever instance takes it; a batch that dies
+-- rolls back whole.  Within a batch the links follow the queue's order.
+-- jit off: compiling this statement took ten times as long as running it
+-- (0.3 s against 0.04 s for 10 000 links).
+-- Returns one row: links appended, and the head's number after them.
+CREATE FUNCTION audit_chain_append(batch int, OUT linked bigint, OUT head_n bigint)
+	LANGUAGE sql VOLATILE SET jit = off AS $$
+WITH head AS (
+  SELECT n, hash FROM audit_head FOR UPDATE),
+p AS (
+  DELETE FROM audit_pending
+   WHERE seq IN (SELECT seq FROM audit_pending ORDER BY seq LIMIT batch FOR UPDATE SKIP LOCKED)
+  RETURNING seq, tbl, key, row_sha256),
+l AS (
+  SELECT head.n + row_number() OVER w AS n, p.tbl, p.key, p.row_sha256,
+         audit_hash(head.hash, audit_link_bytes(p.tbl, p.key, p.row_sha256)) OVER w AS hash
+    FROM p, head
+  WINDOW w AS (ORDER BY p.seq)),
+ins AS (
+  INSERT INTO audit_chain (n, tbl, key, row_sha256, hash)
+  SELECT n, tbl, key, row_sha256, hash FROM l
+  RETURNING n),
+moved AS (
+  UPDATE audit_head h SET n = t.n, hash = t.hash
+    FROM (SELECT n, hash FROM l ORDER BY n DESC LIMIT 1) t
+  RETURNING h.n)
+SELECT (SELECT count(*) FROM ins) AS linked,
+       coalesce((SELECT n FROM moved), (SELECT n FROM head)) AS head
+$$;
+
 -- The statement trigger of a chained table: its new rows queued with
 -- their digests (one INSERT a statement, not a call a row).
 CREATE FUNCTION audit_enqueue() RETURNS trigger LANGUAGE plpgsql
 	SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
-	SET bytea_output = 'hex' SET extra_float_digits = 1 AS $$
+	SET bytea_output = 'hex' SET extra_float_digits = 1 SET jit = off AS $$
 BEGIN
 	EXECUTE format('INSERT INTO audit_pending (tbl, key, row_sha256) '
 	               'SELECT %L, %s, audit_row_sha256(n) FROM audit_new n', TG_TABLE_NAME,
