@@ -51,7 +51,7 @@ HDRS := $(wildcard include/*.h) $(GEN)/queries.h
 # without .c) and what they use of libhoursd.a.
 TOOL_HDRS := $(wildcard src/tools/*.h)
 hoursd_OBJS := hoursd pdf/teachlog
-hoursctl_OBJS := tools/hoursctl tools/audit tools/findings tools/report tools/students pdf/teachlog
+hoursctl_OBJS := tools/hoursctl tools/audit tools/verify tools/findings tools/report tools/students pdf/teachlog
 termsim_OBJS := tools/termsim tools/termsim_timing tools/termsim_lesson
 policesim_OBJS := tools/policesim tools/policesim_national tools/policesim_preenter
 

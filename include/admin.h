@@ -14,6 +14,7 @@
 #include "server.h"
 #include "ingest.h"
 #include "judge.h"
+#include "chain.h"
 #include "db.h"
 
 struct admin;
@@ -47,6 +48,7 @@ void admin_read_process(struct admin_process *p);
 struct admin_state {
 	struct ingest_stats store;
 	struct judge_stats judge;
+	struct chain_stats chain;
 	uint64_t db_connects; /* both connections */
 	bool db_up;	      /* both connections, ingest's and the judge's */
 	unsigned conns_by_state[CONN_STATES];

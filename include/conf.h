@@ -34,6 +34,10 @@ struct hconf {
 	unsigned judge_batch_max_rows; /* records per judge batch */
 	unsigned judge_interval_ms;    /* the judge looks at its queue at least this often */
 	unsigned judge_gap_ms;	       /* least time between the starts of two batches */
+	/* audit: the hash chain and its signed checkpoints (docs/audit.md) */
+	unsigned audit_chain_interval_ms;     /* the chain stage links what is queued this often */
+	char *audit_checkpoint_key;	      /* PEM private key signing checkpoints; NULL: none */
+	unsigned audit_checkpoint_interval_s; /* a checkpoint of the head this often */
 	/* connection */
 	unsigned idle_timeout_s;
 	unsigned max_frame_bytes; /* escaped bytes between the flags */

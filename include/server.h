@@ -16,6 +16,7 @@ struct hconf;
 struct db;
 struct ingest;
 struct judge;
+struct chain;
 struct evconnlistener;
 struct sig_cache;
 struct syllabus;
@@ -73,6 +74,8 @@ struct server {
 	struct ingest *ingest; /* the first stage: rows as received, answered after commit */
 	struct db *judge_db;   /* the judge's own connection */
 	struct judge *judge;   /* the second stage: claims, caps, progress, packets */
+	struct db *chain_db;   /* the audit chain's own connection */
+	struct chain *chain;   /* the audit hash chain and its signed checkpoints */
 	struct sig_cache *sigs;
 	struct syllabus *syl;  /* rules.syllabus, swapped on reload */
 	struct geo_set *sites; /* training sites, NULL until loaded */

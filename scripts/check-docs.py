@@ -17,8 +17,9 @@
 # Where: a sandbox directory made for the run, holding a copy of conf/, the
 # development PKI of scripts/pki.sh in var/pki (as `make run` makes it), and
 # the files the docs' examples name: term.crt (terminal 013800000001's
-# certificate) and term.p12 (terminal 013800000006's PKCS#12, password
-# 123456).  Programs come from HOURSD_BIN_DIR, whatever path the doc shows;
+# certificate), term.p12 (terminal 013800000006's PKCS#12, password
+# 123456) and db-password (a password file).  Programs come from
+# HOURSD_BIN_DIR, whatever path the doc shows;
 # `sudo -u USER` is dropped (the check runs as the current user).
 #
 # Run, and what must happen:
@@ -241,6 +242,8 @@ class Sandbox:
             sys.exit(f"check-docs: scripts/pki.sh failed: {p.stderr}")
         shutil.copy(os.path.join(pki, "term-013800000001.crt"), os.path.join(self.dir, "term.crt"))
         shutil.copy(os.path.join(pki, "term-013800000006.p12"), os.path.join(self.dir, "term.p12"))
+        # docs/audit.md: role add --password-file db-password
+        open(os.path.join(self.dir, "db-password"), "w", encoding="utf-8").write("secret\n")
         sample = open(os.path.join(self.dir, SAMPLE), encoding="utf-8").read()
         absolute = re.sub(r"(?<=[ =])(var|conf)/", self.dir + r"/\1/", sample)
         self.conf = os.path.join(self.dir, "hoursd.yaml")

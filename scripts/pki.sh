@@ -19,6 +19,8 @@
 #   sign-rsa-T.crt/.key           a self-signed RSA-2048 record-signing certificate per terminal
 #   sign-sm2-T.crt/.key           a self-signed SM2 (SM3) record-signing certificate per terminal
 #                                 (the EC P-256 term-T certificate signs ECDSA records itself)
+#   checkpoint.key checkpoint.pub hoursd's audit checkpoint key (EC P-256, audit.checkpoint_key)
+#                                 and its public half, which `hoursctl audit verify --key` takes
 #   rogue-ca.crt rogue-ca.key     another CA, trusted by nobody
 #   rogue-013800000001.crt/.key   a client cert with a valid-looking CN signed by the rogue CA
 #
@@ -189,3 +191,16 @@ done
 
 make_ca rogue-ca "hoursd rogue CA"
 make_leaf rogue-013800000001 013800000001 rogue-ca client
+
+# The audit checkpoint key (docs/audit.md): no certificate, its public half beside it.
+if [[ ! -s $DIR/checkpoint.key || ! -s $DIR/checkpoint.pub ]]; then
+	(umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$TMP/checkpoint.key" 2>/dev/null) || die "cannot make checkpoint.key"
+	openssl pkey -in "$TMP/checkpoint.key" -pubout -out "$TMP/checkpoint.pub" 2>/dev/null ||
+		die "cannot make checkpoint.pub"
+	mv -f "$TMP/checkpoint.key" "$DIR/checkpoint.key"
+	mv -f "$TMP/checkpoint.pub" "$DIR/checkpoint.pub"
+	chmod 600 "$DIR/checkpoint.key"
+	chmod 644 "$DIR/checkpoint.pub"
+	echo "pki.sh: made $DIR/checkpoint.key" >&2
+fi

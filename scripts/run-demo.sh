@@ -89,6 +89,8 @@ stop() {
 				"$(date +%Y)Q$((($(date +%-m) + 2) / 3))" --out "$VAR/report" 2>/dev/null
 			say "the legacy student, back-filled:"
 			build/hoursctl -d "$CONNINFO" explain "L$stamp" 2>/dev/null
+			say "the tamper evidence (docs/audit.md):"
+			build/hoursctl -c "$VAR/hoursd.yaml" audit verify 2>/dev/null | tail -4
 		fi
 		# Not to be cut short by one more Ctrl-C (ignored by pg.sh and pg_ctl too).
 		trap '' INT TERM
@@ -133,6 +135,9 @@ process:
   allow_root: $ALLOW_ROOT
 rules:
   syllabus: $ROOT/conf/syllabus.yaml
+audit:
+  checkpoint_key: $VAR/pki/checkpoint.key
+  checkpoint_interval_s: 10
 YAML
 
 # The national platform (policesim) and the push to it; T1's TLS certificate
@@ -191,7 +196,11 @@ for t in "${TERMINALS[0]}" "${TERMINALS[2]}"; do
 done
 # The timing terminal: its PKCS#12 (pki.sh, password 123456) is what the
 # registration answer hands it; its school's code is the institution number.
-build/hoursctl -d "$CONNINFO" school add DEMO0001 "Demo driving school"
+build/hoursctl -d "$CONNINFO" school add DEMO0001 "Demo driving school" --district demo-east
+# Logins for the supervisors (docs/audit.md, "Roles"): psql "$CONNINFO user=demo_auditor".
+build/hoursctl -d "$CONNINFO" role add auditor demo_auditor
+build/hoursctl -d "$CONNINFO" role add district-auditor demo_east --district demo-east
+build/hoursctl -d "$CONNINFO" role add liaison demo_liaison
 build/hoursctl -d "$CONNINFO" terminal add "${TERMINALS[1]}" --p12 "$VAR/pki/term-${TERMINALS[1]}.p12" \
 	--p12-pass 123456 --terminal-no "3100000000000002" --imei 861380000000002
 build/hoursctl -d "$CONNINFO" terminal assign "${TERMINALS[1]}" DEMO0001
@@ -228,6 +237,7 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 echo "hoursd is up on 127.0.0.1:$PORT (TLS) and :$PLAIN_PORT (plain TCP); demo terminals connect now (Ctrl-C stops everything)"
+echo "meanwhile, in another terminal: build/hoursctl -c var/hoursd.yaml audit verify (docs/audit.md)"
 # Terminal 1: TLS with the 2013 header and the auth code, a position a second.
 build/termsim --tls --layout 2013 --host 127.0.0.1 --port "$PORT" --ca "$VAR/pki/ca.crt" \
 	--cert "$VAR/pki/term-${TERMINALS[0]}.crt" --key "$VAR/pki/term-${TERMINALS[0]}.key" \

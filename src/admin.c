@@ -308,6 +308,17 @@ static void render_judge(struct evbuffer *o, const struct judge_stats *j)
 		j->packets);
 }
 
+static void render_chain(struct evbuffer *o, const struct chain_stats *c)
+{
+	counter(o, "hoursd_audit_links_total",
+		"Links this process appended to the audit hash chain (docs/audit.md).", c->linked);
+	counter(o, "hoursd_audit_checkpoints_total",
+		"Checkpoints of the chain's head this process signed and stored.", c->checkpoints);
+	counter(o, "hoursd_audit_errors_total",
+		"Chain batches or checkpoints that failed (rolled back whole, taken again).",
+		c->errors);
+}
+
 static void render_push(struct evbuffer *o, const struct server_stats *st)
 {
 	gauge(o, "hoursd_push_enabled", "1 while push.url is set and packets are sent.",
@@ -371,6 +382,7 @@ void admin_render_metrics(const struct server *srv, const struct admin_state *s,
 	render_records(out, &srv->st, &s->judge);
 	render_store(out, s);
 	render_judge(out, &s->judge);
+	render_chain(out, &s->chain);
 	render_push(out, &srv->st);
 	render_histograms(out);
 }
@@ -450,6 +462,8 @@ static void take_state(const struct admin *a, struct admin_state *s)
 	if (a->srv->ingest) {
 		ingest_get_stats(a->srv->ingest, &s->store);
 		judge_get_stats(a->srv->judge, &s->judge);
+		if (a->srv->chain)
+			chain_get_stats(a->srv->chain, &s->chain);
 		struct db_stats st;
 		s->db_up = db_connected(a->srv->judge_db);
 		db_get_stats(a->srv->judge_db, &st);

@@ -21,11 +21,13 @@
 #include "ingest.h"
 #include "db.h"
 #include "judge.h"
+#include "chain.h"
 #include "syllabus.h"
 
 #include <event2/event.h>
 #include <getopt.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -213,6 +215,7 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 	conn_pause_all(&srv);
 	push_drain(srv.push);
 	judge_stop(srv.judge);
+	chain_stop(srv.chain);
 	log_info("signal %d: stop accepting, commit and answer what is in flight", (int)sig);
 	struct drain_left l;
 	drain_look(&l);
@@ -273,6 +276,12 @@ static void reload(void)
 		syllabus_free(syl);
 		syl = NULL;
 	}
+	/* The checkpoint key last: a key that does not load leaves the running one. */
+	if (syl && !chain_reconfigure(srv.chain, next, err, sizeof(err))) {
+		push_config_free(pc);
+		syllabus_free(syl);
+		syl = NULL;
+	}
 	if (syl == NULL) {
 		log_error("reload refused, the running configuration stays: %s", err);
 		SSL_CTX_free(tls);
@@ -295,6 +304,7 @@ static void reload(void)
 			       &(struct db_opts){DB_OPTS(ingest_db_name(i, name), next)});
 	}
 	db_reconfigure(srv.judge_db, &(struct db_opts){DB_OPTS("judge", next)});
+	db_reconfigure(srv.chain_db, &(struct db_opts){DB_OPTS("chain", next)});
 	conf_free(srv.conf);
 	srv.conf = next;
 	syllabus_free(srv.syl);
@@ -389,6 +399,12 @@ static int run(const char *path)
 				on_ingested, &srv);
 	if (srv.judge == NULL || srv.ingest == NULL)
 		die("cannot create the ingest and judge stages");
+	srv.chain_db = db_new(srv.base, &(struct db_opts){DB_OPTS("chain", cf)});
+	if (srv.chain_db == NULL)
+		die("cannot create the database connections");
+	srv.chain = chain_new(srv.base, cf, srv.chain_db, err, sizeof(err));
+	if (srv.chain == NULL)
+		die("%s", err);
 	/* Queued before any terminal's look-up, so loaded before its first record. */
 	rules_load_sites(srv.db, on_sites, NULL);
 	struct push_config *pc;
@@ -437,9 +453,11 @@ static int run(const char *path)
 	for (unsigned i = 0; i < srv.ningest_db; i++)
 		db_free(srv.ingest_db[i]);
 	db_free(srv.judge_db);
+	db_free(srv.chain_db);
 	readiness_free(readiness); /* its questions were answered (503) by db_free */
 	ingest_free(srv.ingest);
 	judge_free(srv.judge);
+	chain_free(srv.chain);
 	push_free(srv.push);
 	teachlog_shutdown(); /* the teaching log's font caches (push.c's national profile) */
 	sig_cache_free(srv.sigs);
@@ -519,6 +537,18 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		push_config_free(pc);
+		if (c->audit_checkpoint_key) {
+			EVP_PKEY *k = checkpoint_key_load(c->audit_checkpoint_key, true, err,
+							  sizeof(err));
+			if (k == NULL) {
+				char msg[600];
+				snprintf(msg, sizeof(msg), "audit.checkpoint_key %s", err);
+				refused(msg);
+				conf_free(c);
+				return 1;
+			}
+			EVP_PKEY_free(k);
+		}
 		conf_free(c);
 		printf("%s: configuration ok\n", path);
 		return 0;

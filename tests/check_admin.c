@@ -29,7 +29,7 @@
 #include <math.h>
 #include <unistd.h>
 
-/* ---- stand-ins for ingest.c, judge.c, db.c and conn.c ---- */
+/* ---- stand-ins for ingest.c, judge.c, chain.c, db.c and conn.c ---- */
 
 static struct ingest_stats fake_stats;
 static struct judge_stats fake_judge;
@@ -44,6 +44,11 @@ void ingest_get_stats(const struct ingest *in, struct ingest_stats *st)
 void judge_get_stats(const struct judge *j, struct judge_stats *st)
 {
 	*st = fake_judge;
+}
+
+void chain_get_stats(const struct chain *c, struct chain_stats *st)
+{
+	*st = (struct chain_stats){.linked = 42, .checkpoints = 3};
 }
 
 bool db_connected(const struct db *d)
@@ -70,6 +75,7 @@ static void fake_server(struct server *srv)
 	memset(srv, 0, sizeof(*srv));
 	srv->ingest = (struct ingest *)&fake_store_obj;
 	srv->judge = (struct judge *)&fake_store_obj;
+	srv->chain = (struct chain *)&fake_store_obj;
 	srv->db = srv->judge_db = (struct db *)&fake_store_obj;
 	srv->tls_listener = (struct evconnlistener *)&fake_listener_obj;
 	srv->st = (struct server_stats){
@@ -410,6 +416,7 @@ static void state_from_fakes(struct admin_state *st)
 {
 	*st = (struct admin_state){.store = fake_stats,
 				   .judge = fake_judge,
+				   .chain = {.linked = 42, .checkpoints = 3},
 				   .db_connects = 2,
 				   .db_up = fake_db_up,
 				   .start_time = 1764072000.25,
@@ -618,6 +625,8 @@ START_TEST(page_parses_and_matches)
 	ck_assert(value(&pg, "hoursd_judge_records_total", "decision=\"counted\"") == 290);
 	ck_assert(value(&pg, "hoursd_judge_records_total", "decision=\"daily_cap\"") == 7);
 	ck_assert(value(&pg, "hoursd_judge_packets_total", "") == 3);
+	ck_assert(value(&pg, "hoursd_audit_links_total", "") == 42);
+	ck_assert(value(&pg, "hoursd_audit_checkpoints_total", "") == 3);
 	/* Rejections by reason add ingest's and the judge's. */
 	ck_assert(value(&pg, "hoursd_training_records_rejected_total", "reason=\"no_signature\"") ==
 		  5);

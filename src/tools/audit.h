@@ -25,4 +25,17 @@ int audit_explain(PGconn *db, const char *student_no, FILE *out);
  */
 int audit_recompute(PGconn *db, const char *student_no, FILE *out);
 
+/* hoursctl audit verify (verify.c): what is checked, docs/audit.md "Verifying". */
+typedef struct evp_pkey_st EVP_PKEY;
+struct audit_verify_opts {
+	const char *from, *to; /* the records' time range, as PostgreSQL reads it; NULL: open */
+	const char *school;    /* a school code; NULL: every school */
+	EVP_PKEY *key;	       /* the checkpoints' key (its public half); NULL: none given */
+	const char *witness;   /* a file of `audit checkpoints --export`; NULL: none */
+};
+/* Every discrepancy one line on out; 0 when there is none, 1 otherwise or on error. */
+int audit_verify(PGconn *db, const struct audit_verify_opts *o, FILE *out);
+/* The stored checkpoints: listed on out, or written to export_path (a witness file). */
+int audit_checkpoints(PGconn *db, const char *export_path, FILE *out);
+
 #endif

@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "findings.h"
 #include "students.h"
+#include "chain.h"
 #include "conf.h"
 #include "geo.h"
 #include "log.h"
@@ -33,6 +34,7 @@
 #include <iconv.h>
 #include <libpq-fe.h>
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
@@ -229,6 +231,26 @@ static const char *default_sql_dir(void)
 	return HOURSD_SQLDIR;
 }
 
+/*
+ * After every run, whatever it applied: the roles' grants on every table,
+ * view and sequence, those of later migrations included (audit_grants()
+ * of 009, docs/audit.md "Roles").
+ */
+static int apply_grants(void)
+{
+	PGresult *r = query(sql_migrate_has_grants, 0, NULL);
+	if (r == NULL)
+		return 1;
+	bool has = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!has)
+		return 0;
+	if (!exec_ok(sql_migrate_grants, 0, NULL))
+		return 1;
+	printf("grants: the roles' grants applied to every table and view\n");
+	return 0;
+}
+
 static int cmd_migrate(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -271,7 +293,7 @@ static int cmd_migrate(const char *dir)
 	if (!ok)
 		return 1;
 	printf("migrations: %u applied, schema up to date\n", count);
-	return 0;
+	return apply_grants();
 }
 
 /* ---- terminals ---- */
@@ -784,12 +806,13 @@ static bool valid_label(const char *what, const char *s, size_t max)
 	return ok;
 }
 
-static int school_add(const char *code, const char *name)
+static int school_add(const char *code, const char *name, const char *district)
 {
-	if (!valid_label("school code", code, 64) || !valid_label("school name", name, 200))
+	if (!valid_label("school code", code, 64) || !valid_label("school name", name, 200) ||
+	    (district && !valid_label("district", district, 64)))
 		return 2;
-	const char *v[2] = {code, name};
-	PGresult *r = query(sql_school_add, 2, v);
+	const char *v[3] = {code, name, district};
+	PGresult *r = query(sql_school_add, 3, v);
 	if (r == NULL)
 		return 1;
 	printf("school %s %s (id %s)\n", code, PQgetvalue(r, 0, 1)[0] == 't' ? "added" : "updated",
@@ -803,12 +826,155 @@ static int school_list(void)
 	PGresult *r = query(sql_school_list, 0, NULL);
 	if (r == NULL)
 		return 1;
-	printf("%-20s %-5s %-9s %s\n", "code", "sites", "terminals", "name");
+	printf("%-20s %-5s %-9s %-12s %s\n", "code", "sites", "terminals", "district", "name");
 	for (int i = 0; i < PQntuples(r); i++)
-		printf("%-20s %-5s %-9s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 2),
-		       PQgetvalue(r, i, 3), PQgetvalue(r, i, 1));
+		printf("%-20s %-5s %-9s %-12s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 2),
+		       PQgetvalue(r, i, 3), PQgetvalue(r, i, 4)[0] ? PQgetvalue(r, i, 4) : "-",
+		       PQgetvalue(r, i, 1));
 	PQclear(r);
 	return 0;
+}
+
+/* The district whose district auditors see the school; "none" takes it out of any. */
+static int school_set_district(const char *code, const char *district)
+{
+	bool none = strcmp(district, "none") == 0;
+	if (!valid_label("school code", code, 64) ||
+	    (!none && !valid_label("district", district, 64)))
+		return 2;
+	const char *v[2] = {code, none ? NULL : district};
+	PGresult *r = query(sql_school_set_district, 2, v);
+	if (r == NULL)
+		return 1;
+	int rc = PQntuples(r) == 1 ? 0 : 1;
+	if (rc)
+		fprintf(stderr, "hoursctl: school set-district: no school %s\n", code);
+	else
+		printf("school %s: district %s\n", code, none ? "none" : district);
+	PQclear(r);
+	return rc;
+}
+
+/* ---- roles and the audit ---- */
+
+/*
+ * A login of one of the roles of docs/audit.md.  The password (first line
+ * of the file) goes to the server as a SCRAM verifier made here, never in
+ * clear.
+ */
+static int role_add(const struct args *a)
+{
+	static const char *const kinds[] = {"hoursd", "auditor", "district-auditor", "liaison"};
+	const char *kind = a->pos[0], *name = a->pos[1], *district = a->opt[0];
+	size_t k = 0;
+	while (k < ARRAY_SIZE(kinds) && strcmp(kinds[k], kind) != 0)
+		k++;
+	if (k == ARRAY_SIZE(kinds)) {
+		fprintf(stderr,
+			"hoursctl: role add: KIND is hoursd, auditor, district-auditor or "
+			"liaison, not \"%s\"\n",
+			kind);
+		return 2;
+	}
+	size_t n = strlen(name);
+	if (n < 1 || n > 63 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n ||
+	    (name[0] >= '0' && name[0] <= '9') || strncmp(name, "pg_", 3) == 0) {
+		fprintf(stderr,
+			"hoursctl: role add: NAME \"%s\": 1-63 of a-z, 0-9 and _, not "
+			"starting with a digit or pg_\n",
+			name);
+		return 2;
+	}
+	if ((k == 2) != (district != NULL)) {
+		fprintf(stderr, "hoursctl: role add: --district D goes with district-auditor, "
+				"and only with it\n");
+		return 2;
+	}
+	if (district && !valid_label("district", district, 64))
+		return 2;
+	char *pass = NULL, *verifier = NULL;
+	if (a->opt[1]) {
+		pass = read_file(a->opt[1]);
+		if (pass == NULL) {
+			fprintf(stderr, "hoursctl: role add: cannot read %s\n", a->opt[1]);
+			return 1;
+		}
+		pass[strcspn(pass, "\r\n")] = '\0';
+		if (pass[0] == '\0') {
+			fprintf(stderr, "hoursctl: role add: %s: an empty password\n", a->opt[1]);
+			free(pass);
+			return 2;
+		}
+	}
+	if (pass && conn() != NULL) {
+		verifier = PQencryptPasswordConn(db, pass, name, "scram-sha-256");
+		if (verifier == NULL)
+			fprintf(stderr, "hoursctl: role add: %s", PQerrorMessage(db));
+	}
+	if (pass)
+		OPENSSL_cleanse(pass, strlen(pass));
+	free(pass);
+	if (a->opt[1] && verifier == NULL)
+		return 1;
+	const char *v[4] = {kind, name, district, verifier};
+	PGresult *r = query(sql_role_add, 4, v);
+	PQfreemem(verifier);
+	if (r == NULL)
+		return 1;
+	printf("role %s %s: %s%s%s\n", name, PQgetvalue(r, 0, 0)[0] == 't' ? "created" : "updated",
+	       kind, district ? " of district " : "", district ? district : "");
+	PQclear(r);
+	return 0;
+}
+
+/* The checkpoints' key for verify: --key, else the configuration's audit.checkpoint_key. */
+static EVP_PKEY *verify_key(const char *path, int *rc)
+{
+	char err[512];
+	struct hconf *c = NULL;
+	*rc = 0;
+	if (path == NULL && opt_config) {
+		c = conf_load(opt_config, err, sizeof(err));
+		if (c == NULL) {
+			fprintf(stderr, "%s\n", err);
+			*rc = 1;
+			return NULL;
+		}
+		path = c->audit_checkpoint_key;
+	}
+	EVP_PKEY *k = path ? checkpoint_key_load(path, false, err, sizeof(err)) : NULL;
+	if (path && k == NULL) {
+		fprintf(stderr, "hoursctl: audit verify: %s\n", err);
+		*rc = 1;
+	}
+	conf_free(c);
+	return k;
+}
+
+static int run_audit_verify(const struct args *a)
+{
+	struct audit_verify_opts o = {
+		.from = a->opt[0], .to = a->opt[1], .school = a->opt[2], .witness = a->opt[4]};
+	int rc;
+	time_t t;
+	if ((o.from && !parse_time("--from", o.from, &t)) ||
+	    (o.to && !parse_time("--to", o.to, &t)))
+		return db_rc ? db_rc : 2;
+	if (o.school && !valid_label("school code", o.school, 64))
+		return 2;
+	o.key = verify_key(a->opt[3], &rc);
+	if (rc)
+		return rc;
+	PGconn *c = conn();
+	rc = c ? audit_verify(c, &o, stdout) : 1;
+	EVP_PKEY_free(o.key);
+	return rc;
+}
+
+static int run_audit_checkpoints(const struct args *a)
+{
+	PGconn *c = conn();
+	return c ? audit_checkpoints(c, a->opt[0], stdout) : 1;
 }
 
 /*
@@ -1053,7 +1219,12 @@ static int run_terminal_assign(const struct args *a)
 
 static int run_school_add(const struct args *a)
 {
-	return school_add(a->pos[0], a->pos[1]);
+	return school_add(a->pos[0], a->pos[1], a->opt[0]);
+}
+
+static int run_school_set_district(const struct args *a)
+{
+	return school_set_district(a->pos[0], a->pos[1]);
 }
 
 static int run_school_list(const struct args *a)
@@ -1419,8 +1590,14 @@ static const struct verb verbs[] = {
 	 "  terminal assign NUMBER SCHOOL_CODE\n"
 	 "                                   the school whose sites the terminal's minutes\n"
 	 "                                   are checked against\n"},
-	{"school", "add", "CODE NAME", {NULL}, run_school_add,
-	 "  school add CODE NAME             add a school (or rename it)\n"},
+	{"school", "add", "CODE NAME", {"--district"}, run_school_add,
+	 "  school add CODE NAME [--district D]\n"
+	 "                                   add a school (or rename it); D: the district\n"
+	 "                                   whose district auditors see it\n"},
+	{"school", "set-district", "CODE DISTRICT|none", {NULL}, run_school_set_district,
+	 "  school set-district CODE DISTRICT|none\n"
+	 "                                   the district whose district auditors see the\n"
+	 "                                   school (none: no district)\n"},
 	{"school", "list", "", {NULL}, run_school_list,
 	 "  school list                      list schools\n"},
 	{"site", "import", "SCHOOL_CODE SITE_NAME FILE.geojson", {"--kind"}, run_site_import,
@@ -1530,6 +1707,30 @@ static const struct verb verbs[] = {
 	 "                                   violation_rate,accident_rate; bad rows are\n"
 	 "                                   said (FILE:LINE: reason) and skipped, the\n"
 	 "                                   good ones stored (exit 1 if any was bad)\n"},
+	{"role", "add", "KIND NAME", {"--district", "--password-file"}, role_add,
+	 "  role add hoursd|auditor|district-auditor|liaison NAME [--district D]\n"
+	 "           [--password-file F]\n"
+	 "                                   a database login with the grants of its kind\n"
+	 "                                   (docs/audit.md): hoursd appends, an auditor\n"
+	 "                                   reads all but secrets, a district auditor the\n"
+	 "                                   schools of district D only, the liaison what\n"
+	 "                                   was pushed; F's first line is its password\n"},
+	{"audit", "verify", "", {"--from", "--to", "--school", "--key", "--witness"},
+	 run_audit_verify,
+	 "  audit verify [--from TS] [--to TS] [--school CODE] [--key FILE] [--witness FILE]\n"
+	 "                                   re-walk the hash chain against the signed\n"
+	 "                                   checkpoints (FILE: the checkpoint key or its\n"
+	 "                                   public half, default audit.checkpoint_key of\n"
+	 "                                   -c), every row against its link, each record's\n"
+	 "                                   terminal signature from its raw bytes, progress\n"
+	 "                                   against the records; a line per discrepancy\n"
+	 "                                   (exit 1 if any); --witness: a file of audit\n"
+	 "                                   checkpoints --export to hold the database to\n"},
+	{"audit", "checkpoints", "", {"--export"}, run_audit_checkpoints,
+	 "  audit checkpoints [--export FILE]\n"
+	 "                                   the signed checkpoints of the chain; --export\n"
+	 "                                   writes them to FILE, a witness kept outside\n"
+	 "                                   the database\n"},
 	{"push", "list", "", {"--state"}, run_push_list,
 	 "  push list [--state S]            the push outbox (S: pending, sending, done,\n"
 	 "                                   failed), oldest first\n"},

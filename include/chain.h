@@ -1,0 +1,61 @@
+/*
+ * chain.h - the audit hash chain's stage and its signed checkpoints
+ * (docs/audit.md, "Tamper evidence").
+ *
+ * Every row of a chained table is queued in audit_pending by a trigger of
+ * migration 009, in the transaction that inserts it.  The stage runs
+ * sql/queries/chain.sql on a connection of its own every
+ * audit.chain_interval_ms (at once again after a full batch): under the
+ * lock of the chain's head row it takes queued rows in queue order and
+ * appends a link each, hash_n = SHA-256(hash_n-1 || link bytes).  With
+ * audit.checkpoint_key set it signs the head (n, hash, time) every
+ * audit.checkpoint_interval_s and stores it in audit_checkpoint.
+ * The checkpoint helpers below are shared with hoursctl audit verify.
+ */
+#ifndef HOURSD_CHAIN_H
+#define HOURSD_CHAIN_H
+
+#include "hoursd.h"
+
+struct event_base;
+struct hconf;
+struct db;
+struct chain;
+typedef struct evp_pkey_st EVP_PKEY;
+
+struct chain_stats {
+	uint64_t batches, errors, linked, checkpoints;
+};
+
+/* NULL (err said) when audit.checkpoint_key does not load as a signing key. */
+struct chain *chain_new(struct event_base *base, const struct hconf *conf, struct db *db, char *err,
+			size_t errlen) MUSTCHECK;
+void chain_free(struct chain *c);
+/*
+ * Take the new intervals and checkpoint key; false (err said, nothing
+ * changed) when the key does not load.
+ */
+bool chain_reconfigure(struct chain *c, const struct hconf *conf, char *err, size_t errlen);
+/* Shutting down: no statement after the one in flight. */
+void chain_stop(struct chain *c);
+void chain_get_stats(const struct chain *c, struct chain_stats *st);
+
+/* ---- checkpoints (hoursd signs, hoursctl verifies) ---- */
+
+/*
+ * The bytes a checkpoint signs, as SQL's audit_checkpoint_text() writes
+ * them: "hoursd audit checkpoint v1\nn=N\nhead=HEX\nat=UNIX\n".  Its length.
+ */
+size_t checkpoint_text(char *out, size_t cap, long long n, const char *head_hex, long long at);
+/*
+ * A checkpoint key: a PEM private key (RSA of 2048 bits or more, EC or
+ * Ed25519), or for verifying a PEM public key too.  NULL with err.
+ */
+EVP_PKEY *checkpoint_key_load(const char *path, bool private_only, char *err, size_t errlen);
+/* Sign (SHA-256; Ed25519 pure); *len is the room in sig, then the length. */
+bool checkpoint_sign(EVP_PKEY *key, const char *text, uint8_t *sig, size_t *len) MUSTCHECK;
+bool checkpoint_verify(EVP_PKEY *key, const char *text, const uint8_t *sig, size_t len);
+/* The SHA-256 of the key's public half (DER SubjectPublicKeyInfo), in hex. */
+bool checkpoint_key_id(EVP_PKEY *key, char hex[65]) MUSTCHECK;
+
+#endif

@@ -1,0 +1,2 @@
+-- hoursctl: a school's id by its code ($1).  No row: no such school.
+SELECT id FROM school WHERE code = $1
