@@ -9,7 +9,7 @@
 # terminal: plain TCP, national timing framing, a registration that hands it
 # its PKCS#12, a signed authentication, then a signed lesson of 30 training
 # records (one a second on an accelerated clock), after two lessons the
-# auditors' findings name (docs/audit-findings.md): an off-site one and a
+# auditors' findings name (docs/audit.md): an off-site one and a
 # shortened one.  The lesson's student is enrolled and scheduled first (docs/students.md), the police platform's pre-entry question
 # is asked of hoursd (policesim pre-enter, mutual TLS), and a legacy student's
 # hours are back-filled from a three-party form and approved: both students'
@@ -82,7 +82,7 @@ stop() {
 			build/hoursctl -d "$CONNINFO" terminal list 2>/dev/null
 			say "the demo lesson's student:"
 			build/hoursctl -d "$CONNINFO" explain "S$stamp" 2>/dev/null
-			say "the demo school's findings (docs/audit-findings.md):"
+			say "the demo school's findings (docs/audit.md):"
 			build/hoursctl -c "$VAR/hoursd.yaml" findings --school DEMO0001 2>/dev/null
 			# This quarter's joint report; its public page opens in any browser.
 			build/hoursctl -c "$VAR/hoursd.yaml" report quarterly \

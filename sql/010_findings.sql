@@ -232,3 +232,8 @@ SELECT ts.school_code, ts.phone AS terminal, training_day(r.record_time) AS day,
        count(*) FILTER (WHERE reuploaded(r.raw, r.upload_type))::integer AS reuploaded
   FROM training_record r JOIN terminal_school ts USING (terminal_id)
  GROUP BY ts.school_code, ts.phone, training_day(r.record_time);
+
+-- The audit's roles (009, docs/audit.md): a district auditor reads the
+-- police's figures of its district's schools, and the syllabus's subjects.
+SELECT audit_scope('police_figures', 'school_id IN (SELECT audit_schools_of(current_user))');
+SELECT audit_scope('syllabus_subject', 'true');

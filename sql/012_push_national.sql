@@ -26,3 +26,9 @@ CREATE TABLE push_review (
 	recarray     jsonb,            -- [{rnum, reason}] per rejected record
 	answer       text NOT NULL     -- the answer as received (cut at 4 KiB)
 );
+
+-- The audit's roles (009, docs/audit.md): the police liaison reads what
+-- the platform answered of what was pushed; a district auditor, the
+-- reviews of its district's packets.
+INSERT INTO audit_liaison_table VALUES ('push_review');
+SELECT audit_scope('push_review', 'packet_id IN (SELECT id FROM push_packet)');

@@ -2203,7 +2203,7 @@ START_TEST(test_sigterm_frames_pending_waits_for_the_deadline)
 }
 END_TEST
 
-/* ---- findings and the quarterly report (docs/audit-findings.md) ---- */
+/* ---- findings and the quarterly report (docs/audit.md, "Findings") ---- */
 
 /*
  * Rows put straight into the test's database, as hoursd would have stored
@@ -2717,8 +2717,9 @@ START_TEST(test_report_quarterly_in_a_browser)
 END_TEST
 
 /*
- * The example queries of docs/audit-findings.md (every ```sql block) run
- * on a database with findings in it, and each gives rows.
+ * The example queries of docs/audit.md's findings (every ```sql block from
+ * its section "Findings" on) run on a database with findings in it, and
+ * each gives rows.
  */
 START_TEST(test_audit_findings_doc_queries)
 {
@@ -2731,13 +2732,17 @@ START_TEST(test_audit_findings_doc_queries)
 	     " '2026-11-02 10:59+08', '2026-11-02 11:40:30+08', 41);"
 	     "SELECT t_rec('" T1 "', 'SHRT', '2026-11-02 11:00+08', 20, 'SSHORT0000000001',"
 	     " 'CFIND00000000001', login => '2026-11-02 10:59+08');");
-	snprintf(path, sizeof(path), "%s/docs/audit-findings.md", repo);
+	snprintf(path, sizeof(path), "%s/docs/audit.md", repo);
 	FILE *f = fopen(path, "r");
 	ck_assert_ptr_nonnull(f);
 	PGconn *c = db_connect(test_ci);
-	bool in = false;
+	bool in = false, findings = false;
 	int blocks = 0;
 	while (fgets(line, sizeof(line), f)) {
+		if (strcmp(line, "## Findings\n") == 0)
+			findings = true;
+		if (!findings)
+			continue;
 		if (!in && strncmp(line, "```sql", 6) == 0) {
 			in = true;
 			sql[0] = '\0';
@@ -3166,6 +3171,12 @@ START_TEST(test_students_schedule_refuse_and_flag)
 }
 END_TEST
 
+static void sv_refused(const char *role, const char *sql, const char *why);
+static void sv_allowed(const char *role, const char *sql);
+static int sv_verify(const char *extra);
+static void sv_behind_the_back(const char *sql);
+static bool sv_said(const char *needle);
+
 /* A form for a student and part: minutes classroom and remote (part 1) or vehicle (part 2). */
 static void write_form(const char *name, const char *form_no, const char *student, int part,
 		       int vehicle, int classroom, int remote)
@@ -3269,16 +3280,18 @@ START_TEST(test_students_backfill)
 				  " AND by_name = 'supervisor zhao' AND note IS NOT NULL",
 				  NULL, NULL),
 			 1);
-	/* Append-only: a form or a step is never changed. */
-	c = db_connect(test_ci);
-	PGresult *res =
-		PQexec(c, "UPDATE backfill_form SET classroom = 720 WHERE form_no = 'BF-0001'");
-	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
-	PQclear(res);
-	res = PQexec(c, "DELETE FROM backfill_step WHERE step = 'rejected'");
-	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
-	PQclear(res);
-	PQfinish(c);
+	/* Append-only: a form or a step is never changed, by hoursd's role or an auditor's. */
+	ck_assert_int_eq(ctl("role", "add", "hoursd", "st_daemon", NULL), 0);
+	ck_assert_int_eq(ctl("role", "add", "auditor", "st_auditor", NULL), 0);
+	sv_refused("st_daemon",
+		   "UPDATE backfill_form SET classroom = 720 WHERE form_no = 'BF-0001'",
+		   "permission denied");
+	sv_refused("st_daemon", "DELETE FROM backfill_step WHERE step = 'rejected'",
+		   "permission denied");
+	sv_refused("st_auditor", "DELETE FROM backfill_step WHERE step = 'rejected'",
+		   "permission denied");
+	sv_refused("st_auditor", "SELECT id_card FROM student_identity", "permission denied");
+	sv_allowed("st_auditor", "SELECT student_no, id_card_masked FROM student_identity_masked");
 	ck_assert_int_eq(ctl("backfill", "show", "BF-0001", NULL), 0);
 	ck_assert_int_eq(count_lines_in(ctl_out, "approved"), 2);
 	ck_assert_int_eq(ctl("explain", "S000000000000002", NULL), 0);
@@ -3291,8 +3304,24 @@ START_TEST(test_students_backfill)
 	sleep(2);
 	ck_assert_int_eq(count_lines_in(psim_store, "\\\"backfilled\\\":true"), 1);
 	ck_assert_int_eq(db_value("SELECT count(*) FROM push_attempt", NULL, NULL), 1);
+	/* The forms and their steps joined the audit's chain: a form changed behind hoursd's
+	 * back shows. */
+	ck_assert(wait_value("SELECT count(*) FROM audit_chain WHERE tbl = $1", "backfill_form", 2,
+			     10));
+	ck_assert(wait_value("SELECT count(*) FROM audit_chain WHERE tbl = $1", "backfill_step", 4,
+			     10));
 	stop_hoursd();
 	stop_policesim();
+	/* The progress this test wrote by hand is the one discrepancy (recompute); no form is. */
+	ck_assert_int_eq(sv_verify(NULL), 1);
+	ck_assert(sv_said("chain: 6 links walked"));
+	ck_assert(sv_said("audit verify: 1 discrepancies"));
+	ck_assert(!sv_said("backfill_"));
+	sv_behind_the_back("UPDATE backfill_form SET classroom = 720 WHERE form_no = 'BF-0001'");
+	ck_assert_int_eq(sv_verify(NULL), 1);
+	ck_assert(sv_said("row: backfill_form"));
+	ck_assert(sv_said("changed since it was chained"));
+	ck_assert(sv_said("audit verify: 2 discrepancies"));
 }
 END_TEST
 

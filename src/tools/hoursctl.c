@@ -1692,7 +1692,7 @@ static const struct verb verbs[] = {
 	 "                                   uploads; thresholds: findings.* of -c FILE\n"
 	 "                                   (else their defaults); TS as PostgreSQL reads\n"
 	 "                                   it ('2026-07-01 00:00+08'); exit 0 whatever\n"
-	 "                                   is found (docs/audit-findings.md)\n"},
+	 "                                   is found (docs/audit.md)\n"},
 	{"report", "quarterly", "QUARTER", {"--out"}, run_report_quarterly,
 	 "  report quarterly QUARTER --out DIR\n"
 	 "                                   the joint report of QUARTER (2026Q3) into DIR:\n"

@@ -5,7 +5,7 @@
  * and training grounds with the quarter's findings) and the public table
  * of schools' training quality (CSV and a self-contained HTML page with
  * inline SVG charts); hoursctl report import-police reads the police's
- * figures per school from CSV.  docs/audit-findings.md.
+ * figures per school from CSV.  docs/audit.md.
  */
 #include "findings.h"
 #include "queries.h"
