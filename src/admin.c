@@ -13,10 +13,13 @@
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
+#include "conf.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
@@ -32,11 +35,15 @@
 #define ADMIN_MAX_BODY 1024
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+struct admin_conn;
+
 struct admin {
 	struct server *srv;
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	double start_time;
+	struct admin_conn *conns; /* open connections, for their deadlines */
+	struct event *tick;	  /* once a second: the deadlines */
 };
 
 /* ---- the text format ---- */
@@ -176,6 +183,43 @@ static void render_process(struct evbuffer *o, const struct server *srv,
 	      srv->tls_listener != NULL);
 }
 
+/* Connections refused, paused or closed by the limits of docs/operations.md. */
+static void render_limits(struct evbuffer *o, const struct server_stats *st)
+{
+	static const char *const refused[] = {"max_connections", "max_per_address",
+					      "max_per_terminal", "fd_reserve"};
+	const uint64_t nrefused[] = {st->refused_max_connections, st->refused_per_address,
+				     st->refused_per_terminal, st->refused_fd_reserve};
+	family(o, "hoursd_connections_refused_total", "counter",
+	       "Terminal connections refused by a limit, by the limit (connection.*).");
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+		sample_label(o, "hoursd_connections_refused_total", "limit", refused[i],
+			     nrefused[i]);
+	counter(o, "hoursd_accept_pauses_total",
+		"Times every listener paused accepting at the descriptor limit.", st->accept_pauses);
+	counter(o, "hoursd_accept_errors_total",
+		"accept() failures for want of descriptors or memory.", st->accept_errors);
+	static const char *const deadline[] = {"handshake", "auth", "idle"};
+	const uint64_t ndeadline[] = {st->deadline_handshake, st->deadline_auth,
+				      st->deadline_idle};
+	family(o, "hoursd_connections_timed_out_total", "counter",
+	       "Terminal connections closed at a deadline: TLS handshake, authentication, idle.");
+	for (size_t i = 0; i < ARRAY_SIZE(deadline); i++)
+		sample_label(o, "hoursd_connections_timed_out_total", "deadline", deadline[i],
+			     ndeadline[i]);
+	counter(o, "hoursd_log_lines_suppressed_total",
+		"Per-connection warning lines not written (connection.warnings_per_min).",
+		st->warnings_suppressed);
+	gauge(o, "hoursd_reassembly_bytes",
+	      "Bytes held by unfinished sub-packaged messages, all connections "
+	      "(connection.reasm_budget_bytes bounds it).",
+	      st->reasm_bytes);
+	counter(o, "hoursd_reassembly_dropped_total",
+		"Unfinished sub-packaged messages dropped, oldest first, to keep the reassembly "
+		"budget.",
+		st->reasm_dropped);
+}
+
 static void render_connections(struct evbuffer *o, const struct server_stats *st,
 			       const struct admin_state *s)
 {
@@ -190,6 +234,7 @@ static void render_connections(struct evbuffer *o, const struct server_stats *st
 	counter(o, "hoursd_tls_handshake_failures_total",
 		"TLS handshakes that failed (bad or missing client certificate, protocol errors).",
 		st->tls_failures);
+	render_limits(o, st);
 }
 
 static void render_frames(struct evbuffer *o, const struct server_stats *st)
@@ -587,6 +632,143 @@ static double now_realtime(void)
 }
 
 /* Methods evhttp passes to us (the rest it answers 501 itself); we answer 405. */
+/* ---- deadlines ----
+ *
+ * evhttp's own timeout starts again with every byte, so a client sending
+ * one byte now and then would keep a connection for ever.  Each
+ * connection is given to evhttp through a filter that sees its bytes: the
+ * headers must be in within admin.header_timeout_s (from the connection,
+ * or from the previous answer), the body within admin.body_timeout_s
+ * more; past that the socket is shut down and evhttp closes it.
+ */
+struct admin_conn {
+	struct admin_conn *prev, *next;
+	struct admin *a;
+	struct bufferevent *bev; /* the filter evhttp talks through */
+	time_t deadline;	 /* CLOCK_MONOTONIC seconds */
+	bool in_body, newline;	 /* headers done; the last header byte was a newline */
+};
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+static unsigned header_timeout(const struct admin *a)
+{
+	return a->srv->conf ? a->srv->conf->admin_header_timeout_s : 5;
+}
+
+static unsigned body_timeout(const struct admin *a)
+{
+	return a->srv->conf ? a->srv->conf->admin_body_timeout_s : 10;
+}
+
+/* Look for the empty line that ends the headers ("\r\n\r\n" or "\n\n"). */
+static void scan_headers(struct admin_conn *ac, struct evbuffer *src)
+{
+	struct evbuffer_iovec v[16];
+	int n = evbuffer_peek(src, -1, NULL, v, ARRAY_SIZE(v));
+	for (int i = 0; i < n && i < (int)ARRAY_SIZE(v) && !ac->in_body; i++) {
+		const char *p = v[i].iov_base;
+		for (size_t k = 0; k < v[i].iov_len && !ac->in_body; k++) {
+			if (p[k] == '\n') {
+				ac->in_body = ac->newline;
+				ac->newline = true;
+			} else if (p[k] != '\r') {
+				ac->newline = false;
+			}
+		}
+	}
+	if (ac->in_body)
+		ac->deadline = mono_s() + body_timeout(ac->a);
+}
+
+static enum bufferevent_filter_result admin_in(struct evbuffer *src, struct evbuffer *dst,
+					       ev_ssize_t lim, enum bufferevent_flush_mode mode,
+					       void *arg)
+{
+	struct admin_conn *ac = arg;
+	if (!ac->in_body)
+		scan_headers(ac, src);
+	evbuffer_add_buffer(dst, src);
+	return BEV_OK;
+}
+
+/* An answer goes out: the next request's headers have their time again. */
+static enum bufferevent_filter_result admin_out(struct evbuffer *src, struct evbuffer *dst,
+						ev_ssize_t lim, enum bufferevent_flush_mode mode,
+						void *arg)
+{
+	struct admin_conn *ac = arg;
+	if (evbuffer_get_length(src) > 0) {
+		ac->in_body = ac->newline = false;
+		ac->deadline = mono_s() + header_timeout(ac->a);
+	}
+	evbuffer_add_buffer(dst, src);
+	return BEV_OK;
+}
+
+/* The filter is freed (evhttp closed the connection): forget it. */
+static void admin_conn_free(void *arg)
+{
+	struct admin_conn *ac = arg;
+	if (ac->prev)
+		ac->prev->next = ac->next;
+	else
+		ac->a->conns = ac->next;
+	if (ac->next)
+		ac->next->prev = ac->prev;
+	free(ac);
+}
+
+/* evhttp's bufferevent for a new connection: a filter over the socket's. */
+static struct bufferevent *admin_bev(struct event_base *base, void *arg)
+{
+	struct admin *a = arg;
+	struct admin_conn *ac = calloc(1, sizeof(*ac));
+	struct bufferevent *sock = ac ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	struct bufferevent *f = sock ? bufferevent_filter_new(sock, admin_in, admin_out,
+							      BEV_OPT_CLOSE_ON_FREE,
+							      admin_conn_free, ac)
+				     : NULL;
+	if (f == NULL) {
+		if (sock)
+			bufferevent_free(sock);
+		free(ac);
+		return NULL;
+	}
+	ac->a = a;
+	ac->bev = f;
+	ac->deadline = mono_s() + header_timeout(a);
+	ac->next = a->conns;
+	if (a->conns)
+		a->conns->prev = ac;
+	a->conns = ac;
+	return f;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin *a = arg;
+	time_t now = mono_s();
+	for (struct admin_conn *ac = a->conns; ac; ac = ac->next) {
+		if (now < ac->deadline)
+			continue;
+		evutil_socket_t s = bufferevent_getfd(ac->bev);
+		log_warn("admin: a client disconnected: request %s not in within %u s "
+			 "(admin.%s_timeout_s)",
+			 ac->in_body ? "body" : "headers",
+			 ac->in_body ? body_timeout(a) : header_timeout(a),
+			 ac->in_body ? "body" : "header");
+		ac->deadline = now + 3600; /* once */
+		if (s >= 0)
+			shutdown(s, SHUT_RDWR);
+	}
+}
+
 #define ADMIN_METHODS                                                                              \
 	(EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
 	 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
@@ -601,6 +783,7 @@ static struct evhttp *http_new(struct admin *a)
 	evhttp_set_max_body_size(http, ADMIN_MAX_BODY);
 	evhttp_set_allowed_methods(http, ADMIN_METHODS);
 	evhttp_set_gencb(http, on_request, a);
+	evhttp_set_bevcb(http, admin_bev, a);
 	return http;
 }
 
@@ -616,10 +799,11 @@ struct admin *admin_start(struct server *srv, const char *addr, char *err, size_
 	if (a != NULL) {
 		a->srv = srv;
 		a->http = http_new(a);
+		a->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, a);
 	}
-	if (a == NULL || a->http == NULL) {
+	if (a == NULL || a->http == NULL || a->tick == NULL) {
 		snprintf(err, errlen, "admin listener: out of memory");
-		free(a);
+		admin_free(a);
 		return NULL;
 	}
 	a->sock = evhttp_bind_socket_with_handle(a->http, host, port);
@@ -629,9 +813,15 @@ struct admin *admin_start(struct server *srv, const char *addr, char *err, size_
 		admin_free(a);
 		return NULL;
 	}
+	event_add(a->tick, &(struct timeval){1, 0});
 	a->start_time = now_realtime();
 	log_info("admin listener on %s port %u: /metrics, /healthz, /readyz", host, admin_port(a));
 	return a;
+}
+
+struct evconnlistener *admin_listener(const struct admin *a)
+{
+	return evhttp_bound_socket_get_listener(a->sock);
 }
 
 unsigned admin_port(const struct admin *a)
@@ -652,7 +842,10 @@ void admin_free(struct admin *a)
 {
 	if (a == NULL)
 		return;
+	a->srv->admin_listener = NULL;
 	if (a->http)
 		evhttp_free(a->http);
+	if (a->tick)
+		event_free(a->tick);
 	free(a);
 }

@@ -107,6 +107,17 @@ static const struct conf_key conf_keys[] = {
 	KUINT("push.retry_max_s", push_retry_max_s, 1, 604800, 600, true),
 	KUINT("push.max_age_s", push_max_age_s, 60, 31536000, 259200, true),
 	KUINT("push.lease_s", push_lease_s, 5, 86400, 120, true),
+	KOFF("tls.crl", tls_crl, NULL, true, NULL),
+	KUINT("connection.max_connections", max_connections, 0, 10000000, 100000, true),
+	KUINT("connection.max_per_address", max_per_address, 0, 10000000, 1000, true),
+	KUINT("connection.max_per_terminal", max_per_terminal, 0, 10000, 2, true),
+	KUINT("connection.handshake_timeout_s", handshake_timeout_s, 1, 3600, 10, true),
+	KUINT("connection.auth_timeout_s", auth_timeout_s, 1, 3600, 60, true),
+	KUINT("connection.fd_reserve", fd_reserve, 8, 100000, 64, true),
+	KUINT("connection.reasm_budget_bytes", reasm_budget_bytes, 65536, 4000000000u, 67108864, true),
+	KUINT("connection.warnings_per_min", warnings_per_min, 1, 100000, 10, true),
+	KUINT("admin.header_timeout_s", admin_header_timeout_s, 1, 3600, 5, true),
+	KUINT("admin.body_timeout_s", admin_body_timeout_s, 1, 3600, 10, true),
 };
 
 _Static_assert(ARRAY_SIZE(conf_keys) <= 64, "set_mask and key_line hold 64 keys");

@@ -873,7 +873,7 @@ END_TEST
 
 struct response {
 	int code;
-	char body[16384];
+	char body[32768];
 	char content_type[128];
 	char allow[64];
 	bool done;
