@@ -635,18 +635,21 @@ static double now_realtime(void)
 /* ---- deadlines ----
  *
  * evhttp's own timeout starts again with every byte, so a client sending
- * one byte now and then would keep a connection for ever.  Each
- * connection is given to evhttp through a filter that sees its bytes: the
- * headers must be in within admin.header_timeout_s (from the connection,
- * or from the previous answer), the body within admin.body_timeout_s
- * more; past that the socket is shut down and evhttp closes it.
+ * one byte now and then would keep a connection for ever.  hoursd makes
+ * each connection's bufferevent (evhttp_set_bevcb) and watches its
+ * buffers: the headers must be in within admin.header_timeout_s (from
+ * the connection, or from the previous answer), the body within
+ * admin.body_timeout_s more; past that the socket is shut down and
+ * evhttp closes the connection.  evhttp's close callback forgets it.
  */
 struct admin_conn {
 	struct admin_conn *prev, *next;
 	struct admin *a;
-	struct bufferevent *bev; /* the filter evhttp talks through */
-	time_t deadline;	 /* CLOCK_MONOTONIC seconds */
-	bool in_body, newline;	 /* headers done; the last header byte was a newline */
+	struct bufferevent *bev;
+	struct evhttp_connection *evcon; /* NULL until attached */
+	struct evbuffer_cb_entry *in_cb, *out_cb;
+	time_t deadline;	/* CLOCK_MONOTONIC seconds */
+	bool in_body, newline;	/* headers done; the last header byte was a newline */
 };
 
 static time_t mono_s(void)
@@ -666,11 +669,17 @@ static unsigned body_timeout(const struct admin *a)
 	return a->srv->conf ? a->srv->conf->admin_body_timeout_s : 10;
 }
 
-/* Look for the empty line that ends the headers ("\r\n\r\n" or "\n\n"). */
-static void scan_headers(struct admin_conn *ac, struct evbuffer *src)
+/* Bytes came in: look for the empty line that ends the headers ("\r\n\r\n" or "\n\n"). */
+static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
+	struct admin_conn *ac = arg;
+	struct evbuffer_ptr pos;
 	struct evbuffer_iovec v[16];
-	int n = evbuffer_peek(src, -1, NULL, v, ARRAY_SIZE(v));
+	size_t len = evbuffer_get_length(buf);
+	if (info->n_added == 0 || ac->in_body || info->n_added > len ||
+	    evbuffer_ptr_set(buf, &pos, len - info->n_added, EVBUFFER_PTR_SET) != 0)
+		return;
+	int n = evbuffer_peek(buf, (ev_ssize_t)info->n_added, &pos, v, ARRAY_SIZE(v));
 	for (int i = 0; i < n && i < (int)ARRAY_SIZE(v) && !ac->in_body; i++) {
 		const char *p = v[i].iov_base;
 		for (size_t k = 0; k < v[i].iov_len && !ac->in_body; k++) {
@@ -686,35 +695,20 @@ static void scan_headers(struct admin_conn *ac, struct evbuffer *src)
 		ac->deadline = mono_s() + body_timeout(ac->a);
 }
 
-static enum bufferevent_filter_result admin_in(struct evbuffer *src, struct evbuffer *dst,
-					       ev_ssize_t lim, enum bufferevent_flush_mode mode,
-					       void *arg)
-{
-	struct admin_conn *ac = arg;
-	if (!ac->in_body)
-		scan_headers(ac, src);
-	evbuffer_add_buffer(dst, src);
-	return BEV_OK;
-}
-
 /* An answer goes out: the next request's headers have their time again. */
-static enum bufferevent_filter_result admin_out(struct evbuffer *src, struct evbuffer *dst,
-						ev_ssize_t lim, enum bufferevent_flush_mode mode,
-						void *arg)
+static void on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct admin_conn *ac = arg;
-	if (evbuffer_get_length(src) > 0) {
+	if (info->n_added > 0) {
 		ac->in_body = ac->newline = false;
 		ac->deadline = mono_s() + header_timeout(ac->a);
 	}
-	evbuffer_add_buffer(dst, src);
-	return BEV_OK;
 }
 
-/* The filter is freed (evhttp closed the connection): forget it. */
-static void admin_conn_free(void *arg)
+static void admin_conn_free(struct admin_conn *ac)
 {
-	struct admin_conn *ac = arg;
+	evbuffer_remove_cb_entry(bufferevent_get_input(ac->bev), ac->in_cb);
+	evbuffer_remove_cb_entry(bufferevent_get_output(ac->bev), ac->out_cb);
 	if (ac->prev)
 		ac->prev->next = ac->next;
 	else
@@ -724,30 +718,65 @@ static void admin_conn_free(void *arg)
 	free(ac);
 }
 
-/* evhttp's bufferevent for a new connection: a filter over the socket's. */
+/* evhttp closes the connection. */
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+	admin_conn_free(arg);
+}
+
+/*
+ * One turn of the loop after the accept, evhttp has set its callbacks on
+ * the bufferevent (the argument is its connection): hang the close
+ * callback there.  The reference taken at the accept kept the
+ * bufferevent alive in case evhttp freed the connection before.
+ */
+static void attach(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_conn *ac = arg;
+	struct bufferevent *bev = ac->bev;
+	bufferevent_event_cb eventcb = NULL;
+	void *cbarg = NULL;
+	bufferevent_getcb(bev, NULL, NULL, &eventcb, &cbarg);
+	if (eventcb == NULL || cbarg == NULL) {
+		admin_conn_free(ac); /* already closed */
+	} else {
+		ac->evcon = cbarg;
+		evhttp_connection_set_closecb(ac->evcon, on_conn_close, ac);
+	}
+	bufferevent_decref(bev);
+}
+
+/* evhttp's bufferevent for a new connection, watched. */
 static struct bufferevent *admin_bev(struct event_base *base, void *arg)
 {
 	struct admin *a = arg;
 	struct admin_conn *ac = calloc(1, sizeof(*ac));
-	struct bufferevent *sock = ac ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
-	struct bufferevent *f = sock ? bufferevent_filter_new(sock, admin_in, admin_out,
-							      BEV_OPT_CLOSE_ON_FREE,
-							      admin_conn_free, ac)
-				     : NULL;
-	if (f == NULL) {
-		if (sock)
-			bufferevent_free(sock);
+	struct bufferevent *bev = ac ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	if (bev == NULL) {
 		free(ac);
 		return NULL;
 	}
 	ac->a = a;
-	ac->bev = f;
+	ac->bev = bev;
 	ac->deadline = mono_s() + header_timeout(a);
+	ac->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), on_input, ac);
+	ac->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), on_output, ac);
+	if (ac->in_cb == NULL || ac->out_cb == NULL ||
+	    event_base_once(base, -1, EV_TIMEOUT, attach, ac, &(struct timeval){0, 0}) != 0) {
+		if (ac->in_cb)
+			evbuffer_remove_cb_entry(bufferevent_get_input(bev), ac->in_cb);
+		if (ac->out_cb)
+			evbuffer_remove_cb_entry(bufferevent_get_output(bev), ac->out_cb);
+		bufferevent_free(bev);
+		free(ac);
+		return NULL;
+	}
+	bufferevent_incref(bev);
 	ac->next = a->conns;
 	if (a->conns)
 		a->conns->prev = ac;
 	a->conns = ac;
-	return f;
+	return bev;
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -755,7 +784,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct admin *a = arg;
 	time_t now = mono_s();
 	for (struct admin_conn *ac = a->conns; ac; ac = ac->next) {
-		if (now < ac->deadline)
+		if (now < ac->deadline || ac->evcon == NULL)
 			continue;
 		evutil_socket_t s = bufferevent_getfd(ac->bev);
 		log_warn("admin: a client disconnected: request %s not in within %u s "

@@ -34,9 +34,11 @@ static struct {
 	int last_err;
 } guard;
 
-static void set_enabled(struct server *srv, bool on)
+/* The admin listener pauses only when its own accept fails: the reserve is for it. */
+static void set_enabled(struct server *srv, bool on, bool admin)
 {
-	struct evconnlistener *l[] = {srv->tls_listener, srv->plain_listener, srv->admin_listener};
+	struct evconnlistener *l[] = {srv->tls_listener, srv->plain_listener,
+				      admin ? srv->admin_listener : NULL};
 	for (size_t i = 0; i < ARRAY_SIZE(l); i++) {
 		if (l[i] == NULL)
 			continue;
@@ -50,7 +52,7 @@ static void set_enabled(struct server *srv, bool on)
 static void on_resume(evutil_socket_t fd, short what, void *arg)
 {
 	guard.paused = false;
-	set_enabled(arg, true);
+	set_enabled(arg, true, true);
 }
 
 static void pause_log(const struct server *srv)
@@ -83,7 +85,7 @@ void listeners_pause(struct server *srv, int err)
 		guard.paused = true;
 		guard.pauses++;
 		srv->st.accept_pauses++;
-		set_enabled(srv, false);
+		set_enabled(srv, false, err != 0);
 		if (guard.resume == NULL)
 			guard.resume = evtimer_new(srv->base, on_resume, srv);
 		struct timeval tv = {0, PAUSE_MS * 1000};
