@@ -2,6 +2,7 @@
 #   make            build hoursd and its tools (hoursctl, termsim, policesim) into build/
 #   make run        set up a local PostgreSQL, a dev PKI, and run hoursd with a demo terminal
 #   make check      every test: unit suites (plain and ASan+UBSan) and the integration suite
+#   make bench-conn idle terminals by the thousand: hoursd's memory per connection (not a test)
 #   make install    PREFIX=/usr/local SYSCONFDIR= DATADIR= DESTDIR= (layout in README.md)
 #   make format-check, make clean
 # Sources: src/*.c the daemon (its main hoursd.c, the rest libhoursd.a),
@@ -47,6 +48,7 @@ hoursd_OBJS := hoursd
 hoursctl_OBJS := tools/hoursctl tools/audit
 termsim_OBJS := tools/termsim tools/termsim_timing tools/termsim_lesson
 policesim_OBJS := tools/policesim
+idleterms_OBJS := tools/idleterms
 
 PROGS := hoursd hoursctl termsim policesim
 TESTS := $(patsubst tests/%.c,%,$(TEST_SRC))
@@ -101,6 +103,8 @@ endef
 
 $(foreach p,$(PROGS),$(eval $(call link_prog,$(B),$(p),)))
 $(foreach p,$(PROGS),$(eval $(call link_prog,$(S),$(p),$(SAN_FLAGS))))
+# Only for make bench-conn: not installed.
+$(eval $(call link_prog,$(B),idleterms,))
 
 .PRECIOUS: $(B)/obj/%.o $(S)/obj/%.o $(B)/obj/tools/%.o $(S)/obj/tools/%.o \
 	$(B)/obj/tests/%.o $(S)/obj/tests/%.o
@@ -121,6 +125,10 @@ run: deps
 bench: deps
 	$(MAKE) all
 	scripts/bench.sh
+
+bench-conn: deps
+	$(MAKE) all $(B)/idleterms
+	scripts/bench-conn.sh
 
 # The layout (README.md, "Other targets"): the daemon and hoursctl in
 # PREFIX/bin, termsim and policesim apart in PREFIX/lib/hoursd, the samples
@@ -162,4 +170,4 @@ format-check:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit-tests check run bench install format format-check clean FORCE
+.PHONY: all deps unit-tests check run bench bench-conn install format format-check clean FORCE

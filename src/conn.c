@@ -34,6 +34,7 @@
 enum frame_result { FRAME_DONE, FRAME_LATER };
 
 #define OUT_HIGH_WATER (256 * 1024) /* unread answers: stop reading the terminal */
+#define TLS_READ_STEP 512	    /* bytes of TLS input read at a time (new_bev) */
 #define MAX_BATCH_ITEMS 4096
 
 static struct conn *conns;
@@ -1189,9 +1190,27 @@ static void process_input(struct conn *c)
 
 /* ---- libevent callbacks ---- */
 
+/*
+ * An idle TLS connection keeps no record buffers: OpenSSL sets its read
+ * buffer up before it learns that nothing is there, and
+ * SSL_MODE_RELEASE_BUFFERS does not always give it back; SSL_free_buffers
+ * keeps buffers that hold data.
+ */
+static void release_tls_buffers(struct conn *c)
+{
+	SSL *ssl = c->tls && c->bev ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	if (ssl && SSL_pending(ssl) == 0)
+		SSL_free_buffers(ssl);
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
-	process_input(arg);
+	struct conn *c = arg;
+	conn_ref(c);
+	process_input(c);
+	if (c->state != CS_CLOSED)
+		release_tls_buffers(c);
+	conn_unref(c);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -1199,6 +1218,8 @@ static void on_write(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	/* Answers drained: a connection held for its output may read again. */
 	update_reading(c);
+	if (c->state != CS_CLOSED)
+		release_tls_buffers(c);
 }
 
 /* Take the terminal number from the certificate's subject CN. */
@@ -1258,6 +1279,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		}
 		c->state = CS_CONNECTED;
 		c->deadline = mono_now() + c->srv->conf->auth_timeout_s;
+		release_tls_buffers(c);
 		conn_log(c, HLOG_INFO, "TLS established (%s)",
 			 SSL_get_version(bufferevent_openssl_get_ssl(bev)));
 		look_up(c);
@@ -1330,8 +1352,16 @@ static struct bufferevent *new_bev(struct server *srv, evutil_socket_t fd, bool 
 		    : NULL;
 	if (bev == NULL && ssl)
 		SSL_free(ssl);
-	if (bev)
+	if (bev) {
 		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+		/*
+		 * libevent reads TLS until OpenSSL wants more, reserving this much
+		 * input buffer for each try; the last, empty, reservation stays
+		 * while the connection idles (with the default 16 KB, a 32 KB
+		 * chain a connection).
+		 */
+		bufferevent_set_max_single_read(bev, TLS_READ_STEP);
+	}
 	return bev;
 }
 

@@ -141,6 +141,7 @@ SSL_CTX *tls_server_ctx(const struct hconf *c, char *err, size_t errlen)
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"hoursd", 6);
 	/* An idle connection gives its read and write buffers back (about 34 KB). */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);
