@@ -22,7 +22,9 @@
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -2500,6 +2502,79 @@ START_TEST(test_log_flood)
 }
 END_TEST
 
+/* A CRL of the test CA revoking the certificates pki/NAME of names (n of them), to path. */
+static void write_crl(const char *path, const char *const *names, int n)
+{
+	char p[700];
+	snprintf(p, sizeof(p), "%s/ca.crt", pki);
+	FILE *f = fopen(p, "r");
+	ck_assert_ptr_nonnull(f);
+	X509 *ca = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/ca.key", pki);
+	f = fopen(p, "r");
+	ck_assert_ptr_nonnull(f);
+	EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	ck_assert(ca && key);
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *last = ASN1_TIME_set(NULL, time(NULL) - 60);
+	ASN1_TIME *next = ASN1_TIME_set(NULL, time(NULL) + 86400);
+	ck_assert(X509_CRL_set_version(crl, 1) && X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) &&
+		  X509_CRL_set1_lastUpdate(crl, last) && X509_CRL_set1_nextUpdate(crl, next));
+	for (int i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/%s", pki, names[i]);
+		f = fopen(p, "r");
+		ck_assert_ptr_nonnull(f);
+		X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+		X509_REVOKED *r = X509_REVOKED_new();
+		ck_assert(x && r && X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(x)) &&
+			  X509_REVOKED_set_revocationDate(r, last) && X509_CRL_add0_revoked(crl, r));
+		X509_free(x);
+	}
+	ck_assert(X509_CRL_sort(crl) && X509_CRL_sign(crl, key, EVP_sha256()) > 0);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert(PEM_write_X509_CRL(f, crl));
+	fclose(f);
+	ASN1_TIME_free(last);
+	ASN1_TIME_free(next);
+	X509_CRL_free(crl);
+	EVP_PKEY_free(key);
+	X509_free(ca);
+}
+
+/*
+ * tls.crl: T2's TLS certificate and T6's signing certificate revoked; T2
+ * fails its handshake, T6 its signed authentication, T1 goes on.  A
+ * reload with a CRL that revokes nothing lets T2 in again.
+ */
+START_TEST(test_revocation)
+{
+	char crl[700], more[800];
+	static const char *const revoked[] = {"term-" T2 ".crt", "term-rsa-" T6 ".crt"};
+	snprintf(crl, sizeof(crl), "%s/terminals.crl", work);
+	write_crl(crl, revoked, 2);
+	snprintf(more, sizeof(more), "  crl: %s\n", crl);
+	start_hoursd_hard(NULL, more, "", 0);
+	ck_assert(log_has("terminals.crl: 1 CRL(s)"));
+	ck_assert_int_eq(termsim("term-" T1, T1, "--positions 3"), 0);
+	ck_assert_int_ne(termsim("term-" T2, T2, "--positions 3"), 0);
+	ck_assert(log_has("certificate revoked"));
+	ck_assert_int_ne(termsim_timing(""), 0);
+	ck_assert(log_has("authentication refused: signature: revoked"));
+	write_crl(crl, NULL, 0);
+	int reloads = count_lines_with("reloaded ");
+	kill(hoursd_pid, SIGHUP);
+	for (int i = 0; i < 100 && count_lines_with("reloaded ") == reloads; i++)
+		usleep(50000);
+	ck_assert_int_gt(count_lines_with("reloaded "), reloads);
+	ck_assert_int_eq(termsim("term-" T2, T2, "--positions 3"), 0);
+	stop_hoursd();
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("integration");
@@ -2571,6 +2646,7 @@ static Suite *suite(void)
 	tcase_add_test(th, test_trickle);
 	tcase_add_test(th, test_reassembly_budget);
 	tcase_add_test(th, test_log_flood);
+	tcase_add_test(th, test_revocation);
 	suite_add_tcase(s, th);
 	return s;
 }
