@@ -28,7 +28,7 @@ struct conn {
 	struct ingest_terminal t; /* t.sign_cert_pem is not kept */
 	bool tls;
 	bool reading;
-	bool asking;   /* a query this connection's next frame depends on is out */
+	bool asking;	       /* a query this connection's next frame depends on is out */
 	bool terminal_counted; /* counted among its terminal's authenticated connections */
 	char host[46]; /* the peer's address without the port: failed authentications count by it */
 	char peer[64];
@@ -44,9 +44,9 @@ struct conn {
 	unsigned inflight; /* frames waiting for their commit */
 	uint64_t rx_pos;   /* stream offset of the input buffer's first byte */
 	unsigned warn_logged,
-		warn_suppressed; /* warning lines this minute, and those not written */
-	time_t deadline;	 /* CLOCK_MONOTONIC seconds: closed unless a frame (or the
-				    handshake, or the authentication) comes first */
+		warn_suppressed;   /* warning lines this minute, and those not written */
+	time_t deadline;	   /* CLOCK_MONOTONIC seconds: closed unless a frame (or the
+				      handshake, or the authentication) comes first */
 	struct jt808_reasm *reasm; /* NULL until the first piece of a sub-packaged message */
 	/* The last message sent in pieces, kept for the terminal's request of missing ones. */
 	struct {

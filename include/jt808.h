@@ -351,7 +351,7 @@ unsigned jt808_reasm_pending(const struct jt808_reasm *r);
 #define JT808_REASM_PIECE_COST 64
 struct jt808_reasm_budget {
 	size_t max, held;
-	uint64_t dropped; /* unfinished messages dropped for the budget, in all */
+	uint64_t dropped;		 /* unfinished messages dropped for the budget, in all */
 	struct partial *oldest, *newest; /* every partial message under the budget, by birth */
 };
 void jt808_reasm_set_budget(struct jt808_reasm *r, struct jt808_reasm_budget *b);

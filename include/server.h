@@ -48,7 +48,7 @@ struct server_stats {
 		refused_fd_reserve;
 	uint64_t accept_pauses, accept_errors; /* the descriptor limit reached */
 	uint64_t deadline_handshake, deadline_auth, deadline_idle; /* connections closed */
-	uint64_t warnings_suppressed; /* per-connection warning lines not written */
+	uint64_t warnings_suppressed;	     /* per-connection warning lines not written */
 	uint64_t reasm_bytes, reasm_dropped; /* the reassembly budget: held now, dropped */
 	uint64_t frames;		     /* every frame once: the sum of frames_by_type */
 	uint64_t bad_frames[JT808_E__COUNT]; /* by reason */
@@ -95,7 +95,7 @@ struct server {
 /* tls_server.c */
 SSL_CTX *tls_server_ctx(const struct hconf *c, char *err, size_t errlen) MUSTCHECK;
 /* The CRLs of tls.crl (an empty stack when it is not set); NULL with err when unreadable. */
-STACK_OF(X509_CRL) *tls_load_crls(const struct hconf *c, char *err, size_t errlen) MUSTCHECK;
+STACK_OF(X509_CRL) * tls_load_crls(const struct hconf *c, char *err, size_t errlen) MUSTCHECK;
 
 /* listener.c */
 bool listeners_start(struct server *srv, char *err, size_t errlen) MUSTCHECK;
@@ -119,7 +119,7 @@ void conn_resume_all(void *srv);
 void conn_pause_all(struct server *srv);
 void conn_close_all(const char *reason);
 /* The CRLs changed: close connections whose TLS or signing certificate they revoke. */
-void conn_close_revoked(struct server *srv, STACK_OF(X509_CRL) *crls);
+void conn_close_revoked(struct server *srv, STACK_OF(X509_CRL) * crls);
 /* Expire sub-package reassembly; once a second. */
 void conn_janitor(time_t now);
 unsigned conn_count(void);

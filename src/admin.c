@@ -196,12 +196,12 @@ static void render_limits(struct evbuffer *o, const struct server_stats *st)
 		sample_label(o, "hoursd_connections_refused_total", "limit", refused[i],
 			     nrefused[i]);
 	counter(o, "hoursd_accept_pauses_total",
-		"Times every listener paused accepting at the descriptor limit.", st->accept_pauses);
+		"Times every listener paused accepting at the descriptor limit.",
+		st->accept_pauses);
 	counter(o, "hoursd_accept_errors_total",
 		"accept() failures for want of descriptors or memory.", st->accept_errors);
 	static const char *const deadline[] = {"handshake", "auth", "idle"};
-	const uint64_t ndeadline[] = {st->deadline_handshake, st->deadline_auth,
-				      st->deadline_idle};
+	const uint64_t ndeadline[] = {st->deadline_handshake, st->deadline_auth, st->deadline_idle};
 	family(o, "hoursd_connections_timed_out_total", "counter",
 	       "Terminal connections closed at a deadline: TLS handshake, authentication, idle.");
 	for (size_t i = 0; i < ARRAY_SIZE(deadline); i++)
@@ -648,8 +648,8 @@ struct admin_conn {
 	struct bufferevent *bev;
 	struct evhttp_connection *evcon; /* NULL until attached */
 	struct evbuffer_cb_entry *in_cb, *out_cb;
-	time_t deadline;	/* CLOCK_MONOTONIC seconds */
-	bool in_body, newline;	/* headers done; the last header byte was a newline */
+	time_t deadline;       /* CLOCK_MONOTONIC seconds */
+	bool in_body, newline; /* headers done; the last header byte was a newline */
 };
 
 static time_t mono_s(void)
@@ -751,7 +751,8 @@ static struct bufferevent *admin_bev(struct event_base *base, void *arg)
 {
 	struct admin *a = arg;
 	struct admin_conn *ac = calloc(1, sizeof(*ac));
-	struct bufferevent *bev = ac ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	struct bufferevent *bev =
+		ac ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
 	if (bev == NULL) {
 		free(ac);
 		return NULL;

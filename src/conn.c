@@ -178,7 +178,8 @@ static void conn_close(struct conn *c, const char *reason)
 		return;
 	conn_log(c, HLOG_INFO, "closed: %s (%u frames waiting for commit)", reason, c->inflight);
 	if (c->warn_suppressed)
-		conn_log(c, HLOG_INFO, "%u warning(s) not logged before the close", c->warn_suppressed);
+		conn_log(c, HLOG_INFO, "%u warning(s) not logged before the close",
+			 c->warn_suppressed);
 	c->state = CS_CLOSED;
 	count_remove(&per_address, c->host);
 	if (c->terminal_counted)
@@ -1332,7 +1333,8 @@ static const char *admission_refusal(struct server *srv, const char *host, char 
 	}
 	if (cf->max_per_address && count_of(&per_address, host) >= cf->max_per_address) {
 		srv->st.refused_per_address++;
-		snprintf(buf, cap, "%u connections open from this address (connection.max_per_address)",
+		snprintf(buf, cap,
+			 "%u connections open from this address (connection.max_per_address)",
 			 cf->max_per_address);
 		return buf;
 	}
@@ -1346,10 +1348,9 @@ static struct bufferevent *new_bev(struct server *srv, evutil_socket_t fd, bool 
 	if (!tls)
 		return bufferevent_socket_new(srv->base, fd, opts);
 	SSL *ssl = SSL_new(srv->tls);
-	struct bufferevent *bev =
-		ssl ? bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-						     opts)
-		    : NULL;
+	struct bufferevent *bev = ssl ? bufferevent_openssl_socket_new(
+						srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts)
+				      : NULL;
 	if (bev == NULL && ssl)
 		SSL_free(ssl);
 	if (bev) {
@@ -1472,7 +1473,7 @@ static void check_deadline(struct conn *c, time_t now)
 }
 
 /* c's TLS client certificate is on one of crls (same issuer, same serial). */
-static bool tls_revoked(const struct conn *c, STACK_OF(X509_CRL) *crls)
+static bool tls_revoked(const struct conn *c, STACK_OF(X509_CRL) * crls)
 {
 	SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
 	X509 *x = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
@@ -1486,13 +1487,14 @@ static bool tls_revoked(const struct conn *c, STACK_OF(X509_CRL) *crls)
 	return false;
 }
 
-void conn_close_revoked(struct server *srv, STACK_OF(X509_CRL) *crls)
+void conn_close_revoked(struct server *srv, STACK_OF(X509_CRL) * crls)
 {
 	for (struct conn *c = conns, *next; c; c = next) {
 		next = c->next;
 		if (c->state != CS_HANDSHAKE && tls_revoked(c, crls))
 			conn_close(c, "client certificate revoked (tls.crl)");
-		else if (c->term == TERM_FOUND && sig_cache_revoked(srv->sigs, c->t.sign_cert_sha256))
+		else if (c->term == TERM_FOUND &&
+			 sig_cache_revoked(srv->sigs, c->t.sign_cert_sha256))
 			conn_close(c, "signing certificate revoked (tls.crl)");
 	}
 }

@@ -258,7 +258,7 @@ static void on_sites(void *arg, struct geo_set *sites)
  * nothing, and connections that use a revoked certificate are closed.
  * Takes crls.
  */
-static void use_crls(STACK_OF(X509_CRL) *crls)
+static void use_crls(STACK_OF(X509_CRL) * crls)
 {
 	unsigned n = sig_cache_set_crls(srv.sigs, crls);
 	if (srv.conf->tls_crl)

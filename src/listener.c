@@ -22,14 +22,14 @@
 #include <event2/listener.h>
 #include <sys/resource.h>
 
-#define PAUSE_MS 250	  /* accepting again after this, the limit permitting */
-#define PAUSE_LOG_S 10	  /* a line at most this often while it lasts */
+#define PAUSE_MS 250   /* accepting again after this, the limit permitting */
+#define PAUSE_LOG_S 10 /* a line at most this often while it lasts */
 
 static struct {
 	struct event *resume;
 	bool paused;
-	rlim_t limit; /* RLIMIT_NOFILE's soft limit at start */
-	time_t logged; /* when the last line was written */
+	rlim_t limit;			   /* RLIMIT_NOFILE's soft limit at start */
+	time_t logged;			   /* when the last line was written */
 	unsigned pauses, errors, reserved; /* since then */
 	int last_err;
 } guard;
@@ -98,8 +98,7 @@ void listeners_pause(struct server *srv, int err)
 bool listeners_fd_reserved(const struct server *srv, evutil_socket_t fd)
 {
 	/* accept() gives the lowest free descriptor: those below fd are all in use. */
-	return guard.limit != RLIM_INFINITY &&
-	       (rlim_t)fd + srv->conf->fd_reserve >= guard.limit;
+	return guard.limit != RLIM_INFINITY && (rlim_t)fd + srv->conf->fd_reserve >= guard.limit;
 }
 
 static void accept_one(struct server *srv, evutil_socket_t fd, struct sockaddr *sa, int salen,

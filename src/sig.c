@@ -62,11 +62,11 @@ struct sig_cache {
 	unsigned next_slot;
 	int32_t *bucket;
 	uint32_t mask;
-	EVP_MD_CTX *work; /* scratch for sig_verify: the cache is single-threaded */
-	STACK_OF(X509_CRL) *crls; /* NULL: nothing revoked */
+	EVP_MD_CTX *work;	   /* scratch for sig_verify: the cache is single-threaded */
+	STACK_OF(X509_CRL) * crls; /* NULL: nothing revoked */
 };
 
-static const char *const result_names[] = {"ok",	      "bad signature",	 "no key",
+static const char *const result_names[] = {"ok",      "bad signature",	 "no key",
 					   "expired", "unsupported key", "revoked"};
 
 const char *sig_result_name(enum sig_result r)
@@ -158,7 +158,7 @@ bool sig_cache_has(const struct sig_cache *c, const uint8_t sha256[32])
 
 /* Take slot i out of its bucket chain and free what it holds. */
 /* x is on one of crls: the CRL of its issuer lists its serial. */
-static bool is_revoked(STACK_OF(X509_CRL) *crls, X509 *x)
+static bool is_revoked(STACK_OF(X509_CRL) * crls, X509 *x)
 {
 	X509_REVOKED *rev;
 	for (int i = 0; crls && i < sk_X509_CRL_num(crls); i++) {
@@ -170,7 +170,7 @@ static bool is_revoked(STACK_OF(X509_CRL) *crls, X509 *x)
 	return false;
 }
 
-unsigned sig_cache_set_crls(struct sig_cache *c, STACK_OF(X509_CRL) *crls)
+unsigned sig_cache_set_crls(struct sig_cache *c, STACK_OF(X509_CRL) * crls)
 {
 	unsigned n = 0;
 	sk_X509_CRL_pop_free(c->crls, X509_CRL_free);

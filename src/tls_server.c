@@ -50,7 +50,7 @@ static bool readable(const struct hconf *c, char *err, size_t errlen, const char
 	return true;
 }
 
-STACK_OF(X509_CRL) *tls_load_crls(const struct hconf *c, char *err, size_t errlen)
+STACK_OF(X509_CRL) * tls_load_crls(const struct hconf *c, char *err, size_t errlen)
 {
 	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
 	if (crls == NULL) {
@@ -75,7 +75,8 @@ STACK_OF(X509_CRL) *tls_load_crls(const struct hconf *c, char *err, size_t errle
 	}
 	sk_X509_INFO_pop_free(infos, X509_INFO_free);
 	if (sk_X509_CRL_num(crls) == 0) {
-		file_error(c, err, errlen, "tls.crl", c->tls_crl, "no CRL (PEM X509 CRL) in the file");
+		file_error(c, err, errlen, "tls.crl", c->tls_crl,
+			   "no CRL (PEM X509 CRL) in the file");
 		goto fail;
 	}
 	return crls;

@@ -2286,10 +2286,11 @@ static long long cpu_ticks(pid_t pid)
 	const char *p = strrchr(buf, ')');
 	ck_assert_ptr_nonnull(p);
 	unsigned long long ut = 0, st = 0;
-	/* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
-	ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-				&st),
-			 2);
+	/* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+	 * stime */
+	ck_assert_int_eq(
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st),
+		2);
 	return (long long)(ut + st);
 }
 
@@ -2385,7 +2386,8 @@ START_TEST(test_trickle)
 	for (int k = 0; k < 3; k++) {
 		close(fds[k]);
 		ck_assert_msg(closed_at[k] > 0, "connection %d still open after 9 s of trickle", k);
-		ck_assert_msg(closed_at[k] >= deadline[k] - 0.5 && closed_at[k] <= deadline[k] + 1.8,
+		ck_assert_msg(closed_at[k] >= deadline[k] - 0.5 &&
+				      closed_at[k] <= deadline[k] + 1.8,
 			      "connection %d closed after %.1f s, deadline %d s", k, closed_at[k],
 			      deadline[k]);
 	}
@@ -2472,8 +2474,8 @@ START_TEST(test_log_flood)
 	for (int i = 0; i < 3000; i++) {
 		memcpy(buf + n, "JUNK", 4);
 		n += 4;
-		struct jt808_header h = {.msg_id = 0x0002, .layout = JT808_L2013,
-					 .serial = (uint16_t)i};
+		struct jt808_header h = {
+			.msg_id = 0x0002, .layout = JT808_L2013, .serial = (uint16_t)i};
 		snprintf(h.phone, sizeof(h.phone), "%s", T3);
 		size_t len = jt808_encode(&h, NULL, 0, buf + n, sizeof(buf) - n);
 		ck_assert_uint_gt(len, 0);
@@ -2520,7 +2522,8 @@ static void write_crl(const char *path, const char *const *names, int n)
 	X509_CRL *crl = X509_CRL_new();
 	ASN1_TIME *last = ASN1_TIME_set(NULL, time(NULL) - 60);
 	ASN1_TIME *next = ASN1_TIME_set(NULL, time(NULL) + 86400);
-	ck_assert(X509_CRL_set_version(crl, 1) && X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) &&
+	ck_assert(X509_CRL_set_version(crl, 1) &&
+		  X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) &&
 		  X509_CRL_set1_lastUpdate(crl, last) && X509_CRL_set1_nextUpdate(crl, next));
 	for (int i = 0; i < n; i++) {
 		snprintf(p, sizeof(p), "%s/%s", pki, names[i]);
@@ -2530,7 +2533,8 @@ static void write_crl(const char *path, const char *const *names, int n)
 		fclose(f);
 		X509_REVOKED *r = X509_REVOKED_new();
 		ck_assert(x && r && X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(x)) &&
-			  X509_REVOKED_set_revocationDate(r, last) && X509_CRL_add0_revoked(crl, r));
+			  X509_REVOKED_set_revocationDate(r, last) &&
+			  X509_CRL_add0_revoked(crl, r));
 		X509_free(x);
 	}
 	ck_assert(X509_CRL_sort(crl) && X509_CRL_sign(crl, key, EVP_sha256()) > 0);

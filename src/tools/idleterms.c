@@ -289,8 +289,19 @@ static void usage(void)
 
 static void parse_args(int argc, char **argv)
 {
-	enum { O_PORT = 256, O_COUNT, O_PHONE, O_SAME, O_CODE, O_SOURCES, O_WINDOW, O_TLS, O_CA,
-	       O_CERT, O_KEY };
+	enum {
+		O_PORT = 256,
+		O_COUNT,
+		O_PHONE,
+		O_SAME,
+		O_CODE,
+		O_SOURCES,
+		O_WINDOW,
+		O_TLS,
+		O_CA,
+		O_CERT,
+		O_KEY
+	};
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, O_PORT},
 		{"count", required_argument, NULL, O_COUNT},
@@ -309,18 +320,41 @@ static void parse_args(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case O_PORT: opt.port = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_COUNT: opt.count = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_PHONE: opt.phone_base = strtoull(optarg, NULL, 10); break;
-		case O_SAME: opt.same_phone = true; break;
-		case O_CODE: opt.code = optarg; break;
-		case O_SOURCES: opt.sources = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_WINDOW: opt.window = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_TLS: tls = true; break;
-		case O_CA: opt.ca = optarg; break;
-		case O_CERT: opt.cert = optarg; break;
-		case O_KEY: opt.key = optarg; break;
-		default: usage();
+		case O_PORT:
+			opt.port = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case O_COUNT:
+			opt.count = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case O_PHONE:
+			opt.phone_base = strtoull(optarg, NULL, 10);
+			break;
+		case O_SAME:
+			opt.same_phone = true;
+			break;
+		case O_CODE:
+			opt.code = optarg;
+			break;
+		case O_SOURCES:
+			opt.sources = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case O_WINDOW:
+			opt.window = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case O_TLS:
+			tls = true;
+			break;
+		case O_CA:
+			opt.ca = optarg;
+			break;
+		case O_CERT:
+			opt.cert = optarg;
+			break;
+		case O_KEY:
+			opt.key = optarg;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (opt.port == 0 || opt.port > 65535 || opt.count == 0 || opt.code == NULL ||
@@ -364,7 +398,8 @@ int main(int argc, char **argv)
 		for (int k = 0; k < n; k++)
 			event_on(evs[k].data.u32);
 	}
-	fprintf(stderr, "idleterms: %u authenticated, %u failed, %u closed by the server while idle\n",
+	fprintf(stderr,
+		"idleterms: %u authenticated, %u failed, %u closed by the server while idle\n",
 		authed, failed, idle_closed);
 	for (unsigned i = 0; i < started; i++) {
 		SSL_free(terms[i].ssl);
