@@ -1442,14 +1442,18 @@ void conn_close_all(const char *reason)
 
 /*
  * The deadline of c has passed: close it, saying which.  An authenticated
- * connection that hoursd itself holds back (not reading, frames waiting
- * for their commit) is not idle: its deadline moves on.
+ * connection that hoursd itself holds back (frames waiting for their
+ * commit, a query out, the store full, the drain) is not idle: its
+ * deadline moves on.
  */
 static void check_deadline(struct conn *c, time_t now)
 {
 	const struct hconf *cf = c->srv->conf;
 	char why[160];
-	if (c->state == CS_AUTHENTICATED && (!c->reading || c->inflight || c->asking))
+	/* Not a terminal that stopped reading its answers: that one stays idle. */
+	bool held_back = c->inflight || c->asking || c->term == TERM_LOOKING || c->srv->draining ||
+			 ingest_full(c->srv->ingest);
+	if (c->state == CS_AUTHENTICATED && held_back)
 		c->deadline = now + cf->idle_timeout_s;
 	if (now < c->deadline)
 		return;
