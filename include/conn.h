@@ -54,7 +54,9 @@ struct conn {
 		size_t len;
 		uint16_t msg_id, first_serial, total;
 	} split;
-	struct lesson lesson; /* the registry's facts and the lesson open on the terminal */
+	/* The registry's facts and the lesson open on the terminal; NULL until
+	 * the first timing message (timing.c). */
+	struct lesson *lesson;
 };
 
 /* An answer owed after a commit. */

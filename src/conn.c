@@ -144,6 +144,7 @@ static void conn_unref(struct conn *c)
 	if (--c->refs == 0) {
 		jt808_reasm_free(c->reasm);
 		c->srv->st.reasm_bytes = reasm_budget.held;
+		free(c->lesson);
 		free(c->split.body);
 		free(c);
 	}
