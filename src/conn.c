@@ -1298,9 +1298,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			conn_close(c, "closed by the terminal (no TLS close_notify)");
 			return;
 		}
-		char reason[300];
-		snprintf(reason, sizeof(reason), "%s: %s",
-			 c->state == CS_HANDSHAKE ? "TLS handshake failed" : "error", why);
+		char reason[400];
+		SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+		long vr = ssl && c->state == CS_HANDSHAKE ? SSL_get_verify_result(ssl) : X509_V_OK;
+		/* The client certificate's own fault (expired, revoked...) by name. */
+		snprintf(reason, sizeof(reason), "%s: %s%s%s%s",
+			 c->state == CS_HANDSHAKE ? "TLS handshake failed" : "error", why,
+			 vr != X509_V_OK ? " (" : "",
+			 vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "",
+			 vr != X509_V_OK ? ")" : "");
 		conn_close(c, reason);
 	}
 }

@@ -2579,6 +2579,67 @@ START_TEST(test_revocation)
 }
 END_TEST
 
+/*
+ * connection.max_per_address 3: a fourth connection from 127.0.0.1 is
+ * closed at once.  connection.max_per_terminal 1: while T1 sends
+ * positions on one connection, a second authentication of T1 is refused
+ * and that (newest) connection closed; the first goes on.
+ */
+START_TEST(test_connection_limits)
+{
+	static char page[1 << 17];
+	start_hoursd_hard("connection:\n  max_per_address: 3\n  max_per_terminal: 1\n", "", "", 0);
+	int fds[4];
+	for (int k = 0; k < 4; k++)
+		fds[k] = plain_connect();
+	usleep(300000);
+	ck_assert(!closed_by_peer(fds[0]) && !closed_by_peer(fds[2]));
+	ck_assert(closed_by_peer(fds[3]));
+	for (int k = 0; k < 4; k++)
+		close(fds[k]);
+	ck_assert(log_has(
+		"refused: 3 connections open from this address (connection.max_per_address)"));
+	usleep(300000);
+	pid_t first = termsim_start("term-" T1, T1, "--positions 60 --rate 30");
+	usleep(800000);
+	char prog[600], ca[600], cert[600], key[600], portstr[16], out[600];
+	snprintf(prog, sizeof(prog), "%s/termsim", bindir);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", pki);
+	snprintf(cert, sizeof(cert), "%s/term-%s.crt", pki, T1);
+	snprintf(key, sizeof(key), "%s/term-%s.key", pki, T1);
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	snprintf(out, sizeof(out), "%s/second.out", work);
+	char *argv[] = {prog,
+			(char *)"--port",
+			portstr,
+			(char *)"--ca",
+			ca,
+			(char *)"--tls",
+			(char *)"--layout",
+			(char *)"2013",
+			(char *)"--cert",
+			cert,
+			(char *)"--key",
+			key,
+			(char *)"--phone",
+			(char *)T1,
+			(char *)"--heartbeats",
+			(char *)"1",
+			NULL};
+	ck_assert_int_ne(wait_exit(spawn(argv, out, log_path), 30), 0);
+	ck_assert(
+		log_has("already has 1 authenticated connection(s) (connection.max_per_terminal)"));
+	ck_assert_int_eq(wait_exit(first, 60), 0);
+	ck_assert_int_eq(out_value("positions_acked"), 60);
+	admin_get("/metrics", page, sizeof(page));
+	ck_assert_int_eq(
+		metric(page, "hoursd_connections_refused_total{limit=\"max_per_address\"}"), 1);
+	ck_assert_int_eq(
+		metric(page, "hoursd_connections_refused_total{limit=\"max_per_terminal\"}"), 1);
+	stop_hoursd();
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("integration");
@@ -2651,6 +2712,7 @@ static Suite *suite(void)
 	tcase_add_test(th, test_reassembly_budget);
 	tcase_add_test(th, test_log_flood);
 	tcase_add_test(th, test_revocation);
+	tcase_add_test(th, test_connection_limits);
 	suite_add_tcase(s, th);
 	return s;
 }
