@@ -3,6 +3,7 @@
 #   make run        set up a local PostgreSQL, a dev PKI, and run hoursd with a demo terminal
 #   make check      every test: unit suites (plain and ASan+UBSan) and the integration suite
 #   make cluster-check  the reference deployment (deploy/cluster/) under three kills
+#   make bench-conn idle terminals by the thousand: hoursd's memory per connection (not a test)
 #   make install    PREFIX=/usr/local SYSCONFDIR= DATADIR= DESTDIR= (layout in README.md)
 #   make format-check, make clean
 # Sources: src/*.c the daemon (its main hoursd.c, the rest libhoursd.a),
@@ -54,6 +55,7 @@ hoursd_OBJS := hoursd pdf/teachlog
 hoursctl_OBJS := tools/hoursctl tools/audit tools/verify tools/findings tools/report tools/students pdf/teachlog
 termsim_OBJS := tools/termsim tools/termsim_timing tools/termsim_lesson
 policesim_OBJS := tools/policesim tools/policesim_national tools/policesim_preenter
+idleterms_OBJS := tools/idleterms
 
 PROGS := hoursd hoursctl termsim policesim
 TESTS := $(patsubst tests/%.c,%,$(TEST_SRC))
@@ -110,6 +112,8 @@ endef
 
 $(foreach p,$(PROGS),$(eval $(call link_prog,$(B),$(p),)))
 $(foreach p,$(PROGS),$(eval $(call link_prog,$(S),$(p),$(SAN_FLAGS))))
+# Only for make bench-conn: not installed.
+$(eval $(call link_prog,$(B),idleterms,))
 
 .PRECIOUS: $(B)/obj/%.o $(S)/obj/%.o $(B)/obj/tools/%.o $(S)/obj/tools/%.o \
 	$(B)/obj/pdf/%.o $(S)/obj/pdf/%.o \
@@ -137,6 +141,10 @@ cluster-check: deps
 	deploy/cluster/deps.sh
 	$(MAKE) all
 	deploy/cluster/check.sh
+
+bench-conn: deps
+	$(MAKE) all $(B)/idleterms
+	scripts/bench-conn.sh
 
 # The layout (README.md, "Other targets"): the daemon and hoursctl in
 # PREFIX/bin, termsim and policesim apart in PREFIX/lib/hoursd, the samples
@@ -178,4 +186,4 @@ format-check:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit-tests check run bench cluster-check install format format-check clean FORCE
+.PHONY: all deps unit-tests check run bench bench-conn cluster-check install format format-check clean FORCE

@@ -30,6 +30,8 @@ struct admin *admin_start(struct server *srv, const char *addr, char *err, size_
 /* Close the listener and any admin connection still open; NULL is fine. */
 void admin_free(struct admin *a);
 /* The port actually bound (differs from addr's when that said 0). */
+/* Its listening socket: paused with the terminals' at the descriptor limit. */
+struct evconnlistener *admin_listener(const struct admin *a);
 unsigned admin_port(const struct admin *a);
 
 /* The process's own figures, as Prometheus clients name them (process_*). */

@@ -23,6 +23,7 @@ struct hconf {
 	char *tls_cert;
 	char *tls_key;
 	char *tls_ca;
+	char *tls_crl; /* CRLs of the issuing CAs (PEM), or NULL: nothing revoked */
 	/* database */
 	char *db_conninfo;
 	unsigned db_connections; /* ingest's: a batch in flight on each */
@@ -48,6 +49,14 @@ struct hconf {
 	unsigned reasm_max_age_s;
 	unsigned auth_window_s;		/* a timing authentication's timestamp vs our clock */
 	unsigned auth_failures_per_min; /* from one address, before it is refused outright */
+	unsigned max_connections;	/* terminal connections in all; 0: no cap */
+	unsigned max_per_address;	/* from one source address; 0: no cap */
+	unsigned max_per_terminal;	/* authenticated connections of one terminal; 0: no cap */
+	unsigned handshake_timeout_s;	/* TLS: accept -> handshake done */
+	unsigned auth_timeout_s;	/* connected -> authenticated */
+	unsigned fd_reserve;		/* descriptors never given to terminals */
+	unsigned reasm_budget_bytes;	/* all connections' unfinished sub-packaged messages */
+	unsigned warnings_per_min;	/* warning lines per connection and minute */
 	/* registration */
 	char *platform_no; /* BYTE[5] of the timing registration answer */
 	/* log */
@@ -84,6 +93,7 @@ struct hconf {
 	unsigned session_timeout_s; /* a student login with no record for this long is over */
 	/* admin */
 	char *admin_listen; /* "host:port" of the HTTP admin listener, or NULL when off */
+	unsigned admin_header_timeout_s, admin_body_timeout_s;
 	/* findings: the thresholds of hoursctl findings (docs/audit-findings.md) */
 	unsigned findings_missing_minutes;  /* a lesson this many minutes short */
 	unsigned findings_clock_skew_s;	    /* GNSS time this far from the record's */

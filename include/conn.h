@@ -28,7 +28,8 @@ struct conn {
 	struct ingest_terminal t; /* t.sign_cert_pem is not kept */
 	bool tls;
 	bool reading;
-	bool asking;   /* a query this connection's next frame depends on is out */
+	bool asking;	       /* a query this connection's next frame depends on is out */
+	bool terminal_counted; /* counted among its terminal's authenticated connections */
 	char host[46]; /* the peer's address without the port: failed authentications count by it */
 	char peer[64];
 	char phone[21]; /* normalized terminal number: the certificate's, or the first frame's */
@@ -42,16 +43,20 @@ struct conn {
 	unsigned refs;
 	unsigned inflight; /* frames waiting for their commit */
 	uint64_t rx_pos;   /* stream offset of the input buffer's first byte */
-	unsigned bad_logged,
-		bad_suppressed; /* bad-frame log lines this minute, and those not written */
-	struct jt808_reasm *reasm;
+	unsigned warn_logged,
+		warn_suppressed;   /* warning lines this minute, and those not written */
+	time_t deadline;	   /* CLOCK_MONOTONIC seconds: closed unless a frame (or the
+				      handshake, or the authentication) comes first */
+	struct jt808_reasm *reasm; /* NULL until the first piece of a sub-packaged message */
 	/* The last message sent in pieces, kept for the terminal's request of missing ones. */
 	struct {
 		uint8_t *body;
 		size_t len;
 		uint16_t msg_id, first_serial, total;
 	} split;
-	struct lesson lesson; /* the registry's facts and the lesson open on the terminal */
+	/* The registry's facts and the lesson open on the terminal; NULL until
+	 * the first timing message (timing.c). */
+	struct lesson *lesson;
 };
 
 /* An answer owed after a commit. */
@@ -69,6 +74,11 @@ struct pending_ack {
 	struct timespec received;
 };
 
+/*
+ * A line about c.  Warnings and errors are limited to
+ * connection.warnings_per_min per connection; the janitor writes how many
+ * were not written.
+ */
 void conn_log(const struct conn *c, enum log_level lvl, const char *fmt, ...) PRINTF(3, 4);
 void conn_send_frame(struct conn *c, uint16_t msg_id, const uint8_t *body, size_t len);
 void conn_send_ack(struct conn *c, uint16_t serial, uint16_t msg_id, uint8_t result);

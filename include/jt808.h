@@ -342,6 +342,21 @@ unsigned jt808_reasm_expire(struct jt808_reasm *r, time_t now);
 unsigned jt808_reasm_pending(const struct jt808_reasm *r);
 
 /*
+ * One budget of bytes for the reassembly of many connections: a piece
+ * that would take the total over max first drops the oldest unfinished
+ * messages of any of them (never the one it belongs to); when that is not
+ * enough it is refused with JT808_E_REASM_FULL.  A piece costs its length
+ * plus JT808_REASM_PIECE_COST.  The budget must outlive its reassemblies.
+ */
+#define JT808_REASM_PIECE_COST 64
+struct jt808_reasm_budget {
+	size_t max, held;
+	uint64_t dropped;		 /* unfinished messages dropped for the budget, in all */
+	struct partial *oldest, *newest; /* every partial message under the budget, by birth */
+};
+void jt808_reasm_set_budget(struct jt808_reasm *r, struct jt808_reasm_budget *b);
+
+/*
  * A terminal's phone number as the registry keys it: leading zeros
  * dropped ("0013800000001" -> "13800000001"; "000" -> "0").  out needs 21
  * bytes.

@@ -44,6 +44,13 @@ void conn_count_by_state(unsigned out[CONN_STATES]);
 /* Counters since start; read by the log summary and the admin listener. */
 struct server_stats {
 	uint64_t accepted, closed, tls_failures;
+	/* Connections refused at accept or authentication, by the limit that refused them. */
+	uint64_t refused_max_connections, refused_per_address, refused_per_terminal,
+		refused_fd_reserve;
+	uint64_t accept_pauses, accept_errors; /* the descriptor limit reached */
+	uint64_t deadline_handshake, deadline_auth, deadline_idle; /* connections closed */
+	uint64_t warnings_suppressed;	     /* per-connection warning lines not written */
+	uint64_t reasm_bytes, reasm_dropped; /* the reassembly budget: held now, dropped */
 	uint64_t frames;		     /* every frame once: the sum of frames_by_type */
 	uint64_t bad_frames[JT808_E__COUNT]; /* by reason */
 	uint64_t oversize, junk_bytes;
@@ -83,16 +90,28 @@ struct server {
 	SSL_CTX *tls;
 	struct evconnlistener *tls_listener;
 	struct evconnlistener *plain_listener;
+	struct evconnlistener *admin_listener; /* evhttp's, paused with the others */
 	bool draining;
 	struct server_stats st;
 };
 
 /* tls_server.c */
 SSL_CTX *tls_server_ctx(const struct hconf *c, char *err, size_t errlen) MUSTCHECK;
+/* The CRLs of tls.crl (an empty stack when it is not set); NULL with err when unreadable. */
+STACK_OF(X509_CRL) * tls_load_crls(const struct hconf *c, char *err, size_t errlen) MUSTCHECK;
 
 /* listener.c */
 bool listeners_start(struct server *srv, char *err, size_t errlen) MUSTCHECK;
 void listeners_stop(struct server *srv);
+/*
+ * The descriptor limit was reached (err: the accept's errno, 0 when the
+ * reserve refused one): stop accepting on every listener for a moment.
+ */
+void listeners_pause(struct server *srv, int err);
+/* An accepted descriptor eats into connection.fd_reserve: true when it must be refused. */
+bool listeners_fd_reserved(const struct server *srv, evutil_socket_t fd);
+/* The admin listener's socket, paused and resumed with the terminals' ones. */
+void listeners_guard(struct server *srv, struct evconnlistener *admin);
 
 /* conn.c */
 void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen,
@@ -102,6 +121,8 @@ void conn_resume_all(void *srv);
 /* Stop reading every connection (drain on shutdown). */
 void conn_pause_all(struct server *srv);
 void conn_close_all(const char *reason);
+/* The CRLs changed: close connections whose TLS or signing certificate they revoke. */
+void conn_close_revoked(struct server *srv, STACK_OF(X509_CRL) * crls);
 /* Expire sub-package reassembly; once a second. */
 void conn_janitor(time_t now);
 unsigned conn_count(void);

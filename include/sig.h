@@ -28,6 +28,7 @@ enum sig_result {
 	SIG_NO_KEY,	 /* no certificate cached under that digest */
 	SIG_EXPIRED,	 /* the certificate is outside its validity at `now` */
 	SIG_UNSUPPORTED, /* a key type other than RSA, EC P-256 or SM2 */
+	SIG_REVOKED,	 /* the certificate is on a CRL given to sig_cache_set_crls */
 };
 const char *sig_result_name(enum sig_result r);
 
@@ -43,6 +44,17 @@ void sig_cache_free(struct sig_cache *c);
 bool sig_cache_put(struct sig_cache *c, const uint8_t sha256[32], const char *pem, char *err,
 		   size_t errlen) MUSTCHECK;
 bool sig_cache_has(const struct sig_cache *c, const uint8_t sha256[32]);
+
+/*
+ * Certificate revocation lists (tls.crl): a certificate cached now or
+ * later that one of them lists (same issuer, same serial) verifies
+ * nothing (SIG_REVOKED).  The cache takes its own reference on each
+ * CRL; NULL or an empty stack revokes nothing.  Returns how many cached
+ * certificates are revoked now.
+ */
+struct stack_st_X509_CRL;
+unsigned sig_cache_set_crls(struct sig_cache *c, struct stack_st_X509_CRL *crls);
+bool sig_cache_revoked(const struct sig_cache *c, const uint8_t sha256[32]);
 
 /*
  * Verify sig over data with the cached certificate's key.  RSA

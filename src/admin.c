@@ -13,10 +13,13 @@
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
+#include "conf.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
@@ -32,11 +35,15 @@
 #define ADMIN_MAX_BODY 1024
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+struct admin_conn;
+
 struct admin {
 	struct server *srv;
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	double start_time;
+	struct admin_conn *conns; /* open connections, for their deadlines */
+	struct event *tick;	  /* once a second: the deadlines */
 };
 
 /* ---- the text format ---- */
@@ -176,6 +183,43 @@ static void render_process(struct evbuffer *o, const struct server *srv,
 	      srv->tls_listener != NULL);
 }
 
+/* Connections refused, paused or closed by the limits of docs/operations.md. */
+static void render_limits(struct evbuffer *o, const struct server_stats *st)
+{
+	static const char *const refused[] = {"max_connections", "max_per_address",
+					      "max_per_terminal", "fd_reserve"};
+	const uint64_t nrefused[] = {st->refused_max_connections, st->refused_per_address,
+				     st->refused_per_terminal, st->refused_fd_reserve};
+	family(o, "hoursd_connections_refused_total", "counter",
+	       "Terminal connections refused by a limit, by the limit (connection.*).");
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+		sample_label(o, "hoursd_connections_refused_total", "limit", refused[i],
+			     nrefused[i]);
+	counter(o, "hoursd_accept_pauses_total",
+		"Times every listener paused accepting at the descriptor limit.",
+		st->accept_pauses);
+	counter(o, "hoursd_accept_errors_total",
+		"accept() failures for want of descriptors or memory.", st->accept_errors);
+	static const char *const deadline[] = {"handshake", "auth", "idle"};
+	const uint64_t ndeadline[] = {st->deadline_handshake, st->deadline_auth, st->deadline_idle};
+	family(o, "hoursd_connections_timed_out_total", "counter",
+	       "Terminal connections closed at a deadline: TLS handshake, authentication, idle.");
+	for (size_t i = 0; i < ARRAY_SIZE(deadline); i++)
+		sample_label(o, "hoursd_connections_timed_out_total", "deadline", deadline[i],
+			     ndeadline[i]);
+	counter(o, "hoursd_log_lines_suppressed_total",
+		"Per-connection warning lines not written (connection.warnings_per_min).",
+		st->warnings_suppressed);
+	gauge(o, "hoursd_reassembly_bytes",
+	      "Bytes held by unfinished sub-packaged messages, all connections "
+	      "(connection.reasm_budget_bytes bounds it).",
+	      st->reasm_bytes);
+	counter(o, "hoursd_reassembly_dropped_total",
+		"Unfinished sub-packaged messages dropped, oldest first, to keep the reassembly "
+		"budget.",
+		st->reasm_dropped);
+}
+
 static void render_connections(struct evbuffer *o, const struct server_stats *st,
 			       const struct admin_state *s)
 {
@@ -190,6 +234,7 @@ static void render_connections(struct evbuffer *o, const struct server_stats *st
 	counter(o, "hoursd_tls_handshake_failures_total",
 		"TLS handshakes that failed (bad or missing client certificate, protocol errors).",
 		st->tls_failures);
+	render_limits(o, st);
 }
 
 static void render_frames(struct evbuffer *o, const struct server_stats *st)
@@ -601,6 +646,173 @@ static double now_realtime(void)
 }
 
 /* Methods evhttp passes to us (the rest it answers 501 itself); we answer 405. */
+/* ---- deadlines ----
+ *
+ * evhttp's own timeout starts again with every byte, so a client sending
+ * one byte now and then would keep a connection for ever.  hoursd makes
+ * each connection's bufferevent (evhttp_set_bevcb) and watches its
+ * buffers: the headers must be in within admin.header_timeout_s (from
+ * the connection, or from the previous answer), the body within
+ * admin.body_timeout_s more; past that the socket is shut down and
+ * evhttp closes the connection.  evhttp's close callback forgets it.
+ */
+struct admin_conn {
+	struct admin_conn *prev, *next;
+	struct admin *a;
+	struct bufferevent *bev;
+	struct evhttp_connection *evcon; /* NULL until attached */
+	struct evbuffer_cb_entry *in_cb, *out_cb;
+	time_t deadline;       /* CLOCK_MONOTONIC seconds */
+	bool in_body, newline; /* headers done; the last header byte was a newline */
+};
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+static unsigned header_timeout(const struct admin *a)
+{
+	return a->srv->conf ? a->srv->conf->admin_header_timeout_s : 5;
+}
+
+static unsigned body_timeout(const struct admin *a)
+{
+	return a->srv->conf ? a->srv->conf->admin_body_timeout_s : 10;
+}
+
+/* Bytes came in: look for the empty line that ends the headers ("\r\n\r\n" or "\n\n"). */
+static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct admin_conn *ac = arg;
+	struct evbuffer_ptr pos;
+	struct evbuffer_iovec v[16];
+	size_t len = evbuffer_get_length(buf);
+	if (info->n_added == 0 || ac->in_body || info->n_added > len ||
+	    evbuffer_ptr_set(buf, &pos, len - info->n_added, EVBUFFER_PTR_SET) != 0)
+		return;
+	int n = evbuffer_peek(buf, (ev_ssize_t)info->n_added, &pos, v, ARRAY_SIZE(v));
+	for (int i = 0; i < n && i < (int)ARRAY_SIZE(v) && !ac->in_body; i++) {
+		const char *p = v[i].iov_base;
+		for (size_t k = 0; k < v[i].iov_len && !ac->in_body; k++) {
+			if (p[k] == '\n') {
+				ac->in_body = ac->newline;
+				ac->newline = true;
+			} else if (p[k] != '\r') {
+				ac->newline = false;
+			}
+		}
+	}
+	if (ac->in_body)
+		ac->deadline = mono_s() + body_timeout(ac->a);
+}
+
+/* An answer goes out: the next request's headers have their time again. */
+static void on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct admin_conn *ac = arg;
+	if (info->n_added > 0) {
+		ac->in_body = ac->newline = false;
+		ac->deadline = mono_s() + header_timeout(ac->a);
+	}
+}
+
+static void admin_conn_free(struct admin_conn *ac)
+{
+	evbuffer_remove_cb_entry(bufferevent_get_input(ac->bev), ac->in_cb);
+	evbuffer_remove_cb_entry(bufferevent_get_output(ac->bev), ac->out_cb);
+	if (ac->prev)
+		ac->prev->next = ac->next;
+	else
+		ac->a->conns = ac->next;
+	if (ac->next)
+		ac->next->prev = ac->prev;
+	free(ac);
+}
+
+/* evhttp closes the connection. */
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+	admin_conn_free(arg);
+}
+
+/*
+ * One turn of the loop after the accept, evhttp has set its callbacks on
+ * the bufferevent (the argument is its connection): hang the close
+ * callback there.  The reference taken at the accept kept the
+ * bufferevent alive in case evhttp freed the connection before.
+ */
+static void attach(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_conn *ac = arg;
+	struct bufferevent *bev = ac->bev;
+	bufferevent_event_cb eventcb = NULL;
+	void *cbarg = NULL;
+	bufferevent_getcb(bev, NULL, NULL, &eventcb, &cbarg);
+	if (eventcb == NULL || cbarg == NULL) {
+		admin_conn_free(ac); /* already closed */
+	} else {
+		ac->evcon = cbarg;
+		evhttp_connection_set_closecb(ac->evcon, on_conn_close, ac);
+	}
+	bufferevent_decref(bev);
+}
+
+/* evhttp's bufferevent for a new connection, watched. */
+static struct bufferevent *admin_bev(struct event_base *base, void *arg)
+{
+	struct admin *a = arg;
+	struct admin_conn *ac = calloc(1, sizeof(*ac));
+	struct bufferevent *bev =
+		ac ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	if (bev == NULL) {
+		free(ac);
+		return NULL;
+	}
+	ac->a = a;
+	ac->bev = bev;
+	ac->deadline = mono_s() + header_timeout(a);
+	ac->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), on_input, ac);
+	ac->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), on_output, ac);
+	if (ac->in_cb == NULL || ac->out_cb == NULL ||
+	    event_base_once(base, -1, EV_TIMEOUT, attach, ac, &(struct timeval){0, 0}) != 0) {
+		if (ac->in_cb)
+			evbuffer_remove_cb_entry(bufferevent_get_input(bev), ac->in_cb);
+		if (ac->out_cb)
+			evbuffer_remove_cb_entry(bufferevent_get_output(bev), ac->out_cb);
+		bufferevent_free(bev);
+		free(ac);
+		return NULL;
+	}
+	bufferevent_incref(bev);
+	ac->next = a->conns;
+	if (a->conns)
+		a->conns->prev = ac;
+	a->conns = ac;
+	return bev;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin *a = arg;
+	time_t now = mono_s();
+	for (struct admin_conn *ac = a->conns; ac; ac = ac->next) {
+		if (now < ac->deadline || ac->evcon == NULL)
+			continue;
+		evutil_socket_t s = bufferevent_getfd(ac->bev);
+		log_warn("admin: a client disconnected: request %s not in within %u s "
+			 "(admin.%s_timeout_s)",
+			 ac->in_body ? "body" : "headers",
+			 ac->in_body ? body_timeout(a) : header_timeout(a),
+			 ac->in_body ? "body" : "header");
+		ac->deadline = now + 3600; /* once */
+		if (s >= 0)
+			shutdown(s, SHUT_RDWR);
+	}
+}
+
 #define ADMIN_METHODS                                                                              \
 	(EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
 	 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
@@ -615,6 +827,7 @@ static struct evhttp *http_new(struct admin *a)
 	evhttp_set_max_body_size(http, ADMIN_MAX_BODY);
 	evhttp_set_allowed_methods(http, ADMIN_METHODS);
 	evhttp_set_gencb(http, on_request, a);
+	evhttp_set_bevcb(http, admin_bev, a);
 	return http;
 }
 
@@ -630,10 +843,11 @@ struct admin *admin_start(struct server *srv, const char *addr, char *err, size_
 	if (a != NULL) {
 		a->srv = srv;
 		a->http = http_new(a);
+		a->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, a);
 	}
-	if (a == NULL || a->http == NULL) {
+	if (a == NULL || a->http == NULL || a->tick == NULL) {
 		snprintf(err, errlen, "admin listener: out of memory");
-		free(a);
+		admin_free(a);
 		return NULL;
 	}
 	a->sock = evhttp_bind_socket_with_handle(a->http, host, port);
@@ -643,9 +857,15 @@ struct admin *admin_start(struct server *srv, const char *addr, char *err, size_
 		admin_free(a);
 		return NULL;
 	}
+	event_add(a->tick, &(struct timeval){1, 0});
 	a->start_time = now_realtime();
 	log_info("admin listener on %s port %u: /metrics, /healthz, /readyz", host, admin_port(a));
 	return a;
+}
+
+struct evconnlistener *admin_listener(const struct admin *a)
+{
+	return evhttp_bound_socket_get_listener(a->sock);
 }
 
 unsigned admin_port(const struct admin *a)
@@ -666,7 +886,10 @@ void admin_free(struct admin *a)
 {
 	if (a == NULL)
 		return;
+	a->srv->admin_listener = NULL;
 	if (a->http)
 		evhttp_free(a->http);
+	if (a->tick)
+		event_free(a->tick);
 	free(a);
 }

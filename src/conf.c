@@ -135,6 +135,18 @@ static const struct conf_key conf_keys[] = {
 	KSTR("rules.legacy_cutoff", legacy_cutoff, "2023-05-25", true, check_date),
 	KOFF("listen.readiness", listen_readiness, NULL, false, check_hostport),
 	KOFF("readiness.ca", readiness_ca, NULL, false, NULL),
+	KOFF("tls.crl", tls_crl, NULL, true, NULL),
+	KUINT("connection.max_connections", max_connections, 0, 10000000, 100000, true),
+	KUINT("connection.max_per_address", max_per_address, 0, 10000000, 1000, true),
+	KUINT("connection.max_per_terminal", max_per_terminal, 0, 10000, 2, true),
+	KUINT("connection.handshake_timeout_s", handshake_timeout_s, 1, 3600, 10, true),
+	KUINT("connection.auth_timeout_s", auth_timeout_s, 1, 3600, 60, true),
+	KUINT("connection.fd_reserve", fd_reserve, 8, 100000, 64, true),
+	KUINT("connection.reasm_budget_bytes", reasm_budget_bytes, 65536, 4000000000u, 67108864,
+	      true),
+	KUINT("connection.warnings_per_min", warnings_per_min, 1, 100000, 10, true),
+	KUINT("admin.header_timeout_s", admin_header_timeout_s, 1, 3600, 5, true),
+	KUINT("admin.body_timeout_s", admin_body_timeout_s, 1, 3600, 10, true),
 };
 
 _Static_assert(ARRAY_SIZE(conf_keys) <= CONF_MAX_KEYS,

@@ -34,12 +34,101 @@
 enum frame_result { FRAME_DONE, FRAME_LATER };
 
 #define OUT_HIGH_WATER (256 * 1024) /* unread answers: stop reading the terminal */
+#define TLS_READ_STEP 512	    /* bytes of TLS input read at a time (new_bev) */
 #define MAX_BATCH_ITEMS 4096
-#define BAD_FRAMES_LOGGED 10 /* per connection and janitor minute */
 
 static struct conn *conns;
 static unsigned nconns;
 static uint8_t frame_buf[65536];
+/* Every connection's unfinished sub-packaged messages share this. */
+static struct jt808_reasm_budget reasm_budget;
+
+/* Seconds that only go forward: the deadlines'. */
+static time_t mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+/* ---- connections by source address and by terminal ---- */
+
+/*
+ * A count of open connections per key (a source address, a terminal
+ * number): a chained hash whose nodes go when their count does.
+ */
+#define COUNT_BUCKETS 16384
+struct count_node {
+	struct count_node *next;
+	unsigned n;
+	char key[];
+};
+struct count_table {
+	struct count_node *b[COUNT_BUCKETS];
+};
+static struct count_table per_address, per_terminal;
+
+static struct count_node **count_find(struct count_table *t, const char *key)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	struct count_node **link = &t->b[h % COUNT_BUCKETS];
+	while (*link && strcmp((*link)->key, key) != 0)
+		link = &(*link)->next;
+	return link;
+}
+
+static unsigned count_of(struct count_table *t, const char *key)
+{
+	struct count_node *n = *count_find(t, key);
+	return n ? n->n : 0;
+}
+
+static void count_add(struct count_table *t, const char *key)
+{
+	struct count_node **link = count_find(t, key);
+	if (*link == NULL) {
+		size_t len = strlen(key) + 1;
+		*link = calloc(1, sizeof(**link) + len);
+		if (*link == NULL)
+			die("out of memory");
+		memcpy((*link)->key, key, len);
+	}
+	(*link)->n++;
+}
+
+static void count_remove(struct count_table *t, const char *key)
+{
+	struct count_node **link = count_find(t, key), *n = *link;
+	if (n && --n->n == 0) {
+		*link = n->next;
+		free(n);
+	}
+}
+
+/*
+ * A connection refused by a limit: one line a second at most for all of
+ * them, with how many the lines in between would have said.
+ */
+static void refusal_log(const char *peer, const char *why)
+{
+	static time_t last;
+	static unsigned unlogged;
+	time_t now = mono_now();
+	if (now == last) {
+		unlogged++;
+		return;
+	}
+	last = now;
+	if (unlogged)
+		log_warn("connection from %s refused: %s (and %u more refused since the last such "
+			 "line)",
+			 peer, why, unlogged);
+	else
+		log_warn("connection from %s refused: %s", peer, why);
+	unlogged = 0;
+}
 
 static void process_input(struct conn *c);
 
@@ -54,6 +143,8 @@ static void conn_unref(struct conn *c)
 {
 	if (--c->refs == 0) {
 		jt808_reasm_free(c->reasm);
+		c->srv->st.reasm_bytes = reasm_budget.held;
+		free(c->lesson);
 		free(c->split.body);
 		free(c);
 	}
@@ -63,6 +154,16 @@ void conn_log(const struct conn *c, enum log_level lvl, const char *fmt, ...)
 {
 	if (!log_enabled(lvl))
 		return;
+	if (lvl >= HLOG_WARN && c->state != CS_CLOSED) {
+		/* The counts are not the connection's state: written through a const pointer. */
+		struct conn *w = (struct conn *)c;
+		if (w->warn_logged >= c->srv->conf->warnings_per_min) {
+			w->warn_suppressed++;
+			w->srv->st.warnings_suppressed++;
+			return;
+		}
+		w->warn_logged++;
+	}
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
@@ -77,7 +178,13 @@ static void conn_close(struct conn *c, const char *reason)
 	if (c->state == CS_CLOSED)
 		return;
 	conn_log(c, HLOG_INFO, "closed: %s (%u frames waiting for commit)", reason, c->inflight);
+	if (c->warn_suppressed)
+		conn_log(c, HLOG_INFO, "%u warning(s) not logged before the close",
+			 c->warn_suppressed);
 	c->state = CS_CLOSED;
+	count_remove(&per_address, c->host);
+	if (c->terminal_counted)
+		count_remove(&per_terminal, c->phone);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -198,11 +305,7 @@ static void bad_frame(struct conn *c, const char *reason, const uint8_t *bytes, 
 		      uint64_t pos)
 {
 	char hex[80];
-	/* A flood of bad frames is counted in full but logged only so often. */
-	if (++c->bad_logged > BAD_FRAMES_LOGGED) {
-		c->bad_suppressed++;
-		return;
-	}
+	/* A flood of bad frames is counted in full but logged only so often (conn_log). */
 	log_hex(hex, sizeof(hex), bytes, n, 24);
 	conn_log(c, HLOG_WARN, "bad frame at byte %llu (%zu bytes): %s: %s",
 		 (unsigned long long)pos, n, reason, hex);
@@ -650,6 +753,24 @@ static void auth_failed(struct conn *c, const struct jt808_msg *m, const char *w
 
 static void authenticated(struct conn *c, const struct jt808_msg *m)
 {
+	unsigned most = c->srv->conf->max_per_terminal;
+	if (!c->terminal_counted) {
+		if (most && count_of(&per_terminal, c->phone) >= most) {
+			char why[160];
+			c->srv->st.refused_per_terminal++;
+			snprintf(why, sizeof(why),
+				 "terminal %s already has %u authenticated connection(s) "
+				 "(connection.max_per_terminal)",
+				 c->phone, most);
+			refusal_log(c->peer, why);
+			conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
+			conn_close(c, why);
+			return;
+		}
+		count_add(&per_terminal, c->phone);
+		c->terminal_counted = true;
+	}
+	c->deadline = mono_now() + c->srv->conf->idle_timeout_s;
 	c->state = CS_AUTHENTICATED;
 	c->srv->st.auth_ok++;
 	conn_log(c, HLOG_INFO, "authenticated (terminal id %lld, %s layout)", (long long)c->t.id,
@@ -882,6 +1003,7 @@ static void dispatch(struct conn *c, const struct jt808_msg *m)
 	case JT808_T_DEREGISTER:
 		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_OK);
 		c->state = CS_CONNECTED;
+		c->deadline = mono_now() + c->srv->conf->auth_timeout_s;
 		conn_log(c, HLOG_INFO, "deregistered: authentication needed again");
 		break;
 	case JT808_T_LOCATION:
@@ -906,7 +1028,22 @@ static void handle_piece(struct conn *c, const struct jt808_msg *m, uint64_t pos
 {
 	uint8_t *body = NULL;
 	size_t len = 0;
+	if (c->reasm == NULL) {
+		const struct hconf *cf = c->srv->conf;
+		c->reasm = jt808_reasm_new(cf->reasm_max_pieces, cf->reasm_max_bytes,
+					   cf->reasm_max_age_s);
+		if (c->reasm == NULL)
+			die("out of memory");
+		jt808_reasm_set_budget(c->reasm, &reasm_budget);
+	}
 	enum jt808_err e = jt808_reasm_add(c->reasm, m, time(NULL), &body, &len);
+	c->srv->st.reasm_bytes = reasm_budget.held;
+	c->srv->st.reasm_dropped = reasm_budget.dropped;
+	if (jt808_reasm_pending(c->reasm) == 0) {
+		/* Nothing unfinished: an idle connection holds no reassembly. */
+		jt808_reasm_free(c->reasm);
+		c->reasm = NULL;
+	}
 	if (e != JT808_OK) {
 		c->srv->st.bad_frames[e]++;
 		bad_frame(c, jt808_strerror(e), m->body, m->body_len, pos);
@@ -993,6 +1130,9 @@ static enum frame_result handle_frame(struct conn *c, const uint8_t *esc, size_t
 		return FRAME_LATER;
 	}
 	count_frame(c, frame_type_of(m.h.msg_id));
+	/* Only a whole frame keeps an authenticated connection open (a trickle does not). */
+	if (c->state == CS_AUTHENTICATED)
+		c->deadline = mono_now() + c->srv->conf->idle_timeout_s;
 	c->layout = m.h.layout;
 	c->version = m.h.version;
 	memcpy(c->hdr_phone, m.h.phone, sizeof(c->hdr_phone));
@@ -1069,9 +1209,27 @@ static void process_input(struct conn *c)
 
 /* ---- libevent callbacks ---- */
 
+/*
+ * An idle TLS connection keeps no record buffers: OpenSSL sets its read
+ * buffer up before it learns that nothing is there, and
+ * SSL_MODE_RELEASE_BUFFERS does not always give it back; SSL_free_buffers
+ * keeps buffers that hold data.
+ */
+static void release_tls_buffers(struct conn *c)
+{
+	SSL *ssl = c->tls && c->bev ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	if (ssl && SSL_pending(ssl) == 0)
+		SSL_free_buffers(ssl);
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
-	process_input(arg);
+	struct conn *c = arg;
+	conn_ref(c);
+	process_input(c);
+	if (c->state != CS_CLOSED)
+		release_tls_buffers(c);
+	conn_unref(c);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -1079,6 +1237,8 @@ static void on_write(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	/* Answers drained: a connection held for its output may read again. */
 	update_reading(c);
+	if (c->state != CS_CLOSED)
+		release_tls_buffers(c);
 }
 
 /* Take the terminal number from the certificate's subject CN. */
@@ -1137,6 +1297,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		c->state = CS_CONNECTED;
+		c->deadline = mono_now() + c->srv->conf->auth_timeout_s;
+		release_tls_buffers(c);
 		conn_log(c, HLOG_INFO, "TLS established (%s)",
 			 SSL_get_version(bufferevent_openssl_get_ssl(bev)));
 		look_up(c);
@@ -1153,17 +1315,93 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			conn_close(c, "closed by the terminal (no TLS close_notify)");
 			return;
 		}
-		char reason[300];
-		snprintf(reason, sizeof(reason), "%s: %s",
-			 c->state == CS_HANDSHAKE ? "TLS handshake failed" : "error", why);
+		char reason[400];
+		SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+		long vr = ssl && c->state == CS_HANDSHAKE ? SSL_get_verify_result(ssl) : X509_V_OK;
+		/* The client certificate's own fault (expired, revoked...) by name. */
+		snprintf(reason, sizeof(reason), "%s: %s%s%s%s",
+			 c->state == CS_HANDSHAKE ? "TLS handshake failed" : "error", why,
+			 vr != X509_V_OK ? " (" : "",
+			 vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "",
+			 vr != X509_V_OK ? ")" : "");
 		conn_close(c, reason);
 	}
+}
+
+/* The peer's address without and with its port. */
+static void peer_names(const struct sockaddr *sa, char host[INET6_ADDRSTRLEN], char *peer,
+		       size_t cap)
+{
+	uint16_t port = 0;
+	snprintf(host, INET6_ADDRSTRLEN, "?");
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, INET6_ADDRSTRLEN);
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, INET6_ADDRSTRLEN);
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(peer, cap, "%s:%u", host, port);
+}
+
+/* Why a new connection from host is refused by a limit, or NULL. */
+static const char *admission_refusal(struct server *srv, const char *host, char *buf, size_t cap)
+{
+	const struct hconf *cf = srv->conf;
+	if (cf->max_connections && nconns >= cf->max_connections) {
+		srv->st.refused_max_connections++;
+		snprintf(buf, cap, "%u connections open (connection.max_connections)", nconns);
+		return buf;
+	}
+	if (cf->max_per_address && count_of(&per_address, host) >= cf->max_per_address) {
+		srv->st.refused_per_address++;
+		snprintf(buf, cap,
+			 "%u connections open from this address (connection.max_per_address)",
+			 cf->max_per_address);
+		return buf;
+	}
+	return NULL;
+}
+
+/* A bufferevent for the accepted descriptor: TLS (accepting) or plain. */
+static struct bufferevent *new_bev(struct server *srv, evutil_socket_t fd, bool tls)
+{
+	int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+	if (!tls)
+		return bufferevent_socket_new(srv->base, fd, opts);
+	SSL *ssl = SSL_new(srv->tls);
+	struct bufferevent *bev = ssl ? bufferevent_openssl_socket_new(
+						srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts)
+				      : NULL;
+	if (bev == NULL && ssl)
+		SSL_free(ssl);
+	if (bev) {
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+		/*
+		 * libevent reads TLS until OpenSSL wants more, reserving this much
+		 * input buffer for each try; the last, empty, reservation stays
+		 * while the connection idles (with the default 16 KB, a 32 KB
+		 * chain a connection).
+		 */
+		bufferevent_set_max_single_read(bev, TLS_READ_STEP);
+	}
+	return bev;
 }
 
 void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen,
 		 bool tls)
 {
 	const struct hconf *cf = srv->conf;
+	char host[INET6_ADDRSTRLEN], peer[64], buf[128];
+	peer_names(sa, host, peer, sizeof(peer));
+	const char *why = admission_refusal(srv, host, buf, sizeof(buf));
+	if (why) {
+		refusal_log(peer, why);
+		evutil_closesocket(fd);
+		return;
+	}
 	struct conn *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		evutil_closesocket(fd);
@@ -1172,40 +1410,18 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *
 	c->srv = srv;
 	c->tls = tls;
 	c->refs = 1; /* the list's */
-	c->reasm = jt808_reasm_new(cf->reasm_max_pieces, cf->reasm_max_bytes, cf->reasm_max_age_s);
-	char host[INET6_ADDRSTRLEN] = "?";
-	uint16_t port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-	}
-	snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
+	memcpy(c->peer, peer, sizeof(c->peer));
 	snprintf(c->host, sizeof(c->host), "%s", host);
-	int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
-	if (tls) {
-		SSL *ssl = SSL_new(srv->tls);
-		c->bev = ssl ? bufferevent_openssl_socket_new(srv->base, fd, ssl,
-							      BUFFEREVENT_SSL_ACCEPTING, opts)
-			     : NULL;
-		if (c->bev == NULL && ssl)
-			SSL_free(ssl);
-		if (c->bev)
-			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-	} else {
-		c->bev = bufferevent_socket_new(srv->base, fd, opts);
-		c->state = CS_CONNECTED;
-	}
-	if (c->bev == NULL || c->reasm == NULL) {
+	c->bev = new_bev(srv, fd, tls);
+	if (c->bev == NULL) {
 		evutil_closesocket(fd);
-		jt808_reasm_free(c->reasm);
 		free(c);
 		return;
 	}
+	reasm_budget.max = cf->reasm_budget_bytes;
+	c->state = tls ? CS_HANDSHAKE : CS_CONNECTED;
+	c->deadline = mono_now() + (tls ? cf->handshake_timeout_s : cf->auth_timeout_s);
+	count_add(&per_address, c->host);
 	c->next = conns;
 	if (conns)
 		conns->prev = c;
@@ -1214,8 +1430,6 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *
 	srv->st.accepted++;
 	size_t high = 2 * (size_t)cf->max_frame_bytes + 64;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, high < 16384 ? 16384 : high);
-	struct timeval idle = {cf->idle_timeout_s, 0};
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	c->reading = true;
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -1250,21 +1464,104 @@ void conn_close_all(const char *reason)
 		conn_close(conns, reason);
 }
 
+/*
+ * The deadline of c has passed: close it, saying which.  An authenticated
+ * connection that hoursd itself holds back (frames waiting for their
+ * commit, a query out, the store full, the drain) is not idle: its
+ * deadline moves on.
+ */
+static void check_deadline(struct conn *c, time_t now)
+{
+	const struct hconf *cf = c->srv->conf;
+	char why[160];
+	/* Not a terminal that stopped reading its answers: that one stays idle. */
+	bool held_back = c->inflight || c->asking || c->term == TERM_LOOKING || c->srv->draining ||
+			 ingest_full(c->srv->ingest);
+	if (c->state == CS_AUTHENTICATED && held_back)
+		c->deadline = now + cf->idle_timeout_s;
+	if (now < c->deadline)
+		return;
+	if (c->state == CS_HANDSHAKE) {
+		c->srv->st.deadline_handshake++;
+		snprintf(why, sizeof(why),
+			 "TLS handshake not done within %u s (connection.handshake_timeout_s)",
+			 cf->handshake_timeout_s);
+	} else if (c->state != CS_AUTHENTICATED) {
+		c->srv->st.deadline_auth++;
+		snprintf(why, sizeof(why),
+			 "not authenticated within %u s (connection.auth_timeout_s)",
+			 cf->auth_timeout_s);
+	} else {
+		c->srv->st.deadline_idle++;
+		snprintf(why, sizeof(why),
+			 "idle timeout: no complete frame for %u s (connection.idle_timeout_s)",
+			 cf->idle_timeout_s);
+	}
+	conn_close(c, why);
+}
+
+/* c's TLS client certificate is on one of crls (same issuer, same serial). */
+static bool tls_revoked(const struct conn *c, STACK_OF(X509_CRL) * crls)
+{
+	SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	X509 *x = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+	X509_REVOKED *rev;
+	for (int i = 0; x && i < sk_X509_CRL_num(crls); i++) {
+		X509_CRL *crl = sk_X509_CRL_value(crls, i);
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) == 0 &&
+		    X509_CRL_get0_by_cert(crl, &rev, x) == 1)
+			return true;
+	}
+	return false;
+}
+
+void conn_close_revoked(struct server *srv, STACK_OF(X509_CRL) * crls)
+{
+	for (struct conn *c = conns, *next; c; c = next) {
+		next = c->next;
+		if (c->state != CS_HANDSHAKE && tls_revoked(c, crls))
+			conn_close(c, "client certificate revoked (tls.crl)");
+		else if (c->term == TERM_FOUND &&
+			 sig_cache_revoked(srv->sigs, c->t.sign_cert_sha256))
+			conn_close(c, "signing certificate revoked (tls.crl)");
+	}
+}
+
 void conn_janitor(time_t now)
 {
 	static time_t minute;
+	static uint64_t dropped_logged;
 	bool new_minute = now / 60 != minute;
+	time_t mono = mono_now();
 	minute = now / 60;
-	for (struct conn *c = conns; c; c = c->next) {
-		if (new_minute && c->bad_suppressed) {
-			conn_log(c, HLOG_WARN, "%u more bad frames not logged", c->bad_suppressed);
-			c->bad_suppressed = 0;
+	for (struct conn *c = conns, *next; c; c = next) {
+		next = c->next;
+		if (new_minute && c->warn_suppressed) {
+			c->warn_logged = 0;
+			conn_log(c, HLOG_WARN, "%u more warning(s) not logged in the last minute",
+				 c->warn_suppressed);
+			c->warn_suppressed = 0;
 		}
 		if (new_minute)
-			c->bad_logged = 0;
-		unsigned n = jt808_reasm_expire(c->reasm, now);
+			c->warn_logged = 0;
+		unsigned n = c->reasm ? jt808_reasm_expire(c->reasm, now) : 0;
 		if (n > 0)
 			conn_log(c, HLOG_WARN, "%u unfinished sub-packaged message(s) expired", n);
+		check_deadline(c, mono);
+	}
+	if (conns)
+		reasm_budget.max = conns->srv->conf->reasm_budget_bytes;
+	if (reasm_budget.dropped != dropped_logged) {
+		log_warn("reassembly budget (connection.reasm_budget_bytes, %zu bytes) full: %llu "
+			 "unfinished sub-packaged message(s) dropped, oldest first, since the last "
+			 "such line",
+			 reasm_budget.max,
+			 (unsigned long long)(reasm_budget.dropped - dropped_logged));
+		dropped_logged = reasm_budget.dropped;
+	}
+	if (conns) {
+		conns->srv->st.reasm_bytes = reasm_budget.held;
+		conns->srv->st.reasm_dropped = reasm_budget.dropped;
 	}
 }
 

@@ -259,6 +259,21 @@ static void on_sites(void *arg, struct geo_set *sites)
 }
 
 /*
+ * The CRLs of tls.crl: the signing certificates they list verify
+ * nothing, and connections that use a revoked certificate are closed.
+ * Takes crls.
+ */
+static void use_crls(STACK_OF(X509_CRL) * crls)
+{
+	unsigned n = sig_cache_set_crls(srv.sigs, crls);
+	if (srv.conf->tls_crl)
+		log_info("tls.crl %s: %d CRL(s), %u cached signing certificate(s) revoked",
+			 srv.conf->tls_crl, sk_X509_CRL_num(crls), n);
+	conn_close_revoked(&srv, crls);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+}
+
+/*
  * SIGHUP: parse and check the whole new configuration and its TLS files,
  * the syllabus and the push (its TLS context, keys and field map); swap
  * only when all of it is good.  Connections stay up; new limits apply to
@@ -271,7 +286,8 @@ static void reload(void)
 	struct push_config *pc = NULL;
 	struct hconf *next = conf_load(config_path, err, sizeof(err));
 	SSL_CTX *tls = next ? tls_server_ctx(next, err, sizeof(err)) : NULL;
-	struct syllabus *syl = tls ? syllabus_load(next->syllabus_path, err, sizeof(err)) : NULL;
+	STACK_OF(X509_CRL) *crls = tls ? tls_load_crls(next, err, sizeof(err)) : NULL;
+	struct syllabus *syl = crls ? syllabus_load(next->syllabus_path, err, sizeof(err)) : NULL;
 	if (syl && !push_config_load(next, &pc, err, sizeof(err))) {
 		syllabus_free(syl);
 		syl = NULL;
@@ -284,6 +300,7 @@ static void reload(void)
 	}
 	if (syl == NULL) {
 		log_error("reload refused, the running configuration stays: %s", err);
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
 		SSL_CTX_free(tls);
 		conf_free(next);
 		return;
@@ -295,6 +312,7 @@ static void reload(void)
 		log_set_level(lvl);
 	SSL_CTX_free(srv.tls); /* connections hold their own reference */
 	srv.tls = tls;
+
 	ingest_reconfigure(srv.ingest, next);
 	judge_reconfigure(srv.judge, next);
 	/* A new conninfo applies at the next reconnect. */
@@ -307,6 +325,7 @@ static void reload(void)
 	db_reconfigure(srv.chain_db, &(struct db_opts){DB_OPTS("chain", next)});
 	conf_free(srv.conf);
 	srv.conf = next;
+	use_crls(crls);
 	syllabus_free(srv.syl);
 	srv.syl = syl;
 	rules_publish_syllabus(srv.judge_db, srv.syl);
@@ -379,6 +398,10 @@ static int run(const char *path)
 	srv.sigs = sig_cache_new(SIG_CACHE_ENTRIES);
 	if (srv.sigs == NULL)
 		die("cannot create the signature key cache");
+	STACK_OF(X509_CRL) *crls = tls_load_crls(srv.conf, err, sizeof(err));
+	if (crls == NULL)
+		die("%s", err);
+	use_crls(crls);
 	const struct hconf *cf = srv.conf;
 	srv.ningest_db = cf->db_connections;
 	for (unsigned i = 0; i < srv.ningest_db; i++) {
@@ -417,6 +440,7 @@ static int run(const char *path)
 		admin = admin_start(&srv, srv.conf->admin_listen, err, sizeof(err));
 		if (admin == NULL)
 			die("%s", err);
+		listeners_guard(&srv, admin_listener(admin));
 	}
 	struct readiness *readiness = NULL;
 	if (srv.conf->listen_readiness) {

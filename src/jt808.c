@@ -949,6 +949,8 @@ size_t jt808_build_piece_request(uint16_t first_serial, const uint16_t *idx, siz
 /* One message being reassembled; pieces[i] holds index i + 1. */
 struct partial {
 	struct partial *next;
+	struct partial *bprev, *bnext; /* in the budget's list, by birth */
+	struct jt808_reasm *owner;
 	uint16_t msg_id, total, first_serial;
 	unsigned have;
 	size_t bytes;
@@ -963,7 +965,19 @@ struct jt808_reasm {
 	struct partial *head;
 	unsigned pending, pieces_held;
 	size_t bytes_held;
+	struct jt808_reasm_budget *budget; /* NULL: only this reassembly's bounds */
 };
+
+void jt808_reasm_set_budget(struct jt808_reasm *r, struct jt808_reasm_budget *b)
+{
+	r->budget = b;
+}
+
+/* What a partial message costs the budget. */
+static size_t partial_cost(const struct partial *p)
+{
+	return p->bytes + (size_t)p->have * JT808_REASM_PIECE_COST;
+}
 
 struct jt808_reasm *jt808_reasm_new(unsigned max_pieces, size_t max_bytes, unsigned max_age_s)
 {
@@ -983,6 +997,18 @@ static void partial_drop(struct jt808_reasm *r, struct partial **link)
 	struct partial *p = *link;
 
 	*link = p->next;
+	struct jt808_reasm_budget *b = r->budget;
+	if (b) {
+		b->held -= partial_cost(p);
+		if (p->bprev)
+			p->bprev->bnext = p->bnext;
+		else
+			b->oldest = p->bnext;
+		if (p->bnext)
+			p->bnext->bprev = p->bprev;
+		else
+			b->newest = p->bprev;
+	}
 	for (unsigned i = 0; i < p->total; i++)
 		free(p->pieces[i]);
 	r->pending--;
@@ -1035,10 +1061,42 @@ static struct partial **partial_new(struct jt808_reasm *r, const struct jt808_he
 	p->total = h->pkg_total;
 	p->first_serial = first;
 	p->born = now;
+	p->owner = r;
 	p->next = r->head;
 	r->head = p;
 	r->pending++;
+	if (r->budget) {
+		struct jt808_reasm_budget *b = r->budget;
+		p->bprev = b->newest;
+		if (b->newest)
+			b->newest->bnext = p;
+		else
+			b->oldest = p;
+		b->newest = p;
+	}
 	return &r->head;
+}
+
+/*
+ * Make room for need more bytes under the budget, dropping the oldest
+ * unfinished messages but keep; false when even that is not enough.
+ */
+static bool budget_room(struct jt808_reasm_budget *b, const struct partial *keep, size_t need)
+{
+	struct partial *p = b->oldest;
+	while (b->held + need > b->max && p) {
+		struct partial *next = p->bnext;
+		if (p != keep) {
+			struct jt808_reasm *o = p->owner;
+			struct partial **link = &o->head;
+			while (*link != p)
+				link = &(*link)->next;
+			partial_drop(o, link);
+			b->dropped++;
+		}
+		p = next;
+	}
+	return b->held + need <= b->max;
 }
 
 /*
@@ -1052,8 +1110,11 @@ static enum jt808_err partial_store(struct jt808_reasm *r, struct partial *p, un
 	bool dup = p->pieces[idx] != NULL;
 	uint8_t *copy;
 
+	size_t cost = len - old + (dup ? 0 : JT808_REASM_PIECE_COST);
 	if (r->bytes_held - old + len > r->max_bytes ||
 	    (!dup && r->pieces_held + 1 > r->max_pieces))
+		return JT808_E_REASM_FULL;
+	if (r->budget && (!dup || len > old) && !budget_room(r->budget, p, cost))
 		return JT808_E_REASM_FULL;
 	copy = malloc(len ? len : 1);
 	if (!copy)
@@ -1065,6 +1126,8 @@ static enum jt808_err partial_store(struct jt808_reasm *r, struct partial *p, un
 	p->lens[idx] = len;
 	p->bytes += len - old;
 	r->bytes_held += len - old;
+	if (r->budget)
+		r->budget->held += cost;
 	if (!dup) {
 		p->have++;
 		r->pieces_held++;

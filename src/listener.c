@@ -5,6 +5,12 @@
  * TLS, 1.2 or 1.3; the context is tls_server.c's).  The plain-TCP
  * listener exists for legacy terminals and is off unless listen.plain is
  * set.
+ *
+ * At the descriptor limit accept() fails at once, again and again: every
+ * listener (the admin one too) is paused for a moment instead, and one
+ * line says so per pause interval.  connection.fd_reserve descriptors are
+ * never given to terminals, so that the database connections, the pusher
+ * and the admin listener still find one.
  */
 #include "hoursd.h"
 #include "server.h"
@@ -12,12 +18,99 @@
 #include "log.h"
 #include "proxy.h"
 
+#include <errno.h>
+#include <event2/event.h>
 #include <event2/listener.h>
+#include <sys/resource.h>
 
-/* A listener named in listen.proxy_protocol reads the balancer's header first (proxy.c). */
-static void accepted(struct server *srv, evutil_socket_t fd, struct sockaddr *sa, int salen,
-		     bool tls)
+#define PAUSE_MS 250   /* accepting again after this, the limit permitting */
+#define PAUSE_LOG_S 10 /* a line at most this often while it lasts */
+
+static struct {
+	struct event *resume;
+	bool paused;
+	rlim_t limit;			   /* RLIMIT_NOFILE's soft limit at start */
+	time_t logged;			   /* when the last line was written */
+	unsigned pauses, errors, reserved; /* since then */
+	int last_err;
+} guard;
+
+/* The admin listener pauses only when its own accept fails: the reserve is for it. */
+static void set_enabled(struct server *srv, bool on, bool admin)
 {
+	struct evconnlistener *l[] = {srv->tls_listener, srv->plain_listener,
+				      admin ? srv->admin_listener : NULL};
+	for (size_t i = 0; i < ARRAY_SIZE(l); i++) {
+		if (l[i] == NULL)
+			continue;
+		if (on)
+			evconnlistener_enable(l[i]);
+		else
+			evconnlistener_disable(l[i]);
+	}
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	guard.paused = false;
+	set_enabled(arg, true, true);
+}
+
+static void pause_log(const struct server *srv)
+{
+	time_t now = time(NULL);
+	if (now - guard.logged < PAUSE_LOG_S)
+		return;
+	guard.logged = now;
+	log_error("descriptor limit: accepting paused %u time(s) in the last %d s (%u accept "
+		  "failure(s), last: %s; %u connection(s) refused to keep connection.fd_reserve "
+		  "= %u of %llu descriptors free); %u terminal connections open",
+		  guard.pauses, PAUSE_LOG_S, guard.errors,
+		  guard.last_err ? evutil_socket_error_to_string(guard.last_err) : "none",
+		  guard.reserved, srv->conf->fd_reserve, (unsigned long long)guard.limit,
+		  conn_count());
+	guard.pauses = guard.errors = guard.reserved = 0;
+}
+
+void listeners_pause(struct server *srv, int err)
+{
+	if (err) {
+		guard.errors++;
+		guard.last_err = err;
+		srv->st.accept_errors++;
+	} else {
+		guard.reserved++;
+		srv->st.refused_fd_reserve++;
+	}
+	if (!guard.paused) {
+		guard.paused = true;
+		guard.pauses++;
+		srv->st.accept_pauses++;
+		set_enabled(srv, false, err != 0);
+		if (guard.resume == NULL)
+			guard.resume = evtimer_new(srv->base, on_resume, srv);
+		struct timeval tv = {0, PAUSE_MS * 1000};
+		if (guard.resume)
+			evtimer_add(guard.resume, &tv);
+	}
+	pause_log(srv);
+}
+
+bool listeners_fd_reserved(const struct server *srv, evutil_socket_t fd)
+{
+	/* accept() gives the lowest free descriptor: those below fd are all in use. */
+	return guard.limit != RLIM_INFINITY && (rlim_t)fd + srv->conf->fd_reserve >= guard.limit;
+}
+
+static void accept_one(struct server *srv, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		       bool tls)
+{
+	if (listeners_fd_reserved(srv, fd)) {
+		evutil_closesocket(fd);
+		listeners_pause(srv, 0);
+		return;
+	}
+	/* A listener named in listen.proxy_protocol reads the balancer's header first (proxy.c). */
 	if (proxy_setting_has(srv->conf->proxy_protocol, tls ? "tls" : "plain"))
 		proxy_wait(srv, fd, sa, salen, tls);
 	else
@@ -27,20 +120,30 @@ static void accepted(struct server *srv, evutil_socket_t fd, struct sockaddr *sa
 static void on_accept_tls(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			  int salen, void *arg)
 {
-	accepted(arg, fd, sa, salen, true);
+	accept_one(arg, fd, sa, salen, true);
 }
 
 static void on_accept_plain(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			    int salen, void *arg)
 {
-	accepted(arg, fd, sa, salen, false);
+	accept_one(arg, fd, sa, salen, false);
 }
 
 static void on_listen_error(struct evconnlistener *l, void *arg)
 {
 	int e = EVUTIL_SOCKET_ERROR();
-	/* EMFILE and friends: log and carry on; the listener keeps trying. */
-	log_error("accept failed: %s", evutil_socket_error_to_string(e));
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		listeners_pause(arg, e);
+		return;
+	}
+	/* Other errors (ECONNABORTED...) are one connection's: carry on. */
+	log_warn("accept failed: %s", evutil_socket_error_to_string(e));
+}
+
+void listeners_guard(struct server *srv, struct evconnlistener *admin)
+{
+	srv->admin_listener = admin;
+	evconnlistener_set_error_cb(admin, on_listen_error);
 }
 
 static struct evconnlistener *listen_on(struct server *srv, const char *addr, bool tls, char *err,
@@ -72,6 +175,8 @@ static struct evconnlistener *listen_on(struct server *srv, const char *addr, bo
 
 bool listeners_start(struct server *srv, char *err, size_t errlen)
 {
+	struct rlimit rl;
+	guard.limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : RLIM_INFINITY;
 	srv->tls_listener = listen_on(srv, srv->conf->listen_tls, true, err, errlen);
 	if (srv->tls_listener == NULL)
 		return false;
@@ -93,4 +198,8 @@ void listeners_stop(struct server *srv)
 		evconnlistener_free(srv->plain_listener);
 	srv->tls_listener = srv->plain_listener = NULL;
 	proxy_wait_close_all();
+	if (guard.resume)
+		event_free(guard.resume);
+	guard.resume = NULL;
+	guard.paused = false;
 }

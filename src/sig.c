@@ -45,6 +45,8 @@ struct sig_entry {
 	size_t max_sig;	       /* the largest signature the key can make */
 	time_t not_before;
 	time_t not_after;
+	X509 *cert;   /* for the CRLs */
+	bool revoked; /* on one of the cache's CRLs */
 	int32_t next; /* next entry in the same bucket, -1 ends */
 };
 
@@ -60,11 +62,12 @@ struct sig_cache {
 	unsigned next_slot;
 	int32_t *bucket;
 	uint32_t mask;
-	EVP_MD_CTX *work; /* scratch for sig_verify: the cache is single-threaded */
+	EVP_MD_CTX *work;	   /* scratch for sig_verify: the cache is single-threaded */
+	STACK_OF(X509_CRL) * crls; /* NULL: nothing revoked */
 };
 
-static const char *const result_names[] = {"ok", "bad signature", "no key", "expired",
-					   "unsupported key"};
+static const char *const result_names[] = {"ok",      "bad signature",	 "no key",
+					   "expired", "unsupported key", "revoked"};
 
 const char *sig_result_name(enum sig_result r)
 {
@@ -122,6 +125,7 @@ static void entry_clear(struct sig_entry *e)
 	EVP_PKEY_CTX_free(e->rec);
 	EVP_PKEY_CTX_free(e->rec_raw);
 	EVP_PKEY_free(e->pkey);
+	X509_free(e->cert);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -134,6 +138,7 @@ void sig_cache_free(struct sig_cache *c)
 	free(c->e);
 	free(c->bucket);
 	EVP_MD_CTX_free(c->work);
+	sk_X509_CRL_pop_free(c->crls, X509_CRL_free);
 	free(c);
 }
 
@@ -152,6 +157,43 @@ bool sig_cache_has(const struct sig_cache *c, const uint8_t sha256[32])
 }
 
 /* Take slot i out of its bucket chain and free what it holds. */
+/* x is on one of crls: the CRL of its issuer lists its serial. */
+static bool is_revoked(STACK_OF(X509_CRL) * crls, X509 *x)
+{
+	X509_REVOKED *rev;
+	for (int i = 0; crls && i < sk_X509_CRL_num(crls); i++) {
+		X509_CRL *crl = sk_X509_CRL_value(crls, i);
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) == 0 &&
+		    X509_CRL_get0_by_cert(crl, &rev, x) == 1)
+			return true;
+	}
+	return false;
+}
+
+unsigned sig_cache_set_crls(struct sig_cache *c, STACK_OF(X509_CRL) * crls)
+{
+	unsigned n = 0;
+	sk_X509_CRL_pop_free(c->crls, X509_CRL_free);
+	c->crls = NULL;
+	if (crls && sk_X509_CRL_num(crls) > 0) {
+		c->crls = sk_X509_CRL_dup(crls);
+		for (int i = 0; c->crls && i < sk_X509_CRL_num(c->crls); i++)
+			X509_CRL_up_ref(sk_X509_CRL_value(c->crls, i));
+	}
+	for (unsigned i = 0; i < c->max; i++) {
+		struct sig_entry *e = &c->e[i];
+		e->revoked = e->used && e->cert && is_revoked(c->crls, e->cert);
+		n += e->revoked;
+	}
+	return n;
+}
+
+bool sig_cache_revoked(const struct sig_cache *c, const uint8_t sha256[32])
+{
+	const struct sig_entry *e = lookup(c, sha256);
+	return e && e->revoked;
+}
+
 static void evict(struct sig_cache *c, int32_t i)
 {
 	int32_t *link = &c->bucket[bucket_of(c, c->e[i].sha256)];
@@ -317,10 +359,10 @@ bool sig_cache_put(struct sig_cache *c, const uint8_t sha256[32], const char *pe
 			snprintf(err, errlen, "certificate SHA-256 differs from the one given");
 		return false;
 	}
-	struct sig_entry fresh = {.next = -1};
+	struct sig_entry fresh = {.next = -1, .cert = x};
 	memcpy(fresh.sha256, sha256, 32);
 	bool ok = entry_fill(&fresh, x, err, errlen);
-	X509_free(x);
+	fresh.revoked = ok && is_revoked(c->crls, x);
 	if (!ok) {
 		entry_clear(&fresh);
 		return false;
@@ -452,6 +494,8 @@ enum sig_result sig_verify_flags(struct sig_cache *c, const uint8_t sha256[32], 
 		return SIG_NO_KEY;
 	if (e->alg == ALG_NONE)
 		return SIG_UNSUPPORTED;
+	if (e->revoked)
+		return SIG_REVOKED;
 	if (now < e->not_before || now > e->not_after)
 		return SIG_EXPIRED;
 	if (!sig || sig_len == 0 || sig_len > e->max_sig)

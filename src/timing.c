@@ -27,13 +27,29 @@ static void copy(char *dst, const char *src, size_t cap)
 	snprintf(dst, cap, "%s", src);
 }
 
+/*
+ * The lesson is built from the registry's snapshot (c->t) at the first
+ * timing message: a connection that sends none (a 2013 or 2019
+ * terminal, or an idle one) keeps no lesson.
+ */
 void timing_restore(struct conn *c, const struct ingest_terminal *t)
 {
-	struct lesson *l = &c->lesson;
-	lesson_restore(l, t);
-	if (l->student_no[0])
+	free(c->lesson);
+	c->lesson = NULL;
+	if (t->coach_login && t->coach_no[0] && t->student_login)
 		conn_log(c, HLOG_INFO, "lesson continues: coach %s, student %s since %lld",
-			 l->coach_no, l->student_no, (long long)l->student_login);
+			 t->coach_no, t->student_no, (long long)t->student_login);
+}
+
+static struct lesson *lesson_of(struct conn *c)
+{
+	if (c->lesson == NULL) {
+		c->lesson = malloc(sizeof(*c->lesson));
+		if (c->lesson == NULL)
+			die("out of memory");
+		lesson_restore(c->lesson, &c->t);
+	}
+	return c->lesson;
 }
 
 /* A pending answer for a timing message: 0x8900 with answer_id, or 0x8001 when 0. */
@@ -126,7 +142,7 @@ static void decide(struct conn *c, const struct jt808_msg *m, const struct jtx_h
 				 .conf = c->srv->conf,
 				 .syl = c->srv->syl,
 				 .sites = c->srv->sites};
-	struct lesson_verdict v = lesson_judge(&c->lesson, x, &env);
+	struct lesson_verdict v = lesson_judge(lesson_of(c), x, &env);
 	switch (v.action) {
 	case LESSON_STORE_EVENT:
 		add_event(c, m, h, &v);

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 /*
@@ -49,6 +50,57 @@ static bool readable(const struct hconf *c, char *err, size_t errlen, const char
 	return true;
 }
 
+STACK_OF(X509_CRL) * tls_load_crls(const struct hconf *c, char *err, size_t errlen)
+{
+	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+	if (crls == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (c->tls_crl == NULL)
+		return crls;
+	if (!readable(c, err, errlen, "tls.crl", c->tls_crl))
+		goto fail;
+	BIO *bio = BIO_new_file(c->tls_crl, "r");
+	STACK_OF(X509_INFO) *infos = bio ? PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	if (infos == NULL) {
+		ssl_error(c, err, errlen, "tls.crl", c->tls_crl);
+		goto fail;
+	}
+	for (int i = 0; i < sk_X509_INFO_num(infos); i++) {
+		X509_INFO *xi = sk_X509_INFO_value(infos, i);
+		if (xi->crl && sk_X509_CRL_push(crls, xi->crl) > 0)
+			xi->crl = NULL; /* the stack's now */
+	}
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	if (sk_X509_CRL_num(crls) == 0) {
+		file_error(c, err, errlen, "tls.crl", c->tls_crl,
+			   "no CRL (PEM X509 CRL) in the file");
+		goto fail;
+	}
+	return crls;
+fail:
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	return NULL;
+}
+
+/* The CRLs of tls.crl checked for every client certificate (the leaf's issuer must have one). */
+static bool add_crls(SSL_CTX *ctx, const struct hconf *c, char *err, size_t errlen)
+{
+	if (c->tls_crl == NULL)
+		return true;
+	STACK_OF(X509_CRL) *crls = tls_load_crls(c, err, errlen);
+	if (crls == NULL)
+		return false;
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++)
+		X509_STORE_add_crl(store, sk_X509_CRL_value(crls, i));
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	return true;
+}
+
 SSL_CTX *tls_server_ctx(const struct hconf *c, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -79,6 +131,8 @@ SSL_CTX *tls_server_ctx(const struct hconf *c, char *err, size_t errlen)
 		ssl_error(c, err, errlen, "tls.ca", c->tls_ca);
 		goto fail;
 	}
+	if (!add_crls(ctx, c, err, errlen))
+		goto fail;
 	STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(c->tls_ca);
 	if (names)
 		SSL_CTX_set_client_CA_list(ctx, names);
@@ -86,6 +140,9 @@ SSL_CTX *tls_server_ctx(const struct hconf *c, char *err, size_t errlen)
 	SSL_CTX_set_verify_depth(ctx, 4);
 	/* Terminals reconnect often; let them resume sessions. */
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"hoursd", 6);
+	/* An idle connection gives its read and write buffers back (about 34 KB). */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);

@@ -119,7 +119,7 @@ static void fake_server(struct server *srv)
 
 /* ---- a parser of the text format, strict about what hoursd emits ---- */
 
-#define MAX_FAMILIES 64
+#define MAX_FAMILIES 128
 #define MAX_SAMPLES 256
 
 struct sample {
@@ -882,7 +882,7 @@ END_TEST
 
 struct response {
 	int code;
-	char body[16384];
+	char body[32768];
 	char content_type[128];
 	char allow[64];
 	bool done;

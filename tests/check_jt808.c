@@ -1579,6 +1579,49 @@ START_TEST(test_hostile_no_crash)
 }
 END_TEST
 
+/*
+ * One budget over two reassemblies: a piece that would pass it drops the
+ * oldest unfinished message, whichever connection it belongs to, never
+ * its own; when its own message alone is too big, it is refused.
+ */
+START_TEST(test_reasm_budget_drops_oldest)
+{
+	static uint8_t b[1000];
+	struct jt808_reasm_budget budget = {.max = 3 * (1000 + JT808_REASM_PIECE_COST)};
+	struct jt808_reasm *r1 = jt808_reasm_new(16, 65536, 60),
+			   *r2 = jt808_reasm_new(16, 65536, 60);
+	uint8_t *body;
+	size_t len;
+
+	jt808_reasm_set_budget(r1, &budget);
+	jt808_reasm_set_budget(r2, &budget);
+	ck_assert_int_eq(add(r1, piece(4, 1, 10, b, sizeof(b)), 100, &body, &len), JT808_OK);
+	ck_assert_int_eq(add(r2, piece(4, 1, 20, b, sizeof(b)), 101, &body, &len), JT808_OK);
+	ck_assert_int_eq(add(r2, piece(4, 2, 20, b, sizeof(b)), 101, &body, &len), JT808_OK);
+	ck_assert_uint_eq(budget.held, budget.max);
+	/* r1's message is the oldest: dropped for r2's third piece */
+	ck_assert_int_eq(add(r2, piece(4, 3, 20, b, sizeof(b)), 102, &body, &len), JT808_OK);
+	ck_assert_uint_eq(jt808_reasm_pending(r1), 0);
+	ck_assert_uint_eq(budget.dropped, 1);
+	ck_assert_uint_eq(budget.held, budget.max);
+	/* the fourth piece of r2's own message cannot fit: refused, and the message goes */
+	ck_assert_int_eq(add(r2, piece(4, 4, 20, b, sizeof(b)), 103, &body, &len),
+			 JT808_E_REASM_FULL);
+	ck_assert_uint_eq(jt808_reasm_pending(r2), 0);
+	ck_assert_uint_eq(budget.held, 0);
+	/* a complete message gives its bytes back */
+	ck_assert_int_eq(add(r1, piece(2, 1, 30, b, 10), 104, &body, &len), JT808_OK);
+	ck_assert_int_eq(add(r1, piece(2, 2, 30, b, 10), 104, &body, &len), JT808_OK);
+	ck_assert_ptr_nonnull(body);
+	ck_assert_uint_eq(len, 20);
+	free(body);
+	ck_assert_uint_eq(budget.held, 0);
+	jt808_reasm_free(r1);
+	jt808_reasm_free(r2);
+	ck_assert_ptr_null(budget.oldest);
+}
+END_TEST
+
 static Suite *jt808_suite(void)
 {
 	Suite *s = suite_create("jt808");
@@ -1590,6 +1633,7 @@ static Suite *jt808_suite(void)
 	tcase_add_checked_fixture(reasm, load_fixtures, NULL);
 	tcase_add_checked_fixture(fx, load_fixtures, NULL);
 
+	tcase_add_test(reasm, test_reasm_budget_drops_oldest);
 	tcase_add_test(codec, test_strerror_names);
 	tcase_add_test(codec, test_unescape);
 	tcase_add_test(codec, test_each_error_reachable);
