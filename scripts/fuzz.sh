@@ -8,10 +8,10 @@
 #
 # Each harness first replays the crash fixtures committed in fuzz/regress/NAME/
 # (every crash found, kept so that it stays fixed), then fuzzes from its corpus
-# build/fuzz/corpus/NAME/, which keeps growing between runs: seeded by
+# build/fuzz/corpus/NAME/, which keeps growing between runs,: seeded by
 # build/fuzz/mkseeds from tests/fixtures/ and the frames the library's encoders
-# build, and by the sample files of conf/ and docs/.  Dictionaries:
-# fuzz/NAME.dict.  A crash leaves its input in build/fuzz/crashes/NAME/ and the
+# build, and by the sample files of conf/.  Dictionaries: fuzz/jt808.dict for
+# the protocol harnesses, fuzz/NAME.dict for the others.  A crash leaves its input in build/fuzz/crashes/NAME/ and the
 # run exits 1.  Prints one line a harness: executions, executions/s, coverage
 # features and corpus size.
 set -euo pipefail
@@ -50,7 +50,8 @@ for n in "${names[@]}"; do
 	corpus=$F/corpus/$n crashes=$F/crashes/$n log=$F/$n.log
 	mkdir -p "$corpus" "$crashes"
 	dict=()
-	[ -f "fuzz/$n.dict" ] && dict=("-dict=fuzz/$n.dict")
+	case $n in stream | frame | body | jtx | reasm) d=fuzz/jt808.dict ;; *) d=fuzz/$n.dict ;; esac
+	[ -f "$d" ] && dict=("-dict=$d")
 	# the crashes found before: each must pass now
 	if [ -d "fuzz/regress/$n" ] && [ -n "$(ls -A "fuzz/regress/$n")" ]; then
 		if ! "$bin" -runs=0 "fuzz/regress/$n"/* >"$log" 2>&1; then
