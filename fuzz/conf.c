@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (size_t i = 0; i < conf_key_count(); i++)
 		if (conf_key_was_set(c, i))
-			FUZZ_ASSERT(conf_key_where(c, conf_key_name(i), where, sizeof(where)) != NULL);
+			FUZZ_ASSERT(conf_key_where(c, conf_key_name(i), where, sizeof(where)) !=
+				    NULL);
 	conf_free(c);
 	return 0;
 }

@@ -70,7 +70,8 @@ static inline void fuzz_decode_jtx_data(const struct jtx_header *h)
 			FUZZ_ASSERT(again.record.gnss.time == lm.record.gnss.time);
 		}
 		if (lm.id == JTX_STUDENT_LOGOUT)
-			FUZZ_ASSERT(again.student_logout.logout_time == lm.student_logout.logout_time);
+			FUZZ_ASSERT(again.student_logout.logout_time ==
+				    lm.student_logout.logout_time);
 	}
 	if (jtx_command_of_answer(h->msg_id) != 0 || jtx_command_answer_id(h->msg_id) != 0) {
 		if (jtx_parse_command(h->msg_id, h->data, h->data_len, &cmd) == JTX_OK) {
@@ -144,7 +145,8 @@ static inline void fuzz_decode_msg(const struct jt808_msg *m)
 				(void)!jt808_auth_signed_data("3100000000000006", ts, signed_data);
 			}
 		} else {
-			(void)!jt808_parse_auth(b, n, m->h.layout == JT808_L2019, code, sizeof(code));
+			(void)!jt808_parse_auth(b, n, m->h.layout == JT808_L2019, code,
+						sizeof(code));
 		}
 		break;
 	case JT808_T_LOCATION:
@@ -169,8 +171,8 @@ static inline void fuzz_decode_msg(const struct jt808_msg *m)
 		if (jt808_parse_piece_request(b, n, m->h.layout, &serial, idx, 64, &count) ==
 		    JT808_OK) {
 			size_t k = count < 64 ? count : 64;
-			size_t len =
-				jt808_build_piece_request(serial, idx, k, m->h.layout, out, sizeof(out));
+			size_t len = jt808_build_piece_request(serial, idx, k, m->h.layout, out,
+							       sizeof(out));
 			FUZZ_ASSERT(len > 0);
 		}
 		break;

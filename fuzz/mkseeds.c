@@ -52,9 +52,9 @@ static void put_sel(const char *harness, const char *name, const uint8_t *pre, s
 }
 
 static const uint16_t body_ids[] = {
-	JT808_T_REGISTER,	  JT808_T_AUTH,		 JT808_T_LOCATION,
+	JT808_T_REGISTER,	  JT808_T_AUTH,		  JT808_T_LOCATION,
 	JT808_T_BATCH_LOCATION,	  JT808_T_TRANSPARENT_UP, JT808_T_ASK_PIECES,
-	JT808_P_ASK_PIECES,	  JT808_T_GENERAL_ACK,	 JT808_P_REGISTER_ACK,
+	JT808_P_ASK_PIECES,	  JT808_T_GENERAL_ACK,	  JT808_P_REGISTER_ACK,
 	JT808_P_TRANSPARENT_DOWN, JT808_T_HEARTBEAT,
 }; /* fuzz/body.c's table */
 
@@ -178,7 +178,8 @@ static void pieces(enum jt808_layout l, uint16_t id, const uint8_t *body, size_t
 					 .pkg_total = total,
 					 .pkg_index = (uint16_t)(i + 1)};
 		h.version = l == JT808_L2019 ? 1 : l == JT808_LTIMING ? JT808_TIMING_VERSION : 0;
-		snprintf(h.phone, sizeof(h.phone), "%0*lld", (int)jt808_phone_digits(l), 13800000006LL);
+		snprintf(h.phone, sizeof(h.phone), "%0*lld", (int)jt808_phone_digits(l),
+			 13800000006LL);
 		size_t len = n - i * piece < piece ? n - i * piece : piece;
 		size_t e = jt808_encode(&h, body + i * piece, len, out, sizeof(out));
 		if (e == 0 || jl + e > sizeof(joined))
@@ -302,8 +303,10 @@ static void lesson(enum jt808_layout l)
 	if ((n = jtx_build_coach_logout(&co, d, sizeof(d))))
 		ext_frame(l, JTX_COACH_LOGOUT, d, n, true);
 	/* the platform's answers and commands, and the terminal's answers to them */
-	struct jtx_answer a = {.result = JTX_R_OK, .person_no = "S000000000000001",
-			       .total_minutes = 600, .part_minutes = 60};
+	struct jtx_answer a = {.result = JTX_R_OK,
+			       .person_no = "S000000000000001",
+			       .total_minutes = 600,
+			       .part_minutes = 60};
 	static const uint16_t answers[] = {JTX_COACH_LOGIN_ACK, JTX_COACH_LOGOUT_ACK,
 					   JTX_STUDENT_LOGIN_ACK, JTX_STUDENT_LOGOUT_ACK,
 					   JTX_PHOTO_INIT_ACK};
@@ -337,10 +340,15 @@ static void session(enum jt808_layout l)
 	size_t n;
 	serial = 1;
 	all_len = 0;
-	struct jt808_register reg = {.province = 31, .city = 115, .maker = "HRSD1",
-				     .model = "TERMSIM", .terminal_id = "0000006",
-				     .imei = "861380000000006", .plate_color = 1,
-				     .plate = "\xbb\xa6" "A12345"};
+	struct jt808_register reg = {.province = 31,
+				     .city = 115,
+				     .maker = "HRSD1",
+				     .model = "TERMSIM",
+				     .terminal_id = "0000006",
+				     .imei = "861380000000006",
+				     .plate_color = 1,
+				     .plate = "\xbb\xa6"
+					      "A12345"};
 	if ((n = jt808_build_register(&reg, l, b, sizeof(b))))
 		frame(l, JT808_T_REGISTER, b, n, "register");
 	if (l == JT808_LTIMING) {
@@ -348,9 +356,13 @@ static void session(enum jt808_layout l)
 		memset(sig, 0x5a, sizeof(sig));
 		if ((n = jt808_build_auth_signed(1764000000, sig, sizeof(sig), b, sizeof(b))))
 			frame(l, JT808_T_AUTH, b, n, "auth-signed");
-		struct jt808_register_ack_timing ra = {.serial = 1, .platform_no = "00000",
-			.institution_no = "3100000000000001", .terminal_no = "3100000000000006",
-			.cert_password = "123456", .cert_b64 = "MIIB", .cert_len = 4};
+		struct jt808_register_ack_timing ra = {.serial = 1,
+						       .platform_no = "00000",
+						       .institution_no = "3100000000000001",
+						       .terminal_no = "3100000000000006",
+						       .cert_password = "123456",
+						       .cert_b64 = "MIIB",
+						       .cert_len = 4};
 		if ((n = jt808_build_register_ack_timing(&ra, b, sizeof(b))))
 			frame(l, JT808_P_REGISTER_ACK, b, n, "register-ack");
 	} else {
@@ -423,9 +435,11 @@ static void sig_seeds(void)
 		}
 		uint8_t spoilt[] = {1, k, 0, 1, 7};
 		snprintf(name, sizeof(name), "spoilt-%u", k);
-		put_sel("sig", name, spoilt, sizeof(spoilt), (const uint8_t *)data, sizeof(data) - 1);
+		put_sel("sig", name, spoilt, sizeof(spoilt), (const uint8_t *)data,
+			sizeof(data) - 1);
 		for (unsigned len = 64; len <= 256; len *= 2) {
-			b[0] = 0, b[1] = (uint8_t)(k | 0x80), b[2] = 0, b[3] = 0, b[4] = (uint8_t)len;
+			b[0] = 0, b[1] = (uint8_t)(k | 0x80), b[2] = 0, b[3] = 0,
+			b[4] = (uint8_t)len;
 			memset(b + 5, 0x30, len);
 			memcpy(b + 5 + len, data, sizeof(data) - 1);
 			snprintf(name, sizeof(name), "verify-%u-%u", k, len);
@@ -439,7 +453,8 @@ static void sig_seeds(void)
 	}
 	static const uint8_t ev[] = {3, 0, 0, 0, 1, 0, 2, 1, 3, 4, 5, 6, 0};
 	put("sig", "evictions", ev, sizeof(ev));
-	static const char pem[] = "\x02\x07\x00\x03" "0123456789abcdef0123456789abcdef"
+	static const char pem[] = "\x02\x07\x00\x03"
+				  "0123456789abcdef0123456789abcdef"
 				  "-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAK\n"
 				  "-----END CERTIFICATE-----\n";
 	put("sig", "put-garbage", (const uint8_t *)pem, sizeof(pem) - 1);

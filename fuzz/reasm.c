@@ -77,9 +77,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		uint16_t first = (uint16_t)(m.h.serial - m.h.pkg_index + 1);
 		struct shadow *sh = NULL;
-		bool valid = m.h.pkg_total >= 1 && m.h.pkg_index >= 1 &&
-			     m.h.pkg_index <= m.h.pkg_total;
-		if (valid && (sh = shadow_of(shadows, &nshadow, m.h.msg_id, m.h.pkg_total, first))) {
+		bool valid =
+			m.h.pkg_total >= 1 && m.h.pkg_index >= 1 && m.h.pkg_index <= m.h.pkg_total;
+		if (valid &&
+		    (sh = shadow_of(shadows, &nshadow, m.h.msg_id, m.h.pkg_total, first))) {
 			unsigned i = m.h.pkg_index - 1u;
 			sh->have[i] = true;
 			sh->len[i] = (uint8_t)blen;

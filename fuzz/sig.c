@@ -224,7 +224,8 @@ static void evictions(struct fuzz_in *in)
 			}
 		}
 		for (int i = 0; i < NKEYS; i++)
-			FUZZ_ASSERT(sig_cache_has(c, digests[i]) == (model[0] == i || model[1] == i));
+			FUZZ_ASSERT(sig_cache_has(c, digests[i]) ==
+				    (model[0] == i || model[1] == i));
 	}
 	sig_cache_free(c);
 }
