@@ -11,6 +11,7 @@
 #include "hoursd.h"
 #include "jt808.h"
 #include "jtx.h"
+#include "sig.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -220,6 +221,10 @@ static size_t ext(uint16_t id, const uint8_t *data, size_t n, bool sign, uint8_t
 	return jtx_build(&h, data, n, sign ? sig : NULL, sign ? sizeof(sig) : 0, out, cap);
 }
 
+/* fuzz/lesson.c's input: each message of the timing layout's lesson, in order */
+static uint8_t lesson_seq[16384];
+static size_t lesson_len;
+
 static void ext_frame(enum jt808_layout l, uint16_t id, const uint8_t *data, size_t n, bool sign)
 {
 	uint8_t body[4096];
@@ -238,6 +243,13 @@ static void ext_frame(enum jt808_layout l, uint16_t id, const uint8_t *data, siz
 		char name[64];
 		snprintf(name, sizeof(name), "data-%04x", id);
 		put_sel("jtx", name, pre, sizeof(pre), data, n);
+		if (lesson_len + 3 + len <= sizeof(lesson_seq) && !(id & 0x8000)) {
+			lesson_seq[lesson_len++] = 0; /* signature good, the clock still */
+			lesson_len = (size_t)(jt808_put16(lesson_seq + lesson_len, (uint16_t)len) -
+					      lesson_seq);
+			memcpy(lesson_seq + lesson_len, body, len);
+			lesson_len += len;
+		}
 	}
 }
 
@@ -389,7 +401,20 @@ static void session(enum jt808_layout l)
 		      "ask-pieces");
 	n = jt808_build_general_ack(3, JT808_P_TRANSPARENT_DOWN, 0, b);
 	frame(l, JT808_T_GENERAL_ACK, b, n, "general-ack");
+	lesson_len = 0;
 	lesson(l);
+	if (l == JT808_LTIMING) {
+		put("lesson", "lesson", lesson_seq, lesson_len);
+		/* the same a minute apart, the last with a bad signature */
+		for (size_t i = 0; i < lesson_len;) {
+			uint16_t len = jt808_get16(lesson_seq + i + 1);
+			lesson_seq[i] = 1 << 3;
+			i += 3u + len;
+			if (i >= lesson_len)
+				lesson_seq[i - 3u - len] |= SIG_BAD;
+		}
+		put("lesson", "lesson-minutes", lesson_seq, lesson_len);
+	}
 	char name[64];
 	snprintf(name, sizeof(name), "session-%s", jt808_layout_name(l));
 	put("stream", name, all, all_len);

@@ -41,7 +41,7 @@ print(" ".join(cov(w) for w in sys.argv[1:]))' "$@"
 # The file a harness of the operator's files is about.
 own_file() {
 	case $1 in
-	conf | syllabus | geo | push_answer) echo "src/$1.c" ;;
+	conf | syllabus | geo | push_answer | lesson) echo "src/$1.c" ;;
 	*) echo "-" ;;
 	esac
 }

@@ -50,7 +50,7 @@ for n in "${names[@]}"; do
 	corpus=$F/corpus/$n crashes=$F/crashes/$n log=$F/$n.log
 	mkdir -p "$corpus" "$crashes"
 	dict=()
-	case $n in stream | frame | body | jtx | reasm) d=fuzz/jt808.dict ;; *) d=fuzz/$n.dict ;; esac
+	case $n in stream | frame | body | jtx | reasm | lesson) d=fuzz/jt808.dict ;; *) d=fuzz/$n.dict ;; esac
 	[ -f "$d" ] && dict=("-dict=$d")
 	# the crashes found before: each must pass now
 	if [ -d "fuzz/regress/$n" ] && [ -n "$(ls -A "fuzz/regress/$n")" ]; then
