@@ -141,12 +141,28 @@ static inline void fuzz_decode_msg(const struct jt808_msg *m)
 		if (m->h.layout == JT808_LTIMING) {
 			if (jt808_parse_auth_signed(b, n, &ts, &sig, &sig_len) == JT808_OK) {
 				uint8_t signed_data[JT808_AUTH_SIGNED_LEN];
+				uint32_t ts2;
+				const uint8_t *sig2;
+				size_t sig2_len;
 				FUZZ_ASSERT(sig >= b && sig + sig_len <= b + n);
 				(void)!jt808_auth_signed_data("3100000000000006", ts, signed_data);
+				size_t len =
+					jt808_build_auth_signed(ts, sig, sig_len, out, sizeof(out));
+				FUZZ_ASSERT(len > 0);
+				FUZZ_ASSERT(jt808_parse_auth_signed(out, len, &ts2, &sig2,
+								    &sig2_len) == JT808_OK);
+				FUZZ_ASSERT(ts2 == ts && sig2_len == sig_len);
 			}
 		} else {
-			(void)!jt808_parse_auth(b, n, m->h.layout == JT808_L2019, code,
-						sizeof(code));
+			bool v2019 = m->h.layout == JT808_L2019;
+			char again[128];
+			if (jt808_parse_auth(b, n, v2019, code, sizeof(code)) == JT808_OK) {
+				size_t len = jt808_build_auth(code, v2019, out, sizeof(out));
+				FUZZ_ASSERT(len > 0);
+				FUZZ_ASSERT(jt808_parse_auth(out, len, v2019, again,
+							     sizeof(again)) == JT808_OK);
+				FUZZ_ASSERT(strcmp(again, code) == 0);
+			}
 		}
 		break;
 	case JT808_T_LOCATION:
@@ -178,13 +194,40 @@ static inline void fuzz_decode_msg(const struct jt808_msg *m)
 		break;
 	case JT808_T_GENERAL_ACK:
 	case JT808_P_GENERAL_ACK:
-		(void)!jt808_parse_general_ack(b, n, &serial, &id, &result);
+		if (jt808_parse_general_ack(b, n, &serial, &id, &result) == JT808_OK) {
+			uint16_t s2, id2;
+			uint8_t r2;
+			jt808_build_general_ack(serial, id, result, out);
+			FUZZ_ASSERT(jt808_parse_general_ack(out, 5, &s2, &id2, &r2) == JT808_OK);
+			FUZZ_ASSERT(s2 == serial && id2 == id && r2 == result);
+		}
 		break;
 	case JT808_P_REGISTER_ACK:
-		if (m->h.layout == JT808_LTIMING)
-			(void)!jt808_parse_register_ack_timing(b, n, &rat);
-		else
-			(void)!jt808_parse_register_ack(b, n, &serial, &result, code, sizeof(code));
+		if (m->h.layout == JT808_LTIMING) {
+			struct jt808_register_ack_timing again;
+			if (jt808_parse_register_ack_timing(b, n, &rat) == JT808_OK) {
+				size_t len =
+					jt808_build_register_ack_timing(&rat, out, sizeof(out));
+				FUZZ_ASSERT(len > 0);
+				FUZZ_ASSERT(jt808_parse_register_ack_timing(out, len, &again) ==
+					    JT808_OK);
+				FUZZ_ASSERT(again.result == rat.result &&
+					    again.cert_len == rat.cert_len);
+				FUZZ_ASSERT(strcmp(again.terminal_no, rat.terminal_no) == 0);
+			}
+		} else if (jt808_parse_register_ack(b, n, &serial, &result, code, sizeof(code)) ==
+			   JT808_OK) {
+			uint16_t s2;
+			uint8_t r2;
+			char again[128];
+			size_t len =
+				jt808_build_register_ack(serial, result, code, out, sizeof(out));
+			FUZZ_ASSERT(len > 0);
+			FUZZ_ASSERT(jt808_parse_register_ack(out, len, &s2, &r2, again,
+							     sizeof(again)) == JT808_OK);
+			FUZZ_ASSERT(s2 == serial && r2 == result);
+			FUZZ_ASSERT(result != JT808_REG_OK || strcmp(again, code) == 0);
+		}
 		break;
 	default:
 		break;

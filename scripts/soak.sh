@@ -7,8 +7,8 @@
 # the soak's syllabus (SOAK_RECORDS minutes) -- while one fault a round strikes
 # mid-lesson, in turn:
 #   none | PostgreSQL crashes (pg_ctl -m immediate) and starts again |
-#   policesim fails (5xx, reset, an answer lost after storing, a request held
-#   past the pusher's timeout) | hoursd is SIGKILLed and started again |
+#   policesim fails (5xx, busy with Retry-After, a reset, an answer lost after
+#   storing) | hoursd is SIGKILLed and started again |
 #   policesim hangs (SIGSTOP for 4 s, then SIGCONT)
 # until SOAK_SECONDS have passed; then the faults stop, the pusher is given
 # time to finish, hoursd is stopped with SIGTERM, and the invariants are checked:
@@ -19,7 +19,7 @@
 #   3. no leak: hoursd's (and policesim's) descriptors and RSS, sampled while
 #      idle at the end of each round, do not grow over one process's life
 #      (second sample to last: descriptors by at most 2, RSS by at most
-#      SOAK_RSS_SLACK_KB);
+#      SOAK_RSS_SLACK_KB: 8192, 65536 for build/san);
 #   4. hoursd exits 0 on the final SIGTERM (under build/san: no leak report).
 # Prints a line a round, then the figures and each invariant as PASS or FAIL;
 # exits 1 on a violation (the work directory is kept then).
@@ -29,7 +29,7 @@
 #   SOAK_RECORDS (10)      per lesson (the syllabus's part 3 needs exactly these)
 #   SOAK_RATE (5)          records/s per terminal
 #   SOAK_BIN (build)       where hoursd, hoursctl, termsim and policesim come from
-#   SOAK_RSS_SLACK_KB (8192)
+#   SOAK_RSS_SLACK_KB (8192; 65536 with a SOAK_BIN of build/san)
 #   SOAK_KEEP=1            keep the work directory
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -38,7 +38,8 @@ NT=${SOAK_TERMINALS:-16}
 NR=${SOAK_RECORDS:-10}
 RATE=${SOAK_RATE:-5}
 BIN=${SOAK_BIN:-build}
-SLACK=${SOAK_RSS_SLACK_KB:-8192}
+# ASan's quarantine and caches grow RSS by design: its leak check at exit stands in.
+case $BIN in *san*) SLACK=${SOAK_RSS_SLACK_KB:-65536} ;; *) SLACK=${SOAK_RSS_SLACK_KB:-8192} ;; esac
 FAULTS=(none pg-crash police-fail hoursd-kill police-hang)
 declare -A n_fault
 
@@ -203,7 +204,9 @@ round() { # N FAULT
 		sleep 1
 		scripts/pg.sh start "$WORK/pg" >/dev/null
 		;;
-	police-fail) police /_faults "5xx:2,reset:1,lost:1,timeout:1" >/dev/null ;;
+	# (no "timeout" fault: policesim holds such a request, and its descriptor, for an
+	# hour by design; the hang below makes the pusher time out instead)
+	police-fail) police /_faults "5xx:2,reset:1,lost:1,busy:1" >/dev/null ;;
 	hoursd-kill)
 		kill -KILL "$HPID"
 		wait "$HPID" 2>/dev/null || true
