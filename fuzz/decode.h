@@ -123,7 +123,8 @@ static inline void fuzz_decode_msg(const struct jt808_msg *m)
 	struct jt808_register_ack_timing rat;
 	char code[128];
 	uint16_t serial, id, idx[64];
-	uint8_t result, out[4096];
+	uint8_t result;
+	static uint8_t out[(1 << 17) + 1024]; /* a reassembled body: up to reasm_max_bytes */
 	uint32_t ts;
 	const uint8_t *sig;
 	size_t sig_len, count;
