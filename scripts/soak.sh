@@ -5,7 +5,7 @@
 # header, RSA-signed) and as many timing terminals on plain TCP (registration,
 # PKCS#12, signed authentication), each with a new student who meets part 3 of
 # the soak's syllabus (SOAK_RECORDS minutes) -- while one fault a round strikes
-# mid-lesson, in turn:
+# mid-lesson, in turn (hoursd's kill only every other time round):
 #   none | PostgreSQL crashes (pg_ctl -m immediate) and starts again |
 #   policesim fails (5xx, busy with Retry-After, a reset, an answer lost after
 #   storing) | hoursd is SIGKILLed and started again |
@@ -16,15 +16,16 @@
 #   2. every met part has exactly one push packet, and policesim stored each
 #      packet exactly once (no packet left undone, none stored twice, no
 #      duplicate with a different body);
-#   3. no leak: hoursd's (and policesim's) descriptors and RSS, sampled while
-#      idle at the end of each round, do not grow over one process's life
+#   3. no leak: hoursd's (and policesim's) descriptors and RSS, sampled at the
+#      end of each round once no terminal is connected, do not grow over one
+#      process's life
 #      (second sample to last: descriptors by at most 2, RSS by at most
 #      SOAK_RSS_SLACK_KB: 8192, 65536 for build/san);
 #   4. hoursd exits 0 on the final SIGTERM (under build/san: no leak report).
 # Prints a line a round, then the figures and each invariant as PASS or FAIL;
 # exits 1 on a violation (the work directory is kept then).
 #
-#   SOAK_SECONDS (300)     the faulty part; at least one cycle of the five faults
+#   SOAK_SECONDS (300)     the faulty part; at least one cycle of ten rounds
 #   SOAK_TERMINALS (16)    per listener
 #   SOAK_RECORDS (10)      per lesson (the syllabus's part 3 needs exactly these)
 #   SOAK_RATE (5)          records/s per terminal
@@ -40,7 +41,9 @@ RATE=${SOAK_RATE:-5}
 BIN=${SOAK_BIN:-build}
 # ASan's quarantine and caches grow RSS by design: its leak check at exit stands in.
 case $BIN in *san*) SLACK=${SOAK_RSS_SLACK_KB:-65536} ;; *) SLACK=${SOAK_RSS_SLACK_KB:-8192} ;; esac
-FAULTS=(none pg-crash police-fail hoursd-kill police-hang)
+# hoursd is killed in every other cycle of five, so that each of its processes
+# lives ten rounds: long enough for the leak check to see a trend.
+FAULTS=(none pg-crash police-fail hoursd-kill police-hang none pg-crash police-fail none police-hang)
 declare -A n_fault
 
 WORK=$(mktemp -d /tmp/hoursd-soak.XXXXXX)
@@ -162,6 +165,20 @@ d = json.load(sys.stdin)
 print(d.get('$1', d.get('stats', {}).get('$1', '?')))"
 }
 
+# Idle: no connection to either listener open on hoursd's side any more
+# (established, or closed by the peer: hoursd may not yet
+# have read the EOFs of the termsims just gone), at most 5 s.
+idle_wait() {
+	local a b n
+	a=$(printf '%04X' "$port") b=$(printf '%04X' "$plain")
+	for _ in $(seq 50); do
+		n=$(awk -v a="$a" -v b="$b" 'NR > 1 { split($2, l, ":");
+			if ((l[2] == a || l[2] == b) && ($4 == "01" || $4 == "08")) n++ } END { print n + 0 }' \
+			/proc/net/tcp /proc/net/tcp6 2>/dev/null)
+		[ "$n" = 0 ] && return 0
+		sleep 0.1
+	done
+}
 # One sample: "pid fds rss_kB" of a process.
 sample() {
 	local fds rss
@@ -221,6 +238,7 @@ round() { # N FAULT
 	wait "$a" || ra=$?
 	wait "$b" || rb=$?
 	local h p
+	idle_wait
 	h=$(sample "$HPID") p=$(sample "$PPID_SIM")
 	echo "$h" >>"$WORK/samples.hoursd"
 	echo "$p" >>"$WORK/samples.policesim"
@@ -309,7 +327,7 @@ police_extra=$(comm -13 "$WORK/packets" "$WORK/police.ids" | wc -l)
 dups=$(police_stat duplicates) differing=$(police_stat duplicates_differing)
 
 echo
-echo "== soak figures: $rounds rounds (${#FAULTS[@]} faults in turn: ${FAULTS[*]}), $((2 * NT)) terminals"
+echo "== soak figures: $rounds rounds (a cycle of ${#FAULTS[@]}: ${FAULTS[*]}), $((2 * NT)) terminals"
 echo "records: $sent answered to termsim, $acked acknowledged (0), $stored stored"
 echo "parts met: $met; push packets $packets; policesim stored $police_stored, answered $dups duplicates (retries of stored packets)"
 echo "push attempts by outcome: $attempts"
