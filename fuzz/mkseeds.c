@@ -485,6 +485,35 @@ static void sig_seeds(void)
 	put("sig", "put-garbage", (const uint8_t *)pem, sizeof(pem) - 1);
 }
 
+/* push_answer: the contract's answers (docs/push-contract.md, section 5) */
+static void push_seeds(void)
+{
+	static const struct {
+		int status;
+		const char *retry, *body;
+	} a[] = {
+		{200, "", "{\"result\":\"accepted\"}"},
+		{200, "", "{\"result\":\"duplicate\"}"},
+		{409, "", "{\"result\":\"duplicate\"}"},
+		{422, "", "{\"result\":\"rejected\",\"code\":\"injected\",\"message\":\"\u5b66\"}"},
+		{503, "", "{\"result\":\"retry\"}"},
+		{429, "7", "{\"result\":\"retry\"}"},
+		{503, "Wed, 21 Oct 2026 07:28:00 GMT", "busy"},
+		{401, "", "<html>\n\tno\x01</html>"},
+	};
+	uint8_t b[512];
+	char name[32];
+	for (size_t i = 0; i < ARRAY_SIZE(a); i++) {
+		size_t rl = strlen(a[i].retry), bl = strlen(a[i].body);
+		jt808_put16(b, (uint16_t)a[i].status);
+		b[2] = (uint8_t)rl;
+		memcpy(b + 3, a[i].retry, rl);
+		memcpy(b + 3 + rl, a[i].body, bl);
+		snprintf(name, sizeof(name), "answer-%zu", i);
+		put("push_answer", name, b, 3 + rl + bl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -504,6 +533,7 @@ int main(int argc, char **argv)
 		session((enum jt808_layout)l);
 	reasm_seeds();
 	sig_seeds();
+	push_seeds();
 	printf("mkseeds: %u seeds in %s\n", n_written, out_dir);
 	return 0;
 }

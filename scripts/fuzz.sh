@@ -34,13 +34,10 @@ fi
 seeds=$F/seeds
 rm -rf "$seeds"
 "$F/mkseeds" tests/fixtures "$seeds" >/dev/null
-mkdir -p "$seeds/conf" "$seeds/syllabus" "$seeds/geo" "$seeds/sig" "$seeds/push_answer"
+mkdir -p "$seeds/conf" "$seeds/syllabus" "$seeds/geo"
 cp conf/hoursd.yaml "$seeds/conf/sample"
 cp conf/syllabus.yaml "$seeds/syllabus/sample"
 cp conf/site-sample.geojson "$seeds/geo/sample"
-for d in fuzz/seeds/*/; do
-	[ -d "$d" ] && mkdir -p "$seeds/$(basename "$d")" && cp "$d"* "$seeds/$(basename "$d")/"
-done
 
 failed=0
 printf '%-12s %10s %9s %8s %7s\n' harness execs execs/s features corpus
