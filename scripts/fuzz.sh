@@ -58,7 +58,10 @@ for n in "${names[@]}"; do
 		fi
 	fi
 	[ -d "$seeds/$n" ] || mkdir -p "$seeds/$n"
-	if ! "$bin" "${dict[@]}" -max_total_time="$SECS" -jobs="$JOBS" -workers="$JOBS" \
+	par=()
+	# (-jobs=1 would still fork a worker logging to ./fuzz-0.log)
+	[ "$JOBS" -gt 1 ] && par=(-jobs="$JOBS" -workers="$JOBS")
+	if ! "$bin" "${dict[@]}" "${par[@]}" -max_total_time="$SECS" \
 		-print_final_stats=1 -max_len=8192 -timeout=10 -rss_limit_mb=1024 \
 		-artifact_prefix="$crashes/" "$corpus" "$seeds/$n" >"$log" 2>&1; then
 		echo "$n: CRASH, input kept in $crashes/; see $log"
