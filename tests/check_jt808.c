@@ -968,15 +968,18 @@ START_TEST(test_auth_code_refused)
 	ck_assert_int_eq(jt808_parse_auth(b2019, sizeof(b2019), true, code, sizeof(code)),
 			 JT808_E_SHORT);
 	b2019[0] = 3;
-	memcpy(b2019 + 1, "1\0" "3", 3);
+	memcpy(b2019 + 1,
+	       "1\0"
+	       "3",
+	       3);
 	ck_assert_int_eq(jt808_parse_auth(b2019, sizeof(b2019), true, code, sizeof(code)),
 			 JT808_E_LENGTH);
 	/* the registration answer's code (0x8100, result 0) the same way */
 	uint16_t serial;
 	uint8_t result, ack[] = {0, 7, JT808_REG_OK, 0, 0};
-	ck_assert_int_eq(jt808_parse_register_ack(ack, sizeof(ack), &serial, &result, code,
-						  sizeof(code)),
-			 JT808_E_SHORT);
+	ck_assert_int_eq(
+		jt808_parse_register_ack(ack, sizeof(ack), &serial, &result, code, sizeof(code)),
+		JT808_E_SHORT);
 }
 END_TEST
 
