@@ -968,10 +968,7 @@ START_TEST(test_auth_code_refused)
 	ck_assert_int_eq(jt808_parse_auth(b2019, sizeof(b2019), true, code, sizeof(code)),
 			 JT808_E_SHORT);
 	b2019[0] = 3;
-	memcpy(b2019 + 1,
-	       "1\0"
-	       "3",
-	       3);
+	memcpy(b2019 + 1, inner + 2, 3); /* "3\0x" */
 	ck_assert_int_eq(jt808_parse_auth(b2019, sizeof(b2019), true, code, sizeof(code)),
 			 JT808_E_LENGTH);
 	/* the registration answer's code (0x8100, result 0) the same way */
