@@ -1,7 +1,12 @@
 # hoursd - top-level Makefile.
 #   make            build hoursd and its tools (hoursctl, termsim, policesim) into build/
 #   make run        set up a local PostgreSQL, a dev PKI, and run hoursd with a demo terminal
-#   make check      every test: unit suites (plain and ASan+UBSan) and the integration suite
+#   make check      every test: unit suites (plain and ASan+UBSan) and the integration suite,
+#                   a few seconds of each fuzz harness and a short fault soak
+#   make fuzz       each libFuzzer harness of fuzz/ for FUZZ_SECONDS (60; FUZZ=NAME... for some)
+#   make fuzz-cov   the line coverage of jt808.c, jtx.c, sig.c that each harness's corpus reaches
+#   make soak       the fault soak for SOAK_SECONDS (300): hoursd, PostgreSQL and policesim
+#                   killed and failed under termsim's lessons, then the invariants checked
 #   make cluster-check  the reference deployment (deploy/cluster/) under three kills
 #   make bench-conn idle terminals by the thousand: hoursd's memory per connection (not a test)
 #   make install    PREFIX=/usr/local SYSCONFDIR= DATADIR= DESTDIR= (layout in README.md)
@@ -63,22 +68,22 @@ TESTS := $(patsubst tests/%.c,%,$(TEST_SRC))
 all: $(addprefix $(B)/,$(PROGS))
 
 define build_tree
-# $(1) = build dir, $(2) = cflags, $(3) = ldflags
+# $(1) = build dir, $(2) = cflags, $(3) = ldflags, $(4) = compiler (default CC)
 $(1)/obj/%.o: src/%.c $(HDRS) | $(1)/obj
-	$$(CC) $(2) -c $$< -o $$@
+	$$(or $(4),$$(CC)) $(2) -c $$< -o $$@
 $(1)/obj/tools/%.o: src/tools/%.c $(HDRS) $(TOOL_HDRS) | $(1)/obj/tools
-	$$(CC) $(2) -c $$< -o $$@
+	$$(or $(4),$$(CC)) $(2) -c $$< -o $$@
 $(1)/obj/pdf/%.o: src/pdf/%.c $(HDRS) | $(1)/obj/pdf
-	$$(CC) $(2) $$(PDF_CFLAGS) -c $$< -o $$@
+	$$(or $(4),$$(CC)) $(2) $$(PDF_CFLAGS) -c $$< -o $$@
 $(1)/obj/tests/%.o: tests/%.c $(HDRS) $(wildcard tests/*.h) | $(1)/obj/tests
-	$$(CC) $(2) $$(CHECK_CFLAGS) -c $$< -o $$@
+	$$(or $(4),$$(CC)) $(2) $$(CHECK_CFLAGS) -c $$< -o $$@
 $(1)/obj/queries.o: $(GEN)/queries.c $(GEN)/queries.h | $(1)/obj
-	$$(CC) $(2) -c $$< -o $$@
+	$$(or $(4),$$(CC)) $(2) -c $$< -o $$@
 # Remade when the Makefile changes too: a source moved out of it must leave it.
 $(1)/libhoursd.a: $(patsubst src/%.c,$(1)/obj/%.o,$(LIB_SRC)) $(1)/obj/queries.o Makefile
 	rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
 $(1)/tests/%: $(1)/obj/tests/%.o $(1)/libhoursd.a | $(1)/tests
-	$$(CC) $(3) -o $$@ $$^ $$(CHECK_LIBS) $$(PKG_LIBS) -lm
+	$$(or $(4),$$(CC)) $(3) -o $$@ $$^ $$(CHECK_LIBS) $$(PKG_LIBS) -lm
 $(1)/obj $(1)/obj/tools $(1)/obj/pdf $(1)/obj/tests $(1)/tests:
 	mkdir -p $$@
 endef
@@ -125,7 +130,7 @@ deps:
 unit-tests: $(addprefix $(B)/tests/,$(TESTS)) $(addprefix $(S)/tests/,$(TESTS))
 
 check: deps
-	$(MAKE) all unit-tests $(addprefix $(S)/,$(PROGS))
+	$(MAKE) all unit-tests $(addprefix $(S)/,$(PROGS)) fuzz-build
 	scripts/run-tests.sh
 
 run: deps
@@ -145,6 +150,57 @@ cluster-check: deps
 bench-conn: deps
 	$(MAKE) all $(B)/idleterms
 	scripts/bench-conn.sh
+
+# Fuzzing (docs/operations.md, "Fuzzing"): one libFuzzer harness a fuzz/*.c
+# (but fuzz/mkseeds.c, which writes the seed corpora from the fixtures),
+# built by clang against the library with ASan+UBSan in build/fuzz, and
+# with coverage mapping in build/fuzzcov (make fuzz-cov).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ ?=
+F := build/fuzz
+FC := build/fuzzcov
+FUZZ_NAMES := $(filter-out mkseeds,$(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c)))
+# clang's -Wcast-align warns on every target (gcc's only where alignment traps):
+# the library's casts of offsetof'd key table fields are fine on this one.
+FUZZ_CFLAGS := $(BASE_CFLAGS) -Wno-cast-align
+FUZZ_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_COV := -O1 -g -fprofile-instr-generate -fcoverage-mapping
+$(eval $(call build_tree,$(F),$(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link,$(FUZZ_SAN),$(FUZZ_CC)))
+$(eval $(call build_tree,$(FC),$(FUZZ_CFLAGS) $(FUZZ_COV),$(FUZZ_COV),$(FUZZ_CC)))
+define fuzz_harness
+# $(1) = build dir, $(2) = cflags
+$(1)/obj/fuzz/%.o: fuzz/%.c $(HDRS) $(wildcard fuzz/*.h) | $(1)/obj/fuzz
+	$(FUZZ_CC) $(2) -Ifuzz -c $$< -o $$@
+$(1)/obj/fuzz:
+	mkdir -p $$@
+$(foreach h,$(FUZZ_NAMES),$(1)/$(h)): $(1)/%: $(1)/obj/fuzz/%.o $(1)/libhoursd.a
+	$(FUZZ_CC) $(2) -fsanitize=fuzzer -o $$@ $$^ $$(PKG_LIBS) -lm
+endef
+$(eval $(call fuzz_harness,$(F),$(FUZZ_CFLAGS) $(FUZZ_SAN)))
+$(eval $(call fuzz_harness,$(FC),$(FUZZ_CFLAGS) $(FUZZ_COV)))
+$(F)/mkseeds: $(B)/obj/fuzz/mkseeds.o $(B)/libhoursd.a | $(F)/obj
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+$(B)/obj/fuzz/mkseeds.o: fuzz/mkseeds.c $(HDRS) | $(B)/obj/fuzz
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -c $< -o $@
+$(B)/obj/fuzz:
+	mkdir -p $@
+.PRECIOUS: $(F)/obj/fuzz/%.o $(FC)/obj/fuzz/%.o
+
+fuzz-build: $(addprefix $(F)/,$(FUZZ_NAMES) mkseeds)
+
+fuzz: deps
+	$(MAKE) fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ)
+
+fuzz-cov: deps
+	$(MAKE) fuzz-build $(addprefix $(FC)/,$(FUZZ_NAMES))
+	scripts/fuzz-cov.sh $(FUZZ)
+
+SOAK_SECONDS ?= 300
+soak: deps
+	$(MAKE) all
+	SOAK_SECONDS=$(SOAK_SECONDS) scripts/soak.sh
 
 # The layout (README.md, "Other targets"): the daemon and hoursctl in
 # PREFIX/bin, termsim and policesim apart in PREFIX/lib/hoursd, the samples
@@ -177,7 +233,8 @@ install: all
 	$(DEPLOY_SED) deploy/hoursd.tmpfiles >$(DESTDIR)$(PREFIX)/lib/tmpfiles.d/hoursd.conf
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/hoursd.conf
 
-FORMAT_FILES = $(wildcard src/*.c src/pdf/*.c src/tools/*.c src/tools/*.h include/*.h tests/*.c tests/*.h)
+FORMAT_FILES = $(wildcard src/*.c src/pdf/*.c src/tools/*.c src/tools/*.h include/*.h tests/*.c \
+	tests/*.h fuzz/*.c fuzz/*.h)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
@@ -186,4 +243,5 @@ format-check:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit-tests check run bench bench-conn cluster-check install format format-check clean FORCE
+.PHONY: all deps unit-tests check run bench bench-conn cluster-check install format format-check \
+	clean FORCE fuzz-build fuzz fuzz-cov soak

@@ -82,7 +82,8 @@ bool sig_sign(EVP_PKEY *key, const uint8_t *data, size_t n, uint8_t *sig,
 /*
  * The RSA forms a signer can produce: DigestInfo (as sig_sign), the bare
  * digest the terminals sign (Java's "RSA/ECB/PKCS1Padding" over the
- * SHA-256), and unpadded.  Other keys sign as sig_sign whatever the form.
+ * SHA-256), and unpadded.  Other keys sign as sig_sign whatever the form;
+ * false, as sig_sign, for a key sig_verify refuses (RSA below 2048 bits).
  */
 enum sig_form { SIG_FORM_DIGESTINFO, SIG_FORM_BARE, SIG_FORM_RAW };
 bool sig_sign_form(EVP_PKEY *key, enum sig_form form, const uint8_t *data, size_t n, uint8_t *sig,

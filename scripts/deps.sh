@@ -17,6 +17,9 @@ PKGS=(
 	check
 	postgresql postgresql-contrib
 	clang-format
+	clang libclang-rt-dev # make fuzz: libFuzzer with ASan+UBSan (fuzz/)
+	llvm                  # make fuzz-cov: llvm-profdata-14, llvm-cov-14
+	curl                  # make soak: policesim's admin (faults, stats)
 	python3 # tests/jt808_client.py, the acceptance client
 	ca-certificates
 	util-linux # runuser

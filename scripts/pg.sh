@@ -6,6 +6,7 @@
 #                                    ready, create database "hoursd"; prints one line
 #                                    "postgresql ready: host=DIR/run port=PORT"
 #   scripts/pg.sh stop DIR           fast shutdown; fine if not running
+#   scripts/pg.sh crash DIR          immediate shutdown (no checkpoint: a crash); fine if not running
 #   scripts/pg.sh conninfo DIR       prints "host=DIR/run port=PORT dbname=hoursd user=USER"
 #
 # Layout: DIR/data (cluster), DIR/run (unix socket, mode 700), DIR/log/postgresql.log,
@@ -27,7 +28,7 @@ die() {
 	exit 1
 }
 usage() {
-	die "usage: $0 start DIR [PORT] | stop DIR | conninfo DIR"
+	die "usage: $0 start DIR [PORT] | stop DIR | crash DIR | conninfo DIR"
 }
 
 (($# >= 2)) || usage
@@ -190,6 +191,15 @@ stop)
 	if is_running; then
 		as_owner "$BIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >/dev/null ||
 			die "pg_ctl stop failed (log: $LOGDIR/postgresql.log)"
+	fi
+	;;
+crash)
+	# An immediate stop: no checkpoint, the next start recovers from the WAL
+	# (scripts/soak.sh: a PostgreSQL crash under load).
+	[[ $# -eq 2 ]] || usage
+	if is_running; then
+		as_owner "$BIN/pg_ctl" -D "$DATA" -m immediate -w -t 60 stop >/dev/null ||
+			die "pg_ctl stop -m immediate failed (log: $LOGDIR/postgresql.log)"
 	fi
 	;;
 conninfo)

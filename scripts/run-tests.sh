@@ -2,7 +2,8 @@
 # scripts/run-tests.sh - `make check` after the build: every unit suite,
 # plain and under ASan+UBSan, then the integration suite against a
 # throwaway PostgreSQL cluster, once with the sanitized daemon and once
-# with the optimized one.
+# with the optimized one; the acceptance clients, each fuzz harness for a
+# few seconds and a short fault soak.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
@@ -269,6 +270,15 @@ push_wait() { # SQL SECONDS: until SQL (of push_acceptance's database) is true
 	return 1
 }
 push_acceptance || failed=1
+
+# Every fuzz harness a few seconds (a harness that no longer builds or runs, or a
+# crash fixed before that is back, fails here), then a short fault soak; make fuzz
+# and make soak run them longer (docs/operations.md, "Fuzzing" and "Fault soak").
+echo "== fuzz: each harness of fuzz/ for ${CHECK_FUZZ_SECONDS:-3} s (scripts/fuzz.sh)"
+FUZZ_SECONDS=${CHECK_FUZZ_SECONDS:-3} scripts/fuzz.sh || failed=1
+echo "== soak: a short fault soak (scripts/soak.sh)"
+SOAK_SECONDS=${CHECK_SOAK_SECONDS:-40} SOAK_TERMINALS=${CHECK_SOAK_TERMINALS:-6} scripts/soak.sh ||
+	failed=1
 
 # The unit as `make install` writes it, with ExecStart pointed at the staged
 # binary, checked by systemd-analyze verify: any complaint is a failure (it

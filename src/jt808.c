@@ -718,10 +718,19 @@ size_t jt808_build_register(const struct jt808_register *r, enum jt808_layout la
 
 /* ---- 0x0102 ---- */
 
+/*
+ * An authentication code: NUL padding after it is dropped; an empty code,
+ * or a NUL inside one (which a C string would cut short, so that "123\0x"
+ * compared as "123"), is refused (fuzz/regress/body/auth-empty-code).
+ */
 static enum jt808_err copy_code(char *code, size_t cap, const uint8_t *src, size_t n)
 {
 	while (n > 0 && src[n - 1] == 0)
 		n--;
+	if (n == 0)
+		return JT808_E_SHORT;
+	if (memchr(src, 0, n) != NULL)
+		return JT808_E_LENGTH;
 	if (cap == 0 || n >= cap)
 		return JT808_E_SPACE;
 	memcpy(code, src, n);

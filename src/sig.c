@@ -557,6 +557,9 @@ bool sig_sign_form(EVP_PKEY *key, enum sig_form form, const uint8_t *data, size_
 {
 	if (form == SIG_FORM_DIGESTINFO || !EVP_PKEY_is_a(key, "RSA"))
 		return sig_sign(key, data, n, sig, sig_len);
+	/* As sig_sign: no signature from a key sig_verify refuses (fuzz/sig.c found one). */
+	if (EVP_PKEY_get_bits(key) < RSA_MIN_BITS)
+		return false;
 	return sign_rsa_digest(key, form == SIG_FORM_RAW, data, n, sig, sig_len);
 }
 

@@ -947,6 +947,39 @@ START_TEST(test_auth)
 }
 END_TEST
 
+/*
+ * Found by fuzz/body.c (fuzz/regress/body/auth-empty-code): a body of NUL
+ * padding alone was an empty code, and a NUL inside a code cut it short
+ * for the comparison with the registry's ("123" matched "123\0xyz").
+ */
+START_TEST(test_auth_code_refused)
+{
+	char code[32];
+	static const uint8_t pad[] = {0, 0, 0};
+	static const uint8_t inner[] = {'1', '2', '3', 0, 'x', 'y', 'z'};
+	/* 2019: length 0, then IMEI and version */
+	uint8_t b2019[1 + 15 + 20] = {0};
+
+	ck_assert_int_eq(jt808_parse_auth(pad, 1, false, code, sizeof(code)), JT808_E_SHORT);
+	ck_assert_int_eq(jt808_parse_auth(pad, 3, false, code, sizeof(code)), JT808_E_SHORT);
+	ck_assert_str_eq(code, "");
+	ck_assert_int_eq(jt808_parse_auth(inner, sizeof(inner), false, code, sizeof(code)),
+			 JT808_E_LENGTH);
+	ck_assert_int_eq(jt808_parse_auth(b2019, sizeof(b2019), true, code, sizeof(code)),
+			 JT808_E_SHORT);
+	b2019[0] = 3;
+	memcpy(b2019 + 1, inner + 2, 3); /* "3\0x" */
+	ck_assert_int_eq(jt808_parse_auth(b2019, sizeof(b2019), true, code, sizeof(code)),
+			 JT808_E_LENGTH);
+	/* the registration answer's code (0x8100, result 0) the same way */
+	uint16_t serial;
+	uint8_t result, ack[] = {0, 7, JT808_REG_OK, 0, 0};
+	ck_assert_int_eq(
+		jt808_parse_register_ack(ack, sizeof(ack), &serial, &result, code, sizeof(code)),
+		JT808_E_SHORT);
+}
+END_TEST
+
 START_TEST(test_acks)
 {
 	uint8_t b[64];
@@ -1662,6 +1695,7 @@ static Suite *jt808_suite(void)
 	tcase_add_test(bodies, test_register_roundtrip);
 	tcase_add_test(bodies, test_register_layouts);
 	tcase_add_test(bodies, test_auth);
+	tcase_add_test(bodies, test_auth_code_refused);
 	tcase_add_test(bodies, test_acks);
 
 	tcase_add_test(reasm, test_reasm_in_order_from_fixtures);

@@ -435,6 +435,12 @@ START_TEST(test_unsupported_keys)
 		ck_assert(sig_cache_put(c, cr[k].sha, cr[k].pem, err, sizeof(err)));
 		len = sizeof(sig);
 		ck_assert(!sig_sign(cr[k].key, data, sizeof(data), sig, &len));
+		/* the bare and raw RSA forms too (fuzz/regress/sig/rsa1024-raw-form) */
+		for (int f = SIG_FORM_DIGESTINFO; f <= SIG_FORM_RAW; f++) {
+			len = sizeof(sig);
+			ck_assert(!sig_sign_form(cr[k].key, (enum sig_form)f, data, sizeof(data),
+						 sig, &len));
+		}
 		ck_assert_int_eq(sig_verify(c, cr[k].sha, data, sizeof(data), sig, 64, t0),
 				 SIG_UNSUPPORTED);
 		cred_free(&cr[k]);

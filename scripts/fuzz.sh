@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# scripts/fuzz.sh - `make fuzz` (and its short run in `make check`): each libFuzzer
+# harness of fuzz/ (built in build/fuzz by `make fuzz-build`) for FUZZ_SECONDS.
+#
+#   scripts/fuzz.sh [NAME...]      every harness when no NAME is given
+#   FUZZ_SECONDS (60)              per harness; `make check` runs 3
+#   FUZZ_JOBS (1)                  libFuzzer -jobs per harness
+#
+# Each harness first replays the crash fixtures committed in fuzz/regress/NAME/
+# (every crash found, kept so that it stays fixed), then fuzzes from its corpus
+# build/fuzz/corpus/NAME/, which keeps growing between runs,: seeded by
+# build/fuzz/mkseeds from tests/fixtures/ and the frames the library's encoders
+# build, and by the sample files of conf/.  Dictionaries: fuzz/jt808.dict for
+# the protocol harnesses, fuzz/NAME.dict for the others.  A crash leaves its input in build/fuzz/crashes/NAME/ and the
+# run exits 1.  Prints one line a harness: executions, executions/s, coverage
+# features and corpus size.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SECS=${FUZZ_SECONDS:-60}
+JOBS=${FUZZ_JOBS:-1}
+F=build/fuzz
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+names=("$@")
+if [ ${#names[@]} = 0 ]; then
+	for f in fuzz/*.c; do
+		n=$(basename "$f" .c)
+		[ "$n" = mkseeds ] || names+=("$n")
+	done
+fi
+
+# The seeds: protocol harnesses from mkseeds, file harnesses from the samples.
+seeds=$F/seeds
+rm -rf "$seeds"
+"$F/mkseeds" tests/fixtures "$seeds" >/dev/null
+mkdir -p "$seeds/conf" "$seeds/syllabus" "$seeds/geo"
+cp conf/hoursd.yaml "$seeds/conf/sample"
+cp conf/syllabus.yaml "$seeds/syllabus/sample"
+cp conf/site-sample.geojson "$seeds/geo/sample"
+
+failed=0
+printf '%-12s %10s %9s %8s %7s\n' harness execs execs/s features corpus
+for n in "${names[@]}"; do
+	bin=$F/$n
+	[ -x "$bin" ] || { echo "$n: no $bin (make fuzz-build)"; failed=1; continue; }
+	corpus=$F/corpus/$n crashes=$F/crashes/$n log=$F/$n.log
+	mkdir -p "$corpus" "$crashes"
+	dict=()
+	case $n in stream | frame | body | jtx | reasm | lesson) d=fuzz/jt808.dict ;; *) d=fuzz/$n.dict ;; esac
+	[ -f "$d" ] && dict=("-dict=$d")
+	# the crashes found before: each must pass now
+	if [ -d "fuzz/regress/$n" ] && [ -n "$(ls -A "fuzz/regress/$n")" ]; then
+		if ! "$bin" -runs=0 "fuzz/regress/$n"/* >"$log" 2>&1; then
+			echo "$n: a fixed crash of fuzz/regress/$n/ is back; see $log"
+			failed=1
+			continue
+		fi
+	fi
+	[ -d "$seeds/$n" ] || mkdir -p "$seeds/$n"
+	par=()
+	# (-jobs=1 would still fork a worker logging to ./fuzz-0.log)
+	[ "$JOBS" -gt 1 ] && par=(-jobs="$JOBS" -workers="$JOBS")
+	if ! "$bin" "${dict[@]}" "${par[@]}" -max_total_time="$SECS" \
+		-print_final_stats=1 -max_len=8192 -timeout=10 -rss_limit_mb=1024 \
+		-artifact_prefix="$crashes/" "$corpus" "$seeds/$n" >"$log" 2>&1; then
+		echo "$n: CRASH, input kept in $crashes/; see $log"
+		grep -m 3 -E 'ERROR|invariant broken|runtime error' "$log" || true
+		failed=1
+		continue
+	fi
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
+	ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
+	printf '%-12s %10s %9s %8s %7s\n' "$n" "${execs:-?}" "${rate:-?}" "${ft:-?}" \
+		"$(find "$corpus" -type f | wc -l)"
+done
+[ "$failed" = 0 ] || { echo "fuzz: FAILED"; exit 1; }
+echo "fuzz: no crash in ${#names[@]} harnesses, ${SECS} s each"
