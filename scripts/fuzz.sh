@@ -38,6 +38,14 @@ mkdir -p "$seeds/conf" "$seeds/syllabus" "$seeds/geo"
 cp conf/hoursd.yaml "$seeds/conf/sample"
 cp conf/syllabus.yaml "$seeds/syllabus/sample"
 cp conf/site-sample.geojson "$seeds/geo/sample"
+# PROXY headers as HAProxy writes them (v1 text, v2 binary, TCP4 and TCP6), a timing frame after.
+mkdir -p "$seeds/proxy"
+printf 'PROXY TCP4 10.1.2.3 127.0.0.1 40000 8810\r\n~\x80' >"$seeds/proxy/v1-tcp4"
+printf 'PROXY TCP6 2001:db8::1 ::1 40000 8810\r\n' >"$seeds/proxy/v1-tcp6"
+printf 'PROXY UNKNOWN\r\n' >"$seeds/proxy/v1-unknown"
+printf '\r\n\r\n\0\r\nQUIT\n\x21\x11\0\x0c\x0a\x01\x02\x03\x7f\0\0\x01\x9c\x40\x22\x6a~' \
+	>"$seeds/proxy/v2-tcp4"
+printf '\r\n\r\n\0\r\nQUIT\n\x20\0\0\0' >"$seeds/proxy/v2-local"
 
 failed=0
 printf '%-12s %10s %9s %8s %7s\n' harness execs execs/s features corpus
