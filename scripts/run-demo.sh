@@ -169,24 +169,25 @@ YAML
 	pids+=($!)
 fi
 
-# POST /booking of the student's subject 3 at policesim: its answer.
-book() {
+# POST /booking of the student's exam subject at policesim: its answer.
+book() { # STUDENT SUBJECT
 	curl -sS --cacert "$VAR/pki/ca.crt" --cert "$VAR/pki/term-${TERMINALS[0]}.crt" \
-		--key "$VAR/pki/term-${TERMINALS[0]}.key" -d "{\"stunum\":\"$1\",\"subject\":3}" \
+		--key "$VAR/pki/term-${TERMINALS[0]}.key" -d "{\"stunum\":\"$1\",\"subject\":$2}" \
 		"https://localhost:$PSIM_PORT/booking"
 }
 
-# The student's exam booked before the push (refused), then once the part is pushed.
-book_demo() {
-	local student=$1
-	say "booking subject 3 for $student before the lesson: $(book "$student")"
+# The student's exam booked before the push (refused), then once the part is pushed
+# (part N opens exam subject N).
+book_demo() { # STUDENT PART
+	local student=$1 part=$2
+	say "booking subject $part for $student before its part is pushed: $(book "$student" "$part")"
 	for _ in $(seq 300); do
 		st=$(build/hoursctl -d "$CONNINFO" push list --state done 2>/dev/null | grep -c "$student" || true)
 		[ "$st" -gt 0 ] && break
 		sleep 1
 	done
-	say "booking subject 3 for $student after the push: $(book "$student")"
-	build/hoursctl -d "$CONNINFO" explain "$student" --pdf "$VAR/national/$student.pdf" --part 3 &&
+	say "booking subject $part for $student after the push: $(book "$student" "$part")"
+	build/hoursctl -d "$CONNINFO" explain "$student" --pdf "$VAR/national/$student.pdf" --part "$part" &&
 		say "its teaching log: $VAR/national/$student.pdf (the pushed one: $VAR/national/pdf-*.pdf)"
 }
 
@@ -284,7 +285,11 @@ lessons() {
 lessons &
 lesson=$!
 if [ "$DEMO_PUSH" = national ]; then
-	book_demo "S$stamp" &
+	{
+		book_demo "S$stamp" 3 &
+		book_demo "L$stamp" 1 &
+		wait
+	} &
 	booker=$!
 fi
 # The police platform asks before it pre-enters each student (mutual TLS with a
@@ -297,11 +302,15 @@ done
 # The legacy student's part 1 from a three-party form and its scan (a stand-in
 # PDF), once hoursd has published the syllabus the form is checked against;
 # a supervisor approves it, and the judge's next batch makes the part's packet.
+# Part 1 of C1 is 12 hours, half of them in the classroom and half remote: 720
+# minutes, or 12 under the national demo's syllabus (a minute counts as an hour).
+FORM_HALF=360
+[ "$DEMO_PUSH" = national ] && FORM_HALF=6
 mkdir -p "$VAR/forms"
 printf '%%PDF-1.4\n%% demo scan of form BF-%s\n' "$stamp" >"$VAR/forms/BF-$stamp.pdf"
 cat >"$VAR/forms/BF-$stamp.json" <<JSON
 {"form_no": "BF-$stamp", "student_no": "L$stamp", "school_code": "DEMO0001", "part": 1,
- "minutes": {"vehicle": 0, "classroom": 360, "simulator": 0, "remote": 360},
+ "minutes": {"vehicle": 0, "classroom": $FORM_HALF, "simulator": 0, "remote": $FORM_HALF},
  "mileage_km": "0.0", "coach_no": "C$stamp", "trained_from": "2023-02-01", "trained_to": "2023-04-28",
  "student_signature": {"by": "demo student", "at": "2023-04-29 10:00"},
  "coach_signature": {"by": "demo coach", "at": "2023-04-29 10:05"},

@@ -742,7 +742,7 @@ static void on_log(void *arg, const PGresult *res)
 		return;
 	}
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-		unbuildable(j, "no progress of the student's part: no teaching log");
+		unbuildable(j, "no minutes of the student's part: no teaching log");
 		return;
 	}
 	j->doc = strdup(PQgetvalue(res, 0, 0));

@@ -1,19 +1,40 @@
 -- The teaching log (电子教学日志) of a student's part, as one JSON document
--- for src/teachlog.c ($1 = student number, $2 = part; NULL: the part of
--- the student's latest progress).  Column: the document, NULL when the
--- student has no progress in that part.  Lessons are the student logins
--- (session_login_at) of the counted records of the part, with the coach,
--- the terminal and its vehicle, the times (UTC+8), the minutes counted and
--- the SHA-256 of the photos the terminal took of the student in that
--- class.  Totals are the progress row's, each kind capped by the syllabus
--- as the push sends them (capped(), sql/007_pipeline.sql); rnums, the
--- counted records' numbers for the national body's recarray.
-WITH pr AS (
-  SELECT p.* FROM progress p
-   WHERE p.student_no = $1
-     AND p.part = coalesce($2::int,
-                           (SELECT q.part FROM progress q WHERE q.student_no = $1
-                             ORDER BY q.updated_at DESC, q.part DESC LIMIT 1))),
+-- for src/pdf/teachlog.c ($1 = student number, $2 = part; NULL: the part
+-- of the student's latest progress, else of its approved forms).  Column:
+-- the document, NULL when the student has no minutes in that part.
+-- Lessons are the student logins (session_login_at) of the counted records
+-- of the part, with the coach, the terminal and its vehicle, the times
+-- (UTC+8), the minutes counted and the SHA-256 of the photos the terminal
+-- took of the student in that class.  Totals are the terminals' progress
+-- and the approved back-filled forms together (backfill_progress; not when
+-- the part's packet was made by the terminals alone, as push_take.sql
+-- counts them), each kind capped by the syllabus as the push sends them
+-- (capped(), sql/007_pipeline.sql): a legacy student's part may have forms
+-- only.  rnums, the counted records' numbers for the national body's
+-- recarray.
+WITH sel AS (
+  SELECT coalesce($2::int,
+                  (SELECT q.part FROM progress q WHERE q.student_no = $1
+                    ORDER BY q.updated_at DESC, q.part DESC LIMIT 1),
+                  (SELECT f.part FROM backfill_progress f WHERE f.student_no = $1
+                    ORDER BY f.part DESC LIMIT 1)) AS part),
+bf AS (
+  SELECT f.* FROM backfill_progress f, sel
+   WHERE f.student_no = $1 AND f.part = sel.part
+     AND NOT EXISTS (SELECT 1 FROM push_packet k
+                      WHERE k.student_no = $1 AND k.part = sel.part AND NOT k.backfilled)),
+pr AS (
+  SELECT $1::text AS student_no, sel.part::smallint AS part,
+         coalesce(p.vehicle_class, bf.vehicle_class) AS vehicle_class,
+         coalesce(p.vehicle, 0) + coalesce(bf.vehicle, 0) AS vehicle,
+         coalesce(p.simulator, 0) + coalesce(bf.simulator, 0) AS simulator,
+         coalesce(p.classroom, 0) + coalesce(bf.classroom, 0) AS classroom,
+         coalesce(p.remote, 0) + coalesce(bf.remote, 0) AS remote,
+         coalesce(p.mileage_dkm, 0) + coalesce(bf.mileage_dkm, 0) AS mileage_dkm
+    FROM sel
+    LEFT JOIN progress p ON p.student_no = $1 AND p.part = sel.part
+    LEFT JOIN bf ON true
+   WHERE p.student_no IS NOT NULL OR bf.student_no IS NOT NULL),
 rec AS (
   SELECT r.* FROM record_verdict r, pr
    WHERE r.student_no = pr.student_no AND r.part = pr.part AND r.verdict = 'accepted'),
