@@ -170,12 +170,15 @@ $(eval $(call build_tree,$(F),$(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-li
 $(eval $(call build_tree,$(FC),$(FUZZ_CFLAGS) $(FUZZ_COV),$(FUZZ_COV),$(FUZZ_CC)))
 define fuzz_harness
 # $(1) = build dir, $(2) = cflags
-$(1)/obj/fuzz/%.o: fuzz/%.c $(HDRS) $(wildcard fuzz/*.h) | $(1)/obj/fuzz
-	$(FUZZ_CC) $(2) -Ifuzz -c $$< -o $$@
+$(1)/obj/fuzz/%.o: fuzz/%.c $(HDRS) $(wildcard fuzz/*.h) $(TOOL_HDRS) | $(1)/obj/fuzz
+	$(FUZZ_CC) $(2) -Ifuzz -Isrc/tools -c $$< -o $$@
 $(1)/obj/fuzz:
 	mkdir -p $$@
 $(foreach h,$(FUZZ_NAMES),$(1)/$(h)): $(1)/%: $(1)/obj/fuzz/%.o $(1)/libhoursd.a
-	$(FUZZ_CC) $(2) -fsanitize=fuzzer -o $$@ $$^ $$(PKG_LIBS) -lm
+	$(FUZZ_CC) $(2) -fsanitize=fuzzer -o $$@ $$(filter %.o,$$^) $$(filter %.a,$$^) \
+		$$(PKG_LIBS) -lm
+# The tools' objects a harness reads besides the library.
+$(1)/imports: $(1)/obj/tools/students.o
 endef
 $(eval $(call fuzz_harness,$(F),$(FUZZ_CFLAGS) $(FUZZ_SAN)))
 $(eval $(call fuzz_harness,$(FC),$(FUZZ_CFLAGS) $(FUZZ_COV)))

@@ -46,6 +46,24 @@ printf 'PROXY UNKNOWN\r\n' >"$seeds/proxy/v1-unknown"
 printf '\r\n\r\n\0\r\nQUIT\n\x21\x11\0\x0c\x0a\x01\x02\x03\x7f\0\0\x01\x9c\x40\x22\x6a~' \
 	>"$seeds/proxy/v2-tcp4"
 printf '\r\n\r\n\0\r\nQUIT\n\x20\0\0\0' >"$seeds/proxy/v2-local"
+# The imports of hoursctl (a selector byte, then the file): students, slots, a form.
+mkdir -p "$seeds/imports"
+printf '\0student_no,school,class,enrolled_on,id_card,legacy,pre_entered_on\r\n%s\n%s\n' \
+	'S000000000000001,S001,C1,2026-11-01,11010519491231002X,no,' \
+	'"S000000000000002",S001,C1,2022-09-01,,yes,2023-01-10' >"$seeds/imports/students"
+printf '\1student_no,coach_no,plate,starts_at,ends_at\n%s\n' \
+	'S000000000000001,C000000000000001,沪A12345,2026-11-30 08:00,2026-11-30 10:00' \
+	>"$seeds/imports/slots"
+printf '\2{"form_no": "BF-1", "student_no": "S000000000000002", "school_code": "S001", "part": 1,
+ "minutes": {"vehicle": 0, "classroom": 360, "simulator": 0, "remote": 360}, "mileage_km": "0.0",
+ "coach_no": "C000000000000001", "trained_from": "2023-02-01", "trained_to": "2023-04-28",
+ "student_signature": {"by": "s", "at": "2023-04-29 10:00"},
+ "coach_signature": {"by": "c", "at": "2023-04-29 10:05"},
+ "school_seal": {"by": "school", "at": "2023-04-30 09:00"}, "entered_by": "clerk"}' \
+	>"$seeds/imports/form-json"
+printf '\3%s\n%s\n' 'form_no,student_no,school_code,part,vehicle_minutes,classroom_minutes,simulator_minutes,remote_minutes,mileage_km,coach_no,trained_from,trained_to,student_signed_by,student_signed_at,coach_signed_by,coach_signed_at,sealed_by,sealed_at,entered_by,scan' \
+	'BF-2,S000000000000002,S001,2,600,0,0,0,12.5,C000000000000001,2023-01-15,2023-04-20,张三,2023-04-21 10:00,李四,2023-04-21 10:05,school,2023-04-22 09:00,clerk,' \
+	>"$seeds/imports/form-csv"
 
 failed=0
 printf '%-12s %10s %9s %8s %7s\n' harness execs execs/s features corpus
