@@ -22,6 +22,8 @@ struct readiness;
 struct readiness *readiness_start(struct server *srv, char *err, size_t errlen) MUSTCHECK;
 /* The port bound (listen.readiness may say 0). */
 unsigned readiness_port(const struct readiness *r);
+/* Its listening socket (evhttp's), for the descriptor limit's pause (listener.c). */
+struct evconnlistener *readiness_listener(const struct readiness *r);
 /* After the database connections are freed (their callbacks have run); NULL is fine. */
 void readiness_free(struct readiness *r);
 

@@ -90,7 +90,8 @@ struct server {
 	SSL_CTX *tls;
 	struct evconnlistener *tls_listener;
 	struct evconnlistener *plain_listener;
-	struct evconnlistener *admin_listener; /* evhttp's, paused with the others */
+	struct evconnlistener *admin_listener;	   /* evhttp's, paused with the others */
+	struct evconnlistener *readiness_listener; /* the same, for listen.readiness */
 	bool draining;
 	struct server_stats st;
 };
@@ -110,8 +111,11 @@ void listeners_stop(struct server *srv);
 void listeners_pause(struct server *srv, int err);
 /* An accepted descriptor eats into connection.fd_reserve: true when it must be refused. */
 bool listeners_fd_reserved(const struct server *srv, evutil_socket_t fd);
-/* The admin listener's socket, paused and resumed with the terminals' ones. */
-void listeners_guard(struct server *srv, struct evconnlistener *admin);
+/*
+ * An HTTP listener's socket (the admin one, or listen.readiness's), paused
+ * at the descriptor limit and resumed with the terminals' ones.
+ */
+void listeners_guard(struct server *srv, struct evconnlistener *http, bool readiness);
 
 /* conn.c */
 void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen,

@@ -440,13 +440,14 @@ static int run(const char *path)
 		admin = admin_start(&srv, srv.conf->admin_listen, err, sizeof(err));
 		if (admin == NULL)
 			die("%s", err);
-		listeners_guard(&srv, admin_listener(admin));
+		listeners_guard(&srv, admin_listener(admin), false);
 	}
 	struct readiness *readiness = NULL;
 	if (srv.conf->listen_readiness) {
 		readiness = readiness_start(&srv, err, sizeof(err));
 		if (readiness == NULL)
 			die("%s", err);
+		listeners_guard(&srv, readiness_listener(readiness), true);
 	}
 	if (!listeners_start(&srv, err, sizeof(err)))
 		die("%s", err);

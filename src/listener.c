@@ -7,10 +7,11 @@
  * set.
  *
  * At the descriptor limit accept() fails at once, again and again: every
- * listener (the admin one too) is paused for a moment instead, and one
- * line says so per pause interval.  connection.fd_reserve descriptors are
- * never given to terminals, so that the database connections, the pusher
- * and the admin listener still find one.
+ * listener (the admin and readiness ones too) is paused for a moment
+ * instead, and one line says so per pause interval.
+ * connection.fd_reserve descriptors are never given to terminals, so that
+ * the database connections, the pusher and the HTTP listeners still find
+ * one.
  */
 #include "hoursd.h"
 #include "server.h"
@@ -35,11 +36,13 @@ static struct {
 	int last_err;
 } guard;
 
-/* The admin listener pauses only when its own accept fails: the reserve is for it. */
+/* The HTTP listeners (admin, readiness) pause only when their own accept fails: the reserve is for
+ * them. */
 static void set_enabled(struct server *srv, bool on, bool admin)
 {
 	struct evconnlistener *l[] = {srv->tls_listener, srv->plain_listener,
-				      admin ? srv->admin_listener : NULL};
+				      admin ? srv->admin_listener : NULL,
+				      admin ? srv->readiness_listener : NULL};
 	for (size_t i = 0; i < ARRAY_SIZE(l); i++) {
 		if (l[i] == NULL)
 			continue;
@@ -140,10 +143,13 @@ static void on_listen_error(struct evconnlistener *l, void *arg)
 	log_warn("accept failed: %s", evutil_socket_error_to_string(e));
 }
 
-void listeners_guard(struct server *srv, struct evconnlistener *admin)
+void listeners_guard(struct server *srv, struct evconnlistener *http, bool readiness)
 {
-	srv->admin_listener = admin;
-	evconnlistener_set_error_cb(admin, on_listen_error);
+	if (readiness)
+		srv->readiness_listener = http;
+	else
+		srv->admin_listener = http;
+	evconnlistener_set_error_cb(http, on_listen_error);
 }
 
 static struct evconnlistener *listen_on(struct server *srv, const char *addr, bool tls, char *err,

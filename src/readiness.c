@@ -296,6 +296,11 @@ unsigned readiness_port(const struct readiness *r)
 	return 0;
 }
 
+struct evconnlistener *readiness_listener(const struct readiness *r)
+{
+	return evhttp_bound_socket_get_listener(r->sock);
+}
+
 void readiness_free(struct readiness *r)
 {
 	if (r == NULL)
