@@ -3331,8 +3331,9 @@ END_TEST
 /*
  * A back-filled part under the national profile, met by the form alone:
  * the packet carries the back-filled rectype, its teaching log (built with
- * no terminal minute) lists the form and its totals, the signatures check with openssl alone, and the
- * student can book the subject only once the part has arrived.
+ * no terminal minute) lists the form and its totals, the signatures
+ * check with openssl alone, and the student can book the subject only
+ * once the part has arrived.
  */
 START_TEST(test_students_backfill_national)
 {
