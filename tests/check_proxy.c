@@ -1,6 +1,7 @@
 /*
  * check_proxy.c - the PROXY protocol parser (src/proxy.c): versions 1 and
- * 2 as HAProxy writes them, every shorter prefix asking for more, the
+ * 2 as HAProxy writes them (and as HAProxy 2.6 wrote them, captured in
+ * tests/fixtures/proxy_haproxy.hex), every shorter prefix asking for more, the
  * terminal's bytes after the header left alone, and hostile input refused
  * with its byte position; and listen.proxy_protocol's words.
  */
@@ -10,6 +11,10 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+
+#define MAX_FIXTURES 8
+#define FIXTURE_MAX_BYTES 128
+#include "hexfix.h"
 
 static enum proxy_result parse(const void *buf, size_t len, struct proxy_header *h, char *why)
 {
@@ -250,6 +255,40 @@ START_TEST(test_setting)
 }
 END_TEST
 
+/*
+ * What HAProxy 2.6 wrote (tests/fixtures/proxy_haproxy.hex): each header
+ * read whole with the client's address, the terminal's three bytes left
+ * after it, and every shorter prefix asking for more.
+ */
+START_TEST(test_haproxy_captured)
+{
+	static const struct {
+		const char *tag, *src;
+		int version;
+		size_t len;
+	} want[] = {
+		{"haproxy26-v2-tcp4", "127.0.0.1:56906", 2, 28},
+		{"haproxy26-v2-tcp6", "::1:45046", 2, 52},
+		{"haproxy26-v1-tcp4", "127.0.0.1:41634", 1, 44},
+	};
+	load_fixture_file("proxy_haproxy.hex");
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct fixture *fx = fixture(want[i].tag);
+		struct proxy_header h;
+		char why[128];
+		ck_assert_msg(parse(fx->data, fx->len, &h, why) == PROXY_OK, "%s: %s", want[i].tag,
+			      why);
+		ck_assert_int_eq(h.version, want[i].version);
+		ck_assert(!h.local);
+		ck_assert_uint_eq(h.len, want[i].len);
+		ck_assert_uint_eq(fx->len - h.len, 3);
+		ck_assert_uint_eq(fx->data[h.len], 0x7e);
+		ck_assert_str_eq(src_text(&h), want[i].src);
+		assert_prefixes_need(fx->data, h.len);
+	}
+}
+END_TEST
+
 static Suite *proxy_suite(void)
 {
 	Suite *s = suite_create("proxy");
@@ -262,6 +301,7 @@ static Suite *proxy_suite(void)
 	tcase_add_test(tc, test_v2_hostile);
 	tcase_add_test(tc, test_fuzz);
 	tcase_add_test(tc, test_setting);
+	tcase_add_test(tc, test_haproxy_captured);
 	suite_add_tcase(s, tc);
 	return s;
 }
