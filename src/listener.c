@@ -28,6 +28,7 @@
 #define PAUSE_LOG_S 10 /* a line at most this often while it lasts */
 
 static struct {
+	struct server *srv; /* the error callback's: evhttp's listeners carry evhttp's argument */
 	struct event *resume;
 	bool paused;
 	rlim_t limit;			   /* RLIMIT_NOFILE's soft limit at start */
@@ -132,11 +133,15 @@ static void on_accept_plain(struct evconnlistener *l, evutil_socket_t fd, struct
 	accept_one(arg, fd, sa, salen, false);
 }
 
+/*
+ * Any listener's accept failed.  Not arg: on the HTTP listeners it is
+ * evhttp's own (libevent passes the accept callback's argument).
+ */
 static void on_listen_error(struct evconnlistener *l, void *arg)
 {
 	int e = EVUTIL_SOCKET_ERROR();
 	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-		listeners_pause(arg, e);
+		listeners_pause(guard.srv, e);
 		return;
 	}
 	/* Other errors (ECONNABORTED...) are one connection's: carry on. */
@@ -149,6 +154,7 @@ void listeners_guard(struct server *srv, struct evconnlistener *http, bool readi
 		srv->readiness_listener = http;
 	else
 		srv->admin_listener = http;
+	guard.srv = srv;
 	evconnlistener_set_error_cb(http, on_listen_error);
 }
 
@@ -182,6 +188,7 @@ static struct evconnlistener *listen_on(struct server *srv, const char *addr, bo
 bool listeners_start(struct server *srv, char *err, size_t errlen)
 {
 	struct rlimit rl;
+	guard.srv = srv;
 	guard.limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : RLIM_INFINITY;
 	srv->tls_listener = listen_on(srv, srv->conf->listen_tls, true, err, errlen);
 	if (srv->tls_listener == NULL)
