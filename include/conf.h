@@ -127,6 +127,9 @@ void conf_uint_defaults(struct hconf *c);
 /* Key table access, for `hoursd --config-keys` and the tests. */
 size_t conf_key_count(void);
 const char *conf_key_name(size_t i);
+/* A calendar date YYYY-MM-DD that exists, years 1990 to 2200 (rules.legacy_cutoff, the
+ * readiness question's day, the dates of hoursctl's imports). */
+bool conf_valid_date(const char *s);
 bool conf_key_reloadable(size_t i);
 /* After conf_load: whether key i was written in the file (not defaulted). */
 bool conf_key_was_set(const struct hconf *c, size_t i);

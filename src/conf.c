@@ -303,14 +303,21 @@ static bool check_schedule(const char *s, char *why, size_t whylen)
 	return false;
 }
 
-/* A calendar date, YYYY-MM-DD (a day that exists). */
-static bool check_date(const char *s, char *why, size_t whylen)
+bool conf_valid_date(const char *s)
 {
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, m, d, n = 0;
-	if (strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 && n == 10 &&
-	    y >= 1990 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] &&
-	    (m != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
+	if (s == NULL || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 ||
+	    n != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+	return y >= 1990 && y <= 2200 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] &&
+	       (m != 2 || d < 29 || leap);
+}
+
+static bool check_date(const char *s, char *why, size_t whylen)
+{
+	if (conf_valid_date(s))
 		return true;
 	snprintf(why, whylen, "a date YYYY-MM-DD expected");
 	return false;

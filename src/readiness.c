@@ -44,7 +44,8 @@ struct readiness {
 /* One question waiting for its statement. */
 struct question {
 	struct evhttp_request *req;
-	char who[128]; /* the client certificate's subject CN, for the log */
+	char who[128];	  /* the client certificate's subject CN, for the log */
+	char student[17]; /* the student asked about (checked: 16 printable bytes) */
 };
 
 static void reply_json(struct evhttp_request *req, int code, const char *reason, json_t *o)
@@ -99,16 +100,14 @@ static void on_answer(void *arg, const PGresult *res)
 	}
 	bool enrolled = PQgetvalue(res, 0, 1)[0] == 't';
 	long long slots = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-	const char *student =
-		evhttp_find_header(evhttp_request_get_input_headers(q->req), "X-Hoursd-Student");
+	const char *student = q->student;
 	json_t *o =
 		json_pack("{s:s?, s:s, s:b, s:b, s:I, s:b, s:s?, s:s?}", "student_no", student,
 			  "day", PQgetvalue(res, 0, 0), "enrolled", enrolled, "scheduled",
 			  slots > 0, "slots", (json_int_t)slots, "ready", enrolled && slots > 0,
 			  "school_code", PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
 			  "vehicle_class", PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3));
-	log_info("readiness: %s asked for %s on %s: %s", q->who, student ? student : "?",
-		 PQgetvalue(res, 0, 0),
+	log_info("readiness: %s asked for %s on %s: %s", q->who, student, PQgetvalue(res, 0, 0),
 		 enrolled && slots > 0 ? "ready"
 		 : enrolled	       ? "enrolled, not scheduled"
 				       : "not enrolled");
@@ -134,16 +133,6 @@ static bool printable16(const char *s)
 	return true;
 }
 
-static bool date_form(const char *s)
-{
-	if (s == NULL || strlen(s) != 10)
-		return false;
-	for (int i = 0; i < 10; i++)
-		if (i == 4 || i == 7 ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
-			return false;
-	return true;
-}
-
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct readiness *r = arg;
@@ -165,10 +154,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	const char *student = evhttp_find_header(&kv, "student");
 	const char *day = evhttp_find_header(&kv, "day");
-	const char *bad = !printable16(student)	   ? "student: the 16-character national student "
-						     "number expected"
-			  : day && !date_form(day) ? "day: YYYY-MM-DD expected"
-						   : NULL;
+	const char *bad = !printable16(student) ? "student: the 16-character national student "
+						  "number expected"
+			  : day && !conf_valid_date(day) ? "day: a date YYYY-MM-DD expected"
+							 : NULL;
 	if (bad) {
 		reply_error(req, HTTP_BADREQUEST, "Bad Request", bad);
 		evhttp_clear_headers(&kv);
@@ -179,8 +168,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		die("out of memory");
 	q->req = req;
 	client_name(req, q->who, sizeof(q->who));
-	/* Kept with the request for the answer: the parameters are freed now. */
-	evhttp_add_header(evhttp_request_get_input_headers(req), "X-Hoursd-Student", student);
+	snprintf(q->student, sizeof(q->student), "%s", student);
 	const char *v[2] = {student, day};
 	db_query(r->srv->db, sql_readiness, 2, v, on_answer, q);
 	evhttp_clear_headers(&kv);
@@ -305,8 +293,10 @@ void readiness_free(struct readiness *r)
 {
 	if (r == NULL)
 		return;
-	if (r->http)
+	if (r->http) {
+		r->srv->readiness_listener = NULL; /* freed with evhttp */
 		evhttp_free(r->http);
+	}
 	SSL_CTX_free(r->tls);
 	free(r);
 }

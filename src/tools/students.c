@@ -11,6 +11,8 @@
  */
 #include "hoursd.h"
 #include "students.h"
+#include "conf.h"
+#include "utf8.h"
 #include "queries.h"
 
 #include <errno.h>
@@ -23,18 +25,6 @@
 #define SCAN_MAX (20 * 1024 * 1024) /* a scanned form: a few pages */
 
 /* ---- small checks ---- */
-
-bool students_valid_date(const char *s)
-{
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, m, d, n = 0;
-	if (s == NULL || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 ||
-	    n != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-	return y >= 1990 && y <= 2200 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] &&
-	       (m != 2 || d < 29 || leap);
-}
 
 /* GB 11643: 17 digits and a check character (ISO 7064 MOD 11-2; X for 10). */
 bool students_valid_id_card(const char *s)
@@ -108,7 +98,7 @@ static bool local_time(const char *in, char out[32])
 		return false;
 	memcpy(date, in, 10);
 	date[10] = '\0';
-	if (!students_valid_date(date) || sscanf(in + 11, "%2d:%2d%n", &hh, &mm, &n) != 2 || n != 5)
+	if (!conf_valid_date(date) || sscanf(in + 11, "%2d:%2d%n", &hh, &mm, &n) != 2 || n != 5)
 		return false;
 	const char *rest = in + 16;
 	if (rest[0] == ':') {
@@ -235,6 +225,7 @@ struct csv {
 	char buf[MAX_LINE + 2];
 	char *field[MAX_FIELDS];
 	int nfield;
+	int ncols;	     /* the header's fields: every row has as many; 0 while reading it */
 	int col[MAX_FIELDS]; /* the header's column of each wanted name; -1: absent */
 };
 
@@ -261,10 +252,23 @@ static int csv_next(struct csv *c)
 			s += 3;
 		if (*s == '\0' || *s == '#')
 			continue;
+		size_t bad = utf8_invalid_at(s, strlen(s));
+		if (s[bad] != '\0') {
+			fprintf(stderr,
+				"%s:%lu: byte %zu is not UTF-8 (0x%02x): save the file as UTF-8\n",
+				c->path, c->line, (size_t)(s - c->buf) + bad + 1,
+				(unsigned char)s[bad]);
+			return -1;
+		}
 		const char *why = NULL;
 		c->nfield = csv_split(s, c->field, &why);
 		if (c->nfield < 0) {
 			fprintf(stderr, "%s:%lu: %s\n", c->path, c->line, why);
+			return -1;
+		}
+		if (c->ncols && c->nfield != c->ncols) {
+			fprintf(stderr, "%s:%lu: %d fields, the header has %d\n", c->path, c->line,
+				c->nfield, c->ncols);
 			return -1;
 		}
 		for (int i = 0; i < c->nfield; i++) { /* trim blanks */
@@ -327,10 +331,11 @@ static bool csv_open(struct csv *c, const char *path, const char *const *need, i
 			fclose(c->f);
 			return false;
 		}
+	c->ncols = c->nfield;
 	return true;
 }
 
-/* Column i of the current row ("" when the row is short or the column absent). */
+/* Column i of the current row ("" when the column is absent). */
 static const char *csv_get(const struct csv *c, int i)
 {
 	int k = c->col[i];
@@ -348,12 +353,12 @@ static const char *student_refusal(const struct student_fields *f, char *buf, si
 		return "school code: 1-64 printable characters expected";
 	if (!valid_class(f->vehicle_class))
 		return "vehicle class: a letter and an optional digit expected (C1, B2, D)";
-	if (!students_valid_date(f->enrolled_on))
+	if (!conf_valid_date(f->enrolled_on))
 		return "enrolment date: YYYY-MM-DD expected";
 	if (f->id_card && !students_valid_id_card(f->id_card))
 		return "identity-card number: 17 digits and a check character (0-9 or X) that "
 		       "matches them expected";
-	if (f->pre_entered_on && !students_valid_date(f->pre_entered_on))
+	if (f->pre_entered_on && !conf_valid_date(f->pre_entered_on))
 		return "pre-entry date: YYYY-MM-DD expected";
 	if (f->legacy && f->pre_entered_on == NULL)
 		return "a legacy student needs the police pre-entry date";
@@ -644,7 +649,7 @@ int schedule_import(students_db_fn db, const char *path)
 
 int schedule_list(students_db_fn db, const char *student_no, const char *day)
 {
-	if (day && !students_valid_date(day)) {
+	if (day && !conf_valid_date(day)) {
 		fprintf(stderr, "hoursctl: schedule list: --day: YYYY-MM-DD expected\n");
 		return 2;
 	}
@@ -779,7 +784,7 @@ static const char *form_refusal(const struct form *f, char t[6][32], long long *
 		return "mileage_km: kilometres with at most one decimal expected (\"12.5\")";
 	if (!valid_token(f->coach_no, 32))
 		return "coach_no: 1-32 printable ASCII characters expected";
-	if (!students_valid_date(f->from) || !students_valid_date(f->to))
+	if (!conf_valid_date(f->from) || !conf_valid_date(f->to))
 		return "trained_from, trained_to: YYYY-MM-DD expected";
 	if (strcmp(f->from, f->to) > 0)
 		return "trained_from is after trained_to";
@@ -1122,7 +1127,7 @@ static int import_json(students_db_fn db, const char *path, const char *scan, co
 	return rc;
 }
 
-static int import_csv(students_db_fn db, const char *path, const char *scan, const char *cutoff)
+static int import_csv(students_db_fn db, const char *path, const char *cutoff)
 {
 	struct csv c;
 	if (!csv_open(&c, path, form_columns, F__N, NULL, 0))
@@ -1140,7 +1145,7 @@ static int import_csv(students_db_fn db, const char *path, const char *scan, con
 		char where[4200];
 		form_from_csv(&c, &f);
 		snprintf(where, sizeof(where), "%s:%lu", path, c.line);
-		if (form_import(db, where, path, &f, scan, cutoff) == 0)
+		if (form_import(db, where, path, &f, NULL, cutoff) == 0)
 			ok++;
 		else
 			bad++;
@@ -1162,7 +1167,17 @@ int backfill_import(students_db_fn db, const char *path, const char *scan, const
 	while ((ch = fgetc(f)) == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
 		;
 	fclose(f);
-	return ch == '{' ? import_json(db, path, scan, cutoff) : import_csv(db, path, scan, cutoff);
+	if (ch == '{')
+		return import_json(db, path, scan, cutoff);
+	/* One scan is one paper form: a CSV of forms names each row's in its scan column. */
+	if (scan) {
+		fprintf(stderr,
+			"hoursctl: backfill import: --scan goes with one form (JSON); %s is a "
+			"CSV of forms: each row names its scan in the scan column\n",
+			path);
+		return 2;
+	}
+	return import_csv(db, path, cutoff);
 }
 
 int backfill_decide(students_db_fn db, const char *form_no, bool approve, const char *by,

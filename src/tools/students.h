@@ -45,7 +45,6 @@ int backfill_show(students_db_fn db, const char *form_no);
 int students_explain_backfill(PGconn *c, const char *student_no, FILE *out);
 
 /* Checks shared with the tests: a date YYYY-MM-DD that exists; an identity-card number. */
-bool students_valid_date(const char *s);
 bool students_valid_id_card(const char *s);
 
 #endif
