@@ -40,6 +40,8 @@ size_t checkpoint_text(char *out, size_t cap, long long n, const char *head_hex,
 	return len < 0 || (size_t)len >= cap ? 0 : (size_t)len;
 }
 
+#define CHECKPOINT_SIG_MAX 512 /* bytes of a checkpoint's signature: RSA-4096 */
+
 /* The digest a key signs with: SHA-256, none for Ed25519 (it hashes itself). */
 static const EVP_MD *md_of(EVP_PKEY *key)
 {
@@ -55,6 +57,12 @@ static bool usable(EVP_PKEY *k, char *why, size_t cap)
 	}
 	if (id != EVP_PKEY_RSA && id != EVP_PKEY_EC && id != EVP_PKEY_ED25519) {
 		snprintf(why, cap, "not an RSA, EC or Ed25519 key");
+		return false;
+	}
+	if (EVP_PKEY_get_size(k) > CHECKPOINT_SIG_MAX) {
+		snprintf(why, cap,
+			 "its signatures take %d bytes, more than %d (RSA of 4096 bits at most)",
+			 EVP_PKEY_get_size(k), CHECKPOINT_SIG_MAX);
 		return false;
 	}
 	return true;
@@ -179,8 +187,8 @@ static void on_head(void *arg, const PGresult *res)
 		c->signing = false;
 		return;
 	}
-	char text[256], n_s[24], at_s[24], hex[2 * 512 + 1];
-	uint8_t sig[512];
+	char text[256], n_s[24], at_s[24], hex[2 * CHECKPOINT_SIG_MAX + 1];
+	uint8_t sig[CHECKPOINT_SIG_MAX];
 	size_t len = sizeof(sig);
 	if (checkpoint_text(text, sizeof(text), n, head, at) == 0 ||
 	    !checkpoint_sign(c->key, text, sig, &len)) {

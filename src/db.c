@@ -15,6 +15,13 @@ enum pg_state { PG_DOWN, PG_CONNECTING, PG_READY };
 #define MAX_PARAMS 16
 
 /* A statement waiting for the connection, or in flight. */
+/*
+ * How often a statement the server refused for its own reasons (shutting
+ * down, crashed, read-only) is sent again after a reconnect: with the
+ * reconnect backoff (database.reconnect_max_ms) that outlasts a failover.
+ */
+#define DB_MAX_RESENDS 10
+
 struct job {
 	struct job *next;
 	const char *sql; /* static text */
@@ -24,6 +31,7 @@ struct job {
 	char *own[MAX_PARAMS]; /* db_query's copies */
 	db_result_fn fn;
 	void *arg;
+	unsigned resends; /* sent again after the server refused it for its own reasons */
 };
 
 struct db {
@@ -212,8 +220,14 @@ static void on_socket(evutil_socket_t fd, short what, void *arg)
 	while (d->busy && !PQisBusy(d->pg)) {
 		PGresult *res = PQgetResult(d->pg);
 		if (res == NULL && d->failed && failed_by_server(d)) {
-			conn_lost(d, d->error);
-			return;
+			if (++d->busy->resends <= DB_MAX_RESENDS) {
+				conn_lost(d, d->error);
+				return;
+			}
+			/* Not a failover (that is over in seconds): a standby for good, or a
+			 * statement that takes its backend down.  It fails; the next ones go. */
+			log_error("db %s: the server refused the statement %d times: given up",
+				  d->name, DB_MAX_RESENDS);
 		}
 		if (res == NULL) {
 			job_done(d);
