@@ -4,6 +4,7 @@
  */
 #include "hoursd.h"
 #include "push_answer.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -15,31 +16,12 @@ const char *push_outcome_name(enum push_outcome o)
 	return (unsigned)o < ARRAY_SIZE(names) ? names[o] : "?";
 }
 
-/* Length of the valid UTF-8 character at s (n bytes left), 0 when invalid: PostgreSQL's rules. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] < 0x80		    ? 1
-		     : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
-		     : s[0] >= 0xe0 && s[0] <= 0xef ? 3
-		     : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
-						    : 0;
-	if (len == 0 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return len;
-}
-
 void push_sanitize(const char *in, size_t n, char *out, size_t cap, bool keep_lines)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	size_t o = 0;
 	for (size_t i = 0; i < n;) {
-		size_t l = utf8_len(s + i, n - i);
+		size_t l = utf8_char_len(s + i, n - i);
 		bool ctl = l == 1 && (s[i] < 0x20 || s[i] == 0x7f) &&
 			   !(keep_lines && (s[i] == '\n' || s[i] == '\t'));
 		if (l == 0 || ctl) {

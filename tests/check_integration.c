@@ -3056,16 +3056,25 @@ START_TEST(test_students_csv_import)
 			"S000000000000006,S001,C1,2026-02-30,,no,\n"
 			"S000000000000007,S001,C1,2026-11-01,,yes,\n"
 			"\"S000000000000008\",S001,C2,2026-11-02,,,\n"
-			"S000000000000009,S001,C1,2026-11-01,\"unclosed\n");
+			"S000000000000009,S001,C1,2026-11-01,\"unclosed\n"
+			/* saved by a spreadsheet in GBK (上), and a row short of fields */
+			"S000000000000011,S001,C1,2026-11-01,,no,\xc9\xcf\n"
+			"S000000000000012,S001,C1,2026-11-01\n");
 	ck_assert_int_eq(ctl("student", "import", csv, NULL), 1);
 	ck_assert_int_eq(count_lines_in(ctl_out, "3 enrolled, 0 enrolled already"), 1);
-	static const char *const bad[] = {":4: identity-card number",	":5: student number",
-					  ":6: no school S999",		":7: enrolment date",
-					  ":8: a legacy student needs", ":10: a quoted field"};
+	static const char *const bad[] = {
+		":4: identity-card number",
+		":5: student number",
+		":6: no school S999",
+		":7: enrolment date",
+		":8: a legacy student needs",
+		":10: a quoted field",
+		":11: byte 41 is not UTF-8 (0xc9): save the file as UTF-8",
+		":12: 4 fields, the header has 7"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		ck_assert_msg(count_lines_in(ctl_err, bad[i]) == 1, "no \"%s\" in %s", bad[i],
 			      ctl_err);
-	ck_assert_int_eq(count_lines_in(ctl_err, csv), 6);
+	ck_assert_int_eq(count_lines_in(ctl_err, csv), 8);
 	/* Every good row, none of the bad ones; the number only in student_identity. */
 	ck_assert_int_eq(db_value("SELECT count(*) FROM student", NULL, NULL), 3);
 	ck_assert_int_eq(db_value("SELECT count(*) FROM student WHERE student_no IN"
@@ -3442,6 +3451,10 @@ START_TEST(test_students_readiness)
 		{"", "student=S000000000000001", 200, "\"school_code\":\"S001\""},
 		{"", "student=S0001", 400, "16-character"},
 		{"", "student=S000000000000001&day=tomorrow", 400, "YYYY-MM-DD"},
+		{"", "student=S000000000000001&day=2024-13-45", 400, "YYYY-MM-DD"},
+		/* The answer names the student asked about, whatever the headers claim. */
+		{"-H 'X-Hoursd-Student: S999999999999999'", "student=S000000000000001", 200,
+		 "\"student_no\":\"S000000000000001\""},
 		{"-X POST", "student=S000000000000001", 405, "GET only"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(asks); i++) {
@@ -3475,7 +3488,7 @@ START_TEST(test_students_readiness)
 	pclose(p);
 	ck_assert_int_eq(atoi(line), 0);
 	stop_hoursd();
-	ck_assert_int_eq(count_lines_with("readiness: "), 5);
+	ck_assert_int_eq(count_lines_with("readiness: "), 6);
 }
 END_TEST
 
