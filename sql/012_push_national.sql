@@ -32,3 +32,17 @@ CREATE TABLE push_review (
 -- reviews of its district's packets.
 INSERT INTO audit_liaison_table VALUES ('push_review');
 SELECT audit_scope('push_review', 'packet_id IN (SELECT id FROM push_packet)');
+
+-- The school a student's part is pushed under, in the body (school_code,
+-- inscode) and in its teaching log alike: the school of the terminals
+-- that recorded most of the part's counted records (a tie: the smaller
+-- code), else the school that enrolled the student.
+CREATE FUNCTION packet_school(p_student text, p_part smallint) RETURNS bigint
+	LANGUAGE sql STABLE AS $$
+	SELECT coalesce(
+	  (SELECT s.id FROM record_verdict r
+	     JOIN terminal te ON te.id = r.terminal_id
+	     JOIN school s ON s.id = te.school_id
+	    WHERE r.student_no = p_student AND r.part = p_part AND r.verdict = 'accepted'
+	    GROUP BY s.id, s.code ORDER BY count(*) DESC, s.code LIMIT 1),
+	  (SELECT st.school_id FROM student st WHERE st.student_no = p_student)) $$;

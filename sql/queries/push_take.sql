@@ -34,16 +34,9 @@ SELECT t.id, t.attempts, t.attempts - t.redrive_attempts, t.body, t.student_no, 
   LEFT JOIN LATERAL (
     SELECT
       -- The school of the terminals that recorded the minutes (most
-      -- records), else the student's.
-      coalesce((SELECT s.code FROM record_verdict r
-                  JOIN terminal te ON te.id = r.terminal_id
-                  JOIN school s ON s.id = te.school_id
-                 WHERE r.student_no = t.student_no
-                   AND r.part = t.part AND r.verdict = 'accepted'
-                 GROUP BY s.code ORDER BY count(*) DESC, s.code LIMIT 1),
-               (SELECT s.code FROM student st
-                  JOIN school s ON s.id = st.school_id
-                 WHERE st.student_no = t.student_no)) AS school,
+      -- records), else the student's (packet_school(), 012).
+      (SELECT s.code FROM school s
+        WHERE s.id = packet_school(t.student_no, t.part)) AS school,
       (SELECT encode(st.id_card_sha256, 'hex') FROM student st
         WHERE st.student_no = t.student_no AND length(st.id_card_sha256) = 32) AS id_card,
       -- Minutes as counted, each kind at most what the syllabus lets it

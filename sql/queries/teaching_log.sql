@@ -56,7 +56,9 @@ SELECT json_build_object(
     'remote', capped(pr.remote, sp.max_remote),
     'total', capped(pr.vehicle, sp.max_vehicle) + capped(pr.simulator, sp.max_simulator)
              + capped(pr.classroom, sp.max_classroom) + capped(pr.remote, sp.max_remote),
-    'required', sp.required_minutes,
+    -- as the judge required it: the reduced figure for a licence held (008)
+    'required', required_minutes(sp, EXISTS (SELECT 1 FROM licence_held h
+                                              WHERE h.student_no = pr.student_no)),
     'mileage_km', (pr.mileage_dkm / 10)::text || '.' || (pr.mileage_dkm % 10)::text,
     'records', (SELECT count(*) FROM rec)),
   -- The counted records' numbers, terminal number and record number
@@ -91,9 +93,5 @@ SELECT json_build_object(
     -- The school of the terminals that recorded the minutes (most
     -- records), else the student's: as the push's school_code.
     SELECT sc.code, sc.name FROM school sc
-     WHERE sc.id = coalesce(
-             (SELECT te.school_id FROM rec r JOIN terminal te ON te.id = r.terminal_id
-               WHERE te.school_id IS NOT NULL
-               GROUP BY te.school_id ORDER BY count(*) DESC, te.school_id LIMIT 1),
-             (SELECT st.school_id FROM student st WHERE st.student_no = pr.student_no))) s
+     WHERE sc.id = packet_school(pr.student_no, pr.part)) s
     ON true
