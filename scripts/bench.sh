@@ -142,6 +142,16 @@ judged() {
 	echo "the judge did not catch up in 60 s"; exit 1
 }
 
+# The audit chain has linked every row queued for it (up to 60 s): its work is
+# the run's, not the next one's.
+chained() {
+	for _ in $(seq 1200); do
+		[ "$(psql -c 'SELECT count(*) FROM audit_pending')" = 0 ] && return
+		sleep 0.05
+	done
+	echo "the audit chain did not catch up in 60 s"; exit 1
+}
+
 # Lag of the judge behind ingest, ms: percentile $1 over every record judged.
 lag_ms() {
 	psql -c "SELECT round((1000 * extract(epoch FROM percentile_cont($1) WITHIN GROUP
@@ -170,10 +180,12 @@ for r in $(seq 1 "$RUNS"); do
 	stored=$(psql -c "SELECT count(*) FROM training_record WHERE verdict = 'accepted'")
 	[ "$ok" = "$stored" ] || { echo "acked $ok records but $stored are stored"; exit 1; }
 	judged
+	chained
 	g2=$(pg_ticks)
 	rates+=("$rate") p50s+=("$p50") p99s+=("$p99")
 	cpus+=("$(calc "($c1 - $c0) * 1000000 / $tck / $ok")")
-	# PostgreSQL's share: ingest during the run and the judge until it caught up.
+	# PostgreSQL's share: ingest during the run, the judge and the audit chain until
+	# they caught up.
 	pgcpus+=("$(calc "($g2 - $g0) * 1000000 / $tck / $ok")")
 	loadcpus+=("$(awk -v ok="$ok" '{print ($1 + $2) * 1000000 / ok}' "$WORK/run$r.cpu")")
 	lag50s+=("$(lag_ms 0.5)") lag99s+=("$(lag_ms 0.99)")
@@ -191,6 +203,7 @@ for r in $(seq 1 "$RUNS"); do
 	run_load "$WORK/half$r" "--rate $half"
 	read -r hrate _ hp99 _ < <(figures "$WORK/half$r")
 	judged
+	chained
 	half_p99s+=("$hp99") half_rates+=("$hrate") half_lag99s+=("$(lag_ms 0.99)")
 	printf 'half-rate run %d: %s records/s, ack p99 %s ms; judge lag p99 %s ms\n' "$r" \
 		"$hrate" "$hp99" "${half_lag99s[-1]}"
