@@ -16,11 +16,11 @@ enum pg_state { PG_DOWN, PG_CONNECTING, PG_READY };
 
 /* A statement waiting for the connection, or in flight. */
 /*
- * How often a statement the server refused for its own reasons (shutting
- * down, crashed, read-only) is sent again after a reconnect: with the
- * reconnect backoff (database.reconnect_max_ms) that outlasts a failover.
+ * How long a statement the server refuses for its own reasons (shutting
+ * down, crashed, read-only) is sent again after each reconnect: well past
+ * a failover (seconds, docs/scaling.md).
  */
-#define DB_MAX_RESENDS 10
+#define DB_RESEND_FOR_S 60
 
 struct job {
 	struct job *next;
@@ -31,7 +31,7 @@ struct job {
 	char *own[MAX_PARAMS]; /* db_query's copies */
 	db_result_fn fn;
 	void *arg;
-	unsigned resends; /* sent again after the server refused it for its own reasons */
+	time_t refused_at; /* the server's first refusal for its own reasons; 0: none */
 };
 
 struct db {
@@ -83,6 +83,14 @@ static bool send_flushing(struct db *d)
 }
 
 static void conn_lost(struct db *d, const char *why);
+
+/* Seconds on the monotonic clock, from 1 (0 is "never"). */
+static time_t monotonic_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + 1;
+}
 
 static void send_job(struct db *d)
 {
@@ -220,14 +228,17 @@ static void on_socket(evutil_socket_t fd, short what, void *arg)
 	while (d->busy && !PQisBusy(d->pg)) {
 		PGresult *res = PQgetResult(d->pg);
 		if (res == NULL && d->failed && failed_by_server(d)) {
-			if (++d->busy->resends <= DB_MAX_RESENDS) {
+			time_t now = monotonic_s();
+			if (d->busy->refused_at == 0)
+				d->busy->refused_at = now;
+			if (now - d->busy->refused_at < DB_RESEND_FOR_S) {
 				conn_lost(d, d->error);
 				return;
 			}
 			/* Not a failover (that is over in seconds): a standby for good, or a
 			 * statement that takes its backend down.  It fails; the next ones go. */
-			log_error("db %s: the server refused the statement %d times: given up",
-				  d->name, DB_MAX_RESENDS);
+			log_error("db %s: the server has refused the statement for %d s: given up",
+				  d->name, DB_RESEND_FOR_S);
 		}
 		if (res == NULL) {
 			job_done(d);
