@@ -94,7 +94,7 @@ struct hconf {
 	/* admin */
 	char *admin_listen; /* "host:port" of the HTTP admin listener, or NULL when off */
 	unsigned admin_header_timeout_s, admin_body_timeout_s;
-	/* findings: the thresholds of hoursctl findings (docs/audit-findings.md) */
+	/* findings: the thresholds of hoursctl findings (docs/audit.md, "Findings") */
 	unsigned findings_missing_minutes;  /* a lesson this many minutes short */
 	unsigned findings_clock_skew_s;	    /* GNSS time this far from the record's */
 	unsigned findings_off_site_minutes; /* per school and coach in the period */

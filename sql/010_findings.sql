@@ -2,7 +2,7 @@
 -- 二 of the notice: shortened training, forged or tampered timing data,
 -- training outside the approved ground, 应装尽装、能用尽用) as views for
 -- auditors' own SQL, and what the quarterly joint report with the police
--- needs (docs/audit-findings.md).
+-- needs (docs/audit.md, "Findings").
 --
 -- The views list every candidate with its measure and no threshold: the
 -- thresholds are the configuration's (findings.*), applied by `hoursctl

@@ -147,7 +147,8 @@ SELECT f.form_no, f.student_no, f.part,
 
 -- The approved forms' minutes per student and part, by kind: the second
 -- source of a part's minutes beside progress (the terminals').  The judge
--- adds them in part_ready(); the push and explain show them apart.
+-- adds them kind by kind to the terminals' before part_ready() (judge.sql);
+-- the push and explain show them apart.
 CREATE VIEW backfill_progress WITH (security_invoker = true) AS
 SELECT f.student_no, f.part, min(f.vehicle_class) AS vehicle_class,
        sum(f.vehicle)::integer AS vehicle, sum(f.simulator)::integer AS simulator,

@@ -13,7 +13,7 @@ ALTER TABLE push_packet
 
 -- The review of a packet's stage hours as the national platform answers
 -- GET /{stunum}-stagetrainningtimereview-{subject} (fetched after the
--- packet is accepted, when push.national.review is on): the last answer
+-- packet is accepted, when push.national_review is on): the last answer
 -- fetched, one row per packet.
 CREATE TABLE push_review (
 	packet_id    uuid PRIMARY KEY REFERENCES push_packet,

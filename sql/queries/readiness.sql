@@ -1,5 +1,5 @@
 -- readiness.sql - the pre-entry question (docs/push-contract.md, section
--- 9): is student $1 enrolled, and scheduled on day $2 (YYYY-MM-DD in
+-- 10): is student $1 enrolled, and scheduled on day $2 (YYYY-MM-DD in
 -- UTC+8; NULL: today)?  One row: the day, enrolled, the school's code
 -- and the class (NULL when not enrolled), the slots that day (those that
 -- overlap it).

@@ -1,7 +1,7 @@
 /*
  * findings.h - the notice's violations found in the data (hoursctl
  * findings) and the quarterly joint report with the police (hoursctl
- * report), read with blocking libpq: docs/audit-findings.md.
+ * report), read with blocking libpq: docs/audit.md, "Findings".
  */
 #ifndef HOURSD_FINDINGS_H
 #define HOURSD_FINDINGS_H

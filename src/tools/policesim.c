@@ -1261,7 +1261,7 @@ static void usage(FILE *out)
 		"       policesim pre-enter --hoursd HOST:PORT --cert FILE --key FILE --ca FILE\n"
 		"                 [--day DATE] STUDENT\n"
 		"Pre-enter a student as the platform does: only once hoursd says the student\n"
-		"is enrolled and scheduled that day (docs/push-contract.md section 9); exit 0\n"
+		"is enrolled and scheduled that day (docs/push-contract.md section 10); exit 0\n"
 		"pre-entered, 1 refused, 2 usage, 3 hoursd could not be asked.\n");
 }
 
