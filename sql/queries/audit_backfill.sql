@@ -1,6 +1,7 @@
 -- hoursctl explain: a student's back-fill forms per part ($1 = student
 -- number) beside the terminals' minutes, each source apart and counted
--- together as the judge counts them (counted_minutes(), each kind capped).
+-- together as the judge counts them (part_total, counted_minutes(): each
+-- kind capped).
 -- Columns: part, the approved forms' vehicle, simulator, classroom and
 -- remote minutes and km, the approved forms, the forms pending, the
 -- terminals' counted minutes, both counted together, required ('?': no
@@ -13,18 +14,16 @@ SELECT pt.part, coalesce(b.vehicle, 0), coalesce(b.simulator, 0), coalesce(b.cla
        coalesce(b.forms, '-'),
        coalesce((SELECT string_agg(st.form_no, ',' ORDER BY st.form_no) FROM backfill_state st
                   WHERE st.student_no = $1 AND st.part = pt.part AND st.state = 'pending'), '-'),
-       coalesce(capped(p.vehicle, sp.max_vehicle) + capped(p.simulator, sp.max_simulator)
-                + capped(p.classroom, sp.max_classroom) + capped(p.remote, sp.max_remote), 0),
-       capped(coalesce(p.vehicle, 0) + coalesce(b.vehicle, 0), sp.max_vehicle)
-         + capped(coalesce(p.simulator, 0) + coalesce(b.simulator, 0), sp.max_simulator)
-         + capped(coalesce(p.classroom, 0) + coalesce(b.classroom, 0), sp.max_classroom)
-         + capped(coalesce(p.remote, 0) + coalesce(b.remote, 0), sp.max_remote),
+       coalesce(counted_minutes(p, sp), 0),
+       coalesce(counted_minutes(t.vehicle, t.simulator, t.classroom, t.remote, sp), 0)
+         AS "?column?",
        coalesce(required_minutes(sp, EXISTS (SELECT 1 FROM licence_held h
                                               WHERE h.student_no = $1))::text, '?'),
        coalesce(pk.state || CASE WHEN pk.backfilled THEN ', back-filled' ELSE '' END, '-')
   FROM parts pt
   LEFT JOIN bp b ON b.part = pt.part
   LEFT JOIN progress p ON p.student_no = $1 AND p.part = pt.part
+  LEFT JOIN part_total t ON t.student_no = $1 AND t.part = pt.part
   LEFT JOIN student s ON s.student_no = $1
   LEFT JOIN syllabus_part sp ON sp.vehicle_class = coalesce(p.vehicle_class, s.vehicle_class)
                             AND sp.part = pt.part

@@ -9,10 +9,8 @@ SELECT p.part, p.vehicle_class, p.vehicle, p.simulator, p.classroom, p.remote,
        coalesce(required_minutes(sp, EXISTS (SELECT 1 FROM licence_held h
                                               WHERE h.student_no = p.student_no))::text, '?'),
        coalesce(pk.state, '-'),
-       coalesce(to_char(p.first_minute AT TIME ZONE 'UTC' + interval '8 hours',
-                        'YYYY-MM-DD HH24:MI'), ''),
-       coalesce(to_char(p.last_minute AT TIME ZONE 'UTC' + interval '8 hours',
-                        'YYYY-MM-DD HH24:MI'), '')
+       coalesce(local_minute(p.first_minute), ''),
+       coalesce(local_minute(p.last_minute), '')
   FROM progress p
   LEFT JOIN syllabus_part sp ON sp.vehicle_class = p.vehicle_class AND sp.part = p.part
   LEFT JOIN push_packet pk ON pk.student_no = p.student_no AND pk.part = p.part

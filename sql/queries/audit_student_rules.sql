@@ -9,12 +9,11 @@ p AS (SELECT * FROM progress WHERE student_no = $1),
 sp AS (SELECT sp.* FROM syllabus_part sp
         WHERE sp.vehicle_class = (SELECT min(vehicle_class) FROM p))
 SELECT coalesce((SELECT held_class FROM h), ''),
-       coalesce((SELECT to_char(noted_at AT TIME ZONE 'UTC' + interval '8 hours',
-                                'YYYY-MM-DD HH24:MI') FROM h), ''),
+       coalesce((SELECT local_minute(noted_at) FROM h), ''),
        coalesce((SELECT string_agg(format('part %s %s min', part, adding_required_minutes),
                                    ', ' ORDER BY part)
                    FROM sp WHERE adding_required_minutes IS NOT NULL), ''),
-       round(coalesce((SELECT sum(mileage_dkm) FROM p WHERE part IN (2, 3)), 0) / 10.0, 1),
+       round(coalesce((SELECT sum(mileage_dkm) FROM p WHERE cap_group(part) = 'practice'), 0) / 10.0, 1),
        coalesce((SELECT (gate_mileage_dkm / 10)::text FROM sp
                   WHERE gate_mileage_dkm IS NOT NULL ORDER BY part LIMIT 1), ''),
        coalesce((SELECT part::text FROM sp

@@ -17,7 +17,7 @@ rc AS (
   ON CONFLICT DO NOTHING)
 SELECT EXISTS (SELECT 1 FROM f), EXISTS (SELECT 1 FROM ins),
        (SELECT d.step || ' by ' || d.by_name || ' on '
-               || to_char(d.at AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI')
+               || local_minute(d.at)
           FROM backfill_step d WHERE d.form_no = $1 AND d.step IN ('approved', 'rejected')),
        (SELECT student_no FROM f), (SELECT part FROM f),
        coalesce((SELECT p.id::text || ' (' || p.state || ', '

@@ -14,8 +14,7 @@ SELECT s.student_no IS NOT NULL, coalesce(s.legacy, false), s.pre_entered_on::te
        (SELECT coalesce(sum(f.vehicle + f.simulator + f.classroom + f.remote), 0)
           FROM backfill_form f JOIN backfill_state st USING (form_no)
          WHERE f.student_no = $1 AND f.part = $2::smallint AND st.state <> 'rejected'),
-       (SELECT f.entered_by || ', ' || to_char(f.entered_at AT TIME ZONE 'UTC'
-                                               + interval '8 hours', 'YYYY-MM-DD HH24:MI')
+       (SELECT f.entered_by || ', ' || local_minute(f.entered_at)
           FROM backfill_form f WHERE f.form_no = $3),
        (SELECT f.form_no FROM backfill_form f WHERE f.scan_sha256 = decode($4, 'hex')),
        (SELECT p.id::text || ' (' || p.state || ')' FROM push_packet p

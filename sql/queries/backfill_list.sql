@@ -4,7 +4,7 @@
 -- decided by ('' when pending).
 SELECT f.form_no, f.student_no, f.part, f.vehicle + f.simulator + f.classroom + f.remote,
        st.state, f.entered_by,
-       to_char(f.entered_at AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI'),
+       to_char(local_clock(f.entered_at), 'YYYY-MM-DD HH24:MI'),
        coalesce(st.decided_by, '')
   FROM backfill_form f JOIN backfill_state st USING (form_no)
  WHERE $1::text IS NULL OR st.state = $1

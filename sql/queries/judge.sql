@@ -110,24 +110,15 @@ terminal_part AS (
    WHERE ((pr.student_no IN (SELECT student_no FROM prog)) IS TRUE
           OR (pr.student_no IN (SELECT student_no FROM recheck)) IS TRUE)
      AND NOT ((pr.student_no, pr.part) IN (SELECT student_no, part FROM prog)) IS TRUE),
--- The approved back-fill forms of those students (backfill_progress,
--- sql/011_students.sql): a part's second source, added kind by kind; a
--- part may have forms and no terminal minutes.  And each student's
--- mileage over the practice parts, which gates part 3 (syllabus_part).
+-- Each of those parts with the approved back-fill forms of those
+-- students added kind by kind (progress_with_forms(), sql/013): a part's
+-- second source; a part may have forms and no terminal minutes.  And each
+-- student's mileage over the practice parts, which gates part 3
+-- (syllabus_part).
 standing AS (
-  SELECT s.*, (sum(s.mileage_dkm) FILTER (WHERE s.part IN (2, 3))
-                OVER (PARTITION BY s.student_no))::bigint AS practice_dkm
-    FROM (SELECT coalesce(t.student_no, b.student_no) AS student_no,
-                 coalesce(t.part, b.part::smallint) AS part,
-                 coalesce(t.vehicle_class, b.vehicle_class) AS vehicle_class,
-                 coalesce(t.vehicle, 0) + coalesce(b.vehicle, 0) AS vehicle,
-                 coalesce(t.simulator, 0) + coalesce(b.simulator, 0) AS simulator,
-                 coalesce(t.classroom, 0) + coalesce(b.classroom, 0) AS classroom,
-                 coalesce(t.remote, 0) + coalesce(b.remote, 0) AS remote,
-                 coalesce(t.mileage_dkm, 0) + coalesce(b.mileage_dkm, 0) AS mileage_dkm,
-                 t.first_minute, t.last_minute, coalesce(t.records, 0) AS records,
-                 coalesce(t.updated_at, now()) AS updated_at,
-                 b.student_no IS NOT NULL AS backfilled
+  SELECT s.*, (sum((s.total).mileage_dkm) FILTER (WHERE cap_group((s.total).part) = 'practice')
+                OVER (PARTITION BY (s.total).student_no))::bigint AS practice_dkm
+    FROM (SELECT progress_with_forms(t, b) AS total, b.student_no IS NOT NULL AS backfilled
             FROM terminal_part t
             FULL JOIN (SELECT * FROM backfill_progress bp
                         WHERE (bp.student_no IN (SELECT student_no FROM prog)) IS TRUE
@@ -137,13 +128,13 @@ standing AS (
 -- marked back-filled when approved forms are among its minutes.
 packet AS (
   INSERT INTO push_packet (id, student_no, part, vehicle_class, backfilled)
-  SELECT gen_random_uuid(), s.student_no, s.part, s.vehicle_class, s.backfilled
+  SELECT gen_random_uuid(), (s.total).student_no, (s.total).part, (s.total).vehicle_class,
+         s.backfilled
     FROM standing s
-    JOIN syllabus_part sp ON sp.vehicle_class = s.vehicle_class AND sp.part = s.part
-   WHERE part_ready(ROW(s.student_no, s.part, s.vehicle_class, s.vehicle, s.simulator,
-                        s.classroom, s.remote, s.mileage_dkm, s.first_minute, s.last_minute,
-                        s.records, s.updated_at)::progress, sp,
-                    (s.student_no IN (SELECT student_no FROM licence_held)) IS TRUE,
+    JOIN syllabus_part sp ON sp.vehicle_class = (s.total).vehicle_class
+                         AND sp.part = (s.total).part
+   WHERE part_ready(s.total, sp,
+                    ((s.total).student_no IN (SELECT student_no FROM licence_held)) IS TRUE,
                     s.practice_dkm)
   ON CONFLICT (student_no, part) DO NOTHING
   RETURNING id)

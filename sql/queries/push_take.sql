@@ -26,8 +26,7 @@ WITH t AS (
   RETURNING p.*)
 SELECT t.id, t.attempts, t.attempts - t.redrive_attempts, t.body, t.student_no, t.part,
        t.vehicle_class, t.backfilled,
-       to_char(t.created_at AT TIME ZONE 'UTC' + interval '8 hours',
-               'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'),
+       to_char(local_clock(t.created_at), 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'),
        b.school, b.id_card, b.veh, b.sim, b.cls, b.rem, b.km, b.first, b.last, b.n, b.digest,
        t.profile, b.forms, b.bf_minutes
   FROM t
@@ -46,40 +45,21 @@ SELECT t.id, t.attempts, t.attempts - t.redrive_attempts, t.body, t.student_no, 
       capped(pr.classroom, sp.max_classroom) AS cls,
       capped(pr.remote, sp.max_remote) AS rem,
       (pr.mileage_dkm / 10)::text || '.' || (pr.mileage_dkm % 10)::text AS km,
-      to_char(pr.first_minute AT TIME ZONE 'UTC' + interval '8 hours',
-              'YYYY-MM-DD"T"HH24:MI:00"+08:00"') AS first,
-      to_char(pr.last_minute AT TIME ZONE 'UTC' + interval '8 hours',
-              'YYYY-MM-DD"T"HH24:MI:00"+08:00"') AS last,
-      d.n, d.digest, pr.forms,
-      CASE WHEN pr.forms IS NOT NULL THEN
-        capped(pr.vehicle, sp.max_vehicle) + capped(pr.simulator, sp.max_simulator)
-        + capped(pr.classroom, sp.max_classroom) + capped(pr.remote, sp.max_remote)
-        - capped(pr.t_vehicle, sp.max_vehicle) - capped(pr.t_simulator, sp.max_simulator)
-        - capped(pr.t_classroom, sp.max_classroom) - capped(pr.t_remote, sp.max_remote)
+      to_char(local_clock(pr.first_minute), 'YYYY-MM-DD"T"HH24:MI:00"+08:00"') AS first,
+      to_char(local_clock(pr.last_minute), 'YYYY-MM-DD"T"HH24:MI:00"+08:00"') AS last,
+      d.n, d.digest, f.forms,
+      -- What the approved forms add to the counted total.
+      CASE WHEN f.forms IS NOT NULL THEN
+        counted_minutes(pr, sp) - coalesce(counted_minutes(p, sp), 0)
       END AS bf_minutes
       FROM (SELECT 1) one
-      -- The terminals' progress and the approved forms, kind by kind (t_*:
-      -- the terminals' alone); no row when neither has any.
-      LEFT JOIN (
-        SELECT coalesce(p.vehicle, 0) + coalesce(f.vehicle, 0) AS vehicle,
-               coalesce(p.simulator, 0) + coalesce(f.simulator, 0) AS simulator,
-               coalesce(p.classroom, 0) + coalesce(f.classroom, 0) AS classroom,
-               coalesce(p.remote, 0) + coalesce(f.remote, 0) AS remote,
-               coalesce(p.vehicle, 0) AS t_vehicle, coalesce(p.simulator, 0) AS t_simulator,
-               coalesce(p.classroom, 0) AS t_classroom, coalesce(p.remote, 0) AS t_remote,
-               coalesce(p.mileage_dkm, 0) + coalesce(f.mileage_dkm, 0) AS mileage_dkm,
-               least(p.first_minute,
-                     (f.trained_from::timestamp AT TIME ZONE 'UTC') - interval '8 hours')
-                 AS first_minute,
-               greatest(p.last_minute,
-                        (f.trained_to::timestamp AT TIME ZONE 'UTC') - interval '8 hours')
-                 AS last_minute,
-               f.forms
-          FROM (SELECT 1) o
-          LEFT JOIN progress p ON p.student_no = t.student_no AND p.part = t.part
-          LEFT JOIN backfill_progress f ON f.student_no = t.student_no AND f.part = t.part
-                                        AND t.backfilled
-         WHERE p.student_no IS NOT NULL OR f.student_no IS NOT NULL) pr ON true
+      -- The terminals' progress and the approved forms, kind by kind
+      -- (progress_with_forms(), sql/013); no row when neither has any.
+      LEFT JOIN progress p ON p.student_no = t.student_no AND p.part = t.part
+      LEFT JOIN backfill_progress f ON f.student_no = t.student_no AND f.part = t.part
+                                    AND t.backfilled
+      LEFT JOIN LATERAL (SELECT (progress_with_forms(p, f)).*
+                          WHERE p.student_no IS NOT NULL OR f.student_no IS NOT NULL) pr ON true
       LEFT JOIN syllabus_part sp ON sp.vehicle_class = t.vehicle_class AND sp.part = t.part
       -- One line terminal_no|record_no\n per counted record, sorted by
       -- bytes, SHA-256.

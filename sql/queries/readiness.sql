@@ -7,8 +7,8 @@ WITH d AS (SELECT coalesce($2::date, training_day(now())) AS day)
 SELECT d.day::text, s.student_no IS NOT NULL, sc.code, s.vehicle_class,
        (SELECT count(*) FROM schedule_slot sl
          WHERE sl.student_no = $1
-           AND sl.starts_at < (d.day + 1)::timestamp AT TIME ZONE 'UTC' - interval '8 hours'
-           AND sl.ends_at > d.day::timestamp AT TIME ZONE 'UTC' - interval '8 hours')
+           AND sl.starts_at < local_midnight(d.day + 1)
+           AND sl.ends_at > local_midnight(d.day))
   FROM d
   LEFT JOIN student s ON s.student_no = $1
   LEFT JOIN school sc ON sc.id = s.school_id

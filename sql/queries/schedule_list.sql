@@ -2,8 +2,8 @@
 -- $1 student (NULL: all), $2 training day in UTC+8 (NULL: every day).
 -- Columns: id, student, coach, plate, start and end (UTC+8).
 SELECT sl.id, sl.student_no, sl.coach_no, sl.plate,
-       to_char(sl.starts_at AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI'),
-       to_char(sl.ends_at AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI')
+       to_char(local_clock(sl.starts_at), 'YYYY-MM-DD HH24:MI'),
+       to_char(local_clock(sl.ends_at), 'YYYY-MM-DD HH24:MI')
   FROM schedule_slot sl
  WHERE ($1::text IS NULL OR sl.student_no = $1)
    AND ($2::date IS NULL OR training_day(sl.starts_at) = $2::date)

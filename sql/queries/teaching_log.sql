@@ -24,13 +24,7 @@ bf AS (
      AND NOT EXISTS (SELECT 1 FROM push_packet k
                       WHERE k.student_no = $1 AND k.part = sel.part AND NOT k.backfilled)),
 pr AS (
-  SELECT $1::text AS student_no, sel.part::smallint AS part,
-         coalesce(p.vehicle_class, bf.vehicle_class) AS vehicle_class,
-         coalesce(p.vehicle, 0) + coalesce(bf.vehicle, 0) AS vehicle,
-         coalesce(p.simulator, 0) + coalesce(bf.simulator, 0) AS simulator,
-         coalesce(p.classroom, 0) + coalesce(bf.classroom, 0) AS classroom,
-         coalesce(p.remote, 0) + coalesce(bf.remote, 0) AS remote,
-         coalesce(p.mileage_dkm, 0) + coalesce(bf.mileage_dkm, 0) AS mileage_dkm
+  SELECT (progress_with_forms(p, bf)).*
     FROM sel
     LEFT JOIN progress p ON p.student_no = $1 AND p.part = sel.part
     LEFT JOIN bf ON true
@@ -42,20 +36,18 @@ les AS (
   SELECT r.terminal_id, r.session_login_at, min(r.class_id) AS class_id,
          min(r.coach_no) AS coach_no, min(r.record_time) AS first, max(r.record_time) AS last,
          count(*) AS minutes, sum(r.mileage_dkm) AS dkm
-    FROM rec r GROUP BY r.terminal_id, r.session_login_at),
-loc(t) AS (SELECT 'YYYY-MM-DD HH24:MI')
+    FROM rec r GROUP BY r.terminal_id, r.session_login_at)
 SELECT json_build_object(
   'student_no', pr.student_no, 'part', pr.part, 'subject', pr.part,
   'vehicle_class', pr.vehicle_class,
   'school_code', s.code, 'school_name', s.name,
-  'generated_at', to_char(now() AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI:SS'),
+  'generated_at', local_time(now()),
   'totals', json_build_object(
     'vehicle', capped(pr.vehicle, sp.max_vehicle),
     'simulator', capped(pr.simulator, sp.max_simulator),
     'classroom', capped(pr.classroom, sp.max_classroom),
     'remote', capped(pr.remote, sp.max_remote),
-    'total', capped(pr.vehicle, sp.max_vehicle) + capped(pr.simulator, sp.max_simulator)
-             + capped(pr.classroom, sp.max_classroom) + capped(pr.remote, sp.max_remote),
+    'total', counted_minutes(pr, sp),
     -- as the judge required it: the reduced figure for a licence held (008)
     'required', required_minutes(sp, EXISTS (SELECT 1 FROM licence_held h
                                               WHERE h.student_no = pr.student_no)),
@@ -71,10 +63,9 @@ SELECT json_build_object(
              'terminal', coalesce(te.terminal_no, te.phone),
              'plate', v.plate,
              'coach_no', l.coach_no,
-             'login', to_char(coalesce(l.session_login_at, l.first) AT TIME ZONE 'UTC'
-                              + interval '8 hours', loc.t),
-             'first', to_char(l.first AT TIME ZONE 'UTC' + interval '8 hours', loc.t),
-             'last', to_char(l.last AT TIME ZONE 'UTC' + interval '8 hours', loc.t),
+             'login', local_minute(coalesce(l.session_login_at, l.first)),
+             'first', local_minute(l.first),
+             'last', local_minute(l.last),
              'minutes', l.minutes,
              'mileage_km', (l.dkm / 10)::text || '.' || (l.dkm % 10)::text,
              'photos', coalesce((SELECT json_agg(encode(ph.sha256, 'hex') ORDER BY ph.taken_at, ph.photo_no)
@@ -87,7 +78,6 @@ SELECT json_build_object(
       JOIN terminal te ON te.id = l.terminal_id
       LEFT JOIN vehicle v ON v.id = te.vehicle_id), '[]'::json))::text
   FROM pr
-  CROSS JOIN loc
   LEFT JOIN syllabus_part sp ON sp.vehicle_class = pr.vehicle_class AND sp.part = pr.part
   LEFT JOIN LATERAL (
     -- The school of the terminals that recorded the minutes (most

@@ -9,10 +9,10 @@
 SELECT f.form_no, f.vehicle, f.classroom, f.simulator, f.remote,
        to_char(f.mileage_dkm / 10.0, 'FM999999990.0'), f.coach_no,
        format('%s %s / %s %s / %s %s',
-              f.student_signed_by, to_char(f.student_signed_at AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI'),
-              f.coach_signed_by, to_char(f.coach_signed_at AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI'),
-              f.sealed_by, to_char(f.sealed_at AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI')),
-       format('%s %s', s.by_name, to_char(s.at AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI')),
+              f.student_signed_by, local_minute(f.student_signed_at),
+              f.coach_signed_by, local_minute(f.coach_signed_at),
+              f.sealed_by, local_minute(f.sealed_at)),
+       format('%s %s', s.by_name, local_minute(s.at)),
        encode(f.scan_sha256, 'hex')
   FROM backfill_form f
   JOIN backfill_step s ON s.form_no = f.form_no AND s.step = 'approved'
