@@ -51,7 +51,7 @@ MAINS := src/hoursd.c
 LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*.c))
 TEST_SRC := $(wildcard tests/check_*.c)
 # Every statement is a file of sql/queries/daemon/ or sql/queries/hoursctl/,
-# compiled in as sql_NAME (queries.h).
+# compiled in as sql_NAME with its columns' constants (queries.h).
 QUERIES := $(sort $(wildcard sql/queries/daemon/*.sql sql/queries/hoursctl/*.sql))
 HDRS := $(wildcard include/*.h) $(GEN)/queries.h
 # The tools live in src/tools/, with their own headers, and are not in the

@@ -4,4 +4,5 @@
 -- function that runs it with jit off; docs/audit.md says why the order
 -- is safe with several instances).
 -- Returns one row: links appended, and the head's number after them.
+-- columns: linked, head
 SELECT linked, head_n AS head FROM audit_chain_append($1::int)

@@ -3,6 +3,7 @@
 -- message id, $4 = result): the first answer's time is kept, the result is
 -- the last one (0x0205 comes twice).  Returns the command's id, none when
 -- no such command was sent.
+-- columns: id
 UPDATE terminal_command
    SET answered_at = coalesce(answered_at, now()),
        result = $4::smallint

@@ -13,6 +13,7 @@
 -- $2 is used as the parameter it is, never through a CTE: a CTE's row is
 -- copied each time it is read, and reading it once a record copies the
 -- whole batch's bytes once a record.
+-- columns: i, outcome, stored_verdict
 WITH pos AS (
   INSERT INTO position (terminal_id, fix_time, lat_e6, lon_e6, altitude_m, speed_dkmh,
                         direction, alarm, status, fix_valid)

@@ -17,6 +17,8 @@
 --     approved back-fill forms counted beside the terminals' minutes
 -- Returns one row: how many were judged, by decision, the packets made,
 -- and the longest wait in the queue (seconds).
+-- columns: judged, counted, daily_cap, student_overlap, coach_overlap,
+--   packets, oldest_s
 WITH q AS (
   DELETE FROM judge_queue
    WHERE seq IN (SELECT seq FROM judge_queue ORDER BY seq LIMIT $1::int FOR UPDATE SKIP LOCKED)

@@ -7,6 +7,7 @@
 -- error (NULL: none).  A retry past the maximum age is failed, and no
 -- retry is due after the deadline.  Columns: the packet's state and last
 -- error; no row when the lease had passed.
+-- columns: state, last_error
 WITH a AS (
   INSERT INTO push_attempt (packet_id, attempt, started_at, latency_ms,
                             http_status, outcome, answer)

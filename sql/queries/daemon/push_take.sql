@@ -15,6 +15,9 @@
 -- terminals' progress and the approved forms (backfill_progress) together;
 -- a form's days count from 00:00 (UTC+8).  Forms count in a packet marked
 -- back-filled only: a part the terminals met alone stays as it was met.
+-- columns: id, attempts, ?column? (since_redrive), body, student_no, part,
+--   vehicle_class, backfilled, to_char (created), school, id_card, veh, sim,
+--   cls, rem, km, first, last, n, digest, profile, forms, bf_minutes
 WITH t AS (
   UPDATE push_packet p
      SET state = 'sending', attempts = p.attempts + 1,

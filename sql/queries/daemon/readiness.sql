@@ -3,6 +3,7 @@
 -- UTC+8; NULL: today)?  One row: the day, enrolled, the school's code
 -- and the class (NULL when not enrolled), the slots that day (those that
 -- overlap it).
+-- columns: day, ?column? (enrolled), code, vehicle_class, count (slots)
 WITH d AS (SELECT coalesce($2::date, training_day(now())) AS day)
 SELECT d.day::text, s.student_no IS NOT NULL, sc.code, s.vehicle_class,
        (SELECT count(*) FROM schedule_slot sl

@@ -12,6 +12,7 @@
 -- (capped(), sql/007_pipeline.sql): a legacy student's part may have forms
 -- only.  rnums, the counted records' numbers for the national body's
 -- recarray.
+-- columns: json_build_object (doc)
 WITH sel AS (
   SELECT coalesce($2::int,
                   (SELECT q.part FROM progress q WHERE q.student_no = $1

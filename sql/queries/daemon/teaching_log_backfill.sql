@@ -6,6 +6,8 @@
 -- minutes, 5 mileage (km, text), 6 coach, 7 the three confirmations as one
 -- line of text (student signed / coach signed / school sealed: who and
 -- when), 8 approved by and when, 9 the scanned form's SHA-256 (hex).
+-- columns: form_no, vehicle, classroom, simulator, remote, to_char (km),
+--   coach_no, format (confirmed), format (approved), encode (scan_sha256)
 SELECT f.form_no, f.vehicle, f.classroom, f.simulator, f.remote,
        to_char(f.mileage_dkm / 10.0, 'FM999999990.0'), f.coach_no,
        format('%s %s / %s %s / %s %s',

@@ -2,6 +2,10 @@
 -- and its lesson as the last accepted logins and logouts left it, so
 -- that a reconnecting terminal or a restarted hoursd goes on.  Columns as
 -- src/ingest.c's terminal_from_row reads them, by name.
+-- columns: id, active, auth_code, terminal_no, cert_sha256, cert_not_after,
+--   sign_cert_pem, sign_cert_sha256, coach_no, coach_login, student_no,
+--   student_coach_no, student_class_id, student_login, last_record,
+--   school_id, vehicle_class, imei, factory_serial, escaped_sums, rsa_raw
 SELECT t.id, t.status = 'active' AS active, t.auth_code,
        coalesce(t.terminal_no, '') AS terminal_no,
        encode(t.cert_sha256, 'hex') AS cert_sha256,

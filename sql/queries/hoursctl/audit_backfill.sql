@@ -6,6 +6,10 @@
 -- remote minutes and km, the approved forms, the forms pending, the
 -- terminals' counted minutes, both counted together, required ('?': no
 -- syllabus part), push state ('-': none) with 'back-filled' when marked.
+-- columns: part, coalesce (vehicle), coalesce (simulator),
+--   coalesce (classroom), coalesce (remote), round (km), coalesce (forms),
+--   coalesce (pending), coalesce (terminals), ?column? (counted),
+--   coalesce (required), coalesce (push_state)
 WITH parts AS (
   SELECT part FROM backfill_form WHERE student_no = $1 GROUP BY part),
 bp AS (SELECT * FROM backfill_progress WHERE student_no = $1)

@@ -4,6 +4,9 @@
 -- part, vehicle class, vehicle, simulator, classroom and remote minutes,
 -- km, records, required minutes ('?' when the syllabus has no such part),
 -- push state ('-' when none), first and last minute (UTC+8).
+-- columns: part, vehicle_class, vehicle, simulator, classroom, remote,
+--   round (km), records, coalesce (required), coalesce (push_state),
+--   coalesce (first_minute), coalesce (last_minute)
 SELECT p.part, p.vehicle_class, p.vehicle, p.simulator, p.classroom, p.remote,
        round(p.mileage_dkm / 10.0, 1), p.records,
        coalesce(required_minutes(sp, EXISTS (SELECT 1 FROM licence_held h

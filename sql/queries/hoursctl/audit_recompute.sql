@@ -4,6 +4,8 @@
 -- per (student, part) where any figure differs.  Columns: student, part,
 -- vehicle/simulator/classroom/remote/mileage_dkm/records from the records,
 -- the same as stored.
+-- columns: coalesce (student_no), coalesce (part), concat_ws (derived),
+--   concat_ws (stored)
 WITH d AS (
   SELECT student_no, part,
          count(*) FILTER (WHERE mode = 1) AS vehicle,

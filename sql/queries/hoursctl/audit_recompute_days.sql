@@ -3,6 +3,8 @@
 -- counted minutes exceed the cap ($1 = student number, NULL: every
 -- student).  Columns: student, cap group, day (UTC+8), offered, stored,
 -- counted, cap.
+-- columns: coalesce (student_no), coalesce (cap_group), coalesce (day),
+--   offered, minutes, counted, cap
 WITH r AS (
   SELECT *, cap_group(part) AS grp
     FROM record_verdict

@@ -6,6 +6,9 @@
 -- stored raw digest (hex), the signing certificate (PEM) and its digest
 -- (hex), rsa_raw, escaped_sums, signed, ingest's verdict, its reason,
 -- received at (Unix seconds).
+-- columns: terminal_id, record_no, phone, encode (raw), encode (raw_sha256),
+--   coalesce (cert_pem), encode (cert_sha256), rsa_raw, escaped_sums,
+--   signed, verdict, coalesce (reason), extract (received_at)
 SELECT r.terminal_id, r.record_no, t.phone, encode(r.raw, 'hex'), encode(r.raw_sha256, 'hex'),
        coalesce(t.sign_cert_pem, t.cert_pem),
        encode(coalesce(t.sign_cert_sha256, t.cert_sha256), 'hex'),

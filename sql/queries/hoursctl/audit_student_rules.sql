@@ -4,6 +4,8 @@
 -- held class ('' when none), when it was noted, the lowered parts as
 -- "part 1 240 min, part 4 360 min" ('' when none), the practice mileage
 -- (km), the gate (km, '' when none) and the part it gates.
+-- columns: coalesce (held_class), coalesce (noted_at), coalesce (lowered),
+--   round (practice_km), coalesce (gate_km), coalesce (gated_part)
 WITH h AS (SELECT * FROM licence_held WHERE student_no = $1),
 p AS (SELECT * FROM progress WHERE student_no = $1),
 sp AS (SELECT sp.* FROM syllabus_part sp

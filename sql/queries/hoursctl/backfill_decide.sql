@@ -5,6 +5,8 @@
 -- the form and makes the part's packet if it is met now.  One row: the
 -- form found, the step written, the decision made before (NULL: none),
 -- the student, the part and its packet ('' when none).
+-- columns: exists (found), exists (written), ?column? (before), student_no,
+--   part, coalesce (packet)
 WITH f AS (SELECT form_no, student_no, part FROM backfill_form WHERE form_no = $1),
 ins AS (
   INSERT INTO backfill_step (form_no, step, by_name, note)

@@ -7,6 +7,10 @@
 -- such part), the minutes of the student's other forms of that part not
 -- rejected, the form already imported (its entry: who, when), the scan
 -- already imported (its form), the part's packet (id and state).
+-- columns: ?column? (enrolled), coalesce (legacy), pre_entered_on, code,
+--   vehicle_class, max_vehicle, max_simulator, max_classroom, max_remote,
+--   required_minutes, coalesce (other_minutes), ?column? (form_entered),
+--   form_no, ?column? (packet)
 SELECT s.student_no IS NOT NULL, coalesce(s.legacy, false), s.pre_entered_on::text,
        sc.code, s.vehicle_class,
        sp.max_vehicle, sp.max_simulator, sp.max_classroom, sp.max_remote,

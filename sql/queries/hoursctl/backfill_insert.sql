@@ -7,6 +7,7 @@
 -- signature and school seal (who, when), $20 entered by, $21 cut-off,
 -- $22 scan file name, $23 scan type, $24 the scan (hex), $25 its SHA-256
 -- (hex).  Returns the form number.
+-- columns: form_no
 WITH f AS (
   INSERT INTO backfill_form (form_no, student_no, school_code, part, vehicle_class, vehicle,
                              classroom, simulator, remote, mileage_dkm, coach_no, trained_from,

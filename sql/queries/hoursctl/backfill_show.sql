@@ -1,5 +1,11 @@
 -- backfill_show.sql - one form (hoursctl backfill show FORM, $1), as
 -- entered.  One row (none: no such form); times in UTC+8.
+-- columns: form_no, student_no, school_code, part, vehicle_class, vehicle,
+--   classroom, simulator, remote, round (km), coach_no, trained_from,
+--   trained_to, student_signed_by, to_char (student_signed_at),
+--   coach_signed_by, to_char (coach_signed_at), sealed_by,
+--   to_char (sealed_at), entered_by, cutoff, scan_name, scan_type,
+--   length (scan_size), encode (scan_sha256), state, coalesce (decided)
 SELECT f.form_no, f.student_no, f.school_code, f.part, f.vehicle_class, f.vehicle,
        f.classroom, f.simulator, f.remote, round(f.mileage_dkm / 10.0, 1), f.coach_no,
        f.trained_from::text, f.trained_to::text,

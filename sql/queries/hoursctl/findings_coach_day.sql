@@ -2,6 +2,8 @@
 -- than findings.max_students_per_coach_day ($4) or more minutes than
 -- findings.max_coach_minutes_per_day ($5).  Parameters and columns:
 -- findings_short_lesson.sql; the evidence is the day per student.
+-- columns: ?column? (finding), school_code, ?column? (subject), day,
+--   students, format (detail), jsonb_agg (evidence)
 SELECT 'coach_overloaded', f.school_code, 'coach ' || f.coach_no, f.day::text,
        f.students::text,
        format('%s students, %s minutes on %s terminals between %s and %s', f.students,

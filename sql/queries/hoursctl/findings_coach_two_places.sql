@@ -1,6 +1,9 @@
 -- hoursctl findings, a coach in two places: a minute with records of one
 -- coach on two or more terminals.  Parameters and columns:
 -- findings_short_lesson.sql ($4 unused: no threshold).
+-- columns: ?column? (finding), school_code, ?column? (subject),
+--   local_time (at), cardinality (measure), format (detail),
+--   jsonb_agg (evidence)
 SELECT 'coach_two_places', f.school_code, 'coach ' || f.coach_no, local_time(f.minute),
        cardinality(f.terminals)::text,
        format('records on terminals %s in the same minute', array_to_string(f.terminals, ', ')),

@@ -1,6 +1,8 @@
 -- hoursctl findings, content reduced: a student's part met without a
--- record of every subject syllabus_subject lists for it.  Parameters and
--- columns: findings_short_lesson.sql ($4 unused: no threshold).
+-- record of every subject syllabus_subject lists for it.  Parameters
+-- and columns: findings_short_lesson.sql ($4 unused: no threshold).
+-- columns: ?column? (finding), coalesce (school_code), format (subject),
+--   local_time (at), count (measure), format (detail), jsonb_agg (evidence)
 SELECT 'content_reduced', coalesce(f.school_code, ''),
        format('student %s part %s (%s)', f.student_no, f.part, f.vehicle_class),
        local_time(max(f.last_minute)), count(*)::text,

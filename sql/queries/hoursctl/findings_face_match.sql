@@ -1,6 +1,9 @@
 -- hoursctl findings, face match: photos whose face-match confidence is
 -- below findings.min_face_confidence ($4).  Parameters and columns:
 -- findings_short_lesson.sql.
+-- columns: ?column? (finding), school_code, ?column? (subject),
+--   local_time (at), face_confidence, format (detail),
+--   jsonb_build_array (evidence)
 SELECT 'face_mismatch', f.school_code, 'person ' || f.person_no, local_time(f.at),
        f.face_confidence::text,
        format('photo %s on terminal %s, class %s: face-match confidence %s', f.photo_no,

@@ -1,7 +1,9 @@
 -- hoursctl findings, off-site: minutes refused as outside every approved
 -- site of the school (or for a school without one), per school and coach,
--- findings.off_site_minutes = $4 or more in the period.  Parameters and
--- columns: findings_short_lesson.sql; the evidence is the first 20 records.
+-- findings.off_site_minutes = $4 or more in the period.  Parameters
+-- and columns: findings_short_lesson.sql; the evidence is the first 20 records.
+-- columns: ?column? (finding), school_code, ?column? (subject),
+--   local_time (at), count (measure), format (detail), jsonb_agg (evidence)
 WITH r AS (
 	SELECT ts.school_code, r.*
 	  FROM training_record r JOIN terminal_school ts USING (terminal_id)

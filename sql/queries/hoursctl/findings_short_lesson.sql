@@ -4,6 +4,9 @@
 -- (timestamptz, NULL: open) and its thresholds from $4, and returns:
 -- finding, school, subject, at (UTC+8), measure, detail, evidence (a JSON
 -- array of the rows that show it).
+-- columns: ?column? (finding), school_code, ?column? (subject),
+--   local_time (at), missing_minutes, format (detail),
+--   jsonb_build_array (evidence)
 SELECT 'minutes_missing', f.school_code, 'student ' || f.student_no, local_time(f.login_at),
        f.missing_minutes::text,
        format('lesson on terminal %s with coach %s (course %s): %s minutes from login to '

@@ -4,6 +4,9 @@
 -- (a GNSS time findings.clock_skew_s = $4 or more from the record's
 -- time).  Parameters and columns: findings_short_lesson.sql; the evidence
 -- is the first 20 records.
+-- columns: ?column? (finding), school_code, format (subject),
+--   local_time (at), count (measure), string_agg (detail),
+--   jsonb_agg (evidence)
 WITH a AS (
 	SELECT * FROM finding_record_anomaly x
 	 WHERE ($1::text IS NULL OR x.school_code = $1)

@@ -1,6 +1,9 @@
 -- hoursctl findings, 能用尽用: active terminals not heard of for
 -- findings.silent_days ($4) days or more (now: $2 and $3 play no part).
 -- Parameters and columns: findings_short_lesson.sql.
+-- columns: ?column? (finding), school_code, ?column? (subject),
+--   coalesce (at), silent_days, format (detail),
+--   jsonb_build_array (evidence)
 SELECT 'terminal_silent', f.school_code, 'terminal ' || f.terminal,
        coalesce(local_time(f.last_seen), 'never'), f.silent_days::text,
        format('silent for %s days (vendor %s)', f.silent_days, f.vendor),

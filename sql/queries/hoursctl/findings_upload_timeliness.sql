@@ -2,6 +2,8 @@
 -- in real time less than findings.min_realtime_percent ($4) of the time,
 -- the rest re-uploaded (补传).  Parameters and columns:
 -- findings_short_lesson.sql; the evidence is the count per terminal.
+-- columns: ?column? (finding), school_code, ?column? (subject), max (at),
+--   round (measure), format (detail), jsonb_agg (evidence)
 WITH u AS (
 	SELECT f.school_code, f.terminal, sum(f.records) AS records, sum(f.realtime) AS realtime,
 	       sum(f.reuploaded) AS reuploaded, max(f.day) AS last_day

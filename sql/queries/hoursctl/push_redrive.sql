@@ -2,6 +2,7 @@
 -- due now, with its id and body; its maximum age and its backoff start
 -- again, and the re-drive is written into last_error.  Columns: student,
 -- part; no row when the packet is not failed.
+-- columns: student_no, part
 UPDATE push_packet
    SET state = 'pending', next_attempt = now(),
        redriven_at = now(), redrive_attempts = attempts,

@@ -2,6 +2,7 @@
 -- quarter, $2 school code, $3 pass rate, $4 violation rate, $5 accident
 -- rate, $6 the file); a second import replaces them.  No row returned:
 -- no such school.
+-- columns: school_id
 INSERT INTO police_figures (quarter, school_id, pass_rate, violation_rate, accident_rate, source)
 SELECT $1, s.id, $3::numeric, $4::numeric, $5::numeric, $6
   FROM school s WHERE s.code = $2

@@ -3,6 +3,9 @@
 -- with a counted minute, counted minutes, records stored, records
 -- uploaded in real time, and the police's pass rate, violation rate and
 -- accident rate ('' when not imported).
+-- columns: code, name, students, minutes, records, realtime,
+--   coalesce (pass_rate), coalesce (violation_rate),
+--   coalesce (accident_rate)
 SELECT s.code, s.name, q.students, q.minutes, q.records, q.realtime,
        coalesce(pf.pass_rate::text, ''), coalesce(pf.violation_rate::text, ''),
        coalesce(pf.accident_rate::text, '')

@@ -3,6 +3,7 @@
 -- for a new site, unchanged for a replaced one, $4 = normalized GeoJSON).
 -- Columns: id, imported (false: replaced), kind; no row when there is no
 -- such school.
+-- columns: id, ?column? (imported), kind
 INSERT INTO training_site (school_id, name, kind, geojson, updated_at)
 SELECT id, $2, coalesce($3, 'field'), $4::jsonb, now()
   FROM school

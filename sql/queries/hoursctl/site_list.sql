@@ -1,6 +1,8 @@
 -- hoursctl site list ($1 = school code, NULL: every school).  Counts from
 -- the stored normalized form: coordinates[polygon][ring][position].
 -- Columns: school code, site name, kind, polygons, points, updated.
+-- columns: code, name, kind, coalesce (polygons), coalesce (points),
+--   to_char (updated)
 SELECT s.code, ts.name, ts.kind,
        coalesce(jsonb_array_length(ts.geojson->'coordinates'), 0),
        coalesce((SELECT sum(jsonb_array_length(ring) - 1)

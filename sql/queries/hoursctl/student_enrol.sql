@@ -5,6 +5,7 @@
 -- student.  Idempotent: a student already enrolled with the same facts is
 -- 'same' and nothing changes; with other facts 'differs' (nothing
 -- changes either).  One row: added, same, differs or no_school.
+-- columns: case (outcome)
 WITH sc AS (SELECT id FROM school WHERE code = $2),
 old AS (
   SELECT s.school_id, s.vehicle_class, s.enrolled_on, s.legacy, s.pre_entered_on,

@@ -2,6 +2,7 @@
 -- number, $2 class): recorded or replaced, and the student queued for the
 -- judge to look at again (the adding-class figures may make a part ready).
 -- Returns the class recorded.
+-- columns: held_class
 WITH h AS (
   INSERT INTO licence_held (student_no, held_class) VALUES ($1, $2)
   ON CONFLICT (student_no) DO UPDATE

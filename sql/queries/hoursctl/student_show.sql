@@ -4,6 +4,9 @@
 -- by, created (UTC+8), licence held ('' when none).  The identity-card
 -- number itself is not read (student_identity: hoursd's role and
 -- auditors only).
+-- columns: student_no, code, name, vehicle_class, coalesce (enrolled_on),
+--   legacy, coalesce (pre_entered_on), coalesce (id_card_sha256),
+--   enrolled_by, to_char (created), coalesce (held_class)
 SELECT s.student_no, sc.code, sc.name, s.vehicle_class, coalesce(s.enrolled_on::text, '-'),
        s.legacy, coalesce(s.pre_entered_on::text, '-'),
        coalesce(encode(s.id_card_sha256, 'hex'), ''), s.enrolled_by,

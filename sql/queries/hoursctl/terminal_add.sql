@@ -6,6 +6,7 @@
 -- terminal number, $10 = IMEI, $11 = factory serial (NULL: keep the stored
 -- one), $12 = PKCS#12 (hex; NULL: none), $13 = its password.
 -- Columns: terminal id, added (false: updated).
+-- columns: id, added
 WITH t AS (
   INSERT INTO terminal (phone, cert_pem, cert_sha256, cert_not_after,
                         auth_code, sign_cert_pem, sign_cert_sha256, sign_cert_not_after,

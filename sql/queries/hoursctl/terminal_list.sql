@@ -2,6 +2,9 @@
 -- certificate not-after, certificate SHA-256 (hex), positions, school code
 -- ('-': none), timing number ('-': none), records, records sent unsigned,
 -- records whose signature failed, quirks (comma-separated, '' when none).
+-- columns: phone, status, cert_not_after, encode (cert_sha256),
+--   count (positions), coalesce (school_code), coalesce (terminal_no),
+--   records, unsigned, bad_signature, concat_ws (quirks)
 SELECT t.phone, status, cert_not_after, encode(cert_sha256, 'hex'),
        (SELECT count(*) FROM position p WHERE p.terminal_id = t.id),
        coalesce((SELECT code FROM school s WHERE s.id = t.school_id), '-'),
