@@ -5,7 +5,7 @@
 --      (@kind@ below becomes that list when hoursd starts)
 --   $2 bytea (binary): the raw bytes of every row; a row names its slice
 -- No rules here: what needs the whole database is the judge's
--- (sql/queries/judge.sql).  Every insert is idempotent on the natural key,
+-- (sql/queries/daemon/judge.sql).  Every insert is idempotent on the natural key,
 -- so a batch written again after a lost connection changes nothing.
 -- Returns a row for each record that was not stored now: a resend (of a
 -- record stored before, with the verdict stored then), a conflict, or
