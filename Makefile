@@ -13,7 +13,8 @@
 #   make format-check, make clean
 # Sources: src/*.c the daemon (its main hoursd.c, the rest libhoursd.a),
 # src/tools/ the tools, each linking its own objects and the library;
-# sql/queries/*.sql the statements, compiled in (scripts/sql2c.sh).
+# sql/queries/daemon/*.sql and sql/queries/hoursctl/*.sql the statements (those
+# hoursd sends, the tools' own), compiled in (scripts/sql2c.sh).
 
 PREFIX ?= /usr/local
 # /usr is the system's own: its configuration lives in /etc, not /usr/etc.
@@ -49,8 +50,9 @@ SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 MAINS := src/hoursd.c
 LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*.c))
 TEST_SRC := $(wildcard tests/check_*.c)
-# Every statement is a file of sql/queries/, compiled in as sql_NAME (queries.h).
-QUERIES := $(sort $(wildcard sql/queries/*.sql))
+# Every statement is a file of sql/queries/daemon/ or sql/queries/hoursctl/,
+# compiled in as sql_NAME with its columns' constants (queries.h).
+QUERIES := $(sort $(wildcard sql/queries/daemon/*.sql sql/queries/hoursctl/*.sql))
 HDRS := $(wildcard include/*.h) $(GEN)/queries.h
 # The tools live in src/tools/, with their own headers, and are not in the
 # library.  Each program links its own objects (NAME_OBJS: paths under src/,

@@ -4,7 +4,7 @@
  *
  * Every row of a chained table is queued in audit_pending by a trigger of
  * migration 009, in the transaction that inserts it.  The stage runs
- * sql/queries/chain.sql on a connection of its own every
+ * sql/queries/daemon/chain.sql on a connection of its own every
  * audit.chain_interval_ms (at once again after a full batch): under the
  * lock of the chain's head row it takes queued rows in queue order and
  * appends a link each, hash_n = SHA-256(hash_n-1 || link bytes).  With

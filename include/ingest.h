@@ -5,7 +5,7 @@
  *
  * Rows wait in memory until a flush (database.batch_max_rows rows, or
  * database.batch_max_ms after the first row); one flush is one statement
- * (sql/queries/ingest.sql), hence one transaction, on the ingest
+ * (sql/queries/daemon/ingest.sql), hence one transaction, on the ingest
  * connection (db.h); every frame's callback runs after that commit.  The
  * records accepted are queued for the judge (judge.h) in the same
  * transaction: no rule that needs the whole database delays an answer.

@@ -3,7 +3,7 @@
  * database, taken in large batches on a connection of its own.
  *
  * Records ingest accepted wait in judge_queue; the judge takes up to
- * judge.batch_max_rows of them at a time (sql/queries/judge.sql: minute
+ * judge.batch_max_rows of them at a time (sql/queries/daemon/judge.sql: minute
  * claims, daily caps, progress, packets, and the removal from the queue
  * in one transaction) when ingest has committed new ones (batches start
  * at least judge.gap_ms apart), and every judge.interval_ms in any case

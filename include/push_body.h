@@ -23,7 +23,7 @@ typedef struct json_t json_t;
  */
 json_t *push_field_map_parse(const char *text, size_t len, char *err, size_t errlen);
 
-/* The contract's body values, as gathered in SQL (sql/queries/push_take.sql). */
+/* The contract's body values, as gathered in SQL (sql/queries/daemon/push_take.sql). */
 struct push_fields {
 	const char *packet_id, *school_code, *student_no, *id_card_sha256; /* id card: NULL */
 	const char *vehicle_class, *mileage_km, *first_minute, *last_minute;

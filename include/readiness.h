@@ -7,7 +7,7 @@
  *   GET /v1/readiness?student=NO[&day=YYYY-MM-DD]  ->  200 application/json
  *
  * One evhttp over bufferevent_openssl on the daemon's loop; the answer is
- * one read-only statement (sql/queries/readiness.sql) on the first
+ * one read-only statement (sql/queries/daemon/readiness.sql) on the first
  * database connection, asynchronous like everything else there.
  */
 #ifndef HOURSD_READINESS_H

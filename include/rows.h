@@ -6,7 +6,7 @@
  * columns are listed once, below, as an X-macro: the C struct a caller
  * fills, the JSON writer (rows_write) and the column list of the
  * statement's jsonb_to_recordset (rows_columns, put where
- * sql/queries/ingest.sql says @kind@) all come from that list, so the
+ * sql/queries/daemon/ingest.sql says @kind@) all come from that list, so the
  * two sides cannot disagree.
  *
  * Types: INT (bigint), NINT (bigint or null), BOOL, TEXT (text or null),

@@ -21,8 +21,8 @@ typedef struct pg_result PGresult;
 
 /*
  * The PDF (malloc'd, *len bytes) of doc, the JSON text of
- * sql/queries/teaching_log.sql, and forms, the rows of
- * sql/queries/teaching_log_backfill.sql (NULL: none).  NULL with err when
+ * sql/queries/daemon/teaching_log.sql, and forms, the rows of
+ * sql/queries/daemon/teaching_log_backfill.sql (NULL: none).  NULL with err when
  * doc is not such a document or the drawing fails.
  */
 unsigned char *teachlog_pdf(const char *doc, const PGresult *forms, size_t *len, char *err,

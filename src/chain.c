@@ -141,7 +141,7 @@ static void on_linked(void *arg, const PGresult *res)
 		c->st.errors++;
 		return;
 	}
-	uint64_t linked = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	uint64_t linked = strtoull(PQgetvalue(res, 0, CHAIN_LINKED), NULL, 10);
 	c->st.batches++;
 	c->st.linked += linked;
 	if (!c->stopped && linked >= CHAIN_BATCH_N)
@@ -180,10 +180,10 @@ static void on_head(void *arg, const PGresult *res)
 		c->signing = false;
 		return;
 	}
-	long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	const char *head = PQgetvalue(res, 0, 1);
-	long long at = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-	if (n == 0 || PQgetvalue(res, 0, 3)[0] == 't') {
+	long long n = strtoll(PQgetvalue(res, 0, CHECKPOINT_HEAD_N), NULL, 10);
+	const char *head = PQgetvalue(res, 0, CHECKPOINT_HEAD_HEAD);
+	long long at = strtoll(PQgetvalue(res, 0, CHECKPOINT_HEAD_SIGNED_AT), NULL, 10);
+	if (n == 0 || PQgetvalue(res, 0, CHECKPOINT_HEAD_SIGNED)[0] == 't') {
 		c->signing = false;
 		return;
 	}

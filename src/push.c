@@ -24,7 +24,7 @@
  *
  * Connections are freed after the loop pass that finished them (never
  * inside evhttp's callback chain).  Every statement goes through
- * db_query, parameterized: sql/queries/push_take.sql, push_save.sql,
+ * db_query, parameterized: sql/queries/daemon/push_take.sql, push_save.sql,
  * push_record.sql, and push_outbox_stats.sql for the gauges.
  */
 #include "hoursd.h"
@@ -80,7 +80,7 @@ struct job {
 	struct timespec t0;
 	double started; /* seconds since the epoch */
 	/* The national profile's first attempt: the take's values, the teaching log, its PDF. */
-	json_t *fields; /* the values of sql_push_take's row (columns 0, 4-19) */
+	json_t *fields; /* the body's values of sql_push_take's row (fields_of_row) */
 	char *doc;	/* sql_teaching_log's document */
 	unsigned char *pdf;
 	size_t pdf_len;
@@ -187,13 +187,14 @@ static void on_recorded(void *arg, const PGresult *res)
 	struct job *j = arg;
 	struct push *p = j->p;
 	if (res && PQntuples(res) == 1 && !p->stopped) {
-		const char *state = PQgetvalue(res, 0, 0);
+		const char *state = PQgetvalue(res, 0, PUSH_RECORD_STATE);
+		const char *error = PQgetvalue(res, 0, PUSH_RECORD_LAST_ERROR);
 		if (strcmp(state, "failed") == 0) {
-			bool expired = strncmp(PQgetvalue(res, 0, 1), "expired", 7) == 0;
+			bool expired = strncmp(error, "expired", 7) == 0;
 			if (expired)
 				p->st->push_failed_expired++;
 			log_error("push: packet %s (student %s, part %d) failed: %s", j->id,
-				  j->student, j->part, PQgetvalue(res, 0, 1));
+				  j->student, j->part, error);
 		}
 		if (strcmp(state, "done") == 0 && j->review && start_review(j))
 			return; /* the job goes when the review is stored */
@@ -527,17 +528,21 @@ static void job_start(struct job *j)
 	job_record(j, 0, &v, NULL, false);
 }
 
+/* The body of sql_push_save's row, or of sql_push_save_national's: the same column. */
+_Static_assert((int)PUSH_SAVE_BODY == (int)PUSH_SAVE_NATIONAL_BODY, "push_save*.sql: body");
+
 static void on_saved(void *arg, const PGresult *res)
 {
 	struct job *j = arg;
-	if (j->p->stopped || res == NULL || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+	if (j->p->stopped || res == NULL || PQntuples(res) != 1 ||
+	    PQgetisnull(res, 0, PUSH_SAVE_BODY)) {
 		if (res && !j->p->stopped)
 			log_warn("push: packet %s: its lease passed to another attempt", j->id);
 		/* Failed statement or lost lease: the packet comes back when the lease ends. */
 		job_free(j);
 		return;
 	}
-	char *body = strdup(PQgetvalue(res, 0, 0));
+	char *body = strdup(PQgetvalue(res, 0, PUSH_SAVE_BODY));
 	if (body == NULL)
 		die("out of memory");
 	free(j->body);
@@ -555,29 +560,29 @@ static long long col_ll(const PGresult *res, int r, int c)
 	return PQgetisnull(res, r, c) ? 0 : strtoll(PQgetvalue(res, r, c), NULL, 10);
 }
 
-/* The body's values of sql_push_take's row (columns 0, 4-19, 21 and 22); strings point into res. */
+/* The body's values of sql_push_take's row; strings point into res. */
 static void fields_of_row(const PGresult *res, int r, struct push_fields *f)
 {
 	*f = (struct push_fields){
-		.packet_id = col(res, r, 0),
-		.student_no = col(res, r, 4),
-		.part = (int)col_ll(res, r, 5),
-		.vehicle_class = col(res, r, 6),
-		.backfilled = PQgetvalue(res, r, 7)[0] == 't',
-		.backfill_form = col(res, r, 21),
-		.backfilled_minutes = col_ll(res, r, 22),
-		.created_at = col(res, r, 8),
-		.school_code = col(res, r, 9),
-		.id_card_sha256 = col(res, r, 10),
-		.vehicle = col_ll(res, r, 11),
-		.simulator = col_ll(res, r, 12),
-		.classroom = col_ll(res, r, 13),
-		.remote = col_ll(res, r, 14),
-		.mileage_km = col(res, r, 15),
-		.first_minute = col(res, r, 16),
-		.last_minute = col(res, r, 17),
-		.record_count = col_ll(res, r, 18),
-		.records_sha256 = col(res, r, 19),
+		.packet_id = col(res, r, PUSH_TAKE_ID),
+		.student_no = col(res, r, PUSH_TAKE_STUDENT_NO),
+		.part = (int)col_ll(res, r, PUSH_TAKE_PART),
+		.vehicle_class = col(res, r, PUSH_TAKE_VEHICLE_CLASS),
+		.backfilled = PQgetvalue(res, r, PUSH_TAKE_BACKFILLED)[0] == 't',
+		.backfill_form = col(res, r, PUSH_TAKE_FORMS),
+		.backfilled_minutes = col_ll(res, r, PUSH_TAKE_BF_MINUTES),
+		.created_at = col(res, r, PUSH_TAKE_CREATED),
+		.school_code = col(res, r, PUSH_TAKE_SCHOOL),
+		.id_card_sha256 = col(res, r, PUSH_TAKE_ID_CARD),
+		.vehicle = col_ll(res, r, PUSH_TAKE_VEH),
+		.simulator = col_ll(res, r, PUSH_TAKE_SIM),
+		.classroom = col_ll(res, r, PUSH_TAKE_CLS),
+		.remote = col_ll(res, r, PUSH_TAKE_REM),
+		.mileage_km = col(res, r, PUSH_TAKE_KM),
+		.first_minute = col(res, r, PUSH_TAKE_FIRST),
+		.last_minute = col(res, r, PUSH_TAKE_LAST),
+		.record_count = col_ll(res, r, PUSH_TAKE_N),
+		.records_sha256 = col(res, r, PUSH_TAKE_DIGEST),
 	};
 }
 
@@ -741,11 +746,11 @@ static void on_log(void *arg, const PGresult *res)
 		job_free(j);
 		return;
 	}
-	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, TEACHING_LOG_DOC)) {
 		unbuildable(j, "no minutes of the student's part: no teaching log");
 		return;
 	}
-	j->doc = strdup(PQgetvalue(res, 0, 0));
+	j->doc = strdup(PQgetvalue(res, 0, TEACHING_LOG_DOC));
 	if (j->doc == NULL)
 		die("out of memory");
 	char part[8];
@@ -823,17 +828,18 @@ static void take_row(struct push *p, const PGresult *res, int r)
 		die("out of memory");
 	j->p = p;
 	j->cfg = push_config_ref(p->cfg);
-	snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, r, 0));
-	j->attempt = (unsigned)col_ll(res, r, 1);
-	j->backoff_n = (unsigned)col_ll(res, r, 2);
-	snprintf(j->student, sizeof(j->student), "%s", PQgetvalue(res, r, 4));
-	j->part = (int)col_ll(res, r, 5);
+	snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, r, PUSH_TAKE_ID));
+	j->attempt = (unsigned)col_ll(res, r, PUSH_TAKE_ATTEMPTS);
+	j->backoff_n = (unsigned)col_ll(res, r, PUSH_TAKE_SINCE_REDRIVE);
+	snprintf(j->student, sizeof(j->student), "%s", PQgetvalue(res, r, PUSH_TAKE_STUDENT_NO));
+	j->part = (int)col_ll(res, r, PUSH_TAKE_PART);
 	j->next = p->jobs;
 	p->jobs = j;
 	p->njobs++;
 	p->st->push_in_flight = p->njobs;
-	const char *built = col(res, r, 20), *now = j->cfg->national ? "national" : "hoursd";
-	if (!PQgetisnull(res, r, 3) && built && strcmp(built, now) != 0) {
+	const char *built = col(res, r, PUSH_TAKE_PROFILE);
+	const char *now = j->cfg->national ? "national" : "hoursd";
+	if (!PQgetisnull(res, r, PUSH_TAKE_BODY) && built && strcmp(built, now) != 0) {
 		char why[200];
 		snprintf(why, sizeof(why),
 			 "its body was built under push.profile %s, the configuration says %s",
@@ -841,8 +847,8 @@ static void take_row(struct push *p, const PGresult *res, int r)
 		unbuildable(j, why);
 		return;
 	}
-	if (!PQgetisnull(res, r, 3)) {
-		j->body = strdup(PQgetvalue(res, r, 3));
+	if (!PQgetisnull(res, r, PUSH_TAKE_BODY)) {
+		j->body = strdup(PQgetvalue(res, r, PUSH_TAKE_BODY));
 		if (j->body == NULL)
 			die("out of memory");
 		job_start(j);
@@ -909,9 +915,9 @@ static void on_counted(void *arg, const PGresult *res)
 	p->counting = false;
 	if (p->stopped || res == NULL || PQntuples(res) != 1)
 		return;
-	p->st->outbox_waiting = (uint64_t)col_ll(res, 0, 0);
-	p->st->outbox_oldest_s = (uint64_t)col_ll(res, 0, 1);
-	p->st->outbox_failed = (uint64_t)col_ll(res, 0, 2);
+	p->st->outbox_waiting = (uint64_t)col_ll(res, 0, PUSH_OUTBOX_STATS_WAITING);
+	p->st->outbox_oldest_s = (uint64_t)col_ll(res, 0, PUSH_OUTBOX_STATS_OLDEST_S);
+	p->st->outbox_failed = (uint64_t)col_ll(res, 0, PUSH_OUTBOX_STATS_FAILED);
 	p->st->outbox_known = true;
 }
 

@@ -98,16 +98,19 @@ static void on_answer(void *arg, const PGresult *res)
 		free(q);
 		return;
 	}
-	bool enrolled = PQgetvalue(res, 0, 1)[0] == 't';
-	long long slots = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-	const char *student = q->student;
-	json_t *o =
-		json_pack("{s:s?, s:s, s:b, s:b, s:I, s:b, s:s?, s:s?}", "student_no", student,
-			  "day", PQgetvalue(res, 0, 0), "enrolled", enrolled, "scheduled",
-			  slots > 0, "slots", (json_int_t)slots, "ready", enrolled && slots > 0,
-			  "school_code", PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
-			  "vehicle_class", PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3));
-	log_info("readiness: %s asked for %s on %s: %s", q->who, student, PQgetvalue(res, 0, 0),
+	bool enrolled = PQgetvalue(res, 0, READINESS_ENROLLED)[0] == 't';
+	long long slots = strtoll(PQgetvalue(res, 0, READINESS_SLOTS), NULL, 10);
+	const char *student = q->student, *day = PQgetvalue(res, 0, READINESS_DAY);
+	const char *school =
+		PQgetisnull(res, 0, READINESS_CODE) ? NULL : PQgetvalue(res, 0, READINESS_CODE);
+	const char *vclass = PQgetisnull(res, 0, READINESS_VEHICLE_CLASS)
+				     ? NULL
+				     : PQgetvalue(res, 0, READINESS_VEHICLE_CLASS);
+	json_t *o = json_pack("{s:s?, s:s, s:b, s:b, s:I, s:b, s:s?, s:s?}", "student_no", student,
+			      "day", day, "enrolled", enrolled, "scheduled", slots > 0, "slots",
+			      (json_int_t)slots, "ready", enrolled && slots > 0, "school_code",
+			      school, "vehicle_class", vclass);
+	log_info("readiness: %s asked for %s on %s: %s", q->who, student, day,
 		 enrolled && slots > 0 ? "ready"
 		 : enrolled	       ? "enrolled, not scheduled"
 				       : "not enrolled");

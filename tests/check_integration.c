@@ -16,6 +16,7 @@
 #include "jt808.h"
 #include "syllabus.h"
 #include "queries.h"
+#include "rows.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -4418,6 +4419,56 @@ START_TEST(test_connection_limits)
 }
 END_TEST
 
+/*
+ * ---- every statement against the schema (TCase "sql") ----
+ * Each statement of sql/queries/ (sql_statements[], scripts/sql2c.sh)
+ * prepared on a fresh copy of the migrated template and described: its
+ * result columns, their number and names in order, are those its
+ * "-- columns:" line gives, which the C code reads them by (queries.h),
+ * and a statement without the line returns none.  Every statement is
+ * prepared alone, the transaction commands and DDL included; ingest.sql
+ * is prepared as ingest.c sends it, its column lists spliced in
+ * (rows_statement()).
+ */
+START_TEST(test_statements_return_their_columns)
+{
+	PGconn *c = db_connect(test_ci);
+	ck_assert_uint_gt(sql_nstatements, 0);
+	for (size_t i = 0; i < sql_nstatements; i++) {
+		const struct sql_statement *st = &sql_statements[i];
+		char *text = strcmp(st->name, "ingest") == 0 ? rows_statement(st->text)
+							     : strdup(st->text);
+		ck_assert_ptr_nonnull(text);
+		PGresult *r = PQprepare(c, "", text, 0, NULL);
+		ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s.sql: %s", st->name,
+			      PQerrorMessage(c));
+		PQclear(r);
+		r = PQdescribePrepared(c, "");
+		ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s.sql: %s", st->name,
+			      PQerrorMessage(c));
+		char got[2048] = "";
+		for (int j = 0; j < PQnfields(r); j++) {
+			size_t n = strlen(got);
+			int w = snprintf(got + n, sizeof(got) - n, "%s%s", j ? ", " : "",
+					 PQfname(r, j));
+			ck_assert_msg(w >= 0 && (size_t)w < sizeof(got) - n,
+				      "%s.sql: too many columns", st->name);
+		}
+		if (st->columns == NULL)
+			ck_assert_msg(PQnfields(r) == 0,
+				      "%s.sql returns %d columns (%s) and has no -- columns: line",
+				      st->name, PQnfields(r), got);
+		else
+			ck_assert_msg(strcmp(got, st->columns) == 0,
+				      "%s.sql returns \"%s\", its -- columns: line says \"%s\"",
+				      st->name, got, st->columns);
+		PQclear(r);
+		free(text);
+	}
+	PQfinish(c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("integration");
@@ -4538,6 +4589,11 @@ static Suite *suite(void)
 	tcase_add_test(th, test_revocation);
 	tcase_add_test(th, test_connection_limits);
 	suite_add_tcase(s, th);
+	TCase *tq = tcase_create("sql");
+	tcase_set_timeout(tq, 60);
+	tcase_add_checked_fixture(tq, setup, teardown);
+	tcase_add_test(tq, test_statements_return_their_columns);
+	suite_add_tcase(s, tq);
 	return s;
 }
 

@@ -10,6 +10,7 @@
  * English: the document is read by supervisors and by operators.
  */
 #include "hoursd.h"
+#include "queries.h"
 #include "teachlog.h"
 
 #include <cairo-pdf.h>
@@ -241,9 +242,16 @@ static void draw_forms(struct page *pg, const PGresult *forms)
 			 "补录单 form %s: 实车 vehicle %s, 课堂 classroom %s, 模拟 simulator %s, "
 			 "远程 remote %s min; 里程 mileage %s km; 教练 coach %s\n"
 			 "确认 confirmed: %s\n审核 approved: %s\n扫描件 scan SHA-256 %s",
-			 col(forms, i, 0), col(forms, i, 1), col(forms, i, 2), col(forms, i, 3),
-			 col(forms, i, 4), col(forms, i, 5), col(forms, i, 6), col(forms, i, 7),
-			 col(forms, i, 8), col(forms, i, 9));
+			 col(forms, i, TEACHING_LOG_BACKFILL_FORM_NO),
+			 col(forms, i, TEACHING_LOG_BACKFILL_VEHICLE),
+			 col(forms, i, TEACHING_LOG_BACKFILL_CLASSROOM),
+			 col(forms, i, TEACHING_LOG_BACKFILL_SIMULATOR),
+			 col(forms, i, TEACHING_LOG_BACKFILL_REMOTE),
+			 col(forms, i, TEACHING_LOG_BACKFILL_KM),
+			 col(forms, i, TEACHING_LOG_BACKFILL_COACH_NO),
+			 col(forms, i, TEACHING_LOG_BACKFILL_CONFIRMED),
+			 col(forms, i, TEACHING_LOG_BACKFILL_APPROVED),
+			 col(forms, i, TEACHING_LOG_BACKFILL_SCAN_SHA256));
 		line(pg, "8", false, t, NULL, 0, 5);
 	}
 	if (n == 0)

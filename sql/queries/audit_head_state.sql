@@ -1,4 +1,0 @@
--- hoursctl audit verify: the chain's head row and the rows still queued
--- for the chain stage (no parameters).  Columns: n, hash (hex), queued.
-SELECT h.n, encode(h.hash, 'hex'), (SELECT count(*) FROM audit_pending)
-  FROM audit_head h

@@ -1,2 +1,0 @@
--- hoursctl: a school's id by its code ($1).  No row: no such school.
-SELECT id FROM school WHERE code = $1

@@ -1,7 +1,0 @@
--- backfill_steps.sql - every step on a form ($1), in order: step, by,
--- when (UTC+8), the database user, note ('' when none).
-SELECT step, by_name,
-       to_char(at AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI:SS'), db_user,
-       coalesce(note, '')
-  FROM backfill_step WHERE form_no = $1
- ORDER BY at, CASE step WHEN 'imported' THEN 0 ELSE 1 END

@@ -1,2 +1,0 @@
--- hoursctl migrate: a row when the migration $1 (its file name) was applied.
-SELECT 1 FROM schema_migrations WHERE name = $1

@@ -1,3 +1,0 @@
--- hoursctl migrate, after every run: the roles' grants on every table,
--- view and sequence, tables of later migrations included (009, docs/audit.md).
-SELECT audit_grants()

@@ -1,3 +1,0 @@
--- hoursctl migrate: whether the schema has audit_grants() (migration 009
--- on): one boolean.
-SELECT to_regproc('audit_grants') IS NOT NULL

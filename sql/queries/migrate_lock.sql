@@ -1,3 +1,0 @@
--- hoursctl migrate: one migrator at a time, whatever the number of hosts
--- (a session advisory lock, released when hoursctl disconnects).
-SELECT pg_advisory_lock(80808)

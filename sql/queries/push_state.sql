@@ -1,2 +1,0 @@
--- The state of a push packet ($1 = packet id); no row when there is none.
-SELECT state FROM push_packet WHERE id = $1::uuid
