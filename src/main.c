@@ -1,5 +1,5 @@
 /*
- * hoursd.c - the daemon: arguments, configuration, signals and the loop.
+ * main.c - the daemon: arguments, configuration, signals and the loop.
  *
  *   hoursd -c FILE       run in the foreground, log to stderr
  *   hoursd -t -c FILE    check the configuration and exit
