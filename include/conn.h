@@ -25,7 +25,7 @@ struct conn {
 	struct bufferevent *bev;
 	enum conn_state state;
 	enum term_state term;
-	struct ingest_terminal t; /* t.sign_cert_pem is not kept */
+	struct terminal t; /* t.sign_cert_pem is not kept */
 	bool tls;
 	bool reading;
 	bool asking;	       /* a query this connection's next frame depends on is out */
@@ -106,7 +106,7 @@ bool conn_answered(struct conn *c);
 void conn_ask_done(struct conn *c);
 
 /* timing.c: the terminal was looked up (t valid during the call); a 0x0900 message. */
-void timing_restore(struct conn *c, const struct ingest_terminal *t);
+void timing_restore(struct conn *c, const struct terminal *t);
 void timing_handle(struct conn *c, const struct jt808_msg *m);
 
 #endif

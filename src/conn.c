@@ -313,7 +313,7 @@ static void bad_frame(struct conn *c, const char *reason, const uint8_t *bytes, 
 
 /* ---- the registry ---- */
 
-static void on_terminal(void *arg, bool found, const struct ingest_terminal *t)
+static void on_terminal(void *arg, bool found, const struct terminal *t)
 {
 	struct conn *c = arg;
 	if (c->state != CS_CLOSED) {

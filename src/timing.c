@@ -32,7 +32,7 @@ static void copy(char *dst, const char *src, size_t cap)
  * timing message: a connection that sends none (a 2013 or 2019
  * terminal, or an idle one) keeps no lesson.
  */
-void timing_restore(struct conn *c, const struct ingest_terminal *t)
+void timing_restore(struct conn *c, const struct terminal *t)
 {
 	free(c->lesson);
 	c->lesson = NULL;
