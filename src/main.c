@@ -16,7 +16,12 @@
 #include "teachlog.h"
 #include "rules.h"
 #include "server.h"
+#include "auth.h"
 #include "command.h"
+#include "conn.h"
+#include "listener.h"
+#include "timing.h"
+#include "tls_server.h"
 #include "sig.h"
 #include "ingest.h"
 #include "db.h"
@@ -34,6 +39,12 @@
 #include <unistd.h>
 
 #define SIG_CACHE_ENTRIES 100000 /* signing keys kept parsed, one per terminal */
+
+/* The messages conn.c hands up, each to its module. */
+static const struct conn_handler handlers[] = {
+	{JT808_T_AUTH, true, auth_handle},
+	{JT808_T_TRANSPARENT_UP, false, timing_handle},
+};
 
 static struct server srv;
 static struct admin *admin;
@@ -449,6 +460,7 @@ static int run(const char *path)
 			die("%s", err);
 		listeners_guard(&srv, readiness_listener(readiness), true);
 	}
+	conn_set_handlers(handlers, ARRAY_SIZE(handlers), command_authenticated);
 	if (!listeners_start(&srv, err, sizeof(err)))
 		die("%s", err);
 	struct event *ev_term = evsignal_new(srv.base, SIGTERM, on_sigterm, NULL);
