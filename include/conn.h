@@ -158,8 +158,9 @@ struct conn_handler {
 
 /*
  * Set once at start (main.c): the handlers of the messages conn.c does not
- * own (kept, not copied), and who hears of an authentication.  A message
- * without a handler is answered "not supported".
+ * own (kept, not copied), and who hears of an authentication.  Without a
+ * handler a message is answered "not supported" (before authentication:
+ * refused).
  */
 void conn_set_handlers(const struct conn_handler *h, size_t n, conn_auth_fn auth);
 
