@@ -11,7 +11,7 @@
 #   make bench-conn idle terminals by the thousand: hoursd's memory per connection (not a test)
 #   make install    PREFIX=/usr/local SYSCONFDIR= DATADIR= DESTDIR= (layout in README.md)
 #   make format-check, make clean
-# Sources: src/*.c the daemon (its main hoursd.c, the rest libhoursd.a),
+# Sources: src/*.c the daemon (main.c its main(), the rest libhoursd.a),
 # src/tools/ the tools, each linking its own objects and the library;
 # sql/queries/daemon/*.sql and sql/queries/hoursctl/*.sql the statements (those
 # hoursd sends, the tools' own), compiled in (scripts/sql2c.sh).
@@ -47,7 +47,7 @@ SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 
 # The daemon's library, libhoursd.a: every src/*.c but its main, and the
 # statements.  The programs and the unit tests link it.
-MAINS := src/hoursd.c
+MAINS := src/main.c
 LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*.c))
 TEST_SRC := $(wildcard tests/check_*.c)
 # Every statement is a file of sql/queries/daemon/ or sql/queries/hoursctl/,
@@ -58,7 +58,7 @@ HDRS := $(wildcard include/*.h) $(GEN)/queries.h
 # library.  Each program links its own objects (NAME_OBJS: paths under src/,
 # without .c) and what they use of libhoursd.a.
 TOOL_HDRS := $(wildcard src/tools/*.h)
-hoursd_OBJS := hoursd pdf/teachlog
+hoursd_OBJS := main pdf/teachlog
 hoursctl_OBJS := tools/hoursctl tools/audit tools/verify tools/findings tools/report tools/students pdf/teachlog
 termsim_OBJS := tools/termsim tools/termsim_timing tools/termsim_lesson
 policesim_OBJS := tools/policesim tools/policesim_national tools/policesim_preenter

@@ -12,6 +12,7 @@
 
 #include "hoursd.h"
 #include "server.h"
+#include "conn.h"
 #include "ingest.h"
 #include "judge.h"
 #include "chain.h"

@@ -27,15 +27,24 @@ struct chain_stats {
 	uint64_t batches, errors, linked, checkpoints;
 };
 
-/* NULL (err said) when audit.checkpoint_key does not load as a signing key. */
-struct chain *chain_new(struct event_base *base, const struct hconf *conf, struct db *db, char *err,
-			size_t errlen) MUSTCHECK;
-void chain_free(struct chain *c);
+/* The key checkpoints are signed with, and its id (checkpoint_key_id). */
+struct chain_key {
+	EVP_PKEY *key; /* NULL: audit.checkpoint_key is off, nothing is signed */
+	char id[65];
+};
 /*
- * Take the new intervals and checkpoint key; false (err said, nothing
- * changed) when the key does not load.
+ * The key audit.checkpoint_key names; false, with err ("audit.checkpoint_key
+ * PATH: why"), when it does not load as a signing key.
  */
-bool chain_reconfigure(struct chain *c, const struct hconf *conf, char *err, size_t errlen);
+bool chain_key_load(const struct hconf *conf, struct chain_key *k, char *err,
+		    size_t errlen) MUSTCHECK;
+
+/* Signing with k's key (taken: k->key is NULL after); NULL when out of memory. */
+struct chain *chain_new(struct event_base *base, const struct hconf *conf, struct db *db,
+			struct chain_key *k) MUSTCHECK;
+void chain_free(struct chain *c);
+/* Take the new intervals, and k's key (taken: k->key is NULL after). */
+void chain_reconfigure(struct chain *c, const struct hconf *conf, struct chain_key *k);
 /* Shutting down: no statement after the one in flight. */
 void chain_stop(struct chain *c);
 void chain_get_stats(const struct chain *c, struct chain_stats *st);

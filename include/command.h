@@ -10,15 +10,18 @@
 #include "hoursd.h"
 
 struct server;
-struct conn;
-struct jt808_msg;
+struct conn_msg;
+struct conn_verdict;
 struct jtx_header;
 
 /* Once a second: send the commands queued lately for terminals authenticated here. */
 void command_poll(struct server *srv);
-/* A terminal authenticated here: send what waits for it. */
+/* A terminal authenticated here (conn_auth_fn): send what waits for it. */
 void command_authenticated(struct server *srv, int64_t terminal_id);
-/* A terminal's answer to a command (0x0205, 0x0301, 0x0502); 0x8001 after it is stored. */
-void command_answer(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h);
+/*
+ * A terminal's answer to a command (0x0205, 0x0301, 0x0502; h: its
+ * extension header), from timing.c: the verdict stores it, then 0x8001.
+ */
+void command_answer(const struct conn_msg *in, const struct jtx_header *h, struct conn_verdict *v);
 
 #endif

@@ -19,39 +19,13 @@
 #include "hoursd.h"
 #include "jt808.h"
 #include "jtx.h"
-#include "lesson.h"
+#include "terminal.h"
 
 struct event_base;
 struct hconf;
 struct db;
 struct ingest;
-
-/* A registered terminal, as the registry has it, with its open lesson. */
-struct ingest_terminal {
-	int64_t id;
-	bool active;
-	char auth_code[65];
-	char terminal_no[JTX_TERMINAL_NO_LEN + 1]; /* "" when not registered */
-	int64_t school_id;			   /* 0 when not assigned */
-	char vehicle_class[4];			   /* of its vehicle, "" when unknown */
-	uint8_t cert_sha256[32];
-	int64_t cert_not_after;	   /* seconds since the epoch */
-	const char *sign_cert_pem; /* valid during the callback only */
-	uint8_t sign_cert_sha256[32];
-	/* The lesson open at the last accepted logins, if any (0 = none). */
-	char coach_no[JTX_PERSON_NO_LEN + 1];
-	int64_t coach_login;
-	char student_no[JTX_PERSON_NO_LEN + 1];
-	char student_coach_no[JTX_PERSON_NO_LEN + 1];
-	int64_t student_class_id;
-	int64_t student_login;
-	int64_t last_record; /* time of the last accepted record of that student login */
-	/* Timing terminals: what registration must match ("" = anything), device quirks. */
-	char imei[16];
-	char factory_serial[8];
-	bool escaped_sums; /* length and check code over the escaped bytes */
-	bool rsa_raw;	   /* unpadded RSA signatures accepted */
-};
+struct lesson_event;
 
 /* What became of a frame's rows. */
 enum ingest_outcome {
@@ -87,7 +61,7 @@ struct ingest_record {
 	size_t raw_len;
 };
 /* found is false for an unknown terminal; t is valid only during the call. */
-typedef void (*ingest_terminal_fn)(void *arg, bool found, const struct ingest_terminal *t);
+typedef void (*ingest_terminal_fn)(void *arg, bool found, const struct terminal *t);
 /* Called when the queue drops below half of store_high_water after being full. */
 typedef void (*ingest_drain_fn)(void *arg);
 /* Called after a commit that queued records for the judge. */

@@ -18,7 +18,7 @@
 
 struct hconf;
 struct syllabus;
-struct ingest_terminal;
+struct terminal;
 
 #define LESSON_PHOTOS 4 /* photo announcements remembered per terminal */
 
@@ -125,7 +125,7 @@ struct lesson_verdict {
  * The lesson of a terminal just looked up: the registry's facts and the
  * lesson its last accepted logins left open, if any.
  */
-void lesson_restore(struct lesson *l, const struct ingest_terminal *t);
+void lesson_restore(struct lesson *l, const struct terminal *t);
 
 /*
  * Decode the data of h into m (id, terminal number, came_unsigned; the

@@ -37,7 +37,26 @@ void log_hex(char *out, size_t cap, const uint8_t *buf, size_t n, size_t max);
 #define log_warn(...) log_msg(HLOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(HLOG_ERROR, __VA_ARGS__)
 
-/* Start-up only: log and exit(1). */
+/*
+ * Lines kept for later, written by whoever carries out a decision (a
+ * verdict's, by conn.c with conn_log()).  A line of a level not enabled is
+ * not kept; beyond LOG_DEFER_MAX a line replaces the last one.
+ */
+#define LOG_DEFER_MAX 2
+struct log_deferred {
+	unsigned n;
+	struct {
+		enum log_level lvl;
+		char text[512];
+	} line[LOG_DEFER_MAX];
+};
+void log_defer(struct log_deferred *d, enum log_level lvl, const char *fmt, ...) PRINTF(3, 4);
+
+/*
+ * Log and exit(1): for a failure at start-up, and for out of memory at
+ * any time (or a caller's bug no input can cause).  Anything else, a
+ * running daemon logs and survives.
+ */
 _Noreturn void die(const char *fmt, ...) PRINTF(1, 2);
 
 #endif

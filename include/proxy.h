@@ -13,8 +13,8 @@
  *
  * proxy_parse() is pure (bytes in, an address or an error with its byte
  * position out); proxy_wait() reads the header off an accepted socket on
- * the loop and then hands the socket to conn_accept() with the real
- * address, so everything conn.c does by address (logs, the failed
+ * the loop and then hands the socket on (the listener's conn_accept())
+ * with the real address, so everything conn.c does by address (logs, the failed
  * authentications per address) uses the terminal's.
  */
 #ifndef HOURSD_PROXY_H
@@ -58,14 +58,19 @@ bool proxy_setting_has(const char *setting, const char *listener);
 
 struct server;
 
+/* Where a socket goes once its header is read: conn_accept(). */
+typedef void (*proxy_accept_fn)(struct server *srv, int fd, const struct sockaddr *sa, int salen,
+				bool tls);
+
 /*
  * The listener accepted fd from sa: read its PROXY header (at most
- * PROXY_WAIT_S seconds), then conn_accept() it with the terminal's
+ * PROXY_WAIT_S seconds), then hand it on with the terminal's
  * address, or log why and close it.
  */
 #define PROXY_WAIT_S 10
 #define PROXY_WAIT_MAX 4096
-void proxy_wait(struct server *srv, int fd, const struct sockaddr *sa, int salen, bool tls);
+void proxy_wait(struct server *srv, int fd, const struct sockaddr *sa, int salen, bool tls,
+		proxy_accept_fn hand_on);
 /* Close the sockets still waiting for their header (listeners stopping). */
 void proxy_wait_close_all(void);
 

@@ -8,7 +8,6 @@
 #include "jt808.h"
 #include "reasons.h"
 
-#include <event2/util.h>
 #include <openssl/ssl.h>
 
 struct event_base;
@@ -36,10 +35,6 @@ enum frame_type {
 	FT_MALFORMED, /* not decoded: hoursd_bad_frames_total says why */
 	FT__COUNT
 };
-
-/* Connections by state, for the admin listener. */
-enum { CONN_STATES = 4 };
-void conn_count_by_state(unsigned out[CONN_STATES]);
 
 /* Counters since start; read by the log summary and the admin listener. */
 struct server_stats {
@@ -95,43 +90,5 @@ struct server {
 	bool draining;
 	struct server_stats st;
 };
-
-/* tls_server.c */
-SSL_CTX *tls_server_ctx(const struct hconf *c, char *err, size_t errlen) MUSTCHECK;
-/* The CRLs of tls.crl (an empty stack when it is not set); NULL with err when unreadable. */
-STACK_OF(X509_CRL) * tls_load_crls(const struct hconf *c, char *err, size_t errlen) MUSTCHECK;
-
-/* listener.c */
-bool listeners_start(struct server *srv, char *err, size_t errlen) MUSTCHECK;
-void listeners_stop(struct server *srv);
-/*
- * The descriptor limit was reached (err: the accept's errno, 0 when the
- * reserve refused one): stop accepting on every listener for a moment.
- */
-void listeners_pause(struct server *srv, int err);
-/* An accepted descriptor eats into connection.fd_reserve: true when it must be refused. */
-bool listeners_fd_reserved(const struct server *srv, evutil_socket_t fd);
-/*
- * An HTTP listener's socket (the admin one, or listen.readiness's), paused
- * at the descriptor limit and resumed with the terminals' ones.
- */
-void listeners_guard(struct server *srv, struct evconnlistener *http, bool readiness);
-
-/* conn.c */
-void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen,
-		 bool tls);
-/* The store drained below its low-water mark: let paused connections read. */
-void conn_resume_all(void *srv);
-/* Stop reading every connection (drain on shutdown). */
-void conn_pause_all(struct server *srv);
-void conn_close_all(const char *reason);
-/* The CRLs changed: close connections whose TLS or signing certificate they revoke. */
-void conn_close_revoked(struct server *srv, STACK_OF(X509_CRL) * crls);
-/* Expire sub-package reassembly; once a second. */
-void conn_janitor(time_t now);
-unsigned conn_count(void);
-/* Frames read from open connections and not answered yet; connections
- * whose answers are not all written out. */
-void conn_unanswered(unsigned *frames, unsigned *unsent);
 
 #endif

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
+#include "conn.h"
 #include "conf.h"
 
 #include <dirent.h>

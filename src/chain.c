@@ -220,34 +220,38 @@ static void arm(struct event *ev, unsigned ms)
 	event_add(ev, &tv);
 }
 
-bool chain_reconfigure(struct chain *c, const struct hconf *conf, char *err, size_t errlen)
+bool chain_key_load(const struct hconf *conf, struct chain_key *k, char *err, size_t errlen)
 {
-	EVP_PKEY *key = NULL;
-	char id[65] = "";
-	if (conf->audit_checkpoint_key) {
-		key = checkpoint_key_load(conf->audit_checkpoint_key, true, err, errlen);
-		if (key && !checkpoint_key_id(key, id)) {
-			snprintf(err, errlen, "%s: cannot encode its public key",
-				 conf->audit_checkpoint_key);
-			EVP_PKEY_free(key);
-			key = NULL;
-		}
-		if (key == NULL) {
-			/* "audit.checkpoint_key " before the reason */
-			static const char pre[] = "audit.checkpoint_key ";
-			size_t n = strlen(err), k = sizeof(pre) - 1;
-			if (n + k < errlen) {
-				memmove(err + k, err, n + 1);
-				memcpy(err, pre, k);
-			}
-			return false;
-		}
-	}
-	EVP_PKEY_free(c->key);
-	c->key = key;
-	memcpy(c->key_id, id, sizeof(id));
-	if (c->stopped)
+	*k = (struct chain_key){0};
+	if (conf->audit_checkpoint_key == NULL)
 		return true;
+	k->key = checkpoint_key_load(conf->audit_checkpoint_key, true, err, errlen);
+	if (k->key && !checkpoint_key_id(k->key, k->id)) {
+		snprintf(err, errlen, "%s: cannot encode its public key",
+			 conf->audit_checkpoint_key);
+		EVP_PKEY_free(k->key);
+		k->key = NULL;
+	}
+	if (k->key)
+		return true;
+	/* "audit.checkpoint_key " before the reason */
+	static const char pre[] = "audit.checkpoint_key ";
+	size_t n = strlen(err), len = sizeof(pre) - 1;
+	if (n + len < errlen) {
+		memmove(err + len, err, n + 1);
+		memcpy(err, pre, len);
+	}
+	return false;
+}
+
+void chain_reconfigure(struct chain *c, const struct hconf *conf, struct chain_key *k)
+{
+	EVP_PKEY_free(c->key);
+	c->key = k->key;
+	k->key = NULL;
+	memcpy(c->key_id, k->id, sizeof(c->key_id));
+	if (c->stopped)
+		return;
 	if (c->interval_ms != conf->audit_chain_interval_ms) {
 		c->interval_ms = conf->audit_chain_interval_ms;
 		arm(c->tick, c->interval_ms);
@@ -256,24 +260,22 @@ bool chain_reconfigure(struct chain *c, const struct hconf *conf, char *err, siz
 		c->checkpoint_s = conf->audit_checkpoint_interval_s;
 		arm(c->checkpoint, c->checkpoint_s * 1000);
 	}
-	return true;
 }
 
-struct chain *chain_new(struct event_base *base, const struct hconf *conf, struct db *db, char *err,
-			size_t errlen)
+struct chain *chain_new(struct event_base *base, const struct hconf *conf, struct db *db,
+			struct chain_key *k)
 {
 	struct chain *c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if (c == NULL)
 		return NULL;
-	}
 	c->db = db;
 	c->tick = event_new(base, -1, EV_PERSIST, on_tick, c);
 	c->checkpoint = event_new(base, -1, EV_PERSIST, on_checkpoint, c);
-	if (c->tick == NULL || c->checkpoint == NULL || !chain_reconfigure(c, conf, err, errlen)) {
+	if (c->tick == NULL || c->checkpoint == NULL) {
 		chain_free(c);
 		return NULL;
 	}
+	chain_reconfigure(c, conf, k);
 	run(c); /* whatever was queued before the start */
 	return c;
 }

@@ -19,6 +19,7 @@
 #include "ingest.h"
 #include "db.h"
 #include "queries.h"
+#include "terminal.h"
 
 #include <libpq-fe.h>
 
@@ -38,7 +39,7 @@ static void send_command(struct conn *c, const struct taking *t)
 	struct jtx_header h = {
 		.msg_id = t->ext_id, .props = JTX_PROP_ANSWER, .serial = t->ext_serial};
 	uint8_t body[JT808_MAX_BODY];
-	snprintf(h.terminal_no, sizeof(h.terminal_no), "%s", c->t.terminal_no);
+	snprintf(h.terminal_no, sizeof(h.terminal_no), "%s", conn_terminal(c)->terminal_no);
 	size_t n = jtx_build(&h, t->data, t->len, NULL, 0, body, sizeof(body));
 	if (n == 0) {
 		conn_log(c, HLOG_ERROR, "command %lld (0x%04x) cannot be encoded", t->id,
@@ -139,36 +140,58 @@ void command_authenticated(struct server *srv, int64_t terminal_id)
 
 /* ---- answers ---- */
 
+/* An answer's row on its way (sql/queries/command_answer.sql), then conn.c's done. */
+struct answer_store {
+	struct conn *c; /* held by the answer conn.c owes */
+	uint16_t ext_serial;
+	ingest_done_fn done;
+	void *arg;
+};
+
 static void on_answer_stored(void *arg, const PGresult *res)
 {
-	struct pending_ack *p = arg;
+	struct answer_store *s = arg;
 	bool ours = res && PQntuples(res) == 1;
 	if (res && !ours)
-		conn_log(p->c, HLOG_WARN,
+		conn_log(s->c, HLOG_WARN,
 			 "an answer (extended serial %u) to no command sent to this terminal",
-			 p->ext_serial);
-	conn_committed(p, ours ? INGEST_STORED : INGEST_FAILED);
+			 s->ext_serial);
+	s->done(s->arg, ours ? INGEST_STORED : INGEST_FAILED);
+	free(s);
 }
 
-void command_answer(struct conn *c, const struct jt808_msg *m, const struct jtx_header *h)
+/* The store of an answer's verdict (conn_store_fn): its parameters are the verdict's. */
+static void store_answer(const struct conn_msg *in, const struct conn_verdict *v,
+			 ingest_done_fn done, void *arg)
+{
+	struct answer_store *s = malloc(sizeof(*s));
+	if (s == NULL)
+		die("out of memory");
+	*s = (struct answer_store){
+		.c = in->c, .ext_serial = v->answer.ext_serial, .done = done, .arg = arg};
+	const char *p[4] = {v->param[0], v->param[1], v->param[2], v->param[3]};
+	db_query(in->srv->db, sql_command_answer, 4, p, on_answer_stored, s);
+}
+
+void command_answer(const struct conn_msg *in, const struct jtx_header *h, struct conn_verdict *v)
 {
 	struct jtx_command a;
 	enum jtx_err e = jtx_parse_command(h->msg_id, h->data, h->data_len, &a);
 	if (e != JTX_OK) {
-		conn_log(c, HLOG_WARN, "answer 0x%04x (serial %u): %s", h->msg_id, m->h.serial,
-			 jtx_strerror(e));
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		log_defer(&v->lines, HLOG_WARN, "answer 0x%04x (serial %u): %s", h->msg_id,
+			  in->m->h.serial, jtx_strerror(e));
+		v->act = CONN_ACK;
+		v->result = JT808_R_BAD_MESSAGE;
 		return;
 	}
-	conn_log(c, HLOG_INFO, "answer 0x%04x to command extended serial %u: result %u", h->msg_id,
-		 h->serial, a.result);
-	struct pending_ack *p = conn_pending(c, m); /* answered with 0x8001 */
-	p->ext_serial = h->serial;
-	char tid[24], serial[8], cmd[8], result[8];
-	snprintf(tid, sizeof(tid), "%lld", (long long)c->t.id);
-	snprintf(serial, sizeof(serial), "%u", h->serial);
-	snprintf(cmd, sizeof(cmd), "%u", jtx_command_of_answer(h->msg_id));
-	snprintf(result, sizeof(result), "%u", a.result);
-	const char *v[4] = {tid, serial, cmd, result};
-	db_query(c->srv->db, sql_command_answer, 4, v, on_answer_stored, p);
+	log_defer(&v->lines, HLOG_INFO, "answer 0x%04x to command extended serial %u: result %u",
+		  h->msg_id, h->serial, a.result);
+	v->act = CONN_STORE;
+	v->store = store_answer;
+	v->answer = (struct conn_answer){.accepted = true, .ext_serial = h->serial}; /* 0x8001 */
+	v->nparams = 4;
+	snprintf(v->param[0], sizeof(v->param[0]), "%lld", (long long)in->t->id);
+	snprintf(v->param[1], sizeof(v->param[1]), "%u", h->serial);
+	snprintf(v->param[2], sizeof(v->param[2]), "%u", jtx_command_of_answer(h->msg_id));
+	snprintf(v->param[3], sizeof(v->param[3]), "%u", a.result);
 }

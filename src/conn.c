@@ -1,7 +1,9 @@
 /*
  * conn.c - one terminal connection: buffers, framing, the state machine
  * (handshake -> connected -> registered -> authenticated -> closed) and
- * the messages of the JT/T 808 core.
+ * the messages of the JT/T 808 core.  The others (the authentication,
+ * 0x0900) go up to the handlers set at start, whose verdicts are carried
+ * out here (conn.h): conn.c calls nothing above it.
  *
  * A frame that carries data is handed to the store and answered only
  * after its commit.  While a connection has too many frames waiting, or
@@ -9,17 +11,17 @@
  * reading: the terminal's own TCP window then holds it back.
  */
 #include "hoursd.h"
+#include "conn.h"
 #include "server.h"
 #include "conf.h"
 #include "log.h"
 #include "ingest.h"
 #include "db.h"
-#include "conn.h"
 #include "queries.h"
 #include "reasons.h"
 #include "metrics.h"
 #include "sig.h"
-#include "command.h"
+#include "terminal.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -32,6 +34,54 @@
 #include <openssl/x509.h>
 
 enum frame_result { FRAME_DONE, FRAME_LATER };
+enum term_state { TERM_NONE, TERM_LOOKING, TERM_FOUND, TERM_UNKNOWN };
+
+struct conn {
+	struct conn *prev, *next;
+	struct server *srv;
+	struct bufferevent *bev;
+	enum conn_state state;
+	enum term_state term;
+	struct terminal t; /* t.sign_cert_pem is not kept */
+	bool tls;
+	bool reading;
+	bool asking;	       /* a query this connection's next frame depends on is out */
+	bool terminal_counted; /* counted among its terminal's authenticated connections */
+	char host[46]; /* the peer's address without the port: failed authentications count by it */
+	char peer[64];
+	char phone[21]; /* normalized terminal number: the certificate's, or the first frame's */
+	uint8_t cert_sha256[32];
+	/* Answers copy the header form the terminal last used. */
+	uint8_t layout; /* enum jt808_layout */
+	uint8_t version;
+	char hdr_phone[JT808_PHONE_MAX + 1];
+	uint16_t out_serial;
+	uint16_t ext_serial; /* of the extension messages we start (commands) */
+	unsigned refs;
+	unsigned inflight; /* frames waiting for their commit */
+	uint64_t rx_pos;   /* stream offset of the input buffer's first byte */
+	unsigned warn_logged,
+		warn_suppressed;   /* warning lines this minute, and those not written */
+	time_t deadline;	   /* CLOCK_MONOTONIC seconds: closed unless a frame (or the
+				      handshake, or the authentication) comes first */
+	struct jt808_reasm *reasm; /* NULL until the first piece of a sub-packaged message */
+	/* The last message sent in pieces, kept for the terminal's request of missing ones. */
+	struct {
+		uint8_t *body;
+		size_t len;
+		uint16_t msg_id, first_serial, total;
+	} split;
+	/* The state of the handlers above (conn_msg.state): timing.c's lesson. */
+	void *above;
+};
+
+/* An answer owed after a commit. */
+struct pending_ack {
+	struct conn *c;
+	uint16_t serial, msg_id; /* the JT/T 808 frame answered */
+	struct conn_answer a;
+	struct timespec received;
+};
 
 #define OUT_HIGH_WATER (256 * 1024) /* unread answers: stop reading the terminal */
 #define TLS_READ_STEP 512	    /* bytes of TLS input read at a time (new_bev) */
@@ -42,6 +92,10 @@ static unsigned nconns;
 static uint8_t frame_buf[65536];
 /* Every connection's unfinished sub-packaged messages share this. */
 static struct jt808_reasm_budget reasm_budget;
+/* Set at start (conn_set_handlers). */
+static const struct conn_handler *handlers;
+static size_t nhandlers;
+static conn_auth_fn on_authenticated;
 
 /* Seconds that only go forward: the deadlines'. */
 static time_t mono_now(void)
@@ -144,7 +198,7 @@ static void conn_unref(struct conn *c)
 	if (--c->refs == 0) {
 		jt808_reasm_free(c->reasm);
 		c->srv->st.reasm_bytes = reasm_budget.held;
-		free(c->lesson);
+		free(c->above);
 		free(c->split.body);
 		free(c);
 	}
@@ -288,7 +342,7 @@ void conn_send_frame(struct conn *c, uint16_t msg_id, const uint8_t *body, size_
 		send_piece(c, i);
 }
 
-void conn_send_ack(struct conn *c, uint16_t serial, uint16_t msg_id, uint8_t result)
+static void conn_send_ack(struct conn *c, uint16_t serial, uint16_t msg_id, uint8_t result)
 {
 	uint8_t body[5];
 	jt808_build_general_ack(serial, msg_id, result, body);
@@ -313,7 +367,7 @@ static void bad_frame(struct conn *c, const char *reason, const uint8_t *bytes, 
 
 /* ---- the registry ---- */
 
-static void on_terminal(void *arg, bool found, const struct ingest_terminal *t)
+static void on_terminal(void *arg, bool found, const struct terminal *t)
 {
 	struct conn *c = arg;
 	if (c->state != CS_CLOSED) {
@@ -330,7 +384,10 @@ static void on_terminal(void *arg, bool found, const struct ingest_terminal *t)
 			    !sig_cache_put(c->srv->sigs, t->sign_cert_sha256, t->sign_cert_pem, err,
 					   sizeof(err)))
 				conn_log(c, HLOG_ERROR, "signing certificate unusable: %s", err);
-			timing_restore(c, t);
+			if (t->coach_login && t->coach_no[0] && t->student_login)
+				conn_log(c, HLOG_INFO,
+					 "lesson continues: coach %s, student %s since %lld",
+					 t->coach_no, t->student_no, (long long)t->student_login);
 			if (c->tls && CRYPTO_memcmp(t->cert_sha256, c->cert_sha256, 32) != 0) {
 				conn_close(c, "client certificate is not the one registered for "
 					      "this terminal");
@@ -381,26 +438,11 @@ static void ask_done(struct conn *c)
 	conn_unref(c);
 }
 
-/* For timing.c: the same, a student login waiting for its schedule. */
-void conn_ask(struct conn *c, const char *sql, int n, const char *const *v, db_result_fn fn,
-	      void *arg)
-{
-	ask(c, sql, n, v, fn, arg);
-}
-
-bool conn_answered(struct conn *c)
-{
-	return answered(c);
-}
-
-void conn_ask_done(struct conn *c)
-{
-	ask_done(c);
-}
-
 /* ---- messages ---- */
 
-struct pending_ack *conn_pending(struct conn *c, const struct jt808_msg *m)
+/* A new answer owed for frame m after its commit, holding a reference on c. */
+static struct pending_ack *pending(struct conn *c, const struct jt808_msg *m,
+				   const struct conn_answer *a)
 {
 	struct pending_ack *p = calloc(1, sizeof(*p));
 	if (p == NULL)
@@ -408,7 +450,7 @@ struct pending_ack *conn_pending(struct conn *c, const struct jt808_msg *m)
 	p->c = c;
 	p->serial = m->h.serial;
 	p->msg_id = m->h.msg_id;
-	p->accepted = true;
+	p->a = *a;
 	clock_gettime(CLOCK_MONOTONIC, &p->received);
 	conn_ref(c);
 	c->inflight++;
@@ -427,7 +469,7 @@ static bool answer_ok(const struct pending_ack *p, enum ingest_outcome o)
 {
 	switch (o) {
 	case INGEST_STORED:
-		return p->accepted;
+		return p->a.accepted;
 	case INGEST_DUPLICATE:
 		return true;
 	default:
@@ -437,14 +479,14 @@ static bool answer_ok(const struct pending_ack *p, enum ingest_outcome o)
 
 static void send_timing_answer(struct conn *c, const struct pending_ack *p, struct jtx_answer *a)
 {
-	memcpy(a->person_no, p->person_no, sizeof(a->person_no));
+	memcpy(a->person_no, p->a.person_no, sizeof(a->person_no));
 	uint8_t data[128], body[256];
-	size_t n = jtx_build_answer(p->answer_id, a, data, sizeof(data));
-	struct jtx_header h = {.msg_id = p->answer_id, .serial = p->ext_serial};
-	memcpy(h.terminal_no, p->terminal_no, sizeof(h.terminal_no));
+	size_t n = jtx_build_answer(p->a.answer_id, a, data, sizeof(data));
+	struct jtx_header h = {.msg_id = p->a.answer_id, .serial = p->a.ext_serial};
+	memcpy(h.terminal_no, p->a.terminal_no, sizeof(h.terminal_no));
 	size_t len = n ? jtx_build(&h, data, n, NULL, 0, body, sizeof(body)) : 0;
 	if (len == 0) {
-		conn_log(c, HLOG_ERROR, "cannot encode timing answer 0x%04x", p->answer_id);
+		conn_log(c, HLOG_ERROR, "cannot encode timing answer 0x%04x", p->a.answer_id);
 		return;
 	}
 	conn_send_frame(c, JT808_P_TRANSPARENT_DOWN, body, len);
@@ -488,31 +530,32 @@ static void on_progress(void *arg, const PGresult *res)
 static void count_record(struct server_stats *st, const struct pending_ack *p,
 			 enum ingest_outcome o)
 {
-	if (o == INGEST_STORED && p->accepted) {
+	if (o == INGEST_STORED && p->a.accepted) {
 		st->records_accepted++;
 	} else if (o == INGEST_STORED || o == INGEST_CONFLICT) {
-		enum reason why = o == INGEST_CONFLICT ? R_NUMBER_REUSED : p->reason;
+		enum reason why = o == INGEST_CONFLICT ? R_NUMBER_REUSED : p->a.reason;
 		st->records_rejected++;
 		st->records_rejected_by_reason[why == R_NONE ? R_OTHER : why]++;
 	}
 }
 
-void conn_committed(void *arg, enum ingest_outcome o)
+/* The store's callback for every pending answer (ingest_done_fn). */
+static void committed(void *arg, enum ingest_outcome o)
 {
 	struct pending_ack *p = arg;
 	struct conn *c = p->c;
 	bool ok = answer_ok(p, o);
-	if (p->is_record)
+	if (p->a.is_record)
 		count_record(&c->srv->st, p, o);
-	if (c->state != CS_CLOSED && p->answer_id == JTX_STUDENT_LOGIN_ACK && ok) {
+	if (c->state != CS_CLOSED && p->a.answer_id == JTX_STUDENT_LOGIN_ACK && ok) {
 		char part[4];
-		snprintf(part, sizeof(part), "%u", p->part);
-		const char *v[2] = {p->person_no, part};
+		snprintf(part, sizeof(part), "%u", p->a.part);
+		const char *v[2] = {p->a.person_no, part};
 		db_query(c->srv->db, sql_progress_of_student, 2, v, on_progress, p);
 		return;
 	}
 	if (c->state != CS_CLOSED) {
-		if (p->answer_id) {
+		if (p->a.answer_id) {
 			struct jtx_answer a = {.result = ok ? JTX_R_OK : JTX_R_OTHER};
 			send_timing_answer(c, p, &a);
 		} else {
@@ -529,7 +572,8 @@ static void store_frame(struct conn *c, const struct jt808_msg *m,
 			const struct jt808_location *locs, unsigned n)
 {
 	c->srv->st.positions += n;
-	ingest_add_positions(c->srv->ingest, c->t.id, locs, n, conn_committed, conn_pending(c, m));
+	struct conn_answer a = {.accepted = true};
+	ingest_add_positions(c->srv->ingest, c->t.id, locs, n, committed, pending(c, m, &a));
 }
 
 /* ---- registration ---- */
@@ -707,50 +751,12 @@ static void handle_piece_request(struct conn *c, const struct jt808_msg *m)
 	c->srv->st.pieces_resent += count;
 }
 
-/* ---- authentication ---- */
+/* ---- authentication (its checks are auth.c's) ---- */
 
 /*
- * Failed authentications per address and minute, in a small table where
- * addresses that hash alike share a slot (so the count can only be high,
- * never low, for an address under attack).
+ * The terminal proved itself: authenticated, unless it already has
+ * connection.max_per_terminal authenticated connections.
  */
-#define AUTH_SLOTS 1024
-static struct {
-	char host[46];
-	time_t minute;
-	unsigned failures;
-} auth_fail[AUTH_SLOTS];
-
-static unsigned auth_slot(const char *host)
-{
-	uint32_t h = 2166136261u;
-	for (const char *p = host; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	return h % AUTH_SLOTS;
-}
-
-static bool auth_throttled(const struct conn *c)
-{
-	unsigned i = auth_slot(c->host);
-	return auth_fail[i].minute == time(NULL) / 60 &&
-	       auth_fail[i].failures >= c->srv->conf->auth_failures_per_min;
-}
-
-static void auth_failed(struct conn *c, const struct jt808_msg *m, const char *why)
-{
-	unsigned i = auth_slot(c->host);
-	time_t minute = time(NULL) / 60;
-	if (auth_fail[i].minute != minute || strcmp(auth_fail[i].host, c->host) != 0) {
-		snprintf(auth_fail[i].host, sizeof(auth_fail[i].host), "%s", c->host);
-		auth_fail[i].minute = minute;
-		auth_fail[i].failures = 0;
-	}
-	auth_fail[i].failures++;
-	c->srv->st.auth_failed++;
-	conn_log(c, HLOG_WARN, "authentication refused: %s", why);
-	conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
-}
-
 static void authenticated(struct conn *c, const struct jt808_msg *m)
 {
 	unsigned most = c->srv->conf->max_per_terminal;
@@ -776,127 +782,8 @@ static void authenticated(struct conn *c, const struct jt808_msg *m)
 	conn_log(c, HLOG_INFO, "authenticated (terminal id %lld, %s layout)", (long long)c->t.id,
 		 jt808_layout_name(c->layout));
 	conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_OK);
-	command_authenticated(c->srv, c->t.id);
-}
-
-/*
- * Taking a timestamp is one atomic update (sql/queries/terminal_auth_ts.sql):
- * only a timestamp newer than the terminal's last accepted one is taken, on
- * any instance, so a captured authentication cannot be played again.
- */
-struct pending_auth {
-	struct conn *c;
-	struct jt808_msg m; /* header only: body is not kept */
-};
-
-static void on_auth_ts(void *arg, const PGresult *res)
-{
-	struct pending_auth *p = arg;
-	struct conn *c = p->c;
-	if (answered(c)) {
-		if (res && PQntuples(res) == 1)
-			authenticated(c, &p->m);
-		else if (res)
-			auth_failed(c, &p->m,
-				    "timestamp not newer than the last one accepted (a replay)");
-		else
-			auth_failed(c, &p->m, "the registry could not be updated");
-	}
-	ask_done(c);
-	free(p);
-}
-
-/* Why a signed authentication is refused before the database is asked, or NULL. */
-static const char *auth_signed_refusal(struct conn *c, uint32_t ts, const uint8_t *sig,
-				       size_t sig_len, char *buf, size_t cap)
-{
-	if (c->term != TERM_FOUND)
-		return "unknown terminal";
-	if (!c->t.active)
-		return "terminal disabled";
-	uint8_t data[JT808_AUTH_SIGNED_LEN];
-	if (!jt808_auth_signed_data(c->t.terminal_no, ts, data))
-		return "no timing terminal number provisioned to check the signature with";
-	time_t now = time(NULL);
-	long long skew = (long long)ts - (long long)now;
-	if (skew > (long long)c->srv->conf->auth_window_s ||
-	    -skew > (long long)c->srv->conf->auth_window_s) {
-		snprintf(buf, cap, "timestamp %+lld s from the server's clock (window %u s)", skew,
-			 c->srv->conf->auth_window_s);
-		return buf;
-	}
-	enum sig_result r =
-		sig_verify_flags(c->srv->sigs, c->t.sign_cert_sha256, data, sizeof(data), sig,
-				 sig_len, now, c->t.rsa_raw ? SIG_F_RSA_RAW : 0);
-	if (r == SIG_OK)
-		return NULL;
-	snprintf(buf, cap, "signature: %s", sig_result_name(r));
-	return buf;
-}
-
-static void handle_auth_signed(struct conn *c, const struct jt808_msg *m)
-{
-	uint32_t ts;
-	const uint8_t *sig;
-	size_t sig_len;
-	char buf[128];
-	if (jt808_parse_auth_signed(m->body, m->body_len, &ts, &sig, &sig_len) != JT808_OK) {
-		conn_log(c, HLOG_WARN, "authentication body of %zu bytes: too short", m->body_len);
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
-		return;
-	}
-	const char *why = auth_signed_refusal(c, ts, sig, sig_len, buf, sizeof(buf));
-	if (why) {
-		auth_failed(c, m, why);
-		return;
-	}
-	struct pending_auth *p = malloc(sizeof(*p));
-	if (p == NULL)
-		die("out of memory");
-	p->c = c;
-	p->m = *m;
-	p->m.body = NULL;
-	char id[24], t[16];
-	snprintf(id, sizeof(id), "%lld", (long long)c->t.id);
-	snprintf(t, sizeof(t), "%lu", (unsigned long)ts);
-	const char *v[2] = {id, t};
-	ask(c, sql_terminal_auth_ts, 2, v, on_auth_ts, p);
-}
-
-/*
- * The timing layout authenticates with a signature, the others with the
- * auth code handed out at registration.  An address with too many
- * failures this minute is refused unchecked, and its connection closed.
- */
-static void handle_auth(struct conn *c, const struct jt808_msg *m)
-{
-	if (auth_throttled(c)) {
-		c->srv->st.auth_throttled++;
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
-		conn_close(c, "too many failed authentications from this address this minute");
-		return;
-	}
-	if (m->h.layout == JT808_LTIMING) {
-		handle_auth_signed(c, m);
-		return;
-	}
-	char code[128];
-	enum jt808_err e = jt808_parse_auth(m->body, m->body_len, m->h.layout == JT808_L2019, code,
-					    sizeof(code));
-	if (e != JT808_OK) {
-		conn_log(c, HLOG_WARN, "authentication body: %s", jt808_strerror(e));
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
-		return;
-	}
-	size_t len = strlen(code);
-	if (c->term != TERM_FOUND)
-		auth_failed(c, m, "unknown terminal");
-	else if (!c->t.active)
-		auth_failed(c, m, "terminal disabled");
-	else if (len != strlen(c->t.auth_code) || CRYPTO_memcmp(code, c->t.auth_code, len) != 0)
-		auth_failed(c, m, "wrong auth code");
-	else
-		authenticated(c, m);
+	if (on_authenticated)
+		on_authenticated(c->srv, c->t.id);
 }
 
 static void handle_location(struct conn *c, const struct jt808_msg *m)
@@ -972,14 +859,119 @@ static enum frame_type frame_type_of(uint16_t id)
 	}
 }
 
+/* ---- messages handed up ---- */
+
+void conn_set_handlers(const struct conn_handler *h, size_t n, conn_auth_fn auth)
+{
+	handlers = h;
+	nhandlers = n;
+	on_authenticated = auth;
+}
+
+static const struct conn_handler *handler_of(uint16_t msg_id)
+{
+	for (size_t i = 0; i < nhandlers; i++)
+		if (handlers[i].msg_id == msg_id)
+			return &handlers[i];
+	return NULL;
+}
+
+/* What a handler reads of c, with message m. */
+static struct conn_msg msg_in(struct conn *c, const struct jt808_msg *m)
+{
+	return (struct conn_msg){.c = c,
+				 .m = m,
+				 .srv = c->srv,
+				 .t = c->term == TERM_FOUND ? &c->t : NULL,
+				 .host = c->host,
+				 .state = &c->above};
+}
+
+static void carry_out(const struct conn_msg *in, const struct conn_verdict *v);
+
+/* A verdict's question: its answer goes to fn, for the verdict on the message. */
+struct asked {
+	struct conn *c;
+	struct jt808_msg m; /* the header: the body is not kept */
+	conn_asked_fn fn;
+	void *arg;
+};
+
+static void on_asked(void *arg, const PGresult *res)
+{
+	struct asked *q = arg;
+	struct conn *c = q->c;
+	if (answered(c)) {
+		struct conn_msg in = msg_in(c, &q->m);
+		struct conn_verdict v = {0};
+		q->fn(&in, q->arg, res, &v);
+		carry_out(&in, &v);
+	}
+	ask_done(c);
+	free(q->arg);
+	free(q);
+}
+
+static void ask_for(const struct conn_msg *in, const struct conn_verdict *v)
+{
+	struct asked *q = malloc(sizeof(*q));
+	if (q == NULL)
+		die("out of memory");
+	*q = (struct asked){.c = in->c, .m = *in->m, .fn = v->asked, .arg = v->arg};
+	q->m.body = NULL;
+	q->m.body_len = 0;
+	const char *params[CONN_PARAMS];
+	for (int i = 0; i < v->nparams && i < CONN_PARAMS; i++)
+		params[i] = v->param[i];
+	ask(in->c, v->sql, v->nparams, params, on_asked, q);
+}
+
+/* Do what a handler decided: its lines first, then its act. */
+static void carry_out(const struct conn_msg *in, const struct conn_verdict *v)
+{
+	struct conn *c = in->c;
+	const struct jt808_msg *m = in->m;
+	for (unsigned i = 0; i < v->lines.n; i++)
+		conn_log(c, v->lines.line[i].lvl, "%s", v->lines.line[i].text);
+	switch (v->act) {
+	case CONN_NONE:
+		break;
+	case CONN_ACK:
+		conn_send_ack(c, m->h.serial, m->h.msg_id, v->result);
+		break;
+	case CONN_SEND:
+		conn_send_frame(c, v->send_id, v->send, v->send_len);
+		break;
+	case CONN_STORE:
+		v->store(in, v, committed, pending(c, m, &v->answer));
+		break;
+	case CONN_ASK:
+		ask_for(in, v);
+		break;
+	case CONN_AUTHENTICATE:
+		authenticated(c, m);
+		break;
+	case CONN_CLOSE:
+		conn_send_ack(c, m->h.serial, m->h.msg_id, v->result);
+		conn_close(c, v->why);
+		break;
+	}
+}
+
+static void hand_up(struct conn *c, const struct jt808_msg *m, const struct conn_handler *h)
+{
+	struct conn_msg in = msg_in(c, m);
+	struct conn_verdict v = {0};
+	h->fn(&in, &v);
+	carry_out(&in, &v);
+}
+
 static void dispatch(struct conn *c, const struct jt808_msg *m)
 {
+	const struct conn_handler *h = handler_of(m->h.msg_id);
 	switch (m->h.msg_id) {
 	case JT808_T_REGISTER:
 		handle_register(c, m);
-		return;
-	case JT808_T_AUTH:
-		handle_auth(c, m);
 		return;
 	case JT808_T_GENERAL_ACK:
 		return;		 /* the terminal answering us: nothing to say */
@@ -989,6 +981,10 @@ static void dispatch(struct conn *c, const struct jt808_msg *m)
 		return;
 	default:
 		break;
+	}
+	if (h && h->any_state) {
+		hand_up(c, m, h);
+		return;
 	}
 	if (c->state != CS_AUTHENTICATED) {
 		c->srv->st.not_authenticated++;
@@ -1012,10 +1008,11 @@ static void dispatch(struct conn *c, const struct jt808_msg *m)
 	case JT808_T_BATCH_LOCATION:
 		handle_batch(c, m);
 		break;
-	case JT808_T_TRANSPARENT_UP:
-		timing_handle(c, m);
-		break;
 	default:
+		if (h) {
+			hand_up(c, m, h);
+			break;
+		}
 		c->srv->st.unsupported++;
 		conn_log(c, HLOG_INFO, "message 0x%04x not supported", m->h.msg_id);
 		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_NOT_SUPPORTED);
@@ -1578,6 +1575,11 @@ void conn_release(struct conn *c)
 bool conn_is_open(const struct conn *c)
 {
 	return c->state != CS_CLOSED;
+}
+
+const struct terminal *conn_terminal(const struct conn *c)
+{
+	return &c->t;
 }
 
 /* A walk of every connection: commands are few, and found once a second at most. */

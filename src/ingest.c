@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "db.h"
 #include "jsonw.h"
+#include "lesson.h"
 #include "log.h"
 #include "metrics.h"
 #include "queries.h"
@@ -489,7 +490,7 @@ static int64_t col_i64(const PGresult *res, const char *name)
 #define COL_STR(res, t, field) snprintf((t)->field, sizeof((t)->field), "%s", col(res, #field))
 
 /* The row of terminal_lookup.sql; false when there is none. */
-static bool terminal_from_row(const PGresult *res, struct ingest_terminal *t, const char *phone)
+static bool terminal_from_row(const PGresult *res, struct terminal *t, const char *phone)
 {
 	if (PQntuples(res) != 1)
 		return false;
@@ -522,7 +523,7 @@ static bool terminal_from_row(const PGresult *res, struct ingest_terminal *t, co
 static void on_lookup(void *arg, const PGresult *res)
 {
 	struct lookup *l = arg;
-	struct ingest_terminal t;
+	struct terminal t;
 	bool found = res && terminal_from_row(res, &t, l->phone);
 	l->fn(l->arg, found, found ? &t : NULL);
 	free(l);

@@ -13,15 +13,14 @@
 #include "lesson.h"
 #include "conf.h"
 #include "rules.h"
-#include "ingest.h"
-#include "db.h"
+#include "terminal.h"
 
 static void copy(char *dst, const char *src, size_t cap)
 {
 	snprintf(dst, cap, "%s", src);
 }
 
-void lesson_restore(struct lesson *l, const struct ingest_terminal *t)
+void lesson_restore(struct lesson *l, const struct terminal *t)
 {
 	memset(l, 0, sizeof(*l));
 	l->active = t->active;

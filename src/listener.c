@@ -14,7 +14,9 @@
  * one.
  */
 #include "hoursd.h"
+#include "listener.h"
 #include "server.h"
+#include "conn.h"
 #include "conf.h"
 #include "log.h"
 #include "proxy.h"
@@ -76,7 +78,11 @@ static void pause_log(const struct server *srv)
 	guard.pauses = guard.errors = guard.reserved = 0;
 }
 
-void listeners_pause(struct server *srv, int err)
+/*
+ * The descriptor limit was reached (err: the accept's errno, 0 when the
+ * reserve refused one): stop accepting on every listener for a moment.
+ */
+static void pause_all(struct server *srv, int err)
 {
 	if (err) {
 		guard.errors++;
@@ -100,7 +106,8 @@ void listeners_pause(struct server *srv, int err)
 	pause_log(srv);
 }
 
-bool listeners_fd_reserved(const struct server *srv, evutil_socket_t fd)
+/* An accepted descriptor eats into connection.fd_reserve: true when it must be refused. */
+static bool fd_reserved(const struct server *srv, evutil_socket_t fd)
 {
 	/* accept() gives the lowest free descriptor: those below fd are all in use. */
 	return guard.limit != RLIM_INFINITY && (rlim_t)fd + srv->conf->fd_reserve >= guard.limit;
@@ -109,14 +116,14 @@ bool listeners_fd_reserved(const struct server *srv, evutil_socket_t fd)
 static void accept_one(struct server *srv, evutil_socket_t fd, struct sockaddr *sa, int salen,
 		       bool tls)
 {
-	if (listeners_fd_reserved(srv, fd)) {
+	if (fd_reserved(srv, fd)) {
 		evutil_closesocket(fd);
-		listeners_pause(srv, 0);
+		pause_all(srv, 0);
 		return;
 	}
 	/* A listener named in listen.proxy_protocol reads the balancer's header first (proxy.c). */
 	if (proxy_setting_has(srv->conf->proxy_protocol, tls ? "tls" : "plain"))
-		proxy_wait(srv, fd, sa, salen, tls);
+		proxy_wait(srv, fd, sa, salen, tls, conn_accept);
 	else
 		conn_accept(srv, fd, sa, salen, tls);
 }
@@ -141,7 +148,7 @@ static void on_listen_error(struct evconnlistener *l, void *arg)
 {
 	int e = EVUTIL_SOCKET_ERROR();
 	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-		listeners_pause(guard.srv, e);
+		pause_all(guard.srv, e);
 		return;
 	}
 	/* Other errors (ECONNABORTED...) are one connection's: carry on. */

@@ -129,3 +129,15 @@ void die(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+void log_defer(struct log_deferred *d, enum log_level lvl, const char *fmt, ...)
+{
+	if (!log_enabled(lvl))
+		return;
+	unsigned i = d->n < LOG_DEFER_MAX ? d->n++ : LOG_DEFER_MAX - 1;
+	d->line[i].lvl = lvl;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->line[i].text, sizeof(d->line[i].text), fmt, ap);
+	va_end(ap);
+}

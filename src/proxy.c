@@ -252,6 +252,7 @@ struct waiting {
 	struct server *srv;
 	int fd;
 	bool tls;
+	proxy_accept_fn hand_on;
 	struct event *ev;
 	struct sockaddr_storage sa; /* the balancer's side, for the log and LOCAL */
 	int salen;
@@ -344,16 +345,18 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		return;
 	struct server *srv = w->srv;
 	bool tls = w->tls;
+	proxy_accept_fn hand_on = w->hand_on;
 	const struct sockaddr *sa =
 		h.local ? (const struct sockaddr *)&w->sa : (const struct sockaddr *)&h.src;
 	int salen = h.local ? w->salen : (int)h.srclen;
 	struct sockaddr_storage copy;
 	memcpy(&copy, sa, (size_t)salen);
 	waiting_end(w, false);
-	conn_accept(srv, fd, (const struct sockaddr *)&copy, salen, tls);
+	hand_on(srv, fd, (const struct sockaddr *)&copy, salen, tls);
 }
 
-void proxy_wait(struct server *srv, int fd, const struct sockaddr *sa, int salen, bool tls)
+void proxy_wait(struct server *srv, int fd, const struct sockaddr *sa, int salen, bool tls,
+		proxy_accept_fn hand_on)
 {
 	struct waiting *w = NULL;
 	if (nwaiting < PROXY_WAIT_MAX && salen > 0 && (size_t)salen <= sizeof(w->sa))
@@ -368,6 +371,7 @@ void proxy_wait(struct server *srv, int fd, const struct sockaddr *sa, int salen
 	*w = (struct waiting){.srv = srv,
 			      .fd = fd,
 			      .tls = tls,
+			      .hand_on = hand_on,
 			      .salen = salen,
 			      .deadline = time(NULL) + PROXY_WAIT_S};
 	memcpy(&w->sa, sa, (size_t)salen);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "queries.h"
 #include "server.h"
+#include "tls_server.h"
 
 #include <jansson.h>
 #include <libpq-fe.h>

@@ -12,7 +12,6 @@
 #include "rules.h"
 #include "conf.h"
 #include "log.h"
-#include "ingest.h"
 #include "db.h"
 #include "syllabus.h"
 

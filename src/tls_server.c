@@ -8,7 +8,7 @@
  * terminal connections).
  */
 #include "hoursd.h"
-#include "server.h"
+#include "tls_server.h"
 #include "conf.h"
 
 #include <errno.h>

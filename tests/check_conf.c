@@ -5,7 +5,7 @@
  */
 #include "hoursd.h"
 #include "conf.h"
-#include "server.h"
+#include "tls_server.h"
 
 #include <check.h>
 #include <libpq-fe.h>

@@ -13,8 +13,7 @@
 #include "hoursd.h"
 #include "lesson.h"
 #include "conf.h"
-#include "ingest.h"
-#include "db.h"
+#include "terminal.h"
 #include "syllabus.h"
 
 #include <check.h>
@@ -510,9 +509,9 @@ END_TEST
 
 /* ---- a lesson from the registry ---- */
 
-static struct ingest_terminal registered(void)
+static struct terminal registered(void)
 {
-	struct ingest_terminal t;
+	struct terminal t;
 	memset(&t, 0, sizeof(t));
 	t.id = 5;
 	t.active = true;
@@ -531,7 +530,7 @@ static struct ingest_terminal registered(void)
 
 START_TEST(resume_after_restore)
 {
-	struct ingest_terminal t = registered();
+	struct terminal t = registered();
 	struct lesson l = terminal();
 	struct lesson_msg p = photo_in("P1", 1, 10);
 	ck_judged(&l, p, T0, R_NONE);
@@ -568,7 +567,7 @@ END_TEST
 
 START_TEST(restore_without_lesson)
 {
-	struct ingest_terminal t = registered();
+	struct terminal t = registered();
 	t.coach_login = 0; /* a student's login is nothing without the coach's */
 	struct lesson l;
 	lesson_restore(&l, &t);

@@ -23,7 +23,7 @@
 #include "policesim.h"
 #include "conf.h"
 #include "log.h"
-#include "server.h"
+#include "tls_server.h"
 #include "sig.h"
 #include "policesim.h"
 

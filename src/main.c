@@ -1,11 +1,12 @@
 /*
- * hoursd.c - the daemon: arguments, configuration, signals and the loop.
+ * main.c - the daemon: arguments, configuration, signals and the loop.
  *
  *   hoursd -c FILE       run in the foreground, log to stderr
  *   hoursd -t -c FILE    check the configuration and exit
  *   hoursd --version, hoursd --config-keys
  */
 #include "hoursd.h"
+#include "bundle.h"
 #include "conf.h"
 #include "admin.h"
 #include "readiness.h"
@@ -16,7 +17,12 @@
 #include "teachlog.h"
 #include "rules.h"
 #include "server.h"
+#include "auth.h"
 #include "command.h"
+#include "conn.h"
+#include "listener.h"
+#include "timing.h"
+#include "tls_server.h"
 #include "sig.h"
 #include "ingest.h"
 #include "db.h"
@@ -27,7 +33,6 @@
 #include <event2/event.h>
 #include <getopt.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -35,9 +40,16 @@
 
 #define SIG_CACHE_ENTRIES 100000 /* signing keys kept parsed, one per terminal */
 
+/* The messages conn.c hands up, each to its module. */
+static const struct conn_handler handlers[] = {
+	{JT808_T_AUTH, true, auth_handle},
+	{JT808_T_TRANSPARENT_UP, false, timing_handle},
+};
+
 static struct server srv;
 static struct admin *admin;
-static struct event *ev_janitor;
+static struct readiness *readiness;
+static struct event *ev_janitor, *ev_term, *ev_int, *ev_hup;
 static const char *config_path;
 
 static void usage(FILE *f)
@@ -273,9 +285,28 @@ static void use_crls(STACK_OF(X509_CRL) * crls)
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 }
 
+static void set_log_level(const struct hconf *c)
+{
+	enum log_level lvl;
+	if (log_level_parse(c->log_level, &lvl))
+		log_set_level(lvl);
+}
+
+/* A reloaded configuration's database options: a new conninfo applies at the next reconnect. */
+static void reconfigure_dbs(const struct hconf *c)
+{
+	for (unsigned i = 0; i < srv.ningest_db; i++) {
+		char name[16];
+		db_reconfigure(srv.ingest_db[i],
+			       &(struct db_opts){DB_OPTS(ingest_db_name(i, name), c)});
+	}
+	db_reconfigure(srv.judge_db, &(struct db_opts){DB_OPTS("judge", c)});
+	db_reconfigure(srv.chain_db, &(struct db_opts){DB_OPTS("chain", c)});
+}
+
 /*
- * SIGHUP: parse and check the whole new configuration and its TLS files,
- * the syllabus and the push (its TLS context, keys and field map); swap
+ * SIGHUP: load and check the whole new bundle (bundle.c: the file, its
+ * TLS files and CRLs, the syllabus, the push, the checkpoint key); swap
  * only when all of it is good.  Connections stay up; new limits apply to
  * them at once, new TLS files to new connections, the new push to the
  * next packets taken.
@@ -283,51 +314,25 @@ static void use_crls(STACK_OF(X509_CRL) * crls)
 static void reload(void)
 {
 	char err[512];
-	struct push_config *pc = NULL;
-	struct hconf *next = conf_load(config_path, err, sizeof(err));
-	SSL_CTX *tls = next ? tls_server_ctx(next, err, sizeof(err)) : NULL;
-	STACK_OF(X509_CRL) *crls = tls ? tls_load_crls(next, err, sizeof(err)) : NULL;
-	struct syllabus *syl = crls ? syllabus_load(next->syllabus_path, err, sizeof(err)) : NULL;
-	if (syl && !push_config_load(next, &pc, err, sizeof(err))) {
-		syllabus_free(syl);
-		syl = NULL;
-	}
-	/* The checkpoint key last: a key that does not load leaves the running one. */
-	if (syl && !chain_reconfigure(srv.chain, next, err, sizeof(err))) {
-		push_config_free(pc);
-		syllabus_free(syl);
-		syl = NULL;
-	}
-	if (syl == NULL) {
+	struct bundle next;
+	if (!bundle_load(config_path, &next, err, sizeof(err))) {
 		log_error("reload refused, the running configuration stays: %s", err);
-		sk_X509_CRL_pop_free(crls, X509_CRL_free);
-		SSL_CTX_free(tls);
-		conf_free(next);
 		return;
 	}
-	push_reconfigure(srv.push, pc);
-	conf_keep_restart_keys(next, srv.conf);
-	enum log_level lvl;
-	if (log_level_parse(next->log_level, &lvl))
-		log_set_level(lvl);
+	chain_reconfigure(srv.chain, next.conf, &next.key);
+	push_reconfigure(srv.push, next.push);
+	conf_keep_restart_keys(next.conf, srv.conf);
+	set_log_level(next.conf);
 	SSL_CTX_free(srv.tls); /* connections hold their own reference */
-	srv.tls = tls;
-
-	ingest_reconfigure(srv.ingest, next);
-	judge_reconfigure(srv.judge, next);
-	/* A new conninfo applies at the next reconnect. */
-	for (unsigned i = 0; i < srv.ningest_db; i++) {
-		char name[16];
-		db_reconfigure(srv.ingest_db[i],
-			       &(struct db_opts){DB_OPTS(ingest_db_name(i, name), next)});
-	}
-	db_reconfigure(srv.judge_db, &(struct db_opts){DB_OPTS("judge", next)});
-	db_reconfigure(srv.chain_db, &(struct db_opts){DB_OPTS("chain", next)});
+	srv.tls = next.tls;
+	ingest_reconfigure(srv.ingest, next.conf);
+	judge_reconfigure(srv.judge, next.conf);
+	reconfigure_dbs(next.conf);
 	conf_free(srv.conf);
-	srv.conf = next;
-	use_crls(crls);
+	srv.conf = next.conf;
+	use_crls(next.crls);
 	syllabus_free(srv.syl);
-	srv.syl = syl;
+	srv.syl = next.syl;
 	rules_publish_syllabus(srv.judge_db, srv.syl);
 	rules_load_sites(srv.db, on_sites, NULL);
 	log_info("reloaded %s (%u connections kept)", config_path, conn_count());
@@ -349,60 +354,25 @@ static void refused(const char *err)
 	fprintf(stderr, "%s%s\n", log_journal_detect() ? "<3>" : "", err);
 }
 
-static struct hconf *load_or_exit(const char *path)
+/* hoursd -t: the bundle loaded and checked as the start and a reload do. */
+static int check(const char *path)
 {
 	char err[512];
-	struct hconf *c = conf_load(path, err, sizeof(err));
-	if (c == NULL) {
+	struct bundle b;
+	if (!bundle_load(path, &b, err, sizeof(err))) {
 		refused(err);
-		exit(1);
+		return 1;
 	}
-	return c;
+	bundle_free(&b);
+	printf("%s: configuration ok\n", path);
+	return 0;
 }
 
-static void check_tls(const struct hconf *c)
-{
-	char err[512];
-	SSL_CTX *ctx = tls_server_ctx(c, err, sizeof(err));
-	if (ctx == NULL) {
-		refused(err);
-		exit(1);
-	}
-	SSL_CTX_free(ctx);
-}
+/* ---- start and stop ---- */
 
-static int run(const char *path)
+/* The database connections: ingest's, the judge's, the audit chain's. */
+static void start_databases(const struct hconf *cf)
 {
-	char err[512];
-	config_path = path;
-	srv.conf = conf_load(path, err, sizeof(err));
-	if (srv.conf == NULL)
-		die("%s", err); /* a line of priority "error" in the journal */
-	enum log_level lvl;
-	if (log_level_parse(srv.conf->log_level, &lvl))
-		log_set_level(lvl);
-	if (geteuid() == 0 && !srv.conf->allow_root)
-		die("refusing to run as root (set process.allow_root: true to allow it)");
-	signal(SIGPIPE, SIG_IGN);
-	srv.base = event_base_new();
-	if (srv.base == NULL)
-		die("cannot create the event loop");
-	log_start();
-	srv.tls = tls_server_ctx(srv.conf, err, sizeof(err));
-	if (srv.tls == NULL)
-		die("%s", err);
-	srv.syl = syllabus_load(srv.conf->syllabus_path, err, sizeof(err));
-	if (srv.syl == NULL)
-		die("%s", err);
-	metrics_init();
-	srv.sigs = sig_cache_new(SIG_CACHE_ENTRIES);
-	if (srv.sigs == NULL)
-		die("cannot create the signature key cache");
-	STACK_OF(X509_CRL) *crls = tls_load_crls(srv.conf, err, sizeof(err));
-	if (crls == NULL)
-		die("%s", err);
-	use_crls(crls);
-	const struct hconf *cf = srv.conf;
 	srv.ningest_db = cf->db_connections;
 	for (unsigned i = 0; i < srv.ningest_db; i++) {
 		char name[16];
@@ -413,8 +383,14 @@ static int run(const char *path)
 	}
 	srv.db = srv.ingest_db[0];
 	srv.judge_db = db_new(srv.base, &(struct db_opts){DB_OPTS("judge", cf)});
-	if (srv.db == NULL || srv.judge_db == NULL)
+	srv.chain_db = db_new(srv.base, &(struct db_opts){DB_OPTS("chain", cf)});
+	if (srv.db == NULL || srv.judge_db == NULL || srv.chain_db == NULL)
 		die("cannot create the database connections");
+}
+
+/* The stages on them, taking the bundle's checkpoint key and push configuration. */
+static void start_stages(const struct hconf *cf, struct chain_key *key, struct push_config *pc)
+{
 	/* The judge reads the syllabus: published on its connection, before its first batch. */
 	rules_publish_syllabus(srv.judge_db, srv.syl);
 	srv.judge = judge_new(srv.base, cf, srv.judge_db);
@@ -422,38 +398,43 @@ static int run(const char *path)
 				on_ingested, &srv);
 	if (srv.judge == NULL || srv.ingest == NULL)
 		die("cannot create the ingest and judge stages");
-	srv.chain_db = db_new(srv.base, &(struct db_opts){DB_OPTS("chain", cf)});
-	if (srv.chain_db == NULL)
-		die("cannot create the database connections");
-	srv.chain = chain_new(srv.base, cf, srv.chain_db, err, sizeof(err));
+	srv.chain = chain_new(srv.base, cf, srv.chain_db, key);
 	if (srv.chain == NULL)
-		die("%s", err);
+		die("cannot create the audit chain stage");
 	/* Queued before any terminal's look-up, so loaded before its first record. */
 	rules_load_sites(srv.db, on_sites, NULL);
-	struct push_config *pc;
-	if (!push_config_load(srv.conf, &pc, err, sizeof(err)))
-		die("%s", err);
 	srv.push = push_new(srv.base, srv.db, &srv.st, pc);
 	if (srv.push == NULL)
 		die("cannot create the pusher");
-	if (srv.conf->admin_listen) {
-		admin = admin_start(&srv, srv.conf->admin_listen, err, sizeof(err));
+}
+
+/* The admin and readiness listeners, then the terminals'. */
+static void start_listening(const struct hconf *cf)
+{
+	char err[512];
+	if (cf->admin_listen) {
+		admin = admin_start(&srv, cf->admin_listen, err, sizeof(err));
 		if (admin == NULL)
 			die("%s", err);
 		listeners_guard(&srv, admin_listener(admin), false);
 	}
-	struct readiness *readiness = NULL;
-	if (srv.conf->listen_readiness) {
+	if (cf->listen_readiness) {
 		readiness = readiness_start(&srv, err, sizeof(err));
 		if (readiness == NULL)
 			die("%s", err);
 		listeners_guard(&srv, readiness_listener(readiness), true);
 	}
+	conn_set_handlers(handlers, ARRAY_SIZE(handlers), command_authenticated);
 	if (!listeners_start(&srv, err, sizeof(err)))
 		die("%s", err);
-	struct event *ev_term = evsignal_new(srv.base, SIGTERM, on_sigterm, NULL);
-	struct event *ev_int = evsignal_new(srv.base, SIGINT, on_sigterm, NULL);
-	struct event *ev_hup = evsignal_new(srv.base, SIGHUP, on_sighup, NULL);
+}
+
+/* Signals, the janitor and the drain's timers. */
+static void start_events(void)
+{
+	ev_term = evsignal_new(srv.base, SIGTERM, on_sigterm, NULL);
+	ev_int = evsignal_new(srv.base, SIGINT, on_sigterm, NULL);
+	ev_hup = evsignal_new(srv.base, SIGHUP, on_sighup, NULL);
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);
@@ -464,11 +445,11 @@ static int run(const char *path)
 		die("cannot create the timers");
 	struct timeval sec = {1, 0};
 	event_add(ev_janitor, &sec);
-	log_info("ready");
-	notify("READY=1");
+}
 
-	event_base_dispatch(srv.base);
-
+/* After the loop: everything closed and freed, the connections first; the last line. */
+static void stop(void)
+{
 	if (!srv.draining)
 		notify("STOPPING=1");
 	listeners_stop(&srv);
@@ -503,6 +484,42 @@ static int run(const char *path)
 		(unsigned long long)srv.st.positions, (unsigned long long)srv.st.acks_ok,
 		(unsigned long long)srv.st.acks_failed);
 	conf_free(srv.conf);
+}
+
+/* Start on the bundle at path (any failure ends the process), run the loop, stop. */
+static int run(const char *path)
+{
+	char err[512];
+	struct bundle b;
+	config_path = path;
+	if (!bundle_load(path, &b, err, sizeof(err)))
+		die("%s", err); /* a line of priority "error" in the journal */
+	srv.conf = b.conf;
+	srv.tls = b.tls;
+	srv.syl = b.syl;
+	set_log_level(srv.conf);
+	if (geteuid() == 0 && !srv.conf->allow_root)
+		die("refusing to run as root (set process.allow_root: true to allow it)");
+	signal(SIGPIPE, SIG_IGN);
+	srv.base = event_base_new();
+	if (srv.base == NULL)
+		die("cannot create the event loop");
+	log_start();
+	metrics_init();
+	srv.sigs = sig_cache_new(SIG_CACHE_ENTRIES);
+	if (srv.sigs == NULL)
+		die("cannot create the signature key cache");
+	use_crls(b.crls);
+	start_databases(srv.conf);
+	start_stages(srv.conf, &b.key, b.push);
+	start_listening(srv.conf);
+	start_events();
+	log_info("ready");
+	notify("READY=1");
+
+	event_base_dispatch(srv.base);
+
+	stop();
 	return 0;
 }
 
@@ -544,39 +561,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (test) {
-		struct hconf *c = load_or_exit(path);
-		check_tls(c);
-		char err[512];
-		struct syllabus *syl = syllabus_load(c->syllabus_path, err, sizeof(err));
-		if (syl == NULL) {
-			refused(err);
-			conf_free(c);
-			return 1;
-		}
-		syllabus_free(syl);
-		struct push_config *pc;
-		if (!push_config_load(c, &pc, err, sizeof(err))) {
-			refused(err);
-			conf_free(c);
-			return 1;
-		}
-		push_config_free(pc);
-		if (c->audit_checkpoint_key) {
-			EVP_PKEY *k = checkpoint_key_load(c->audit_checkpoint_key, true, err,
-							  sizeof(err));
-			if (k == NULL) {
-				char msg[600];
-				snprintf(msg, sizeof(msg), "audit.checkpoint_key %s", err);
-				refused(msg);
-				conf_free(c);
-				return 1;
-			}
-			EVP_PKEY_free(k);
-		}
-		conf_free(c);
-		printf("%s: configuration ok\n", path);
-		return 0;
-	}
+	if (test)
+		return check(path);
 	return run(path);
 }
