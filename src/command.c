@@ -81,6 +81,15 @@ static void take(struct server *srv, struct conn *c, long long id, uint16_t ext_
 	db_query(srv->db, sql_command_take, 2, v, on_taken, t);
 }
 
+/* Both statements give the same columns: read by command_waiting_for's names. */
+_Static_assert((int)COMMAND_WAITING_FOR_ID == (int)COMMAND_WAITING_NEW_ID &&
+		       (int)COMMAND_WAITING_FOR_TERMINAL_ID ==
+			       (int)COMMAND_WAITING_NEW_TERMINAL_ID &&
+		       (int)COMMAND_WAITING_FOR_EXT_ID == (int)COMMAND_WAITING_NEW_EXT_ID &&
+		       (int)COMMAND_WAITING_FOR_DATA == (int)COMMAND_WAITING_NEW_DATA &&
+		       (int)COMMAND_WAITING_FOR_NCOLS == (int)COMMAND_WAITING_NEW_NCOLS,
+	       "command_waiting_for.sql and command_waiting_new.sql differ in their columns");
+
 /*
  * Where commands are looked for: a terminal's, when it authenticates
  * (sql_command_waiting_for); and every second the ones queued in the last
@@ -92,16 +101,17 @@ static void take(struct server *srv, struct conn *c, long long id, uint16_t ext_
 static void take_rows(struct server *srv, const PGresult *res)
 {
 	for (int i = 0; res && i < PQntuples(res); i++) {
-		struct conn *c = conn_find_authenticated(strtoll(PQgetvalue(res, i, 1), NULL, 10));
-		long ext_id = strtol(PQgetvalue(res, i, 2), NULL, 10);
+		struct conn *c = conn_find_authenticated(
+			strtoll(PQgetvalue(res, i, COMMAND_WAITING_FOR_TERMINAL_ID), NULL, 10));
+		long ext_id = strtol(PQgetvalue(res, i, COMMAND_WAITING_FOR_EXT_ID), NULL, 10);
 		if (c == NULL || jtx_command_answer_id((uint16_t)ext_id) == 0)
 			continue;
 		size_t len = 0;
-		unsigned char *data =
-			PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &len);
+		unsigned char *data = PQunescapeBytea(
+			(const unsigned char *)PQgetvalue(res, i, COMMAND_WAITING_FOR_DATA), &len);
 		if (data == NULL)
 			die("out of memory");
-		long long id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		long long id = strtoll(PQgetvalue(res, i, COMMAND_WAITING_FOR_ID), NULL, 10);
 		if (len <= JT808_MAX_BODY - 64)
 			take(srv, c, id, (uint16_t)ext_id, data, len);
 		else

@@ -637,7 +637,8 @@ static void send_register_refused(struct conn *c, uint16_t serial, const char *w
  */
 static void send_registration(struct conn *c, uint16_t serial, const PGresult *res)
 {
-	const char *b64 = PQgetvalue(res, 0, 0), *code = PQgetvalue(res, 0, 2);
+	const char *b64 = PQgetvalue(res, 0, TERMINAL_CREDENTIAL_P12),
+		   *code = PQgetvalue(res, 0, TERMINAL_CREDENTIAL_SCHOOL_CODE);
 	size_t b64_len = strlen(b64);
 	if (strlen(code) > 16) {
 		send_register_refused(
@@ -651,7 +652,8 @@ static void send_registration(struct conn *c, uint16_t serial, const PGresult *r
 	snprintf(a.platform_no, sizeof(a.platform_no), "%s", c->srv->conf->platform_no);
 	snprintf(a.institution_no, sizeof(a.institution_no), "%s", code);
 	snprintf(a.terminal_no, sizeof(a.terminal_no), "%s", c->t.terminal_no);
-	snprintf(a.cert_password, sizeof(a.cert_password), "%s", PQgetvalue(res, 0, 1));
+	snprintf(a.cert_password, sizeof(a.cert_password), "%s",
+		 PQgetvalue(res, 0, TERMINAL_CREDENTIAL_PASSWORD));
 	size_t cap = 64 + a.cert_len;
 	uint8_t *body = malloc(cap);
 	if (body == NULL)

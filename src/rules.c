@@ -134,15 +134,16 @@ static void on_sites(void *arg, const PGresult *res)
 	struct geo_set *set = res ? geo_set_new() : NULL;
 	for (int i = 0; set && i < PQntuples(res); i++) {
 		char err[256];
-		const char *text = PQgetvalue(res, i, 2);
+		const char *text = PQgetvalue(res, i, SITE_LOAD_GEOJSON);
 		struct geo_site *site = geo_site_parse(text, strlen(text), err, sizeof(err));
 		if (site == NULL) {
 			log_error("training site %s of school %s is unusable: %s",
-				  PQgetvalue(res, i, 1), PQgetvalue(res, i, 0), err);
+				  PQgetvalue(res, i, SITE_LOAD_NAME),
+				  PQgetvalue(res, i, SITE_LOAD_SCHOOL_ID), err);
 			continue;
 		}
-		if (!geo_set_add(set, strtoll(PQgetvalue(res, i, 0), NULL, 10),
-				 PQgetvalue(res, i, 1), site))
+		if (!geo_set_add(set, strtoll(PQgetvalue(res, i, SITE_LOAD_SCHOOL_ID), NULL, 10),
+				 PQgetvalue(res, i, SITE_LOAD_NAME), site))
 			die("out of memory");
 	}
 	if (set)

@@ -231,7 +231,8 @@ static void on_schedule(const struct conn_msg *in, void *arg, const PGresult *re
 	struct pending_login *p = arg;
 	enum lesson_schedule s = LESSON_SCHED_UNCHECKED;
 	if (res && PQntuples(res) == 1)
-		s = PQgetvalue(res, 0, 0)[0] == 't' ? LESSON_SCHED_IN : LESSON_SCHED_OUT;
+		s = PQgetvalue(res, 0, SCHEDULE_COVERS_INSIDE)[0] == 't' ? LESSON_SCHED_IN
+									 : LESSON_SCHED_OUT;
 	else
 		log_defer(&v->lines, HLOG_ERROR,
 			  "the schedule could not be read: the student login is judged without it");
