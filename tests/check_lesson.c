@@ -16,6 +16,7 @@
 #include "ingest.h"
 #include "db.h"
 #include "syllabus.h"
+#include "testutil.h"
 
 #include <check.h>
 
@@ -33,12 +34,6 @@
 static struct syllabus *syl;
 static struct hconf cf;
 static char reject[] = "reject", flag[] = "flag", refuse[] = "refuse";
-
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : def;
-}
 
 static void setup(void)
 {
