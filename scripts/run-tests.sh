@@ -132,8 +132,8 @@ jtx_acceptance || failed=1
 
 # Acceptance: the push to the police platform (docs/push-contract.md) received by
 # an HTTPS endpoint that is not ours (tests/push_receiver.py, Python): two met parts
-# seeded in a fresh copy of the template as check_integration's "push" TCase seeds
-# them; the platform down, then failing (503 to the first 3 requests), then up; each
+# seeded in a fresh copy of the template as the integration suite's push tests seed
+# them (seed_packets, tests/integration/harness_psim.c); the platform down, then failing (503 to the first 3 requests), then up; each
 # packet stored exactly once with a valid signature, also after hoursd is killed
 # (SIGKILL) and restarted.
 push_acceptance() {
