@@ -148,10 +148,9 @@ START_TEST(test_students_csv_import)
 	ck_assert_int_eq(hoursctl_run("student import %s", good), 0);
 	ck_assert_int_eq(hoursctl_run("student import %s", good), 0);
 	ck_assert_int_eq(count_lines_in(ctl_out, "0 enrolled, 1 enrolled already"), 1);
-	ck_assert_int_eq(
-		hoursctl_run(
-			"student add S000000000000010 --school S001 --class C2 --enrolled 2026-11-03"),
-		1);
+	ck_assert_int_eq(hoursctl_run("student add S000000000000010 --school S001"
+				      " --class C2 --enrolled 2026-11-03"),
+			 1);
 	ck_assert_int_eq(count_lines_in(ctl_err, "enrolled already with other facts"), 1);
 	ck_assert_int_eq(hoursctl_run("student show S000000000000001"), 0);
 	ck_assert_int_eq(count_lines_in(ctl_out, SPECIMEN_ID_SHA256), 1);
@@ -162,20 +161,18 @@ END_TEST
 START_TEST(test_students_schedule_refuse_and_flag)
 {
 	char from[32], to[32], csv[700];
-	ck_assert_int_eq(
-		hoursctl_run(
-			"student add S000000000000001 --school S001 --class C1 --enrolled 2026-11-01"),
-		0);
-	ck_assert_int_eq(
-		hoursctl_run(
-			"student add S000000000000002 --school S001 --class C1 --enrolled 2026-11-01"),
-		0);
+	ck_assert_int_eq(hoursctl_run("student add S000000000000001 --school S001"
+				      " --class C1 --enrolled 2026-11-01"),
+			 0);
+	ck_assert_int_eq(hoursctl_run("student add S000000000000002 --school S001"
+				      " --class C1 --enrolled 2026-11-01"),
+			 0);
 	/* Yesterday's slot: today's lesson is outside it. */
-	ck_assert_int_eq(
-		hoursctl_run(
-			"schedule add S000000000000001 --coach C000000000000001 --vehicle 沪A12345 --from '%s' --to '%s'",
-			cst(time(NULL) - 86400, from, 32), cst(time(NULL) - 82800, to, 32)),
-		0);
+	ck_assert_int_eq(hoursctl_run("schedule add S000000000000001 --coach C000000000000001"
+				      " --vehicle 沪A12345 --from '%s' --to '%s'",
+				      cst(time(NULL) - 86400, from, 32),
+				      cst(time(NULL) - 82800, to, 32)),
+			 0);
 	/* flag (the default): taken, marked, its minutes visible to auditors. */
 	start_hoursd(NULL);
 	ck_assert_int_eq(schedule_lesson("S000000000000001", 1), 1);
@@ -264,17 +261,15 @@ START_TEST(test_students_backfill)
 	write_form("bf6", "BF-0006", "S000000000000002", 2, 300, 0, 0);
 	ck_assert_int_eq(import_form("bf6"), 0);
 	ck_assert_int_eq(hoursctl_run("backfill reject BF-0006 --by 'supervisor zhao'"), 2);
-	ck_assert_int_eq(
-		hoursctl_run(
-			"backfill reject BF-0006 --by 'supervisor zhao' --note \"the seal is not the school's\""),
-		0);
+	ck_assert_int_eq(hoursctl_run("backfill reject BF-0006 --by 'supervisor zhao'"
+				      " --note \"the seal is not the school's\""),
+			 0);
 	ck_assert_int_eq(hoursctl_run("backfill approve BF-0006 --by 'supervisor zhao'"), 1);
 	ck_assert_int_eq(count_lines_in(ctl_err, "a form is decided once"), 1);
 	/* Approved: counted with the terminals' minutes, the part met, pushed back-filled once. */
-	ck_assert_int_eq(
-		hoursctl_run(
-			"backfill approve BF-0001 --by 'supervisor zhao' --note 'checked against the paper form'"),
-		0);
+	ck_assert_int_eq(hoursctl_run("backfill approve BF-0001 --by 'supervisor zhao'"
+				      " --note 'checked against the paper form'"),
+			 0);
 	ck_assert(wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20));
 	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE student_no = $1"
 				  " AND part = 1 AND backfilled",
@@ -364,10 +359,9 @@ START_TEST(test_students_backfill_national)
 	/* No minute from a terminal: the form alone meets the part. */
 	write_form("bfn", "BF-N001", "S000000000000002", 1, 0, 360, 360);
 	ck_assert_int_eq(import_form("bfn"), 0);
-	ck_assert_int_eq(
-		hoursctl_run(
-			"backfill approve BF-N001 --by 'supervisor zhao' --note 'checked against the paper form'"),
-		0);
+	ck_assert_int_eq(hoursctl_run("backfill approve BF-N001 --by 'supervisor zhao'"
+				      " --note 'checked against the paper form'"),
+			 0);
 	ck_assert_msg(
 		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20),
 		"not delivered; see %s and %s", log_path, psim_log);
@@ -399,19 +393,16 @@ START_TEST(test_students_readiness)
 {
 	char from[32], to[32], extra[200], rog[700];
 	int rport = free_port();
-	ck_assert_int_eq(
-		hoursctl_run(
-			"student add S000000000000001 --school S001 --class C1 --enrolled 2026-11-01"),
-		0);
-	ck_assert_int_eq(
-		hoursctl_run(
-			"student add S000000000000002 --school S001 --class C1 --enrolled 2026-11-01"),
-		0);
-	ck_assert_int_eq(
-		hoursctl_run(
-			"schedule add S000000000000001 --coach C000000000000001 --vehicle 沪A12345 --from '%s' --to '%s'",
-			cst(time(NULL), from, 32), cst(time(NULL) + 3600, to, 32)),
-		0);
+	ck_assert_int_eq(hoursctl_run("student add S000000000000001 --school S001"
+				      " --class C1 --enrolled 2026-11-01"),
+			 0);
+	ck_assert_int_eq(hoursctl_run("student add S000000000000002 --school S001"
+				      " --class C1 --enrolled 2026-11-01"),
+			 0);
+	ck_assert_int_eq(hoursctl_run("schedule add S000000000000001 --coach C000000000000001"
+				      " --vehicle 沪A12345 --from '%s' --to '%s'",
+				      cst(time(NULL), from, 32), cst(time(NULL) + 3600, to, 32)),
+			 0);
 	snprintf(extra, sizeof(extra), "  readiness: \"127.0.0.1:%d\"\n", rport);
 	char tail[800];
 	snprintf(tail, sizeof(tail), "readiness:\n  ca: %s/ca.crt\n", pki);
