@@ -50,6 +50,9 @@ SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 MAINS := src/main.c
 LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*.c))
 TEST_SRC := $(wildcard tests/check_*.c)
+# The integration suite is one program, check_integration, of every
+# tests/integration/*.c: the harness, main.c and a file a topic.
+INTEG_SRC := $(wildcard tests/integration/*.c)
 # Every statement is a file of sql/queries/daemon/ or sql/queries/hoursctl/,
 # compiled in as sql_NAME with its columns' constants (queries.h).
 QUERIES := $(sort $(wildcard sql/queries/daemon/*.sql sql/queries/hoursctl/*.sql))
@@ -65,7 +68,7 @@ policesim_OBJS := tools/policesim tools/policesim_national tools/policesim_preen
 idleterms_OBJS := tools/idleterms
 
 PROGS := hoursd hoursctl termsim policesim
-TESTS := $(patsubst tests/%.c,%,$(TEST_SRC))
+TESTS := $(patsubst tests/%.c,%,$(TEST_SRC)) check_integration
 
 all: $(addprefix $(B)/,$(PROGS))
 
@@ -79,6 +82,9 @@ $(1)/obj/pdf/%.o: src/pdf/%.c $(HDRS) | $(1)/obj/pdf
 	$$(or $(4),$$(CC)) $(2) $$(PDF_CFLAGS) -c $$< -o $$@
 $(1)/obj/tests/%.o: tests/%.c $(HDRS) $(wildcard tests/*.h) | $(1)/obj/tests
 	$$(or $(4),$$(CC)) $(2) $$(CHECK_CFLAGS) -c $$< -o $$@
+$(1)/obj/tests/integration/%.o: tests/integration/%.c $(HDRS) $(wildcard tests/integration/*.h) \
+		| $(1)/obj/tests/integration
+	$$(or $(4),$$(CC)) $(2) $$(CHECK_CFLAGS) -c $$< -o $$@
 $(1)/obj/queries.o: $(GEN)/queries.c $(GEN)/queries.h | $(1)/obj
 	$$(or $(4),$$(CC)) $(2) -c $$< -o $$@
 # Remade when the Makefile changes too: a source moved out of it must leave it.
@@ -86,7 +92,10 @@ $(1)/libhoursd.a: $(patsubst src/%.c,$(1)/obj/%.o,$(LIB_SRC)) $(1)/obj/queries.o
 	rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
 $(1)/tests/%: $(1)/obj/tests/%.o $(1)/libhoursd.a | $(1)/tests
 	$$(or $(4),$$(CC)) $(3) -o $$@ $$^ $$(CHECK_LIBS) $$(PKG_LIBS) -lm
-$(1)/obj $(1)/obj/tools $(1)/obj/pdf $(1)/obj/tests $(1)/tests:
+$(1)/tests/check_integration: $(patsubst tests/%.c,$(1)/obj/tests/%.o,$(INTEG_SRC)) \
+		$(1)/libhoursd.a | $(1)/tests
+	$$(or $(4),$$(CC)) $(3) -o $$@ $$^ $$(CHECK_LIBS) $$(PKG_LIBS) -lm
+$(1)/obj $(1)/obj/tools $(1)/obj/pdf $(1)/obj/tests $(1)/obj/tests/integration $(1)/tests:
 	mkdir -p $$@
 endef
 
@@ -239,7 +248,7 @@ install: all
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/hoursd.conf
 
 FORMAT_FILES = $(wildcard src/*.c src/pdf/*.c src/tools/*.c src/tools/*.h include/*.h tests/*.c \
-	tests/*.h fuzz/*.c fuzz/*.h)
+	tests/*.h tests/integration/*.c tests/integration/*.h fuzz/*.c fuzz/*.h)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

@@ -19,6 +19,7 @@
 # Not a test: figures vary with the machine and its neighbours.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/lib.sh
 LEVELS=${BENCH_CONN_LEVELS:-"1000 10000 max"}
 LISTENERS=${BENCH_CONN_LISTENERS:-"plain tls"}
 CAP=${BENCH_CONN_MAX:-100000}
@@ -30,23 +31,17 @@ limit=$(ulimit -n)
 room=$((limit - 64 - 100))
 max=$((CAP < room ? CAP : room))
 
-WORK=$(mktemp -d /tmp/hoursd-bench-conn.XXXXXX)
-chmod 755 "$WORK"
 HPID= IPID=
-cleanup() {
-	[ -n "$IPID" ] && kill "$IPID" 2>/dev/null && wait "$IPID" 2>/dev/null
-	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
-	scripts/pg.sh stop "$WORK/pg" >/dev/null 2>&1 || true
-	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
+work_dir hoursd-bench-conn bench-conn
+WORK_KEEP=${BENCH_KEEP:-}
+end_at_exit IPID
+end_at_exit HPID
 
 IDLE=013900000000 PROBE=013900000001 FIRST=13800000001
 echo "== setting up: open-file limit $limit (hard $(ulimit -Hn)): at most $max terminals a run"
 scripts/pki.sh "$WORK/pki" "$IDLE" "$PROBE" >/dev/null 2>&1
 scripts/pg.sh start "$WORK/pg" >/dev/null
 CI=$(scripts/pg.sh conninfo "$WORK/pg")
-psql() { command psql -XAtq "$CI" "$@"; }
 build/hoursctl -d "$CI" migrate --dir sql >/dev/null
 build/hoursctl -d "$CI" terminal add "$IDLE" --cert "$WORK/pki/term-$IDLE.crt" >/dev/null
 build/hoursctl -d "$CI" terminal add "$PROBE" --cert "$WORK/pki/term-$PROBE.crt" \
@@ -66,43 +61,11 @@ if [ -z "${BENCH_OLD:-}" ]; then
   handshake_timeout_s: 600
   auth_timeout_s: 600"
 fi
-cat >"$WORK/hoursd.yaml" <<YAML
-listen:
-  tls: "127.0.0.1:$port"
-  plain: "127.0.0.1:$((port + 1))"
-tls:
-  cert: $WORK/pki/server.crt
-  key: $WORK/pki/server.key
-  ca: $WORK/pki/ca.crt
-database:
-  conninfo: "$CI"
-connection:
-  idle_timeout_s: 3600
-$limits
-log:
-  level: warn
-process:
-  allow_root: true
-admin:
-  listen: ""
-rules:
-  syllabus: $PWD/conf/syllabus.yaml
-YAML
+CONF_LOG_LEVEL=warn write_config "$WORK/hoursd.yaml" "$CI" "$port" "$((port + 1))"
+printf 'connection:\n  idle_timeout_s: 3600\n%s\n' "$limits" >>"$WORK/hoursd.yaml"
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 kv() { sed -n "s/^\(.* \)\{0,1\}$1=\([^ ]*\).*/\2/p" "$2"; }
-
-start_hoursd() {
-	: >"$WORK/hoursd.log"
-	"$HOURSD" -c "$WORK/hoursd.yaml" 2>>"$WORK/hoursd.log" &
-	HPID=$!
-	for _ in $(seq 100); do
-		# log.level warn: ready when the plain listener answers
-		if (exec 3<>"/dev/tcp/127.0.0.1/$((port + 1))") 2>/dev/null; then return; fi
-		sleep 0.1
-	done
-	echo "hoursd did not start"; cat "$WORK/hoursd.log"; exit 1
-}
 
 stop_hoursd() {
 	kill "$HPID" 2>/dev/null || true
@@ -121,7 +84,8 @@ run() {
 	fi
 	psql -c "TRUNCATE training_record, training_record_conflict, session_event, position,
 		judge_queue, record_judgement" >/dev/null
-	start_hoursd
+	# log.level warn: ready when the plain listener answers
+	start_hoursd "$HOURSD" "$WORK/hoursd.yaml" "$WORK/hoursd.log" "$((port + 1))" || exit 1
 	sleep 2 # the database connections, the sites, the syllabus
 	local rss0 rss1 out="$WORK/idle.out"
 	rss0=$(rss_kib "$HPID")

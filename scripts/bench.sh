@@ -19,20 +19,15 @@
 # Not a test: figures vary with the machine and its neighbours.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/lib.sh
 NT=${BENCH_TERMINALS:-32}
 NR=${BENCH_RECORDS:-200}
 RUNS=${BENCH_RUNS:-3}
 BATCH=500
 
-WORK=$(mktemp -d /tmp/hoursd-bench.XXXXXX)
-chmod 755 "$WORK"
 HPID=
-cleanup() {
-	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
-	scripts/pg.sh stop "$WORK/pg" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+work_dir hoursd-bench bench
+end_at_exit HPID
 [ -n "${BENCH_KEEP:-}" ] && trap - EXIT
 
 tls_phones=() timing_phones=()
@@ -54,29 +49,10 @@ for i in $(seq 1 "$NT"); do
 	build/hoursctl -d "$CI" terminal add "$p" --p12 "$WORK/pki/term-$p.p12" --p12-pass 123456 \
 		--terminal-no "$(printf '31000000%08d' "$i")" >/dev/null
 done
-psql() { command psql -XAtq "$CI" "$@"; }
 
 port=$((20000 + RANDOM % 20000))
-cat >"$WORK/hoursd.yaml" <<YAML
-listen:
-  tls: "127.0.0.1:$port"
-  plain: "127.0.0.1:$((port + 1))"
-tls:
-  cert: $WORK/pki/server.crt
-  key: $WORK/pki/server.key
-  ca: $WORK/pki/ca.crt
-database:
-  conninfo: "$CI"
-  batch_max_rows: $BATCH
-log:
-  level: info
-process:
-  allow_root: true
-admin:
-  listen: ""
-rules:
-  syllabus: $PWD/conf/syllabus.yaml
-YAML
+CONF_DATABASE_MORE="  batch_max_rows: $BATCH" write_config "$WORK/hoursd.yaml" "$CI" "$port" \
+	"$((port + 1))"
 
 calc() { awk "BEGIN { print $1 }"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -114,14 +90,6 @@ run_load() {
 			wait "$a" && wait "$b"
 		}
 	} 2>"$1.cpu"
-}
-
-start_hoursd() {
-	: >"$WORK/hoursd.log"
-	build/hoursd -c "$WORK/hoursd.yaml" 2>>"$WORK/hoursd.log" &
-	HPID=$!
-	for _ in $(seq 100); do grep -q ' ready' "$WORK/hoursd.log" && return; sleep 0.1; done
-	echo "hoursd did not start"; cat "$WORK/hoursd.log"; exit 1
 }
 
 fresh_tables() {
@@ -169,7 +137,7 @@ figures() {
 	echo "$rate $p50 $p99 $ok"
 }
 
-start_hoursd
+start_hoursd build/hoursd "$WORK/hoursd.yaml" "$WORK/hoursd.log" || exit 1
 rates=() p50s=() p99s=() cpus=() pgcpus=() loadcpus=() lag50s=() lag99s=()
 for r in $(seq 1 "$RUNS"); do
 	fresh_tables
@@ -218,7 +186,7 @@ queued=$(psql -c "INSERT INTO judge_queue (terminal_id, record_no)
 	SELECT terminal_id, record_no FROM training_record WHERE verdict = 'accepted'
 	ORDER BY record_time, terminal_id; SELECT count(*) FROM judge_queue")
 t0=$(date +%s.%N)
-start_hoursd
+start_hoursd build/hoursd "$WORK/hoursd.yaml" "$WORK/hoursd.log" || exit 1
 judged
 t1=$(date +%s.%N)
 kill -TERM "$HPID"; wait "$HPID" || true; HPID=

@@ -17,6 +17,7 @@ set -euo pipefail
 exec </dev/null
 export DEBIAN_FRONTEND=noninteractive
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/lib.sh
 
 say() { echo "check-deb: $*" >&2; }
 
@@ -36,19 +37,18 @@ if ((${#missing[@]})); then
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# Ours to remove at the end: the temporary directory, and the packages
-# once we have installed them.
-tmp=$(mktemp -d /tmp/check-deb.XXXXXX)
-chmod 755 "$tmp" # apt-get reads the .deb files as _apt
+# Ours to remove at the end: the temporary directory (lib.sh's cleanup; apt-get
+# reads the .deb files in it as _apt), and the packages once we have installed them.
+work_dir check-deb
+tmp=$WORK
 installed=0
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
+# shellcheck disable=SC2317 # run by cleanup
+purge() {
 	if ((installed)); then
 		apt-get purge -y -q hoursd hoursd-tools >/dev/null || say "purge failed"
 	fi
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
+on_exit purge
 
 say "copying the tree to $tmp/hoursd"
 mkdir "$tmp/hoursd"

@@ -27,6 +27,7 @@
 # teaching log to var/national/ with hoursctl explain --pdf.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/lib.sh
 ROOT=$PWD
 VAR=$ROOT/var
 PORT=${HOURSD_PORT:-8808}
@@ -113,28 +114,14 @@ CONNINFO=$(scripts/pg.sh conninfo "$VAR/pg")
 
 ALLOW_ROOT=false
 [ "$(id -u)" = 0 ] && ALLOW_ROOT=true
-cat >"$VAR/hoursd.yaml" <<YAML
-# Written by scripts/run-demo.sh for \`make run\`; see conf/hoursd.yaml for every key.
-listen:
-  tls: "127.0.0.1:$PORT"
-  plain: "127.0.0.1:$PLAIN_PORT"
-  readiness: "127.0.0.1:$((PORT + 4))"
-tls:
-  cert: $VAR/pki/server.crt
-  key: $VAR/pki/server.key
-  ca: $VAR/pki/ca.crt
-database:
-  conninfo: "$CONNINFO"
+# The scripts' configuration (lib.sh) with the demo's own: the readiness
+# listener and its CA, an admin listener, the audit's checkpoint key.
+CONF_PKI=$VAR/pki CONF_ALLOW_ROOT=$ALLOW_ROOT CONF_ADMIN="127.0.0.1:$((PORT + 1))" \
+	CONF_LISTEN_MORE="  readiness: \"127.0.0.1:$((PORT + 4))\"" \
+	write_config "$VAR/hoursd.yaml" "$CONNINFO" "$PORT" "$PLAIN_PORT"
+cat >>"$VAR/hoursd.yaml" <<YAML
 readiness:
   ca: $VAR/pki/ca.crt
-admin:
-  listen: "127.0.0.1:$((PORT + 1))"
-log:
-  level: info
-process:
-  allow_root: $ALLOW_ROOT
-rules:
-  syllabus: $ROOT/conf/syllabus.yaml
 audit:
   checkpoint_key: $VAR/pki/checkpoint.key
   checkpoint_interval_s: 10

@@ -6,6 +6,7 @@
 # few seconds and a short fault soak.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/lib.sh
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 failed=0
@@ -16,13 +17,7 @@ for t in build/tests/check_* build/san/tests/check_*; do
 	"$t" || failed=1
 done
 
-WORK=$(mktemp -d /tmp/hoursd-test.XXXXXX)
-chmod 755 "$WORK" # the cluster runs as user hoursd when we are root
-cleanup() {
-	scripts/pg.sh stop "$WORK/pg" >/dev/null 2>&1 || true
-	if [ "$failed" = 0 ]; then rm -rf "$WORK"; else echo "test files kept in $WORK"; fi
-}
-trap cleanup EXIT
+work_dir hoursd-test test # kept when a suite failed
 
 scripts/pki.sh "$WORK/pki" 013800000001 013800000002 013800000003 013800000004 013800000005 \
 	013800000006 >/dev/null
@@ -56,32 +51,15 @@ for bin in build/san build; do
 	HOURSD_BIN_DIR=$bin build/tests/check_integration || failed=1
 done
 
-# What the acceptance sections below share: a free loopback port, the
+# What the acceptance sections below share (with lib.sh's free_port,
+# start_hoursd and psql): a fresh copy of the template database, the
 # configuration of the hoursd they run (sections may be appended), and its
 # stop, which must drain within 20 s and exit 0.
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+template_copy() { # DB
+	CI="$HOURSD_TEST_CONNINFO dbname=postgres" psql -c "CREATE DATABASE $1 TEMPLATE hoursd"
 }
 acceptance_conf() { # FILE CONNINFO TLS_PORT [PLAIN_PORT]
-	cat >"$1" <<YAML
-listen:
-  tls: "127.0.0.1:$3"
-${4:+  plain: \"127.0.0.1:$4\"}
-tls:
-  cert: $WORK/pki/server.crt
-  key: $WORK/pki/server.key
-  ca: $WORK/pki/ca.crt
-database:
-  conninfo: "$2"
-log:
-  level: debug
-process:
-  allow_root: true
-admin:
-  listen: ""
-rules:
-  syllabus: $PWD/conf/syllabus.yaml
-YAML
+	CONF_LOG_LEVEL=debug write_config "$@"
 }
 acceptance_stop() { # PID LOG
 	kill -TERM "$1"
@@ -95,19 +73,17 @@ acceptance_stop() { # PID LOG
 # then a lesson (--lesson) that drives a student to a met part.
 pyclient() {
 	local conf=$WORK/pyclient-hoursd.yaml log=$WORK/pyclient-hoursd.log db=hoursd_py
-	local port pid rc=0
-	psql -Xq -d "$HOURSD_TEST_CONNINFO dbname=postgres" -c "CREATE DATABASE $db TEMPLATE hoursd" || return 1
+	local port rc=0
+	template_copy "$db" || return 1
 	port=$(free_port)
 	acceptance_conf "$conf" "$HOURSD_TEST_CONNINFO dbname=$db" "$port"
-	build/hoursd -c "$conf" >"$log" 2>&1 &
-	pid=$!
-	for _ in $(seq 100); do grep -q ' ready' "$log" && break; sleep 0.1; done
+	start_hoursd build/hoursd "$conf" "$log" || return 1
 	pyclient_run 013800000001 || rc=1
 	pyclient_run 013800000002 --v2019 || rc=1
 	# a C1 student from zero to a met part 2 (timing-training extension, signed
 	# with terminal 1's TLS key; terminal 1 belongs to S001 and its sample site)
 	pyclient_run 013800000001 --lesson || rc=1
-	acceptance_stop "$pid" "$log" || rc=1
+	acceptance_stop "$HPID" "$log" || rc=1
 	return $rc
 }
 pyclient_run() { # TERMINAL [client options]: uses port and db of pyclient
@@ -127,9 +103,9 @@ pyclient || failed=1
 jtx_acceptance() {
 	local conf=$WORK/jtx-hoursd.yaml log=$WORK/jtx-hoursd.log db=hoursd_jtx
 	local ci="$HOURSD_TEST_CONNINFO dbname=$db" p=$WORK/pki/jtx-013800000011
-	local pass=Jtx0p12Pass9 port tport pid rc=0
+	local pass=Jtx0p12Pass9 port tport rc=0
 	echo "== acceptance: tests/jtx_client.py, timing terminal 013800000011 on plain TCP"
-	psql -Xq -d "$HOURSD_TEST_CONNINFO dbname=postgres" -c "CREATE DATABASE $db TEMPLATE hoursd" || return 1
+	template_copy "$db" || return 1
 	{ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$p.key" 2>/dev/null &&
 		openssl req -new -key "$p.key" -subj /CN=013800000011 |
 		openssl x509 -req -CA "$WORK/pki/ca.crt" -CAkey "$WORK/pki/ca.key" \
@@ -142,13 +118,11 @@ jtx_acceptance() {
 	port=$(free_port)
 	tport=$(free_port)
 	acceptance_conf "$conf" "$ci" "$tport" "$port"
-	build/hoursd -c "$conf" >"$log" 2>&1 &
-	pid=$!
-	for _ in $(seq 100); do grep -q ' ready' "$log" && break; sleep 0.1; done
+	start_hoursd build/hoursd "$conf" "$log" || return 1
 	# a point of the sample site (conf/site-sample.geojson), off its hole
 	python3 tests/jtx_client.py --port "$port" --phone 013800000011 --imei 860000000000017 \
 		--lat 31230500 --lon 121472000 --records 5 --psql "psql -d '$ci'" || rc=1
-	acceptance_stop "$pid" "$log" || rc=1
+	acceptance_stop "$HPID" "$log" || rc=1
 	return $rc
 }
 echo "== tests/jtx_client.py --self-test: the public timing frames through an independent decoder"
@@ -158,17 +132,17 @@ jtx_acceptance || failed=1
 
 # Acceptance: the push to the police platform (docs/push-contract.md) received by
 # an HTTPS endpoint that is not ours (tests/push_receiver.py, Python): two met parts
-# seeded in a fresh copy of the template as check_integration's "push" TCase seeds
-# them; the platform down, then failing (503 to the first 3 requests), then up; each
+# seeded in a fresh copy of the template as the integration suite's push tests seed
+# them (seed_packets, tests/integration/harness_psim.c); the platform down, then failing (503 to the first 3 requests), then up; each
 # packet stored exactly once with a valid signature, also after hoursd is killed
 # (SIGKILL) and restarted.
 push_acceptance() {
 	local conf=$WORK/push-hoursd.yaml log=$WORK/push-hoursd.log db=hoursd_push
 	local rlog=$WORK/push-receiver.log store=$WORK/push-accepted.jsonl
-	local ci="$HOURSD_TEST_CONNINFO dbname=$db" port pport pid rpid attempts rc=0
+	local CI="$HOURSD_TEST_CONNINFO dbname=$db" port pport rpid attempts rc=0
 	echo "== acceptance: tests/push_receiver.py, two met parts pushed once"
-	psql -Xq -d "$HOURSD_TEST_CONNINFO dbname=postgres" -c "CREATE DATABASE $db TEMPLATE hoursd" || return 1
-	psql -Xq -v ON_ERROR_STOP=1 -d "$ci" <<'SQL' || return 1
+	template_copy "$db" || return 1
+	psql <<'SQL' || return 1
 UPDATE terminal SET terminal_no = '4401000000000017' WHERE phone = '13800000001';
 UPDATE terminal SET terminal_no = '4401000000000023' WHERE phone = '13800000002';
 INSERT INTO student (school_id, student_no, id_card_sha256, vehicle_class)
@@ -199,22 +173,10 @@ FROM generate_series(1, 2) k;
 SQL
 	port=$(free_port)
 	pport=$(free_port)
-	acceptance_conf "$conf" "$ci" "$port"
-	cat >>"$conf" <<YAML
-push:
-  url: "https://localhost:$pport/api/v1/stage-hours"
-  ca: $WORK/pki/ca.crt
-  cert: $WORK/pki/term-013800000001.crt
-  key: $WORK/pki/term-013800000001.key
-  sign_key: $WORK/pki/sign-rsa-013800000002.key
-  sign_cert: $WORK/pki/sign-rsa-013800000002.crt
-  retry_min_s: 1
-  retry_max_s: 2
-  timeout_s: 2
-  lease_s: 5
-YAML
+	acceptance_conf "$conf" "$CI" "$port"
+	push_config "$conf" "$pport" 013800000001 013800000002
 	# the platform is down: hoursd's first attempts find no one listening
-	push_hoursd || { kill -KILL "$pid" 2>/dev/null; return 1; }
+	start_hoursd build/hoursd "$conf" "$log" || return 1
 	push_wait "SELECT count(*) >= 2 FROM push_attempt WHERE outcome = 'error'" 15 ||
 		{ echo "no failed attempt while the platform was down; see $log"; rc=1; }
 	# the platform is up but fails the first 3 requests (503)
@@ -227,21 +189,21 @@ YAML
 	push_wait "SELECT count(*) = 2 FROM push_packet WHERE state = 'done'" 60 ||
 		{ echo "the packets were not done within 60 s; see $log and $rlog"; rc=1; }
 	# SIGKILL, then a restart: nothing is sent again
-	kill -KILL "$pid"
-	wait "$pid" 2>/dev/null || true
-	attempts=$(psql -XtA -d "$ci" -c "SELECT count(*) FROM push_attempt")
-	push_hoursd || rc=1
+	kill -KILL "$HPID"
+	wait "$HPID" 2>/dev/null || true
+	attempts=$(psql -c "SELECT count(*) FROM push_attempt")
+	start_hoursd build/hoursd "$conf" "$log" || rc=1
 	sleep 4
-	acceptance_stop "$pid" "$log" || rc=1
+	acceptance_stop "$HPID" "$log" || rc=1
 	kill -TERM "$rpid"
 	wait "$rpid" || { echo "push_receiver exited with $? after SIGTERM; see $rlog"; rc=1; }
-	echo "push_attempt by outcome: $(psql -XtA -d "$ci" -F= -R' ' -c \
+	echo "push_attempt by outcome: $(psql -F= -R' ' -c \
 		"SELECT outcome || '/' || coalesce(http_status::text, '-'), count(*) FROM push_attempt GROUP BY 1 ORDER BY 1")"
-	[ "$(psql -XtA -d "$ci" -c "SELECT count(*) FROM push_attempt")" = "$attempts" ] ||
+	[ "$(psql -c "SELECT count(*) FROM push_attempt")" = "$attempts" ] ||
 		{ echo "hoursd attempted again after the restart"; rc=1; }
-	[ "$(psql -XtA -d "$ci" -c "SELECT count(*) FROM push_attempt WHERE http_status = 503")" = 3 ] ||
+	[ "$(psql -c "SELECT count(*) FROM push_attempt WHERE http_status = 503")" = 3 ] ||
 		{ echo "not 3 attempts answered 503"; rc=1; }
-	[ "$(psql -XtA -d "$ci" -c "SELECT count(*) FROM push_attempt WHERE outcome = 'accepted'")" = 2 ] ||
+	[ "$(psql -c "SELECT count(*) FROM push_attempt WHERE outcome = 'accepted'")" = 2 ] ||
 		{ echo "not 2 attempts accepted"; rc=1; }
 	grep -E 'summary:|checks:' "$rlog" | sed 's/^[^ ]* push_receiver /push_receiver: /'
 	grep -q 'checks: [1-9][0-9]* passed, 0 failed' "$rlog" ||
@@ -250,21 +212,9 @@ YAML
 		--verify-cert "$WORK/pki/sign-rsa-013800000002.crt" --expect 2 || rc=1
 	return $rc
 }
-push_hoursd() { # start hoursd on push_acceptance's configuration; sets pid
-	local readies
-	readies=$(grep -c ' ready' "$log" 2>/dev/null || true)
-	build/hoursd -c "$conf" >>"$log" 2>&1 &
-	pid=$!
-	for _ in $(seq 100); do
-		[ "$(grep -c ' ready' "$log")" -gt "${readies:-0}" ] && return 0
-		sleep 0.1
-	done
-	echo "hoursd did not become ready; see $log"
-	return 1
-}
 push_wait() { # SQL SECONDS: until SQL (of push_acceptance's database) is true
 	for _ in $(seq $(($2 * 10))); do
-		[ "$(psql -XtA -d "$ci" -c "$1")" = t ] && return 0
+		[ "$(psql -c "$1")" = t ] && return 0
 		sleep 0.1
 	done
 	return 1

@@ -34,6 +34,7 @@
 #   SOAK_KEEP=1            keep the work directory
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/lib.sh
 SECS=${SOAK_SECONDS:-300}
 NT=${SOAK_TERMINALS:-16}
 NR=${SOAK_RECORDS:-10}
@@ -46,22 +47,12 @@ case $BIN in *san*) SLACK=${SOAK_RSS_SLACK_KB:--1} ;; *) SLACK=${SOAK_RSS_SLACK_
 FAULTS=(none pg-crash police-fail hoursd-kill police-hang none pg-crash police-fail none police-hang)
 declare -A n_fault
 
-WORK=$(mktemp -d /tmp/hoursd-soak.XXXXXX)
-chmod 755 "$WORK"
 HPID= PPID_SIM= failed=0
-cleanup() {
-	set +e
-	[ -n "$PPID_SIM" ] && kill -CONT "$PPID_SIM" 2>/dev/null && kill -TERM "$PPID_SIM" 2>/dev/null
-	[ -n "$HPID" ] && kill -KILL "$HPID" 2>/dev/null
-	wait 2>/dev/null
-	scripts/pg.sh stop "$WORK/pg" >/dev/null 2>&1
-	if [ "$failed" = 0 ] && [ -z "${SOAK_KEEP:-}" ]; then rm -rf "$WORK"; else echo "soak files kept in $WORK"; fi
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+work_dir hoursd-soak soak # kept on a violation
+WORK_KEEP=${SOAK_KEEP:-}
+end_at_exit PPID_SIM
+end_at_exit HPID KILL
+on_exit wait # the round's termsims
 say() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
 tls_phones=() timing_phones=()
@@ -73,7 +64,6 @@ say "setting up: $NT TLS and $NT timing terminals, $NR records a lesson, ${SECS}
 scripts/pki.sh "$WORK/pki" "${tls_phones[@]}" "${timing_phones[@]}" >/dev/null 2>&1
 scripts/pg.sh start "$WORK/pg" "$(free_port)" >/dev/null
 CI=$(scripts/pg.sh conninfo "$WORK/pg")
-psql() { command psql -XAtq -v ON_ERROR_STOP=1 "$CI" "$@"; }
 ctl() { "$BIN/hoursctl" -d "$CI" "$@" >/dev/null; }
 ctl migrate --dir sql
 ctl school add SOAK0001 "Soak driving school"
@@ -97,51 +87,9 @@ classes:
       3: { required_minutes: $NR, kinds: [vehicle] }
 YAML
 port=$(free_port) plain=$(free_port) pport=$(free_port)
-cat >"$WORK/hoursd.yaml" <<YAML
-listen:
-  tls: "127.0.0.1:$port"
-  plain: "127.0.0.1:$plain"
-tls:
-  cert: $WORK/pki/server.crt
-  key: $WORK/pki/server.key
-  ca: $WORK/pki/ca.crt
-database:
-  conninfo: "$CI"
-log:
-  level: info
-process:
-  allow_root: true
-admin:
-  listen: ""
-rules:
-  syllabus: $WORK/syllabus.yaml
-push:
-  url: "https://localhost:$pport/api/v1/stage-hours"
-  ca: $WORK/pki/ca.crt
-  cert: $WORK/pki/term-${tls_phones[0]}.crt
-  key: $WORK/pki/term-${tls_phones[0]}.key
-  sign_key: $WORK/pki/sign-rsa-${tls_phones[0]}.key
-  sign_cert: $WORK/pki/sign-rsa-${tls_phones[0]}.crt
-  retry_min_s: 1
-  retry_max_s: 2
-  timeout_s: 2
-  lease_s: 5
-YAML
+CONF_SYLLABUS=$WORK/syllabus.yaml write_config "$WORK/hoursd.yaml" "$CI" "$port" "$plain"
+push_config "$WORK/hoursd.yaml" "$pport" "${tls_phones[0]}" "${tls_phones[0]}"
 
-start_hoursd() {
-	local readies
-	readies=$(grep -c ' ready' "$WORK/hoursd.log" 2>/dev/null || true)
-	"$BIN/hoursd" -c "$WORK/hoursd.yaml" >>"$WORK/hoursd.log" 2>&1 &
-	HPID=$!
-	for _ in $(seq 200); do
-		[ "$(grep -c ' ready' "$WORK/hoursd.log")" -gt "${readies:-0}" ] && return 0
-		kill -0 "$HPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "hoursd did not become ready; see $WORK/hoursd.log"
-	failed=1
-	exit 1
-}
 start_policesim() {
 	"$BIN/policesim" --listen "127.0.0.1:$pport" --cert "$WORK/pki/server.crt" \
 		--key "$WORK/pki/server.key" --client-ca "$WORK/pki/ca.crt" \
@@ -188,7 +136,7 @@ sample() {
 }
 
 start_policesim
-start_hoursd
+start_hoursd "$BIN/hoursd" "$WORK/hoursd.yaml" "$WORK/hoursd.log" || { failed=1; exit 1; }
 
 # Record clock: each round's lessons take their own minutes, from far enough back
 # that the last round's do not reach the present.
@@ -227,7 +175,7 @@ round() { # N FAULT
 	hoursd-kill)
 		kill -KILL "$HPID"
 		wait "$HPID" 2>/dev/null || true
-		start_hoursd
+		start_hoursd "$BIN/hoursd" "$WORK/hoursd.yaml" "$WORK/hoursd.log" || { failed=1; exit 1; }
 		;;
 	police-hang)
 		kill -STOP "$PPID_SIM"

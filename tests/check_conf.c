@@ -6,6 +6,7 @@
 #include "hoursd.h"
 #include "conf.h"
 #include "tls_server.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <libpq-fe.h>
@@ -21,25 +22,6 @@
 	"  ca: ca.crt\n"	      /* 6 */                                                      \
 	"database:\n"		      /* 7 */                                                      \
 	"  conninfo: \"dbname=x\"\n"  /* 8 */
-
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : def;
-}
-
-/* Write text to a fresh file under /tmp; the caller unlinks and frees the path. */
-static char *write_tmp(const char *text)
-{
-	char *path = strdup("/tmp/check_conf_XXXXXX");
-	ck_assert_ptr_nonnull(path);
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	size_t len = strlen(text);
-	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
-	close(fd);
-	return path;
-}
 
 static size_t key_index(const char *name)
 {
@@ -98,23 +80,10 @@ START_TEST(sample_sets_every_key)
 }
 END_TEST
 
-/* The whole of a text file; the caller frees it. */
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	char *text = NULL;
-	size_t cap = 0;
-	ssize_t n = getdelim(&text, &cap, '\0', f);
-	fclose(f);
-	ck_assert_int_gt(n, 0);
-	return text;
-}
-
 START_TEST(doc_names_every_key)
 {
 	const char *path = env_or("CONF_DOC", "docs/configuration.md");
-	char *text = read_text(path);
+	char *text = slurp(path, NULL);
 	for (size_t i = 0; i < conf_key_count(); i++) {
 		char quoted[160];
 		snprintf(quoted, sizeof(quoted), "`%s`", conf_key_name(i));
@@ -140,7 +109,7 @@ static bool is_section(const char *section, size_t len)
 START_TEST(doc_lists_every_section)
 {
 	const char *path = env_or("CONF_DOC", "docs/configuration.md");
-	char *text = read_text(path);
+	char *text = slurp(path, NULL);
 	char *list = strstr(text, "sections (");
 	ck_assert_msg(list != NULL, "%s has no list \"sections (`listen`, ...)\"", path);
 	list += strlen("sections (");

@@ -9,6 +9,7 @@
  */
 #include "hoursd.h"
 #include "geo.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <math.h>
@@ -39,22 +40,9 @@ static const char *parse_error(const char *json, size_t len)
 	return err;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	char *buf = malloc(1 << 16);
-	ck_assert_ptr_nonnull(buf);
-	size_t n = fread(buf, 1, (1 << 16) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return buf;
-}
-
 static const char *sample_path(void)
 {
-	const char *p = getenv("GEO_SAMPLE");
-	return p ? p : "conf/site-sample.geojson";
+	return env_or("GEO_SAMPLE", "conf/site-sample.geojson");
 }
 
 /* ---- edges, vertices, the ray ---- */
@@ -265,7 +253,7 @@ END_TEST
 
 START_TEST(test_sample_site)
 {
-	char *text = slurp(sample_path());
+	char *text = slurp(sample_path(), NULL);
 	struct geo_site *s = site_of(text);
 	free(text);
 	ck_assert_uint_eq(geo_site_polygons(s), 1);
@@ -479,7 +467,7 @@ END_TEST
 
 START_TEST(test_normalized_roundtrip)
 {
-	char *text = slurp(sample_path());
+	char *text = slurp(sample_path(), NULL);
 	struct geo_site *s = site_of(text), *t;
 	free(text);
 	char *out = geo_site_to_geojson(s);

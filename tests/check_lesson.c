@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "terminal.h"
 #include "syllabus.h"
+#include "testutil.h"
 
 #include <check.h>
 
@@ -32,12 +33,6 @@
 static struct syllabus *syl;
 static struct hconf cf;
 static char reject[] = "reject", flag[] = "flag", refuse[] = "refuse";
-
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : def;
-}
 
 static void setup(void)
 {

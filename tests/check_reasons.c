@@ -9,6 +9,7 @@
  */
 #include "hoursd.h"
 #include "reasons.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <ctype.h>
@@ -18,12 +19,6 @@
 /* The table's rows: the code of each, in the documentation's order. */
 static char doc_names[MAX_ROWS][48];
 static size_t n_doc;
-
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : def;
-}
 
 /* "| `no_signature` | ..." -> "no_signature"; false when the first cell is not one quoted code. */
 static bool row_code(const char *line, char *out, size_t cap)

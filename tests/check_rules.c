@@ -16,6 +16,7 @@
 #include "rules.h"
 #include "conf.h"
 #include "syllabus.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <math.h>
@@ -33,24 +34,6 @@
 static struct syllabus *syl;
 static struct geo_set *sites;
 static struct hconf cf;
-
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : def;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	char *buf = malloc(1 << 16);
-	ck_assert_ptr_nonnull(buf);
-	*len = fread(buf, 1, (1 << 16) - 1, f);
-	fclose(f);
-	buf[*len] = '\0';
-	return buf;
-}
 
 static void setup(void)
 {

@@ -7,28 +7,10 @@
  */
 #include "hoursd.h"
 #include "syllabus.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <unistd.h>
-
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : def;
-}
-
-/* Write text to a fresh file under /tmp; the caller unlinks and frees the path. */
-static char *write_tmp(const char *text)
-{
-	char *path = strdup("/tmp/check_syllabus_XXXXXX");
-	ck_assert_ptr_nonnull(path);
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	size_t len = strlen(text);
-	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
-	close(fd);
-	return path;
-}
 
 /* Line numbers of the pieces below, counted from the first line of HEAD. */
 #define HEAD                                                                                       \

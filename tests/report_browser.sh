@@ -4,7 +4,7 @@
 # the file alone (no script, no resource from outside), its screenshot must
 # not be blank (many colours: the charts' bars, the table), and the page as
 # the browser built it must hold every TEXT.  Run by the integration test
-# of the report (tests/check_integration.c, tcase "findings").
+# of the report (tests/integration/findings.c, tcase "findings").
 # Exit 0 when all holds; 1 with the reason otherwise; 2 on usage.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 PAGE.html TEXT..." >&2; exit 2; }

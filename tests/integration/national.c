@@ -1,0 +1,157 @@
+/*
+ * national.c - the national profile: teaching-log PDF, stage hours,
+ * review, booking; the tcase "national".
+ */
+#include "harness.h"
+
+/*
+ * The chain: a booking refused, the part pushed under the national
+ * profile (the teaching log uploaded first, its id in the body, signed
+ * as the terminals sign: checked by policesim and by openssl apart), the
+ * review fetched and stored, the booking accepted; a back-filled packet
+ * carries the configured rectype; the PDF read back with pdftotext, and
+ * hoursctl explain --pdf writes the same document.
+ */
+START_TEST(test_national_push_pdf_and_booking)
+{
+	seed_packets(2);
+	PGconn *c = db_connect(test_ci);
+	db_exec(c,
+		"UPDATE push_packet SET backfilled = true WHERE student_no = 'S000000000000002'");
+	PQfinish(c);
+	start_policesim_national(NULL);
+	ck_assert_int_eq(book("S000000000000001", 3), 100);
+	start_hoursd_push(NAT_EXTRA);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 2, 20),
+		"not delivered; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(book("S000000000000001", 3), 0);
+	ck_assert_int_eq(book("S000000000000001", 2), 100);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE profile = 'national'"
+				  " AND pdf_id IS NOT NULL AND length(pdf_sha256) = 32"
+				  " AND body LIKE '%\"pdfid\":\"' || pdf_id || '\"%'",
+				  NULL, NULL),
+			 2);
+	/* The body: the national members, the values of the met part, rectype as configured. */
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_packet WHERE student_no = $1"
+			 " AND body LIKE '{\"classtime\":0,\"duration\":3,\"esignature\":\"\","
+			 "\"examresult\":1,\"inscode\":\"S001\",\"mileage\":123.4,"
+			 "\"networktime\":0,\"pdfid\":\"P%\",\"recarray\":"
+			 "[{\"rnum\":\"440100000000001700000120\"},"
+			 "{\"rnum\":\"440100000000001700000121\"},"
+			 "{\"rnum\":\"440100000000002300000007\"}],\"rectype\":7,"
+			 "\"simulatortime\":0,"
+			 "\"stunum\":\"S000000000000001\",\"subject\":3,\"totaltime\":3,"
+			 "\"vehicletime\":3}'",
+			 "S000000000000001", NULL),
+		1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE student_no = $1"
+				  " AND backfilled AND body LIKE '%\"rectype\":9,%'",
+				  "S000000000000002", NULL),
+			 1);
+	/* The PDF as policesim keeps it: its digest is the one stored, its text readable. */
+	char pdf[800], cmd[3200];
+	snprintf(pdf, sizeof(pdf), "%s/pdf-%s.pdf", nat_dir,
+		 "P00000001"); /* the first upload: either student */
+	ck_assert_int_eq(access(pdf, R_OK), 0);
+	snprintf(cmd, sizeof(cmd), "%s/pdf-P00000002.pdf", nat_dir);
+	ck_assert_int_eq(access(cmd, R_OK), 0);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet p WHERE pdf_id = 'P00000001'",
+				  NULL, NULL),
+			 1);
+	const char *txt = pdf_text(pdf);
+	ck_assert_int_ge(count_lines_in(txt, "电子教学日志"), 1);
+	ck_assert_int_ge(count_lines_in(txt, "S001"), 1);
+	ck_assert_int_ge(count_lines_in(txt, "学时记录 records"), 1);
+	ck_assert_int_ge(count_lines_in(txt, "总学时 total"), 1);
+	/* The signatures, again, by openssl alone. */
+	snprintf(cmd, sizeof(cmd),
+		 "python3 %s/tests/national_sign_check.py %s/national.jsonl "
+		 "%s/sign-rsa-" T2 ".crt >%s/signcheck.out 2>&1",
+		 repo, nat_dir, pki, work);
+	ck_assert_msg(system(cmd) == 0, "the sign= check failed: see %s/signcheck.out", work);
+	snprintf(cmd, sizeof(cmd), "%s/signcheck.out", work);
+	ck_assert_int_eq(count_lines_in(cmd, "2"), 1);
+	/* The review, fetched after acceptance and stored. */
+	ck_assert(wait_value("SELECT count(*) FROM push_review WHERE valid = $1::int", "1", 2, 10));
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_review r JOIN push_packet p"
+			 " ON p.id = r.packet_id WHERE r.errorcode = 0"
+			 " AND r.validtime = 3 AND r.pdfid = p.pdf_id AND p.student_no = $1",
+			 "S000000000000001", NULL),
+		1);
+	ck_assert_int_eq(psim_stat("national_stages"), 2);
+	ck_assert_int_eq(psim_stat("bookings_refused"), 2);
+	ck_assert_int_eq(psim_stat("bookings"), 1);
+	stop_hoursd();
+	stop_policesim();
+	/* hoursctl explain --pdf: the same document for a person, with the totals. */
+	snprintf(pdf, sizeof(pdf), "%s/explain.pdf", work);
+	ck_assert_int_eq(hoursctl_run("explain S000000000000001 --pdf %s --part 3", pdf), 0);
+	txt = pdf_text(pdf);
+	ck_assert_int_eq(count_lines_in(txt, "电子教学日志"), 1);
+	ck_assert_int_ge(count_lines_in(txt, "S000000000000001"), 1);
+	ck_assert_int_ge(count_lines_in(txt, "总学时 total 3 min"), 1);
+	ck_assert_int_ge(count_lines_in(txt, "里程 mileage 123.4 km"), 1);
+	ck_assert_int_ge(count_lines_in(txt, "实车 vehicle 3"), 1);
+	ck_assert_int_ge(count_lines_in(txt, "补录学时"), 1);
+	ck_assert_int_eq(hoursctl_run("explain S000000000000009 --pdf %s", pdf), 1);
+	ck_assert_int_eq(hoursctl_run("explain S000000000000001 --part 3"), 2);
+}
+END_TEST
+
+/*
+ * The answers: 202 (certificate) fails the packet at once with its
+ * reason; 1 is retried; 201 (timestamp) is retried because the clocks
+ * agree (policesim's Date); the failed packet is delivered after a
+ * re-drive.
+ */
+START_TEST(test_national_answer_codes)
+{
+	seed_packets(2);
+	start_policesim_national("e202:1,e1:1,e201:1");
+	start_hoursd_push(NAT_EXTRA "  concurrency: 1\n");
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20),
+		"not delivered; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(packets_in("failed"), 1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE state = 'failed'"
+				  " AND last_error LIKE 'errorcode 202: %certificate not valid%'",
+				  NULL, NULL),
+			 1);
+	ck_assert_int_eq(attempts_with("rejected"), 1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_attempt WHERE outcome = 'retry'"
+				  " AND answer LIKE '{\"data\":null,\"errorcode\":1,%'",
+				  NULL, NULL),
+			 1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_attempt WHERE outcome = 'retry'"
+				  " AND answer LIKE '%\"errorcode\":201,%'",
+				  NULL, NULL),
+			 1);
+	ck_assert(log_has("clocks agree"));
+	char *id = NULL;
+	PGconn *c = db_connect(test_ci);
+	PGresult *r = PQexec(c, "SELECT id FROM push_packet WHERE state = 'failed'");
+	ck_assert_int_eq(PQntuples(r), 1);
+	id = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	ck_assert_int_eq(hoursctl_run("push retry %s", id), 0);
+	free(id);
+	ck_assert(wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 2, 20));
+	ck_assert_int_eq(psim_stat("national_stages"), 2);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
+TCase *tcase_national(void)
+{
+	TCase *tc = tcase_create("national");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, push_setup, push_teardown);
+	tcase_add_test(tc, test_national_push_pdf_and_booking);
+	tcase_add_test(tc, test_national_answer_codes);
+	return tc;
+}
