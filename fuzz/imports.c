@@ -1,6 +1,6 @@
 /*
  * imports.c - the files a school or a clerk gives hoursctl
- * (src/tools/students.c): the students' and the slots' CSV and the
+ * (src/tools/hoursctl/students.c): the students' and the slots' CSV and the
  * back-fill forms (JSON, or a CSV of forms).  Input: a selector byte,
  * then the file.  The harness has no database: every row is read and
  * checked as far as the file alone allows, and the first good one ends
@@ -9,7 +9,7 @@
  * its bytes, and that the exit status is a usage or failure one.
  */
 #include "file.h"
-#include "students.h"
+#include "hoursctl/students.h"
 
 #include <stdio.h>
 

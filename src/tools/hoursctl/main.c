@@ -204,7 +204,7 @@ static bool apply_one(const char *dir, const char *name, bool *applied)
 /*
  * Where migrate looks without --dir: the sql/ of the source tree when
  * this hoursctl is one its build made (build/hoursctl, build/san/hoursctl:
- * a directory above the program's holds src/tools/hoursctl.c and sql/),
+ * a directory above the program's holds src/tools/hoursctl/main.c and sql/),
  * so that a build applies its own migrations; else the installed
  * HOURSD_SQLDIR.  The working directory plays no part.
  */
@@ -221,7 +221,7 @@ static const char *default_sql_dir(void)
 		if (slash == NULL || slash == exe)
 			break;
 		*slash = '\0';
-		snprintf(probe, sizeof(probe), "%s/src/tools/hoursctl.c", exe);
+		snprintf(probe, sizeof(probe), "%s/src/tools/hoursctl/main.c", exe);
 		if (access(probe, R_OK) != 0)
 			continue;
 		snprintf(dir, sizeof(dir), "%s/sql", exe);
