@@ -1,50 +1,71 @@
 /*
- * students.h - hoursctl's students: enrolment, scheduling and the
- * back-filled hours of legacy students (docs/students.md), with blocking
- * libpq (a command line, not the daemon).
+ * students.h - what hoursctl's students share (students.c: enrolment;
+ * schedule.c: the slots; forms.c, backfill.c: the back-filled hours of
+ * legacy students; docs/students.md): the checks of the fields their
+ * files carry, and the back-fill form as its file gives it.
  *
- * Every function returns hoursctl's exit status: 0 done, 1 failed (or
- * some rows refused), 2 a usage error.  Arguments are checked before the
- * database is reached (db() is called at the first statement), files
- * read before too, so that a mistyped line costs no connection.
+ * The files (a CSV of students or slots, a back-fill form in JSON or CSV
+ * and its scan) are hostile input: every row is checked, each fault
+ * reported as FILE:LINE: reason, and only rows with none reach the
+ * database, one statement each, so that every good row is stored and no
+ * bad one.  The statements are idempotent (student number; student and
+ * window; form number and scan digest), so a file imported again changes
+ * nothing.
  */
 #ifndef HOURSD_STUDENTS_H
 #define HOURSD_STUDENTS_H
 
 #include "hoursd.h"
 
-typedef struct pg_conn PGconn;
+struct csv;
+typedef struct json_t json_t;
 
-/* The connection, made at the first statement (hoursctl's conn()); NULL: said. */
-typedef PGconn *(*students_db_fn)(void);
+/* students.c: the 16-character national number of a student or a coach, printable ASCII. */
+bool students_valid_no16(const char *s);
+/* 1-max bytes, none a control character. */
+bool students_valid_text(const char *s, size_t max);
+/* A form number or plate: 1-max bytes of printable ASCII without space. */
+bool students_valid_token(const char *s, size_t max);
+/*
+ * A time of China Standard Time as the files write it, "YYYY-MM-DD HH:MM"
+ * (or with a T, with :SS, with +08:00), into out as PostgreSQL reads it
+ * with its zone: "YYYY-MM-DD HH:MM:SS+08".  Another offset is refused:
+ * every time of a school is UTC+8.
+ */
+bool students_local_time(const char *in, char out[32]);
 
-struct student_fields {
-	const char *student_no, *school, *vehicle_class, *enrolled_on, *id_card;
-	const char *pre_entered_on; /* NULL: none */
-	bool legacy;
+/* forms.c: a form as read from its file; strings point into the file's parse. */
+struct form {
+	const char *form_no, *student_no, *school, *coach_no, *from, *to, *entered_by;
+	const char *student_by, *student_at, *coach_by, *coach_at, *seal_by, *seal_at;
+	const char *mileage_km, *scan;
+	long part, vehicle, classroom, simulator, remote;
+	bool part_ok, minutes_ok; /* the numbers parsed */
 };
 
-int students_add(students_db_fn db, const struct student_fields *f);
-int students_import(students_db_fn db, const char *path);
-int students_list(students_db_fn db, const char *school);
-int students_show(students_db_fn db, const char *student_no);
+/* The scan: its bytes, type and SHA-256. */
+struct scan {
+	uint8_t *data;
+	size_t len;
+	const char *type;
+	char sha[65];
+};
 
-int schedule_add(students_db_fn db, const char *student_no, const char *coach_no, const char *plate,
-		 const char *from, const char *to);
-int schedule_import(students_db_fn db, const char *path);
-int schedule_list(students_db_fn db, const char *student_no, const char *day);
-
-/* cutoff: rules.legacy_cutoff (YYYY-MM-DD); scan: NULL to take the form's own. */
-int backfill_import(students_db_fn db, const char *path, const char *scan, const char *cutoff);
-int backfill_decide(students_db_fn db, const char *form_no, bool approve, const char *by,
-		    const char *note);
-int backfill_list(students_db_fn db, const char *state);
-int backfill_show(students_db_fn db, const char *form_no);
-
-/* explain's back-filled part: the forms per part beside the terminals' minutes. */
-int students_explain_backfill(PGconn *c, const char *student_no, FILE *out);
-
-/* Checks shared with the tests: a date YYYY-MM-DD that exists; an identity-card number. */
-bool students_valid_id_card(const char *s);
+/* A JSON form (docs/students.md): its members into f; NULL, or why (members unknown...). */
+const char *forms_from_json(json_t *o, struct form *f, char *buf, size_t cap);
+/* The columns of a CSV of forms (forms_csv_columns[], FORMS_CSV_COLUMNS), and a row's form. */
+#define FORMS_CSV_COLUMNS 20
+extern const char *const forms_csv_columns[FORMS_CSV_COLUMNS];
+void forms_from_csv(const struct csv *c, struct form *f);
+/*
+ * What the form itself breaks (no database needed), or NULL: t gets the
+ * signatures' times as PostgreSQL reads them, *dkm the mileage in 0.1 km.
+ */
+const char *forms_refusal(const struct form *f, char t[6][32], long long *dkm, char *buf,
+			  size_t cap);
+/* The scan of path: read, typed by its first bytes, hashed.  NULL: fine; else why. */
+const char *forms_scan_read(const char *path, struct scan *s, char *buf, size_t cap);
+/* The scan's path: as the form names it, relative to the form's directory. */
+void forms_scan_path(const char *form_path, const char *scan, char *out, size_t cap);
 
 #endif
