@@ -291,8 +291,7 @@ static char *upload(struct natsim *n, const char *path, const char *query, const
 	if (f && fclose(f) != 0)
 		ok = false;
 	EVP_Digest(body, len, md, NULL, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++)
-		snprintf(sha + 2 * i, 3, "%02x", md[i]);
+	hex_encode(sha, md, 32);
 	json_t *line = json_pack("{sssssssssI}", "kind", "pdf", "id", id, "path", path, "file",
 				 file, "sha256", sha, "size", (json_int_t)len);
 	ok = ok && line && log_line(n, line);

@@ -102,8 +102,7 @@ static bool add_signer(struct psim *ps, const char *path)
 		log_error("--verify-cert %s: %s", path, err);
 		goto out;
 	}
-	for (size_t i = 0; i < 32; i++)
-		snprintf(s->hex + 2 * i, 3, "%02x", s->sha256[i]);
+	hex_encode(s->hex, s->sha256, 32);
 	log_info("verifying %s signatures with %s (key id %s)", s->alg, path, s->hex);
 	ps->nsigners++;
 	if (ps->nat && !natsim_add_cert(ps->nat, x, s->sha256)) {
