@@ -294,70 +294,75 @@ static bool store_append(struct psim *ps, const char *id, const char *body, size
 	return ok;
 }
 
+/* A packet's body and what its checks found. */
+struct body {
+	const char *p;
+	size_t n;
+	const struct signer *signer;
+	char pid[40];
+};
+
 /*
- * A packet, checked in the contract's order.  *pid gets the packet id
- * (or "-") for the log line, *what the outcome.
+ * The body's JSON, canonical and under the contract's names; the packet
+ * id into b->pid.  False with the rejection in *a otherwise.
  */
-struct answer packet_take(struct psim *ps, struct evhttp_request *req, const char *cn, char *pid,
-			  size_t pidcap, const char **what)
+static bool body_valid(struct psim *ps, struct body *b, const char *cn, struct answer *a,
+		       const char **what)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t n = evbuffer_get_length(in);
-	const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
-	const struct signer *s = NULL;
 	char why[160];
 	json_error_t jerr;
-
-	const char *bad = check_signature(ps, req, (const uint8_t *)body, n, &s);
-	if (bad) {
-		ps->st.rejected_signature++;
-		*what = bad;
-		return answer_rejected(401, "Unauthorized", "bad_signature", bad);
-	}
-	json_t *root = json_loadb(body, n, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root = json_loadb(b->p, b->n, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		ps->st.bad_request++;
 		*what = "bad JSON";
-		return answer_rejected(HTTP_BADREQUEST, "Bad Request", "bad_json",
-				       "the body is not a JSON object");
+		*a = answer_rejected(HTTP_BADREQUEST, "Bad Request", "bad_json",
+				     "the body is not a JSON object");
+		return false;
 	}
 	char *canon = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
-	bool canonical = canon && strlen(canon) == n && memcmp(canon, body, n) == 0;
+	bool canonical = canon && strlen(canon) == b->n && memcmp(canon, b->p, b->n) == 0;
 	free(canon);
 	json_t *view = canonical ? contract_view(ps, root, why, sizeof(why)) : NULL;
 	json_decref(root);
 	if (!canonical) {
 		ps->st.bad_request++;
 		*what = "not canonical";
-		return answer_rejected(HTTP_BADREQUEST, "Bad Request", "not_canonical",
-				       "the body is not in the canonical form");
-	}
-	if (!view) {
+		*a = answer_rejected(HTTP_BADREQUEST, "Bad Request", "not_canonical",
+				     "the body is not in the canonical form");
+	} else if (!view) {
 		ps->st.rejected_invalid++;
 		log_info("%s: invalid packet: %s", cn, why);
 		*what = "invalid field";
-		return answer_rejected(422, "Unprocessable Entity", "invalid_field", why);
+		*a = answer_rejected(422, "Unprocessable Entity", "invalid_field", why);
+	} else {
+		snprintf(b->pid, sizeof(b->pid), "%s", sv(view, "packet_id"));
 	}
-	snprintf(pid, pidcap, "%s", sv(view, "packet_id"));
 	json_decref(view);
-	json_t *prev = json_object_get(ps->seen, pid);
+	return view != NULL;
+}
+
+/* A good packet: a duplicate, or stored and accepted (unless an after fault answers). */
+static struct answer store(struct psim *ps, const struct body *b, const char *cn,
+			   struct evhttp_request *req, const char **what)
+{
+	json_t *prev = json_object_get(ps->seen, b->pid);
 	if (prev) {
 		ps->st.duplicates++;
 		*what = "duplicate";
-		if (json_string_length(prev) != n ||
-		    memcmp(json_string_value(prev), body, n) != 0) {
+		if (json_string_length(prev) != b->n ||
+		    memcmp(json_string_value(prev), b->p, b->n) != 0) {
 			ps->st.duplicates_differing++;
 			*what = "duplicate, body differs from the one accepted";
 		}
 		return answer_result(409, "Conflict", "duplicate");
 	}
-	if (!store_append(ps, pid, body, n, s, cn, req)) {
+	if (!store_append(ps, b->pid, b->p, b->n, b->signer, cn, req)) {
 		ps->st.store_errors++;
 		*what = "store write failed";
 		return answer_retry(HTTP_SERVUNAVAIL, "Service Unavailable", false);
 	}
-	json_object_set_new(ps->seen, pid, json_stringn(body, n));
+	json_object_set_new(ps->seen, b->pid, json_stringn(b->p, b->n));
 	ps->st.accepted++;
 	*what = "accepted";
 	int f = faults_take(&ps->f, true);
@@ -366,4 +371,23 @@ struct answer packet_take(struct psim *ps, struct evhttp_request *req, const cha
 	ps->st.faults_injected++;
 	*what = faults_name(f);
 	return faults_after(f);
+}
+
+struct answer packet_take(struct psim *ps, struct evhttp_request *req, const char *cn, char *pid,
+			  size_t pidcap, const char **what)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct body b = {.n = evbuffer_get_length(in)};
+	struct answer a;
+	b.p = b.n ? (const char *)evbuffer_pullup(in, -1) : "";
+	const char *bad = check_signature(ps, req, (const uint8_t *)b.p, b.n, &b.signer);
+	if (bad) {
+		ps->st.rejected_signature++;
+		*what = bad;
+		return answer_rejected(401, "Unauthorized", "bad_signature", bad);
+	}
+	if (!body_valid(ps, &b, cn, &a, what))
+		return a;
+	snprintf(pid, pidcap, "%s", b.pid);
+	return store(ps, &b, cn, req, what);
 }

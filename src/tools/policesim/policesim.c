@@ -61,58 +61,65 @@ static struct bufferevent *on_bev(struct event_base *base, void *arg)
 	return bev;
 }
 
-/* A signing certificate to verify with: cached under its digest, its algorithm named. */
-static bool add_signer(struct psim *ps, const char *path)
+/* The signing algorithm of the certificate's key: RSA-SHA256, SM2-SM3, or NULL. */
+static const char *signer_alg(X509 *x)
 {
-	char *pem = NULL, err[256];
-	size_t len = 0;
-	FILE *fp = fopen(path, "r");
-	X509 *x = fp ? PEM_read_X509(fp, NULL, NULL, NULL) : NULL;
-	struct signer *s = &ps->signer[ps->nsigners];
-	unsigned mdlen = 0;
-	bool ok = false;
-
-	if (!x) {
-		log_error("--verify-cert %s: cannot read a PEM certificate", path);
-		goto out;
-	}
 	EVP_PKEY *pk = X509_get0_pubkey(x);
 	char group[32] = "";
 	if (pk && EVP_PKEY_is_a(pk, "EC"))
 		(void)EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL);
 	if (pk && EVP_PKEY_is_a(pk, "RSA"))
-		s->alg = "RSA-SHA256";
-	else if (pk && (EVP_PKEY_is_a(pk, "SM2") || strcmp(group, "SM2") == 0))
-		s->alg = "SM2-SM3";
-	else {
-		log_error("--verify-cert %s: an RSA or SM2 key is required", path);
-		goto out;
-	}
+		return "RSA-SHA256";
+	if (pk && (EVP_PKEY_is_a(pk, "SM2") || strcmp(group, "SM2") == 0))
+		return "SM2-SM3";
+	return NULL;
+}
+
+/* The certificate cached under its SHA-256 in s; false (logged) otherwise. */
+static bool signer_cache(struct psim *ps, X509 *x, struct signer *s, const char *path)
+{
+	char *pem = NULL, err[256];
+	unsigned mdlen = 0;
 	BIO *mem = BIO_new(BIO_s_mem());
 	if (!mem || X509_digest(x, EVP_sha256(), s->sha256, &mdlen) != 1 || mdlen != 32 ||
 	    PEM_write_bio_X509(mem, x) != 1 || BIO_write(mem, "", 1) != 1) {
 		BIO_free(mem);
 		log_error("--verify-cert %s: cannot encode", path);
-		goto out;
+		return false;
 	}
-	len = (size_t)BIO_get_mem_data(mem, &pem);
-	ok = len > 0 && sig_cache_put(ps->sigs, s->sha256, pem, err, sizeof(err));
+	size_t len = (size_t)BIO_get_mem_data(mem, &pem);
+	bool ok = len > 0 && sig_cache_put(ps->sigs, s->sha256, pem, err, sizeof(err));
 	BIO_free(mem);
-	if (!ok) {
+	if (!ok)
 		log_error("--verify-cert %s: %s", path, err);
-		goto out;
+	return ok;
+}
+
+/* A signing certificate to verify with: cached under its digest, its algorithm named. */
+static bool add_signer(struct psim *ps, const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	X509 *x = fp ? PEM_read_X509(fp, NULL, NULL, NULL) : NULL;
+	struct signer *s = &ps->signer[ps->nsigners];
+	bool ok = false;
+	if (fp)
+		fclose(fp);
+	if (!x)
+		log_error("--verify-cert %s: cannot read a PEM certificate", path);
+	else if ((s->alg = signer_alg(x)) == NULL)
+		log_error("--verify-cert %s: an RSA or SM2 key is required", path);
+	else
+		ok = signer_cache(ps, x, s, path);
+	if (ok) {
+		hex_encode(s->hex, s->sha256, 32);
+		log_info("verifying %s signatures with %s (key id %s)", s->alg, path, s->hex);
+		ps->nsigners++;
 	}
-	hex_encode(s->hex, s->sha256, 32);
-	log_info("verifying %s signatures with %s (key id %s)", s->alg, path, s->hex);
-	ps->nsigners++;
-	if (ps->nat && !natsim_add_cert(ps->nat, x, s->sha256)) {
+	if (ok && ps->nat && !natsim_add_cert(ps->nat, x, s->sha256)) {
 		log_error("--verify-cert %s: cannot read its serial", path);
 		ok = false;
 	}
-out:
 	X509_free(x);
-	if (fp)
-		fclose(fp);
 	return ok;
 }
 
@@ -200,22 +207,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(ps->base);
 }
 
-static bool psim_start(struct psim *ps, const struct opts *o)
+/* TLS, the faults, the national interface, the signers, the field map and the store. */
+static bool psim_load(struct psim *ps, const struct opts *o)
 {
 	struct hconf tc = {.tls_cert = (char *)o->cert,
 			   .tls_key = (char *)o->key,
 			   .tls_ca = (char *)o->client_ca};
-	char err[512], spec[512];
-	char *host = strdup(o->listen);
-	char *colon = host ? strrchr(host, ':') : NULL;
-	unsigned long port;
-
-	if (!colon || !faults_uint(colon + 1, strlen(colon + 1), 65535, &port)) {
-		log_error("--listen %s: HOST:PORT expected", o->listen);
-		free(host);
-		return false;
-	}
-	*colon = '\0';
+	char err[512];
 	ps->base = event_base_new();
 	ps->sigs = sig_cache_new(MAX_VERIFY_CERTS);
 	ps->seen = json_object();
@@ -237,30 +235,46 @@ static bool psim_start(struct psim *ps, const struct opts *o)
 		log_error("--store %s: %s", o->store, strerror(errno));
 		ok = false;
 	}
-	ps->http = ok ? evhttp_new(ps->base) : NULL;
+	return ok;
+}
+
+/* The evhttp bound to host:port, its callbacks and limits; NULL (logged) when it cannot listen. */
+static struct evhttp_bound_socket *psim_listen(struct psim *ps, const char *host,
+					       unsigned long port, const char *listen)
+{
+	ps->http = evhttp_new(ps->base);
 	struct evhttp_bound_socket *sock =
 		ps->http ? evhttp_bind_socket_with_handle(ps->http, host, (ev_uint16_t)port) : NULL;
 	if (ps->http && !sock)
-		log_error("cannot listen on %s", o->listen);
-	free(host);
+		log_error("cannot listen on %s", listen);
 	if (!sock)
-		return false;
+		return NULL;
 	evhttp_set_bevcb(ps->http, on_bev, ps);
 	evhttp_set_gencb(ps->http, requests_on_request, ps);
 	evhttp_set_timeout(ps->http, CONN_TIMEOUT_S);
 	evhttp_set_max_body_size(ps->http, ps->nat ? MAX_NATIONAL_BODY : MAX_BODY);
 	evhttp_set_max_headers_size(ps->http, MAX_HEADERS);
 	evhttp_set_allowed_methods(ps->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	return sock;
+}
+
+static bool psim_signals(struct psim *ps)
+{
 	ps->sigint_ev = evsignal_new(ps->base, SIGINT, on_signal, ps);
 	ps->sigterm_ev = evsignal_new(ps->base, SIGTERM, on_signal, ps);
 	if (!ps->sigint_ev || !ps->sigterm_ev)
 		return false;
 	evsignal_add(ps->sigint_ev, NULL);
 	evsignal_add(ps->sigterm_ev, NULL);
+	return true;
+}
 
+/* The start's log line: the address and port bound, the faults. */
+static void log_listening(struct psim *ps, struct evhttp_bound_socket *sock)
+{
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char addr[64] = "?";
+	char addr[64] = "?", spec[512];
 	uint16_t bound = 0;
 	if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) == 0) {
 		void *a = ss.ss_family == AF_INET6
@@ -273,6 +287,25 @@ static bool psim_start(struct psim *ps, const struct opts *o)
 	faults_format(&ps->f, spec, sizeof(spec));
 	log_info("policesim listening on %s port %u (client certificates required), faults '%s'",
 		 addr, (unsigned)bound, spec);
+}
+
+static bool psim_start(struct psim *ps, const struct opts *o)
+{
+	char *host = strdup(o->listen);
+	char *colon = host ? strrchr(host, ':') : NULL;
+	unsigned long port;
+	if (!colon || !faults_uint(colon + 1, strlen(colon + 1), 65535, &port)) {
+		log_error("--listen %s: HOST:PORT expected", o->listen);
+		free(host);
+		return false;
+	}
+	*colon = '\0';
+	struct evhttp_bound_socket *sock =
+		psim_load(ps, o) ? psim_listen(ps, host, port, o->listen) : NULL;
+	free(host);
+	if (!sock || !psim_signals(ps))
+		return false;
+	log_listening(ps, sock);
 	return true;
 }
 
@@ -332,6 +365,51 @@ static void usage(FILE *out)
 		"pre-entered, 1 refused, 2 usage, 3 hoursd could not be asked.\n");
 }
 
+/* Where the value of option c goes; NULL for an option without one. */
+static const char **opt_slot(struct opts *o, int c)
+{
+	switch (c) {
+	case 'l':
+		return &o->listen;
+	case 'c':
+		return &o->cert;
+	case 'k':
+		return &o->key;
+	case 'a':
+		return &o->client_ca;
+	case 'o':
+		return &o->store;
+	case 'f':
+		return &o->fault;
+	case 'm':
+		return &o->field_map;
+	case 'N':
+		return &o->national_dir;
+	default:
+		return NULL;
+	}
+}
+
+/* One option: 0 taken, else -1 (--help) or EXIT_USAGE. */
+static int take_opt(struct opts *o, int c)
+{
+	const char **slot = opt_slot(o, c);
+	if (slot) {
+		*slot = optarg;
+	} else if (c == 'v') {
+		o->verbose = true;
+	} else if (c == 's' && o->nverify < MAX_VERIFY_CERTS) {
+		o->verify[o->nverify++] = optarg;
+	} else if (c == 's') {
+		log_error("at most %d --verify-cert", MAX_VERIFY_CERTS);
+		return EXIT_USAGE;
+	} else {
+		usage(c == 'h' ? stdout : stderr);
+		return c == 'h' ? -1 : EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -348,53 +426,13 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, rc = 0;
 
 	*o = (struct opts){.listen = "127.0.0.1:8443"};
-	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			o->listen = optarg;
-			break;
-		case 'c':
-			o->cert = optarg;
-			break;
-		case 'k':
-			o->key = optarg;
-			break;
-		case 'a':
-			o->client_ca = optarg;
-			break;
-		case 'o':
-			o->store = optarg;
-			break;
-		case 'f':
-			o->fault = optarg;
-			break;
-		case 'm':
-			o->field_map = optarg;
-			break;
-		case 'N':
-			o->national_dir = optarg;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 's':
-			if (o->nverify == MAX_VERIFY_CERTS) {
-				log_error("at most %d --verify-cert", MAX_VERIFY_CERTS);
-				return EXIT_USAGE;
-			}
-			o->verify[o->nverify++] = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
+	while (rc == 0 && (c = getopt_long(argc, argv, "vh", lo, NULL)) != -1)
+		rc = take_opt(o, c);
+	if (rc != 0)
+		return rc;
 	if (optind < argc || !o->cert || !o->key || !o->client_ca || !o->nverify || !o->store) {
 		log_error("--cert, --key, --client-ca, --verify-cert and --store are required");
 		usage(stderr);

@@ -140,47 +140,12 @@ static void national_request(struct psim *ps, struct evhttp_request *req, const 
 	answer_send(ps, req, a, true);
 }
 
-void requests_on_request(struct evhttp_request *req, void *arg)
+/* A packet POSTed: a before fault, or the packet taken (packet.c); logged, answered. */
+static void packet_request(struct psim *ps, struct evhttp_request *req, const char *path,
+			   const char *cn)
 {
-	struct psim *ps = arg;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	char cn[64], pid[40] = "-";
+	char pid[40] = "-";
 	const char *what = "?";
-
-	/* evhttp calls again with no URI on a request it failed: answer, never twice. */
-	struct pending *p = answer_pending(ps, req);
-	if (p) {
-		if (p->a.body)
-			evbuffer_free(p->a.body);
-		answer_unlink(ps, p);
-	}
-	if (!path) {
-		evhttp_send_error(req, HTTP_BADREQUEST, NULL);
-		return;
-	}
-	client_cn(req, cn, sizeof(cn));
-	if (strncmp(path, "/_", 2) == 0) {
-		answer_send(ps, req, admin(ps, req, path), false);
-		return;
-	}
-	if (ps->nat && natsim_path(path)) {
-		national_request(ps, req, path, evhttp_uri_get_query(uri), cn);
-		return;
-	}
-	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > MAX_BODY) {
-		answer_send(ps, req,
-			    answer_rejected(413, "Payload Too Large", "too_large", "over 64 KiB"),
-			    false);
-		return;
-	}
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-		answer_send(ps, req,
-			    answer_rejected(405, "Method Not Allowed", "method", "POST only"),
-			    false);
-		return;
-	}
 	ps->st.received++;
 	int f = faults_take(&ps->f, false);
 	struct answer a;
@@ -196,4 +161,48 @@ void requests_on_request(struct evhttp_request *req, void *arg)
 	log_info("%s %s packet %s: %d %s%s", cn, path, pid, a.act == ACT_SEND ? a.code : 0, what,
 		 ps->f.slow_ms && a.act == ACT_SEND ? " (slow)" : "");
 	answer_send(ps, req, a, true);
+}
+
+/* Not a packet's request (answered): too large, or not a POST; false when it may be one. */
+static bool not_a_packet(struct psim *ps, struct evhttp_request *req)
+{
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > MAX_BODY) {
+		answer_send(ps, req,
+			    answer_rejected(413, "Payload Too Large", "too_large", "over 64 KiB"),
+			    false);
+		return true;
+	}
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
+		return false;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+	answer_send(ps, req, answer_rejected(405, "Method Not Allowed", "method", "POST only"),
+		    false);
+	return true;
+}
+
+void requests_on_request(struct evhttp_request *req, void *arg)
+{
+	struct psim *ps = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	char cn[64];
+
+	/* evhttp calls again with no URI on a request it failed: answer, never twice. */
+	struct pending *p = answer_pending(ps, req);
+	if (p) {
+		if (p->a.body)
+			evbuffer_free(p->a.body);
+		answer_unlink(ps, p);
+	}
+	if (!path) {
+		evhttp_send_error(req, HTTP_BADREQUEST, NULL);
+		return;
+	}
+	client_cn(req, cn, sizeof(cn));
+	if (strncmp(path, "/_", 2) == 0)
+		answer_send(ps, req, admin(ps, req, path), false);
+	else if (ps->nat && natsim_path(path))
+		national_request(ps, req, path, evhttp_uri_get_query(uri), cn);
+	else if (!not_a_packet(ps, req))
+		packet_request(ps, req, path, cn);
 }
