@@ -47,17 +47,11 @@ static bool parse_minutes(const char *s, long *out)
 	return true;
 }
 
-const char *forms_scan_read(const char *path, struct scan *s, char *buf, size_t cap)
+/* The whole file into s (at most a byte over SCAN_MAX); why it could not be read, or NULL. */
+static const char *scan_bytes(FILE *f, struct scan *s)
 {
-	memset(s, 0, sizeof(*s));
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		snprintf(buf, cap, "scan %.300s: %s", path, strerror(errno));
-		return buf;
-	}
-	size_t capb = 65536;
+	size_t capb = 65536, n;
 	s->data = malloc(capb);
-	size_t n;
 	while (s->data && (n = fread(s->data + s->len, 1, capb - s->len, f)) > 0) {
 		s->len += n;
 		if (s->len > SCAN_MAX)
@@ -69,22 +63,36 @@ const char *forms_scan_read(const char *path, struct scan *s, char *buf, size_t 
 			s->data = p;
 		}
 	}
-	bool err = ferror(f) != 0;
-	fclose(f);
-	const char *why = NULL;
 	if (s->data == NULL)
-		why = "out of memory";
-	else if (err)
-		why = "read error";
-	else if (s->len > SCAN_MAX)
-		why = "larger than 20 MiB";
-	else if (s->len >= 5 && memcmp(s->data, "%PDF-", 5) == 0)
-		s->type = "pdf";
-	else if (s->len >= 8 && memcmp(s->data, "\x89PNG\r\n\x1a\n", 8) == 0)
-		s->type = "png";
-	else if (s->len >= 3 && memcmp(s->data, "\xFF\xD8\xFF", 3) == 0)
-		s->type = "jpeg";
-	else
+		return "out of memory";
+	if (ferror(f))
+		return "read error";
+	return s->len > SCAN_MAX ? "larger than 20 MiB" : NULL;
+}
+
+/* The scan's type by its first bytes: pdf, png, jpeg; NULL for anything else. */
+static const char *scan_type(const struct scan *s)
+{
+	if (s->len >= 5 && memcmp(s->data, "%PDF-", 5) == 0)
+		return "pdf";
+	if (s->len >= 8 && memcmp(s->data, "\x89PNG\r\n\x1a\n", 8) == 0)
+		return "png";
+	if (s->len >= 3 && memcmp(s->data, "\xFF\xD8\xFF", 3) == 0)
+		return "jpeg";
+	return NULL;
+}
+
+const char *forms_scan_read(const char *path, struct scan *s, char *buf, size_t cap)
+{
+	memset(s, 0, sizeof(*s));
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(buf, cap, "scan %.300s: %s", path, strerror(errno));
+		return buf;
+	}
+	const char *why = scan_bytes(f, s);
+	fclose(f);
+	if (why == NULL && (s->type = scan_type(s)) == NULL)
 		why = "not a PDF, PNG or JPEG file (the scanned paper form)";
 	if (why) {
 		snprintf(buf, cap, "scan %.300s: %s", path, why);
@@ -107,13 +115,35 @@ void forms_scan_path(const char *form_path, const char *scan, char *out, size_t 
 		snprintf(out, cap, "%.*s/%s", (int)(slash - form_path), form_path, scan);
 }
 
-const char *forms_refusal(const struct form *f, char t[6][32], long long *dkm, char *buf,
-			  size_t cap)
+/* The three signatures: who and when, not before the training ended; why not, or NULL. */
+static const char *signatures_refusal(const struct form *f, char t[6][32], char *buf, size_t cap)
 {
 	const char *const *times[3][2] = {{&f->student_by, &f->student_at},
 					  {&f->coach_by, &f->coach_at},
 					  {&f->seal_by, &f->seal_at}};
 	static const char *const names[3] = {"student_signature", "coach_signature", "school_seal"};
+	for (int i = 0; i < 3; i++) {
+		if (!students_valid_text(*times[i][0], 200))
+			snprintf(buf, cap, "%s: who signed (\"by\") missing", names[i]);
+		else if (!students_local_time(*times[i][1], t[i]))
+			snprintf(buf, cap,
+				 "%s: when (\"at\") as YYYY-MM-DD HH:MM (China Standard Time) "
+				 "expected",
+				 names[i]);
+		else if (strncmp(t[i], f->to, 10) < 0)
+			snprintf(buf, cap, "%s: signed %.10s, before the training ended (%s)",
+				 names[i], t[i], f->to);
+		else
+			continue;
+		return buf;
+	}
+	return NULL;
+}
+
+const char *forms_refusal(const struct form *f, char t[6][32], long long *dkm, char *buf,
+			  size_t cap)
+{
+	const char *why;
 	if (!students_valid_token(f->form_no, 64))
 		return "form_no: 1-64 printable ASCII characters, no space";
 	if (!students_valid_no16(f->student_no))
@@ -135,24 +165,8 @@ const char *forms_refusal(const struct form *f, char t[6][32], long long *dkm, c
 		return "trained_from, trained_to: YYYY-MM-DD expected";
 	if (strcmp(f->from, f->to) > 0)
 		return "trained_from is after trained_to";
-	for (int i = 0; i < 3; i++) {
-		if (!students_valid_text(*times[i][0], 200)) {
-			snprintf(buf, cap, "%s: who signed (\"by\") missing", names[i]);
-			return buf;
-		}
-		if (!students_local_time(*times[i][1], t[i])) {
-			snprintf(buf, cap,
-				 "%s: when (\"at\") as YYYY-MM-DD HH:MM (China Standard Time) "
-				 "expected",
-				 names[i]);
-			return buf;
-		}
-		if (strncmp(t[i], f->to, 10) < 0) {
-			snprintf(buf, cap, "%s: signed %.10s, before the training ended (%s)",
-				 names[i], t[i], f->to);
-			return buf;
-		}
-	}
+	if ((why = signatures_refusal(f, t, buf, cap)) != NULL)
+		return why;
 	if (!students_valid_text(f->entered_by, 200))
 		return "entered_by: who entered the form is missing";
 	if (!students_valid_text(f->scan, 1000))

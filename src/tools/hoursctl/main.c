@@ -391,6 +391,44 @@ static bool valid_number(const char *name, const char *s)
 	return false;
 }
 
+/* The index of option s among the verb's; MAX_OPTS (said in one line) when it takes no such option.
+ */
+static size_t option_index(const struct verb *v, const char *name, const char *s)
+{
+	size_t k = 0;
+	while (k < MAX_OPTS && v->opts[k] && strcmp(v->opts[k], s) != 0)
+		k++;
+	if (k < MAX_OPTS && v->opts[k])
+		return k;
+	char list[256] = "";
+	for (size_t j = 0; j < MAX_OPTS && v->opts[j]; j++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", j ? ", " : "",
+			 v->opts[j]);
+	fprintf(stderr, "hoursctl: %s: unknown option %s (%s%s)\n", name, s,
+		list[0] ? "it takes " : "it takes none", list);
+	return MAX_OPTS;
+}
+
+/* argv[*i], an option of the verb, and its value; false (said in one line) otherwise. */
+static bool take_option(const struct verb *v, const char *name, int argc, char **argv, int *i,
+			struct args *a)
+{
+	const char *s = argv[*i];
+	size_t k = option_index(v, name, s);
+	if (k == MAX_OPTS)
+		return false;
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "hoursctl: %s: %s needs a value\n", name, s);
+		return false;
+	}
+	if (a->opt[k]) {
+		fprintf(stderr, "hoursctl: %s: %s given twice\n", name, s);
+		return false;
+	}
+	a->opt[k] = argv[++*i];
+	return true;
+}
+
 /*
  * Check the words after the verb's against it: its options, each once
  * and with a value; as many positionals as it names; a terminal NUMBER
@@ -408,36 +446,15 @@ static bool parse_args(const struct verb *v, const char *name, int argc, char **
 			*help = true;
 			return true;
 		}
-		if (s[0] != '-' || s[1] == '\0') {
-			if (npos == max) {
-				fprintf(stderr, "hoursctl: %s: unexpected argument \"%s\"\n", name,
-					s);
+		if (s[0] == '-' && s[1] != '\0') {
+			if (!take_option(v, name, argc, argv, &i, a))
 				return false;
-			}
+		} else if (npos == max) {
+			fprintf(stderr, "hoursctl: %s: unexpected argument \"%s\"\n", name, s);
+			return false;
+		} else {
 			a->pos[npos++] = s;
-			continue;
 		}
-		size_t k = 0;
-		while (k < MAX_OPTS && v->opts[k] && strcmp(v->opts[k], s) != 0)
-			k++;
-		if (k == MAX_OPTS || v->opts[k] == NULL) {
-			char list[256] = "";
-			for (size_t j = 0; j < MAX_OPTS && v->opts[j]; j++)
-				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-					 j ? ", " : "", v->opts[j]);
-			fprintf(stderr, "hoursctl: %s: unknown option %s (%s%s)\n", name, s,
-				list[0] ? "it takes " : "it takes none", list);
-			return false;
-		}
-		if (i + 1 >= argc) {
-			fprintf(stderr, "hoursctl: %s: %s needs a value\n", name, s);
-			return false;
-		}
-		if (a->opt[k]) {
-			fprintf(stderr, "hoursctl: %s: %s given twice\n", name, s);
-			return false;
-		}
-		a->opt[k] = argv[++i];
 	}
 	if (npos < min) {
 		fprintf(stderr, "hoursctl: %s: missing %s\n", name,

@@ -17,58 +17,60 @@
 #define SIM_WINDOW_MAX 4096
 #define SIM_TERMINALS_MAX 100000
 
+static const char usage_text[] =
+	"usage: termsim --phone DIGITS [options]\n"
+	"By default a timing terminal: plain TCP, the national timing header, a\n"
+	"registration whose answer brings the terminal number and a PKCS#12 with\n"
+	"the terminal's key, then an authentication signed with that key.\n"
+	"connection:\n"
+	"  --host H (127.0.0.1)  --port P (8808)\n"
+	"  --plain                           plain TCP (the default)\n"
+	"  --tls                             TLS instead, with --ca (and --cert/--key)\n"
+	"  --ca F --cert F --key F           TLS trust and client identity\n"
+	"  --layout timing|2013|2019         header layout (timing: version 0x80,\n"
+	"                                    BCD[8] phone, reserved byte 1 while a\n"
+	"                                    student is logged in, else 0)\n"
+	"  --v2019                           the same as --layout 2019\n"
+	"  --phone DIGITS                    up to 16 (timing), 12 (2013) or 20 (2019)\n"
+	"registration and authentication:\n"
+	"  --no-register  --no-auth\n"
+	"  --auth-code CODE                  2013/2019: the code, without registration\n"
+	"  --imei N                          timing: 15 digits in the registration\n"
+	"                                    (default 86 + the phone's last 13 digits)\n"
+	"  --drop-piece N                    ignore the first arrival of downlink\n"
+	"                                    piece N: after 2 s termsim asks for it\n"
+	"                                    (0x8003) and the server must resend it\n"
+	"  --p12-out F                       timing: write the PKCS#12 (DER) of the\n"
+	"                                    registration answer to F\n"
+	"  --sign-key F                      timing: the key signing authentication\n"
+	"                                    and lesson instead of the PKCS#12's;\n"
+	"                                    required with --no-register\n"
+	"  --terminal-no S                   timing: the 16-character terminal number\n"
+	"                                    instead of the registration answer's\n"
+	"                                    (without registration, default T + the\n"
+	"                                    phone in 15 digits)\n"
+	"  --auth-ts-offset S                timing: S seconds added to the\n"
+	"                                    authentication's timestamp (stale: -600)\n"
+	"  --auth-bad-sig                    timing: one byte of the signature flipped\n"
+	"  --auth-twice                      the same authentication frame twice on\n"
+	"                                    the connection, byte for byte: the second\n"
+	"                                    (the replay) must be refused, else exit 1\n"
+	"                                    (auth_replay_result in the summary)\n"
+	"  Authentication refused: a log line and exit status 1.\n"
+	"traffic:\n"
+	"  --heartbeats N  --positions N  --batch K (0x0704, K <= 34)\n"
+	"  --rate R (frames/s, 0 = window only)  --window W (16)  --timeout S (30)\n"
+	"  --start-time EPOCH  --acked-file F  --loop  -v\n"
+	"  --inject garbage|badcheck|oversize|subpkg-unfinished|unknown-msg\n"
+	"  --terminals C                     C terminals in one event loop: phones\n"
+	"                                    consecutive from --phone; \"{}\" in --cert,\n"
+	"                                    --key, --sign-key, --p12-out is each one's\n"
+	"                                    phone digits; --imei and --terminal-no\n"
+	"                                    count up like the phone\n";
+
 static void usage(FILE *f)
 {
-	fputs("usage: termsim --phone DIGITS [options]\n"
-	      "By default a timing terminal: plain TCP, the national timing header, a\n"
-	      "registration whose answer brings the terminal number and a PKCS#12 with\n"
-	      "the terminal's key, then an authentication signed with that key.\n"
-	      "connection:\n"
-	      "  --host H (127.0.0.1)  --port P (8808)\n"
-	      "  --plain                           plain TCP (the default)\n"
-	      "  --tls                             TLS instead, with --ca (and --cert/--key)\n"
-	      "  --ca F --cert F --key F           TLS trust and client identity\n"
-	      "  --layout timing|2013|2019         header layout (timing: version 0x80,\n"
-	      "                                    BCD[8] phone, reserved byte 1 while a\n"
-	      "                                    student is logged in, else 0)\n"
-	      "  --v2019                           the same as --layout 2019\n"
-	      "  --phone DIGITS                    up to 16 (timing), 12 (2013) or 20 (2019)\n"
-	      "registration and authentication:\n"
-	      "  --no-register  --no-auth\n"
-	      "  --auth-code CODE                  2013/2019: the code, without registration\n"
-	      "  --imei N                          timing: 15 digits in the registration\n"
-	      "                                    (default 86 + the phone's last 13 digits)\n"
-	      "  --drop-piece N                    ignore the first arrival of downlink\n"
-	      "                                    piece N: after 2 s termsim asks for it\n"
-	      "                                    (0x8003) and the server must resend it\n"
-	      "  --p12-out F                       timing: write the PKCS#12 (DER) of the\n"
-	      "                                    registration answer to F\n"
-	      "  --sign-key F                      timing: the key signing authentication\n"
-	      "                                    and lesson instead of the PKCS#12's;\n"
-	      "                                    required with --no-register\n"
-	      "  --terminal-no S                   timing: the 16-character terminal number\n"
-	      "                                    instead of the registration answer's\n"
-	      "                                    (without registration, default T + the\n"
-	      "                                    phone in 15 digits)\n"
-	      "  --auth-ts-offset S                timing: S seconds added to the\n"
-	      "                                    authentication's timestamp (stale: -600)\n"
-	      "  --auth-bad-sig                    timing: one byte of the signature flipped\n"
-	      "  --auth-twice                      the same authentication frame twice on\n"
-	      "                                    the connection, byte for byte: the second\n"
-	      "                                    (the replay) must be refused, else exit 1\n"
-	      "                                    (auth_replay_result in the summary)\n"
-	      "  Authentication refused: a log line and exit status 1.\n"
-	      "traffic:\n"
-	      "  --heartbeats N  --positions N  --batch K (0x0704, K <= 34)\n"
-	      "  --rate R (frames/s, 0 = window only)  --window W (16)  --timeout S (30)\n"
-	      "  --start-time EPOCH  --acked-file F  --loop  -v\n"
-	      "  --inject garbage|badcheck|oversize|subpkg-unfinished|unknown-msg\n"
-	      "  --terminals C                     C terminals in one event loop: phones\n"
-	      "                                    consecutive from --phone; \"{}\" in --cert,\n"
-	      "                                    --key, --sign-key, --p12-out is each one's\n"
-	      "                                    phone digits; --imei and --terminal-no\n"
-	      "                                    count up like the phone\n",
-	      f);
+	fputs(usage_text, f);
 	fputs(termsim_lesson_usage, f);
 }
 
@@ -271,71 +273,83 @@ static bool apply_num_opt(struct opts *o, int c, const char *arg)
 	}
 }
 
-/* One option; false on a bad value or an unknown option. */
-static bool apply_opt(struct opts *o, int c, const char *arg, const char **phone)
+/* Where the value of a text option goes; NULL for another option. */
+static const char **text_slot(struct opts *o, int c)
 {
 	switch (c) {
 	case O_HOST:
-		o->host = arg;
-		break;
+		return &o->host;
 	case O_CA:
-		o->ca = arg;
-		break;
+		return &o->ca;
 	case O_CERT:
-		o->cert = arg;
-		break;
+		return &o->cert;
 	case O_KEY:
-		o->key = arg;
-		break;
+		return &o->key;
+	case O_P12_OUT:
+		return &o->p12_out;
+	case O_ACKED_FILE:
+		return &o->acked_file;
+	default:
+		return NULL;
+	}
+}
+
+/* The flag an option without a value sets; NULL for another option. */
+static bool *flag_slot(struct opts *o, int c)
+{
+	switch (c) {
+	case O_AUTH_BAD_SIG:
+		return &o->auth_bad_sig;
+	case O_AUTH_TWICE:
+		return &o->auth_twice;
+	case O_NO_REGISTER:
+		return &o->no_register;
+	case O_NO_AUTH:
+		return &o->no_auth;
+	case O_LOOP:
+		return &o->loop;
+	case 'v':
+		return &o->verbose;
+	default:
+		return NULL;
+	}
+}
+
+/* One option; false on a bad value or an unknown option. */
+static bool apply_opt(struct opts *o, int c, const char *arg, const char **phone)
+{
+	const char **text = text_slot(o, c);
+	bool *flag = flag_slot(o, c);
+	if (text || flag) {
+		if (text)
+			*text = arg;
+		else
+			*flag = true;
+		return true;
+	}
+	switch (c) {
 	case O_PLAIN:
-		o->plain = true;
-		break;
 	case O_TLS:
-		o->plain = false;
-		break;
+		o->plain = c == O_PLAIN;
+		return true;
 	case O_LAYOUT:
 		return parse_layout(o, arg);
 	case O_IMEI:
 		return parse_imei(o, arg);
-	case O_P12_OUT:
-		o->p12_out = arg;
-		break;
-	case O_AUTH_BAD_SIG:
-		o->auth_bad_sig = true;
-		break;
-	case O_AUTH_TWICE:
-		o->auth_twice = true;
-		break;
 	case O_PHONE:
 		*phone = arg;
-		break;
+		return true;
 	case O_V2019:
 		o->layout = JT808_L2019;
-		break;
-	case O_NO_REGISTER:
-		o->no_register = true;
-		break;
-	case O_NO_AUTH:
-		o->no_auth = true;
-		break;
+		return true;
 	case O_AUTH_CODE:
 		o->auth_code = arg;
 		return strlen(arg) < 63;
-	case O_ACKED_FILE:
-		o->acked_file = arg;
-		break;
-	case O_LOOP:
-		o->loop = true;
-		break;
 	case O_INJECT:
 		return parse_inject(o, arg);
-	case 'v':
-		o->verbose = true;
-		break;
 	default:
 		return apply_num_opt(o, c, arg);
 	}
-	return true;
 }
 
 /*
