@@ -1,5 +1,5 @@
 /*
- * hoursctl.c - the operators' command line.
+ * main.c - hoursctl, the operators' command line.
  *
  *   hoursctl [-c FILE | -d CONNINFO] COMMAND [SUBCOMMAND] [ARGS]
  *   hoursctl help [COMMAND [SUBCOMMAND]]     hoursctl COMMAND [SUBCOMMAND] --help

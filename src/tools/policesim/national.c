@@ -1,5 +1,5 @@
 /*
- * policesim_national.c - the national stage-hours interface as policesim
+ * national.c - the national stage-hours interface as policesim
  * plays it, see policesim.h and docs/push-contract.md, "The national
  * profile".
  *

@@ -1,5 +1,5 @@
 /*
- * policesim_preenter.c - policesim pre-enter: the police platform's side
+ * preenter.c - policesim pre-enter: the police platform's side
  * of the pre-entry question (docs/push-contract.md section 10).
  *
  * The platform pre-enters a student (预录入) only once the training
