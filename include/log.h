@@ -29,6 +29,13 @@ bool log_journal_detect(void);
 void log_msg(enum log_level lvl, const char *fmt, ...) PRINTF(2, 3);
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap) PRINTF(2, 0);
 
+/*
+ * n bytes of buf as lower-case hex into out, which holds 2n + 1 bytes
+ * (NUL-terminated); out is returned.  The one hex encoder of the tree.
+ */
+char *hex_encode(char *out, const void *buf, size_t n);
+/* The same in upper case (the national platform's signatures). */
+char *hex_encode_upper(char *out, const void *buf, size_t n);
 /* Write at most max bytes of buf as hex into out (cap bytes), "..." when cut. */
 void log_hex(char *out, size_t cap, const uint8_t *buf, size_t n, size_t max);
 

@@ -123,8 +123,8 @@ bool checkpoint_key_id(EVP_PKEY *key, char hex[65])
 	unsigned mdlen = 0;
 	bool ok = n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) == 1;
 	OPENSSL_free(der);
-	for (unsigned i = 0; ok && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (ok)
+		hex_encode(hex, md, 32);
 	return ok;
 }
 
@@ -197,8 +197,7 @@ static void on_head(void *arg, const PGresult *res)
 		c->signing = false;
 		return;
 	}
-	for (size_t i = 0; i < len; i++)
-		snprintf(hex + 2 * i, 3, "%02x", sig[i]);
+	hex_encode(hex, sig, len);
 	snprintf(n_s, sizeof(n_s), "%lld", n);
 	snprintf(at_s, sizeof(at_s), "%lld", at);
 	const char *v[5] = {n_s, head, at_s, c->key_id, hex};

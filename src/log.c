@@ -104,21 +104,37 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_end(ap);
 }
 
+static char *encode(char *out, const void *buf, size_t n, const char digits[16])
+{
+	const uint8_t *b = buf;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+	return out;
+}
+
+char *hex_encode(char *out, const void *buf, size_t n)
+{
+	return encode(out, buf, n, "0123456789abcdef");
+}
+
+char *hex_encode_upper(char *out, const void *buf, size_t n)
+{
+	return encode(out, buf, n, "0123456789ABCDEF");
+}
+
+/* At most max bytes, and as many as leave two bytes of out spare; "..." when max cut. */
 void log_hex(char *out, size_t cap, const uint8_t *buf, size_t n, size_t max)
 {
-	static const char digits[] = "0123456789abcdef";
-	size_t o = 0;
+	size_t k = n < max ? n : max, room = cap >= 2 ? (cap - 2) / 2 : 0;
 	if (cap == 0)
 		return;
-	for (size_t i = 0; i < n && i < max && o + 3 < cap; i++) {
-		out[o++] = digits[buf[i] >> 4];
-		out[o++] = digits[buf[i] & 15];
-	}
-	if (n > max && o + 4 < cap) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
+	hex_encode(out, buf, k < room ? k : room);
+	size_t o = 2 * (k < room ? k : room);
+	if (n > max && o + 4 < cap)
+		memcpy(out + o, "...", 4);
 }
 
 void die(const char *fmt, ...)

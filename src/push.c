@@ -666,8 +666,7 @@ static void national_save(struct job *j, const char *pdfid)
 	free(j->body);
 	j->body = body;
 	EVP_Digest(j->pdf, j->pdf_len, md, NULL, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++)
-		snprintf(sha + 2 * i, 3, "%02x", md[i]);
+	hex_encode(sha, md, 32);
 	snprintf(attempt, sizeof(attempt), "%u", j->attempt);
 	const char *vals[5] = {j->id, j->body, attempt, pdfid, sha};
 	j->state = J_SAVING;

@@ -10,6 +10,7 @@
 #include "hoursd.h"
 #include "push_conf.h"
 #include "conf.h"
+#include "log.h"
 #include "push_body.h"
 #include "sig.h"
 
@@ -212,8 +213,7 @@ static bool load_signer(struct push_config *pc, const struct hconf *c, char *err
 			 c->push_sign_cert);
 		goto out;
 	}
-	for (size_t i = 0; i < 32; i++)
-		snprintf(pc->key_id + 2 * i, 3, "%02x", md[i]);
+	hex_encode(pc->key_id, md, 32);
 	if (pc->national && !national_signer(pc, x, c, err, errlen))
 		goto out;
 	struct sig_cache *sc = sig_cache_new(1);

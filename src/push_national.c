@@ -9,6 +9,7 @@
  */
 #include "hoursd.h"
 #include "push_national.h"
+#include "log.h"
 #include "sig.h"
 
 #include <jansson.h>
@@ -63,8 +64,8 @@ bool national_sign(EVP_PKEY *key, const uint8_t *data, size_t n, uint64_t ts_ms,
 	bool ok = sig_sign_form(key, SIG_FORM_BARE, m, n + 8, sig, &siglen) &&
 		  siglen * 2 == NATIONAL_SIGN_HEX;
 	free(m);
-	for (size_t i = 0; ok && i < siglen; i++)
-		snprintf(hex + 2 * i, 3, "%02X", sig[i]);
+	if (ok)
+		hex_encode_upper(hex, sig, siglen);
 	return ok;
 }
 

@@ -135,6 +135,21 @@ START_TEST(journal_stream_malformed)
 }
 END_TEST
 
+/* hex_encode() in both cases, and log_hex() over it: cut by max, and by cap. */
+START_TEST(hex)
+{
+	static const uint8_t b[] = {0x00, 0x7e, 0xab, 0xff};
+	char out[16];
+	ck_assert_str_eq(hex_encode(out, b, sizeof(b)), "007eabff");
+	ck_assert_str_eq(hex_encode_upper(out, b, sizeof(b)), "007EABFF");
+	ck_assert_str_eq(hex_encode(out, b, 0), "");
+	log_hex(out, sizeof(out), b, sizeof(b), 2);
+	ck_assert_str_eq(out, "007e...");
+	log_hex(out, 6, b, sizeof(b), 4);
+	ck_assert_str_eq(out, "007e");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("log");
@@ -144,6 +159,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, file_lines);
 	tcase_add_test(tc, journal_stream_of_another_file);
 	tcase_add_test(tc, journal_stream_malformed);
+	tcase_add_test(tc, hex);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,7 +2,7 @@
 """tests/jt808_client.py - an independent JT/T 808 terminal for acceptance.
 
 Written from the protocol description (docs/protocol.md, the JT/T 808 frame
-and core messages), not from src/jt808.c or src/tools/termsim.c, so that it
+and core messages), not from src/jt808.c or src/tools/termsim/, so that it
 cross-checks hoursd's codec.  Python 3 standard library only; the byte
 level it shares with tests/jtx_client.py is tests/jt808wire.py.
 

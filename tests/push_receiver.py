@@ -2,7 +2,7 @@
 """tests/push_receiver.py - an independent receiver of hoursd's push, for acceptance.
 
 Written from docs/push-contract.md alone (not from src/push*.c or
-src/tools/policesim.c), so that it cross-checks hoursd's side of the contract.
+src/tools/policesim/), so that it cross-checks hoursd's side of the contract.
 Python 3 standard library only; signatures are checked with the openssl
 command line (`openssl dgst -sha256 -verify`), never over a re-serialised body.
 

@@ -287,21 +287,58 @@ static void usage(void)
 	exit(2);
 }
 
+enum {
+	O_PORT = 256,
+	O_COUNT,
+	O_PHONE,
+	O_SAME,
+	O_CODE,
+	O_SOURCES,
+	O_WINDOW,
+	O_TLS,
+	O_CA,
+	O_CERT,
+	O_KEY
+};
+
+/* Where the value of option c goes: a number (*num) or a text; false for another option. */
+static bool opt_slot(int c, unsigned **num, const char ***text)
+{
+	*num = c == O_PORT	? &opt.port
+	       : c == O_COUNT	? &opt.count
+	       : c == O_SOURCES ? &opt.sources
+	       : c == O_WINDOW	? &opt.window
+				: NULL;
+	*text = c == O_CODE   ? &opt.code
+		: c == O_CA   ? &opt.ca
+		: c == O_CERT ? &opt.cert
+		: c == O_KEY  ? &opt.key
+			      : NULL;
+	return *num || *text;
+}
+
+/* One option; false when it is not one of ours. */
+static bool take_opt(int c, bool *tls)
+{
+	unsigned *num;
+	const char **text;
+	if (opt_slot(c, &num, &text)) {
+		if (num)
+			*num = (unsigned)strtoul(optarg, NULL, 10);
+		else
+			*text = optarg;
+	} else if (c == O_PHONE) {
+		opt.phone_base = strtoull(optarg, NULL, 10);
+	} else if (c == O_SAME || c == O_TLS) {
+		*(c == O_SAME ? &opt.same_phone : tls) = true;
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static void parse_args(int argc, char **argv)
 {
-	enum {
-		O_PORT = 256,
-		O_COUNT,
-		O_PHONE,
-		O_SAME,
-		O_CODE,
-		O_SOURCES,
-		O_WINDOW,
-		O_TLS,
-		O_CA,
-		O_CERT,
-		O_KEY
-	};
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, O_PORT},
 		{"count", required_argument, NULL, O_COUNT},
@@ -318,45 +355,9 @@ static void parse_args(int argc, char **argv)
 	};
 	bool tls = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_PORT:
-			opt.port = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case O_COUNT:
-			opt.count = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case O_PHONE:
-			opt.phone_base = strtoull(optarg, NULL, 10);
-			break;
-		case O_SAME:
-			opt.same_phone = true;
-			break;
-		case O_CODE:
-			opt.code = optarg;
-			break;
-		case O_SOURCES:
-			opt.sources = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case O_WINDOW:
-			opt.window = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case O_TLS:
-			tls = true;
-			break;
-		case O_CA:
-			opt.ca = optarg;
-			break;
-		case O_CERT:
-			opt.cert = optarg;
-			break;
-		case O_KEY:
-			opt.key = optarg;
-			break;
-		default:
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (!take_opt(c, &tls))
 			usage();
-		}
-	}
 	if (opt.port == 0 || opt.port > 65535 || opt.count == 0 || opt.code == NULL ||
 	    opt.sources == 0 || opt.sources > 254 || opt.window == 0 ||
 	    (tls && (!opt.ca || !opt.cert || !opt.key)))
@@ -365,23 +366,19 @@ static void parse_args(int argc, char **argv)
 		ctx = client_ctx();
 }
 
-int main(int argc, char **argv)
+/* C connections need C descriptors: take the hard limit. */
+static void raise_nofile(void)
 {
-	parse_args(argc, argv);
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < opt.count + 64) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	terms = calloc(opt.count, sizeof(*terms));
-	ep = epoll_create1(0);
-	if (terms == NULL || ep < 0) {
-		perror("idleterms");
-		return 1;
-	}
+}
+
+/* Start, handshake and authenticate every terminal, then idle until a signal. */
+static void run(void)
+{
 	double t0 = now_ms();
 	bool reported = false;
 	struct epoll_event evs[512];
@@ -398,6 +395,22 @@ int main(int argc, char **argv)
 		for (int k = 0; k < n; k++)
 			event_on(evs[k].data.u32);
 	}
+}
+
+int main(int argc, char **argv)
+{
+	parse_args(argc, argv);
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	terms = calloc(opt.count, sizeof(*terms));
+	ep = epoll_create1(0);
+	if (terms == NULL || ep < 0) {
+		perror("idleterms");
+		return 1;
+	}
+	run();
 	fprintf(stderr,
 		"idleterms: %u authenticated, %u failed, %u closed by the server while idle\n",
 		authed, failed, idle_closed);

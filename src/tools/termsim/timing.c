@@ -1,5 +1,5 @@
 /*
- * termsim_timing.c - what the national timing layout (docs/protocol.md)
+ * timing.c - what the national timing layout (docs/protocol.md)
  * adds to a terminal: the registration answer, whose certificate arrives
  * in pieces and is a PKCS#12 to open with the password beside it; the
  * requests for pieces that did not come (0x8003); and the signed

@@ -1,14 +1,27 @@
 /*
- * termsim.h - what the parts of termsim share: termsim.c (the
- * connections, the JT/T 808 core, options and summary), termsim_timing.c
- * (what the national timing layout adds: the registration answer with its
- * PKCS#12, downlink pieces and the requests for missing ones, the signed
- * authentication) and termsim_lesson.c (the timing-training lesson:
- * logins, records, photos, their answers), all in src/tools/.  Nothing
- * else includes it.
+ * termsim.h - what the parts of termsim share, from the top down (each
+ * calls only the ones below it):
  *
- * The three are linked into termsim only, not into libhoursd.a; their
- * public names carry the termsim_ prefix all the same.
+ *   termsim.c     main: the set-up of every terminal, the connections and
+ *                 their events, the end
+ *   opts.c        the options, their checks and the usage
+ *   summary.c     the key=value summary and the exit status
+ *   answers.c     frames in: read, dispatched, accounted
+ *   traffic.c     what a terminal sends: registration, authentication,
+ *                 heartbeats, positions, injections; the pump
+ *   timing.c      what the national timing layout adds: the registration
+ *                 answer with its PKCS#12, downlink pieces and the requests
+ *                 for missing ones, the signed authentication, the
+ *                 platform's commands
+ *   lesson_run.c  the lesson sent, its answers, its verdicts and summary
+ *   lesson.c      the lesson built and signed (lesson.h: the script)
+ *   lesson_opts.c the lesson's options and usage
+ *   sim.c         the basics: the clock, log names, numbers, frames out
+ *                 (serials, slots, pieces), pacing, a terminal's state
+ *
+ * Nothing else includes it.  The parts are linked into termsim only, not
+ * into libhoursd.a; their public names carry the termsim_ prefix all the
+ * same.
  */
 #ifndef HOURSD_TERMSIM_H
 #define HOURSD_TERMSIM_H
@@ -24,6 +37,10 @@
 #define SIM_MAX_FRAME 4096 /* escaped bytes between flags we accept */
 #define SIM_PIECE 1000	   /* body bytes per sub-package piece */
 #define SIM_PHOTO_MAX (16L * 1024 * 1024)
+#define SIM_FRAME_CAP JT808_ENCODED_MAX(JT808_MAX_BODY)
+#define SIM_LAT_MAX (1u << 22) /* latency samples kept */
+
+enum sim_exit { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_TIMEOUT = 3 };
 
 struct event;
 struct event_base;
@@ -71,7 +88,7 @@ struct opts {
 	int timeout_s;
 	bool no_register, no_auth;
 	const char *auth_code;
-	/* the timing layout (termsim_timing.c) */
+	/* the timing layout (timing.c) */
 	const char *imei;    /* 15 digits; NULL: "86" + the phone's last 13 */
 	long drop_piece;     /* ignore the first arrival of downlink piece N (from 1); 0: none */
 	const char *p12_out; /* write the PKCS#12 of the registration answer here */
@@ -88,7 +105,7 @@ struct opts {
 	struct lesson_opts l;
 };
 
-/* A connection's state machine; see sim_set_state() in termsim.c. */
+/* A connection's state machine; see termsim_set_state() in sim.c. */
 enum sim_state {
 	ST_CONNECTING,
 	ST_REGISTERING,
@@ -188,9 +205,37 @@ struct run {
 	uint8_t rx[SIM_MAX_FRAME];
 };
 
-/* ---- termsim.c, for the lesson ---- */
+/* ---- sim.c ---- */
 
 uint64_t termsim_now_us(void);
+/* Who the log lines of s are about ("" with one terminal). */
+const char *termsim_who(const struct sim *s);
+const char *termsim_state_name(enum sim_state st);
+void termsim_set_state(struct sim *s, enum sim_state st);
+/*
+ * This terminal is done; the loop stops when the last one is.  The
+ * caller's callback chain returns before anything is freed.
+ */
+void termsim_finish(struct sim *s);
+/* Any progress (a frame out or in) pushes the no-progress deadline back. */
+void termsim_touch(struct sim *s);
+/* A frame's bytes in the debug log. */
+void termsim_log_frame(const char *dir, const uint8_t *buf, size_t n);
+/* Queue bytes on the connection. */
+void termsim_write(struct sim *s, const uint8_t *buf, size_t n);
+/* A header of the terminal's layout under the next serial. */
+struct jt808_header termsim_header(struct sim *s, uint16_t msg_id);
+/* The slot of h's serial: what was sent, when, whether its answer is awaited (tracked). */
+void termsim_slot_fill(struct sim *s, const struct jt808_header *h, enum slot_kind kind,
+		       bool tracked, uint64_t first_pos, uint16_t npos);
+/* Encode and queue one frame; its serial (0 when it could not be encoded). */
+uint16_t termsim_send_msg(struct sim *s, struct jt808_header *h, const uint8_t *body, size_t len,
+			  enum slot_kind kind, uint64_t first_pos, uint16_t npos);
+/* The same under the next serial. */
+uint16_t termsim_send_simple(struct sim *s, uint16_t msg_id, const uint8_t *body, size_t len,
+			     enum slot_kind kind);
+/* Encode and queue a message no answer is awaited for; its serial (0: not sent). */
+uint16_t termsim_send_untracked(struct sim *s, uint16_t msg_id, const uint8_t *body, size_t len);
 /*
  * Send a 0x0900 body, in pieces of SIM_PIECE bytes with consecutive
  * serials when it exceeds JT808_MAX_BODY; reverse sends the pieces last
@@ -199,22 +244,58 @@ uint64_t termsim_now_us(void);
  */
 uint16_t termsim_send_transparent(struct sim *s, const uint8_t *body, size_t len, size_t ref,
 				  bool tracked, bool reverse, unsigned drop);
-/* Whether --rate lets one more paced frame go now (else the pace timer is armed). */
-bool termsim_pace_allows(struct sim *s);
-/* The frame under serial got its answer (a 0x8900): free its slot, count the latency. */
-void termsim_slot_answered(struct sim *s, uint16_t serial);
-
-/* Encode and queue a message no answer is awaited for; its serial (0: not sent). */
-uint16_t termsim_send_untracked(struct sim *s, uint16_t msg_id, const uint8_t *body, size_t len);
-/* Who the log lines of s are about ("" with one terminal). */
-const char *termsim_who(const struct sim *s);
-
-/* A decimal option in [min, max]. */
-bool termsim_parse_long(const char *s, long min, long max, long *out) MUSTCHECK;
 /* Pieces a 0x0900 body of len bytes is sent in (1: not sub-packaged). */
 unsigned termsim_pieces(size_t len);
+/* Whether --rate lets one more paced frame go now (else the pace timer is armed). */
+bool termsim_pace_allows(struct sim *s);
+/* The answer of sl came: its latency among the run's samples. */
+void termsim_record_latency(struct sim *s, const struct slot *sl);
+/* The frame under serial got its answer (a 0x8900): free its slot, count the latency. */
+void termsim_slot_answered(struct sim *s, uint16_t serial);
+/* A decimal option in [min, max]. */
+bool termsim_parse_long(const char *s, long min, long max, long *out) MUSTCHECK;
+/* A person or terminal number for terminal i: the trailing digits of base plus i. */
+bool termsim_number_plus(const char *base, unsigned i, char *out, size_t cap) MUSTCHECK;
 
-/* ---- termsim_timing.c ---- */
+/* ---- traffic.c ---- */
+
+/* The names of --inject, by enum inject_kind. */
+extern const char *const termsim_inject_names[INJ_UNKNOWN + 1];
+/* Position i's time (the route's and the --acked-file's). */
+time_t termsim_position_time(const struct sim *s, uint64_t i);
+/* Send the registration (0x0100). */
+void termsim_register(struct sim *s);
+/* Authenticate (or, with --no-auth, start sending at once). */
+void termsim_start_auth(struct sim *s);
+void termsim_start_sending(struct sim *s);
+/* Send whatever the window and the rate allow now. */
+void termsim_pump(struct sim *s);
+/* Draining and nothing unanswered: done. */
+void termsim_check_drained(struct sim *s);
+
+/* ---- answers.c ---- */
+
+/* The bufferevent's read callback: every complete frame taken out and dispatched. */
+void termsim_on_read(struct bufferevent *bev, void *arg);
+
+/* ---- summary.c ---- */
+
+/* The key=value summary, totals over all terminals, on stdout. */
+void termsim_summary(struct run *r);
+/* A failure anywhere is 1; else a timeout anywhere is 3. */
+int termsim_exit_code(const struct run *r);
+
+/* ---- opts.c ---- */
+
+/* 0 when the options are usable; EXIT_USAGE or -1 (--help) otherwise. */
+int termsim_parse_opts(struct opts *o, int argc, char **argv);
+/*
+ * The file of the signing key: --sign-key; else --key, except where the
+ * timing registration answer brings the terminal's key.
+ */
+const char *termsim_sign_key_path(const struct opts *o);
+
+/* ---- timing.c ---- */
 
 /*
  * A downlink piece (m->h.subpkg): false while its message is incomplete
@@ -237,11 +318,16 @@ size_t termsim_auth_timing(struct sim *s, uint8_t *out, size_t cap) MUSTCHECK;
 /* The IMEI of terminal s: --imei, else "86" and the phone's last 13 digits. */
 void termsim_default_imei(const char *phone, char out[16]);
 
-/* ---- termsim_lesson.c ---- */
+/* ---- lesson.c ---- */
 
 /* Build and sign the whole lesson of s now, before anything is timed. */
 bool termsim_lesson_prepare(struct sim *s, EVP_PKEY *key) MUSTCHECK;
 void termsim_lesson_free(struct sim *s);
+/* The lesson waits for the registration answer when it brings the key or the number. */
+bool termsim_lesson_deferred(const struct opts *o);
+
+/* ---- lesson_run.c ---- */
+
 /*
  * Send the lesson's next message if its turn has come (the window is
  * the caller's; the rate and the waits for answers are the lesson's).
@@ -258,6 +344,8 @@ bool termsim_lesson_failed(const struct sim *s);
 bool termsim_lesson_complete(const struct sim *s);
 /* The summary lines of the lesson, totals over all terminals. */
 void termsim_lesson_summary(const struct run *r);
+
+/* ---- lesson_opts.c ---- */
 
 /* Lesson options (the O_* values below); false on a bad value. */
 enum {
@@ -290,7 +378,5 @@ void termsim_lesson_defaults(struct lesson_opts *l);
 bool termsim_lesson_check(struct opts *o) MUSTCHECK;
 /* The usage lines of the lesson options. */
 extern const char termsim_lesson_usage[];
-/* A person or terminal number for terminal i: the trailing digits of base plus i. */
-bool termsim_number_plus(const char *base, unsigned i, char *out, size_t cap) MUSTCHECK;
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * policesim_national.c - the national stage-hours interface as policesim
+ * national.c - the national stage-hours interface as policesim
  * plays it, see policesim.h and docs/push-contract.md, "The national
  * profile".
  *
@@ -192,51 +192,44 @@ static int hexv(char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/*
- * The query's v, ts, user and sign over data || ts: 0 when it verifies,
- * else the errorcode (201 timestamp, 202 certificate or signature, 200
- * format) with why.
- */
-static int check_call(struct natsim *n, const char *query, const uint8_t *data, size_t len,
-		      const char **why)
+/* sign= as 256 bytes: 512 upper-case hex digits; false otherwise. */
+static bool sign_bytes(const char *sign, uint8_t sig[SIGN_HEX / 2])
 {
-	char v[32], ts[32], user[80], sign[SIGN_HEX + 2];
-	if (!param(query, "v", v, sizeof(v)) || !param(query, "ts", ts, sizeof(ts)) ||
-	    !param(query, "user", user, sizeof(user)) ||
-	    !param(query, "sign", sign, sizeof(sign))) {
-		*why = "v, ts, sign and user are required";
-		return 200;
+	if (strlen(sign) != SIGN_HEX)
+		return false;
+	for (size_t i = 0; i < SIGN_HEX / 2; i++) {
+		int hi = hexv(sign[2 * i]), lo = hexv(sign[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		sig[i] = (uint8_t)(hi << 4 | lo);
 	}
+	return true;
+}
+
+/* ts= within 3 minutes of now (ms); false otherwise. */
+static bool ts_fresh(const char *ts, unsigned long long *t, struct timespec *now)
+{
 	char *end;
-	unsigned long long t = strtoull(ts, &end, 10);
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	if (*end || end == ts || llabs((long long)t - now_ms) > TS_WINDOW_MS) {
-		*why = "timestamp more than 3 minutes off";
-		return 201;
-	}
+	*t = strtoull(ts, &end, 10);
+	clock_gettime(CLOCK_REALTIME, now);
+	long long now_ms = (long long)now->tv_sec * 1000 + now->tv_nsec / 1000000;
+	return !*end && end != ts && llabs((long long)*t - now_ms) <= TS_WINDOW_MS;
+}
+
+/* The certificate whose serial user= names, or NULL. */
+static const struct natcert *cert_of(const struct natsim *n, const char *user)
+{
 	const struct natcert *c = NULL;
 	for (unsigned i = 0; i < n->ncerts; i++)
 		if (strcmp(n->cert[i].serial, user) == 0)
 			c = &n->cert[i];
-	if (c == NULL) {
-		*why = "no certificate of that serial (user)";
-		return 202;
-	}
-	uint8_t sig[SIGN_HEX / 2];
-	if (strlen(sign) != SIGN_HEX) {
-		*why = "sign is not 512 upper-case hex digits";
-		return 202;
-	}
-	for (size_t i = 0; i < sizeof(sig); i++) {
-		int hi = hexv(sign[2 * i]), lo = hexv(sign[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			*why = "sign is not 512 upper-case hex digits";
-			return 202;
-		}
-		sig[i] = (uint8_t)(hi << 4 | lo);
-	}
+	return c;
+}
+
+/* sign over data || ts as 8 bytes, with the certificate: 0, else the errorcode with why. */
+static int sign_verifies(struct natsim *n, const struct natcert *c, const uint8_t *data, size_t len,
+			 unsigned long long t, const uint8_t *sig, time_t now, const char **why)
+{
 	uint8_t *m = malloc(len + 8);
 	if (m == NULL) {
 		*why = "out of memory";
@@ -245,14 +238,46 @@ static int check_call(struct natsim *n, const char *query, const uint8_t *data, 
 	memcpy(m, data, len);
 	for (int i = 0; i < 8; i++)
 		m[len + i] = (uint8_t)(t >> (56 - 8 * i));
-	enum sig_result r =
-		sig_verify(n->sigs, c->sha256, m, len + 8, sig, sizeof(sig), now.tv_sec);
+	enum sig_result r = sig_verify(n->sigs, c->sha256, m, len + 8, sig, SIGN_HEX / 2, now);
 	free(m);
-	if (r != SIG_OK) {
-		*why = "sign does not verify with the certificate";
-		return 202;
+	if (r == SIG_OK)
+		return 0;
+	*why = "sign does not verify with the certificate";
+	return 202;
+}
+
+/*
+ * The query's v, ts, user and sign over data || ts: 0 when it verifies,
+ * else the errorcode (201 timestamp, 202 certificate or signature, 200
+ * format) with why.
+ */
+static int check_call(struct natsim *n, const char *query, const uint8_t *data, size_t len,
+		      const char **why)
+{
+	char v[32], ts[32], user[80], sign[SIGN_HEX + 2], key[128];
+	uint8_t sig[SIGN_HEX / 2];
+	unsigned long long t;
+	struct timespec now;
+	const struct natcert *c = NULL;
+	int code = 202;
+	if (!param(query, "v", v, sizeof(v)) || !param(query, "ts", ts, sizeof(ts)) ||
+	    !param(query, "user", user, sizeof(user)) ||
+	    !param(query, "sign", sign, sizeof(sign))) {
+		*why = "v, ts, sign and user are required";
+		return 200;
 	}
-	char key[128];
+	if (!ts_fresh(ts, &t, &now)) {
+		*why = "timestamp more than 3 minutes off";
+		return 201;
+	}
+	if ((c = cert_of(n, user)) == NULL)
+		*why = "no certificate of that serial (user)";
+	else if (!sign_bytes(sign, sig))
+		*why = "sign is not 512 upper-case hex digits";
+	else
+		code = sign_verifies(n, c, data, len, t, sig, now.tv_sec, why);
+	if (code != 0)
+		return code;
 	snprintf(key, sizeof(key), "%s:%llu", user, t);
 	if (json_object_get(n->ts_used, key)) {
 		*why = "timestamp reused";
@@ -291,8 +316,7 @@ static char *upload(struct natsim *n, const char *path, const char *query, const
 	if (f && fclose(f) != 0)
 		ok = false;
 	EVP_Digest(body, len, md, NULL, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++)
-		snprintf(sha + 2 * i, 3, "%02x", md[i]);
+	hex_encode(sha, md, 32);
 	json_t *line = json_pack("{sssssssssI}", "kind", "pdf", "id", id, "path", path, "file",
 				 file, "sha256", sha, "size", (json_int_t)len);
 	ok = ok && line && log_line(n, line);

@@ -7,12 +7,19 @@
  * inline SVG charts); hoursctl report import-police reads the police's
  * figures per school from CSV.  docs/audit.md.
  */
+#include "hoursd.h"
+#include "hoursctl.h"
 #include "findings.h"
+#include "common/csv.h"
+#include "common/pgq.h"
 #include "queries.h"
 
 #include <errno.h>
-#include <libpq-fe.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#define QUARTERLY "report quarterly"
+#define POLICE "report import-police"
 
 bool quarter_bounds(const char *s, char from[32], char to[32])
 {
@@ -27,25 +34,13 @@ bool quarter_bounds(const char *s, char from[32], char to[32])
 	return true;
 }
 
-static PGresult *run(PGconn *db, const char *sql, int n, const char *const *v, const char *what)
-{
-	PGresult *r = PQexecParams(db, sql, n, NULL, v, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(r);
-	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-		return r;
-	fprintf(stderr, "hoursctl: %s: %s", what, PQerrorMessage(db));
-	PQclear(r);
-	return NULL;
-}
-
 /* ---- what the authority sends the police ---- */
 
 /* A school's coaches, vehicles and training grounds: {"coaches": [...], ...}. */
-static bool add_items(PGconn *db, json_t *school, const char *code, const char *from,
-		      const char *to)
+static bool add_items(json_t *school, const char *code, const char *from, const char *to)
 {
 	const char *v[3] = {code, from, to};
-	PGresult *r = run(db, sql_report_school_items, 3, v, "report quarterly");
+	PGresult *r = pgq_query_in(QUARTERLY, sql_report_school_items, 3, v);
 	if (r == NULL)
 		return false;
 	json_t *coaches = json_array(), *vehicles = json_array(), *grounds = json_array();
@@ -94,7 +89,7 @@ static long measure_sum(const json_t *findings, const char *kind)
 }
 
 /* One school of the report: its figures (row i of report_schools) and lists. */
-static json_t *school_of(PGconn *db, const PGresult *r, int i, const json_t *all, const char *from,
+static json_t *school_of(const PGresult *r, int i, const json_t *all, const char *from,
 			 const char *to)
 {
 	const char *code = PQgetvalue(r, i, 0);
@@ -114,7 +109,7 @@ static json_t *school_of(PGconn *db, const PGresult *r, int i, const json_t *all
 		json_object_set_new(s, police[k],
 				    val[0] ? json_real(strtod(val, NULL)) : json_null());
 	}
-	if (!add_items(db, s, code, from, to)) {
+	if (!add_items(s, code, from, to)) {
 		json_decref(s);
 		return NULL;
 	}
@@ -146,19 +141,6 @@ static bool close_out(FILE *f, const char *path, FILE *out)
 	return ok;
 }
 
-static void csv_cell(FILE *f, const char *s, bool last)
-{
-	if (strpbrk(s, ",\"\r\n")) {
-		fputc('"', f);
-		for (; *s; s++)
-			fprintf(f, *s == '"' ? "\"\"" : "%c", *s);
-		fputc('"', f);
-	} else {
-		fputs(s, f);
-	}
-	fputc(last ? '\n' : ',', f);
-}
-
 /* A number of the school, or "" when it is null (no police figures yet). */
 static const char *num(const json_t *s, const char *key, char *buf, size_t len)
 {
@@ -181,8 +163,8 @@ static bool write_supervision_csv(const json_t *schools, FILE *f)
 	json_array_foreach(schools, i, s)
 	{
 		char b[32];
-		csv_cell(f, json_string_value(json_object_get(s, "code")), false);
-		csv_cell(f, json_string_value(json_object_get(s, "name")), false);
+		csv_write(f, json_string_value(json_object_get(s, "code")), false);
+		csv_write(f, json_string_value(json_object_get(s, "name")), false);
 		fprintf(f, "%zu,%zu,%zu,%zu,%s\n", json_array_size(json_object_get(s, "coaches")),
 			json_array_size(json_object_get(s, "vehicles")),
 			json_array_size(json_object_get(s, "training_grounds")),
@@ -226,12 +208,12 @@ static void write_quality_csv(const json_t *schools, FILE *f)
 	json_array_foreach(schools, i, s)
 	{
 		char b[32];
-		csv_cell(f, json_string_value(json_object_get(s, "code")), false);
-		csv_cell(f, json_string_value(json_object_get(s, "name")),
-			 ARRAY_SIZE(quality_cols) == 0);
+		csv_write(f, json_string_value(json_object_get(s, "code")), false);
+		csv_write(f, json_string_value(json_object_get(s, "name")),
+			  ARRAY_SIZE(quality_cols) == 0);
 		for (size_t c = 0; c < ARRAY_SIZE(quality_cols); c++)
-			csv_cell(f, quality_value(s, quality_cols[c][0], b, sizeof(b)),
-				 c + 1 == ARRAY_SIZE(quality_cols));
+			csv_write(f, quality_value(s, quality_cols[c][0], b, sizeof(b)),
+				  c + 1 == ARRAY_SIZE(quality_cols));
 	}
 }
 
@@ -354,16 +336,15 @@ static void write_quality_html(const json_t *schools, const char *quarter, FILE 
 }
 
 /* Every school of the quarter, NULL (said) on error. */
-static json_t *schools_of(PGconn *db, const char *quarter, const char *from, const char *to,
-			  const json_t *all)
+static json_t *schools_of(const char *quarter, const char *from, const char *to, const json_t *all)
 {
 	const char *v[3] = {from, to, quarter};
-	PGresult *r = run(db, sql_report_schools, 3, v, "report quarterly");
+	PGresult *r = pgq_query_in(QUARTERLY, sql_report_schools, 3, v);
 	if (r == NULL)
 		return NULL;
 	json_t *schools = json_array();
 	for (int i = 0; i < PQntuples(r); i++) {
-		json_t *s = school_of(db, r, i, all, from, to);
+		json_t *s = school_of(r, i, all, from, to);
 		if (s == NULL) {
 			json_decref(schools);
 			schools = NULL;
@@ -401,82 +382,51 @@ static bool write_all(const json_t *doc, const char *quarter, const char *dir, F
 	return ok;
 }
 
-int report_quarterly(PGconn *db, const char *quarter, const char *dir,
-		     const struct findings_limits *lim, FILE *out)
+/* The report's data: the findings of the quarter, every school's figures and lists. */
+static json_t *quarter_doc(const char *quarter, const struct findings_query *q)
 {
+	json_t *all = findings_collect(q);
+	json_t *schools = all ? schools_of(quarter, q->from, q->to, all) : NULL;
+	json_t *doc = NULL;
+	if (schools)
+		doc = json_pack("{s:s,s:s,s:s,s:o,s:o}", "quarter", quarter, "from", q->from, "to",
+				q->to, "schools", schools, "findings_of_no_school",
+				findings_of(all, ""));
+	json_decref(all);
+	return doc;
+}
+
+/* report quarterly QUARTER --out DIR */
+int report_quarterly(const struct args *a)
+{
+	const char *quarter = a->pos[0], *dir = a->opt[0];
 	char from[32], to[32];
+	struct findings_query q = {.from = from, .to = to};
 	if (!quarter_bounds(quarter, from, to)) {
 		fprintf(stderr, "hoursctl: report quarterly: \"%s\" is not a quarter (2026Q3)\n",
 			quarter);
 		return 2;
 	}
+	if (dir == NULL) {
+		fprintf(stderr, "hoursctl: report quarterly: missing --out DIR\n");
+		return 2;
+	}
+	if (!findings_limits(&q.lim) || pgq_conn() == NULL)
+		return 1;
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		fprintf(stderr, "hoursctl: report quarterly: cannot make %s: %s\n", dir,
 			strerror(errno));
 		return 1;
 	}
-	struct findings_query q = {.from = from, .to = to, .lim = *lim};
-	json_t *all = findings_collect(db, &q);
-	json_t *schools = all ? schools_of(db, quarter, from, to, all) : NULL;
-	if (schools == NULL) {
-		json_decref(all);
-		return 1;
-	}
-	json_t *doc = json_pack("{s:s,s:s,s:s,s:o,s:o}", "quarter", quarter, "from", from, "to", to,
-				"schools", schools, "findings_of_no_school", findings_of(all, ""));
-	bool ok = write_all(doc, quarter, dir, out);
+	json_t *doc = quarter_doc(quarter, &q);
+	bool ok = doc && write_all(doc, quarter, dir, stdout);
 	json_decref(doc);
-	json_decref(all);
 	return ok ? 0 : 1;
 }
 
 /* ---- the police's figures ---- */
 
 #define POLICE_HEADER "quarter,school_code,exam_pass_rate,violation_rate,accident_rate"
-#define MAX_FIELDS 8
-
-/*
- * Split one CSV line (no line end) into fields, in place; double quotes
- * around a field and "" inside one are read as RFC 4180 says.  The
- * number of fields, or -1 with why set.
- */
-static int csv_split(char *line, char *fields[MAX_FIELDS], const char **why)
-{
-	int n = 0;
-	char *r = line, *w = line;
-	for (;;) {
-		if (n == MAX_FIELDS) {
-			*why = "too many fields";
-			return -1;
-		}
-		fields[n++] = w;
-		if (*r == '"') {
-			for (r++;; r++) {
-				if (*r == '\0') {
-					*why = "a quoted field is not closed";
-					return -1;
-				}
-				if (*r == '"' && r[1] != '"')
-					break;
-				r += *r == '"';
-				*w++ = *r;
-			}
-			r++;
-			if (*r != ',' && *r != '\0') {
-				*why = "text after a closing quote";
-				return -1;
-			}
-		} else {
-			while (*r != ',' && *r != '\0')
-				*w++ = *r++;
-		}
-		bool more = *r == ',';
-		*w++ = '\0';
-		if (!more)
-			return n;
-		r++;
-	}
-}
 
 /* A rate: a decimal with at most 2 decimals, 0..max; false with why. */
 static bool rate_ok(const char *s, double max, const char *name, char *why, size_t len)
@@ -495,7 +445,7 @@ static bool rate_ok(const char *s, double max, const char *name, char *why, size
 }
 
 /* The reason a row's fields are not good, or NULL. */
-static const char *row_refusal(char **f, int n, char *why, size_t len)
+static const char *row_refusal(char *const *f, int n, char *why, size_t len)
 {
 	char a[32], b[32];
 	if (n != 5) {
@@ -518,7 +468,7 @@ static const char *row_refusal(char **f, int n, char *why, size_t len)
 }
 
 /* Whether a row of the same quarter and school came earlier in the file. */
-static bool seen_before(json_t *seen, char **f)
+static bool seen_before(json_t *seen, char *const *f)
 {
 	char key[256];
 	snprintf(key, sizeof(key), "%s/%s", f[0], f[1]);
@@ -528,111 +478,103 @@ static bool seen_before(json_t *seen, char **f)
 	return false;
 }
 
-/* One data line: stored, or refused with file:line: reason.  False on a database error. */
-static bool import_line(PGconn *db, const char *path, unsigned long lineno, char *line,
-			json_t *seen, unsigned *good, unsigned *bad)
+/* The import: the file and the quarters and schools met so far. */
+struct police {
+	const char *path;
+	json_t *seen;
+};
+
+/* One data row: stored, or refused with FILE:LINE: reason. */
+static enum csv_verdict police_row(const struct csv *c, void *arg)
 {
-	char *f[MAX_FIELDS], why[256];
-	const char *split_why = NULL;
-	int n = csv_split(line, f, &split_why);
-	const char *refusal = n < 0 ? split_why : row_refusal(f, n, why, sizeof(why));
-	if (refusal == NULL && seen_before(seen, f)) {
+	struct police *p = arg;
+	char *const *f = c->field;
+	char why[256];
+	const char *refusal = row_refusal(f, c->nfield, why, sizeof(why));
+	if (refusal == NULL && seen_before(p->seen, f)) {
 		snprintf(why, sizeof(why), "%s of school %s again (kept: the first)", f[0], f[1]);
 		refusal = why;
 	}
 	if (refusal == NULL) {
-		const char *v[6] = {f[0], f[1], f[2], f[3], f[4], path};
-		PGresult *r = run(db, sql_report_police_save, 6, v, "report import-police");
+		const char *v[6] = {f[0], f[1], f[2], f[3], f[4], p->path};
+		PGresult *r = pgq_query_in(POLICE, sql_report_police_save, 6, v);
 		if (r == NULL)
-			return false;
+			return CSV_ABORT;
 		if (PQntuples(r) == 0) {
 			snprintf(why, sizeof(why), "no school \"%s\"", f[1]);
 			refusal = why;
 		}
 		PQclear(r);
 	}
-	if (refusal) {
-		fprintf(stderr, "%s:%lu: %s\n", path, lineno, refusal);
-		(*bad)++;
-	} else {
-		(*good)++;
-	}
-	return true;
+	if (refusal == NULL)
+		return CSV_ADDED;
+	csv_say(c, refusal);
+	return CSV_REFUSED;
 }
 
-/* The line without its end (\n, \r\n); false when it is too long. */
-static bool chomp(char *line, size_t cap)
+/* The first row must be the header, name for name; false (said, counted) otherwise. */
+static bool police_header(struct csv *c, struct csv_counts *n)
 {
-	size_t len = strlen(line);
-	if (len == cap - 1 && line[len - 1] != '\n')
+	static const char *const names[] = {"quarter", "school_code", "exam_pass_rate",
+					    "violation_rate", "accident_rate"};
+	int r;
+	while ((r = csv_next(c)) < 0 && !ferror(c->f))
+		n->refused++;
+	if (r <= 0) {
+		if (n->refused == 0) {
+			fprintf(stderr, "%s: empty: no header " POLICE_HEADER "\n", c->path);
+			n->refused++;
+		}
 		return false;
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		line[--len] = '\0';
-	return true;
+	}
+	bool same = c->nfield == (int)ARRAY_SIZE(names);
+	for (int i = 0; same && i < c->nfield; i++)
+		same = strcmp(c->field[i], names[i]) == 0;
+	if (!same) {
+		csv_say(c, "the header must be " POLICE_HEADER);
+		n->refused++;
+	}
+	return same;
 }
 
-static bool import_lines(PGconn *db, FILE *in, const char *path, unsigned *good, unsigned *bad)
+/* One statement of the import's transaction; false (said) on error. */
+static bool police_exec(const char *sql)
 {
-	char line[1024];
-	unsigned long lineno = 0;
-	bool header = false;
-	json_t *seen = json_object();
-	bool ok = true;
-	while (ok && fgets(line, sizeof(line), in)) {
-		lineno++;
-		char *p = line;
-		if (lineno == 1 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-			p += 3; /* a spreadsheet's UTF-8 byte-order mark */
-		if (!chomp(p, sizeof(line) - (size_t)(p - line))) {
-			fprintf(stderr, "%s:%lu: line longer than %zu bytes\n", path, lineno,
-				sizeof(line) - 2);
-			(*bad)++;
-			int c;
-			while ((c = fgetc(in)) != EOF && c != '\n')
-				;
-			continue;
-		}
-		if (p[0] == '\0' || p[0] == '#')
-			continue;
-		if (!header) {
-			header = true;
-			if (strcmp(p, POLICE_HEADER) != 0) {
-				fprintf(stderr, "%s:%lu: the header must be " POLICE_HEADER "\n",
-					path, lineno);
-				(*bad)++;
-				break;
-			}
-			continue;
-		}
-		ok = import_line(db, path, lineno, p, seen, good, bad);
-	}
-	if (ok && !header && *bad == 0) {
-		fprintf(stderr, "%s: empty: no header " POLICE_HEADER "\n", path);
-		(*bad)++;
-	}
-	json_decref(seen);
-	return ok;
+	PGresult *r = pgq_query_in(POLICE, sql, 0, NULL);
+	PQclear(r);
+	return r != NULL;
 }
 
-int report_import_police(PGconn *db, const char *path, FILE *out)
+/* The rows in one transaction: the good ones stored, the bad ones said; false on a database error.
+ */
+static bool police_import(struct csv *c, struct csv_counts *n)
 {
-	FILE *in = fopen(path, "r");
-	if (in == NULL) {
+	struct police p = {.path = c->path, .seen = json_object()};
+	bool ok = police_exec(sql_report_begin);
+	if (ok && police_header(c, n))
+		ok = csv_import(c, police_row, &p, n);
+	json_decref(p.seen);
+	return police_exec(ok ? sql_report_commit : sql_migrate_rollback) && ok;
+}
+
+/* report import-police FILE: 0 all rows stored, 1 some refused (each said). */
+int report_import_police(const struct args *a)
+{
+	const char *path = a->pos[0];
+	struct csv c;
+	struct csv_counts n = {0};
+	/* The file is looked at before the database is reached. */
+	if (access(path, R_OK) != 0) {
 		fprintf(stderr, "hoursctl: report import-police: cannot read %s: %s\n", path,
 			strerror(errno));
 		return 1;
 	}
-	unsigned good = 0, bad = 0;
-	PGresult *r = run(db, sql_report_begin, 0, NULL, "report import-police");
-	bool ok = r != NULL;
-	PQclear(r);
-	ok = ok && import_lines(db, in, path, &good, &bad);
-	fclose(in);
-	r = run(db, ok ? sql_report_commit : sql_migrate_rollback, 0, NULL, "report import-police");
-	ok = ok && r != NULL;
-	PQclear(r);
+	if (pgq_conn() == NULL || !csv_open(&c, path, NULL, 0, NULL, 0))
+		return 1;
+	bool ok = police_import(&c, &n);
+	csv_close(&c);
 	if (!ok)
 		return 1;
-	fprintf(out, "%s: %u rows stored, %u refused\n", path, good, bad);
-	return bad ? 1 : 0;
+	printf("%s: %lu rows stored, %lu refused\n", path, n.added, n.refused);
+	return n.refused ? 1 : 0;
 }

@@ -1,5 +1,5 @@
 /*
- * policesim_preenter.c - policesim pre-enter: the police platform's side
+ * preenter.c - policesim pre-enter: the police platform's side
  * of the pre-entry question (docs/push-contract.md section 10).
  *
  * The platform pre-enters a student (预录入) only once the training
@@ -85,7 +85,30 @@ static long ask(const char *hoursd, const char *cert, const char *key, const cha
 	return n > 0 ? n : -1;
 }
 
-int policesim_preenter(int argc, char **argv)
+/* What pre-enter was given. */
+struct pre {
+	const char *hoursd, *cert, *key, *ca, *day, *student;
+};
+
+/* STUDENT of letters and digits, --day of digits and '-'; false (said) otherwise. */
+static bool pre_valid(const struct pre *p)
+{
+	for (const char *c = p->student; *c; c++)
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= 'a' && *c <= 'z'))) {
+			fprintf(stderr, "policesim: pre-enter: STUDENT: letters and digits\n");
+			return false;
+		}
+	for (const char *c = p->day; c && *c; c++)
+		if (!((*c >= '0' && *c <= '9') || *c == '-')) {
+			fprintf(stderr, "policesim: pre-enter: --day: YYYY-MM-DD\n");
+			return false;
+		}
+	return true;
+}
+
+/* The options and STUDENT into p: -1 to go on, else the exit status (--help, a usage error). */
+static int pre_options(int argc, char **argv, struct pre *p)
 {
 	static const struct option lo[] = {
 		{"hoursd", required_argument, NULL, 'H'},
@@ -96,57 +119,33 @@ int policesim_preenter(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *hoursd = NULL, *cert = NULL, *key = NULL, *ca = NULL, *day = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			hoursd = optarg;
-			break;
-		case 'c':
-			cert = optarg;
-			break;
-		case 'k':
-			key = optarg;
-			break;
-		case 'a':
-			ca = optarg;
-			break;
-		case 'd':
-			day = optarg;
-			break;
-		case 'h':
-			usage_pre(stdout);
-			return 0;
-		default:
-			usage_pre(stderr);
-			return 2;
+		const char **v = c == 'H'   ? &p->hoursd
+				 : c == 'c' ? &p->cert
+				 : c == 'k' ? &p->key
+				 : c == 'a' ? &p->ca
+				 : c == 'd' ? &p->day
+					    : NULL;
+		if (v) {
+			*v = optarg;
+			continue;
 		}
+		usage_pre(c == 'h' ? stdout : stderr);
+		return c == 'h' ? 0 : 2;
 	}
-	const char *student = optind + 1 == argc ? argv[optind] : NULL;
-	if (!hoursd || !cert || !key || !ca || !student) {
+	p->student = optind + 1 == argc ? argv[optind] : NULL;
+	if (!p->hoursd || !p->cert || !p->key || !p->ca || !p->student) {
 		usage_pre(stderr);
 		return 2;
 	}
-	for (const char *p = student; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= 'a' && *p <= 'z'))) {
-			fprintf(stderr, "policesim: pre-enter: STUDENT: letters and digits\n");
-			return 2;
-		}
-	for (const char *p = day; p && *p; p++)
-		if (!((*p >= '0' && *p <= '9') || *p == '-')) {
-			fprintf(stderr, "policesim: pre-enter: --day: YYYY-MM-DD\n");
-			return 2;
-		}
-	/* hoursd closes on a client it refuses: a write error, not a signal. */
-	signal(SIGPIPE, SIG_IGN);
-	char path[128], answer[ANSWER_MAX];
-	snprintf(path, sizeof(path), "/v1/readiness?student=%.32s%s%.10s", student,
-		 day ? "&day=" : "", day ? day : "");
-	if (ask(hoursd, cert, key, ca, path, answer, sizeof(answer)) < 0)
-		return 3;
+	return pre_valid(p) ? -1 : 2;
+}
+
+/* hoursd's answer said: 0 pre-entered, 1 refused, 3 not an answer. */
+static int pre_answer(const char *student, const char *answer)
+{
 	int status = 0;
 	const char *body = strstr(answer, "\r\n\r\n");
 	if (sscanf(answer, "HTTP/1.%*d %d", &status) != 1 || body == NULL) {
@@ -155,11 +154,10 @@ int policesim_preenter(int argc, char **argv)
 	}
 	json_error_t e;
 	json_t *o = json_loads(body + 4, 0, &e);
+	const char *err = json_string_value(json_object_get(o, "error"));
 	if (status != 200 || !json_is_object(o)) {
 		fprintf(stderr, "policesim: pre-enter: hoursd answered %d: %s\n", status,
-			json_string_value(json_object_get(o, "error"))
-				? json_string_value(json_object_get(o, "error"))
-				: "(no JSON)");
+			err ? err : "(no JSON)");
 		json_decref(o);
 		return 3;
 	}
@@ -175,4 +173,20 @@ int policesim_preenter(int argc, char **argv)
 		       enrolled ? "enrolled but not scheduled" : "not enrolled", d ? d : "?");
 	json_decref(o);
 	return ready ? 0 : 1;
+}
+
+int policesim_preenter(int argc, char **argv)
+{
+	struct pre p = {0};
+	int rc = pre_options(argc, argv, &p);
+	if (rc >= 0)
+		return rc;
+	/* hoursd closes on a client it refuses: a write error, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+	char path[128], answer[ANSWER_MAX];
+	snprintf(path, sizeof(path), "/v1/readiness?student=%.32s%s%.10s", p.student,
+		 p.day ? "&day=" : "", p.day ? p.day : "");
+	if (ask(p.hoursd, p.cert, p.key, p.ca, path, answer, sizeof(answer)) < 0)
+		return 3;
+	return pre_answer(p.student, answer);
 }

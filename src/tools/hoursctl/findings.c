@@ -8,13 +8,16 @@
  * the thresholds come from the configuration (findings.*).  A finding is
  * not an error: the exit status is 0 whatever was found.
  */
+#include "hoursd.h"
+#include "hoursctl.h"
 #include "findings.h"
+#include "common/cfg.h"
+#include "common/csv.h"
+#include "common/pgq.h"
 #include "conf.h"
 #include "queries.h"
 
-#include <libpq-fe.h>
-
-void findings_limits_of(const struct hconf *c, struct findings_limits *lim)
+static void limits_of(const struct hconf *c, struct findings_limits *lim)
 {
 	*lim = (struct findings_limits){
 		.missing_minutes = c->findings_missing_minutes,
@@ -26,6 +29,20 @@ void findings_limits_of(const struct hconf *c, struct findings_limits *lim)
 		.silent_days = c->findings_silent_days,
 		.min_realtime_percent = c->findings_min_realtime_percent,
 	};
+}
+
+bool findings_limits(struct findings_limits *lim)
+{
+	if (cfg_path() == NULL) {
+		struct hconf d = {0};
+		conf_uint_defaults(&d);
+		limits_of(&d, lim);
+		return true;
+	}
+	const struct hconf *c = cfg_get();
+	if (c)
+		limits_of(c, lim);
+	return c != NULL;
 }
 
 #define LIM(f) offsetof(struct findings_limits, f)
@@ -53,8 +70,7 @@ static const char *const columns[] = {"finding", "school", "subject", "at",
 				      "measure", "detail", "evidence"};
 
 /* One statement's rows appended to all; false (said) on error. */
-static bool collect_kind(PGconn *db, const struct kind *k, const struct findings_query *q,
-			 json_t *all)
+static bool collect_kind(const struct kind *k, const struct findings_query *q, json_t *all)
 {
 	char lim[2][16];
 	const char *v[5] = {q->school, q->from, q->to, lim[0], lim[1]};
@@ -66,12 +82,9 @@ static bool collect_kind(PGconn *db, const struct kind *k, const struct findings
 		snprintf(lim[0], sizeof(lim[0]), "0"); /* $4 is in every statement */
 		n = 4;
 	}
-	PGresult *r = PQexecParams(db, k->sql, n, NULL, v, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "hoursctl: findings: %s", PQerrorMessage(db));
-		PQclear(r);
+	PGresult *r = pgq_query_in("findings", k->sql, n, v);
+	if (r == NULL)
 		return false;
-	}
 	for (int i = 0; i < PQntuples(r); i++) {
 		json_t *o = json_object();
 		for (int c = 0; c < 6; c++)
@@ -84,32 +97,15 @@ static bool collect_kind(PGconn *db, const struct kind *k, const struct findings
 	return true;
 }
 
-json_t *findings_collect(PGconn *db, const struct findings_query *q)
+json_t *findings_collect(const struct findings_query *q)
 {
 	json_t *all = json_array();
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
-		if (!collect_kind(db, &kinds[i], q, all)) {
+		if (!collect_kind(&kinds[i], q, all)) {
 			json_decref(all);
 			return NULL;
 		}
 	return all;
-}
-
-/* A CSV field, quoted when it needs to be (RFC 4180). */
-static void csv_field(FILE *out, const char *s, bool last)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, out);
-	} else {
-		fputc('"', out);
-		for (; *s; s++) {
-			if (*s == '"')
-				fputc('"', out);
-			fputc(*s, out);
-		}
-		fputc('"', out);
-	}
-	fputc(last ? '\n' : ',', out);
 }
 
 static const char *str_of(const json_t *o, const char *key)
@@ -121,16 +117,16 @@ static const char *str_of(const json_t *o, const char *key)
 static void print_csv(const json_t *all, FILE *out)
 {
 	for (size_t c = 0; c < ARRAY_SIZE(columns); c++)
-		csv_field(out, columns[c], c + 1 == ARRAY_SIZE(columns));
+		csv_write(out, columns[c], c + 1 == ARRAY_SIZE(columns));
 	size_t i;
 	const json_t *o;
 	json_array_foreach(all, i, o)
 	{
 		for (size_t c = 0; c < 6; c++)
-			csv_field(out, str_of(o, columns[c]), false);
+			csv_write(out, str_of(o, columns[c]), false);
 		char *ev = json_dumps(json_object_get(o, "evidence"),
 				      JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
-		csv_field(out, ev ? ev : "[]", true);
+		csv_write(out, ev ? ev : "[]", true);
 		free(ev);
 	}
 }
@@ -198,9 +194,10 @@ static json_t *limits_json(const struct findings_limits *l)
 			 "min_realtime_percent", (int)l->min_realtime_percent);
 }
 
-int findings_run(PGconn *db, const struct findings_query *q, const char *format, FILE *out)
+/* The findings as text, CSV or JSON on out. */
+static int print(const struct findings_query *q, const char *format, FILE *out)
 {
-	json_t *all = findings_collect(db, q);
+	json_t *all = findings_collect(q);
 	if (all == NULL)
 		return 1;
 	if (strcmp(format, "csv") == 0) {
@@ -217,4 +214,35 @@ int findings_run(PGconn *db, const struct findings_query *q, const char *format,
 	}
 	json_decref(all);
 	return 0;
+}
+
+/* Whether the school is known; false (said) when not, or on error. */
+static bool school_known(const char *school)
+{
+	const char *v[1] = {school};
+	PGresult *r = pgq_query(sql_school_exists, 1, v);
+	if (r == NULL)
+		return false;
+	bool known = PQntuples(r) == 1;
+	PQclear(r);
+	if (!known)
+		fprintf(stderr, "hoursctl: findings: no school \"%s\"\n", school);
+	return known;
+}
+
+/* findings [--school CODE] [--from TS] [--to TS] [--format text|csv|json]: exit 0 whatever is
+ * found. */
+int findings_run(const struct args *a)
+{
+	struct findings_query q = {.school = a->opt[0], .from = a->opt[1], .to = a->opt[2]};
+	const char *format = a->opt[3] ? a->opt[3] : "text";
+	if (strcmp(format, "text") != 0 && strcmp(format, "csv") != 0 &&
+	    strcmp(format, "json") != 0) {
+		fprintf(stderr, "hoursctl: findings: --format is text, csv or json, not \"%s\"\n",
+			format);
+		return 2;
+	}
+	if (!findings_limits(&q.lim) || (q.school && !school_known(q.school)))
+		return 1;
+	return pgq_conn() ? print(&q, format, stdout) : 1;
 }

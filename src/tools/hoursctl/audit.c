@@ -1,0 +1,206 @@
+/*
+ * audit.c - hoursctl explain and recompute: what operators and auditors
+ * are told about a student's hours.
+ *
+ * The stored records are the truth; progress, progress_day and the push
+ * packets are derived from them inside the commit (store.c).  recompute
+ * derives them again, independently, with plain aggregates over
+ * training_record (sql/queries/audit_recompute.sql for progress,
+ * audit_recompute_days.sql for the per-day counts), and compares.
+ */
+#include "hoursd.h"
+#include "hoursctl.h"
+#include "common/pgq.h"
+#include "queries.h"
+#include "teachlog.h"
+
+#include <errno.h>
+
+/* Progress per part (audit_progress.sql), a line each. */
+static void print_progress(const PGresult *p, FILE *out)
+{
+	static const struct pgq_col cols[] = {
+		{"part", 0, 4, 0},
+		{"class", 1, 5, 0},
+		{"vehicle", 2, -7, 0},
+		{"simulator", 3, -9, 0},
+		{"classroom", 4, -9, 0},
+		{"remote", 5, -6, 0},
+		{"km", 6, -8, 0},
+		{"records", 7, -7, 0},
+		{"required", 8, -8, 0},
+		{"push", 9, 8, 0},
+		{"first - last minute (UTC+8)", 10, 0, PGQ_RANGE},
+	};
+	pgq_table(out, p, cols, ARRAY_SIZE(cols));
+	if (PQntuples(p) == 0)
+		fprintf(out, "(no counted minutes)\n");
+}
+
+/* The licence held and the mileage of the practice parts (audit_student_rules.sql). */
+static void print_rules(const PGresult *g, FILE *out)
+{
+	if (PQntuples(g) != 1)
+		return;
+	const char *held = PQgetvalue(g, 0, 0), *lowered = PQgetvalue(g, 0, 2);
+	if (held[0])
+		fprintf(out, "\nlicence held: %s (noted %s): adding a class, %s\n", held,
+			PQgetvalue(g, 0, 1),
+			lowered[0] ? lowered : "no part of this class has reduced figures");
+	else
+		fprintf(out, "\nlicence held: none recorded (the full figures apply)\n");
+	if (PQgetvalue(g, 0, 4)[0])
+		fprintf(out, "mileage of the practice parts: %s km; part %s waits for %s km\n",
+			PQgetvalue(g, 0, 3), PQgetvalue(g, 0, 5), PQgetvalue(g, 0, 4));
+	else
+		fprintf(out, "mileage of the practice parts: %s km\n", PQgetvalue(g, 0, 3));
+}
+
+/* Every minute that did not count, with its reason (audit_rejected.sql). */
+static void print_rejected(const PGresult *r, FILE *out)
+{
+	fprintf(out, "\nminutes that did not count: %d (times UTC+8)\n", PQntuples(r));
+	for (int i = 0; i < PQntuples(r); i++)
+		fprintf(out, "  %s  %s  terminal %s  part %s  %s\n", PQgetvalue(r, i, 0),
+			PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+			PQgetvalue(r, i, 4));
+}
+
+/* Whether anything at all is known of the student; false (said) when not, or on error. */
+static bool student_known(const char *const v[1])
+{
+	PGresult *k = pgq_query(sql_audit_student_known, 1, v);
+	if (k == NULL)
+		return false;
+	bool known = PQgetvalue(k, 0, 0)[0] == 't';
+	PQclear(k);
+	if (!known)
+		fprintf(stderr,
+			"hoursctl: explain: no student %s: no training record, progress, "
+			"enrolment or licence held\n",
+			v[0]);
+	return known;
+}
+
+/*
+ * Progress per part and every minute that did not count, with its
+ * reason.  0; 1 on error, or when nothing at all is known of the student
+ * (no record, progress, enrolment or licence held: a mistyped number).
+ */
+static int explain(const char *student_no, FILE *out)
+{
+	const char *v[1] = {student_no};
+	if (!student_known(v))
+		return 1;
+	PGresult *p = pgq_query(sql_audit_progress, 1, v);
+	PGresult *r = p ? pgq_query(sql_audit_rejected, 1, v) : NULL;
+	PGresult *g = r ? pgq_query(sql_audit_student_rules, 1, v) : NULL;
+	int rc = 1;
+	if (g) {
+		fprintf(out, "student %s\n\n", student_no);
+		print_progress(p, out);
+		print_rules(g, out);
+		rc = backfill_explain(student_no, out);
+	}
+	if (rc == 0)
+		print_rejected(r, out);
+	PQclear(p);
+	PQclear(r);
+	PQclear(g);
+	return rc;
+}
+
+/* The PDF into file (out of memory, or not written: said). */
+static int write_pdf(const PGresult *d, const PGresult *f, const char *file)
+{
+	char err[256];
+	size_t n = 0;
+	unsigned char *pdf = teachlog_pdf(PQgetvalue(d, 0, 0), f, &n, err, sizeof(err));
+	FILE *out = pdf ? fopen(file, "wb") : NULL;
+	bool written = out && fwrite(pdf, 1, n, out) == n;
+	if (out && fclose(out) != 0)
+		written = false;
+	if (pdf == NULL)
+		fprintf(stderr, "hoursctl: %s\n", err);
+	else if (!written)
+		fprintf(stderr, "hoursctl: explain --pdf %s: %s\n", file, strerror(errno));
+	free(pdf);
+	return pdf && written ? 0 : 1;
+}
+
+/*
+ * The teaching log of the student's part as a PDF in file: the document
+ * the pusher's national profile uploads (sql/queries/teaching_log.sql,
+ * teaching_log_backfill.sql, src/pdf/teachlog.c).
+ */
+static int explain_pdf(const char *student, const char *part, const char *file)
+{
+	const char *v[2] = {student, part};
+	PGresult *d = pgq_query(sql_teaching_log, 2, v);
+	PGresult *f = d ? pgq_query(sql_teaching_log_backfill, 2, v) : NULL;
+	int rc = 1;
+	if (f && (PQntuples(d) != 1 || PQgetisnull(d, 0, 0)))
+		fprintf(stderr, "hoursctl: explain --pdf: student %s has no counted minutes%s%s\n",
+			student, part ? " in part " : "", part ? part : "");
+	else if (f)
+		rc = write_pdf(d, f, file);
+	PQclear(d);
+	PQclear(f);
+	teachlog_shutdown();
+	return rc;
+}
+
+/* explain STUDENT [--pdf FILE [--part N]] */
+int audit_explain(const struct args *a)
+{
+	const char *part = a->opt[1];
+	if (part && !(part[0] >= '1' && part[0] <= '4' && part[1] == '\0')) {
+		fprintf(stderr, "hoursctl: explain: --part %s: 1 to 4 expected\n", part);
+		return 2;
+	}
+	if (part && !a->opt[0]) {
+		fprintf(stderr, "hoursctl: explain: --part goes with --pdf\n");
+		return 2;
+	}
+	if (pgq_conn() == NULL)
+		return 1;
+	if (a->opt[0])
+		return explain_pdf(a->pos[0], part, a->opt[0]);
+	return explain(a->pos[0], stdout);
+}
+
+int audit_differences(const char *student_no, FILE *out)
+{
+	const char *v[1] = {student_no};
+	PGresult *p = pgq_query(sql_audit_recompute, 1, v);
+	PGresult *d = p ? pgq_query(sql_audit_recompute_days, 1, v) : NULL;
+	if (d == NULL) {
+		PQclear(p);
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(p); i++)
+		fprintf(out,
+			"student %s part %s: from records vehicle/simulator/classroom/remote/"
+			"mileage/records %s, stored %s\n",
+			PQgetvalue(p, i, 0), PQgetvalue(p, i, 1), PQgetvalue(p, i, 2),
+			PQgetvalue(p, i, 3));
+	for (int i = 0; i < PQntuples(d); i++)
+		fprintf(out, "student %s %s day %s: offered %s, stored %s, counted %s, cap %s\n",
+			PQgetvalue(d, i, 0), PQgetvalue(d, i, 1), PQgetvalue(d, i, 2),
+			PQgetvalue(d, i, 3), PQgetvalue(d, i, 4), PQgetvalue(d, i, 5),
+			PQgetvalue(d, i, 6));
+	int differences = PQntuples(p) + PQntuples(d);
+	fprintf(out, "recompute: %d difference(s)%s\n", differences,
+		differences ? "" : ": the stored progress is what the records say");
+	PQclear(p);
+	PQclear(d);
+	return differences;
+}
+
+/* recompute [STUDENT]: exit 1 when some differ, or on error. */
+int audit_recompute(const struct args *a)
+{
+	if (pgq_conn() == NULL)
+		return 1;
+	return audit_differences(a->pos[0], stdout) == 0 ? 0 : 1;
+}

@@ -1,0 +1,84 @@
+/*
+ * check.c - the checks of arguments the sections of hoursctl share, and
+ * reading a whole file (see hoursctl.h).
+ */
+#include "hoursd.h"
+#include "hoursctl.h"
+#include "common/pgq.h"
+#include "queries.h"
+
+#include <errno.h>
+
+char *check_read_file(const char *path, size_t *lenp)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	do {
+		if (len + 4096 + 1 > cap) {
+			cap = (cap + 4096 + 1) * 2;
+			char *p = realloc(buf, cap);
+			if (p == NULL) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = p;
+		}
+		n = fread(buf + len, 1, 4096, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
+	return buf;
+}
+
+/* Codes and names stay listable. */
+bool check_label(const char *what, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	bool ok = n >= 1 && n <= max;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (unsigned char)s[i] >= 0x20 && s[i] != 0x7f;
+	if (!ok)
+		fprintf(stderr, "hoursctl: %s must be 1-%zu printable characters\n", what, max);
+	return ok;
+}
+
+bool check_uint(const char *name, const char *v, unsigned long lo, unsigned long hi,
+		unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long x = strtoul(v, &end, 10);
+	if (errno || *end || end == v || v[0] == '-' || x < lo || x > hi) {
+		fprintf(stderr, "hoursctl: %s must be a whole number from %lu to %lu\n", name, lo,
+			hi);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+bool check_time(const char *name, const char *v, time_t *out)
+{
+	const char *p[1] = {v};
+	PGresult *r = pgq_query(sql_timestamp_epoch, 1, p);
+	if (r == NULL) {
+		if (pgq_status() == 0) /* not when the database was not reached */
+			fprintf(stderr, "hoursctl: %s: not a timestamp\n", name);
+		return false;
+	}
+	*out = (time_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return true;
+}
+
+int check_time_rc(void)
+{
+	return pgq_status() ? pgq_status() : 2;
+}

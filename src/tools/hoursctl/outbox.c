@@ -1,0 +1,125 @@
+/*
+ * outbox.c - hoursctl push list, show and retry: the push outbox of
+ * push_packet and push_attempt, and the re-drive of a failed packet.
+ */
+#include "hoursd.h"
+#include "hoursctl.h"
+#include "common/pgq.h"
+#include "queries.h"
+
+/* push list [--state S] */
+int outbox_list(const struct args *a)
+{
+	static const char *const states[] = {"pending", "sending", "done", "failed"};
+	static const struct pgq_col cols[] = {
+		{"id", 0, 36, 0},	 {"student", 1, 16, 0}, {"part", 2, 4, 0},
+		{"state", 3, 7, 0},	 {"attempts", 4, 8, 0}, {"next attempt", 5, 22, 0},
+		{"last error", 6, 0, 0},
+	};
+	const char *state = a->opt[0];
+	size_t i = 0;
+	while (state && i < ARRAY_SIZE(states) && strcmp(state, states[i]) != 0)
+		i++;
+	if (i == ARRAY_SIZE(states)) {
+		fprintf(stderr,
+			"hoursctl: push list: --state is pending, sending, done or failed, not "
+			"\"%s\"\n",
+			state);
+		return 2;
+	}
+	const char *v[1] = {state};
+	PGresult *r = pgq_query(sql_push_list, 1, v);
+	if (r == NULL)
+		return 1;
+	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	PQclear(r);
+	return 0;
+}
+
+/* A packet id as PostgreSQL reads a uuid, or a usage error before any query. */
+static bool valid_uuid(const char *s)
+{
+	size_t n = strlen(s);
+	bool ok = n == 36;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (i == 8 || i == 13 || i == 18 || i == 23)
+			     ? s[i] == '-'
+			     : strchr("0123456789abcdefABCDEF", s[i]) != NULL;
+	if (!ok)
+		fprintf(stderr, "hoursctl: a packet id is a UUID (8-4-4-4-12 hex digits)\n");
+	return ok;
+}
+
+/* Every attempt of the packet: status, latency, outcome, the answer's start. */
+static int show_attempts(const char *const v[1])
+{
+	static const struct pgq_col cols[] = {
+		{"attempt", 0, 7, 0}, {"started", 1, 30, 0}, {"status", 2, 6, 0},
+		{"ms", 3, 8, 0},      {"outcome", 4, 9, 0},  {"answer (first 4 KiB)", 5, 0, 0},
+	};
+	PGresult *r = pgq_query(sql_push_show_attempts, 1, v);
+	if (r == NULL)
+		return 1;
+	printf("\nattempts: %d\n", PQntuples(r));
+	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	PQclear(r);
+	return 0;
+}
+
+/* push show ID: one packet, its body as sent, and every attempt. */
+int outbox_show(const struct args *a)
+{
+	const char *id = a->pos[0];
+	const char *v[1] = {id};
+	if (!valid_uuid(id))
+		return 2;
+	PGresult *r = pgq_query(sql_push_show, 1, v);
+	if (r == NULL)
+		return 1;
+	if (PQntuples(r) == 0) {
+		fprintf(stderr, "hoursctl: no packet %s\n", id);
+		PQclear(r);
+		return 1;
+	}
+	printf("packet %s\n  student %s, part %s, class %s\n  state %s, attempts %s\n"
+	       "  created %s, next attempt %s, done %s, re-driven %s\n  last error: %s\n"
+	       "  body: %s\n",
+	       id, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+	       PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 6),
+	       PQgetvalue(r, 0, 7), PQgetvalue(r, 0, 8), PQgetvalue(r, 0, 9), PQgetvalue(r, 0, 10));
+	PQclear(r);
+	return show_attempts(v);
+}
+
+/*
+ * push retry ID: a failed packet goes back to pending, due now, with its
+ * id and body (the platform deduplicates); its maximum age and its
+ * backoff start again.  The re-drive is written into last_error for the
+ * record.
+ */
+int outbox_retry(const struct args *a)
+{
+	const char *id = a->pos[0];
+	const char *v[1] = {id};
+	if (!valid_uuid(id))
+		return 2;
+	PGresult *r = pgq_query(sql_push_redrive, 1, v);
+	if (r == NULL)
+		return 1;
+	int rc = 0;
+	if (PQntuples(r) == 1) {
+		printf("packet %s (student %s, part %s) re-driven: pending, due now\n", id,
+		       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+	} else {
+		PQclear(r);
+		r = pgq_query(sql_push_state, 1, v);
+		if (r && PQntuples(r) == 1)
+			fprintf(stderr, "hoursctl: packet %s is %s, not failed: nothing to do\n",
+				id, PQgetvalue(r, 0, 0));
+		else if (r)
+			fprintf(stderr, "hoursctl: no packet %s\n", id);
+		rc = 1;
+	}
+	PQclear(r);
+	return rc;
+}

@@ -1,0 +1,145 @@
+/*
+ * schedule.c - hoursctl schedule add, import and list: the slots in which
+ * a student trains with a coach in a vehicle (docs/students.md); a
+ * student login outside every slot is refused or flagged
+ * (rules.schedule).
+ */
+#include "hoursd.h"
+#include "hoursctl.h"
+#include "students.h"
+#include "common/csv.h"
+#include "common/pgq.h"
+#include "conf.h"
+#include "queries.h"
+
+static const char *slot_refusal(const char *student, const char *coach, const char *plate,
+				const char *from, const char *to, char f[32], char t[32])
+{
+	if (!students_valid_no16(student))
+		return "student number: 16 printable ASCII characters expected";
+	if (!students_valid_token(coach, 32))
+		return "coach number: 1-32 printable ASCII characters expected";
+	if (!students_valid_text(plate, 16))
+		return "vehicle plate: 1-16 printable characters expected";
+	if (!students_local_time(from, f))
+		return "start: YYYY-MM-DD HH:MM expected (China Standard Time)";
+	if (!students_local_time(to, t))
+		return "end: YYYY-MM-DD HH:MM expected (China Standard Time)";
+	if (strcmp(t, f) <= 0)
+		return "the end is not after the start";
+	return NULL;
+}
+
+/* One slot checked already: 'added', 'exists' or 'no_student'; NULL on a database error. */
+static const char *slot_store(const char *student, const char *coach, const char *plate,
+			      const char *f, const char *t, char id[24])
+{
+	static char out[16];
+	const char *v[5] = {student, coach, plate, f, t};
+	PGresult *r = pgq_query(sql_schedule_add, 5, v);
+	if (r == NULL)
+		return NULL;
+	snprintf(out, sizeof(out), "%s", PQgetvalue(r, 0, 0));
+	snprintf(id, 24, "%s", PQgetvalue(r, 0, 1));
+	PQclear(r);
+	return out;
+}
+
+/* schedule add STUDENT --coach NO --vehicle PLATE --from TIME --to TIME */
+int schedule_add(const struct args *a)
+{
+	const char *student_no = a->pos[0], *coach_no = a->opt[0], *plate = a->opt[1];
+	const char *from = a->opt[2], *to = a->opt[3];
+	char f[32], t[32], id[24];
+	if (!coach_no || !plate || !from || !to) {
+		fprintf(stderr, "hoursctl: schedule add: --coach, --vehicle, --from and --to are "
+				"required\n");
+		return 2;
+	}
+	const char *why = slot_refusal(student_no, coach_no, plate, from, to, f, t);
+	if (why) {
+		fprintf(stderr, "hoursctl: schedule add: %s\n", why);
+		return 2;
+	}
+	const char *o = slot_store(student_no, coach_no, plate, f, t, id);
+	if (o == NULL)
+		return 1;
+	if (strcmp(o, "no_student") == 0) {
+		fprintf(stderr,
+			"hoursctl: schedule add: no student %s enrolled (hoursctl student "
+			"add)\n",
+			student_no);
+		return 1;
+	}
+	if (strcmp(o, "added") == 0)
+		printf("slot %s: student %s with coach %s in %s, %s - %s\n", id, student_no,
+		       coach_no, plate, from, to);
+	else
+		printf("student %s was scheduled for %s - %s already\n", student_no, from, to);
+	return 0;
+}
+
+/* One row of a slots' CSV: added, there already, or refused (said). */
+static enum csv_verdict slot_row(const struct csv *c, void *arg)
+{
+	char f[32], t[32], id[24], buf[128];
+	const char *st = csv_get(c, 0);
+	const char *why =
+		slot_refusal(st, csv_get(c, 1), csv_get(c, 2), csv_get(c, 3), csv_get(c, 4), f, t);
+	const char *o = why ? NULL : slot_store(st, csv_get(c, 1), csv_get(c, 2), f, t, id);
+	if (why == NULL && o == NULL)
+		return CSV_ABORT;
+	if (o && strcmp(o, "added") == 0)
+		return CSV_ADDED;
+	if (o && strcmp(o, "exists") == 0)
+		return CSV_SAME;
+	if (o)
+		snprintf(buf, sizeof(buf), "no student %s enrolled", st);
+	csv_say(c, why ? why : buf);
+	return CSV_REFUSED;
+}
+
+/* schedule import FILE.csv: reported as student import is; again changes nothing. */
+int schedule_import(const struct args *a)
+{
+	static const char *const need[] = {"student_no", "coach_no", "plate", "starts_at",
+					   "ends_at"};
+	const char *path = a->pos[0];
+	struct csv c;
+	struct csv_counts n = {0};
+	if (!csv_open(&c, path, need, 5, NULL, 0))
+		return 1;
+	bool ok = csv_import(&c, slot_row, NULL, &n);
+	csv_close(&c);
+	if (!ok)
+		return 1;
+	if (n.read_error)
+		fprintf(stderr, "hoursctl: %s: read error\n", path);
+	printf("%s: %lu slots added, %lu there already (unchanged), %lu refused\n", path, n.added,
+	       n.same, n.refused);
+	return n.refused || n.read_error ? 1 : 0;
+}
+
+/* schedule list [--student S] [--day DATE] (DATE: YYYY-MM-DD, UTC+8) */
+int schedule_list(const struct args *a)
+{
+	static const struct pgq_col cols[] = {
+		{"slot", 0, 6, 0},
+		{"student", 1, 16, 0},
+		{"coach", 2, 16, 0},
+		{"vehicle", 3, 10, 0},
+		{"start - end (UTC+8)", 4, 0, PGQ_RANGE},
+	};
+	const char *day = a->opt[1];
+	if (day && !conf_valid_date(day)) {
+		fprintf(stderr, "hoursctl: schedule list: --day: YYYY-MM-DD expected\n");
+		return 2;
+	}
+	const char *v[2] = {a->opt[0], day};
+	PGresult *r = pgq_query(sql_schedule_list, 2, v);
+	if (r == NULL)
+		return 1;
+	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	PQclear(r);
+	return 0;
+}

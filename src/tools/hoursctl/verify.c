@@ -1,0 +1,586 @@
+/*
+ * verify.c - hoursctl audit verify and audit checkpoints: the tamper
+ * evidence of docs/audit.md checked from outside hoursd.
+ *
+ * What is recomputed here, in C, and not taken from the database's own
+ * functions: the chain's hashes link by link, each checkpoint's
+ * signature (with a key given from outside: --key, or the configuration's
+ * audit.checkpoint_key) and its head against the link it names, the
+ * witness file's checkpoints against the stored ones, each training
+ * record's raw digest and terminal signature (sig.c, as ingest checked
+ * it).  The rows against their links are compared by the migration's
+ * audit_check_rows() (to_jsonb() is PostgreSQL's), and progress against
+ * the records by audit_recompute() (audit.c).  Every discrepancy is one
+ * line naming its row; the last line counts them.
+ */
+#include "hoursd.h"
+#include "hoursctl.h"
+#include "common/cfg.h"
+#include "common/pgq.h"
+#include "chain.h"
+#include "conf.h"
+#include "jtx.h"
+#include "log.h"
+#include "queries.h"
+#include "sig.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+
+#define LINK_PAGE "20000"
+#define RECORD_PAGE "5000"
+
+struct verify {
+	FILE *out;
+	unsigned long problems;
+	EVP_PKEY *key;
+	char key_id[65];
+};
+
+static void problem(struct verify *v, const char *fmt, ...) PRINTF(2, 3);
+static void problem(struct verify *v, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(v->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', v->out);
+	v->problems++;
+}
+
+static int nibble(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Lowercase hex of exactly 2 * n digits into out. */
+static bool unhex(const char *s, uint8_t *out, size_t n)
+{
+	if (strlen(s) != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/* ---- checkpoints ---- */
+
+struct checkpoint {
+	long long n, at;
+	char head[65], key_id[65], sig_hex[1025], when[32];
+};
+
+static struct checkpoint *load_checkpoints(int *count)
+{
+	PGresult *r = pgq_query(sql_audit_checkpoint_list, 0, NULL);
+	if (r == NULL)
+		return NULL;
+	int n = PQntuples(r);
+	struct checkpoint *c = calloc((size_t)n + 1, sizeof(*c));
+	for (int i = 0; c && i < n; i++) {
+		c[i].n = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		c[i].at = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+		snprintf(c[i].head, sizeof(c[i].head), "%s", PQgetvalue(r, i, 1));
+		snprintf(c[i].key_id, sizeof(c[i].key_id), "%s", PQgetvalue(r, i, 3));
+		snprintf(c[i].sig_hex, sizeof(c[i].sig_hex), "%s", PQgetvalue(r, i, 4));
+		snprintf(c[i].when, sizeof(c[i].when), "%s", PQgetvalue(r, i, 5));
+	}
+	PQclear(r);
+	*count = n;
+	return c;
+}
+
+/* The checkpoint's signature with the key given from outside. */
+static bool checkpoint_good(struct verify *v, const struct checkpoint *c, const char *where)
+{
+	char text[256];
+	uint8_t sig[512];
+	size_t len = strlen(c->sig_hex) / 2;
+	if (strcmp(c->key_id, v->key_id) != 0) {
+		problem(v,
+			"checkpoint n=%lld (%s)%s: signed by key %.16s..., not by the key given "
+			"(%.16s...)",
+			c->n, c->when, where, c->key_id, v->key_id);
+		return false;
+	}
+	if (len > sizeof(sig) || !unhex(c->sig_hex, sig, len) ||
+	    checkpoint_text(text, sizeof(text), c->n, c->head, c->at) == 0 ||
+	    !checkpoint_verify(v->key, text, sig, len)) {
+		problem(v, "checkpoint n=%lld (%s)%s: the signature does not verify", c->n, c->when,
+			where);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The witness file (audit checkpoints --export): each of its checkpoints
+ * must be stored as it is there, and signed.
+ */
+static void check_witness(struct verify *v, const char *path, const struct checkpoint *cp, int ncp)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		problem(v, "witness %s: %s", path, strerror(errno));
+		return;
+	}
+	char line[1400];
+	unsigned long lineno = 0, seen = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		struct checkpoint w = {0};
+		if (sscanf(line, "%lld %64s %lld %64s %1024s %31s", &w.n, w.head, &w.at, w.key_id,
+			   w.sig_hex, w.when) != 6) {
+			problem(v, "witness %s:%lu: not a checkpoint line", path, lineno);
+			continue;
+		}
+		seen++;
+		char where[600];
+		snprintf(where, sizeof(where), " of witness %s:%lu", path, lineno);
+		checkpoint_good(v, &w, where);
+		int i = 0;
+		while (i < ncp && cp[i].n != w.n)
+			i++;
+		if (i == ncp)
+			problem(v,
+				"checkpoint n=%lld (%s) of witness %s:%lu: not in the database "
+				"(deleted)",
+				w.n, w.when, path, lineno);
+		else if (strcmp(cp[i].head, w.head) != 0 || cp[i].at != w.at ||
+			 strcmp(cp[i].sig_hex, w.sig_hex) != 0)
+			problem(v,
+				"checkpoint n=%lld (%s) of witness %s:%lu: the database holds "
+				"another (head %.16s..., witness %.16s...)",
+				w.n, w.when, path, lineno, cp[i].head, w.head);
+	}
+	fclose(f);
+	fprintf(v->out, "witness %s: %lu checkpoints compared\n", path, seen);
+}
+
+/* ---- the chain ---- */
+
+/* A walk along the links: the hash and number before, the next checkpoint to meet. */
+struct walk {
+	uint8_t prev[32];
+	long long expect, after;
+	int k;
+	const struct checkpoint *cp;
+	int ncp;
+	EVP_MD_CTX *ctx;
+};
+
+/* SHA-256(the hash before || table "\n" key "\n" || the row's digest). */
+static void link_hash(struct walk *w, const char *tbl, const char *key, const uint8_t rowd[32],
+		      uint8_t mine[32])
+{
+	unsigned len = 0;
+	EVP_DigestInit_ex(w->ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(w->ctx, w->prev, 32);
+	EVP_DigestUpdate(w->ctx, tbl, strlen(tbl));
+	EVP_DigestUpdate(w->ctx, "\n", 1);
+	EVP_DigestUpdate(w->ctx, key, strlen(key));
+	EVP_DigestUpdate(w->ctx, "\n", 1);
+	EVP_DigestUpdate(w->ctx, rowd, 32);
+	EVP_DigestFinal_ex(w->ctx, mine, &len);
+}
+
+/* The checkpoints up to link n: each names a link walked, and its head is that link's hash. */
+static void meet_checkpoints(struct verify *v, struct walk *w, long long n, const uint8_t hash[32])
+{
+	char hex[65];
+	if (w->k == w->ncp || w->cp[w->k].n > n)
+		return;
+	hex_encode(hex, hash, 32);
+	for (; w->k < w->ncp && w->cp[w->k].n <= n; w->k++) {
+		const struct checkpoint *c = &w->cp[w->k];
+		if (c->n < n)
+			problem(v, "checkpoint n=%lld (%s): its link is missing", c->n, c->when);
+		else if (strcmp(c->head, hex) != 0)
+			problem(v,
+				"checkpoint n=%lld (%s): link %lld's hash is not the signed head "
+				"(the chain was rewritten up to there)",
+				c->n, c->when, n);
+	}
+}
+
+/* Link i of r: its number follows the one before, its hash chains its row on that one. */
+static void walk_link(struct verify *v, struct walk *w, const PGresult *r, int i)
+{
+	uint8_t hash[32], rowd[32], mine[32];
+	long long n = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+	const char *tbl = PQgetvalue(r, i, 1), *key = PQgetvalue(r, i, 2);
+	if (!unhex(PQgetvalue(r, i, 3), rowd, 32) || !unhex(PQgetvalue(r, i, 4), hash, 32)) {
+		problem(v, "chain: link %lld (%s %s): not a 32-byte digest", n, tbl, key);
+		return;
+	}
+	if (n != w->expect)
+		problem(v, "chain: links %lld to %lld are missing (deleted)", w->expect, n - 1);
+	link_hash(w, tbl, key, rowd, mine);
+	if (n == w->expect && memcmp(mine, hash, 32) != 0)
+		problem(v,
+			"chain: link %lld (%s %s): its hash is not the one before it chained with "
+			"its row (the link, or the one before, was altered)",
+			n, tbl, key);
+	meet_checkpoints(v, w, n, hash);
+	memcpy(w->prev, hash, 32);
+	w->expect = n + 1;
+	w->after = n;
+}
+
+/* The head row names the last link; the chain's summary line. */
+static bool check_head(struct verify *v, const struct walk *w)
+{
+	PGresult *h = pgq_query(sql_audit_head_state, 0, NULL);
+	if (h == NULL)
+		return false;
+	char last[65];
+	hex_encode(last, w->prev, 32);
+	if (strtoll(PQgetvalue(h, 0, 0), NULL, 10) != w->after ||
+	    (w->after > 0 && strcmp(PQgetvalue(h, 0, 1), last) != 0))
+		problem(v, "chain: the head row (link %s) is not the last link (%lld)",
+			PQgetvalue(h, 0, 0), w->after);
+	fprintf(v->out, "chain: %lld links walked, %s rows queued for the chain stage\n", w->after,
+		PQgetvalue(h, 0, 2));
+	PQclear(h);
+	return true;
+}
+
+/*
+ * Walk every link from the first, a page at a time: its number follows
+ * the one before, its hash is SHA-256(the one before || its bytes), and a
+ * checkpoint's head is the hash of the link it names.  After a bad link
+ * the walk goes on from its stored hash, so that each alteration is said
+ * once or twice, not for every link after it.
+ */
+static bool walk_chain(struct verify *v, const struct checkpoint *cp, int ncp, long long *links)
+{
+	struct walk w = {.expect = 1, .cp = cp, .ncp = ncp, .ctx = EVP_MD_CTX_new()};
+	bool ok = w.ctx != NULL;
+	for (int rows = 1; ok && rows > 0;) {
+		char after_s[24];
+		snprintf(after_s, sizeof(after_s), "%lld", w.after);
+		const char *p[2] = {after_s, LINK_PAGE};
+		PGresult *r = pgq_query(sql_audit_links, 2, p);
+		ok = r != NULL;
+		rows = ok ? PQntuples(r) : 0;
+		for (int i = 0; i < rows; i++)
+			walk_link(v, &w, r, i);
+		PQclear(r);
+	}
+	for (; ok && w.k < ncp; w.k++)
+		problem(v, "checkpoint n=%lld (%s): the chain ends at link %lld (links deleted)",
+			cp[w.k].n, cp[w.k].when, w.after);
+	EVP_MD_CTX_free(w.ctx);
+	*links = w.after;
+	return ok && check_head(v, &w);
+}
+
+/* ---- the rows ---- */
+
+static bool check_rows(struct verify *v, const char *const range[3])
+{
+	PGresult *r = pgq_query(sql_audit_check_rows, 3, range);
+	if (r == NULL)
+		return false;
+	for (int i = 0; i < PQntuples(r); i++)
+		problem(v, "row: %s %s: %s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+			PQgetvalue(r, i, 2));
+	PQclear(r);
+	return true;
+}
+
+/* ---- the terminals' signatures ---- */
+
+/* A record as audit_signatures.sql gives it: its raw bytes decoded. */
+struct record {
+	const char *phone, *no, *cert, *reason;
+	bool rsa_raw, escaped, is_signed;
+	time_t at;
+	uint8_t *raw, want[32], cert_sha[32];
+	size_t n;
+};
+
+/* Row i of r; false (said) when its hex does not decode. */
+static bool record_of(struct verify *v, const PGresult *r, int i, struct record *rec)
+{
+	const char *raw_hex = PQgetvalue(r, i, 3);
+	*rec = (struct record){.phone = PQgetvalue(r, i, 2),
+			       .no = PQgetvalue(r, i, 1),
+			       .cert = PQgetvalue(r, i, 5),
+			       .reason = PQgetvalue(r, i, 11),
+			       .rsa_raw = PQgetvalue(r, i, 7)[0] == 't',
+			       .escaped = PQgetvalue(r, i, 8)[0] == 't',
+			       .is_signed = PQgetvalue(r, i, 9)[0] == 't',
+			       .at = (time_t)strtoll(PQgetvalue(r, i, 12), NULL, 10),
+			       .n = strlen(raw_hex) / 2};
+	rec->raw = malloc(rec->n + 1);
+	if (rec->raw && unhex(raw_hex, rec->raw, rec->n) &&
+	    unhex(PQgetvalue(r, i, 4), rec->want, 32) &&
+	    unhex(PQgetvalue(r, i, 6), rec->cert_sha, 32))
+		return true;
+	free(rec->raw);
+	problem(v, "signature: training_record terminal %s record %s: unreadable", rec->phone,
+		rec->no);
+	return false;
+}
+
+/* The signature of a signed record against its terminal's certificate, and what was stored. */
+static void check_signed(struct verify *v, struct sig_cache *sigs, const struct record *rec,
+			 const struct jtx_header *h)
+{
+	char err[256];
+	if (!sig_cache_put(sigs, rec->cert_sha, rec->cert, err, sizeof(err))) {
+		problem(v,
+			"signature: training_record terminal %s record %s: the terminal's "
+			"certificate: %s",
+			rec->phone, rec->no, err);
+		return;
+	}
+	enum sig_result s =
+		sig_verify_flags(sigs, rec->cert_sha, h->signed_bytes, h->signed_len, h->sig,
+				 h->sig_len, rec->at, rec->rsa_raw ? SIG_F_RSA_RAW : 0);
+	bool bad_stored = strcmp(rec->reason, "bad_signature") == 0;
+	if (s != SIG_OK && !bad_stored)
+		problem(v, "signature: training_record terminal %s record %s: %s, but stored %s",
+			rec->phone, rec->no, sig_result_name(s),
+			rec->reason[0] ? rec->reason : "accepted");
+	else if (s == SIG_OK && bad_stored)
+		problem(v,
+			"signature: training_record terminal %s record %s: verifies, but stored as "
+			"bad_signature",
+			rec->phone, rec->no);
+}
+
+/* One record's raw bytes against its digest and its terminal's signature. */
+static void check_record(struct verify *v, struct sig_cache *sigs, PGresult *r, int i,
+			 unsigned long *checked)
+{
+	struct record rec;
+	uint8_t got[32];
+	unsigned len = 0;
+	if (!record_of(v, r, i, &rec))
+		return;
+	EVP_Digest(rec.raw, rec.n, got, &len, EVP_sha256(), NULL);
+	if (memcmp(got, rec.want, 32) != 0)
+		problem(v,
+			"signature: training_record terminal %s record %s: raw_sha256 is not "
+			"the digest of raw",
+			rec.phone, rec.no);
+	struct jtx_header h;
+	enum jtx_err e = jtx_parse(rec.raw, rec.n, &h);
+	if (e != JTX_OK && rec.escaped)
+		e = jtx_parse_escaped_len(rec.raw, rec.n, &h);
+	(*checked)++;
+	if (e != JTX_OK)
+		problem(v,
+			"signature: training_record terminal %s record %s: raw is not a timing "
+			"message (%s)",
+			rec.phone, rec.no, jtx_strerror(e));
+	else if (rec.is_signed && h.sig_len == 0)
+		problem(v,
+			"signature: training_record terminal %s record %s: stored as signed, raw "
+			"has no signature",
+			rec.phone, rec.no);
+	else if (rec.is_signed) /* unsigned (rules.unsigned: flag): nothing to check */
+		check_signed(v, sigs, &rec, &h);
+	free(rec.raw);
+}
+
+static bool check_signatures(struct verify *v, const char *const range[3], unsigned long *checked)
+{
+	struct sig_cache *sigs = sig_cache_new(4096);
+	char tid[24] = "", rno[64] = "";
+	bool ok = sigs != NULL;
+	while (ok) {
+		const char *p[6] = {
+			range[0],   range[1], range[2], tid[0] ? tid : NULL, tid[0] ? rno : NULL,
+			RECORD_PAGE};
+		PGresult *r = pgq_query(sql_audit_signatures, 6, p);
+		if (r == NULL) {
+			ok = false;
+			break;
+		}
+		int rows = PQntuples(r);
+		for (int i = 0; i < rows; i++)
+			check_record(v, sigs, r, i, checked);
+		if (rows > 0) {
+			snprintf(tid, sizeof(tid), "%s", PQgetvalue(r, rows - 1, 0));
+			snprintf(rno, sizeof(rno), "%s", PQgetvalue(r, rows - 1, 1));
+		}
+		PQclear(r);
+		if (rows == 0)
+			break;
+	}
+	sig_cache_free(sigs);
+	return ok;
+}
+
+/* ---- the commands ---- */
+
+/* What audit verify checks: docs/audit.md "Verifying". */
+struct verify_opts {
+	const char *from, *to; /* the records' time range, as PostgreSQL reads it; NULL: open */
+	const char *school;    /* a school code; NULL: every school */
+	EVP_PKEY *key;	       /* the checkpoints' key (its public half); NULL: none given */
+	const char *witness;   /* a file of `audit checkpoints --export`; NULL: none */
+};
+
+/* The school's id into id (24 bytes); false (said) when there is none, or on error. */
+static bool school_id(const char *code, char *id)
+{
+	const char *p[1] = {code};
+	PGresult *r = pgq_query(sql_audit_school_id, 1, p);
+	if (r == NULL)
+		return false;
+	bool found = PQntuples(r) == 1;
+	if (found)
+		snprintf(id, 24, "%s", PQgetvalue(r, 0, 0));
+	else
+		fprintf(stderr, "hoursctl: audit verify: no school %s\n", code);
+	PQclear(r);
+	return found;
+}
+
+/* Every stored checkpoint's signature with the key given, and the witness against them. */
+static void verify_checkpoint_sigs(struct verify *v, const struct checkpoint *cp, int ncp,
+				   const char *witness)
+{
+	unsigned long good = 0;
+	for (int i = 0; v->key && i < ncp; i++)
+		good += checkpoint_good(v, &cp[i], "");
+	if (v->key == NULL && ncp > 0)
+		problem(v,
+			"checkpoints: %d stored, none verified: no key to verify them with "
+			"(--key FILE, or audit.checkpoint_key in -c FILE)",
+			ncp);
+	else
+		fprintf(v->out, "checkpoints: %lu of %d signatures verify (key %.16s...)\n", good,
+			ncp, v->key ? v->key_id : "none");
+	if (witness && v->key)
+		check_witness(v, witness, cp, ncp);
+}
+
+/* Every discrepancy one line on out; 0 when there is none, 1 otherwise or on error. */
+static int verify(const struct verify_opts *o, FILE *out)
+{
+	struct verify v = {.out = out, .key = o->key};
+	const char *range[3] = {o->from, o->to, NULL};
+	char id[24];
+	if (o->school && !school_id(o->school, id))
+		return 1;
+	range[2] = o->school ? id : NULL;
+	if (v.key && !checkpoint_key_id(v.key, v.key_id))
+		return 1;
+	int ncp = 0;
+	struct checkpoint *cp = load_checkpoints(&ncp);
+	if (cp == NULL)
+		return 1;
+	verify_checkpoint_sigs(&v, cp, ncp, o->witness);
+	long long links = 0;
+	unsigned long records = 0;
+	bool ok = walk_chain(&v, cp, ncp, &links) && check_rows(&v, range) &&
+		  check_signatures(&v, range, &records);
+	free(cp);
+	if (!ok)
+		return 1;
+	fprintf(out, "signatures: %lu training records checked from their raw bytes\n", records);
+	if (audit_differences(NULL, out) != 0)
+		v.problems++;
+	if (v.problems) {
+		fprintf(out, "audit verify: %lu discrepancies\n", v.problems);
+		return 1;
+	}
+	fprintf(out, "audit verify: clean (%lld links, %d checkpoints, %lu records)\n", links, ncp,
+		records);
+	return 0;
+}
+
+/* The checkpoints' key for verify: --key, else the configuration's audit.checkpoint_key. */
+static EVP_PKEY *verify_key(const char *path, int *rc)
+{
+	char err[512];
+	*rc = 0;
+	if (path == NULL && cfg_path()) {
+		const struct hconf *c = cfg_get();
+		if (c == NULL) {
+			*rc = 1;
+			return NULL;
+		}
+		path = c->audit_checkpoint_key;
+	}
+	EVP_PKEY *k = path ? checkpoint_key_load(path, false, err, sizeof(err)) : NULL;
+	if (path && k == NULL) {
+		fprintf(stderr, "hoursctl: audit verify: %s\n", err);
+		*rc = 1;
+	}
+	return k;
+}
+
+/* audit verify [--from TS] [--to TS] [--school CODE] [--key FILE] [--witness FILE] */
+int verify_audit(const struct args *a)
+{
+	struct verify_opts o = {
+		.from = a->opt[0], .to = a->opt[1], .school = a->opt[2], .witness = a->opt[4]};
+	int rc;
+	time_t t;
+	if ((o.from && !check_time("--from", o.from, &t)) ||
+	    (o.to && !check_time("--to", o.to, &t)))
+		return check_time_rc();
+	if (o.school && !check_label("school code", o.school, 64))
+		return 2;
+	o.key = verify_key(a->opt[3], &rc);
+	if (rc)
+		return rc;
+	rc = pgq_conn() ? verify(&o, stdout) : 1;
+	EVP_PKEY_free(o.key);
+	return rc;
+}
+
+/* The checkpoints as a witness file: a line each, after a comment line naming the fields. */
+static bool export_checkpoints(const struct checkpoint *cp, int n, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (f != NULL) {
+		fprintf(f, "# hoursd audit checkpoints v1: n head unix-time key-id signature "
+			   "signed-at (hoursctl audit verify --witness)\n");
+		for (int i = 0; i < n; i++)
+			fprintf(f, "%lld %s %lld %s %s %s\n", cp[i].n, cp[i].head, cp[i].at,
+				cp[i].key_id, cp[i].sig_hex, cp[i].when);
+	}
+	if (f == NULL || fclose(f) != 0) {
+		fprintf(stderr, "hoursctl: audit checkpoints: %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	printf("%d checkpoints written to %s\n", n, path);
+	return true;
+}
+
+/* audit checkpoints [--export FILE]: the stored checkpoints listed, or written to a witness file.
+ */
+int verify_checkpoints(const struct args *a)
+{
+	int n = 0;
+	if (pgq_conn() == NULL)
+		return 1;
+	struct checkpoint *cp = load_checkpoints(&n);
+	if (cp == NULL)
+		return 1;
+	bool ok = true;
+	if (a->opt[0]) {
+		ok = export_checkpoints(cp, n, a->opt[0]);
+	} else {
+		printf("%-10s %-20s %-16s %s\n", "n", "signed at (UTC)", "key", "head");
+		for (int i = 0; i < n; i++)
+			printf("%-10lld %-20s %.16s %s\n", cp[i].n, cp[i].when, cp[i].key_id,
+			       cp[i].head);
+	}
+	free(cp);
+	return ok ? 0 : 1;
+}
