@@ -1,7 +1,7 @@
 /*
  * terminal.h - a registered terminal as the registry has it: the snapshot
  * of its row and of the lesson its last accepted logins left open
- * (sql/queries/terminal_lookup.sql), looked up by ingest.c, kept by
+ * (sql/queries/daemon/terminal_lookup.sql), looked up by ingest.c, kept by
  * conn.c for the connection's life, the start of lesson.c's lesson.
  */
 #ifndef HOURSD_TERMINAL_H

@@ -248,6 +248,9 @@ unit_verify || failed=1
 
 scripts/check-man.sh || failed=1
 
+echo "== layers: no call or include loop in the daemon or a tool (scripts/check-layers.py)"
+scripts/check-layers.py || failed=1
+
 echo "== docs: the hoursd and hoursctl command lines of README.md and docs/ (scripts/check-docs.py)"
 scripts/check-docs.py || failed=1
 

@@ -3,7 +3,7 @@
  *
  * Each step gives conn.c its verdict: refused (answered 0x8001 failure,
  * and counted against the address), the timestamp to take first (one
- * atomic update, sql/queries/terminal_auth_ts.sql), or authenticated
+ * atomic update, sql/queries/daemon/terminal_auth_ts.sql), or authenticated
  * (conn.c then applies connection.max_per_terminal).
  */
 #include "hoursd.h"
@@ -66,7 +66,7 @@ static void failed(const struct conn_msg *in, const char *why, struct conn_verdi
 }
 
 /*
- * The timestamp taken (sql/queries/terminal_auth_ts.sql): only one newer
+ * The timestamp taken (sql/queries/daemon/terminal_auth_ts.sql): only one newer
  * than the terminal's last accepted one is, on any instance, so a
  * captured authentication cannot be played again.
  */

@@ -150,7 +150,7 @@ void command_authenticated(struct server *srv, int64_t terminal_id)
 
 /* ---- answers ---- */
 
-/* An answer's row on its way (sql/queries/command_answer.sql), then conn.c's done. */
+/* An answer's row on its way (sql/queries/daemon/command_answer.sql), then conn.c's done. */
 struct answer_store {
 	struct conn *c; /* held by the answer conn.c owes */
 	uint16_t ext_serial;
