@@ -5,7 +5,7 @@
 --   trained_to, student_signed_by, to_char (student_signed_at),
 --   coach_signed_by, to_char (coach_signed_at), sealed_by,
 --   to_char (sealed_at), entered_by, cutoff, scan_name, scan_type,
---   length (scan_size), encode (scan_sha256), state, coalesce (decided)
+--   length (scan_size), encode (scan_sha256), state, coalesce (packet)
 SELECT f.form_no, f.student_no, f.school_code, f.part, f.vehicle_class, f.vehicle,
        f.classroom, f.simulator, f.remote, round(f.mileage_dkm / 10.0, 1), f.coach_no,
        f.trained_from::text, f.trained_to::text,

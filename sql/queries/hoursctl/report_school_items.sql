@@ -3,7 +3,7 @@
 -- seen in its terminals' records of the period), its vehicles and its
 -- training grounds.  Columns: kind (coach, vehicle, training_ground), the
 -- coach number, plate or site name, and a detail.
--- columns: ?column? (kind), coach_no, concat_ws (detail)
+-- columns: ?column? (kind), coach_no (id), concat_ws (detail)
 SELECT 'coach', c.coach_no, concat_ws(' ', c.teach_class, c.status)
   FROM coach c JOIN school s ON s.id = c.school_id
  WHERE s.code = $1

@@ -16,21 +16,25 @@
 
 #include <errno.h>
 
+/* PGQ_RANGE reads the first minute and the column after it: the last. */
+_Static_assert(AUDIT_PROGRESS_LAST_MINUTE == AUDIT_PROGRESS_FIRST_MINUTE + 1,
+	       "audit_progress: the last minute follows the first");
+
 /* Progress per part (audit_progress.sql), a line each. */
 static void print_progress(const PGresult *p, FILE *out)
 {
 	static const struct pgq_col cols[] = {
-		{"part", 0, 4, 0},
-		{"class", 1, 5, 0},
-		{"vehicle", 2, -7, 0},
-		{"simulator", 3, -9, 0},
-		{"classroom", 4, -9, 0},
-		{"remote", 5, -6, 0},
-		{"km", 6, -8, 0},
-		{"records", 7, -7, 0},
-		{"required", 8, -8, 0},
-		{"push", 9, 8, 0},
-		{"first - last minute (UTC+8)", 10, 0, PGQ_RANGE},
+		{"part", AUDIT_PROGRESS_PART, 4, 0},
+		{"class", AUDIT_PROGRESS_VEHICLE_CLASS, 5, 0},
+		{"vehicle", AUDIT_PROGRESS_VEHICLE, -7, 0},
+		{"simulator", AUDIT_PROGRESS_SIMULATOR, -9, 0},
+		{"classroom", AUDIT_PROGRESS_CLASSROOM, -9, 0},
+		{"remote", AUDIT_PROGRESS_REMOTE, -6, 0},
+		{"km", AUDIT_PROGRESS_KM, -8, 0},
+		{"records", AUDIT_PROGRESS_RECORDS, -7, 0},
+		{"required", AUDIT_PROGRESS_REQUIRED, -8, 0},
+		{"push", AUDIT_PROGRESS_PUSH_STATE, 8, 0},
+		{"first - last minute (UTC+8)", AUDIT_PROGRESS_FIRST_MINUTE, 0, PGQ_RANGE},
 	};
 	pgq_table(out, p, cols, ARRAY_SIZE(cols));
 	if (PQntuples(p) == 0)
@@ -42,18 +46,21 @@ static void print_rules(const PGresult *g, FILE *out)
 {
 	if (PQntuples(g) != 1)
 		return;
-	const char *held = PQgetvalue(g, 0, 0), *lowered = PQgetvalue(g, 0, 2);
+	const char *held = PQgetvalue(g, 0, AUDIT_STUDENT_RULES_HELD_CLASS);
+	const char *lowered = PQgetvalue(g, 0, AUDIT_STUDENT_RULES_LOWERED);
 	if (held[0])
 		fprintf(out, "\nlicence held: %s (noted %s): adding a class, %s\n", held,
-			PQgetvalue(g, 0, 1),
+			PQgetvalue(g, 0, AUDIT_STUDENT_RULES_NOTED_AT),
 			lowered[0] ? lowered : "no part of this class has reduced figures");
 	else
 		fprintf(out, "\nlicence held: none recorded (the full figures apply)\n");
-	if (PQgetvalue(g, 0, 4)[0])
-		fprintf(out, "mileage of the practice parts: %s km; part %s waits for %s km\n",
-			PQgetvalue(g, 0, 3), PQgetvalue(g, 0, 5), PQgetvalue(g, 0, 4));
+	const char *km = PQgetvalue(g, 0, AUDIT_STUDENT_RULES_PRACTICE_KM);
+	const char *gate = PQgetvalue(g, 0, AUDIT_STUDENT_RULES_GATE_KM);
+	if (gate[0])
+		fprintf(out, "mileage of the practice parts: %s km; part %s waits for %s km\n", km,
+			PQgetvalue(g, 0, AUDIT_STUDENT_RULES_GATED_PART), gate);
 	else
-		fprintf(out, "mileage of the practice parts: %s km\n", PQgetvalue(g, 0, 3));
+		fprintf(out, "mileage of the practice parts: %s km\n", km);
 }
 
 /* Every minute that did not count, with its reason (audit_rejected.sql). */
@@ -61,9 +68,12 @@ static void print_rejected(const PGresult *r, FILE *out)
 {
 	fprintf(out, "\nminutes that did not count: %d (times UTC+8)\n", PQntuples(r));
 	for (int i = 0; i < PQntuples(r); i++)
-		fprintf(out, "  %s  %s  terminal %s  part %s  %s\n", PQgetvalue(r, i, 0),
-			PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-			PQgetvalue(r, i, 4));
+		fprintf(out, "  %s  %s  terminal %s  part %s  %s\n",
+			PQgetvalue(r, i, AUDIT_REJECTED_RECORD_TIME),
+			PQgetvalue(r, i, AUDIT_REJECTED_RECORD_NO),
+			PQgetvalue(r, i, AUDIT_REJECTED_PHONE),
+			PQgetvalue(r, i, AUDIT_REJECTED_PART),
+			PQgetvalue(r, i, AUDIT_REJECTED_REASON));
 }
 
 /* Whether anything at all is known of the student; false (said) when not, or on error. */
@@ -72,7 +82,7 @@ static bool student_known(const char *const v[1])
 	PGresult *k = pgq_query(sql_audit_student_known, 1, v);
 	if (k == NULL)
 		return false;
-	bool known = PQgetvalue(k, 0, 0)[0] == 't';
+	bool known = PQgetvalue(k, 0, AUDIT_STUDENT_KNOWN_KNOWN)[0] == 't';
 	PQclear(k);
 	if (!known)
 		fprintf(stderr,
@@ -115,7 +125,8 @@ static int write_pdf(const PGresult *d, const PGresult *f, const char *file)
 {
 	char err[256];
 	size_t n = 0;
-	unsigned char *pdf = teachlog_pdf(PQgetvalue(d, 0, 0), f, &n, err, sizeof(err));
+	unsigned char *pdf =
+		teachlog_pdf(PQgetvalue(d, 0, TEACHING_LOG_DOC), f, &n, err, sizeof(err));
 	FILE *out = pdf ? fopen(file, "wb") : NULL;
 	bool written = out && fwrite(pdf, 1, n, out) == n;
 	if (out && fclose(out) != 0)
@@ -139,7 +150,7 @@ static int explain_pdf(const char *student, const char *part, const char *file)
 	PGresult *d = pgq_query(sql_teaching_log, 2, v);
 	PGresult *f = d ? pgq_query(sql_teaching_log_backfill, 2, v) : NULL;
 	int rc = 1;
-	if (f && (PQntuples(d) != 1 || PQgetisnull(d, 0, 0)))
+	if (f && (PQntuples(d) != 1 || PQgetisnull(d, 0, TEACHING_LOG_DOC)))
 		fprintf(stderr, "hoursctl: explain --pdf: student %s has no counted minutes%s%s\n",
 			student, part ? " in part " : "", part ? part : "");
 	else if (f)
@@ -182,13 +193,19 @@ int audit_differences(const char *student_no, FILE *out)
 		fprintf(out,
 			"student %s part %s: from records vehicle/simulator/classroom/remote/"
 			"mileage/records %s, stored %s\n",
-			PQgetvalue(p, i, 0), PQgetvalue(p, i, 1), PQgetvalue(p, i, 2),
-			PQgetvalue(p, i, 3));
+			PQgetvalue(p, i, AUDIT_RECOMPUTE_STUDENT_NO),
+			PQgetvalue(p, i, AUDIT_RECOMPUTE_PART),
+			PQgetvalue(p, i, AUDIT_RECOMPUTE_DERIVED),
+			PQgetvalue(p, i, AUDIT_RECOMPUTE_STORED));
 	for (int i = 0; i < PQntuples(d); i++)
 		fprintf(out, "student %s %s day %s: offered %s, stored %s, counted %s, cap %s\n",
-			PQgetvalue(d, i, 0), PQgetvalue(d, i, 1), PQgetvalue(d, i, 2),
-			PQgetvalue(d, i, 3), PQgetvalue(d, i, 4), PQgetvalue(d, i, 5),
-			PQgetvalue(d, i, 6));
+			PQgetvalue(d, i, AUDIT_RECOMPUTE_DAYS_STUDENT_NO),
+			PQgetvalue(d, i, AUDIT_RECOMPUTE_DAYS_CAP_GROUP),
+			PQgetvalue(d, i, AUDIT_RECOMPUTE_DAYS_DAY),
+			PQgetvalue(d, i, AUDIT_RECOMPUTE_DAYS_OFFERED),
+			PQgetvalue(d, i, AUDIT_RECOMPUTE_DAYS_MINUTES),
+			PQgetvalue(d, i, AUDIT_RECOMPUTE_DAYS_COUNTED),
+			PQgetvalue(d, i, AUDIT_RECOMPUTE_DAYS_CAP));
 	int differences = PQntuples(p) + PQntuples(d);
 	fprintf(out, "recompute: %d difference(s)%s\n", differences,
 		differences ? "" : ": the stored progress is what the records say");

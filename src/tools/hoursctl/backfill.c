@@ -19,7 +19,7 @@
 #include <errno.h>
 #include <jansson.h>
 
-/* A kind's minutes against the syllabus's most for it (column col of facts). */
+/* A kind's minutes against the syllabus's most for it (col: a BACKFILL_FACTS_MAX_ of facts). */
 static const char *kind_refusal(const PGresult *r, int col, const char *kind, long minutes,
 				long part, char *buf, size_t cap)
 {
@@ -42,28 +42,28 @@ static const char *kind_refusal(const PGresult *r, int col, const char *kind, lo
 static const char *student_facts_refusal(const PGresult *r, const struct form *f, const char *sha,
 					 const char *cutoff, char *buf, size_t cap)
 {
-	if (!PQgetisnull(r, 0, 11))
+	if (!PQgetisnull(r, 0, BACKFILL_FACTS_FORM_ENTERED))
 		snprintf(buf, cap, "form %s was imported already (%s): a form is taken once",
-			 f->form_no, PQgetvalue(r, 0, 11));
-	else if (!PQgetisnull(r, 0, 12))
+			 f->form_no, PQgetvalue(r, 0, BACKFILL_FACTS_FORM_ENTERED));
+	else if (!PQgetisnull(r, 0, BACKFILL_FACTS_FORM_NO))
 		snprintf(buf, cap, "this scan (SHA-256 %.16s...) was imported already with form %s",
-			 sha, PQgetvalue(r, 0, 12));
-	else if (PQgetvalue(r, 0, 0)[0] != 't')
+			 sha, PQgetvalue(r, 0, BACKFILL_FACTS_FORM_NO));
+	else if (PQgetvalue(r, 0, BACKFILL_FACTS_ENROLLED)[0] != 't')
 		snprintf(buf, cap, "student %s is not enrolled (hoursctl student add|import)",
 			 f->student_no);
-	else if (strcmp(PQgetvalue(r, 0, 3), f->school) != 0)
+	else if (strcmp(PQgetvalue(r, 0, BACKFILL_FACTS_CODE), f->school) != 0)
 		snprintf(buf, cap, "the form's school %s is not the student's (%s)", f->school,
-			 PQgetvalue(r, 0, 3));
-	else if (PQgetvalue(r, 0, 1)[0] != 't')
+			 PQgetvalue(r, 0, BACKFILL_FACTS_CODE));
+	else if (PQgetvalue(r, 0, BACKFILL_FACTS_LEGACY)[0] != 't')
 		snprintf(buf, cap,
 			 "student %s is not a legacy student: only legacy students' hours are "
 			 "back-filled (the terminals record everyone else's)",
 			 f->student_no);
-	else if (strcmp(PQgetvalue(r, 0, 2), cutoff) >= 0)
+	else if (strcmp(PQgetvalue(r, 0, BACKFILL_FACTS_PRE_ENTERED_ON), cutoff) >= 0)
 		snprintf(buf, cap,
 			 "student %s was pre-entered on %s, not before the cut-off %s "
 			 "(rules.legacy_cutoff)",
-			 f->student_no, PQgetvalue(r, 0, 2), cutoff);
+			 f->student_no, PQgetvalue(r, 0, BACKFILL_FACTS_PRE_ENTERED_ON), cutoff);
 	else
 		return NULL;
 	return buf;
@@ -75,30 +75,34 @@ static const char *syllabus_refusal(const PGresult *r, const struct form *f, con
 {
 	long total = f->vehicle + f->classroom + f->simulator + f->remote;
 	const char *why;
-	if (PQgetisnull(r, 0, 9)) {
+	if (PQgetisnull(r, 0, BACKFILL_FACTS_REQUIRED_MINUTES)) {
 		snprintf(buf, cap,
 			 "the syllabus has no part %ld for class %s (hoursd publishes it at "
 			 "start)",
 			 f->part, cls);
 		return buf;
 	}
-	if ((why = kind_refusal(r, 5, "vehicle", f->vehicle, f->part, buf, cap)) ||
-	    (why = kind_refusal(r, 6, "simulator", f->simulator, f->part, buf, cap)) ||
-	    (why = kind_refusal(r, 7, "classroom", f->classroom, f->part, buf, cap)) ||
-	    (why = kind_refusal(r, 8, "remote", f->remote, f->part, buf, cap)))
+	if ((why = kind_refusal(r, BACKFILL_FACTS_MAX_VEHICLE, "vehicle", f->vehicle, f->part, buf,
+				cap)) ||
+	    (why = kind_refusal(r, BACKFILL_FACTS_MAX_SIMULATOR, "simulator", f->simulator, f->part,
+				buf, cap)) ||
+	    (why = kind_refusal(r, BACKFILL_FACTS_MAX_CLASSROOM, "classroom", f->classroom, f->part,
+				buf, cap)) ||
+	    (why = kind_refusal(r, BACKFILL_FACTS_MAX_REMOTE, "remote", f->remote, f->part, buf,
+				cap)))
 		return why;
-	long required = strtol(PQgetvalue(r, 0, 9), NULL, 10);
-	long others = strtol(PQgetvalue(r, 0, 10), NULL, 10);
+	long required = strtol(PQgetvalue(r, 0, BACKFILL_FACTS_REQUIRED_MINUTES), NULL, 10);
+	long others = strtol(PQgetvalue(r, 0, BACKFILL_FACTS_OTHER_MINUTES), NULL, 10);
 	if (total + others > required)
 		snprintf(buf, cap,
 			 "%ld minutes%s%ld on the student's other forms of part %ld) are more than "
 			 "the %ld the syllabus requires for the part",
 			 total, others ? " (with " : " (", others, f->part, required);
-	else if (!PQgetisnull(r, 0, 13))
+	else if (!PQgetisnull(r, 0, BACKFILL_FACTS_PACKET))
 		snprintf(buf, cap,
 			 "part %ld of student %s is met and has its packet already (%s): nothing "
 			 "to back-fill",
-			 f->part, f->student_no, PQgetvalue(r, 0, 13));
+			 f->part, f->student_no, PQgetvalue(r, 0, BACKFILL_FACTS_PACKET));
 	else
 		return NULL;
 	return buf;
@@ -120,7 +124,7 @@ static const char *facts_refusal(const struct form *f, const char *sha, const ch
 		return NULL;
 	const char *why = student_facts_refusal(r, f, sha, cutoff, buf, cap);
 	if (why == NULL) {
-		snprintf(cls, 8, "%s", PQgetvalue(r, 0, 4));
+		snprintf(cls, 8, "%s", PQgetvalue(r, 0, BACKFILL_FACTS_VEHICLE_CLASS));
 		why = syllabus_refusal(r, f, cls, buf, cap);
 	}
 	PQclear(r);
@@ -321,18 +325,19 @@ int backfill_decide(const struct args *a)
 	if (r == NULL)
 		return 1;
 	int rc = 0;
-	if (PQgetvalue(r, 0, 0)[0] != 't') {
+	if (PQgetvalue(r, 0, BACKFILL_DECIDE_FOUND)[0] != 't') {
 		fprintf(stderr, "hoursctl: backfill %s: no form %s\n", verb, form_no);
 		rc = 1;
-	} else if (PQgetvalue(r, 0, 1)[0] != 't') {
+	} else if (PQgetvalue(r, 0, BACKFILL_DECIDE_WRITTEN)[0] != 't') {
 		fprintf(stderr, "hoursctl: backfill %s: form %s was %s: a form is decided once\n",
-			verb, form_no, PQgetvalue(r, 0, 2));
+			verb, form_no, PQgetvalue(r, 0, BACKFILL_DECIDE_BEFORE));
 		rc = 1;
 	} else if (approve) {
-		const char *packet = PQgetvalue(r, 0, 5);
+		const char *packet = PQgetvalue(r, 0, BACKFILL_DECIDE_PACKET);
 		printf("form %s approved by %s: student %s part %s counts it from the judge's next "
 		       "batch%s%s\n",
-		       form_no, by, PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4),
+		       form_no, by, PQgetvalue(r, 0, BACKFILL_DECIDE_STUDENT_NO),
+		       PQgetvalue(r, 0, BACKFILL_DECIDE_PART),
 		       packet[0] ? "; the part has its packet already, it is not pushed again: "
 				 : "",
 		       packet);
@@ -348,14 +353,14 @@ int backfill_list(const struct args *a)
 {
 	static const char *const states[] = {"pending", "approved", "rejected"};
 	static const struct pgq_col cols[] = {
-		{"form", 0, 20, 0},
-		{"student", 1, 16, 0},
-		{"part", 2, 4, 0},
-		{"minutes", 3, -7, 0},
-		{"state", 4, 8, 0},
-		{"entered by", 5, 16, 0},
-		{"entered (UTC+8)", 6, 16, 0},
-		{"decided by", 7, 0, 0},
+		{"form", BACKFILL_LIST_FORM_NO, 20, 0},
+		{"student", BACKFILL_LIST_STUDENT_NO, 16, 0},
+		{"part", BACKFILL_LIST_PART, 4, 0},
+		{"minutes", BACKFILL_LIST_MINUTES, -7, 0},
+		{"state", BACKFILL_LIST_STATE, 8, 0},
+		{"entered by", BACKFILL_LIST_ENTERED_BY, 16, 0},
+		{"entered (UTC+8)", BACKFILL_LIST_ENTERED_AT, 16, 0},
+		{"decided by", BACKFILL_LIST_DECIDED_BY, 0, 0},
 	};
 	const char *state = a->opt[0];
 	bool ok = state == NULL;
@@ -382,17 +387,19 @@ static bool show_form(const PGresult *r)
 {
 	if (PQntuples(r) == 0)
 		return false;
-#define V(i) PQgetvalue(r, 0, i)
+#define V(c) PQgetvalue(r, 0, BACKFILL_SHOW_##c)
 	printf("form           %s (%s)\nstudent        %s, school %s, class %s\npart           %s\n"
 	       "minutes        vehicle %s, classroom %s, simulator %s, remote %s\n"
 	       "mileage        %s km\ncoach          %s\ntrained        %s to %s\n",
-	       V(0), V(25), V(1), V(2), V(4), V(3), V(5), V(6), V(7), V(8), V(9), V(10), V(11),
-	       V(12));
+	       V(FORM_NO), V(STATE), V(STUDENT_NO), V(SCHOOL_CODE), V(VEHICLE_CLASS), V(PART),
+	       V(VEHICLE), V(CLASSROOM), V(SIMULATOR), V(REMOTE), V(KM), V(COACH_NO),
+	       V(TRAINED_FROM), V(TRAINED_TO));
 	printf("signed         student %s (%s), coach %s (%s)\nsealed         %s (%s)\n"
 	       "entered by     %s (cut-off %s)\nscan           %s, %s, %s bytes, SHA-256 %s\n"
 	       "packet         %s\n",
-	       V(13), V(14), V(15), V(16), V(17), V(18), V(19), V(20), V(21), V(22), V(23), V(24),
-	       V(26));
+	       V(STUDENT_SIGNED_BY), V(STUDENT_SIGNED_AT), V(COACH_SIGNED_BY), V(COACH_SIGNED_AT),
+	       V(SEALED_BY), V(SEALED_AT), V(ENTERED_BY), V(CUTOFF), V(SCAN_NAME), V(SCAN_TYPE),
+	       V(SCAN_SIZE), V(SCAN_SHA256), V(PACKET));
 #undef V
 	return true;
 }
@@ -416,9 +423,12 @@ int backfill_show(const struct args *a)
 		return 1;
 	printf("steps (UTC+8)\n");
 	for (int i = 0; i < PQntuples(s); i++)
-		printf("  %-8s %s by %s (database user %s)%s%s\n", PQgetvalue(s, i, 0),
-		       PQgetvalue(s, i, 2), PQgetvalue(s, i, 1), PQgetvalue(s, i, 3),
-		       PQgetvalue(s, i, 4)[0] ? ": " : "", PQgetvalue(s, i, 4));
+		printf("  %-8s %s by %s (database user %s)%s%s\n",
+		       PQgetvalue(s, i, BACKFILL_STEPS_STEP), PQgetvalue(s, i, BACKFILL_STEPS_AT),
+		       PQgetvalue(s, i, BACKFILL_STEPS_BY_NAME),
+		       PQgetvalue(s, i, BACKFILL_STEPS_DB_USER),
+		       PQgetvalue(s, i, BACKFILL_STEPS_NOTE)[0] ? ": " : "",
+		       PQgetvalue(s, i, BACKFILL_STEPS_NOTE));
 	PQclear(s);
 	return 0;
 }
@@ -426,10 +436,18 @@ int backfill_show(const struct args *a)
 int backfill_explain(const char *student_no, FILE *out)
 {
 	static const struct pgq_col cols[] = {
-		{"part", 0, 4, 0},	 {"vehicle", 1, -7, 0},	  {"simulator", 2, -9, 0},
-		{"classroom", 3, -9, 0}, {"remote", 4, -6, 0},	  {"km", 5, -8, 0},
-		{"approved", 6, 20, 0},	 {"pending", 7, 20, 0},	  {"terminal", 8, -8, 0},
-		{"together", 9, -8, 0},	 {"required", 10, -8, 0}, {"push", 11, 0, 0},
+		{"part", AUDIT_BACKFILL_PART, 4, 0},
+		{"vehicle", AUDIT_BACKFILL_VEHICLE, -7, 0},
+		{"simulator", AUDIT_BACKFILL_SIMULATOR, -9, 0},
+		{"classroom", AUDIT_BACKFILL_CLASSROOM, -9, 0},
+		{"remote", AUDIT_BACKFILL_REMOTE, -6, 0},
+		{"km", AUDIT_BACKFILL_KM, -8, 0},
+		{"approved", AUDIT_BACKFILL_FORMS, 20, 0},
+		{"pending", AUDIT_BACKFILL_PENDING, 20, 0},
+		{"terminal", AUDIT_BACKFILL_TERMINALS, -8, 0},
+		{"together", AUDIT_BACKFILL_COUNTED, -8, 0},
+		{"required", AUDIT_BACKFILL_REQUIRED, -8, 0},
+		{"push", AUDIT_BACKFILL_PUSH_STATE, 0, 0},
 	};
 	const char *v[1] = {student_no};
 	PGresult *r = pgq_query(sql_audit_backfill, 1, v);

@@ -73,7 +73,7 @@ bool check_time(const char *name, const char *v, time_t *out)
 			fprintf(stderr, "hoursctl: %s: not a timestamp\n", name);
 		return false;
 	}
-	*out = (time_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	*out = (time_t)strtoll(PQgetvalue(r, 0, TIMESTAMP_EPOCH_EPOCH), NULL, 10);
 	PQclear(r);
 	return true;
 }

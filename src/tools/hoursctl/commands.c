@@ -43,7 +43,8 @@ static int queue_command(const char *number, const char *kind, uint16_t ext_id,
 	if (rc == 0)
 		printf("command %s queued for terminal %s (id %s, 0x%04x, %zu bytes); sent when it "
 		       "is authenticated, until %s\n",
-		       kind, n, PQgetvalue(r, 0, 0), ext_id, len, PQgetvalue(r, 0, 1));
+		       kind, n, PQgetvalue(r, 0, TERMINAL_COMMAND_QUEUE_ID), ext_id, len,
+		       PQgetvalue(r, 0, TERMINAL_COMMAND_QUEUE_EXPIRES_AT));
 	else
 		fprintf(stderr, "hoursctl: no terminal %s\n", n);
 	PQclear(r);
@@ -130,9 +131,14 @@ int commands_ban(const struct args *a)
 int commands_list(const struct args *a)
 {
 	static const struct pgq_col cols[] = {
-		{"id", 0, 6, 0},     {"terminal", 1, 20, 0}, {"command", 2, 14, 0},
-		{"state", 3, 9, 0},  {"queued", 4, 29, 0},   {"sent", 5, 29, 0},
-		{"result", 6, 6, 0}, {"expires", 7, 0, 0},
+		{"id", TERMINAL_COMMAND_LIST_ID, 6, 0},
+		{"terminal", TERMINAL_COMMAND_LIST_PHONE, 20, 0},
+		{"command", TERMINAL_COMMAND_LIST_KIND, 14, 0},
+		{"state", TERMINAL_COMMAND_LIST_STATE, 9, 0},
+		{"queued", TERMINAL_COMMAND_LIST_CREATED_AT, 29, 0},
+		{"sent", TERMINAL_COMMAND_LIST_SENT_AT, 29, 0},
+		{"result", TERMINAL_COMMAND_LIST_RESULT, 6, 0},
+		{"expires", TERMINAL_COMMAND_LIST_EXPIRES_AT, 0, 0},
 	};
 	const char *number = a->pos[0];
 	char n[21] = "";

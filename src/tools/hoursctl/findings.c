@@ -66,8 +66,41 @@ static const struct kind {
 	{sql_findings_upload_timeliness, {LIM(min_realtime_percent), NO_LIM}},
 };
 
-static const char *const columns[] = {"finding", "school", "subject", "at",
-				      "measure", "detail", "evidence"};
+/*
+ * Every kind gives findings_off_site's columns, in its order: read by its
+ * names (the fourth and fifth have names of their own in some kinds).
+ */
+#define SAME_COLUMNS(K, AT, MEASURE)                                                               \
+	_Static_assert((int)K##_FINDING == (int)FINDINGS_OFF_SITE_FINDING &&                       \
+			       (int)K##_SCHOOL_CODE == (int)FINDINGS_OFF_SITE_SCHOOL_CODE &&       \
+			       (int)K##_SUBJECT == (int)FINDINGS_OFF_SITE_SUBJECT &&               \
+			       (int)K##_##AT == (int)FINDINGS_OFF_SITE_AT &&                       \
+			       (int)K##_##MEASURE == (int)FINDINGS_OFF_SITE_MEASURE &&             \
+			       (int)K##_DETAIL == (int)FINDINGS_OFF_SITE_DETAIL &&                 \
+			       (int)K##_EVIDENCE == (int)FINDINGS_OFF_SITE_EVIDENCE &&             \
+			       (int)K##_NCOLS == (int)FINDINGS_OFF_SITE_NCOLS,                     \
+		       #K " and FINDINGS_OFF_SITE differ in their columns")
+SAME_COLUMNS(FINDINGS_SHORT_LESSON, AT, MISSING_MINUTES);
+SAME_COLUMNS(FINDINGS_CONTENT_REDUCED, AT, MEASURE);
+SAME_COLUMNS(FINDINGS_TERMINAL_ANOMALY, AT, MEASURE);
+SAME_COLUMNS(FINDINGS_VENDOR_ANOMALY, AT, MEASURE);
+SAME_COLUMNS(FINDINGS_COACH_TWO_PLACES, AT, MEASURE);
+SAME_COLUMNS(FINDINGS_COACH_DAY, DAY, STUDENTS);
+SAME_COLUMNS(FINDINGS_FACE_MATCH, AT, FACE_CONFIDENCE);
+SAME_COLUMNS(FINDINGS_VEHICLE_NO_TERMINAL, AT, MEASURE);
+SAME_COLUMNS(FINDINGS_TERMINAL_SILENT, AT, SILENT_DAYS);
+SAME_COLUMNS(FINDINGS_UPLOAD_TIMELINESS, AT, MEASURE);
+
+/* A finding's keys, by the column each comes from; the evidence is parsed. */
+static const char *const columns[] = {
+	[FINDINGS_OFF_SITE_FINDING] = "finding",   [FINDINGS_OFF_SITE_SCHOOL_CODE] = "school",
+	[FINDINGS_OFF_SITE_SUBJECT] = "subject",   [FINDINGS_OFF_SITE_AT] = "at",
+	[FINDINGS_OFF_SITE_MEASURE] = "measure",   [FINDINGS_OFF_SITE_DETAIL] = "detail",
+	[FINDINGS_OFF_SITE_EVIDENCE] = "evidence",
+};
+_Static_assert(ARRAY_SIZE(columns) == FINDINGS_OFF_SITE_NCOLS &&
+		       FINDINGS_OFF_SITE_EVIDENCE + 1 == FINDINGS_OFF_SITE_NCOLS,
+	       "a key a column, the evidence last");
 
 /* One statement's rows appended to all; false (said) on error. */
 static bool collect_kind(const struct kind *k, const struct findings_query *q, json_t *all)
@@ -87,9 +120,10 @@ static bool collect_kind(const struct kind *k, const struct findings_query *q, j
 		return false;
 	for (int i = 0; i < PQntuples(r); i++) {
 		json_t *o = json_object();
-		for (int c = 0; c < 6; c++)
+		for (int c = 0; c < FINDINGS_OFF_SITE_EVIDENCE; c++)
 			json_object_set_new(o, columns[c], json_string(PQgetvalue(r, i, c)));
-		json_t *ev = json_loads(PQgetvalue(r, i, 6), JSON_DECODE_ANY, NULL);
+		json_t *ev = json_loads(PQgetvalue(r, i, FINDINGS_OFF_SITE_EVIDENCE),
+					JSON_DECODE_ANY, NULL);
 		json_object_set_new(o, "evidence", ev ? ev : json_array());
 		json_array_append_new(all, o);
 	}

@@ -91,7 +91,7 @@ static int apply_grants(void)
 	PGresult *r = pgq_query(sql_migrate_has_grants, 0, NULL);
 	if (r == NULL)
 		return 1;
-	bool has = PQgetvalue(r, 0, 0)[0] == 't';
+	bool has = PQgetvalue(r, 0, MIGRATE_HAS_GRANTS_HAS_GRANTS)[0] == 't';
 	PQclear(r);
 	if (!has)
 		return 0;

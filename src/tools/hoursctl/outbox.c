@@ -12,9 +12,13 @@ int outbox_list(const struct args *a)
 {
 	static const char *const states[] = {"pending", "sending", "done", "failed"};
 	static const struct pgq_col cols[] = {
-		{"id", 0, 36, 0},	 {"student", 1, 16, 0}, {"part", 2, 4, 0},
-		{"state", 3, 7, 0},	 {"attempts", 4, 8, 0}, {"next attempt", 5, 22, 0},
-		{"last error", 6, 0, 0},
+		{"id", PUSH_LIST_ID, 36, 0},
+		{"student", PUSH_LIST_STUDENT_NO, 16, 0},
+		{"part", PUSH_LIST_PART, 4, 0},
+		{"state", PUSH_LIST_STATE, 7, 0},
+		{"attempts", PUSH_LIST_ATTEMPTS, 8, 0},
+		{"next attempt", PUSH_LIST_NEXT_ATTEMPT, 22, 0},
+		{"last error", PUSH_LIST_LAST_ERROR, 0, 0},
 	};
 	const char *state = a->opt[0];
 	size_t i = 0;
@@ -54,8 +58,12 @@ static bool valid_uuid(const char *s)
 static int show_attempts(const char *const v[1])
 {
 	static const struct pgq_col cols[] = {
-		{"attempt", 0, 7, 0}, {"started", 1, 30, 0}, {"status", 2, 6, 0},
-		{"ms", 3, 8, 0},      {"outcome", 4, 9, 0},  {"answer (first 4 KiB)", 5, 0, 0},
+		{"attempt", PUSH_SHOW_ATTEMPTS_ATTEMPT, 7, 0},
+		{"started", PUSH_SHOW_ATTEMPTS_STARTED, 30, 0},
+		{"status", PUSH_SHOW_ATTEMPTS_HTTP_STATUS, 6, 0},
+		{"ms", PUSH_SHOW_ATTEMPTS_LATENCY_MS, 8, 0},
+		{"outcome", PUSH_SHOW_ATTEMPTS_OUTCOME, 9, 0},
+		{"answer (first 4 KiB)", PUSH_SHOW_ATTEMPTS_ANSWER, 0, 0},
 	};
 	PGresult *r = pgq_query(sql_push_show_attempts, 1, v);
 	if (r == NULL)
@@ -84,9 +92,12 @@ int outbox_show(const struct args *a)
 	printf("packet %s\n  student %s, part %s, class %s\n  state %s, attempts %s\n"
 	       "  created %s, next attempt %s, done %s, re-driven %s\n  last error: %s\n"
 	       "  body: %s\n",
-	       id, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
-	       PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 6),
-	       PQgetvalue(r, 0, 7), PQgetvalue(r, 0, 8), PQgetvalue(r, 0, 9), PQgetvalue(r, 0, 10));
+	       id, PQgetvalue(r, 0, PUSH_SHOW_STUDENT_NO), PQgetvalue(r, 0, PUSH_SHOW_PART),
+	       PQgetvalue(r, 0, PUSH_SHOW_VEHICLE_CLASS), PQgetvalue(r, 0, PUSH_SHOW_STATE),
+	       PQgetvalue(r, 0, PUSH_SHOW_ATTEMPTS), PQgetvalue(r, 0, PUSH_SHOW_CREATED),
+	       PQgetvalue(r, 0, PUSH_SHOW_NEXT_ATTEMPT), PQgetvalue(r, 0, PUSH_SHOW_DONE),
+	       PQgetvalue(r, 0, PUSH_SHOW_REDRIVEN), PQgetvalue(r, 0, PUSH_SHOW_LAST_ERROR),
+	       PQgetvalue(r, 0, PUSH_SHOW_BODY));
 	PQclear(r);
 	return show_attempts(v);
 }
@@ -109,13 +120,14 @@ int outbox_retry(const struct args *a)
 	int rc = 0;
 	if (PQntuples(r) == 1) {
 		printf("packet %s (student %s, part %s) re-driven: pending, due now\n", id,
-		       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+		       PQgetvalue(r, 0, PUSH_REDRIVE_STUDENT_NO),
+		       PQgetvalue(r, 0, PUSH_REDRIVE_PART));
 	} else {
 		PQclear(r);
 		r = pgq_query(sql_push_state, 1, v);
 		if (r && PQntuples(r) == 1)
 			fprintf(stderr, "hoursctl: packet %s is %s, not failed: nothing to do\n",
-				id, PQgetvalue(r, 0, 0));
+				id, PQgetvalue(r, 0, PUSH_STATE_STATE));
 		else if (r)
 			fprintf(stderr, "hoursctl: no packet %s\n", id);
 		rc = 1;

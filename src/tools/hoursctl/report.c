@@ -45,12 +45,13 @@ static bool add_items(json_t *school, const char *code, const char *from, const 
 		return false;
 	json_t *coaches = json_array(), *vehicles = json_array(), *grounds = json_array();
 	for (int i = 0; i < PQntuples(r); i++) {
-		const char *kind = PQgetvalue(r, i, 0);
+		const char *kind = PQgetvalue(r, i, REPORT_SCHOOL_ITEMS_KIND);
 		json_t *a = strcmp(kind, "coach") == 0	   ? coaches
 			    : strcmp(kind, "vehicle") == 0 ? vehicles
 							   : grounds;
-		json_array_append_new(a, json_pack("{s:s,s:s}", "id", PQgetvalue(r, i, 1), "detail",
-						   PQgetvalue(r, i, 2)));
+		json_array_append_new(
+			a, json_pack("{s:s,s:s}", "id", PQgetvalue(r, i, REPORT_SCHOOL_ITEMS_ID),
+				     "detail", PQgetvalue(r, i, REPORT_SCHOOL_ITEMS_DETAIL)));
 	}
 	PQclear(r);
 	json_object_set_new(school, "coaches", coaches);
@@ -92,21 +93,30 @@ static long measure_sum(const json_t *findings, const char *kind)
 static json_t *school_of(const PGresult *r, int i, const json_t *all, const char *from,
 			 const char *to)
 {
-	const char *code = PQgetvalue(r, i, 0);
-	long records = strtol(PQgetvalue(r, i, 4), NULL, 10);
-	long realtime = strtol(PQgetvalue(r, i, 5), NULL, 10);
+	const char *code = PQgetvalue(r, i, REPORT_SCHOOLS_CODE);
+	long records = strtol(PQgetvalue(r, i, REPORT_SCHOOLS_RECORDS), NULL, 10);
+	long realtime = strtol(PQgetvalue(r, i, REPORT_SCHOOLS_REALTIME), NULL, 10);
 	json_t *s =
-		json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "code", code, "name", PQgetvalue(r, i, 1),
-			  "students_trained", (json_int_t)strtol(PQgetvalue(r, i, 2), NULL, 10),
-			  "minutes_counted", (json_int_t)strtol(PQgetvalue(r, i, 3), NULL, 10),
+		json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "code", code, "name",
+			  PQgetvalue(r, i, REPORT_SCHOOLS_NAME), "students_trained",
+			  (json_int_t)strtol(PQgetvalue(r, i, REPORT_SCHOOLS_STUDENTS), NULL, 10),
+			  "minutes_counted",
+			  (json_int_t)strtol(PQgetvalue(r, i, REPORT_SCHOOLS_MINUTES), NULL, 10),
 			  "records", (json_int_t)records, "realtime_records", (json_int_t)realtime);
 	json_object_set_new(s, "realtime_percent",
 			    records ? json_real((double)(1000 * realtime / records) / 10.0)
 				    : json_null());
-	static const char *const police[] = {"exam_pass_rate", "violation_rate", "accident_rate"};
-	for (int k = 0; k < 3; k++) {
-		const char *val = PQgetvalue(r, i, 6 + k);
-		json_object_set_new(s, police[k],
+	static const struct {
+		const char *key;
+		int col;
+	} police[] = {
+		{"exam_pass_rate", REPORT_SCHOOLS_PASS_RATE},
+		{"violation_rate", REPORT_SCHOOLS_VIOLATION_RATE},
+		{"accident_rate", REPORT_SCHOOLS_ACCIDENT_RATE},
+	};
+	for (size_t k = 0; k < ARRAY_SIZE(police); k++) {
+		const char *val = PQgetvalue(r, i, police[k].col);
+		json_object_set_new(s, police[k].key,
 				    val[0] ? json_real(strtod(val, NULL)) : json_null());
 	}
 	if (!add_items(s, code, from, to)) {

@@ -93,8 +93,9 @@ int roles_add(const struct args *a)
 	PQfreemem(scram);
 	if (r == NULL)
 		return 1;
-	printf("role %s %s: %s%s%s\n", name, PQgetvalue(r, 0, 0)[0] == 't' ? "created" : "updated",
-	       kind, district ? " of district " : "", district ? district : "");
+	printf("role %s %s: %s%s%s\n", name,
+	       PQgetvalue(r, 0, ROLE_ADD_AUDIT_ROLE_ADD)[0] == 't' ? "created" : "updated", kind,
+	       district ? " of district " : "", district ? district : "");
 	PQclear(r);
 	return 0;
 }

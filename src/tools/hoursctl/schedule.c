@@ -39,8 +39,8 @@ static const char *slot_store(const char *student, const char *coach, const char
 	PGresult *r = pgq_query(sql_schedule_add, 5, v);
 	if (r == NULL)
 		return NULL;
-	snprintf(out, sizeof(out), "%s", PQgetvalue(r, 0, 0));
-	snprintf(id, 24, "%s", PQgetvalue(r, 0, 1));
+	snprintf(out, sizeof(out), "%s", PQgetvalue(r, 0, SCHEDULE_ADD_OUTCOME));
+	snprintf(id, 24, "%s", PQgetvalue(r, 0, SCHEDULE_ADD_ID));
 	PQclear(r);
 	return out;
 }
@@ -120,15 +120,19 @@ int schedule_import(const struct args *a)
 	return n.refused || n.read_error ? 1 : 0;
 }
 
+/* PGQ_RANGE reads the start and the column after it: the end. */
+_Static_assert(SCHEDULE_LIST_ENDS_AT == SCHEDULE_LIST_STARTS_AT + 1,
+	       "schedule_list: the end follows the start");
+
 /* schedule list [--student S] [--day DATE] (DATE: YYYY-MM-DD, UTC+8) */
 int schedule_list(const struct args *a)
 {
 	static const struct pgq_col cols[] = {
-		{"slot", 0, 6, 0},
-		{"student", 1, 16, 0},
-		{"coach", 2, 16, 0},
-		{"vehicle", 3, 10, 0},
-		{"start - end (UTC+8)", 4, 0, PGQ_RANGE},
+		{"slot", SCHEDULE_LIST_ID, 6, 0},
+		{"student", SCHEDULE_LIST_STUDENT_NO, 16, 0},
+		{"coach", SCHEDULE_LIST_COACH_NO, 16, 0},
+		{"vehicle", SCHEDULE_LIST_PLATE, 10, 0},
+		{"start - end (UTC+8)", SCHEDULE_LIST_STARTS_AT, 0, PGQ_RANGE},
 	};
 	const char *day = a->opt[1];
 	if (day && !conf_valid_date(day)) {

@@ -20,8 +20,9 @@ int schools_add(const struct args *a)
 	PGresult *r = pgq_query(sql_school_add, 3, v);
 	if (r == NULL)
 		return 1;
-	printf("school %s %s (id %s)\n", code, PQgetvalue(r, 0, 1)[0] == 't' ? "added" : "updated",
-	       PQgetvalue(r, 0, 0));
+	printf("school %s %s (id %s)\n", code,
+	       PQgetvalue(r, 0, SCHOOL_ADD_ADDED)[0] == 't' ? "added" : "updated",
+	       PQgetvalue(r, 0, SCHOOL_ADD_ID));
 	PQclear(r);
 	return 0;
 }
@@ -29,9 +30,11 @@ int schools_add(const struct args *a)
 int schools_list(const struct args *a)
 {
 	static const struct pgq_col cols[] = {
-		{"code", 0, 20, 0},	{"sites", 2, 5, 0},
-		{"terminals", 3, 9, 0}, {"district", 4, 12, PGQ_DASH},
-		{"name", 1, 0, 0},
+		{"code", SCHOOL_LIST_CODE, 20, 0},
+		{"sites", SCHOOL_LIST_SITES, 5, 0},
+		{"terminals", SCHOOL_LIST_TERMINALS, 9, 0},
+		{"district", SCHOOL_LIST_DISTRICT, 12, PGQ_DASH},
+		{"name", SCHOOL_LIST_NAME, 0, 0},
 	};
 	PGresult *r = pgq_query(sql_school_list, 0, NULL);
 	if (r == NULL)
@@ -120,8 +123,10 @@ int schools_site_import(const struct args *a)
 		fprintf(stderr, "hoursctl: no school %s\n", school_code);
 	else
 		printf("site \"%s\" of school %s %s (id %s, %s, polygons %s, points %s)\n", name,
-		       school_code, PQgetvalue(r, 0, 1)[0] == 't' ? "imported" : "replaced",
-		       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2), polygons, points);
+		       school_code,
+		       PQgetvalue(r, 0, SITE_IMPORT_IMPORTED)[0] == 't' ? "imported" : "replaced",
+		       PQgetvalue(r, 0, SITE_IMPORT_ID), PQgetvalue(r, 0, SITE_IMPORT_KIND),
+		       polygons, points);
 	PQclear(r);
 	return rc;
 }
@@ -130,8 +135,9 @@ int schools_site_import(const struct args *a)
 int schools_site_list(const struct args *a)
 {
 	static const struct pgq_col cols[] = {
-		{"school", 0, 20, 0},  {"site", 1, 24, 0},  {"kind", 2, 5, 0},
-		{"polygons", 3, 8, 0}, {"points", 4, 8, 0}, {"updated", 5, 0, 0},
+		{"school", SITE_LIST_CODE, 20, 0},  {"site", SITE_LIST_NAME, 24, 0},
+		{"kind", SITE_LIST_KIND, 5, 0},	    {"polygons", SITE_LIST_POLYGONS, 8, 0},
+		{"points", SITE_LIST_POINTS, 8, 0}, {"updated", SITE_LIST_UPDATED, 0, 0},
 	};
 	const char *v[1] = {a->pos[0]};
 	PGresult *r = pgq_query(sql_site_list, 1, v);

@@ -137,7 +137,7 @@ static const char *enrol(const struct student_fields *f)
 	PGresult *r = pgq_query(sql_student_enrol, 7, v);
 	if (r == NULL)
 		return NULL;
-	snprintf(out, sizeof(out), "%s", PQgetvalue(r, 0, 0));
+	snprintf(out, sizeof(out), "%s", PQgetvalue(r, 0, STUDENT_ENROL_OUTCOME));
 	PQclear(r);
 	return out;
 }
@@ -263,9 +263,14 @@ int students_import(const struct args *a)
 int students_list(const struct args *a)
 {
 	static const struct pgq_col cols[] = {
-		{"student", 0, 16, 0},	   {"school", 1, 12, 0}, {"class", 2, 5, 0},
-		{"enrolled", 3, 10, 0},	   {"legacy", 4, 6, 0},	 {"pre-entered", 5, 11, 0},
-		{"slots today", 6, 11, 0}, {"forms", 7, 0, 0},
+		{"student", STUDENT_LIST_STUDENT_NO, 16, 0},
+		{"school", STUDENT_LIST_CODE, 12, 0},
+		{"class", STUDENT_LIST_VEHICLE_CLASS, 5, 0},
+		{"enrolled", STUDENT_LIST_ENROLLED_ON, 10, 0},
+		{"legacy", STUDENT_LIST_LEGACY, 6, 0},
+		{"pre-entered", STUDENT_LIST_PRE_ENTERED_ON, 11, 0},
+		{"slots today", STUDENT_LIST_SLOTS_TODAY, 11, 0},
+		{"forms", STUDENT_LIST_FORMS, 0, 0},
 	};
 	const char *v[1] = {a->opt[0]};
 	PGresult *r = pgq_query(sql_student_list, 1, v);
@@ -281,16 +286,19 @@ static bool show_student(const PGresult *r)
 {
 	if (PQntuples(r) == 0)
 		return false;
-	bool legacy = PQgetvalue(r, 0, 5)[0] == 't';
+	bool legacy = PQgetvalue(r, 0, STUDENT_SHOW_LEGACY)[0] == 't';
 	printf("student        %s\nschool         %s (%s)\nclass          %s\nenrolled       %s "
 	       "(by %s, entered %s UTC+8)\n",
-	       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3),
-	       PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 8), PQgetvalue(r, 0, 9));
+	       PQgetvalue(r, 0, STUDENT_SHOW_STUDENT_NO), PQgetvalue(r, 0, STUDENT_SHOW_CODE),
+	       PQgetvalue(r, 0, STUDENT_SHOW_NAME), PQgetvalue(r, 0, STUDENT_SHOW_VEHICLE_CLASS),
+	       PQgetvalue(r, 0, STUDENT_SHOW_ENROLLED_ON),
+	       PQgetvalue(r, 0, STUDENT_SHOW_ENROLLED_BY), PQgetvalue(r, 0, STUDENT_SHOW_CREATED));
 	printf("legacy         %s\npre-entered    %s\nidentity card  %s%s\n", legacy ? "yes" : "no",
-	       PQgetvalue(r, 0, 6), PQgetvalue(r, 0, 7)[0] ? "SHA-256 " : "none recorded",
-	       PQgetvalue(r, 0, 7));
-	if (PQgetvalue(r, 0, 10)[0])
-		printf("licence held   %s\n", PQgetvalue(r, 0, 10));
+	       PQgetvalue(r, 0, STUDENT_SHOW_PRE_ENTERED_ON),
+	       PQgetvalue(r, 0, STUDENT_SHOW_ID_CARD_SHA256)[0] ? "SHA-256 " : "none recorded",
+	       PQgetvalue(r, 0, STUDENT_SHOW_ID_CARD_SHA256));
+	if (PQgetvalue(r, 0, STUDENT_SHOW_HELD_CLASS)[0])
+		printf("licence held   %s\n", PQgetvalue(r, 0, STUDENT_SHOW_HELD_CLASS));
 	return true;
 }
 
@@ -313,8 +321,11 @@ int students_show(const struct args *a)
 		return 1;
 	printf("slots          %d\n", PQntuples(s));
 	for (int i = 0; i < PQntuples(s); i++)
-		printf("  %s - %s  coach %s  vehicle %s\n", PQgetvalue(s, i, 4),
-		       PQgetvalue(s, i, 5), PQgetvalue(s, i, 2), PQgetvalue(s, i, 3));
+		printf("  %s - %s  coach %s  vehicle %s\n",
+		       PQgetvalue(s, i, SCHEDULE_LIST_STARTS_AT),
+		       PQgetvalue(s, i, SCHEDULE_LIST_ENDS_AT),
+		       PQgetvalue(s, i, SCHEDULE_LIST_COACH_NO),
+		       PQgetvalue(s, i, SCHEDULE_LIST_PLATE));
 	PQclear(s);
 	return 0;
 }
@@ -349,7 +360,7 @@ int students_held(const struct args *a)
 	else
 		printf("student %s holds %s: the adding-class figures apply from the judge's next "
 		       "batch\n",
-		       student_no, PQgetvalue(r, 0, 0));
+		       student_no, PQgetvalue(r, 0, STUDENT_HELD_SET_HELD_CLASS));
 	PQclear(r);
 	return 0;
 }

@@ -226,8 +226,9 @@ static int add_store(const char *number, const char *want, const struct terminal
 	if (r == NULL)
 		return 1;
 	printf("terminal %s %s (id %s, certificate sha256 %s, valid until %s%s%s%s)\n", want,
-	       PQgetvalue(r, 0, 1)[0] == 't' ? "added" : "updated", PQgetvalue(r, 0, 0), t->sha_hex,
-	       t->not_after, sg ? "; signing certificate sha256 " : "", sg ? sg->sha_hex : "",
+	       PQgetvalue(r, 0, TERMINAL_ADD_ADDED)[0] == 't' ? "added" : "updated",
+	       PQgetvalue(r, 0, TERMINAL_ADD_ID), t->sha_hex, t->not_after,
+	       sg ? "; signing certificate sha256 " : "", sg ? sg->sha_hex : "",
 	       o->p12 ? "; PKCS#12 stored for registration" : "");
 	if (strcmp(number, want) != 0)
 		printf("  %s is kept as %s, without leading zeros: terminals pad their number "
@@ -302,17 +303,17 @@ int terminals_quirk(const struct args *a)
 int terminals_list(const struct args *a)
 {
 	static const struct pgq_col cols[] = {
-		{"number", 0, 20, 0},
-		{"status", 1, 8, 0},
-		{"certificate valid until", 2, 25, 0},
-		{"certificate", 3, 16, PGQ_CUT},
-		{"positions", 4, 9, 0},
-		{"school", 5, 8, 0},
-		{"timing number", 6, 16, 0},
-		{"records", 7, 7, 0},
-		{"unsigned", 8, 8, 0},
-		{"bad sig", 9, 7, 0},
-		{"quirks", 10, 0, PGQ_DASH},
+		{"number", TERMINAL_LIST_PHONE, 20, 0},
+		{"status", TERMINAL_LIST_STATUS, 8, 0},
+		{"certificate valid until", TERMINAL_LIST_CERT_NOT_AFTER, 25, 0},
+		{"certificate", TERMINAL_LIST_CERT_SHA256, 16, PGQ_CUT},
+		{"positions", TERMINAL_LIST_POSITIONS, 9, 0},
+		{"school", TERMINAL_LIST_SCHOOL_CODE, 8, 0},
+		{"timing number", TERMINAL_LIST_TERMINAL_NO, 16, 0},
+		{"records", TERMINAL_LIST_RECORDS, 7, 0},
+		{"unsigned", TERMINAL_LIST_UNSIGNED, 8, 0},
+		{"bad sig", TERMINAL_LIST_BAD_SIGNATURE, 7, 0},
+		{"quirks", TERMINAL_LIST_QUIRKS, 0, PGQ_DASH},
 	};
 	PGresult *r = pgq_query(sql_terminal_list, 0, NULL);
 	if (r == NULL)
@@ -354,7 +355,7 @@ int terminals_assign(const struct args *a)
 	r = pgq_query(sql_terminal_exists, 1, v);
 	if (r == NULL)
 		return 1;
-	bool terminal_known = PQgetvalue(r, 0, 0)[0] == 't';
+	bool terminal_known = PQgetvalue(r, 0, TERMINAL_EXISTS_EXISTS)[0] == 't';
 	PQclear(r);
 	if (terminal_known)
 		fprintf(stderr, "hoursctl: no school %s\n", school_code);

@@ -83,12 +83,16 @@ static struct checkpoint *load_checkpoints(int *count)
 	int n = PQntuples(r);
 	struct checkpoint *c = calloc((size_t)n + 1, sizeof(*c));
 	for (int i = 0; c && i < n; i++) {
-		c[i].n = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-		c[i].at = strtoll(PQgetvalue(r, i, 2), NULL, 10);
-		snprintf(c[i].head, sizeof(c[i].head), "%s", PQgetvalue(r, i, 1));
-		snprintf(c[i].key_id, sizeof(c[i].key_id), "%s", PQgetvalue(r, i, 3));
-		snprintf(c[i].sig_hex, sizeof(c[i].sig_hex), "%s", PQgetvalue(r, i, 4));
-		snprintf(c[i].when, sizeof(c[i].when), "%s", PQgetvalue(r, i, 5));
+		c[i].n = strtoll(PQgetvalue(r, i, AUDIT_CHECKPOINT_LIST_N), NULL, 10);
+		c[i].at = strtoll(PQgetvalue(r, i, AUDIT_CHECKPOINT_LIST_SIGNED_AT), NULL, 10);
+		snprintf(c[i].head, sizeof(c[i].head), "%s",
+			 PQgetvalue(r, i, AUDIT_CHECKPOINT_LIST_HEAD));
+		snprintf(c[i].key_id, sizeof(c[i].key_id), "%s",
+			 PQgetvalue(r, i, AUDIT_CHECKPOINT_LIST_KEY_ID));
+		snprintf(c[i].sig_hex, sizeof(c[i].sig_hex), "%s",
+			 PQgetvalue(r, i, AUDIT_CHECKPOINT_LIST_SIGNATURE));
+		snprintf(c[i].when, sizeof(c[i].when), "%s",
+			 PQgetvalue(r, i, AUDIT_CHECKPOINT_LIST_SIGNED_ISO));
 	}
 	PQclear(r);
 	*count = n;
@@ -214,9 +218,11 @@ static void meet_checkpoints(struct verify *v, struct walk *w, long long n, cons
 static void walk_link(struct verify *v, struct walk *w, const PGresult *r, int i)
 {
 	uint8_t hash[32], rowd[32], mine[32];
-	long long n = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-	const char *tbl = PQgetvalue(r, i, 1), *key = PQgetvalue(r, i, 2);
-	if (!unhex(PQgetvalue(r, i, 3), rowd, 32) || !unhex(PQgetvalue(r, i, 4), hash, 32)) {
+	long long n = strtoll(PQgetvalue(r, i, AUDIT_LINKS_N), NULL, 10);
+	const char *tbl = PQgetvalue(r, i, AUDIT_LINKS_TBL),
+		   *key = PQgetvalue(r, i, AUDIT_LINKS_KEY);
+	if (!unhex(PQgetvalue(r, i, AUDIT_LINKS_ROW_SHA256), rowd, 32) ||
+	    !unhex(PQgetvalue(r, i, AUDIT_LINKS_HASH), hash, 32)) {
 		problem(v, "chain: link %lld (%s %s): not a 32-byte digest", n, tbl, key);
 		return;
 	}
@@ -242,12 +248,13 @@ static bool check_head(struct verify *v, const struct walk *w)
 		return false;
 	char last[65];
 	hex_encode(last, w->prev, 32);
-	if (strtoll(PQgetvalue(h, 0, 0), NULL, 10) != w->after ||
-	    (w->after > 0 && strcmp(PQgetvalue(h, 0, 1), last) != 0))
-		problem(v, "chain: the head row (link %s) is not the last link (%lld)",
-			PQgetvalue(h, 0, 0), w->after);
+	const char *head_n = PQgetvalue(h, 0, AUDIT_HEAD_STATE_N);
+	if (strtoll(head_n, NULL, 10) != w->after ||
+	    (w->after > 0 && strcmp(PQgetvalue(h, 0, AUDIT_HEAD_STATE_HASH), last) != 0))
+		problem(v, "chain: the head row (link %s) is not the last link (%lld)", head_n,
+			w->after);
 	fprintf(v->out, "chain: %lld links walked, %s rows queued for the chain stage\n", w->after,
-		PQgetvalue(h, 0, 2));
+		PQgetvalue(h, 0, AUDIT_HEAD_STATE_QUEUED));
 	PQclear(h);
 	return true;
 }
@@ -290,8 +297,9 @@ static bool check_rows(struct verify *v, const char *const range[3])
 	if (r == NULL)
 		return false;
 	for (int i = 0; i < PQntuples(r); i++)
-		problem(v, "row: %s %s: %s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-			PQgetvalue(r, i, 2));
+		problem(v, "row: %s %s: %s", PQgetvalue(r, i, AUDIT_CHECK_ROWS_TBL),
+			PQgetvalue(r, i, AUDIT_CHECK_ROWS_KEY),
+			PQgetvalue(r, i, AUDIT_CHECK_ROWS_PROBLEM));
 	PQclear(r);
 	return true;
 }
@@ -310,20 +318,23 @@ struct record {
 /* Row i of r; false (said) when its hex does not decode. */
 static bool record_of(struct verify *v, const PGresult *r, int i, struct record *rec)
 {
-	const char *raw_hex = PQgetvalue(r, i, 3);
-	*rec = (struct record){.phone = PQgetvalue(r, i, 2),
-			       .no = PQgetvalue(r, i, 1),
-			       .cert = PQgetvalue(r, i, 5),
-			       .reason = PQgetvalue(r, i, 11),
-			       .rsa_raw = PQgetvalue(r, i, 7)[0] == 't',
-			       .escaped = PQgetvalue(r, i, 8)[0] == 't',
-			       .is_signed = PQgetvalue(r, i, 9)[0] == 't',
-			       .at = (time_t)strtoll(PQgetvalue(r, i, 12), NULL, 10),
+#define COL(c) PQgetvalue(r, i, AUDIT_SIGNATURES_##c)
+	const char *raw_hex = COL(RAW);
+	*rec = (struct record){.phone = COL(PHONE),
+			       .no = COL(RECORD_NO),
+			       .cert = COL(CERT_PEM),
+			       .reason = COL(REASON),
+			       .rsa_raw = COL(RSA_RAW)[0] == 't',
+			       .escaped = COL(ESCAPED_SUMS)[0] == 't',
+			       .is_signed = COL(SIGNED)[0] == 't',
+			       .at = (time_t)strtoll(COL(RECEIVED_AT), NULL, 10),
 			       .n = strlen(raw_hex) / 2};
 	rec->raw = malloc(rec->n + 1);
-	if (rec->raw && unhex(raw_hex, rec->raw, rec->n) &&
-	    unhex(PQgetvalue(r, i, 4), rec->want, 32) &&
-	    unhex(PQgetvalue(r, i, 6), rec->cert_sha, 32))
+	bool ok = rec->raw && unhex(raw_hex, rec->raw, rec->n) &&
+		  unhex(COL(RAW_SHA256), rec->want, 32) &&
+		  unhex(COL(CERT_SHA256), rec->cert_sha, 32);
+#undef COL
+	if (ok)
 		return true;
 	free(rec->raw);
 	problem(v, "signature: training_record terminal %s record %s: unreadable", rec->phone,
@@ -411,8 +422,10 @@ static bool check_signatures(struct verify *v, const char *const range[3], unsig
 		for (int i = 0; i < rows; i++)
 			check_record(v, sigs, r, i, checked);
 		if (rows > 0) {
-			snprintf(tid, sizeof(tid), "%s", PQgetvalue(r, rows - 1, 0));
-			snprintf(rno, sizeof(rno), "%s", PQgetvalue(r, rows - 1, 1));
+			snprintf(tid, sizeof(tid), "%s",
+				 PQgetvalue(r, rows - 1, AUDIT_SIGNATURES_TERMINAL_ID));
+			snprintf(rno, sizeof(rno), "%s",
+				 PQgetvalue(r, rows - 1, AUDIT_SIGNATURES_RECORD_NO));
 		}
 		PQclear(r);
 		if (rows == 0)
@@ -441,7 +454,7 @@ static bool school_id(const char *code, char *id)
 		return false;
 	bool found = PQntuples(r) == 1;
 	if (found)
-		snprintf(id, 24, "%s", PQgetvalue(r, 0, 0));
+		snprintf(id, 24, "%s", PQgetvalue(r, 0, AUDIT_SCHOOL_ID_ID));
 	else
 		fprintf(stderr, "hoursctl: audit verify: no school %s\n", code);
 	PQclear(r);
