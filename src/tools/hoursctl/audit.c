@@ -5,7 +5,7 @@
  * The stored records are the truth; progress, progress_day and the push
  * packets are derived from them inside the commit (store.c).  recompute
  * derives them again, independently, with plain aggregates over
- * training_record (sql/queries/audit_recompute.sql for progress,
+ * training_record (sql/queries/hoursctl/audit_recompute.sql for progress,
  * audit_recompute_days.sql for the per-day counts), and compares.
  */
 #include "hoursd.h"
@@ -141,7 +141,7 @@ static int write_pdf(const PGresult *d, const PGresult *f, const char *file)
 
 /*
  * The teaching log of the student's part as a PDF in file: the document
- * the pusher's national profile uploads (sql/queries/teaching_log.sql,
+ * the pusher's national profile uploads (sql/queries/daemon/teaching_log.sql,
  * teaching_log_backfill.sql, src/pdf/teachlog.c).
  */
 static int explain_pdf(const char *student, const char *part, const char *file)
