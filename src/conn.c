@@ -923,9 +923,10 @@ static void ask_for(const struct conn_msg *in, const struct conn_verdict *v)
 	q->m.body = NULL;
 	q->m.body_len = 0;
 	const char *params[CONN_PARAMS];
-	for (int i = 0; i < v->nparams && i < CONN_PARAMS; i++)
+	int n = v->nparams < CONN_PARAMS ? v->nparams : CONN_PARAMS;
+	for (int i = 0; i < n; i++)
 		params[i] = v->param[i];
-	ask(in->c, v->sql, v->nparams, params, on_asked, q);
+	ask(in->c, v->sql, n, params, on_asked, q);
 }
 
 /* Do what a handler decided: its lines first, then its act. */
