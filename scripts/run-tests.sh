@@ -4,6 +4,10 @@
 # throwaway PostgreSQL cluster, once with the sanitized daemon and once
 # with the optimized one; the acceptance clients, each fuzz harness for a
 # few seconds and a short fault soak.
+#
+# TOPIC=NAME scripts/run-tests.sh (after `make all unit-tests`): only the
+# integration topic NAME (a tcase of tests/integration/, e.g. daemon,
+# push), once, against the optimized build: the loop while writing a test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/lib.sh
@@ -12,6 +16,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 failed=0
 
 for t in build/tests/check_* build/san/tests/check_*; do
+	[[ -z ${TOPIC:-} ]] || break
 	case $t in *check_integration) continue ;; esac
 	echo "== unit: $t"
 	"$t" || failed=1
@@ -46,6 +51,11 @@ build/hoursctl -d "$CONNINFO" terminal assign 013800000006 S001 >/dev/null
 
 export HOURSD_TEST_PKI=$WORK/pki HOURSD_TEST_PG_DIR=$WORK/pg HOURSD_TEST_WORK=$WORK
 export HOURSD_TEST_CONNINFO=${CONNINFO% dbname=*}
+if [[ -n ${TOPIC:-} ]]; then
+	echo "== integration: topic $TOPIC only"
+	CK_RUN_CASE=$TOPIC HOURSD_BIN_DIR=build build/tests/check_integration || failed=1
+	exit $failed
+fi
 for bin in build/san build; do
 	echo "== integration: daemon and termsim from $bin"
 	HOURSD_BIN_DIR=$bin build/tests/check_integration || failed=1
