@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# tests/report_browser.sh PAGE.html TEXT... - the quarterly report's public
-# page in a real browser (Debian's chromium, headless): it must load from
-# the file alone (no script, no resource from outside), its screenshot must
-# not be blank (many colours: the charts' bars, the table), and the page as
-# the browser built it must hold every TEXT.  Run by the integration test
-# of the report (tests/integration/findings.c, tcase "findings").
+# tests/report_browser.sh [--shots DIR] PAGE.html TEXT... - a published page
+# of the quarterly report in a real browser (Debian's chromium, headless),
+# as a member of the public opens it on a phone (360x780) and on a desktop
+# (1280x1600): it must load from the file alone (no script, no resource
+# from outside; links only to the report's own pages beside it), neither
+# screenshot may be blank (many colours: the charts' bars, the table), the
+# page must not scroll sideways on the phone (measured from the DOM of a
+# copy with a measuring script added: the document's and the main table's
+# right edge within the window), and the page as the browser built it must
+# hold every TEXT.  --shots DIR keeps the screenshots there
+# (NAME-360.png, NAME-1280.png) for a person to look at.  Run by the
+# integration test of the report (tests/integration/findings.c).
 # Exit 0 when all holds; 1 with the reason otherwise; 2 on usage.
 set -euo pipefail
-[ $# -ge 1 ] || { echo "usage: $0 PAGE.html TEXT..." >&2; exit 2; }
+shots=
+if [ "${1:-}" = --shots ]; then
+	shots=${2:?}
+	shift 2
+fi
+[ $# -ge 1 ] || { echo "usage: $0 [--shots DIR] PAGE.html TEXT..." >&2; exit 2; }
 page=$(realpath "$1")
 shift
 browser=$(command -v chromium || command -v chromium-browser || true)
@@ -20,7 +31,7 @@ if grep -qiE '<script|<link|<img|<iframe|@import|url\(' "$page"; then
 	echo "report_browser.sh: $page loads something from outside or runs a script" >&2
 	exit 1
 fi
-if grep -oE '(src|href)="[^"]*"' "$page" | grep -q .; then
+if grep -oE '(src|href)="[^"]*"' "$page" | grep -vqE '^href="quality-[A-Za-z0-9_-]+\.html"$'; then
 	echo "report_browser.sh: $page refers to another resource" >&2
 	exit 1
 fi
@@ -28,13 +39,36 @@ fi
 # --no-sandbox: the tests run as root in CI; a throwaway profile; no network use at all.
 flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run
 	--user-data-dir="$tmp/profile" --disable-extensions --disable-background-networking)
-timeout 60 "$browser" "${flags[@]}" --window-size=1000,1400 --screenshot="$tmp/shot.png" \
-	"file://$page" >"$tmp/shot.log" 2>&1 || { cat "$tmp/shot.log" >&2; exit 1; }
-timeout 60 "$browser" "${flags[@]}" --dump-dom "file://$page" >"$tmp/dom.html" 2>"$tmp/dom.log" ||
-	{ cat "$tmp/dom.log" >&2; exit 1; }
+# The copy that measures: the same page and a script that writes, into the
+# DOM, the document's width, the window's and the main table's right edge.
+sed 's|</body>|<script>document.body.insertAdjacentHTML("beforeend", "<pre id=measure>measure " + document.documentElement.scrollWidth + " " + window.innerWidth + " " + Math.ceil(document.querySelector("main table").getBoundingClientRect().right) + "</pre>")</script></body>|' \
+	"$page" >"$tmp/measured.html"
+grep -q 'id=measure' "$tmp/measured.html" || { echo "report_browser.sh: $page has no </body>" >&2; exit 1; }
+for size in 360,780 1280,1600; do
+	w=${size%,*}
+	timeout 60 "$browser" "${flags[@]}" --window-size=$size --screenshot="$tmp/shot-$w.png" \
+		"file://$page" >"$tmp/shot.log" 2>&1 || { cat "$tmp/shot.log" >&2; exit 1; }
+	timeout 60 "$browser" "${flags[@]}" --window-size=$size --dump-dom "file://$tmp/measured.html" \
+		>"$tmp/measured-$w.html" 2>"$tmp/dom.log" || { cat "$tmp/dom.log" >&2; exit 1; }
+	read -r doc win table < <(sed -n 's/.*<pre id="measure">measure \([0-9]*\) \([0-9]*\) \([0-9]*\)<.*/\1 \2 \3/p' \
+		"$tmp/measured-$w.html")
+	[ -n "${table:-}" ] || { echo "report_browser.sh: no measure at width $w" >&2; exit 1; }
+	echo "width $w: window $win, document $doc, main table's right edge $table"
+	if ((doc > win || table > win)); then
+		echo "report_browser.sh: at $w pixels the page scrolls sideways (document $doc, table $table, window $win)" >&2
+		exit 1
+	fi
+	if [ -n "$shots" ]; then
+		mkdir -p "$shots"
+		cp "$tmp/shot-$w.png" "$shots/$(basename "$page" .html)-$w.png"
+	fi
+done
+timeout 60 "$browser" "${flags[@]}" --window-size=1280,1600 --dump-dom "file://$page" \
+	>"$tmp/dom.html" 2>"$tmp/dom.log" || { cat "$tmp/dom.log" >&2; exit 1; }
 
 # The screenshot: a PNG read with the standard library alone (zlib, struct).
-python3 - "$tmp/shot.png" <<'PY'
+for shot in "$tmp"/shot-*.png; do
+python3 - "$shot" <<'PY'
 import struct, sys, zlib
 data = open(sys.argv[1], 'rb').read()
 if data[:8] != b'\x89PNG\r\n\x1a\n':
@@ -75,6 +109,7 @@ print('screenshot %dx%d: %d colours, %.1f%% not white' % (w, h, len(colours), 10
 if len(colours) < 8 or share < 0.01:
     sys.exit('report_browser.sh: the screenshot looks blank')
 PY
+done
 
 for text in "$@"; do
 	if ! grep -qF -- "$text" "$tmp/dom.html"; then

@@ -434,7 +434,7 @@ END_TEST
 
 START_TEST(test_report_quarterly_in_a_browser)
 {
-	char dir[600], csv[600], cmd[2400];
+	char dir[600], csv[600], cmd[4800];
 	fsql("UPDATE school SET name = 'Sample school' WHERE code = 'S001';"
 	     "INSERT INTO school (code, name) VALUES ('S002', 'Second & <best> school');"
 	     "INSERT INTO coach (school_id, coach_no, teach_class) SELECT id, 'CREG000000000001', 'C1'"
@@ -458,7 +458,9 @@ START_TEST(test_report_quarterly_in_a_browser)
 	ck_assert_int_eq(hoursctl_run("report import-police %s", csv), 0);
 	snprintf(dir, sizeof(dir), "%s/report", work);
 	ck_assert_int_eq(hoursctl_run("report quarterly 2026Q3 --out %s", dir), 0);
-	ck_assert_int_eq(count_lines_in(ctl_out, "wrote "), 4);
+	/* supervision json and csv, quality csv, the index, the schools' pages */
+	ck_assert_int_eq(count_lines_in(ctl_out, "wrote "), 5);
+	ck_assert_int_eq(count_lines_in(ctl_out, "wrote 2 school pages"), 1);
 	/* For the police: S001's coaches, vehicle, ground, and the quarter's off-site
 	 * minutes only (October's are the next quarter's). */
 	ck_assert_int_eq(lines_in(dir, "supervision-2026Q3.csv", "S001,Sample school,2,1,1,3,6"),
@@ -479,14 +481,39 @@ START_TEST(test_report_quarterly_in_a_browser)
 	ck_assert_int_eq(lines_in(dir, "quality-2026Q3.csv",
 				  "S002,Second & <best> school,1,20,100.0,1,0,64.0,4.5,1.2"),
 			 1);
-	/* The page in a real browser: not blank, the schools and figures on it. */
+	/* The pages in a real browser, on a phone and on a desktop (screenshots kept in
+	 * build/report-shots/): not blank, nothing scrolls sideways, Chinese first with
+	 * the schools ranked by pass rate and their figures as Chinese readers write them. */
 	snprintf(cmd, sizeof(cmd),
-		 "%s/tests/report_browser.sh %s/quality-2026Q3.html 'Training quality of driving"
-		 " schools, 2026Q3' 'Sample school' 'Second &amp; &lt;best&gt; school'"
-		 " 'Exam pass rate' '87.5' 'Accidents per 100 new drivers' >>%s/browser.log 2>&1",
-		 repo, dir, work);
+		 "%s/tests/report_browser.sh --shots %s/build/report-shots %s/quality-2026Q3.html"
+		 " '驾驶培训机构培训质量 2026年第三季度' 'lang=\"zh-CN\"'"
+		 " 'Training quality of driving schools, 2026 Q3' 'Sample school'"
+		 " 'Second &amp; &lt;best&gt; school' '考试合格率' '87.5%%' '交通事故率'"
+		 " '学时上传及时率' 'href=\"quality-2026Q3-S001.html\"' >>%s/browser.log 2>&1",
+		 repo, repo, dir, work);
 	int rc = system(cmd);
 	ck_assert_msg(rc == 0, "report_browser.sh failed: see %s/browser.log", work);
+	ck_assert_int_eq(
+		lines_in(dir, "quality-2026Q3.html",
+			 "<td headers=\"h-rank\" data-label=\"排名\">1</td><th scope=\"row\""
+			 " id=\"r0\" headers=\"h-school\"><a href=\"quality-2026Q3-S001.html\">"
+			 "Sample school"),
+		1);
+	/* A school's page: its findings in plain words, its coaches and vehicles
+	 * counted, nobody named. */
+	snprintf(cmd, sizeof(cmd),
+		 "%s/tests/report_browser.sh --shots %s/build/report-shots"
+		 " %s/quality-2026Q3-S001.html 'Sample school 2026年第三季度培训质量'"
+		 " '近五个季度' '2025年第四季度' '2026年第三季度（本季度）' '教练员：2 名'"
+		 " '教练车：1 辆' '场外培训</strong> 1 条' '教练车未装终端</strong> 1 条'"
+		 " '87.5%%' >>%s/browser.log 2>&1",
+		 repo, repo, dir, work);
+	rc = system(cmd);
+	ck_assert_msg(rc == 0, "report_browser.sh failed on S001's page: see %s/browser.log", work);
+	ck_assert_int_eq(lines_in(dir, "quality-2026Q3-S001.html", "CREG000000000001"), 0);
+	ck_assert_int_eq(lines_in(dir, "quality-2026Q3-S001.html", "CQ30000000000001"), 0);
+	ck_assert_int_eq(lines_in(dir, "quality-2026Q3-S001.html", "SQ30000000000001"), 0);
+	ck_assert_int_eq(lines_in(dir, "quality-2026Q3-S001.html", "PLATE-Q"), 0);
 	/* A quarter that is not one, and no --out: usage errors before any query. */
 	ck_assert_int_eq(hoursctl_run("report quarterly 2026Q7 --out /nonexistent"), 2);
 	ck_assert_int_eq(hoursctl_run("report quarterly 2026Q3"), 2);

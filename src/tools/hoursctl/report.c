@@ -10,6 +10,7 @@
 #include "hoursd.h"
 #include "hoursctl.h"
 #include "findings.h"
+#include "quality.h"
 #include "common/csv.h"
 #include "common/pgq.h"
 #include "queries.h"
@@ -89,20 +90,18 @@ static long measure_sum(const json_t *findings, const char *kind)
 	return n;
 }
 
-/* One school of the report: its figures (row i of report_schools) and lists. */
-static json_t *school_of(const PGresult *r, int i, const json_t *all, const char *from,
-			 const char *to)
+/* A school's figures of a quarter, row i of report_schools: {"code", "name", ...}. */
+static json_t *figures_of(const PGresult *r, int i)
 {
-	const char *code = PQgetvalue(r, i, REPORT_SCHOOLS_CODE);
 	long records = strtol(PQgetvalue(r, i, REPORT_SCHOOLS_RECORDS), NULL, 10);
 	long realtime = strtol(PQgetvalue(r, i, REPORT_SCHOOLS_REALTIME), NULL, 10);
-	json_t *s =
-		json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "code", code, "name",
-			  PQgetvalue(r, i, REPORT_SCHOOLS_NAME), "students_trained",
-			  (json_int_t)strtol(PQgetvalue(r, i, REPORT_SCHOOLS_STUDENTS), NULL, 10),
-			  "minutes_counted",
-			  (json_int_t)strtol(PQgetvalue(r, i, REPORT_SCHOOLS_MINUTES), NULL, 10),
-			  "records", (json_int_t)records, "realtime_records", (json_int_t)realtime);
+	json_t *s = json_pack(
+		"{s:s,s:s,s:I,s:I,s:I,s:I}", "code", PQgetvalue(r, i, REPORT_SCHOOLS_CODE), "name",
+		PQgetvalue(r, i, REPORT_SCHOOLS_NAME), "students_trained",
+		(json_int_t)strtol(PQgetvalue(r, i, REPORT_SCHOOLS_STUDENTS), NULL, 10),
+		"minutes_counted",
+		(json_int_t)strtol(PQgetvalue(r, i, REPORT_SCHOOLS_MINUTES), NULL, 10), "records",
+		(json_int_t)records, "realtime_records", (json_int_t)realtime);
 	json_object_set_new(s, "realtime_percent",
 			    records ? json_real((double)(1000 * realtime / records) / 10.0)
 				    : json_null());
@@ -119,6 +118,15 @@ static json_t *school_of(const PGresult *r, int i, const json_t *all, const char
 		json_object_set_new(s, police[k].key,
 				    val[0] ? json_real(strtod(val, NULL)) : json_null());
 	}
+	return s;
+}
+
+/* One school of the report: its figures (row i of report_schools) and lists. */
+static json_t *school_of(const PGresult *r, int i, const json_t *all, const char *from,
+			 const char *to)
+{
+	const char *code = PQgetvalue(r, i, REPORT_SCHOOLS_CODE);
+	json_t *s = figures_of(r, i);
 	if (!add_items(s, code, from, to)) {
 		json_decref(s);
 		return NULL;
@@ -227,124 +235,6 @@ static void write_quality_csv(const json_t *schools, FILE *f)
 	}
 }
 
-static void html_text(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
-			fputc(*s, f);
-		}
-	}
-}
-
-/*
- * One horizontal bar chart, inline SVG: a bar per school, its value at
- * the end, "no figure" where there is none; scale: top (0: the largest).
- */
-static void svg_chart(FILE *f, const json_t *schools, const char *key, const char *title,
-		      const char *colour, double top)
-{
-	size_t n = json_array_size(schools), i;
-	json_t *s;
-	double max = top;
-	char b[32];
-	json_array_foreach(schools, i, s)
-	{
-		const char *v = quality_value(s, key, b, sizeof(b));
-		if (top == 0 && v[0] && strtod(v, NULL) > max)
-			max = strtod(v, NULL);
-	}
-	if (max <= 0)
-		max = 1;
-	fprintf(f, "<figure><figcaption>");
-	html_text(f, title);
-	fprintf(f,
-		"</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"440\" "
-		"height=\"%zu\" role=\"img\" aria-label=\"",
-		30 * n + 10);
-	html_text(f, title);
-	fprintf(f, "\">\n");
-	json_array_foreach(schools, i, s)
-	{
-		/* the name, a grey track of the whole scale, the bar, the value */
-		const char *v = quality_value(s, key, b, sizeof(b));
-		double w = v[0] ? 220.0 * strtod(v, NULL) / max : 0;
-		w = w < 0 ? 0 : w > 220 ? 220 : w;
-		size_t y = 30 * i + 5;
-		fprintf(f, "<text x=\"0\" y=\"%zu\" font-size=\"13\">", y + 16);
-		html_text(f, json_string_value(json_object_get(s, "name")));
-		fprintf(f,
-			"</text>\n<rect x=\"150\" y=\"%zu\" width=\"220\" height=\"22\" "
-			"fill=\"#eeeeee\"/>\n<rect x=\"150\" y=\"%zu\" width=\"%.1f\" "
-			"height=\"22\" fill=\"%s\"/>\n<text x=\"376\" y=\"%zu\" "
-			"font-size=\"13\">%s</text>\n",
-			y, y, w, colour, y + 16, v[0] ? v : "none");
-	}
-	fprintf(f, "</svg></figure>\n");
-}
-
-static void write_quality_html(const json_t *schools, const char *quarter, FILE *f)
-{
-	fprintf(f,
-		"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-		"<title>Training quality of driving schools, %s</title>\n<style>\n"
-		"body{font-family:sans-serif;margin:24px;color:#222;background:#fff}\n"
-		"table{border-collapse:collapse;margin:16px 0}\n"
-		"th,td{border:1px solid #bbb;padding:4px 8px;text-align:right}\n"
-		"th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}\n"
-		"th{background:#e8eef6}\nfigure{margin:0}\n"
-		".charts{display:flex;flex-wrap:wrap;gap:16px 40px;margin:16px 0}\n"
-		"figcaption{font-weight:bold;margin-bottom:4px}\n"
-		"</style></head><body>\n"
-		"<h1>Training quality of driving schools, %s</h1>\n"
-		"<p>Published by the transport authority and the police. Minutes and findings "
-		"come from the timing terminals' records; the exam pass rate and the violation "
-		"and accident rates of drivers licensed within three years are the police's.</p>\n",
-		quarter, quarter);
-	fprintf(f, "<div class=\"charts\">\n");
-	svg_chart(f, schools, "exam_pass_rate", "Exam pass rate (%)", "#2e7d32", 100);
-	svg_chart(f, schools, "realtime_percent", "Records uploaded in real time (%)", "#1565c0",
-		  100);
-	svg_chart(f, schools, "findings", "Findings in the quarter", "#c62828", 0);
-	svg_chart(f, schools, "violation_rate", "Traffic violations per 100 new drivers", "#ef6c00",
-		  0);
-	svg_chart(f, schools, "accident_rate", "Accidents per 100 new drivers", "#6a1b9a", 0);
-	fprintf(f, "</div>\n");
-	fprintf(f, "<table>\n<tr><th>school code</th><th>school</th>");
-	for (size_t c = 0; c < ARRAY_SIZE(quality_cols); c++)
-		fprintf(f, "<th>%s</th>", quality_cols[c][1]);
-	fprintf(f, "</tr>\n");
-	size_t i;
-	json_t *s;
-	json_array_foreach(schools, i, s)
-	{
-		char b[32];
-		fprintf(f, "<tr><td>");
-		html_text(f, json_string_value(json_object_get(s, "code")));
-		fprintf(f, "</td><td>");
-		html_text(f, json_string_value(json_object_get(s, "name")));
-		fprintf(f, "</td>");
-		for (size_t c = 0; c < ARRAY_SIZE(quality_cols); c++) {
-			const char *v = quality_value(s, quality_cols[c][0], b, sizeof(b));
-			fprintf(f, "<td>%s</td>", v[0] ? v : "&ndash;");
-		}
-		fprintf(f, "</tr>\n");
-	}
-	fprintf(f, "</table>\n</body></html>\n");
-}
-
 /* Every school of the quarter, NULL (said) on error. */
 static json_t *schools_of(const char *quarter, const char *from, const char *to, const json_t *all)
 {
@@ -366,6 +256,55 @@ static json_t *schools_of(const char *quarter, const char *from, const char *to,
 	return schools;
 }
 
+/* The quarter before q (2026Q1 before 2026Q2, 2025Q4 before 2026Q1). */
+static void quarter_before(char q[8])
+{
+	unsigned year = (unsigned)atoi(q) % 10000, n = (unsigned)(q[5] - '0') % 10;
+	if (--n == 0) {
+		n = 4;
+		year--;
+	}
+	snprintf(q, 8, "%04uQ%u", year % 10000, n % 10);
+}
+
+/*
+ * Each school's figures of the four quarters before quarter, oldest first,
+ * as its "history" (the school's page shows the trend).  False (said) on
+ * a database error.
+ */
+static bool add_history(json_t *schools, const char *quarter)
+{
+	char q[8], from[32], to[32];
+	snprintf(q, sizeof(q), "%s", quarter);
+	size_t i;
+	json_t *s;
+	json_array_foreach(schools, i, s) json_object_set_new(s, "history", json_array());
+	for (int back = 0; back < 4; back++) {
+		quarter_before(q);
+		if (!quarter_bounds(q, from, to))
+			return false;
+		const char *v[3] = {from, to, q};
+		PGresult *r = pgq_query_in(QUARTERLY, sql_report_schools, 3, v);
+		if (r == NULL)
+			return false;
+		for (int row = 0; row < PQntuples(r); row++) {
+			json_array_foreach(schools, i, s)
+			{
+				if (strcmp(json_string_value(json_object_get(s, "code")),
+					   PQgetvalue(r, row, REPORT_SCHOOLS_CODE)) != 0)
+					continue;
+				json_t *f = figures_of(r, row);
+				json_object_del(f, "code");
+				json_object_del(f, "name");
+				json_object_set_new(f, "quarter", json_string(q));
+				json_array_insert_new(json_object_get(s, "history"), 0, f);
+			}
+		}
+		PQclear(r);
+	}
+	return true;
+}
+
 static bool write_all(const json_t *doc, const char *quarter, const char *dir, FILE *out)
 {
 	char path[4200];
@@ -383,13 +322,7 @@ static bool write_all(const json_t *doc, const char *quarter, const char *dir, F
 	} else {
 		ok = false;
 	}
-	if (ok && (f = open_out(dir, "quality", quarter, "html", path, sizeof(path)))) {
-		write_quality_html(schools, quarter, f);
-		ok = close_out(f, path, out);
-	} else {
-		ok = false;
-	}
-	return ok;
+	return ok && quality_pages_write(doc, dir, out);
 }
 
 /* The report's data: the findings of the quarter, every school's figures and lists. */
@@ -398,6 +331,10 @@ static json_t *quarter_doc(const char *quarter, const struct findings_query *q)
 	json_t *all = findings_collect(q);
 	json_t *schools = all ? schools_of(quarter, q->from, q->to, all) : NULL;
 	json_t *doc = NULL;
+	if (schools && !add_history(schools, quarter)) {
+		json_decref(schools);
+		schools = NULL;
+	}
 	if (schools)
 		doc = json_pack("{s:s,s:s,s:s,s:o,s:o}", "quarter", quarter, "from", q->from, "to",
 				q->to, "schools", schools, "findings_of_no_school",
