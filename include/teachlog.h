@@ -28,6 +28,29 @@ typedef struct pg_result PGresult;
 unsigned char *teachlog_pdf(const char *doc, const PGresult *forms, size_t *len, char *err,
 			    size_t errlen) MUSTCHECK;
 
+/* A photo of the student (photo.data) and the hex SHA-256 the document names it by. */
+struct teachlog_photo {
+	char sha256_hex[65];
+	const unsigned char *data;
+	size_t len;
+};
+
+/* The largest side of a photo drawn (pixels); a larger one is listed, not drawn. */
+#define TEACHLOG_PHOTO_MAX_SIDE 2048
+
+/*
+ * The printed edition, as a school files it in the student's record: the
+ * same as teachlog_pdf() with the student's photo at the head (the first
+ * photo of the first lesson), each lesson's photos drawn under it, lines
+ * for the student's and the coach's signatures under each lesson and at
+ * the end, and the space of the school's seal.  photos: the bytes of the
+ * photos the document names (those missing or not JPEG are listed by their
+ * SHA-256 only, as in teachlog_pdf()).
+ */
+unsigned char *teachlog_pdf_print(const char *doc, const PGresult *forms,
+				  const struct teachlog_photo *photos, size_t nphotos, size_t *len,
+				  char *err, size_t errlen) MUSTCHECK;
+
 /* At exit: drop pango's, cairo's and fontconfig's caches (no leak reported under ASan). */
 void teachlog_shutdown(void);
 

@@ -37,6 +37,10 @@ struct page {
 	double y;
 	unsigned no;
 	const char *footer;
+	const struct teachlog_photo *photos; /* the photos' bytes, by SHA-256 */
+	size_t nphotos;
+	bool signatures; /* the printed edition: lines to sign, the seal's space */
+	double aside_w, aside_until; /* text keeps aside_w points right free above y aside_until */
 };
 
 static cairo_status_t on_write(void *arg, const unsigned char *data, unsigned int n)
@@ -70,7 +74,8 @@ static PangoLayout *layout(struct page *pg, const char *size, bool bold, const c
 	pango_layout_set_font_description(l, fd);
 	pango_font_description_free(fd);
 	/* Text wraps at the margin; a table's line (tab stops) stays one line. */
-	pango_layout_set_width(l, ntabs > 0 ? -1 : (int)((PAGE_W - 2 * MARGIN) * PANGO_SCALE));
+	double width = PAGE_W - 2 * MARGIN - (pg->y < pg->aside_until ? pg->aside_w : 0);
+	pango_layout_set_width(l, ntabs > 0 ? -1 : (int)(width * PANGO_SCALE));
 	pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
 	if (ntabs > 0) {
 		PangoTabArray *ta = pango_tab_array_new(ntabs, TRUE);
@@ -93,6 +98,17 @@ static void footer(struct page *pg)
 	g_object_unref(l);
 }
 
+/* A new page when h more points would cross the bottom margin. */
+static void room_for(struct page *pg, double h)
+{
+	if (pg->y + h > PAGE_H - MARGIN) {
+		footer(pg);
+		cairo_show_page(pg->cr);
+		pg->no++;
+		pg->y = MARGIN;
+	}
+}
+
 /* Draw text at the current line; a new page first when it would cross the bottom margin. */
 static void line(struct page *pg, const char *size, bool bold, const char *text, const double *tabs,
 		 int ntabs, double gap)
@@ -101,12 +117,7 @@ static void line(struct page *pg, const char *size, bool bold, const char *text,
 	int w, h;
 	pango_layout_get_size(l, &w, &h);
 	double height = (double)h / PANGO_SCALE;
-	if (pg->y + height > PAGE_H - MARGIN) {
-		footer(pg);
-		cairo_show_page(pg->cr);
-		pg->no++;
-		pg->y = MARGIN;
-	}
+	room_for(pg, height);
 	cairo_move_to(pg->cr, MARGIN, pg->y);
 	pango_cairo_show_layout(pg->cr, l);
 	pg->y += height + gap;
@@ -129,9 +140,197 @@ static const char *col(const PGresult *r, int i, int c)
 	return PQgetisnull(r, i, c) ? "-" : PQgetvalue(r, i, c);
 }
 
+/* Columns of the lessons' table (points from the margin): No., login, last, coach, vehicle, min,
+ * km. */
+static const double cols[] = {0, 14, 96, 178, 262, 396, 438};
+
+/*
+ * The width and height of a baseline or progressive JPEG, from its frame
+ * header (SOFn), or false when the bytes are not a JPEG this draws: the
+ * photos come from terminals and are checked before cairo embeds them.
+ */
+static bool jpeg_size(const unsigned char *p, size_t n, int *w, int *h)
+{
+	if (n < 4 || p[0] != 0xFF || p[1] != 0xD8)
+		return false;
+	size_t i = 2;
+	while (i + 4 <= n) {
+		if (p[i] != 0xFF)
+			return false;
+		unsigned m = p[i + 1];
+		if (m == 0xFF) { /* a fill byte */
+			i++;
+			continue;
+		}
+		if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) { /* markers without a length */
+			i += 2;
+			continue;
+		}
+		size_t len = (size_t)p[i + 2] << 8 | p[i + 3];
+		if (len < 2 || i + 2 + len > n || m == 0xDA || m == 0xD9)
+			return false; /* the scan before a frame header, or cut short */
+		if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+			if (len < 8)
+				return false;
+			*h = p[i + 5] << 8 | p[i + 6];
+			*w = p[i + 7] << 8 | p[i + 8];
+			return *w > 0 && *h > 0 && *w <= TEACHLOG_PHOTO_MAX_SIDE &&
+			       *h <= TEACHLOG_PHOTO_MAX_SIDE;
+		}
+		i += 2 + len;
+	}
+	return false;
+}
+
+static const struct teachlog_photo *photo_of(const struct page *pg, const char *sha256_hex)
+{
+	for (size_t i = 0; sha256_hex && i < pg->nphotos; i++)
+		if (strcmp(pg->photos[i].sha256_hex, sha256_hex) == 0)
+			return &pg->photos[i];
+	return NULL;
+}
+
+/*
+ * The photo drawn height points high at (x, y), its JPEG embedded as it is
+ * (cairo writes the bytes as a DCTDecode image: nothing decoded here); the
+ * width it took, 0 when the photo is not a JPEG (its SHA-256 is listed
+ * anyway).
+ */
+static double draw_photo(struct page *pg, const struct teachlog_photo *ph, double x, double y,
+			 double height)
+{
+	int w, h;
+	if (ph == NULL || !jpeg_size(ph->data, ph->len, &w, &h))
+		return 0;
+	unsigned char *copy = malloc(ph->len);
+	cairo_surface_t *img = copy ? cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h) : NULL;
+	if (img == NULL || cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
+		free(copy);
+		if (img)
+			cairo_surface_destroy(img);
+		return 0;
+	}
+	memcpy(copy, ph->data, ph->len);
+	if (cairo_surface_set_mime_data(img, CAIRO_MIME_TYPE_JPEG, copy, ph->len, free, copy) !=
+	    CAIRO_STATUS_SUCCESS) {
+		free(copy);
+		cairo_surface_destroy(img);
+		return 0;
+	}
+	double scale = height / h;
+	cairo_save(pg->cr);
+	cairo_translate(pg->cr, x, y);
+	cairo_scale(pg->cr, scale, scale);
+	cairo_set_source_surface(pg->cr, img, 0, 0);
+	cairo_paint(pg->cr);
+	cairo_restore(pg->cr);
+	cairo_surface_destroy(img);
+	return w * scale;
+}
+
+/* A lesson's photos as a row of prints (PHOTO_H high), wrapping at the margin. */
+#define PHOTO_H 72.0
+static void draw_lesson_photos(struct page *pg, json_t *photos)
+{
+	double x = MARGIN + cols[1];
+	size_t k;
+	json_t *sha;
+	bool any = false;
+	json_array_foreach(photos, k, sha)
+	{
+		const struct teachlog_photo *ph = photo_of(pg, json_string_value(sha));
+		int w, h;
+		if (ph == NULL || !jpeg_size(ph->data, ph->len, &w, &h))
+			continue;
+		double width = PHOTO_H * w / h;
+		if (x + width > PAGE_W - MARGIN && x > MARGIN + cols[1]) {
+			pg->y += PHOTO_H + 4;
+			x = MARGIN + cols[1];
+		}
+		if (!any || x == MARGIN + cols[1])
+			room_for(pg, PHOTO_H + 4);
+		any = true;
+		x += draw_photo(pg, ph, x, pg->y, PHOTO_H) + 6;
+	}
+	if (any)
+		pg->y += PHOTO_H + 4;
+}
+
+/* A line to sign on, after its label. */
+static void sign_line(struct page *pg, const char *label, double x, double width)
+{
+	PangoLayout *l = layout(pg, "8", false, label, NULL, 0);
+	int lw, lh;
+	pango_layout_set_width(l, -1);
+	pango_layout_get_size(l, &lw, &lh);
+	cairo_move_to(pg->cr, x, pg->y);
+	pango_cairo_show_layout(pg->cr, l);
+	double base = pg->y + (double)lh / PANGO_SCALE;
+	cairo_move_to(pg->cr, x + (double)lw / PANGO_SCALE + 4, base);
+	cairo_line_to(pg->cr, x + width, base);
+	cairo_set_line_width(pg->cr, 0.6);
+	cairo_stroke(pg->cr);
+	g_object_unref(l);
+}
+
+/* The student's photo at the head's right: the first photo of the first lesson that has one. */
+static void draw_student_photo(struct page *pg, json_t *d)
+{
+	size_t i, k;
+	json_t *l, *sha;
+	json_array_foreach(json_object_get(d, "lessons"), i, l)
+	{
+		json_array_foreach(json_object_get(l, "photos"), k, sha)
+		{
+			const struct teachlog_photo *ph = photo_of(pg, json_string_value(sha));
+			int w, h;
+			if (ph == NULL || !jpeg_size(ph->data, ph->len, &w, &h))
+				continue;
+			double height = 96, width = height * w / h;
+			if (width > 96) {
+				width = 96;
+				height = width * h / w;
+			}
+			draw_photo(pg, ph, PAGE_W - MARGIN - width, MARGIN, height);
+			pg->aside_w = width + 12;
+			pg->aside_until = MARGIN + height + 12;
+			PangoLayout *cap = layout(pg, "6", false, "学员照片 student", NULL, 0);
+			pango_layout_set_width(cap, -1);
+			cairo_move_to(pg->cr, PAGE_W - MARGIN - width, MARGIN + height + 2);
+			pango_cairo_show_layout(pg->cr, cap);
+			g_object_unref(cap);
+			return;
+		}
+	}
+}
+
+/* The end of the printed edition: the school's seal and the date. */
+static void draw_seal(struct page *pg)
+{
+	room_for(pg, 150);
+	pg->y += 16;
+	line(pg, "12", true, "确认 Confirmation", NULL, 0, 8);
+	sign_line(pg, "学员签字 student", MARGIN, 230);
+	sign_line(pg, "日期 date", MARGIN + 260, 180);
+	pg->y += 24;
+	sign_line(pg, "教练员签字 coach", MARGIN, 230);
+	sign_line(pg, "日期 date", MARGIN + 260, 180);
+	pg->y += 24;
+	double x = MARGIN + 260, size = 110;
+	line(pg, "8", false, "驾校盖章 school seal", NULL, 0, 4);
+	double dash[] = {3, 3};
+	cairo_set_dash(pg->cr, dash, 2, 0);
+	cairo_rectangle(pg->cr, x, pg->y - 14, size, size);
+	cairo_set_line_width(pg->cr, 0.6);
+	cairo_stroke(pg->cr);
+	cairo_set_dash(pg->cr, NULL, 0, 0);
+	pg->y += size;
+}
+
 static void draw_head(struct page *pg, json_t *d)
 {
 	char t[1024];
+	draw_student_photo(pg, d);
 	json_t *tot = json_object_get(d, "totals");
 	line(pg, "18", true, "电子教学日志  Teaching log", NULL, 0, 10);
 	snprintf(t, sizeof(t), "驾校 School: %s  %s", str(d, "school_code"), str(d, "school_name"));
@@ -160,10 +359,6 @@ static void draw_head(struct page *pg, json_t *d)
 	line(pg, "10", false, t, NULL, 0, 12);
 }
 
-/* Columns of the lessons' table (points from the margin): No., login, last, coach, vehicle, min,
- * km. */
-static const double cols[] = {0, 14, 96, 178, 262, 396, 438};
-
 /* One row of the table: each cell laid out apart at its column, so that none pushes another. */
 static void row(struct page *pg, bool bold, const char *const cells[], size_t n)
 {
@@ -177,12 +372,7 @@ static void row(struct page *pg, bool bold, const char *const cells[], size_t n)
 		if ((double)h / PANGO_SCALE > height)
 			height = (double)h / PANGO_SCALE;
 	}
-	if (pg->y + height > PAGE_H - MARGIN) {
-		footer(pg);
-		cairo_show_page(pg->cr);
-		pg->no++;
-		pg->y = MARGIN;
-	}
+	room_for(pg, height);
 	for (size_t i = 0; i < n && i < ARRAY_SIZE(cols); i++) {
 		cairo_move_to(pg->cr, MARGIN + cols[i], pg->y);
 		pango_cairo_show_layout(pg->cr, l[i]);
@@ -225,6 +415,14 @@ static void draw_lessons(struct page *pg, json_t *lessons)
 			const char *const cell[] = {"", t};
 			row(pg, false, cell, 2);
 		}
+		draw_lesson_photos(pg, json_object_get(l, "photos"));
+		if (pg->signatures) {
+			room_for(pg, 18);
+			pg->y += 4;
+			sign_line(pg, "学员签字 student", MARGIN + cols[1], 200);
+			sign_line(pg, "教练员签字 coach", MARGIN + cols[1] + 220, 200);
+			pg->y += 14;
+		}
 		pg->y += 3;
 	}
 	if (json_array_size(lessons) == 0)
@@ -258,8 +456,9 @@ static void draw_forms(struct page *pg, const PGresult *forms)
 		line(pg, "9", false, "无 none", NULL, 0, 4);
 }
 
-unsigned char *teachlog_pdf(const char *doc, const PGresult *forms, size_t *len, char *err,
-			    size_t errlen)
+static unsigned char *render(const char *doc, const PGresult *forms,
+			     const struct teachlog_photo *photos, size_t nphotos, bool print,
+			     size_t *len, char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *d = json_loads(doc, 0, &je);
@@ -273,7 +472,12 @@ unsigned char *teachlog_pdf(const char *doc, const PGresult *forms, size_t *len,
 	char foot[200];
 	snprintf(foot, sizeof(foot), "hoursd %s · 生成 generated %s (UTC+8) · %s 第%lld部分",
 		 HOURSD_VERSION, str(d, "generated_at"), str(d, "student_no"), num(d, "part"));
-	struct page pg = {.y = MARGIN, .no = 1, .footer = foot};
+	struct page pg = {.y = MARGIN,
+			  .no = 1,
+			  .footer = foot,
+			  .photos = photos,
+			  .nphotos = nphotos,
+			  .signatures = print};
 	pg.surface = cairo_pdf_surface_create_for_stream(on_write, &b, PAGE_W, PAGE_H);
 	cairo_pdf_surface_set_metadata(pg.surface, CAIRO_PDF_METADATA_TITLE, "电子教学日志");
 	cairo_pdf_surface_set_metadata(pg.surface, CAIRO_PDF_METADATA_CREATOR,
@@ -283,6 +487,8 @@ unsigned char *teachlog_pdf(const char *doc, const PGresult *forms, size_t *len,
 	draw_head(&pg, d);
 	draw_lessons(&pg, json_object_get(d, "lessons"));
 	draw_forms(&pg, forms);
+	if (pg.signatures)
+		draw_seal(&pg);
 	footer(&pg);
 	cairo_show_page(pg.cr);
 	cairo_destroy(pg.cr);
@@ -298,6 +504,19 @@ unsigned char *teachlog_pdf(const char *doc, const PGresult *forms, size_t *len,
 	}
 	*len = b.len;
 	return b.p;
+}
+
+unsigned char *teachlog_pdf(const char *doc, const PGresult *forms, size_t *len, char *err,
+			    size_t errlen)
+{
+	return render(doc, forms, NULL, 0, false, len, err, errlen);
+}
+
+unsigned char *teachlog_pdf_print(const char *doc, const PGresult *forms,
+				  const struct teachlog_photo *photos, size_t nphotos, size_t *len,
+				  char *err, size_t errlen)
+{
+	return render(doc, forms, photos, nphotos, true, len, err, errlen);
 }
 
 void teachlog_shutdown(void)

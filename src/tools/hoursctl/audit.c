@@ -14,6 +14,8 @@
 #include "queries.h"
 #include "teachlog.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 
 /* PGQ_RANGE reads the first minute and the column after it: the last. */
@@ -120,13 +122,76 @@ static int explain(const char *student_no, FILE *out)
 	return rc;
 }
 
-/* The PDF into file (out of memory, or not written: said). */
-static int write_pdf(const PGresult *d, const PGresult *f, const char *file)
+/*
+ * The photos the teaching log names ("photos" of each lesson), their
+ * bytes unescaped into ph[] (at most max); the count, -1 on an error (said).
+ */
+static int load_photos(const char *student, const char *doc, struct teachlog_photo *ph, size_t max,
+		       PGresult **keep)
+{
+	json_t *d = json_loads(doc, 0, NULL), *l, *sha;
+	size_t i, k;
+	char *arr = NULL;
+	size_t cap = 0;
+	FILE *f = open_memstream(&arr, &cap);
+	if (f == NULL) {
+		json_decref(d);
+		return -1;
+	}
+	bool first = true;
+	fputc('{', f);
+	json_array_foreach(json_object_get(d, "lessons"), i, l)
+	{
+		json_array_foreach(json_object_get(l, "photos"), k, sha)
+		{
+			const char *h = json_string_value(sha);
+			if (h == NULL || strlen(h) != 64 || strspn(h, "0123456789abcdef") != 64)
+				continue;
+			fprintf(f, "%s%s", first ? "" : ",", h);
+			first = false;
+		}
+	}
+	fputc('}', f);
+	fclose(f);
+	json_decref(d);
+	const char *v[2] = {student, arr};
+	PGresult *r = pgq_query(sql_teaching_log_photos, 2, v);
+	free(arr);
+	if (r == NULL)
+		return -1;
+	int n = 0;
+	for (int row = 0; row < PQntuples(r) && (size_t)n < max; row++) {
+		size_t len = 0;
+		unsigned char *bytes = PQunescapeBytea(
+			(const unsigned char *)PQgetvalue(r, row, TEACHING_LOG_PHOTOS_DATA), &len);
+		if (bytes == NULL)
+			continue;
+		snprintf(ph[n].sha256_hex, sizeof(ph[n].sha256_hex), "%s",
+			 PQgetvalue(r, row, TEACHING_LOG_PHOTOS_SHA256_HEX));
+		ph[n].data = bytes;
+		ph[n].len = len;
+		n++;
+	}
+	*keep = r;
+	return n;
+}
+
+/* The printed PDF into file (out of memory, or not written: said). */
+static int write_pdf(const char *student, const PGresult *d, const PGresult *f, const char *file)
 {
 	char err[256];
 	size_t n = 0;
+	struct teachlog_photo ph[256];
+	PGresult *keep = NULL;
+	const char *doc = PQgetvalue(d, 0, TEACHING_LOG_DOC);
+	int nph = load_photos(student, doc, ph, ARRAY_SIZE(ph), &keep);
 	unsigned char *pdf =
-		teachlog_pdf(PQgetvalue(d, 0, TEACHING_LOG_DOC), f, &n, err, sizeof(err));
+		nph < 0 ? NULL : teachlog_pdf_print(doc, f, ph, (size_t)nph, &n, err, sizeof(err));
+	for (int i = 0; i < nph; i++)
+		PQfreemem((void *)ph[i].data);
+	PQclear(keep);
+	if (nph < 0)
+		return 1;
 	FILE *out = pdf ? fopen(file, "wb") : NULL;
 	bool written = out && fwrite(pdf, 1, n, out) == n;
 	if (out && fclose(out) != 0)
@@ -154,7 +219,7 @@ static int explain_pdf(const char *student, const char *part, const char *file)
 		fprintf(stderr, "hoursctl: explain --pdf: student %s has no counted minutes%s%s\n",
 			student, part ? " in part " : "", part ? part : "");
 	else if (f)
-		rc = write_pdf(d, f, file);
+		rc = write_pdf(student, d, f, file);
 	PQclear(d);
 	PQclear(f);
 	teachlog_shutdown();

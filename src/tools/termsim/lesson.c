@@ -337,6 +337,16 @@ static void log_photo(const char *photo_no, const uint8_t *img, size_t n)
 	log_info("photo %s: %zu bytes, sha256 %s", photo_no, n, hex);
 }
 
+/* The photo of --photo-file: exactly n bytes, as its size was when the option was read. */
+static bool read_photo(const char *path, uint8_t *img, size_t n)
+{
+	FILE *f = fopen(path, "rb");
+	bool ok = f && fread(img, 1, n, f) == n && fgetc(f) == EOF;
+	if (f)
+		fclose(f);
+	return ok;
+}
+
 static bool photo_data(const struct build *b, uint16_t serial, struct lmsg *m)
 {
 	size_t bytes = (size_t)b->o->photo_bytes, cap = JTX_PHOTO_NO_LEN + bytes;
@@ -344,9 +354,12 @@ static bool photo_data(const struct build *b, uint16_t serial, struct lmsg *m)
 	size_t n = 0;
 	bool ok = false;
 
-	if (img && d) {
-		fill_random(img, bytes,
-			    0x9e3779b97f4a7c15ULL ^ strtoull(b->l->photo_no + 1, NULL, 10));
+	if (img && d && b->o->photo_file && !read_photo(b->o->photo_file, img, bytes)) {
+		log_error("--photo-file %s: cannot read its %zu bytes", b->o->photo_file, bytes);
+	} else if (img && d) {
+		if (b->o->photo_file == NULL)
+			fill_random(img, bytes,
+				    0x9e3779b97f4a7c15ULL ^ strtoull(b->l->photo_no + 1, NULL, 10));
 		log_photo(b->l->photo_no, img, bytes);
 		n = jtx_build_photo_data(b->l->photo_no, img, bytes, d, cap);
 		ok = n > 0 && sign_body(b, JTX_PHOTO_DATA, serial, d, n, false, m);

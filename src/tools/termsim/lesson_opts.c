@@ -9,6 +9,7 @@
 #include "termsim.h"
 
 #include <time.h>
+#include <sys/stat.h>
 
 #define LESSON_MINUTES_MAX 9999 /* four-digit sequences in the record numbers */
 #define LESSON_SEQ_MAX 9999
@@ -51,6 +52,8 @@ const char termsim_lesson_usage[] =
 	"                        the photo data (0x0306) in sub-packages of 1000 bytes\n"
 	"                        (the server reassembles at most 128 pieces)\n"
 	"  --photo-order forward|reverse   --photo-drop K (piece K never sent)\n"
+	"  --photo-file FILE     --photo with FILE's bytes (a JPEG, say) instead of\n"
+	"                        made-up ones\n"
 	"  faults: --tamper K (record K's signature spoilt); --reuse K (after the\n"
 	"          records, another record under record K's number); --no-session\n"
 	"          (no logins or logouts, and no lesson open on the server: the\n"
@@ -180,6 +183,17 @@ bool termsim_lesson_opt(struct lesson_opts *l, int c, const char *arg)
 	case O_REUPLOAD:
 		l->reupload = true;
 		return true;
+	case O_PHOTO_FILE: {
+		struct stat st;
+		if (stat(arg, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SIM_PHOTO_MAX) {
+			log_error("--photo-file %s: not a readable file of at most %ld bytes", arg,
+				  SIM_PHOTO_MAX);
+			return false;
+		}
+		l->photo_file = arg;
+		l->photo_bytes = (long)st.st_size;
+		return true;
+	}
 	case O_PHOTO_ORDER:
 		l->photo_reverse = strcmp(arg, "reverse") == 0;
 		return l->photo_reverse || strcmp(arg, "forward") == 0;

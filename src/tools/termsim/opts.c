@@ -203,6 +203,7 @@ static const struct option long_opts[] = {
 	{"photo", required_argument, NULL, O_PHOTO},
 	{"photo-order", required_argument, NULL, O_PHOTO_ORDER},
 	{"photo-drop", required_argument, NULL, O_PHOTO_DROP},
+	{"photo-file", required_argument, NULL, O_PHOTO_FILE},
 	{"records-file", required_argument, NULL, O_RECORDS_FILE},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},

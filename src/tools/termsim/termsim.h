@@ -68,6 +68,7 @@ struct lesson_opts {
 	bool reupload;	    /* records uploaded again on command: upload type 2, bit 0 */
 	bool unsigned_msgs; /* --unsigned: extension properties 0x0002, no check string */
 	long photo_bytes;   /* -1: no photo */
+	const char *photo_file; /* --photo-file: the photo's bytes (else made up) */
 	bool photo_reverse;
 	long photo_drop; /* piece index from 1; 0: none */
 	const char *records_file;
@@ -365,6 +366,7 @@ enum {
 	O_PHOTO,
 	O_PHOTO_ORDER,
 	O_PHOTO_DROP,
+	O_PHOTO_FILE,
 	O_RECORDS_FILE,
 	O_NO_LOGIN,
 	O_RESUME,
