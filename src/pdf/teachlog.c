@@ -39,7 +39,7 @@ struct page {
 	const char *footer;
 	const struct teachlog_photo *photos; /* the photos' bytes, by SHA-256 */
 	size_t nphotos;
-	bool signatures; /* the printed edition: lines to sign, the seal's space */
+	bool signatures;	     /* the printed edition: lines to sign, the seal's space */
 	double aside_w, aside_until; /* text keeps aside_w points right free above y aside_until */
 };
 
