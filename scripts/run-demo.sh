@@ -85,9 +85,14 @@ stop() {
 			build/hoursctl -d "$CONNINFO" explain "S$stamp" 2>/dev/null
 			say "the demo school's findings (docs/audit.md):"
 			build/hoursctl -c "$VAR/hoursd.yaml" findings --school DEMO0001 2>/dev/null
-			# This quarter's joint report; its public page opens in any browser.
+			# This quarter's joint report: its public pages (the index, a page
+			# per school) open in any browser; the demo student's teaching log
+			# as the school prints it, with the lesson's photo.
 			build/hoursctl -c "$VAR/hoursd.yaml" report quarterly \
 				"$(date +%Y)Q$((($(date +%-m) + 2) / 3))" --out "$VAR/report" 2>/dev/null
+			build/hoursctl -d "$CONNINFO" explain "S$stamp" --part 3 \
+				--pdf "$VAR/report/teaching-log-S$stamp.pdf" 2>/dev/null &&
+				echo "wrote $VAR/report/teaching-log-S$stamp.pdf"
 			say "the legacy student, back-filled:"
 			build/hoursctl -d "$CONNINFO" explain "L$stamp" 2>/dev/null
 			say "the tamper evidence (docs/audit.md):"
@@ -267,7 +272,7 @@ lessons() {
 		--coach "K$stamp" --record-start $((now - 3000)) --record-seq $((seq + 5)) --no-login
 	one --port "$PLAIN_PORT" --phone "${TERMINALS[1]}" --imei 861380000000002 \
 		--lesson 30 --rate 1 --course 1213010000 --student "S$stamp" --coach "C$stamp" \
-		--record-seq $((seq + 30))
+		--record-seq $((seq + 30)) --photo-file tests/fixtures/student-photo.jpg
 }
 lessons &
 lesson=$!

@@ -111,6 +111,41 @@ if len(colours) < 8 or share < 0.01:
 PY
 done
 
+# Contrast as WCAG 2.x computes it (relative luminance): every text colour of
+# the style and of the charts at least 4.5:1 on white, every background at
+# least 4.5:1 under the body's text, every bar at least 3:1 (a graphic) on
+# its grey track.
+python3 - "$page" <<'PY'
+import re, sys
+page = open(sys.argv[1], encoding='utf-8').read()
+def lum(h):
+    h = h.lstrip('#')
+    if len(h) == 3:
+        h = ''.join(c * 2 for c in h)
+    c = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    c = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+def ratio(a, b):
+    la, lb = sorted((lum(a), lum(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+bad = []
+body = re.search(r'body\{[^}]*?[^-]color:(#[0-9a-fA-F]{3,6})', page)
+text = body.group(1) if body else '#000'
+for c in re.findall(r'(?<![-\w])color:(#[0-9a-fA-F]{3,6})', page):
+    if ratio(c, '#fff') < 4.5: bad.append('text %s on white: %.2f' % (c, ratio(c, '#fff')))
+for c in re.findall(r'background:(#[0-9a-fA-F]{3,6})', page):
+    if ratio(c, text) < 4.5: bad.append('text %s on %s: %.2f' % (text, c, ratio(c, text)))
+for c in re.findall(r'<text[^>]*fill="(#[0-9a-fA-F]{3,6})"', page):
+    if ratio(c, '#fff') < 4.5: bad.append('chart text %s: %.2f' % (c, ratio(c, '#fff')))
+track = re.findall(r'<rect[^>]*width="240" [^>]*fill="(#[0-9a-fA-F]{3,6})"', page)
+for c in set(re.findall(r'<rect[^>]*fill="(#[0-9a-fA-F]{3,6})"', page)) - set(track):
+    for t in set(track) or {'#fff'}:
+        if ratio(c, t) < 3: bad.append('bar %s on %s: %.2f' % (c, t, ratio(c, t)))
+if bad:
+    sys.exit('report_browser.sh: contrast below WCAG AA: ' + '; '.join(sorted(set(bad))))
+print('contrast: every colour passes WCAG AA')
+PY
+
 for text in "$@"; do
 	if ! grep -qF -- "$text" "$tmp/dom.html"; then
 		echo "report_browser.sh: the page as the browser built it lacks \"$text\"" >&2

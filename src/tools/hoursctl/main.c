@@ -172,10 +172,14 @@ static const struct verb verbs[] = {
 	 "                                   count with its reason (exit 1: no such student)\n"
 	 "  explain STUDENT --pdf FILE [--part N]\n"
 	 "                                   the teaching log (电子教学日志) of part N (default:\n"
-	 "                                   the part last counted) as the PDF the national\n"
-	 "                                   push profile uploads: school, student, lessons\n"
-	 "                                   with coach, vehicle, times, minutes and photos'\n"
-	 "                                   SHA-256, totals, back-filled forms\n"},
+	 "                                   the part last counted) as the school prints it\n"
+	 "                                   for the student's file: school, student and\n"
+	 "                                   their photo, lessons with coach, vehicle,\n"
+	 "                                   times, minutes and photos (drawn, and their\n"
+	 "                                   SHA-256), totals, back-filled forms, lines for\n"
+	 "                                   the student's and the coach's signatures and\n"
+	 "                                   the school's seal (the national push uploads\n"
+	 "                                   the same log without photos or signatures)\n"},
 	{"recompute", NULL, "[STUDENT]", {NULL}, audit_recompute,
 	 "  recompute [STUDENT]              derive progress again from the stored records\n"
 	 "                                   and report any difference (exit 1 if some)\n"},
@@ -199,9 +203,14 @@ static const struct verb verbs[] = {
 	 "                                   the joint report of QUARTER (2026Q3) into DIR:\n"
 	 "                                   supervision-Q.json and .csv (per school its\n"
 	 "                                   coaches, vehicles, training grounds and the\n"
-	 "                                   quarter's findings, for the police) and\n"
-	 "                                   quality-Q.csv and .html (the public table of\n"
-	 "                                   training quality, with charts)\n"},
+	 "                                   quarter's findings, for the police),\n"
+	 "                                   quality-Q.csv (the public table of training\n"
+	 "                                   quality) and the pages to publish, in Chinese\n"
+	 "                                   first and readable on a phone: quality-Q.html\n"
+	 "                                   (the schools ranked, with charts) and\n"
+	 "                                   quality-Q-CODE.html (a school's quarter and\n"
+	 "                                   the four before, its coaches, vehicles and\n"
+	 "                                   grounds counted, its findings in plain words)\n"},
 	{"report", "import-police", "FILE", {NULL}, report_import_police,
 	 "  report import-police FILE        the police's figures per school from CSV:\n"
 	 "                                   quarter,school_code,exam_pass_rate,\n"

@@ -195,6 +195,7 @@ static const char style[] =
 	"clip:rect(0 0 0 0)}\n"
 	" table.cards,table.cards tbody,table.cards tr,table.cards th,table.cards td{"
 	"display:block;width:auto}\n"
+	" table.cards caption{display:block;width:auto}\n"
 	" table.cards tr{border:1px solid #8a8a8a;margin:0 0 12px;padding:4px 8px}\n"
 	" table.cards th,table.cards td{border:none;padding:2px 0;display:flex;"
 	"justify-content:space-between;gap:8px;text-align:right}\n"
@@ -575,8 +576,8 @@ bool quality_pages_write(const json_t *doc, const char *dir, FILE *out)
 		pages++;
 	}
 	if (ok && out)
-		fprintf(out, "wrote %zu school pages %s/quality-%s-CODE.html\n", pages, dir,
-			quarter);
+		fprintf(out, "wrote %zu school page%s %s/quality-%s-CODE.html\n", pages,
+			pages == 1 ? "" : "s", dir, quarter);
 	free(order);
 	return ok;
 }
