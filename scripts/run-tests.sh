@@ -7,7 +7,8 @@
 #
 # TOPIC=NAME scripts/run-tests.sh (after `make all unit-tests`): only the
 # integration topic NAME (a tcase of tests/integration/, e.g. daemon,
-# push), once, against the optimized build: the loop while writing a test.
+# push), once, against the optimized build (TOPIC_BIN=build/san: the
+# sanitized one): the loop while writing a test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/lib.sh
@@ -53,7 +54,7 @@ export HOURSD_TEST_PKI=$WORK/pki HOURSD_TEST_PG_DIR=$WORK/pg HOURSD_TEST_WORK=$W
 export HOURSD_TEST_CONNINFO=${CONNINFO% dbname=*}
 if [[ -n ${TOPIC:-} ]]; then
 	echo "== integration: topic $TOPIC only"
-	CK_RUN_CASE=$TOPIC HOURSD_BIN_DIR=build build/tests/check_integration || failed=1
+	CK_RUN_CASE=$TOPIC HOURSD_BIN_DIR=${TOPIC_BIN:-build} build/tests/check_integration || failed=1
 	exit $failed
 fi
 for bin in build/san build; do
