@@ -437,19 +437,50 @@ static void school_trend(FILE *f, const json_t *s, const char *quarter)
 	fputs("</tbody></table>\n", f);
 }
 
-/* Coaches, vehicles and grounds counted (the report's lists; nobody named). */
+/* A count of the school by the report's key (coaches_active, ...); -1 when it has none. */
+static long long count_of(const json_t *s, const char *key)
+{
+	const json_t *v = json_object_get(s, key);
+	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+/*
+ * Coaches, vehicles and grounds counted, by their state in the quarter
+ * where the registry gives it (report.c's coaches_active, ...), else the
+ * report's lists counted; nobody named.
+ */
 static void school_means(FILE *f, const json_t *s)
 {
-	static const char *const items[][3] = {
-		{"coaches", "教练员", "名"},
-		{"vehicles", "教练车", "辆"},
-		{"training_grounds", "训练场", "处"},
-	};
+	long long active = count_of(s, "coaches_active"), joined = count_of(s, "coaches_joined"),
+		  left = count_of(s, "coaches_left"),
+		  unregistered = count_of(s, "coaches_not_registered"),
+		  with = count_of(s, "vehicles_with_terminal"),
+		  silent = count_of(s, "vehicles_silent"),
+		  without = count_of(s, "vehicles_without_terminal");
+	size_t grounds = json_array_size(json_object_get(s, "training_grounds"));
 	fputs("<ul>\n", f);
-	for (size_t i = 0; i < ARRAY_SIZE(items); i++)
-		fprintf(f, "<li>%s：%zu %s</li>\n", items[i][1],
-			json_array_size(json_object_get(s, items[i][0])), items[i][2]);
-	fputs("</ul>\n<p class=\"note\">教练员包括已登记的和本季度在培训记录中出现但未登记的。"
+	if (active >= 0) {
+		fprintf(f, "<li>教练员：在职 %lld 名（本季度新入职 %lld 名，离职 %lld 名）</li>\n",
+			active, joined < 0 ? 0 : joined, left < 0 ? 0 : left);
+		if (unregistered > 0)
+			fprintf(f, "<li>培训记录中出现、但未在主管部门登记的教练员：%lld 名</li>\n",
+				unregistered);
+	} else {
+		fprintf(f, "<li>教练员：%zu 名</li>\n",
+			json_array_size(json_object_get(s, "coaches")));
+	}
+	if (with >= 0) {
+		fprintf(f,
+			"<li>教练车：%lld 辆（装有计时终端并在用 %lld 辆，终端长期未上传 %lld 辆，"
+			"未装终端 %lld 辆）</li>\n",
+			with + (silent < 0 ? 0 : silent) + (without < 0 ? 0 : without), with,
+			silent < 0 ? 0 : silent, without < 0 ? 0 : without);
+	} else {
+		fprintf(f, "<li>教练车：%zu 辆</li>\n",
+			json_array_size(json_object_get(s, "vehicles")));
+	}
+	fprintf(f, "<li>训练场：%zu 处</li>\n</ul>\n", grounds);
+	fputs("<p class=\"note\">按照“应装尽装、能用尽用”的要求，每辆教练车都应装有在用的计时终端。"
 	      "</p>\n",
 	      f);
 }
