@@ -561,7 +561,7 @@ static void committed(void *arg, enum ingest_outcome o)
 		} else {
 			conn_send_ack(c, p->serial, p->msg_id, ok ? JT808_R_OK : JT808_R_FAILED);
 		}
-		if (o == INGEST_CONFLICT)
+		if (o == INGEST_CONFLICT && p->a.is_record) /* resend.c logs the others' */
 			conn_log(c, HLOG_WARN,
 				 "record number reused by a different record: kept aside, refused");
 	}
