@@ -71,6 +71,10 @@ struct lesson_opts {
 	bool photo_reverse;
 	long photo_drop; /* piece index from 1; 0: none */
 	const char *records_file;
+	const char *photo_no; /* --photo-no: 9 digits; NULL: from the clock */
+	/* --only, --again: sets of messages, bit (1 << role) of lesson.h's enum role */
+	unsigned only;	/* 0: all */
+	unsigned again; /* sent again, the same bytes, after the lesson */
 };
 
 struct opts {
@@ -371,6 +375,9 @@ enum {
 	O_NO_LOGOUT,
 	O_UNSIGNED,
 	O_REUPLOAD,
+	O_ONLY,
+	O_AGAIN,
+	O_PHOTO_NO,
 };
 bool termsim_lesson_opt(struct lesson_opts *l, int c, const char *arg) MUSTCHECK;
 void termsim_lesson_defaults(struct lesson_opts *l);
