@@ -104,7 +104,8 @@ static void store(conn_store_fn fn, const void *rows, struct conn_verdict *v)
 					 .part = lv->part};
 	copy(v->answer.terminal_no, h->terminal_no, sizeof(v->answer.terminal_no));
 	copy(v->answer.person_no, lv->person_no, sizeof(v->answer.person_no));
-	if (lv->reason != R_NONE)
+	/* A record's is logged after its commit (conn.c): a copy is answered as stored. */
+	if (lv->reason != R_NONE && lv->action != LESSON_STORE_RECORD)
 		log_defer(&v->lines, HLOG_WARN,
 			  "timing message 0x%04x (extended serial %u) rejected: %s", h->msg_id,
 			  h->serial, lv->why);
