@@ -4,7 +4,8 @@
  * after a restart of hoursd is answered as the first time and changes
  * nothing; other bytes under a stored identity are a conflict, kept
  * aside; two copies of records in concurrent batches get the stored
- * verdict; the tcase "resend".
+ * verdict; an answer to a command sent twice is matched both times; the
+ * tcase "resend".
  *
  * termsim builds every frame (not hoursd's code path).  T2 signs with
  * RSA (PKCS#1 v1.5, deterministic), so a lesson built again with the same
@@ -253,6 +254,25 @@ START_TEST(test_copies_in_concurrent_batches)
 }
 END_TEST
 
+/*
+ * An answer to a command sent twice, the same bytes (its 0x8001 lost):
+ * both matched to the command and answered 0, the result kept once.
+ */
+START_TEST(test_command_answer_again)
+{
+	start_hoursd_plain(NULL);
+	ck_assert_int_eq(hoursctl_run("terminal ban " T6 " on --message 禁止培训"), 0);
+	ck_assert_int_eq(termsim_timing("--heartbeats 4 --rate 1 --answers-twice"), 0);
+	ck_assert_int_eq(count_lines_with("answer 0x0502 to command extended serial"), 2);
+	ck_assert(!log_has("to no command sent to this terminal"));
+	ck_assert_int_eq(db_value("SELECT count(*) FROM terminal_command WHERE kind = $1"
+				  " AND answered_at IS NOT NULL AND result = 1",
+				  "training_ban", NULL),
+			 1);
+	stop_hoursd();
+}
+END_TEST
+
 TCase *tcase_resend(void)
 {
 	TCase *tc = tcase_create("resend");
@@ -263,5 +283,6 @@ TCase *tcase_resend(void)
 	tcase_add_test(tc, test_photo_again);
 	tcase_add_test(tc, test_event_conflict);
 	tcase_add_test(tc, test_copies_in_concurrent_batches);
+	tcase_add_test(tc, test_command_answer_again);
 	return tc;
 }

@@ -99,6 +99,7 @@ struct opts {
 	long auth_ts_offset; /* seconds added to the authentication's timestamp */
 	bool auth_bad_sig;   /* spoil the authentication's signature */
 	bool auth_twice;     /* the same authentication frame twice: a replay */
+	bool answers_twice;  /* each answer to a command sent twice, the same bytes */
 	long long start_time;
 	bool start_time_set;
 	const char *acked_file;
