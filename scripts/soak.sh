@@ -21,7 +21,13 @@
 #      life of a process that lived 5 rounds or more (its second sample against
 #      the least of its last three: descriptors by at most 2, RSS by at most
 #      SOAK_RSS_SLACK_KB; RSS not judged under build/san);
-#   4. hoursd exits 0 on the final SIGTERM (under build/san: no leak report).
+#   4. hoursd exits 0 on the final SIGTERM (under build/san: no leak report);
+#   5. every message sent again got its stored verdict: after each round its
+#      lessons are sent again, the same bytes (RSA signatures), as terminals
+#      whose answers were lost send them (docs/protocol.md, "Sent again"; the
+#      TLS terminals the whole lesson, the timing ones its records and logouts):
+#      each record is answered as it is stored (0 accepted, else refused), and
+#      a lesson answered wholly good the first time is answered so again.
 # Prints a line a round, then the figures and each invariant as PASS or FAIL;
 # exits 1 on a violation (the work directory is kept then).
 #
@@ -185,12 +191,33 @@ round() { # N FAULT
 	esac
 	wait "$a" || ra=$?
 	wait "$b" || rb=$?
+	# Sent again, faults over: the round's lessons once more, the same bytes (a
+	# second on: a timing terminal's signed timestamp must be newer than its last);
+	# whole over TLS, from the records on over TCP (the logouts after the lesson closed).
+	local ea=0 eb=0
+	sleep 1.1
+	"$BIN/termsim" --tls --layout 2013 --port "$port" --ca "$WORK/pki/ca.crt" \
+		--phone "${tls_phones[0]}" --terminals "$NT" --cert "$WORK/pki/term-{}.crt" \
+		--key "$WORK/pki/term-{}.key" --sign-key "$WORK/pki/sign-rsa-{}.key" \
+		--student "$(printf 'S1%04d0000000000' "$r")" --coach "$(printf 'C1%04d0000000000' "$r")" \
+		--records-file "$WORK/again.tls" "${common[@]}" --rate 0 >"$WORK/again$r.tls" 2>>"$WORK/termsim.log" &
+	a=$!
+	"$BIN/termsim" --plain --port "$plain" --phone "${timing_phones[0]}" --terminals "$NT" \
+		--student "$(printf 'S2%04d0000000000' "$r")" --coach "$(printf 'C2%04d0000000000' "$r")" \
+		--records-file "$WORK/again.timing" "${common[@]}" --rate 0 \
+		--only records,student_logout,coach_logout >"$WORK/again$r.timing" 2>>"$WORK/termsim.log" &
+	b=$!
+	wait "$a" || ea=$?
+	wait "$b" || eb=$?
+	sleep 1.1 # and the next round's after these
+	[ "$ra" != 0 ] || [ "$ea" = 0 ] || echo "round $r tls" >>"$WORK/again.bad"
+	[ "$rb" != 0 ] || [ "$eb" = 0 ] || echo "round $r timing" >>"$WORK/again.bad"
 	local h p
 	idle_wait
 	h=$(sample "$HPID") p=$(sample "$PPID_SIM")
 	echo "$h" >>"$WORK/samples.hoursd"
 	echo "$p" >>"$WORK/samples.policesim"
-	say "round $r ($fault): termsim exit $ra/$rb; hoursd pid/fds/rss_kB $h; policesim $p"
+	say "round $r ($fault): termsim exit $ra/$rb, sent again $ea/$eb; hoursd pid/fds/rss_kB $h; policesim $p"
 }
 
 # Each process that lived 5 rounds or more: its second sample (after the
@@ -285,10 +312,18 @@ police_twice=$(uniq -d "$WORK/police.ids" | wc -l)
 police_missing=$(comm -23 "$WORK/packets" "$WORK/police.ids" | wc -l)
 police_extra=$(comm -13 "$WORK/packets" "$WORK/police.ids" | wc -l)
 dups=$(police_stat duplicates) differing=$(police_stat duplicates_differing)
+psql -F' ' -c "SELECT record_no, CASE verdict WHEN 'accepted' THEN 0 ELSE 1 END FROM training_record" |
+	LC_ALL=C sort >"$WORK/stored.verdicts"
+cat "$WORK"/again.tls "$WORK"/again.timing 2>/dev/null | LC_ALL=C sort >"$WORK/again" || true
+again=$(wc -l <"$WORK/again")
+again_other=$(LC_ALL=C join "$WORK/again" "$WORK/stored.verdicts" | awk '($2 == 0) != ($3 == 0)' | wc -l)
+again_unstored=$(LC_ALL=C join -v 1 "$WORK/again" "$WORK/stored.verdicts" | wc -l)
+again_lessons=0
+[ ! -f "$WORK/again.bad" ] || again_lessons=$(wc -l <"$WORK/again.bad")
 
 echo
 echo "== soak figures: $rounds rounds (a cycle of ${#FAULTS[@]}: ${FAULTS[*]}), $((2 * NT)) terminals"
-echo "records: $sent answered to termsim, $acked acknowledged (0), $stored stored"
+echo "records: $sent answered to termsim, $acked acknowledged (0), $stored stored; $again sent again"
 echo "parts met: $met; push packets $packets; policesim stored $police_stored, answered $dups duplicates (retries of stored packets)"
 echo "push attempts by outcome: $attempts"
 echo "faults: ${n_fault[pg-crash]:-0} PostgreSQL crashes, ${n_fault[hoursd-kill]:-0} hoursd SIGKILLs ($(grep -c ' ready' "$WORK/hoursd.log") starts), ${n_fault[police-fail]:-0} policesim failures, ${n_fault[police-hang]:-0} policesim hangs"
@@ -301,6 +336,9 @@ verdict "$([ "$met_without" = 0 ] && [ "$packets_dup" = 0 ] && [ "$met" -gt 0 ] 
 verdict "$([ "$undone" = 0 ] && [ "$police_twice" = 0 ] && [ "$police_missing" = 0 ] && [ "$police_extra" = 0 ] && [ "$differing" = 0 ] && echo 0 || echo 1)" \
 	"every packet pushed exactly once" \
 	"$packets packets, $undone not done, $police_missing not at policesim, $police_extra unknown there, $police_twice stored twice, $differing duplicates with another body"
+verdict "$([ "$again_other" = 0 ] && [ "$again_unstored" = 0 ] && [ "$again_lessons" = 0 ] && [ "$again" -gt 0 ] && echo 0 || echo 1)" \
+	"every message sent again got its stored verdict" \
+	"$again records sent again, $again_other answered otherwise than stored, $again_unstored not stored; $again_lessons lessons answered wholly good the first time and not again"
 if out=$(leak_check "$WORK/samples.hoursd" hoursd); then lk=0; else lk=1; fi
 verdict "$lk" "hoursd leaks no descriptor or memory" "each process of 5 rounds or more: second sample against the least of the last three"
 echo "$out"

@@ -539,14 +539,28 @@ static void count_record(struct server_stats *st, const struct pending_ack *p,
 	}
 }
 
+/* A record's verdict in the log, once its outcome is known: a copy's is the stored one. */
+static void log_record(struct conn *c, const struct pending_ack *p, enum ingest_outcome o)
+{
+	if (o == INGEST_STORED && !p->a.accepted)
+		conn_log(c, HLOG_WARN, "timing message 0x0203 (extended serial %u) rejected: %s",
+			 p->a.ext_serial, reason_name(p->a.reason));
+	else if (o == INGEST_DUPLICATE || o == INGEST_DUPLICATE_REJECTED)
+		conn_log(c, HLOG_DEBUG,
+			 "record (extended serial %u) sent again: answered as stored (%s)",
+			 p->a.ext_serial, o == INGEST_DUPLICATE ? "accepted" : "rejected");
+}
+
 /* The store's callback for every pending answer (ingest_done_fn). */
 static void committed(void *arg, enum ingest_outcome o)
 {
 	struct pending_ack *p = arg;
 	struct conn *c = p->c;
 	bool ok = answer_ok(p, o);
-	if (p->a.is_record)
+	if (p->a.is_record) {
 		count_record(&c->srv->st, p, o);
+		log_record(c, p, o);
+	}
 	if (c->state != CS_CLOSED && p->a.answer_id == JTX_STUDENT_LOGIN_ACK && ok) {
 		char part[4];
 		snprintf(part, sizeof(part), "%u", p->a.part);
@@ -561,7 +575,7 @@ static void committed(void *arg, enum ingest_outcome o)
 		} else {
 			conn_send_ack(c, p->serial, p->msg_id, ok ? JT808_R_OK : JT808_R_FAILED);
 		}
-		if (o == INGEST_CONFLICT)
+		if (o == INGEST_CONFLICT && p->a.is_record) /* resend.c logs the others' */
 			conn_log(c, HLOG_WARN,
 				 "record number reused by a different record: kept aside, refused");
 	}

@@ -38,8 +38,10 @@ struct batch {
 	struct waiter *waiters;
 	unsigned nwaiters, waiters_cap;
 	enum ingest_outcome *outcomes; /* per record, filled from the result */
+	bool *open;		       /* per record: its outcome is read from this pass's result */
 	unsigned outcomes_cap;
-	char *doc; /* the document sent, kept for a rewrite after a reconnect */
+	unsigned rewrites; /* times written again for records another batch stored meanwhile */
+	char *doc;	   /* the document sent, kept for a rewrite after a reconnect */
 	const char *values[2];
 	int lengths[2], formats[2];
 };
@@ -117,6 +119,7 @@ static void batch_finish(struct batch *b, bool ok)
 	b->rows = 0;
 	b->nrecords = 0;
 	b->judge = false;
+	b->rewrites = 0;
 	b->bytes.len = 0;
 	jsonw_reset(&b->position);
 	jsonw_reset(&b->event);
@@ -130,6 +133,7 @@ static void batch_free(struct batch *b)
 {
 	free(b->waiters);
 	free(b->outcomes);
+	free(b->open);
 	free(b->bytes.buf);
 	free(b->doc);
 	jsonw_free(&b->position);
@@ -169,28 +173,51 @@ static unsigned queued_rows(const struct ingest *in)
 
 static void kick(struct ingest *in);
 
-/* The rows of the result: records not stored now (a resend, a conflict), by their index. */
-static void take_outcomes(struct batch *b, const PGresult *res)
+/*
+ * The rows of the result: records not stored now (a resend, a conflict,
+ * unknown), by their index.  Returns the number unknown: stored by
+ * another batch at the same time, their verdict not visible to this
+ * statement (INGEST_FAILED until a rewrite settles them).  A rewrite
+ * reads only the outcomes the passes before left unknown.
+ */
+static unsigned take_outcomes(struct batch *b, const PGresult *res)
 {
 	int ci = PQfnumber(res, "i"), co = PQfnumber(res, "outcome"),
 	    cv = PQfnumber(res, "stored_verdict");
-	for (unsigned i = 0; i < b->nrecords; i++)
-		b->outcomes[i] = INGEST_STORED;
+	unsigned unknown = 0;
+	for (unsigned i = 0; i < b->nrecords; i++) {
+		b->open[i] = b->rewrites == 0 || b->outcomes[i] == INGEST_FAILED;
+		if (b->open[i])
+			b->outcomes[i] = INGEST_STORED;
+	}
 	for (int r = 0; r < PQntuples(res); r++) {
 		long i = strtol(PQgetvalue(res, r, ci), NULL, 10);
-		if (i < 0 || (unsigned long)i >= b->nrecords)
+		if (i < 0 || (unsigned long)i >= b->nrecords || !b->open[i])
 			continue;
-		if (strcmp(PQgetvalue(res, r, co), "conflict") == 0)
+		if (strcmp(PQgetvalue(res, r, co), "conflict") == 0) {
 			b->outcomes[i] = INGEST_CONFLICT;
-		else if (strcmp(PQgetvalue(res, r, co), "unknown") == 0)
-			b->outcomes[i] =
-				INGEST_FAILED; /* answered failure: sent again, it is known */
-		else if (strcmp(PQgetvalue(res, r, cv), "accepted") == 0)
+		} else if (strcmp(PQgetvalue(res, r, co), "unknown") == 0) {
+			b->outcomes[i] = INGEST_FAILED;
+			unknown++;
+		} else if (strcmp(PQgetvalue(res, r, cv), "accepted") == 0) {
 			b->outcomes[i] = INGEST_DUPLICATE;
-		else
+		} else {
 			b->outcomes[i] = INGEST_DUPLICATE_REJECTED;
+		}
 	}
+	return unknown;
 }
+
+static void send_batch(struct lane *l);
+
+/*
+ * A record a concurrent batch stored (two copies at once, on two
+ * connections or instances) is committed by now: the same statement
+ * written again finds it stored, with its verdict and bytes to compare,
+ * and changes nothing else (every insert is idempotent).  Bounded: a
+ * record still unknown after that is answered failure.
+ */
+#define INGEST_REWRITES 3
 
 static void on_batch(void *arg, const PGresult *res)
 {
@@ -203,10 +230,21 @@ static void on_batch(void *arg, const PGresult *res)
 		log_error("ingest: batch of %u rows failed, answering failure", b->rows);
 	} else {
 		in->st.batches++;
-		in->st.rows += b->rows;
-		hist_observe(&metric_batch_rows, b->rows);
+		if (b->rewrites == 0) {
+			in->st.rows += b->rows;
+			hist_observe(&metric_batch_rows, b->rows);
+		}
 		hist_observe(&metric_commit_seconds, elapsed_s(&l->started));
-		take_outcomes(b, res);
+		unsigned unknown = take_outcomes(b, res);
+		if (unknown > 0 && b->rewrites < INGEST_REWRITES) {
+			b->rewrites++;
+			log_info(
+				"ingest: %u record(s) stored by another batch meanwhile: the batch "
+				"written again for their stored verdicts",
+				unknown);
+			send_batch(l);
+			return;
+		}
 	}
 	bool judge = res != NULL && b->judge;
 	batch_finish(b, res != NULL);
@@ -226,8 +264,10 @@ static void send_batch(struct lane *l)
 	if (b->nrecords > b->outcomes_cap) {
 		b->outcomes_cap = b->nrecords * 2;
 		b->outcomes = xrealloc(b->outcomes, b->outcomes_cap * sizeof(*b->outcomes));
+		b->open = xrealloc(b->open, b->outcomes_cap * sizeof(*b->open));
 	}
-	b->doc = batch_document(b);
+	if (b->doc == NULL) /* a rewrite sends the same document */
+		b->doc = batch_document(b);
 	static const uint8_t none[1];
 	b->values[0] = b->doc;
 	b->values[1] = (const char *)(b->bytes.len ? b->bytes.buf : none);

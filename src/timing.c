@@ -17,6 +17,7 @@
 #include "lesson.h"
 #include "queries.h"
 #include "reasons.h"
+#include "resend.h"
 #include "server.h"
 #include "sig.h"
 #include "terminal.h"
@@ -67,10 +68,11 @@ static struct lesson *lesson_of(const struct conn_msg *in)
 
 /* ---- the stores (conn_store_fn): ingest's, for the rows the verdict points to ---- */
 
+/* Logins, logouts and photos through resend.c: answered with what is stored after the commit. */
 static void store_event(const struct conn_msg *in, const struct conn_verdict *v,
 			ingest_done_fn done, void *arg)
 {
-	ingest_add_event(in->srv->ingest, v->rows, done, arg);
+	resend_store_event(in->srv, v->rows, done, arg);
 }
 
 static void store_record(const struct conn_msg *in, const struct conn_verdict *v,
@@ -84,7 +86,7 @@ static void store_photo(const struct conn_msg *in, const struct conn_verdict *v,
 {
 	const struct lesson_verdict *lv = v->rows;
 	const struct jtx_photo_data *x = lv->photo_data;
-	ingest_add_photo(in->srv->ingest, in->t->id, lv->photo, x->bytes, x->len, done, arg);
+	resend_store_photo(in->srv, in->t->id, lv->photo, x->bytes, x->len, done, arg);
 }
 
 /* Store rows with fn; the answer after their commit: 0x8900 with answer_id, or 0x8001 when 0. */
@@ -102,7 +104,8 @@ static void store(conn_store_fn fn, const void *rows, struct conn_verdict *v)
 					 .part = lv->part};
 	copy(v->answer.terminal_no, h->terminal_no, sizeof(v->answer.terminal_no));
 	copy(v->answer.person_no, lv->person_no, sizeof(v->answer.person_no));
-	if (lv->reason != R_NONE)
+	/* A record's is logged after its commit (conn.c): a copy is answered as stored. */
+	if (lv->reason != R_NONE && lv->action != LESSON_STORE_RECORD)
 		log_defer(&v->lines, HLOG_WARN,
 			  "timing message 0x%04x (extended serial %u) rejected: %s", h->msg_id,
 			  h->serial, lv->why);
@@ -173,6 +176,9 @@ static enum sig_result verify(const struct conn_msg *in, const struct jtx_header
 				h->sig, h->sig_len, now, t->rsa_raw ? SIG_F_RSA_RAW : 0);
 }
 
+static void ask_photo(const struct conn_msg *in, const struct jt808_msg *m, const char *why,
+		      struct conn_verdict *v);
+
 /* The verdict on the decoded message (judging.x) of frame m, and what follows from it. */
 static void decide(const struct conn_msg *in, const struct jt808_msg *m,
 		   enum lesson_schedule schedule, struct conn_verdict *v)
@@ -198,25 +204,48 @@ static void decide(const struct conn_msg *in, const struct jt808_msg *m,
 		answer_photo(lv, v);
 		break;
 	case LESSON_REFUSE:
-		log_defer(&v->lines, HLOG_WARN, "photo %s (%zu bytes) refused: %s", lv->person_no,
-			  judging.x.photo_data.len, lv->why);
-		answer(v, JT808_R_FAILED);
+		/* Photo data no announcement explains may be a photo stored before, sent again. */
+		ask_photo(in, m, lv->why, v);
 		break;
 	}
 }
 
 /*
- * A student login waits for the student's schedule: whether its time is
- * inside a slot of the student is a question for the database (I/O), the
- * verdict on it lesson_judge's (pure).  The frame is kept (its body
- * copied) and decoded again when the answer is in; conn.c pauses reading
- * meanwhile, so the lesson's next frames come after its verdict.
+ * A message waiting for a question to the database (I/O) before its
+ * verdict: a login or logout for the row stored under its identity
+ * (resend.c), a student login then for the student's schedule (whether
+ * its time is inside a slot of the student; the verdict on it is
+ * lesson_judge's, pure), photo data that would be refused for the photo
+ * stored under its number.  The frame is kept (its body copied) and
+ * decoded again when the answer is in; conn.c pauses reading meanwhile,
+ * so the lesson's next frames come after its verdict.
  */
 struct pending_login {
 	struct jt808_msg m; /* body: the copy below */
 	enum sig_result sig;
+	const char *why; /* photo data: why it would be refused (static text) */
 	uint8_t body[];
 };
+
+static struct pending_login *keep(const struct jt808_msg *m, enum sig_result sig)
+{
+	struct pending_login *p = malloc(sizeof(*p) + m->body_len);
+	if (p == NULL)
+		die("out of memory");
+	p->m = *m;
+	p->sig = sig;
+	p->why = NULL;
+	memcpy(p->body, m->body, m->body_len);
+	p->m.body = p->body;
+	return p;
+}
+
+static void ask(conn_asked_fn fn, struct pending_login *p, struct conn_verdict *v)
+{
+	v->act = CONN_ASK;
+	v->asked = fn;
+	v->arg = p;
+}
 
 static enum jtx_err parse(const struct jt808_msg *m, struct jtx_header *h)
 {
@@ -246,20 +275,56 @@ static void on_schedule(const struct conn_msg *in, void *arg, const PGresult *re
 static void ask_schedule(const struct jt808_msg *m, const struct lesson_msg *x,
 			 struct conn_verdict *v)
 {
-	struct pending_login *p = malloc(sizeof(*p) + m->body_len);
-	if (p == NULL)
-		die("out of memory");
-	p->m = *m;
-	p->sig = x->sig;
-	memcpy(p->body, m->body, m->body_len);
-	p->m.body = p->body;
-	v->act = CONN_ASK;
+	ask(on_schedule, keep(m, x->sig), v);
 	v->sql = sql_schedule_covers;
-	v->asked = on_schedule;
-	v->arg = p;
 	v->nparams = 2;
 	copy(v->param[0], x->student_login.student_no, sizeof(v->param[0]));
 	snprintf(v->param[1], sizeof(v->param[1]), "%lld", (long long)x->student_login.gnss.time);
+}
+
+/*
+ * The row stored under a login's or logout's identity (conn_asked_fn):
+ * a copy of it is answered as stored and never judged; else it is judged
+ * (a student login after its schedule's question).
+ */
+static void on_stored_event(const struct conn_msg *in, void *arg, const PGresult *res,
+			    struct conn_verdict *v)
+{
+	struct pending_login *p = arg;
+	/* It parsed and decoded before: the same bytes do again. */
+	if (parse(&p->m, &judging.h) != JTX_OK || lesson_decode(&judging.h, &judging.x) != JTX_OK)
+		return;
+	judging.x.sig = p->sig;
+	if (resend_event_answer(in, &judging.h, &judging.x, &p->m, res, v))
+		return;
+	if (judging.x.id == JTX_STUDENT_LOGIN)
+		ask_schedule(&p->m, &judging.x, v);
+	else
+		decide(in, &p->m, LESSON_SCHED_UNCHECKED, v);
+}
+
+/* The photo stored under the number of photo data that would be refused (conn_asked_fn). */
+static void on_stored_photo(const struct conn_msg *in, void *arg, const PGresult *res,
+			    struct conn_verdict *v)
+{
+	struct pending_login *p = arg;
+	if (parse(&p->m, &judging.h) != JTX_OK || lesson_decode(&judging.h, &judging.x) != JTX_OK)
+		return;
+	const struct jtx_photo_data *x = &judging.x.photo_data;
+	if (resend_photo_answer(in, x->photo_no, x->bytes, x->len, res, v))
+		return;
+	log_defer(&v->lines, HLOG_WARN, "photo %s (%zu bytes) refused: %s", x->photo_no, x->len,
+		  p->why);
+	answer(v, JT808_R_FAILED);
+}
+
+static void ask_photo(const struct conn_msg *in, const struct jt808_msg *m, const char *why,
+		      struct conn_verdict *v)
+{
+	struct pending_login *p = keep(m, SIG_OK);
+	p->why = why;
+	ask(on_stored_photo, p, v);
+	resend_photo_question(in, judging.x.photo_data.photo_no, v);
 }
 
 /* A lesson message (judging.h): decoded, its signature checked, judged, then stored or answered. */
@@ -282,10 +347,13 @@ static void judge(const struct conn_msg *in, struct conn_verdict *v)
 	}
 	/* Photo data is not judged (its announcement was): no verification spent on it. */
 	x->sig = x->id == JTX_PHOTO_DATA ? SIG_OK : verify(in, h, time(NULL));
-	if (x->id == JTX_STUDENT_LOGIN)
-		ask_schedule(m, x, v);
-	else
+	if (resend_is_event(x->id)) {
+		/* Sent again? Asked before the lesson sees it (resend.h). */
+		ask(on_stored_event, keep(m, x->sig), v);
+		resend_event_question(in, x, v);
+	} else {
 		decide(in, m, LESSON_SCHED_UNCHECKED, v);
+	}
 }
 
 void timing_handle(const struct conn_msg *in, struct conn_verdict *v)

@@ -67,6 +67,7 @@ TCase *tcase_supervision(void);
 TCase *tcase_hardening(void);
 TCase *tcase_sql(void);
 TCase *tcase_teachlog(void);
+TCase *tcase_resend(void);
 
 /* ---- harness.c: the test's files, database and programs ---- */
 

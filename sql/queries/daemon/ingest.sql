@@ -111,8 +111,10 @@ SELECT i, 'resend', CASE WHEN first_reason IS NULL THEN 'accepted' ELSE 'rejecte
  WHERE copy > 1 AND NOT (i IN (SELECT i FROM old)) IS TRUE
 UNION ALL
 -- Inserted meanwhile by another batch (another connection, another
--- instance): in neither ins nor old, and its verdict not known here.  The
--- terminal is answered with failure and sends it again: then it is old.
+-- instance): in neither ins nor old, and its verdict not known here.
+-- ingest.c writes the batch again once this one commits: then it is old,
+-- answered with its stored verdict (never a failure the terminal would
+-- not resend).
 SELECT i, 'unknown', NULL
   FROM rin
  WHERE copy = 1 AND NOT (i IN (SELECT i FROM old)) IS TRUE

@@ -52,7 +52,10 @@ static bool lesson_numbers(struct sim *s, struct termsim_lesson *l)
 	unsigned i = s->index;
 
 	memcpy(l->terminal_no, s->terminal_no, sizeof(l->terminal_no));
-	snprintf(l->photo_no, sizeof(l->photo_no), "P%09lu", photo_serial());
+	if (o->photo_no)
+		snprintf(l->photo_no, sizeof(l->photo_no), "P%s", o->photo_no);
+	else
+		snprintf(l->photo_no, sizeof(l->photo_no), "P%09lu", photo_serial());
 	return termsim_number_plus(o->coach_no, i, l->coach_no, sizeof(l->coach_no)) &&
 	       termsim_number_plus(o->student_no, i, l->student_no, sizeof(l->student_no));
 }
@@ -312,6 +315,27 @@ static bool add_resend(const struct build *b, long k)
 	return false;
 }
 
+/*
+ * --again: every message of the set sent again after the lesson, the
+ * same bytes, expected answered as the first copy was.
+ */
+static bool add_again(struct termsim_lesson *l, unsigned set)
+{
+	size_t n = l->n;
+
+	for (size_t at = 0; at < n; at++) {
+		struct lmsg m = l->m[at];
+
+		if (!(set & (1u << m.role)))
+			continue;
+		m.owns = false;
+		m.wait = true;
+		if (!push(l, &m))
+			return false;
+	}
+	return true;
+}
+
 static void fill_random(uint8_t *p, size_t n, uint64_t seed)
 {
 	uint64_t x = seed | 1;
@@ -441,6 +465,11 @@ static bool build_script(const struct build *b)
 		ok = add_record(b, o->reuse - 1, R_REUSE, 1);
 	if (ok && !o->no_session && !o->no_logout)
 		ok = add_student_logout(b) && add_coach_logout(b);
+	if (ok && o->again)
+		ok = add_again(b->l, o->again);
+	if (ok && o->only)
+		for (size_t at = 0; at < b->l->n; at++)
+			b->l->m[at].skip = !(o->only & (1u << b->l->m[at].role));
 	return ok;
 }
 

@@ -33,6 +33,7 @@ struct lmsg {
 	bool wait;	  /* sent once everything before it is answered */
 	bool expect_fail; /* deliberately broken: a non-zero answer is expected */
 	bool untracked;	  /* a piece left out: no answer is expected */
+	bool skip;	  /* built, not sent (--only) */
 	bool sent, answered;
 	int result; /* -1: none */
 	uint16_t ext_id, ext_serial;

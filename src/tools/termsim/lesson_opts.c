@@ -5,6 +5,7 @@
 #include "hoursd.h"
 #include "jt808.h"
 #include "jtx.h"
+#include "lesson.h"
 #include "log.h"
 #include "termsim.h"
 
@@ -54,11 +55,21 @@ const char termsim_lesson_usage[] =
 	"  --photo-order forward|reverse   --photo-drop K (piece K never sent)\n"
 	"  --photo-file FILE     --photo with FILE's bytes (a JPEG, say) instead of\n"
 	"                        made-up ones\n"
+	"  --photo-no DIGITS     the photo's number: P and 9 digits (default: the\n"
+	"                        clock's milliseconds)\n"
 	"  faults: --tamper K (record K's signature spoilt); --reuse K (after the\n"
 	"          records, another record under record K's number); --no-session\n"
 	"          (no logins or logouts, and no lesson open on the server: the\n"
 	"          records must be refused; to continue an open lesson, --no-login);\n"
 	"          --resend K (record K again, the same bytes, after the records)\n"
+	"  sent again (the same bytes, so the same options and --record-start):\n"
+	"  --only KINDS          of the lesson built, send only these: a comma list\n"
+	"                        of coach_login, student_login, photo_init,\n"
+	"                        photo_data, records, student_logout, coach_logout\n"
+	"                        (what a terminal sends again after a reconnect when\n"
+	"                        their answers were lost: answered as the first time)\n"
+	"  --again KINDS         after the lesson, these sent again on the same\n"
+	"                        connection, each expected answered as the first time\n"
 	"  --rate paces records per terminal.  With --terminals, terminal i (from 0)\n"
 	"  adds i to the trailing digits of --terminal-no, --coach and --student:\n"
 	"  hoursd refuses a student or coach in two vehicles in one minute, so a run\n"
@@ -123,6 +134,32 @@ static bool parse_epoch(const char *arg, long long *out, bool *set)
 	*out = v;
 	*set = true;
 	return true;
+}
+
+/* A comma list of message kinds (--only, --again) as a set of roles. */
+static bool parse_kinds(const char *arg, unsigned *set)
+{
+	static const struct {
+		const char *name;
+		unsigned roles;
+	} kinds[] = {{"coach_login", 1u << R_COACH_IN},	 {"student_login", 1u << R_STUDENT_IN},
+		     {"photo_init", 1u << R_PHOTO_INIT}, {"photo_data", 1u << R_PHOTO_DATA},
+		     {"records", 1u << R_RECORD},	 {"student_logout", 1u << R_STUDENT_OUT},
+		     {"coach_logout", 1u << R_COACH_OUT}};
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	*set = 0;
+	for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+
+		while (i < ARRAY_SIZE(kinds) && strcmp(kinds[i].name, w) != 0)
+			i++;
+		if (i == ARRAY_SIZE(kinds))
+			return false;
+		*set |= kinds[i].roles;
+	}
+	return *set != 0;
 }
 
 static bool lesson_num_opt(struct lesson_opts *l, int c, const char *arg)
@@ -200,6 +237,14 @@ bool termsim_lesson_opt(struct lesson_opts *l, int c, const char *arg)
 	case O_RECORDS_FILE:
 		l->records_file = arg;
 		return true;
+	case O_ONLY:
+		return parse_kinds(arg, &l->only);
+	case O_AGAIN:
+		return parse_kinds(arg, &l->again);
+	case O_PHOTO_NO:
+		l->photo_no = arg;
+		return strlen(arg) == JTX_PHOTO_NO_LEN - 1 &&
+		       strspn(arg, "0123456789") == strlen(arg);
 	default:
 		return lesson_num_opt(l, c, arg);
 	}

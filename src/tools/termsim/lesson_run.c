@@ -53,6 +53,8 @@ enum termsim_step termsim_lesson_step(struct sim *s)
 	struct termsim_lesson *l = s->lesson;
 	struct lmsg *m;
 
+	while (l->next < l->n && l->m[l->next].skip)
+		l->next++;
 	if (l->next == l->n)
 		return STEP_DONE;
 	/* --no-login: the lesson is open on the server, its student logged in */
@@ -212,7 +214,7 @@ bool termsim_lesson_complete(const struct sim *s)
 	if (l->next < l->n)
 		return false;
 	for (size_t i = 0; i < l->n; i++)
-		if (!l->m[i].untracked && !l->m[i].answered)
+		if (!l->m[i].untracked && !l->m[i].skip && !l->m[i].answered)
 			return false;
 	return true;
 }
@@ -225,6 +227,8 @@ struct tally {
 
 static void tally_msg(struct tally *t, const struct lmsg *m)
 {
+	if (m->skip)
+		return;
 	if (!is_record(m)) {
 		int good = m->untracked ? -1 : good_result(m->role);
 

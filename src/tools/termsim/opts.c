@@ -37,6 +37,9 @@ static const char usage_text[] =
 	"  --auth-code CODE                  2013/2019: the code, without registration\n"
 	"  --imei N                          timing: 15 digits in the registration\n"
 	"                                    (default 86 + the phone's last 13 digits)\n"
+	"  --answers-twice                   timing: each answer to a command sent\n"
+	"                                    twice, the same bytes (an answer whose\n"
+	"                                    0x8001 was lost, sent again)\n"
 	"  --drop-piece N                    ignore the first arrival of downlink\n"
 	"                                    piece N: after 2 s termsim asks for it\n"
 	"                                    (0x8003) and the server must resend it\n"
@@ -149,6 +152,7 @@ enum {
 	O_AUTH_TS_OFFSET,
 	O_AUTH_BAD_SIG,
 	O_AUTH_TWICE,
+	O_ANSWERS_TWICE,
 };
 
 static const struct option long_opts[] = {
@@ -182,6 +186,7 @@ static const struct option long_opts[] = {
 	{"auth-ts-offset", required_argument, NULL, O_AUTH_TS_OFFSET},
 	{"auth-bad-sig", no_argument, NULL, O_AUTH_BAD_SIG},
 	{"auth-twice", no_argument, NULL, O_AUTH_TWICE},
+	{"answers-twice", no_argument, NULL, O_ANSWERS_TWICE},
 	{"unsigned", no_argument, NULL, O_UNSIGNED},
 	{"reupload", no_argument, NULL, O_REUPLOAD},
 	{"lesson", required_argument, NULL, O_LESSON},
@@ -205,6 +210,9 @@ static const struct option long_opts[] = {
 	{"photo-drop", required_argument, NULL, O_PHOTO_DROP},
 	{"photo-file", required_argument, NULL, O_PHOTO_FILE},
 	{"records-file", required_argument, NULL, O_RECORDS_FILE},
+	{"only", required_argument, NULL, O_ONLY},
+	{"again", required_argument, NULL, O_AGAIN},
+	{"photo-no", required_argument, NULL, O_PHOTO_NO},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -303,6 +311,8 @@ static bool *flag_slot(struct opts *o, int c)
 		return &o->auth_bad_sig;
 	case O_AUTH_TWICE:
 		return &o->auth_twice;
+	case O_ANSWERS_TWICE:
+		return &o->answers_twice;
 	case O_NO_REGISTER:
 		return &o->no_register;
 	case O_NO_AUTH:

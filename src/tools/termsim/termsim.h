@@ -72,6 +72,10 @@ struct lesson_opts {
 	bool photo_reverse;
 	long photo_drop; /* piece index from 1; 0: none */
 	const char *records_file;
+	const char *photo_no; /* --photo-no: 9 digits; NULL: from the clock */
+	/* --only, --again: sets of messages, bit (1 << role) of lesson.h's enum role */
+	unsigned only;	/* 0: all */
+	unsigned again; /* sent again, the same bytes, after the lesson */
 };
 
 struct opts {
@@ -96,6 +100,7 @@ struct opts {
 	long auth_ts_offset; /* seconds added to the authentication's timestamp */
 	bool auth_bad_sig;   /* spoil the authentication's signature */
 	bool auth_twice;     /* the same authentication frame twice: a replay */
+	bool answers_twice;  /* each answer to a command sent twice, the same bytes */
 	long long start_time;
 	bool start_time_set;
 	const char *acked_file;
@@ -373,6 +378,9 @@ enum {
 	O_NO_LOGOUT,
 	O_UNSIGNED,
 	O_REUPLOAD,
+	O_ONLY,
+	O_AGAIN,
+	O_PHOTO_NO,
 };
 bool termsim_lesson_opt(struct lesson_opts *l, int c, const char *arg) MUSTCHECK;
 void termsim_lesson_defaults(struct lesson_opts *l);

@@ -377,6 +377,8 @@ static void send_command_answer(struct sim *s, const struct jtx_header *cmd, uin
 		return;
 	}
 	termsim_send_untracked(s, JT808_T_TRANSPARENT_UP, body, len);
+	if (s->o->answers_twice)
+		termsim_send_untracked(s, JT808_T_TRANSPARENT_UP, body, len);
 }
 
 /*
