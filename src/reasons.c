@@ -35,6 +35,25 @@ static const struct reason_def reasons[R__COUNT] = {
 	[R_OUTSIDE_SCHEDULE] = {"outside_schedule",
 				"a student login outside every slot of the student, and "
 				"rules.schedule is refuse"},
+	[R_COACH_NOT_REGISTERED] = {"coach_not_registered",
+				    "a coach login of a coach number the registry does not have"},
+	[R_COACH_RETIRED] = {"coach_retired",
+			     "a coach login of a retired coach, or after the coach's leave date"},
+	[R_COACH_OTHER_SCHOOL] = {"coach_other_school",
+				  "a login whose coach works for another school than the "
+				  "terminal's or the student's"},
+	[R_COACH_CLASS_NOT_ALLOWED] = {"coach_class_not_allowed",
+				       "a student login whose class the coach may not teach"},
+	[R_VEHICLE_NOT_REGISTERED] = {"vehicle_not_registered",
+				      "a student login in a vehicle retired from the registry"},
+	[R_VEHICLE_OTHER_SCHOOL] = {"vehicle_other_school",
+				    "a student login in a vehicle of another school"},
+	[R_VEHICLE_OTHER_CLASS] = {"vehicle_other_class",
+				   "a student login in a vehicle of another class than the "
+				   "student's"},
+	[R_TERMINAL_NOT_BOUND] = {"terminal_not_bound",
+				  "a student login in the vehicle on a terminal bound to no "
+				  "vehicle"},
 	[R_RECORD_IN_FUTURE] = {"record_in_future",
 				"a record more than rules.max_future_s ahead of the clock"},
 	[R_RECORD_TOO_OLD] = {"record_too_old",

@@ -175,10 +175,11 @@ static enum sig_result verify(const struct conn_msg *in, const struct jtx_header
 
 /* The verdict on the decoded message (judging.x) of frame m, and what follows from it. */
 static void decide(const struct conn_msg *in, const struct jt808_msg *m,
-		   enum lesson_schedule schedule, struct conn_verdict *v)
+		   enum lesson_schedule schedule, const char *registry, struct conn_verdict *v)
 {
 	struct lesson_env env = {.now = time(NULL),
 				 .schedule = schedule,
+				 .registry = registry,
 				 .conf = in->srv->conf,
 				 .syl = in->srv->syl,
 				 .sites = in->srv->sites};
@@ -206,9 +207,9 @@ static void decide(const struct conn_msg *in, const struct jt808_msg *m,
 }
 
 /*
- * A student login waits for the student's schedule: whether its time is
- * inside a slot of the student is a question for the database (I/O), the
- * verdict on it lesson_judge's (pure).  The frame is kept (its body
+ * A login waits for the registry's checks and, a student's, for the
+ * student's schedule (login_check.sql): a question for the database
+ * (I/O), the verdict on the answer lesson_judge's (pure).  The frame is kept (its body
  * copied) and decoded again when the answer is in; conn.c pauses reading
  * meanwhile, so the lesson's next frames come after its verdict.
  */
@@ -224,27 +225,32 @@ static enum jtx_err parse(const struct jt808_msg *m, struct jtx_header *h)
 			       : jtx_parse(m->body, m->body_len, h);
 }
 
-/* The schedule's answer (conn_asked_fn); conn.c frees p after. */
-static void on_schedule(const struct conn_msg *in, void *arg, const PGresult *res,
-			struct conn_verdict *v)
+/* The registry's and the schedule's answer (conn_asked_fn); conn.c frees p after. */
+static void on_login_check(const struct conn_msg *in, void *arg, const PGresult *res,
+			   struct conn_verdict *v)
 {
 	struct pending_login *p = arg;
 	enum lesson_schedule s = LESSON_SCHED_UNCHECKED;
-	if (res && PQntuples(res) == 1)
-		s = PQgetvalue(res, 0, SCHEDULE_COVERS_INSIDE)[0] == 't' ? LESSON_SCHED_IN
-									 : LESSON_SCHED_OUT;
-	else
+	const char *registry = NULL;
+	if (res && PQntuples(res) == 1) {
+		registry = PQgetvalue(res, 0, LOGIN_CHECK_PROBLEMS);
+		if (!PQgetisnull(res, 0, LOGIN_CHECK_INSIDE))
+			s = PQgetvalue(res, 0, LOGIN_CHECK_INSIDE)[0] == 't' ? LESSON_SCHED_IN
+									     : LESSON_SCHED_OUT;
+	} else {
 		log_defer(&v->lines, HLOG_ERROR,
-			  "the schedule could not be read: the student login is judged without it");
+			  "the registry and the schedule could not be read: the login is judged "
+			  "without them");
+	}
 	/* It parsed and decoded before: the same bytes do again. */
 	if (parse(&p->m, &judging.h) == JTX_OK && lesson_decode(&judging.h, &judging.x) == JTX_OK) {
 		judging.x.sig = p->sig;
-		decide(in, &p->m, s, v);
+		decide(in, &p->m, s, registry, v);
 	}
 }
 
-static void ask_schedule(const struct jt808_msg *m, const struct lesson_msg *x,
-			 struct conn_verdict *v)
+static void ask_login_check(const struct conn_msg *in, const struct jt808_msg *m,
+			    const struct lesson_msg *x, struct conn_verdict *v)
 {
 	struct pending_login *p = malloc(sizeof(*p) + m->body_len);
 	if (p == NULL)
@@ -254,12 +260,19 @@ static void ask_schedule(const struct jt808_msg *m, const struct lesson_msg *x,
 	memcpy(p->body, m->body, m->body_len);
 	p->m.body = p->body;
 	v->act = CONN_ASK;
-	v->sql = sql_schedule_covers;
-	v->asked = on_schedule;
+	v->sql = sql_login_check;
+	v->asked = on_login_check;
 	v->arg = p;
-	v->nparams = 2;
-	copy(v->param[0], x->student_login.student_no, sizeof(v->param[0]));
-	snprintf(v->param[1], sizeof(v->param[1]), "%lld", (long long)x->student_login.gnss.time);
+	v->nparams = 5;
+	bool student = x->id == JTX_STUDENT_LOGIN;
+	snprintf(v->param[0], sizeof(v->param[0]), "%lld", (long long)in->t->id);
+	copy(v->param[1], student ? x->student_login.coach_no : x->coach_login.coach_no,
+	     sizeof(v->param[1]));
+	copy(v->param[2], student ? x->student_login.student_no : "", sizeof(v->param[2]));
+	snprintf(v->param[3], sizeof(v->param[3]), "%lld",
+		 (long long)(student ? x->student_login.gnss.time : x->coach_login.gnss.time));
+	copy(v->param[4], student && x->student_login.course.mode == 1 ? "t" : "f",
+	     sizeof(v->param[4]));
 }
 
 /* A lesson message (judging.h): decoded, its signature checked, judged, then stored or answered. */
@@ -282,10 +295,10 @@ static void judge(const struct conn_msg *in, struct conn_verdict *v)
 	}
 	/* Photo data is not judged (its announcement was): no verification spent on it. */
 	x->sig = x->id == JTX_PHOTO_DATA ? SIG_OK : verify(in, h, time(NULL));
-	if (x->id == JTX_STUDENT_LOGIN)
-		ask_schedule(m, x, v);
+	if (x->id == JTX_STUDENT_LOGIN || x->id == JTX_COACH_LOGIN)
+		ask_login_check(in, m, x, v);
 	else
-		decide(in, m, LESSON_SCHED_UNCHECKED, v);
+		decide(in, m, LESSON_SCHED_UNCHECKED, NULL, v);
 }
 
 void timing_handle(const struct conn_msg *in, struct conn_verdict *v)

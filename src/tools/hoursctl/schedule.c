@@ -12,6 +12,20 @@
 #include "conf.h"
 #include "queries.h"
 
+#include <time.h>
+
+/* Seconds since the epoch of a time students_local_time() wrote (all UTC+8: differences hold). */
+static long long local_seconds(const char *s)
+{
+	struct tm tm = {0};
+	if (sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+		   &tm.tm_min, &tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (long long)timegm(&tm);
+}
+
 static const char *slot_refusal(const char *student, const char *coach, const char *plate,
 				const char *from, const char *to, char f[32], char t[32])
 {
@@ -27,6 +41,8 @@ static const char *slot_refusal(const char *student, const char *coach, const ch
 		return "end: YYYY-MM-DD HH:MM expected (China Standard Time)";
 	if (strcmp(t, f) <= 0)
 		return "the end is not after the start";
+	if (local_seconds(t) - local_seconds(f) > 24 * 3600)
+		return "the slot is longer than 24 hours";
 	return NULL;
 }
 
