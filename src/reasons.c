@@ -26,7 +26,8 @@ static const struct reason_def reasons[R__COUNT] = {
 				   "logged-in one"},
 	[R_STUDENT_NOT_LOGGED_IN] = {"student_not_logged_in",
 				     "a record or logout of a student who is not logged in"},
-	[R_NO_SESSION] = {"no_session", "a record with no coach and student logged in"},
+	[R_NO_SESSION] = {"no_session",
+			  "a record when no coach, or no student, is logged in on the terminal"},
 	[R_SESSION_TIMED_OUT] = {"session_timed_out",
 				 "a record more than session.timeout_s after the student's last "
 				 "activity"},

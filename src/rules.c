@@ -102,8 +102,15 @@ void rules_publish_syllabus(struct db *s, const struct syllabus *syl)
 	size_t n = syllabus_count(syl);
 	for (size_t i = 0; i < n; i++) {
 		const struct syllabus_part *p = syllabus_at(syl, i);
+		/* Once a class (its parts are together): figures an operator must not take as law. */
+		if (!p->confirmed &&
+		    (i == 0 || strcmp(syllabus_at(syl, i - 1)->vehicle_class, p->vehicle_class) != 0))
+			log_warn("syllabus %s: class %s is marked confirmed: false: some of its figures "
+				 "are not from the syllabus text (docs/syllabus.md); auditors see it in "
+				 "syllabus_part.confirmed",
+				 syllabus_name(syl), p->vehicle_class);
 		json_array_append_new(
-			rows, json_pack("{sssisisososososbsosososo}", "vc", p->vehicle_class, "pa",
+			rows, json_pack("{sssisisososososbsososososb}", "vc", p->vehicle_class, "pa",
 					(int)p->part, "rq", (int)p->required_minutes, "mv",
 					limit(p->max_minutes[SYL_VEHICLE], SYL_UNLIMITED), "ms",
 					limit(p->max_minutes[SYL_SIMULATOR], SYL_UNLIMITED), "mc",
@@ -112,7 +119,8 @@ void rules_publish_syllabus(struct db *s, const struct syllabus *syl)
 					(int)p->on_site, "sp", limit(p->max_speed_dkmh, 0), "dc",
 					limit(p->daily_cap_minutes, 0), "ad",
 					limit(p->adding_required_minutes, 0), "mg",
-					limit((long)p->gate_mileage_km * 10, 0)));
+					limit((long)p->gate_mileage_km * 10, 0), "cf",
+					(int)p->confirmed));
 	}
 	char *text = json_dumps(rows, JSON_COMPACT);
 	json_decref(rows);

@@ -108,6 +108,22 @@ static void store(conn_store_fn fn, const void *rows, struct conn_verdict *v)
 			  h->serial, lv->why);
 }
 
+/* A login's verdict in the metrics: refused by its reason, or each check flagged. */
+static void count_login(struct server_stats *st, const struct lesson_event *e, enum reason reason)
+{
+	if (strcmp(e->kind, "coach_login") != 0 && strcmp(e->kind, "student_login") != 0)
+		return;
+	if (reason != R_NONE)
+		st->logins_refused_by_reason[reason]++;
+	for (const char *p = e->flags; p && *p;) {
+		size_t n = strcspn(p, ",");
+		char name[48];
+		snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : 0), p);
+		st->logins_flagged_by_reason[reason_index(name)]++;
+		p += n + (p[n] == ',');
+	}
+}
+
 static void add_event(const struct conn_msg *in, const struct jt808_msg *m, struct conn_verdict *v)
 {
 	const struct lesson_verdict *lv = &judging.lv;
@@ -119,6 +135,7 @@ static void add_event(const struct conn_msg *in, const struct jt808_msg *m, stru
 					   .raw = m->body,
 					   .raw_len = m->body_len};
 	in->srv->st.session_events++;
+	count_login(&in->srv->st, &lv->event, lv->reason);
 	store(store_event, &judging.ev, v);
 }
 

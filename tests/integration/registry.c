@@ -187,8 +187,14 @@ START_TEST(test_registry_logins_refused)
 				  NULL, NULL),
 			 0);
 	ck_assert_int_eq(records_of(T1, "accepted", NULL), 1);
+	/* Counted by reason, the one enum's names. */
+	static char page[65536];
+	admin_get("/metrics", page, sizeof(page));
+	ck_assert_int_eq(metric(page, "hoursd_logins_refused_total{reason=\"coach_retired\"}"), 1);
+	ck_assert_int_eq(
+		metric(page, "hoursd_logins_refused_total{reason=\"vehicle_other_class\"}"), 1);
+	ck_assert_int_eq(metric(page, "hoursd_logins_flagged_total{reason=\"coach_retired\"}"), 0);
 	stop_hoursd();
-	/* Counted by reason in the metrics' reason codes: the one enum. */
 }
 END_TEST
 
@@ -217,6 +223,12 @@ START_TEST(test_registry_logins_flagged)
 	ck_assert(flagged("S000000000000001", "coach_other_school,coach_class_not_allowed,"
 					      "vehicle_not_registered,vehicle_other_school,"
 					      "vehicle_other_class"));
+	static char page[65536];
+	admin_get("/metrics", page, sizeof(page));
+	ck_assert_int_eq(metric(page, "hoursd_logins_flagged_total{reason=\"coach_other_school\"}"),
+			 2);
+	ck_assert_int_eq(metric(page, "hoursd_logins_flagged_total{reason=\"terminal_not_bound\"}"),
+			 1);
 	stop_hoursd();
 }
 END_TEST
@@ -339,6 +351,41 @@ START_TEST(test_registry_findings_and_report)
 }
 END_TEST
 
+/* Found as a new user: a slot over 24 hours said per row; the syllabus's confirmed flag. */
+START_TEST(test_registry_slots_and_syllabus_flag)
+{
+	char csv[700];
+	schools_and_student();
+	snprintf(csv, sizeof(csv), "%s/slots.csv", work);
+	write_text(
+		csv,
+		"student_no,coach_no,plate,starts_at,ends_at\n"
+		"S000000000000001,C000000000000001,沪A12345,2026-11-02 08:00,2026-11-03 09:00\n"
+		"S000000000000001,C000000000000001,沪A12345,2026-11-02 08:00,2026-11-02 10:00\n");
+	ck_assert_int_eq(hoursctl_run("schedule import %s", csv), 1);
+	ck_assert_int_eq(count_lines_in(ctl_err, "slots.csv:2: the slot is longer than 24 hours"),
+			 1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM schedule_slot", NULL, NULL), 1);
+	ck_assert_int_eq(hoursctl_run("schedule add S000000000000001 --coach C000000000000001"
+				      " --vehicle 沪A12345 --from '2026-11-04 08:00'"
+				      " --to '2026-11-05 08:01'"),
+			 2);
+	ck_assert_int_eq(count_lines_in(ctl_err, "longer than 24 hours"), 1);
+	/* Exactly 24 hours is a slot. */
+	ck_assert_int_eq(hoursctl_run("schedule add S000000000000001 --coach C000000000000001"
+				      " --vehicle 沪A12345 --from '2026-11-04 08:00'"
+				      " --to '2026-11-05 08:00'"),
+			 0);
+	/* The shipped syllabus marks classes confirmed: false: said at load, kept for auditors. */
+	start_hoursd(NULL);
+	ck_assert(wait_value("SELECT (count(*) > 0)::int FROM syllabus_part WHERE NOT confirmed"
+			     " AND vehicle_class = $1",
+			     "C1", 1, 15));
+	ck_assert(log_has("class C1 is marked confirmed: false"));
+	stop_hoursd();
+}
+END_TEST
+
 TCase *tcase_registry(void)
 {
 	TCase *tc = tcase_create("registry");
@@ -349,5 +396,6 @@ TCase *tcase_registry(void)
 	tcase_add_test(tc, test_registry_logins_flagged);
 	tcase_add_test(tc, test_registry_logins_mixed);
 	tcase_add_test(tc, test_registry_findings_and_report);
+	tcase_add_test(tc, test_registry_slots_and_syllabus_flag);
 	return tc;
 }
