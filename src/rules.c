@@ -102,16 +102,17 @@ void rules_publish_syllabus(struct db *s, const struct syllabus *syl)
 	size_t n = syllabus_count(syl);
 	for (size_t i = 0; i < n; i++) {
 		const struct syllabus_part *p = syllabus_at(syl, i);
-		/* Once a class (its parts are together): figures an operator must not take as law. */
-		if (!p->confirmed &&
-		    (i == 0 || strcmp(syllabus_at(syl, i - 1)->vehicle_class, p->vehicle_class) != 0))
-			log_warn("syllabus %s: class %s is marked confirmed: false: some of its figures "
-				 "are not from the syllabus text (docs/syllabus.md); auditors see it in "
-				 "syllabus_part.confirmed",
-				 syllabus_name(syl), p->vehicle_class);
+		/* Once a class (its parts come together): figures not to be taken as law. */
+		if (!p->confirmed && (i == 0 || strcmp(syllabus_at(syl, i - 1)->vehicle_class,
+						       p->vehicle_class) != 0))
+			log_warn(
+				"syllabus %s: class %s is marked confirmed: false: some of its figures "
+				"are not from the syllabus text (docs/syllabus.md); auditors see it in "
+				"syllabus_part.confirmed",
+				syllabus_name(syl), p->vehicle_class);
 		json_array_append_new(
-			rows, json_pack("{sssisisososososbsososososb}", "vc", p->vehicle_class, "pa",
-					(int)p->part, "rq", (int)p->required_minutes, "mv",
+			rows, json_pack("{sssisisososososbsososososb}", "vc", p->vehicle_class,
+					"pa", (int)p->part, "rq", (int)p->required_minutes, "mv",
 					limit(p->max_minutes[SYL_VEHICLE], SYL_UNLIMITED), "ms",
 					limit(p->max_minutes[SYL_SIMULATOR], SYL_UNLIMITED), "mc",
 					limit(p->max_minutes[SYL_CLASSROOM], SYL_UNLIMITED), "mr",
