@@ -99,17 +99,17 @@ static void on_published(void *arg, const PGresult *res)
 void rules_publish_syllabus(struct db *s, const struct syllabus *syl)
 {
 	json_t *rows = json_array();
+	char unconfirmed[512] = "";
 	size_t n = syllabus_count(syl);
 	for (size_t i = 0; i < n; i++) {
 		const struct syllabus_part *p = syllabus_at(syl, i);
-		/* Once a class (its parts come together): figures not to be taken as law. */
+		/* Each class once (its parts come together): figures not to be taken as law. */
 		if (!p->confirmed && (i == 0 || strcmp(syllabus_at(syl, i - 1)->vehicle_class,
-						       p->vehicle_class) != 0))
-			log_warn(
-				"syllabus %s: class %s is marked confirmed: false: some of its figures "
-				"are not from the syllabus text (docs/syllabus.md); auditors see it in "
-				"syllabus_part.confirmed",
-				syllabus_name(syl), p->vehicle_class);
+						       p->vehicle_class) != 0)) {
+			size_t used = strlen(unconfirmed);
+			snprintf(unconfirmed + used, sizeof(unconfirmed) - used, " %s",
+				 p->vehicle_class);
+		}
 		json_array_append_new(
 			rows, json_pack("{sssisisososososbsososososb}", "vc", p->vehicle_class,
 					"pa", (int)p->part, "rq", (int)p->required_minutes, "mv",
@@ -123,6 +123,11 @@ void rules_publish_syllabus(struct db *s, const struct syllabus *syl)
 					limit((long)p->gate_mileage_km * 10, 0), "cf",
 					(int)p->confirmed));
 	}
+	if (unconfirmed[0])
+		log_warn(
+			"syllabus %s: classes marked confirmed: false (some of their figures are not "
+			"from the syllabus text; docs/syllabus.md, syllabus_part.confirmed):%s",
+			syllabus_name(syl), unconfirmed);
 	char *text = json_dumps(rows, JSON_COMPACT);
 	json_decref(rows);
 	if (text == NULL)

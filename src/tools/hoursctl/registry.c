@@ -64,6 +64,12 @@ static const char *opt(const char *s)
 	return s && s[0] ? s : NULL;
 }
 
+/* A fact as show prints it: "-" when none is recorded. */
+static const char *dash(const char *s)
+{
+	return s[0] ? s : "-";
+}
+
 /* ---- coaches ---- */
 
 struct coach_fields {
@@ -185,7 +191,7 @@ int registry_coach_add(const struct args *a)
 		return 1;
 	}
 	printf("coach %s %s (school %s, teaches %s)\n", f.coach_no,
-	       strcmp(o, "same") == 0 ? "registered already, unchanged" : o, f.school, f.teach_a);
+	       strcmp(o, "same") == 0 ? "registered already, unchanged" : o, f.school, f.teach);
 	return 0;
 }
 
@@ -306,15 +312,17 @@ int registry_coach_show(const struct args *a)
 		fprintf(stderr, "hoursctl: coach show: no coach %s registered\n", a->pos[0]);
 		return 1;
 	}
-#define G(c) PQgetvalue(r, 0, COACH_SHOW_##c)
+#define G(c) dash(PQgetvalue(r, 0, COACH_SHOW_##c))
 	printf("coach          %s\nschool         %s\nname           %s\nidentity card  %s%s\n"
 	       "licence        %s (first %s), classes %s\noccupation     %s level %s\n"
 	       "teaches        %s\nemployment     %s (hired %s, left %s)\nstatus         %s%s%s\n"
 	       "registered     %s UTC+8\n",
-	       G(COACH_NO), G(CODE), G(NAME), G(ID_CARD_SHA256)[0] ? "SHA-256 " : "none recorded",
-	       G(ID_CARD_SHA256), G(LICENCE_NO), G(LICENSED_ON), G(DRIVE), G(OCCUPATION_NO),
-	       G(OCCUPATION_LEVEL), G(TEACH), G(EMPLOY_STATUS), G(HIRED_ON), G(LEFT_ON), G(STATUS),
-	       G(RETIRED_AT)[0] ? " since " : "", G(RETIRED_AT), G(CREATED));
+	       G(COACH_NO), G(CODE), G(NAME),
+	       PQgetvalue(r, 0, COACH_SHOW_ID_CARD_SHA256)[0] ? "SHA-256 " : "none recorded",
+	       PQgetvalue(r, 0, COACH_SHOW_ID_CARD_SHA256), G(LICENCE_NO), G(LICENSED_ON), G(DRIVE),
+	       G(OCCUPATION_NO), G(OCCUPATION_LEVEL), G(TEACH), G(EMPLOY_STATUS), G(HIRED_ON),
+	       G(LEFT_ON), G(STATUS), PQgetvalue(r, 0, COACH_SHOW_RETIRED_AT)[0] ? " since " : "",
+	       PQgetvalue(r, 0, COACH_SHOW_RETIRED_AT), G(CREATED));
 #undef G
 	PQclear(r);
 	return show_history("coach", a->pos[0]);
@@ -555,13 +563,14 @@ int registry_vehicle_show(const struct args *a)
 		fprintf(stderr, "hoursctl: vehicle show: no vehicle %s registered\n", a->pos[0]);
 		return 1;
 	}
-#define G(c) PQgetvalue(r, 0, VEHICLE_SHOW_##c)
+#define G(c) dash(PQgetvalue(r, 0, VEHICLE_SHOW_##c))
 	printf("vehicle        %s (%s)\nschool         %s\nvehicle no     %s\nframe          %s\n"
 	       "engine         %s\nmake / model   %s / %s\nclass          %s\nbought         %s\n"
 	       "status         %s%s%s\nregistered     %s UTC+8\n",
 	       G(PLATE), G(PLATE_COLOR), G(CODE), G(VEHICLE_NO), G(FRAME_NO), G(ENGINE_NO), G(MAKE),
 	       G(MODEL), G(VEHICLE_CLASS), G(BOUGHT_ON), G(STATUS),
-	       G(RETIRED_AT)[0] ? " since " : "", G(RETIRED_AT), G(CREATED));
+	       PQgetvalue(r, 0, VEHICLE_SHOW_RETIRED_AT)[0] ? " since " : "",
+	       PQgetvalue(r, 0, VEHICLE_SHOW_RETIRED_AT), G(CREATED));
 #undef G
 	PQclear(r);
 	PGresult *b = pgq_query(sql_vehicle_bindings, 1, v);
