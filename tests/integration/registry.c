@@ -376,6 +376,23 @@ START_TEST(test_registry_slots_and_syllabus_flag)
 				      " --vehicle 沪A12345 --from '2026-11-04 08:00'"
 				      " --to '2026-11-05 08:00'"),
 			 0);
+	/* The slot's coach and vehicle, when registered: the student's school's, not retired. */
+	ctl_ok("coach add C000000000000002 --school S002 --name other --teach C1");
+	ck_assert_int_eq(hoursctl_run("schedule add S000000000000001 --coach C000000000000002"
+				      " --vehicle 沪A12345 --from '2026-11-06 08:00'"
+				      " --to '2026-11-06 10:00'"),
+			 1);
+	ck_assert_int_eq(count_lines_in(ctl_err, "works for another school"), 1);
+	ctl_ok("vehicle add 沪A99999 --school S001 --class C1");
+	ctl_ok("vehicle retire 沪A99999");
+	write_text(
+		csv,
+		"student_no,coach_no,plate,starts_at,ends_at\n"
+		"S000000000000001,C000000000000001,沪A99999,2026-11-07 08:00,2026-11-07 10:00\n"
+		"S000000000000001,C000000000000001,沪A12345,2026-11-07 08:00,2026-11-07 10:00\n");
+	ck_assert_int_eq(hoursctl_run("schedule import %s", csv), 1);
+	ck_assert_int_eq(count_lines_in(ctl_err, "slots.csv:2: vehicle 沪A99999 is retired"), 1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM schedule_slot", NULL, NULL), 3);
 	/* The shipped syllabus marks classes confirmed: false: said at load, kept for auditors. */
 	start_hoursd(NULL);
 	ck_assert(wait_value("SELECT (count(*) > 0)::int FROM syllabus_part WHERE NOT confirmed"
