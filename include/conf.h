@@ -74,7 +74,14 @@ struct hconf {
 				*/
 	char *schedule_policy; /* "flag": a student login outside the schedule taken, marked;
 				  "refuse": refused (outside_schedule) */
-	char *legacy_cutoff;   /* YYYY-MM-DD: legacy students pre-entered before it back-fill */
+			       /*
+				* The registry's checks at a login (docs/registry.md), in the order of
+				* enum reason from R_COACH_NOT_REGISTERED: "refuse" (the default) or
+				* "flag" (taken, the check's name in session_event.flags).
+				*/
+#define CONF_REGISTRY_CHECKS 8
+	char *registry_policy[CONF_REGISTRY_CHECKS];
+	char *legacy_cutoff; /* YYYY-MM-DD: legacy students pre-entered before it back-fill */
 	/* readiness: the pre-entry question over mutual TLS (docs/push-contract.md) */
 	char *listen_readiness; /* "host:port", or NULL when off */
 	char *readiness_ca;	/* the CA of the clients that may ask */
@@ -103,6 +110,7 @@ struct hconf {
 	unsigned findings_min_face_confidence;	/* 0: not looked at */
 	unsigned findings_silent_days;		/* an active terminal not heard of */
 	unsigned findings_min_realtime_percent; /* of a school's records; 0: not looked at */
+	unsigned findings_max_travel_kmh; /* between a coach's or a vehicle's consecutive minutes */
 
 	bool key_set[CONF_MAX_KEYS]; /* key i was written in the file */
 	char *path;		     /* the file it was loaded from; NULL when not loaded */

@@ -120,7 +120,7 @@ typedef void (*conn_store_fn)(const struct conn_msg *in, const struct conn_verdi
 typedef void (*conn_asked_fn)(const struct conn_msg *in, void *arg, const PGresult *res,
 			      struct conn_verdict *v);
 
-#define CONN_PARAMS 4
+#define CONN_PARAMS 5
 #define CONN_PARAM_LEN 32
 
 /*

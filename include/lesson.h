@@ -49,6 +49,7 @@ struct lesson {
 	struct geo_fix last_fix; /* the last accepted vehicle minute; t == 0: none */
 	struct pending_photo photos[LESSON_PHOTOS];
 	unsigned next_photo;
+	char flags[256]; /* the last login's flagged checks (lesson_event.flags points here) */
 };
 
 /* A timing message, decoded, with what the caller found out about it. */
@@ -79,7 +80,12 @@ enum lesson_schedule {
 struct lesson_env {
 	time_t now;
 	enum lesson_schedule schedule; /* a student login's; other messages: unchecked */
-	const struct hconf *conf;      /* session.timeout_s, rules.*, connection.reasm_* */
+	/*
+	 * A login: the registry's failed checks as login_check.sql names them,
+	 * ","-separated ("" none); NULL: not looked up, no judgement on them.
+	 */
+	const char *registry;
+	const struct hconf *conf; /* session.timeout_s, rules.*, connection.reasm_* */
 	const struct syllabus *syl;
 	const struct geo_set *sites; /* NULL until loaded */
 };
@@ -103,6 +109,7 @@ struct lesson_event {
 	const char *course_code;  /* NULL: none */
 	int minutes, mileage_dkm; /* student logout, else -1 */
 	bool outside_schedule;	  /* a student login taken outside the schedule (flagged) */
+	const char *flags;	  /* a login: the registry's checks flagged, ","-separated; NULL */
 	const struct jt808_location *gnss;
 };
 

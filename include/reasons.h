@@ -27,6 +27,15 @@ enum reason {
 	R_SESSION_TIMED_OUT,
 	R_CLASS_MISMATCH,
 	R_OUTSIDE_SCHEDULE,
+	/* the registry at a login (docs/registry.md): refused or flagged, rules.<name> */
+	R_COACH_NOT_REGISTERED,
+	R_COACH_RETIRED,
+	R_COACH_OTHER_SCHOOL,
+	R_COACH_CLASS_NOT_ALLOWED,
+	R_VEHICLE_NOT_REGISTERED,
+	R_VEHICLE_OTHER_SCHOOL,
+	R_VEHICLE_OTHER_CLASS,
+	R_TERMINAL_NOT_BOUND,
 	/* the minute (rules.c) */
 	R_RECORD_IN_FUTURE,
 	R_RECORD_TOO_OLD,

@@ -63,6 +63,7 @@ typedef struct {
 	X(reason, TEXT)                                                                            \
 	X(came_unsigned, BOOL)                                                                     \
 	X(outside_schedule, BOOL)                                                                  \
+	X(flags, TEXT)                                                                             \
 	X(ext_serial, INT)                                                                         \
 	X(raw, BYTES)
 

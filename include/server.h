@@ -58,6 +58,8 @@ struct server_stats {
 	uint64_t records_accepted, records_rejected, session_events, photos;
 	uint64_t frames_by_type[FT__COUNT];
 	uint64_t records_rejected_by_reason[R__COUNT]; /* R_NONE unused */
+	/* logins refused by reason, and taken with a check of the registry flagged (flags) */
+	uint64_t logins_refused_by_reason[R__COUNT], logins_flagged_by_reason[R__COUNT];
 	/* push.c: attempts by outcome, packets failed by cause, the outbox as last counted */
 	uint64_t push_accepted, push_duplicate, push_rejected, push_retry, push_error;
 	uint64_t push_failed_rejected, push_failed_expired, push_failed_unbuildable;

@@ -76,7 +76,8 @@ psql() {
 # the PKI of $WORK/pki; what differs, set for the call:
 #   CONF_LISTEN_MORE, CONF_DATABASE_MORE  more keys of listen:, of database:
 #   CONF_LOG_LEVEL (info), CONF_ALLOW_ROOT (true), CONF_ADMIN (admin.listen,
-#   "": none), CONF_SYLLABUS (conf/syllabus.yaml of this tree), CONF_PKI
+#   "": none), CONF_SYLLABUS (conf/syllabus.yaml of this tree), CONF_PKI,
+#   CONF_REGISTRY (flag: the registry's checks at a login, rules.*)
 # The caller appends its own sections after it (push:, audit:, ...).
 write_config() {
 	local pki=${CONF_PKI:-$WORK/pki}
@@ -102,6 +103,14 @@ admin:
 rules:
   syllabus: ${CONF_SYLLABUS:-$PWD/conf/syllabus.yaml}
 YAML
+	# The registry's checks at a login (docs/registry.md): these scripts drive
+	# coaches and vehicles they never registered, so flag unless CONF_REGISTRY
+	# says otherwise (the demo registers its own: refuse, the default).
+	local c
+	for c in coach_not_registered coach_retired coach_other_school coach_class_not_allowed \
+		vehicle_not_registered vehicle_other_school vehicle_other_class terminal_not_bound; do
+		echo "  $c: ${CONF_REGISTRY:-flag}" >>"$1"
+	done
 }
 
 # push_config FILE PORT TERMINAL SIGNER: the push section appended to FILE:

@@ -120,8 +120,9 @@ CONNINFO=$(scripts/pg.sh conninfo "$VAR/pg")
 ALLOW_ROOT=false
 [ "$(id -u)" = 0 ] && ALLOW_ROOT=true
 # The scripts' configuration (lib.sh) with the demo's own: the readiness
-# listener and its CA, an admin listener, the audit's checkpoint key.
-CONF_PKI=$VAR/pki CONF_ALLOW_ROOT=$ALLOW_ROOT CONF_ADMIN="127.0.0.1:$((PORT + 1))" \
+# listener and its CA, an admin listener, the audit's checkpoint key, and the
+# registry's checks at every login as shipped (refuse: docs/registry.md).
+CONF_PKI=$VAR/pki CONF_ALLOW_ROOT=$ALLOW_ROOT CONF_ADMIN="127.0.0.1:$((PORT + 1))" CONF_REGISTRY=refuse \
 	CONF_LISTEN_MORE="  readiness: \"127.0.0.1:$((PORT + 4))\"" \
 	write_config "$VAR/hoursd.yaml" "$CONNINFO" "$PORT" "$PLAIN_PORT"
 cat >>"$VAR/hoursd.yaml" <<YAML
@@ -217,6 +218,18 @@ build/hoursctl -d "$CONNINFO" schedule add "S$stamp" --coach "C$stamp" --vehicle
 	--from "$(date -u -d '+7 hours' '+%F %H:%M')" --to "$(date -u -d '+10 hours' '+%F %H:%M')"
 build/hoursctl -d "$CONNINFO" student add "L$stamp" --school DEMO0001 --class C1 \
 	--enrolled 2022-09-01 --legacy 2023-01-10
+# The registry (docs/registry.md): the school's coaches of the lessons below, and
+# its training vehicles with the timing terminals bound to them; every login is
+# checked against it (the coach X$stamp below is not registered: refused).
+for c in C G K; do
+	build/hoursctl -d "$CONNINFO" coach add "$c$stamp" --school DEMO0001 --name "demo coach $c" \
+		--teach "C1 C2" --hired 2024-03-01 >/dev/null
+done
+build/hoursctl -d "$CONNINFO" vehicle add 沪A00001 --school DEMO0001 --class C1 --color 黄 \
+	--make 大众 --model 捷达 --terminal "${TERMINALS[1]}"
+build/hoursctl -d "$CONNINFO" vehicle add 沪A00003 --school DEMO0001 --class C1 --color 黄 \
+	--terminal "${TERMINALS[2]}"
+build/hoursctl -d "$CONNINFO" coach list --school DEMO0001
 
 # In a session of its own: Ctrl-C reaches the group, and hoursd must get
 # exactly one signal from stop(), or its drain would be cut short.
@@ -249,6 +262,8 @@ pids+=($!)
 #    the session is still open), the logout: 25 minutes between login and logout,
 #    10 records.  Alone on its terminal, so that a second run's lesson is the
 #    newest there (a reconnecting terminal's lesson is its newest login);
+#  - terminal 2, a coach the registry does not have: the coach login refused
+#    (coach_not_registered), and so the lesson with it;
 #  - terminal 2, the demo lesson: part 3, 30 records, one a second.
 lessons() {
 	local child= now t3
@@ -270,6 +285,11 @@ lessons() {
 		--coach "K$stamp" --record-start $((now - 4200)) --record-seq "$seq" --no-logout
 	one "${t3[@]}" --lesson 5 --rate 10 --course 1213010000 --student "H$stamp" \
 		--coach "K$stamp" --record-start $((now - 3000)) --record-seq $((seq + 5)) --no-login
+	echo "an unregistered coach's lesson (its login refused: coach_not_registered):"
+	one --port "$PLAIN_PORT" --phone "${TERMINALS[1]}" --imei 861380000000002 \
+		--lesson 1 --rate 10 --course 1213010000 --student "R$stamp" --coach "X$stamp" \
+		--record-seq $((seq + 60)) >"$VAR/refused-login.out" 2>&1
+	grep login_result "$VAR/refused-login.out" || true
 	one --port "$PLAIN_PORT" --phone "${TERMINALS[1]}" --imei 861380000000002 \
 		--lesson 30 --rate 1 --course 1213010000 --student "S$stamp" --coach "C$stamp" \
 		--record-seq $((seq + 30)) --photo-file tests/fixtures/student-photo.jpg

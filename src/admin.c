@@ -319,6 +319,18 @@ static void render_records(struct evbuffer *o, const struct server_stats *st,
 			     st->records_rejected_by_reason[r] + judge_rejected(j, reason_name(r)));
 	counter(o, "hoursd_session_events_total", "Coach and student logins and logouts received.",
 		st->session_events);
+	family(o, "hoursd_logins_refused_total", "counter",
+	       "Coach and student logins refused, by reason code (docs/protocol.md), the "
+	       "registry's checks (docs/registry.md) among them.");
+	for (enum reason r = R_NONE + 1; r < R__COUNT; r++)
+		sample_label(o, "hoursd_logins_refused_total", "reason", reason_name(r),
+			     st->logins_refused_by_reason[r]);
+	family(o, "hoursd_logins_flagged_total", "counter",
+	       "Logins taken with a check of the registry failed under its setting flag, by the "
+	       "check's reason code (docs/registry.md).");
+	for (enum reason r = R_COACH_NOT_REGISTERED; r <= R_TERMINAL_NOT_BOUND; r++)
+		sample_label(o, "hoursd_logins_flagged_total", "reason", reason_name(r),
+			     st->logins_flagged_by_reason[r]);
 	counter(o, "hoursd_photos_total", "Photos received whole and handed to the store.",
 		st->photos);
 }

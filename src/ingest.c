@@ -422,6 +422,7 @@ void ingest_add_event(struct ingest *in, const struct ingest_event *ev, ingest_d
 			      .reason = ev->reason,
 			      .came_unsigned = ev->came_unsigned,
 			      .outside_schedule = e->outside_schedule,
+			      .flags = e->flags,
 			      .ext_serial = ev->ext_serial,
 			      .raw = {ev->raw, ev->raw_len}};
 	rows_write(&in->open.event, &in->open.bytes, &row_event_schema, &r);

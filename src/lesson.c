@@ -119,17 +119,56 @@ static struct lesson_verdict event(const char *kind, uint16_t answer_id, time_t 
 						 .gnss = gnss}};
 }
 
+/*
+ * The registry's checks of a login (login_check.sql's names, in its
+ * order): the first whose rules.<name> is refuse refuses the login; the
+ * others flagged are listed in l->flags.  R_NONE and no flags when the
+ * registry was not looked up.
+ */
+static enum reason check_registry(struct lesson *l, const struct lesson_env *env)
+{
+	l->flags[0] = '\0';
+	const char *p = env->registry;
+	enum reason refused = R_NONE;
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+		char name[48];
+		snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : 0), p);
+		enum reason r = reason_index(name);
+		p += n + (p[n] == ',');
+		if (r < R_COACH_NOT_REGISTERED || r > R_TERMINAL_NOT_BOUND)
+			continue; /* not a check of the registry: a newer database's, ignored */
+		if (strcmp(env->conf->registry_policy[r - R_COACH_NOT_REGISTERED], "flag") != 0) {
+			if (refused == R_NONE)
+				refused = r;
+		} else {
+			size_t used = strlen(l->flags);
+			snprintf(l->flags + used, sizeof(l->flags) - used, "%s%s", used ? "," : "",
+				 name);
+		}
+	}
+	if (refused != R_NONE)
+		l->flags[0] = '\0';
+	return refused;
+}
+
 /* A coach login opens the coach's session, and ends any student's. */
 static struct lesson_verdict coach_login(struct lesson *l, const struct jtx_coach_login *x,
-					 enum reason reason)
+					 enum reason reason, const struct lesson_env *env)
 {
+	if (reason == R_NONE)
+		reason = check_registry(l, env);
+	else
+		l->flags[0] = '\0';
 	if (reason == R_NONE) {
 		copy(l->coach_no, x->coach_no, sizeof(l->coach_no));
 		l->coach_login = x->gnss.time;
 		l->student_no[0] = '\0';
 	}
-	return event("coach_login", JTX_COACH_LOGIN_ACK, x->gnss.time, x->coach_no, &x->gnss,
-		     reason);
+	struct lesson_verdict v = event("coach_login", JTX_COACH_LOGIN_ACK, x->gnss.time,
+					x->coach_no, &x->gnss, reason);
+	v.event.flags = reason == R_NONE && l->flags[0] ? l->flags : NULL;
+	return v;
 }
 
 static struct lesson_verdict coach_logout(struct lesson *l, const struct jtx_coach_logout *x,
@@ -147,14 +186,20 @@ static struct lesson_verdict coach_logout(struct lesson *l, const struct jtx_coa
 
 /*
  * A student login opens the student's session under the logged-in coach.
- * Outside every slot of the student's schedule (timing.c looked it up),
- * rules.schedule decides: refused, or taken and flagged.
+ * The registry's checks (timing.c looked them up) refuse it or flag it,
+ * each as its rules.<name> says; then, outside every slot of the
+ * student's schedule with this coach and vehicle, rules.schedule decides:
+ * refused, or taken and flagged.
  */
 static struct lesson_verdict student_login(struct lesson *l, const struct jtx_student_login *x,
 					   enum reason reason, const struct lesson_env *env)
 {
 	if (reason == R_NONE && (l->coach_no[0] == '\0' || strcmp(l->coach_no, x->coach_no) != 0))
 		reason = R_COACH_NOT_LOGGED_IN;
+	if (reason == R_NONE)
+		reason = check_registry(l, env);
+	else
+		l->flags[0] = '\0';
 	bool outside = env->schedule == LESSON_SCHED_OUT;
 	if (reason == R_NONE && outside && strcmp(env->conf->schedule_policy, "refuse") == 0)
 		reason = R_OUTSIDE_SCHEDULE;
@@ -171,6 +216,7 @@ static struct lesson_verdict student_login(struct lesson *l, const struct jtx_st
 	v.event.class_id = x->class_id;
 	v.event.course_code = x->course.digits;
 	v.event.outside_schedule = reason == R_NONE && outside;
+	v.event.flags = reason == R_NONE && l->flags[0] ? l->flags : NULL;
 	v.part = x->course.part;
 	return v;
 }
@@ -289,7 +335,7 @@ struct lesson_verdict lesson_judge(struct lesson *l, const struct lesson_msg *m,
 	enum reason reason = check_common(l, m, env->conf);
 	switch (m->id) {
 	case JTX_COACH_LOGIN:
-		return coach_login(l, &m->coach_login, reason);
+		return coach_login(l, &m->coach_login, reason, env);
 	case JTX_COACH_LOGOUT:
 		return coach_logout(l, &m->coach_logout, reason);
 	case JTX_STUDENT_LOGIN:

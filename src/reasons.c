@@ -26,7 +26,8 @@ static const struct reason_def reasons[R__COUNT] = {
 				   "logged-in one"},
 	[R_STUDENT_NOT_LOGGED_IN] = {"student_not_logged_in",
 				     "a record or logout of a student who is not logged in"},
-	[R_NO_SESSION] = {"no_session", "a record with no coach and student logged in"},
+	[R_NO_SESSION] = {"no_session",
+			  "a record when no coach, or no student, is logged in on the terminal"},
 	[R_SESSION_TIMED_OUT] = {"session_timed_out",
 				 "a record more than session.timeout_s after the student's last "
 				 "activity"},
@@ -35,6 +36,25 @@ static const struct reason_def reasons[R__COUNT] = {
 	[R_OUTSIDE_SCHEDULE] = {"outside_schedule",
 				"a student login outside every slot of the student, and "
 				"rules.schedule is refuse"},
+	[R_COACH_NOT_REGISTERED] = {"coach_not_registered",
+				    "a coach login of a coach number the registry does not have"},
+	[R_COACH_RETIRED] = {"coach_retired",
+			     "a coach login of a retired coach, or after the coach's leave date"},
+	[R_COACH_OTHER_SCHOOL] = {"coach_other_school",
+				  "a login whose coach works for another school than the "
+				  "terminal's or the student's"},
+	[R_COACH_CLASS_NOT_ALLOWED] = {"coach_class_not_allowed",
+				       "a student login whose class the coach may not teach"},
+	[R_VEHICLE_NOT_REGISTERED] = {"vehicle_not_registered",
+				      "a student login in a vehicle retired from the registry"},
+	[R_VEHICLE_OTHER_SCHOOL] = {"vehicle_other_school",
+				    "a student login in a vehicle of another school"},
+	[R_VEHICLE_OTHER_CLASS] = {"vehicle_other_class",
+				   "a student login in a vehicle of another class than the "
+				   "student's"},
+	[R_TERMINAL_NOT_BOUND] = {"terminal_not_bound",
+				  "a student login in the vehicle on a terminal bound to no "
+				  "vehicle"},
 	[R_RECORD_IN_FUTURE] = {"record_in_future",
 				"a record more than rules.max_future_s ahead of the clock"},
 	[R_RECORD_TOO_OLD] = {"record_too_old",

@@ -99,12 +99,20 @@ static void on_published(void *arg, const PGresult *res)
 void rules_publish_syllabus(struct db *s, const struct syllabus *syl)
 {
 	json_t *rows = json_array();
+	char unconfirmed[512] = "";
 	size_t n = syllabus_count(syl);
 	for (size_t i = 0; i < n; i++) {
 		const struct syllabus_part *p = syllabus_at(syl, i);
+		/* Each class once (its parts come together): figures not to be taken as law. */
+		if (!p->confirmed && (i == 0 || strcmp(syllabus_at(syl, i - 1)->vehicle_class,
+						       p->vehicle_class) != 0)) {
+			size_t used = strlen(unconfirmed);
+			snprintf(unconfirmed + used, sizeof(unconfirmed) - used, " %s",
+				 p->vehicle_class);
+		}
 		json_array_append_new(
-			rows, json_pack("{sssisisososososbsosososo}", "vc", p->vehicle_class, "pa",
-					(int)p->part, "rq", (int)p->required_minutes, "mv",
+			rows, json_pack("{sssisisososososbsososososb}", "vc", p->vehicle_class,
+					"pa", (int)p->part, "rq", (int)p->required_minutes, "mv",
 					limit(p->max_minutes[SYL_VEHICLE], SYL_UNLIMITED), "ms",
 					limit(p->max_minutes[SYL_SIMULATOR], SYL_UNLIMITED), "mc",
 					limit(p->max_minutes[SYL_CLASSROOM], SYL_UNLIMITED), "mr",
@@ -112,8 +120,14 @@ void rules_publish_syllabus(struct db *s, const struct syllabus *syl)
 					(int)p->on_site, "sp", limit(p->max_speed_dkmh, 0), "dc",
 					limit(p->daily_cap_minutes, 0), "ad",
 					limit(p->adding_required_minutes, 0), "mg",
-					limit((long)p->gate_mileage_km * 10, 0)));
+					limit((long)p->gate_mileage_km * 10, 0), "cf",
+					(int)p->confirmed));
 	}
+	if (unconfirmed[0])
+		log_warn(
+			"syllabus %s: classes marked confirmed: false (some of their figures are not "
+			"from the syllabus text; docs/syllabus.md, syllabus_part.confirmed):%s",
+			syllabus_name(syl), unconfirmed);
 	char *text = json_dumps(rows, JSON_COMPACT);
 	json_decref(rows);
 	if (text == NULL)

@@ -111,6 +111,22 @@ static void store(conn_store_fn fn, const void *rows, struct conn_verdict *v)
 			  h->serial, lv->why);
 }
 
+/* A login's verdict in the metrics: refused by its reason, or each check flagged. */
+static void count_login(struct server_stats *st, const struct lesson_event *e, enum reason reason)
+{
+	if (strcmp(e->kind, "coach_login") != 0 && strcmp(e->kind, "student_login") != 0)
+		return;
+	if (reason != R_NONE)
+		st->logins_refused_by_reason[reason]++;
+	for (const char *p = e->flags; p && *p;) {
+		size_t n = strcspn(p, ",");
+		char name[48];
+		snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : 0), p);
+		st->logins_flagged_by_reason[reason_index(name)]++;
+		p += n + (p[n] == ',');
+	}
+}
+
 static void add_event(const struct conn_msg *in, const struct jt808_msg *m, struct conn_verdict *v)
 {
 	const struct lesson_verdict *lv = &judging.lv;
@@ -122,6 +138,7 @@ static void add_event(const struct conn_msg *in, const struct jt808_msg *m, stru
 					   .raw = m->body,
 					   .raw_len = m->body_len};
 	in->srv->st.session_events++;
+	count_login(&in->srv->st, &lv->event, lv->reason);
 	store(store_event, &judging.ev, v);
 }
 
@@ -181,10 +198,11 @@ static void ask_photo(const struct conn_msg *in, const struct jt808_msg *m, cons
 
 /* The verdict on the decoded message (judging.x) of frame m, and what follows from it. */
 static void decide(const struct conn_msg *in, const struct jt808_msg *m,
-		   enum lesson_schedule schedule, struct conn_verdict *v)
+		   enum lesson_schedule schedule, const char *registry, struct conn_verdict *v)
 {
 	struct lesson_env env = {.now = time(NULL),
 				 .schedule = schedule,
+				 .registry = registry,
 				 .conf = in->srv->conf,
 				 .syl = in->srv->syl,
 				 .sites = in->srv->sites};
@@ -213,10 +231,10 @@ static void decide(const struct conn_msg *in, const struct jt808_msg *m,
 /*
  * A message waiting for a question to the database (I/O) before its
  * verdict: a login or logout for the row stored under its identity
- * (resend.c), a student login then for the student's schedule (whether
- * its time is inside a slot of the student; the verdict on it is
- * lesson_judge's, pure), photo data that would be refused for the photo
- * stored under its number.  The frame is kept (its body copied) and
+ * (resend.c); a login then for the registry's checks and, a student's,
+ * for the student's schedule (login_check.sql; the verdict on the answer
+ * is lesson_judge's, pure); photo data that would be refused for the
+ * photo stored under its number.  The frame is kept (its body copied) and
  * decoded again when the answer is in; conn.c pauses reading meanwhile,
  * so the lesson's next frames come after its verdict.
  */
@@ -253,39 +271,51 @@ static enum jtx_err parse(const struct jt808_msg *m, struct jtx_header *h)
 			       : jtx_parse(m->body, m->body_len, h);
 }
 
-/* The schedule's answer (conn_asked_fn); conn.c frees p after. */
-static void on_schedule(const struct conn_msg *in, void *arg, const PGresult *res,
-			struct conn_verdict *v)
+/* The registry's and the schedule's answer (conn_asked_fn); conn.c frees p after. */
+static void on_login_check(const struct conn_msg *in, void *arg, const PGresult *res,
+			   struct conn_verdict *v)
 {
 	struct pending_login *p = arg;
 	enum lesson_schedule s = LESSON_SCHED_UNCHECKED;
-	if (res && PQntuples(res) == 1)
-		s = PQgetvalue(res, 0, SCHEDULE_COVERS_INSIDE)[0] == 't' ? LESSON_SCHED_IN
-									 : LESSON_SCHED_OUT;
-	else
+	const char *registry = NULL;
+	if (res && PQntuples(res) == 1) {
+		registry = PQgetvalue(res, 0, LOGIN_CHECK_PROBLEMS);
+		if (!PQgetisnull(res, 0, LOGIN_CHECK_INSIDE))
+			s = PQgetvalue(res, 0, LOGIN_CHECK_INSIDE)[0] == 't' ? LESSON_SCHED_IN
+									     : LESSON_SCHED_OUT;
+	} else {
 		log_defer(&v->lines, HLOG_ERROR,
-			  "the schedule could not be read: the student login is judged without it");
+			  "the registry and the schedule could not be read: the login is judged "
+			  "without them");
+	}
 	/* It parsed and decoded before: the same bytes do again. */
 	if (parse(&p->m, &judging.h) == JTX_OK && lesson_decode(&judging.h, &judging.x) == JTX_OK) {
 		judging.x.sig = p->sig;
-		decide(in, &p->m, s, v);
+		decide(in, &p->m, s, registry, v);
 	}
 }
 
-static void ask_schedule(const struct jt808_msg *m, const struct lesson_msg *x,
-			 struct conn_verdict *v)
+static void ask_login_check(const struct conn_msg *in, const struct jt808_msg *m,
+			    const struct lesson_msg *x, struct conn_verdict *v)
 {
-	ask(on_schedule, keep(m, x->sig), v);
-	v->sql = sql_schedule_covers;
-	v->nparams = 2;
-	copy(v->param[0], x->student_login.student_no, sizeof(v->param[0]));
-	snprintf(v->param[1], sizeof(v->param[1]), "%lld", (long long)x->student_login.gnss.time);
+	ask(on_login_check, keep(m, x->sig), v);
+	v->sql = sql_login_check;
+	v->nparams = 5;
+	bool student = x->id == JTX_STUDENT_LOGIN;
+	snprintf(v->param[0], sizeof(v->param[0]), "%lld", (long long)in->t->id);
+	copy(v->param[1], student ? x->student_login.coach_no : x->coach_login.coach_no,
+	     sizeof(v->param[1]));
+	copy(v->param[2], student ? x->student_login.student_no : "", sizeof(v->param[2]));
+	snprintf(v->param[3], sizeof(v->param[3]), "%lld",
+		 (long long)(student ? x->student_login.gnss.time : x->coach_login.gnss.time));
+	copy(v->param[4], student && x->student_login.course.mode == 1 ? "t" : "f",
+	     sizeof(v->param[4]));
 }
 
 /*
  * The row stored under a login's or logout's identity (conn_asked_fn):
  * a copy of it is answered as stored and never judged; else it is judged
- * (a student login after its schedule's question).
+ * (a login after the registry's and the schedule's question).
  */
 static void on_stored_event(const struct conn_msg *in, void *arg, const PGresult *res,
 			    struct conn_verdict *v)
@@ -297,10 +327,10 @@ static void on_stored_event(const struct conn_msg *in, void *arg, const PGresult
 	judging.x.sig = p->sig;
 	if (resend_event_answer(in, &judging.h, &judging.x, &p->m, res, v))
 		return;
-	if (judging.x.id == JTX_STUDENT_LOGIN)
-		ask_schedule(&p->m, &judging.x, v);
+	if (judging.x.id == JTX_STUDENT_LOGIN || judging.x.id == JTX_COACH_LOGIN)
+		ask_login_check(in, &p->m, &judging.x, v);
 	else
-		decide(in, &p->m, LESSON_SCHED_UNCHECKED, v);
+		decide(in, &p->m, LESSON_SCHED_UNCHECKED, NULL, v);
 }
 
 /* The photo stored under the number of photo data that would be refused (conn_asked_fn). */
@@ -352,7 +382,7 @@ static void judge(const struct conn_msg *in, struct conn_verdict *v)
 		ask(on_stored_event, keep(m, x->sig), v);
 		resend_event_question(in, x, v);
 	} else {
-		decide(in, m, LESSON_SCHED_UNCHECKED, v);
+		decide(in, m, LESSON_SCHED_UNCHECKED, NULL, v);
 	}
 }
 

@@ -48,6 +48,8 @@ static void setup(void)
 	cf.max_speed_difference_kmh = 30;
 	cf.unsigned_policy = reject;
 	cf.schedule_policy = flag;
+	for (int i = 0; i < CONF_REGISTRY_CHECKS; i++)
+		cf.registry_policy[i] = refuse;
 	cf.reasm_max_pieces = 128;
 	cf.reasm_max_bytes = 131072;
 }
@@ -671,6 +673,50 @@ START_TEST(schedule_policy)
 }
 END_TEST
 
+/* A login against the registry's failed checks (login_check.sql's names): refused or flagged. */
+static struct lesson_verdict checked(struct lesson *l, struct lesson_msg m, const char *failed)
+{
+	struct lesson_env env = {.now = T0 + 60, .registry = failed, .conf = &cf, .syl = syl};
+	return lesson_judge(l, &m, &env);
+}
+
+START_TEST(registry_policies)
+{
+	struct lesson l = terminal();
+	/* refuse: the first refused check is the reason; nothing opens, nothing flagged. */
+	struct lesson_verdict v = checked(&l, coach_in(COACH, T0), "coach_not_registered");
+	ck_reason(v, R_COACH_NOT_REGISTERED);
+	ck_assert_ptr_null(v.event.flags);
+	ck_assert_str_eq(l.coach_no, "");
+	/* flag: taken, named; a name that is not a check of the registry is ignored. */
+	cf.registry_policy[R_COACH_NOT_REGISTERED - R_COACH_NOT_REGISTERED] = flag;
+	v = checked(&l, coach_in(COACH, T0), "coach_not_registered,daily_cap");
+	ck_reason(v, R_NONE);
+	ck_assert_str_eq(v.event.flags, "coach_not_registered");
+	ck_assert_str_eq(l.coach_no, COACH);
+	/* Two failed: one flagged, one refused; the refusal wins and nothing is flagged. */
+	cf.registry_policy[R_TERMINAL_NOT_BOUND - R_COACH_NOT_REGISTERED] = flag;
+	v = checked(&l, student_in(STUDENT, COACH, CLASS, T0 + 60),
+		    "coach_class_not_allowed,terminal_not_bound");
+	ck_reason(v, R_COACH_CLASS_NOT_ALLOWED);
+	ck_assert_ptr_null(v.event.flags);
+	ck_assert_str_eq(l.student_no, "");
+	cf.registry_policy[R_COACH_CLASS_NOT_ALLOWED - R_COACH_NOT_REGISTERED] = flag;
+	v = checked(&l, student_in(STUDENT, COACH, CLASS, T0 + 61),
+		    "coach_class_not_allowed,terminal_not_bound");
+	ck_reason(v, R_NONE);
+	ck_assert_str_eq(v.event.flags, "coach_class_not_allowed,terminal_not_bound");
+	ck_assert_str_eq(l.student_no, STUDENT);
+	/* None failed, or not looked up: no flags. */
+	v = checked(&l, coach_in(COACH, T0 + 120), "");
+	ck_reason(v, R_NONE);
+	ck_assert_ptr_null(v.event.flags);
+	v = checked(&l, coach_in(COACH, T0 + 180), NULL);
+	ck_reason(v, R_NONE);
+	ck_assert_ptr_null(v.event.flags);
+}
+END_TEST
+
 START_TEST(signature_verdicts)
 {
 	static const struct {
@@ -954,6 +1000,7 @@ static Suite *lesson_suite(void)
 	tcase_add_test(tc, restore_without_lesson);
 	tcase_add_test(tc, unsigned_policy);
 	tcase_add_test(tc, schedule_policy);
+	tcase_add_test(tc, registry_policies);
 	tcase_add_test(tc, signature_verdicts);
 	tcase_add_test(tc, terminal_checks_first);
 	tcase_add_test(tc, refused_leave_state);

@@ -153,6 +153,14 @@ START_TEST(names_never_change)
 		{R_NUMBER_REUSED, "number_reused"},
 		{R_OTHER, "other"},
 		{R_OUTSIDE_SCHEDULE, "outside_schedule"},
+		{R_COACH_NOT_REGISTERED, "coach_not_registered"},
+		{R_COACH_RETIRED, "coach_retired"},
+		{R_COACH_OTHER_SCHOOL, "coach_other_school"},
+		{R_COACH_CLASS_NOT_ALLOWED, "coach_class_not_allowed"},
+		{R_VEHICLE_NOT_REGISTERED, "vehicle_not_registered"},
+		{R_VEHICLE_OTHER_SCHOOL, "vehicle_other_school"},
+		{R_VEHICLE_OTHER_CLASS, "vehicle_other_class"},
+		{R_TERMINAL_NOT_BOUND, "terminal_not_bound"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(shipped); i++) {
 		const char *name = reason_name(shipped[i].r);

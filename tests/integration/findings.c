@@ -458,8 +458,8 @@ START_TEST(test_report_quarterly_in_a_browser)
 	ck_assert_int_eq(hoursctl_run("report import-police %s", csv), 0);
 	snprintf(dir, sizeof(dir), "%s/report", work);
 	ck_assert_int_eq(hoursctl_run("report quarterly 2026Q3 --out %s", dir), 0);
-	/* supervision json and csv, quality csv, the index, the schools' pages */
-	ck_assert_int_eq(count_lines_in(ctl_out, "wrote "), 5);
+	/* supervision json, csv and html, quality csv, the index, the schools' pages */
+	ck_assert_int_eq(count_lines_in(ctl_out, "wrote "), 6);
 	ck_assert_int_eq(count_lines_in(ctl_out, "wrote 2 school pages "), 1);
 	/* For the police: S001's coaches, vehicle, ground, and the quarter's off-site
 	 * minutes only (October's are the next quarter's). */

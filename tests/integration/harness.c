@@ -140,6 +140,17 @@ static void fresh_database(void)
 	snprintf(test_ci, sizeof(test_ci), "%s dbname=hoursd_test", base_ci);
 }
 
+/*
+ * The registry's checks at a login (docs/registry.md): every topic but
+ * the registry's runs terminals, coaches and vehicles it never registered,
+ * so they are flagged, not refused (the shipped default).
+ */
+#define REGISTRY_FLAG                                                                              \
+	"  coach_not_registered: flag\n  coach_retired: flag\n  coach_other_school: flag\n"        \
+	"  coach_class_not_allowed: flag\n  vehicle_not_registered: flag\n"                        \
+	"  vehicle_other_school: flag\n  vehicle_other_class: flag\n  terminal_not_bound: flag\n"
+const char *registry_rules = REGISTRY_FLAG;
+
 /* hoursd's configuration: extra goes into the listen section, tail at the end (whole sections). */
 void write_config_tail(const char *extra, const char *tail)
 {
@@ -157,8 +168,8 @@ void write_config_tail(const char *extra, const char *tail)
 		"  reconnect_max_ms: 300\n"
 		"log:\n  level: debug\nprocess:\n  allow_root: true\n"
 		"admin:\n  listen: \"127.0.0.1:%d\"\n"
-		"rules:\n  syllabus: %s\n%s",
-		port, extra ? extra : "", pki, pki, pki, test_ci, admin_port, syl,
+		"rules:\n  syllabus: %s\n%s%s",
+		port, extra ? extra : "", pki, pki, pki, test_ci, admin_port, syl, registry_rules,
 		tail ? tail : "");
 	fclose(f);
 }
@@ -620,6 +631,7 @@ void setup(void)
 	snprintf(ctl_err, sizeof(ctl_err), "%s/hoursctl.err", work);
 	unlink(log_path);
 	unlink(acked_path);
+	registry_rules = REGISTRY_FLAG;
 	port = free_port();
 	admin_port = free_port();
 	fresh_database();

@@ -62,6 +62,7 @@ TCase *tcase_push(void);
 TCase *tcase_findings(void);
 TCase *tcase_national(void);
 TCase *tcase_students(void);
+TCase *tcase_registry(void);
 TCase *tcase_cluster(void);
 TCase *tcase_supervision(void);
 TCase *tcase_hardening(void);
@@ -77,6 +78,8 @@ extern char work[512], pki[512], bindir[512], pgdir[512], repo[512];
 extern char test_ci[1200], conf_path[600], log_path[600], out_path[600], acked_path[600];
 extern pid_t hoursd_pid; /* 0: none running */
 extern int port, admin_port, plain_port;
+/* The rules.* lines of the registry's checks (setup(): all flag; "": the shipped defaults). */
+extern const char *registry_rules;
 /* A syllabus file of the test's own instead of conf/syllabus.yaml ("": the shipped one). */
 extern char syllabus_override[600];
 /* hoursctl_run()'s stdout and stderr. */

@@ -19,6 +19,7 @@ static TCase *(*const topics[])(void) = {
 	tcase_findings,	   /* findings.c */
 	tcase_national,	   /* national.c */
 	tcase_students,	   /* students.c */
+	tcase_registry,	   /* registry.c */
 	tcase_cluster,	   /* cluster.c */
 	tcase_supervision, /* supervision.c */
 	tcase_hardening,   /* hardening.c */

@@ -24,11 +24,13 @@ WITH pos AS (
 ev AS (
   INSERT INTO session_event (terminal_id, kind, event_time, person_no, coach_no, class_id,
                              course_code, minutes, mileage_dkm, lat_e6, lon_e6, fix_valid,
-                             verdict, reason, ext_serial, raw, signed, outside_schedule)
+                             verdict, reason, ext_serial, raw, signed, outside_schedule,
+                             flags)
   SELECT terminal_id, kind, to_timestamp(event_time), person_no, coach_no, class_id,
          course_code, minutes, mileage_dkm, lat_e6, lon_e6, fix_valid,
          CASE WHEN reason IS NULL THEN 'accepted' ELSE 'rejected' END, reason, ext_serial,
-         substring($2::bytea FROM raw_o FOR raw_n), NOT came_unsigned, outside_schedule
+         substring($2::bytea FROM raw_o FOR raw_n), NOT came_unsigned, outside_schedule,
+         flags
     FROM jsonb_to_recordset($1::jsonb->'event') AS x(@event@)
   ON CONFLICT DO NOTHING),
 ph AS (

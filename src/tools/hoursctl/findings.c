@@ -28,6 +28,7 @@ static void limits_of(const struct hconf *c, struct findings_limits *lim)
 		.min_face_confidence = c->findings_min_face_confidence,
 		.silent_days = c->findings_silent_days,
 		.min_realtime_percent = c->findings_min_realtime_percent,
+		.max_travel_kmh = c->findings_max_travel_kmh,
 	};
 }
 
@@ -60,6 +61,8 @@ static const struct kind {
 	{sql_findings_off_site, {LIM(off_site_minutes), NO_LIM}},
 	{sql_findings_coach_two_places, {NO_LIM, NO_LIM}},
 	{sql_findings_coach_day, {LIM(max_students_per_coach_day), LIM(max_coach_minutes_per_day)}},
+	{sql_findings_coach_not_allowed, {NO_LIM, NO_LIM}},
+	{sql_findings_impossible_travel, {LIM(max_travel_kmh), NO_LIM}},
 	{sql_findings_face_match, {LIM(min_face_confidence), NO_LIM}},
 	{sql_findings_vehicle_no_terminal, {NO_LIM, NO_LIM}},
 	{sql_findings_terminal_silent, {LIM(silent_days), NO_LIM}},
@@ -86,6 +89,8 @@ SAME_COLUMNS(FINDINGS_TERMINAL_ANOMALY, AT, MEASURE);
 SAME_COLUMNS(FINDINGS_VENDOR_ANOMALY, AT, MEASURE);
 SAME_COLUMNS(FINDINGS_COACH_TWO_PLACES, AT, MEASURE);
 SAME_COLUMNS(FINDINGS_COACH_DAY, DAY, STUDENTS);
+SAME_COLUMNS(FINDINGS_COACH_NOT_ALLOWED, AT, MEASURE);
+SAME_COLUMNS(FINDINGS_IMPOSSIBLE_TRAVEL, AT, MEASURE);
 SAME_COLUMNS(FINDINGS_FACE_MATCH, AT, FACE_CONFIDENCE);
 SAME_COLUMNS(FINDINGS_VEHICLE_NO_TERMINAL, AT, MEASURE);
 SAME_COLUMNS(FINDINGS_TERMINAL_SILENT, AT, SILENT_DAYS);

@@ -13,7 +13,8 @@
 /* The thresholds: the configuration's findings.* keys. */
 struct findings_limits {
 	unsigned missing_minutes, clock_skew_s, off_site_minutes, max_students_per_coach_day,
-		max_coach_minutes_per_day, min_face_confidence, silent_days, min_realtime_percent;
+		max_coach_minutes_per_day, min_face_confidence, silent_days, min_realtime_percent,
+		max_travel_kmh;
 };
 
 /*

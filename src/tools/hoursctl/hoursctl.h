@@ -19,7 +19,7 @@
  * options of the verb, each with a value.
  */
 #define MAX_POS 4
-#define MAX_OPTS 8
+#define MAX_OPTS 14
 struct args {
 	const char *sub;	   /* the subcommand as typed: "disable" of "disable|enable" */
 	const char *pos[MAX_POS];  /* the positionals; NULL past the ones given */
@@ -76,6 +76,19 @@ int verify_checkpoints(const struct args *a);
 int findings_run(const struct args *a);
 int report_quarterly(const struct args *a);
 int report_import_police(const struct args *a);
+
+/* registry.c: coaches, training vehicles and the terminals' bindings (docs/registry.md) */
+int registry_coach_add(const struct args *a);
+int registry_coach_import(const struct args *a);
+int registry_coach_list(const struct args *a);
+int registry_coach_show(const struct args *a);
+int registry_coach_retire(const struct args *a);
+int registry_vehicle_add(const struct args *a);
+int registry_vehicle_import(const struct args *a);
+int registry_vehicle_list(const struct args *a);
+int registry_vehicle_show(const struct args *a);
+int registry_vehicle_retire(const struct args *a);
+int registry_vehicle_bind(const struct args *a);
 
 /* students.c, schedule.c, backfill.c: students.h */
 int students_add(const struct args *a);

@@ -107,6 +107,64 @@ static const struct verb verbs[] = {
 	 "                                   or the stored one)\n"},
 	{"site", "list", "[SCHOOL_CODE]", {NULL}, schools_site_list,
 	 "  site list [SCHOOL_CODE]          list training sites\n"},
+	{"coach", "add", "COACH", {"--school", "--name", "--teach", "--id-card", "--licence",
+				  "--licensed", "--occupation", "--level", "--drive", "--employ",
+				  "--hired", "--left"}, registry_coach_add,
+	 "  coach add COACH --school CODE --name NAME --teach CLASSES [--id-card NO]\n"
+	 "            [--licence NO --licensed DATE] [--occupation NO --level N]\n"
+	 "            [--drive CLASSES] [--employ N] [--hired DATE] [--left DATE]\n"
+	 "                                   register a coach (the 16-character national\n"
+	 "                                   number) of a school, with the facts of the\n"
+	 "                                   national /coach body: the classes they may\n"
+	 "                                   teach (准教, \"C1 C2\") and drive (准驾), licence,\n"
+	 "                                   occupation certificate, employment status (0\n"
+	 "                                   employed), hire and leave dates; again with\n"
+	 "                                   other facts or school: changed, with history\n"},
+	{"coach", "import", "FILE.csv", {NULL}, registry_coach_import,
+	 "  coach import FILE.csv            register the coaches of a CSV (columns\n"
+	 "                                   coach_no, school, name, teach_classes [, id_card,\n"
+	 "                                   licence_no, licensed_on, occupation_no,\n"
+	 "                                   occupation_level, drive_classes, employ_status,\n"
+	 "                                   hired_on, left_on]): every good row stored, each\n"
+	 "                                   bad one reported as FILE:LINE: reason (exit 1);\n"
+	 "                                   importing the file again changes nothing\n"},
+	{"coach", "list", "", {"--school"}, registry_coach_list,
+	 "  coach list [--school CODE]       the coaches, with the minutes accepted under\n"
+	 "                                   them in the last 90 days\n"},
+	{"coach", "show", "COACH", {NULL}, registry_coach_show,
+	 "  coach show COACH                 one coach's facts and history\n"},
+	{"coach", "retire", "COACH", {NULL}, registry_coach_retire,
+	 "  coach retire COACH               the coach leaves the registry: logins refused\n"
+	 "                                   from now (rules.coach_retired), history kept\n"},
+	{"vehicle", "add", "PLATE", {"--school", "--class", "--number", "--color", "--frame",
+				    "--engine", "--make", "--model", "--bought", "--terminal"},
+	 registry_vehicle_add,
+	 "  vehicle add PLATE --school CODE --class C1 [--number NO] [--color COLOUR]\n"
+	 "              [--frame NO] [--engine NO] [--make M] [--model M] [--bought DATE]\n"
+	 "              [--terminal NUMBER]\n"
+	 "                                   register a training vehicle of a school with\n"
+	 "                                   the facts of the national /trainingcar body\n"
+	 "                                   (--number: the national vehicle number), and\n"
+	 "                                   bind a terminal to it; again with other facts\n"
+	 "                                   or school: changed, with history\n"},
+	{"vehicle", "import", "FILE.csv", {NULL}, registry_vehicle_import,
+	 "  vehicle import FILE.csv          register the vehicles of a CSV (columns plate,\n"
+	 "                                   school, class [, vehicle_no, plate_color,\n"
+	 "                                   frame_no, engine_no, make, model, bought_on,\n"
+	 "                                   terminal]), as coach import\n"},
+	{"vehicle", "list", "", {"--school"}, registry_vehicle_list,
+	 "  vehicle list [--school CODE]     the vehicles, with the terminal bound to each\n"},
+	{"vehicle", "show", "PLATE", {NULL}, registry_vehicle_show,
+	 "  vehicle show PLATE               one vehicle's facts, terminals and history\n"},
+	{"vehicle", "retire", "PLATE", {NULL}, registry_vehicle_retire,
+	 "  vehicle retire PLATE             the vehicle leaves the registry, history kept;\n"
+	 "                                   a terminal still bound to it: logins refused\n"
+	 "                                   (rules.vehicle_not_registered) until unbound\n"},
+	{"vehicle", "bind", "PLATE TERMINAL", {NULL}, registry_vehicle_bind,
+	 "  vehicle bind PLATE TERMINAL      the terminal is in that vehicle from now (out\n"
+	 "                                   of any other: one vehicle at a time, /devassign)\n"},
+	{"vehicle", "unbind", "TERMINAL", {NULL}, registry_vehicle_bind,
+	 "  vehicle unbind TERMINAL          the terminal is in no vehicle from now\n"},
 	{"student", "held", "STUDENT CLASS|none", {NULL}, students_held,
 	 "  student held STUDENT CLASS|none  the licence the student already holds: adding\n"
 	 "                                   a class, the syllabus's reduced figures apply\n"},

@@ -37,27 +37,85 @@ bool quarter_bounds(const char *s, char from[32], char to[32])
 
 /* ---- what the authority sends the police ---- */
 
-/* A school's coaches, vehicles and training grounds: {"coaches": [...], ...}. */
-static bool add_items(json_t *school, const char *code, const char *from, const char *to)
+/* findings.silent_days: a vehicle whose terminal is that silent is counted silent. */
+static unsigned silent_days;
+
+/* The counts of the transport side per school, by the items' states (report_school_items). */
+static const char *const item_counts[][2] = {
+	{"coach", "active"},
+	{"coach", "joined"},
+	{"coach", "left"},
+	{"coach", "not_registered"},
+	{"vehicle", "with_terminal"},
+	{"vehicle", "silent"},
+	{"vehicle", "without_terminal"},
+};
+
+/* The name of a count: coaches_active, vehicles_silent. */
+static const char *count_key(size_t k, char *buf, size_t cap)
 {
-	const char *v[3] = {code, from, to};
-	PGresult *r = pgq_query_in(QUARTERLY, sql_report_school_items, 3, v);
+	snprintf(buf, cap, "%s_%s",
+		 strcmp(item_counts[k][0], "coach") == 0 ? "coaches" : "vehicles",
+		 item_counts[k][1]);
+	return buf;
+}
+
+/* The findings whose subject is "KIND ID" (a coach's, a vehicle's). */
+static json_int_t findings_against(const json_t *mine, const char *kind, const char *id)
+{
+	json_int_t n = 0;
+	size_t i, kl = strlen(kind);
+	json_t *o;
+	json_array_foreach(mine, i, o)
+	{
+		const char *s = json_string_value(json_object_get(o, "subject"));
+		n += s && strncmp(s, kind, kl) == 0 && s[kl] == ' ' && strcmp(s + kl + 1, id) == 0;
+	}
+	return n;
+}
+
+/*
+ * A school's coaches, vehicles and training grounds ({"coaches": [...],
+ * ...}, each with its state, minutes and the findings against it), and
+ * their counts by state.
+ */
+static bool add_items(json_t *school, const char *code, const char *from, const char *to,
+		      const json_t *mine)
+{
+	char days[16], key[48];
+	snprintf(days, sizeof(days), "%u", silent_days);
+	const char *v[4] = {code, from, to, days};
+	PGresult *r = pgq_query_in(QUARTERLY, sql_report_school_items, 4, v);
 	if (r == NULL)
 		return false;
 	json_t *coaches = json_array(), *vehicles = json_array(), *grounds = json_array();
+	json_int_t counts[ARRAY_SIZE(item_counts)] = {0};
 	for (int i = 0; i < PQntuples(r); i++) {
 		const char *kind = PQgetvalue(r, i, REPORT_SCHOOL_ITEMS_KIND);
+		const char *id = PQgetvalue(r, i, REPORT_SCHOOL_ITEMS_ID);
+		const char *state = PQgetvalue(r, i, REPORT_SCHOOL_ITEMS_STATE);
 		json_t *a = strcmp(kind, "coach") == 0	   ? coaches
 			    : strcmp(kind, "vehicle") == 0 ? vehicles
 							   : grounds;
 		json_array_append_new(
-			a, json_pack("{s:s,s:s}", "id", PQgetvalue(r, i, REPORT_SCHOOL_ITEMS_ID),
-				     "detail", PQgetvalue(r, i, REPORT_SCHOOL_ITEMS_DETAIL)));
+			a,
+			json_pack("{s:s,s:s,s:s,s:I,s:I}", "id", id, "detail",
+				  PQgetvalue(r, i, REPORT_SCHOOL_ITEMS_DETAIL), "state", state,
+				  "minutes",
+				  (json_int_t)strtoll(PQgetvalue(r, i, REPORT_SCHOOL_ITEMS_MINUTES),
+						      NULL, 10),
+				  "findings", findings_against(mine, kind, id)));
+		for (size_t k = 0; k < ARRAY_SIZE(item_counts); k++)
+			counts[k] += strcmp(kind, item_counts[k][0]) == 0 &&
+				     strcmp(state, item_counts[k][1]) == 0;
 	}
 	PQclear(r);
 	json_object_set_new(school, "coaches", coaches);
 	json_object_set_new(school, "vehicles", vehicles);
 	json_object_set_new(school, "training_grounds", grounds);
+	for (size_t k = 0; k < ARRAY_SIZE(item_counts); k++)
+		json_object_set_new(school, count_key(k, key, sizeof(key)),
+				    json_integer(counts[k]));
 	return true;
 }
 
@@ -127,11 +185,12 @@ static json_t *school_of(const PGresult *r, int i, const json_t *all, const char
 {
 	const char *code = PQgetvalue(r, i, REPORT_SCHOOLS_CODE);
 	json_t *s = figures_of(r, i);
-	if (!add_items(s, code, from, to)) {
+	json_t *mine = findings_of(all, code);
+	if (!add_items(s, code, from, to, mine)) {
+		json_decref(mine);
 		json_decref(s);
 		return NULL;
 	}
-	json_t *mine = findings_of(all, code);
 	json_object_set_new(s, "off_site_minutes", json_integer(measure_sum(mine, "off_site")));
 	json_object_set_new(s, "findings", mine);
 	return s;
@@ -174,8 +233,12 @@ static const char *num(const json_t *s, const char *key, char *buf, size_t len)
 
 static bool write_supervision_csv(const json_t *schools, FILE *f)
 {
+	char key[48];
 	fprintf(f, "school_code,school_name,coaches,vehicles,training_grounds,findings,"
-		   "off_site_minutes\n");
+		   "off_site_minutes");
+	for (size_t k = 0; k < ARRAY_SIZE(item_counts); k++)
+		fprintf(f, ",%s", count_key(k, key, sizeof(key)));
+	fputc('\n', f);
 	size_t i;
 	json_t *s;
 	json_array_foreach(schools, i, s)
@@ -183,11 +246,14 @@ static bool write_supervision_csv(const json_t *schools, FILE *f)
 		char b[32];
 		csv_write(f, json_string_value(json_object_get(s, "code")), false);
 		csv_write(f, json_string_value(json_object_get(s, "name")), false);
-		fprintf(f, "%zu,%zu,%zu,%zu,%s\n", json_array_size(json_object_get(s, "coaches")),
+		fprintf(f, "%zu,%zu,%zu,%zu,%s", json_array_size(json_object_get(s, "coaches")),
 			json_array_size(json_object_get(s, "vehicles")),
 			json_array_size(json_object_get(s, "training_grounds")),
 			json_array_size(json_object_get(s, "findings")),
 			num(s, "off_site_minutes", b, sizeof(b)));
+		for (size_t k = 0; k < ARRAY_SIZE(item_counts); k++)
+			fprintf(f, ",%s", num(s, count_key(k, key, sizeof(key)), b, sizeof(b)));
+		fputc('\n', f);
 	}
 	return true;
 }
@@ -233,6 +299,107 @@ static void write_quality_csv(const json_t *schools, FILE *f)
 			csv_write(f, quality_value(s, quality_cols[c][0], b, sizeof(b)),
 				  c + 1 == ARRAY_SIZE(quality_cols));
 	}
+}
+
+static void html_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			fputc(*s, f);
+		}
+	}
+}
+
+/* One list of a school (coaches, vehicles, grounds) as a table of the supervision page. */
+static void html_items(FILE *f, const json_t *s, const char *key, const char *title)
+{
+	const json_t *items = json_object_get(s, key);
+	fprintf(f,
+		"<h3>%s (%zu)</h3>\n<table>\n<tr><th>id</th><th>detail</th><th>state</th>"
+		"<th>minutes</th><th>findings</th></tr>\n",
+		title, json_array_size(items));
+	size_t i;
+	json_t *o;
+	json_array_foreach(items, i, o)
+	{
+		fprintf(f, "<tr><td>");
+		html_text(f, json_string_value(json_object_get(o, "id")));
+		fprintf(f, "</td><td>");
+		html_text(f, json_string_value(json_object_get(o, "detail")));
+		fprintf(f, "</td><td>");
+		html_text(f, json_string_value(json_object_get(o, "state")));
+		fprintf(f,
+			"</td><td>%" JSON_INTEGER_FORMAT "</td><td>%" JSON_INTEGER_FORMAT
+			"</td></tr>\n",
+			json_integer_value(json_object_get(o, "minutes")),
+			json_integer_value(json_object_get(o, "findings")));
+	}
+	fprintf(f, "</table>\n");
+}
+
+/* The transport side of the joint report for people: each school's registry and findings. */
+static void write_supervision_html(const json_t *schools, const char *quarter, FILE *f)
+{
+	char key[48], b[32];
+	fprintf(f,
+		"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+		"<title>Coaches, vehicles and training grounds of driving schools, %s</title>\n"
+		"<style>\nbody{font-family:sans-serif;margin:24px;color:#222;background:#fff}\n"
+		"table{border-collapse:collapse;margin:8px 0 16px}\n"
+		"th,td{border:1px solid #bbb;padding:4px 8px;text-align:left}\n"
+		"th{background:#e8eef6}\n</style></head><body>\n"
+		"<h1>Coaches, vehicles and training grounds of driving schools, %s</h1>\n",
+		quarter, quarter);
+	size_t i;
+	json_t *s;
+	json_array_foreach(schools, i, s)
+	{
+		fprintf(f, "<h2>");
+		html_text(f, json_string_value(json_object_get(s, "name")));
+		fprintf(f, " (");
+		html_text(f, json_string_value(json_object_get(s, "code")));
+		fprintf(f, ")</h2>\n<table>\n<tr>");
+		for (size_t k = 0; k < ARRAY_SIZE(item_counts); k++)
+			fprintf(f, "<th>%s</th>", count_key(k, key, sizeof(key)));
+		fprintf(f, "<th>findings</th></tr>\n<tr>");
+		for (size_t k = 0; k < ARRAY_SIZE(item_counts); k++)
+			fprintf(f, "<td>%s</td>",
+				num(s, count_key(k, key, sizeof(key)), b, sizeof(b)));
+		fprintf(f, "<td>%zu</td></tr>\n</table>\n",
+			json_array_size(json_object_get(s, "findings")));
+		html_items(f, s, "coaches", "Coaches");
+		html_items(f, s, "vehicles", "Training vehicles");
+		html_items(f, s, "training_grounds", "Training grounds");
+		const json_t *fs = json_object_get(s, "findings");
+		fprintf(f, "<h3>Findings (%zu)</h3>\n<ul>\n", json_array_size(fs));
+		size_t j;
+		json_t *o;
+		json_array_foreach(fs, j, o)
+		{
+			fprintf(f, "<li>");
+			html_text(f, json_string_value(json_object_get(o, "finding")));
+			fprintf(f, ": ");
+			html_text(f, json_string_value(json_object_get(o, "subject")));
+			fprintf(f, ", ");
+			html_text(f, json_string_value(json_object_get(o, "detail")));
+			fprintf(f, "</li>\n");
+		}
+		fprintf(f, "</ul>\n");
+	}
+	fprintf(f, "</body></html>\n");
 }
 
 /* Every school of the quarter, NULL (said) on error. */
@@ -316,6 +483,12 @@ static bool write_all(const json_t *doc, const char *quarter, const char *dir, F
 		ok = write_supervision_csv(schools, f) && close_out(f, path, out);
 	else
 		ok = false;
+	if (ok && (f = open_out(dir, "supervision", quarter, "html", path, sizeof(path)))) {
+		write_supervision_html(schools, quarter, f);
+		ok = close_out(f, path, out);
+	} else {
+		ok = false;
+	}
 	if (ok && (f = open_out(dir, "quality", quarter, "csv", path, sizeof(path)))) {
 		write_quality_csv(schools, f);
 		ok = close_out(f, path, out);
@@ -360,6 +533,7 @@ int report_quarterly(const struct args *a)
 	}
 	if (!findings_limits(&q.lim) || pgq_conn() == NULL)
 		return 1;
+	silent_days = q.lim.silent_days;
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		fprintf(stderr, "hoursctl: report quarterly: cannot make %s: %s\n", dir,
 			strerror(errno));

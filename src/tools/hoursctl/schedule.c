@@ -12,6 +12,20 @@
 #include "conf.h"
 #include "queries.h"
 
+#include <time.h>
+
+/* Seconds since the epoch of a time students_local_time() wrote (all UTC+8: differences hold). */
+static long long local_seconds(const char *s)
+{
+	struct tm tm = {0};
+	if (sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+		   &tm.tm_min, &tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (long long)timegm(&tm);
+}
+
 static const char *slot_refusal(const char *student, const char *coach, const char *plate,
 				const char *from, const char *to, char f[32], char t[32])
 {
@@ -27,6 +41,8 @@ static const char *slot_refusal(const char *student, const char *coach, const ch
 		return "end: YYYY-MM-DD HH:MM expected (China Standard Time)";
 	if (strcmp(t, f) <= 0)
 		return "the end is not after the start";
+	if (local_seconds(t) - local_seconds(f) > 24 * 3600)
+		return "the slot is longer than 24 hours";
 	return NULL;
 }
 
@@ -34,7 +50,7 @@ static const char *slot_refusal(const char *student, const char *coach, const ch
 static const char *slot_store(const char *student, const char *coach, const char *plate,
 			      const char *f, const char *t, char id[24])
 {
-	static char out[16];
+	static char out[32];
 	const char *v[5] = {student, coach, plate, f, t};
 	PGresult *r = pgq_query(sql_schedule_add, 5, v);
 	if (r == NULL)
@@ -43,6 +59,27 @@ static const char *slot_store(const char *student, const char *coach, const char
 	snprintf(id, 24, "%s", PQgetvalue(r, 0, SCHEDULE_ADD_ID));
 	PQclear(r);
 	return out;
+}
+
+/* Why the database refused a slot (slot_store's outcome), or NULL when it took it. */
+static const char *store_refusal(const char *o, const char *student, const char *coach,
+				 const char *plate, char *buf, size_t cap)
+{
+	if (strcmp(o, "no_student") == 0)
+		snprintf(buf, cap, "no student %s enrolled (hoursctl student add)", student);
+	else if (strcmp(o, "coach_retired") == 0)
+		snprintf(buf, cap, "coach %s is retired (docs/registry.md)", coach);
+	else if (strcmp(o, "coach_other_school") == 0)
+		snprintf(buf, cap, "coach %s works for another school than student %s's", coach,
+			 student);
+	else if (strcmp(o, "vehicle_retired") == 0)
+		snprintf(buf, cap, "vehicle %s is retired (docs/registry.md)", plate);
+	else if (strcmp(o, "vehicle_other_school") == 0)
+		snprintf(buf, cap, "vehicle %s is another school's than student %s's", plate,
+			 student);
+	else
+		return NULL;
+	return buf;
 }
 
 /* schedule add STUDENT --coach NO --vehicle PLATE --from TIME --to TIME */
@@ -64,11 +101,9 @@ int schedule_add(const struct args *a)
 	const char *o = slot_store(student_no, coach_no, plate, f, t, id);
 	if (o == NULL)
 		return 1;
-	if (strcmp(o, "no_student") == 0) {
-		fprintf(stderr,
-			"hoursctl: schedule add: no student %s enrolled (hoursctl student "
-			"add)\n",
-			student_no);
+	char buf[256];
+	if ((why = store_refusal(o, student_no, coach_no, plate, buf, sizeof(buf)))) {
+		fprintf(stderr, "hoursctl: schedule add: %s\n", why);
 		return 1;
 	}
 	if (strcmp(o, "added") == 0)
@@ -82,7 +117,7 @@ int schedule_add(const struct args *a)
 /* One row of a slots' CSV: added, there already, or refused (said). */
 static enum csv_verdict slot_row(const struct csv *c, void *arg)
 {
-	char f[32], t[32], id[24], buf[128];
+	char f[32], t[32], id[24], buf[256];
 	const char *st = csv_get(c, 0);
 	const char *why =
 		slot_refusal(st, csv_get(c, 1), csv_get(c, 2), csv_get(c, 3), csv_get(c, 4), f, t);
@@ -94,8 +129,8 @@ static enum csv_verdict slot_row(const struct csv *c, void *arg)
 	if (o && strcmp(o, "exists") == 0)
 		return CSV_SAME;
 	if (o)
-		snprintf(buf, sizeof(buf), "no student %s enrolled", st);
-	csv_say(c, why ? why : buf);
+		why = store_refusal(o, st, csv_get(c, 1), csv_get(c, 2), buf, sizeof(buf));
+	csv_say(c, why ? why : o);
 	return CSV_REFUSED;
 }
 

@@ -14,7 +14,7 @@
 /* ---- small checks ---- */
 
 /* GB 11643: 17 digits and a check character (ISO 7064 MOD 11-2; X for 10). */
-static bool valid_id_card(const char *s)
+bool students_valid_id_card(const char *s)
 {
 	static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
 	static const char check[] = "10X98765432";
@@ -40,7 +40,7 @@ bool students_valid_no16(const char *s)
 }
 
 /* A licence class: a letter and an optional digit (C1, B2, D). */
-static bool valid_class(const char *s)
+bool students_valid_class(const char *s)
 {
 	return s && s[0] >= 'A' && s[0] <= 'Z' &&
 	       (s[1] == '\0' || (s[1] >= '0' && s[1] <= '9' && s[2] == '\0'));
@@ -108,11 +108,11 @@ static const char *student_refusal(const struct student_fields *f, char *buf, si
 		return "student number: 16 printable ASCII characters expected";
 	if (!students_valid_text(f->school, 64))
 		return "school code: 1-64 printable characters expected";
-	if (!valid_class(f->vehicle_class))
+	if (!students_valid_class(f->vehicle_class))
 		return "vehicle class: a letter and an optional digit expected (C1, B2, D)";
 	if (!conf_valid_date(f->enrolled_on))
 		return "enrolment date: YYYY-MM-DD expected";
-	if (f->id_card && !valid_id_card(f->id_card))
+	if (f->id_card && !students_valid_id_card(f->id_card))
 		return "identity-card number: 17 digits and a check character (0-9 or X) that "
 		       "matches them expected";
 	if (f->pre_entered_on && !conf_valid_date(f->pre_entered_on))

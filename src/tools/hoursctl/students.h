@@ -22,6 +22,10 @@ typedef struct json_t json_t;
 
 /* students.c: the 16-character national number of a student or a coach, printable ASCII. */
 bool students_valid_no16(const char *s);
+/* GB 11643: 17 digits and a check character (0-9 or X) that matches them. */
+bool students_valid_id_card(const char *s);
+/* A licence class: a letter and an optional digit (C1, B2, D). */
+bool students_valid_class(const char *s);
 /* 1-max bytes, none a control character. */
 bool students_valid_text(const char *s, size_t max);
 /* A form number or plate: 1-max bytes of printable ASCII without space. */
