@@ -504,8 +504,8 @@ START_TEST(test_report_quarterly_in_a_browser)
 	snprintf(cmd, sizeof(cmd),
 		 "%s/tests/report_browser.sh --shots %s/build/report-shots"
 		 " %s/quality-2026Q3-S001.html 'Sample school 2026年第三季度培训质量'"
-		 " '近五个季度' '2025年第四季度' '2026年第三季度（本季度）' '教练员：2 名'"
-		 " '教练车：1 辆' '场外培训</strong> 1 条' '教练车未装终端</strong> 1 条'"
+		 " '近五个季度' '2025年第四季度' '2026年第三季度（本季度）' '教练员：在职 1 名'"
+		 " '未在主管部门登记的教练员：1 名' '未装终端 1 辆' '场外培训</strong> 1 条' '教练车未装终端</strong> 1 条'"
 		 " '87.5%%' >>%s/browser.log 2>&1",
 		 repo, repo, dir, work);
 	rc = system(cmd);
