@@ -222,29 +222,48 @@ soak: deps
 	$(MAKE) all
 	SOAK_SECONDS=$(SOAK_SECONDS) scripts/soak.sh
 
-# The layout (README.md, "Other targets"): the daemon and hoursctl in
-# PREFIX/bin, termsim and policesim apart in PREFIX/lib/hoursd, the samples
-# in SYSCONFDIR/hoursd, migrations, docs and man pages under DATADIR; the
-# unit's and tmpfiles' paths rewritten to match.
+# The layout (README.md, "Other targets"; docs/operations.md): the daemon
+# and hoursd-setup in PREFIX/sbin, hoursctl in PREFIX/bin, termsim and
+# policesim apart in PREFIX/lib/hoursd, the configuration in
+# SYSCONFDIR/hoursd (conf/hoursd.yaml with the installed paths,
+# deploy/hoursd.yaml.sed), migrations, the Prometheus rules and the Grafana
+# dashboard, docs and man pages under DATADIR; the unit's, tmpfiles', the
+# setup's and the man pages' paths rewritten to match.
 BINDIR := $(PREFIX)/bin
+SBINDIR := $(PREFIX)/sbin
 TOOLDIR := $(PREFIX)/lib/hoursd
 UNITDIR := $(PREFIX)/lib/systemd/system
-MAN8 := man/hoursd.8 man/hoursctl.8
+MAN1 := man/termsim.1
+MAN8 := man/hoursd.8 man/hoursctl.8 man/hoursd-setup.8
 MAN5 := man/hoursd.yaml.5
-DEPLOY_SED := sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/hoursd|$(SYSCONFDIR)/hoursd|g' \
-	-e 's|/usr/local/share/|$(DATADIR)/|g'
+DEPLOY_SED := sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
+	-e 's|/etc/hoursd|$(SYSCONFDIR)/hoursd|g' -e 's|/usr/local/share/|$(DATADIR)/|g' \
+	-e 's|^SYSCONFDIR=/etc$$|SYSCONFDIR=$(SYSCONFDIR)|'
+MAN_SED := sed -e 's|SYSCONFDIR/|$(SYSCONFDIR)/|g' -e 's|DATADIR/|$(DATADIR)/|g' \
+	-e 's|TOOLDIR/|$(TOOLDIR)/|g'
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(TOOLDIR) $(DESTDIR)$(DATADIR)/hoursd/sql \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(TOOLDIR) \
+		$(DESTDIR)$(DATADIR)/hoursd/sql $(DESTDIR)$(DATADIR)/hoursd/prometheus \
+		$(DESTDIR)$(DATADIR)/hoursd/grafana \
 		$(DESTDIR)$(DATADIR)/doc/hoursd $(DESTDIR)$(SYSCONFDIR)/hoursd \
-		$(DESTDIR)$(DATADIR)/man/man8 $(DESTDIR)$(DATADIR)/man/man5
-	install -m 755 $(B)/hoursd $(B)/hoursctl $(DESTDIR)$(BINDIR)/
+		$(DESTDIR)$(DATADIR)/man/man1 $(DESTDIR)$(DATADIR)/man/man8 $(DESTDIR)$(DATADIR)/man/man5
+	install -m 755 $(B)/hoursd $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(B)/hoursctl $(DESTDIR)$(BINDIR)/
+	$(DEPLOY_SED) deploy/hoursd-setup >$(DESTDIR)$(SBINDIR)/hoursd-setup
+	chmod 755 $(DESTDIR)$(SBINDIR)/hoursd-setup
 	install -m 755 $(B)/termsim $(B)/policesim $(DESTDIR)$(TOOLDIR)/
 	install -m 644 sql/*.sql $(DESTDIR)$(DATADIR)/hoursd/sql/
-	install -m 644 conf/hoursd.yaml $(DESTDIR)$(SYSCONFDIR)/hoursd/hoursd.yaml.sample
+	install -m 644 deploy/prometheus/hoursd-rules.yml $(DESTDIR)$(DATADIR)/hoursd/prometheus/
+	install -m 644 deploy/grafana/hoursd.json $(DESTDIR)$(DATADIR)/hoursd/grafana/
+	sed -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' deploy/hoursd.yaml.sed | sed -f - conf/hoursd.yaml \
+		>$(DESTDIR)$(SYSCONFDIR)/hoursd/hoursd.yaml.sample
+	chmod 644 $(DESTDIR)$(SYSCONFDIR)/hoursd/hoursd.yaml.sample
 	install -m 644 conf/syllabus.yaml $(DESTDIR)$(SYSCONFDIR)/hoursd/syllabus.yaml.sample
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DATADIR)/doc/hoursd/
-	install -m 644 $(MAN8) $(DESTDIR)$(DATADIR)/man/man8/
-	install -m 644 $(MAN5) $(DESTDIR)$(DATADIR)/man/man5/
+	for m in $(MAN1) $(MAN8) $(MAN5); do \
+		s=$${m##*.}; $(MAN_SED) $$m >$(DESTDIR)$(DATADIR)/man/man$$s/$${m##*/} && \
+		chmod 644 $(DESTDIR)$(DATADIR)/man/man$$s/$${m##*/} || exit 1; \
+	done
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/lib/sysusers.d \
 		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d
 	$(DEPLOY_SED) deploy/hoursd.service >$(DESTDIR)$(UNITDIR)/hoursd.service

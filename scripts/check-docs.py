@@ -43,7 +43,7 @@
 #   must exit 0 and its text must name every --option the line uses; for
 #   hoursd, `hoursd --help` must name every option.
 # - README.md's note on the check before `make run`: the sample checked in a
-#   sandbox without var/ must print exactly the error line README quotes.
+#   sandbox without var/ must print, first, exactly the error line README quotes.
 # Skipped (listed at the end of every run):
 # - `hoursd -c FILE` without -t: it starts the service.
 # - a prose mention that names no command (`hoursctl -c FILE`).
@@ -263,7 +263,7 @@ def check_readme_before_make_run():
     sb = Sandbox(with_pki=False)
     counts["run"] += 1
     rc, _, err = run(["hoursd", "-t", "-c", SAMPLE], sb.dir)
-    if rc != 1 or err.strip() != quoted.group(1):
+    if rc != 1 or first_line(err) != quoted.group(1):
         fail("README.md", quoted.group(1), f"exit {rc}, stderr: {first_line(err)}")
     shutil.rmtree(sb.dir)
 

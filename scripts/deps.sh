@@ -33,6 +33,7 @@ PKGS=(
 	# pdftotext reads it back in the integration tests.
 	libpango1.0-dev libcairo2-dev fonts-wqy-microhei
 	poppler-utils
+	prometheus # promtool: check and test deploy/prometheus/hoursd-rules.yml in make check
 )
 
 missing=()

@@ -246,7 +246,7 @@ SOAK_SECONDS=${CHECK_SOAK_SECONDS:-40} SOAK_TERMINALS=${CHECK_SOAK_TERMINALS:-6}
 unit_verify() {
 	local stage=$WORK/stage out
 	make -s install DESTDIR="$stage" PREFIX=/usr/local >/dev/null || return 1
-	sed "s#/usr/local/bin/#$stage/usr/local/bin/#g" \
+	sed "s#/usr/local/sbin/#$stage/usr/local/sbin/#g" \
 		"$stage/usr/local/lib/systemd/system/hoursd.service" >"$WORK/hoursd.service"
 	out=$(systemd-analyze verify "$WORK/hoursd.service" 2>&1) && [ -z "$out" ] || {
 		echo "systemd-analyze verify deploy/hoursd.service (installed): $out"
@@ -257,6 +257,9 @@ unit_verify() {
 unit_verify || failed=1
 
 scripts/check-man.sh || failed=1
+
+echo "== alerts: promtool check rules and test rules of deploy/prometheus/ (scripts/check-prom.sh)"
+scripts/check-prom.sh || failed=1
 
 echo "== layers: no call or include loop in the daemon or a tool (scripts/check-layers.py)"
 scripts/check-layers.py || failed=1
