@@ -48,6 +48,11 @@ tmp=$WORK
 installed=0
 hpid='' # hoursd, once started: stopped before the purge
 # shellcheck disable=SC2317 # run by cleanup
+stop_hoursd() {
+	[[ -z $hpid ]] || { kill -TERM "$hpid" 2>/dev/null && wait "$hpid" 2>/dev/null; } || true
+	hpid=
+}
+# shellcheck disable=SC2317 # run by cleanup
 purge() {
 	stop_hoursd
 	if ((installed)); then
@@ -135,9 +140,10 @@ check "the unit's Documentation=: man:hoursd(8) and a file that exists" bash -c 
 check "unit, migrations, rules, dashboard, README.Debian, man pages, tools" test \
 	-f /lib/systemd/system/hoursd.service -a -f /usr/share/hoursd/sql/001_init.sql \
 	-a -f /usr/share/hoursd/prometheus/hoursd-rules.yml \
-	-a -f /usr/share/hoursd/grafana/hoursd.json -a -f /usr/share/doc/hoursd/README.Debian.gz \
+	-a -f /usr/share/hoursd/grafana/hoursd.json \
 	-a -f /usr/share/man/man8/hoursd.8.gz -a -f /usr/share/man/man8/hoursd-setup.8.gz \
 	-a -f /usr/share/man/man1/termsim.1.gz -a -x /usr/lib/hoursd/termsim -a -x /usr/lib/hoursd/policesim
+check "README.Debian" bash -c 'ls /usr/share/doc/hoursd/README.Debian*'
 check "installed man pages name real paths (no SYSCONFDIR, DATADIR, TOOLDIR)" bash -c \
 	'! zgrep -lE "(SYSCONFDIR|DATADIR|TOOLDIR)/" /usr/share/man/man*/hoursd* /usr/share/man/man*/termsim* /usr/share/man/man*/hoursctl*'
 # Before the setup: the shipped file refused, each missing file on a line naming
@@ -149,7 +155,7 @@ check "hoursd -t before the setup: a line for each missing file" bash -c \
 # A PostgreSQL for the setup, as README.Debian has it (apt-get install
 # postgresql): the newest cluster of this host, started when it is down
 # (and stopped again), or one made for the test (and dropped again).
-pg_ver=$(printf "%s\n" /usr/lib/postgresql/*/bin | sort -V | tail -n 1 | cut -d/ -f4)
+pg_ver=$(printf "%s\n" /usr/lib/postgresql/*/bin | sort -V | tail -n 1 | cut -d/ -f5)
 pg_cluster='' pg_made=0 pg_started=0 pg_roles_before='' pg_ours=0
 cluster_line=$(pg_lsclusters -h 2>/dev/null | awk -v v="$pg_ver" '$1 == v' | head -n 1 || true)
 if [[ -z $cluster_line ]]; then
@@ -180,11 +186,6 @@ pg_clean() {
 		done
 	fi
 	((pg_started == 0)) || pg_ctlcluster "$pg_ver" "$pg_cluster" stop || say "cluster stop failed"
-}
-# shellcheck disable=SC2317 # run by cleanup
-stop_hoursd() {
-	[[ -z $hpid ]] || { kill -TERM "$hpid" 2>/dev/null && wait "$hpid" 2>/dev/null; } || true
-	hpid=
 }
 on_exit pg_clean
 if [[ -n $(pg -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'hoursd'") ]]; then
@@ -226,10 +227,11 @@ if ((ready)); then
 		/usr/lib/hoursd/termsim --tls --layout 2013 --host 127.0.0.1 --port 8808 \
 		--ca /etc/hoursd/tls/ca.crt --phone 13800000001 \
 		--cert /etc/hoursd/tls/trial-term-13800000001.crt \
-		--key /etc/hoursd/tls/trial-term-13800000001.key --lesson 3
-	check "its records are stored" bash -c \
+		--key /etc/hoursd/tls/trial-term-13800000001.key --lesson 3 --course 1213010000
+	check "its records are stored, accepted" bash -c \
 		"n=\$(cd / && runuser -u postgres -- psql -X -tA -p $pg_port -d hoursd \
-		  -c 'SELECT count(*) FROM training_record'); echo \"records: \$n\"; [ \"\$n\" -ge 3 ]"
+		  -c \"SELECT count(*) FROM training_record WHERE verdict = 'accepted'\");
+		 echo \"records accepted: \$n\"; [ \"\$n\" = 3 ]"
 	check "/metrics counts them" bash -c \
 		"curl -sf http://127.0.0.1:8809/metrics | grep -E '^hoursd_training_records_total'"
 else

@@ -10,7 +10,7 @@
 #
 # What is a command line: in a code block (fenced with ``` or indented), a
 # line whose command is hoursd or hoursctl, also written build/hoursd,
-# /usr/local/bin/hoursd or after `sudo -u USER`; a trailing backslash joins
+# /usr/sbin/hoursd or after `sudo -u USER` or `runuser -u USER --`; a trailing backslash joins
 # the next line, `# comments` are dropped.  In prose, an inline `code` span
 # that begins with hoursd or hoursctl is a mention, checked more loosely.
 #
@@ -20,7 +20,7 @@
 # certificate), term.p12 (terminal 013800000006's PKCS#12, password
 # 123456) and db-password (a password file).  Programs come from
 # HOURSD_BIN_DIR, whatever path the doc shows;
-# `sudo -u USER` is dropped (the check runs as the current user).
+# `sudo -u USER` and `runuser -u USER --` are dropped (the check runs as the current user).
 #
 # Run, and what must happen:
 # - `hoursd -t -c FILE`: "FILE: configuration ok", exit 0.  conf/hoursd.yaml
@@ -111,6 +111,8 @@ def command_lines(path):
             words = words[1:]
         if words[:1] == ["sudo"] and len(words) > 3 and words[1] == "-u":
             words = words[3:]
+        if words[:1] == ["runuser"] and len(words) > 4 and words[1] == "-u" and words[3] == "--":
+            words = words[4:]
         if words and os.path.basename(words[0]) in PROGRAMS:
             found.append((n, text, True))
     # Mentions: inline spans of the prose, which may run over a line break.
@@ -129,6 +131,8 @@ def words_of(text):
         words = words[1:]
     if words[:1] == ["sudo"] and words[1:2] == ["-u"]:
         words = words[3:]
+    if words[:1] == ["runuser"] and words[1:2] == ["-u"] and words[3:4] == ["--"]:
+        words = words[4:]
     return words
 
 

@@ -66,6 +66,7 @@ TCase *tcase_cluster(void);
 TCase *tcase_supervision(void);
 TCase *tcase_hardening(void);
 TCase *tcase_sql(void);
+TCase *tcase_output(void);
 
 /* ---- harness.c: the test's files, database and programs ---- */
 

@@ -23,6 +23,7 @@ static TCase *(*const topics[])(void) = {
 	tcase_supervision, /* supervision.c */
 	tcase_hardening,   /* hardening.c */
 	tcase_sql,	   /* sql.c */
+	tcase_output,	   /* output.c */
 };
 
 int main(void)

@@ -11,6 +11,7 @@
 #include "students.h"
 #include "common/cfg.h"
 #include "common/csv.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "conf.h"
 #include "log.h"
@@ -377,7 +378,7 @@ int backfill_list(const struct args *a)
 	PGresult *r = pgq_query(sql_backfill_list, 1, v);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "hoursd.h"
 #include "hoursctl.h"
 #include "common/cfg.h"
+#include "common/out.h"
 #include "common/pgq.h"
 
 #include <getopt.h>
@@ -59,8 +60,8 @@ static const struct verb verbs[] = {
 	 "                                   zeros (013800000001 as 13800000001), as\n"
 	 "                                   terminals pad it differently; every command\n"
 	 "                                   takes either form\n"},
-	{"terminal", "list", "", {NULL}, terminals_list,
-	 "  terminal list                    list terminals (numbers without leading zeros),\n"
+	{"terminal", "list", "", {"--format"}, terminals_list,
+	 "  terminal list [--format F]       list terminals (numbers without leading zeros),\n"
 	 "                                   with records sent unsigned and records whose\n"
 	 "                                   signature failed\n"},
 	{"terminal", "quirk", "NUMBER escaped-sums|rsa-raw on|off", {NULL}, terminals_quirk,
@@ -80,8 +81,9 @@ static const struct verb verbs[] = {
 	{"terminal", "ban", "NUMBER on|off", {"--message", "--expires"}, commands_ban,
 	 "  terminal ban NUMBER on|off [--message TEXT] [--expires S]\n"
 	 "                                   stop or allow training on the terminal (0x8502)\n"},
-	{"terminal", "commands", "[NUMBER]", {NULL}, commands_list,
-	 "  terminal commands [NUMBER]       the commands queued, sent and answered; a\n"
+	{"terminal", "commands", "[NUMBER]", {"--format"}, commands_list,
+	 "  terminal commands [NUMBER] [--format F]\n"
+	 "                                   the commands queued, sent and answered; a\n"
 	 "                                   command waits for its terminal to authenticate\n"
 	 "                                   on some hoursd, S seconds at most (default 1 day)\n"},
 	{"terminal", "disable|enable", "NUMBER", {NULL}, terminals_status,
@@ -98,15 +100,16 @@ static const struct verb verbs[] = {
 	 "  school set-district CODE DISTRICT|none\n"
 	 "                                   the district whose district auditors see the\n"
 	 "                                   school (none: no district)\n"},
-	{"school", "list", "", {NULL}, schools_list,
-	 "  school list                      list schools\n"},
+	{"school", "list", "", {"--format"}, schools_list,
+	 "  school list [--format F]         list schools\n"},
 	{"site", "import", "SCHOOL_CODE SITE_NAME FILE.geojson", {"--kind"}, schools_site_import,
 	 "  site import SCHOOL_CODE SITE_NAME FILE.geojson [--kind field|road]\n"
 	 "                                   validate and store a training site; the same\n"
 	 "                                   name again replaces it (kind default: field,\n"
 	 "                                   or the stored one)\n"},
-	{"site", "list", "[SCHOOL_CODE]", {NULL}, schools_site_list,
-	 "  site list [SCHOOL_CODE]          list training sites\n"},
+	{"site", "list", "[SCHOOL_CODE]", {"--format"}, schools_site_list,
+	 "  site list [SCHOOL_CODE] [--format F]\n"
+	 "                                   list training sites\n"},
 	{"student", "held", "STUDENT CLASS|none", {NULL}, students_held,
 	 "  student held STUDENT CLASS|none  the licence the student already holds: adding\n"
 	 "                                   a class, the syllabus's reduced figures apply\n"},
@@ -124,8 +127,9 @@ static const struct verb verbs[] = {
 	 "                                   pre_entered_on]): every good row stored, each bad\n"
 	 "                                   one reported as FILE:LINE: reason (exit 1);\n"
 	 "                                   importing the file again changes nothing\n"},
-	{"student", "list", "", {"--school"}, students_list,
-	 "  student list [--school CODE]     the students enrolled, with today's slots and\n"
+	{"student", "list", "", {"--school", "--format"}, students_list,
+	 "  student list [--school CODE] [--format F]\n"
+	 "                                   the students enrolled, with today's slots and\n"
 	 "                                   their back-fill forms\n"},
 	{"student", "show", "STUDENT", {NULL}, students_show,
 	 "  student show STUDENT             one student's enrolment and schedule\n"},
@@ -139,8 +143,8 @@ static const struct verb verbs[] = {
 	 "  schedule import FILE.csv         the slots of a CSV (columns student_no, coach_no,\n"
 	 "                                   plate, starts_at, ends_at), reported as student\n"
 	 "                                   import is; again changes nothing\n"},
-	{"schedule", "list", "", {"--student", "--day"}, schedule_list,
-	 "  schedule list [--student S] [--day DATE]\n"
+	{"schedule", "list", "", {"--student", "--day", "--format"}, schedule_list,
+	 "  schedule list [--student S] [--day DATE] [--format F]\n"
 	 "                                   the slots (DATE: YYYY-MM-DD, UTC+8)\n"},
 	{"backfill", "import", "FORM", {"--scan"}, backfill_import,
 	 "  backfill import FORM [--scan FILE]\n"
@@ -160,8 +164,9 @@ static const struct verb verbs[] = {
 	 "                                   counts toward its part from the judge's next\n"
 	 "                                   batch, and a part it completes is pushed marked\n"
 	 "                                   back-filled\n"},
-	{"backfill", "list", "", {"--state"}, backfill_list,
-	 "  backfill list [--state S]        the forms (S: pending, approved, rejected)\n"},
+	{"backfill", "list", "", {"--state", "--format"}, backfill_list,
+	 "  backfill list [--state S] [--format F]\n"
+	 "                                   the forms (S: pending, approved, rejected)\n"},
 	{"backfill", "show", "FORM", {NULL}, backfill_show,
 	 "  backfill show FORM               one form as entered, its scan's SHA-256, its\n"
 	 "                                   packet and every step with who and when\n"},
@@ -232,8 +237,9 @@ static const struct verb verbs[] = {
 	 "                                   the signed checkpoints of the chain; --export\n"
 	 "                                   writes them to FILE, a witness kept outside\n"
 	 "                                   the database\n"},
-	{"push", "list", "", {"--state"}, outbox_list,
-	 "  push list [--state S]            the push outbox (S: pending, sending, done,\n"
+	{"push", "list", "", {"--state", "--format"}, outbox_list,
+	 "  push list [--state S] [--format F]\n"
+	 "                                   the push outbox (S: pending, sending, done,\n"
 	 "                                   failed), oldest first\n"},
 	{"push", "show", "ID", {NULL}, outbox_show,
 	 "  push show ID                     one packet: its body as sent and every attempt\n"
@@ -255,6 +261,8 @@ static void usage(FILE *f)
 		"The database: -d CONNINFO (a libpq connection string), else database.conninfo\n"
 		"of the hoursd configuration FILE (-c), else $HOURSD_DB; it is reached only\n"
 		"once the arguments are valid.  Exit status: 0 done, 1 failed, 2 usage error.\n"
+		"--format F (F: text, csv or json) of a list: aligned columns, CSV with a header\n"
+		"line, or a JSON array of objects keyed by the column titles.\n"
 		"Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "%s", verbs[i].usage);
@@ -500,6 +508,10 @@ static int dispatch(int n, char **words)
 		usage_of(stdout, k, NULL);
 		return 0;
 	}
+	/* --format, of every verb that names it (common/out.h) */
+	for (size_t i = 0; i < MAX_OPTS && v->opts[i]; i++)
+		if (strcmp(v->opts[i], "--format") == 0 && !out_set(name, a.opt[i]))
+			return 2;
 	return v->run(&a);
 }
 

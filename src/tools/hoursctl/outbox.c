@@ -4,6 +4,7 @@
  */
 #include "hoursd.h"
 #include "hoursctl.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "queries.h"
 
@@ -35,7 +36,7 @@ int outbox_list(const struct args *a)
 	PGresult *r = pgq_query(sql_push_list, 1, v);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include "hoursctl.h"
 #include "students.h"
 #include "common/csv.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "conf.h"
 #include "queries.h"
@@ -276,7 +277,7 @@ int students_list(const struct args *a)
 	PGresult *r = pgq_query(sql_student_list, 1, v);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }

@@ -5,6 +5,7 @@
  */
 #include "hoursd.h"
 #include "hoursctl.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "jt808.h"
 #include "log.h"
@@ -318,7 +319,7 @@ int terminals_list(const struct args *a)
 	PGresult *r = pgq_query(sql_terminal_list, 0, NULL);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }

@@ -1,0 +1,112 @@
+/*
+ * output.c - hoursctl's output for scripts: --format text|csv|json of every
+ * list (common/out.h), each list's JSON parsed and checked; the tcase
+ * "output".
+ */
+#include "harness.h"
+
+#include <jansson.h>
+
+/* A whole file, NUL-terminated (malloc'd). */
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	char *text = NULL;
+	size_t n = 0, cap = 0;
+	for (;;) {
+		if (cap - n < 4096) {
+			cap = 2 * cap + 4096;
+			text = realloc(text, cap + 1);
+			ck_assert_ptr_nonnull(text);
+		}
+		size_t got = fread(text + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	fclose(f);
+	text[n] = '\0';
+	return text;
+}
+
+/* ctl_out parsed as JSON: an array (failing the test otherwise); json_decref it. */
+static json_t *json_out(const char *what)
+{
+	char *text = read_all(ctl_out);
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e);
+	ck_assert_msg(j != NULL, "%s --format json: not JSON (%s, line %d): %s", what, e.text,
+		      e.line, text);
+	ck_assert_msg(json_is_array(j), "%s --format json: not an array: %s", what, text);
+	free(text);
+	return j;
+}
+
+START_TEST(test_output_lists_json)
+{
+	/* Rows for every list: terminals, a school and its site (the template database),
+	 * students, packets, a slot, a command. */
+	seed_packets(2);
+	ck_assert_int_eq(hoursctl_run("student add S000000000000010 --school S001"
+				      " --class C1 --enrolled 2026-11-01"),
+			 0);
+	ck_assert_int_eq(hoursctl_run("schedule add S000000000000010 --coach C000000000000001"
+				      " --vehicle 沪A12345 --from '2026-11-02 08:00' --to "
+				      "'2026-11-02 10:00'"),
+			 0);
+	ck_assert_int_eq(hoursctl_run("terminal photo 13800000001"), 0);
+	static const struct {
+		const char *cmd;
+		size_t min;
+		const char *key; /* a key of every object */
+	} lists[] = {
+		{"terminal list", 2, "number"},
+		{"terminal commands", 1, "command"},
+		{"school list", 1, "code"},
+		{"site list", 1, "site"},
+		{"student list", 2, "student"},
+		{"schedule list", 1, "student"},
+		{"backfill list", 0, "form"},
+		{"push list", 2, "id"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		ck_assert_msg(hoursctl_run("%s --format json", lists[i].cmd) == 0,
+			      "%s --format json failed; see %s", lists[i].cmd, ctl_err);
+		json_t *a = json_out(lists[i].cmd);
+		ck_assert_msg(json_array_size(a) >= lists[i].min, "%s: %zu rows, not %zu",
+			      lists[i].cmd, json_array_size(a), lists[i].min);
+		size_t k;
+		json_t *o;
+		json_array_foreach(a, k, o)
+		{
+			ck_assert_msg(json_is_object(o), "%s: row %zu not an object", lists[i].cmd, k);
+			ck_assert_msg(json_object_get(o, lists[i].key) != NULL,
+				      "%s: row %zu has no \"%s\"", lists[i].cmd, k, lists[i].key);
+		}
+		json_decref(a);
+	}
+	/* Typed: numbers as numbers. */
+	ck_assert_int_eq(hoursctl_run("terminal list --format json"), 0);
+	json_t *a = json_out("terminal list");
+	ck_assert(json_is_integer(json_object_get(json_array_get(a, 0), "positions")));
+	json_decref(a);
+	/* CSV: a header line of the keys, a line a row. */
+	ck_assert_int_eq(hoursctl_run("push list --format csv"), 0);
+	ck_assert_int_eq(count_lines_in(ctl_out, "id,student,part,state,attempts,next_attempt"), 1);
+	ck_assert_int_eq(count_lines_in(ctl_out, ",S00000000000000"), 2);
+	/* A format that is none of them: one line, exit 2, before the database. */
+	ck_assert_int_eq(hoursctl_run("school list --format yaml"), 2);
+	ck_assert_int_eq(count_lines_in(ctl_err, "--format is text, csv or json, not \"yaml\""),
+			 1);
+}
+END_TEST
+
+TCase *tcase_output(void)
+{
+	TCase *tc = tcase_create("output");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, push_setup, push_teardown);
+	tcase_add_test(tc, test_output_lists_json);
+	return tc;
+}
