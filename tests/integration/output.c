@@ -61,14 +61,10 @@ START_TEST(test_output_lists_json)
 		size_t min;
 		const char *key; /* a key of every object */
 	} lists[] = {
-		{"terminal list", 2, "number"},
-		{"terminal commands", 1, "command"},
-		{"school list", 1, "code"},
-		{"site list", 1, "site"},
-		{"student list", 2, "student"},
-		{"schedule list", 1, "student"},
-		{"backfill list", 0, "form"},
-		{"push list", 2, "id"},
+		{"terminal list", 2, "number"}, {"terminal commands", 1, "command"},
+		{"school list", 1, "code"},	{"site list", 1, "site"},
+		{"student list", 2, "student"}, {"schedule list", 1, "student"},
+		{"backfill list", 0, "form"},	{"push list", 2, "id"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
 		ck_assert_msg(hoursctl_run("%s --format json", lists[i].cmd) == 0,
@@ -80,7 +76,8 @@ START_TEST(test_output_lists_json)
 		json_t *o;
 		json_array_foreach(a, k, o)
 		{
-			ck_assert_msg(json_is_object(o), "%s: row %zu not an object", lists[i].cmd, k);
+			ck_assert_msg(json_is_object(o), "%s: row %zu not an object", lists[i].cmd,
+				      k);
 			ck_assert_msg(json_object_get(o, lists[i].key) != NULL,
 				      "%s: row %zu has no \"%s\"", lists[i].cmd, k, lists[i].key);
 		}
@@ -97,8 +94,7 @@ START_TEST(test_output_lists_json)
 	ck_assert_int_eq(count_lines_in(ctl_out, ",S00000000000000"), 2);
 	/* A format that is none of them: one line, exit 2, before the database. */
 	ck_assert_int_eq(hoursctl_run("school list --format yaml"), 2);
-	ck_assert_int_eq(count_lines_in(ctl_err, "--format is text, csv or json, not \"yaml\""),
-			 1);
+	ck_assert_int_eq(count_lines_in(ctl_err, "--format is text, csv or json, not \"yaml\""), 1);
 }
 END_TEST
 
