@@ -1,6 +1,7 @@
 /*
  * output.c - hoursctl's output for scripts: --format text|csv|json of every
- * list (common/out.h), each list's JSON parsed and checked; the tcase
+ * list (common/out.h), each list's JSON parsed and checked; the one
+ * time-zone rule of every command under two client zones; the tcase
  * "output".
  */
 #include "harness.h"
@@ -98,11 +99,66 @@ START_TEST(test_output_lists_json)
 }
 END_TEST
 
+/*
+ * One time-zone rule: a time without a zone is China Standard Time, whatever
+ * the zone of the client (PGTZ) or the server; the same text gives the same
+ * instant under both.
+ */
+START_TEST(test_output_time_zone_rule)
+{
+	static const char *const zones[] = {"UTC", "Asia/Shanghai"};
+	const char *was = getenv("PGTZ");
+	char *saved = was ? strdup(was) : NULL;
+	ck_assert_int_eq(hoursctl_run("student add S000000000000010 --school S001"
+				      " --class C1 --enrolled 2026-11-01"),
+			 0);
+	for (size_t i = 0; i < ARRAY_SIZE(zones); i++) {
+		setenv("PGTZ", zones[i], 1);
+		/* 0x8205's times are BCD of China time: 08:00 is 08:00, not 16:00. */
+		ck_assert_int_eq(hoursctl_run("terminal fetch-records 13800000001"
+					      " --from '2026-12-08 08:00' --to '2026-12-08 09:00'"),
+				 0);
+		ck_assert_msg(db_value("SELECT count(*) FROM terminal_command WHERE kind ="
+				       " 'fetch_records' AND position('\\x261208080000'::bytea"
+				       " IN data) > 0 AND position('\\x261208090000'::bytea IN"
+				       " data) > 0",
+				       NULL, NULL) == (long long)i + 1,
+			      "PGTZ=%s: fetch-records did not ask for 08:00-09:00 China time",
+			      zones[i]);
+		/* The same slot, the same instant: the second run finds it there already. */
+		ck_assert_int_eq(
+			hoursctl_run("schedule add S000000000000010 --coach C000000000000001"
+				     " --vehicle 沪A12345 --from '2026-12-08 08:00'"
+				     " --to '2026-12-08 10:00'"),
+			0);
+		ck_assert_msg(db_value("SELECT count(*) FROM schedule_slot WHERE starts_at ="
+				       " '2026-12-08 00:00:00+00' AND ends_at = '2026-12-08"
+				       " 02:00:00+00'",
+				       NULL, NULL) == 1,
+			      "PGTZ=%s: schedule add did not read China time", zones[i]);
+		/* Printed times carry their offset. */
+		ck_assert_int_eq(hoursctl_run("terminal list"), 0);
+		ck_assert_msg(count_lines_in(ctl_out, "+08") >= 1, "PGTZ=%s: no +08 in %s",
+			      zones[i], ctl_out);
+	}
+	ck_assert_int_eq(db_value("SELECT count(*) FROM schedule_slot", NULL, NULL), 1);
+	if (saved)
+		setenv("PGTZ", saved, 1);
+	else
+		unsetenv("PGTZ");
+	free(saved);
+	/* A time that is none: one line, exit 2, for findings as for every command. */
+	ck_assert_int_eq(hoursctl_run("findings --from garbage"), 2);
+	ck_assert_int_eq(count_lines_in(ctl_err, "hoursctl: --from: not a timestamp"), 1);
+}
+END_TEST
+
 TCase *tcase_output(void)
 {
 	TCase *tc = tcase_create("output");
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, push_setup, push_teardown);
 	tcase_add_test(tc, test_output_lists_json);
+	tcase_add_test(tc, test_output_time_zone_rule);
 	return tc;
 }

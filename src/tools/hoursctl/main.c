@@ -73,8 +73,8 @@ static const struct verb verbs[] = {
 	 commands_fetch_records,
 	 "  terminal fetch-records NUMBER --from TS --to TS [--count N] [--expires S]\n"
 	 "                                   ask the terminal to upload its records of\n"
-	 "                                   that time again (0x8205; TS as PostgreSQL\n"
-	 "                                   reads it, with its zone: '2026-11-30 08:00+08')\n"},
+	 "                                   that time again (0x8205; TS: '2026-11-30\n"
+	 "                                   08:00', China time, as every time is)\n"},
 	{"terminal", "photo", "NUMBER", {"--channel", "--size", "--expires"}, commands_photo,
 	 "  terminal photo NUMBER [--channel N] [--size N] [--expires S]\n"
 	 "                                   ask the terminal to take a photo now (0x8301)\n"},
@@ -196,9 +196,9 @@ static const struct verb verbs[] = {
 	 "                                   confidence, vehicles without a terminal,\n"
 	 "                                   silent terminals, a low share of real-time\n"
 	 "                                   uploads; thresholds: findings.* of -c FILE\n"
-	 "                                   (else their defaults); TS as PostgreSQL reads\n"
-	 "                                   it ('2026-07-01 00:00+08'); exit 0 whatever\n"
-	 "                                   is found (docs/audit.md)\n"},
+	 "                                   (else their defaults); TS: '2026-07-01 00:00'\n"
+	 "                                   (China time); exit 0 whatever is found\n"
+	 "                                   (docs/audit.md)\n"},
 	{"report", "quarterly", "QUARTER", {"--out"}, report_quarterly,
 	 "  report quarterly QUARTER --out DIR\n"
 	 "                                   the joint report of QUARTER (2026Q3) into DIR:\n"
@@ -261,6 +261,9 @@ static void usage(FILE *f)
 		"The database: -d CONNINFO (a libpq connection string), else database.conninfo\n"
 		"of the hoursd configuration FILE (-c), else $HOURSD_DB; it is reached only\n"
 		"once the arguments are valid.  Exit status: 0 done, 1 failed, 2 usage error.\n"
+		"Times: one rule for every command: a time without a zone ('2026-12-08 08:00')\n"
+		"is China Standard Time (Asia/Shanghai), whatever PGTZ or the server says; a\n"
+		"zone may be given ('2026-12-08 00:00+00'); times printed carry their offset.\n"
 		"--format F (F: text, csv or json) of a list: aligned columns, CSV with a header\n"
 		"line, or a JSON array of objects keyed by the column titles.\n"
 		"Commands:\n");
