@@ -153,6 +153,40 @@ START_TEST(test_output_time_zone_rule)
 }
 END_TEST
 
+/* Secrets from files: the PKCS#12's password off the command line. */
+START_TEST(test_output_p12_pass_file)
+{
+	char pass[700];
+	snprintf(pass, sizeof(pass), "%s/p12-pass", work);
+	write_text(pass, "123456\n");
+	ck_assert_int_eq(hoursctl_run("terminal add 13800000006 --p12 %s/term-013800000006.p12"
+				      " --p12-pass-file %s --terminal-no 3100000000000006",
+				      pki, pass),
+			 0);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM terminal_credential c JOIN terminal t"
+				  " ON t.id = c.terminal_id WHERE t.phone = '13800000006'"
+				  " AND c.password = '123456'",
+				  NULL, NULL),
+			 1);
+	/* Both, or an empty line: a usage error in one line; a wrong password: refused. */
+	ck_assert_int_eq(hoursctl_run("terminal add 13800000006 --p12 %s/term-013800000006.p12"
+				      " --p12-pass 123456 --p12-pass-file %s",
+				      pki, pass),
+			 2);
+	ck_assert_int_eq(count_lines_in(ctl_err, "--p12-pass or --p12-pass-file, not both"), 1);
+	write_text(pass, "\n");
+	ck_assert_int_eq(hoursctl_run("terminal add 13800000006 --p12 %s/term-013800000006.p12"
+				      " --p12-pass-file %s",
+				      pki, pass),
+			 2);
+	write_text(pass, "654321\n");
+	ck_assert_int_ne(hoursctl_run("terminal add 13800000006 --p12 %s/term-013800000006.p12"
+				      " --p12-pass-file %s",
+				      pki, pass),
+			 0);
+}
+END_TEST
+
 TCase *tcase_output(void)
 {
 	TCase *tc = tcase_create("output");
@@ -160,5 +194,6 @@ TCase *tcase_output(void)
 	tcase_add_checked_fixture(tc, push_setup, push_teardown);
 	tcase_add_test(tc, test_output_lists_json);
 	tcase_add_test(tc, test_output_time_zone_rule);
+	tcase_add_test(tc, test_output_p12_pass_file);
 	return tc;
 }

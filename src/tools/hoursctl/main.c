@@ -44,15 +44,17 @@ static const struct verb verbs[] = {
 	 "                                   this hoursctl runs from its build directory,\n"
 	 "                                   else " HOURSD_SQLDIR "\n"},
 	{"terminal", "add", "NUMBER",
-	 {"--cert", "--p12", "--p12-pass", "--sign-cert", "--terminal-no", "--imei", "--serial"},
+	 {"--cert", "--p12", "--p12-pass", "--sign-cert", "--terminal-no", "--imei", "--serial",
+	  "--p12-pass-file"},
 	 terminals_add,
-	 "  terminal add NUMBER (--cert FILE | --p12 FILE --p12-pass PASS)\n"
+	 "  terminal add NUMBER (--cert FILE | --p12 FILE (--p12-pass PASS | --p12-pass-file F))\n"
 	 "               [--sign-cert FILE] [--terminal-no NO] [--imei IMEI] [--serial S]\n"
 	 "                                   provision a terminal: its TLS certificate\n"
 	 "                                   (--cert), or the PKCS#12 the national CA\n"
 	 "                                   issued it (--p12: handed out at registration,\n"
 	 "                                   its certificate checks the terminal's\n"
-	 "                                   signatures), the certificate it signs with\n"
+	 "                                   signatures; its password, or F's first line),\n"
+	 "                                   the certificate it signs with\n"
 	 "                                   (default: the P12's, else the TLS one), its\n"
 	 "                                   16-character timing number, and the IMEI and\n"
 	 "                                   factory serial its registration must match;\n"
