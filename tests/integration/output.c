@@ -187,6 +187,40 @@ START_TEST(test_output_p12_pass_file)
 }
 END_TEST
 
+/* Imports check classes against the published syllabus and dates against today. */
+START_TEST(test_output_import_checks)
+{
+	char csv[700];
+	start_hoursd(""); /* publishes conf/syllabus.yaml into syllabus_part */
+	ck_assert(wait_value("SELECT (count(*) > 0)::int FROM syllabus_part", NULL, 1, 10));
+	snprintf(csv, sizeof(csv), "%s/students.csv", work);
+	write_text(csv, "student_no,school,class,enrolled_on,id_card,legacy,pre_entered_on\n"
+			"S000000000000021,S001,C1,2026-11-01,,no,\n"
+			"S000000000000022,S001,Z9,2026-11-01,,no,\n"
+			"S000000000000023,S001,C1,2030-01-01,,no,\n"
+			"S000000000000024,S001,C1,2022-01-01,,yes,2031-05-01\n");
+	ck_assert_int_eq(hoursctl_run("student import %s", csv), 1);
+	ck_assert_int_eq(count_lines_in(ctl_out, "1 enrolled, 0 enrolled already"), 1);
+	ck_assert_int_eq(count_lines_in(ctl_err, ":3: vehicle class Z9 is not in the syllabus"), 1);
+	ck_assert_int_eq(count_lines_in(ctl_err, ":4: enrolment date 2030-01-01 is after today"),
+			 1);
+	ck_assert_int_eq(count_lines_in(ctl_err, ":5: pre-entry date 2031-05-01 is after today"),
+			 1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM student WHERE student_no LIKE"
+				  " 'S00000000000002_'",
+				  NULL, NULL),
+			 1);
+	/* student add says the same, in one line, exit 2 (the date) or 1 (the class). */
+	ck_assert_int_eq(hoursctl_run("student add S000000000000023 --school S001 --class C1"
+				      " --enrolled 2030-01-01"),
+			 2);
+	ck_assert_int_eq(hoursctl_run("student add S000000000000022 --school S001 --class Z9"
+				      " --enrolled 2026-11-01"),
+			 1);
+	ck_assert_int_eq(count_lines_in(ctl_err, "vehicle class Z9 is not in the syllabus"), 1);
+}
+END_TEST
+
 TCase *tcase_output(void)
 {
 	TCase *tc = tcase_create("output");
@@ -195,5 +229,6 @@ TCase *tcase_output(void)
 	tcase_add_test(tc, test_output_lists_json);
 	tcase_add_test(tc, test_output_time_zone_rule);
 	tcase_add_test(tc, test_output_p12_pass_file);
+	tcase_add_test(tc, test_output_import_checks);
 	return tc;
 }

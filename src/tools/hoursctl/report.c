@@ -12,6 +12,7 @@
 #include "findings.h"
 #include "common/csv.h"
 #include "common/pgq.h"
+#include "common/progress.h"
 #include "queries.h"
 
 #include <errno.h>
@@ -353,7 +354,9 @@ static json_t *schools_of(const char *quarter, const char *from, const char *to,
 	if (r == NULL)
 		return NULL;
 	json_t *schools = json_array();
+	progress_begin("report quarterly", "schools", (unsigned long)PQntuples(r));
 	for (int i = 0; i < PQntuples(r); i++) {
+		progress_step((unsigned long)i);
 		json_t *s = school_of(r, i, all, from, to);
 		if (s == NULL) {
 			json_decref(schools);
@@ -362,6 +365,8 @@ static json_t *schools_of(const char *quarter, const char *from, const char *to,
 		}
 		json_array_append_new(schools, s);
 	}
+	progress_step(json_array_size(schools));
+	progress_end();
 	PQclear(r);
 	return schools;
 }

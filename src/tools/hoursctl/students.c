@@ -12,6 +12,8 @@
 #include "conf.h"
 #include "queries.h"
 
+#include <time.h>
+
 /* ---- small checks ---- */
 
 /* GB 11643: 17 digits and a check character (ISO 7064 MOD 11-2; X for 10). */
@@ -102,6 +104,17 @@ struct student_fields {
 	bool legacy;
 };
 
+/* Today in China (UTC+8), YYYY-MM-DD: no enrolment or pre-entry is later. */
+static const char *today_cst(void)
+{
+	static char day[16];
+	time_t t = time(NULL) + 8 * 3600;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	return day;
+}
+
 /* Why a student's facts are refused, or NULL. */
 static const char *student_refusal(const struct student_fields *f, char *buf, size_t cap)
 {
@@ -120,6 +133,16 @@ static const char *student_refusal(const struct student_fields *f, char *buf, si
 		return "pre-entry date: YYYY-MM-DD expected";
 	if (f->legacy && f->pre_entered_on == NULL)
 		return "a legacy student needs the police pre-entry date";
+	if (strcmp(f->enrolled_on, today_cst()) > 0) {
+		snprintf(buf, cap, "enrolment date %s is after today (%s, China time)",
+			 f->enrolled_on, today_cst());
+		return buf;
+	}
+	if (f->pre_entered_on && strcmp(f->pre_entered_on, today_cst()) > 0) {
+		snprintf(buf, cap, "pre-entry date %s is after today (%s, China time)",
+			 f->pre_entered_on, today_cst());
+		return buf;
+	}
 	if (f->pre_entered_on && strcmp(f->pre_entered_on, f->enrolled_on) < 0) {
 		snprintf(buf, cap, "pre-entry date %s is before the enrolment date %s",
 			 f->pre_entered_on, f->enrolled_on);
@@ -148,6 +171,11 @@ static const char *enrol_reason(const char *outcome, const struct student_fields
 {
 	if (strcmp(outcome, "no_school") == 0)
 		snprintf(buf, cap, "no school %s (hoursctl school add)", f->school);
+	else if (strcmp(outcome, "no_class") == 0)
+		snprintf(buf, cap,
+			 "vehicle class %s is not in the syllabus (rules.syllabus, as hoursd "
+			 "published it: docs/syllabus.md)",
+			 f->vehicle_class);
 	else
 		snprintf(buf, cap,
 			 "student %s is enrolled already with other facts (school, class, dates, "
