@@ -260,6 +260,8 @@ install: all
 	chmod 644 $(DESTDIR)$(SYSCONFDIR)/hoursd/hoursd.yaml.sample
 	install -m 644 conf/syllabus.yaml $(DESTDIR)$(SYSCONFDIR)/hoursd/syllabus.yaml.sample
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DATADIR)/doc/hoursd/
+	install -d $(DESTDIR)$(DATADIR)/doc/hoursd/zh-CN
+	install -m 644 docs/zh-CN/*.md $(DESTDIR)$(DATADIR)/doc/hoursd/zh-CN/
 	for m in $(MAN1) $(MAN8) $(MAN5); do \
 		s=$${m##*.}; $(MAN_SED) $$m >$(DESTDIR)$(DATADIR)/man/man$$s/$${m##*/} && \
 		chmod 644 $(DESTDIR)$(DATADIR)/man/man$$s/$${m##*/} || exit 1; \

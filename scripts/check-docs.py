@@ -4,7 +4,7 @@
 # drift from the programs.  A line that does not work as written fails with
 # its FILE:LINE; the run ends with the list of what it skipped and why.
 #
-#   scripts/check-docs.py [FILE.md ...]      (default: README.md docs/*.md)
+#   scripts/check-docs.py [FILE.md ...]      (default: README.md docs/*.md docs/zh-CN/*.md)
 #   HOURSD_BIN_DIR=build/san scripts/check-docs.py    (default: build)
 #   V=1 scripts/check-docs.py                         (each line as it is checked)
 #
@@ -18,7 +18,7 @@
 # development PKI of scripts/pki.sh in var/pki (as `make run` makes it), and
 # the files the docs' examples name: term.crt (terminal 013800000001's
 # certificate), term.p12 (terminal 013800000006's PKCS#12, password
-# 123456) and db-password (a password file).  Programs come from
+# 123456, and in term.p12.pass) and db-password (a password file).  Programs come from
 # HOURSD_BIN_DIR, whatever path the doc shows;
 # `sudo -u USER` and `runuser -u USER --` are dropped (the check runs as the current user).
 #
@@ -248,6 +248,8 @@ class Sandbox:
         shutil.copy(os.path.join(pki, "term-013800000006.p12"), os.path.join(self.dir, "term.p12"))
         # docs/audit.md: role add --password-file db-password
         open(os.path.join(self.dir, "db-password"), "w", encoding="utf-8").write("secret\n")
+        # terminal add --p12 term.p12 --p12-pass-file term.p12.pass
+        open(os.path.join(self.dir, "term.p12.pass"), "w", encoding="utf-8").write("123456\n")
         sample = open(os.path.join(self.dir, SAMPLE), encoding="utf-8").read()
         absolute = re.sub(r"(?<=[ =])(var|conf)/", self.dir + r"/\1/", sample)
         self.conf = os.path.join(self.dir, "hoursd.yaml")
@@ -275,7 +277,9 @@ def check_readme_before_make_run():
 def main():
     os.chdir(ROOT)
     docs = sys.argv[1:] or ["README.md"] + sorted(
-        os.path.join("docs", f) for f in os.listdir("docs") if f.endswith(".md"))
+        os.path.join("docs", f) for f in os.listdir("docs") if f.endswith(".md")) + sorted(
+        os.path.join("docs", "zh-CN", f) for f in os.listdir(os.path.join("docs", "zh-CN"))
+        if f.endswith(".md"))
     sb = Sandbox()
     try:
         for doc in docs:
