@@ -1,6 +1,7 @@
 # hoursd - top-level Makefile.
 #   make            build hoursd and its tools (hoursctl, termsim, policesim) into build/
 #   make run        set up a local PostgreSQL, a dev PKI, and run hoursd with a demo terminal
+#   make db         the demo's PostgreSQL (var/pg) again after make run, to explore; make db-stop
 #   make check      every test: unit suites (plain and ASan+UBSan) and the integration suite,
 #                   a few seconds of each fuzz harness and a short fault soak
 #   make fuzz       each libFuzzer harness of fuzz/ for FUZZ_SECONDS (60; FUZZ=NAME... for some)
@@ -153,6 +154,18 @@ run: deps
 	$(MAKE) all
 	scripts/run-demo.sh
 
+# The demo's PostgreSQL (var/pg) started again after make run, to explore what
+# it stored with hoursctl; make db-stop stops it.
+db: deps
+	@scripts/pg.sh start var/pg >/dev/null
+	@echo "the demo database runs; for example:"
+	@echo "  build/hoursctl -d \"$$(scripts/pg.sh conninfo var/pg)\" student list"
+	@echo "  build/hoursctl -c var/hoursd.yaml findings --school DEMO0001"
+	@echo "make db-stop stops it"
+
+db-stop:
+	scripts/pg.sh stop var/pg
+
 bench: deps
 	$(MAKE) all
 	scripts/bench.sh
@@ -284,5 +297,5 @@ format-check:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit-tests check run bench bench-conn cluster-check install format format-check \
+.PHONY: all deps unit-tests check run db db-stop bench bench-conn cluster-check install format format-check \
 	clean FORCE fuzz-build fuzz fuzz-cov soak
