@@ -84,6 +84,31 @@ START_TEST(test_output_lists_json)
 		}
 		json_decref(a);
 	}
+	/* Shows: one object of their parts. */
+	static const struct {
+		const char *cmd, *one, *rows;
+	} shows[] = {
+		{"student show S000000000000010", "student", "slots"},
+		{"push show " PACKET, "packet", "attempts"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(shows); i++) {
+		ck_assert_msg(hoursctl_run("%s --format json", shows[i].cmd) == 0,
+			      "%s --format json failed; see %s", shows[i].cmd, ctl_err);
+		char *text = read_all(ctl_out);
+		json_error_t e;
+		json_t *o = json_loads(text, 0, &e);
+		ck_assert_msg(json_is_object(o), "%s --format json: not an object: %s",
+			      shows[i].cmd, text);
+		ck_assert_msg(json_is_object(json_object_get(o, shows[i].one)), "%s: no %s",
+			      shows[i].cmd, shows[i].one);
+		ck_assert_msg(json_is_array(json_object_get(o, shows[i].rows)), "%s: no %s",
+			      shows[i].cmd, shows[i].rows);
+		json_decref(o);
+		free(text);
+	}
+	ck_assert_int_eq(hoursctl_run("student show S000000000000010 --format json"), 0);
+	/* The student and its one slot. */
+	ck_assert_int_eq(count_lines_in(ctl_out, "\"student_no\": \"S000000000000010\""), 2);
 	/* Typed: numbers as numbers. */
 	ck_assert_int_eq(hoursctl_run("terminal list --format json"), 0);
 	json_t *a = json_out("terminal list");

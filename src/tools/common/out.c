@@ -175,6 +175,44 @@ void out_section(FILE *out, const char *name, const char *title, const PGresult 
 	}
 }
 
+static json_t *row_object(const PGresult *r, int i)
+{
+	json_t *o = json_object();
+	for (int k = 0; k < PQnfields(r); k++)
+		json_object_set_new(o, PQfname(r, k), value_of(r, i, k));
+	return o;
+}
+
+bool out_show(const char *name, const PGresult *r, bool one)
+{
+	if (format == OUT_TEXT)
+		return false;
+	if (format == OUT_CSV) {
+		printf("# %s\r\n", name);
+		for (int k = 0; k < PQnfields(r); k++)
+			csv_field(stdout, PQfname(r, k), k == 0);
+		fputs("\r\n", stdout);
+		for (int i = 0; i < (one && PQntuples(r) > 1 ? 1 : PQntuples(r)); i++) {
+			for (int k = 0; k < PQnfields(r); k++)
+				csv_field(stdout, PQgetvalue(r, i, k), k == 0);
+			fputs("\r\n", stdout);
+		}
+		return true;
+	}
+	if (sections == NULL)
+		sections = json_object();
+	json_t *v;
+	if (one) {
+		v = PQntuples(r) > 0 ? row_object(r, 0) : json_null();
+	} else {
+		v = json_array();
+		for (int i = 0; i < PQntuples(r); i++)
+			json_array_append_new(v, row_object(r, i));
+	}
+	json_object_set_new(sections, name, v);
+	return true;
+}
+
 void out_end(FILE *out)
 {
 	if (format == OUT_JSON)

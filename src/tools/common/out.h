@@ -32,6 +32,12 @@ void out_table(FILE *out, const PGresult *r, const struct pgq_col *cols, size_t 
  */
 void out_section(FILE *out, const char *name, const char *title, const PGresult *r,
 		 const struct pgq_col *cols, size_t n);
+/*
+ * A show's result in csv or json, its columns under the statement's own
+ * names: the first row as an object (one), or every row; true when done so,
+ * false in text (the caller prints its own lines).
+ */
+bool out_show(const char *name, const PGresult *r, bool one);
 /* The end of a show: json's object of its sections (nothing in text and csv). */
 void out_end(FILE *out);
 

@@ -133,8 +133,9 @@ static const struct verb verbs[] = {
 	 "  student list [--school CODE] [--format F]\n"
 	 "                                   the students enrolled, with today's slots and\n"
 	 "                                   their back-fill forms\n"},
-	{"student", "show", "STUDENT", {NULL}, students_show,
-	 "  student show STUDENT             one student's enrolment and schedule\n"},
+	{"student", "show", "STUDENT", {"--format"}, students_show,
+	 "  student show STUDENT [--format F]\n"
+	 "                                   one student's enrolment and schedule\n"},
 	{"schedule", "add", "STUDENT", {"--coach", "--vehicle", "--from", "--to"}, schedule_add,
 	 "  schedule add STUDENT --coach NO --vehicle PLATE --from TIME --to TIME\n"
 	 "                                   a slot: the student trains with that coach in\n"
@@ -169,8 +170,9 @@ static const struct verb verbs[] = {
 	{"backfill", "list", "", {"--state", "--format"}, backfill_list,
 	 "  backfill list [--state S] [--format F]\n"
 	 "                                   the forms (S: pending, approved, rejected)\n"},
-	{"backfill", "show", "FORM", {NULL}, backfill_show,
-	 "  backfill show FORM               one form as entered, its scan's SHA-256, its\n"
+	{"backfill", "show", "FORM", {"--format"}, backfill_show,
+	 "  backfill show FORM [--format F]\n"
+	 "                                   one form as entered, its scan's SHA-256, its\n"
 	 "                                   packet and every step with who and when\n"},
 	{"explain", NULL, "STUDENT", {"--pdf", "--part"}, audit_explain,
 	 "  explain STUDENT                  progress per part, the practice mileage and the\n"
@@ -243,8 +245,8 @@ static const struct verb verbs[] = {
 	 "  push list [--state S] [--format F]\n"
 	 "                                   the push outbox (S: pending, sending, done,\n"
 	 "                                   failed), oldest first\n"},
-	{"push", "show", "ID", {NULL}, outbox_show,
-	 "  push show ID                     one packet: its body as sent and every attempt\n"
+	{"push", "show", "ID", {"--format"}, outbox_show,
+	 "  push show ID [--format F]        one packet: its body as sent and every attempt\n"
 	 "                                   with status, latency, outcome and answer\n"},
 	{"push", "retry", "ID", {NULL}, outbox_retry,
 	 "  push retry ID                    re-drive a failed packet: pending now, same\n"
@@ -266,8 +268,9 @@ static void usage(FILE *f)
 		"Times: one rule for every command: a time without a zone ('2026-12-08 08:00')\n"
 		"is China Standard Time (Asia/Shanghai), whatever PGTZ or the server says; a\n"
 		"zone may be given ('2026-12-08 00:00+00'); times printed carry their offset.\n"
-		"--format F (F: text, csv or json) of a list: aligned columns, CSV with a header\n"
-		"line, or a JSON array of objects keyed by the column titles.\n"
+		"--format F (F: text, csv or json) of a list or show: aligned columns, CSV with a\n"
+		"header line, or JSON (a list: an array of objects keyed by the column titles;\n"
+		"a show: an object of its parts).\n"
 		"Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "%s", verbs[i].usage);

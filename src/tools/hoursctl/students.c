@@ -339,7 +339,7 @@ int students_show(const struct args *a)
 	PGresult *r = pgq_query(sql_student_show, 1, v);
 	if (r == NULL)
 		return 1;
-	bool found = show_student(r);
+	bool found = PQntuples(r) > 0 && (out_show("student", r, true) || show_student(r));
 	PQclear(r);
 	if (!found) {
 		fprintf(stderr, "hoursctl: student show: no student %s enrolled\n", student_no);
@@ -348,14 +348,17 @@ int students_show(const struct args *a)
 	PGresult *s = pgq_query(sql_schedule_list, 2, v);
 	if (s == NULL)
 		return 1;
-	printf("slots          %d\n", PQntuples(s));
-	for (int i = 0; i < PQntuples(s); i++)
-		printf("  %s - %s  coach %s  vehicle %s\n",
-		       PQgetvalue(s, i, SCHEDULE_LIST_STARTS_AT),
-		       PQgetvalue(s, i, SCHEDULE_LIST_ENDS_AT),
-		       PQgetvalue(s, i, SCHEDULE_LIST_COACH_NO),
-		       PQgetvalue(s, i, SCHEDULE_LIST_PLATE));
+	if (!out_show("slots", s, false)) {
+		printf("slots          %d\n", PQntuples(s));
+		for (int i = 0; i < PQntuples(s); i++)
+			printf("  %s - %s  coach %s  vehicle %s\n",
+			       PQgetvalue(s, i, SCHEDULE_LIST_STARTS_AT),
+			       PQgetvalue(s, i, SCHEDULE_LIST_ENDS_AT),
+			       PQgetvalue(s, i, SCHEDULE_LIST_COACH_NO),
+			       PQgetvalue(s, i, SCHEDULE_LIST_PLATE));
+	}
 	PQclear(s);
+	out_end(stdout);
 	return 0;
 }
 
