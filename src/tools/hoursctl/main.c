@@ -270,7 +270,8 @@ static void usage(FILE *f)
 		"zone may be given ('2026-12-08 00:00+00'); times printed carry their offset.\n"
 		"--format F (F: text, csv or json) of a list or show: aligned columns, CSV with a\n"
 		"header line, or JSON (a list: an array of objects keyed by the column titles;\n"
-		"a show: an object of its parts).\n"
+		"a show: an object of its parts).  Imports, audit verify and report quarterly\n"
+		"show a count and a rate on a terminal (nothing when stderr is not one).\n"
 		"Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "%s", verbs[i].usage);
