@@ -161,7 +161,11 @@ START_TEST(test_output_time_zone_rule)
 				       " 02:00:00+00'",
 				       NULL, NULL) == 1,
 			      "PGTZ=%s: schedule add did not read China time", zones[i]);
-		/* Printed times carry their offset. */
+		/* Printed times carry their offset: the slot as entered, China time. */
+		ck_assert_int_eq(hoursctl_run("schedule list --student S000000000000010"), 0);
+		ck_assert_msg(
+			count_lines_in(ctl_out, "2026-12-08 08:00+08 - 2026-12-08 10:00+08") == 1,
+			"PGTZ=%s: the slot not listed as 08:00+08 - 10:00+08", zones[i]);
 		ck_assert_int_eq(hoursctl_run("terminal list"), 0);
 		ck_assert_msg(count_lines_in(ctl_out, "+08") >= 1, "PGTZ=%s: no +08 in %s",
 			      zones[i], ctl_out);

@@ -40,12 +40,22 @@ enum out_format out_format(void)
 	return format;
 }
 
-/* A title as a JSON key: lower case, blanks and '-' as '_'. */
+/*
+ * A title as a key: lower-case letters and digits, every other run of
+ * characters one '_', a remark in parentheses left out ("start - end
+ * (UTC+8)": start_end, "next attempt": next_attempt).
+ */
 static void key_of(const char *title, const char *suffix, char *buf, size_t len)
 {
 	size_t k = 0;
-	for (const char *p = title; *p && k + 1 < len; p++)
-		buf[k++] = *p == ' ' || *p == '-' ? '_' : (char)tolower((unsigned char)*p);
+	for (const char *p = title; *p && *p != '(' && k + 1 < len; p++) {
+		if (isalnum((unsigned char)*p))
+			buf[k++] = (char)tolower((unsigned char)*p);
+		else if (k > 0 && buf[k - 1] != '_')
+			buf[k++] = '_';
+	}
+	while (k > 0 && buf[k - 1] == '_')
+		k--;
 	buf[k] = '\0';
 	if (suffix)
 		snprintf(buf + k, len - k, "%s", suffix);

@@ -7,7 +7,8 @@
  * out_set() before the run), and prints each table with out_table()
  * instead of pgq_table().  text is the aligned columns of pgq_table();
  * csv is RFC 4180 with a header line of the titles; json is one array of
- * objects a table, keyed by the titles (blanks and '-' as '_'), numbers and
+ * objects a table, keyed by the titles (lower case, other characters '_', a remark in
+ * parentheses left out), numbers and
  * booleans typed from the result's columns, NULL as null.  A command that
  * prints several tables (a show) names each with out_section(): in json
  * they are one object of arrays, in csv each table follows a "# NAME" line.

@@ -317,7 +317,7 @@ static bool show_student(const PGresult *r)
 		return false;
 	bool legacy = PQgetvalue(r, 0, STUDENT_SHOW_LEGACY)[0] == 't';
 	printf("student        %s\nschool         %s (%s)\nclass          %s\nenrolled       %s "
-	       "(by %s, entered %s UTC+8)\n",
+	       "(by %s, entered %s)\n",
 	       PQgetvalue(r, 0, STUDENT_SHOW_STUDENT_NO), PQgetvalue(r, 0, STUDENT_SHOW_CODE),
 	       PQgetvalue(r, 0, STUDENT_SHOW_NAME), PQgetvalue(r, 0, STUDENT_SHOW_VEHICLE_CLASS),
 	       PQgetvalue(r, 0, STUDENT_SHOW_ENROLLED_ON),
