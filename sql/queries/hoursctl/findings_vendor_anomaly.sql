@@ -16,7 +16,7 @@ rec AS (
 	   AND ($2::timestamptz IS NULL OR r.record_time >= $2)
 	   AND ($3::timestamptz IS NULL OR r.record_time < $3)
 	 GROUP BY ts.vendor)
-SELECT 'tampered_vendor', '', 'vendor ' || a.vendor, local_time(max(a.at)), count(*)::text,
+SELECT 'tampered_vendor', '', 'vendor ' || a.vendor, local_time_z(max(a.at)), count(*)::text,
        format('%s anomalies on %s terminals, %s records stored from the vendor''s terminals',
               count(*), count(DISTINCT a.terminal_id), coalesce(min(rec.records), 0)),
        (SELECT jsonb_agg(jsonb_build_object('table', 'finding_record_anomaly',
