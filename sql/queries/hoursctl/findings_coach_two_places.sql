@@ -2,7 +2,7 @@
 -- coach on two or more terminals.  Parameters and columns:
 -- findings_short_lesson.sql ($4 unused: no threshold).
 -- columns: ?column? (finding), school_code, ?column? (subject),
---   local_time (at), cardinality (measure), format (detail),
+--   local_time_z (at), cardinality (measure), format (detail),
 --   jsonb_agg (evidence)
 SELECT 'coach_two_places', f.school_code, 'coach ' || f.coach_no, local_time_z(f.minute),
        cardinality(f.terminals)::text,

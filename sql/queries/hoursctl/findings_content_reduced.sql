@@ -2,7 +2,7 @@
 -- record of every subject syllabus_subject lists for it.  Parameters
 -- and columns: findings_short_lesson.sql ($4 unused: no threshold).
 -- columns: ?column? (finding), coalesce (school_code), format (subject),
---   local_time (at), count (measure), format (detail), jsonb_agg (evidence)
+--   local_time_z (at), count (measure), format (detail), jsonb_agg (evidence)
 SELECT 'content_reduced', coalesce(f.school_code, ''),
        format('student %s part %s (%s)', f.student_no, f.part, f.vehicle_class),
        local_time_z(max(f.last_minute)), count(*)::text,

@@ -2,7 +2,7 @@
 -- below findings.min_face_confidence ($4).  Parameters and columns:
 -- findings_short_lesson.sql.
 -- columns: ?column? (finding), school_code, ?column? (subject),
---   local_time (at), face_confidence, format (detail),
+--   local_time_z (at), face_confidence, format (detail),
 --   jsonb_build_array (evidence)
 SELECT 'face_mismatch', f.school_code, 'person ' || f.person_no, local_time_z(f.at),
        f.face_confidence::text,

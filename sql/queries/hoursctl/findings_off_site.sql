@@ -3,7 +3,7 @@
 -- findings.off_site_minutes = $4 or more in the period.  Parameters
 -- and columns: findings_short_lesson.sql; the evidence is the first 20 records.
 -- columns: ?column? (finding), school_code, ?column? (subject),
---   local_time (at), count (measure), format (detail), jsonb_agg (evidence)
+--   local_time_z (at), count (measure), format (detail), jsonb_agg (evidence)
 WITH r AS (
 	SELECT ts.school_code, r.*
 	  FROM training_record r JOIN terminal_school ts USING (terminal_id)

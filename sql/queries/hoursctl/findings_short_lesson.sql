@@ -5,7 +5,7 @@
 -- finding, school, subject, at (UTC+8), measure, detail, evidence (a JSON
 -- array of the rows that show it).
 -- columns: ?column? (finding), school_code, ?column? (subject),
---   local_time (at), missing_minutes, format (detail),
+--   local_time_z (at), missing_minutes, format (detail),
 --   jsonb_build_array (evidence)
 SELECT 'minutes_missing', f.school_code, 'student ' || f.student_no, local_time_z(f.login_at),
        f.missing_minutes::text,

@@ -5,7 +5,7 @@
 -- time).  Parameters and columns: findings_short_lesson.sql; the evidence
 -- is the first 20 records.
 -- columns: ?column? (finding), school_code, format (subject),
---   local_time (at), count (measure), string_agg (detail),
+--   local_time_z (at), count (measure), string_agg (detail),
 --   jsonb_agg (evidence)
 WITH a AS (
 	SELECT * FROM finding_record_anomaly x

@@ -2,7 +2,7 @@
 -- terminal (now: $2 and $3 play no part).  Parameters and columns:
 -- findings_short_lesson.sql ($4 unused).
 -- columns: ?column? (finding), school_code, ?column? (subject),
---   local_time (at), ?column? (measure), format (detail),
+--   local_time_z (at), ?column? (measure), format (detail),
 --   jsonb_build_array (evidence)
 SELECT 'vehicle_without_terminal', f.school_code, 'vehicle ' || f.plate,
        local_time_z(f.created_at), '1', format('%s vehicle with no active terminal', f.vehicle_class),

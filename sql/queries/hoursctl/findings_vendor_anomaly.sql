@@ -2,7 +2,7 @@
 -- anomalies of findings_terminal_anomaly.sql over the vendor's records.
 -- Parameters and columns: findings_short_lesson.sql ($4 the clock skew).
 -- columns: ?column? (finding), ?column? (school_code), ?column? (subject),
---   local_time (at), count (measure), format (detail), jsonb_agg (evidence)
+--   local_time_z (at), count (measure), format (detail), jsonb_agg (evidence)
 WITH a AS (
 	SELECT * FROM finding_record_anomaly x
 	 WHERE ($1::text IS NULL OR x.school_code = $1)
