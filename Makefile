@@ -208,7 +208,7 @@ $(foreach h,$(FUZZ_NAMES),$(1)/$(h)): $(1)/%: $(1)/obj/fuzz/%.o $(1)/libhoursd.a
 		$$(PKG_LIBS) -lm
 # The tools' objects a harness reads besides the library.
 $(1)/imports: $(patsubst %,$(1)/obj/tools/%.o,hoursctl/students hoursctl/schedule hoursctl/forms \
-	hoursctl/backfill hoursctl/check common/csv common/pgq common/cfg common/progress)
+	hoursctl/backfill hoursctl/check common/csv common/pgq common/cfg common/progress common/out)
 endef
 $(eval $(call fuzz_harness,$(F),$(FUZZ_CFLAGS) $(FUZZ_SAN)))
 $(eval $(call fuzz_harness,$(FC),$(FUZZ_CFLAGS) $(FUZZ_COV)))
