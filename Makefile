@@ -1,6 +1,7 @@
 # hoursd - top-level Makefile.
 #   make            build hoursd and its tools (hoursctl, termsim, policesim) into build/
 #   make run        set up a local PostgreSQL, a dev PKI, and run hoursd with a demo terminal
+#   make db         the demo's PostgreSQL (var/pg) again after make run, to explore; make db-stop
 #   make check      every test: unit suites (plain and ASan+UBSan) and the integration suite,
 #                   a few seconds of each fuzz harness and a short fault soak
 #   make fuzz       each libFuzzer harness of fuzz/ for FUZZ_SECONDS (60; FUZZ=NAME... for some)
@@ -153,6 +154,18 @@ run: deps
 	$(MAKE) all
 	scripts/run-demo.sh
 
+# The demo's PostgreSQL (var/pg) started again after make run, to explore what
+# it stored with hoursctl; make db-stop stops it.
+db: deps
+	@scripts/pg.sh start var/pg >/dev/null
+	@echo "the demo database runs; for example:"
+	@echo "  build/hoursctl -d \"$$(scripts/pg.sh conninfo var/pg)\" student list"
+	@echo "  build/hoursctl -c var/hoursd.yaml findings --school DEMO0001"
+	@echo "make db-stop stops it"
+
+db-stop:
+	scripts/pg.sh stop var/pg
+
 bench: deps
 	$(MAKE) all
 	scripts/bench.sh
@@ -195,7 +208,7 @@ $(foreach h,$(FUZZ_NAMES),$(1)/$(h)): $(1)/%: $(1)/obj/fuzz/%.o $(1)/libhoursd.a
 		$$(PKG_LIBS) -lm
 # The tools' objects a harness reads besides the library.
 $(1)/imports: $(patsubst %,$(1)/obj/tools/%.o,hoursctl/students hoursctl/schedule hoursctl/forms \
-	hoursctl/backfill hoursctl/check common/csv common/pgq common/cfg)
+	hoursctl/backfill hoursctl/check common/csv common/pgq common/cfg common/progress common/out)
 endef
 $(eval $(call fuzz_harness,$(F),$(FUZZ_CFLAGS) $(FUZZ_SAN)))
 $(eval $(call fuzz_harness,$(FC),$(FUZZ_CFLAGS) $(FUZZ_COV)))
@@ -222,29 +235,50 @@ soak: deps
 	$(MAKE) all
 	SOAK_SECONDS=$(SOAK_SECONDS) scripts/soak.sh
 
-# The layout (README.md, "Other targets"): the daemon and hoursctl in
-# PREFIX/bin, termsim and policesim apart in PREFIX/lib/hoursd, the samples
-# in SYSCONFDIR/hoursd, migrations, docs and man pages under DATADIR; the
-# unit's and tmpfiles' paths rewritten to match.
+# The layout (README.md, "Other targets"; docs/operations.md): the daemon
+# and hoursd-setup in PREFIX/sbin, hoursctl in PREFIX/bin, termsim and
+# policesim apart in PREFIX/lib/hoursd, the configuration in
+# SYSCONFDIR/hoursd (conf/hoursd.yaml with the installed paths,
+# deploy/hoursd.yaml.sed), migrations, the Prometheus rules and the Grafana
+# dashboard, docs and man pages under DATADIR; the unit's, tmpfiles', the
+# setup's and the man pages' paths rewritten to match.
 BINDIR := $(PREFIX)/bin
+SBINDIR := $(PREFIX)/sbin
 TOOLDIR := $(PREFIX)/lib/hoursd
 UNITDIR := $(PREFIX)/lib/systemd/system
-MAN8 := man/hoursd.8 man/hoursctl.8
+MAN1 := man/termsim.1
+MAN8 := man/hoursd.8 man/hoursctl.8 man/hoursd-setup.8
 MAN5 := man/hoursd.yaml.5
-DEPLOY_SED := sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/hoursd|$(SYSCONFDIR)/hoursd|g' \
-	-e 's|/usr/local/share/|$(DATADIR)/|g'
+DEPLOY_SED := sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
+	-e 's|/etc/hoursd|$(SYSCONFDIR)/hoursd|g' -e 's|/usr/local/share/|$(DATADIR)/|g' \
+	-e 's|^SYSCONFDIR=/etc$$|SYSCONFDIR=$(SYSCONFDIR)|'
+MAN_SED := sed -e 's|SYSCONFDIR/|$(SYSCONFDIR)/|g' -e 's|DATADIR/|$(DATADIR)/|g' \
+	-e 's|TOOLDIR/|$(TOOLDIR)/|g'
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(TOOLDIR) $(DESTDIR)$(DATADIR)/hoursd/sql \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(TOOLDIR) \
+		$(DESTDIR)$(DATADIR)/hoursd/sql $(DESTDIR)$(DATADIR)/hoursd/prometheus \
+		$(DESTDIR)$(DATADIR)/hoursd/grafana \
 		$(DESTDIR)$(DATADIR)/doc/hoursd $(DESTDIR)$(SYSCONFDIR)/hoursd \
-		$(DESTDIR)$(DATADIR)/man/man8 $(DESTDIR)$(DATADIR)/man/man5
-	install -m 755 $(B)/hoursd $(B)/hoursctl $(DESTDIR)$(BINDIR)/
+		$(DESTDIR)$(DATADIR)/man/man1 $(DESTDIR)$(DATADIR)/man/man8 $(DESTDIR)$(DATADIR)/man/man5
+	install -m 755 $(B)/hoursd $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(B)/hoursctl $(DESTDIR)$(BINDIR)/
+	$(DEPLOY_SED) deploy/hoursd-setup >$(DESTDIR)$(SBINDIR)/hoursd-setup
+	chmod 755 $(DESTDIR)$(SBINDIR)/hoursd-setup
 	install -m 755 $(B)/termsim $(B)/policesim $(DESTDIR)$(TOOLDIR)/
 	install -m 644 sql/*.sql $(DESTDIR)$(DATADIR)/hoursd/sql/
-	install -m 644 conf/hoursd.yaml $(DESTDIR)$(SYSCONFDIR)/hoursd/hoursd.yaml.sample
+	install -m 644 deploy/prometheus/hoursd-rules.yml $(DESTDIR)$(DATADIR)/hoursd/prometheus/
+	install -m 644 deploy/grafana/hoursd.json $(DESTDIR)$(DATADIR)/hoursd/grafana/
+	sed -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' deploy/hoursd.yaml.sed | sed -f - conf/hoursd.yaml \
+		>$(DESTDIR)$(SYSCONFDIR)/hoursd/hoursd.yaml.sample
+	chmod 644 $(DESTDIR)$(SYSCONFDIR)/hoursd/hoursd.yaml.sample
 	install -m 644 conf/syllabus.yaml $(DESTDIR)$(SYSCONFDIR)/hoursd/syllabus.yaml.sample
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DATADIR)/doc/hoursd/
-	install -m 644 $(MAN8) $(DESTDIR)$(DATADIR)/man/man8/
-	install -m 644 $(MAN5) $(DESTDIR)$(DATADIR)/man/man5/
+	install -d $(DESTDIR)$(DATADIR)/doc/hoursd/zh-CN
+	install -m 644 docs/zh-CN/*.md $(DESTDIR)$(DATADIR)/doc/hoursd/zh-CN/
+	for m in $(MAN1) $(MAN8) $(MAN5); do \
+		s=$${m##*.}; $(MAN_SED) $$m >$(DESTDIR)$(DATADIR)/man/man$$s/$${m##*/} && \
+		chmod 644 $(DESTDIR)$(DATADIR)/man/man$$s/$${m##*/} || exit 1; \
+	done
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/lib/sysusers.d \
 		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d
 	$(DEPLOY_SED) deploy/hoursd.service >$(DESTDIR)$(UNITDIR)/hoursd.service
@@ -263,5 +297,5 @@ format-check:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit-tests check run bench bench-conn cluster-check install format format-check \
+.PHONY: all deps unit-tests check run db db-stop bench bench-conn cluster-check install format format-check \
 	clean FORCE fuzz-build fuzz fuzz-cov soak

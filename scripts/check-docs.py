@@ -4,13 +4,13 @@
 # drift from the programs.  A line that does not work as written fails with
 # its FILE:LINE; the run ends with the list of what it skipped and why.
 #
-#   scripts/check-docs.py [FILE.md ...]      (default: README.md docs/*.md)
+#   scripts/check-docs.py [FILE.md ...]      (default: README.md docs/*.md docs/zh-CN/*.md)
 #   HOURSD_BIN_DIR=build/san scripts/check-docs.py    (default: build)
 #   V=1 scripts/check-docs.py                         (each line as it is checked)
 #
 # What is a command line: in a code block (fenced with ``` or indented), a
 # line whose command is hoursd or hoursctl, also written build/hoursd,
-# /usr/local/bin/hoursd or after `sudo -u USER`; a trailing backslash joins
+# /usr/sbin/hoursd or after `sudo -u USER` or `runuser -u USER --`; a trailing backslash joins
 # the next line, `# comments` are dropped.  In prose, an inline `code` span
 # that begins with hoursd or hoursctl is a mention, checked more loosely.
 #
@@ -18,9 +18,9 @@
 # development PKI of scripts/pki.sh in var/pki (as `make run` makes it), and
 # the files the docs' examples name: term.crt (terminal 013800000001's
 # certificate), term.p12 (terminal 013800000006's PKCS#12, password
-# 123456) and db-password (a password file).  Programs come from
+# 123456, and in term.p12.pass) and db-password (a password file).  Programs come from
 # HOURSD_BIN_DIR, whatever path the doc shows;
-# `sudo -u USER` is dropped (the check runs as the current user).
+# `sudo -u USER` and `runuser -u USER --` are dropped (the check runs as the current user).
 #
 # Run, and what must happen:
 # - `hoursd -t -c FILE`: "FILE: configuration ok", exit 0.  conf/hoursd.yaml
@@ -43,7 +43,7 @@
 #   must exit 0 and its text must name every --option the line uses; for
 #   hoursd, `hoursd --help` must name every option.
 # - README.md's note on the check before `make run`: the sample checked in a
-#   sandbox without var/ must print exactly the error line README quotes.
+#   sandbox without var/ must print, first, exactly the error line README quotes.
 # Skipped (listed at the end of every run):
 # - `hoursd -c FILE` without -t: it starts the service.
 # - a prose mention that names no command (`hoursctl -c FILE`).
@@ -111,6 +111,8 @@ def command_lines(path):
             words = words[1:]
         if words[:1] == ["sudo"] and len(words) > 3 and words[1] == "-u":
             words = words[3:]
+        if words[:1] == ["runuser"] and len(words) > 4 and words[1] == "-u" and words[3] == "--":
+            words = words[4:]
         if words and os.path.basename(words[0]) in PROGRAMS:
             found.append((n, text, True))
     # Mentions: inline spans of the prose, which may run over a line break.
@@ -129,6 +131,8 @@ def words_of(text):
         words = words[1:]
     if words[:1] == ["sudo"] and words[1:2] == ["-u"]:
         words = words[3:]
+    if words[:1] == ["runuser"] and words[1:2] == ["-u"] and words[3:4] == ["--"]:
+        words = words[4:]
     return words
 
 
@@ -244,6 +248,8 @@ class Sandbox:
         shutil.copy(os.path.join(pki, "term-013800000006.p12"), os.path.join(self.dir, "term.p12"))
         # docs/audit.md: role add --password-file db-password
         open(os.path.join(self.dir, "db-password"), "w", encoding="utf-8").write("secret\n")
+        # terminal add --p12 term.p12 --p12-pass-file term.p12.pass
+        open(os.path.join(self.dir, "term.p12.pass"), "w", encoding="utf-8").write("123456\n")
         sample = open(os.path.join(self.dir, SAMPLE), encoding="utf-8").read()
         absolute = re.sub(r"(?<=[ =])(var|conf)/", self.dir + r"/\1/", sample)
         self.conf = os.path.join(self.dir, "hoursd.yaml")
@@ -263,7 +269,7 @@ def check_readme_before_make_run():
     sb = Sandbox(with_pki=False)
     counts["run"] += 1
     rc, _, err = run(["hoursd", "-t", "-c", SAMPLE], sb.dir)
-    if rc != 1 or err.strip() != quoted.group(1):
+    if rc != 1 or first_line(err) != quoted.group(1):
         fail("README.md", quoted.group(1), f"exit {rc}, stderr: {first_line(err)}")
     shutil.rmtree(sb.dir)
 
@@ -271,7 +277,9 @@ def check_readme_before_make_run():
 def main():
     os.chdir(ROOT)
     docs = sys.argv[1:] or ["README.md"] + sorted(
-        os.path.join("docs", f) for f in os.listdir("docs") if f.endswith(".md"))
+        os.path.join("docs", f) for f in os.listdir("docs") if f.endswith(".md")) + sorted(
+        os.path.join("docs", "zh-CN", f) for f in os.listdir(os.path.join("docs", "zh-CN"))
+        if f.endswith(".md"))
     sb = Sandbox()
     try:
         for doc in docs:

@@ -26,6 +26,7 @@ PKGS=(
 	procps     # pgrep, ps
 	systemd    # systemd-analyze verify of deploy/hoursd.service in make check
 	mandoc     # mandoc -Tlint of the man pages in make check (scripts/check-man.sh)
+	man-db     # man: systemd-analyze verify looks up the unit's Documentation=man:hoursd(8)
 	chromium           # tests/report_browser.sh: the quarterly report's page, headless
 	fonts-dejavu-core  # a font for it (recommends are not installed)
 	# The teaching-log PDF (src/pdf/): pango over cairo, and a small CJK font
@@ -33,6 +34,7 @@ PKGS=(
 	# pdftotext reads it back in the integration tests.
 	libpango1.0-dev libcairo2-dev fonts-wqy-microhei
 	poppler-utils
+	prometheus # promtool: check and test deploy/prometheus/hoursd-rules.yml in make check
 )
 
 missing=()

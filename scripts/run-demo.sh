@@ -18,13 +18,21 @@
 # does an exit on an error or a broken stdout (make run | head): the
 # cleanup leaves no process behind.  A second run reuses var/.
 #
-# HOURSD_DEMO_PUSH=national make run: also policesim as the national
-# platform (docs/push-contract.md section 9) on PORT + 3, hoursd pushing to
-# it under push.profile national, and a demo syllabus in which a minute
-# counts as an hour (the 30-minute lesson meets part 3).  The demo books the
-# student's exam of subject 3 at policesim before the lesson (refused) and
-# once the part was pushed with its teaching log (booked), and writes that
-# teaching log to var/national/ with hoursctl explain --pdf.
+# By default (HOURSD_DEMO_PUSH=national; =none leaves the packets waiting):
+# also policesim as the national platform (docs/push-contract.md section 9)
+# on PORT + 3, hoursd pushing to it under push.profile national, and a demo
+# syllabus in which a minute counts as an hour (the 30-minute lesson meets
+# part 3).  The demo books the student's exam of subject 3 at policesim
+# before the lesson (refused) and once the part was pushed with its teaching
+# log (booked), and writes that teaching log to var/national/ with hoursctl
+# explain --pdf.
+#
+# What it prints: a line a stage (set up, each terminal and lesson, the
+# pre-entry questions, the back-fill, the push and booking, and at the end
+# the positions, students, packets, findings, report and tamper evidence),
+# the tools' own output in var/log/ (each line names its file); at the very
+# end, the command that starts the demo database again (make db) to explore
+# it with hoursctl.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/lib.sh
@@ -34,7 +42,8 @@ PORT=${HOURSD_PORT:-8808}
 PLAIN_PORT=$((PORT + 2)) # the admin listener has PORT + 1 (8809)
 TERMINALS=(013800000001 013800000002 013800000003)
 
-DEMO_PUSH=${HOURSD_DEMO_PUSH:-}
+DEMO_PUSH=${HOURSD_DEMO_PUSH:-national}
+LOG=$VAR/log
 pids=()   # the terminals (termsim)
 booker=   # HOURSD_DEMO_PUSH=national: the booking before and after the push
 hoursd=   # hoursd, in a session of its own
@@ -79,42 +88,72 @@ stop() {
 	for p in $hoursd "${pids[@]}" $lesson $booker; do reap "$p"; done
 	if [ -n "$started" ]; then
 		if [ -n "$stamp" ]; then
-			say "stopped; positions stored so far:"
-			build/hoursctl -d "$CONNINFO" terminal list 2>/dev/null
-			say "the demo lesson's student:"
-			build/hoursctl -d "$CONNINFO" explain "S$stamp" 2>/dev/null
-			say "the demo school's findings (docs/audit.md):"
-			build/hoursctl -c "$VAR/hoursd.yaml" findings --school DEMO0001 2>/dev/null
-			# This quarter's joint report: its public pages (the index, a page
-			# per school) open in any browser; the demo student's teaching log
-			# as the school prints it, with the lesson's photo.
-			build/hoursctl -c "$VAR/hoursd.yaml" report quarterly \
-				"$(date +%Y)Q$((($(date +%-m) + 2) / 3))" --out "$VAR/report" 2>/dev/null
-			build/hoursctl -d "$CONNINFO" explain "S$stamp" --part 3 \
-				--pdf "$VAR/report/teaching-log-S$stamp.pdf" 2>/dev/null &&
-				echo "wrote $VAR/report/teaching-log-S$stamp.pdf"
-			say "the legacy student, back-filled:"
-			build/hoursctl -d "$CONNINFO" explain "L$stamp" 2>/dev/null
-			say "the tamper evidence (docs/audit.md):"
-			build/hoursctl -c "$VAR/hoursd.yaml" audit verify 2>/dev/null | tail -4
+			summary 2>/dev/null
 		fi
 		# Not to be cut short by one more Ctrl-C (ignored by pg.sh and pg_ctl too).
 		trap '' INT TERM
-		scripts/pg.sh stop "$VAR/pg" || {
+		scripts/pg.sh stop "$VAR/pg" >/dev/null || {
 			say "run-demo.sh: PostgreSQL under var/pg may still run"
 			rc=1
 		}
+		say "stopped.  To explore what the demo stored: make db (starts its PostgreSQL"
+		say "again), then build/hoursctl -d \"$CONNINFO\" student list (or -c var/hoursd.yaml);"
+		say "make db-stop when done."
 	fi
 	exit "$rc"
+}
+
+# explain's first part as a phrase: minutes counted (all kinds), required, push state.
+part_line() {
+	awk '$1 ~ /^[1-4]$/ && NF >= 10 {
+		printf "part %s, %d minutes counted of %s required, push %s", $1, $3 + $4 + $5 + $6, $9, $10
+		found = 1; exit }
+		END { if (!found) printf "no part counted yet" }'
+}
+
+# The end of the demo in a line a subject (the full texts: the commands named).
+summary() {
+	local q quarter
+	say "positions stored: $(build/hoursctl -d "$CONNINFO" terminal list --format csv |
+		awk -F, 'NR > 1 { n += $5 } END { print n + 0 }') (hoursctl terminal list)"
+	say "lesson student S$stamp: $(build/hoursctl -d "$CONNINFO" explain "S$stamp" | part_line)" \
+		"(hoursctl explain S$stamp)"
+	say "legacy student L$stamp: $(build/hoursctl -d "$CONNINFO" explain "L$stamp" | part_line)" \
+		"(hoursctl explain L$stamp)"
+	say "push outbox: $(build/hoursctl -d "$CONNINFO" push list --format csv |
+		awk -F, 'NR > 1 { n[$4]++ } END { for (s in n) printf "%s%d %s", sep, n[s], s; sep = ", " }') (hoursctl push list)"
+	q=$(build/hoursctl -c "$VAR/hoursd.yaml" findings --school DEMO0001 --format json |
+		python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	say "findings of DEMO0001: $q (hoursctl -c var/hoursd.yaml findings --school DEMO0001)"
+	# This quarter's joint report; its public pages open in any browser.
+	quarter="$(date +%Y)Q$((($(date +%-m) + 2) / 3))"
+	build/hoursctl -c "$VAR/hoursd.yaml" report quarterly "$quarter" --out "$VAR/report" \
+		>"$LOG/report.log" 2>&1 &&
+		say "quarterly report: $VAR/report/quality-$quarter.html (the published index," \
+			"in Chinese; a page per school beside it)"
+	# The demo student's teaching log as the school prints it, with the lesson's photo.
+	build/hoursctl -d "$CONNINFO" explain "S$stamp" --part 3 \
+		--pdf "$VAR/report/teaching-log-S$stamp.pdf" >>"$LOG/report.log" 2>&1 &&
+		say "teaching log: $VAR/report/teaching-log-S$stamp.pdf (hoursctl explain S$stamp --pdf FILE)"
+	say "tamper evidence: $(build/hoursctl -c "$VAR/hoursd.yaml" audit verify | tail -1)"
+}
+
+# A setup step's output into var/log/setup.log; on failure its last lines.
+quiet() {
+	"$@" >>"$LOG/setup.log" 2>&1 || {
+		tail -n 5 "$LOG/setup.log" >&2
+		exit 1
+	}
 }
 trap stop EXIT
 trap 'exit 0' INT TERM
 trap 'exit 141' PIPE
 
-mkdir -p "$VAR"
-scripts/pki.sh "$VAR/pki" "${TERMINALS[@]}" >/dev/null
+mkdir -p "$VAR" "$LOG"
+: >"$LOG/setup.log"
+quiet scripts/pki.sh "$VAR/pki" "${TERMINALS[@]}"
 started=1 # pg.sh may have started it before it fails
-scripts/pg.sh start "$VAR/pg"
+scripts/pg.sh start "$VAR/pg" >/dev/null
 CONNINFO=$(scripts/pg.sh conninfo "$VAR/pg")
 
 ALLOW_ROOT=false
@@ -158,8 +197,9 @@ YAML
 	build/policesim --listen "127.0.0.1:$PSIM_PORT" --cert "$VAR/pki/server.crt" \
 		--key "$VAR/pki/server.key" --client-ca "$VAR/pki/ca.crt" \
 		--verify-cert "$VAR/pki/sign-rsa-${TERMINALS[0]}.crt" --store "$VAR/national/accepted.jsonl" \
-		--national-dir "$VAR/national" &
+		--national-dir "$VAR/national" >"$LOG/policesim.log" 2>&1 &
 	pids+=($!)
+	say "policesim: the national platform on 127.0.0.1:$PSIM_PORT, hoursd pushes to it ($LOG/policesim.log)"
 fi
 
 # POST /booking of the student's exam subject at policesim: its answer.
@@ -180,27 +220,28 @@ book_demo() { # STUDENT PART
 		sleep 1
 	done
 	say "booking subject $part for $student after the push: $(book "$student" "$part")"
-	build/hoursctl -d "$CONNINFO" explain "$student" --pdf "$VAR/national/$student.pdf" --part "$part" &&
+	build/hoursctl -d "$CONNINFO" explain "$student" --pdf "$VAR/national/$student.pdf" --part "$part" \
+		>>"$LOG/setup.log" 2>&1 &&
 		say "its teaching log: $VAR/national/$student.pdf (the pushed one: $VAR/national/pdf-*.pdf)"
 }
 
-build/hoursctl -d "$CONNINFO" migrate --dir sql
+quiet build/hoursctl -d "$CONNINFO" migrate --dir sql
 for t in "${TERMINALS[0]}" "${TERMINALS[2]}"; do
-	build/hoursctl -d "$CONNINFO" terminal add "$t" --cert "$VAR/pki/term-$t.crt"
+	quiet build/hoursctl -d "$CONNINFO" terminal add "$t" --cert "$VAR/pki/term-$t.crt"
 done
 # The timing terminal: its PKCS#12 (pki.sh, password 123456) is what the
 # registration answer hands it; its school's code is the institution number.
-build/hoursctl -d "$CONNINFO" school add DEMO0001 "Demo driving school" --district demo-east
+quiet build/hoursctl -d "$CONNINFO" school add DEMO0001 "Demo driving school" --district demo-east
 # Logins for the supervisors (docs/audit.md, "Roles"): psql "$CONNINFO user=demo_auditor".
-build/hoursctl -d "$CONNINFO" role add auditor demo_auditor
-build/hoursctl -d "$CONNINFO" role add district-auditor demo_east --district demo-east
-build/hoursctl -d "$CONNINFO" role add liaison demo_liaison
-build/hoursctl -d "$CONNINFO" terminal add "${TERMINALS[1]}" --p12 "$VAR/pki/term-${TERMINALS[1]}.p12" \
+quiet build/hoursctl -d "$CONNINFO" role add auditor demo_auditor
+quiet build/hoursctl -d "$CONNINFO" role add district-auditor demo_east --district demo-east
+quiet build/hoursctl -d "$CONNINFO" role add liaison demo_liaison
+quiet build/hoursctl -d "$CONNINFO" terminal add "${TERMINALS[1]}" --p12 "$VAR/pki/term-${TERMINALS[1]}.p12" \
 	--p12-pass 123456 --terminal-no "3100000000000002" --imei 861380000000002
-build/hoursctl -d "$CONNINFO" terminal assign "${TERMINALS[1]}" DEMO0001
-build/hoursctl -d "$CONNINFO" terminal assign "${TERMINALS[2]}" DEMO0001
+quiet build/hoursctl -d "$CONNINFO" terminal assign "${TERMINALS[1]}" DEMO0001
+quiet build/hoursctl -d "$CONNINFO" terminal assign "${TERMINALS[2]}" DEMO0001
 # The school's approved site: the sample field, whose hole the off-site lesson crosses.
-build/hoursctl -d "$CONNINFO" site import DEMO0001 "demo field" conf/site-sample.geojson
+quiet build/hoursctl -d "$CONNINFO" site import DEMO0001 "demo field" conf/site-sample.geojson
 
 # Numbers unique to this run, so that a second run's lesson is a new one.
 stamp=$(printf '%015d' "$(date +%s)")
@@ -213,10 +254,10 @@ seq=$((1 + 100 * ($(date -u +%s) / 60 % 99)))
 # today and scheduled from now on, and a legacy student pre-entered on the
 # police platform before the cut-off (rules.legacy_cutoff, 2023-05-25).
 today=$(date -u -d '+8 hours' +%F)
-build/hoursctl -d "$CONNINFO" student add "S$stamp" --school DEMO0001 --class C1 --enrolled "$today"
-build/hoursctl -d "$CONNINFO" schedule add "S$stamp" --coach "C$stamp" --vehicle "沪A00001" \
+quiet build/hoursctl -d "$CONNINFO" student add "S$stamp" --school DEMO0001 --class C1 --enrolled "$today"
+quiet build/hoursctl -d "$CONNINFO" schedule add "S$stamp" --coach "C$stamp" --vehicle "沪A00001" \
 	--from "$(date -u -d '+7 hours' '+%F %H:%M')" --to "$(date -u -d '+10 hours' '+%F %H:%M')"
-build/hoursctl -d "$CONNINFO" student add "L$stamp" --school DEMO0001 --class C1 \
+quiet build/hoursctl -d "$CONNINFO" student add "L$stamp" --school DEMO0001 --class C1 \
 	--enrolled 2022-09-01 --legacy 2023-01-10
 # The registry (docs/registry.md): the school's coaches of the lessons below, and
 # its training vehicles with the timing terminals bound to them; every login is
@@ -231,24 +272,32 @@ build/hoursctl -d "$CONNINFO" vehicle add 沪A00003 --school DEMO0001 --class C1
 	--terminal "${TERMINALS[2]}"
 build/hoursctl -d "$CONNINFO" coach list --school DEMO0001
 
+say "set up ($LOG/setup.log): the schema, terminals ${TERMINALS[*]}, school DEMO0001 and its site,"
+say "  three supervisor logins, students S$stamp (scheduled now) and L$stamp (legacy)"
+
 # In a session of its own: Ctrl-C reaches the group, and hoursd must get
 # exactly one signal from stop(), or its drain would be cut short.
-setsid build/hoursd -c "$VAR/hoursd.yaml" &
+setsid build/hoursd -c "$VAR/hoursd.yaml" 2>"$LOG/hoursd.log" &
 hoursd=$!
 # Up when its admin listener answers (a probe of the TLS port would be logged
 # as a failed handshake).
 for _ in $(seq 50); do
 	(exec 3<>"/dev/tcp/127.0.0.1/$((PORT + 1))") 2>/dev/null && break
-	alive "$hoursd" || exit 1 # it said why
+	alive "$hoursd" || {
+		tail -n 5 "$LOG/hoursd.log" >&2 # why
+		exit 1
+	}
 	sleep 0.1
 done
-echo "hoursd is up on 127.0.0.1:$PORT (TLS) and :$PLAIN_PORT (plain TCP); demo terminals connect now (Ctrl-C stops everything)"
-echo "meanwhile, in another terminal: build/hoursctl -c var/hoursd.yaml audit verify (docs/audit.md)"
+say "hoursd is up on 127.0.0.1:$PORT (TLS) and :$PLAIN_PORT (plain TCP), its log in $LOG/hoursd.log;"
+say "  demo terminals connect now (Ctrl-C stops everything); meanwhile, in another terminal:"
+say "  build/hoursctl -c var/hoursd.yaml push list (or audit verify: docs/audit.md)"
 # Terminal 1: TLS with the 2013 header and the auth code, a position a second.
 build/termsim --tls --layout 2013 --host 127.0.0.1 --port "$PORT" --ca "$VAR/pki/ca.crt" \
 	--cert "$VAR/pki/term-${TERMINALS[0]}.crt" --key "$VAR/pki/term-${TERMINALS[0]}.key" \
-	--phone "${TERMINALS[0]}" --loop --rate 1 &
+	--phone "${TERMINALS[0]}" --loop --rate 1 >"$LOG/positions.log" 2>&1 &
 pids+=($!)
+say "terminal ${TERMINALS[0]} (TLS, 2013 header): a position a second ($LOG/positions.log)"
 # Terminal 2: a real timing terminal (termsim's default): plain TCP, registration
 # (its PKCS#12 arrives in pieces), signed authentication, signed lessons; and
 # terminal 3 (TLS, 2013 header, its TLS key signs), one lesson.  One after the
@@ -271,26 +320,33 @@ lessons() {
 	now=$(date +%s)
 	t3=(--tls --layout 2013 --port "$PORT" --ca "$VAR/pki/ca.crt" --phone "${TERMINALS[2]}"
 		--cert "$VAR/pki/term-${TERMINALS[2]}.crt" --key "$VAR/pki/term-${TERMINALS[2]}.key")
-	one() {
+	one() { # NAME WHAT ARGS...: a lesson, its output in var/log/lesson-NAME.log, a line said
+		local name=$1 what=$2 rc=0
+		shift 2
 		sleep 1
-		build/termsim --host 127.0.0.1 "$@" &
+		build/termsim --host 127.0.0.1 "$@" >"$LOG/lesson-$name.log" 2>&1 &
 		child=$!
-		wait "$child" || true
+		wait "$child" || rc=$?
 		child=
+		say "lesson $name: $what, termsim exit $rc ($LOG/lesson-$name.log)"
 	}
-	one --port "$PLAIN_PORT" --phone "${TERMINALS[1]}" --imei 861380000000002 \
+	one off-site "terminal ${TERMINALS[1]}, part 2, 10 of 30 minutes off the site: refused, exit 1 expected" \
+		--port "$PLAIN_PORT" --phone "${TERMINALS[1]}" --imei 861380000000002 \
 		--lesson 30 --rate 10 --course 1212010000 --student "F$stamp" --coach "G$stamp" \
-		--record-start $((now - 6000)) --record-seq "$seq" >/dev/null 2>&1
-	one "${t3[@]}" --lesson 5 --rate 10 --course 1213010000 --student "H$stamp" \
+		--record-start $((now - 6000)) --record-seq "$seq"
+	one short-1 "terminal ${TERMINALS[2]}, part 3, 5 records, the lesson left open" \
+		"${t3[@]}" --lesson 5 --rate 10 --course 1213010000 --student "H$stamp" \
 		--coach "K$stamp" --record-start $((now - 4200)) --record-seq "$seq" --no-logout
-	one "${t3[@]}" --lesson 5 --rate 10 --course 1213010000 --student "H$stamp" \
+	one short-2 "terminal ${TERMINALS[2]}, 5 more records 20 minutes later, then the logout" \
+		"${t3[@]}" --lesson 5 --rate 10 --course 1213010000 --student "H$stamp" \
 		--coach "K$stamp" --record-start $((now - 3000)) --record-seq $((seq + 5)) --no-login
-	echo "an unregistered coach's lesson (its login refused: coach_not_registered):"
-	one --port "$PLAIN_PORT" --phone "${TERMINALS[1]}" --imei 861380000000002 \
+	one refused "terminal ${TERMINALS[1]}, a coach not in the registry: the login refused (coach_not_registered), exit 1 expected" \
+		--port "$PLAIN_PORT" --phone "${TERMINALS[1]}" --imei 861380000000002 \
 		--lesson 1 --rate 10 --course 1213010000 --student "R$stamp" --coach "X$stamp" \
-		--record-seq $((seq + 60)) >"$VAR/refused-login.out" 2>&1
-	grep login_result "$VAR/refused-login.out" || true
-	one --port "$PLAIN_PORT" --phone "${TERMINALS[1]}" --imei 861380000000002 \
+		--record-seq $((seq + 60))
+	say "  $(grep login_result "$LOG/lesson-refused.log" | tr '\n' ' ')"
+	one demo "terminal ${TERMINALS[1]} (plain TCP, timing), part 3 for S$stamp, 30 records and a photo" \
+		--port "$PLAIN_PORT" --phone "${TERMINALS[1]}" --imei 861380000000002 \
 		--lesson 30 --rate 1 --course 1213010000 --student "S$stamp" --coach "C$stamp" \
 		--record-seq $((seq + 30)) --photo-file tests/fixtures/student-photo.jpg
 }
@@ -307,9 +363,11 @@ fi
 # The police platform asks before it pre-enters each student (mutual TLS with a
 # certificate of readiness.ca): the scheduled one is ready, the legacy one not.
 for s in "S$stamp" "L$stamp"; do
-	build/policesim pre-enter --hoursd "127.0.0.1:$((PORT + 4))" --ca "$VAR/pki/ca.crt" \
-		--cert "$VAR/pki/term-${TERMINALS[0]}.crt" --key "$VAR/pki/term-${TERMINALS[0]}.key" "$s" ||
-		true
+	a=$(build/policesim pre-enter --hoursd "127.0.0.1:$((PORT + 4))" --ca "$VAR/pki/ca.crt" \
+		--cert "$VAR/pki/term-${TERMINALS[0]}.crt" --key "$VAR/pki/term-${TERMINALS[0]}.key" \
+		"$s" 2>&1) || true
+	printf '%s\n' "$a" >>"$LOG/setup.log"
+	say "pre-entry question for $s: $(printf '%s' "$a" | tail -n 1)"
 done
 # The legacy student's part 1 from a three-party form and its scan (a stand-in
 # PDF), once hoursd has published the syllabus the form is checked against;
@@ -330,11 +388,16 @@ cat >"$VAR/forms/BF-$stamp.json" <<JSON
  "entered_by": "demo clerk", "scan": "BF-$stamp.pdf"}
 JSON
 for _ in $(seq 50); do
-	build/hoursctl -d "$CONNINFO" backfill import "$VAR/forms/BF-$stamp.json" 2>/dev/null && break
+	build/hoursctl -d "$CONNINFO" backfill import "$VAR/forms/BF-$stamp.json" >>"$LOG/setup.log" 2>&1 &&
+		break
 	sleep 0.1
 done
 build/hoursctl -d "$CONNINFO" backfill approve "BF-$stamp" --by "demo supervisor" \
-	--note "checked against the paper form" || true
+	--note "checked against the paper form" >>"$LOG/setup.log" 2>&1 &&
+	say "back-fill: form BF-$stamp of L$stamp imported and approved (hoursctl backfill show BF-$stamp)"
 # Runs until Ctrl-C, or until hoursd or the position terminal stops.
 wait -n "$hoursd" "${pids[@]}" || true
-alive "$hoursd" || exit 1 # it said why
+alive "$hoursd" || {
+	tail -n 5 "$LOG/hoursd.log" >&2 # why
+	exit 1
+}

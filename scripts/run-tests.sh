@@ -242,14 +242,16 @@ SOAK_SECONDS=${CHECK_SOAK_SECONDS:-40} SOAK_TERMINALS=${CHECK_SOAK_TERMINALS:-6}
 	failed=1
 
 # The unit as `make install` writes it, with ExecStart pointed at the staged
-# binary, checked by systemd-analyze verify: any complaint is a failure (it
+# binary (and man at the staged pages), checked by systemd-analyze verify: any complaint is a failure (it
 # exits 0 on unknown keys and misspelt directives, printing a warning).
 unit_verify() {
 	local stage=$WORK/stage out
 	make -s install DESTDIR="$stage" PREFIX=/usr/local >/dev/null || return 1
-	sed "s#/usr/local/bin/#$stage/usr/local/bin/#g" \
+	sed "s#/usr/local/sbin/#$stage/usr/local/sbin/#g" \
 		"$stage/usr/local/lib/systemd/system/hoursd.service" >"$WORK/hoursd.service"
-	out=$(systemd-analyze verify "$WORK/hoursd.service" 2>&1) && [ -z "$out" ] || {
+	# Documentation=man:hoursd(8) is looked up with man: the staged pages.
+	out=$(MANPATH=$stage/usr/local/share/man systemd-analyze verify "$WORK/hoursd.service" 2>&1) &&
+		[ -z "$out" ] || {
 		echo "systemd-analyze verify deploy/hoursd.service (installed): $out"
 		return 1
 	}
@@ -258,6 +260,9 @@ unit_verify() {
 unit_verify || failed=1
 
 scripts/check-man.sh || failed=1
+
+echo "== alerts: promtool check rules and test rules of deploy/prometheus/ (scripts/check-prom.sh)"
+scripts/check-prom.sh || failed=1
 
 echo "== layers: no call or include loop in the daemon or a tool (scripts/check-layers.py)"
 scripts/check-layers.py || failed=1

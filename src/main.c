@@ -30,6 +30,7 @@
 #include "chain.h"
 #include "syllabus.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <openssl/crypto.h>
@@ -354,11 +355,51 @@ static void refused(const char *err)
 	fprintf(stderr, "%s%s\n", log_journal_detect() ? "<3>" : "", err);
 }
 
+/*
+ * hoursd -t: each file that a site supplies (its certificates, hoursd's
+ * checkpoint key) and that cannot be read, a line naming it and where the
+ * docs say how to make it, all of them at once rather than the first; the
+ * number of lines (0: all there, or the file itself is refused).
+ */
+static int missing_site_files(const char *path)
+{
+	static const char how[] = "a site's own (docs/operations.md, \"Certificates\"; "
+				  "for a trial: hoursd-setup --trial-pki, README.Debian)";
+	char err[512], where[512];
+	struct hconf *c = conf_load(path, err, sizeof(err));
+	if (c == NULL)
+		return 0;
+	const struct {
+		const char *key, *file, *how;
+	} files[] = {
+		{"tls.cert", c->tls_cert, how},
+		{"tls.key", c->tls_key, how},
+		{"tls.ca", c->tls_ca, how},
+		{"audit.checkpoint_key", c->audit_checkpoint_key,
+		 "hoursd's own key (docs/audit.md, \"Tamper evidence\"; hoursd-setup makes it)"},
+	};
+	int n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		if (files[i].file == NULL || access(files[i].file, R_OK) == 0)
+			continue;
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s%s %s: %s: %s",
+			 conf_key_where(c, files[i].key, where, sizeof(where)), files[i].key,
+			 files[i].file, strerror(errno), files[i].how);
+		refused(msg);
+		n++;
+	}
+	conf_free(c);
+	return n;
+}
+
 /* hoursd -t: the bundle loaded and checked as the start and a reload do. */
 static int check(const char *path)
 {
 	char err[512];
 	struct bundle b;
+	if (missing_site_files(path) > 0)
+		return 1;
 	if (!bundle_load(path, &b, err, sizeof(err))) {
 		refused(err);
 		return 1;

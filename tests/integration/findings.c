@@ -382,8 +382,10 @@ START_TEST(test_findings_filters_and_formats)
 	ck_assert_int_eq(count_lines_in(ctl_err, "--format is text, csv or json"), 1);
 	ck_assert_int_eq(hoursctl_run("findings --school NOPE"), 1);
 	ck_assert_int_eq(count_lines_in(ctl_err, "no school \"NOPE\""), 1);
-	ck_assert_int_eq(hoursctl_run("findings --from yesterdayish"), 1);
-	ck_assert_int_eq(count_lines_in(ctl_err, "invalid input syntax"), 1);
+	/* A bad time: one line, a usage error, as in every command (no raw SQL error). */
+	ck_assert_int_eq(hoursctl_run("findings --from yesterdayish"), 2);
+	ck_assert_int_eq(count_lines_in(ctl_err, "hoursctl: --from: not a timestamp"), 1);
+	ck_assert_int_eq(count_lines_in(ctl_err, "invalid input syntax"), 0);
 }
 END_TEST
 

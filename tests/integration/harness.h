@@ -69,6 +69,7 @@ TCase *tcase_hardening(void);
 TCase *tcase_sql(void);
 TCase *tcase_teachlog(void);
 TCase *tcase_resend(void);
+TCase *tcase_output(void);
 
 /* ---- harness.c: the test's files, database and programs ---- */
 

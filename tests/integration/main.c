@@ -26,6 +26,7 @@ static TCase *(*const topics[])(void) = {
 	tcase_sql,	   /* sql.c */
 	tcase_teachlog,	   /* teachlog.c */
 	tcase_resend,	   /* resend.c */
+	tcase_output,	   /* output.c */
 };
 
 int main(void)

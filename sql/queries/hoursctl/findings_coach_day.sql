@@ -7,11 +7,11 @@
 SELECT 'coach_overloaded', f.school_code, 'coach ' || f.coach_no, f.day::text,
        f.students::text,
        format('%s students, %s minutes on %s terminals between %s and %s', f.students,
-              f.minutes, f.terminals, local_time(f.first_minute), local_time(f.last_minute)),
+              f.minutes, f.terminals, local_time_z(f.first_minute), local_time_z(f.last_minute)),
        (SELECT jsonb_agg(jsonb_build_object('table', 'training_record',
                                             'student_no', s.student_no, 'terminal', s.phone,
-                                            'minutes', s.n, 'first', local_time(s.first),
-                                            'last', local_time(s.last))
+                                            'minutes', s.n, 'first', local_time_z(s.first),
+                                            'last', local_time_z(s.last))
                          ORDER BY s.first)
           FROM (SELECT r.student_no, t.phone, count(*) AS n, min(r.record_time) AS first,
                        max(r.record_time) AS last

@@ -2,14 +2,14 @@
 -- coach on two or more terminals.  Parameters and columns:
 -- findings_short_lesson.sql ($4 unused: no threshold).
 -- columns: ?column? (finding), school_code, ?column? (subject),
---   local_time (at), cardinality (measure), format (detail),
+--   local_time_z (at), cardinality (measure), format (detail),
 --   jsonb_agg (evidence)
-SELECT 'coach_two_places', f.school_code, 'coach ' || f.coach_no, local_time(f.minute),
+SELECT 'coach_two_places', f.school_code, 'coach ' || f.coach_no, local_time_z(f.minute),
        cardinality(f.terminals)::text,
        format('records on terminals %s in the same minute', array_to_string(f.terminals, ', ')),
        (SELECT jsonb_agg(jsonb_build_object('table', 'record_verdict', 'terminal', t.phone,
                                             'record_no', v.record_no,
-                                            'record_time', local_time(v.record_time),
+                                            'record_time', local_time_z(v.record_time),
                                             'student_no', v.student_no,
                                             'verdict', v.verdict, 'reason', v.reason)
                          ORDER BY v.record_time, v.record_no)

@@ -2,17 +2,17 @@
 -- record of every subject syllabus_subject lists for it.  Parameters
 -- and columns: findings_short_lesson.sql ($4 unused: no threshold).
 -- columns: ?column? (finding), coalesce (school_code), format (subject),
---   local_time (at), count (measure), format (detail), jsonb_agg (evidence)
+--   local_time_z (at), count (measure), format (detail), jsonb_agg (evidence)
 SELECT 'content_reduced', coalesce(f.school_code, ''),
        format('student %s part %s (%s)', f.student_no, f.part, f.vehicle_class),
-       local_time(max(f.last_minute)), count(*)::text,
+       local_time_z(max(f.last_minute)), count(*)::text,
        format('part met without subject %s; subjects trained: %s',
               string_agg(lpad(f.subject::text, 2, '0') || ' ' || f.subject_name, ', '
                          ORDER BY f.subject),
               coalesce(min(f.subjects_trained), 'none')),
        (SELECT jsonb_agg(jsonb_build_object('table', 'record_verdict', 'course_code', c.course_code,
-                                            'records', c.n, 'first', local_time(c.first),
-                                            'last', local_time(c.last))
+                                            'records', c.n, 'first', local_time_z(c.first),
+                                            'last', local_time_z(c.last))
                          ORDER BY c.course_code)
           FROM (SELECT v.course_code, count(*) AS n, min(v.record_time) AS first,
                        max(v.record_time) AS last

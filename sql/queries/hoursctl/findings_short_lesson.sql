@@ -5,9 +5,9 @@
 -- finding, school, subject, at (UTC+8), measure, detail, evidence (a JSON
 -- array of the rows that show it).
 -- columns: ?column? (finding), school_code, ?column? (subject),
---   local_time (at), missing_minutes, format (detail),
+--   local_time_z (at), missing_minutes, format (detail),
 --   jsonb_build_array (evidence)
-SELECT 'minutes_missing', f.school_code, 'student ' || f.student_no, local_time(f.login_at),
+SELECT 'minutes_missing', f.school_code, 'student ' || f.student_no, local_time_z(f.login_at),
        f.missing_minutes::text,
        format('lesson on terminal %s with coach %s (course %s): %s minutes from login to '
               'logout, %s records; the logout declared %s minutes',
@@ -15,13 +15,13 @@ SELECT 'minutes_missing', f.school_code, 'student ' || f.student_no, local_time(
               coalesce(f.declared_minutes::text, '?')),
        jsonb_build_array(
            jsonb_build_object('table', 'session_event', 'terminal', f.terminal,
-                              'kind', 'student_login', 'event_time', local_time(f.login_at),
+                              'kind', 'student_login', 'event_time', local_time_z(f.login_at),
                               'person_no', f.student_no),
            jsonb_build_object('table', 'session_event', 'terminal', f.terminal,
-                              'kind', 'student_logout', 'event_time', local_time(f.logout_at),
+                              'kind', 'student_logout', 'event_time', local_time_z(f.logout_at),
                               'person_no', f.student_no, 'minutes', f.declared_minutes),
            jsonb_build_object('table', 'training_record', 'terminal', f.terminal,
-                              'session_login_at', local_time(f.login_at),
+                              'session_login_at', local_time_z(f.login_at),
                               'records', f.recorded_minutes,
                               'first_record_no', f.first_record,
                               'last_record_no', f.last_record))::text

@@ -2,7 +2,7 @@
 -- anomalies of findings_terminal_anomaly.sql over the vendor's records.
 -- Parameters and columns: findings_short_lesson.sql ($4 the clock skew).
 -- columns: ?column? (finding), ?column? (school_code), ?column? (subject),
---   local_time (at), count (measure), format (detail), jsonb_agg (evidence)
+--   local_time_z (at), count (measure), format (detail), jsonb_agg (evidence)
 WITH a AS (
 	SELECT * FROM finding_record_anomaly x
 	 WHERE ($1::text IS NULL OR x.school_code = $1)
@@ -16,7 +16,7 @@ rec AS (
 	   AND ($2::timestamptz IS NULL OR r.record_time >= $2)
 	   AND ($3::timestamptz IS NULL OR r.record_time < $3)
 	 GROUP BY ts.vendor)
-SELECT 'tampered_vendor', '', 'vendor ' || a.vendor, local_time(max(a.at)), count(*)::text,
+SELECT 'tampered_vendor', '', 'vendor ' || a.vendor, local_time_z(max(a.at)), count(*)::text,
        format('%s anomalies on %s terminals, %s records stored from the vendor''s terminals',
               count(*), count(DISTINCT a.terminal_id), coalesce(min(rec.records), 0)),
        (SELECT jsonb_agg(jsonb_build_object('table', 'finding_record_anomaly',

@@ -10,7 +10,7 @@
 SELECT s.student_no, sc.code, sc.name, s.vehicle_class, coalesce(s.enrolled_on::text, '-'),
        s.legacy, coalesce(s.pre_entered_on::text, '-'),
        coalesce(encode(s.id_card_sha256, 'hex'), ''), s.enrolled_by,
-       to_char(local_clock(s.created_at), 'YYYY-MM-DD HH24:MI'),
+       to_char(local_clock(s.created_at), 'YYYY-MM-DD HH24:MI"+08"'),
        coalesce((SELECT held_class FROM licence_held h WHERE h.student_no = s.student_no), '')
   FROM student s JOIN school sc ON sc.id = s.school_id
  WHERE s.student_no = $1

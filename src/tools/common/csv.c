@@ -3,6 +3,7 @@
  */
 #include "hoursd.h"
 #include "common/csv.h"
+#include "common/progress.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -214,7 +215,12 @@ const char *csv_get(const struct csv *c, int i)
 bool csv_import(struct csv *c, csv_row_fn row, void *arg, struct csv_counts *n)
 {
 	int r;
+	unsigned long rows = 0;
+	char what[160];
+	snprintf(what, sizeof(what), "import %s", c->path);
+	progress_begin(what, "rows", 0);
 	while ((r = csv_next(c)) != 0) {
+		progress_step(++rows);
 		if (r < 0) {
 			n->refused++;
 			if (ferror(c->f))
@@ -232,9 +238,11 @@ bool csv_import(struct csv *c, csv_row_fn row, void *arg, struct csv_counts *n)
 			n->refused++;
 			break;
 		case CSV_ABORT:
+			progress_end();
 			return false;
 		}
 	}
+	progress_end();
 	n->read_error = ferror(c->f) != 0;
 	return true;
 }

@@ -71,6 +71,7 @@ PGconn *pgq_conn(void)
 		return NULL;
 	}
 	PQclear(PQexec(db, sql_session_warnings_only));
+	PQclear(PQexec(db, sql_session_time_zone));
 	return db;
 }
 

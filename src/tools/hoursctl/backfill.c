@@ -11,6 +11,7 @@
 #include "students.h"
 #include "common/cfg.h"
 #include "common/csv.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "conf.h"
 #include "log.h"
@@ -377,7 +378,7 @@ int backfill_list(const struct args *a)
 	PGresult *r = pgq_query(sql_backfill_list, 1, v);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }
@@ -412,7 +413,7 @@ int backfill_show(const struct args *a)
 	PGresult *r = pgq_query(sql_backfill_show, 1, v);
 	if (r == NULL)
 		return 1;
-	bool found = show_form(r);
+	bool found = PQntuples(r) > 0 && (out_show("form", r, true) || show_form(r));
 	PQclear(r);
 	if (!found) {
 		fprintf(stderr, "hoursctl: backfill show: no form %s\n", form_no);
@@ -421,15 +422,19 @@ int backfill_show(const struct args *a)
 	PGresult *s = pgq_query(sql_backfill_steps, 1, v);
 	if (s == NULL)
 		return 1;
-	printf("steps (UTC+8)\n");
-	for (int i = 0; i < PQntuples(s); i++)
-		printf("  %-8s %s by %s (database user %s)%s%s\n",
-		       PQgetvalue(s, i, BACKFILL_STEPS_STEP), PQgetvalue(s, i, BACKFILL_STEPS_AT),
-		       PQgetvalue(s, i, BACKFILL_STEPS_BY_NAME),
-		       PQgetvalue(s, i, BACKFILL_STEPS_DB_USER),
-		       PQgetvalue(s, i, BACKFILL_STEPS_NOTE)[0] ? ": " : "",
-		       PQgetvalue(s, i, BACKFILL_STEPS_NOTE));
+	if (!out_show("steps", s, false)) {
+		printf("steps (UTC+8)\n");
+		for (int i = 0; i < PQntuples(s); i++)
+			printf("  %-8s %s by %s (database user %s)%s%s\n",
+			       PQgetvalue(s, i, BACKFILL_STEPS_STEP),
+			       PQgetvalue(s, i, BACKFILL_STEPS_AT),
+			       PQgetvalue(s, i, BACKFILL_STEPS_BY_NAME),
+			       PQgetvalue(s, i, BACKFILL_STEPS_DB_USER),
+			       PQgetvalue(s, i, BACKFILL_STEPS_NOTE)[0] ? ": " : "",
+			       PQgetvalue(s, i, BACKFILL_STEPS_NOTE));
+	}
 	PQclear(s);
+	out_end(stdout);
 	return 0;
 }
 

@@ -67,10 +67,16 @@ bool check_uint(const char *name, const char *v, unsigned long lo, unsigned long
 bool check_time(const char *name, const char *v, time_t *out)
 {
 	const char *p[1] = {v};
-	PGresult *r = pgq_query(sql_timestamp_epoch, 1, p);
-	if (r == NULL) {
-		if (pgq_status() == 0) /* not when the database was not reached */
-			fprintf(stderr, "hoursctl: %s: not a timestamp\n", name);
+	/* Its own error, in one line: not the server's (pgq_exec says nothing). */
+	PGresult *r = pgq_exec(sql_timestamp_epoch, 1, p);
+	if (r == NULL) /* not reached: said */
+		return false;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr,
+			"hoursctl: %s: not a timestamp: \"%s\" (YYYY-MM-DD HH:MM, China time; or "
+			"with a zone, +08)\n",
+			name, v);
+		PQclear(r);
 		return false;
 	}
 	*out = (time_t)strtoll(PQgetvalue(r, 0, TIMESTAMP_EPOCH_EPOCH), NULL, 10);

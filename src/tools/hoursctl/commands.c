@@ -6,6 +6,7 @@
  */
 #include "hoursd.h"
 #include "hoursctl.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "jt808.h"
 #include "jtx.h"
@@ -148,7 +149,7 @@ int commands_list(const struct args *a)
 	PGresult *r = pgq_query(sql_terminal_command_list, 1, v);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }

@@ -281,7 +281,14 @@ int findings_run(const struct args *a)
 			format);
 		return 2;
 	}
-	if (!findings_limits(&q.lim) || (q.school && !school_known(q.school)))
+	if (!findings_limits(&q.lim))
+		return 1;
+	/* The times as every command reads them (check.c): a bad one is a usage error. */
+	time_t t;
+	if ((q.from && !check_time("--from", q.from, &t)) ||
+	    (q.to && !check_time("--to", q.to, &t)))
+		return check_time_rc();
+	if (q.school && !school_known(q.school))
 		return 1;
 	return pgq_conn() ? print(&q, format, stdout) : 1;
 }

@@ -115,8 +115,10 @@ bool check_label(const char *what, const char *s, size_t max);
 bool check_uint(const char *name, const char *v, unsigned long lo, unsigned long hi,
 		unsigned long *out);
 /*
- * A timestamp as PostgreSQL reads it (say the zone: 2026-11-30 08:00+08)
- * to Unix seconds: the first statement of the command.  False (said).
+ * A timestamp as PostgreSQL reads it in hoursctl's session, whose zone is
+ * Asia/Shanghai (common/pgq.c): '2026-11-30 08:00' is China time, a zone
+ * may be given.  To Unix seconds: the first statement of the command.
+ * False (said).
  */
 bool check_time(const char *name, const char *v, time_t *out);
 /* The exit status after check_time() failed: the database's when it was not reached, else 2. */

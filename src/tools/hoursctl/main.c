@@ -19,6 +19,7 @@
 #include "hoursd.h"
 #include "hoursctl.h"
 #include "common/cfg.h"
+#include "common/out.h"
 #include "common/pgq.h"
 
 #include <getopt.h>
@@ -43,15 +44,17 @@ static const struct verb verbs[] = {
 	 "                                   this hoursctl runs from its build directory,\n"
 	 "                                   else " HOURSD_SQLDIR "\n"},
 	{"terminal", "add", "NUMBER",
-	 {"--cert", "--p12", "--p12-pass", "--sign-cert", "--terminal-no", "--imei", "--serial"},
+	 {"--cert", "--p12", "--p12-pass", "--sign-cert", "--terminal-no", "--imei", "--serial",
+	  "--p12-pass-file"},
 	 terminals_add,
-	 "  terminal add NUMBER (--cert FILE | --p12 FILE --p12-pass PASS)\n"
+	 "  terminal add NUMBER (--cert FILE | --p12 FILE (--p12-pass PASS | --p12-pass-file F))\n"
 	 "               [--sign-cert FILE] [--terminal-no NO] [--imei IMEI] [--serial S]\n"
 	 "                                   provision a terminal: its TLS certificate\n"
 	 "                                   (--cert), or the PKCS#12 the national CA\n"
 	 "                                   issued it (--p12: handed out at registration,\n"
 	 "                                   its certificate checks the terminal's\n"
-	 "                                   signatures), the certificate it signs with\n"
+	 "                                   signatures; its password, or F's first line),\n"
+	 "                                   the certificate it signs with\n"
 	 "                                   (default: the P12's, else the TLS one), its\n"
 	 "                                   16-character timing number, and the IMEI and\n"
 	 "                                   factory serial its registration must match;\n"
@@ -59,8 +62,8 @@ static const struct verb verbs[] = {
 	 "                                   zeros (013800000001 as 13800000001), as\n"
 	 "                                   terminals pad it differently; every command\n"
 	 "                                   takes either form\n"},
-	{"terminal", "list", "", {NULL}, terminals_list,
-	 "  terminal list                    list terminals (numbers without leading zeros),\n"
+	{"terminal", "list", "", {"--format"}, terminals_list,
+	 "  terminal list [--format F]       list terminals (numbers without leading zeros),\n"
 	 "                                   with records sent unsigned and records whose\n"
 	 "                                   signature failed\n"},
 	{"terminal", "quirk", "NUMBER escaped-sums|rsa-raw on|off", {NULL}, terminals_quirk,
@@ -72,16 +75,17 @@ static const struct verb verbs[] = {
 	 commands_fetch_records,
 	 "  terminal fetch-records NUMBER --from TS --to TS [--count N] [--expires S]\n"
 	 "                                   ask the terminal to upload its records of\n"
-	 "                                   that time again (0x8205; TS as PostgreSQL\n"
-	 "                                   reads it, with its zone: '2026-11-30 08:00+08')\n"},
+	 "                                   that time again (0x8205; TS: '2026-11-30\n"
+	 "                                   08:00', China time, as every time is)\n"},
 	{"terminal", "photo", "NUMBER", {"--channel", "--size", "--expires"}, commands_photo,
 	 "  terminal photo NUMBER [--channel N] [--size N] [--expires S]\n"
 	 "                                   ask the terminal to take a photo now (0x8301)\n"},
 	{"terminal", "ban", "NUMBER on|off", {"--message", "--expires"}, commands_ban,
 	 "  terminal ban NUMBER on|off [--message TEXT] [--expires S]\n"
 	 "                                   stop or allow training on the terminal (0x8502)\n"},
-	{"terminal", "commands", "[NUMBER]", {NULL}, commands_list,
-	 "  terminal commands [NUMBER]       the commands queued, sent and answered; a\n"
+	{"terminal", "commands", "[NUMBER]", {"--format"}, commands_list,
+	 "  terminal commands [NUMBER] [--format F]\n"
+	 "                                   the commands queued, sent and answered; a\n"
 	 "                                   command waits for its terminal to authenticate\n"
 	 "                                   on some hoursd, S seconds at most (default 1 day)\n"},
 	{"terminal", "disable|enable", "NUMBER", {NULL}, terminals_status,
@@ -98,15 +102,16 @@ static const struct verb verbs[] = {
 	 "  school set-district CODE DISTRICT|none\n"
 	 "                                   the district whose district auditors see the\n"
 	 "                                   school (none: no district)\n"},
-	{"school", "list", "", {NULL}, schools_list,
-	 "  school list                      list schools\n"},
+	{"school", "list", "", {"--format"}, schools_list,
+	 "  school list [--format F]         list schools\n"},
 	{"site", "import", "SCHOOL_CODE SITE_NAME FILE.geojson", {"--kind"}, schools_site_import,
 	 "  site import SCHOOL_CODE SITE_NAME FILE.geojson [--kind field|road]\n"
 	 "                                   validate and store a training site; the same\n"
 	 "                                   name again replaces it (kind default: field,\n"
 	 "                                   or the stored one)\n"},
-	{"site", "list", "[SCHOOL_CODE]", {NULL}, schools_site_list,
-	 "  site list [SCHOOL_CODE]          list training sites\n"},
+	{"site", "list", "[SCHOOL_CODE]", {"--format"}, schools_site_list,
+	 "  site list [SCHOOL_CODE] [--format F]\n"
+	 "                                   list training sites\n"},
 	{"coach", "add", "COACH", {"--school", "--name", "--teach", "--id-card", "--licence",
 				  "--licensed", "--occupation", "--level", "--drive", "--employ",
 				  "--hired", "--left"}, registry_coach_add,
@@ -128,11 +133,12 @@ static const struct verb verbs[] = {
 	 "                                   hired_on, left_on]): every good row stored, each\n"
 	 "                                   bad one reported as FILE:LINE: reason (exit 1);\n"
 	 "                                   importing the file again changes nothing\n"},
-	{"coach", "list", "", {"--school"}, registry_coach_list,
-	 "  coach list [--school CODE]       the coaches, with the minutes accepted under\n"
+	{"coach", "list", "", {"--school", "--format"}, registry_coach_list,
+	 "  coach list [--school CODE] [--format F]\n"
+	 "                                   the coaches, with the minutes accepted under\n"
 	 "                                   them in the last 90 days\n"},
-	{"coach", "show", "COACH", {NULL}, registry_coach_show,
-	 "  coach show COACH                 one coach's facts and history\n"},
+	{"coach", "show", "COACH", {"--format"}, registry_coach_show,
+	 "  coach show COACH [--format F]    one coach's facts and history\n"},
 	{"coach", "retire", "COACH", {NULL}, registry_coach_retire,
 	 "  coach retire COACH               the coach leaves the registry: logins refused\n"
 	 "                                   from now (rules.coach_retired), history kept\n"},
@@ -152,10 +158,11 @@ static const struct verb verbs[] = {
 	 "                                   school, class [, vehicle_no, plate_color,\n"
 	 "                                   frame_no, engine_no, make, model, bought_on,\n"
 	 "                                   terminal]), as coach import\n"},
-	{"vehicle", "list", "", {"--school"}, registry_vehicle_list,
-	 "  vehicle list [--school CODE]     the vehicles, with the terminal bound to each\n"},
-	{"vehicle", "show", "PLATE", {NULL}, registry_vehicle_show,
-	 "  vehicle show PLATE               one vehicle's facts, terminals and history\n"},
+	{"vehicle", "list", "", {"--school", "--format"}, registry_vehicle_list,
+	 "  vehicle list [--school CODE] [--format F]\n"
+	 "                                   the vehicles, with the terminal bound to each\n"},
+	{"vehicle", "show", "PLATE", {"--format"}, registry_vehicle_show,
+	 "  vehicle show PLATE [--format F]  one vehicle's facts, terminals and history\n"},
 	{"vehicle", "retire", "PLATE", {NULL}, registry_vehicle_retire,
 	 "  vehicle retire PLATE             the vehicle leaves the registry, history kept;\n"
 	 "                                   a terminal still bound to it: logins refused\n"
@@ -182,11 +189,13 @@ static const struct verb verbs[] = {
 	 "                                   pre_entered_on]): every good row stored, each bad\n"
 	 "                                   one reported as FILE:LINE: reason (exit 1);\n"
 	 "                                   importing the file again changes nothing\n"},
-	{"student", "list", "", {"--school"}, students_list,
-	 "  student list [--school CODE]     the students enrolled, with today's slots and\n"
+	{"student", "list", "", {"--school", "--format"}, students_list,
+	 "  student list [--school CODE] [--format F]\n"
+	 "                                   the students enrolled, with today's slots and\n"
 	 "                                   their back-fill forms\n"},
-	{"student", "show", "STUDENT", {NULL}, students_show,
-	 "  student show STUDENT             one student's enrolment and schedule\n"},
+	{"student", "show", "STUDENT", {"--format"}, students_show,
+	 "  student show STUDENT [--format F]\n"
+	 "                                   one student's enrolment and schedule\n"},
 	{"schedule", "add", "STUDENT", {"--coach", "--vehicle", "--from", "--to"}, schedule_add,
 	 "  schedule add STUDENT --coach NO --vehicle PLATE --from TIME --to TIME\n"
 	 "                                   a slot: the student trains with that coach in\n"
@@ -197,8 +206,8 @@ static const struct verb verbs[] = {
 	 "  schedule import FILE.csv         the slots of a CSV (columns student_no, coach_no,\n"
 	 "                                   plate, starts_at, ends_at), reported as student\n"
 	 "                                   import is; again changes nothing\n"},
-	{"schedule", "list", "", {"--student", "--day"}, schedule_list,
-	 "  schedule list [--student S] [--day DATE]\n"
+	{"schedule", "list", "", {"--student", "--day", "--format"}, schedule_list,
+	 "  schedule list [--student S] [--day DATE] [--format F]\n"
 	 "                                   the slots (DATE: YYYY-MM-DD, UTC+8)\n"},
 	{"backfill", "import", "FORM", {"--scan"}, backfill_import,
 	 "  backfill import FORM [--scan FILE]\n"
@@ -218,10 +227,12 @@ static const struct verb verbs[] = {
 	 "                                   counts toward its part from the judge's next\n"
 	 "                                   batch, and a part it completes is pushed marked\n"
 	 "                                   back-filled\n"},
-	{"backfill", "list", "", {"--state"}, backfill_list,
-	 "  backfill list [--state S]        the forms (S: pending, approved, rejected)\n"},
-	{"backfill", "show", "FORM", {NULL}, backfill_show,
-	 "  backfill show FORM               one form as entered, its scan's SHA-256, its\n"
+	{"backfill", "list", "", {"--state", "--format"}, backfill_list,
+	 "  backfill list [--state S] [--format F]\n"
+	 "                                   the forms (S: pending, approved, rejected)\n"},
+	{"backfill", "show", "FORM", {"--format"}, backfill_show,
+	 "  backfill show FORM [--format F]\n"
+	 "                                   one form as entered, its scan's SHA-256, its\n"
 	 "                                   packet and every step with who and when\n"},
 	{"explain", NULL, "STUDENT", {"--pdf", "--part"}, audit_explain,
 	 "  explain STUDENT                  progress per part, the practice mileage and the\n"
@@ -253,9 +264,9 @@ static const struct verb verbs[] = {
 	 "                                   confidence, vehicles without a terminal,\n"
 	 "                                   silent terminals, a low share of real-time\n"
 	 "                                   uploads; thresholds: findings.* of -c FILE\n"
-	 "                                   (else their defaults); TS as PostgreSQL reads\n"
-	 "                                   it ('2026-07-01 00:00+08'); exit 0 whatever\n"
-	 "                                   is found (docs/audit.md)\n"},
+	 "                                   (else their defaults); TS: '2026-07-01 00:00'\n"
+	 "                                   (China time); exit 0 whatever is found\n"
+	 "                                   (docs/audit.md)\n"},
 	{"report", "quarterly", "QUARTER", {"--out"}, report_quarterly,
 	 "  report quarterly QUARTER --out DIR\n"
 	 "                                   the joint report of QUARTER (2026Q3) into DIR:\n"
@@ -299,11 +310,12 @@ static const struct verb verbs[] = {
 	 "                                   the signed checkpoints of the chain; --export\n"
 	 "                                   writes them to FILE, a witness kept outside\n"
 	 "                                   the database\n"},
-	{"push", "list", "", {"--state"}, outbox_list,
-	 "  push list [--state S]            the push outbox (S: pending, sending, done,\n"
+	{"push", "list", "", {"--state", "--format"}, outbox_list,
+	 "  push list [--state S] [--format F]\n"
+	 "                                   the push outbox (S: pending, sending, done,\n"
 	 "                                   failed), oldest first\n"},
-	{"push", "show", "ID", {NULL}, outbox_show,
-	 "  push show ID                     one packet: its body as sent and every attempt\n"
+	{"push", "show", "ID", {"--format"}, outbox_show,
+	 "  push show ID [--format F]        one packet: its body as sent and every attempt\n"
 	 "                                   with status, latency, outcome and answer\n"},
 	{"push", "retry", "ID", {NULL}, outbox_retry,
 	 "  push retry ID                    re-drive a failed packet: pending now, same\n"
@@ -322,6 +334,13 @@ static void usage(FILE *f)
 		"The database: -d CONNINFO (a libpq connection string), else database.conninfo\n"
 		"of the hoursd configuration FILE (-c), else $HOURSD_DB; it is reached only\n"
 		"once the arguments are valid.  Exit status: 0 done, 1 failed, 2 usage error.\n"
+		"Times: one rule for every command: a time without a zone ('2026-12-08 08:00')\n"
+		"is China Standard Time (Asia/Shanghai), whatever PGTZ or the server says; a\n"
+		"zone may be given ('2026-12-08 00:00+00'); times printed carry their offset.\n"
+		"--format F (F: text, csv or json) of a list or show: aligned columns, CSV with a\n"
+		"header line, or JSON (a list: an array of objects keyed by the column titles;\n"
+		"a show: an object of its parts).  Imports, audit verify and report quarterly\n"
+		"show a count and a rate on a terminal (nothing when stderr is not one).\n"
 		"Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "%s", verbs[i].usage);
@@ -567,6 +586,10 @@ static int dispatch(int n, char **words)
 		usage_of(stdout, k, NULL);
 		return 0;
 	}
+	/* --format, of every verb that names it (common/out.h) */
+	for (size_t i = 0; i < MAX_OPTS && v->opts[i]; i++)
+		if (strcmp(v->opts[i], "--format") == 0 && !out_set(name, a.opt[i]))
+			return 2;
 	return v->run(&a);
 }
 

@@ -4,6 +4,7 @@
  */
 #include "hoursd.h"
 #include "hoursctl.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "queries.h"
 
@@ -35,7 +36,7 @@ int outbox_list(const struct args *a)
 	PGresult *r = pgq_query(sql_push_list, 1, v);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }
@@ -68,9 +69,12 @@ static int show_attempts(const char *const v[1])
 	PGresult *r = pgq_query(sql_push_show_attempts, 1, v);
 	if (r == NULL)
 		return 1;
-	printf("\nattempts: %d\n", PQntuples(r));
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	if (!out_show("attempts", r, false)) {
+		printf("\nattempts: %d\n", PQntuples(r));
+		pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	}
 	PQclear(r);
+	out_end(stdout);
 	return 0;
 }
 
@@ -89,15 +93,16 @@ int outbox_show(const struct args *a)
 		PQclear(r);
 		return 1;
 	}
-	printf("packet %s\n  student %s, part %s, class %s\n  state %s, attempts %s\n"
-	       "  created %s, next attempt %s, done %s, re-driven %s\n  last error: %s\n"
-	       "  body: %s\n",
-	       id, PQgetvalue(r, 0, PUSH_SHOW_STUDENT_NO), PQgetvalue(r, 0, PUSH_SHOW_PART),
-	       PQgetvalue(r, 0, PUSH_SHOW_VEHICLE_CLASS), PQgetvalue(r, 0, PUSH_SHOW_STATE),
-	       PQgetvalue(r, 0, PUSH_SHOW_ATTEMPTS), PQgetvalue(r, 0, PUSH_SHOW_CREATED),
-	       PQgetvalue(r, 0, PUSH_SHOW_NEXT_ATTEMPT), PQgetvalue(r, 0, PUSH_SHOW_DONE),
-	       PQgetvalue(r, 0, PUSH_SHOW_REDRIVEN), PQgetvalue(r, 0, PUSH_SHOW_LAST_ERROR),
-	       PQgetvalue(r, 0, PUSH_SHOW_BODY));
+	if (!out_show("packet", r, true))
+		printf("packet %s\n  student %s, part %s, class %s\n  state %s, attempts %s\n"
+		       "  created %s, next attempt %s, done %s, re-driven %s\n  last error: %s\n"
+		       "  body: %s\n",
+		       id, PQgetvalue(r, 0, PUSH_SHOW_STUDENT_NO), PQgetvalue(r, 0, PUSH_SHOW_PART),
+		       PQgetvalue(r, 0, PUSH_SHOW_VEHICLE_CLASS), PQgetvalue(r, 0, PUSH_SHOW_STATE),
+		       PQgetvalue(r, 0, PUSH_SHOW_ATTEMPTS), PQgetvalue(r, 0, PUSH_SHOW_CREATED),
+		       PQgetvalue(r, 0, PUSH_SHOW_NEXT_ATTEMPT), PQgetvalue(r, 0, PUSH_SHOW_DONE),
+		       PQgetvalue(r, 0, PUSH_SHOW_REDRIVEN), PQgetvalue(r, 0, PUSH_SHOW_LAST_ERROR),
+		       PQgetvalue(r, 0, PUSH_SHOW_BODY));
 	PQclear(r);
 	return show_attempts(v);
 }

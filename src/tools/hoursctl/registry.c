@@ -11,6 +11,7 @@
 #include "hoursctl.h"
 #include "students.h"
 #include "common/csv.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "conf.h"
 #include "queries.h"
@@ -278,7 +279,7 @@ int registry_coach_list(const struct args *a)
 	PGresult *r = pgq_query(sql_coach_list, 1, v);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }
@@ -290,6 +291,11 @@ static int show_history(const char *kind, const char *key)
 	PGresult *h = pgq_query(sql_registry_history, 2, v);
 	if (h == NULL)
 		return 1;
+	if (out_show("history", h, false)) {
+		PQclear(h);
+		out_end(stdout);
+		return 0;
+	}
 	printf("history        %d\n", PQntuples(h));
 	for (int i = 0; i < PQntuples(h); i++)
 		printf("  %s  %-8s school %s  by %s\n", PQgetvalue(h, i, REGISTRY_HISTORY_AT),
@@ -313,16 +319,19 @@ int registry_coach_show(const struct args *a)
 		return 1;
 	}
 #define G(c) dash(PQgetvalue(r, 0, COACH_SHOW_##c))
-	printf("coach          %s\nschool         %s\nname           %s\nidentity card  %s%s\n"
-	       "licence        %s (first %s), classes %s\noccupation     %s level %s\n"
-	       "teaches        %s\nemployment     %s (hired %s, left %s)\nstatus         %s%s%s\n"
-	       "registered     %s UTC+8\n",
-	       G(COACH_NO), G(CODE), G(NAME),
-	       PQgetvalue(r, 0, COACH_SHOW_ID_CARD_SHA256)[0] ? "SHA-256 " : "none recorded",
-	       PQgetvalue(r, 0, COACH_SHOW_ID_CARD_SHA256), G(LICENCE_NO), G(LICENSED_ON), G(DRIVE),
-	       G(OCCUPATION_NO), G(OCCUPATION_LEVEL), G(TEACH), G(EMPLOY_STATUS), G(HIRED_ON),
-	       G(LEFT_ON), G(STATUS), PQgetvalue(r, 0, COACH_SHOW_RETIRED_AT)[0] ? " since " : "",
-	       PQgetvalue(r, 0, COACH_SHOW_RETIRED_AT), G(CREATED));
+	if (!out_show("coach", r, true))
+		printf("coach          %s\nschool         %s\nname           %s\nidentity card  %s%s\n"
+		       "licence        %s (first %s), classes %s\noccupation     %s level %s\n"
+		       "teaches        %s\nemployment     %s (hired %s, left %s)\nstatus         %s%s%s\n"
+		       "registered     %s UTC+8\n",
+		       G(COACH_NO), G(CODE), G(NAME),
+		       PQgetvalue(r, 0, COACH_SHOW_ID_CARD_SHA256)[0] ? "SHA-256 "
+								      : "none recorded",
+		       PQgetvalue(r, 0, COACH_SHOW_ID_CARD_SHA256), G(LICENCE_NO), G(LICENSED_ON),
+		       G(DRIVE), G(OCCUPATION_NO), G(OCCUPATION_LEVEL), G(TEACH), G(EMPLOY_STATUS),
+		       G(HIRED_ON), G(LEFT_ON), G(STATUS),
+		       PQgetvalue(r, 0, COACH_SHOW_RETIRED_AT)[0] ? " since " : "",
+		       PQgetvalue(r, 0, COACH_SHOW_RETIRED_AT), G(CREATED));
 #undef G
 	PQclear(r);
 	return show_history("coach", a->pos[0]);
@@ -546,7 +555,7 @@ int registry_vehicle_list(const struct args *a)
 	PGresult *r = pgq_query(sql_vehicle_list, 1, v);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }
@@ -564,25 +573,30 @@ int registry_vehicle_show(const struct args *a)
 		return 1;
 	}
 #define G(c) dash(PQgetvalue(r, 0, VEHICLE_SHOW_##c))
-	printf("vehicle        %s (%s)\nschool         %s\nvehicle no     %s\nframe          %s\n"
-	       "engine         %s\nmake / model   %s / %s\nclass          %s\nbought         %s\n"
-	       "status         %s%s%s\nregistered     %s UTC+8\n",
-	       G(PLATE), G(PLATE_COLOR), G(CODE), G(VEHICLE_NO), G(FRAME_NO), G(ENGINE_NO), G(MAKE),
-	       G(MODEL), G(VEHICLE_CLASS), G(BOUGHT_ON), G(STATUS),
-	       PQgetvalue(r, 0, VEHICLE_SHOW_RETIRED_AT)[0] ? " since " : "",
-	       PQgetvalue(r, 0, VEHICLE_SHOW_RETIRED_AT), G(CREATED));
+	if (!out_show("vehicle", r, true))
+		printf("vehicle        %s (%s)\nschool         %s\nvehicle no     %s\nframe          %s\n"
+		       "engine         %s\nmake / model   %s / %s\nclass          %s\nbought         %s\n"
+		       "status         %s%s%s\nregistered     %s UTC+8\n",
+		       G(PLATE), G(PLATE_COLOR), G(CODE), G(VEHICLE_NO), G(FRAME_NO), G(ENGINE_NO),
+		       G(MAKE), G(MODEL), G(VEHICLE_CLASS), G(BOUGHT_ON), G(STATUS),
+		       PQgetvalue(r, 0, VEHICLE_SHOW_RETIRED_AT)[0] ? " since " : "",
+		       PQgetvalue(r, 0, VEHICLE_SHOW_RETIRED_AT), G(CREATED));
 #undef G
 	PQclear(r);
 	PGresult *b = pgq_query(sql_vehicle_bindings, 1, v);
 	if (b == NULL)
 		return 1;
-	printf("terminals      %d\n", PQntuples(b));
-	for (int i = 0; i < PQntuples(b); i++)
-		printf("  %s  from %s%s%s  by %s\n", PQgetvalue(b, i, VEHICLE_BINDINGS_PHONE),
-		       PQgetvalue(b, i, VEHICLE_BINDINGS_BOUND_AT),
-		       PQgetvalue(b, i, VEHICLE_BINDINGS_UNBOUND_AT)[0] ? " until " : " (now)",
-		       PQgetvalue(b, i, VEHICLE_BINDINGS_UNBOUND_AT),
-		       PQgetvalue(b, i, VEHICLE_BINDINGS_BOUND_BY));
+	if (!out_show("terminals", b, false)) {
+		printf("terminals      %d\n", PQntuples(b));
+		for (int i = 0; i < PQntuples(b); i++)
+			printf("  %s  from %s%s%s  by %s\n",
+			       PQgetvalue(b, i, VEHICLE_BINDINGS_PHONE),
+			       PQgetvalue(b, i, VEHICLE_BINDINGS_BOUND_AT),
+			       PQgetvalue(b, i, VEHICLE_BINDINGS_UNBOUND_AT)[0] ? " until "
+										: " (now)",
+			       PQgetvalue(b, i, VEHICLE_BINDINGS_UNBOUND_AT),
+			       PQgetvalue(b, i, VEHICLE_BINDINGS_BOUND_BY));
+	}
 	PQclear(b);
 	return show_history("vehicle", a->pos[0]);
 }

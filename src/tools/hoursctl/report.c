@@ -13,6 +13,7 @@
 #include "quality.h"
 #include "common/csv.h"
 #include "common/pgq.h"
+#include "common/progress.h"
 #include "queries.h"
 
 #include <errno.h>
@@ -410,7 +411,9 @@ static json_t *schools_of(const char *quarter, const char *from, const char *to,
 	if (r == NULL)
 		return NULL;
 	json_t *schools = json_array();
+	progress_begin("report quarterly", "schools", (unsigned long)PQntuples(r));
 	for (int i = 0; i < PQntuples(r); i++) {
+		progress_step((unsigned long)i);
 		json_t *s = school_of(r, i, all, from, to);
 		if (s == NULL) {
 			json_decref(schools);
@@ -419,6 +422,8 @@ static json_t *schools_of(const char *quarter, const char *from, const char *to,
 		}
 		json_array_append_new(schools, s);
 	}
+	progress_step(json_array_size(schools));
+	progress_end();
 	PQclear(r);
 	return schools;
 }

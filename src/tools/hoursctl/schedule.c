@@ -8,6 +8,7 @@
 #include "hoursctl.h"
 #include "students.h"
 #include "common/csv.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "conf.h"
 #include "queries.h"
@@ -178,7 +179,7 @@ int schedule_list(const struct args *a)
 	PGresult *r = pgq_query(sql_schedule_list, 2, v);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }

@@ -5,6 +5,7 @@
  */
 #include "hoursd.h"
 #include "hoursctl.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "geo.h"
 #include "queries.h"
@@ -39,7 +40,7 @@ int schools_list(const struct args *a)
 	PGresult *r = pgq_query(sql_school_list, 0, NULL);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }
@@ -143,7 +144,7 @@ int schools_site_list(const struct args *a)
 	PGresult *r = pgq_query(sql_site_list, 1, v);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }

@@ -7,9 +7,12 @@
 #include "hoursctl.h"
 #include "students.h"
 #include "common/csv.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "conf.h"
 #include "queries.h"
+
+#include <time.h>
 
 /* ---- small checks ---- */
 
@@ -101,6 +104,17 @@ struct student_fields {
 	bool legacy;
 };
 
+/* Today in China (UTC+8), YYYY-MM-DD: no enrolment or pre-entry is later. */
+static const char *today_cst(void)
+{
+	static char day[16];
+	time_t t = time(NULL) + 8 * 3600;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	return day;
+}
+
 /* Why a student's facts are refused, or NULL. */
 static const char *student_refusal(const struct student_fields *f, char *buf, size_t cap)
 {
@@ -119,6 +133,16 @@ static const char *student_refusal(const struct student_fields *f, char *buf, si
 		return "pre-entry date: YYYY-MM-DD expected";
 	if (f->legacy && f->pre_entered_on == NULL)
 		return "a legacy student needs the police pre-entry date";
+	if (strcmp(f->enrolled_on, today_cst()) > 0) {
+		snprintf(buf, cap, "enrolment date %s is after today (%s, China time)",
+			 f->enrolled_on, today_cst());
+		return buf;
+	}
+	if (f->pre_entered_on && strcmp(f->pre_entered_on, today_cst()) > 0) {
+		snprintf(buf, cap, "pre-entry date %s is after today (%s, China time)",
+			 f->pre_entered_on, today_cst());
+		return buf;
+	}
 	if (f->pre_entered_on && strcmp(f->pre_entered_on, f->enrolled_on) < 0) {
 		snprintf(buf, cap, "pre-entry date %s is before the enrolment date %s",
 			 f->pre_entered_on, f->enrolled_on);
@@ -147,6 +171,11 @@ static const char *enrol_reason(const char *outcome, const struct student_fields
 {
 	if (strcmp(outcome, "no_school") == 0)
 		snprintf(buf, cap, "no school %s (hoursctl school add)", f->school);
+	else if (strcmp(outcome, "no_class") == 0)
+		snprintf(buf, cap,
+			 "vehicle class %s is not in the syllabus (rules.syllabus, as hoursd "
+			 "published it: docs/syllabus.md)",
+			 f->vehicle_class);
 	else
 		snprintf(buf, cap,
 			 "student %s is enrolled already with other facts (school, class, dates, "
@@ -276,7 +305,7 @@ int students_list(const struct args *a)
 	PGresult *r = pgq_query(sql_student_list, 1, v);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }
@@ -288,7 +317,7 @@ static bool show_student(const PGresult *r)
 		return false;
 	bool legacy = PQgetvalue(r, 0, STUDENT_SHOW_LEGACY)[0] == 't';
 	printf("student        %s\nschool         %s (%s)\nclass          %s\nenrolled       %s "
-	       "(by %s, entered %s UTC+8)\n",
+	       "(by %s, entered %s)\n",
 	       PQgetvalue(r, 0, STUDENT_SHOW_STUDENT_NO), PQgetvalue(r, 0, STUDENT_SHOW_CODE),
 	       PQgetvalue(r, 0, STUDENT_SHOW_NAME), PQgetvalue(r, 0, STUDENT_SHOW_VEHICLE_CLASS),
 	       PQgetvalue(r, 0, STUDENT_SHOW_ENROLLED_ON),
@@ -310,7 +339,7 @@ int students_show(const struct args *a)
 	PGresult *r = pgq_query(sql_student_show, 1, v);
 	if (r == NULL)
 		return 1;
-	bool found = show_student(r);
+	bool found = PQntuples(r) > 0 && (out_show("student", r, true) || show_student(r));
 	PQclear(r);
 	if (!found) {
 		fprintf(stderr, "hoursctl: student show: no student %s enrolled\n", student_no);
@@ -319,14 +348,17 @@ int students_show(const struct args *a)
 	PGresult *s = pgq_query(sql_schedule_list, 2, v);
 	if (s == NULL)
 		return 1;
-	printf("slots          %d\n", PQntuples(s));
-	for (int i = 0; i < PQntuples(s); i++)
-		printf("  %s - %s  coach %s  vehicle %s\n",
-		       PQgetvalue(s, i, SCHEDULE_LIST_STARTS_AT),
-		       PQgetvalue(s, i, SCHEDULE_LIST_ENDS_AT),
-		       PQgetvalue(s, i, SCHEDULE_LIST_COACH_NO),
-		       PQgetvalue(s, i, SCHEDULE_LIST_PLATE));
+	if (!out_show("slots", s, false)) {
+		printf("slots          %d\n", PQntuples(s));
+		for (int i = 0; i < PQntuples(s); i++)
+			printf("  %s - %s  coach %s  vehicle %s\n",
+			       PQgetvalue(s, i, SCHEDULE_LIST_STARTS_AT),
+			       PQgetvalue(s, i, SCHEDULE_LIST_ENDS_AT),
+			       PQgetvalue(s, i, SCHEDULE_LIST_COACH_NO),
+			       PQgetvalue(s, i, SCHEDULE_LIST_PLATE));
+	}
 	PQclear(s);
+	out_end(stdout);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  */
 #include "hoursd.h"
 #include "hoursctl.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "jt808.h"
 #include "log.h"
@@ -152,7 +153,8 @@ static bool terminal_opts_valid(const struct terminal_opts *o)
 		return false;
 	}
 	if (!o->p12 != !o->p12_pass) {
-		fprintf(stderr, "hoursctl: --p12 and --p12-pass go together\n");
+		fprintf(stderr,
+			"hoursctl: --p12 and --p12-pass (or --p12-pass-file) go together\n");
 		return false;
 	}
 	if (o->p12_pass && strlen(o->p12_pass) > 12) {
@@ -238,26 +240,65 @@ static int add_store(const char *number, const char *want, const struct terminal
 	return 0;
 }
 
-/* terminal add NUMBER (--cert FILE | --p12 FILE --p12-pass PASS) [...] */
+/*
+ * --p12-pass-file F: the first line of F, the password (kept off the command
+ * line, where ps and the shell's history would show it); malloc'd into *pass.
+ * 0, or the exit status (said): 2 with --p12-pass too or an empty line, 1
+ * when F cannot be read.
+ */
+static int pass_from_file(const char *path, const char *given, char **pass)
+{
+	*pass = NULL;
+	if (path == NULL)
+		return 0;
+	if (given) {
+		fprintf(stderr,
+			"hoursctl: terminal add: --p12-pass or --p12-pass-file, not both\n");
+		return 2;
+	}
+	char *text = check_read_file(path, NULL);
+	if (text == NULL) {
+		fprintf(stderr, "hoursctl: terminal add: --p12-pass-file: cannot read %s\n", path);
+		return 1;
+	}
+	text[strcspn(text, "\r\n")] = '\0';
+	if (text[0] == '\0') {
+		fprintf(stderr,
+			"hoursctl: terminal add: --p12-pass-file: %s: an empty first line\n", path);
+		free(text);
+		return 2;
+	}
+	*pass = text;
+	return 0;
+}
+
+/* terminal add NUMBER (--cert FILE | --p12 FILE --p12-pass PASS|--p12-pass-file F) [...] */
 int terminals_add(const struct args *a)
 {
+	char *file_pass;
+	int prc = pass_from_file(a->opt[7], a->opt[2], &file_pass);
+	if (prc)
+		return prc;
 	const struct terminal_opts o = {.cert = a->opt[0],
 					.p12 = a->opt[1],
-					.p12_pass = a->opt[2],
+					.p12_pass = file_pass ? file_pass : a->opt[2],
 					.sign_cert = a->opt[3],
 					.terminal_no = a->opt[4],
 					.imei = a->opt[5],
 					.serial = a->opt[6]};
 	char want[21];
 	struct add d = {0};
-	if (!terminal_opts_valid(&o))
+	if (!terminal_opts_valid(&o)) {
+		free(file_pass);
 		return 2;
+	}
 	jt808_phone_norm(a->pos[0], want);
 	int rc = add_read(&o, want, &d) ? add_store(a->pos[0], want, &o, &d) : 1;
 	free(d.tls.pem);
 	free(d.sig.pem);
 	free(d.p12.pem);
 	free(d.p12_der);
+	free(file_pass);
 	return rc;
 }
 
@@ -318,7 +359,7 @@ int terminals_list(const struct args *a)
 	PGresult *r = pgq_query(sql_terminal_list, 0, NULL);
 	if (r == NULL)
 		return 1;
-	pgq_table(stdout, r, cols, ARRAY_SIZE(cols));
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "hoursctl.h"
 #include "common/cfg.h"
 #include "common/pgq.h"
+#include "common/progress.h"
 #include "chain.h"
 #include "conf.h"
 #include "jtx.h"
@@ -270,7 +271,9 @@ static bool walk_chain(struct verify *v, const struct checkpoint *cp, int ncp, l
 {
 	struct walk w = {.expect = 1, .cp = cp, .ncp = ncp, .ctx = EVP_MD_CTX_new()};
 	bool ok = w.ctx != NULL;
+	progress_begin("audit verify: chain", "links", 0);
 	for (int rows = 1; ok && rows > 0;) {
+		progress_step((unsigned long)w.after);
 		char after_s[24];
 		snprintf(after_s, sizeof(after_s), "%lld", w.after);
 		const char *p[2] = {after_s, LINK_PAGE};
@@ -281,6 +284,7 @@ static bool walk_chain(struct verify *v, const struct checkpoint *cp, int ncp, l
 			walk_link(v, &w, r, i);
 		PQclear(r);
 	}
+	progress_end();
 	for (; ok && w.k < ncp; w.k++)
 		problem(v, "checkpoint n=%lld (%s): the chain ends at link %lld (links deleted)",
 			cp[w.k].n, cp[w.k].when, w.after);
@@ -409,7 +413,9 @@ static bool check_signatures(struct verify *v, const char *const range[3], unsig
 	struct sig_cache *sigs = sig_cache_new(4096);
 	char tid[24] = "", rno[64] = "";
 	bool ok = sigs != NULL;
+	progress_begin("audit verify: signatures", "records", 0);
 	while (ok) {
+		progress_step(*checked);
 		const char *p[6] = {
 			range[0],   range[1], range[2], tid[0] ? tid : NULL, tid[0] ? rno : NULL,
 			RECORD_PAGE};
@@ -431,6 +437,7 @@ static bool check_signatures(struct verify *v, const char *const range[3], unsig
 		if (rows == 0)
 			break;
 	}
+	progress_end();
 	sig_cache_free(sigs);
 	return ok;
 }
