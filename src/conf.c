@@ -45,6 +45,7 @@ static bool check_hostport(const char *s, char *why, size_t whylen);
 static bool check_platform_no(const char *s, char *why, size_t whylen);
 static bool check_unsigned(const char *s, char *why, size_t whylen);
 static bool check_push_profile(const char *s, char *why, size_t whylen);
+static bool check_national_esignature(const char *s, char *why, size_t whylen);
 static bool check_schedule(const char *s, char *why, size_t whylen);
 static bool check_date(const char *s, char *why, size_t whylen);
 
@@ -131,6 +132,9 @@ static const struct conf_key conf_keys[] = {
 	      true),
 	KUINT("push.national_examresult", push_national_examresult, 0, 999, 1, true),
 	KBOOL("push.national_review", push_national_review, 0, true),
+	KUINT("push.national_failed_max", push_national_failed_max, 1, 100, 3, true),
+	KSTR("push.national_esignature", push_national_esignature, "body", true,
+	     check_national_esignature),
 	KSTR("rules.schedule", schedule_policy, "flag", true, check_schedule),
 	KSTR("rules.legacy_cutoff", legacy_cutoff, "2023-05-25", true, check_date),
 	KOFF("listen.readiness", listen_readiness, NULL, false, check_hostport),
@@ -292,6 +296,14 @@ static bool check_push_profile(const char *s, char *why, size_t whylen)
 	if (strcmp(s, "hoursd") == 0 || strcmp(s, "national") == 0)
 		return true;
 	snprintf(why, whylen, "\"hoursd\" or \"national\" expected");
+	return false;
+}
+
+static bool check_national_esignature(const char *s, char *why, size_t whylen)
+{
+	if (strcmp(s, "body") == 0 || strcmp(s, "pdf") == 0 || strcmp(s, "none") == 0)
+		return true;
+	snprintf(why, whylen, "\"body\", \"pdf\" or \"none\" expected");
 	return false;
 }
 

@@ -54,6 +54,7 @@
 #include <libpq-fe.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -84,7 +85,9 @@ struct job {
 	char *doc;	/* sql_teaching_log's document */
 	unsigned char *pdf;
 	size_t pdf_len;
-	bool review; /* done under the national profile: fetch the review */
+	bool review;	   /* done under the national profile: fetch the review */
+	unsigned failed_1; /* the platform's answers of errorcode 1 since the last re-drive */
+	char *seal_pem;	   /* the packet's school's seal key (PEM), NULL: none */
 };
 
 /* A connection finished with, freed after the loop pass. */
@@ -144,6 +147,7 @@ static void job_free(struct job *j)
 	json_decref(j->fields);
 	free(j->doc);
 	free(j->pdf);
+	free(j->seal_pem);
 	free(j);
 }
 
@@ -217,7 +221,7 @@ static void job_record(struct job *j, int status, const struct push_verdict *v, 
 {
 	struct push_config *c = j->cfg;
 	struct timespec t1;
-	char started[32], latency[16], st[16], delay[32], maxage[16], attempt[16];
+	char started[32], latency[16], st[16], delay[32], maxage[16], attempt[16], ec[16];
 	const char *decision = v->outcome == PUSH_ACCEPTED || v->outcome == PUSH_DUPLICATE ? "done"
 			       : v->outcome == PUSH_REJECTED || fail_now ? "failed"
 									 : "retry";
@@ -234,7 +238,8 @@ static void job_record(struct job *j, int status, const struct push_verdict *v, 
 	snprintf(delay, sizeof(delay), "%.3f", d);
 	snprintf(maxage, sizeof(maxage), "%u", c->max_age_s);
 	snprintf(attempt, sizeof(attempt), "%u", j->attempt);
-	const char *vals[11] = {j->id,
+	snprintf(ec, sizeof(ec), "%d", v->errorcode);
+	const char *vals[12] = {j->id,
 				attempt,
 				started,
 				latency,
@@ -244,10 +249,13 @@ static void job_record(struct job *j, int status, const struct push_verdict *v, 
 				decision,
 				delay,
 				maxage,
-				*v->error ? v->error : NULL};
+				*v->error ? v->error : NULL,
+				v->has_errorcode ? ec : NULL};
 
 	count_outcome(j->p->st, v->outcome);
-	if (v->outcome == PUSH_REJECTED)
+	if (v->platform_refused)
+		j->p->st->push_failed_platform++;
+	else if (v->outcome == PUSH_REJECTED)
 		j->p->st->push_failed_rejected++;
 	enum log_level lvl = v->outcome == PUSH_REJECTED || v->config_problem || fail_now
 				     ? HLOG_ERROR
@@ -259,7 +267,7 @@ static void job_record(struct job *j, int status, const struct push_verdict *v, 
 	if (strcmp(decision, "retry") == 0)
 		log_debug("push: packet %s: next attempt in %.1f s", j->id, d);
 	j->state = J_RECORDING;
-	db_query(j->p->db, sql_push_record, 11, vals, on_recorded, j);
+	db_query(j->p->db, sql_push_record, 12, vals, on_recorded, j);
 }
 
 static const char *http_error_text(int e)
@@ -332,7 +340,7 @@ static void on_response(struct evhttp_request *req, void *arg)
 		const char *ra = evhttp_find_header(h, "Retry-After");
 		if (j->cfg->national) {
 			national_classify(status, body, n, ra, evhttp_find_header(h, "Date"),
-					  time(NULL), &v);
+					  time(NULL), j->failed_1, j->cfg->failed_max, &v);
 			j->review = j->cfg->review && v.outcome == PUSH_ACCEPTED;
 		} else {
 			push_classify(status, body, n, ra, time(NULL), &v);
@@ -647,6 +655,36 @@ static void not_sent(struct job *j, const char *what, const char *why)
 	job_record(j, 0, &v, NULL, false);
 }
 
+/*
+ * esignature (push.national_esignature): the seal key of the packet's
+ * school (school_seal) over body (the body with esignature "") or over
+ * the teaching log's PDF.  False with err when the school has no seal.
+ */
+static bool esignature(struct job *j, const char *body, char hex[NATIONAL_SIGN_HEX + 1], char *err,
+		       size_t errlen)
+{
+	const char *school = json_string_value(json_object_get(j->fields, "school_code"));
+	if (j->seal_pem == NULL) {
+		snprintf(err, errlen,
+			 "school %s has no seal for esignature (push.national_esignature): "
+			 "hoursctl school seal %s --p12 FILE --pass-file FILE",
+			 school ? school : "?", school ? school : "CODE");
+		return false;
+	}
+	BIO *b = BIO_new_mem_buf(j->seal_pem, -1);
+	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	bool ok = k && (j->cfg->esign == NATIONAL_ESIGN_PDF
+				? national_seal(k, j->pdf, j->pdf_len, hex)
+				: national_seal(k, (const uint8_t *)body, strlen(body), hex));
+	EVP_PKEY_free(k);
+	ERR_clear_error();
+	if (!ok)
+		snprintf(err, errlen, "school %s: its seal key cannot sign (RSA-2048 expected)",
+			 school ? school : "?");
+	return ok;
+}
+
 /* The national body with the uploaded PDF's id, kept with the packet, then sent (on_saved). */
 static void national_save(struct job *j, const char *pdfid)
 {
@@ -657,7 +695,20 @@ static void national_save(struct job *j, const char *pdfid)
 	json_t *doc = json_loads(j->doc, 0, NULL);
 	const struct national_values nv = {j->cfg->rectype, j->cfg->rectype_backfilled,
 					   j->cfg->examresult};
-	char *body = national_body(&f, &nv, json_object_get(doc, "rnums"), pdfid, err, sizeof(err));
+	char *body =
+		national_body(&f, &nv, json_object_get(doc, "rnums"), pdfid, "", err, sizeof(err));
+	if (body && j->cfg->esign != NATIONAL_ESIGN_NONE) {
+		/* esignature: the school's seal over the body without it, or over the PDF. */
+		char seal[NATIONAL_SIGN_HEX + 1];
+		if (!esignature(j, body, seal, err, sizeof(err))) {
+			free(body);
+			body = NULL;
+		} else {
+			free(body);
+			body = national_body(&f, &nv, json_object_get(doc, "rnums"), pdfid, seal,
+					     err, sizeof(err));
+		}
+	}
 	json_decref(doc);
 	if (body == NULL) {
 		unbuildable(j, err);
@@ -699,7 +750,8 @@ static void on_uploaded(struct evhttp_request *req, void *arg)
 		}
 		/* The upload's errorcode means what it means for the stage hours (201, 202...). */
 		national_classify(status, body, n, evhttp_find_header(h, "Retry-After"),
-				  evhttp_find_header(h, "Date"), time(NULL), &v);
+				  evhttp_find_header(h, "Date"), time(NULL), j->failed_1,
+				  j->cfg->failed_max, &v);
 		if (v.outcome == PUSH_ACCEPTED) {
 			v.outcome = PUSH_ERROR;
 			snprintf(v.error, sizeof(v.error), "%s", why);
@@ -731,10 +783,27 @@ static void on_forms(void *arg, const PGresult *res)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &j->t0);
 	j->started = now_wall();
-	if (!national_call(j, EVHTTP_REQ_POST, "/imageup/epdfimg", j->pdf, j->pdf_len,
-			   "application/pdf", j->pdf, j->pdf_len, on_uploaded, J_UPLOADING, why,
-			   sizeof(why)))
+	/* multipart/form-data, one part named file; sign= over the file's bytes alone. */
+	unsigned char *form = NULL, rnd[16];
+	size_t flen = 0;
+	char boundary[48], ctype[96], rhex[33];
+	for (int tries = 0; form == NULL && tries < 4; tries++) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			break;
+		hex_encode(rhex, rnd, sizeof(rnd));
+		snprintf(boundary, sizeof(boundary), "hoursd-%s", rhex);
+		form = national_multipart(j->pdf, j->pdf_len, "teachlog.pdf", "application/pdf",
+					  boundary, &flen);
+	}
+	if (form == NULL) {
+		not_sent(j, "teaching-log upload: ", "cannot make the multipart form");
+		return;
+	}
+	snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s", boundary);
+	if (!national_call(j, EVHTTP_REQ_POST, "/imageup/epdfimg", j->pdf, j->pdf_len, ctype, form,
+			   flen, on_uploaded, J_UPLOADING, why, sizeof(why)))
 		not_sent(j, "teaching-log upload: ", why);
+	free(form);
 }
 
 /* The teaching log's document; then the back-filled forms. */
@@ -832,6 +901,10 @@ static void take_row(struct push *p, const PGresult *res, int r)
 	j->backoff_n = (unsigned)col_ll(res, r, PUSH_TAKE_SINCE_REDRIVE);
 	snprintf(j->student, sizeof(j->student), "%s", PQgetvalue(res, r, PUSH_TAKE_STUDENT_NO));
 	j->part = (int)col_ll(res, r, PUSH_TAKE_PART);
+	j->failed_1 = (unsigned)col_ll(res, r, PUSH_TAKE_FAILED_1);
+	if (!PQgetisnull(res, r, PUSH_TAKE_SEAL) &&
+	    (j->seal_pem = strdup(PQgetvalue(res, r, PUSH_TAKE_SEAL))) == NULL)
+		die("out of memory");
 	j->next = p->jobs;
 	p->jobs = j;
 	p->njobs++;

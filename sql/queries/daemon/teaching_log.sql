@@ -10,7 +10,7 @@
 -- the part's packet was made by the terminals alone, as push_take.sql
 -- counts them), each kind capped by the syllabus as the push sends them
 -- (capped(), sql/007_pipeline.sql): a legacy student's part may have forms
--- only.  rnums, the counted records' numbers for the national body's
+-- only.  rnums, the counted records' own numbers for the national body's
 -- recarray.
 -- columns: json_build_object (doc)
 WITH sel AS (
@@ -54,11 +54,11 @@ SELECT json_build_object(
                                               WHERE h.student_no = pr.student_no)),
     'mileage_km', (pr.mileage_dkm / 10)::text || '.' || (pr.mileage_dkm % 10)::text,
     'records', (SELECT count(*) FROM rec)),
-  -- The counted records' numbers, terminal number and record number
-  -- joined (the national body's recarray; not drawn in the PDF).
-  'rnums', coalesce((SELECT json_agg(coalesce(te.terminal_no, te.phone) || r.record_no
-                                     ORDER BY coalesce(te.terminal_no, te.phone), r.record_no)
-                       FROM rec r JOIN terminal te ON te.id = r.terminal_id), '[]'::json),
+  -- The counted records' own numbers (0x0203's 26-digit record number,
+  -- which begins with the terminal's number), as the public code sends
+  -- them in the national body's recarray; not drawn in the PDF.
+  'rnums', coalesce((SELECT json_agg(DISTINCT r.record_no ORDER BY r.record_no)
+                       FROM rec r), '[]'::json),
   'lessons', coalesce((
     SELECT json_agg(json_build_object(
              'terminal', coalesce(te.terminal_no, te.phone),

@@ -98,6 +98,13 @@ static const struct verb verbs[] = {
 	 "  school set-district CODE DISTRICT|none\n"
 	 "                                   the district whose district auditors see the\n"
 	 "                                   school (none: no district)\n"},
+	{"school", "seal", "CODE", {"--p12", "--pass-file"}, schools_seal,
+	 "  school seal CODE --p12 FILE --pass-file FILE\n"
+	 "                                   store the school's electronic seal (an RSA-2048\n"
+	 "                                   key and its certificate in PKCS#12; the password\n"
+	 "                                   the first line of the pass file): esignature of\n"
+	 "                                   the national stage hours; readable by hoursd's\n"
+	 "                                   role only\n"},
 	{"school", "list", "", {NULL}, schools_list,
 	 "  school list                      list schools\n"},
 	{"site", "import", "SCHOOL_CODE SITE_NAME FILE.geojson", {"--kind"}, schools_site_import,

@@ -1,0 +1,24 @@
+-- 020_national.sql - the national interface as the platforms implement it
+-- (docs/push-contract.md, "The national profile"): each answer's
+-- errorcode kept with the attempt (errorcode 1 is retried a bounded number
+-- of times), and the schools' electronic seals that sign esignature.
+
+-- The national platform's errorcode of an attempt's answer (NULL: none,
+-- or the project's own contract).  The pusher counts the answers of 1
+-- since the last re-drive (push.national_failed_max).
+ALTER TABLE push_attempt ADD COLUMN errorcode integer;
+
+-- A school's electronic seal (电子印章): the key and certificate of the
+-- PKCS#12 given to `hoursctl school seal`, the key as unencrypted PKCS#8
+-- PEM.  esignature of the stage hours is made with it.  Readable by
+-- hoursd's role only (audit_secret: no auditor, no liaison).
+CREATE TABLE school_seal (
+	school_id  bigint PRIMARY KEY REFERENCES school,
+	cert_pem   text NOT NULL,
+	key_pem    text NOT NULL,
+	serial     text NOT NULL,          -- upper-case hex, no padding
+	not_after  timestamptz NOT NULL,
+	sealed_at  timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO audit_secret (tbl, col, why) VALUES
+	('school_seal', NULL, 'the schools'' seal keys');
