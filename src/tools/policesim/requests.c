@@ -131,7 +131,9 @@ static void national_request(struct psim *ps, struct evhttp_request *req, const 
 		return;
 	}
 	int code = f == F_E1 ? 1 : f == F_E201 ? 201 : f == F_E202 ? 202 : 0;
-	char *out = natsim_handle(ps->nat, post, path, query, body, n, code, &status, &what);
+	const char *ctype =
+		evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	char *out = natsim_handle(ps->nat, post, path, query, ctype, body, n, code, &status, &what);
 	struct answer a = {ACT_SEND, status, "OK", evbuffer_new(), false};
 	if (a.body && out)
 		evbuffer_add(a.body, out, strlen(out));
