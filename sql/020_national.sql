@@ -22,3 +22,14 @@ CREATE TABLE school_seal (
 );
 INSERT INTO audit_secret (tbl, col, why) VALUES
 	('school_seal', NULL, 'the schools'' seal keys');
+
+-- The stage review (push.national_review): fetched once the packet is
+-- accepted, then again on a back-off schedule until it is final (errorcode
+-- 0 with a valid), and at once when the platform's reviewmsg notice names
+-- the student's subject.  review_due: when the next fetch is due (NULL:
+-- none); review_fetches: fetches made.
+ALTER TABLE push_packet
+	ADD COLUMN review_due      timestamptz,
+	ADD COLUMN review_fetches  integer NOT NULL DEFAULT 0;
+CREATE INDEX push_packet_review_due ON push_packet (review_due) WHERE review_due IS NOT NULL;
+ALTER TABLE push_review ADD COLUMN final boolean NOT NULL DEFAULT false;

@@ -133,6 +133,8 @@ static const struct conf_key conf_keys[] = {
 	KUINT("push.national_examresult", push_national_examresult, 0, 999, 1, true),
 	KBOOL("push.national_review", push_national_review, 0, true),
 	KUINT("push.national_failed_max", push_national_failed_max, 1, 100, 3, true),
+	KUINT("push.national_review_min_s", push_national_review_min_s, 1, 86400, 300, true),
+	KUINT("push.national_review_max_s", push_national_review_max_s, 1, 2592000, 86400, true),
 	KSTR("push.national_esignature", push_national_esignature, "body", true,
 	     check_national_esignature),
 	KSTR("rules.schedule", schedule_policy, "flag", true, check_schedule),

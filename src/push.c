@@ -106,11 +106,11 @@ struct push {
 	struct job *jobs;
 	struct dead *dead;
 	unsigned njobs, ticks;
-	bool taking, counting, draining, stopped;
+	bool taking, taking_reviews, counting, draining, stopped;
 };
 
 static void poke(struct push *p);
-static bool start_review(struct job *j);
+static void review_due(struct job *j, double in_s);
 
 static double now_wall(void)
 {
@@ -200,8 +200,10 @@ static void on_recorded(void *arg, const PGresult *res)
 			log_error("push: packet %s (student %s, part %d) failed: %s", j->id,
 				  j->student, j->part, error);
 		}
-		if (strcmp(state, "done") == 0 && j->review && start_review(j))
-			return; /* the job goes when the review is stored */
+		if (strcmp(state, "done") == 0 && j->review) {
+			review_due(j, 0); /* fetched by the reviews' take; the job goes */
+			return;
+		}
 	} else if (res && !p->stopped) {
 		log_warn("push: packet %s attempt %u recorded, but its lease had passed to another "
 			 "attempt",
@@ -365,9 +367,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	j->bev = NULL;
 	if (j->state == J_REVIEW) {
 		log_warn("push: packet %s: no review within push.timeout_s", j->id);
-		struct push *p = j->p;
-		job_free(j);
-		poke(p);
+		review_due(j, j->cfg->review_min_s);
 		return;
 	}
 	if (j->state == J_UPLOADING)
@@ -460,7 +460,16 @@ static bool national_call(struct job *j, enum evhttp_cmd_type cmd, const char *p
 {
 	struct push_config *c = j->cfg;
 	char sign[NATIONAL_SIGN_HEX + 1], full[2400];
+	/*
+	 * A fresh ts on every call, never one this process used before: the
+	 * platform refuses a reused one (201), and calls in flight together
+	 * may start within the same millisecond.
+	 */
+	static uint64_t last_ts;
 	uint64_t ts = (uint64_t)(now_wall() * 1000.0);
+	if (ts <= last_ts)
+		ts = last_ts + 1;
+	last_ts = ts;
 	if (!national_sign(c->sign_key, sdata, sn, ts, sign)) {
 		snprintf(why, cap, "cannot sign with push.sign_key");
 		return false;
@@ -831,12 +840,27 @@ static void on_review_saved(void *arg, const PGresult *res)
 {
 	struct job *j = arg;
 	struct push *p = j->p;
+	if (res && PQntuples(res) == 1 && !p->stopped)
+		log_info("push: packet %s: review %s", j->id,
+			 PQgetvalue(res, 0, PUSH_REVIEW_SAVE_FINAL)[0] == 't'
+				 ? "final"
+				 : "not final yet: fetched again later");
 	job_free(j);
 	if (!p->stopped)
 		poke(p);
 }
 
-/* The review's answer, stored (push_review) when it has an errorcode. */
+/* The review's next fetch is due in in_s seconds (push_review_due.sql); then the job goes. */
+static void review_due(struct job *j, double in_s)
+{
+	char s[32];
+	snprintf(s, sizeof(s), "%.3f", in_s);
+	const char *vals[2] = {j->id, s};
+	j->state = J_RECORDING;
+	db_query(j->p->db, sql_push_review_due, 2, vals, on_review_saved, j);
+}
+
+/* The review's answer, stored (push_review) when it has an errorcode; else fetched again later. */
 static void on_review(struct evhttp_request *req, void *arg)
 {
 	struct job *j = arg;
@@ -852,40 +876,82 @@ static void on_review(struct evhttp_request *req, void *arg)
 		log_warn("push: packet %s: the review's answer is %s (HTTP %d)", j->id,
 			 status > 0 ? "malformed" : "missing", status);
 		json_decref(a);
-		job_free(j);
-		poke(p);
+		review_due(j, j->cfg->review_min_s);
 		return;
 	}
-	char code[24], answer[ANSWER_KEPT + 1];
+	char code[24], answer[ANSWER_KEPT + 1], lo[16], hi[16];
 	char *data = json_is_object(json_object_get(a, "data"))
 			     ? json_dumps(json_object_get(a, "data"), JSON_COMPACT)
 			     : NULL;
 	snprintf(code, sizeof(code), "%lld", (long long)json_integer_value(ec));
+	snprintf(lo, sizeof(lo), "%u", j->cfg->review_min_s);
+	snprintf(hi, sizeof(hi), "%u", j->cfg->review_max_s);
 	push_sanitize(body, n, answer, sizeof(answer), true);
 	log_info("push: packet %s: review fetched, errorcode %s", j->id, code);
-	const char *vals[4] = {j->id, code, answer, data};
+	const char *vals[6] = {j->id, code, answer, data, lo, hi};
 	j->state = J_RECORDING;
-	db_query(p->db, sql_push_review_save, 4, vals, on_review_saved, j);
+	db_query(p->db, sql_push_review_save, 6, vals, on_review_saved, j);
 	free(data);
 	json_decref(a);
 }
 
 /* GET {base}/{stunum}-stagetrainningtimereview-{subject}, signed over stunum and subject. */
-static bool start_review(struct job *j)
+static void start_review(struct job *j)
 {
 	char path[128], keys[64], why[200];
 	snprintf(path, sizeof(path), "/%s-stagetrainningtimereview-%d", j->student, j->part);
 	snprintf(keys, sizeof(keys), "%s%d", j->student, j->part);
 	if (national_call(j, EVHTTP_REQ_GET, path, keys, strlen(keys), NULL, NULL, 0, on_review,
 			  J_REVIEW, why, sizeof(why)))
-		return true;
+		return;
 	log_warn("push: packet %s: review not fetched: %s", j->id, why);
 	if (j->evcon) {
 		evhttp_connection_free(j->evcon);
 		j->evcon = NULL;
 		j->bev = NULL;
 	}
-	return false;
+	review_due(j, j->cfg->review_min_s);
+}
+
+/* The reviews due, taken: a job each (push_review_take.sql). */
+static void on_reviews_taken(void *arg, const PGresult *res)
+{
+	struct push *p = arg;
+	p->taking_reviews = false;
+	if (p->stopped || res == NULL || p->cfg == NULL)
+		return;
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct job *j = calloc(1, sizeof(*j));
+		if (j == NULL)
+			die("out of memory");
+		j->p = p;
+		j->cfg = push_config_ref(p->cfg);
+		snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, r, PUSH_REVIEW_TAKE_ID));
+		snprintf(j->student, sizeof(j->student), "%s",
+			 PQgetvalue(res, r, PUSH_REVIEW_TAKE_STUDENT_NO));
+		j->part = (int)col_ll(res, r, PUSH_REVIEW_TAKE_PART);
+		j->next = p->jobs;
+		p->jobs = j;
+		p->njobs++;
+		p->st->push_in_flight = p->njobs;
+		clock_gettime(CLOCK_MONOTONIC, &j->t0);
+		j->started = now_wall();
+		start_review(j);
+	}
+}
+
+/* Take the stage reviews due (national profile, push.national_review) when there is room. */
+static void poke_reviews(struct push *p)
+{
+	if (p->cfg == NULL || !p->cfg->national || !p->cfg->review || p->draining || p->stopped ||
+	    p->taking_reviews || !db_connected(p->db) || p->njobs >= p->cfg->concurrency)
+		return;
+	char lease[16], limit[16];
+	snprintf(lease, sizeof(lease), "%u", p->cfg->lease_s);
+	snprintf(limit, sizeof(limit), "%u", p->cfg->concurrency - p->njobs);
+	const char *vals[2] = {lease, limit};
+	p->taking_reviews = true;
+	db_query(p->db, sql_push_review_take, 2, vals, on_reviews_taken, p);
 }
 
 /* One taken packet: its job, then save (first attempt) or send. */
@@ -1003,6 +1069,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		db_query(p->db, sql_push_outbox_stats, 0, NULL, on_counted, p);
 	}
 	poke(p);
+	poke_reviews(p);
 }
 
 /* ---- the interface ---- */
@@ -1065,7 +1132,7 @@ void push_drain(struct push *p)
 
 bool push_idle(const struct push *p)
 {
-	return p->njobs == 0 && !p->taking;
+	return p->njobs == 0 && !p->taking && !p->taking_reviews;
 }
 
 void push_stop(struct push *p)

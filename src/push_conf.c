@@ -292,6 +292,8 @@ bool push_config_load(const struct hconf *c, struct push_config **out, char *err
 	pc->examresult = c->push_national_examresult;
 	pc->review = c->push_national_review;
 	pc->failed_max = c->push_national_failed_max;
+	pc->review_min_s = c->push_national_review_min_s;
+	pc->review_max_s = c->push_national_review_max_s;
 	pc->esign = strcmp(c->push_national_esignature, "none") == 0  ? NATIONAL_ESIGN_NONE
 		    : strcmp(c->push_national_esignature, "pdf") == 0 ? NATIONAL_ESIGN_PDF
 								      : NATIONAL_ESIGN_BODY;

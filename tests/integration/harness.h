@@ -147,6 +147,8 @@ extern const char *psim_verify, *push_sign_cert;
 extern const char *nat_records;
 /* hoursctl school seal CODE with a seal made by openssl (WORK/seal-CODE.{p12,crt}). */
 void seal_school(const char *code);
+/* hoursd with the push section (extra in it), listen_extra in listen:, and more sections after. */
+void start_hoursd_push_more(const char *listen_extra, const char *extra, const char *more);
 /* policesim's port. */
 int psim_port_of(void);
 

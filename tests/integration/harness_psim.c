@@ -147,6 +147,13 @@ void start_hoursd_push(const char *extra)
 	start_hoursd_tail(NULL, push_section(extra));
 }
 
+void start_hoursd_push_more(const char *listen_extra, const char *extra, const char *more)
+{
+	char tail[6144];
+	snprintf(tail, sizeof(tail), "%s%s", push_section(extra), more ? more : "");
+	start_hoursd_tail(listen_extra, tail);
+}
+
 /*
  * A met part made directly in the database (a lesson to a met part takes
  * 1440 records; test_push_lesson_accepted drives one): the contract's

@@ -241,6 +241,86 @@ START_TEST(test_national_errorcode_1_bounded)
 }
 END_TEST
 
+/* POST /reviewmsg to hoursd's readiness listener as the platform sends it (curl): the answer. */
+static const char *notice(int rport, const char *student, const char *subject)
+{
+	static char out[700];
+	snprintf(out, sizeof(out), "%s/notice.out", work);
+	const char *cmd =
+		words("curl -s -o %s --cacert %s/ca.crt --cert %s/term-" T2 ".crt --key %s/term-" T2
+		      ".key -H 'Content-Type: application/json' -d "
+		      "'{\"reviewtype\":\"2\",\"data\":{\"stunum\":\"%s\",\"subject\":\"%s\"}}'"
+		      " https://localhost:%d/reviewmsg",
+		      out, pki, pki, pki, student, subject, rport);
+	ck_assert_int_eq(system(cmd), 0);
+	return out;
+}
+
+/*
+ * The stage review: fetched once the packet is accepted, then on a
+ * back-off schedule while the platform has not decided (errorcode 100),
+ * and at once on the platform's reviewmsg notice (mutual TLS, the
+ * readiness listener): approved with a refused record, which push show
+ * lists with its reason.
+ */
+START_TEST(test_national_review_notice)
+{
+	seed_packets(1);
+	start_policesim_national(NULL);
+	char page[4096];
+	psim_request("POST", "/_review", "{\"hold\":true}", page, sizeof(page));
+	int rport = free_port();
+	char listen[64], more[800];
+	snprintf(listen, sizeof(listen), "  readiness: \"127.0.0.1:%d\"\n", rport);
+	snprintf(more, sizeof(more), "readiness:\n  ca: %s/ca.crt\n", pki);
+	start_hoursd_push_more(
+		listen, NAT_EXTRA "  national_review_min_s: 2\n  national_review_max_s: 3600\n",
+		more);
+	ck_assert_msg(wait_value("SELECT count(*) FROM push_packet WHERE review_fetches >= $1::int",
+				 "2", 1, 20),
+		      "the review was not fetched twice; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_review WHERE errorcode = 100"
+				  " AND NOT final",
+				  NULL, NULL),
+			 1);
+	/* The supervisor decides: approved, one record refused; the platform notifies. */
+	psim_request("POST", "/_review",
+		     "{\"stunum\":\"S000000000000001\",\"subject\":\"3\",\"refuse\":"
+		     "{\"00000121\":\"轨迹异常 track off site\"}}",
+		     page, sizeof(page));
+	PGconn *c = db_connect(test_ci);
+	PGresult *r = PQexec(c, "SELECT review_due FROM push_packet WHERE review_due IS NOT NULL");
+	ck_assert_int_eq(PQntuples(r), 1);
+	char due[64];
+	snprintf(due, sizeof(due), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	ck_assert_int_eq(
+		count_lines_in(notice(rport, "S000000000000009", "3"), "\"errorcode\":100"), 1);
+	ck_assert_int_eq(count_lines_in(notice(rport, "S000000000000001", "3"), "\"errorcode\":0"),
+			 1);
+	ck_assert(wait_value("SELECT count(*) FROM push_review WHERE final AND valid = $1::int",
+			     "1", 1, 20));
+	/* Fetched on the notice, before the back-off's next fetch was due. */
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_review WHERE fetched_at < $1::timestamptz"
+			 " AND validtime = 2 AND needfultime = 3",
+			 due, NULL),
+		1);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_packet WHERE review_due IS NULL", NULL, NULL),
+		1);
+	ck_assert_int_eq(hoursctl_run("push show " PACKET), 0);
+	ck_assert_int_eq(count_lines_in(ctl_out, "review: final, errorcode 0, valid 1 (approved), "
+						 "validtime 2 of needfultime 3"),
+			 1);
+	ck_assert_int_eq(count_lines_in(ctl_out, "refused rnum 00000121: 轨迹异常 track off site"),
+			 1);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
 TCase *tcase_national(void)
 {
 	TCase *tc = tcase_create("national");
@@ -250,5 +330,6 @@ TCase *tcase_national(void)
 	tcase_add_test(tc, test_national_answer_codes);
 	tcase_add_test(tc, test_national_strict_twin);
 	tcase_add_test(tc, test_national_errorcode_1_bounded);
+	tcase_add_test(tc, test_national_review_notice);
 	return tc;
 }

@@ -48,8 +48,9 @@ struct natsim {
 	json_t *ts_used; /* "user:ts" -> true */
 	json_t *pdfs;	 /* id (decimal) -> {"sha256", "size"} */
 	json_t *stages;	 /* "stunum-subject" -> the body first accepted */
-	json_t *records; /* the records the timing platform forwarded (DIR/records.txt); NULL: none
-			  */
+	json_t *records; /* the records forwarded to it (DIR/records.txt); NULL: none */
+	bool hold;	 /* reviews pending until decided (POST /_review) */
+	json_t *decided; /* "stunum-subject" -> {rnum: reason} refused by the supervisor */
 	FILE *log;	 /* DIR/national.jsonl */
 	uint64_t uploads, stages_accepted, stages_repeated, refused, bookings, bookings_refused,
 		reviews;
@@ -138,6 +139,7 @@ struct natsim *natsim_new(const char *dir)
 	n->ts_used = json_object();
 	n->pdfs = json_object();
 	n->stages = json_object();
+	n->decided = json_object();
 	snprintf(path, sizeof(path), "%s/national.jsonl", dir);
 	snprintf(recs, sizeof(recs), "%s/records.txt", dir);
 	if (!n->dir || !n->ts_used || !n->pdfs || !n->stages || !load(n, path) ||
@@ -164,6 +166,7 @@ void natsim_free(struct natsim *n)
 	json_decref(n->pdfs);
 	json_decref(n->stages);
 	json_decref(n->records);
+	json_decref(n->decided);
 	free(n->dir);
 	free(n);
 }
@@ -648,12 +651,52 @@ static char *review(struct natsim *n, const char *path, const char *query, const
 		*what = "review: no such stage hours";
 		return reply(100, "no such stage hours", NULL);
 	}
+	json_t *refused = json_object_get(n->decided, key);
+	if (n->hold && refused == NULL) {
+		*what = "review: not decided yet";
+		return reply(100, "审核中 not reviewed yet", NULL);
+	}
+	/* Approved; the records the supervisor refused, each with its reason, count no minute. */
+	json_t *rec = json_array();
+	const char *rn;
+	json_t *why_r;
+	json_object_foreach(refused, rn, why_r)
+		json_array_append_new(rec, json_pack("{sssO}", "rnum", rn, "reason", why_r));
+	json_int_t total = json_integer_value(json_object_get(b, "totaltime"));
+	json_int_t valid = total - (json_int_t)json_array_size(rec);
 	*what = "review answered";
 	return reply(0, "ok",
-		     json_pack("{sisOsOsOs[]}", "valid", 1, "validtime",
-			       json_object_get(b, "totaltime"), "needfultime",
-			       json_object_get(b, "totaltime"), "pdfid",
-			       json_object_get(b, "pdfid"), "recarray"));
+		     json_pack("{sisIsOsOso}", "valid", 1, "validtime", valid < 0 ? 0 : valid,
+			       "needfultime", json_object_get(b, "totaltime"), "pdfid",
+			       json_object_get(b, "pdfid"), "recarray", rec));
+}
+
+bool natsim_review_admin(struct natsim *n, const uint8_t *body, size_t len, char *msg, size_t cap)
+{
+	json_t *b = body ? json_loadb((const char *)body, len, 0, NULL) : NULL;
+	json_t *hold = json_object_get(b, "hold");
+	const char *stunum = json_string_value(json_object_get(b, "stunum"));
+	const char *subject = json_string_value(json_object_get(b, "subject"));
+	json_t *refuse = json_object_get(b, "refuse");
+	bool ok = true;
+	if (json_is_boolean(hold)) {
+		n->hold = json_is_true(hold);
+		snprintf(msg, cap, "reviews %s",
+			 n->hold ? "held until decided" : "approved at once");
+	} else if (stunum && subject && (refuse == NULL || json_is_object(refuse))) {
+		char key[64];
+		snprintf(key, sizeof(key), "%s-%s", stunum, subject);
+		json_object_set_new(n->decided, key,
+				    refuse ? json_deep_copy(refuse) : json_object());
+		snprintf(msg, cap, "review of %s decided", key);
+	} else {
+		snprintf(msg, cap,
+			 "{\"hold\": true|false} or {\"stunum\", \"subject\": \"N\", "
+			 "\"refuse\": {RNUM: REASON}} expected");
+		ok = false;
+	}
+	json_decref(b);
+	return ok;
 }
 
 /* POST /booking {"stunum", "subject"}: only once that subject's stage hours arrived. */

@@ -228,6 +228,14 @@ char *natsim_handle(struct natsim *n, bool post, const char *path, const char *q
 		    const char *ctype, const uint8_t *body, size_t len, int fault, int *status,
 		    const char **what);
 
+/*
+ * POST /_review: {"hold": true|false} (reviews pending, errorcode 100,
+ * until decided; or approved at once), or {"stunum", "subject": "N",
+ * "refuse": {RNUM: REASON}}: the supervisor's decision, approved with
+ * those records refused.  False with msg when the body is neither.
+ */
+bool natsim_review_admin(struct natsim *n, const uint8_t *body, size_t len, char *msg, size_t cap);
+
 /* The counters for GET /_stats: national_* members added to stats. */
 void natsim_stats(const struct natsim *n, json_t *stats);
 /* ---- preenter.c ---- */
