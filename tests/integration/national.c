@@ -316,6 +316,12 @@ START_TEST(test_national_review_notice)
 			 1);
 	ck_assert_int_eq(count_lines_in(ctl_out, "refused rnum 00000121: 轨迹异常 track off site"),
 			 1);
+	ck_assert_int_eq(hoursctl_run("explain S000000000000001"), 0);
+	ck_assert_int_eq(
+		count_lines_in(ctl_out, "part 3: final, errorcode 0, valid 1, validtime 2 of 3"),
+		1);
+	ck_assert_int_eq(count_lines_in(ctl_out, "refused rnum 00000121: 轨迹异常 track off site"),
+			 1);
 	stop_hoursd();
 	stop_policesim();
 }

@@ -173,7 +173,9 @@ static const struct verb verbs[] = {
 	 "  backfill show FORM               one form as entered, its scan's SHA-256, its\n"
 	 "                                   packet and every step with who and when\n"},
 	{"explain", NULL, "STUDENT", {"--pdf", "--part"}, audit_explain,
-	 "  explain STUDENT                  progress per part, the practice mileage and the\n"
+	 "  explain STUDENT                  progress per part, the national platform's stage\n"
+	 "                                   reviews (each refused record with its reason),\n"
+	 "                                   the practice mileage and the\n"
 	 "                                   licence held, the back-filled forms beside the\n"
 	 "                                   terminals' minutes, and every minute that did not\n"
 	 "                                   count with its reason (exit 1: no such student)\n"
