@@ -36,6 +36,31 @@ char *national_body(const struct push_fields *f, const struct national_values *n
 		    size_t errlen) MUSTCHECK;
 
 /*
+ * One lesson's teaching log (电子教学日志), the body of POST
+ * {base}/classrecord: the hook for the teaching log per lesson, which the
+ * pusher does not send yet (docs/push-contract.md 9.3).  Times are
+ * yyyyMMddHHmmss (UTC+8); photo ids are the /imageup/stuimg answers'
+ * data.id (0: none); part[] the minutes of each part in the lesson.
+ */
+struct national_lesson {
+	const char *inscode, *stunum, *coachnum, *carnum, *simunum, *platnum, *recnum, *subjcode;
+	const char *starttime, *endtime, *coacmt; /* coacmt: the coach's comment, "" */
+	long long photo[3];
+	int duration, total, part[4];
+	const char *mileage_km, *avevelocity; /* one decimal, as the terminals' figures */
+};
+
+/*
+ * The body of /classrecord (compact, members sorted): the 22 members of
+ * PROTOCOL.md; codes, numbers and times as strings, minutes as integers,
+ * mileage and average speed as numbers, photo ids as numbers [check: the
+ * types of a public /classrecord sample].  NULL with err when a value is
+ * missing or malformed.
+ */
+char *national_classrecord_body(const struct national_lesson *l, char *err,
+				size_t errlen) MUSTCHECK;
+
+/*
  * user=: the signing certificate's serial as the platforms print it,
  * upper-case hex without padding to whole bytes: hex (BN_bn2hex's, which
  * pads: "0A1B...") with its leading zeros dropped ("A1B..."; "0" stays).

@@ -272,3 +272,43 @@ bool national_upload_id(const char *body, size_t len, char *id, size_t cap, char
 	json_decref(j);
 	return ok;
 }
+
+/* yyyyMMddHHmmss */
+static bool is_stamp14(const char *s)
+{
+	return s && strlen(s) == 14 && strspn(s, "0123456789") == 14;
+}
+
+char *national_classrecord_body(const struct national_lesson *l, char *err, size_t errlen)
+{
+	const char *missing = !l->inscode		  ? "inscode"
+			      : !l->stunum		  ? "stunum"
+			      : !l->coachnum		  ? "coachnum"
+			      : !l->recnum		  ? "recnum"
+			      : !l->subjcode		  ? "subjcode"
+			      : !is_stamp14(l->starttime) ? "starttime (yyyyMMddHHmmss)"
+			      : !is_stamp14(l->endtime)	  ? "endtime (yyyyMMddHHmmss)"
+			      : !l->mileage_km		  ? "mileage"
+			      : !l->avevelocity		  ? "avevelocity"
+							  : NULL;
+	if (missing) {
+		snprintf(err, errlen, "the teaching log's %s is missing", missing);
+		return NULL;
+	}
+	json_t *b = json_pack(
+		"{ss ss ss ss ss ss ss ss sI sI sI ss ss si sf sf ss si si si si si}", "inscode",
+		l->inscode, "stunum", l->stunum, "coachnum", l->coachnum, "carnum",
+		l->carnum ? l->carnum : "", "simunum", l->simunum ? l->simunum : "", "platnum",
+		l->platnum ? l->platnum : "", "recnum", l->recnum, "subjcode", l->subjcode,
+		"photo1", (json_int_t)l->photo[0], "photo2", (json_int_t)l->photo[1], "photo3",
+		(json_int_t)l->photo[2], "starttime", l->starttime, "endtime", l->endtime,
+		"duration", l->duration, "mileage", strtod(l->mileage_km, NULL), "avevelocity",
+		strtod(l->avevelocity, NULL), "coacmt", l->coacmt ? l->coacmt : "", "total",
+		l->total, "part1", l->part[0], "part2", l->part[1], "part3", l->part[2], "part4",
+		l->part[3]);
+	char *s = b ? json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12)) : NULL;
+	json_decref(b);
+	if (s == NULL)
+		snprintf(err, errlen, "out of memory");
+	return s;
+}

@@ -107,6 +107,29 @@ START_TEST(stage_sample_and_wrong_types)
 }
 END_TEST
 
+/* A teaching log of the hook's form (push_national.c) passes; a bad time or type is named. */
+START_TEST(classrecord_members)
+{
+	json_t *b = json_loads(
+		"{\"avevelocity\":7.1,\"carnum\":\"4401000000000005\",\"coachnum\":\"440100000000"
+		"0009\",\"coacmt\":\"\",\"duration\":105,\"endtime\":\"20260301094500\","
+		"\"inscode\":\"4401000001\",\"mileage\":12.5,\"part1\":0,\"part2\":105,"
+		"\"part3\":0,\"part4\":0,\"photo1\":10001,\"photo2\":10002,\"photo3\":0,"
+		"\"platnum\":\"4401000000000017\",\"recnum\":\"440100000000001726030108\","
+		"\"simunum\":\"13800000002\",\"starttime\":\"20260301080000\",\"stunum\":"
+		"\"4401000000000001\",\"subjcode\":\"1212110000\",\"total\":105}",
+		0, NULL);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_null(natsim_classrecord_invalid(b));
+	json_object_set_new(b, "starttime", json_string("2026-03-01 08:00"));
+	ck_assert_str_eq(natsim_classrecord_invalid(b), "starttime");
+	json_object_set_new(b, "starttime", json_string("20260301080000"));
+	json_object_set_new(b, "photo1", json_string("10001"));
+	ck_assert_str_eq(natsim_classrecord_invalid(b), "photo1");
+	json_decref(b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("policesim");
@@ -114,6 +137,7 @@ int main(void)
 	tcase_add_test(tc, serial_unpadded);
 	tcase_add_test(tc, upload_is_a_multipart_form);
 	tcase_add_test(tc, stage_sample_and_wrong_types);
+	tcase_add_test(tc, classrecord_members);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

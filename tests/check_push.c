@@ -454,6 +454,42 @@ START_TEST(national_user_and_multipart)
 }
 END_TEST
 
+/* The teaching log's body (/classrecord): the 22 members, sorted; a bad time refused. */
+START_TEST(national_classrecord)
+{
+	struct national_lesson l = {.inscode = "4401000001",
+				    .stunum = "4401000000000001",
+				    .coachnum = "4401000000000009",
+				    .carnum = "4401000000000005",
+				    .simunum = "13800000002",
+				    .platnum = "4401000000000017",
+				    .recnum = "440100000000001726030108",
+				    .subjcode = "1212110000",
+				    .starttime = "20260301080000",
+				    .endtime = "20260301094500",
+				    .photo = {10001, 10002, 0},
+				    .duration = 105,
+				    .total = 105,
+				    .part = {0, 105, 0, 0},
+				    .mileage_km = "12.5",
+				    .avevelocity = "7.1"};
+	char err[200];
+	char *b = national_classrecord_body(&l, err, sizeof(err));
+	ck_assert_str_eq(b, "{\"avevelocity\":7.1,\"carnum\":\"4401000000000005\",\"coachnum\":"
+			    "\"4401000000000009\",\"coacmt\":\"\",\"duration\":105,\"endtime\":"
+			    "\"20260301094500\",\"inscode\":\"4401000001\",\"mileage\":12.5,"
+			    "\"part1\":0,\"part2\":105,\"part3\":0,\"part4\":0,\"photo1\":10001,"
+			    "\"photo2\":10002,\"photo3\":0,\"platnum\":\"4401000000000017\","
+			    "\"recnum\":\"440100000000001726030108\",\"simunum\":\"13800000002\","
+			    "\"starttime\":\"20260301080000\",\"stunum\":\"4401000000000001\","
+			    "\"subjcode\":\"1212110000\",\"total\":105}");
+	free(b);
+	l.endtime = "2026-03-01 09:45";
+	ck_assert_ptr_null(national_classrecord_body(&l, err, sizeof(err)));
+	ck_assert_str_eq(err, "the teaching log's endtime (yyyyMMddHHmmss) is missing");
+}
+END_TEST
+
 static Suite *push_suite(void)
 {
 	Suite *s = suite_create("push");
@@ -473,6 +509,7 @@ static Suite *push_suite(void)
 	tcase_add_test(tn, national_sign_is_the_bare_digest);
 	tcase_add_test(tn, national_answers);
 	tcase_add_test(tn, national_user_and_multipart);
+	tcase_add_test(tn, national_classrecord);
 	suite_add_tcase(s, tn);
 	return s;
 }

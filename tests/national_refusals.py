@@ -103,6 +103,22 @@ def main():
     expect("rnum never received", post(dict(stage, recarray=[{"rnum": "99999999"}])), 100)
     expect("part 1 rnum not a teaching log", post(dict(stage, subject="1")), 100)
     expect("the sample's types", post(stage), 0)
+    lesson = {"inscode": "S001", "stunum": "S000000000000078", "coachnum": "C000000000000001",
+              "carnum": "", "simunum": "", "platnum": "4401000000000017",
+              "recnum": "440100000000001726120801", "subjcode": "1211010000", "photo1": 0,
+              "photo2": 0, "photo3": 0, "starttime": "20261208080000",
+              "endtime": "20261208094500", "duration": 105, "mileage": 0.0,
+              "avevelocity": 0.0, "coacmt": "", "total": 105, "part1": 105, "part2": 0,
+              "part3": 0, "part4": 0}
+    raw = json.dumps(lesson, separators=(",", ":")).encode()
+    expect("teaching log, a time not yyyyMMddHHmmss",
+           c.call("/classrecord", json.dumps(dict(lesson, endtime="2026-12-08 09:45")).encode(),
+                  "application/json;charset=utf-8",
+                  json.dumps(dict(lesson, endtime="2026-12-08 09:45")).encode()), 200)
+    expect("teaching log", c.call("/classrecord", raw, "application/json;charset=utf-8", raw), 0)
+    expect("part 1 rnum a teaching log received",
+           post(dict(stage, stunum="S000000000000078", subject="1",
+                     recarray=[{"rnum": lesson["recnum"]}])), 0)
     sys.exit(1 if failed else 0)
 
 

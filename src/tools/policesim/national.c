@@ -45,13 +45,14 @@ struct natsim {
 	char *dir;
 	struct natcert cert[MAX_CERTS];
 	unsigned ncerts, next_pdf;
-	json_t *ts_used; /* "user:ts" -> true */
-	json_t *pdfs;	 /* id (decimal) -> {"sha256", "size"} */
-	json_t *stages;	 /* "stunum-subject" -> the body first accepted */
-	json_t *records; /* the records forwarded to it (DIR/records.txt); NULL: none */
-	bool hold;	 /* reviews pending until decided (POST /_review) */
-	json_t *decided; /* "stunum-subject" -> {rnum: reason} refused by the supervisor */
-	FILE *log;	 /* DIR/national.jsonl */
+	json_t *ts_used;   /* "user:ts" -> true */
+	json_t *pdfs;	   /* id (decimal) -> {"sha256", "size"} */
+	json_t *stages;	   /* "stunum-subject" -> the body first accepted */
+	json_t *records;   /* the records forwarded to it (DIR/records.txt); NULL: none */
+	bool hold;	   /* reviews pending until decided (POST /_review) */
+	json_t *teachlogs; /* recnum -> true: the teaching logs received (/classrecord) */
+	json_t *decided;   /* "stunum-subject" -> {rnum: reason} refused by the supervisor */
+	FILE *log;	   /* DIR/national.jsonl */
 	uint64_t uploads, stages_accepted, stages_repeated, refused, bookings, bookings_refused,
 		reviews;
 };
@@ -85,6 +86,12 @@ static void remember(struct natsim *n, json_t *line)
 		snprintf(key, sizeof(key), "%s-%s", json_string_value(json_object_get(b, "stunum")),
 			 json_string_value(json_object_get(b, "subject")));
 		json_object_set_new(n->stages, key, b);
+	} else if (kind && strcmp(kind, "classrecord") == 0) {
+		json_t *b = json_loads(json_string_value(json_object_get(line, "body")), 0, NULL);
+		const char *rn = json_string_value(json_object_get(b, "recnum"));
+		if (rn)
+			json_object_set_new(n->teachlogs, rn, json_true());
+		json_decref(b);
 	}
 }
 
@@ -140,6 +147,7 @@ struct natsim *natsim_new(const char *dir)
 	n->pdfs = json_object();
 	n->stages = json_object();
 	n->decided = json_object();
+	n->teachlogs = json_object();
 	snprintf(path, sizeof(path), "%s/national.jsonl", dir);
 	snprintf(recs, sizeof(recs), "%s/records.txt", dir);
 	if (!n->dir || !n->ts_used || !n->pdfs || !n->stages || !load(n, path) ||
@@ -167,6 +175,7 @@ void natsim_free(struct natsim *n)
 	json_decref(n->stages);
 	json_decref(n->records);
 	json_decref(n->decided);
+	json_decref(n->teachlogs);
 	free(n->dir);
 	free(n);
 }
@@ -217,9 +226,14 @@ bool natsim_is_stage(const char *path)
 	return ends_with(path, "/stagetrainningtime");
 }
 
+static bool is_classrecord(const char *path)
+{
+	return ends_with(path, "/classrecord");
+}
+
 bool natsim_path(const char *path)
 {
-	return natsim_is_stage(path) || strstr(path, "/imageup/") ||
+	return natsim_is_stage(path) || is_classrecord(path) || strstr(path, "/imageup/") ||
 	       strstr(path, "-stagetrainningtimereview-") || strcmp(path, "/booking") == 0;
 }
 
@@ -550,8 +564,8 @@ const char *natsim_stage_invalid(json_t *b)
 /*
  * Every rnum one the platform received: for parts 2 and 3 a record the
  * timing platform forwarded (when it knows them: records.txt); for parts
- * 1 and 4 a teaching log's recnum (/classrecord, which this simulator
- * has received none of).  NULL, or the first rnum unknown.
+ * 1 and 4 a teaching log's recnum received by /classrecord.  NULL, or
+ * the first rnum unknown.
  */
 static const char *rnum_unknown(const struct natsim *n, json_t *b)
 {
@@ -562,7 +576,8 @@ static const char *rnum_unknown(const struct natsim *n, json_t *b)
 	json_array_foreach(json_object_get(b, "recarray"), i, r)
 	{
 		const char *rn = json_string_value(json_object_get(r, "rnum"));
-		if (practice ? n->records && !json_object_get(n->records, rn) : true)
+		if (practice ? n->records && !json_object_get(n->records, rn)
+			     : !json_object_get(n->teachlogs, rn))
 			return rn;
 	}
 	return NULL;
@@ -620,6 +635,74 @@ static char *stage(struct natsim *n, const char *path, const char *query, const 
 	json_decref(line);
 	n->stages_accepted++;
 	*what = "stage hours accepted";
+	return reply(0, "ok", NULL);
+}
+
+/* The teaching log's members (PROTOCOL.md, POST /classrecord) and their types. */
+static const char *const classrecord_members[] = {
+	"inscode", "stunum",   "coachnum", "carnum",	  "simunum", "platnum",
+	"recnum",  "subjcode", "photo1",   "photo2",	  "photo3",  "starttime",
+	"endtime", "duration", "mileage",  "avevelocity", "coacmt",  "total",
+	"part1",   "part2",    "part3",	   "part4",
+};
+
+const char *natsim_classrecord_invalid(json_t *b)
+{
+	if (!json_is_object(b))
+		return "the body";
+	for (size_t i = 0; i < ARRAY_SIZE(classrecord_members); i++) {
+		const char *m = classrecord_members[i];
+		json_t *v = json_object_get(b, m);
+		bool ok;
+		if (strcmp(m, "starttime") == 0 || strcmp(m, "endtime") == 0)
+			ok = digits(json_string_value(v), 14, 14);
+		else if (strcmp(m, "mileage") == 0 || strcmp(m, "avevelocity") == 0)
+			ok = json_is_number(v) && json_number_value(v) >= 0;
+		else if (strncmp(m, "photo", 5) == 0 || strncmp(m, "part", 4) == 0 ||
+			 strcmp(m, "duration") == 0 || strcmp(m, "total") == 0)
+			ok = json_is_integer(v) && json_integer_value(v) >= 0;
+		else if (strcmp(m, "inscode") == 0 || strcmp(m, "stunum") == 0 ||
+			 strcmp(m, "coachnum") == 0 || strcmp(m, "recnum") == 0 ||
+			 strcmp(m, "subjcode") == 0)
+			ok = json_is_string(v) && json_string_length(v) > 0;
+		else
+			ok = json_is_string(v);
+		if (!ok)
+			return m;
+	}
+	return json_object_size(b) != ARRAY_SIZE(classrecord_members) ? "(a member too many)"
+								      : NULL;
+}
+
+/* POST /classrecord: a lesson's teaching log; its recnum may then be a part 1 or 4 rnum. */
+static char *classrecord(struct natsim *n, const char *path, const char *query, const uint8_t *body,
+			 size_t len, const char **what)
+{
+	json_t *b = json_loadb((const char *)body, len, 0, NULL);
+	const char *bad = natsim_classrecord_invalid(b);
+	char msg[160];
+	if (bad) {
+		json_decref(b);
+		n->refused++;
+		snprintf(msg, sizeof(msg), "bad format: %s", bad);
+		*what = "teaching log: bad format";
+		return reply(200, msg, NULL);
+	}
+	json_decref(b);
+	char ts[32] = "", sign[SIGN_HEX + 2] = "", user[80] = "";
+	param(query, "ts", ts, sizeof(ts));
+	param(query, "sign", sign, sizeof(sign));
+	param(query, "user", user, sizeof(user));
+	json_t *line = json_pack("{ssssss%ssssss}", "kind", "classrecord", "path", path, "body",
+				 (const char *)body, len, "ts", ts, "sign", sign, "user", user);
+	if (!line || !log_line(n, line)) {
+		json_decref(line);
+		*what = "teaching log: cannot store";
+		return reply(1, "cannot store", NULL);
+	}
+	remember(n, line);
+	json_decref(line);
+	*what = "teaching log accepted";
 	return reply(0, "ok", NULL);
 }
 
@@ -751,7 +834,7 @@ char *natsim_handle(struct natsim *n, bool post, const char *path, const char *q
 		*what = "injected errorcode";
 		return reply(fault, "injected by policesim", NULL);
 	}
-	if (!natsim_is_stage(path))
+	if (!natsim_is_stage(path) && !is_classrecord(path))
 		return upload(n, path, query, ctype, body, len, what);
 	const char *why = NULL;
 	int code = check_call(n, query, body, len, &why);
@@ -760,7 +843,8 @@ char *natsim_handle(struct natsim *n, bool post, const char *path, const char *q
 		*what = why;
 		return reply(code, why, NULL);
 	}
-	return stage(n, path, query, body, len, what);
+	return is_classrecord(path) ? classrecord(n, path, query, body, len, what)
+				    : stage(n, path, query, body, len, what);
 }
 
 void natsim_stats(const struct natsim *n, json_t *s)

@@ -210,6 +210,10 @@ bool natsim_form_file(const char *ctype, const uint8_t *body, size_t len, const 
  */
 const char *natsim_stage_invalid(json_t *body);
 
+/* A teaching log's body (/classrecord): NULL when its members and types are right, else the member.
+ */
+const char *natsim_classrecord_invalid(json_t *body);
+
 /* Does path name a national call: .../stagetrainningtime, .../imageup/TYPE, a review, /booking. */
 bool natsim_path(const char *path);
 
