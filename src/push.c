@@ -52,6 +52,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -147,6 +148,8 @@ static void job_free(struct job *j)
 	json_decref(j->fields);
 	free(j->doc);
 	free(j->pdf);
+	if (j->seal_pem)
+		OPENSSL_cleanse(j->seal_pem, strlen(j->seal_pem));
 	free(j->seal_pem);
 	free(j);
 }
