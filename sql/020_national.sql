@@ -33,3 +33,15 @@ ALTER TABLE push_packet
 	ADD COLUMN review_fetches  integer NOT NULL DEFAULT 0;
 CREATE INDEX push_packet_review_due ON push_packet (review_due) WHERE review_due IS NOT NULL;
 ALTER TABLE push_review ADD COLUMN final boolean NOT NULL DEFAULT false;
+
+-- The teaching logs (电子教学日志, POST /classrecord) the platform accepted,
+-- one per lesson: sent before the stage hours of the lesson's part, each
+-- once (a retry sends only those not here); recnum is what recarray of
+-- parts 1 and 4 names.  body: as sent.
+CREATE TABLE teaching_log_sent (
+	recnum     text PRIMARY KEY,
+	packet_id  uuid NOT NULL REFERENCES push_packet,
+	body       text NOT NULL,
+	sent_at    timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO audit_liaison_table VALUES ('teaching_log_sent');

@@ -64,7 +64,7 @@
 #define ANSWER_KEPT 4096 /* push_attempt.answer */
 #define STATS_EVERY_S 5	 /* the outbox gauges */
 
-enum job_state { J_LOG, J_UPLOADING, J_SAVING, J_SENDING, J_RECORDING, J_REVIEW };
+enum job_state { J_LOG, J_CLASSRECORD, J_UPLOADING, J_SAVING, J_SENDING, J_RECORDING, J_REVIEW };
 
 struct job {
 	struct job *next;
@@ -89,6 +89,9 @@ struct job {
 	bool review;	   /* done under the national profile: fetch the review */
 	unsigned failed_1; /* the platform's answers of errorcode 1 since the last re-drive */
 	char *seal_pem;	   /* the packet's school's seal key (PEM), NULL: none */
+	json_t *lessons;   /* the teaching logs of the part (the doc's classrecords) */
+	size_t lesson;	   /* the next one to send */
+	char *lesson_body; /* the one in flight */
 };
 
 /* A connection finished with, freed after the loop pass. */
@@ -151,6 +154,8 @@ static void job_free(struct job *j)
 	if (j->seal_pem)
 		OPENSSL_cleanse(j->seal_pem, strlen(j->seal_pem));
 	free(j->seal_pem);
+	json_decref(j->lessons);
+	free(j->lesson_body);
 	free(j);
 }
 
@@ -377,6 +382,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 		snprintf(v.error, sizeof(v.error),
 			 "teaching-log upload: no answer within "
 			 "push.timeout_s");
+	if (j->state == J_CLASSRECORD)
+		snprintf(v.error, sizeof(v.error), "teaching log: no answer within push.timeout_s");
 	job_record(j, 0, &v, NULL, false);
 }
 
@@ -707,8 +714,17 @@ static void national_save(struct job *j, const char *pdfid)
 	json_t *doc = json_loads(j->doc, 0, NULL);
 	const struct national_values nv = {j->cfg->rectype, j->cfg->rectype_backfilled,
 					   j->cfg->examresult};
-	char *body =
-		national_body(&f, &nv, json_object_get(doc, "rnums"), pdfid, "", err, sizeof(err));
+	/* recarray: the records' own numbers (parts 2, 3), the teaching logs' (parts 1, 4). */
+	json_t *rnums = json_object_get(doc, "rnums"), *logs = NULL;
+	if (f.part == 1 || f.part == 4) {
+		size_t i;
+		json_t *l;
+		logs = json_array();
+		json_array_foreach(json_object_get(doc, "classrecords"), i, l)
+			json_array_append(logs, json_object_get(l, "recnum"));
+		rnums = logs;
+	}
+	char *body = national_body(&f, &nv, rnums, pdfid, "", err, sizeof(err));
 	if (body && j->cfg->esign != NATIONAL_ESIGN_NONE) {
 		/* esignature: the school's seal over the body without it, or over the PDF. */
 		char seal[NATIONAL_SIGN_HEX + 1];
@@ -717,10 +733,10 @@ static void national_save(struct job *j, const char *pdfid)
 			body = NULL;
 		} else {
 			free(body);
-			body = national_body(&f, &nv, json_object_get(doc, "rnums"), pdfid, seal,
-					     err, sizeof(err));
+			body = national_body(&f, &nv, rnums, pdfid, seal, err, sizeof(err));
 		}
 	}
+	json_decref(logs);
 	json_decref(doc);
 	if (body == NULL) {
 		unbuildable(j, err);
@@ -779,11 +795,118 @@ static void on_uploaded(struct evhttp_request *req, void *arg)
 	free(answer);
 }
 
-/* The back-filled forms are in: draw the teaching log and upload it (/imageup/epdfimg). */
+static void next_classrecord(struct job *j);
+static void upload_pdf(struct job *j);
+
+/* A teaching log kept as accepted (teaching_log_sent): the next one. */
+static void on_classrecord_kept(void *arg, const PGresult *res)
+{
+	struct job *j = arg;
+	if (j->p->stopped || res == NULL) {
+		job_free(j); /* the packet comes back when the lease ends */
+		return;
+	}
+	j->lesson++;
+	next_classrecord(j);
+}
+
+/* The platform's answer to a lesson's teaching log: kept when 0, else the attempt is over. */
+static void on_classrecord(struct evhttp_request *req, void *arg)
+{
+	struct job *j = arg;
+	struct push_verdict v;
+	int status = req ? evhttp_request_get_response_code(req) : 0;
+	char *answer = NULL, err[sizeof(v.error)];
+	const char *recnum =
+		json_string_value(json_object_get(json_array_get(j->lessons, j->lesson), "recnum"));
+	if (status <= 0) {
+		no_answer(j, http_error_text(j->http_error), &v);
+		status = 0;
+	} else {
+		struct evbuffer *in = evhttp_request_get_input_buffer(req);
+		size_t n = evbuffer_get_length(in);
+		const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
+		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+		national_classify(status, body, n, evhttp_find_header(h, "Retry-After"),
+				  evhttp_find_header(h, "Date"), time(NULL), j->failed_1,
+				  j->cfg->failed_max, &v);
+		if (v.outcome == PUSH_ACCEPTED) {
+			job_detach(j);
+			log_debug("push: packet %s: teaching log %s accepted", j->id, recnum);
+			const char *vals[3] = {recnum, j->id, j->lesson_body};
+			j->state = J_LOG;
+			db_query(j->p->db, sql_teaching_log_sent, 3, vals, on_classrecord_kept, j);
+			return;
+		}
+		answer = malloc(ANSWER_KEPT + 1);
+		if (answer)
+			push_sanitize(body, n, answer, ANSWER_KEPT + 1, true);
+	}
+	snprintf(err, sizeof(err), "%s", v.error);
+	snprintf(v.error, sizeof(v.error), "teaching log %.40s: %.440s", recnum ? recnum : "?",
+		 err);
+	job_detach(j);
+	job_record(j, status, &v, answer, false);
+	free(answer);
+}
+
+/*
+ * POST {base}/classrecord of the next lesson the platform has not accepted
+ * yet (teaching_log_sent); when none is left, the PDF's upload.
+ */
+static void next_classrecord(struct job *j)
+{
+	char err[300], why[200];
+	json_t *l;
+	while ((l = json_array_get(j->lessons, j->lesson)) != NULL &&
+	       json_is_true(json_object_get(l, "sent")))
+		j->lesson++;
+	if (l == NULL) {
+		upload_pdf(j);
+		return;
+	}
+#define S(k) json_string_value(json_object_get(l, k))
+	int part = (int)json_integer_value(json_object_get(l, "part"));
+	int minutes = (int)json_integer_value(json_object_get(l, "duration"));
+	struct national_lesson nl = {
+		.inscode = S("inscode"),
+		.stunum = S("stunum"),
+		.coachnum = S("coachnum"),
+		.carnum = "",
+		.simunum = S("simunum"),
+		.platnum = S("platnum"),
+		.recnum = S("recnum"),
+		.subjcode = S("subjcode"),
+		.starttime = S("starttime"),
+		.endtime = S("endtime"),
+		.coacmt = "",
+		.duration = minutes,
+		.total = minutes,
+		.mileage_km = S("mileage_km"),
+		.avevelocity = S("avevelocity"),
+	};
+#undef S
+	if (part >= 1 && part <= 4)
+		nl.part[part - 1] = minutes;
+	free(j->lesson_body);
+	j->lesson_body = national_classrecord_body(&nl, err, sizeof(err));
+	if (j->lesson_body == NULL) {
+		unbuildable(j, err);
+		return;
+	}
+	size_t n = strlen(j->lesson_body);
+	if (!national_call(j, EVHTTP_REQ_POST, "/classrecord", j->lesson_body, n,
+			   "application/json;charset=utf-8", j->lesson_body, n, on_classrecord,
+			   J_CLASSRECORD, why, sizeof(why)))
+		not_sent(j, "teaching log: ", why);
+}
+
+/* The back-filled forms are in: draw the teaching log, send the lessons' logs, upload it. */
 static void on_forms(void *arg, const PGresult *res)
 {
 	struct job *j = arg;
-	char err[300], why[200];
+	char err[300];
+
 	if (j->p->stopped || res == NULL) {
 		job_free(j); /* the packet comes back when the lease ends */
 		return;
@@ -795,6 +918,17 @@ static void on_forms(void *arg, const PGresult *res)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &j->t0);
 	j->started = now_wall();
+	json_t *doc = json_loads(j->doc, 0, NULL);
+	j->lessons = json_incref(json_object_get(doc, "classrecords"));
+	json_decref(doc);
+	j->lesson = 0;
+	next_classrecord(j);
+}
+
+/* The teaching log's PDF uploaded (/imageup/epdfimg), once the lessons' logs went up. */
+static void upload_pdf(struct job *j)
+{
+	char why[200];
 	/* multipart/form-data, one part named file; sign= over the file's bytes alone. */
 	unsigned char *form = NULL, rnd[16];
 	size_t flen = 0;
@@ -1146,7 +1280,8 @@ void push_stop(struct push *p)
 	/* Requests in flight are abandoned; their packets come back when the lease ends. */
 	for (struct job *j = p->jobs, *next; j; j = next) {
 		next = j->next;
-		if (j->state == J_SENDING || j->state == J_UPLOADING || j->state == J_REVIEW) {
+		if (j->state == J_SENDING || j->state == J_UPLOADING || j->state == J_REVIEW ||
+		    j->state == J_CLASSRECORD) {
 			log_warn("push: packet %s abandoned in flight at exit", j->id);
 			job_free(j);
 		}

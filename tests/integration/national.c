@@ -173,7 +173,12 @@ START_TEST(test_national_strict_twin)
 		"not delivered; see %s and %s", log_path, psim_log);
 	char jl[700], cmd[3200];
 	snprintf(jl, sizeof(jl), "%s/national.jsonl", nat_dir);
-	ck_assert_int_eq(count_lines_in(jl, "\"user\":\"A1B2C3D4E\""), 1);
+	/* Every call kept (the lessons' teaching logs, the stage hours) names the unpadded serial.
+	 */
+	ck_assert_int_eq(count_lines_in(jl, "\"user\":\"A1B2C3D4E\""),
+			 count_lines_in(jl, "\"user\":"));
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"stage\""), 1);
+	ck_assert_int_ge(count_lines_in(jl, "\"kind\":\"classrecord\""), 1);
 	ck_assert_int_eq(count_lines_in(jl, "\"user\":\"0A1B2C3D4E\""), 0);
 	ck_assert_int_eq(
 		db_value("SELECT count(*) FROM push_packet WHERE pdf_id = '10001'"
@@ -327,6 +332,49 @@ START_TEST(test_national_review_notice)
 }
 END_TEST
 
+/*
+ * The teaching log per lesson: each lesson of the part goes up as
+ * /classrecord before the stage hours, once; a part 1's recarray holds the
+ * teaching logs' numbers, which the strict platform accepts only because
+ * it received them; a re-drive sends none again.
+ */
+START_TEST(test_national_part1_teaching_logs)
+{
+	seed_packets(1);
+	PGconn *c = db_connect(test_ci);
+	db_exec(c, "UPDATE training_record SET part = 1 WHERE student_no = 'S000000000000001'");
+	db_exec(c, "UPDATE progress SET part = 1 WHERE student_no = 'S000000000000001'");
+	db_exec(c, "UPDATE push_packet SET part = 1 WHERE student_no = 'S000000000000001'");
+	PQfinish(c);
+	start_policesim_national("e202:1");
+	start_hoursd_push(NAT_EXTRA);
+	/* The stage hours refused (202) after the teaching logs went up; re-driven. */
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "failed", 1, 20),
+		"not failed; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(hoursctl_run("push retry " PACKET), 0);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20),
+		"not delivered; see %s and %s", log_path, psim_log);
+	long long logs = db_value("SELECT count(*) FROM teaching_log_sent", NULL, NULL);
+	ck_assert_int_ge(logs, 1);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_packet p WHERE body LIKE"
+			 " '%\"subject\":\"1\"%' AND body NOT LIKE '%\"rnum\":\"00000120\"%'"
+			 " AND (SELECT count(*) FROM teaching_log_sent t WHERE p.body LIKE"
+			 " '%{\"rnum\":\"' || t.recnum || '\"}%') = $1::int",
+			 words("%lld", logs), NULL),
+		1);
+	char jl[700];
+	snprintf(jl, sizeof(jl), "%s/national.jsonl", nat_dir);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"classrecord\""), logs);
+	ck_assert_int_eq(psim_stat("national_stages"), 1);
+	ck_assert_int_eq(hoursctl_run("push show " PACKET), 0);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
 TCase *tcase_national(void)
 {
 	TCase *tc = tcase_create("national");
@@ -337,5 +385,6 @@ TCase *tcase_national(void)
 	tcase_add_test(tc, test_national_strict_twin);
 	tcase_add_test(tc, test_national_errorcode_1_bounded);
 	tcase_add_test(tc, test_national_review_notice);
+	tcase_add_test(tc, test_national_part1_teaching_logs);
 	return tc;
 }
