@@ -98,6 +98,10 @@ $(1)/libhoursd.a: $(patsubst src/%.c,$(1)/obj/%.o,$(LIB_SRC)) $(1)/obj/queries.o
 	rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
 $(1)/tests/%: $(1)/obj/tests/%.o $(1)/libhoursd.a | $(1)/tests
 	$$(or $(4),$$(CC)) $(3) -o $$@ $$^ $$(CHECK_LIBS) $$(PKG_LIBS) -lm
+# policesim's national side, unit-tested apart from the daemon (it shares no code with it).
+$(1)/tests/check_policesim: $(1)/obj/tests/check_policesim.o \
+		$(1)/obj/tools/policesim/national.o $(1)/libhoursd.a | $(1)/tests
+	$$(or $(4),$$(CC)) $(3) -o $$@ $$^ $$(CHECK_LIBS) $$(PKG_LIBS) -lm
 $(1)/tests/check_integration: $(patsubst tests/%.c,$(1)/obj/tests/%.o,$(INTEG_SRC)) \
 		$(1)/libhoursd.a | $(1)/tests
 	$$(or $(4),$$(CC)) $(3) -o $$@ $$^ $$(CHECK_LIBS) $$(PKG_LIBS) -lm

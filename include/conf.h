@@ -95,7 +95,10 @@ struct hconf {
 	unsigned push_max_age_s, push_lease_s;
 	char *push_profile; /* "hoursd" (docs/push-contract.md) or "national" (its last section) */
 	unsigned push_national_rectype, push_national_rectype_backfilled, push_national_examresult;
-	bool push_national_review; /* fetch the stage-hours review after acceptance */
+	bool push_national_review;	   /* fetch the stage-hours review after acceptance */
+	unsigned push_national_failed_max; /* answers of errorcode 1 before a packet fails */
+	unsigned push_national_review_min_s, push_national_review_max_s; /* review back-off */
+	char *push_national_esignature; /* what the school's seal signs: body, pdf or none */
 	/* session */
 	unsigned session_timeout_s; /* a student login with no record for this long is over */
 	/* admin */

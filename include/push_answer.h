@@ -19,6 +19,10 @@ struct push_verdict {
 	int retry_after_s;   /* from Retry-After (429/503), else -1 */
 	bool config_problem; /* a 4xx an operator must fix: logged at error */
 	char error[512];     /* what went wrong, for last_error ("" when accepted) */
+	/* The national profile: the answer's errorcode (push_attempt.errorcode), if any. */
+	bool has_errorcode;
+	int errorcode;
+	bool platform_refused; /* errorcode 1 answered push.national_failed_max times */
 };
 /*
  * The contract's table of answers (section 5): status is the HTTP status

@@ -32,9 +32,12 @@ struct push_config {
 	json_t *field_map; /* NULL: the contract's names */
 	/* push.profile national: the calls of docs/push-contract.md's last section */
 	bool national;
-	char user[80]; /* the signing certificate's serial, upper-case hex (user=) */
+	char user[80]; /* the signing certificate's serial, upper-case hex, unpadded (user=) */
 	unsigned rectype, rectype_backfilled, examresult;
-	bool review; /* fetch the review after acceptance */
+	bool review;			     /* fetch the review after acceptance */
+	unsigned failed_max;		     /* push.national_failed_max */
+	unsigned review_min_s, review_max_s; /* the review's back-off until final */
+	enum { NATIONAL_ESIGN_NONE, NATIONAL_ESIGN_BODY, NATIONAL_ESIGN_PDF } esign;
 	unsigned concurrency, timeout_s, retry_min_s, retry_max_s, max_age_s, lease_s;
 };
 

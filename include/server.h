@@ -63,6 +63,7 @@ struct server_stats {
 	/* push.c: attempts by outcome, packets failed by cause, the outbox as last counted */
 	uint64_t push_accepted, push_duplicate, push_rejected, push_retry, push_error;
 	uint64_t push_failed_rejected, push_failed_expired, push_failed_unbuildable;
+	uint64_t push_failed_platform; /* national: errorcode 1 push.national_failed_max times */
 	uint64_t outbox_waiting, outbox_oldest_s, outbox_failed; /* waiting: pending + sending */
 	bool outbox_known;					 /* counted at least once */
 	bool push_enabled;					 /* push.url is set */

@@ -25,7 +25,10 @@
 # part 3).  The demo books the student's exam of subject 3 at policesim
 # before the lesson (refused) and once the part was pushed with its teaching
 # log (booked), and writes that teaching log to var/national/ with hoursctl
-# explain --pdf.
+# explain --pdf.  The school is sealed (hoursctl school seal: esignature);
+# policesim holds the stage review until its supervisor approves it, then
+# notifies hoursd (POST /reviewmsg on the readiness listener) and push show
+# prints the review.
 #
 # What it prints: a line a stage (set up, each terminal and lesson, the
 # pre-entry questions, the back-fill, the push and booking, and at the end
@@ -186,6 +189,7 @@ push:
   url: "https://localhost:$PSIM_PORT/top"
   profile: national
   national_review: true
+  national_review_min_s: 60
   ca: $VAR/pki/ca.crt
   cert: $VAR/pki/term-${TERMINALS[0]}.crt
   key: $VAR/pki/term-${TERMINALS[0]}.key
@@ -200,6 +204,13 @@ YAML
 		--national-dir "$VAR/national" >"$LOG/policesim.log" 2>&1 &
 	pids+=($!)
 	say "policesim: the national platform on 127.0.0.1:$PSIM_PORT, hoursd pushes to it ($LOG/policesim.log)"
+	# Reviews wait for the supervisor (policesim's POST /_review) instead of approving at once.
+	for _ in $(seq 50); do
+		curl -sS --cacert "$VAR/pki/ca.crt" --cert "$VAR/pki/term-${TERMINALS[0]}.crt" \
+			--key "$VAR/pki/term-${TERMINALS[0]}.key" -d '{"hold":true}' \
+			"https://localhost:$PSIM_PORT/_review" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
 fi
 
 # POST /booking of the student's exam subject at policesim: its answer.
@@ -207,6 +218,28 @@ book() { # STUDENT SUBJECT
 	curl -sS --cacert "$VAR/pki/ca.crt" --cert "$VAR/pki/term-${TERMINALS[0]}.crt" \
 		--key "$VAR/pki/term-${TERMINALS[0]}.key" -d "{\"stunum\":\"$1\",\"subject\":$2}" \
 		"https://localhost:$PSIM_PORT/booking"
+}
+
+# The stage review: pending at the platform (policesim holds reviews) until its
+# supervisor decides; the platform's notice (POST /reviewmsg on the readiness
+# listener, mutual TLS) makes hoursd fetch it at once; push show prints it.
+review_demo() { # STUDENT PART
+	local id
+	id=$(build/hoursctl -d "$CONNINFO" push list --state done 2>/dev/null |
+		awk -v s="$1" '$2 == s {print $1; exit}')
+	[ -n "$id" ] || return 0
+	sleep 2
+	say "review of subject $2 for $1, not decided yet:"
+	build/hoursctl -d "$CONNINFO" push show "$id" | grep -A1 'review:' || true
+	curl -sS --cacert "$VAR/pki/ca.crt" --cert "$VAR/pki/term-${TERMINALS[0]}.crt" \
+		--key "$VAR/pki/term-${TERMINALS[0]}.key" \
+		-d "{\"stunum\":\"$1\",\"subject\":\"$2\"}" "https://localhost:$PSIM_PORT/_review" >/dev/null
+	say "the supervisor approved it; the platform's notice: $(curl -sS --cacert "$VAR/pki/ca.crt" \
+		--cert "$VAR/pki/term-${TERMINALS[0]}.crt" --key "$VAR/pki/term-${TERMINALS[0]}.key" \
+		-d "{\"reviewtype\":\"2\",\"data\":{\"stunum\":\"$1\",\"subject\":\"$2\"}}" \
+		"https://localhost:$((PORT + 4))/reviewmsg")"
+	sleep 3
+	build/hoursctl -d "$CONNINFO" push show "$id" | grep -A3 'review:' || true
 }
 
 # The student's exam booked before the push (refused), then once the part is pushed
@@ -220,6 +253,7 @@ book_demo() { # STUDENT PART
 		sleep 1
 	done
 	say "booking subject $part for $student after the push: $(book "$student" "$part")"
+	review_demo "$student" "$part"
 	build/hoursctl -d "$CONNINFO" explain "$student" --pdf "$VAR/national/$student.pdf" --part "$part" \
 		>>"$LOG/setup.log" 2>&1 &&
 		say "its teaching log: $VAR/national/$student.pdf (the pushed one: $VAR/national/pdf-*.pdf)"
@@ -232,6 +266,16 @@ done
 # The timing terminal: its PKCS#12 (pki.sh, password 123456) is what the
 # registration answer hands it; its school's code is the institution number.
 quiet build/hoursctl -d "$CONNINFO" school add DEMO0001 "Demo driving school" --district demo-east
+if [ "$DEMO_PUSH" = national ]; then
+	# The school's electronic seal (esignature of the stage hours), a PKCS#12 of its own.
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$VAR/national/seal.key" \
+		-out "$VAR/national/seal.crt" -subj "/CN=Demo driving school seal" -days 365 2>/dev/null
+	printf 'demo-seal\n' >"$VAR/national/seal.pass"
+	quiet openssl pkcs12 -export -inkey "$VAR/national/seal.key" -in "$VAR/national/seal.crt" \
+		-out "$VAR/national/seal.p12" -passout pass:demo-seal
+	quiet build/hoursctl -d "$CONNINFO" school seal DEMO0001 --p12 "$VAR/national/seal.p12" \
+		--pass-file "$VAR/national/seal.pass"
+fi
 # Logins for the supervisors (docs/audit.md, "Roles"): psql "$CONNINFO user=demo_auditor".
 quiet build/hoursctl -d "$CONNINFO" role add auditor demo_auditor
 quiet build/hoursctl -d "$CONNINFO" role add district-auditor demo_east --district demo-east

@@ -397,6 +397,8 @@ static void render_push(struct evbuffer *o, const struct server_stats *st)
 		     st->push_failed_expired);
 	sample_label(o, "hoursd_push_packets_failed_total", "cause", "unbuildable",
 		     st->push_failed_unbuildable);
+	sample_label(o, "hoursd_push_packets_failed_total", "cause", "platform",
+		     st->push_failed_platform);
 	gauge(o, "hoursd_push_in_flight", "Packets being sent or recorded by this process now.",
 	      st->push_in_flight);
 	if (!st->outbox_known)

@@ -45,6 +45,7 @@ static bool check_hostport(const char *s, char *why, size_t whylen);
 static bool check_platform_no(const char *s, char *why, size_t whylen);
 static bool check_unsigned(const char *s, char *why, size_t whylen);
 static bool check_push_profile(const char *s, char *why, size_t whylen);
+static bool check_national_esignature(const char *s, char *why, size_t whylen);
 static bool check_schedule(const char *s, char *why, size_t whylen);
 static bool check_date(const char *s, char *why, size_t whylen);
 
@@ -132,6 +133,11 @@ static const struct conf_key conf_keys[] = {
 	      true),
 	KUINT("push.national_examresult", push_national_examresult, 0, 999, 1, true),
 	KBOOL("push.national_review", push_national_review, 0, true),
+	KUINT("push.national_failed_max", push_national_failed_max, 1, 100, 3, true),
+	KUINT("push.national_review_min_s", push_national_review_min_s, 1, 86400, 300, true),
+	KUINT("push.national_review_max_s", push_national_review_max_s, 1, 2592000, 86400, true),
+	KSTR("push.national_esignature", push_national_esignature, "body", true,
+	     check_national_esignature),
 	KSTR("rules.schedule", schedule_policy, "flag", true, check_schedule),
 	KSTR("rules.coach_not_registered", registry_policy[0], "refuse", true, check_schedule),
 	KSTR("rules.coach_retired", registry_policy[1], "refuse", true, check_schedule),
@@ -301,6 +307,14 @@ static bool check_push_profile(const char *s, char *why, size_t whylen)
 	if (strcmp(s, "hoursd") == 0 || strcmp(s, "national") == 0)
 		return true;
 	snprintf(why, whylen, "\"hoursd\" or \"national\" expected");
+	return false;
+}
+
+static bool check_national_esignature(const char *s, char *why, size_t whylen)
+{
+	if (strcmp(s, "body") == 0 || strcmp(s, "pdf") == 0 || strcmp(s, "none") == 0)
+		return true;
+	snprintf(why, whylen, "\"body\", \"pdf\" or \"none\" expected");
 	return false;
 }
 

@@ -52,8 +52,10 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -62,7 +64,7 @@
 #define ANSWER_KEPT 4096 /* push_attempt.answer */
 #define STATS_EVERY_S 5	 /* the outbox gauges */
 
-enum job_state { J_LOG, J_UPLOADING, J_SAVING, J_SENDING, J_RECORDING, J_REVIEW };
+enum job_state { J_LOG, J_CLASSRECORD, J_UPLOADING, J_SAVING, J_SENDING, J_RECORDING, J_REVIEW };
 
 struct job {
 	struct job *next;
@@ -84,7 +86,12 @@ struct job {
 	char *doc;	/* sql_teaching_log's document */
 	unsigned char *pdf;
 	size_t pdf_len;
-	bool review; /* done under the national profile: fetch the review */
+	bool review;	   /* done under the national profile: fetch the review */
+	unsigned failed_1; /* the platform's answers of errorcode 1 since the last re-drive */
+	char *seal_pem;	   /* the packet's school's seal key (PEM), NULL: none */
+	json_t *lessons;   /* the teaching logs of the part (the doc's classrecords) */
+	size_t lesson;	   /* the next one to send */
+	char *lesson_body; /* the one in flight */
 };
 
 /* A connection finished with, freed after the loop pass. */
@@ -103,11 +110,11 @@ struct push {
 	struct job *jobs;
 	struct dead *dead;
 	unsigned njobs, ticks;
-	bool taking, counting, draining, stopped;
+	bool taking, taking_reviews, counting, draining, stopped;
 };
 
 static void poke(struct push *p);
-static bool start_review(struct job *j);
+static void review_due(struct job *j, double in_s);
 
 static double now_wall(void)
 {
@@ -144,6 +151,11 @@ static void job_free(struct job *j)
 	json_decref(j->fields);
 	free(j->doc);
 	free(j->pdf);
+	if (j->seal_pem)
+		OPENSSL_cleanse(j->seal_pem, strlen(j->seal_pem));
+	free(j->seal_pem);
+	json_decref(j->lessons);
+	free(j->lesson_body);
 	free(j);
 }
 
@@ -196,8 +208,10 @@ static void on_recorded(void *arg, const PGresult *res)
 			log_error("push: packet %s (student %s, part %d) failed: %s", j->id,
 				  j->student, j->part, error);
 		}
-		if (strcmp(state, "done") == 0 && j->review && start_review(j))
-			return; /* the job goes when the review is stored */
+		if (strcmp(state, "done") == 0 && j->review) {
+			review_due(j, 0); /* fetched by the reviews' take; the job goes */
+			return;
+		}
 	} else if (res && !p->stopped) {
 		log_warn("push: packet %s attempt %u recorded, but its lease had passed to another "
 			 "attempt",
@@ -217,7 +231,7 @@ static void job_record(struct job *j, int status, const struct push_verdict *v, 
 {
 	struct push_config *c = j->cfg;
 	struct timespec t1;
-	char started[32], latency[16], st[16], delay[32], maxage[16], attempt[16];
+	char started[32], latency[16], st[16], delay[32], maxage[16], attempt[16], ec[16];
 	const char *decision = v->outcome == PUSH_ACCEPTED || v->outcome == PUSH_DUPLICATE ? "done"
 			       : v->outcome == PUSH_REJECTED || fail_now ? "failed"
 									 : "retry";
@@ -234,7 +248,8 @@ static void job_record(struct job *j, int status, const struct push_verdict *v, 
 	snprintf(delay, sizeof(delay), "%.3f", d);
 	snprintf(maxage, sizeof(maxage), "%u", c->max_age_s);
 	snprintf(attempt, sizeof(attempt), "%u", j->attempt);
-	const char *vals[11] = {j->id,
+	snprintf(ec, sizeof(ec), "%d", v->errorcode);
+	const char *vals[12] = {j->id,
 				attempt,
 				started,
 				latency,
@@ -244,10 +259,13 @@ static void job_record(struct job *j, int status, const struct push_verdict *v, 
 				decision,
 				delay,
 				maxage,
-				*v->error ? v->error : NULL};
+				*v->error ? v->error : NULL,
+				v->has_errorcode ? ec : NULL};
 
 	count_outcome(j->p->st, v->outcome);
-	if (v->outcome == PUSH_REJECTED)
+	if (v->platform_refused)
+		j->p->st->push_failed_platform++;
+	else if (v->outcome == PUSH_REJECTED)
 		j->p->st->push_failed_rejected++;
 	enum log_level lvl = v->outcome == PUSH_REJECTED || v->config_problem || fail_now
 				     ? HLOG_ERROR
@@ -259,7 +277,7 @@ static void job_record(struct job *j, int status, const struct push_verdict *v, 
 	if (strcmp(decision, "retry") == 0)
 		log_debug("push: packet %s: next attempt in %.1f s", j->id, d);
 	j->state = J_RECORDING;
-	db_query(j->p->db, sql_push_record, 11, vals, on_recorded, j);
+	db_query(j->p->db, sql_push_record, 12, vals, on_recorded, j);
 }
 
 static const char *http_error_text(int e)
@@ -332,7 +350,7 @@ static void on_response(struct evhttp_request *req, void *arg)
 		const char *ra = evhttp_find_header(h, "Retry-After");
 		if (j->cfg->national) {
 			national_classify(status, body, n, ra, evhttp_find_header(h, "Date"),
-					  time(NULL), &v);
+					  time(NULL), j->failed_1, j->cfg->failed_max, &v);
 			j->review = j->cfg->review && v.outcome == PUSH_ACCEPTED;
 		} else {
 			push_classify(status, body, n, ra, time(NULL), &v);
@@ -357,15 +375,15 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	j->bev = NULL;
 	if (j->state == J_REVIEW) {
 		log_warn("push: packet %s: no review within push.timeout_s", j->id);
-		struct push *p = j->p;
-		job_free(j);
-		poke(p);
+		review_due(j, j->cfg->review_min_s);
 		return;
 	}
 	if (j->state == J_UPLOADING)
 		snprintf(v.error, sizeof(v.error),
 			 "teaching-log upload: no answer within "
 			 "push.timeout_s");
+	if (j->state == J_CLASSRECORD)
+		snprintf(v.error, sizeof(v.error), "teaching log: no answer within push.timeout_s");
 	job_record(j, 0, &v, NULL, false);
 }
 
@@ -452,7 +470,16 @@ static bool national_call(struct job *j, enum evhttp_cmd_type cmd, const char *p
 {
 	struct push_config *c = j->cfg;
 	char sign[NATIONAL_SIGN_HEX + 1], full[2400];
+	/*
+	 * A fresh ts on every call, never one this process used before: the
+	 * platform refuses a reused one (201), and calls in flight together
+	 * may start within the same millisecond.
+	 */
+	static uint64_t last_ts;
 	uint64_t ts = (uint64_t)(now_wall() * 1000.0);
+	if (ts <= last_ts)
+		ts = last_ts + 1;
+	last_ts = ts;
 	if (!national_sign(c->sign_key, sdata, sn, ts, sign)) {
 		snprintf(why, cap, "cannot sign with push.sign_key");
 		return false;
@@ -647,6 +674,36 @@ static void not_sent(struct job *j, const char *what, const char *why)
 	job_record(j, 0, &v, NULL, false);
 }
 
+/*
+ * esignature (push.national_esignature): the seal key of the packet's
+ * school (school_seal) over body (the body with esignature "") or over
+ * the teaching log's PDF.  False with err when the school has no seal.
+ */
+static bool esignature(struct job *j, const char *body, char hex[NATIONAL_SIGN_HEX + 1], char *err,
+		       size_t errlen)
+{
+	const char *school = json_string_value(json_object_get(j->fields, "school_code"));
+	if (j->seal_pem == NULL) {
+		snprintf(err, errlen,
+			 "school %s has no seal for esignature (push.national_esignature): "
+			 "hoursctl school seal %s --p12 FILE --pass-file FILE",
+			 school ? school : "?", school ? school : "CODE");
+		return false;
+	}
+	BIO *b = BIO_new_mem_buf(j->seal_pem, -1);
+	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	bool ok = k && (j->cfg->esign == NATIONAL_ESIGN_PDF
+				? national_seal(k, j->pdf, j->pdf_len, hex)
+				: national_seal(k, (const uint8_t *)body, strlen(body), hex));
+	EVP_PKEY_free(k);
+	ERR_clear_error();
+	if (!ok)
+		snprintf(err, errlen, "school %s: its seal key cannot sign (RSA-2048 expected)",
+			 school ? school : "?");
+	return ok;
+}
+
 /* The national body with the uploaded PDF's id, kept with the packet, then sent (on_saved). */
 static void national_save(struct job *j, const char *pdfid)
 {
@@ -657,7 +714,29 @@ static void national_save(struct job *j, const char *pdfid)
 	json_t *doc = json_loads(j->doc, 0, NULL);
 	const struct national_values nv = {j->cfg->rectype, j->cfg->rectype_backfilled,
 					   j->cfg->examresult};
-	char *body = national_body(&f, &nv, json_object_get(doc, "rnums"), pdfid, err, sizeof(err));
+	/* recarray: the records' own numbers (parts 2, 3), the teaching logs' (parts 1, 4). */
+	json_t *rnums = json_object_get(doc, "rnums"), *logs = NULL;
+	if (f.part == 1 || f.part == 4) {
+		size_t i;
+		json_t *l;
+		logs = json_array();
+		json_array_foreach(json_object_get(doc, "classrecords"), i, l)
+			json_array_append(logs, json_object_get(l, "recnum"));
+		rnums = logs;
+	}
+	char *body = national_body(&f, &nv, rnums, pdfid, "", err, sizeof(err));
+	if (body && j->cfg->esign != NATIONAL_ESIGN_NONE) {
+		/* esignature: the school's seal over the body without it, or over the PDF. */
+		char seal[NATIONAL_SIGN_HEX + 1];
+		if (!esignature(j, body, seal, err, sizeof(err))) {
+			free(body);
+			body = NULL;
+		} else {
+			free(body);
+			body = national_body(&f, &nv, rnums, pdfid, seal, err, sizeof(err));
+		}
+	}
+	json_decref(logs);
 	json_decref(doc);
 	if (body == NULL) {
 		unbuildable(j, err);
@@ -699,7 +778,8 @@ static void on_uploaded(struct evhttp_request *req, void *arg)
 		}
 		/* The upload's errorcode means what it means for the stage hours (201, 202...). */
 		national_classify(status, body, n, evhttp_find_header(h, "Retry-After"),
-				  evhttp_find_header(h, "Date"), time(NULL), &v);
+				  evhttp_find_header(h, "Date"), time(NULL), j->failed_1,
+				  j->cfg->failed_max, &v);
 		if (v.outcome == PUSH_ACCEPTED) {
 			v.outcome = PUSH_ERROR;
 			snprintf(v.error, sizeof(v.error), "%s", why);
@@ -715,11 +795,118 @@ static void on_uploaded(struct evhttp_request *req, void *arg)
 	free(answer);
 }
 
-/* The back-filled forms are in: draw the teaching log and upload it (/imageup/epdfimg). */
+static void next_classrecord(struct job *j);
+static void upload_pdf(struct job *j);
+
+/* A teaching log kept as accepted (teaching_log_sent): the next one. */
+static void on_classrecord_kept(void *arg, const PGresult *res)
+{
+	struct job *j = arg;
+	if (j->p->stopped || res == NULL) {
+		job_free(j); /* the packet comes back when the lease ends */
+		return;
+	}
+	j->lesson++;
+	next_classrecord(j);
+}
+
+/* The platform's answer to a lesson's teaching log: kept when 0, else the attempt is over. */
+static void on_classrecord(struct evhttp_request *req, void *arg)
+{
+	struct job *j = arg;
+	struct push_verdict v;
+	int status = req ? evhttp_request_get_response_code(req) : 0;
+	char *answer = NULL, err[sizeof(v.error)];
+	const char *recnum =
+		json_string_value(json_object_get(json_array_get(j->lessons, j->lesson), "recnum"));
+	if (status <= 0) {
+		no_answer(j, http_error_text(j->http_error), &v);
+		status = 0;
+	} else {
+		struct evbuffer *in = evhttp_request_get_input_buffer(req);
+		size_t n = evbuffer_get_length(in);
+		const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
+		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+		national_classify(status, body, n, evhttp_find_header(h, "Retry-After"),
+				  evhttp_find_header(h, "Date"), time(NULL), j->failed_1,
+				  j->cfg->failed_max, &v);
+		if (v.outcome == PUSH_ACCEPTED) {
+			job_detach(j);
+			log_debug("push: packet %s: teaching log %s accepted", j->id, recnum);
+			const char *vals[3] = {recnum, j->id, j->lesson_body};
+			j->state = J_LOG;
+			db_query(j->p->db, sql_teaching_log_sent, 3, vals, on_classrecord_kept, j);
+			return;
+		}
+		answer = malloc(ANSWER_KEPT + 1);
+		if (answer)
+			push_sanitize(body, n, answer, ANSWER_KEPT + 1, true);
+	}
+	snprintf(err, sizeof(err), "%s", v.error);
+	snprintf(v.error, sizeof(v.error), "teaching log %.40s: %.440s", recnum ? recnum : "?",
+		 err);
+	job_detach(j);
+	job_record(j, status, &v, answer, false);
+	free(answer);
+}
+
+/*
+ * POST {base}/classrecord of the next lesson the platform has not accepted
+ * yet (teaching_log_sent); when none is left, the PDF's upload.
+ */
+static void next_classrecord(struct job *j)
+{
+	char err[300], why[200];
+	json_t *l;
+	while ((l = json_array_get(j->lessons, j->lesson)) != NULL &&
+	       json_is_true(json_object_get(l, "sent")))
+		j->lesson++;
+	if (l == NULL) {
+		upload_pdf(j);
+		return;
+	}
+#define S(k) json_string_value(json_object_get(l, k))
+	int part = (int)json_integer_value(json_object_get(l, "part"));
+	int minutes = (int)json_integer_value(json_object_get(l, "duration"));
+	struct national_lesson nl = {
+		.inscode = S("inscode"),
+		.stunum = S("stunum"),
+		.coachnum = S("coachnum"),
+		.carnum = "",
+		.simunum = S("simunum"),
+		.platnum = S("platnum"),
+		.recnum = S("recnum"),
+		.subjcode = S("subjcode"),
+		.starttime = S("starttime"),
+		.endtime = S("endtime"),
+		.coacmt = "",
+		.duration = minutes,
+		.total = minutes,
+		.mileage_km = S("mileage_km"),
+		.avevelocity = S("avevelocity"),
+	};
+#undef S
+	if (part >= 1 && part <= 4)
+		nl.part[part - 1] = minutes;
+	free(j->lesson_body);
+	j->lesson_body = national_classrecord_body(&nl, err, sizeof(err));
+	if (j->lesson_body == NULL) {
+		unbuildable(j, err);
+		return;
+	}
+	size_t n = strlen(j->lesson_body);
+	if (!national_call(j, EVHTTP_REQ_POST, "/classrecord", j->lesson_body, n,
+			   "application/json;charset=utf-8", j->lesson_body, n, on_classrecord,
+			   J_CLASSRECORD, why, sizeof(why)))
+		not_sent(j, "teaching log: ", why);
+}
+
+/* The back-filled forms are in: draw the teaching log, send the lessons' logs, upload it. */
 static void on_forms(void *arg, const PGresult *res)
 {
 	struct job *j = arg;
-	char err[300], why[200];
+	char err[300];
+
 	if (j->p->stopped || res == NULL) {
 		job_free(j); /* the packet comes back when the lease ends */
 		return;
@@ -731,10 +918,38 @@ static void on_forms(void *arg, const PGresult *res)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &j->t0);
 	j->started = now_wall();
-	if (!national_call(j, EVHTTP_REQ_POST, "/imageup/epdfimg", j->pdf, j->pdf_len,
-			   "application/pdf", j->pdf, j->pdf_len, on_uploaded, J_UPLOADING, why,
-			   sizeof(why)))
+	json_t *doc = json_loads(j->doc, 0, NULL);
+	j->lessons = json_incref(json_object_get(doc, "classrecords"));
+	json_decref(doc);
+	j->lesson = 0;
+	next_classrecord(j);
+}
+
+/* The teaching log's PDF uploaded (/imageup/epdfimg), once the lessons' logs went up. */
+static void upload_pdf(struct job *j)
+{
+	char why[200];
+	/* multipart/form-data, one part named file; sign= over the file's bytes alone. */
+	unsigned char *form = NULL, rnd[16];
+	size_t flen = 0;
+	char boundary[48], ctype[96], rhex[33];
+	for (int tries = 0; form == NULL && tries < 4; tries++) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			break;
+		hex_encode(rhex, rnd, sizeof(rnd));
+		snprintf(boundary, sizeof(boundary), "hoursd-%s", rhex);
+		form = national_multipart(j->pdf, j->pdf_len, "teachlog.pdf", "application/pdf",
+					  boundary, &flen);
+	}
+	if (form == NULL) {
+		not_sent(j, "teaching-log upload: ", "cannot make the multipart form");
+		return;
+	}
+	snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s", boundary);
+	if (!national_call(j, EVHTTP_REQ_POST, "/imageup/epdfimg", j->pdf, j->pdf_len, ctype, form,
+			   flen, on_uploaded, J_UPLOADING, why, sizeof(why)))
 		not_sent(j, "teaching-log upload: ", why);
+	free(form);
 }
 
 /* The teaching log's document; then the back-filled forms. */
@@ -762,12 +977,27 @@ static void on_review_saved(void *arg, const PGresult *res)
 {
 	struct job *j = arg;
 	struct push *p = j->p;
+	if (res && PQntuples(res) == 1 && !p->stopped)
+		log_info("push: packet %s: review %s", j->id,
+			 PQgetvalue(res, 0, PUSH_REVIEW_SAVE_FINAL)[0] == 't'
+				 ? "final"
+				 : "not final yet: fetched again later");
 	job_free(j);
 	if (!p->stopped)
 		poke(p);
 }
 
-/* The review's answer, stored (push_review) when it has an errorcode. */
+/* The review's next fetch is due in in_s seconds (push_review_due.sql); then the job goes. */
+static void review_due(struct job *j, double in_s)
+{
+	char s[32];
+	snprintf(s, sizeof(s), "%.3f", in_s);
+	const char *vals[2] = {j->id, s};
+	j->state = J_RECORDING;
+	db_query(j->p->db, sql_push_review_due, 2, vals, on_review_saved, j);
+}
+
+/* The review's answer, stored (push_review) when it has an errorcode; else fetched again later. */
 static void on_review(struct evhttp_request *req, void *arg)
 {
 	struct job *j = arg;
@@ -783,40 +1013,82 @@ static void on_review(struct evhttp_request *req, void *arg)
 		log_warn("push: packet %s: the review's answer is %s (HTTP %d)", j->id,
 			 status > 0 ? "malformed" : "missing", status);
 		json_decref(a);
-		job_free(j);
-		poke(p);
+		review_due(j, j->cfg->review_min_s);
 		return;
 	}
-	char code[24], answer[ANSWER_KEPT + 1];
+	char code[24], answer[ANSWER_KEPT + 1], lo[16], hi[16];
 	char *data = json_is_object(json_object_get(a, "data"))
 			     ? json_dumps(json_object_get(a, "data"), JSON_COMPACT)
 			     : NULL;
 	snprintf(code, sizeof(code), "%lld", (long long)json_integer_value(ec));
+	snprintf(lo, sizeof(lo), "%u", j->cfg->review_min_s);
+	snprintf(hi, sizeof(hi), "%u", j->cfg->review_max_s);
 	push_sanitize(body, n, answer, sizeof(answer), true);
 	log_info("push: packet %s: review fetched, errorcode %s", j->id, code);
-	const char *vals[4] = {j->id, code, answer, data};
+	const char *vals[6] = {j->id, code, answer, data, lo, hi};
 	j->state = J_RECORDING;
-	db_query(p->db, sql_push_review_save, 4, vals, on_review_saved, j);
+	db_query(p->db, sql_push_review_save, 6, vals, on_review_saved, j);
 	free(data);
 	json_decref(a);
 }
 
 /* GET {base}/{stunum}-stagetrainningtimereview-{subject}, signed over stunum and subject. */
-static bool start_review(struct job *j)
+static void start_review(struct job *j)
 {
 	char path[128], keys[64], why[200];
 	snprintf(path, sizeof(path), "/%s-stagetrainningtimereview-%d", j->student, j->part);
 	snprintf(keys, sizeof(keys), "%s%d", j->student, j->part);
 	if (national_call(j, EVHTTP_REQ_GET, path, keys, strlen(keys), NULL, NULL, 0, on_review,
 			  J_REVIEW, why, sizeof(why)))
-		return true;
+		return;
 	log_warn("push: packet %s: review not fetched: %s", j->id, why);
 	if (j->evcon) {
 		evhttp_connection_free(j->evcon);
 		j->evcon = NULL;
 		j->bev = NULL;
 	}
-	return false;
+	review_due(j, j->cfg->review_min_s);
+}
+
+/* The reviews due, taken: a job each (push_review_take.sql). */
+static void on_reviews_taken(void *arg, const PGresult *res)
+{
+	struct push *p = arg;
+	p->taking_reviews = false;
+	if (p->stopped || res == NULL || p->cfg == NULL)
+		return;
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct job *j = calloc(1, sizeof(*j));
+		if (j == NULL)
+			die("out of memory");
+		j->p = p;
+		j->cfg = push_config_ref(p->cfg);
+		snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, r, PUSH_REVIEW_TAKE_ID));
+		snprintf(j->student, sizeof(j->student), "%s",
+			 PQgetvalue(res, r, PUSH_REVIEW_TAKE_STUDENT_NO));
+		j->part = (int)col_ll(res, r, PUSH_REVIEW_TAKE_PART);
+		j->next = p->jobs;
+		p->jobs = j;
+		p->njobs++;
+		p->st->push_in_flight = p->njobs;
+		clock_gettime(CLOCK_MONOTONIC, &j->t0);
+		j->started = now_wall();
+		start_review(j);
+	}
+}
+
+/* Take the stage reviews due (national profile, push.national_review) when there is room. */
+static void poke_reviews(struct push *p)
+{
+	if (p->cfg == NULL || !p->cfg->national || !p->cfg->review || p->draining || p->stopped ||
+	    p->taking_reviews || !db_connected(p->db) || p->njobs >= p->cfg->concurrency)
+		return;
+	char lease[16], limit[16];
+	snprintf(lease, sizeof(lease), "%u", p->cfg->lease_s);
+	snprintf(limit, sizeof(limit), "%u", p->cfg->concurrency - p->njobs);
+	const char *vals[2] = {lease, limit};
+	p->taking_reviews = true;
+	db_query(p->db, sql_push_review_take, 2, vals, on_reviews_taken, p);
 }
 
 /* One taken packet: its job, then save (first attempt) or send. */
@@ -832,6 +1104,10 @@ static void take_row(struct push *p, const PGresult *res, int r)
 	j->backoff_n = (unsigned)col_ll(res, r, PUSH_TAKE_SINCE_REDRIVE);
 	snprintf(j->student, sizeof(j->student), "%s", PQgetvalue(res, r, PUSH_TAKE_STUDENT_NO));
 	j->part = (int)col_ll(res, r, PUSH_TAKE_PART);
+	j->failed_1 = (unsigned)col_ll(res, r, PUSH_TAKE_FAILED_1);
+	if (!PQgetisnull(res, r, PUSH_TAKE_SEAL) &&
+	    (j->seal_pem = strdup(PQgetvalue(res, r, PUSH_TAKE_SEAL))) == NULL)
+		die("out of memory");
 	j->next = p->jobs;
 	p->jobs = j;
 	p->njobs++;
@@ -930,6 +1206,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		db_query(p->db, sql_push_outbox_stats, 0, NULL, on_counted, p);
 	}
 	poke(p);
+	poke_reviews(p);
 }
 
 /* ---- the interface ---- */
@@ -992,7 +1269,7 @@ void push_drain(struct push *p)
 
 bool push_idle(const struct push *p)
 {
-	return p->njobs == 0 && !p->taking;
+	return p->njobs == 0 && !p->taking && !p->taking_reviews;
 }
 
 void push_stop(struct push *p)
@@ -1003,7 +1280,8 @@ void push_stop(struct push *p)
 	/* Requests in flight are abandoned; their packets come back when the lease ends. */
 	for (struct job *j = p->jobs, *next; j; j = next) {
 		next = j->next;
-		if (j->state == J_SENDING || j->state == J_UPLOADING || j->state == J_REVIEW) {
+		if (j->state == J_SENDING || j->state == J_UPLOADING || j->state == J_REVIEW ||
+		    j->state == J_CLASSRECORD) {
 			log_warn("push: packet %s abandoned in flight at exit", j->id);
 			job_free(j);
 		}

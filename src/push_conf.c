@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "log.h"
 #include "push_body.h"
+#include "push_national.h"
 #include "sig.h"
 
 #include <strings.h>
@@ -146,7 +147,7 @@ static const char *key_alg(EVP_PKEY *k)
 /*
  * The national profile signs with the terminals' scheme (RSA, the bare
  * digest: 512 hex digits means RSA-2048) and names the certificate by its
- * serial (user=).
+ * serial (user=), printed as the platforms print it (national_user).
  */
 static bool national_signer(struct push_config *pc, X509 *x, const struct hconf *c, char *err,
 			    size_t errlen)
@@ -154,8 +155,8 @@ static bool national_signer(struct push_config *pc, X509 *x, const struct hconf 
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
 	char *hex = bn ? BN_bn2hex(bn) : NULL;
 	bool ok = hex && strlen(hex) < sizeof(pc->user);
-	if (ok)
-		snprintf(pc->user, sizeof(pc->user), "%s", hex);
+	if (ok) /* as the platforms print it: no padding to whole bytes */
+		national_user(hex, pc->user, sizeof(pc->user));
 	OPENSSL_free(hex);
 	BN_free(bn);
 	if (!ok) {
@@ -290,6 +291,12 @@ bool push_config_load(const struct hconf *c, struct push_config **out, char *err
 	pc->rectype_backfilled = c->push_national_rectype_backfilled;
 	pc->examresult = c->push_national_examresult;
 	pc->review = c->push_national_review;
+	pc->failed_max = c->push_national_failed_max;
+	pc->review_min_s = c->push_national_review_min_s;
+	pc->review_max_s = c->push_national_review_max_s;
+	pc->esign = strcmp(c->push_national_esignature, "none") == 0  ? NATIONAL_ESIGN_NONE
+		    : strcmp(c->push_national_esignature, "pdf") == 0 ? NATIONAL_ESIGN_PDF
+								      : NATIONAL_ESIGN_BODY;
 	bool ok = parse_url(pc, c->push_url, err, errlen) && make_tls(pc, c, err, errlen) &&
 		  load_signer(pc, c, err, errlen) &&
 		  (c->push_field_map == NULL || load_field_map(pc, c->push_field_map, err, errlen));

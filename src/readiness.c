@@ -1,6 +1,8 @@
 /*
  * readiness.c - the pre-entry question over mutual TLS, see readiness.h
- * and docs/push-contract.md section 10.
+ * and docs/push-contract.md section 10; and on the same listener the
+ * national platform's review notice (POST /reviewmsg, section 9.5): the
+ * stage review it names is fetched at once.
  *
  * The TLS context is the terminals' (hoursd's certificate, TLS 1.2+, a
  * client certificate required) with readiness.ca as the only CA its
@@ -34,6 +36,7 @@
 
 #define READINESS_TIMEOUT_S 10
 #define READINESS_MAX_HEADERS 8192
+#define READINESS_MAX_BODY 4096 /* a review notice is about 100 bytes */
 
 struct readiness {
 	struct server *srv;
@@ -137,13 +140,101 @@ static bool printable16(const char *s)
 	return true;
 }
 
+/* The national platform's answer form: {errorcode, message, data}. */
+static void reply_national(struct evhttp_request *req, int code, const char *message)
+{
+	reply_json(req, 200, "OK",
+		   json_pack("{s:i, s:s, s:n}", "errorcode", code, "message", message, "data"));
+}
+
+/* One reviewmsg notice waiting for its statement. */
+struct notice {
+	struct evhttp_request *req;
+	char who[128], student[17];
+	int subject;
+};
+
+static void on_notice(void *arg, const PGresult *res)
+{
+	struct notice *q = arg;
+	if (res == NULL) {
+		log_warn("review notice: %s: the database did not answer", q->who);
+		reply_national(q->req, 1, "the database did not answer: send the notice again");
+	} else if (PQntuples(res) == 0) {
+		log_warn("review notice: %s: stage hours of subject %d of %s were not pushed here",
+			 q->who, q->subject, q->student);
+		reply_national(q->req, 100, "no such stage hours pushed from here");
+	} else {
+		log_info("review notice: %s: the review of subject %d of %s is fetched now", q->who,
+			 q->subject, q->student);
+		reply_national(q->req, 0, "ok");
+	}
+	free(q);
+}
+
+/* A member that the platform sends as a string or a number: its integer value, or -1. */
+static long long int_or_string(json_t *v)
+{
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	const char *s = json_string_value(v);
+	char *end;
+	long long n = s && *s ? strtoll(s, &end, 10) : -1;
+	return s && *s && *end == '\0' ? n : -1;
+}
+
+/*
+ * POST /reviewmsg: the national supervision platform's notice that a
+ * review is ready, {"reviewtype":"1"|"2","data":{...}}: 2 a stage review
+ * (data.stunum, data.subject), fetched at once; 1 a training area's
+ * (inscode, seq): hoursd sends no training area, so none is known.
+ */
+static void review_notice(struct readiness *r, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	json_t *b = n && n <= READINESS_MAX_BODY
+			    ? json_loadb((const char *)evbuffer_pullup(in, -1), n, 0, NULL)
+			    : NULL;
+	long long type = int_or_string(json_object_get(b, "reviewtype"));
+	json_t *d = json_object_get(b, "data");
+	const char *stunum = json_string_value(json_object_get(d, "stunum"));
+	long long subject = int_or_string(json_object_get(d, "subject"));
+	if (type == 1) {
+		reply_national(req, 100, "no training area is sent from here");
+	} else if (type != 2 || !printable16(stunum) || subject < 1 || subject > 4) {
+		reply_national(req, 200,
+			       "bad format: {\"reviewtype\":\"2\",\"data\":{\"stunum\":"
+			       "\"...\",\"subject\":\"1\"..\"4\"}} expected");
+	} else {
+		struct notice *q = calloc(1, sizeof(*q));
+		if (q == NULL)
+			die("out of memory");
+		q->req = req;
+		q->subject = (int)subject;
+		client_name(req, q->who, sizeof(q->who));
+		snprintf(q->student, sizeof(q->student), "%s", stunum);
+		char part[8];
+		snprintf(part, sizeof(part), "%d", q->subject);
+		const char *v[2] = {stunum, part};
+		db_query(r->srv->db, sql_review_notice, 2, v, on_notice, q);
+	}
+	json_decref(b);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct readiness *r = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	if (path && strcmp(path, "/reviewmsg") == 0 &&
+	    evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+		review_notice(r, req);
+		return;
+	}
 	if (path == NULL || strcmp(path, "/v1/readiness") != 0) {
-		reply_error(req, HTTP_NOTFOUND, "Not Found", "no such path: GET /v1/readiness");
+		reply_error(req, HTTP_NOTFOUND, "Not Found",
+			    "no such path: GET /v1/readiness, POST /reviewmsg");
 		return;
 	}
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
@@ -267,10 +358,11 @@ struct readiness *readiness_start(struct server *srv, char *err, size_t errlen)
 	evhttp_set_gencb(r->http, on_request, r);
 	evhttp_set_timeout(r->http, READINESS_TIMEOUT_S);
 	evhttp_set_max_headers_size(r->http, READINESS_MAX_HEADERS);
-	evhttp_set_max_body_size(r->http, 0);
+	evhttp_set_max_body_size(r->http, READINESS_MAX_BODY); /* a review notice's */
 	evhttp_set_allowed_methods(r->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	log_info("readiness listener on %s port %u (mutual TLS, clients of %s): GET /v1/readiness",
+	log_info("readiness listener on %s port %u (mutual TLS, clients of %s): GET /v1/readiness, "
+		 "POST /reviewmsg",
 		 host, readiness_port(r), c->readiness_ca);
 	return r;
 }

@@ -295,25 +295,33 @@ START_TEST(national_body_members_and_rectype)
 	const struct national_values nv = {.rectype = 7, .rectype_backfilled = 9, .examresult = 1};
 	json_t *rn = json_pack("[ss]", "440100000000001700000120", "440100000000002300000007");
 	char err[200];
-	char *b = national_body(&f, &nv, rn, "P1", err, sizeof(err));
-	ck_assert_str_eq(b,
-			 "{\"classtime\":0,\"duration\":960,\"esignature\":\"\",\"examresult\":1,"
-			 "\"inscode\":\"4401000001\",\"mileage\":123.4,\"networktime\":0,"
-			 "\"pdfid\":\"P1\",\"recarray\":[{\"rnum\":\"440100000000001700000120\"},"
-			 "{\"rnum\":\"440100000000002300000007\"}],\"rectype\":7,"
-			 "\"simulatortime\":120,\"stunum\":\"4401000000000001\",\"subject\":2,"
-			 "\"totaltime\":960,\"vehicletime\":840}");
+	char *b = national_body(&f, &nv, rn, "P1", "", err, sizeof(err));
+	ck_assert_str_eq(
+		b, "{\"classtime\":0,\"duration\":960,\"esignature\":\"\",\"examresult\":\"1\","
+		   "\"inscode\":\"4401000001\",\"mileage\":123.4,\"networktime\":0,"
+		   "\"pdfid\":\"P1\",\"recarray\":[{\"rnum\":\"440100000000001700000120\"},"
+		   "{\"rnum\":\"440100000000002300000007\"}],\"rectype\":7,"
+		   "\"simulatortime\":120,\"stunum\":\"4401000000000001\",\"subject\":\"2\","
+		   "\"totaltime\":960,\"vehicletime\":840}");
+	free(b);
+	/* As the public sample: pdfid a number when the platform's id is one; the seal's hex. */
+	b = national_body(&f, &nv, rn, "1234", "AB12", err, sizeof(err));
+	ck_assert_ptr_nonnull(strstr(b, "\"esignature\":\"AB12\","));
+	ck_assert_ptr_nonnull(strstr(b, "\"pdfid\":1234,"));
+	free(b);
+	b = national_body(&f, &nv, rn, "0123", NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(strstr(b, "\"pdfid\":\"0123\","));
 	free(b);
 	f.backfilled = true;
 	f.mileage_km = "0.0";
-	b = national_body(&f, &nv, rn, "P1", err, sizeof(err));
+	b = national_body(&f, &nv, rn, "P1", "", err, sizeof(err));
 	ck_assert_ptr_nonnull(strstr(b, "\"rectype\":9,"));
 	ck_assert_ptr_nonnull(strstr(b, "\"mileage\":0.0,"));
 	free(b);
-	ck_assert_ptr_null(national_body(&f, &nv, rn, NULL, err, sizeof(err)));
+	ck_assert_ptr_null(national_body(&f, &nv, rn, NULL, "", err, sizeof(err)));
 	ck_assert_str_eq(err, "the teaching log's pdfid is missing");
 	f.school_code = NULL;
-	ck_assert_ptr_null(national_body(&f, &nv, rn, "P1", err, sizeof(err)));
+	ck_assert_ptr_null(national_body(&f, &nv, rn, "P1", "", err, sizeof(err)));
 	json_decref(rn);
 }
 END_TEST
@@ -357,35 +365,51 @@ START_TEST(national_answers)
 	const char *same = "Sun, 30 Nov 2025 10:53:50 GMT", *off = "Sun, 30 Nov 2025 11:03:20 GMT";
 #define ANS(s) s, strlen(s)
 	national_classify(200, ANS("{\"errorcode\":0,\"message\":\"ok\",\"data\":null}"), NULL,
-			  same, now, &v);
+			  same, now, 0, 3, &v);
 	ck_assert_int_eq(v.outcome, PUSH_ACCEPTED);
-	national_classify(200, ANS("{\"errorcode\":1,\"message\":\"busy\"}"), NULL, same, now, &v);
+	national_classify(200, ANS("{\"errorcode\":1,\"message\":\"busy\"}"), NULL, same, now, 0, 3,
+			  &v);
 	ck_assert_int_eq(v.outcome, PUSH_RETRY);
 	ck_assert_str_eq(v.error, "errorcode 1: busy");
-	national_classify(200, ANS("{\"errorcode\":201,\"message\":\"ts\"}"), NULL, same, now, &v);
+	ck_assert(v.has_errorcode && v.errorcode == 1 && !v.platform_refused);
+	/* The third answer of 1 (push.national_failed_max 3): failed, the platform's message kept.
+	 */
+	national_classify(200, ANS("{\"errorcode\":1,\"message\":\"学员不存在 no such student\"}"),
+			  NULL, same, now, 2, 3, &v);
+	ck_assert_int_eq(v.outcome, PUSH_REJECTED);
+	ck_assert(v.platform_refused);
+	ck_assert_ptr_nonnull(strstr(
+		v.error, "errorcode 1: 学员不存在 no such student (the platform answered 1 3 "
+			 "times"));
+	national_classify(200, ANS("{\"errorcode\":201,\"message\":\"ts\"}"), NULL, same, now, 0, 3,
+			  &v);
 	ck_assert_int_eq(v.outcome, PUSH_RETRY);
 	ck_assert_ptr_nonnull(strstr(v.error, "clocks agree within 30 s"));
-	national_classify(200, ANS("{\"errorcode\":201,\"message\":\"ts\"}"), NULL, off, now, &v);
-	ck_assert_int_eq(v.outcome, PUSH_REJECTED);
-	ck_assert(v.config_problem);
-	ck_assert_ptr_nonnull(strstr(v.error, "our clock is -600 s off the platform's"));
-	national_classify(200, ANS("{\"errorcode\":201,\"message\":\"ts\"}"), NULL, NULL, now, &v);
-	ck_assert_int_eq(v.outcome, PUSH_REJECTED);
-	national_classify(200, ANS("{\"errorcode\":202,\"message\":\"cert\"}"), NULL, same, now,
+	national_classify(200, ANS("{\"errorcode\":201,\"message\":\"ts\"}"), NULL, off, now, 0, 3,
 			  &v);
 	ck_assert_int_eq(v.outcome, PUSH_REJECTED);
 	ck_assert(v.config_problem);
-	ck_assert_ptr_nonnull(strstr(v.error, "errorcode 202: cert (certificate not valid"));
-	national_classify(200, ANS("{\"errorcode\":100,\"message\":\"no\"}"), NULL, same, now, &v);
+	ck_assert_ptr_nonnull(strstr(v.error, "our clock is -600 s off the platform's"));
+	national_classify(200, ANS("{\"errorcode\":201,\"message\":\"ts\"}"), NULL, NULL, now, 0, 3,
+			  &v);
 	ck_assert_int_eq(v.outcome, PUSH_REJECTED);
-	national_classify(200, ANS("<html>"), NULL, same, now, &v);
+	national_classify(200, ANS("{\"errorcode\":202,\"message\":\"cert\"}"), NULL, same, now, 0,
+			  3, &v);
+	ck_assert_int_eq(v.outcome, PUSH_REJECTED);
+	ck_assert(v.config_problem);
+	ck_assert_ptr_nonnull(strstr(v.error, "errorcode 202: cert (certificate not valid"));
+	national_classify(200, ANS("{\"errorcode\":100,\"message\":\"no\"}"), NULL, same, now, 0, 3,
+			  &v);
+	ck_assert_int_eq(v.outcome, PUSH_REJECTED);
+	national_classify(200, ANS("<html>"), NULL, same, now, 0, 3, &v);
 	ck_assert_int_eq(v.outcome, PUSH_ERROR);
-	national_classify(200, ANS("{\"errorcode\":\"0\"}"), NULL, same, now, &v);
+	national_classify(200, ANS("{\"errorcode\":\"0\"}"), NULL, same, now, 0, 3, &v);
 	ck_assert_int_eq(v.outcome, PUSH_ERROR);
-	national_classify(503, ANS(""), "5", same, now, &v);
+	national_classify(503, ANS(""), "5", same, now, 0, 3, &v);
 	ck_assert_int_eq(v.outcome, PUSH_RETRY);
 	ck_assert_int_eq(v.retry_after_s, 5);
-	national_classify(409, ANS("{\"result\":\"duplicate\"}"), NULL, same, now, &v);
+	ck_assert(!v.has_errorcode);
+	national_classify(409, ANS("{\"result\":\"duplicate\"}"), NULL, same, now, 0, 3, &v);
 	ck_assert_int_eq(v.outcome, PUSH_ERROR);
 	char id[32], why[200];
 	ck_assert(national_upload_id(ANS("{\"errorcode\":0,\"data\":{\"id\":\"P9\"}}"), id,
@@ -401,6 +425,68 @@ START_TEST(national_answers)
 				      why, sizeof(why)));
 	ck_assert_str_eq(why, "errorcode 202: c");
 #undef ANS
+}
+END_TEST
+
+/* user= without padding to whole bytes; the upload as a multipart form with one part, file. */
+START_TEST(national_user_and_multipart)
+{
+	char u[80];
+	national_user("0A1B2C", u, sizeof(u));
+	ck_assert_str_eq(u, "A1B2C");
+	national_user("0157C239F2EC", u, sizeof(u));
+	ck_assert_str_eq(u, "157C239F2EC");
+	national_user("15E171BD22A", u, sizeof(u));
+	ck_assert_str_eq(u, "15E171BD22A");
+	national_user("00", u, sizeof(u));
+	ck_assert_str_eq(u, "0");
+	size_t n = 0;
+	unsigned char *m = national_multipart((const uint8_t *)"%PDF-1", 6, "t.pdf",
+					      "application/pdf", "BND", &n);
+	const char want[] = "--BND\r\nContent-Disposition: form-data; name=\"file\"; "
+			    "filename=\"t.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1"
+			    "\r\n--BND--\r\n";
+	ck_assert_uint_eq(n, strlen(want));
+	ck_assert_mem_eq(m, want, n);
+	free(m);
+	ck_assert_ptr_null(national_multipart((const uint8_t *)"xxBNDxx", 7, "t.pdf",
+					      "application/pdf", "BND", &n));
+}
+END_TEST
+
+/* The teaching log's body (/classrecord): the 22 members, sorted; a bad time refused. */
+START_TEST(national_classrecord)
+{
+	struct national_lesson l = {.inscode = "4401000001",
+				    .stunum = "4401000000000001",
+				    .coachnum = "4401000000000009",
+				    .carnum = "4401000000000005",
+				    .simunum = "13800000002",
+				    .platnum = "4401000000000017",
+				    .recnum = "440100000000001726030108",
+				    .subjcode = "1212110000",
+				    .starttime = "20260301080000",
+				    .endtime = "20260301094500",
+				    .photo = {10001, 10002, 0},
+				    .duration = 105,
+				    .total = 105,
+				    .part = {0, 105, 0, 0},
+				    .mileage_km = "12.5",
+				    .avevelocity = "7.1"};
+	char err[200];
+	char *b = national_classrecord_body(&l, err, sizeof(err));
+	ck_assert_str_eq(b, "{\"avevelocity\":7.1,\"carnum\":\"4401000000000005\",\"coachnum\":"
+			    "\"4401000000000009\",\"coacmt\":\"\",\"duration\":105,\"endtime\":"
+			    "\"20260301094500\",\"inscode\":\"4401000001\",\"mileage\":12.5,"
+			    "\"part1\":0,\"part2\":105,\"part3\":0,\"part4\":0,\"photo1\":10001,"
+			    "\"photo2\":10002,\"photo3\":0,\"platnum\":\"4401000000000017\","
+			    "\"recnum\":\"440100000000001726030108\",\"simunum\":\"13800000002\","
+			    "\"starttime\":\"20260301080000\",\"stunum\":\"4401000000000001\","
+			    "\"subjcode\":\"1212110000\",\"total\":105}");
+	free(b);
+	l.endtime = "2026-03-01 09:45";
+	ck_assert_ptr_null(national_classrecord_body(&l, err, sizeof(err)));
+	ck_assert_str_eq(err, "the teaching log's endtime (yyyyMMddHHmmss) is missing");
 }
 END_TEST
 
@@ -422,6 +508,8 @@ static Suite *push_suite(void)
 	tcase_add_test(tn, national_body_members_and_rectype);
 	tcase_add_test(tn, national_sign_is_the_bare_digest);
 	tcase_add_test(tn, national_answers);
+	tcase_add_test(tn, national_user_and_multipart);
+	tcase_add_test(tn, national_classrecord);
 	suite_add_tcase(s, tn);
 	return s;
 }

@@ -147,6 +147,16 @@ bool sv_said(const char *needle);
 
 extern char psim_store[600], psim_log[600], nat_dir[600];
 extern const char *psim_server;
+/* Another signing certificate (the push's sign_cert, policesim's --verify-cert); NULL: T2's. */
+extern const char *psim_verify, *push_sign_cert;
+/* The record numbers the national interface knows (its records.txt, lines); NULL: none. */
+extern const char *nat_records;
+/* hoursctl school seal CODE with a seal made by openssl (WORK/seal-CODE.{p12,crt}). */
+void seal_school(const char *code);
+/* hoursd with the push section (extra in it), listen_extra in listen:, and more sections after. */
+void start_hoursd_push_more(const char *listen_extra, const char *extra, const char *more);
+/* policesim's port. */
+int psim_port_of(void);
 
 /* The fixture of push, national and students: setup() and policesim's files and port. */
 void push_setup(void);

@@ -11,7 +11,9 @@
 static pid_t psim_pid;
 static int psim_port;
 char psim_store[600], psim_log[600];
-const char *psim_server = "server"; /* its certificate: PKI/<name>.crt */
+const char *psim_server = "server";	  /* its certificate: PKI/<name>.crt */
+const char *psim_verify, *push_sign_cert; /* NULL: T2's RSA signing certificate */
+const char *nat_records; /* DIR/records.txt of the national interface; NULL: none */
 
 char nat_dir[600];
 
@@ -30,7 +32,10 @@ static void psim_start(const char *fault, const char *field_map, const char *nat
 	snprintf(cert, sizeof(cert), "%s/%s.crt", pki, psim_server);
 	snprintf(key, sizeof(key), "%s/%s.key", pki, psim_server);
 	snprintf(ca, sizeof(ca), "%s/ca.crt", pki);
-	snprintf(verify, sizeof(verify), "%s/sign-rsa-" T2 ".crt", pki);
+	if (psim_verify)
+		snprintf(verify, sizeof(verify), "%s", psim_verify);
+	else
+		snprintf(verify, sizeof(verify), "%s/sign-rsa-" T2 ".crt", pki);
 	const char *words[] = {prog,	"--listen", listen,	   "--cert", cert,
 			       "--key", key,	    "--client-ca", ca,	     "--verify-cert",
 			       verify,	"--store",  psim_store};
@@ -63,12 +68,44 @@ void start_policesim(const char *fault, const char *field_map)
 	psim_start(fault, field_map, NULL);
 }
 
+/*
+ * The school's electronic seal (hoursctl school seal): an RSA-2048 key and
+ * its self-signed certificate in a PKCS#12 made by openssl, WORK/seal-CODE.*
+ * (made once per run).
+ */
+void seal_school(const char *code)
+{
+	char base[700];
+	snprintf(base, sizeof(base), "%s/seal-%s", work, code);
+	if (access(words("%s.p12", base), R_OK) != 0) {
+		const char *cmd = words(
+			"set -e; printf 'seal-pass\\n' >'%s.pass';"
+			" openssl req -x509 -newkey rsa:2048 -nodes -keyout '%s.key' -out '%s.crt'"
+			" -subj '/CN=seal %s' -days 30 -set_serial 0x5EA1 2>/dev/null;"
+			" openssl pkcs12 -export -inkey '%s.key' -in '%s.crt' -out '%s.p12'"
+			" -passout pass:seal-pass",
+			base, base, base, code, base, base, base);
+		ck_assert_msg(system(cmd) == 0, "cannot make the seal of %s", code);
+	}
+	ck_assert_int_eq(
+		hoursctl_run("school seal %s --p12 %s.p12 --pass-file %s.pass", code, base, base),
+		0);
+}
+
+/* The national interface; the school S001 sealed (esignature), as every school pushing there. */
 void start_policesim_national(const char *fault)
 {
 	snprintf(nat_dir, sizeof(nat_dir), "%s/national", work);
 	if (psim_pid == 0 && system(words("rm -rf '%s'", nat_dir)) != 0)
 		ck_abort_msg("cannot empty %s", nat_dir);
 	mkdir(nat_dir, 0755);
+	if (nat_records) {
+		FILE *f = fopen(words("%s/records.txt", nat_dir), "w");
+		ck_assert_ptr_nonnull(f);
+		fputs(nat_records, f);
+		fclose(f);
+	}
+	seal_school("S001");
 	psim_start(fault ? fault : "", NULL, nat_dir);
 }
 
@@ -90,12 +127,17 @@ void stop_policesim(void)
 static char *push_section(const char *extra)
 {
 	static char buf[4096];
+	char sign_cert[700];
+	if (push_sign_cert)
+		snprintf(sign_cert, sizeof(sign_cert), "%s", push_sign_cert);
+	else
+		snprintf(sign_cert, sizeof(sign_cert), "%s/sign-rsa-" T2 ".crt", pki);
 	snprintf(buf, sizeof(buf),
 		 "push:\n  url: \"https://localhost:%d/api/v1/stage-hours\"\n"
 		 "  ca: %s/ca.crt\n  cert: %s/term-" T1 ".crt\n  key: %s/term-" T1 ".key\n"
-		 "  sign_key: %s/sign-rsa-" T2 ".key\n  sign_cert: %s/sign-rsa-" T2 ".crt\n"
+		 "  sign_key: %s/sign-rsa-" T2 ".key\n  sign_cert: %s\n"
 		 "  retry_min_s: 1\n  retry_max_s: 2\n  lease_s: 5\n%s%s",
-		 psim_port, pki, pki, pki, pki, pki,
+		 psim_port, pki, pki, pki, pki, sign_cert,
 		 extra && strstr(extra, "timeout_s") ? "" : "  timeout_s: 2\n", extra ? extra : "");
 	return buf;
 }
@@ -103,6 +145,13 @@ static char *push_section(const char *extra)
 void start_hoursd_push(const char *extra)
 {
 	start_hoursd_tail(NULL, push_section(extra));
+}
+
+void start_hoursd_push_more(const char *listen_extra, const char *extra, const char *more)
+{
+	char tail[6144];
+	snprintf(tail, sizeof(tail), "%s%s", push_section(extra), more ? more : "");
+	start_hoursd_tail(listen_extra, tail);
 }
 
 /*
@@ -189,6 +238,11 @@ void psim_request(const char *method, const char *path, const char *body, char *
 	SSL_CTX_free(ctx);
 }
 
+int psim_port_of(void)
+{
+	return psim_port;
+}
+
 /* One counter of policesim's GET /_stats. */
 long long psim_stat(const char *name)
 {
@@ -246,6 +300,7 @@ void push_setup(void)
 void push_teardown(void)
 {
 	teardown();
+	psim_verify = push_sign_cert = nat_records = NULL;
 	if (psim_pid > 0) {
 		kill(psim_pid, SIGKILL);
 		waitpid(psim_pid, NULL, 0);

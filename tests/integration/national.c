@@ -29,22 +29,21 @@ START_TEST(test_national_push_pdf_and_booking)
 	ck_assert_int_eq(book("S000000000000001", 2), 100);
 	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE profile = 'national'"
 				  " AND pdf_id IS NOT NULL AND length(pdf_sha256) = 32"
-				  " AND body LIKE '%\"pdfid\":\"' || pdf_id || '\"%'",
+				  " AND body LIKE '%\"pdfid\":' || pdf_id || ',%'",
 				  NULL, NULL),
 			 2);
 	/* The body: the national members, the values of the met part, rectype as configured. */
 	ck_assert_int_eq(
-		db_value("SELECT count(*) FROM push_packet WHERE student_no = $1"
-			 " AND body LIKE '{\"classtime\":0,\"duration\":3,\"esignature\":\"\","
-			 "\"examresult\":1,\"inscode\":\"S001\",\"mileage\":123.4,"
-			 "\"networktime\":0,\"pdfid\":\"P%\",\"recarray\":"
-			 "[{\"rnum\":\"440100000000001700000120\"},"
-			 "{\"rnum\":\"440100000000001700000121\"},"
-			 "{\"rnum\":\"440100000000002300000007\"}],\"rectype\":7,"
-			 "\"simulatortime\":0,"
-			 "\"stunum\":\"S000000000000001\",\"subject\":3,\"totaltime\":3,"
-			 "\"vehicletime\":3}'",
-			 "S000000000000001", NULL),
+		db_value(
+			"SELECT count(*) FROM push_packet WHERE student_no = $1"
+			" AND body ~ '^\\{\"classtime\":0,\"duration\":3,\"esignature\":"
+			"\"[0-9A-F]{200}[0-9A-F]{200}[0-9A-F]{112}\",\"examresult\":\"1\",\"inscode\":\"S001\","
+			"\"mileage\":123\\.4,\"networktime\":0,\"pdfid\":1000[12],\"recarray\":"
+			"\\[\\{\"rnum\":\"00000007\"\\},\\{\"rnum\":\"00000120\"\\},"
+			"\\{\"rnum\":\"00000121\"\\}\\],\"rectype\":7,\"simulatortime\":0,"
+			"\"stunum\":\"S000000000000001\",\"subject\":\"3\",\"totaltime\":3,"
+			"\"vehicletime\":3\\}$'",
+			"S000000000000001", NULL),
 		1);
 	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE student_no = $1"
 				  " AND backfilled AND body LIKE '%\"rectype\":9,%'",
@@ -53,13 +52,13 @@ START_TEST(test_national_push_pdf_and_booking)
 	/* The PDF as policesim keeps it: its digest is the one stored, its text readable. */
 	char pdf[800], cmd[3200];
 	snprintf(pdf, sizeof(pdf), "%s/pdf-%s.pdf", nat_dir,
-		 "P00000001"); /* the first upload: either student */
+		 "10001"); /* the first upload: either student */
 	ck_assert_int_eq(access(pdf, R_OK), 0);
-	snprintf(cmd, sizeof(cmd), "%s/pdf-P00000002.pdf", nat_dir);
+	snprintf(cmd, sizeof(cmd), "%s/pdf-10002.pdf", nat_dir);
 	ck_assert_int_eq(access(cmd, R_OK), 0);
-	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet p WHERE pdf_id = 'P00000001'",
-				  NULL, NULL),
-			 1);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_packet p WHERE pdf_id = '10001'", NULL, NULL),
+		1);
 	const char *txt = pdf_text(pdf);
 	ck_assert_int_ge(count_lines_in(txt, "电子教学日志"), 1);
 	ck_assert_int_ge(count_lines_in(txt, "S001"), 1);
@@ -146,6 +145,236 @@ START_TEST(test_national_answer_codes)
 }
 END_TEST
 
+/*
+ * The strict twin and the six differences: a signing certificate whose
+ * serial starts with a zero nibble (user= printed unpadded, else 202), the
+ * teaching log as a multipart form (a raw one refused), the members typed
+ * as the public sample (subject and examresult strings, pdfid the
+ * upload's integer data.id), rnum the records' own numbers (each one the
+ * platform received), esignature the school's seal over the body without
+ * it; then what the platform refuses, asked by a client of its own.
+ */
+START_TEST(test_national_strict_twin)
+{
+	static char zero[700];
+	snprintf(zero, sizeof(zero), "%s/sign-zero-nibble.crt", work);
+	ck_assert_int_eq(system(words("openssl req -new -x509 -key %s/sign-rsa-" T2 ".key"
+				      " -set_serial 0x0A1B2C3D4E -subj /CN=zero-nibble -days 30"
+				      " -out %s 2>/dev/null",
+				      pki, zero)),
+			 0);
+	psim_verify = push_sign_cert = zero;
+	nat_records = "00000007\n00000120\n00000121\n";
+	seed_packets(1);
+	start_policesim_national(NULL);
+	start_hoursd_push(NAT_EXTRA);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20),
+		"not delivered; see %s and %s", log_path, psim_log);
+	char jl[700], cmd[3200];
+	snprintf(jl, sizeof(jl), "%s/national.jsonl", nat_dir);
+	/* Every call kept (the lessons' teaching logs, the stage hours) names the unpadded serial.
+	 */
+	ck_assert_int_eq(count_lines_in(jl, "\"user\":\"A1B2C3D4E\""),
+			 count_lines_in(jl, "\"user\":"));
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"stage\""), 1);
+	ck_assert_int_ge(count_lines_in(jl, "\"kind\":\"classrecord\""), 1);
+	ck_assert_int_eq(count_lines_in(jl, "\"user\":\"0A1B2C3D4E\""), 0);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_packet WHERE pdf_id = '10001'"
+			 " AND body LIKE '%\"pdfid\":10001,%'"
+			 " AND body LIKE '%\"subject\":\"3\",%'"
+			 " AND body LIKE '%\"examresult\":\"1\",%'"
+			 " AND body LIKE '%[{\"rnum\":\"00000007\"},{\"rnum\":\"00000120\"},"
+			 "{\"rnum\":\"00000121\"}]%'",
+			 NULL, NULL),
+		1);
+	/* sign= and esignature, by openssl alone: the zero-nibble certificate, the seal. */
+	snprintf(cmd, sizeof(cmd),
+		 "python3 %s/tests/national_sign_check.py %s %s --seal %s/seal-S001.crt"
+		 " >%s/signcheck.out 2>&1",
+		 repo, jl, zero, work, work);
+	ck_assert_msg(system(cmd) == 0, "the sign= check failed: see %s/signcheck.out", work);
+	/* What the platform refuses, asked by a client of its own. */
+	snprintf(cmd, sizeof(cmd),
+		 "python3 %s/tests/national_refusals.py %d %s %s/sign-rsa-" T2 ".key %s"
+		 " >%s/refusals.out 2>&1",
+		 repo, psim_port_of(), pki, pki, zero, work);
+	ck_assert_msg(system(cmd) == 0,
+		      "policesim accepted what the platform refuses: see "
+		      "%s/refusals.out",
+		      work);
+	snprintf(cmd, sizeof(cmd), "%s/refusals.out", work);
+	ck_assert_int_eq(count_lines_in(cmd, "padded user: 202"), 1);
+	ck_assert_int_eq(count_lines_in(cmd, "raw upload: 200"), 1);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
+/*
+ * errorcode 1 is the platform's reason: retried push.national_failed_max
+ * times (3), then failed with its message, counted, shown by push show;
+ * a re-drive starts the count again.
+ */
+START_TEST(test_national_errorcode_1_bounded)
+{
+	seed_packets(1);
+	start_policesim_national("e1:3");
+	start_hoursd_push(NAT_EXTRA);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "failed", 1, 20),
+		"not failed; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_attempt WHERE errorcode = 1", NULL, NULL), 3);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_packet WHERE last_error LIKE"
+				  " 'errorcode 1: injected by policesim (the platform answered 1 3 "
+				  "times%'",
+				  NULL, NULL),
+			 1);
+	char page[16384];
+	admin_get("/metrics", page, sizeof(page));
+	ck_assert_ptr_nonnull(
+		strstr(page, "hoursd_push_packets_failed_total{cause=\"platform\"} 1"));
+	ck_assert_int_eq(hoursctl_run("push show " PACKET), 0);
+	ck_assert_int_eq(count_lines_in(ctl_out, "injected by policesim (the platform answered 1"),
+			 1);
+	ck_assert_int_eq(hoursctl_run("push retry " PACKET), 0);
+	ck_assert(wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20));
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
+/* POST /reviewmsg to hoursd's readiness listener as the platform sends it (curl): the answer. */
+static const char *notice(int rport, const char *student, const char *subject)
+{
+	static char out[700];
+	snprintf(out, sizeof(out), "%s/notice.out", work);
+	const char *cmd =
+		words("curl -s -o %s --cacert %s/ca.crt --cert %s/term-" T2 ".crt --key %s/term-" T2
+		      ".key -H 'Content-Type: application/json' -d "
+		      "'{\"reviewtype\":\"2\",\"data\":{\"stunum\":\"%s\",\"subject\":\"%s\"}}'"
+		      " https://localhost:%d/reviewmsg",
+		      out, pki, pki, pki, student, subject, rport);
+	ck_assert_int_eq(system(cmd), 0);
+	return out;
+}
+
+/*
+ * The stage review: fetched once the packet is accepted, then on a
+ * back-off schedule while the platform has not decided (errorcode 100),
+ * and at once on the platform's reviewmsg notice (mutual TLS, the
+ * readiness listener): approved with a refused record, which push show
+ * lists with its reason.
+ */
+START_TEST(test_national_review_notice)
+{
+	seed_packets(1);
+	start_policesim_national(NULL);
+	char page[4096];
+	psim_request("POST", "/_review", "{\"hold\":true}", page, sizeof(page));
+	int rport = free_port();
+	char listen[64], more[800];
+	snprintf(listen, sizeof(listen), "  readiness: \"127.0.0.1:%d\"\n", rport);
+	snprintf(more, sizeof(more), "readiness:\n  ca: %s/ca.crt\n", pki);
+	start_hoursd_push_more(
+		listen, NAT_EXTRA "  national_review_min_s: 2\n  national_review_max_s: 3600\n",
+		more);
+	ck_assert_msg(wait_value("SELECT count(*) FROM push_packet WHERE review_fetches >= $1::int",
+				 "2", 1, 20),
+		      "the review was not fetched twice; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM push_review WHERE errorcode = 100"
+				  " AND NOT final",
+				  NULL, NULL),
+			 1);
+	/* The supervisor decides: approved, one record refused; the platform notifies. */
+	psim_request("POST", "/_review",
+		     "{\"stunum\":\"S000000000000001\",\"subject\":\"3\",\"refuse\":"
+		     "{\"00000121\":\"轨迹异常 track off site\"}}",
+		     page, sizeof(page));
+	PGconn *c = db_connect(test_ci);
+	PGresult *r = PQexec(c, "SELECT review_due FROM push_packet WHERE review_due IS NOT NULL");
+	ck_assert_int_eq(PQntuples(r), 1);
+	char due[64];
+	snprintf(due, sizeof(due), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	ck_assert_int_eq(
+		count_lines_in(notice(rport, "S000000000000009", "3"), "\"errorcode\":100"), 1);
+	ck_assert_int_eq(count_lines_in(notice(rport, "S000000000000001", "3"), "\"errorcode\":0"),
+			 1);
+	ck_assert(wait_value("SELECT count(*) FROM push_review WHERE final AND valid = $1::int",
+			     "1", 1, 20));
+	/* Fetched on the notice, before the back-off's next fetch was due. */
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_review WHERE fetched_at < $1::timestamptz"
+			 " AND validtime = 2 AND needfultime = 3",
+			 due, NULL),
+		1);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_packet WHERE review_due IS NULL", NULL, NULL),
+		1);
+	ck_assert_int_eq(hoursctl_run("push show " PACKET), 0);
+	ck_assert_int_eq(count_lines_in(ctl_out, "review: final, errorcode 0, valid 1 (approved), "
+						 "validtime 2 of needfultime 3"),
+			 1);
+	ck_assert_int_eq(count_lines_in(ctl_out, "refused rnum 00000121: 轨迹异常 track off site"),
+			 1);
+	ck_assert_int_eq(hoursctl_run("explain S000000000000001"), 0);
+	ck_assert_int_eq(
+		count_lines_in(ctl_out, "part 3: final, errorcode 0, valid 1, validtime 2 of 3"),
+		1);
+	ck_assert_int_eq(count_lines_in(ctl_out, "refused rnum 00000121: 轨迹异常 track off site"),
+			 1);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
+/*
+ * The teaching log per lesson: each lesson of the part goes up as
+ * /classrecord before the stage hours, once; a part 1's recarray holds the
+ * teaching logs' numbers, which the strict platform accepts only because
+ * it received them; a re-drive sends none again.
+ */
+START_TEST(test_national_part1_teaching_logs)
+{
+	seed_packets(1);
+	PGconn *c = db_connect(test_ci);
+	db_exec(c, "UPDATE training_record SET part = 1 WHERE student_no = 'S000000000000001'");
+	db_exec(c, "UPDATE progress SET part = 1 WHERE student_no = 'S000000000000001'");
+	db_exec(c, "UPDATE push_packet SET part = 1 WHERE student_no = 'S000000000000001'");
+	PQfinish(c);
+	start_policesim_national("e202:1");
+	start_hoursd_push(NAT_EXTRA);
+	/* The stage hours refused (202) after the teaching logs went up; re-driven. */
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "failed", 1, 20),
+		"not failed; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(hoursctl_run("push retry " PACKET), 0);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20),
+		"not delivered; see %s and %s", log_path, psim_log);
+	long long logs = db_value("SELECT count(*) FROM teaching_log_sent", NULL, NULL);
+	ck_assert_int_ge(logs, 1);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_packet p WHERE body LIKE"
+			 " '%\"subject\":\"1\"%' AND body NOT LIKE '%\"rnum\":\"00000120\"%'"
+			 " AND (SELECT count(*) FROM teaching_log_sent t WHERE p.body LIKE"
+			 " '%{\"rnum\":\"' || t.recnum || '\"}%') = $1::int",
+			 words("%lld", logs), NULL),
+		1);
+	char jl[700];
+	snprintf(jl, sizeof(jl), "%s/national.jsonl", nat_dir);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"classrecord\""), logs);
+	ck_assert_int_eq(psim_stat("national_stages"), 1);
+	ck_assert_int_eq(hoursctl_run("push show " PACKET), 0);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
 TCase *tcase_national(void)
 {
 	TCase *tc = tcase_create("national");
@@ -153,5 +382,9 @@ TCase *tcase_national(void)
 	tcase_add_checked_fixture(tc, push_setup, push_teardown);
 	tcase_add_test(tc, test_national_push_pdf_and_booking);
 	tcase_add_test(tc, test_national_answer_codes);
+	tcase_add_test(tc, test_national_strict_twin);
+	tcase_add_test(tc, test_national_errorcode_1_bounded);
+	tcase_add_test(tc, test_national_review_notice);
+	tcase_add_test(tc, test_national_part1_teaching_logs);
 	return tc;
 }

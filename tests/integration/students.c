@@ -377,7 +377,7 @@ START_TEST(test_students_backfill_national)
 		1);
 	ck_assert_int_eq(book("S000000000000002", 1), 0);
 	/* The teaching log policesim keeps names the form, its minutes and the approval. */
-	snprintf(pdf, sizeof(pdf), "%s/pdf-P00000001.pdf", nat_dir);
+	snprintf(pdf, sizeof(pdf), "%s/pdf-10001.pdf", nat_dir);
 	const char *txt = pdf_text(pdf);
 	ck_assert_int_ge(count_lines_in(txt, "BF-N001"), 1);
 	ck_assert_int_ge(count_lines_in(txt, "supervisor zhao"), 1);

@@ -176,6 +176,8 @@ START_TEST(test_roles_read_what_they_may)
 	sv_allowed("sv_auditor", "SELECT count(*) FROM audit_chain");
 	sv_refused("sv_auditor", "SELECT count(*) FROM terminal_credential", "permission denied");
 	sv_refused("sv_auditor", "SELECT auth_code FROM terminal", "permission denied");
+	/* the schools' seal keys (020): hoursd's role only */
+	sv_refused("sv_auditor", "SELECT count(*) FROM school_seal", "permission denied");
 	sv_refused("sv_auditor", "UPDATE school SET name = 'x'", "permission denied");
 	sv_refused("sv_auditor", "INSERT INTO school (code, name) VALUES ('X', 'X')",
 		   "permission denied");
@@ -189,11 +191,13 @@ START_TEST(test_roles_read_what_they_may)
 			 0);
 	ck_assert_int_eq(sv_value("sv_east", "SELECT count(*) FROM push_packet"), 1);
 	sv_refused("sv_east", "SELECT count(*) FROM terminal_credential", "permission denied");
+	sv_refused("sv_east", "SELECT count(*) FROM school_seal", "permission denied");
 	sv_refused("sv_east", "SELECT count(*) FROM audit_chain", "permission denied");
 
 	ck_assert_int_eq(sv_value("sv_liaison", "SELECT count(*) FROM push_packet"), 1);
 	sv_allowed("sv_liaison", "SELECT count(*) FROM push_attempt");
 	sv_refused("sv_liaison", "SELECT count(*) FROM training_record", "permission denied");
+	sv_refused("sv_liaison", "SELECT count(*) FROM school_seal", "permission denied");
 	sv_refused("sv_liaison", "UPDATE push_packet SET state = 'done'", "permission denied");
 
 	/* a table of a later migration: its grants at the next migrate */

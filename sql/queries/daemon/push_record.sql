@@ -10,8 +10,8 @@
 -- columns: state, last_error
 WITH a AS (
   INSERT INTO push_attempt (packet_id, attempt, started_at, latency_ms,
-                            http_status, outcome, answer)
-  VALUES ($1::uuid, $2::int, to_timestamp($3::float8), $4::int, $5::int, $6, $7)
+                            http_status, outcome, answer, errorcode)
+  VALUES ($1::uuid, $2::int, to_timestamp($3::float8), $4::int, $5::int, $6, $7, $12::int)
   ON CONFLICT DO NOTHING),
 p AS (
   SELECT id, coalesce(redriven_at, created_at) + make_interval(secs => $10::int) AS deadline

@@ -10,14 +10,17 @@
 -- 18 record count, 19 records SHA-256, 20 the profile the kept body was
 -- built under (NULL: none, or before 012), 21 the back-fill forms (their
 -- numbers, comma-separated; NULL: none), 22 the back-filled minutes (what
--- the approved forms add to the counted total); 9-19 and 21-22 NULL when
--- the body is kept.  Minutes, mileage and the first and last minute are the
+-- the approved forms add to the counted total), 23 the national
+-- platform's answers of errorcode 1 since the last re-drive (020), 24 the
+-- seal key (PEM) of the packet's school (school_seal, 020; NULL: none);
+-- 9-19 and 21-22 and 24 NULL when the body is kept.  Minutes, mileage and the first and last minute are the
 -- terminals' progress and the approved forms (backfill_progress) together;
 -- a form's days count from 00:00 (UTC+8).  Forms count in a packet marked
 -- back-filled only: a part the terminals met alone stays as it was met.
 -- columns: id, attempts, ?column? (since_redrive), body, student_no, part,
 --   vehicle_class, backfilled, to_char (created), school, id_card, veh, sim,
---   cls, rem, km, first, last, n, digest, profile, forms, bf_minutes
+--   cls, rem, km, first, last, n, digest, profile, forms, bf_minutes,
+--   count (failed_1), seal
 WITH t AS (
   UPDATE push_packet p
      SET state = 'sending', attempts = p.attempts + 1,
@@ -31,7 +34,11 @@ SELECT t.id, t.attempts, t.attempts - t.redrive_attempts, t.body, t.student_no, 
        t.vehicle_class, t.backfilled,
        to_char(local_clock(t.created_at), 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'),
        b.school, b.id_card, b.veh, b.sim, b.cls, b.rem, b.km, b.first, b.last, b.n, b.digest,
-       t.profile, b.forms, b.bf_minutes
+       t.profile, b.forms, b.bf_minutes,
+       (SELECT count(*) FROM push_attempt a
+         WHERE a.packet_id = t.id AND a.errorcode = 1
+           AND a.attempt > t.redrive_attempts),
+       b.seal
   FROM t
   LEFT JOIN LATERAL (
     SELECT
@@ -51,6 +58,8 @@ SELECT t.id, t.attempts, t.attempts - t.redrive_attempts, t.body, t.student_no, 
       to_char(local_clock(pr.first_minute), 'YYYY-MM-DD"T"HH24:MI:00"+08:00"') AS first,
       to_char(local_clock(pr.last_minute), 'YYYY-MM-DD"T"HH24:MI:00"+08:00"') AS last,
       d.n, d.digest, f.forms,
+      (SELECT ss.key_pem FROM school_seal ss
+        WHERE ss.school_id = packet_school(t.student_no, t.part)) AS seal,
       -- What the approved forms add to the counted total.
       CASE WHEN f.forms IS NOT NULL THEN
         counted_minutes(pr, sp) - coalesce(counted_minutes(p, sp), 0)

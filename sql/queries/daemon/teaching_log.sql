@@ -10,7 +10,7 @@
 -- the part's packet was made by the terminals alone, as push_take.sql
 -- counts them), each kind capped by the syllabus as the push sends them
 -- (capped(), sql/007_pipeline.sql): a legacy student's part may have forms
--- only.  rnums, the counted records' numbers for the national body's
+-- only.  rnums, the counted records' own numbers for the national body's
 -- recarray.
 -- columns: json_build_object (doc)
 WITH sel AS (
@@ -35,6 +35,7 @@ rec AS (
    WHERE r.student_no = pr.student_no AND r.part = pr.part AND r.verdict = 'accepted'),
 les AS (
   SELECT r.terminal_id, r.session_login_at, min(r.class_id) AS class_id,
+         min(r.course_code) AS course_code,
          min(r.coach_no) AS coach_no, min(r.record_time) AS first, max(r.record_time) AS last,
          count(*) AS minutes, sum(r.mileage_dkm) AS dkm
     FROM rec r GROUP BY r.terminal_id, r.session_login_at)
@@ -54,11 +55,32 @@ SELECT json_build_object(
                                               WHERE h.student_no = pr.student_no)),
     'mileage_km', (pr.mileage_dkm / 10)::text || '.' || (pr.mileage_dkm % 10)::text,
     'records', (SELECT count(*) FROM rec)),
-  -- The counted records' numbers, terminal number and record number
-  -- joined (the national body's recarray; not drawn in the PDF).
-  'rnums', coalesce((SELECT json_agg(coalesce(te.terminal_no, te.phone) || r.record_no
-                                     ORDER BY coalesce(te.terminal_no, te.phone), r.record_no)
-                       FROM rec r JOIN terminal te ON te.id = r.terminal_id), '[]'::json),
+  -- The counted records' own numbers (0x0203's 26-digit record number,
+  -- which begins with the terminal's number), as the public code sends
+  -- them in the national body's recarray; not drawn in the PDF.
+  'rnums', coalesce((SELECT json_agg(DISTINCT r.record_no ORDER BY r.record_no)
+                       FROM rec r), '[]'::json),
+  -- The teaching log of each lesson, /classrecord's members (its recnum:
+  -- the terminal's number and the lesson's start, yyMMddHHmm, UTC+8), and
+  -- whether the platform accepted it already (teaching_log_sent).
+  'classrecords', coalesce((
+    SELECT json_agg(json_build_object(
+             'recnum', c.recnum, 'sent', EXISTS (SELECT 1 FROM teaching_log_sent t
+                                                  WHERE t.recnum = c.recnum),
+             'inscode', s.code, 'stunum', pr.student_no, 'coachnum', l.coach_no,
+             'simunum', te.phone, 'platnum', coalesce(te.terminal_no, te.phone),
+             'subjcode', coalesce(l.course_code, ''),
+             'starttime', to_char(local_clock(l.first), 'YYYYMMDDHH24MISS'),
+             'endtime', to_char(local_clock(l.last) + interval '1 minute', 'YYYYMMDDHH24MISS'),
+             'duration', l.minutes, 'total', l.minutes, 'part', pr.part,
+             'mileage_km', (l.dkm / 10)::text || '.' || (l.dkm % 10)::text,
+             'avevelocity', round(l.dkm * 6.0 / greatest(l.minutes, 1), 1)::text)
+             ORDER BY l.first, l.terminal_id)
+      FROM les l
+      JOIN terminal te ON te.id = l.terminal_id
+      CROSS JOIN LATERAL (SELECT coalesce(te.terminal_no, te.phone)
+                                 || to_char(local_clock(coalesce(l.session_login_at, l.first)),
+                                            'YYMMDDHH24MI') AS recnum) c), '[]'::json),
   'lessons', coalesce((
     SELECT json_agg(json_build_object(
              'terminal', coalesce(te.terminal_no, te.phone),

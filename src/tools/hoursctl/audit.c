@@ -78,6 +78,32 @@ static void print_rejected(const PGresult *r, FILE *out)
 			PQgetvalue(r, i, AUDIT_REJECTED_REASON));
 }
 
+/* The national platform's stage reviews (audit_reviews.sql), each refused record with its reason.
+ */
+static void print_reviews(const PGresult *w, FILE *out)
+{
+	const char *part = NULL;
+	for (int i = 0; i < PQntuples(w); i++) {
+		const char *pt = PQgetvalue(w, i, AUDIT_REVIEWS_PART);
+		if (part == NULL)
+			fprintf(out, "\nthe platform's stage reviews (push.profile national):\n");
+		if (part == NULL || strcmp(part, pt) != 0)
+			fprintf(out, "  part %s: %s, errorcode %s, valid %s, validtime %s of %s\n",
+				pt, PQgetvalue(w, i, AUDIT_REVIEWS_STATUS),
+				PQgetvalue(w, i, AUDIT_REVIEWS_ERRORCODE),
+				PQgetvalue(w, i, AUDIT_REVIEWS_VALID),
+				PQgetvalue(w, i, AUDIT_REVIEWS_VALIDTIME),
+				PQgetvalue(w, i, AUDIT_REVIEWS_NEEDFULTIME));
+		part = pt;
+		if (!PQgetisnull(w, i, AUDIT_REVIEWS_RNUM))
+			fprintf(out, "    refused rnum %s: %s\n",
+				PQgetvalue(w, i, AUDIT_REVIEWS_RNUM),
+				PQgetisnull(w, i, AUDIT_REVIEWS_REASON)
+					? "(no reason given)"
+					: PQgetvalue(w, i, AUDIT_REVIEWS_REASON));
+	}
+}
+
 /* Whether anything at all is known of the student; false (said) when not, or on error. */
 static bool student_known(const char *const v[1])
 {
@@ -107,10 +133,12 @@ static int explain(const char *student_no, FILE *out)
 	PGresult *p = pgq_query(sql_audit_progress, 1, v);
 	PGresult *r = p ? pgq_query(sql_audit_rejected, 1, v) : NULL;
 	PGresult *g = r ? pgq_query(sql_audit_student_rules, 1, v) : NULL;
+	PGresult *w = g ? pgq_query(sql_audit_reviews, 1, v) : NULL;
 	int rc = 1;
-	if (g) {
+	if (w) {
 		fprintf(out, "student %s\n\n", student_no);
 		print_progress(p, out);
+		print_reviews(w, out);
 		print_rules(g, out);
 		rc = backfill_explain(student_no, out);
 	}
@@ -119,6 +147,7 @@ static int explain(const char *student_no, FILE *out)
 	PQclear(p);
 	PQclear(r);
 	PQclear(g);
+	PQclear(w);
 	return rc;
 }
 

@@ -46,6 +46,7 @@ int commands_list(const struct args *a);
 int schools_add(const struct args *a);
 int schools_set_district(const struct args *a);
 int schools_list(const struct args *a);
+int schools_seal(const struct args *a);
 int schools_site_import(const struct args *a);
 int schools_site_list(const struct args *a);
 

@@ -102,6 +102,13 @@ static const struct verb verbs[] = {
 	 "  school set-district CODE DISTRICT|none\n"
 	 "                                   the district whose district auditors see the\n"
 	 "                                   school (none: no district)\n"},
+	{"school", "seal", "CODE", {"--p12", "--pass-file"}, schools_seal,
+	 "  school seal CODE --p12 FILE --pass-file FILE\n"
+	 "                                   store the school's electronic seal (an RSA-2048\n"
+	 "                                   key and its certificate in PKCS#12; the password\n"
+	 "                                   the first line of the pass file): esignature of\n"
+	 "                                   the national stage hours; readable by hoursd's\n"
+	 "                                   role only\n"},
 	{"school", "list", "", {"--format"}, schools_list,
 	 "  school list [--format F]         list schools\n"},
 	{"site", "import", "SCHOOL_CODE SITE_NAME FILE.geojson", {"--kind"}, schools_site_import,
@@ -235,7 +242,9 @@ static const struct verb verbs[] = {
 	 "                                   one form as entered, its scan's SHA-256, its\n"
 	 "                                   packet and every step with who and when\n"},
 	{"explain", NULL, "STUDENT", {"--pdf", "--part"}, audit_explain,
-	 "  explain STUDENT                  progress per part, the practice mileage and the\n"
+	 "  explain STUDENT                  progress per part, the national platform's stage\n"
+	 "                                   reviews (each refused record with its reason),\n"
+	 "                                   the practice mileage and the\n"
 	 "                                   licence held, the back-filled forms beside the\n"
 	 "                                   terminals' minutes, and every minute that did not\n"
 	 "                                   count with its reason (exit 1: no such student)\n"

@@ -79,6 +79,41 @@ static int show_attempts(const char *const v[1])
 }
 
 /* push show ID: one packet, its body as sent, and every attempt. */
+/*
+ * The national platform's stage review of the packet (push_review), if
+ * fetched: final or pending, valid, the minutes, the supervisor's PDF,
+ * and each record it refused with the reason.  0, or 1 on error (said).
+ */
+static int show_review(const char **v)
+{
+	PGresult *r = pgq_query(sql_push_show_review, 1, v);
+	if (r == NULL)
+		return 1;
+	if (PQntuples(r) > 0) {
+		const char *valid = PQgetvalue(r, 0, PUSH_SHOW_REVIEW_VALID);
+		printf("  review: %s, errorcode %s, valid %s%s, validtime %s of needfultime %s, "
+		       "pdfid %s\n          fetched %s (%s fetches), next fetch %s\n",
+		       PQgetvalue(r, 0, PUSH_SHOW_REVIEW_STATUS),
+		       PQgetvalue(r, 0, PUSH_SHOW_REVIEW_ERRORCODE), valid,
+		       strcmp(valid, "1") == 0 ? " (approved)" : "",
+		       PQgetvalue(r, 0, PUSH_SHOW_REVIEW_VALIDTIME),
+		       PQgetvalue(r, 0, PUSH_SHOW_REVIEW_NEEDFULTIME),
+		       PQgetvalue(r, 0, PUSH_SHOW_REVIEW_PDFID),
+		       PQgetvalue(r, 0, PUSH_SHOW_REVIEW_FETCHED),
+		       PQgetvalue(r, 0, PUSH_SHOW_REVIEW_REVIEW_FETCHES),
+		       PQgetvalue(r, 0, PUSH_SHOW_REVIEW_DUE));
+		for (int i = 0; i < PQntuples(r); i++)
+			if (!PQgetisnull(r, i, PUSH_SHOW_REVIEW_RNUM))
+				printf("    refused rnum %s: %s\n",
+				       PQgetvalue(r, i, PUSH_SHOW_REVIEW_RNUM),
+				       PQgetisnull(r, i, PUSH_SHOW_REVIEW_REASON)
+					       ? "(no reason given)"
+					       : PQgetvalue(r, i, PUSH_SHOW_REVIEW_REASON));
+	}
+	PQclear(r);
+	return 0;
+}
+
 int outbox_show(const struct args *a)
 {
 	const char *id = a->pos[0];
@@ -104,7 +139,7 @@ int outbox_show(const struct args *a)
 		       PQgetvalue(r, 0, PUSH_SHOW_REDRIVEN), PQgetvalue(r, 0, PUSH_SHOW_LAST_ERROR),
 		       PQgetvalue(r, 0, PUSH_SHOW_BODY));
 	PQclear(r);
-	return show_attempts(v);
+	return show_review(v) == 0 ? show_attempts(v) : 1;
 }
 
 /*

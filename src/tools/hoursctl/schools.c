@@ -10,6 +10,15 @@
 #include "geo.h"
 #include "queries.h"
 
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+
 /* school add CODE NAME [--district D] */
 int schools_add(const struct args *a)
 {
@@ -147,4 +156,109 @@ int schools_site_list(const struct args *a)
 	out_table(stdout, r, cols, ARRAY_SIZE(cols));
 	PQclear(r);
 	return 0;
+}
+
+/* The serial as the national platforms print it: upper-case hex, no padding. */
+static void seal_serial(X509 *x, char *out, size_t cap)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	const char *h = hex ? hex : "";
+	while (h[0] == '0' && h[1] != '\0')
+		h++;
+	snprintf(out, cap, "%s", h);
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
+/* x's PEM (or k's PKCS#8 PEM) as a string (malloc'd); NULL otherwise. */
+static char *seal_pem(X509 *x, EVP_PKEY *k)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL, *s = NULL;
+	bool ok = b && (x ? PEM_write_bio_X509(b, x)
+			  : PEM_write_bio_PKCS8PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)) == 1;
+	long n = ok ? BIO_get_mem_data(b, &p) : 0;
+	if (n > 0 && (s = malloc((size_t)n + 1)) != NULL) {
+		memcpy(s, p, (size_t)n);
+		s[n] = '\0';
+	}
+	BIO_free(b);
+	return s;
+}
+
+/* school seal CODE --p12 FILE --pass-file FILE */
+int schools_seal(const struct args *a)
+{
+	const char *code = a->pos[0], *p12 = a->opt[0], *passfile = a->opt[1];
+	if (!check_label("school code", code, 64))
+		return 2;
+	if (p12 == NULL || passfile == NULL) {
+		fprintf(stderr, "hoursctl: school seal: --p12 FILE and --pass-file FILE are "
+				"required\n");
+		return 2;
+	}
+	size_t len = 0;
+	char *der = check_read_file(p12, &len), *pass = check_read_file(passfile, NULL);
+	if (der == NULL || pass == NULL) {
+		fprintf(stderr, "hoursctl: school seal: cannot read %s\n", der ? passfile : p12);
+		free(der);
+		free(pass);
+		return 1;
+	}
+	pass[strcspn(pass, "\r\n")] = '\0';
+	const unsigned char *q = (const unsigned char *)der;
+	PKCS12 *pk = d2i_PKCS12(NULL, &q, (long)len);
+	EVP_PKEY *k = NULL;
+	X509 *x = NULL;
+	int rc = 1;
+	char serial[80], notafter[24], *cert = NULL, *key = NULL;
+	if (pk == NULL || PKCS12_parse(pk, pass, &k, &x, NULL) != 1 || k == NULL || x == NULL) {
+		fprintf(stderr,
+			"hoursctl: school seal: %s: not a PKCS#12 with a key and its "
+			"certificate, or a wrong password\n",
+			p12);
+		goto out;
+	}
+	if (!EVP_PKEY_is_a(k, "RSA") || EVP_PKEY_get_bits(k) != 2048 ||
+	    X509_check_private_key(x, k) != 1) {
+		fprintf(stderr,
+			"hoursctl: school seal: %s: an RSA-2048 key and its own "
+			"certificate expected (esignature is 512 hex digits)\n",
+			p12);
+		goto out;
+	}
+	struct tm tm;
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1 ||
+	    (cert = seal_pem(x, NULL)) == NULL || (key = seal_pem(NULL, k)) == NULL) {
+		fprintf(stderr, "hoursctl: school seal: %s: cannot read the certificate\n", p12);
+		goto out;
+	}
+	seal_serial(x, serial, sizeof(serial));
+	snprintf(notafter, sizeof(notafter), "%lld", (long long)timegm(&tm));
+	const char *v[5] = {code, cert, key, serial, notafter};
+	PGresult *r = pgq_query(sql_school_seal, 5, v);
+	if (r == NULL)
+		goto out;
+	if (PQntuples(r) == 1) {
+		printf("school %s: seal serial %s, valid until %s\n", code,
+		       PQgetvalue(r, 0, SCHOOL_SEAL_SERIAL),
+		       PQgetvalue(r, 0, SCHOOL_SEAL_NOT_AFTER));
+		rc = 0;
+	} else {
+		fprintf(stderr, "hoursctl: school seal: no school %s\n", code);
+	}
+	PQclear(r);
+out:
+	if (key)
+		OPENSSL_cleanse(key, strlen(key));
+	OPENSSL_cleanse(pass, strlen(pass));
+	free(cert);
+	free(key);
+	free(der);
+	free(pass);
+	EVP_PKEY_free(k);
+	X509_free(x);
+	PKCS12_free(pk);
+	return rc;
 }

@@ -1,28 +1,35 @@
 /*
- * national.c - the national stage-hours interface as policesim
- * plays it, see policesim.h and docs/push-contract.md, "The national
- * profile".
+ * national.c - the national timing platform's upward interface as
+ * policesim plays it: the platform's strict twin, written from the public
+ * samples and the facts of PROTOCOL.md ("The platform's upward
+ * interfaces") alone.  It shares no encoding or signing code with hoursd:
+ * its own serial printing (the platforms' Long.toHexString, no padding),
+ * its own signature check (what `openssl pkeyutl -verifyrecover
+ * -pkeyopt rsa_padding_mode:pkcs1` does, then a comparison with the
+ * SHA-256 of the signed data || ts), its own multipart reading, its own
+ * checks of the members and their types (jansson parses the JSON).
  *
- * Every call is checked the way the platform checks it: user= names a
- * known certificate (its serial), ts= is within 3 minutes and not used
- * before by that certificate, sign= verifies (the terminals' scheme: RSA
- * over the SHA-256 of the signed data || ts as 8 bytes) over the exact
- * body (POST), the file (upload) or the path's keys (GET).  What is
- * accepted goes to DIR/national.jsonl (read back at start) and the PDFs
- * to DIR/pdf-ID.pdf.  A booking (POST /booking {"stunum","subject"}) is
- * refused until that student's stage hours of that subject arrived.
+ * Every call: user= names a known certificate by its unpadded serial
+ * (else 202), ts= is within 3 minutes and not used before by that
+ * certificate (else 201), sign= verifies over the exact body (POST), the
+ * uploaded file's bytes (upload) or the path's keys (GET) (else 202).
+ * What is accepted goes to DIR/national.jsonl (read back at start) and
+ * the PDFs to DIR/pdf-ID.pdf.  A booking (POST /booking
+ * {"stunum","subject"}) is refused until that student's stage hours of
+ * that subject arrived.
  */
 #include "hoursd.h"
 #include "policesim.h"
 #include "log.h"
-#include "sig.h"
 
 #include <errno.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/bn.h>
+#include <openssl/asn1.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #define MAX_CERTS 8
@@ -30,28 +37,42 @@
 #define SIGN_HEX 512
 
 struct natcert {
-	char serial[80];
-	uint8_t sha256[32];
+	char serial[80]; /* as the platforms print it */
+	EVP_PKEY *pub;
 };
 
 struct natsim {
 	char *dir;
-	struct sig_cache *sigs;
 	struct natcert cert[MAX_CERTS];
 	unsigned ncerts, next_pdf;
-	json_t *ts_used; /* "user:ts" -> true */
-	json_t *pdfs;	 /* id -> {"sha256", "size"} */
-	json_t *stages;	 /* "stunum-subject" -> the body first accepted */
-	FILE *log;	 /* DIR/national.jsonl */
+	json_t *ts_used;   /* "user:ts" -> true */
+	json_t *pdfs;	   /* id (decimal) -> {"sha256", "size"} */
+	json_t *stages;	   /* "stunum-subject" -> the body first accepted */
+	json_t *records;   /* the records forwarded to it (DIR/records.txt); NULL: none */
+	bool hold;	   /* reviews pending until decided (POST /_review) */
+	json_t *teachlogs; /* recnum -> true: the teaching logs received (/classrecord) */
+	json_t *decided;   /* "stunum-subject" -> {rnum: reason} refused by the supervisor */
+	FILE *log;	   /* DIR/national.jsonl */
 	uint64_t uploads, stages_accepted, stages_repeated, refused, bookings, bookings_refused,
 		reviews;
 };
 
+/* The stage hours' members (PROTOCOL.md, POST /stagetrainningtime). */
 static const char *const stage_members[] = {
 	"inscode",   "stunum",	      "subject",     "totaltime", "vehicletime",
 	"classtime", "simulatortime", "networktime", "duration",  "examresult",
 	"mileage",   "rectype",	      "recarray",    "pdfid",	  "esignature",
 };
+
+static void hex_lower(char *out, const uint8_t *b, size_t n)
+{
+	static const char d[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[b[i] >> 4];
+		out[2 * i + 1] = d[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
 
 static void remember(struct natsim *n, json_t *line)
 {
@@ -62,10 +83,15 @@ static void remember(struct natsim *n, json_t *line)
 	} else if (kind && strcmp(kind, "stage") == 0) {
 		json_t *b = json_loads(json_string_value(json_object_get(line, "body")), 0, NULL);
 		char key[64];
-		snprintf(key, sizeof(key), "%s-%lld",
-			 json_string_value(json_object_get(b, "stunum")),
-			 (long long)json_integer_value(json_object_get(b, "subject")));
+		snprintf(key, sizeof(key), "%s-%s", json_string_value(json_object_get(b, "stunum")),
+			 json_string_value(json_object_get(b, "subject")));
 		json_object_set_new(n->stages, key, b);
+	} else if (kind && strcmp(kind, "classrecord") == 0) {
+		json_t *b = json_loads(json_string_value(json_object_get(line, "body")), 0, NULL);
+		const char *rn = json_string_value(json_object_get(b, "recnum"));
+		if (rn)
+			json_object_set_new(n->teachlogs, rn, json_true());
+		json_decref(b);
 	}
 }
 
@@ -87,26 +113,52 @@ static bool load(struct natsim *n, const char *path)
 	return true;
 }
 
-struct natsim *natsim_new(const char *dir, struct sig_cache *sigs)
+/*
+ * The timing platform's records, one record number a line (what the
+ * terminals' platform forwarded upward); no file: not known, and a stage
+ * hours' rnum of part 2 or 3 is not checked.
+ */
+static bool load_records(struct natsim *n, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	if (f == NULL)
+		return errno == ENOENT;
+	n->records = json_object();
+	while (n->records && getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (*line)
+			json_object_set_new(n->records, line, json_true());
+	}
+	free(line);
+	fclose(f);
+	return n->records != NULL;
+}
+
+struct natsim *natsim_new(const char *dir)
 {
 	struct natsim *n = calloc(1, sizeof(*n));
-	char path[1024];
+	char path[1024], recs[1024];
 	if (n == NULL)
 		return NULL;
 	n->dir = strdup(dir);
-	n->sigs = sigs;
 	n->ts_used = json_object();
 	n->pdfs = json_object();
 	n->stages = json_object();
+	n->decided = json_object();
+	n->teachlogs = json_object();
 	snprintf(path, sizeof(path), "%s/national.jsonl", dir);
+	snprintf(recs, sizeof(recs), "%s/records.txt", dir);
 	if (!n->dir || !n->ts_used || !n->pdfs || !n->stages || !load(n, path) ||
-	    !(n->log = fopen(path, "a"))) {
+	    !load_records(n, recs) || !(n->log = fopen(path, "a"))) {
 		log_error("--national-dir %s: cannot use %s: %s", dir, path, strerror(errno));
 		natsim_free(n);
 		return NULL;
 	}
-	log_info("national interface on: %zu PDFs, %zu stage hours from %s",
-		 json_object_size(n->pdfs), json_object_size(n->stages), path);
+	log_info("national interface on: %zu PDFs, %zu stage hours from %s; %s",
+		 json_object_size(n->pdfs), json_object_size(n->stages), path,
+		 n->records ? "records known from records.txt" : "no records.txt");
 	return n;
 }
 
@@ -116,29 +168,51 @@ void natsim_free(struct natsim *n)
 		return;
 	if (n->log)
 		fclose(n->log);
+	for (unsigned i = 0; i < n->ncerts; i++)
+		EVP_PKEY_free(n->cert[i].pub);
 	json_decref(n->ts_used);
 	json_decref(n->pdfs);
 	json_decref(n->stages);
+	json_decref(n->records);
+	json_decref(n->decided);
+	json_decref(n->teachlogs);
 	free(n->dir);
 	free(n);
 }
 
-bool natsim_add_cert(struct natsim *n, X509 *x, const uint8_t sha256[32])
+void natsim_serial(const uint8_t *der, size_t len, char *out, size_t cap)
 {
-	if (n->ncerts == MAX_CERTS)
-		return false;
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	char *hex = bn ? BN_bn2hex(bn) : NULL;
-	bool ok = hex && strlen(hex) < sizeof(n->cert[0].serial);
-	if (ok) {
-		snprintf(n->cert[n->ncerts].serial, sizeof(n->cert[0].serial), "%s", hex);
-		memcpy(n->cert[n->ncerts].sha256, sha256, 32);
-		log_info("national: certificate serial %s signs", hex);
-		n->ncerts++;
+	static const char d[] = "0123456789ABCDEF";
+	size_t o = 0;
+	bool started = false;
+	for (size_t i = 0; i < len && o + 2 < cap; i++) {
+		for (int sh = 4; sh >= 0; sh -= 4) {
+			unsigned nib = (der[i] >> sh) & 15;
+			if (!started && nib == 0)
+				continue;
+			started = true;
+			out[o++] = d[nib];
+		}
 	}
-	OPENSSL_free(hex);
-	BN_free(bn);
-	return ok;
+	if (!started && cap > 1)
+		out[o++] = '0';
+	out[o] = '\0';
+}
+
+bool natsim_add_cert(struct natsim *n, X509 *x)
+{
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
+	EVP_PKEY *pub = X509_get_pubkey(x);
+	if (n->ncerts == MAX_CERTS || sn == NULL || pub == NULL || !EVP_PKEY_is_a(pub, "RSA")) {
+		EVP_PKEY_free(pub);
+		return false;
+	}
+	struct natcert *c = &n->cert[n->ncerts++];
+	natsim_serial(ASN1_STRING_get0_data(sn), (size_t)ASN1_STRING_length(sn), c->serial,
+		      sizeof(c->serial));
+	c->pub = pub;
+	log_info("national: certificate serial %s signs", c->serial);
+	return true;
 }
 
 static bool ends_with(const char *s, const char *tail)
@@ -152,9 +226,14 @@ bool natsim_is_stage(const char *path)
 	return ends_with(path, "/stagetrainningtime");
 }
 
+static bool is_classrecord(const char *path)
+{
+	return ends_with(path, "/classrecord");
+}
+
 bool natsim_path(const char *path)
 {
-	return natsim_is_stage(path) || strstr(path, "/imageup/") ||
+	return natsim_is_stage(path) || is_classrecord(path) || strstr(path, "/imageup/") ||
 	       strstr(path, "-stagetrainningtimereview-") || strcmp(path, "/booking") == 0;
 }
 
@@ -226,21 +305,29 @@ static const struct natcert *cert_of(const struct natsim *n, const char *user)
 	return c;
 }
 
-/* sign over data || ts as 8 bytes, with the certificate: 0, else the errorcode with why. */
-static int sign_verifies(struct natsim *n, const struct natcert *c, const uint8_t *data, size_t len,
-			 unsigned long long t, const uint8_t *sig, time_t now, const char **why)
+/*
+ * sign over data || ts as 8 bytes: what `openssl pkeyutl -verifyrecover
+ * -certin -pkeyopt rsa_padding_mode:pkcs1` recovers from it must be the
+ * SHA-256 of those bytes (the bare digest, no DigestInfo).  0, else 202.
+ */
+static int sign_verifies(const struct natcert *c, const uint8_t *data, size_t len,
+			 unsigned long long t, const uint8_t *sig, const char **why)
 {
-	uint8_t *m = malloc(len + 8);
-	if (m == NULL) {
-		*why = "out of memory";
-		return 1;
-	}
-	memcpy(m, data, len);
+	uint8_t ts[8], md[32], got[512];
+	size_t glen = sizeof(got);
 	for (int i = 0; i < 8; i++)
-		m[len + i] = (uint8_t)(t >> (56 - 8 * i));
-	enum sig_result r = sig_verify(n->sigs, c->sha256, m, len + 8, sig, SIGN_HEX / 2, now);
-	free(m);
-	if (r == SIG_OK)
+		ts[i] = (uint8_t)(t >> (56 - 8 * i));
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(c->pub, NULL);
+	bool ok = m && pc && EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
+		  EVP_DigestUpdate(m, data, len) == 1 && EVP_DigestUpdate(m, ts, 8) == 1 &&
+		  EVP_DigestFinal_ex(m, md, NULL) == 1 && EVP_PKEY_verify_recover_init(pc) == 1 &&
+		  EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
+		  EVP_PKEY_verify_recover(pc, got, &glen, sig, SIGN_HEX / 2) == 1 && glen == 32 &&
+		  memcmp(got, md, 32) == 0;
+	EVP_MD_CTX_free(m);
+	EVP_PKEY_CTX_free(pc);
+	if (ok)
 		return 0;
 	*why = "sign does not verify with the certificate";
 	return 202;
@@ -275,7 +362,7 @@ static int check_call(struct natsim *n, const char *query, const uint8_t *data, 
 	else if (!sign_bytes(sign, sig))
 		*why = "sign is not 512 upper-case hex digits";
 	else
-		code = sign_verifies(n, c, data, len, t, sig, now.tv_sec, why);
+		code = sign_verifies(c, data, len, t, sig, why);
 	if (code != 0)
 		return code;
 	snprintf(key, sizeof(key), "%s:%llu", user, t);
@@ -300,25 +387,114 @@ static bool log_line(struct natsim *n, json_t *line)
 	return ok;
 }
 
-static char *upload(struct natsim *n, const char *path, const char *query, const uint8_t *body,
-		    size_t len, const char **what)
+/* The value of a header parameter (boundary=...), quoted or not, into out; false: none. */
+static bool header_param(const char *h, const char *name, char *out, size_t cap)
 {
-	char id[32], file[1200], sha[65];
+	const char *p = h ? strcasestr(h, name) : NULL;
+	if (p == NULL)
+		return false;
+	p += strlen(name);
+	bool q = *p == '"';
+	p += q;
+	size_t l = q ? strcspn(p, "\"") : strcspn(p, "; \t");
+	if (l == 0 || l >= cap)
+		return false;
+	memcpy(out, p, l);
+	out[l] = '\0';
+	return true;
+}
+
+static const uint8_t *find(const uint8_t *h, size_t hn, const char *needle, size_t nn)
+{
+	return nn <= hn ? memmem(h, hn, needle, nn) : NULL;
+}
+
+/*
+ * The part named "file" of a multipart/form-data body (RFC 7578), as the
+ * public code posts an upload: its bytes in *file, *flen.  False with
+ * why: not a multipart form (a raw body), no boundary, no part "file".
+ */
+bool natsim_form_file(const char *ctype, const uint8_t *body, size_t len, const uint8_t **file,
+		      size_t *flen, const char **why)
+{
+	char boundary[80], delim[90];
+	if (ctype == NULL || strncasecmp(ctype, "multipart/form-data", 19) != 0) {
+		*why = "not multipart/form-data";
+		return false;
+	}
+	if (!header_param(ctype, "boundary=", boundary, sizeof(boundary))) {
+		*why = "multipart/form-data without a boundary";
+		return false;
+	}
+	size_t dl = (size_t)snprintf(delim, sizeof(delim), "--%s", boundary);
+	const uint8_t *p = find(body, len, delim, dl), *end = body + len;
+	while (p) {
+		p += dl;
+		if (end - p >= 2 && p[0] == '-' && p[1] == '-')
+			break; /* the closing delimiter */
+		const uint8_t *hdrs = find(p, (size_t)(end - p), "\r\n\r\n", 4);
+		if (hdrs == NULL)
+			break;
+		const uint8_t *data = hdrs + 4;
+		char crlfdelim[96];
+		size_t cl = (size_t)snprintf(crlfdelim, sizeof(crlfdelim), "\r\n%s", delim);
+		const uint8_t *next = find(data, (size_t)(end - data), crlfdelim, cl);
+		if (next == NULL)
+			break;
+		/* Content-Disposition: form-data; name="file" among the part's headers */
+		char h[1024];
+		size_t hl = (size_t)(hdrs - p) < sizeof(h) - 1 ? (size_t)(hdrs - p) : sizeof(h) - 1;
+		memcpy(h, p, hl);
+		h[hl] = '\0';
+		char name[64];
+		const char *cd = strcasestr(h, "Content-Disposition:");
+		if (cd && strcasestr(cd, "form-data") &&
+		    header_param(cd, "name=", name, sizeof(name)) && strcmp(name, "file") == 0) {
+			*file = data;
+			*flen = (size_t)(next - data);
+			return true;
+		}
+		p = next + 2;
+	}
+	*why = "no part named file";
+	return false;
+}
+
+static char *upload(struct natsim *n, const char *path, const char *query, const char *ctype,
+		    const uint8_t *body, size_t len, const char **what)
+{
+	char id[32], file[1200], sha[65], msg[160];
 	uint8_t md[32];
-	if (len < 5 || memcmp(body, "%PDF-", 5) != 0) {
+	const uint8_t *pdf = NULL;
+	size_t plen = 0;
+	const char *why = NULL;
+	if (!natsim_form_file(ctype, body, len, &pdf, &plen, &why)) {
+		n->refused++;
+		snprintf(msg, sizeof(msg), "bad format: %s (one part named file expected)", why);
+		*what = "upload: not a multipart form";
+		return reply(200, msg, NULL);
+	}
+	int code = check_call(n, query, pdf, plen, &why);
+	if (code) {
+		n->refused++;
+		*what = why;
+		return reply(code, why, NULL);
+	}
+	if (plen < 5 || memcmp(pdf, "%PDF-", 5) != 0) {
+		n->refused++;
 		*what = "upload: not a PDF";
 		return reply(200, "not a PDF", NULL);
 	}
-	snprintf(id, sizeof(id), "P%08u", n->next_pdf + 1); /* remember() counts it */
+	snprintf(id, sizeof(id), "%u", 10000 + n->next_pdf + 1); /* remember() counts it */
 	snprintf(file, sizeof(file), "%s/pdf-%s.pdf", n->dir, id);
 	FILE *f = fopen(file, "wb");
-	bool ok = f && fwrite(body, 1, len, f) == len;
+	bool ok = f && fwrite(pdf, 1, plen, f) == plen;
 	if (f && fclose(f) != 0)
 		ok = false;
-	EVP_Digest(body, len, md, NULL, EVP_sha256(), NULL);
-	hex_encode(sha, md, 32);
+	EVP_Digest(pdf, plen, md, NULL, EVP_sha256(), NULL);
+	hex_lower(sha, md, 32);
 	json_t *line = json_pack("{sssssssssI}", "kind", "pdf", "id", id, "path", path, "file",
-				 file, "sha256", sha, "size", (json_int_t)len);
+				 file, "sha256", sha, "size", (json_int_t)plen);
 	ok = ok && line && log_line(n, line);
 	if (ok)
 		remember(n, line);
@@ -329,35 +505,90 @@ static char *upload(struct natsim *n, const char *path, const char *query, const
 	}
 	n->uploads++;
 	*what = "upload stored";
-	return reply(0, "ok", json_pack("{ss}", "id", id));
+	/* data.id: a number, as the platform's answers give it */
+	return reply(0, "ok", json_pack("{sI}", "id", (json_int_t)strtoll(id, NULL, 10)));
 }
 
-/* The body's members and their types; NULL when it is one, else the member at fault. */
-static const char *stage_invalid(json_t *b)
+static bool digits(const char *v, size_t min, size_t max)
+{
+	size_t l = v ? strlen(v) : 0;
+	return l >= min && l <= max && strspn(v, "0123456789") == l;
+}
+
+static bool upper_hex(const char *v, size_t l)
+{
+	return v && strlen(v) == l && strspn(v, "0123456789ABCDEF") == l;
+}
+
+/*
+ * The body's members and their types as the public sample sends them
+ * (subject and examresult strings, pdfid a number, esignature the seal's
+ * 512 hex digits): NULL when it is one, else the member at fault.
+ */
+const char *natsim_stage_invalid(json_t *b)
 {
 	if (!json_is_object(b))
 		return "the body";
 	for (size_t i = 0; i < ARRAY_SIZE(stage_members); i++) {
-		json_t *v = json_object_get(b, stage_members[i]);
-		bool ok = strcmp(stage_members[i], "recarray") == 0  ? json_is_array(v)
-			  : strcmp(stage_members[i], "mileage") == 0 ? json_is_number(v)
-			  : i < 2 || i >= 13			     ? json_is_string(v)
-								     : json_is_integer(v);
+		const char *m = stage_members[i];
+		json_t *v = json_object_get(b, m);
+		bool ok;
+		if (strcmp(m, "inscode") == 0 || strcmp(m, "stunum") == 0)
+			ok = json_is_string(v) && json_string_length(v) > 0;
+		else if (strcmp(m, "subject") == 0)
+			ok = json_is_string(v) && json_string_length(v) == 1 &&
+			     strchr("1234", json_string_value(v)[0]);
+		else if (strcmp(m, "examresult") == 0)
+			ok = digits(json_string_value(v), 1, 3);
+		else if (strcmp(m, "mileage") == 0)
+			ok = json_is_number(v) && json_number_value(v) >= 0;
+		else if (strcmp(m, "pdfid") == 0)
+			ok = json_is_integer(v);
+		else if (strcmp(m, "esignature") == 0)
+			ok = upper_hex(json_string_value(v), SIGN_HEX);
+		else if (strcmp(m, "recarray") == 0) {
+			size_t k;
+			json_t *r;
+			ok = json_is_array(v);
+			json_array_foreach(v, k, r) ok = ok && json_is_object(r) &&
+							 json_object_size(r) == 1 &&
+							 json_is_string(json_object_get(r, "rnum"));
+		} else
+			ok = json_is_integer(v) && json_integer_value(v) >= 0;
 		if (!ok)
-			return stage_members[i];
+			return m;
 	}
-	json_int_t s = json_integer_value(json_object_get(b, "subject"));
-	return json_object_size(b) != ARRAY_SIZE(stage_members) ? "(a member too many)"
-	       : s < 1 || s > 4					? "subject"
-								: NULL;
+	return json_object_size(b) != ARRAY_SIZE(stage_members) ? "(a member too many)" : NULL;
+}
+
+/*
+ * Every rnum one the platform received: for parts 2 and 3 a record the
+ * timing platform forwarded (when it knows them: records.txt); for parts
+ * 1 and 4 a teaching log's recnum received by /classrecord.  NULL, or
+ * the first rnum unknown.
+ */
+static const char *rnum_unknown(const struct natsim *n, json_t *b)
+{
+	const char *subject = json_string_value(json_object_get(b, "subject"));
+	bool practice = subject && (subject[0] == '2' || subject[0] == '3');
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(b, "recarray"), i, r)
+	{
+		const char *rn = json_string_value(json_object_get(r, "rnum"));
+		if (practice ? n->records && !json_object_get(n->records, rn)
+			     : !json_object_get(n->teachlogs, rn))
+			return rn;
+	}
+	return NULL;
 }
 
 static char *stage(struct natsim *n, const char *path, const char *query, const uint8_t *body,
 		   size_t len, const char **what)
 {
 	json_t *b = json_loadb((const char *)body, len, 0, NULL);
-	const char *bad = stage_invalid(b);
-	char msg[160], key[64];
+	const char *bad = natsim_stage_invalid(b);
+	char msg[200], key[64], pdfid[32];
 	if (bad) {
 		json_decref(b);
 		n->refused++;
@@ -365,15 +596,24 @@ static char *stage(struct natsim *n, const char *path, const char *query, const 
 		*what = "stage hours: bad format";
 		return reply(200, msg, NULL);
 	}
-	const char *pdfid = json_string_value(json_object_get(b, "pdfid"));
+	snprintf(pdfid, sizeof(pdfid), "%lld",
+		 (long long)json_integer_value(json_object_get(b, "pdfid")));
 	if (!json_object_get(n->pdfs, pdfid)) {
 		json_decref(b);
 		n->refused++;
 		*what = "stage hours: unknown pdfid";
 		return reply(100, "no such pdfid: upload the teaching log first", NULL);
 	}
-	snprintf(key, sizeof(key), "%s-%lld", json_string_value(json_object_get(b, "stunum")),
-		 (long long)json_integer_value(json_object_get(b, "subject")));
+	const char *rn = rnum_unknown(n, b);
+	if (rn) {
+		snprintf(msg, sizeof(msg), "no such record or teaching log: rnum %.40s", rn);
+		json_decref(b);
+		n->refused++;
+		*what = "stage hours: unknown rnum";
+		return reply(100, msg, NULL);
+	}
+	snprintf(key, sizeof(key), "%s-%s", json_string_value(json_object_get(b, "stunum")),
+		 json_string_value(json_object_get(b, "subject")));
 	json_decref(b);
 	if (json_object_get(n->stages, key)) {
 		n->stages_repeated++;
@@ -395,6 +635,74 @@ static char *stage(struct natsim *n, const char *path, const char *query, const 
 	json_decref(line);
 	n->stages_accepted++;
 	*what = "stage hours accepted";
+	return reply(0, "ok", NULL);
+}
+
+/* The teaching log's members (PROTOCOL.md, POST /classrecord) and their types. */
+static const char *const classrecord_members[] = {
+	"inscode", "stunum",   "coachnum", "carnum",	  "simunum", "platnum",
+	"recnum",  "subjcode", "photo1",   "photo2",	  "photo3",  "starttime",
+	"endtime", "duration", "mileage",  "avevelocity", "coacmt",  "total",
+	"part1",   "part2",    "part3",	   "part4",
+};
+
+const char *natsim_classrecord_invalid(json_t *b)
+{
+	if (!json_is_object(b))
+		return "the body";
+	for (size_t i = 0; i < ARRAY_SIZE(classrecord_members); i++) {
+		const char *m = classrecord_members[i];
+		json_t *v = json_object_get(b, m);
+		bool ok;
+		if (strcmp(m, "starttime") == 0 || strcmp(m, "endtime") == 0)
+			ok = digits(json_string_value(v), 14, 14);
+		else if (strcmp(m, "mileage") == 0 || strcmp(m, "avevelocity") == 0)
+			ok = json_is_number(v) && json_number_value(v) >= 0;
+		else if (strncmp(m, "photo", 5) == 0 || strncmp(m, "part", 4) == 0 ||
+			 strcmp(m, "duration") == 0 || strcmp(m, "total") == 0)
+			ok = json_is_integer(v) && json_integer_value(v) >= 0;
+		else if (strcmp(m, "inscode") == 0 || strcmp(m, "stunum") == 0 ||
+			 strcmp(m, "coachnum") == 0 || strcmp(m, "recnum") == 0 ||
+			 strcmp(m, "subjcode") == 0)
+			ok = json_is_string(v) && json_string_length(v) > 0;
+		else
+			ok = json_is_string(v);
+		if (!ok)
+			return m;
+	}
+	return json_object_size(b) != ARRAY_SIZE(classrecord_members) ? "(a member too many)"
+								      : NULL;
+}
+
+/* POST /classrecord: a lesson's teaching log; its recnum may then be a part 1 or 4 rnum. */
+static char *classrecord(struct natsim *n, const char *path, const char *query, const uint8_t *body,
+			 size_t len, const char **what)
+{
+	json_t *b = json_loadb((const char *)body, len, 0, NULL);
+	const char *bad = natsim_classrecord_invalid(b);
+	char msg[160];
+	if (bad) {
+		json_decref(b);
+		n->refused++;
+		snprintf(msg, sizeof(msg), "bad format: %s", bad);
+		*what = "teaching log: bad format";
+		return reply(200, msg, NULL);
+	}
+	json_decref(b);
+	char ts[32] = "", sign[SIGN_HEX + 2] = "", user[80] = "";
+	param(query, "ts", ts, sizeof(ts));
+	param(query, "sign", sign, sizeof(sign));
+	param(query, "user", user, sizeof(user));
+	json_t *line = json_pack("{ssssss%ssssss}", "kind", "classrecord", "path", path, "body",
+				 (const char *)body, len, "ts", ts, "sign", sign, "user", user);
+	if (!line || !log_line(n, line)) {
+		json_decref(line);
+		*what = "teaching log: cannot store";
+		return reply(1, "cannot store", NULL);
+	}
+	remember(n, line);
+	json_decref(line);
+	*what = "teaching log accepted";
 	return reply(0, "ok", NULL);
 }
 
@@ -426,12 +734,52 @@ static char *review(struct natsim *n, const char *path, const char *query, const
 		*what = "review: no such stage hours";
 		return reply(100, "no such stage hours", NULL);
 	}
+	json_t *refused = json_object_get(n->decided, key);
+	if (n->hold && refused == NULL) {
+		*what = "review: not decided yet";
+		return reply(100, "审核中 not reviewed yet", NULL);
+	}
+	/* Approved; the records the supervisor refused, each with its reason, count no minute. */
+	json_t *rec = json_array();
+	const char *rn;
+	json_t *why_r;
+	json_object_foreach(refused, rn, why_r)
+		json_array_append_new(rec, json_pack("{sssO}", "rnum", rn, "reason", why_r));
+	json_int_t total = json_integer_value(json_object_get(b, "totaltime"));
+	json_int_t valid = total - (json_int_t)json_array_size(rec);
 	*what = "review answered";
 	return reply(0, "ok",
-		     json_pack("{sisOsOsOs[]}", "valid", 1, "validtime",
-			       json_object_get(b, "totaltime"), "needfultime",
-			       json_object_get(b, "totaltime"), "pdfid",
-			       json_object_get(b, "pdfid"), "recarray"));
+		     json_pack("{sisIsOsOso}", "valid", 1, "validtime", valid < 0 ? 0 : valid,
+			       "needfultime", json_object_get(b, "totaltime"), "pdfid",
+			       json_object_get(b, "pdfid"), "recarray", rec));
+}
+
+bool natsim_review_admin(struct natsim *n, const uint8_t *body, size_t len, char *msg, size_t cap)
+{
+	json_t *b = body ? json_loadb((const char *)body, len, 0, NULL) : NULL;
+	json_t *hold = json_object_get(b, "hold");
+	const char *stunum = json_string_value(json_object_get(b, "stunum"));
+	const char *subject = json_string_value(json_object_get(b, "subject"));
+	json_t *refuse = json_object_get(b, "refuse");
+	bool ok = true;
+	if (json_is_boolean(hold)) {
+		n->hold = json_is_true(hold);
+		snprintf(msg, cap, "reviews %s",
+			 n->hold ? "held until decided" : "approved at once");
+	} else if (stunum && subject && (refuse == NULL || json_is_object(refuse))) {
+		char key[64];
+		snprintf(key, sizeof(key), "%s-%s", stunum, subject);
+		json_object_set_new(n->decided, key,
+				    refuse ? json_deep_copy(refuse) : json_object());
+		snprintf(msg, cap, "review of %s decided", key);
+	} else {
+		snprintf(msg, cap,
+			 "{\"hold\": true|false} or {\"stunum\", \"subject\": \"N\", "
+			 "\"refuse\": {RNUM: REASON}} expected");
+		ok = false;
+	}
+	json_decref(b);
+	return ok;
 }
 
 /* POST /booking {"stunum", "subject"}: only once that subject's stage hours arrived. */
@@ -470,7 +818,8 @@ static char *booking(struct natsim *n, const uint8_t *body, size_t len, const ch
 }
 
 char *natsim_handle(struct natsim *n, bool post, const char *path, const char *query,
-		    const uint8_t *body, size_t len, int fault, int *status, const char **what)
+		    const char *ctype, const uint8_t *body, size_t len, int fault, int *status,
+		    const char **what)
 {
 	*status = 200;
 	if (strcmp(path, "/booking") == 0)
@@ -485,6 +834,8 @@ char *natsim_handle(struct natsim *n, bool post, const char *path, const char *q
 		*what = "injected errorcode";
 		return reply(fault, "injected by policesim", NULL);
 	}
+	if (!natsim_is_stage(path) && !is_classrecord(path))
+		return upload(n, path, query, ctype, body, len, what);
 	const char *why = NULL;
 	int code = check_call(n, query, body, len, &why);
 	if (code) {
@@ -492,8 +843,8 @@ char *natsim_handle(struct natsim *n, bool post, const char *path, const char *q
 		*what = why;
 		return reply(code, why, NULL);
 	}
-	return natsim_is_stage(path) ? stage(n, path, query, body, len, what)
-				     : upload(n, path, query, body, len, what);
+	return is_classrecord(path) ? classrecord(n, path, query, body, len, what)
+				    : stage(n, path, query, body, len, what);
 }
 
 void natsim_stats(const struct natsim *n, json_t *s)

@@ -115,8 +115,9 @@ static bool add_signer(struct psim *ps, const char *path)
 		log_info("verifying %s signatures with %s (key id %s)", s->alg, path, s->hex);
 		ps->nsigners++;
 	}
-	if (ok && ps->nat && !natsim_add_cert(ps->nat, x, s->sha256)) {
-		log_error("--verify-cert %s: cannot read its serial", path);
+	if (ok && ps->nat && !natsim_add_cert(ps->nat, x)) {
+		log_error("--verify-cert %s: the national interface needs an RSA key and a serial",
+			  path);
 		ok = false;
 	}
 	X509_free(x);
@@ -225,7 +226,7 @@ static bool psim_load(struct psim *ps, const struct opts *o)
 				     o->fault ? strlen(o->fault) : 0, err, sizeof(err));
 	if (ps->tls && !ok)
 		log_error("--fault: %s", err);
-	if (ok && o->national_dir && !(ps->nat = natsim_new(o->national_dir, ps->sigs)))
+	if (ok && o->national_dir && !(ps->nat = natsim_new(o->national_dir)))
 		ok = false;
 	for (unsigned i = 0; ok && i < o->nverify; i++)
 		ok = add_signer(ps, o->verify[i]);

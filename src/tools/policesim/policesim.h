@@ -179,13 +179,40 @@ void requests_on_request(struct evhttp_request *req, void *arg);
 
 /* ---- national.c ---- */
 
-/* dir: where the uploaded PDFs and national.jsonl go (read back at start); sigs: the certificates.
+/*
+ * dir: where the uploaded PDFs and national.jsonl go (read back at
+ * start); DIR/records.txt, when there, the record numbers the timing
+ * platform knows (one a line).
  */
-struct natsim *natsim_new(const char *dir, struct sig_cache *sigs);
+struct natsim *natsim_new(const char *dir);
 void natsim_free(struct natsim *n);
 
-/* A --verify-cert certificate (cached in sigs under sha256), known by its serial (user=). */
-bool natsim_add_cert(struct natsim *n, X509 *x, const uint8_t sha256[32]);
+/* A --verify-cert certificate (RSA), known by its serial as the platforms print it (user=). */
+bool natsim_add_cert(struct natsim *n, X509 *x);
+
+/*
+ * A serial's DER content bytes (der, len) as the platforms print it:
+ * upper-case hex without leading zeros (Long.toHexString), "0" for zero.
+ */
+void natsim_serial(const uint8_t *der, size_t len, char *out, size_t cap);
+
+/*
+ * The part named "file" of a multipart/form-data body (ctype: the
+ * Content-Type header): *file and *flen; false with why otherwise (a raw
+ * body among them).
+ */
+bool natsim_form_file(const char *ctype, const uint8_t *body, size_t len, const uint8_t **file,
+		      size_t *flen, const char **why);
+
+/*
+ * A stage-hours body's members and types as the public sample sends
+ * them: NULL when right, else the member at fault.
+ */
+const char *natsim_stage_invalid(json_t *body);
+
+/* A teaching log's body (/classrecord): NULL when its members and types are right, else the member.
+ */
+const char *natsim_classrecord_invalid(json_t *body);
 
 /* Does path name a national call: .../stagetrainningtime, .../imageup/TYPE, a review, /booking. */
 bool natsim_path(const char *path);
@@ -196,12 +223,22 @@ bool natsim_is_stage(const char *path);
 /*
  * Answer a national request: *status (200 for every answer of the
  * interface, errors being in errorcode) and the JSON answer (malloc'd).
- * post: POST (else GET); query: the URI's query or NULL; fault: an
+ * post: POST (else GET); query: the URI's query or NULL; ctype: the
+ * Content-Type header or NULL; fault: an
  * errorcode to answer instead of processing (0: none).  what says what
  * happened, for the log.
  */
 char *natsim_handle(struct natsim *n, bool post, const char *path, const char *query,
-		    const uint8_t *body, size_t len, int fault, int *status, const char **what);
+		    const char *ctype, const uint8_t *body, size_t len, int fault, int *status,
+		    const char **what);
+
+/*
+ * POST /_review: {"hold": true|false} (reviews pending, errorcode 100,
+ * until decided; or approved at once), or {"stunum", "subject": "N",
+ * "refuse": {RNUM: REASON}}: the supervisor's decision, approved with
+ * those records refused.  False with msg when the body is neither.
+ */
+bool natsim_review_admin(struct natsim *n, const uint8_t *body, size_t len, char *msg, size_t cap);
 
 /* The counters for GET /_stats: national_* members added to stats. */
 void natsim_stats(const struct natsim *n, json_t *stats);

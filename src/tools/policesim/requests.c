@@ -104,8 +104,20 @@ static struct answer admin(struct psim *ps, struct evhttp_request *req, const ch
 		return stats_answer(ps);
 	if (strcmp(path, "/_faults") == 0 && (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_POST))
 		return faults_answer(ps, req);
+	if (strcmp(path, "/_review") == 0 && m == EVHTTP_REQ_POST && ps->nat) {
+		struct evbuffer *in = evhttp_request_get_input_buffer(req);
+		size_t n = evbuffer_get_length(in);
+		char msg[200];
+		bool ok = natsim_review_admin(ps->nat, n ? evbuffer_pullup(in, -1) : NULL, n, msg,
+					      sizeof(msg));
+		log_info("review: %s", msg);
+		if (!ok)
+			return answer_rejected(HTTP_BADREQUEST, "Bad Request", "bad_request", msg);
+		return (struct answer){ACT_SEND, HTTP_OK, "OK",
+				       answer_json(json_pack("{ss}", "review", msg)), false};
+	}
 	return answer_rejected(HTTP_NOTFOUND, "Not Found", "not_found",
-			       "GET /_stats, GET|POST /_faults");
+			       "GET /_stats, GET|POST /_faults, POST /_review");
 }
 
 /*
@@ -131,7 +143,9 @@ static void national_request(struct psim *ps, struct evhttp_request *req, const 
 		return;
 	}
 	int code = f == F_E1 ? 1 : f == F_E201 ? 201 : f == F_E202 ? 202 : 0;
-	char *out = natsim_handle(ps->nat, post, path, query, body, n, code, &status, &what);
+	const char *ctype =
+		evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	char *out = natsim_handle(ps->nat, post, path, query, ctype, body, n, code, &status, &what);
 	struct answer a = {ACT_SEND, status, "OK", evbuffer_new(), false};
 	if (a.body && out)
 		evbuffer_add(a.body, out, strlen(out));

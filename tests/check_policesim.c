@@ -1,0 +1,147 @@
+/*
+ * check_policesim.c - policesim's national side, the platform's strict
+ * twin: its own serial printing, its reading of an upload's multipart
+ * form, and its checks of a stage-hours body against the public samples'
+ * members and types (../shared/docs/PROTOCOL.md, "The platform's upward
+ * interfaces").  The bodies below are built from that page's member
+ * lists and the public sample's types (subject and examresult strings,
+ * pdfid a number, esignature 512 hex digits), not copied from a codebase.
+ */
+#include "hoursd.h"
+#include "../src/tools/policesim/policesim.h"
+
+#include <check.h>
+#include <jansson.h>
+
+#define SEAL_HEX                                                                                   \
+	"5EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA1" \
+	"5EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA1" \
+	"5EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA1" \
+	"5EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA1" \
+	"5EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA1" \
+	"5EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA15EA1"
+
+/* A stage-hours body of the sample's form (members of PROTOCOL.md, the sample's types). */
+static const char stage_sample[] =
+	"{\"inscode\":\"4401000001\",\"stunum\":\"4401000000000001\",\"subject\":\"2\","
+	"\"totaltime\":960,\"vehicletime\":840,\"classtime\":0,\"simulatortime\":120,"
+	"\"networktime\":0,\"duration\":960,\"examresult\":\"70\",\"mileage\":123.4,"
+	"\"rectype\":4,\"recarray\":[{\"rnum\":\"44010000000000172603010001\"},"
+	"{\"rnum\":\"44010000000000172603010002\"}],\"pdfid\":1024,\"esignature\":\"" SEAL_HEX
+	"\"}";
+
+/* The serial as the platforms print it: no padding to whole bytes (PROTOCOL.md's examples). */
+START_TEST(serial_unpadded)
+{
+	char s[80];
+	const uint8_t a[] = {0x01, 0x57, 0xC2, 0x39, 0xF2, 0xEC};
+	natsim_serial(a, sizeof(a), s, sizeof(s));
+	ck_assert_str_eq(s, "157C239F2EC");
+	const uint8_t b[] = {0x01, 0x5E, 0x17, 0x1B, 0xD2, 0x2A};
+	natsim_serial(b, sizeof(b), s, sizeof(s));
+	ck_assert_str_eq(s, "15E171BD22A");
+	const uint8_t c[] = {0x0A, 0x1B, 0x2C, 0x3D, 0x4E};
+	natsim_serial(c, sizeof(c), s, sizeof(s));
+	ck_assert_str_eq(s, "A1B2C3D4E");
+	const uint8_t z[] = {0x00};
+	natsim_serial(z, sizeof(z), s, sizeof(s));
+	ck_assert_str_eq(s, "0");
+}
+END_TEST
+
+/* An upload is a multipart form with one part named file; a raw body is not. */
+START_TEST(upload_is_a_multipart_form)
+{
+	static const char form[] = "--XyZ\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\n"
+				   "epdfimg\r\n--XyZ\r\nContent-Disposition: form-data; "
+				   "name=\"file\"; filename=\"a.pdf\"\r\nContent-Type: "
+				   "application/pdf\r\n\r\n%PDF-1.4\r\nxx\r\n--XyZ--\r\n";
+	const uint8_t *f = NULL;
+	size_t n = 0;
+	const char *why = NULL;
+	ck_assert(natsim_form_file("multipart/form-data; boundary=XyZ", (const uint8_t *)form,
+				   strlen(form), &f, &n, &why));
+	ck_assert_uint_eq(n, 12);
+	ck_assert_mem_eq(f, "%PDF-1.4\r\nxx", 12);
+	ck_assert(natsim_form_file("multipart/form-data; boundary=\"XyZ\"", (const uint8_t *)form,
+				   strlen(form), &f, &n, &why));
+	ck_assert(
+		!natsim_form_file("application/pdf", (const uint8_t *)"%PDF-1.4", 8, &f, &n, &why));
+	ck_assert_str_eq(why, "not multipart/form-data");
+	ck_assert(!natsim_form_file("multipart/form-data", (const uint8_t *)form, strlen(form), &f,
+				    &n, &why));
+	ck_assert(!natsim_form_file("multipart/form-data; boundary=Other", (const uint8_t *)form,
+				    strlen(form), &f, &n, &why));
+	ck_assert_str_eq(why, "no part named file");
+}
+END_TEST
+
+/* The sample's body parses and passes; each wrong type or missing member is named. */
+START_TEST(stage_sample_and_wrong_types)
+{
+	json_t *b = json_loads(stage_sample, 0, NULL);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_null(natsim_stage_invalid(b));
+	static const struct {
+		const char *member, *json;
+	} bad[] = {
+		{"subject", "2"},	{"subject", "\"5\""},	 {"examresult", "70"},
+		{"pdfid", "\"1024\""},	{"esignature", "\"\""},	 {"totaltime", "\"960\""},
+		{"mileage", "\"1.0\""}, {"recarray", "[\"x\"]"}, {"inscode", "\"\""},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		json_t *c = json_deep_copy(b);
+		json_object_set_new(c, bad[i].member,
+				    json_loads(bad[i].json, JSON_DECODE_ANY, NULL));
+		ck_assert_str_eq(natsim_stage_invalid(c), bad[i].member);
+		json_decref(c);
+	}
+	json_t *c = json_deep_copy(b);
+	json_object_del(c, "duration");
+	ck_assert_str_eq(natsim_stage_invalid(c), "duration");
+	json_object_set_new(c, "duration", json_integer(960));
+	json_object_set_new(c, "extra", json_true());
+	ck_assert_str_eq(natsim_stage_invalid(c), "(a member too many)");
+	json_decref(c);
+	json_decref(b);
+}
+END_TEST
+
+/* A teaching log of the hook's form (push_national.c) passes; a bad time or type is named. */
+START_TEST(classrecord_members)
+{
+	json_t *b = json_loads(
+		"{\"avevelocity\":7.1,\"carnum\":\"4401000000000005\",\"coachnum\":\"440100000000"
+		"0009\",\"coacmt\":\"\",\"duration\":105,\"endtime\":\"20260301094500\","
+		"\"inscode\":\"4401000001\",\"mileage\":12.5,\"part1\":0,\"part2\":105,"
+		"\"part3\":0,\"part4\":0,\"photo1\":10001,\"photo2\":10002,\"photo3\":0,"
+		"\"platnum\":\"4401000000000017\",\"recnum\":\"440100000000001726030108\","
+		"\"simunum\":\"13800000002\",\"starttime\":\"20260301080000\",\"stunum\":"
+		"\"4401000000000001\",\"subjcode\":\"1212110000\",\"total\":105}",
+		0, NULL);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_null(natsim_classrecord_invalid(b));
+	json_object_set_new(b, "starttime", json_string("2026-03-01 08:00"));
+	ck_assert_str_eq(natsim_classrecord_invalid(b), "starttime");
+	json_object_set_new(b, "starttime", json_string("20260301080000"));
+	json_object_set_new(b, "photo1", json_string("10001"));
+	ck_assert_str_eq(natsim_classrecord_invalid(b), "photo1");
+	json_decref(b);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("policesim");
+	TCase *tc = tcase_create("national");
+	tcase_add_test(tc, serial_unpadded);
+	tcase_add_test(tc, upload_is_a_multipart_form);
+	tcase_add_test(tc, stage_sample_and_wrong_types);
+	tcase_add_test(tc, classrecord_members);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
