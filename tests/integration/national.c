@@ -232,7 +232,7 @@ START_TEST(test_national_errorcode_1_bounded)
 				  "times%'",
 				  NULL, NULL),
 			 1);
-	char page[16384];
+	static char page[1 << 17];
 	admin_get("/metrics", page, sizeof(page));
 	ck_assert_ptr_nonnull(
 		strstr(page, "hoursd_push_packets_failed_total{cause=\"platform\"} 1"));
