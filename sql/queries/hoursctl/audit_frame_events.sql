@@ -6,7 +6,7 @@
 SELECT e.terminal_id, e.kind, extract(epoch FROM e.event_time)::bigint AS event_time,
        e.person_no, e.coach_no, e.class_id, e.course_code, e.minutes, e.mileage_dkm, e.lat_e6,
        e.lon_e6, e.fix_valid, e.ext_serial, e.signed, coalesce(e.reason, '') AS reason,
-       encode(e.raw, 'hex') AS raw, extract(epoch FROM e.received_at)::bigint AS received_at
+       e.raw, extract(epoch FROM e.received_at)::bigint AS received_at
   FROM session_event e
  WHERE ($1::timestamptz IS NULL OR e.event_time >= $1::timestamptz)
    AND ($2::timestamptz IS NULL OR e.event_time < $2::timestamptz)

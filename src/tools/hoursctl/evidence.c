@@ -80,6 +80,35 @@ static bool unhex(const char *s, size_t slen, uint8_t *out, size_t n)
 	return true;
 }
 
+/*
+ * A value of a page: the pages come in PostgreSQL's binary format (no
+ * text to make and parse on either side), integers big-endian of their
+ * column's size, a bool one byte, bytea and text their bytes.
+ */
+static long long ival(const PGresult *r, int i, int col)
+{
+	const uint8_t *p = (const uint8_t *)PQgetvalue(r, i, col);
+	int n = PQgetlength(r, i, col);
+	if (PQfformat(r, col) == 0)
+		return strtoll((const char *)p, NULL, 10);
+	if (n != 2 && n != 4 && n != 8)
+		return LLONG_MIN;
+	uint64_t v = 0;
+	for (int k = 0; k < n; k++)
+		v = v << 8 | p[k];
+	if (n == 2)
+		return (int16_t)v;
+	if (n == 4)
+		return (int32_t)v;
+	return (long long)v;
+}
+
+static bool bval(const PGresult *r, int i, int col)
+{
+	const char *v = PQgetvalue(r, i, col);
+	return PQfformat(r, col) == 0 ? v[0] == 't' : v[0] != 0;
+}
+
 static bool load_terms(struct terms *ts, const char *school)
 {
 	const char *p[1] = {school};
@@ -194,20 +223,14 @@ static void col_int(struct said *o, const char *who, const PGresult *r, int i, i
 		    long long frame, bool present)
 {
 	bool null = PQgetisnull(r, i, col);
-	const char *v = PQgetvalue(r, i, col);
-	char *end;
-	if (!present && null)
+	long long got = null ? 0 : ival(r, i, col);
+	if (present ? !null && got == frame : null)
 		return;
-	if (present && !null) {
-		errno = 0;
-		long long got = strtoll(v, &end, 10);
-		if (errno == 0 && *end == '\0' && got == frame)
-			return;
-	}
-	char f[24];
+	char f[24], g[24];
 	snprintf(f, sizeof(f), "%lld", frame);
+	snprintf(g, sizeof(g), "%lld", got);
 	say(o, "frame: %s: column %s: the frame says %s, the row %s", who, PQfname(r, col),
-	    present ? f : "nothing (null)", null ? "null" : v);
+	    present ? f : "nothing (null)", null ? "null" : g);
 }
 
 static void col_text(struct said *o, const char *who, const PGresult *r, int i, int col,
@@ -224,26 +247,26 @@ static void col_text(struct said *o, const char *who, const PGresult *r, int i, 
 
 static void col_bool(struct said *o, const char *who, const PGresult *r, int i, int col, bool frame)
 {
-	const char *v = PQgetvalue(r, i, col);
-	if (!PQgetisnull(r, i, col) && (v[0] == 't') == frame)
+	bool null = PQgetisnull(r, i, col), got = !null && bval(r, i, col);
+	if (!null && got == frame)
 		return;
 	say(o, "frame: %s: column %s: the frame says %s, the row %s", who, PQfname(r, col),
-	    frame ? "true" : "false", PQgetisnull(r, i, col) ? "null" : v);
+	    frame ? "true" : "false",
+	    null  ? "null"
+	    : got ? "true"
+		  : "false");
 }
 
-/* The row's raw frame, hex, as bytes (malloc'd); NULL (said) when it is not hex. */
-static uint8_t *raw_of(struct said *o, const char *who, const PGresult *r, int i, int col,
-		       size_t *n)
+/* A bytea column's bytes; NULL (said) when it is not there. */
+static const uint8_t *bytes_of(struct said *o, const char *who, const PGresult *r, int i, int col,
+			       size_t *n)
 {
-	size_t len = (size_t)PQgetlength(r, i, col);
-	*n = len / 2;
-	uint8_t *raw = malloc(*n + 1);
-	if (raw == NULL || !unhex(PQgetvalue(r, i, col), len, raw, *n)) {
-		say(o, "frame: %s: its stored bytes are unreadable", who);
-		free(raw);
+	*n = (size_t)PQgetlength(r, i, col);
+	if (PQgetisnull(r, i, col) || PQfformat(r, col) != 1) {
+		say(o, "frame: %s: column %s is unreadable", who, PQfname(r, col));
 		return NULL;
 	}
-	return raw;
+	return (const uint8_t *)PQgetvalue(r, i, col);
 }
 
 /* The frame's header, as ingest parsed it; false (said) when it is not a timing message. */
@@ -273,7 +296,7 @@ static void check_signed(struct worker *w, struct said *o, const char *who, cons
 	    strcmp(reason, "terminal_no_mismatch") != 0)
 		say(o, "frame: %s: the frame names terminal %s, the row terminal %s (%s)", who,
 		    h->terminal_no, tm->phone, tm->terminal_no);
-	bool stored_signed = PQgetvalue(r, i, signed_col)[0] == 't';
+	bool stored_signed = bval(r, i, signed_col);
 	if (stored_signed != (h->sig_len > 0)) {
 		say(o, "frame: %s: stored as %s, raw has %s", who,
 		    stored_signed ? "signed" : "unsigned",
@@ -288,7 +311,7 @@ static void check_signed(struct worker *w, struct said *o, const char *who, cons
 		say(o, "signature: %s: the terminal's certificate: %s", who, err);
 		return;
 	}
-	time_t at = (time_t)strtoll(PQgetvalue(r, i, received_col), NULL, 10);
+	time_t at = (time_t)ival(r, i, received_col);
 	enum sig_result s =
 		sig_verify_flags(w->sigs, c->sha, h->signed_bytes, h->signed_len, h->sig,
 				 h->sig_len, at, tm->rsa_raw ? SIG_F_RSA_RAW : 0);
@@ -304,10 +327,9 @@ static void check_signed(struct worker *w, struct said *o, const char *who, cons
 static const struct term *term_of(struct worker *w, struct said *o, const PGresult *r, int i,
 				  int col, const char *what)
 {
-	const struct term *tm = find_term(w->b->terms, strtoll(PQgetvalue(r, i, col), NULL, 10));
+	const struct term *tm = find_term(w->b->terms, ival(r, i, col));
 	if (tm == NULL)
-		say(o, "frame: %s of terminal id %s: no such terminal", what,
-		    PQgetvalue(r, i, col));
+		say(o, "frame: %s of terminal id %lld: no such terminal", what, ival(r, i, col));
 	return tm;
 }
 
@@ -321,14 +343,15 @@ static void check_record(struct worker *w, const PGresult *r, int i, struct said
 	char who[128];
 	snprintf(who, sizeof(who), "training_record terminal %s record %s", tm->phone,
 		 PQgetvalue(r, i, COL(RECORD_NO)));
-	size_t n;
-	uint8_t *raw = raw_of(o, who, r, i, COL(RAW), &n), want[32], got[32];
-	if (raw == NULL)
+	size_t n, wn;
+	const uint8_t *raw = bytes_of(o, who, r, i, COL(RAW), &n),
+		      *want = bytes_of(o, who, r, i, COL(RAW_SHA256), &wn);
+	uint8_t got[32];
+	if (raw == NULL || want == NULL)
 		return;
-	const char *ws = PQgetvalue(r, i, COL(RAW_SHA256));
 	unsigned len = 0;
 	EVP_Digest(raw, n, got, &len, EVP_sha256(), NULL);
-	if (!unhex(ws, strlen(ws), want, 32) || memcmp(got, want, 32) != 0)
+	if (wn != 32 || memcmp(got, want, 32) != 0)
 		say(o, "frame: %s: raw_sha256 is not the digest of raw", who);
 	struct jtx_header h;
 	struct jtx_record m;
@@ -368,7 +391,6 @@ static void check_record(struct worker *w, const PGresult *r, int i, struct said
 		check_signed(w, o, who, tm, &h, m.record_time, r, i, COL(SIGNED), COL(REASON),
 			     COL(RECEIVED_AT));
 	}
-	free(raw);
 #undef COL
 }
 
@@ -448,11 +470,11 @@ static void check_event(struct worker *w, const PGresult *r, int i, struct said 
 	if (tm == NULL)
 		return;
 	char who[160];
-	snprintf(who, sizeof(who), "session_event terminal %s %s %s at %s", tm->phone,
+	snprintf(who, sizeof(who), "session_event terminal %s %s %s at %lld", tm->phone,
 		 PQgetvalue(r, i, COL(KIND)), PQgetvalue(r, i, COL(PERSON_NO)),
-		 PQgetvalue(r, i, COL(EVENT_TIME)));
+		 ival(r, i, COL(EVENT_TIME)));
 	size_t n;
-	uint8_t *raw = raw_of(o, who, r, i, COL(RAW), &n);
+	const uint8_t *raw = bytes_of(o, who, r, i, COL(RAW), &n);
 	if (raw == NULL)
 		return;
 	struct jtx_header h;
@@ -474,7 +496,6 @@ static void check_event(struct worker *w, const PGresult *r, int i, struct said 
 		check_signed(w, o, who, tm, &h, f.time, r, i, COL(SIGNED), COL(REASON),
 			     COL(RECEIVED_AT));
 	}
-	free(raw);
 #undef COL
 }
 
@@ -488,19 +509,18 @@ static void check_photo(struct worker *w, const PGresult *r, int i, struct said 
 	char who[128];
 	snprintf(who, sizeof(who), "photo terminal %s photo %s", tm->phone,
 		 PQgetvalue(r, i, COL(PHOTO_NO)));
-	size_t n;
-	uint8_t *data = raw_of(o, who, r, i, COL(DATA), &n), want[32], got[32];
-	if (data == NULL)
+	size_t n, wn;
+	const uint8_t *data = bytes_of(o, who, r, i, COL(DATA), &n),
+		      *want = bytes_of(o, who, r, i, COL(SHA256), &wn);
+	uint8_t got[32];
+	if (data == NULL || want == NULL)
 		return;
-	const char *ws = PQgetvalue(r, i, COL(SHA256));
 	unsigned len = 0;
 	EVP_Digest(data, n, got, &len, EVP_sha256(), NULL);
-	if (!unhex(ws, strlen(ws), want, 32) || memcmp(got, want, 32) != 0)
+	if (wn != 32 || memcmp(got, want, 32) != 0)
 		say(o, "frame: %s: sha256 is not the digest of data", who);
-	if (strtoll(PQgetvalue(r, i, COL(SIZE)), NULL, 10) != (long long)n)
-		say(o, "frame: %s: size %s, data has %zu bytes", who, PQgetvalue(r, i, COL(SIZE)),
-		    n);
-	free(data);
+	if (ival(r, i, COL(SIZE)) != (long long)n)
+		say(o, "frame: %s: size %lld, data has %zu bytes", who, ival(r, i, COL(SIZE)), n);
 #undef COL
 }
 
@@ -611,6 +631,12 @@ static PGresult *fetched(PGconn *c)
 	return rows;
 }
 
+/* The next page asked for, in the binary format. */
+static bool fetch(PGconn *c)
+{
+	return PQsendQueryParams(c, sql_audit_frames_fetch, 0, NULL, NULL, NULL, NULL, 1) == 1;
+}
+
 /* Every row of sql through the cursor, a page checked while the next is fetched. */
 static bool stream(struct ev *ev, enum kind kind, const char *sql, const char *const range[3],
 		   unsigned long *count)
@@ -623,14 +649,14 @@ static bool stream(struct ev *ev, enum kind kind, const char *sql, const char *c
 	bool ok = pgq_ok(declare, 3, range);
 	free(declare);
 	PGconn *c = pgq_conn();
-	if (!ok || !PQsendQuery(c, sql_audit_frames_fetch))
+	if (!ok || !fetch(c))
 		return false;
 	for (;;) {
 		PGresult *r = fetched(c);
 		if (r == NULL)
 			return false;
 		int rows = PQntuples(r);
-		if (rows > 0 && !PQsendQuery(c, sql_audit_frames_fetch)) {
+		if (rows > 0 && !fetch(c)) {
 			PQclear(r);
 			return false;
 		}
