@@ -99,11 +99,13 @@ events=$(psql -c "SELECT count(*) FROM session_event")
 psql -c "VACUUM ANALYZE"
 
 ticks_of() { awk '{s += $14 + $15} END {print s + 0}' "$@" 2>/dev/null || echo 0; }
-# Every process of the cluster: the postmaster and its children (backends, writers).
+# Every process of the cluster: the postmaster with the children it reaped (verify's
+# backend ends with its connection) and the children alive (writers).
 pg_ticks() {
 	local pm
 	pm=$(head -n 1 "$WORK/pg/data/postmaster.pid")
-	ticks_of "/proc/$pm/stat" $(for c in $(pgrep -P "$pm"); do echo "/proc/$c/stat"; done)
+	echo $(($(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat") + $(ticks_of \
+		$(for c in $(pgrep -P "$pm"); do echo "/proc/$c/stat"; done))))
 }
 tck=$(getconf CLK_TCK)
 

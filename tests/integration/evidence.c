@@ -139,8 +139,9 @@ static void new_sign_cert(void)
 
 /*
  * A terminal's signing certificate replaced: the old one is kept with the
- * end of its time in force; the records and events signed before verify
- * against it, those signed after against the new one, and verify is
+ * end of its time in force; hoursd takes a late upload signed before the
+ * replacement; the records and events signed before verify against the
+ * old certificate, those signed after against the new one, and verify is
  * clean.  Each record is checked with the certificate of its own time: an
  * old record is not taken with the new certificate.
  */
@@ -167,6 +168,13 @@ START_TEST(test_replaced_certificate_keeps_old_records)
 				  " WHERE phone = '13800000002' AND in_force_until IS NOT NULL",
 				  NULL, NULL),
 			 1);
+	/* hoursd takes a late upload signed before the replacement with the certificate then */
+	ck_assert_int_eq(termsim("term-" T2, T2,
+				 words("--lesson 2 --record-seq 20 --record-start %lld %s"
+				       " --sign-key %s/sign-rsa-" T2 ".key",
+				       before + 300, PART3, pki)),
+			 0);
+	ck_assert_int_eq(records_of(T2, "accepted", NULL), 5);
 	sleep(2);
 	/* its logins (two minutes before the first record) after the replacement too */
 	ck_assert_int_eq(
@@ -175,11 +183,11 @@ START_TEST(test_replaced_certificate_keeps_old_records)
 			      "%s/new-sign.key",
 			      (long long)time(NULL) + 130, PART3, work)),
 		0);
-	ck_assert_int_eq(records_of(T2, "accepted", NULL), 5);
+	ck_assert_int_eq(records_of(T2, "accepted", NULL), 7);
 	ev_chained();
 	stop_hoursd();
 	ck_assert_int_eq(sv_verify(NULL), 0);
-	ck_assert(sv_said("frames: 5 training records"));
+	ck_assert(sv_said("frames: 7 training records"));
 	ck_assert(sv_said("audit verify: clean"));
 	/* an old record claimed for the new certificate's time does not verify */
 	sv_behind_the_back("UPDATE terminal_cert SET since = '2000-01-01 00:00Z'"
