@@ -98,14 +98,24 @@ records=$(psql -c "SELECT count(*) FROM training_record")
 events=$(psql -c "SELECT count(*) FROM session_event")
 psql -c "VACUUM ANALYZE"
 
-ticks_of() { awk '{s += $14 + $15} END {print s + 0}' "$@" 2>/dev/null || echo 0; }
-# Every process of the cluster: the postmaster with the children it reaped (verify's
-# backend ends with its connection) and the children alive (writers).
-pg_ticks() {
-	local pm
+# PostgreSQL's CPU ticks while a command runs: its processes sampled every 0.1 s
+# (verify's backend ends with its connection, and the postmaster does not count
+# what its children used), each process's last ticks less its first; a process
+# born meanwhile from 0.  Up to 0.1 s of a backend's end is not seen.
+pg_sample() { # FILE: samples "round pid ticks" until killed
+	set +e
+	local pm round=0
 	pm=$(head -n 1 "$WORK/pg/data/postmaster.pid")
-	echo $(($(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat") + $(ticks_of \
-		$(for c in $(pgrep -P "$pm"); do echo "/proc/$c/stat"; done))))
+	while :; do
+		for c in $(pgrep -P "$pm"); do
+			awk -v r="$round" -v p="$c" '{print r, p, $14 + $15}' "/proc/$c/stat" 2>/dev/null
+		done
+		round=$((round + 1))
+		sleep 0.1
+	done >"$1"
+}
+pg_used() { # FILE: the ticks the sampled processes used
+	awk '$1 == 0 {first[$2] = $3} {last[$2] = $3} END {for (p in last) s += last[p] - first[p]; print s + 0}' "$1"
 }
 tck=$(getconf CLK_TCK)
 
@@ -114,18 +124,21 @@ tck=$(getconf CLK_TCK)
 # CPU seconds and PostgreSQL's.  The machine is shared: the CPU is the figure
 # that does not depend on the neighbours.
 verify_run() {
-	local out=$WORK/verify.out t0 t1 g0 g1 rate cpu
+	local out=$WORK/verify.out t0 t1 rate cpu
 	local TIMEFORMAT='%U %S'
-	g0=$(pg_ticks)
+	pg_sample "$WORK/pg.samples" &
+	local sampler=$!
+	sleep 0.2
 	t0=$(date +%s.%N)
 	{ time "$@" -d "$CI" audit verify --key "$WORK/pki/checkpoint.pub" >"$out" \
 		2>"$WORK/verify.err"; } 2>"$WORK/verify.cpu" ||
-		{ tail -n 5 "$out" "$WORK/verify.err" >&2; return 1; }
+		{ kill "$sampler" 2>/dev/null; tail -n 5 "$out" "$WORK/verify.err" >&2; return 1; }
 	t1=$(date +%s.%N)
-	g1=$(pg_ticks)
+	kill "$sampler" 2>/dev/null || true
+	wait "$sampler" 2>/dev/null || true
 	rate=$(sed -n 's/^frames: .*(\([0-9]*\) records\/s.*/\1/p' "$out")
 	cpu=$(awk '{print $1 + $2}' "$WORK/verify.cpu")
-	echo "$(calc "$t1 - $t0") ${rate:--} $cpu $(calc "($g1 - $g0) / $tck")"
+	echo "$(calc "$t1 - $t0") ${rate:--} $cpu $(calc "$(pg_used "$WORK/pg.samples") / $tck")"
 }
 
 # $1 label, then the command: RUNS runs, the medians printed.
