@@ -9,6 +9,8 @@
 #   make soak       the fault soak for SOAK_SECONDS (300): hoursd, PostgreSQL and policesim
 #                   killed and failed under termsim's lessons, then the invariants checked
 #   make cluster-check  the reference deployment (deploy/cluster/) under three kills
+#   make bench-verify  hoursctl audit verify's records/s against one core's RSA-2048 verify
+#                   limit (not a test)
 #   make bench-conn idle terminals by the thousand: hoursd's memory per connection (not a test)
 #   make install    PREFIX=/usr/local SYSCONFDIR= DATADIR= DESTDIR= (layout in README.md)
 #   make format-check, make clean
@@ -180,6 +182,11 @@ cluster-check: deps
 	$(MAKE) all
 	deploy/cluster/check.sh
 
+# audit verify's records/s against one core's RSA-2048 verify limit (scripts/bench-verify.sh).
+bench-verify: deps
+	$(MAKE) all
+	scripts/bench-verify.sh
+
 bench-conn: deps
 	$(MAKE) all $(B)/idleterms
 	scripts/bench-conn.sh
@@ -301,5 +308,5 @@ format-check:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit-tests check run db db-stop bench bench-conn cluster-check install format format-check \
+.PHONY: all deps unit-tests check run db db-stop bench bench-verify bench-conn cluster-check install format format-check \
 	clean FORCE fuzz-build fuzz fuzz-cov soak

@@ -22,6 +22,14 @@ struct terminal {
 	int64_t cert_not_after;	   /* seconds since the epoch */
 	const char *sign_cert_pem; /* valid during the look-up's callback only */
 	uint8_t sign_cert_sha256[32];
+	/*
+	 * The signing certificate in force before the current one (terminal_cert),
+	 * for what was signed before sign_cert_since (0: the current one always).
+	 */
+	int64_t sign_cert_since;
+	bool has_prev_sign_cert;
+	const char *prev_sign_cert_pem; /* valid during the look-up's callback only */
+	uint8_t prev_sign_cert_sha256[32];
 	/* The lesson open at the last accepted logins, if any (0 = none). */
 	char coach_no[JTX_PERSON_NO_LEN + 1];
 	int64_t coach_login;

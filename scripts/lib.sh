@@ -1,5 +1,5 @@
 # scripts/lib.sh - what the scripts that run hoursd share, sourced from the
-# repository's root (run-tests.sh, bench.sh, bench-conn.sh, soak.sh,
+# repository's root (run-tests.sh, bench.sh, bench-verify.sh, bench-conn.sh, soak.sh,
 # run-demo.sh, check-deb.sh): a work directory cleaned up on exit, a free
 # port, psql on the script's database, hoursd's configuration and its start.
 # shellcheck shell=bash

@@ -379,11 +379,18 @@ static void on_terminal(void *arg, bool found, const struct terminal *t)
 			char err[256];
 			c->t = *t;
 			c->t.sign_cert_pem = NULL;
+			c->t.prev_sign_cert_pem = NULL;
 			c->term = TERM_FOUND;
 			if (!sig_cache_has(c->srv->sigs, t->sign_cert_sha256) &&
 			    !sig_cache_put(c->srv->sigs, t->sign_cert_sha256, t->sign_cert_pem, err,
 					   sizeof(err)))
 				conn_log(c, HLOG_ERROR, "signing certificate unusable: %s", err);
+			if (t->has_prev_sign_cert &&
+			    !sig_cache_has(c->srv->sigs, t->prev_sign_cert_sha256) &&
+			    !sig_cache_put(c->srv->sigs, t->prev_sign_cert_sha256,
+					   t->prev_sign_cert_pem, err, sizeof(err)))
+				conn_log(c, HLOG_ERROR, "previous signing certificate unusable: %s",
+					 err);
 			if (t->coach_login && t->coach_no[0] && t->student_login)
 				conn_log(c, HLOG_INFO,
 					 "lesson continues: coach %s, student %s since %lld",

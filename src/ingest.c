@@ -545,6 +545,11 @@ static bool terminal_from_row(const PGresult *res, struct terminal *t, const cha
 	if (!hex_to_bytes(col(res, "cert_sha256"), t->cert_sha256, 32) ||
 	    !hex_to_bytes(col(res, "sign_cert_sha256"), t->sign_cert_sha256, 32))
 		log_warn("ingest: terminal %s has a malformed certificate digest", phone);
+	t->sign_cert_since = col_i64(res, "sign_cert_since");
+	t->prev_sign_cert_pem = col(res, "prev_sign_cert_pem");
+	t->has_prev_sign_cert =
+		t->prev_sign_cert_pem[0] && t->sign_cert_since > 0 &&
+		hex_to_bytes(col(res, "prev_sign_cert_sha256"), t->prev_sign_cert_sha256, 32);
 	COL_STR(res, t, coach_no);
 	t->coach_login = col_i64(res, "coach_login");
 	COL_STR(res, t, student_no);

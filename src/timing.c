@@ -183,14 +183,45 @@ static void answer_photo(const struct lesson_verdict *lv, struct conn_verdict *v
 	}
 }
 
-/* The check string against the terminal's signing certificate; an unsigned message has none. */
-static enum sig_result verify(const struct conn_msg *in, const struct jtx_header *h, time_t now)
+/* The time the terminal signed the message at, as it says (0: it says none). */
+static time_t signed_at(const struct lesson_msg *x)
+{
+	switch (x->id) {
+	case JTX_COACH_LOGIN:
+		return x->coach_login.gnss.time;
+	case JTX_COACH_LOGOUT:
+		return x->coach_logout.gnss.time;
+	case JTX_STUDENT_LOGIN:
+		return x->student_login.gnss.time;
+	case JTX_STUDENT_LOGOUT:
+		return x->student_logout.logout_time;
+	case JTX_RECORD:
+		return x->record.record_time;
+	case JTX_PHOTO_INIT:
+		return x->photo_init.gnss.time;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The check string against the terminal's signing certificate in force
+ * when the message was signed (docs/audit.md, "Certificates by time"): a
+ * record uploaded late, signed before its terminal's certificate was
+ * replaced, against the one before.  An unsigned message has none.
+ */
+static enum sig_result verify(const struct conn_msg *in, const struct lesson_msg *x,
+			      const struct jtx_header *h, time_t now)
 {
 	if (h->sig_len == 0)
 		return SIG_OK;
 	const struct terminal *t = in->t;
-	return sig_verify_flags(in->srv->sigs, t->sign_cert_sha256, h->signed_bytes, h->signed_len,
-				h->sig, h->sig_len, now, t->rsa_raw ? SIG_F_RSA_RAW : 0);
+	time_t at = signed_at(x);
+	const uint8_t *cert = t->has_prev_sign_cert && at > 0 && at < t->sign_cert_since
+				      ? t->prev_sign_cert_sha256
+				      : t->sign_cert_sha256;
+	return sig_verify_flags(in->srv->sigs, cert, h->signed_bytes, h->signed_len, h->sig,
+				h->sig_len, now, t->rsa_raw ? SIG_F_RSA_RAW : 0);
 }
 
 static void ask_photo(const struct conn_msg *in, const struct jt808_msg *m, const char *why,
@@ -376,7 +407,7 @@ static void judge(const struct conn_msg *in, struct conn_verdict *v)
 		return;
 	}
 	/* Photo data is not judged (its announcement was): no verification spent on it. */
-	x->sig = x->id == JTX_PHOTO_DATA ? SIG_OK : verify(in, h, time(NULL));
+	x->sig = x->id == JTX_PHOTO_DATA ? SIG_OK : verify(in, x, h, time(NULL));
 	if (resend_is_event(x->id)) {
 		/* Sent again? Asked before the lesson sees it (resend.h). */
 		ask(on_stored_event, keep(m, x->sig), v);

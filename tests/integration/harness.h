@@ -65,6 +65,7 @@ TCase *tcase_students(void);
 TCase *tcase_registry(void);
 TCase *tcase_cluster(void);
 TCase *tcase_supervision(void);
+TCase *tcase_evidence(void);
 TCase *tcase_hardening(void);
 TCase *tcase_sql(void);
 TCase *tcase_teachlog(void);

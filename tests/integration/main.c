@@ -22,6 +22,7 @@ static TCase *(*const topics[])(void) = {
 	tcase_registry,	   /* registry.c */
 	tcase_cluster,	   /* cluster.c */
 	tcase_supervision, /* supervision.c */
+	tcase_evidence,	   /* evidence.c */
 	tcase_hardening,   /* hardening.c */
 	tcase_sql,	   /* sql.c */
 	tcase_teachlog,	   /* teachlog.c */

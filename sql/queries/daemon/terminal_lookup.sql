@@ -1,11 +1,16 @@
 -- terminal_lookup.sql - a terminal by its normalized phone number ($1),
 -- and its lesson as the last accepted logins and logouts left it, so
 -- that a reconnecting terminal or a restarted hoursd goes on.  Columns as
--- src/ingest.c's terminal_from_row reads them, by name.
+-- src/ingest.c's terminal_from_row reads them, by name.  The signing
+-- certificate in force before the current one (terminal_cert, 014; ""
+-- when none) and when the current one came into force (Unix seconds,
+-- rounded up; 0: from the start): what a message signed before then is
+-- checked with.
 -- columns: id, active, auth_code, terminal_no, cert_sha256, cert_not_after,
 --   sign_cert_pem, sign_cert_sha256, coach_no, coach_login, student_no,
 --   student_coach_no, student_class_id, student_login, last_record,
---   school_id, vehicle_class, imei, factory_serial, escaped_sums, rsa_raw
+--   school_id, vehicle_class, imei, factory_serial, escaped_sums, rsa_raw,
+--   sign_cert_since, prev_sign_cert_pem, prev_sign_cert_sha256
 SELECT t.id, t.status = 'active' AS active, t.auth_code,
        coalesce(t.terminal_no, '') AS terminal_no,
        encode(t.cert_sha256, 'hex') AS cert_sha256,
@@ -20,8 +25,20 @@ SELECT t.id, t.status = 'active' AS active, t.auth_code,
            AND r.verdict = 'accepted') AS last_record,
        coalesce(t.school_id, 0) AS school_id, coalesce(v.vehicle_class, '') AS vehicle_class,
        coalesce(t.imei, '') AS imei, coalesce(t.factory_serial, '') AS factory_serial,
-       t.escaped_sums, t.rsa_raw
+       t.escaped_sums, t.rsa_raw,
+       coalesce(CASE WHEN cur.since = '-infinity' THEN 0
+                     ELSE ceil(extract(epoch FROM cur.since))::bigint END, 0) AS sign_cert_since,
+       coalesce(prev.pem, '') AS prev_sign_cert_pem,
+       coalesce(encode(prev.sha, 'hex'), '') AS prev_sign_cert_sha256
   FROM terminal t LEFT JOIN vehicle v ON v.id = t.vehicle_id
+  LEFT JOIN LATERAL (
+       SELECT c.since FROM terminal_cert c WHERE c.terminal_id = t.id
+        ORDER BY c.since DESC LIMIT 1) cur ON true
+  LEFT JOIN LATERAL (
+       SELECT coalesce(c.sign_cert_pem, c.cert_pem) AS pem,
+              coalesce(c.sign_cert_sha256, c.cert_sha256) AS sha
+         FROM terminal_cert c WHERE c.terminal_id = t.id
+        ORDER BY c.since DESC OFFSET 1 LIMIT 1) prev ON true
   LEFT JOIN LATERAL (
        SELECT kind, person_no, event_time FROM session_event e
         WHERE e.terminal_id = t.id AND e.kind IN ('coach_login', 'coach_logout')

@@ -27,9 +27,14 @@ static void draw(bool final)
 	double dt = now_s() - job.start;
 	double rate = dt > 0 ? (double)job.n / dt : 0;
 	fprintf(stderr, "\r\033[K%s: %lu %s, %.0f/s", job.what, job.n, job.unit, rate);
-	if (job.total)
+	if (job.total) {
 		fprintf(stderr, ", %lu%%",
 			(unsigned long)((double)job.n * 100.0 / (double)job.total + 0.5));
+		if (!final && rate > 0 && job.total > job.n) {
+			unsigned long left = (unsigned long)((double)(job.total - job.n) / rate);
+			fprintf(stderr, ", eta %lum%02lus", left / 60, left % 60);
+		}
+	}
 	if (final)
 		fprintf(stderr, ", %.1f s\n", dt);
 	fflush(stderr);

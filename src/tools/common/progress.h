@@ -1,7 +1,7 @@
 /*
  * progress.h - a long job's count and rate on the operator's terminal:
  * one line on standard error, redrawn at most five times a second
- * ("student import big.csv: 12000 rows, 4100/s, 40%"), finished with its
+ * ("student import big.csv: 12000 rows, 4100/s, 40%, eta 0m04s"), finished with its
  * totals; nothing at all when standard error is not a terminal (a script,
  * a pipe, a log), so that output stays clean for machines.
  *

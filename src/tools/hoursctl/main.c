@@ -310,7 +310,9 @@ static const struct verb verbs[] = {
 	 "                                   checkpoints (FILE: the checkpoint key or its\n"
 	 "                                   public half, default audit.checkpoint_key of\n"
 	 "                                   -c), every row against its link, each record's\n"
-	 "                                   terminal signature from its raw bytes, progress\n"
+	 "                                   and event's stored frame decoded again against\n"
+	 "                                   its row and its signature (the certificate in\n"
+	 "                                   force then), a frame stored twice, progress\n"
 	 "                                   against the records; a line per discrepancy\n"
 	 "                                   (exit 1 if any); --witness: a file of audit\n"
 	 "                                   checkpoints --export to hold the database to\n"},

@@ -6,31 +6,29 @@
  * functions: the chain's hashes link by link, each checkpoint's
  * signature (with a key given from outside: --key, or the configuration's
  * audit.checkpoint_key) and its head against the link it names, the
- * witness file's checkpoints against the stored ones, each training
- * record's raw digest and terminal signature (sig.c, as ingest checked
- * it).  The rows against their links are compared by the migration's
- * audit_check_rows() (to_jsonb() is PostgreSQL's), and progress against
- * the records by audit_recompute() (audit.c).  Every discrepancy is one
- * line naming its row; the last line counts them.
+ * witness file's checkpoints against the stored ones.  The rows against
+ * their links are compared by the migration's audit_check_rows()
+ * (to_jsonb() is PostgreSQL's), the rows a terminal's frame made against
+ * that frame and its signature by evidence.c, and progress against the
+ * records by audit_recompute() (audit.c).  Every discrepancy is one line
+ * naming its row; the last line counts them.
  */
 #include "hoursd.h"
 #include "hoursctl.h"
 #include "common/cfg.h"
 #include "common/pgq.h"
 #include "common/progress.h"
+#include "evidence.h"
 #include "chain.h"
 #include "conf.h"
-#include "jtx.h"
 #include "log.h"
 #include "queries.h"
-#include "sig.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 
 #define LINK_PAGE "20000"
-#define RECORD_PAGE "5000"
 
 struct verify {
 	FILE *out;
@@ -308,140 +306,6 @@ static bool check_rows(struct verify *v, const char *const range[3])
 	return true;
 }
 
-/* ---- the terminals' signatures ---- */
-
-/* A record as audit_signatures.sql gives it: its raw bytes decoded. */
-struct record {
-	const char *phone, *no, *cert, *reason;
-	bool rsa_raw, escaped, is_signed;
-	time_t at;
-	uint8_t *raw, want[32], cert_sha[32];
-	size_t n;
-};
-
-/* Row i of r; false (said) when its hex does not decode. */
-static bool record_of(struct verify *v, const PGresult *r, int i, struct record *rec)
-{
-#define COL(c) PQgetvalue(r, i, AUDIT_SIGNATURES_##c)
-	const char *raw_hex = COL(RAW);
-	*rec = (struct record){.phone = COL(PHONE),
-			       .no = COL(RECORD_NO),
-			       .cert = COL(CERT_PEM),
-			       .reason = COL(REASON),
-			       .rsa_raw = COL(RSA_RAW)[0] == 't',
-			       .escaped = COL(ESCAPED_SUMS)[0] == 't',
-			       .is_signed = COL(SIGNED)[0] == 't',
-			       .at = (time_t)strtoll(COL(RECEIVED_AT), NULL, 10),
-			       .n = strlen(raw_hex) / 2};
-	rec->raw = malloc(rec->n + 1);
-	bool ok = rec->raw && unhex(raw_hex, rec->raw, rec->n) &&
-		  unhex(COL(RAW_SHA256), rec->want, 32) &&
-		  unhex(COL(CERT_SHA256), rec->cert_sha, 32);
-#undef COL
-	if (ok)
-		return true;
-	free(rec->raw);
-	problem(v, "signature: training_record terminal %s record %s: unreadable", rec->phone,
-		rec->no);
-	return false;
-}
-
-/* The signature of a signed record against its terminal's certificate, and what was stored. */
-static void check_signed(struct verify *v, struct sig_cache *sigs, const struct record *rec,
-			 const struct jtx_header *h)
-{
-	char err[256];
-	if (!sig_cache_put(sigs, rec->cert_sha, rec->cert, err, sizeof(err))) {
-		problem(v,
-			"signature: training_record terminal %s record %s: the terminal's "
-			"certificate: %s",
-			rec->phone, rec->no, err);
-		return;
-	}
-	enum sig_result s =
-		sig_verify_flags(sigs, rec->cert_sha, h->signed_bytes, h->signed_len, h->sig,
-				 h->sig_len, rec->at, rec->rsa_raw ? SIG_F_RSA_RAW : 0);
-	bool bad_stored = strcmp(rec->reason, "bad_signature") == 0;
-	if (s != SIG_OK && !bad_stored)
-		problem(v, "signature: training_record terminal %s record %s: %s, but stored %s",
-			rec->phone, rec->no, sig_result_name(s),
-			rec->reason[0] ? rec->reason : "accepted");
-	else if (s == SIG_OK && bad_stored)
-		problem(v,
-			"signature: training_record terminal %s record %s: verifies, but stored as "
-			"bad_signature",
-			rec->phone, rec->no);
-}
-
-/* One record's raw bytes against its digest and its terminal's signature. */
-static void check_record(struct verify *v, struct sig_cache *sigs, PGresult *r, int i,
-			 unsigned long *checked)
-{
-	struct record rec;
-	uint8_t got[32];
-	unsigned len = 0;
-	if (!record_of(v, r, i, &rec))
-		return;
-	EVP_Digest(rec.raw, rec.n, got, &len, EVP_sha256(), NULL);
-	if (memcmp(got, rec.want, 32) != 0)
-		problem(v,
-			"signature: training_record terminal %s record %s: raw_sha256 is not "
-			"the digest of raw",
-			rec.phone, rec.no);
-	struct jtx_header h;
-	enum jtx_err e = jtx_parse(rec.raw, rec.n, &h);
-	if (e != JTX_OK && rec.escaped)
-		e = jtx_parse_escaped_len(rec.raw, rec.n, &h);
-	(*checked)++;
-	if (e != JTX_OK)
-		problem(v,
-			"signature: training_record terminal %s record %s: raw is not a timing "
-			"message (%s)",
-			rec.phone, rec.no, jtx_strerror(e));
-	else if (rec.is_signed && h.sig_len == 0)
-		problem(v,
-			"signature: training_record terminal %s record %s: stored as signed, raw "
-			"has no signature",
-			rec.phone, rec.no);
-	else if (rec.is_signed) /* unsigned (rules.unsigned: flag): nothing to check */
-		check_signed(v, sigs, &rec, &h);
-	free(rec.raw);
-}
-
-static bool check_signatures(struct verify *v, const char *const range[3], unsigned long *checked)
-{
-	struct sig_cache *sigs = sig_cache_new(4096);
-	char tid[24] = "", rno[64] = "";
-	bool ok = sigs != NULL;
-	progress_begin("audit verify: signatures", "records", 0);
-	while (ok) {
-		progress_step(*checked);
-		const char *p[6] = {
-			range[0],   range[1], range[2], tid[0] ? tid : NULL, tid[0] ? rno : NULL,
-			RECORD_PAGE};
-		PGresult *r = pgq_query(sql_audit_signatures, 6, p);
-		if (r == NULL) {
-			ok = false;
-			break;
-		}
-		int rows = PQntuples(r);
-		for (int i = 0; i < rows; i++)
-			check_record(v, sigs, r, i, checked);
-		if (rows > 0) {
-			snprintf(tid, sizeof(tid), "%s",
-				 PQgetvalue(r, rows - 1, AUDIT_SIGNATURES_TERMINAL_ID));
-			snprintf(rno, sizeof(rno), "%s",
-				 PQgetvalue(r, rows - 1, AUDIT_SIGNATURES_RECORD_NO));
-		}
-		PQclear(r);
-		if (rows == 0)
-			break;
-	}
-	progress_end();
-	sig_cache_free(sigs);
-	return ok;
-}
-
 /* ---- the commands ---- */
 
 /* What audit verify checks: docs/audit.md "Verifying". */
@@ -504,13 +368,19 @@ static int verify(const struct verify_opts *o, FILE *out)
 		return 1;
 	verify_checkpoint_sigs(&v, cp, ncp, o->witness);
 	long long links = 0;
-	unsigned long records = 0;
+	struct evidence_counts n;
 	bool ok = walk_chain(&v, cp, ncp, &links) && check_rows(&v, range) &&
-		  check_signatures(&v, range, &records);
+		  evidence_check(range, out, &n);
 	free(cp);
 	if (!ok)
 		return 1;
-	fprintf(out, "signatures: %lu training records checked from their raw bytes\n", records);
+	v.problems += n.problems;
+	fprintf(out, "signatures: %lu training records checked from their raw bytes\n", n.records);
+	fprintf(out,
+		"frames: %lu training records, %lu session events, %lu photos checked against "
+		"their rows in %.1f s (%.0f records/s, %u threads)\n",
+		n.records, n.events, n.photos, n.seconds,
+		n.seconds > 0 ? (double)(n.records + n.events) / n.seconds : 0.0, n.threads);
 	if (audit_differences(NULL, out) != 0)
 		v.problems++;
 	if (v.problems) {
@@ -518,7 +388,7 @@ static int verify(const struct verify_opts *o, FILE *out)
 		return 1;
 	}
 	fprintf(out, "audit verify: clean (%lld links, %d checkpoints, %lu records)\n", links, ncp,
-		records);
+		n.records);
 	return 0;
 }
 
