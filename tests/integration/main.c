@@ -22,6 +22,7 @@ static TCase *(*const topics[])(void) = {
 	tcase_cluster,	   /* cluster.c */
 	tcase_supervision, /* supervision.c */
 	tcase_hardening,   /* hardening.c */
+	tcase_abuse,	   /* abuse.c */
 	tcase_sql,	   /* sql.c */
 };
 
