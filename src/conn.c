@@ -249,10 +249,12 @@ void conn_log(const struct conn *c, enum log_level lvl, const char *fmt, ...)
  * the terminal, which then need not take the close for a broken link.
  */
 struct flushing {
+	struct flushing *prev, *next;
 	struct bufferevent *bev;
 	struct event *timer;
 	struct server *srv;
 };
+static struct flushing *flushing;
 static unsigned nlinger;
 
 /* The unsent answers of bev, no longer counted against connection.out_budget_bytes. */
@@ -265,6 +267,12 @@ static void bev_free(struct server *srv, struct bufferevent *bev)
 
 static void linger_end(struct flushing *l)
 {
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		flushing = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
 	bev_free(l->srv, l->bev);
 	event_free(l->timer);
 	free(l);
@@ -302,6 +310,10 @@ static void release_bev(struct server *srv, struct bufferevent *bev, bool flush)
 	}
 	l->bev = bev;
 	l->srv = srv;
+	l->next = flushing;
+	if (flushing)
+		flushing->prev = l;
+	flushing = l;
 	nlinger++;
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_setcb(bev, NULL, linger_write, linger_event, l);
@@ -970,6 +982,7 @@ static void authenticated(struct conn *c, const struct jt808_msg *m)
 	}
 	c->deadline = after_s(c->srv->conf->idle_timeout_s);
 	c->state = CS_AUTHENTICATED;
+	c->preauth_sent = 0; /* a deregistration begins the count again */
 	c->srv->st.auth_ok++;
 	conn_log(c, HLOG_INFO, "authenticated (terminal id %lld, %s layout)", (long long)c->t.id,
 		 jt808_layout_name(c->layout));
@@ -1704,6 +1717,9 @@ void conn_close_all(const char *reason)
 {
 	while (conns)
 		conn_close(conns, reason);
+	/* The refusals' answers not written yet: no later than the connections. */
+	while (flushing)
+		linger_end(flushing);
 }
 
 /*
