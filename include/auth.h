@@ -13,8 +13,15 @@
 
 struct conn_msg;
 struct conn_verdict;
+struct db;
 
 /* conn.c's handler of 0x0102 (conn_msg_fn), in any state. */
 void auth_handle(const struct conn_msg *in, struct conn_verdict *v);
+
+/*
+ * At start: a warning for each active terminal whose PKCS#12 goes to
+ * whoever registers its number (neither IMEI nor factory serial to match).
+ */
+void auth_warn_unbound(struct db *db);
 
 #endif

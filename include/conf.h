@@ -57,6 +57,14 @@ struct hconf {
 	unsigned fd_reserve;		/* descriptors never given to terminals */
 	unsigned reasm_budget_bytes;	/* all connections' unfinished sub-packaged messages */
 	unsigned warnings_per_min;	/* warning lines per connection and minute */
+	unsigned lines_per_min;		/* log lines of any level per connection and minute */
+	unsigned bad_frames_per_min;	/* bad or unsupported frames before close + throttle */
+	unsigned throttle_s;		/* how long a terminal or address closed so is refused */
+	unsigned preauth_answers;	/* frames answered before authentication, at most */
+	unsigned out_max_bytes;		/* one connection's unsent answers: reading stops */
+	unsigned out_budget_bytes;	/* all connections' unsent answers */
+	unsigned sndbuf_bytes;		/* SO_SNDBUF of a terminal socket; 0: the kernel's */
+	unsigned write_timeout_s;	/* answers pending without progress: closed */
 	/* registration */
 	char *platform_no; /* BYTE[5] of the timing registration answer */
 	/* log */

@@ -30,8 +30,9 @@ typedef struct pg_result PGresult;
 
 /* ---- the set of connections ---- */
 
+/* accepted_ms: CLOCK_MONOTONIC ms of the accept (before a PROXY header); 0: now. */
 void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen,
-		 bool tls);
+		 bool tls, int64_t accepted_ms);
 /* The store drained below its low-water mark: let paused connections read. */
 void conn_resume_all(void *srv);
 /* Stop reading every connection (drain on shutdown). */
@@ -55,9 +56,10 @@ void conn_count_by_state(unsigned out[CONN_STATES]);
 /* ---- one connection, for the modules above (command.c) ---- */
 
 /*
- * A line about c.  Warnings and errors are limited to
- * connection.warnings_per_min per connection; the janitor writes how many
- * were not written.
+ * A line about c.  Every line, whatever its level, is limited to
+ * connection.lines_per_min per connection, warnings and errors also to
+ * connection.warnings_per_min; the janitor writes how many were not
+ * written.
  */
 void conn_log(const struct conn *c, enum log_level lvl, const char *fmt, ...) PRINTF(3, 4);
 /* A frame to the terminal, in the layout it uses (sub-packaged when long). */

@@ -60,17 +60,17 @@ struct server;
 
 /* Where a socket goes once its header is read: conn_accept(). */
 typedef void (*proxy_accept_fn)(struct server *srv, int fd, const struct sockaddr *sa, int salen,
-				bool tls);
+				bool tls, int64_t accepted_ms);
 
 /*
- * The listener accepted fd from sa: read its PROXY header (at most
- * PROXY_WAIT_S seconds), then hand it on with the terminal's
- * address, or log why and close it.
+ * The listener accepted fd from sa: read its PROXY header (within ms of
+ * the accept: connection.handshake_timeout_s), then hand it on with the
+ * terminal's address and the time of the accept, or log why and close
+ * it.  Counted in srv->proxy_waiting meanwhile.
  */
-#define PROXY_WAIT_S 10
 #define PROXY_WAIT_MAX 4096
 void proxy_wait(struct server *srv, int fd, const struct sockaddr *sa, int salen, bool tls,
-		proxy_accept_fn hand_on);
+		unsigned ms, proxy_accept_fn hand_on);
 /* Close the sockets still waiting for their header (listeners stopping). */
 void proxy_wait_close_all(void);
 

@@ -41,10 +41,13 @@ struct server_stats {
 	uint64_t accepted, closed, tls_failures;
 	/* Connections refused at accept or authentication, by the limit that refused them. */
 	uint64_t refused_max_connections, refused_per_address, refused_per_terminal,
-		refused_fd_reserve;
+		refused_fd_reserve, refused_bad_frames, refused_preauth_answers,
+		refused_throttled; /* bad_frames, preauth_answers: the closes; throttled: after */
 	uint64_t accept_pauses, accept_errors; /* the descriptor limit reached */
-	uint64_t deadline_handshake, deadline_auth, deadline_idle; /* connections closed */
-	uint64_t warnings_suppressed;	     /* per-connection warning lines not written */
+	uint64_t deadline_handshake, deadline_auth, deadline_idle,
+		deadline_write;	      /* connections closed */
+	uint64_t warnings_suppressed; /* per-connection log lines not written */
+	uint64_t out_bytes;	      /* answers queued and not yet written, all connections */
 	uint64_t reasm_bytes, reasm_dropped; /* the reassembly budget: held now, dropped */
 	uint64_t frames;		     /* every frame once: the sum of frames_by_type */
 	uint64_t bad_frames[JT808_E__COUNT]; /* by reason */
@@ -91,6 +94,7 @@ struct server {
 	struct evconnlistener *admin_listener;	   /* evhttp's, paused with the others */
 	struct evconnlistener *readiness_listener; /* the same, for listen.readiness */
 	bool draining;
+	unsigned proxy_waiting; /* accepted, still sending their PROXY header (proxy.c) */
 	struct server_stats st;
 };
 

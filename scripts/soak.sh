@@ -80,7 +80,7 @@ done
 for i in $(seq 1 "$NT"); do
 	p=${timing_phones[$((i - 1))]}
 	ctl terminal add "$p" --p12 "$WORK/pki/term-$p.p12" --p12-pass 123456 \
-		--terminal-no "$(printf '32000000%08d' "$i")"
+		--imei "860$p" --terminal-no "$(printf '32000000%08d' "$i")"
 	ctl terminal assign "$p" SOAK0001
 done
 

@@ -187,10 +187,13 @@ static void render_process(struct evbuffer *o, const struct server *srv,
 /* Connections refused, paused or closed by the limits of docs/operations.md. */
 static void render_limits(struct evbuffer *o, const struct server_stats *st)
 {
-	static const char *const refused[] = {"max_connections", "max_per_address",
-					      "max_per_terminal", "fd_reserve"};
+	static const char *const refused[] = {
+		"max_connections", "max_per_address", "max_per_terminal", "fd_reserve",
+		"bad_frames",	   "preauth_answers", "throttle"};
 	const uint64_t nrefused[] = {st->refused_max_connections, st->refused_per_address,
-				     st->refused_per_terminal, st->refused_fd_reserve};
+				     st->refused_per_terminal,	  st->refused_fd_reserve,
+				     st->refused_bad_frames,	  st->refused_preauth_answers,
+				     st->refused_throttled};
 	family(o, "hoursd_connections_refused_total", "counter",
 	       "Terminal connections refused by a limit, by the limit (connection.*).");
 	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
@@ -201,16 +204,23 @@ static void render_limits(struct evbuffer *o, const struct server_stats *st)
 		st->accept_pauses);
 	counter(o, "hoursd_accept_errors_total",
 		"accept() failures for want of descriptors or memory.", st->accept_errors);
-	static const char *const deadline[] = {"handshake", "auth", "idle"};
-	const uint64_t ndeadline[] = {st->deadline_handshake, st->deadline_auth, st->deadline_idle};
+	static const char *const deadline[] = {"handshake", "auth", "idle", "write"};
+	const uint64_t ndeadline[] = {st->deadline_handshake, st->deadline_auth, st->deadline_idle,
+				      st->deadline_write};
 	family(o, "hoursd_connections_timed_out_total", "counter",
-	       "Terminal connections closed at a deadline: TLS handshake, authentication, idle.");
+	       "Terminal connections closed at a deadline: TLS handshake (PROXY header included), "
+	       "authentication, idle, answers not read (write).");
 	for (size_t i = 0; i < ARRAY_SIZE(deadline); i++)
 		sample_label(o, "hoursd_connections_timed_out_total", "deadline", deadline[i],
 			     ndeadline[i]);
 	counter(o, "hoursd_log_lines_suppressed_total",
-		"Per-connection warning lines not written (connection.warnings_per_min).",
+		"Per-connection log lines not written (connection.lines_per_min, "
+		"connection.warnings_per_min).",
 		st->warnings_suppressed);
+	gauge(o, "hoursd_output_bytes",
+	      "Answers queued for terminals and not yet written, all connections "
+	      "(connection.out_budget_bytes bounds it).",
+	      st->out_bytes);
 	gauge(o, "hoursd_reassembly_bytes",
 	      "Bytes held by unfinished sub-packaged messages, all connections "
 	      "(connection.reasm_budget_bytes bounds it).",

@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "conn.h"
+#include "db.h"
 #include "jt808.h"
 #include "log.h"
 #include "queries.h"
@@ -172,4 +173,21 @@ void auth_handle(const struct conn_msg *in, struct conn_verdict *v)
 		failed(in, "wrong auth code", v);
 	else
 		v->act = CONN_AUTHENTICATE;
+}
+
+static void on_unbound(void *arg, const PGresult *res)
+{
+	if (res == NULL)
+		return;
+	for (int i = 0; i < PQntuples(res); i++)
+		log_warn("terminal %s: its registration hands its PKCS#12 and password to any "
+			 "client that gives its number (neither IMEI nor factory serial "
+			 "provisioned): `hoursctl terminal add %s --p12 ... --imei IMEI` binds it",
+			 PQgetvalue(res, i, TERMINAL_UNBOUND_PHONE),
+			 PQgetvalue(res, i, TERMINAL_UNBOUND_PHONE));
+}
+
+void auth_warn_unbound(struct db *db)
+{
+	db_query(db, sql_terminal_unbound, 0, NULL, on_unbound, NULL);
 }

@@ -24,6 +24,8 @@
 #include "terminal.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -58,12 +60,14 @@ struct conn {
 	uint16_t out_serial;
 	uint16_t ext_serial; /* of the extension messages we start (commands) */
 	unsigned refs;
-	unsigned inflight; /* frames waiting for their commit */
-	uint64_t rx_pos;   /* stream offset of the input buffer's first byte */
-	unsigned warn_logged,
-		warn_suppressed;   /* warning lines this minute, and those not written */
-	time_t deadline;	   /* CLOCK_MONOTONIC seconds: closed unless a frame (or the
-				      handshake, or the authentication) comes first */
+	unsigned inflight;		    /* frames waiting for their commit */
+	uint64_t rx_pos;		    /* stream offset of the input buffer's first byte */
+	unsigned lines_logged, warn_logged; /* log lines this minute: all, warnings and errors */
+	unsigned lines_suppressed;	    /* lines not written since the last such line */
+	unsigned bad_frames;		    /* bad or unsupported frames this minute */
+	unsigned preauth_sent;		    /* frames sent before authentication */
+	int64_t deadline; /* CLOCK_MONOTONIC ms: closed unless a frame (or the handshake, or the
+			     authentication) comes first */
 	struct jt808_reasm *reasm; /* NULL until the first piece of a sub-packaged message */
 	/* The last message sent in pieces, kept for the terminal's request of missing ones. */
 	struct {
@@ -83,8 +87,9 @@ struct pending_ack {
 	struct timespec received;
 };
 
-#define OUT_HIGH_WATER (256 * 1024) /* unread answers: stop reading the terminal */
-#define TLS_READ_STEP 512	    /* bytes of TLS input read at a time (new_bev) */
+#define CLOSE_FLUSH_MS 1000 /* a refusal's answer: this long to reach the terminal */
+#define LINGER_MAX 4096	    /* closes flushing at once; past it, closed outright */
+#define TLS_READ_STEP 512   /* bytes of TLS input read at a time (new_bev) */
 #define MAX_BATCH_ITEMS 4096
 
 static struct conn *conns;
@@ -97,12 +102,18 @@ static const struct conn_handler *handlers;
 static size_t nhandlers;
 static conn_auth_fn on_authenticated;
 
-/* Seconds that only go forward: the deadlines'. */
-static time_t mono_now(void)
+/* Milliseconds that only go forward: the deadlines'. */
+static int64_t mono_ms(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ts.tv_sec;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A deadline s seconds from now. */
+static int64_t after_s(unsigned s)
+{
+	return mono_ms() + (int64_t)s * 1000;
 }
 
 /* ---- connections by source address and by terminal ---- */
@@ -167,9 +178,9 @@ static void count_remove(struct count_table *t, const char *key)
  */
 static void refusal_log(const char *peer, const char *why)
 {
-	static time_t last;
+	static int64_t last;
 	static unsigned unlogged;
-	time_t now = mono_now();
+	int64_t now = mono_ms() / 1000;
 	if (now == last) {
 		unlogged++;
 		return;
@@ -208,15 +219,19 @@ void conn_log(const struct conn *c, enum log_level lvl, const char *fmt, ...)
 {
 	if (!log_enabled(lvl))
 		return;
-	if (lvl >= HLOG_WARN && c->state != CS_CLOSED) {
+	if (c->state != CS_CLOSED) {
 		/* The counts are not the connection's state: written through a const pointer. */
 		struct conn *w = (struct conn *)c;
-		if (w->warn_logged >= c->srv->conf->warnings_per_min) {
-			w->warn_suppressed++;
+		const struct hconf *cf = c->srv->conf;
+		bool warn = lvl >= HLOG_WARN;
+		if (w->lines_logged >= cf->lines_per_min ||
+		    (warn && w->warn_logged >= cf->warnings_per_min)) {
+			w->lines_suppressed++;
 			w->srv->st.warnings_suppressed++;
 			return;
 		}
-		w->warn_logged++;
+		w->lines_logged++;
+		w->warn_logged += warn;
 	}
 	char msg[1024];
 	va_list ap;
@@ -226,16 +241,101 @@ void conn_log(const struct conn *c, enum log_level lvl, const char *fmt, ...)
 	log_msg(lvl, "conn %s %s: %s", c->phone[0] ? c->phone : "-", c->peer, msg);
 }
 
-/* Every disconnect goes through here, with its reason. */
-static void conn_close(struct conn *c, const char *reason)
+/* ---- closes ---- */
+
+/*
+ * A closed connection's bufferevent, kept until the answers queued on it
+ * are written or CLOSE_FLUSH_MS have passed: a refusal's answer reaches
+ * the terminal, which then need not take the close for a broken link.
+ */
+struct flushing {
+	struct flushing *prev, *next;
+	struct bufferevent *bev;
+	struct event *timer;
+	struct server *srv;
+};
+static struct flushing *flushing;
+static unsigned nlinger;
+
+/* The unsent answers of bev, no longer counted against connection.out_budget_bytes. */
+static void bev_free(struct server *srv, struct bufferevent *bev)
+{
+	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+	srv->st.out_bytes -= left < srv->st.out_bytes ? left : srv->st.out_bytes;
+	bufferevent_free(bev);
+}
+
+static void linger_end(struct flushing *l)
+{
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		flushing = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	bev_free(l->srv, l->bev);
+	event_free(l->timer);
+	free(l);
+	nlinger--;
+}
+
+static void linger_write(struct bufferevent *bev, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		linger_end(arg);
+}
+
+static void linger_event(struct bufferevent *bev, short what, void *arg)
+{
+	linger_end(arg);
+}
+
+static void linger_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	linger_end(arg);
+}
+
+/* Free bev now, or once its answers are out (flush: a refusal's answer). */
+static void release_bev(struct server *srv, struct bufferevent *bev, bool flush)
+{
+	struct flushing *l = NULL;
+	if (flush && evbuffer_get_length(bufferevent_get_output(bev)) > 0 && nlinger < LINGER_MAX)
+		l = calloc(1, sizeof(*l));
+	if (l)
+		l->timer = evtimer_new(srv->base, linger_timeout, l);
+	if (l == NULL || l->timer == NULL) {
+		free(l);
+		bev_free(srv, bev);
+		return;
+	}
+	l->bev = bev;
+	l->srv = srv;
+	l->next = flushing;
+	if (flushing)
+		flushing->prev = l;
+	flushing = l;
+	nlinger++;
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_setcb(bev, NULL, linger_write, linger_event, l);
+	bufferevent_enable(bev, EV_WRITE);
+	struct timeval tv = {CLOSE_FLUSH_MS / 1000, (CLOSE_FLUSH_MS % 1000) * 1000};
+	evtimer_add(l->timer, &tv);
+}
+
+/*
+ * Every disconnect goes through here, with its reason; flush: after the
+ * answers already queued (a refusal that promises one).
+ */
+static void close_conn(struct conn *c, const char *reason, bool flush)
 {
 	if (c->state == CS_CLOSED)
 		return;
-	conn_log(c, HLOG_INFO, "closed: %s (%u frames waiting for commit)", reason, c->inflight);
-	if (c->warn_suppressed)
-		conn_log(c, HLOG_INFO, "%u warning(s) not logged before the close",
-			 c->warn_suppressed);
+	/* The close lines are written whatever the connection's budget of lines. */
 	c->state = CS_CLOSED;
+	conn_log(c, HLOG_INFO, "closed: %s (%u frames waiting for commit)", reason, c->inflight);
+	if (c->lines_suppressed)
+		conn_log(c, HLOG_INFO, "%u line(s) not logged before the close",
+			 c->lines_suppressed);
 	count_remove(&per_address, c->host);
 	if (c->terminal_counted)
 		count_remove(&per_terminal, c->phone);
@@ -247,9 +347,79 @@ static void conn_close(struct conn *c, const char *reason)
 		c->next->prev = c->prev;
 	nconns--;
 	c->srv->st.closed++;
-	bufferevent_free(c->bev);
+	release_bev(c->srv, c->bev, flush);
 	c->bev = NULL;
 	conn_unref(c);
+}
+
+static void conn_close(struct conn *c, const char *reason)
+{
+	close_conn(c, reason, false);
+}
+
+/* ---- throttles: terminals and addresses closed for their bad input ---- */
+
+/*
+ * Keys (a terminal number, or an address before authentication) refused
+ * until a time, in a table where keys that hash alike share a slot: a
+ * newer throttle takes the slot.
+ */
+#define THROTTLE_SLOTS 4096
+static struct {
+	char key[46];
+	int64_t until; /* mono_ms() */
+} throttle[THROTTLE_SLOTS];
+
+static unsigned throttle_slot(const char *key)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h % THROTTLE_SLOTS;
+}
+
+static void throttle_set(const char *key, unsigned seconds)
+{
+	unsigned i = throttle_slot(key);
+	snprintf(throttle[i].key, sizeof(throttle[i].key), "%s", key);
+	throttle[i].until = after_s(seconds);
+}
+
+static bool throttled(const char *key)
+{
+	unsigned i = throttle_slot(key);
+	return throttle[i].until > mono_ms() && strcmp(throttle[i].key, key) == 0;
+}
+
+/*
+ * c broke a budget (bad frames, answers before authentication): closed
+ * once its answers are out, its terminal (once authenticated) or its
+ * address throttled for connection.throttle_s.
+ */
+static void close_throttled(struct conn *c, const char *why)
+{
+	bool by_terminal = c->state == CS_AUTHENTICATED;
+	char reason[256];
+	throttle_set(by_terminal ? c->phone : c->host, c->srv->conf->throttle_s);
+	snprintf(reason, sizeof(reason), "%s; %s %s refused for %u s (connection.throttle_s)", why,
+		 by_terminal ? "terminal" : "address", by_terminal ? c->phone : c->host,
+		 c->srv->conf->throttle_s);
+	close_conn(c, reason, true);
+}
+
+/* One more bad or unsupported frame: past connection.bad_frames_per_min, closed. */
+static void bad_input(struct conn *c)
+{
+	unsigned most = c->srv->conf->bad_frames_per_min;
+	if (c->state == CS_CLOSED || ++c->bad_frames <= most)
+		return;
+	char why[128];
+	c->srv->st.refused_bad_frames++;
+	snprintf(why, sizeof(why),
+		 "more than %u bad or unsupported frames this minute "
+		 "(connection.bad_frames_per_min)",
+		 most);
+	close_throttled(c, why);
 }
 
 static bool may_read(const struct conn *c)
@@ -259,7 +429,9 @@ static bool may_read(const struct conn *c)
 		return false;
 	if (c->inflight >= cf->conn_high_water || ingest_full(c->srv->ingest))
 		return false;
-	return evbuffer_get_length(bufferevent_get_output(c->bev)) < OUT_HIGH_WATER;
+	/* Answers not read: this connection's cap, and all connections' budget. */
+	size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
+	return out < cf->out_max_bytes && (out == 0 || c->srv->st.out_bytes < cf->out_budget_bytes);
 }
 
 /*
@@ -296,6 +468,18 @@ static void send_one(struct conn *c, uint16_t msg_id, uint16_t serial, const uin
 		.pkg_index = index,
 	};
 	memcpy(h.phone, c->hdr_phone, sizeof(h.phone));
+	if (c->state == CS_CLOSED)
+		return;
+	if (c->state != CS_AUTHENTICATED && ++c->preauth_sent > c->srv->conf->preauth_answers) {
+		char why[128];
+		c->srv->st.refused_preauth_answers++;
+		snprintf(why, sizeof(why),
+			 "more than %u frames answered before authentication "
+			 "(connection.preauth_answers)",
+			 c->srv->conf->preauth_answers);
+		close_throttled(c, why);
+		return;
+	}
 	uint8_t out[JT808_ENCODED_MAX(JT808_MAX_BODY)];
 	size_t n = jt808_encode(&h, body, len, out, sizeof(out));
 	if (n == 0) {
@@ -351,6 +535,13 @@ static void conn_send_ack(struct conn *c, uint16_t serial, uint16_t msg_id, uint
 		c->srv->st.acks_ok++;
 	else
 		c->srv->st.acks_failed++;
+}
+
+/* A frame refused for what it is (bad, unsupported, out of turn): answered, and counted. */
+static void refuse(struct conn *c, uint16_t serial, uint16_t msg_id, uint8_t result)
+{
+	conn_send_ack(c, serial, msg_id, result);
+	bad_input(c);
 }
 
 /* ---- bad input ---- */
@@ -716,7 +907,7 @@ static void handle_register(struct conn *c, const struct jt808_msg *m)
 	if (e != JT808_OK) {
 		conn_log(c, HLOG_WARN, "registration body (%zu bytes, %s layout): %s", m->body_len,
 			 jt808_layout_name(m->h.layout), jt808_strerror(e));
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		refuse(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 		return;
 	}
 	const char *why = register_refusal(c, &r);
@@ -764,7 +955,7 @@ static void handle_piece_request(struct conn *c, const struct jt808_msg *m)
 			 : !c->split.body		  ? "nothing was sent in pieces"
 			 : first != c->split.first_serial ? "not the last message sent in pieces"
 							  : "no such piece");
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
+		refuse(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
 		return;
 	}
 	conn_log(c, HLOG_INFO, "%zu piece(s) of 0x%04x sent again on request", count,
@@ -783,9 +974,20 @@ static void handle_piece_request(struct conn *c, const struct jt808_msg *m)
 static void authenticated(struct conn *c, const struct jt808_msg *m)
 {
 	unsigned most = c->srv->conf->max_per_terminal;
+	char why[160];
+	if (throttled(c->phone)) {
+		c->srv->st.refused_throttled++;
+		snprintf(why, sizeof(why),
+			 "terminal %s throttled after bad or unsupported frames "
+			 "(connection.bad_frames_per_min)",
+			 c->phone);
+		refusal_log(c->peer, why);
+		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
+		close_conn(c, why, true);
+		return;
+	}
 	if (!c->terminal_counted) {
 		if (most && count_of(&per_terminal, c->phone) >= most) {
-			char why[160];
 			c->srv->st.refused_per_terminal++;
 			snprintf(why, sizeof(why),
 				 "terminal %s already has %u authenticated connection(s) "
@@ -793,14 +995,15 @@ static void authenticated(struct conn *c, const struct jt808_msg *m)
 				 c->phone, most);
 			refusal_log(c->peer, why);
 			conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
-			conn_close(c, why);
+			close_conn(c, why, true);
 			return;
 		}
 		count_add(&per_terminal, c->phone);
 		c->terminal_counted = true;
 	}
-	c->deadline = mono_now() + c->srv->conf->idle_timeout_s;
+	c->deadline = after_s(c->srv->conf->idle_timeout_s);
 	c->state = CS_AUTHENTICATED;
+	c->preauth_sent = 0; /* a deregistration begins the count again */
 	c->srv->st.auth_ok++;
 	conn_log(c, HLOG_INFO, "authenticated (terminal id %lld, %s layout)", (long long)c->t.id,
 		 jt808_layout_name(c->layout));
@@ -816,7 +1019,7 @@ static void handle_location(struct conn *c, const struct jt808_msg *m)
 	if (e != JT808_OK) {
 		conn_log(c, HLOG_WARN, "location body (serial %u): %s", m->h.serial,
 			 jt808_strerror(e));
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		refuse(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 		return;
 	}
 	store_frame(c, m, &loc, 1);
@@ -853,7 +1056,7 @@ static void handle_batch(struct conn *c, const struct jt808_msg *m)
 		conn_log(c, HLOG_WARN, "batch location (serial %u): %s, %u of %u items",
 			 m->h.serial, e != JT808_OK ? jt808_strerror(e) : "item count differs", b.n,
 			 declared);
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		refuse(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 	} else {
 		store_frame(c, m, b.locs, b.n);
 	}
@@ -961,7 +1164,10 @@ static void carry_out(const struct conn_msg *in, const struct conn_verdict *v)
 	case CONN_NONE:
 		break;
 	case CONN_ACK:
-		conn_send_ack(c, m->h.serial, m->h.msg_id, v->result);
+		if (v->result == JT808_R_BAD_MESSAGE || v->result == JT808_R_NOT_SUPPORTED)
+			refuse(c, m->h.serial, m->h.msg_id, v->result);
+		else
+			conn_send_ack(c, m->h.serial, m->h.msg_id, v->result);
 		break;
 	case CONN_SEND:
 		conn_send_frame(c, v->send_id, v->send, v->send_len);
@@ -977,7 +1183,7 @@ static void carry_out(const struct conn_msg *in, const struct conn_verdict *v)
 		break;
 	case CONN_CLOSE:
 		conn_send_ack(c, m->h.serial, m->h.msg_id, v->result);
-		conn_close(c, v->why);
+		close_conn(c, v->why, true);
 		break;
 	}
 }
@@ -1013,7 +1219,7 @@ static void dispatch(struct conn *c, const struct jt808_msg *m)
 	if (c->state != CS_AUTHENTICATED) {
 		c->srv->st.not_authenticated++;
 		conn_log(c, HLOG_WARN, "message 0x%04x before authentication refused", m->h.msg_id);
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
+		refuse(c, m->h.serial, m->h.msg_id, JT808_R_FAILED);
 		return;
 	}
 	switch (m->h.msg_id) {
@@ -1023,7 +1229,7 @@ static void dispatch(struct conn *c, const struct jt808_msg *m)
 	case JT808_T_DEREGISTER:
 		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_OK);
 		c->state = CS_CONNECTED;
-		c->deadline = mono_now() + c->srv->conf->auth_timeout_s;
+		c->deadline = after_s(c->srv->conf->auth_timeout_s);
 		conn_log(c, HLOG_INFO, "deregistered: authentication needed again");
 		break;
 	case JT808_T_LOCATION:
@@ -1039,7 +1245,7 @@ static void dispatch(struct conn *c, const struct jt808_msg *m)
 		}
 		c->srv->st.unsupported++;
 		conn_log(c, HLOG_INFO, "message 0x%04x not supported", m->h.msg_id);
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_NOT_SUPPORTED);
+		refuse(c, m->h.serial, m->h.msg_id, JT808_R_NOT_SUPPORTED);
 		break;
 	}
 }
@@ -1068,7 +1274,7 @@ static void handle_piece(struct conn *c, const struct jt808_msg *m, uint64_t pos
 	if (e != JT808_OK) {
 		c->srv->st.bad_frames[e]++;
 		bad_frame(c, jt808_strerror(e), m->body, m->body_len, pos);
-		conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+		refuse(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 		return;
 	}
 	if (body == NULL)
@@ -1109,7 +1315,7 @@ static enum quirk escaped_sums(struct conn *c, const uint8_t *esc, size_t n, uin
 		  "length and check code match the escaped bytes: a known device fault; "
 		  "`hoursctl terminal quirk NUMBER escaped-sums on` accepts it",
 		  esc, n, pos);
-	conn_send_ack(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
+	refuse(c, m->h.serial, m->h.msg_id, JT808_R_BAD_MESSAGE);
 	return Q_REFUSED;
 }
 
@@ -1137,6 +1343,7 @@ static enum frame_result handle_frame(struct conn *c, const uint8_t *esc, size_t
 	if (q == Q_NOT) {
 		c->srv->st.bad_frames[e]++;
 		bad_frame(c, jt808_strerror(e), esc, n, pos);
+		bad_input(c);
 	}
 	if (q != Q_TAKEN) {
 		count_frame(c, FT_MALFORMED);
@@ -1153,7 +1360,7 @@ static enum frame_result handle_frame(struct conn *c, const uint8_t *esc, size_t
 	count_frame(c, frame_type_of(m.h.msg_id));
 	/* Only a whole frame keeps an authenticated connection open (a trickle does not). */
 	if (c->state == CS_AUTHENTICATED)
-		c->deadline = mono_now() + c->srv->conf->idle_timeout_s;
+		c->deadline = after_s(c->srv->conf->idle_timeout_s);
 	c->layout = m.h.layout;
 	c->version = m.h.version;
 	memcpy(c->hdr_phone, m.h.phone, sizeof(c->hdr_phone));
@@ -1163,12 +1370,12 @@ static enum frame_result handle_frame(struct conn *c, const uint8_t *esc, size_t
 			 "frame at byte %llu names terminal %s, the %s names %s: refused",
 			 (unsigned long long)pos, phone, c->tls ? "certificate" : "connection",
 			 c->phone);
-		conn_send_ack(c, m.h.serial, m.h.msg_id, JT808_R_FAILED);
+		refuse(c, m.h.serial, m.h.msg_id, JT808_R_FAILED);
 		return FRAME_DONE;
 	}
 	if (m.h.encrypt != 0) {
 		conn_log(c, HLOG_WARN, "encrypted body (serial %u) not supported", m.h.serial);
-		conn_send_ack(c, m.h.serial, m.h.msg_id, JT808_R_BAD_MESSAGE);
+		refuse(c, m.h.serial, m.h.msg_id, JT808_R_BAD_MESSAGE);
 		return FRAME_DONE;
 	}
 	if (m.h.subpkg)
@@ -1197,6 +1404,9 @@ static void process_input(struct conn *c)
 			c->srv->st.junk_bytes += s.junk;
 			conn_log(c, HLOG_WARN, "%zu bytes of junk at byte %llu skipped", s.junk,
 				 (unsigned long long)c->rx_pos);
+			bad_input(c);
+			if (c->state == CS_CLOSED)
+				break;
 		}
 		if (r == JT808_SCAN_FRAME) {
 			if (handle_frame(c, buf + s.start, s.len, c->rx_pos + s.start) ==
@@ -1211,6 +1421,7 @@ static void process_input(struct conn *c)
 			c->srv->st.oversize++;
 			bad_frame(c, "frame longer than connection.max_frame_bytes", buf, s.skip,
 				  c->rx_pos);
+			bad_input(c);
 		}
 		if (c->state == CS_CLOSED)
 			break;
@@ -1318,7 +1529,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		c->state = CS_CONNECTED;
-		c->deadline = mono_now() + c->srv->conf->auth_timeout_s;
+		c->deadline = after_s(c->srv->conf->auth_timeout_s);
 		release_tls_buffers(c);
 		conn_log(c, HLOG_INFO, "TLS established (%s)",
 			 SSL_get_version(bufferevent_openssl_get_ssl(bev)));
@@ -1326,7 +1537,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		conn_close(c, "idle timeout");
+		c->srv->st.deadline_write++;
+		snprintf(why, sizeof(why),
+			 "answers not read: no progress writing them for %u s "
+			 "(connection.write_timeout_s)",
+			 c->srv->conf->write_timeout_s);
+		conn_close(c, why);
 	} else if (what & BEV_EVENT_EOF) {
 		conn_close(c, "closed by the terminal");
 	} else if (what & BEV_EVENT_ERROR) {
@@ -1371,9 +1587,18 @@ static void peer_names(const struct sockaddr *sa, char host[INET6_ADDRSTRLEN], c
 static const char *admission_refusal(struct server *srv, const char *host, char *buf, size_t cap)
 {
 	const struct hconf *cf = srv->conf;
-	if (cf->max_connections && nconns >= cf->max_connections) {
+	/* Those still sending their PROXY header count: they hold a descriptor too. */
+	unsigned open = nconns + srv->proxy_waiting;
+	if (cf->max_connections && open >= cf->max_connections) {
 		srv->st.refused_max_connections++;
-		snprintf(buf, cap, "%u connections open (connection.max_connections)", nconns);
+		snprintf(buf, cap, "%u connections open (connection.max_connections)", open);
+		return buf;
+	}
+	if (throttled(host)) {
+		srv->st.refused_throttled++;
+		snprintf(buf, cap,
+			 "address throttled after bad or unsupported frames, or too many answers "
+			 "before authentication (connection.throttle_s)");
 		return buf;
 	}
 	if (cf->max_per_address && count_of(&per_address, host) >= cf->max_per_address) {
@@ -1411,8 +1636,34 @@ static struct bufferevent *new_bev(struct server *srv, evutil_socket_t fd, bool 
 	return bev;
 }
 
+/* What the output buffers of every connection hold (server_stats.out_bytes). */
+static void count_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct server *srv = arg;
+	srv->st.out_bytes += info->n_added;
+	srv->st.out_bytes -=
+		info->n_deleted < srv->st.out_bytes ? info->n_deleted : srv->st.out_bytes;
+}
+
+/*
+ * The socket's send buffer bounded (the kernel otherwise grows it to
+ * megabytes for a peer that does not read), and a write deadline: answers
+ * that make no progress for connection.write_timeout_s close the
+ * connection.
+ */
+static void bound_output(struct conn *c, evutil_socket_t fd)
+{
+	const struct hconf *cf = c->srv->conf;
+	int size = (int)cf->sndbuf_bytes;
+	if (size > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) != 0)
+		conn_log(c, HLOG_DEBUG, "SO_SNDBUF: %s", strerror(errno));
+	struct timeval wtv = {(time_t)cf->write_timeout_s, 0};
+	bufferevent_set_timeouts(c->bev, NULL, &wtv);
+	evbuffer_add_cb(bufferevent_get_output(c->bev), count_output, c->srv);
+}
+
 void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen,
-		 bool tls)
+		 bool tls, int64_t accepted_ms)
 {
 	const struct hconf *cf = srv->conf;
 	char host[INET6_ADDRSTRLEN], peer[64], buf[128];
@@ -1441,7 +1692,10 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *
 	}
 	reasm_budget.max = cf->reasm_budget_bytes;
 	c->state = tls ? CS_HANDSHAKE : CS_CONNECTED;
-	c->deadline = mono_now() + (tls ? cf->handshake_timeout_s : cf->auth_timeout_s);
+	/* The handshake deadline counts from the accept, the PROXY header's wait included. */
+	c->deadline = tls ? (accepted_ms ? accepted_ms : mono_ms()) +
+				      (int64_t)cf->handshake_timeout_s * 1000
+			  : after_s(cf->auth_timeout_s);
 	count_add(&per_address, c->host);
 	c->next = conns;
 	if (conns)
@@ -1452,6 +1706,7 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *
 	size_t high = 2 * (size_t)cf->max_frame_bytes + 64;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, high < 16384 ? 16384 : high);
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bound_output(c, fd);
 	c->reading = true;
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	conn_log(c, HLOG_DEBUG, "accepted (%s)", tls ? "TLS" : "plain TCP");
@@ -1483,6 +1738,9 @@ void conn_close_all(const char *reason)
 {
 	while (conns)
 		conn_close(conns, reason);
+	/* The refusals' answers not written yet: no later than the connections. */
+	while (flushing)
+		linger_end(flushing);
 }
 
 /*
@@ -1491,7 +1749,7 @@ void conn_close_all(const char *reason)
  * commit, a query out, the store full, the drain) is not idle: its
  * deadline moves on.
  */
-static void check_deadline(struct conn *c, time_t now)
+static void check_deadline(struct conn *c, int64_t now)
 {
 	const struct hconf *cf = c->srv->conf;
 	char why[160];
@@ -1499,7 +1757,7 @@ static void check_deadline(struct conn *c, time_t now)
 	bool held_back = c->inflight || c->asking || c->term == TERM_LOOKING || c->srv->draining ||
 			 ingest_full(c->srv->ingest);
 	if (c->state == CS_AUTHENTICATED && held_back)
-		c->deadline = now + cf->idle_timeout_s;
+		c->deadline = now + (int64_t)cf->idle_timeout_s * 1000;
 	if (now < c->deadline)
 		return;
 	if (c->state == CS_HANDSHAKE) {
@@ -1553,18 +1811,18 @@ void conn_janitor(time_t now)
 	static time_t minute;
 	static uint64_t dropped_logged;
 	bool new_minute = now / 60 != minute;
-	time_t mono = mono_now();
+	int64_t mono = mono_ms();
 	minute = now / 60;
 	for (struct conn *c = conns, *next; c; c = next) {
 		next = c->next;
-		if (new_minute && c->warn_suppressed) {
-			c->warn_logged = 0;
-			conn_log(c, HLOG_WARN, "%u more warning(s) not logged in the last minute",
-				 c->warn_suppressed);
-			c->warn_suppressed = 0;
+		if (new_minute) {
+			c->lines_logged = c->warn_logged = c->bad_frames = 0;
+			if (c->lines_suppressed)
+				conn_log(c, HLOG_WARN,
+					 "%u more line(s) not logged in the last minute",
+					 c->lines_suppressed);
+			c->lines_suppressed = 0;
 		}
-		if (new_minute)
-			c->warn_logged = 0;
 		unsigned n = c->reasm ? jt808_reasm_expire(c->reasm, now) : 0;
 		if (n > 0)
 			conn_log(c, HLOG_WARN, "%u unfinished sub-packaged message(s) expired", n);

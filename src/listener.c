@@ -39,13 +39,16 @@ static struct {
 	int last_err;
 } guard;
 
-/* The HTTP listeners (admin, readiness) pause only when their own accept fails: the reserve is for
- * them. */
-static void set_enabled(struct server *srv, bool on, bool admin)
+/*
+ * The terminal listeners; the HTTP ones (admin, readiness) too when
+ * `http`: when an accept failed for want of descriptors.  A pause begun by
+ * connection.fd_reserve leaves them on, the reserve being theirs.
+ */
+static void set_enabled(struct server *srv, bool on, bool http)
 {
 	struct evconnlistener *l[] = {srv->tls_listener, srv->plain_listener,
-				      admin ? srv->admin_listener : NULL,
-				      admin ? srv->readiness_listener : NULL};
+				      http ? srv->admin_listener : NULL,
+				      http ? srv->readiness_listener : NULL};
 	for (size_t i = 0; i < ARRAY_SIZE(l); i++) {
 		if (l[i] == NULL)
 			continue;
@@ -102,6 +105,13 @@ static void pause_all(struct server *srv, int err)
 		struct timeval tv = {0, PAUSE_MS * 1000};
 		if (guard.resume)
 			evtimer_add(guard.resume, &tv);
+	} else if (err) {
+		/*
+		 * An HTTP listener's accept failed during a pause the reserve began:
+		 * it pauses too, whoever began the pause, instead of spinning on its
+		 * failing accept() until the pause ends.
+		 */
+		set_enabled(srv, false, true);
 	}
 	pause_log(srv);
 }
@@ -121,11 +131,22 @@ static void accept_one(struct server *srv, evutil_socket_t fd, struct sockaddr *
 		pause_all(srv, 0);
 		return;
 	}
-	/* A listener named in listen.proxy_protocol reads the balancer's header first (proxy.c). */
-	if (proxy_setting_has(srv->conf->proxy_protocol, tls ? "tls" : "plain"))
-		proxy_wait(srv, fd, sa, salen, tls, conn_accept);
-	else
-		conn_accept(srv, fd, sa, salen, tls);
+	/*
+	 * A listener named in listen.proxy_protocol reads the balancer's header
+	 * first (proxy.c); those waiting for it count in connection.max_connections.
+	 */
+	unsigned most = srv->conf->max_connections;
+	if (proxy_setting_has(srv->conf->proxy_protocol, tls ? "tls" : "plain")) {
+		if (most && conn_count() + srv->proxy_waiting >= most) {
+			srv->st.refused_max_connections++;
+			evutil_closesocket(fd);
+			return;
+		}
+		proxy_wait(srv, fd, sa, salen, tls, srv->conf->handshake_timeout_s * 1000,
+			   conn_accept);
+	} else {
+		conn_accept(srv, fd, sa, salen, tls, 0);
+	}
 }
 
 static void on_accept_tls(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,

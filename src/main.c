@@ -444,6 +444,7 @@ static void start_stages(const struct hconf *cf, struct chain_key *key, struct p
 		die("cannot create the audit chain stage");
 	/* Queued before any terminal's look-up, so loaded before its first record. */
 	rules_load_sites(srv.db, on_sites, NULL);
+	auth_warn_unbound(srv.db); /* before the terminals: a line for each bound to nothing */
 	srv.push = push_new(srv.base, srv.db, &srv.st, pc);
 	if (srv.push == NULL)
 		die("cannot create the pusher");

@@ -257,12 +257,21 @@ struct waiting {
 	struct sockaddr_storage sa; /* the balancer's side, for the log and LOCAL */
 	int salen;
 	uint8_t buf[PROXY_MAX_HEADER];
-	size_t have;	 /* header bytes taken off the socket so far */
-	time_t deadline; /* a header sent a byte at a time does not get longer */
+	size_t have;	  /* header bytes taken off the socket so far */
+	int64_t accepted; /* CLOCK_MONOTONIC ms */
+	unsigned timeout_ms;
+	int64_t deadline; /* a header sent a byte at a time does not get longer */
 };
 
 static struct waiting *waiting_list;
 static unsigned nwaiting;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void peer_text(const struct sockaddr *sa, char *out, size_t cap)
 {
@@ -290,6 +299,7 @@ static void waiting_end(struct waiting *w, bool close_fd)
 	if (w->next)
 		w->next->prev = w->prev;
 	nwaiting--;
+	w->srv->proxy_waiting = nwaiting;
 	event_free(w->ev);
 	if (close_fd)
 		close(w->fd);
@@ -312,8 +322,12 @@ static void waiting_fail(struct waiting *w, const char *why)
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct waiting *w = arg;
-	if ((what & EV_TIMEOUT) || time(NULL) > w->deadline) {
-		waiting_fail(w, "not whole within the time allowed");
+	if ((what & EV_TIMEOUT) || mono_ms() >= w->deadline) {
+		char why[128];
+		w->srv->st.deadline_handshake++;
+		snprintf(why, sizeof(why), "not whole within %u s (connection.handshake_timeout_s)",
+			 w->timeout_ms / 1000);
+		waiting_fail(w, why);
 		return;
 	}
 	ssize_t n = recv(fd, w->buf + w->have, sizeof(w->buf) - w->have, MSG_PEEK);
@@ -346,17 +360,18 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = w->srv;
 	bool tls = w->tls;
 	proxy_accept_fn hand_on = w->hand_on;
+	int64_t accepted = w->accepted;
 	const struct sockaddr *sa =
 		h.local ? (const struct sockaddr *)&w->sa : (const struct sockaddr *)&h.src;
 	int salen = h.local ? w->salen : (int)h.srclen;
 	struct sockaddr_storage copy;
 	memcpy(&copy, sa, (size_t)salen);
 	waiting_end(w, false);
-	hand_on(srv, fd, (const struct sockaddr *)&copy, salen, tls);
+	hand_on(srv, fd, (const struct sockaddr *)&copy, salen, tls, accepted);
 }
 
 void proxy_wait(struct server *srv, int fd, const struct sockaddr *sa, int salen, bool tls,
-		proxy_accept_fn hand_on)
+		unsigned ms, proxy_accept_fn hand_on)
 {
 	struct waiting *w = NULL;
 	if (nwaiting < PROXY_WAIT_MAX && salen > 0 && (size_t)salen <= sizeof(w->sa))
@@ -373,7 +388,9 @@ void proxy_wait(struct server *srv, int fd, const struct sockaddr *sa, int salen
 			      .tls = tls,
 			      .hand_on = hand_on,
 			      .salen = salen,
-			      .deadline = time(NULL) + PROXY_WAIT_S};
+			      .accepted = mono_ms(),
+			      .timeout_ms = ms};
+	w->deadline = w->accepted + ms;
 	memcpy(&w->sa, sa, (size_t)salen);
 	w->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_readable, w);
 	if (w->ev == NULL)
@@ -383,7 +400,8 @@ void proxy_wait(struct server *srv, int fd, const struct sockaddr *sa, int salen
 		waiting_list->prev = w;
 	waiting_list = w;
 	nwaiting++;
-	struct timeval tv = {PROXY_WAIT_S, 0};
+	srv->proxy_waiting = nwaiting;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	event_add(w->ev, &tv);
 }
 

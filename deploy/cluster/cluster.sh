@@ -243,7 +243,7 @@ setup_database() {
 		"$BIN/hoursctl" -d "$ci" terminal assign "$p" S001 >/dev/null
 		p=$(printf '0138%08d' "$i")
 		"$BIN/hoursctl" -d "$ci" terminal add "$p" --p12 "$DIR/pki/term-$p.p12" \
-			--p12-pass 123456 --terminal-no "$(printf '31000000%08d' "$i")" >/dev/null
+			--p12-pass 123456 --imei "860$p" --terminal-no "$(printf '31000000%08d' "$i")" >/dev/null
 		"$BIN/hoursctl" -d "$ci" terminal assign "$p" S001 >/dev/null
 	done
 }

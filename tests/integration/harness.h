@@ -67,6 +67,7 @@ TCase *tcase_cluster(void);
 TCase *tcase_supervision(void);
 TCase *tcase_evidence(void);
 TCase *tcase_hardening(void);
+TCase *tcase_abuse(void);
 TCase *tcase_sql(void);
 TCase *tcase_teachlog(void);
 TCase *tcase_resend(void);
@@ -143,6 +144,26 @@ void sv_allowed(const char *role, const char *sql);
 void sv_behind_the_back(const char *sql);
 int sv_verify(const char *extra);
 bool sv_said(const char *needle);
+
+/* ---- harness_hard.c: hoursd attacked from outside (hardening.c, abuse.c) ---- */
+
+#include <sys/resource.h>
+
+/* Insert text after the first line of the config that is exactly `line` ("tls:"). */
+void conf_insert(const char *line, const char *text);
+/*
+ * hoursd with a plain listener, tail at the end, more keys in the tls and
+ * admin sections ("" for none), its open-file limit nofile (0: inherited).
+ */
+void start_hoursd_hard(const char *tail, const char *tls_more, const char *admin_more,
+		       rlim_t nofile);
+/* A non-blocking TCP connection to a loopback port (maybe still under way). */
+int connect_nb(int to_port);
+/* hoursd's CPU time so far, in clock ticks. */
+long long cpu_ticks(pid_t pid);
+long long file_size(const char *path);
+/* The peer closed fd (a read gives 0 or an error); what it sent is thrown away. */
+bool closed_by_peer(int fd);
 
 /* ---- harness_psim.c: policesim, the police platform ---- */
 

@@ -24,6 +24,7 @@ static TCase *(*const topics[])(void) = {
 	tcase_supervision, /* supervision.c */
 	tcase_evidence,	   /* evidence.c */
 	tcase_hardening,   /* hardening.c */
+	tcase_abuse,	   /* abuse.c */
 	tcase_sql,	   /* sql.c */
 	tcase_teachlog,	   /* teachlog.c */
 	tcase_resend,	   /* resend.c */

@@ -45,10 +45,11 @@ static const struct verb verbs[] = {
 	 "                                   else " HOURSD_SQLDIR "\n"},
 	{"terminal", "add", "NUMBER",
 	 {"--cert", "--p12", "--p12-pass", "--sign-cert", "--terminal-no", "--imei", "--serial",
-	  "--p12-pass-file"},
+	  "--p12-pass-file", "--unbound"},
 	 terminals_add,
 	 "  terminal add NUMBER (--cert FILE | --p12 FILE (--p12-pass PASS | --p12-pass-file F))\n"
 	 "               [--sign-cert FILE] [--terminal-no NO] [--imei IMEI] [--serial S]\n"
+	 "               [--unbound WHY]\n"
 	 "                                   provision a terminal: its TLS certificate\n"
 	 "                                   (--cert), or the PKCS#12 the national CA\n"
 	 "                                   issued it (--p12: handed out at registration,\n"
@@ -57,7 +58,11 @@ static const struct verb verbs[] = {
 	 "                                   the certificate it signs with\n"
 	 "                                   (default: the P12's, else the TLS one), its\n"
 	 "                                   16-character timing number, and the IMEI and\n"
-	 "                                   factory serial its registration must match;\n"
+	 "                                   factory serial its registration must match\n"
+	 "                                   (--p12 needs one of them: the registration\n"
+	 "                                   hands the PKCS#12 and its password out; only\n"
+	 "                                   --unbound WHY hands them to whoever gives\n"
+	 "                                   NUMBER, and says so with WHY on stderr);\n"
 	 "                                   NUMBER (1-20 digits) is kept without leading\n"
 	 "                                   zeros (013800000001 as 13800000001), as\n"
 	 "                                   terminals pad it differently; every command\n"

@@ -82,7 +82,7 @@ static bool valid_terminal_no(const char *s)
 
 /* What `terminal add` was given; NULL: not given. */
 struct terminal_opts {
-	const char *cert, *sign_cert, *terminal_no, *p12, *p12_pass, *imei, *serial;
+	const char *cert, *sign_cert, *terminal_no, *p12, *p12_pass, *imei, *serial, *unbound;
 };
 
 /* The certificate in PEM, for the terminal row. */
@@ -155,6 +155,23 @@ static bool terminal_opts_valid(const struct terminal_opts *o)
 	if (!o->p12 != !o->p12_pass) {
 		fprintf(stderr,
 			"hoursctl: --p12 and --p12-pass (or --p12-pass-file) go together\n");
+		return false;
+	}
+	/*
+	 * The registration hands the PKCS#12 and its password to a client that
+	 * gives the number and matches what was provisioned: with nothing to
+	 * match, to anyone who knows the number.
+	 */
+	if (o->p12 && !o->imei && !o->serial && !o->unbound) {
+		fprintf(stderr, "hoursctl: terminal add --p12 needs --imei IMEI or --serial S "
+				"(the registration hands the PKCS#12 out only to a terminal that "
+				"matches them), or --unbound WHY to hand it to whoever gives the "
+				"number\n");
+		return false;
+	}
+	if (o->unbound && (!o->p12 || o->imei || o->serial)) {
+		fprintf(stderr,
+			"hoursctl: --unbound goes with --p12, without --imei and --serial\n");
 		return false;
 	}
 	if (o->p12_pass && strlen(o->p12_pass) > 12) {
@@ -285,7 +302,8 @@ int terminals_add(const struct args *a)
 					.sign_cert = a->opt[3],
 					.terminal_no = a->opt[4],
 					.imei = a->opt[5],
-					.serial = a->opt[6]};
+					.serial = a->opt[6],
+					.unbound = a->opt[8]};
 	char want[21];
 	struct add d = {0};
 	if (!terminal_opts_valid(&o)) {
@@ -294,6 +312,12 @@ int terminals_add(const struct args *a)
 	}
 	jt808_phone_norm(a->pos[0], want);
 	int rc = add_read(&o, want, &d) ? add_store(a->pos[0], want, &o, &d) : 1;
+	if (rc == 0 && o.unbound)
+		fprintf(stderr,
+			"hoursctl: warning: terminal %s is unbound (--unbound: %s): its registration "
+			"hands its PKCS#12 and password to any client that gives its number; hoursd "
+			"says so at every start\n",
+			want, o.unbound);
 	free(d.tls.pem);
 	free(d.sig.pem);
 	free(d.p12.pem);
