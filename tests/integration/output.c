@@ -195,10 +195,12 @@ START_TEST(test_output_p12_pass_file)
 	char pass[700];
 	snprintf(pass, sizeof(pass), "%s/p12-pass", work);
 	write_text(pass, "123456\n");
-	ck_assert_int_eq(hoursctl_run("terminal add 13800000006 --p12 %s/term-013800000006.p12"
-				      " --p12-pass-file %s --terminal-no 3100000000000006",
-				      pki, pass),
-			 0);
+	ck_assert_int_eq(
+		hoursctl_run(
+			"terminal add 13800000006 --p12 %s/term-013800000006.p12"
+			" --p12-pass-file %s --terminal-no 3100000000000006 --imei 861380000000006",
+			pki, pass),
+		0);
 	ck_assert_int_eq(db_value("SELECT count(*) FROM terminal_credential c JOIN terminal t"
 				  " ON t.id = c.terminal_id WHERE t.phone = '13800000006'"
 				  " AND c.password = '123456'",
