@@ -338,8 +338,8 @@ static void on_batches(void *arg, const PGresult *res)
 	snprintf(k_s, sizeof(k_s), "%lld", x->k);
 	snprintf(n_s, sizeof(n_s), "%lld", x->log_n);
 	snprintf(at_s, sizeof(at_s), "%lld", x->at);
-	snprintf(x->line, sizeof(x->line), "%lld %lld %s %lld %s %s\n", x->k, x->log_n, head, x->at,
-		 c->key_id, hex);
+	snprintf(x->line, sizeof(x->line), "v2 %lld %lld %s %lld %s %s\n", x->k, x->log_n, head,
+		 x->at, c->key_id, hex);
 	const char *v[6] = {k_s, n_s, head, at_s, c->key_id, hex};
 	db_query(c->db, sql_checkpoint_save, 6, v, on_checkpoint_saved, c);
 }

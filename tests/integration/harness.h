@@ -64,6 +64,7 @@ TCase *tcase_national(void);
 TCase *tcase_students(void);
 TCase *tcase_cluster(void);
 TCase *tcase_supervision(void);
+TCase *tcase_checkpoints(void);
 TCase *tcase_hardening(void);
 TCase *tcase_sql(void);
 

@@ -21,6 +21,7 @@ static TCase *(*const topics[])(void) = {
 	tcase_students,	   /* students.c */
 	tcase_cluster,	   /* cluster.c */
 	tcase_supervision, /* supervision.c */
+	tcase_checkpoints, /* checkpoints.c */
 	tcase_hardening,   /* hardening.c */
 	tcase_sql,	   /* sql.c */
 };
