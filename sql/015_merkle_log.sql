@@ -40,9 +40,10 @@ END $$;
 -- ---- leaves ----
 
 -- A text field as a leaf carries it: its length (4 bytes, big-endian) and
--- its UTF-8 bytes; NULL is the length -1.
+-- its UTF-8 bytes; NULL is the length -1.  (STABLE as textsend() is: an
+-- SQL function is inlined only when it claims no more than its body.)
 CREATE FUNCTION audit_leaf_text(x text) RETURNS bytea
-	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	LANGUAGE sql STABLE PARALLEL SAFE
 	AS $$ SELECT coalesce(int4send(octet_length(x)) || textsend(x), '\xffffffff'::bytea) $$;
 
 -- A moment: 8 bytes, microseconds since 2000-01-01 UTC; NULL: '\xff'.
@@ -105,15 +106,18 @@ BEGIN
 	INSERT INTO audit_table (name, key_columns, time_column, school_expr, leaf_expr)
 	VALUES (tbl, key_columns, time_column, school_expr, coalesce(leaf_expr, 'audit_row_sha256(t)'));
 	PERFORM audit_log_column(tbl);
+	PERFORM audit_log_define();
 	PERFORM audit_protect(tbl);
 END $$;
 
 -- The leaves of the rows inserted by transactions in [lo, hi), in the
--- log's order: table by table (by name), by audit_xid, by key.  The leaf
--- is SHA-256(0x00 || table name || '\n' || leaf_expr's bytes); with_keys,
--- each row's key too (jsonb, for audit verify's lines), else NULL.
+-- log's order: table by table (by name), by audit_xid, by key.  A leaf's
+-- data is the table's name, '\n' and its leaf_expr's bytes; its hash,
+-- which hoursd and hoursctl compute (PostgreSQL's sha256() costs more
+-- than the rest of a leaf), is SHA-256(0x00 || data).  with_keys, each
+-- row's key too (jsonb, for audit verify's lines), else NULL.
 CREATE FUNCTION audit_log_leaves(lo bigint, hi bigint, with_keys boolean)
-	RETURNS TABLE (tbl text, key jsonb, leaf bytea)
+	RETURNS TABLE (tbl text, key jsonb, data bytea)
 	LANGUAGE plpgsql STABLE
 	SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
 	SET bytea_output = 'hex' SET extra_float_digits = 1 SET jit = off AS $$
@@ -121,16 +125,40 @@ DECLARE t record;
 BEGIN
 	FOR t IN SELECT * FROM audit_table ORDER BY name COLLATE "C" LOOP
 		RETURN QUERY EXECUTE format(
-			'SELECT %1$L::text, %2$s, sha256(%3$L::bytea || %4$s)'
+			'SELECT %1$L::text, %2$s, %3$L::bytea || %4$s'
 			'  FROM %5$I t WHERE t.audit_xid >= $1 AND t.audit_xid < $2'
 			' ORDER BY t.audit_xid, %6$s',
 			t.name, CASE WHEN with_keys THEN audit_key_expr(t.key_columns, 't')
 			             ELSE 'NULL::jsonb' END,
-			'\x00'::bytea || convert_to(t.name || E'\n', 'UTF8'), t.leaf_expr, t.name,
+			convert_to(t.name || E'\n', 'UTF8'), t.leaf_expr, t.name,
 			(SELECT string_agg(format('t.%I', c), ', ') FROM unnest(t.key_columns) c))
 			USING lo, hi;
 	END LOOP;
 END $$;
+
+-- The same leaves' data as one value, each preceded by its length (4
+-- bytes, big-endian): what the chain stage reads.  One SQL statement,
+-- written out by audit_log_define() from audit_table (a table's
+-- string_agg is far cheaper than RETURN QUERY's rows).
+CREATE FUNCTION audit_log_define() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE body text;
+BEGIN
+	SELECT string_agg(format(
+		'coalesce((SELECT string_agg(int4send(octet_length(d)) || d, ''''::bytea'
+		' ORDER BY x, %1$s) FROM (SELECT %2$L::bytea || %3$s AS d, t.audit_xid AS x, %1$s'
+		' FROM %4$I t WHERE t.audit_xid >= lo AND t.audit_xid < hi) t), ''''::bytea)',
+		(SELECT string_agg(format('%I', c), ', ') FROM unnest(a.key_columns) c),
+		convert_to(a.name || E'\n', 'UTF8'), a.leaf_expr, a.name),
+		' || ' ORDER BY a.name COLLATE "C")
+	  INTO body FROM audit_table a;
+	EXECUTE format('CREATE OR REPLACE FUNCTION audit_log_data(lo bigint, hi bigint) RETURNS bytea'
+	               ' LANGUAGE sql STABLE'
+	               ' SET DateStyle = ''ISO, YMD'' SET IntervalStyle = ''postgres'''
+	               ' SET TimeZone = ''UTC'' SET bytea_output = ''hex'''
+	               ' SET extra_float_digits = 1 SET jit = off'
+	               ' AS %L', 'SELECT ' || coalesce(body, '''''::bytea'));
+END $$;
+SELECT audit_log_define();
 
 -- ---- the log ----
 
@@ -161,15 +189,16 @@ CREATE TABLE audit_log_head (
 );
 INSERT INTO audit_log_head SELECT true, 0, h.hash, audit_xact(), audit_xact() FROM audit_head h;
 
--- What the next batch takes (src/chain.c, sql/queries/daemon/chain.sql).
--- Read only: the batch is appended by audit_log_append on the n read here.
+-- What the next batch takes (src/chain.c, sql/queries/daemon/chain.sql):
+-- the head, the range, the leaves' data (audit_log_data).  Read only: the
+-- batch is appended by audit_log_append on the n read here.
 CREATE FUNCTION audit_log_next(OUT n bigint, OUT hash bytea, OUT lo bigint, OUT hi bigint,
-                               OUT leaves bytea)
+                               OUT data bytea)
 	LANGUAGE plpgsql STABLE SET jit = off AS $$
 BEGIN
 	SELECT h.n, h.hash, h.hi, greatest(h.hi, audit_horizon()) INTO n, hash, lo, hi
 	  FROM audit_log_head h;
-	SELECT string_agg(l.leaf, ''::bytea) INTO leaves FROM audit_log_leaves(lo, hi, false) l;
+	data := audit_log_data(lo, hi);
 END $$;
 
 -- Append batch n + 1 when the head is still at n (another instance may

@@ -151,19 +151,25 @@ bool checkpoint_key_id(EVP_PKEY *key, char hex[65])
 
 static void run(struct chain *c);
 
-/* Hex of 32 * n bytes into a buffer of the caller's (NULL on failure). */
+/* The leaf hashes of hex leaves' data (merkle_leaves); NULL when it does not parse. */
 static uint8_t *leaves_of(const char *hex, size_t *n)
 {
-	size_t len = strlen(hex);
-	*n = len / 64;
-	if (len % 64 != 0)
-		return NULL;
-	uint8_t *b = malloc(len / 2 + 1);
-	if (b && !merkle_unhex(hex, b, len / 2)) {
-		free(b);
-		return NULL;
-	}
-	return b;
+	size_t len = strlen(hex) / 2;
+	uint8_t *data = malloc(len + 1), *leaves = NULL;
+	*n = 0;
+	if (data && merkle_unhex(hex, data, len))
+		leaves = merkle_leaves(data, len, n);
+	free(data);
+	return leaves;
+}
+
+/* Leaf hashes (32 bytes each) as hex, malloc'ed. */
+static char *hex_of(const uint8_t *leaves, size_t n)
+{
+	char *hex = malloc(64 * n + 1);
+	if (hex)
+		hex_encode(hex, leaves, 32 * n);
+	return hex;
 }
 
 static void on_appended(void *arg, const PGresult *res)
@@ -192,20 +198,21 @@ static void on_next(void *arg, const PGresult *res)
 		return;
 	}
 	const char *n_s = PQgetvalue(res, 0, CHAIN_N), *lo = PQgetvalue(res, 0, CHAIN_LO),
-		   *hi = PQgetvalue(res, 0, CHAIN_HI), *hex = PQgetvalue(res, 0, CHAIN_LEAVES);
-	if (strcmp(lo, hi) == 0 || hex[0] == '\0') {
+		   *hi = PQgetvalue(res, 0, CHAIN_HI), *data = PQgetvalue(res, 0, CHAIN_DATA);
+	if (strcmp(lo, hi) == 0 || data[0] == '\0') {
 		/* nothing ended since: the head stays, the next batch takes the range again */
 		c->running = false;
 		return;
 	}
 	size_t n = 0;
-	uint8_t *leaves = leaves_of(hex, &n), prev[32], root[32] = {0}, link[32] = {0};
+	uint8_t *leaves = leaves_of(data, &n), prev[32], root[32] = {0}, link[32] = {0};
 	long long bn = strtoll(n_s, NULL, 10) + 1;
 	bool ok = leaves && merkle_unhex(PQgetvalue(res, 0, CHAIN_HASH), prev, 32) &&
 		  merkle_root(leaves, n, root) && merkle_link(prev, bn, (long long)n, root, link);
+	char *hex = ok ? hex_of(leaves, n) : NULL;
 	free(leaves);
-	if (!ok) {
-		log_error("audit: batch %lld: the leaves read are not hashes", bn);
+	if (hex == NULL) {
+		log_error("audit: batch %lld: the leaves' data read do not parse", bn);
 		c->st.errors++;
 		c->running = false;
 		return;
@@ -217,6 +224,7 @@ static void on_next(void *arg, const PGresult *res)
 	c->pending_size = n;
 	const char *v[7] = {n_s, lo, hi, size_s, hex, root_hex, link_hex};
 	db_query(c->db, sql_chain_append, 7, v, on_appended, c);
+	free(hex);
 }
 
 static void run(struct chain *c)
@@ -301,14 +309,21 @@ static void on_batches(void *arg, const PGresult *res)
 		const char *stored = PQgetvalue(res, i, CHECKPOINT_BATCHES_LEAVES);
 		if (n != expect)
 			return refuse(c, "batches %lld to %lld are missing", expect, n - 1);
-		if (strcmp(stored, PQgetvalue(res, i, CHECKPOINT_BATCHES_RECOMPUTED)) != 0)
+		size_t nr = 0;
+		uint8_t *now = leaves_of(PQgetvalue(res, i, CHECKPOINT_BATCHES_RECOMPUTED), &nr);
+		char *now_hex = now ? hex_of(now, nr) : NULL;
+		bool same = now_hex && strcmp(stored, now_hex) == 0;
+		free(now);
+		free(now_hex);
+		if (!same)
 			return refuse(c,
 				      "batch %lld: its rows are not what was logged (changed, "
 				      "deleted or inserted since)",
 				      n);
-		size_t nl = 0;
-		uint8_t *leaves = leaves_of(stored, &nl);
-		bool ok = leaves && (long long)nl == size && merkle_root(leaves, nl, root) &&
+		size_t nl = strlen(stored) / 64;
+		uint8_t *leaves = malloc(32 * nl + 1);
+		bool ok = leaves && merkle_unhex(stored, leaves, 32 * nl) &&
+			  (long long)nl == size && merkle_root(leaves, nl, root) &&
 			  merkle_unhex(PQgetvalue(res, i, CHECKPOINT_BATCHES_ROOT), want, 32);
 		free(leaves);
 		if (!ok || memcmp(root, want, 32) != 0)

@@ -16,6 +16,45 @@ static bool node(const uint8_t l[32], const uint8_t r[32], uint8_t out[32])
 	return EVP_Digest(buf, sizeof(buf), out, &len, EVP_sha256(), NULL) == 1;
 }
 
+bool merkle_leaf(const uint8_t *data, size_t len, uint8_t out[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	static const uint8_t zero = 0x00;
+	unsigned olen = 0;
+	bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+		  EVP_DigestUpdate(ctx, &zero, 1) == 1 && EVP_DigestUpdate(ctx, data, len) == 1 &&
+		  EVP_DigestFinal_ex(ctx, out, &olen) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+uint8_t *merkle_leaves(const uint8_t *data, size_t len, size_t *n)
+{
+	size_t count = 0;
+	for (size_t at = 0; at < len; count++) {
+		if (len - at < 4)
+			return NULL;
+		size_t l = (size_t)data[at] << 24 | (size_t)data[at + 1] << 16 |
+			   (size_t)data[at + 2] << 8 | data[at + 3];
+		if (l > len - at - 4)
+			return NULL;
+		at += 4 + l;
+	}
+	uint8_t *out = malloc(32 * count + 1);
+	size_t at = 0;
+	for (size_t i = 0; out && i < count; i++) {
+		size_t l = (size_t)data[at] << 24 | (size_t)data[at + 1] << 16 |
+			   (size_t)data[at + 2] << 8 | data[at + 3];
+		if (!merkle_leaf(data + at + 4, l, out + 32 * i)) {
+			free(out);
+			return NULL;
+		}
+		at += 4 + l;
+	}
+	*n = count;
+	return out;
+}
+
 /* The largest power of two below n (n > 1). */
 static size_t split(size_t n)
 {
