@@ -300,44 +300,56 @@ static void on_batches(void *arg, const PGresult *res)
 	}
 	struct checkpoint_next *x = &c->next;
 	uint8_t prev[32], root[32], link[32], want[32];
-	if (!merkle_unhex(x->head, prev, 32))
-		return refuse(c, "the head of checkpoint %lld is not a hash", x->k - 1);
+	if (!merkle_unhex(x->head, prev, 32)) {
+		refuse(c, "the head of checkpoint %lld is not a hash", x->k - 1);
+		return;
+	}
 	long long expect = x->n + 1;
 	for (int i = 0; i < PQntuples(res); i++) {
 		long long n = strtoll(PQgetvalue(res, i, CHECKPOINT_BATCHES_N), NULL, 10);
 		long long size = strtoll(PQgetvalue(res, i, CHECKPOINT_BATCHES_SIZE), NULL, 10);
 		const char *stored = PQgetvalue(res, i, CHECKPOINT_BATCHES_LEAVES);
-		if (n != expect)
-			return refuse(c, "batches %lld to %lld are missing", expect, n - 1);
+		if (n != expect) {
+			refuse(c, "batches %lld to %lld are missing", expect, n - 1);
+			return;
+		}
 		size_t nr = 0;
 		uint8_t *now = leaves_of(PQgetvalue(res, i, CHECKPOINT_BATCHES_RECOMPUTED), &nr);
 		char *now_hex = now ? hex_of(now, nr) : NULL;
 		bool same = now_hex && strcmp(stored, now_hex) == 0;
 		free(now);
 		free(now_hex);
-		if (!same)
-			return refuse(c,
-				      "batch %lld: its rows are not what was logged (changed, "
-				      "deleted or inserted since)",
-				      n);
+		if (!same) {
+			refuse(c,
+			       "batch %lld: its rows are not what was logged (changed, "
+			       "deleted or inserted since)",
+			       n);
+			return;
+		}
 		size_t nl = strlen(stored) / 64;
 		uint8_t *leaves = malloc(32 * nl + 1);
 		bool ok = leaves && merkle_unhex(stored, leaves, 32 * nl) &&
 			  (long long)nl == size && merkle_root(leaves, nl, root) &&
 			  merkle_unhex(PQgetvalue(res, i, CHECKPOINT_BATCHES_ROOT), want, 32);
 		free(leaves);
-		if (!ok || memcmp(root, want, 32) != 0)
-			return refuse(c, "batch %lld: its root is not its leaves' tree", n);
+		if (!ok || memcmp(root, want, 32) != 0) {
+			refuse(c, "batch %lld: its root is not its leaves' tree", n);
+			return;
+		}
 		if (!merkle_link(prev, n, size, root, link) ||
 		    !merkle_unhex(PQgetvalue(res, i, CHECKPOINT_BATCHES_HASH), want, 32) ||
-		    memcmp(link, want, 32) != 0)
-			return refuse(c, "batch %lld: its link is not on the batch before", n);
+		    memcmp(link, want, 32) != 0) {
+			refuse(c, "batch %lld: its link is not on the batch before", n);
+			return;
+		}
 		memcpy(prev, link, 32);
 		expect = n + 1;
 	}
-	if (expect - 1 != x->log_n)
-		return refuse(c, "the log's head names batch %lld, the batches end at %lld",
-			      x->log_n, expect - 1);
+	if (expect - 1 != x->log_n) {
+		refuse(c, "the log's head names batch %lld, the batches end at %lld", x->log_n,
+		       expect - 1);
+		return;
+	}
 	char text[320], hex[2 * CHECKPOINT_SIG_MAX + 1], head[65], k_s[24], n_s[24], at_s[24];
 	uint8_t sig[CHECKPOINT_SIG_MAX];
 	size_t len = sizeof(sig);
@@ -373,18 +385,22 @@ static void on_head(void *arg, const PGresult *res)
 	x->log_n = strtoll(PQgetvalue(res, 0, CHECKPOINT_HEAD_LOG_N), NULL, 10);
 	x->at = strtoll(PQgetvalue(res, 0, CHECKPOINT_HEAD_SIGNED_AT), NULL, 10);
 	snprintf(x->head, sizeof(x->head), "%s", PQgetvalue(res, 0, CHECKPOINT_HEAD_HEAD));
-	if (k < c->last_k)
-		return refuse(c,
-			      "checkpoint %lld, which this process stored, is gone (newest: %lld)",
-			      c->last_k, k);
-	if (x->log_n < x->n)
-		return refuse(c, "checkpoint %lld signed batch %lld, the log ends at %lld", k, x->n,
-			      x->log_n);
+	if (k < c->last_k) {
+		refuse(c, "checkpoint %lld, which this process stored, is gone (newest: %lld)",
+		       c->last_k, k);
+		return;
+	}
+	if (x->log_n < x->n) {
+		refuse(c, "checkpoint %lld signed batch %lld, the log ends at %lld", k, x->n,
+		       x->log_n);
+		return;
+	}
 	x->k = k + 1;
-	char n_s[24];
+	char n_s[24], log_s[24];
 	snprintf(n_s, sizeof(n_s), "%lld", x->n);
-	const char *v[1] = {n_s};
-	db_query(c->db, sql_checkpoint_batches, 1, v, on_batches, c);
+	snprintf(log_s, sizeof(log_s), "%lld", x->log_n);
+	const char *v[2] = {n_s, log_s};
+	db_query(c->db, sql_checkpoint_batches, 2, v, on_batches, c);
 }
 
 static void on_checkpoint(evutil_socket_t fd, short what, void *arg)
