@@ -12,6 +12,7 @@
 #   make bench-verify  hoursctl audit verify's records/s against one core's RSA-2048 verify
 #                   limit (not a test)
 #   make bench-conn idle terminals by the thousand: hoursd's memory per connection (not a test)
+#   make bench-evidence PostgreSQL's CPU of the tamper evidence a record: 009's chain, 015's log
 #   make install    PREFIX=/usr/local SYSCONFDIR= DATADIR= DESTDIR= (layout in README.md)
 #   make format-check, make clean
 # Sources: src/*.c the daemon (main.c its main(), the rest libhoursd.a),
@@ -191,6 +192,11 @@ bench-conn: deps
 	$(MAKE) all $(B)/idleterms
 	scripts/bench-conn.sh
 
+# PostgreSQL's CPU of the tamper evidence alone: migration 009's chain against 015's log.
+bench-evidence: deps
+	$(MAKE) all
+	scripts/bench-evidence.sh
+
 # Fuzzing (docs/operations.md, "Fuzzing"): one libFuzzer harness a fuzz/*.c
 # (but fuzz/mkseeds.c, which writes the seed corpora from the fixtures),
 # built by clang against the library with ASan+UBSan in build/fuzz, and
@@ -308,5 +314,5 @@ format-check:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit-tests check run db db-stop bench bench-verify bench-conn cluster-check install format format-check \
+.PHONY: all deps unit-tests check run db db-stop bench bench-verify bench-conn bench-evidence cluster-check install format format-check \
 	clean FORCE fuzz-build fuzz fuzz-cov soak

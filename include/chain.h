@@ -1,16 +1,21 @@
 /*
- * chain.h - the audit hash chain's stage and its signed checkpoints
+ * chain.h - the audit log's stage and its signed checkpoints
  * (docs/audit.md, "Tamper evidence").
  *
- * Every row of a chained table is queued in audit_pending by a trigger of
- * migration 009, in the transaction that inserts it.  The stage runs
- * sql/queries/daemon/chain.sql on a connection of its own every
- * audit.chain_interval_ms (at once again after a full batch): under the
- * lock of the chain's head row it takes queued rows in queue order and
- * appends a link each, hash_n = SHA-256(hash_n-1 || link bytes).  With
- * audit.checkpoint_key set it signs the head (n, hash, time) every
- * audit.checkpoint_interval_s and stores it in audit_checkpoint.
- * The checkpoint helpers below are shared with hoursctl audit verify.
+ * Every row of a logged table carries the id of the transaction that
+ * inserted it (audit_xid, migration 015).  Every audit.chain_interval_ms
+ * the stage, on a connection of its own, reads the leaves of the rows of
+ * the transactions ended since its last batch (sql/queries/daemon/chain.sql),
+ * builds their RFC 9162 Merkle tree (merkle.h) and appends one batch
+ * (chain_append.sql): its leaves, root, and link on the batch before.
+ * With audit.checkpoint_key set, every audit.checkpoint_interval_s it
+ * recomputes the batches since the newest checkpoint from the rows, and
+ * signs the log's head (checkpoint k + 1: batch n, its link hash, time)
+ * only when all of them hold; otherwise it refuses (an error line,
+ * hoursd_audit_checkpoints_refused_total, a /readyz reason).  Each
+ * checkpoint is stored in audit_log_checkpoint and, with
+ * audit.checkpoint_file, appended to that file.  The checkpoint helpers
+ * below are shared with hoursctl audit verify.
  */
 #ifndef HOURSD_CHAIN_H
 #define HOURSD_CHAIN_H
@@ -24,7 +29,7 @@ struct chain;
 typedef struct evp_pkey_st EVP_PKEY;
 
 struct chain_stats {
-	uint64_t batches, errors, linked, checkpoints;
+	uint64_t batches, errors, linked, checkpoints, refused;
 };
 
 /* The key checkpoints are signed with, and its id (checkpoint_key_id). */
@@ -48,6 +53,8 @@ void chain_reconfigure(struct chain *c, const struct hconf *conf, struct chain_k
 /* Shutting down: no statement after the one in flight. */
 void chain_stop(struct chain *c);
 void chain_get_stats(const struct chain *c, struct chain_stats *st);
+/* Why the last checkpoint was refused ("...\n"); NULL when it was not. */
+const char *chain_refusal(const struct chain *c);
 
 /* ---- checkpoints (hoursd signs, hoursctl verifies) ---- */
 
@@ -56,6 +63,13 @@ void chain_get_stats(const struct chain *c, struct chain_stats *st);
  * them: "hoursd audit checkpoint v1\nn=N\nhead=HEX\nat=UNIX\n".  Its length.
  */
 size_t checkpoint_text(char *out, size_t cap, long long n, const char *head_hex, long long at);
+/*
+ * The bytes a checkpoint of the log signs, as SQL's
+ * audit_log_checkpoint_text() writes them:
+ * "hoursd audit checkpoint v2\nk=K\nn=N\nhead=HEX\nat=UNIX\n".  Its length.
+ */
+size_t log_checkpoint_text(char *out, size_t cap, long long k, long long n, const char *head_hex,
+			   long long at);
 /*
  * A checkpoint key: a PEM private key (RSA of 2048 bits or more, EC or
  * Ed25519), or for verifying a PEM public key too.  NULL with err.

@@ -39,6 +39,7 @@ struct hconf {
 	unsigned audit_chain_interval_ms;     /* the chain stage links what is queued this often */
 	char *audit_checkpoint_key;	      /* PEM private key signing checkpoints; NULL: none */
 	unsigned audit_checkpoint_interval_s; /* a checkpoint of the head this often */
+	char *audit_checkpoint_file;	      /* each checkpoint appended here too; NULL: none */
 	/* connection */
 	unsigned idle_timeout_s;
 	unsigned max_frame_bytes; /* escaped bytes between the flags */

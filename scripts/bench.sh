@@ -110,11 +110,12 @@ judged() {
 	echo "the judge did not catch up in 60 s"; exit 1
 }
 
-# The audit chain has linked every row queued for it (up to 60 s): its work is
-# the run's, not the next one's.
+# The audit log holds every row stored (up to 60 s): its work is the run's,
+# not the next one's.
 chained() {
 	for _ in $(seq 1200); do
-		[ "$(psql -c 'SELECT count(*) FROM audit_pending')" = 0 ] && return
+		[ "$(psql -c 'SELECT count(*) FROM audit_log_leaves((SELECT hi FROM audit_log_head),
+			9223372036854775807, false)')" = 0 ] && return
 		sleep 0.05
 	done
 	echo "the audit chain did not catch up in 60 s"; exit 1

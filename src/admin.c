@@ -379,7 +379,12 @@ static void render_judge(struct evbuffer *o, const struct judge_stats *j)
 static void render_chain(struct evbuffer *o, const struct chain_stats *c)
 {
 	counter(o, "hoursd_audit_links_total",
-		"Links this process appended to the audit hash chain (docs/audit.md).", c->linked);
+		"Rows (leaves) this process appended to the audit log (docs/audit.md).", c->linked);
+	counter(o, "hoursd_audit_batches_total",
+		"Batches (Merkle trees) this process appended to the audit log.", c->batches);
+	counter(o, "hoursd_audit_checkpoints_refused_total",
+		"Checkpoints not signed: what was logged since the last one did not hold.",
+		c->refused);
 	counter(o, "hoursd_audit_checkpoints_total",
 		"Checkpoints of the chain's head this process signed and stored.", c->checkpoints);
 	counter(o, "hoursd_audit_errors_total",
@@ -512,13 +517,15 @@ bool admin_ready(const struct server *srv, bool db_up, char *why, size_t whylen)
 	size_t n = 0;
 	if (whylen > 0)
 		why[0] = '\0';
-	const char *reasons[3];
+	const char *reasons[4];
 	if (srv->draining)
 		reasons[n++] = "draining: shutting down\n";
 	else if (srv->tls_listener == NULL)
 		reasons[n++] = "TLS listener not up\n";
 	if (!db_up)
 		reasons[n++] = "database not connected\n";
+	if (srv->chain && chain_refusal(srv->chain))
+		reasons[n++] = chain_refusal(srv->chain);
 	for (size_t i = 0, used = 0; i < n && used < whylen; i++)
 		used += (size_t)snprintf(why + used, whylen - used, "%s", reasons[i]);
 	return n == 0;

@@ -6,9 +6,11 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "merkle.h"
 #include "queries.h"
 
 #include <errno.h>
+#include <stdarg.h>
 
 #include <event2/event.h>
 #include <libpq-fe.h>
@@ -17,9 +19,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-/* Rows linked a batch: a batch of this size takes tens of milliseconds. */
-#define CHAIN_BATCH "10000"
-#define CHAIN_BATCH_N 10000
+/* The checkpoint being made: the newest stored, the one to sign. */
+struct checkpoint_next {
+	long long k, n, log_n, at; /* k: the new one's; n: the newest stored one's batch */
+	char head[65];		   /* the newest stored one's head (hex) */
+	char line[1280];	   /* the new one as audit.checkpoint_file holds it */
+};
 
 struct chain {
 	struct db *db;
@@ -28,10 +33,24 @@ struct chain {
 	EVP_PKEY *key; /* NULL: no checkpoints */
 	char key_id[65];
 	bool running, signing, stopped;
+	size_t pending_size; /* leaves of the batch being appended */
+	long long last_k;    /* the last checkpoint this process stored */
+	char *file;	     /* audit.checkpoint_file; NULL: none */
+	char refusal[320];   /* why the last checkpoint was refused; "": it was not */
+	struct checkpoint_next next;
 	struct chain_stats st;
 };
 
 /* ---- checkpoints ---- */
+
+size_t log_checkpoint_text(char *out, size_t cap, long long k, long long n, const char *head_hex,
+			   long long at)
+{
+	int len =
+		snprintf(out, cap, "hoursd audit checkpoint v2\nk=%lld\nn=%lld\nhead=%s\nat=%lld\n",
+			 k, n, head_hex, at);
+	return len < 0 || (size_t)len >= cap ? 0 : (size_t)len;
+}
 
 size_t checkpoint_text(char *out, size_t cap, long long n, const char *head_hex, long long at)
 {
@@ -132,27 +151,86 @@ bool checkpoint_key_id(EVP_PKEY *key, char hex[65])
 
 static void run(struct chain *c);
 
-static void on_linked(void *arg, const PGresult *res)
+/* The leaf hashes of hex leaves' data (merkle_leaves); NULL when it does not parse. */
+static uint8_t *leaves_of(const char *hex, size_t *n)
+{
+	size_t len = strlen(hex) / 2;
+	uint8_t *data = malloc(len + 1), *leaves = NULL;
+	*n = 0;
+	if (data && merkle_unhex(hex, data, len))
+		leaves = merkle_leaves(data, len, n);
+	free(data);
+	return leaves;
+}
+
+/* Leaf hashes (32 bytes each) as hex, malloc'ed. */
+static char *hex_of(const uint8_t *leaves, size_t n)
+{
+	char *hex = malloc(64 * n + 1);
+	if (hex)
+		hex_encode(hex, leaves, 32 * n);
+	return hex;
+}
+
+static void on_appended(void *arg, const PGresult *res)
 {
 	struct chain *c = arg;
 	c->running = false;
 	if (res == NULL || PQntuples(res) != 1) {
-		/* A deadlock, a statement timeout: rolled back whole, taken again. */
 		c->st.errors++;
 		return;
 	}
-	uint64_t linked = strtoull(PQgetvalue(res, 0, CHAIN_LINKED), NULL, 10);
-	c->st.batches++;
-	c->st.linked += linked;
-	if (!c->stopped && linked >= CHAIN_BATCH_N)
-		run(c);
+	if (PQgetvalue(res, 0, CHAIN_APPEND_APPENDED)[0] == 't') {
+		c->st.batches++;
+		c->st.linked += c->pending_size;
+	} else if (!c->stopped) {
+		run(c); /* another instance appended first: take again */
+	}
+}
+
+/* The next batch read: its tree built, its link computed, appended on the head read. */
+static void on_next(void *arg, const PGresult *res)
+{
+	struct chain *c = arg;
+	if (res == NULL || PQntuples(res) != 1 || c->stopped) {
+		c->st.errors += res == NULL || PQntuples(res) != 1;
+		c->running = false;
+		return;
+	}
+	const char *n_s = PQgetvalue(res, 0, CHAIN_N), *lo = PQgetvalue(res, 0, CHAIN_LO),
+		   *hi = PQgetvalue(res, 0, CHAIN_HI), *data = PQgetvalue(res, 0, CHAIN_DATA);
+	if (strcmp(lo, hi) == 0 || data[0] == '\0') {
+		/* nothing ended since: the head stays, the next batch takes the range again */
+		c->running = false;
+		return;
+	}
+	size_t n = 0;
+	uint8_t *leaves = leaves_of(data, &n), prev[32], root[32] = {0}, link[32] = {0};
+	long long bn = strtoll(n_s, NULL, 10) + 1;
+	bool ok = leaves && merkle_unhex(PQgetvalue(res, 0, CHAIN_HASH), prev, 32) &&
+		  merkle_root(leaves, n, root) && merkle_link(prev, bn, (long long)n, root, link);
+	char *hex = ok ? hex_of(leaves, n) : NULL;
+	free(leaves);
+	if (hex == NULL) {
+		log_error("audit: batch %lld: the leaves' data read do not parse", bn);
+		c->st.errors++;
+		c->running = false;
+		return;
+	}
+	char size_s[24], root_hex[65], link_hex[65];
+	snprintf(size_s, sizeof(size_s), "%zu", n);
+	hex_encode(root_hex, root, 32);
+	hex_encode(link_hex, link, 32);
+	c->pending_size = n;
+	const char *v[7] = {n_s, lo, hi, size_s, hex, root_hex, link_hex};
+	db_query(c->db, sql_chain_append, 7, v, on_appended, c);
+	free(hex);
 }
 
 static void run(struct chain *c)
 {
-	static const char *const v[1] = {CHAIN_BATCH};
 	c->running = true;
-	db_query(c->db, sql_chain, 1, v, on_linked, c);
+	db_query(c->db, sql_chain, 0, NULL, on_next, c);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -162,17 +240,138 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		run(c);
 }
 
+/* Sign no more: said once a reason (error log line, metric, /readyz). */
+static void refuse(struct chain *c, const char *fmt, ...) PRINTF(2, 3);
+static void refuse(struct chain *c, const char *fmt, ...)
+{
+	char why[sizeof(c->refusal) - 40];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_error("audit: checkpoint refused: %s", why);
+	snprintf(c->refusal, sizeof(c->refusal), "audit: checkpoint refused: %s\n", why);
+	c->st.refused++;
+	c->signing = false;
+}
+
+/* The checkpoint's line in audit.checkpoint_file (audit verify --witness reads it). */
+static void append_file(struct chain *c, const char *line)
+{
+	if (c->file == NULL)
+		return;
+	FILE *f = fopen(c->file, "a");
+	if (f == NULL || fputs(line, f) == EOF || fclose(f) != 0) {
+		log_error("audit.checkpoint_file %s: %s", c->file, strerror(errno));
+		c->st.errors++;
+		if (f)
+			fclose(f);
+	}
+}
+
 static void on_checkpoint_saved(void *arg, const PGresult *res)
 {
 	struct chain *c = arg;
 	c->signing = false;
-	if (res == NULL)
+	if (res == NULL) {
 		c->st.errors++;
-	else
-		c->st.checkpoints += strtoull(PQcmdTuples((PGresult *)res), NULL, 10);
+		return;
+	}
+	if (strtoull(PQcmdTuples((PGresult *)res), NULL, 10) == 1) {
+		c->st.checkpoints++;
+		c->last_k = c->next.k;
+		c->refusal[0] = '\0';
+		append_file(c, c->next.line);
+	}
 }
 
-/* The head read: sign it (unless already signed, or the chain is empty) and store it. */
+/*
+ * The batches since the newest checkpoint, recomputed from the rows: each
+ * batch's leaves are the rows' leaves now, its root theirs, its link on the
+ * one before from the checkpoint's head.  Then the head is signed.
+ */
+static void on_batches(void *arg, const PGresult *res)
+{
+	struct chain *c = arg;
+	if (res == NULL || c->stopped || c->key == NULL) {
+		c->st.errors += res == NULL;
+		c->signing = false;
+		return;
+	}
+	struct checkpoint_next *x = &c->next;
+	uint8_t prev[32], root[32], link[32], want[32];
+	if (!merkle_unhex(x->head, prev, 32)) {
+		refuse(c, "the head of checkpoint %lld is not a hash", x->k - 1);
+		return;
+	}
+	long long expect = x->n + 1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		long long n = strtoll(PQgetvalue(res, i, CHECKPOINT_BATCHES_N), NULL, 10);
+		long long size = strtoll(PQgetvalue(res, i, CHECKPOINT_BATCHES_SIZE), NULL, 10);
+		const char *stored = PQgetvalue(res, i, CHECKPOINT_BATCHES_LEAVES);
+		if (n != expect) {
+			refuse(c, "batches %lld to %lld are missing", expect, n - 1);
+			return;
+		}
+		size_t nr = 0;
+		uint8_t *now = leaves_of(PQgetvalue(res, i, CHECKPOINT_BATCHES_RECOMPUTED), &nr);
+		char *now_hex = now ? hex_of(now, nr) : NULL;
+		bool same = now_hex && strcmp(stored, now_hex) == 0;
+		free(now);
+		free(now_hex);
+		if (!same) {
+			refuse(c,
+			       "batch %lld: its rows are not what was logged (changed, "
+			       "deleted or inserted since)",
+			       n);
+			return;
+		}
+		size_t nl = strlen(stored) / 64;
+		uint8_t *leaves = malloc(32 * nl + 1);
+		bool ok = leaves && merkle_unhex(stored, leaves, 32 * nl) &&
+			  (long long)nl == size && merkle_root(leaves, nl, root) &&
+			  merkle_unhex(PQgetvalue(res, i, CHECKPOINT_BATCHES_ROOT), want, 32);
+		free(leaves);
+		if (!ok || memcmp(root, want, 32) != 0) {
+			refuse(c, "batch %lld: its root is not its leaves' tree", n);
+			return;
+		}
+		if (!merkle_link(prev, n, size, root, link) ||
+		    !merkle_unhex(PQgetvalue(res, i, CHECKPOINT_BATCHES_HASH), want, 32) ||
+		    memcmp(link, want, 32) != 0) {
+			refuse(c, "batch %lld: its link is not on the batch before", n);
+			return;
+		}
+		memcpy(prev, link, 32);
+		expect = n + 1;
+	}
+	if (expect - 1 != x->log_n) {
+		refuse(c, "the log's head names batch %lld, the batches end at %lld", x->log_n,
+		       expect - 1);
+		return;
+	}
+	char text[320], hex[2 * CHECKPOINT_SIG_MAX + 1], head[65], k_s[24], n_s[24], at_s[24];
+	uint8_t sig[CHECKPOINT_SIG_MAX];
+	size_t len = sizeof(sig);
+	hex_encode(head, prev, 32);
+	if (log_checkpoint_text(text, sizeof(text), x->k, x->log_n, head, x->at) == 0 ||
+	    !checkpoint_sign(c->key, text, sig, &len)) {
+		log_error("audit: cannot sign checkpoint %lld", x->k);
+		c->st.errors++;
+		c->signing = false;
+		return;
+	}
+	hex_encode(hex, sig, len);
+	snprintf(k_s, sizeof(k_s), "%lld", x->k);
+	snprintf(n_s, sizeof(n_s), "%lld", x->log_n);
+	snprintf(at_s, sizeof(at_s), "%lld", x->at);
+	snprintf(x->line, sizeof(x->line), "v2 %lld %lld %s %lld %s %s\n", x->k, x->log_n, head,
+		 x->at, c->key_id, hex);
+	const char *v[6] = {k_s, n_s, head, at_s, c->key_id, hex};
+	db_query(c->db, sql_checkpoint_save, 6, v, on_checkpoint_saved, c);
+}
+
+/* The newest checkpoint read: what came since is checked, then signed. */
 static void on_head(void *arg, const PGresult *res)
 {
 	struct chain *c = arg;
@@ -180,28 +379,28 @@ static void on_head(void *arg, const PGresult *res)
 		c->signing = false;
 		return;
 	}
-	long long n = strtoll(PQgetvalue(res, 0, CHECKPOINT_HEAD_N), NULL, 10);
-	const char *head = PQgetvalue(res, 0, CHECKPOINT_HEAD_HEAD);
-	long long at = strtoll(PQgetvalue(res, 0, CHECKPOINT_HEAD_SIGNED_AT), NULL, 10);
-	if (n == 0 || PQgetvalue(res, 0, CHECKPOINT_HEAD_SIGNED)[0] == 't') {
-		c->signing = false;
+	struct checkpoint_next *x = &c->next;
+	long long k = strtoll(PQgetvalue(res, 0, CHECKPOINT_HEAD_K), NULL, 10);
+	x->n = strtoll(PQgetvalue(res, 0, CHECKPOINT_HEAD_N), NULL, 10);
+	x->log_n = strtoll(PQgetvalue(res, 0, CHECKPOINT_HEAD_LOG_N), NULL, 10);
+	x->at = strtoll(PQgetvalue(res, 0, CHECKPOINT_HEAD_SIGNED_AT), NULL, 10);
+	snprintf(x->head, sizeof(x->head), "%s", PQgetvalue(res, 0, CHECKPOINT_HEAD_HEAD));
+	if (k < c->last_k) {
+		refuse(c, "checkpoint %lld, which this process stored, is gone (newest: %lld)",
+		       c->last_k, k);
 		return;
 	}
-	char text[256], n_s[24], at_s[24], hex[2 * CHECKPOINT_SIG_MAX + 1];
-	uint8_t sig[CHECKPOINT_SIG_MAX];
-	size_t len = sizeof(sig);
-	if (checkpoint_text(text, sizeof(text), n, head, at) == 0 ||
-	    !checkpoint_sign(c->key, text, sig, &len)) {
-		log_error("audit: cannot sign the checkpoint of link %lld", n);
-		c->st.errors++;
-		c->signing = false;
+	if (x->log_n < x->n) {
+		refuse(c, "checkpoint %lld signed batch %lld, the log ends at %lld", k, x->n,
+		       x->log_n);
 		return;
 	}
-	hex_encode(hex, sig, len);
-	snprintf(n_s, sizeof(n_s), "%lld", n);
-	snprintf(at_s, sizeof(at_s), "%lld", at);
-	const char *v[5] = {n_s, head, at_s, c->key_id, hex};
-	db_query(c->db, sql_checkpoint_save, 5, v, on_checkpoint_saved, c);
+	x->k = k + 1;
+	char n_s[24], log_s[24];
+	snprintf(n_s, sizeof(n_s), "%lld", x->n);
+	snprintf(log_s, sizeof(log_s), "%lld", x->log_n);
+	const char *v[2] = {n_s, log_s};
+	db_query(c->db, sql_checkpoint_batches, 2, v, on_batches, c);
 }
 
 static void on_checkpoint(evutil_socket_t fd, short what, void *arg)
@@ -249,6 +448,8 @@ void chain_reconfigure(struct chain *c, const struct hconf *conf, struct chain_k
 	c->key = k->key;
 	k->key = NULL;
 	memcpy(c->key_id, k->id, sizeof(c->key_id));
+	free(c->file);
+	c->file = conf->audit_checkpoint_file ? strdup(conf->audit_checkpoint_file) : NULL;
 	if (c->stopped)
 		return;
 	if (c->interval_ms != conf->audit_chain_interval_ms) {
@@ -295,10 +496,16 @@ void chain_free(struct chain *c)
 	if (c->checkpoint)
 		event_free(c->checkpoint);
 	EVP_PKEY_free(c->key);
+	free(c->file);
 	free(c);
 }
 
 void chain_get_stats(const struct chain *c, struct chain_stats *st)
 {
 	*st = c->st;
+}
+
+const char *chain_refusal(const struct chain *c)
+{
+	return c->refusal[0] ? c->refusal : NULL;
 }

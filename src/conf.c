@@ -82,6 +82,7 @@ static const struct conf_key conf_keys[] = {
 	KUINT("audit.chain_interval_ms", audit_chain_interval_ms, 10, 600000, 1000, true),
 	KOFF("audit.checkpoint_key", audit_checkpoint_key, NULL, true, NULL),
 	KUINT("audit.checkpoint_interval_s", audit_checkpoint_interval_s, 1, 86400, 300, true),
+	KOFF("audit.checkpoint_file", audit_checkpoint_file, NULL, true, NULL),
 	KUINT("connection.idle_timeout_s", idle_timeout_s, 5, 86400, 300, true),
 	KUINT("connection.max_frame_bytes", max_frame_bytes, 64, 65536, 2200, true),
 	KUINT("connection.high_water", conn_high_water, 1, 100000, 64, true),

@@ -49,7 +49,7 @@ struct readiness {
 struct question {
 	struct evhttp_request *req;
 	char who[128];	  /* the client certificate's subject CN, for the log */
-	char student[17]; /* the student asked about (checked: 16 printable bytes) */
+	char student[24]; /* the student asked about (checked: 16 printable bytes); after= */
 };
 
 static void reply_json(struct evhttp_request *req, int code, const char *reason, json_t *o)
@@ -222,6 +222,49 @@ static void review_notice(struct readiness *r, struct evhttp_request *req)
 	json_decref(b);
 }
 
+/* The checkpoints read: a witness line each (text/plain), in k order. */
+static void on_checkpoints(void *arg, const PGresult *res)
+{
+	struct question *q = arg;
+	struct evbuffer *b = res ? evbuffer_new() : NULL;
+	if (b == NULL) {
+		log_warn("checkpoints: %s: the database did not answer", q->who);
+		reply_error(q->req, 503, "Service Unavailable", "the database did not answer");
+		free(q);
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		evbuffer_add_printf(b, "%s\n", PQgetvalue(res, i, CHECKPOINTS_AFTER_LINE));
+	struct evkeyvalq *h = evhttp_request_get_output_headers(q->req);
+	evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	log_info("checkpoints: %s took %d after %s", q->who, PQntuples(res), q->student);
+	evhttp_send_reply(q->req, 200, "OK", b);
+	evbuffer_free(b);
+	free(q);
+}
+
+/* GET /v1/checkpoints?after=N: the audit log's checkpoints after k = N (0: all), 1000 at most. */
+static void serve_checkpoints(struct readiness *r, struct evhttp_request *req, struct evkeyvalq *kv)
+{
+	const char *after = evhttp_find_header(kv, "after");
+	char *end = NULL;
+	long long k = after ? strtoll(after, &end, 10) : 0;
+	if (after && (end == after || *end || k < 0 || strlen(after) > 18)) {
+		reply_error(req, HTTP_BADREQUEST, "Bad Request",
+			    "after: a checkpoint number, 0 or more");
+		return;
+	}
+	struct question *q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		die("out of memory");
+	q->req = req;
+	client_name(req, q->who, sizeof(q->who));
+	snprintf(q->student, sizeof(q->student), "%lld", k);
+	const char *v[1] = {q->student};
+	db_query(r->srv->db, sql_checkpoints_after, 1, v, on_checkpoints, q);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct readiness *r = arg;
@@ -232,9 +275,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 		review_notice(r, req);
 		return;
 	}
-	if (path == NULL || strcmp(path, "/v1/readiness") != 0) {
+	bool cps = path && strcmp(path, "/v1/checkpoints") == 0;
+	if (path == NULL || (!cps && strcmp(path, "/v1/readiness") != 0)) {
 		reply_error(req, HTTP_NOTFOUND, "Not Found",
-			    "no such path: GET /v1/readiness, POST /reviewmsg");
+			    "no such path: GET /v1/readiness or /v1/checkpoints, POST /reviewmsg");
 		return;
 	}
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
@@ -245,6 +289,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 	struct evkeyvalq kv;
 	if (!params(req, &kv)) {
 		reply_error(req, HTTP_BADREQUEST, "Bad Request", "the query string does not parse");
+		return;
+	}
+	if (cps) {
+		serve_checkpoints(r, req, &kv);
+		evhttp_clear_headers(&kv);
 		return;
 	}
 	const char *student = evhttp_find_header(&kv, "student");
@@ -362,7 +411,7 @@ struct readiness *readiness_start(struct server *srv, char *err, size_t errlen)
 	evhttp_set_allowed_methods(r->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	log_info("readiness listener on %s port %u (mutual TLS, clients of %s): GET /v1/readiness, "
-		 "POST /reviewmsg",
+		 "GET /v1/checkpoints, POST /reviewmsg",
 		 host, readiness_port(r), c->readiness_ca);
 	return r;
 }

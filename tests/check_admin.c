@@ -51,6 +51,11 @@ void chain_get_stats(const struct chain *c, struct chain_stats *st)
 	*st = (struct chain_stats){.linked = 42, .checkpoints = 3};
 }
 
+const char *chain_refusal(const struct chain *c)
+{
+	return NULL;
+}
+
 bool db_connected(const struct db *d)
 {
 	return fake_db_up;

@@ -503,13 +503,14 @@ START_TEST(test_report_quarterly_in_a_browser)
 		1);
 	/* A school's page: its findings in plain words, its coaches and vehicles
 	 * counted, nobody named. */
-	snprintf(cmd, sizeof(cmd),
-		 "%s/tests/report_browser.sh --shots %s/build/report-shots"
-		 " %s/quality-2026Q3-S001.html 'Sample school 2026年第三季度培训质量'"
-		 " '近五个季度' '2025年第四季度' '2026年第三季度（本季度）' '教练员：在职 1 名'"
-		 " '未在主管部门登记的教练员：1 名' '未装终端 1 辆' '场外培训</strong> 1 条' '教练车未装终端</strong> 1 条'"
-		 " '87.5%%' >>%s/browser.log 2>&1",
-		 repo, repo, dir, work);
+	snprintf(
+		cmd, sizeof(cmd),
+		"%s/tests/report_browser.sh --shots %s/build/report-shots"
+		" %s/quality-2026Q3-S001.html 'Sample school 2026年第三季度培训质量'"
+		" '近五个季度' '2025年第四季度' '2026年第三季度（本季度）' '教练员：在职 1 名'"
+		" '未在主管部门登记的教练员：1 名' '未装终端 1 辆' '场外培训</strong> 1 条' '教练车未装终端</strong> 1 条'"
+		" '87.5%%' >>%s/browser.log 2>&1",
+		repo, repo, dir, work);
 	rc = system(cmd);
 	ck_assert_msg(rc == 0, "report_browser.sh failed on S001's page: see %s/browser.log", work);
 	ck_assert_int_eq(lines_in(dir, "quality-2026Q3-S001.html", "CREG000000000001"), 0);

@@ -23,6 +23,7 @@ static TCase *(*const topics[])(void) = {
 	tcase_cluster,	   /* cluster.c */
 	tcase_supervision, /* supervision.c */
 	tcase_evidence,	   /* evidence.c */
+	tcase_checkpoints, /* checkpoints.c */
 	tcase_hardening,   /* hardening.c */
 	tcase_abuse,	   /* abuse.c */
 	tcase_sql,	   /* sql.c */

@@ -3,6 +3,8 @@
  * the roles (docs/audit.md); the tcase "supervision".
  */
 #include "harness.h"
+#include "log.h"
+#include "merkle.h"
 #include "queries.h"
 
 #include <errno.h>
@@ -24,18 +26,35 @@ static void sv_start_hoursd(void)
 	snprintf(test_ci, sizeof(test_ci), "%s", saved);
 }
 
-/* Until every row is linked and the head is signed (10 s at most). */
+/* Until every row is in the log and its head is signed (10 s at most). */
 static void sv_chained(void)
 {
 	for (int i = 0; i < 200; i++) {
-		if (db_value("SELECT (NOT EXISTS (SELECT 1 FROM audit_pending)"
-			     " AND EXISTS (SELECT 1 FROM audit_checkpoint c JOIN audit_head h"
-			     " ON c.n = h.n))::int",
-			     NULL, NULL) == 1)
+		if (db_value(
+			    "SELECT (NOT EXISTS (SELECT 1 FROM audit_log_leaves("
+			    "(SELECT hi FROM audit_log_head), 9223372036854775807, false))"
+			    " AND EXISTS (SELECT 1 FROM audit_log_checkpoint c JOIN audit_log_head h"
+			    " ON c.n = h.n))::int",
+			    NULL, NULL) == 1)
 			return;
 		usleep(50000);
 	}
-	ck_abort_msg("the chain stage did not link and sign everything in 10 s");
+	ck_abort_msg("the chain stage did not log and sign everything in 10 s");
+}
+
+/* A line of hoursctl_run()'s last output has both a and b, in that order. */
+static bool sv_said_both(const char *a, const char *b)
+{
+	FILE *f = fopen(ctl_out, "r");
+	char line[4096];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, a);
+		found = p && strstr(p + strlen(a), b);
+	}
+	if (f)
+		fclose(f);
+	return found;
 }
 
 /* Two schools in two districts, a record each, a pushed packet. */
@@ -59,10 +78,11 @@ static void sv_two_districts(void)
 }
 
 /*
- * hoursd (as its own role) chains what a lesson stores and signs the
+ * hoursd (as its own role) logs what a lesson stores and signs the log's
  * head; verify is clean; then the superuser, triggers off, changes a
- * record, deletes a session event, inserts a record, alters a link and
- * deletes the checkpoints: verify names each, and exits 1.
+ * record, deletes a session event, inserts records (outside the old
+ * chain's era, and into a logged batch's transactions), alters a batch's
+ * root and deletes the checkpoints: verify names each, and exits 1.
  */
 START_TEST(test_chain_verify_names_tampering)
 {
@@ -71,14 +91,18 @@ START_TEST(test_chain_verify_names_tampering)
 	ck_assert_int_eq(out_value("records_ok"), 5);
 	sv_chained();
 	/* 5 records, 4 session events, 1 photo, 5 judgements */
-	ck_assert_int_eq(db_value("SELECT count(*) FROM audit_chain", NULL, NULL), 15);
+	ck_assert_int_eq(db_value("SELECT sum(size) FROM audit_batch", NULL, NULL), 15);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM audit_chain", NULL, NULL), 0);
 	static char page[1 << 17];
 	admin_get("/metrics", page, sizeof(page));
 	ck_assert_int_eq(metric(page, "hoursd_audit_links_total"), 15);
+	ck_assert_int_ge(metric(page, "hoursd_audit_batches_total"), 1);
 	ck_assert_int_ge(metric(page, "hoursd_audit_checkpoints_total"), 1);
 	ck_assert_int_eq(metric(page, "hoursd_audit_errors_total"), 0);
-	ck_assert_int_eq(sv_verify(NULL), 0);
-	ck_assert(sv_said("audit verify: clean (15 links"));
+	ck_assert_int_eq(metric(page, "hoursd_audit_checkpoints_refused_total"), 0);
+	ck_assert_int_eq(sv_verify("--max-age 60"), 0);
+	ck_assert(sv_said("audit verify: clean (0 links, "));
+	ck_assert(sv_said(" batches, 15 rows checked against their leaves"));
 	ck_assert(sv_said("signatures: 5 training records checked"));
 	char witness[700];
 	snprintf(witness, sizeof(witness), "%s/witness.txt", work);
@@ -89,37 +113,43 @@ START_TEST(test_chain_verify_names_tampering)
 			   " WHERE record_no = (SELECT min(record_no) FROM training_record)");
 	ck_assert_int_eq(sv_verify(NULL), 1);
 	ck_assert(sv_said("row: training_record"));
-	ck_assert(sv_said("changed since it was chained"));
+	ck_assert(sv_said("not as logged in batch"));
 
 	sv_behind_the_back("DELETE FROM session_event WHERE kind = 'coach_logout'");
 	ck_assert_int_eq(sv_verify(NULL), 1);
-	ck_assert(sv_said("\"kind\": \"coach_logout\""));
-	ck_assert(sv_said("the row is gone"));
+	ck_assert(sv_said("1 leaves whose row is gone (deleted)"));
 
-	sv_behind_the_back("INSERT INTO training_record SELECT * FROM training_record"
-			   " WHERE record_no = (SELECT max(record_no) FROM training_record)"
-			   " ON CONFLICT DO NOTHING");
-	sv_behind_the_back(
+	/* outside the log, and in a logged batch's transactions */
+	static const char forge[] =
 		"INSERT INTO training_record (terminal_id, record_no, record_time, student_no,"
 		" coach_no, class_id, course_code, part, mode, vehicle_class, upload_type,"
 		" record_status, max_speed_dkmh, mileage_dkm, lat_e6, lon_e6, fix_valid, verdict,"
-		" raw, raw_sha256) SELECT terminal_id, 'FORGED0001', record_time, student_no,"
+		" raw, raw_sha256, audit_xid) SELECT terminal_id, '%s', record_time, student_no,"
 		" coach_no, class_id, course_code, part, mode, vehicle_class, upload_type,"
 		" record_status, max_speed_dkmh, mileage_dkm, lat_e6, lon_e6, fix_valid, verdict,"
-		" '\\x1300', sha256('\\x1300') FROM training_record LIMIT 1");
+		" '\\x1300', sha256('\\x1300'), %s FROM training_record LIMIT 1";
+	char sql[1200];
+	snprintf(sql, sizeof(sql), forge, "FORGED0001", "NULL");
+	sv_behind_the_back(sql);
+	snprintf(sql, sizeof(sql), forge, "FORGED0002", "audit_xid");
+	sv_behind_the_back(sql);
 	ck_assert_int_eq(sv_verify(NULL), 1);
-	ck_assert(sv_said("\"record_no\": \"FORGED0001\""));
-	ck_assert(sv_said("not in the chain: inserted behind hoursd's back"));
+	ck_assert(
+		sv_said_both("\"record_no\": \"FORGED0001\"", "not in the chain: inserted behind"));
+	ck_assert(sv_said_both("\"record_no\": \"FORGED0002\"", "not as logged in batch"));
 	ck_assert(sv_said("record FORGED0001: raw is not a timing message"));
 
-	sv_behind_the_back("UPDATE audit_chain SET row_sha256 = sha256('x') WHERE n = 3");
+	sv_behind_the_back("UPDATE audit_batch SET root = sha256('x') WHERE n = 1");
 	ck_assert_int_eq(sv_verify(NULL), 1);
-	ck_assert(sv_said("chain: link 3 "));
+	ck_assert(sv_said("log: batch 1: its root is not the tree"));
 
-	sv_behind_the_back("DELETE FROM audit_checkpoint");
+	sv_behind_the_back("DELETE FROM audit_log_checkpoint");
+	ck_assert_int_eq(sv_verify(NULL), 1);
+	ck_assert(sv_said("log checkpoints: none stored"));
 	char words[800];
 	snprintf(words, sizeof(words), "--witness %s", witness);
 	ck_assert_int_eq(sv_verify(words), 1);
+	ck_assert(sv_said("log checkpoint k=1 of witness"));
 	ck_assert(sv_said("not in the database (deleted)"));
 }
 END_TEST
@@ -286,48 +316,98 @@ START_TEST(test_checkpoint_key_checked)
 }
 END_TEST
 
+/* The next batch as chain.sql read it, appended as hoursd's stage does; "t": appended. */
+static void sv_append_send(PGconn *c, const PGresult *r, char bufs[7][1 << 17])
+{
+	const char *hex = PQgetvalue(r, 0, CHAIN_DATA);
+	size_t len = strlen(hex) / 2, n = 0;
+	uint8_t *data = malloc(len + 1), prev[32], root[32], link[32];
+	ck_assert(merkle_unhex(hex, data, len));
+	uint8_t *leaves = merkle_leaves(data, len, &n);
+	free(data);
+	ck_assert_ptr_nonnull(leaves);
+	ck_assert(merkle_unhex(PQgetvalue(r, 0, CHAIN_HASH), prev, 32));
+	long long bn = strtoll(PQgetvalue(r, 0, CHAIN_N), NULL, 10) + 1;
+	ck_assert(merkle_root(leaves, n, root));
+	ck_assert(merkle_link(prev, bn, (long long)n, root, link));
+	snprintf(bufs[0], sizeof(bufs[0]), "%s", PQgetvalue(r, 0, CHAIN_N));
+	snprintf(bufs[1], sizeof(bufs[1]), "%s", PQgetvalue(r, 0, CHAIN_LO));
+	snprintf(bufs[2], sizeof(bufs[2]), "%s", PQgetvalue(r, 0, CHAIN_HI));
+	snprintf(bufs[3], sizeof(bufs[3]), "%zu", n);
+	ck_assert_uint_lt(64 * n, sizeof(bufs[4]));
+	hex_encode(bufs[4], leaves, 32 * n);
+	hex_encode(bufs[5], root, 32);
+	hex_encode(bufs[6], link, 32);
+	free(leaves);
+	const char *v[7] = {bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5], bufs[6]};
+	ck_assert_int_eq(PQsendQueryParams(c, sql_chain_append, 7, NULL, v, NULL, NULL, 0), 1);
+}
+
+/* One result of c, a row; its first value copied into out. */
+static PGresult *sv_result(PGconn *c)
+{
+	PGresult *r = PQgetResult(c), *end;
+	ck_assert_msg(r && PQresultStatus(r) == PGRES_TUPLES_OK, "chain: %s", PQerrorMessage(c));
+	while ((end = PQgetResult(c)) != NULL)
+		PQclear(end);
+	return r;
+}
+
 /*
- * Several appenders at once (as several hoursd instances): four
- * connections run the chain stage's statement together, again and again,
- * on 3000 queued records.  Every row is linked once, the links have no
- * gap, and the walk finds every hash on the one before.
+ * Several appenders at once (as several hoursd instances): ten times, 300
+ * records stored, then four connections run the chain stage's two
+ * statements together.  Each time one appends, the others find the head
+ * moved; the batches have no gap, hold every row once, and verify finds
+ * every tree, link and row as logged.
  */
 START_TEST(test_chain_concurrent_appenders)
 {
-	seed_minutes("S000000000000091", 3, 1, 3000, 3000, morning(2), 10, 10, "CC");
-	ck_assert_int_eq(db_value("SELECT count(*) FROM audit_pending", NULL, NULL), 3000);
 	enum { N = 4 };
 	PGconn *c[N];
+	static char bufs[N][7][1 << 17];
 	for (int i = 0; i < N; i++)
 		c[i] = db_connect(test_ci);
-	const char *limit[1] = {"250"};
 	for (int round = 0; round < 10; round++) {
+		char student[24];
+		snprintf(student, sizeof(student), "S0000000000009%02d", round % 100);
+		char pfx[3] = {'C', (char)('A' + round), '\0'};
+		seed_minutes(student, 3, 1, 300, 300, morning(2), 10, 10, pfx);
 		for (int i = 0; i < N; i++)
 			ck_assert_int_eq(
-				PQsendQueryParams(c[i], sql_chain, 1, NULL, limit, NULL, NULL, 0),
+				PQsendQueryParams(c[i], sql_chain, 0, NULL, NULL, NULL, NULL, 0),
 				1);
+		PGresult *next[N];
+		for (int i = 0; i < N; i++)
+			next[i] = sv_result(c[i]);
 		for (int i = 0; i < N; i++) {
-			PGresult *r;
-			while ((r = PQgetResult(c[i])) != NULL) {
-				ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "chain: %s",
-					      PQerrorMessage(c[i]));
-				PQclear(r);
-			}
+			sv_append_send(c[i], next[i], bufs[i]);
+			PQclear(next[i]);
 		}
+		int won = 0;
+		for (int i = 0; i < N; i++) {
+			PGresult *r = sv_result(c[i]);
+			won += PQgetvalue(r, 0, CHAIN_APPEND_APPENDED)[0] == 't';
+			PQclear(r);
+		}
+		ck_assert_int_eq(won, 1);
 	}
 	for (int i = 0; i < N; i++)
 		PQfinish(c[i]);
-	ck_assert_int_eq(db_value("SELECT count(*) FROM audit_pending", NULL, NULL), 0);
-	ck_assert_int_eq(db_value("SELECT count(*) FROM audit_chain", NULL, NULL), 3000);
-	ck_assert_int_eq(db_value("SELECT max(n) FROM audit_chain", NULL, NULL), 3000);
-	ck_assert_int_eq(db_value("SELECT count(DISTINCT key) FROM audit_chain", NULL, NULL), 3000);
-	ck_assert_int_eq(db_value("SELECT n FROM audit_head", NULL, NULL), 3000);
-	/* seeded records carry no real message: only their signatures are discrepancies */
-	ck_assert_int_eq(sv_verify(NULL), 1);
-	ck_assert(sv_said("chain: 3000 links walked"));
-	ck_assert(!sv_said("chain: link"));
+	ck_assert_int_eq(db_value("SELECT count(*) FROM audit_batch", NULL, NULL), 10);
+	ck_assert_int_eq(db_value("SELECT max(n) FROM audit_batch", NULL, NULL), 10);
+	ck_assert_int_eq(db_value("SELECT n FROM audit_log_head", NULL, NULL), 10);
+	ck_assert_int_eq(db_value("SELECT sum(size) FROM audit_batch", NULL, NULL),
+			 db_value("SELECT count(*) FROM audit_log_leaves(-1, 9223372036854775807,"
+				  " false)",
+				  NULL, NULL));
+	ck_assert_int_ge(db_value("SELECT sum(size) FROM audit_batch", NULL, NULL), 3000);
+	/* seeded records carry no real message: their signatures are discrepancies */
+	ck_assert_int_eq(sv_verify("--max-age 0"), 1);
+	ck_assert(sv_said("log: 10 batches, "));
+	ck_assert(!sv_said("log: batch"));
 	ck_assert(!sv_said("row: "));
-	ck_assert(sv_said("audit verify: 3000 discrepancies"));
+	ck_assert(sv_said("log checkpoints: none stored"));
+	ck_assert(sv_said("audit verify: 3001 discrepancies"));
 }
 END_TEST
 

@@ -1,8 +1,9 @@
--- chain.sql - one batch of the audit chain stage (src/chain.c): up to $1
--- rows queued in audit_pending appended to audit_chain, by
--- audit_chain_append() of migration 009 (the statement is there, in a
--- function that runs it with jit off; docs/audit.md says why the order
--- is safe with several instances).
--- Returns one row: links appended, and the head's number after them.
--- columns: linked, head
-SELECT linked, head_n AS head FROM audit_chain_append($1::int)
+-- chain.sql - what the next batch of the audit log takes (src/chain.c), by
+-- audit_log_next() of migration 015: the head's batch number and hash, the
+-- range [lo, hi) of transactions whose rows it takes, and their leaves'
+-- data in the log's order, each after its length (4 bytes; NULL or empty:
+-- none), in hex.  Read only: chain_append.sql appends the batch on the n
+-- read here.
+-- columns: n, hash, lo, hi, data
+SELECT n, encode(hash, 'hex') AS hash, lo, hi, encode(data, 'hex') AS data
+  FROM audit_log_next()

@@ -73,6 +73,23 @@ int audit_differences(const char *student_no, FILE *out);
 int verify_audit(const struct args *a);
 int verify_checkpoints(const struct args *a);
 
+/* evidence_verify.c: the Merkle log (migration 015) and its checkpoints */
+typedef struct evp_pkey_st EVP_PKEY;
+struct evidence_opts {
+	EVP_PKEY *key;	     /* the checkpoints' key; NULL: checkpoints not checked */
+	const char *key_id;  /* its id (checkpoint_key_id) */
+	const char *witness; /* a witness file; NULL: none */
+	long long max_age_s; /* the newest checkpoint at most this old; 0: any age */
+};
+struct evidence_result {
+	unsigned long problems;
+	long long batches, leaves, checkpoints;
+};
+/* Every discrepancy a line on out; false on a database error (said). */
+bool evidence_verify(const struct evidence_opts *o, FILE *out, struct evidence_result *r);
+/* The log's checkpoints as witness lines ("v2 k n head at key signature"). */
+bool evidence_export(FILE *f);
+
 /* findings.c, report.c: the notice's violations, the quarterly report */
 int findings_run(const struct args *a);
 int report_quarterly(const struct args *a);

@@ -308,24 +308,33 @@ static const struct verb verbs[] = {
 	 "                                   reads all but secrets, a district auditor the\n"
 	 "                                   schools of district D only, the liaison what\n"
 	 "                                   was pushed; F's first line is its password\n"},
-	{"audit", "verify", "", {"--from", "--to", "--school", "--key", "--witness"},
+	{"audit", "verify", "",
+	 {"--from", "--to", "--school", "--key", "--witness", "--max-age"},
 	 verify_audit,
 	 "  audit verify [--from TS] [--to TS] [--school CODE] [--key FILE] [--witness FILE]\n"
-	 "                                   re-walk the hash chain against the signed\n"
-	 "                                   checkpoints (FILE: the checkpoint key or its\n"
-	 "                                   public half, default audit.checkpoint_key of\n"
-	 "                                   -c), every row against its link, each record's\n"
+	 "               [--max-age S]\n"
+	 "                                   re-walk the old hash chain and the Merkle log\n"
+	 "                                   (every batch's tree, link and rows) against\n"
+	 "                                   the signed checkpoints (FILE: the checkpoint\n"
+	 "                                   key or its public half, default\n"
+	 "                                   audit.checkpoint_key of -c), each record's\n"
 	 "                                   and event's stored frame decoded again against\n"
 	 "                                   its row and its signature (the certificate in\n"
 	 "                                   force then), a frame stored twice, progress\n"
 	 "                                   against the records; a line per discrepancy\n"
-	 "                                   (exit 1 if any); --witness: a file of audit\n"
-	 "                                   checkpoints --export to hold the database to\n"},
+	 "                                   (exit 1 if any).  With a key: no checkpoint of\n"
+	 "                                   the log, a gap in their numbers, or the newest\n"
+	 "                                   older than S seconds (default 3 times\n"
+	 "                                   audit.checkpoint_interval_s of -c; 0: no limit)\n"
+	 "                                   is a discrepancy; --witness: a file of what\n"
+	 "                                   GET /v1/checkpoints served, of\n"
+	 "                                   audit.checkpoint_file or of audit checkpoints\n"
+	 "                                   --export to hold the database to\n"},
 	{"audit", "checkpoints", "", {"--export"}, verify_checkpoints,
 	 "  audit checkpoints [--export FILE]\n"
-	 "                                   the signed checkpoints of the chain; --export\n"
-	 "                                   writes them to FILE, a witness kept outside\n"
-	 "                                   the database\n"},
+	 "                                   the signed checkpoints of the old chain;\n"
+	 "                                   --export writes them and those of the log to\n"
+	 "                                   FILE, a witness kept outside the database\n"},
 	{"push", "list", "", {"--state", "--format"}, outbox_list,
 	 "  push list [--state S] [--format F]\n"
 	 "                                   the push outbox (S: pending, sending, done,\n"

@@ -136,8 +136,8 @@ static void check_witness(struct verify *v, const char *path, const struct check
 	unsigned long lineno = 0, seen = 0;
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
+		if (line[0] == '#' || line[0] == '\n' || strncmp(line, "v2 ", 3) == 0)
+			continue; /* v2: the log's (evidence_verify.c) */
 		struct checkpoint w = {0};
 		if (sscanf(line, "%lld %64s %lld %64s %1024s %31s", &w.n, w.head, &w.at, w.key_id,
 			   w.sig_hex, w.when) != 6) {
@@ -314,6 +314,7 @@ struct verify_opts {
 	const char *school;    /* a school code; NULL: every school */
 	EVP_PKEY *key;	       /* the checkpoints' key (its public half); NULL: none given */
 	const char *witness;   /* a file of `audit checkpoints --export`; NULL: none */
+	long long max_age_s;   /* the log's newest checkpoint at most this old; 0: any */
 };
 
 /* The school's id into id (24 bytes); false (said) when there is none, or on error. */
@@ -369,12 +370,14 @@ static int verify(const struct verify_opts *o, FILE *out)
 	verify_checkpoint_sigs(&v, cp, ncp, o->witness);
 	long long links = 0;
 	struct evidence_counts n;
+	struct evidence_opts eo = {v.key, v.key_id, o->witness, o->max_age_s};
+	struct evidence_result er;
 	bool ok = walk_chain(&v, cp, ncp, &links) && check_rows(&v, range) &&
-		  evidence_check(range, out, &n);
+		  evidence_verify(&eo, out, &er) && evidence_check(range, out, &n);
 	free(cp);
 	if (!ok)
 		return 1;
-	v.problems += n.problems;
+	v.problems += er.problems + n.problems;
 	fprintf(out, "signatures: %lu training records checked from their raw bytes\n", n.records);
 	fprintf(out,
 		"frames: %lu training records, %lu session events, %lu photos checked against "
@@ -387,8 +390,10 @@ static int verify(const struct verify_opts *o, FILE *out)
 		fprintf(out, "audit verify: %lu discrepancies\n", v.problems);
 		return 1;
 	}
-	fprintf(out, "audit verify: clean (%lld links, %d checkpoints, %lu records)\n", links, ncp,
-		n.records);
+	fprintf(out,
+		"audit verify: clean (%lld links, %lld batches of %lld rows, %d + %lld checkpoints, "
+		"%lu records)\n",
+		links, er.batches, er.leaves, ncp, er.checkpoints, n.records);
 	return 0;
 }
 
@@ -420,6 +425,22 @@ int verify_audit(const struct args *a)
 		.from = a->opt[0], .to = a->opt[1], .school = a->opt[2], .witness = a->opt[4]};
 	int rc;
 	time_t t;
+	if (a->opt[5]) {
+		char *end;
+		errno = 0;
+		o.max_age_s = strtoll(a->opt[5], &end, 10);
+		if (errno || end == a->opt[5] || *end || o.max_age_s < 0) {
+			fprintf(stderr,
+				"hoursctl: audit verify: --max-age %s: seconds, 0 or more\n",
+				a->opt[5]);
+			return 2;
+		}
+	} else if (cfg_path()) {
+		const struct hconf *c = cfg_get();
+		if (c == NULL)
+			return 1;
+		o.max_age_s = 3LL * c->audit_checkpoint_interval_s;
+	}
 	if ((o.from && !check_time("--from", o.from, &t)) ||
 	    (o.to && !check_time("--to", o.to, &t)))
 		return check_time_rc();
@@ -443,6 +464,10 @@ static bool export_checkpoints(const struct checkpoint *cp, int n, const char *p
 		for (int i = 0; i < n; i++)
 			fprintf(f, "%lld %s %lld %s %s %s\n", cp[i].n, cp[i].head, cp[i].at,
 				cp[i].key_id, cp[i].sig_hex, cp[i].when);
+	}
+	if (f && !evidence_export(f)) {
+		fclose(f);
+		return false;
 	}
 	if (f == NULL || fclose(f) != 0) {
 		fprintf(stderr, "hoursctl: audit checkpoints: %s: %s\n", path, strerror(errno));
