@@ -221,8 +221,8 @@ if command -v perf >/dev/null && perf record -q -o /dev/null -- true 2>/dev/null
 		kill -INT "$perf_pg"; wait "$perf_pg" || true
 		{
 			cat "$WORK/stages"
-			perf report -i "$WORK/perf-pg.data" -T --sort pid,sym --stdio 2>/dev/null | head -150
-		} >"$BENCH_PG_PROFILE"
+			perf report -i "$WORK/perf-pg.data" --sort pid,sym --stdio 2>/dev/null
+		} >"$BENCH_PG_PROFILE" || true
 	fi
 	hsplit=$(perf script -i "$WORK/perf.data" -F ip,sym,dso 2>>"$WORK/perf.log" | awk '
 		function done_sample() {
