@@ -242,13 +242,20 @@ rss=$(awk '/VmHWM/ {print $2}' "/proc/$HPID/status")
 
 # Half the measured rate, spread over the terminals: the latency target.
 half=$(calc "$rate / 2 / (2 * $NT)")
-half_p99s=() half_rates=() half_lag99s=()
+half_p99s=() half_rates=() half_lag99s=() half_cpus=() half_pg_ingests=() half_pg_judges=()
+half_pg_chains=()
 for r in $(seq 1 "$RUNS"); do
 	fresh_tables
+	c0=$(cpu_ticks "$HPID") s0=$(stage_ticks)
 	run_load "$WORK/half$r" "--rate $half"
-	read -r hrate _ hp99 _ < <(figures "$WORK/half$r")
+	c1=$(cpu_ticks "$HPID")
+	read -r hrate _ hp99 hok < <(figures "$WORK/half$r")
 	judged
 	chained
+	s2=$(stage_ticks) ok=$hok
+	half_cpus+=("$(calc "($c1 - $c0) * 1000000 / $tck / $ok")")
+	half_pg_ingests+=("$(us ingest)") half_pg_judges+=("$(us judge)")
+	half_pg_chains+=("$(us chain)")
 	half_p99s+=("$hp99") half_rates+=("$hrate") half_lag99s+=("$(lag_ms 0.99)")
 	printf 'half-rate run %d: %s records/s, ack p99 %s ms; judge lag p99 %s ms\n' "$r" \
 		"$hrate" "$hp99" "${half_lag99s[-1]}"
@@ -310,6 +317,9 @@ printf 'CPU per record:       hoursd %.1f us, PostgreSQL %.1f us (ingest, judge,
 printf 'PostgreSQL by stage:  ingest %.1f us, judge %.1f us, chain %.1f us, other %.1f us (WAL writer, checkpointer, this script) a record\n' \
 	"$(printf '%s\n' "${pg_ingests[@]}" | median)" "$(printf '%s\n' "${pg_judges[@]}" | median)" \
 	"$(printf '%s\n' "${pg_chains[@]}" | median)" "$(printf '%s\n' "${pg_others[@]}" | median)"
+printf 'CPU at half rate:     hoursd %.1f us; PostgreSQL ingest %.1f us, judge %.1f us, chain %.1f us a record (smaller batches)\n' \
+	"$(printf '%s\n' "${half_cpus[@]}" | median)" "$(printf '%s\n' "${half_pg_ingests[@]}" | median)" \
+	"$(printf '%s\n' "${half_pg_judges[@]}" | median)" "$(printf '%s\n' "${half_pg_chains[@]}" | median)"
 if [ -n "$hsplit" ]; then
 	read -r ft fv fr ns <<<"$hsplit"
 	printf 'hoursd by part:       TLS and framing %.1f us, verification %.1f us, the rest %.1f us a record (perf, %d samples of one more run)\n' \
