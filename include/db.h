@@ -44,12 +44,17 @@ void db_query(struct db *d, const char *sql, int n, const char *const *values, d
 /*
  * The same with the caller's parameters, not copied: they must live until
  * fn runs.  lengths and formats as PQsendQueryParams takes them (formats
- * 1: binary); any may be NULL.
+ * 1: binary); any may be NULL.  prepare: the statement is prepared on the
+ * connection at its first use and then only executed, planned once: for a
+ * statement whose best plan does not depend on its parameters' values
+ * (PostgreSQL keeps a generic plan after five runs when it costs no more),
+ * sent often enough that planning counts.
  */
 struct db_params {
 	int n;
 	const char *const *values;
 	const int *lengths, *formats;
+	bool prepare;
 };
 void db_query_params(struct db *d, const char *sql, const struct db_params *p, db_result_fn fn,
 		     void *arg);

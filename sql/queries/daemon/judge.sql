@@ -1,6 +1,7 @@
 -- judge.sql - one batch of the judge: what needs the whole database,
 -- decided for up to $1 records ingest accepted, in one statement (one
--- transaction) that also removes them from the queue.  Exactly once: the
+-- transaction) that also removes them from the queue.  hoursd writes
+-- judge.batch_max_rows in for $1 and prepares the statement (src/judge.c).  Exactly once: the
 -- queue rows are taken with SKIP LOCKED (several instances take disjoint
 -- batches) and deleted in the transaction that writes the decisions, so
 -- a batch that dies before its commit is taken again, whole.
