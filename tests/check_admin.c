@@ -124,8 +124,8 @@ static void fake_server(struct server *srv)
 
 /* ---- a parser of the text format, strict about what hoursd emits ---- */
 
-#define MAX_FAMILIES 128
-#define MAX_SAMPLES 256
+#define MAX_FAMILIES 256
+#define MAX_SAMPLES 1024
 
 struct sample {
 	char name[128];
