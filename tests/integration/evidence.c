@@ -6,38 +6,6 @@
 
 #include <errno.h>
 
-/* hoursd as the role ev_hoursd (its grants, not the owner's), checkpoints every second. */
-static void ev_start_hoursd(void)
-{
-	ck_assert_int_eq(hoursctl_run("role add hoursd ev_hoursd"), 0);
-	char saved[sizeof(test_ci)], tail[800];
-	snprintf(saved, sizeof(saved), "%s", test_ci);
-	int n = snprintf(test_ci, sizeof(test_ci), "%s user=ev_hoursd", saved);
-	ck_assert_int_lt(n, (int)sizeof(test_ci));
-	snprintf(tail, sizeof(tail),
-		 "audit:\n  chain_interval_ms: 100\n  checkpoint_key: %s/checkpoint.key\n"
-		 "  checkpoint_interval_s: 1\n",
-		 pki);
-	start_hoursd_tail(NULL, tail);
-	snprintf(test_ci, sizeof(test_ci), "%s", saved);
-}
-
-/* Until every row is in the audit log and its head is signed (10 s at most). */
-static void ev_chained(void)
-{
-	for (int i = 0; i < 200; i++) {
-		if (db_value(
-			    "SELECT (NOT EXISTS (SELECT 1 FROM audit_log_leaves("
-			    "(SELECT hi FROM audit_log_head), 9223372036854775807, false))"
-			    " AND EXISTS (SELECT 1 FROM audit_log_checkpoint c JOIN audit_log_head h"
-			    " ON c.n = h.n))::int",
-			    NULL, NULL) == 1)
-			return;
-		usleep(50000);
-	}
-	ck_abort_msg("the chain stage did not log and sign everything in 10 s");
-}
-
 /* The superuser's statement, the triggers on: hoursd's chain stage links what it inserts. */
 static void ev_superuser(const char *sql)
 {
@@ -57,10 +25,10 @@ static void ev_superuser(const char *sql)
  */
 START_TEST(test_forged_record_reusing_signed_bytes)
 {
-	ev_start_hoursd();
+	start_hoursd_as("ev_hoursd");
 	ck_assert_int_eq(termsim("term-" T1, T1, "--lesson 5 " PART3), 0);
 	ck_assert_int_eq(out_value("records_ok"), 5);
-	ev_chained();
+	wait_logged();
 	ck_assert_int_eq(sv_verify(NULL), 0);
 	ck_assert(sv_said("frames: 5 training records, 4 session events, 0 photos checked"));
 	ck_assert(sv_said("audit verify: clean"));
@@ -83,7 +51,7 @@ START_TEST(test_forged_record_reusing_signed_bytes)
 		" class_id, course_code, minutes, mileage_dkm, lat_e6, lon_e6, fix_valid,"
 		" verdict, reason, ext_serial, raw, signed FROM session_event"
 		" WHERE kind = 'coach_login'");
-	ev_chained();
+	wait_logged();
 	stop_hoursd();
 	ck_assert_int_eq(sv_verify(NULL), 1);
 	/* the chain and the rows hold: hoursd linked the copy itself */
@@ -109,9 +77,9 @@ END_TEST
  */
 START_TEST(test_changed_columns_named)
 {
-	ev_start_hoursd();
+	start_hoursd_as("ev_hoursd");
 	ck_assert_int_eq(termsim("term-" T1, T1, "--lesson 3 " PART3), 0);
-	ev_chained();
+	wait_logged();
 	stop_hoursd();
 	sv_behind_the_back("UPDATE training_record SET student_no = 'S000000000000999',"
 			   " mileage_dkm = mileage_dkm + 7, lat_e6 = lat_e6 + 1, gnss_time = NULL"
@@ -149,7 +117,7 @@ static void new_sign_cert(void)
  */
 START_TEST(test_replaced_certificate_keeps_old_records)
 {
-	ev_start_hoursd();
+	start_hoursd_as("ev_hoursd");
 	long long before = (long long)time(NULL) - 600;
 	ck_assert_int_eq(
 		termsim("term-" T2, T2,
@@ -186,7 +154,7 @@ START_TEST(test_replaced_certificate_keeps_old_records)
 			      (long long)time(NULL) + 130, PART3, work)),
 		0);
 	ck_assert_int_eq(records_of(T2, "accepted", NULL), 7);
-	ev_chained();
+	wait_logged();
 	stop_hoursd();
 	ck_assert_int_eq(sv_verify(NULL), 0);
 	ck_assert(sv_said("frames: 7 training records"));

@@ -644,3 +644,39 @@ void teardown(void)
 		waitpid(hoursd_pid, NULL, 0);
 	}
 }
+
+/*
+ * hoursd as the database role ROLE, made here with `hoursctl role add
+ * hoursd ROLE` (its grants, not the owner's), logging every 100 ms and
+ * signing a checkpoint every second.
+ */
+void start_hoursd_as(const char *role)
+{
+	ck_assert_int_eq(hoursctl_run("role add hoursd %s", role), 0);
+	char saved[sizeof(test_ci)], tail[800];
+	snprintf(saved, sizeof(saved), "%s", test_ci);
+	int n = snprintf(test_ci, sizeof(test_ci), "%s user=%s", saved, role);
+	ck_assert_int_lt(n, (int)sizeof(test_ci));
+	snprintf(tail, sizeof(tail),
+		 "audit:\n  chain_interval_ms: 100\n  checkpoint_key: %s/checkpoint.key\n"
+		 "  checkpoint_interval_s: 1\n",
+		 pki);
+	start_hoursd_tail(NULL, tail);
+	snprintf(test_ci, sizeof(test_ci), "%s", saved);
+}
+
+/* Until every row is in the audit log and its head is signed (10 s at most). */
+void wait_logged(void)
+{
+	for (int i = 0; i < 200; i++) {
+		if (db_value(
+			    "SELECT (NOT EXISTS (SELECT 1 FROM audit_log_leaves("
+			    "(SELECT hi FROM audit_log_head), 9223372036854775807, false))"
+			    " AND EXISTS (SELECT 1 FROM audit_log_checkpoint c JOIN audit_log_head h"
+			    " ON c.n = h.n))::int",
+			    NULL, NULL) == 1)
+			return;
+		usleep(50000);
+	}
+	ck_abort_msg("the chain stage did not log and sign everything in 10 s");
+}

@@ -113,6 +113,11 @@ void write_text(const char *path, const char *text);
 void write_config_tail(const char *extra, const char *tail);
 void start_hoursd_tail(const char *extra, const char *tail);
 void start_hoursd(const char *extra);
+/* hoursd as the database role ROLE (role add hoursd ROLE), the audit log's checkpoints every
+ * second. */
+void start_hoursd_as(const char *role);
+/* Until every row is in the audit log and its head is signed (10 s at most). */
+void wait_logged(void);
 void start_hoursd_plain(const char *tail);
 void stop_hoursd(void);
 int plain_connect(void);

@@ -10,38 +10,6 @@
 #include <errno.h>
 #include <stdarg.h>
 
-/* hoursd as the role sv_hoursd (its grants, not the owner's), checkpoints every second. */
-static void sv_start_hoursd(void)
-{
-	ck_assert_int_eq(hoursctl_run("role add hoursd sv_hoursd"), 0);
-	char saved[sizeof(test_ci)], tail[800];
-	snprintf(saved, sizeof(saved), "%s", test_ci);
-	int n = snprintf(test_ci, sizeof(test_ci), "%s user=sv_hoursd", saved);
-	ck_assert_int_lt(n, (int)sizeof(test_ci));
-	snprintf(tail, sizeof(tail),
-		 "audit:\n  chain_interval_ms: 100\n  checkpoint_key: %s/checkpoint.key\n"
-		 "  checkpoint_interval_s: 1\n",
-		 pki);
-	start_hoursd_tail(NULL, tail);
-	snprintf(test_ci, sizeof(test_ci), "%s", saved);
-}
-
-/* Until every row is in the log and its head is signed (10 s at most). */
-static void sv_chained(void)
-{
-	for (int i = 0; i < 200; i++) {
-		if (db_value(
-			    "SELECT (NOT EXISTS (SELECT 1 FROM audit_log_leaves("
-			    "(SELECT hi FROM audit_log_head), 9223372036854775807, false))"
-			    " AND EXISTS (SELECT 1 FROM audit_log_checkpoint c JOIN audit_log_head h"
-			    " ON c.n = h.n))::int",
-			    NULL, NULL) == 1)
-			return;
-		usleep(50000);
-	}
-	ck_abort_msg("the chain stage did not log and sign everything in 10 s");
-}
-
 /* A line of hoursctl_run()'s last output has both a and b, in that order. */
 static bool sv_said_both(const char *a, const char *b)
 {
@@ -86,10 +54,10 @@ static void sv_two_districts(void)
  */
 START_TEST(test_chain_verify_names_tampering)
 {
-	sv_start_hoursd();
+	start_hoursd_as("sv_hoursd");
 	ck_assert_int_eq(termsim("term-" T1, T1, "--lesson 5 --photo 3000 " PART3), 0);
 	ck_assert_int_eq(out_value("records_ok"), 5);
-	sv_chained();
+	wait_logged();
 	/* 5 records, 4 session events, 1 photo, 5 judgements */
 	ck_assert_int_eq(db_value("SELECT sum(size) FROM audit_batch", NULL, NULL), 15);
 	ck_assert_int_eq(db_value("SELECT count(*) FROM audit_chain", NULL, NULL), 0);

@@ -21,6 +21,7 @@
  */
 #include "hoursd.h"
 #include "quality.h"
+#include "common/html.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -76,28 +77,6 @@ static const char *const finding_words[][3] = {
 static const char *const quarter_zh[] = {"一", "二", "三", "四"};
 
 /* ---- text ---- */
-
-static void esc(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
-			fputc(*s, f);
-		}
-	}
-}
 
 /* 2026Q3 as 2026年第三季度 (zh) and 2026 Q3 (en); false when it is not one. */
 static bool quarter_words(const char *q, char *zh, size_t zl, char *en, size_t el)
@@ -210,13 +189,13 @@ static void page_head(FILE *f, const char *title_zh, const char *title_en)
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\n"
 		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 		   "<title>");
-	esc(f, title_zh);
+	html_text(f, title_zh);
 	fputs(" | ", f);
-	esc(f, title_en);
+	html_text(f, title_en);
 	fprintf(f, "</title>\n<style>\n%s</style></head><body>\n<header><h1>", style);
-	esc(f, title_zh);
+	html_text(f, title_zh);
 	fputs("</h1>\n<p class=\"en\" lang=\"en\">", f);
-	esc(f, title_en);
+	html_text(f, title_en);
 	fputs("</p></header>\n<main>\n", f);
 }
 
@@ -283,7 +262,7 @@ static void chart(FILE *f, json_t **order, size_t n, const struct figure *fg, in
 		"aria-labelledby=\"c%d c%d-d\"><desc id=\"c%d-d\">",
 		idx, fg->zh, fg->en, 44 * n + 4, idx, idx, idx);
 	for (size_t i = 0; i < n; i++) {
-		esc(f, json_string_value(json_object_get(order[i], "name")));
+		html_text(f, json_string_value(json_object_get(order[i], "name")));
 		fprintf(f, "：%s%s", shown(order[i], fg, b, sizeof(b)), i + 1 < n ? "；" : "。");
 	}
 	fputs("</desc>\n", f);
@@ -293,7 +272,7 @@ static void chart(FILE *f, json_t **order, size_t n, const struct figure *fg, in
 		w = w < 0 ? 0 : w > 240 ? 240 : w;
 		size_t y = 44 * i;
 		fprintf(f, "<text x=\"0\" y=\"%zu\" font-size=\"14\" fill=\"#1a1a1a\">", y + 15);
-		esc(f, json_string_value(json_object_get(order[i], "name")));
+		html_text(f, json_string_value(json_object_get(order[i], "name")));
 		fprintf(f,
 			"</text>\n<rect x=\"0\" y=\"%zu\" width=\"240\" height=\"18\" "
 			"fill=\"#f0f0f0\"/><rect x=\"0\" y=\"%zu\" width=\"%.1f\" height=\"18\" "
@@ -333,10 +312,10 @@ static void ranking(FILE *f, json_t **order, size_t n, const char *quarter, cons
 		fprintf(f, "</td><th scope=\"row\" id=\"r%zu\" headers=\"h-school\">", i);
 		if (code_ok(code)) {
 			fprintf(f, "<a href=\"quality-%s-%s.html\">", quarter, code);
-			esc(f, json_string_value(json_object_get(order[i], "name")));
+			html_text(f, json_string_value(json_object_get(order[i], "name")));
 			fputs("</a>", f);
 		} else {
-			esc(f, json_string_value(json_object_get(order[i], "name")));
+			html_text(f, json_string_value(json_object_get(order[i], "name")));
 		}
 		fputs("</th>", f);
 		for (size_t c = 0; c < ARRAY_SIZE(figures); c++) {
@@ -529,7 +508,7 @@ static void write_school(FILE *f, const json_t *s, const char *quarter)
 	snprintf(ten, sizeof(ten), "%s: training quality, %s", name ? name : "", qen);
 	page_head(f, tzh, ten);
 	fprintf(f, "<p><a href=\"quality-%s.html\">← 返回全部驾校</a> · 机构编号 ", quarter);
-	esc(f, json_string_value(json_object_get(s, "code")));
+	html_text(f, json_string_value(json_object_get(s, "code")));
 	fputs("</p>\n", f);
 	heading(f, "now", "本季度", "This quarter");
 	school_now(f, s);

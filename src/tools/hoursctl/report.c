@@ -12,6 +12,7 @@
 #include "findings.h"
 #include "quality.h"
 #include "common/csv.h"
+#include "common/html.h"
 #include "common/pgq.h"
 #include "common/progress.h"
 #include "queries.h"
@@ -299,28 +300,6 @@ static void write_quality_csv(const json_t *schools, FILE *f)
 		for (size_t c = 0; c < ARRAY_SIZE(quality_cols); c++)
 			csv_write(f, quality_value(s, quality_cols[c][0], b, sizeof(b)),
 				  c + 1 == ARRAY_SIZE(quality_cols));
-	}
-}
-
-static void html_text(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
-			fputc(*s, f);
-		}
 	}
 }
 
