@@ -15,6 +15,8 @@
  */
 #include "harness.h"
 
+#include <unistd.h>
+
 /* T2's lesson of 3 minutes at t0, the same bytes each time, and what else is given. */
 static int lesson_t2(long long t0, const char *more)
 {
@@ -220,6 +222,7 @@ START_TEST(test_copies_in_concurrent_batches)
 	pid_t pid[2];
 	for (int k = 0; k < 2; k++) {
 		snprintf(files[k], sizeof(files[k]), "%s/records-%d", work, k);
+		unlink(files[k]); /* termsim appends; the suite runs twice in one WORK */
 		pid[k] = termsim_start("term-" T2, T2,
 				       words("--lesson 2 %s --sign-key %s/sign-rsa-" T2 ".key"
 					     " --resume --no-logout --record-start %lld --rate 0.4"
