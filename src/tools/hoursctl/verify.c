@@ -16,6 +16,7 @@
 #include "hoursd.h"
 #include "hoursctl.h"
 #include "common/cfg.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "common/progress.h"
 #include "evidence.h"
@@ -484,18 +485,25 @@ int verify_checkpoints(const struct args *a)
 	int n = 0;
 	if (pgq_conn() == NULL)
 		return 1;
+	if (a->opt[0] == NULL) {
+		/* text: the key's first 16 digits; csv and json: every digit */
+		static const struct pgq_col cols[] = {
+			{"n", AUDIT_CHECKPOINT_LIST_N, 10, 0},
+			{"signed at (UTC)", AUDIT_CHECKPOINT_LIST_SIGNED_ISO, 20, 0},
+			{"key", AUDIT_CHECKPOINT_LIST_KEY_ID, 16, PGQ_CUT},
+			{"head", AUDIT_CHECKPOINT_LIST_HEAD, 0, 0},
+		};
+		PGresult *r = pgq_query(sql_audit_checkpoint_list, 0, NULL);
+		if (r == NULL)
+			return 1;
+		out_table(stdout, r, cols, ARRAY_SIZE(cols));
+		PQclear(r);
+		return 0;
+	}
 	struct checkpoint *cp = load_checkpoints(&n);
 	if (cp == NULL)
 		return 1;
-	bool ok = true;
-	if (a->opt[0]) {
-		ok = export_checkpoints(cp, n, a->opt[0]);
-	} else {
-		printf("%-10s %-20s %-16s %s\n", "n", "signed at (UTC)", "key", "head");
-		for (int i = 0; i < n; i++)
-			printf("%-10lld %-20s %.16s %s\n", cp[i].n, cp[i].when, cp[i].key_id,
-			       cp[i].head);
-	}
+	bool ok = export_checkpoints(cp, n, a->opt[0]);
 	free(cp);
 	return ok ? 0 : 1;
 }
