@@ -271,6 +271,17 @@ START_TEST(test_output_bad_arguments)
 		{"student add S000000000000031 --school S001 --class C1 --enrolled 2026-02-30", 2,
 		 "enrolment date: YYYY-MM-DD expected"},
 		{"report quarterly 2026Q7 --out /nonexistent", 2, "not a quarter"},
+		{"findings --from '2026-07-01' --to '2026-01-01'", 2, "--to is before --from"},
+		{"audit verify --from '2026-07-01' --to '2026-01-01'", 2, "--to is before --from"},
+		{"recompute S999999999999999", 1, "recompute: no student S999999999999999"},
+		{"explain S999999999999999", 1, "explain: no student S999999999999999"},
+		{"terminal commands abc", 2, "is not a terminal number"},
+		{"backfill show NOPE", 1, "no form NOPE"},
+		{"push retry 00000000-0000-0000-0000-000000000000", 1, "no packet"},
+		{"coach retire C999999999999999", 1, "no coach C999999999999999"},
+		{"vehicle unbind 13999999999", 1, "no terminal 13999999999"},
+		{"audit verify --school NOPE", 1, "no school NOPE"},
+		{"role add wizard x", 2, "KIND is hoursd, auditor, district-auditor or liaison"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		int rc = hoursctl_run("%s", bad[i].cmd);

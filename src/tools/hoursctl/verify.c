@@ -425,7 +425,7 @@ int verify_audit(const struct args *a)
 	struct verify_opts o = {
 		.from = a->opt[0], .to = a->opt[1], .school = a->opt[2], .witness = a->opt[4]};
 	int rc;
-	time_t t;
+	time_t t = 0;
 	if (a->opt[5]) {
 		char *end;
 		errno = 0;
@@ -442,9 +442,14 @@ int verify_audit(const struct args *a)
 			return 1;
 		o.max_age_s = 3LL * c->audit_checkpoint_interval_s;
 	}
+	time_t to = 0;
 	if ((o.from && !check_time("--from", o.from, &t)) ||
-	    (o.to && !check_time("--to", o.to, &t)))
+	    (o.to && !check_time("--to", o.to, &to)))
 		return check_time_rc();
+	if (o.from && o.to && to < t) {
+		fprintf(stderr, "hoursctl: audit verify: --to is before --from\n");
+		return 2;
+	}
 	if (o.school && !check_label("school code", o.school, 64))
 		return 2;
 	o.key = verify_key(a->opt[3], &rc);
