@@ -281,6 +281,8 @@ START_TEST(test_output_bad_arguments)
 		{"coach retire C999999999999999", 1, "no coach C999999999999999"},
 		{"vehicle unbind 13999999999", 1, "no terminal 13999999999"},
 		{"audit verify --school NOPE", 1, "no school NOPE"},
+
+		{"audit verify --witness /dev/null", 2, "--witness needs the checkpoints' key"},
 		{"role add wizard x", 2, "KIND is hoursd, auditor, district-auditor or liaison"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -295,6 +297,13 @@ START_TEST(test_output_bad_arguments)
 			      bad[i].cmd);
 		ck_assert_msg(count_lines_in(ctl_out, "") == 0, "%s: printed a table", bad[i].cmd);
 	}
+	/* With the key, a witness that cannot be read: one line, exit 1, nothing checked. */
+	ck_assert_int_eq(
+		hoursctl_run("audit verify --key %s/checkpoint.pub --witness /nonexistent", pki),
+		1);
+	ck_assert_int_eq(count_lines_in(ctl_err, ""), 1);
+	ck_assert_int_eq(count_lines_in(ctl_err, "--witness /nonexistent: No such file"), 1);
+	ck_assert_int_eq(count_lines_in(ctl_out, ""), 0);
 	/* What exists is still listed. */
 	ck_assert_int_eq(hoursctl_run("site list S001"), 0);
 	ck_assert_int_eq(hoursctl_run("student list --school S001"), 0);

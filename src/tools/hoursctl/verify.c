@@ -455,7 +455,26 @@ int verify_audit(const struct args *a)
 	o.key = verify_key(a->opt[3], &rc);
 	if (rc)
 		return rc;
-	rc = pgq_conn() ? verify(&o, stdout) : 1;
+	if (o.witness && o.key == NULL) {
+		fprintf(stderr, "hoursctl: audit verify: --witness needs the checkpoints' key to "
+				"check it with (--key FILE, or audit.checkpoint_key of -c FILE)\n");
+		return 2;
+	}
+	if (pgq_conn() == NULL) {
+		EVP_PKEY_free(o.key);
+		return 1;
+	}
+	/* An unreadable witness fails before anything is checked, not as a discrepancy. */
+	FILE *w = o.witness ? fopen(o.witness, "r") : NULL;
+	if (o.witness && w == NULL) {
+		fprintf(stderr, "hoursctl: audit verify: --witness %s: %s\n", o.witness,
+			strerror(errno));
+		EVP_PKEY_free(o.key);
+		return 1;
+	}
+	if (w)
+		fclose(w);
+	rc = verify(&o, stdout);
 	EVP_PKEY_free(o.key);
 	return rc;
 }
