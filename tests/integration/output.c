@@ -189,6 +189,128 @@ START_TEST(test_output_time_zone_rule)
 }
 END_TEST
 
+/*
+ * audit checkpoints --format: the old chain's checkpoints (closed by the
+ * log's migration, so stored here as a database of that time held them)
+ * in text as before, in csv and in json with the whole key.
+ */
+START_TEST(test_output_audit_checkpoints)
+{
+	ck_assert_int_eq(hoursctl_run("audit checkpoints --format json"), 0);
+	json_t *a = json_out("audit checkpoints");
+	ck_assert_int_eq(json_array_size(a), 0);
+	json_decref(a);
+	PGconn *c = db_connect(test_ci);
+	db_exec(c, "INSERT INTO audit_checkpoint (n, head, signed_at, key_sha256, signature)"
+		   " SELECT g, sha256(g::text::bytea), '2026-11-30 16:00:00+00'::timestamptz"
+		   " + g * interval '1 minute', sha256('key'::bytea), '\\x00'"
+		   " FROM generate_series(1, 2) g");
+	PQfinish(c);
+	ck_assert_int_eq(hoursctl_run("audit checkpoints"), 0);
+	ck_assert_int_eq(count_lines_in(ctl_out, "signed at (UTC)"), 1);
+	ck_assert_int_eq(count_lines_in(ctl_out, "2026-11-30T16:02:00Z"), 1);
+	ck_assert_int_eq(hoursctl_run("audit checkpoints --format csv"), 0);
+	ck_assert_int_eq(count_lines_in(ctl_out, "n,signed_at,key,head"), 1);
+	ck_assert_int_eq(count_lines_in(ctl_out, "1,2026-11-30T16:01:00Z,"), 1);
+	ck_assert_int_eq(hoursctl_run("audit checkpoints --format json"), 0);
+	a = json_out("audit checkpoints");
+	ck_assert_int_eq(json_array_size(a), 2);
+	json_t *o = json_array_get(a, 1);
+	ck_assert(json_is_integer(json_object_get(o, "n")));
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "n")), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "signed_at")),
+			 "2026-11-30T16:02:00Z");
+	/* the whole key id, not the 16 digits of the text columns */
+	ck_assert_int_eq(strlen(json_string_value(json_object_get(o, "key"))), 64);
+	ck_assert_int_eq(strlen(json_string_value(json_object_get(o, "head"))), 64);
+	json_decref(a);
+	ck_assert_int_eq(hoursctl_run("audit checkpoints --format xml"), 2);
+	ck_assert_int_eq(count_lines_in(ctl_err, "--format is text, csv or json, not \"xml\""), 1);
+}
+END_TEST
+
+/*
+ * Bad arguments: every one a line on standard error and exit 2 (usage:
+ * a bad number, date, state or quarter) or 1 (the thing named does not
+ * exist), never a raw SQL error, never an empty list and exit 0.
+ */
+START_TEST(test_output_bad_arguments)
+{
+	static const struct {
+		const char *cmd;
+		int rc;
+		const char *said;
+	} bad[] = {
+		{"site list NOPE", 1, "site list: no school NOPE"},
+		{"student list --school NOPE", 1, "student list: no school NOPE"},
+		{"coach list --school NOPE", 1, "coach list: no school NOPE"},
+		{"vehicle list --school NOPE", 1, "vehicle list: no school NOPE"},
+		{"findings --school NOPE", 1, "no school"},
+		{"schedule list --student S999999999999999", 1,
+		 "schedule list: no student S999999999999999"},
+		{"terminal commands 13999999999", 1, "terminal commands: no terminal"},
+		{"student show S999999999999999", 1, "no student S999999999999999"},
+		{"coach show C999999999999999", 1, "no coach C999999999999999"},
+		{"vehicle show 沪Z99999", 1, "no vehicle"},
+		{"terminal disable 13999999999", 1, "no terminal"},
+		{"terminal assign 13800000001 NOPE", 1, "no school NOPE"},
+		{"school set-district NOPE 310101", 1, "no school NOPE"},
+		{"schedule list --day 2026-13-45", 2, "--day"},
+		{"schedule list --day tomorrow", 2, "--day"},
+		{"backfill list --state lost", 2, "--state"},
+		{"push list --state lost", 2, "--state"},
+		{"push show not-a-uuid", 2, "a packet id is a UUID"},
+		{"terminal photo 13800000001 --channel many", 2, "--channel"},
+		{"terminal photo 13800000001 --size 999", 2, "--size"},
+		{"terminal fetch-records 13800000001 --from '2026-12-08 08:00' --to "
+		 "'2026-12-08 09:00' --count -1",
+		 2, "--count"},
+		{"terminal fetch-records 13800000001 --from sometime --to '2026-12-08 09:00'", 2,
+		 "--from: not a timestamp"},
+		{"findings --to 2026-02-30", 2, "--to: not a timestamp"},
+		{"student add S000000000000031 --school S001 --class C1 --enrolled 2026-02-30", 2,
+		 "enrolment date: YYYY-MM-DD expected"},
+		{"report quarterly 2026Q7 --out /nonexistent", 2, "not a quarter"},
+		{"findings --from '2026-07-01' --to '2026-01-01'", 2, "--to is before --from"},
+		{"audit verify --from '2026-07-01' --to '2026-01-01'", 2, "--to is before --from"},
+		{"recompute S999999999999999", 1, "recompute: no student S999999999999999"},
+		{"explain S999999999999999", 1, "explain: no student S999999999999999"},
+		{"terminal commands abc", 2, "is not a terminal number"},
+		{"backfill show NOPE", 1, "no form NOPE"},
+		{"push retry 00000000-0000-0000-0000-000000000000", 1, "no packet"},
+		{"coach retire C999999999999999", 1, "no coach C999999999999999"},
+		{"vehicle unbind 13999999999", 1, "no terminal 13999999999"},
+		{"audit verify --school NOPE", 1, "no school NOPE"},
+
+		{"audit verify --witness /dev/null", 2, "--witness needs the checkpoints' key"},
+		{"role add wizard x", 2, "KIND is hoursd, auditor, district-auditor or liaison"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		int rc = hoursctl_run("%s", bad[i].cmd);
+		ck_assert_msg(rc == bad[i].rc, "%s: exit %d, not %d; see %s", bad[i].cmd, rc,
+			      bad[i].rc, ctl_err);
+		ck_assert_msg(count_lines_in(ctl_err, "") == 1, "%s: not one line: see %s",
+			      bad[i].cmd, ctl_err);
+		ck_assert_msg(count_lines_in(ctl_err, bad[i].said) == 1, "%s: no \"%s\" in %s",
+			      bad[i].cmd, bad[i].said, ctl_err);
+		ck_assert_msg(count_lines_in(ctl_err, "ERROR:") == 0, "%s: a raw SQL error",
+			      bad[i].cmd);
+		ck_assert_msg(count_lines_in(ctl_out, "") == 0, "%s: printed a table", bad[i].cmd);
+	}
+	/* With the key, a witness that cannot be read: one line, exit 1, nothing checked. */
+	ck_assert_int_eq(
+		hoursctl_run("audit verify --key %s/checkpoint.pub --witness /nonexistent", pki),
+		1);
+	ck_assert_int_eq(count_lines_in(ctl_err, ""), 1);
+	ck_assert_int_eq(count_lines_in(ctl_err, "--witness /nonexistent: No such file"), 1);
+	ck_assert_int_eq(count_lines_in(ctl_out, ""), 0);
+	/* What exists is still listed. */
+	ck_assert_int_eq(hoursctl_run("site list S001"), 0);
+	ck_assert_int_eq(hoursctl_run("student list --school S001"), 0);
+	ck_assert_int_eq(hoursctl_run("terminal commands 13800000001"), 0);
+}
+END_TEST
+
 /* Secrets from files: the PKCS#12's password off the command line. */
 START_TEST(test_output_p12_pass_file)
 {
@@ -268,5 +390,7 @@ TCase *tcase_output(void)
 	tcase_add_test(tc, test_output_time_zone_rule);
 	tcase_add_test(tc, test_output_p12_pass_file);
 	tcase_add_test(tc, test_output_import_checks);
+	tcase_add_test(tc, test_output_audit_checkpoints);
+	tcase_add_test(tc, test_output_bad_arguments);
 	return tc;
 }

@@ -105,7 +105,7 @@ static void print_reviews(const PGresult *w, FILE *out)
 }
 
 /* Whether anything at all is known of the student; false (said) when not, or on error. */
-static bool student_known(const char *const v[1])
+static bool student_known(const char *cmd, const char *const v[1])
 {
 	PGresult *k = pgq_query(sql_audit_student_known, 1, v);
 	if (k == NULL)
@@ -114,9 +114,9 @@ static bool student_known(const char *const v[1])
 	PQclear(k);
 	if (!known)
 		fprintf(stderr,
-			"hoursctl: explain: no student %s: no training record, progress, "
+			"hoursctl: %s: no student %s: no training record, progress, "
 			"enrolment or licence held\n",
-			v[0]);
+			cmd, v[0]);
 	return known;
 }
 
@@ -128,7 +128,7 @@ static bool student_known(const char *const v[1])
 static int explain(const char *student_no, FILE *out)
 {
 	const char *v[1] = {student_no};
-	if (!student_known(v))
+	if (!student_known("explain", v))
 		return 1;
 	PGresult *p = pgq_query(sql_audit_progress, 1, v);
 	PGresult *r = p ? pgq_query(sql_audit_rejected, 1, v) : NULL;
@@ -312,6 +312,9 @@ int audit_differences(const char *student_no, FILE *out)
 int audit_recompute(const struct args *a)
 {
 	if (pgq_conn() == NULL)
+		return 1;
+	const char *v[1] = {a->pos[0]};
+	if (v[0] && !student_known("recompute", v))
 		return 1;
 	return audit_differences(a->pos[0], stdout) == 0 ? 0 : 1;
 }

@@ -88,3 +88,18 @@ int check_time_rc(void)
 {
 	return pgq_status() ? pgq_status() : 2;
 }
+
+bool check_known(const char *cmd, const char *kind, const char *key)
+{
+	if (key == NULL)
+		return true;
+	const char *v[2] = {kind, key};
+	PGresult *r = pgq_query(sql_named_known, 2, v);
+	if (r == NULL)
+		return false;
+	bool known = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, NAMED_KNOWN_KNOWN), "t") == 0;
+	PQclear(r);
+	if (!known)
+		fprintf(stderr, "hoursctl: %s: no %s %s\n", cmd, kind, key);
+	return known;
+}

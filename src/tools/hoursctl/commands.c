@@ -146,6 +146,8 @@ int commands_list(const struct args *a)
 	if (number)
 		jt808_phone_norm(number, n);
 	const char *v[1] = {number ? n : NULL};
+	if (!check_known("terminal commands", "terminal", v[0]))
+		return 1;
 	PGresult *r = pgq_query(sql_terminal_command_list, 1, v);
 	if (r == NULL)
 		return 1;

@@ -284,10 +284,14 @@ int findings_run(const struct args *a)
 	if (!findings_limits(&q.lim))
 		return 1;
 	/* The times as every command reads them (check.c): a bad one is a usage error. */
-	time_t t;
-	if ((q.from && !check_time("--from", q.from, &t)) ||
-	    (q.to && !check_time("--to", q.to, &t)))
+	time_t from = 0, to = 0;
+	if ((q.from && !check_time("--from", q.from, &from)) ||
+	    (q.to && !check_time("--to", q.to, &to)))
 		return check_time_rc();
+	if (q.from && q.to && to < from) {
+		fprintf(stderr, "hoursctl: findings: --to is before --from\n");
+		return 2;
+	}
 	if (q.school && !school_known(q.school))
 		return 1;
 	return pgq_conn() ? print(&q, format, stdout) : 1;

@@ -141,5 +141,12 @@ bool check_uint(const char *name, const char *v, unsigned long lo, unsigned long
 bool check_time(const char *name, const char *v, time_t *out);
 /* The exit status after check_time() failed: the database's when it was not reached, else 2. */
 int check_time_rc(void);
+/*
+ * Whether the school (by code), student (by number) or terminal (by
+ * number, normalised) a list's filter names exists; NULL: no filter, true.
+ * False, said in one line for cmd, when it does not or on an error: the
+ * command exits 1 rather than print an empty list.
+ */
+bool check_known(const char *cmd, const char *kind, const char *key);
 
 #endif

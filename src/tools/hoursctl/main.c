@@ -330,11 +330,12 @@ static const struct verb verbs[] = {
 	 "                                   GET /v1/checkpoints served, of\n"
 	 "                                   audit.checkpoint_file or of audit checkpoints\n"
 	 "                                   --export to hold the database to\n"},
-	{"audit", "checkpoints", "", {"--export"}, verify_checkpoints,
-	 "  audit checkpoints [--export FILE]\n"
-	 "                                   the signed checkpoints of the old chain;\n"
-	 "                                   --export writes them and those of the log to\n"
-	 "                                   FILE, a witness kept outside the database\n"},
+	{"audit", "checkpoints", "", {"--export", "--format"}, verify_checkpoints,
+	 "  audit checkpoints [--export FILE] [--format F]\n"
+	 "                                   the signed checkpoints of the old chain (F:\n"
+	 "                                   text, csv or json); --export writes them and\n"
+	 "                                   those of the log to FILE, a witness kept\n"
+	 "                                   outside the database\n"},
 	{"push", "list", "", {"--state", "--format"}, outbox_list,
 	 "  push list [--state S] [--format F]\n"
 	 "                                   the push outbox (S: pending, sending, done,\n"

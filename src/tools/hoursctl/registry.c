@@ -276,6 +276,8 @@ int registry_coach_list(const struct args *a)
 		{"status", COACH_LIST_STATUS, 8, 0},   {"minutes 90d", COACH_LIST_MINUTES, 0, 0},
 	};
 	const char *v[1] = {a->opt[0]};
+	if (!check_known("coach list", "school", a->opt[0]))
+		return 1;
 	PGresult *r = pgq_query(sql_coach_list, 1, v);
 	if (r == NULL)
 		return 1;
@@ -552,6 +554,8 @@ int registry_vehicle_list(const struct args *a)
 		{"status", VEHICLE_LIST_STATUS, 0, 0},
 	};
 	const char *v[1] = {a->opt[0]};
+	if (!check_known("vehicle list", "school", a->opt[0]))
+		return 1;
 	PGresult *r = pgq_query(sql_vehicle_list, 1, v);
 	if (r == NULL)
 		return 1;

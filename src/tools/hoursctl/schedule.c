@@ -176,6 +176,8 @@ int schedule_list(const struct args *a)
 		return 2;
 	}
 	const char *v[2] = {a->opt[0], day};
+	if (!check_known("schedule list", "student", a->opt[0]))
+		return 1;
 	PGresult *r = pgq_query(sql_schedule_list, 2, v);
 	if (r == NULL)
 		return 1;

@@ -150,6 +150,8 @@ int schools_site_list(const struct args *a)
 		{"points", SITE_LIST_POINTS, 8, 0}, {"updated", SITE_LIST_UPDATED, 0, 0},
 	};
 	const char *v[1] = {a->pos[0]};
+	if (!check_known("site list", "school", a->pos[0]))
+		return 1;
 	PGresult *r = pgq_query(sql_site_list, 1, v);
 	if (r == NULL)
 		return 1;

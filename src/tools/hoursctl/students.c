@@ -302,6 +302,8 @@ int students_list(const struct args *a)
 		{"forms", STUDENT_LIST_FORMS, 0, 0},
 	};
 	const char *v[1] = {a->opt[0]};
+	if (!check_known("student list", "school", a->opt[0]))
+		return 1;
 	PGresult *r = pgq_query(sql_student_list, 1, v);
 	if (r == NULL)
 		return 1;

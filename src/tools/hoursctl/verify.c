@@ -16,6 +16,7 @@
 #include "hoursd.h"
 #include "hoursctl.h"
 #include "common/cfg.h"
+#include "common/out.h"
 #include "common/pgq.h"
 #include "common/progress.h"
 #include "evidence.h"
@@ -424,7 +425,7 @@ int verify_audit(const struct args *a)
 	struct verify_opts o = {
 		.from = a->opt[0], .to = a->opt[1], .school = a->opt[2], .witness = a->opt[4]};
 	int rc;
-	time_t t;
+	time_t t = 0;
 	if (a->opt[5]) {
 		char *end;
 		errno = 0;
@@ -441,15 +442,39 @@ int verify_audit(const struct args *a)
 			return 1;
 		o.max_age_s = 3LL * c->audit_checkpoint_interval_s;
 	}
+	time_t to = 0;
 	if ((o.from && !check_time("--from", o.from, &t)) ||
-	    (o.to && !check_time("--to", o.to, &t)))
+	    (o.to && !check_time("--to", o.to, &to)))
 		return check_time_rc();
+	if (o.from && o.to && to < t) {
+		fprintf(stderr, "hoursctl: audit verify: --to is before --from\n");
+		return 2;
+	}
 	if (o.school && !check_label("school code", o.school, 64))
 		return 2;
 	o.key = verify_key(a->opt[3], &rc);
 	if (rc)
 		return rc;
-	rc = pgq_conn() ? verify(&o, stdout) : 1;
+	if (o.witness && o.key == NULL) {
+		fprintf(stderr, "hoursctl: audit verify: --witness needs the checkpoints' key to "
+				"check it with (--key FILE, or audit.checkpoint_key of -c FILE)\n");
+		return 2;
+	}
+	if (pgq_conn() == NULL) {
+		EVP_PKEY_free(o.key);
+		return 1;
+	}
+	/* An unreadable witness fails before anything is checked, not as a discrepancy. */
+	FILE *w = o.witness ? fopen(o.witness, "r") : NULL;
+	if (o.witness && w == NULL) {
+		fprintf(stderr, "hoursctl: audit verify: --witness %s: %s\n", o.witness,
+			strerror(errno));
+		EVP_PKEY_free(o.key);
+		return 1;
+	}
+	if (w)
+		fclose(w);
+	rc = verify(&o, stdout);
 	EVP_PKEY_free(o.key);
 	return rc;
 }
@@ -484,18 +509,25 @@ int verify_checkpoints(const struct args *a)
 	int n = 0;
 	if (pgq_conn() == NULL)
 		return 1;
+	if (a->opt[0] == NULL) {
+		/* text: the key's first 16 digits; csv and json: every digit */
+		static const struct pgq_col cols[] = {
+			{"n", AUDIT_CHECKPOINT_LIST_N, 10, 0},
+			{"signed at (UTC)", AUDIT_CHECKPOINT_LIST_SIGNED_ISO, 20, 0},
+			{"key", AUDIT_CHECKPOINT_LIST_KEY_ID, 16, PGQ_CUT},
+			{"head", AUDIT_CHECKPOINT_LIST_HEAD, 0, 0},
+		};
+		PGresult *r = pgq_query(sql_audit_checkpoint_list, 0, NULL);
+		if (r == NULL)
+			return 1;
+		out_table(stdout, r, cols, ARRAY_SIZE(cols));
+		PQclear(r);
+		return 0;
+	}
 	struct checkpoint *cp = load_checkpoints(&n);
 	if (cp == NULL)
 		return 1;
-	bool ok = true;
-	if (a->opt[0]) {
-		ok = export_checkpoints(cp, n, a->opt[0]);
-	} else {
-		printf("%-10s %-20s %-16s %s\n", "n", "signed at (UTC)", "key", "head");
-		for (int i = 0; i < n; i++)
-			printf("%-10lld %-20s %.16s %s\n", cp[i].n, cp[i].when, cp[i].key_id,
-			       cp[i].head);
-	}
+	bool ok = export_checkpoints(cp, n, a->opt[0]);
 	free(cp);
 	return ok ? 0 : 1;
 }
