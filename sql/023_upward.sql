@@ -31,7 +31,10 @@ CREATE TABLE upward_item (
 	last_error    text
 );
 CREATE INDEX upward_item_open ON upward_item (id) WHERE state IN ('pending', 'sending');
-INSERT INTO audit_liaison_table VALUES ('upward_item');
+-- The coach's identity card goes in clear in /coach's body (from the
+-- secret coach_identity): the body is read by hoursd's role only.
+INSERT INTO audit_secret (tbl, col, why) VALUES
+	('upward_item', 'body', 'a coach''s identity card in clear, as sent upward');
 
 CREATE FUNCTION upward_add(k text, m text, r bigint, r2 bigint, kk text) RETURNS void
 	LANGUAGE sql AS $$
