@@ -154,6 +154,21 @@ START_TEST(test_upward_refused)
 				  NULL, NULL),
 			 1);
 	ck_assert_int_eq(items("done"), n - 2);
+	/* hoursctl lists them with the platform's reason, and sends one again. */
+	ck_assert_int_eq(hoursctl_run("push upward --state failed"), 0);
+	ck_assert_int_eq(count_lines_in(ctl_out, "failed"), 2);
+	ck_assert_int_eq(count_lines_in(ctl_out, "C999999999999999"), 1);
+	ck_assert_int_eq(count_lines_in(ctl_out, "bad format: inscode"), 1);
+	char id[32];
+	snprintf(id, sizeof(id), "%lld",
+		 db_value("SELECT id FROM upward_item WHERE method = 'DELETE' AND state = 'failed'",
+			  NULL, NULL));
+	ck_assert_int_eq(hoursctl_run("push upward-retry %s", id), 0);
+	ck_assert_int_eq(hoursctl_run("push upward-retry %s", id), 1);
+	ck_assert_int_eq(hoursctl_run("push upward-retry x1"), 2);
+	ck_assert(wait_value("SELECT count(*) FROM upward_item WHERE state = 'failed'"
+			     " AND attempts = $1::int",
+			     "2", 1, 20));
 	stop_hoursd();
 	stop_policesim();
 }
