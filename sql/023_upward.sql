@@ -172,7 +172,8 @@ CREATE FUNCTION upward_members(u upward_item) RETURNS jsonb LANGUAGE sql STABLE 
 		  LEFT JOIN coach_identity ci ON ci.coach_no = c.coach_no
 		 WHERE c.id = u.ref)
 	WHEN 'trainingcar' THEN (
-		SELECT jsonb_build_object('inscode', s.code, 'carnum', coalesce(v.vehicle_no, ''),
+		-- carnum: the national number, else the plate (as devassign and the DELETE)
+		SELECT jsonb_build_object('inscode', s.code, 'carnum', coalesce(v.vehicle_no, v.plate),
 		       'franum', coalesce(v.frame_no, ''), 'engnum', coalesce(v.engine_no, ''),
 		       'licnum', v.plate, 'platecolor', coalesce(v.plate_color, ''), 'photo', 0,
 		       'manufacture', coalesce(v.make, ''), 'brand', coalesce(v.make, ''),

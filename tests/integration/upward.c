@@ -122,7 +122,8 @@ END_TEST
 /*
  * What the strict platform refuses stays with its item: a body of the
  * wrong types (200, the member named), a DELETE of a number it never
- * received (100); the items after them are sent all the same.
+ * received (100); the items after them are sent all the same (a vehicle
+ * without a national number among them, under its plate).
  */
 START_TEST(test_upward_refused)
 {
@@ -133,6 +134,8 @@ START_TEST(test_upward_refused)
 		   " ('coach', 'DELETE', 0, 'C999999999999999')");
 	PQfinish(c);
 	ctl_ok("coach add C000000000000002 --school S001 --name 赵六 --teach C1");
+	/* A vehicle without a national number goes up under its plate. */
+	ctl_ok("vehicle add 沪B00001 --school S001 --class C1");
 	long long n = db_value("SELECT count(*) FROM upward_item", NULL, NULL);
 	start_policesim_national(NULL);
 	start_hoursd_push(NAT_EXTRA);
@@ -151,6 +154,10 @@ START_TEST(test_upward_refused)
 			 1);
 	ck_assert_int_eq(db_value("SELECT count(*) FROM upward_item WHERE state = 'done'"
 				  " AND kind = 'coach' AND body LIKE '%\"C000000000000002\"%'",
+				  NULL, NULL),
+			 1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM upward_item WHERE state = 'done'"
+				  " AND kind = 'trainingcar' AND platform_no = '沪B00001'",
 				  NULL, NULL),
 			 1);
 	ck_assert_int_eq(items("done"), n - 2);
