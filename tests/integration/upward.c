@@ -31,7 +31,7 @@ static long long out_of_order(void)
  * was never sent), with the platform's members and types, its number
  * kept from the answer; the part's teaching log names the bound vehicle
  * as carnum.  Retiring the coach and the vehicle and unbinding T1 sends
- * /devRembinding and the DELETEs, each once.
+ * /devRembinding and the DELETEs, each once; a restart sends none again.
  */
 START_TEST(test_upward_registry_in_order)
 {
@@ -114,6 +114,13 @@ START_TEST(test_upward_registry_in_order)
 	ck_assert_int_eq(count_lines_in(jl, "/coach-C000000000000001\""), 1);
 	ck_assert_int_eq(count_lines_in(jl, "\"upkind\":\"devRembinding\""), 1);
 	ck_assert_int_eq(psim_stat("national_upward"), n + 3);
+	/* Exactly once: a restarted daemon sends none of them again. */
+	stop_hoursd();
+	start_hoursd_push(NAT_EXTRA);
+	sleep(3);
+	ck_assert_int_eq(psim_stat("national_upward"), n + 3);
+	ck_assert_int_eq(psim_stat("national_refused"), 0);
+	ck_assert_int_eq(db_value("SELECT sum(attempts) FROM upward_item", NULL, NULL), n + 3);
 	stop_hoursd();
 	stop_policesim();
 }
