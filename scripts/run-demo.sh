@@ -28,7 +28,9 @@
 # explain --pdf.  The school is sealed (hoursctl school seal: esignature);
 # policesim holds the stage review until its supervisor approves it, then
 # notifies hoursd (POST /reviewmsg on the readiness listener) and push show
-# prints the review.
+# prints the review.  The registry goes upward too: the school, terminals,
+# a coach and a vehicle, their binding and the students, in order
+# (hoursctl push upward).
 #
 # What it prints: a line a stage (set up, each terminal and lesson, the
 # pre-entry questions, the back-fill, the push and booking, and at the end
@@ -259,6 +261,22 @@ book_demo() { # STUDENT PART
 		say "its teaching log: $VAR/national/$student.pdf (the pushed one: $VAR/national/pdf-*.pdf)"
 }
 
+# Master data upward (docs/push-contract.md 9.8): the registry's coach and
+# vehicle reach the platform in the order they were registered, after the
+# school and the terminal; hoursctl push upward lists what was sent.
+upward_demo() { # COACH PLATE
+	local out n
+	for _ in $(seq 60); do
+		out=$(build/hoursctl -d "$CONNINFO" push upward --state done 2>/dev/null) || true
+		n=$(printf '%s\n' "$out" | grep -cE "(coach +POST +$1|trainingcar +POST +$2) " || true)
+		[ "$n" -ge 2 ] && break
+		sleep 1
+	done
+	say "upward: coach $1 and vehicle $2 accepted by the national platform, in order:" \
+		"$(printf '%s\n' "$out" | awk 'NR > 1 && !seen[$2]++ {print $2}' | paste -sd, -)" \
+		"(hoursctl push upward)"
+}
+
 quiet build/hoursctl -d "$CONNINFO" migrate --dir sql
 for t in "${TERMINALS[0]}" "${TERMINALS[2]}"; do
 	quiet build/hoursctl -d "$CONNINFO" terminal add "$t" --cert "$VAR/pki/term-$t.crt"
@@ -400,6 +418,7 @@ if [ "$DEMO_PUSH" = national ]; then
 	{
 		book_demo "S$stamp" 3 &
 		book_demo "L$stamp" 1 &
+		upward_demo "C$stamp" 沪A00001 &
 		wait
 	} &
 	booker=$!

@@ -92,6 +92,10 @@ struct job {
 	json_t *lessons;   /* the teaching logs of the part (the doc's classrecords) */
 	size_t lesson;	   /* the next one to send */
 	char *lesson_body; /* the one in flight */
+	/* Master data upward (upward_item, 023): this job sends one item. */
+	bool upward;
+	char kind[16], method[8];
+	char *key; /* DELETE: the number in the path */
 };
 
 /* A connection finished with, freed after the loop pass. */
@@ -111,10 +115,13 @@ struct push {
 	struct dead *dead;
 	unsigned njobs, ticks;
 	bool taking, taking_reviews, counting, draining, stopped;
+	bool taking_upward, upward_busy; /* one upward item at a time: in order */
 };
 
 static void poke(struct push *p);
 static void review_due(struct job *j, double in_s);
+static void upward_record(struct job *j, int status, const struct push_verdict *v,
+			  const char *answer);
 
 static double now_wall(void)
 {
@@ -156,6 +163,9 @@ static void job_free(struct job *j)
 	free(j->seal_pem);
 	json_decref(j->lessons);
 	free(j->lesson_body);
+	free(j->key);
+	if (j->upward)
+		p->upward_busy = false;
 	free(j);
 }
 
@@ -373,6 +383,10 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	evhttp_connection_free(j->evcon);
 	j->evcon = NULL;
 	j->bev = NULL;
+	if (j->upward) {
+		upward_record(j, 0, &v, NULL);
+		return;
+	}
 	if (j->state == J_REVIEW) {
 		log_warn("push: packet %s: no review within push.timeout_s", j->id);
 		review_due(j, j->cfg->review_min_s);
@@ -872,7 +886,7 @@ static void next_classrecord(struct job *j)
 		.inscode = S("inscode"),
 		.stunum = S("stunum"),
 		.coachnum = S("coachnum"),
-		.carnum = "",
+		.carnum = S("carnum"),
 		.simunum = S("simunum"),
 		.platnum = S("platnum"),
 		.recnum = S("recnum"),
@@ -1184,6 +1198,238 @@ static void poke(struct push *p)
 	db_query(p->db, sql_push_take, 2, vals, on_taken, p);
 }
 
+/* ---- master data upward (upward_item, 023; docs/push-contract.md, 9.6) ---- */
+
+static void poke_upward(struct push *p);
+
+static void on_upward_recorded(void *arg, const PGresult *res)
+{
+	struct job *j = arg;
+	struct push *p = j->p;
+	if (res && PQntuples(res) == 1 && !p->stopped) {
+		const char *state = PQgetvalue(res, 0, UPWARD_RECORD_STATE);
+		if (strcmp(state, "failed") == 0)
+			log_error("push: upward %s %s %s failed: %s", j->id, j->method, j->kind,
+				  PQgetvalue(res, 0, UPWARD_RECORD_LAST_ERROR));
+	} else if (res && !p->stopped) {
+		log_warn("push: upward %s attempt %u recorded, but its lease had passed", j->id,
+			 j->attempt);
+	}
+	job_free(j);
+	if (!p->stopped)
+		poke_upward(p);
+}
+
+/* The number the platform assigned in the answer's data (PROTOCOL.md: the national base numbers).
+ */
+static void upward_number(const struct job *j, const char *answer, char *out, size_t cap)
+{
+	static const char *const names[][2] = {
+		{"institution", "inscode"}, {"coach", "coachnum"}, {"trainingcar", "carnum"},
+		{"device", "devnum"},	    {"student", "stunum"},
+	};
+	*out = '\0';
+	json_t *a = answer ? json_loads(answer, 0, NULL) : NULL;
+	json_t *data = json_object_get(a, "data");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(j->kind, names[i][0]) != 0)
+			continue;
+		json_t *v = json_object_get(data, names[i][1]);
+		if (json_is_string(v))
+			push_sanitize(json_string_value(v), json_string_length(v), out, cap, false);
+		else if (json_is_integer(v))
+			snprintf(out, cap, "%lld", (long long)json_integer_value(v));
+	}
+	json_decref(a);
+}
+
+/* One upward attempt is over: record it (upward_record.sql). */
+static void upward_record(struct job *j, int status, const struct push_verdict *v,
+			  const char *answer)
+{
+	struct push_config *c = j->cfg;
+	const char *decision = v->outcome == PUSH_ACCEPTED || v->outcome == PUSH_DUPLICATE ? "done"
+			       : v->outcome == PUSH_REJECTED ? "failed"
+							     : "retry";
+	double d = v->retry_after_s >= 0
+			   ? fmin(fmax(v->retry_after_s, c->retry_min_s), c->retry_max_s)
+			   : push_backoff(j->attempt, c->retry_min_s, c->retry_max_s, uniform());
+	char attempt[16], delay[32], ec[16], no[64];
+	snprintf(attempt, sizeof(attempt), "%u", j->attempt);
+	snprintf(delay, sizeof(delay), "%.3f", d);
+	snprintf(ec, sizeof(ec), "%d", v->errorcode);
+	upward_number(j, v->outcome == PUSH_ACCEPTED ? answer : NULL, no, sizeof(no));
+	const char *vals[8] = {j->id,
+			       attempt,
+			       decision,
+			       delay,
+			       answer,
+			       v->has_errorcode ? ec : NULL,
+			       *v->error ? v->error : NULL,
+			       *no ? no : NULL};
+	count_outcome(j->p->st, v->outcome);
+	log_msg(v->outcome == PUSH_REJECTED || v->config_problem ? HLOG_ERROR
+		: v->outcome <= PUSH_DUPLICATE			 ? HLOG_INFO
+								 : HLOG_WARN,
+		"push: upward %s %s %s attempt %u: %s%s%s%s%s", j->id, j->method, j->kind,
+		j->attempt, push_outcome_name(v->outcome), *no ? ", number " : "", no,
+		*v->error ? ": " : "", v->error);
+	j->state = J_RECORDING;
+	db_query(j->p->db, sql_upward_record, 8, vals, on_upward_recorded, j);
+}
+
+static void on_upward_response(struct evhttp_request *req, void *arg)
+{
+	struct job *j = arg;
+	struct push_verdict v;
+	int status = req ? evhttp_request_get_response_code(req) : 0;
+	char *answer = NULL;
+	if (status <= 0) {
+		no_answer(j, http_error_text(j->http_error), &v);
+		status = 0;
+	} else {
+		struct evbuffer *in = evhttp_request_get_input_buffer(req);
+		size_t n = evbuffer_get_length(in);
+		const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
+		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+		national_classify(status, body, n, evhttp_find_header(h, "Retry-After"),
+				  evhttp_find_header(h, "Date"), time(NULL), j->failed_1,
+				  j->cfg->failed_max, &v);
+		answer = malloc(ANSWER_KEPT + 1);
+		if (answer)
+			push_sanitize(body, n, answer, ANSWER_KEPT + 1, true);
+	}
+	job_detach(j);
+	upward_record(j, status, &v, answer);
+	free(answer);
+}
+
+/*
+ * POST {base}/{kind} with the kept body, signed over it; or DELETE
+ * {base}/coach-{n}, /trainingCar-{n} (the platforms' spelling),
+ * /device-{n}, signed over the number.
+ */
+static void upward_send(struct job *j)
+{
+	char path[160], why[200];
+	bool ok;
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	j->started = now_wall();
+	if (strcmp(j->method, "DELETE") == 0) {
+		const char *name = strcmp(j->kind, "trainingcar") == 0 ? "trainingCar" : j->kind;
+		snprintf(path, sizeof(path), "/%s-%s", name, j->key ? j->key : "");
+		ok = j->key &&
+		     national_call(j, EVHTTP_REQ_DELETE, path, j->key, strlen(j->key), NULL, NULL,
+				   0, on_upward_response, J_SENDING, why, sizeof(why));
+		if (!j->key)
+			snprintf(why, sizeof(why), "no number to delete");
+	} else {
+		size_t n = strlen(j->body);
+		snprintf(path, sizeof(path), "/%s", j->kind);
+		ok = national_call(j, EVHTTP_REQ_POST, path, j->body, n,
+				   "application/json;charset=utf-8", j->body, n, on_upward_response,
+				   J_SENDING, why, sizeof(why));
+	}
+	if (ok)
+		return;
+	struct push_verdict v = {.outcome = PUSH_ERROR, .retry_after_s = -1};
+	snprintf(v.error, sizeof(v.error), "not sent: %s", why);
+	if (j->evcon) {
+		evhttp_connection_free(j->evcon);
+		j->evcon = NULL;
+		j->bev = NULL;
+	}
+	upward_record(j, 0, &v, NULL);
+}
+
+static void on_upward_saved(void *arg, const PGresult *res)
+{
+	struct job *j = arg;
+	if (j->p->stopped || res == NULL || PQntuples(res) != 1 ||
+	    PQgetisnull(res, 0, UPWARD_SAVE_BODY)) {
+		if (res && !j->p->stopped)
+			log_warn("push: upward %s: its lease passed to another attempt", j->id);
+		job_free(j);
+		return;
+	}
+	free(j->body);
+	if ((j->body = strdup(PQgetvalue(res, 0, UPWARD_SAVE_BODY))) == NULL)
+		die("out of memory");
+	upward_send(j);
+}
+
+/* The head of the upward queue, taken: its body built and kept (first attempt), then sent. */
+static void on_upward_taken(void *arg, const PGresult *res)
+{
+	struct push *p = arg;
+	p->taking_upward = false;
+	if (p->stopped || res == NULL || PQntuples(res) != 1 || p->cfg == NULL)
+		return;
+	struct job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		die("out of memory");
+	j->p = p;
+	j->cfg = push_config_ref(p->cfg);
+	j->upward = true;
+	p->upward_busy = true;
+	snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, 0, UPWARD_TAKE_ID));
+	snprintf(j->kind, sizeof(j->kind), "%s", PQgetvalue(res, 0, UPWARD_TAKE_KIND));
+	snprintf(j->method, sizeof(j->method), "%s", PQgetvalue(res, 0, UPWARD_TAKE_METHOD));
+	j->attempt = (unsigned)col_ll(res, 0, UPWARD_TAKE_ATTEMPTS);
+	j->failed_1 = (unsigned)col_ll(res, 0, UPWARD_TAKE_FAILED_1);
+	if (!PQgetisnull(res, 0, UPWARD_TAKE_KEY) &&
+	    (j->key = strdup(PQgetvalue(res, 0, UPWARD_TAKE_KEY))) == NULL)
+		die("out of memory");
+	j->next = p->jobs;
+	p->jobs = j;
+	p->njobs++;
+	p->st->push_in_flight = p->njobs;
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	j->started = now_wall();
+	if (strcmp(j->method, "DELETE") == 0) {
+		upward_send(j);
+		return;
+	}
+	if (!PQgetisnull(res, 0, UPWARD_TAKE_BODY)) {
+		if ((j->body = strdup(PQgetvalue(res, 0, UPWARD_TAKE_BODY))) == NULL)
+			die("out of memory");
+		upward_send(j);
+		return;
+	}
+	/* The members as SQL gathered them, written compact with members sorted, kept. */
+	const char *m = col(res, 0, UPWARD_TAKE_MEMBERS);
+	json_t *o = m ? json_loads(m, 0, NULL) : NULL;
+	j->body = json_is_object(o) ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	if (j->body == NULL) {
+		struct push_verdict v = {.outcome = PUSH_REJECTED, .retry_after_s = -1};
+		snprintf(v.error, sizeof(v.error), "not sent: the %s's row is gone", j->kind);
+		upward_record(j, 0, &v, NULL);
+		return;
+	}
+	char attempt[16];
+	snprintf(attempt, sizeof(attempt), "%u", j->attempt);
+	const char *vals[3] = {j->id, j->body, attempt};
+	j->state = J_SAVING;
+	db_query(p->db, sql_upward_save, 3, vals, on_upward_saved, j);
+}
+
+/*
+ * Master data goes upward under the national profile only, one item at a
+ * time and in order: the next is taken when the one before is recorded.
+ */
+static void poke_upward(struct push *p)
+{
+	if (p->cfg == NULL || !p->cfg->national || p->draining || p->stopped || p->taking_upward ||
+	    p->upward_busy || !db_connected(p->db) || p->njobs >= p->cfg->concurrency)
+		return;
+	char lease[16];
+	snprintf(lease, sizeof(lease), "%u", p->cfg->lease_s);
+	const char *vals[1] = {lease};
+	p->taking_upward = true;
+	db_query(p->db, sql_upward_take, 1, vals, on_upward_taken, p);
+}
+
 static void on_counted(void *arg, const PGresult *res)
 {
 	struct push *p = arg;
@@ -1207,6 +1453,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	poke(p);
 	poke_reviews(p);
+	poke_upward(p);
 }
 
 /* ---- the interface ---- */
@@ -1269,7 +1516,7 @@ void push_drain(struct push *p)
 
 bool push_idle(const struct push *p)
 {
-	return p->njobs == 0 && !p->taking && !p->taking_reviews;
+	return p->njobs == 0 && !p->taking && !p->taking_reviews && !p->taking_upward;
 }
 
 void push_stop(struct push *p)

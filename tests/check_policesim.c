@@ -130,6 +130,50 @@ START_TEST(classrecord_members)
 }
 END_TEST
 
+/*
+ * Master data upward: each interface's members and types, a member
+ * missing or too many, a number where a string goes.
+ */
+START_TEST(upward_members)
+{
+	json_t *b = json_loads("{\"devnum\":\"4401000000000017\",\"carnum\":\"4401000000000099\","
+			       "\"sim\":\"13800000001\"}",
+			       0, NULL);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_null(natsim_upward_invalid("devassign", b));
+	ck_assert_ptr_null(natsim_upward_invalid("devRembinding", b));
+	json_object_set_new(b, "sim", json_integer(13800000001));
+	ck_assert_str_eq(natsim_upward_invalid("devassign", b), "sim");
+	json_object_set_new(b, "sim", json_string("13800000001"));
+	json_object_set_new(b, "extra", json_string(""));
+	ck_assert_str_eq(natsim_upward_invalid("devassign", b), "(a member too many)");
+	json_decref(b);
+	b = json_loads("{\"inscode\":\"S001\",\"carnum\":\"4401000000000099\",\"franum\":\"\","
+		       "\"engnum\":\"\",\"licnum\":\"A12345\",\"platecolor\":\"blue\","
+		       "\"photo\":0,\"manufacture\":\"\",\"brand\":\"\",\"model\":\"\","
+		       "\"perdritype\":\"C1\",\"buydate\":\"20250102\"}",
+		       0, NULL);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_null(natsim_upward_invalid("trainingcar", b));
+	json_object_set_new(b, "buydate", json_string("2025-01-02"));
+	ck_assert_str_eq(natsim_upward_invalid("trainingcar", b), "buydate");
+	json_object_set_new(b, "buydate", json_string(""));
+	json_object_set_new(b, "photo", json_string("0"));
+	ck_assert_str_eq(natsim_upward_invalid("trainingcar", b), "photo");
+	json_object_set_new(b, "photo", json_integer(0));
+	json_object_del(b, "licnum");
+	ck_assert_str_eq(natsim_upward_invalid("trainingcar", b), "licnum");
+	ck_assert_str_eq(natsim_upward_invalid("coach", b), "coachnum");
+	ck_assert_str_eq(natsim_upward_invalid("region", b), "the body");
+	json_decref(b);
+	ck_assert(natsim_upward_path("/top/coach"));
+	ck_assert(natsim_upward_path("/top/trainingCar-4401000000000099"));
+	ck_assert(natsim_upward_path("/top/device-4401000000000017"));
+	ck_assert(!natsim_upward_path("/top/trainingcar-4401000000000099"));
+	ck_assert(!natsim_upward_path("/top/coaches"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("policesim");
@@ -138,6 +182,7 @@ int main(void)
 	tcase_add_test(tc, upload_is_a_multipart_form);
 	tcase_add_test(tc, stage_sample_and_wrong_types);
 	tcase_add_test(tc, classrecord_members);
+	tcase_add_test(tc, upward_members);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -61,6 +61,7 @@ TCase *tcase_daemon(void);
 TCase *tcase_push(void);
 TCase *tcase_findings(void);
 TCase *tcase_national(void);
+TCase *tcase_upward(void);
 TCase *tcase_students(void);
 TCase *tcase_registry(void);
 TCase *tcase_cluster(void);

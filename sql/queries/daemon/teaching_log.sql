@@ -69,6 +69,13 @@ SELECT json_build_object(
                                                   WHERE t.recnum = c.recnum),
              'inscode', s.code, 'stunum', pr.student_no, 'coachnum', l.coach_no,
              'simunum', te.phone, 'platnum', coalesce(te.terminal_no, te.phone),
+             -- carnum: the vehicle bound to the terminal when the lesson began
+             -- (terminal_binding, 016), its national number, else its plate.
+             'carnum', coalesce((SELECT coalesce(v.vehicle_no, v.plate)
+                                   FROM terminal_binding b JOIN vehicle v ON v.id = b.vehicle_id
+                                  WHERE b.terminal_id = l.terminal_id AND b.bound_at <= l.first
+                                    AND (b.unbound_at IS NULL OR b.unbound_at > l.first)
+                                  ORDER BY b.bound_at DESC LIMIT 1), ''),
              'subjcode', coalesce(l.course_code, ''),
              'starttime', to_char(local_clock(l.first), 'YYYYMMDDHH24MISS'),
              'endtime', to_char(local_clock(l.last) + interval '1 minute', 'YYYYMMDDHH24MISS'),

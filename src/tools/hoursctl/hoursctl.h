@@ -57,6 +57,8 @@ int roles_add(const struct args *a);
 int outbox_list(const struct args *a);
 int outbox_show(const struct args *a);
 int outbox_retry(const struct args *a);
+int outbox_upward(const struct args *a);
+int outbox_upward_retry(const struct args *a);
 
 /* audit.c: explain and recompute */
 int audit_explain(const struct args *a);

@@ -346,6 +346,14 @@ static const struct verb verbs[] = {
 	{"push", "retry", "ID", {NULL}, outbox_retry,
 	 "  push retry ID                    re-drive a failed packet: pending now, same\n"
 	 "                                   packet id, its maximum age counted anew\n"},
+	{"push", "upward", "", {"--state", "--format"}, outbox_upward,
+	 "  push upward [--state S] [--format F]\n"
+	 "                                   the master data sent to the national platform\n"
+	 "                                   (push.profile national), in the order sent:\n"
+	 "                                   kind, number, state, the platform's errorcode\n"},
+	{"push", "upward-retry", "ID", {NULL}, outbox_upward_retry,
+	 "  push upward-retry ID             send a failed master-data item again, in its\n"
+	 "                                   place in the order\n"},
 };
 /* clang-format on */
 

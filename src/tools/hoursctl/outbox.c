@@ -175,3 +175,62 @@ int outbox_retry(const struct args *a)
 	PQclear(r);
 	return rc;
 }
+
+/* push upward [--state S]: the master data sent upward, in order (docs/push-contract.md 9.8). */
+int outbox_upward(const struct args *a)
+{
+	static const char *const states[] = {"pending", "sending", "done", "failed"};
+	static const struct pgq_col cols[] = {
+		{"id", UPWARD_LIST_ID, 6, 0},
+		{"kind", UPWARD_LIST_KIND, 13, 0},
+		{"method", UPWARD_LIST_METHOD, 6, 0},
+		{"number", UPWARD_LIST_NUMBER, 16, 0},
+		{"state", UPWARD_LIST_STATE, 7, 0},
+		{"attempts", UPWARD_LIST_ATTEMPTS, 8, 0},
+		{"errorcode", UPWARD_LIST_ERRORCODE, 9, 0},
+		{"last error", UPWARD_LIST_LAST_ERROR, 0, 0},
+	};
+	const char *state = a->opt[0];
+	size_t i = 0;
+	while (state && i < ARRAY_SIZE(states) && strcmp(state, states[i]) != 0)
+		i++;
+	if (i == ARRAY_SIZE(states)) {
+		fprintf(stderr,
+			"hoursctl: push upward: --state is pending, sending, done or failed, not "
+			"\"%s\"\n",
+			state);
+		return 2;
+	}
+	const char *v[1] = {state};
+	PGresult *r = pgq_query(sql_upward_list, 1, v);
+	if (r == NULL)
+		return 1;
+	out_table(stdout, r, cols, ARRAY_SIZE(cols));
+	PQclear(r);
+	return 0;
+}
+
+/* push upward-retry ID: a failed master-data item sent again, in its place in the order. */
+int outbox_upward_retry(const struct args *a)
+{
+	const char *id = a->pos[0];
+	if (id[0] == '\0' || strspn(id, "0123456789") != strlen(id) || strlen(id) > 18) {
+		fprintf(stderr, "hoursctl: an upward item's id is a number (push upward)\n");
+		return 2;
+	}
+	const char *v[1] = {id};
+	PGresult *r = pgq_query(sql_upward_redrive, 1, v);
+	if (r == NULL)
+		return 1;
+	int rc = 0;
+	if (PQntuples(r) == 1) {
+		printf("upward item %s (%s %s) re-driven: pending, due now\n", id,
+		       PQgetvalue(r, 0, UPWARD_REDRIVE_METHOD),
+		       PQgetvalue(r, 0, UPWARD_REDRIVE_KIND));
+	} else {
+		fprintf(stderr, "hoursctl: no failed upward item %s: nothing to do\n", id);
+		rc = 1;
+	}
+	PQclear(r);
+	return rc;
+}

@@ -52,9 +52,10 @@ struct natsim {
 	bool hold;	   /* reviews pending until decided (POST /_review) */
 	json_t *teachlogs; /* recnum -> true: the teaching logs received (/classrecord) */
 	json_t *decided;   /* "stunum-subject" -> {rnum: reason} refused by the supervisor */
+	json_t *master;	   /* master data upward: kind -> {number: body} */
 	FILE *log;	   /* DIR/national.jsonl */
 	uint64_t uploads, stages_accepted, stages_repeated, refused, bookings, bookings_refused,
-		reviews;
+		reviews, upward;
 };
 
 /* The stage hours' members (PROTOCOL.md, POST /stagetrainningtime). */
@@ -74,6 +75,8 @@ static void hex_lower(char *out, const uint8_t *b, size_t n)
 	out[2 * n] = '\0';
 }
 
+static void remember_upward(struct natsim *n, json_t *line);
+
 static void remember(struct natsim *n, json_t *line)
 {
 	const char *kind = json_string_value(json_object_get(line, "kind"));
@@ -86,6 +89,8 @@ static void remember(struct natsim *n, json_t *line)
 		snprintf(key, sizeof(key), "%s-%s", json_string_value(json_object_get(b, "stunum")),
 			 json_string_value(json_object_get(b, "subject")));
 		json_object_set_new(n->stages, key, b);
+	} else if (kind && strcmp(kind, "upward") == 0) {
+		remember_upward(n, line);
 	} else if (kind && strcmp(kind, "classrecord") == 0) {
 		json_t *b = json_loads(json_string_value(json_object_get(line, "body")), 0, NULL);
 		const char *rn = json_string_value(json_object_get(b, "recnum"));
@@ -148,9 +153,10 @@ struct natsim *natsim_new(const char *dir)
 	n->stages = json_object();
 	n->decided = json_object();
 	n->teachlogs = json_object();
+	n->master = json_object();
 	snprintf(path, sizeof(path), "%s/national.jsonl", dir);
 	snprintf(recs, sizeof(recs), "%s/records.txt", dir);
-	if (!n->dir || !n->ts_used || !n->pdfs || !n->stages || !load(n, path) ||
+	if (!n->dir || !n->ts_used || !n->pdfs || !n->stages || !n->master || !load(n, path) ||
 	    !load_records(n, recs) || !(n->log = fopen(path, "a"))) {
 		log_error("--national-dir %s: cannot use %s: %s", dir, path, strerror(errno));
 		natsim_free(n);
@@ -176,6 +182,7 @@ void natsim_free(struct natsim *n)
 	json_decref(n->records);
 	json_decref(n->decided);
 	json_decref(n->teachlogs);
+	json_decref(n->master);
 	free(n->dir);
 	free(n);
 }
@@ -234,7 +241,8 @@ static bool is_classrecord(const char *path)
 bool natsim_path(const char *path)
 {
 	return natsim_is_stage(path) || is_classrecord(path) || strstr(path, "/imageup/") ||
-	       strstr(path, "-stagetrainningtimereview-") || strcmp(path, "/booking") == 0;
+	       strstr(path, "-stagetrainningtimereview-") || strcmp(path, "/booking") == 0 ||
+	       natsim_upward_path(path);
 }
 
 static char *reply(int code, const char *msg, json_t *data)
@@ -817,6 +825,252 @@ static char *booking(struct natsim *n, const uint8_t *body, size_t len, const ch
 	return out;
 }
 
+/* ---- master data upward (PROTOCOL.md: /institution ... /student and their DELETEs) ---- */
+
+/*
+ * The members of each master-data POST and their types: S a non-empty
+ * string, s a string (may be empty), i a non-negative integer, D a date
+ * yyyyMMdd or empty, N digits.  Names from PROTOCOL.md's table (the
+ * relay's five extra members of /institution among them); the types of
+ * members no public sample shows are this simulator's reading: text as
+ * strings, codes and counts as numbers.
+ */
+struct upmember {
+	const char *name;
+	char type;
+};
+struct upkind {
+	const char *kind;   /* the path's last segment */
+	const char *number; /* the member that numbers it; NULL: none of its own */
+	const struct upmember *m;
+	size_t nm;
+};
+#define UM(...) ((const struct upmember[]){__VA_ARGS__})
+#define UK(k, num, ...)                                                                            \
+	{                                                                                          \
+		k, num, UM(__VA_ARGS__), sizeof(UM(__VA_ARGS__)) / sizeof(struct upmember)         \
+	}
+static const struct upkind upkinds[] = {
+	UK("institution", "inscode", {"inscode", 'S'}, {"district", 's'}, {"name", 'S'},
+	   {"shortname", 's'}, {"licnum", 's'}, {"licetime", 's'}, {"business", 's'},
+	   {"creditcode", 's'}, {"address", 's'}, {"postcode", 's'}, {"legal", 's'},
+	   {"contact", 's'}, {"phone", 's'}, {"busiscope", 's'}, {"busistatus", 'i'},
+	   {"level", 'i'}, {"coachnumber", 'i'}, {"grasupvnum", 'i'}, {"safmngnum", 'i'},
+	   {"tracarnum", 'i'}, {"praticefield", 'i'}),
+	UK("coach", "coachnum", {"inscode", 'S'}, {"coachnum", 'S'}, {"name", 's'}, {"sex", 'i'},
+	   {"idcard", 's'}, {"mobile", 's'}, {"address", 's'}, {"photo", 'i'}, {"fingerprint", 'i'},
+	   {"drilicence", 's'}, {"fstdrilicdate", 'D'}, {"occupationno", 's'},
+	   {"occupationlevel", 'i'}, {"dripermitted", 's'}, {"teachpermitted", 's'},
+	   {"employstatus", 'i'}, {"hiredate", 'D'}, {"leavedate", 'D'}),
+	UK("trainingcar", "carnum", {"inscode", 'S'}, {"carnum", 'S'}, {"franum", 's'},
+	   {"engnum", 's'}, {"licnum", 'S'}, {"platecolor", 's'}, {"photo", 'i'},
+	   {"manufacture", 's'}, {"brand", 's'}, {"model", 's'}, {"perdritype", 'S'},
+	   {"buydate", 'D'}),
+	UK("device", "devnum", {"devnum", 'S'}, {"termtype", 'i'}, {"vender", 's'}, {"model", 's'},
+	   {"imei", 's'}, {"sn", 's'}, {"inscode", 'S'}, {"cerbase64", 'S'}),
+	UK("devassign", NULL, {"devnum", 'S'}, {"carnum", 'S'}, {"sim", 'N'}),
+	UK("devRembinding", NULL, {"devnum", 'S'}, {"carnum", 'S'}, {"sim", 'N'}),
+	UK("student", "stunum", {"inscode", 'S'}, {"stunum", 'S'}, {"cardtype", 'i'},
+	   {"idcard", 's'}, {"nationality", 's'}, {"name", 's'}, {"sex", 'i'}, {"phone", 's'},
+	   {"address", 's'}, {"photo", 'i'}, {"fingerprint", 'i'}, {"busitype", 'i'},
+	   {"drilicnum", 's'}, {"fstdrilicdate", 'D'}, {"perdritype", 'S'}, {"traintype", 'S'},
+	   {"applydate", 'D'}),
+};
+
+static const char *last_segment(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static const struct upkind *upkind_of(const char *seg)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(upkinds); i++)
+		if (strcmp(seg, upkinds[i].kind) == 0)
+			return &upkinds[i];
+	return NULL;
+}
+
+/* DELETE's path: coach-N, trainingCar-N (the platforms' spelling), device-N. */
+static const char *delete_kind(const char *seg, const char **num)
+{
+	static const char *const names[][2] = {
+		{"coach-", "coach"}, {"trainingCar-", "trainingcar"}, {"device-", "device"}};
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		size_t l = strlen(names[i][0]);
+		if (strncmp(seg, names[i][0], l) == 0 && seg[l]) {
+			*num = seg + l;
+			return names[i][1];
+		}
+	}
+	return NULL;
+}
+
+bool natsim_upward_path(const char *path)
+{
+	const char *num;
+	return upkind_of(last_segment(path)) || delete_kind(last_segment(path), &num);
+}
+
+const char *natsim_upward_invalid(const char *kind, json_t *b)
+{
+	const struct upkind *k = upkind_of(kind);
+	if (k == NULL || !json_is_object(b))
+		return "the body";
+	for (size_t i = 0; i < k->nm; i++) {
+		json_t *v = json_object_get(b, k->m[i].name);
+		const char *s = json_string_value(v);
+		bool ok;
+		switch (k->m[i].type) {
+		case 'S':
+			ok = s && *s;
+			break;
+		case 's':
+			ok = s != NULL;
+			break;
+		case 'D':
+			ok = s && (*s == '\0' || digits(s, 8, 8));
+			break;
+		case 'N':
+			ok = digits(s, 1, 20);
+			break;
+		default:
+			ok = json_is_integer(v) && json_integer_value(v) >= 0;
+		}
+		if (!ok)
+			return k->m[i].name;
+	}
+	return json_object_size(b) != k->nm ? "(a member too many)" : NULL;
+}
+
+/* The registry as the platform holds it: kind -> {number: body}. */
+static json_t *held(struct natsim *n, const char *kind)
+{
+	json_t *k = json_object_get(n->master, kind);
+	if (k == NULL) {
+		k = json_object();
+		json_object_set_new(n->master, kind, k);
+	}
+	return k;
+}
+
+/* What an accepted master-data call changes (also when national.jsonl is read back). */
+static void remember_upward(struct natsim *n, json_t *line)
+{
+	const char *kind = json_string_value(json_object_get(line, "upkind"));
+	const char *method = json_string_value(json_object_get(line, "method"));
+	const char *num = json_string_value(json_object_get(line, "number"));
+	const char *body = json_string_value(json_object_get(line, "body"));
+	if (!kind || !method)
+		return;
+	if (strcmp(method, "DELETE") == 0) {
+		if (num)
+			json_object_del(held(n, kind), num);
+		return;
+	}
+	json_t *b = body ? json_loads(body, 0, NULL) : NULL;
+	if (strcmp(kind, "devassign") == 0)
+		json_object_set(held(n, "binding"), json_string_value(json_object_get(b, "devnum")),
+				b);
+	else if (strcmp(kind, "devRembinding") == 0)
+		json_object_del(held(n, "binding"),
+				json_string_value(json_object_get(b, "devnum")));
+	else if (num)
+		json_object_set(held(n, kind), num, b);
+	json_decref(b);
+}
+
+/*
+ * What the platform refuses as no such resource (100): a member naming a
+ * school, vehicle or terminal it was never sent (or was deleted), an
+ * unbinding of a terminal not bound to that vehicle.  NULL: none.
+ */
+static const char *unknown_ref(struct natsim *n, const char *kind, json_t *b)
+{
+	const char *ins = json_string_value(json_object_get(b, "inscode"));
+	const char *dev = json_string_value(json_object_get(b, "devnum"));
+	const char *car = json_string_value(json_object_get(b, "carnum"));
+	if (strcmp(kind, "institution") != 0 && ins &&
+	    !json_object_get(held(n, "institution"), ins))
+		return "inscode: no such school";
+	if (dev && strcmp(kind, "device") != 0 && !json_object_get(held(n, "device"), dev))
+		return "devnum: no such terminal";
+	if (car && strcmp(kind, "trainingcar") != 0 &&
+	    !json_object_get(held(n, "trainingcar"), car))
+		return "carnum: no such training vehicle";
+	if (strcmp(kind, "devRembinding") == 0) {
+		json_t *cur = json_object_get(held(n, "binding"), dev);
+		const char *was = json_string_value(json_object_get(cur, "carnum"));
+		if (!was || strcmp(was, car) != 0)
+			return "the terminal is not bound to that vehicle";
+	}
+	return NULL;
+}
+
+static char *upward(struct natsim *n, bool del, const char *path, const char *query,
+		    const uint8_t *body, size_t len, const char **what)
+{
+	const char *seg = last_segment(path), *num = NULL, *why = NULL;
+	const char *kind = del ? delete_kind(seg, &num) : seg;
+	static char msg[200]; /* what, for the caller's log line */
+	json_t *b = NULL;
+	int code;
+	if (kind == NULL || (!del && !upkind_of(kind))) {
+		*what = "master data: no such interface";
+		return reply(100, "no such interface", NULL);
+	}
+	/* Signed over the body (POST) or the path's key, the number (DELETE). */
+	code = del ? check_call(n, query, (const uint8_t *)num, strlen(num), &why)
+		   : check_call(n, query, body, len, &why);
+	if (code == 0 && !del) {
+		b = json_loadb((const char *)body, len, 0, NULL);
+		const char *bad = natsim_upward_invalid(kind, b);
+		if (bad) {
+			snprintf(msg, sizeof(msg), "bad format: %s", bad);
+			why = msg;
+			code = 200;
+		} else if ((why = unknown_ref(n, kind, b)) != NULL) {
+			code = 100;
+		} else {
+			const char *nm = upkind_of(kind)->number;
+			num = nm ? json_string_value(json_object_get(b, nm)) : NULL;
+		}
+	} else if (code == 0 && !json_object_get(held(n, kind), num)) {
+		why = "no such resource";
+		code = 100;
+	}
+	if (code) {
+		json_decref(b);
+		n->refused++;
+		*what = why;
+		return reply(code, why, NULL);
+	}
+	json_t *line =
+		json_pack("{ssssssssss%ss}", "kind", "upward", "upkind", kind, "method",
+			  del ? "DELETE" : "POST", "path", path, "body",
+			  del ? "" : (const char *)body, del ? 0 : len, "number", num ? num : "");
+	if (!line || !log_line(n, line)) {
+		json_decref(line);
+		json_decref(b);
+		*what = "master data: cannot store";
+		return reply(1, "cannot store", NULL);
+	}
+	remember_upward(n, line);
+	json_decref(line);
+	n->upward++;
+	*what = del ? "master data deleted" : "master data accepted";
+	/* The answer's data numbers what it created (the national base assigns the numbers). */
+	const struct upkind *k = del ? NULL : upkind_of(kind);
+	json_t *data = k && k->number ? json_pack("{ss}", k->number, num) : NULL;
+	json_decref(b);
+	return reply(0, "ok", data);
+}
+
+char *natsim_upward_delete(struct natsim *n, const char *path, const char *query, const char **what)
+{
+	return upward(n, true, path, query, NULL, 0, what);
+}
+
 char *natsim_handle(struct natsim *n, bool post, const char *path, const char *query,
 		    const char *ctype, const uint8_t *body, size_t len, int fault, int *status,
 		    const char **what)
@@ -834,6 +1088,8 @@ char *natsim_handle(struct natsim *n, bool post, const char *path, const char *q
 		*what = "injected errorcode";
 		return reply(fault, "injected by policesim", NULL);
 	}
+	if (upkind_of(last_segment(path)))
+		return upward(n, false, path, query, body, len, what);
 	if (!natsim_is_stage(path) && !is_classrecord(path))
 		return upload(n, path, query, ctype, body, len, what);
 	const char *why = NULL;
@@ -855,6 +1111,7 @@ void natsim_stats(const struct natsim *n, json_t *s)
 			    json_integer((json_int_t)n->stages_repeated));
 	json_object_set_new(s, "national_refused", json_integer((json_int_t)n->refused));
 	json_object_set_new(s, "national_reviews", json_integer((json_int_t)n->reviews));
+	json_object_set_new(s, "national_upward", json_integer((json_int_t)n->upward));
 	json_object_set_new(s, "bookings", json_integer((json_int_t)n->bookings));
 	json_object_set_new(s, "bookings_refused", json_integer((json_int_t)n->bookings_refused));
 }

@@ -255,7 +255,8 @@ static struct evhttp_bound_socket *psim_listen(struct psim *ps, const char *host
 	evhttp_set_timeout(ps->http, CONN_TIMEOUT_S);
 	evhttp_set_max_body_size(ps->http, ps->nat ? MAX_NATIONAL_BODY : MAX_BODY);
 	evhttp_set_max_headers_size(ps->http, MAX_HEADERS);
-	evhttp_set_allowed_methods(ps->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	evhttp_set_allowed_methods(ps->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						     EVHTTP_REQ_DELETE);
 	return sock;
 }
 

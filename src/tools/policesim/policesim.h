@@ -214,6 +214,20 @@ const char *natsim_stage_invalid(json_t *body);
  */
 const char *natsim_classrecord_invalid(json_t *body);
 
+/*
+ * Master data upward: does path name one of its interfaces (POST
+ * /institution, /coach, /trainingcar, /device, /devassign, /devRembinding,
+ * /student; DELETE /coach-N, /trainingCar-N, /device-N)?
+ */
+bool natsim_upward_path(const char *path);
+
+/* A master-data POST's body of kind (the path's last segment): NULL when right, else the member. */
+const char *natsim_upward_invalid(const char *kind, json_t *body);
+
+/* DELETE /coach-N, /trainingCar-N, /device-N: signed over N; 100 when the platform holds no N. */
+char *natsim_upward_delete(struct natsim *n, const char *path, const char *query,
+			   const char **what);
+
 /* Does path name a national call: .../stagetrainningtime, .../imageup/TYPE, a review, /booking. */
 bool natsim_path(const char *path);
 

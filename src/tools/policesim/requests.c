@@ -145,11 +145,18 @@ static void national_request(struct psim *ps, struct evhttp_request *req, const 
 	int code = f == F_E1 ? 1 : f == F_E201 ? 201 : f == F_E202 ? 202 : 0;
 	const char *ctype =
 		evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-	char *out = natsim_handle(ps->nat, post, path, query, ctype, body, n, code, &status, &what);
+	bool del = evhttp_request_get_command(req) == EVHTTP_REQ_DELETE;
+	char *out = del ? natsim_upward_delete(ps->nat, path, query, &what)
+			: natsim_handle(ps->nat, post, path, query, ctype, body, n, code, &status,
+					&what);
 	struct answer a = {ACT_SEND, status, "OK", evbuffer_new(), false};
 	if (a.body && out)
 		evbuffer_add(a.body, out, strlen(out));
-	log_info("%s %s %s (%zu bytes): %s", cn, post ? "POST" : "GET", path, n, what);
+	log_info("%s %s %s (%zu bytes): %s", cn,
+		 post  ? "POST"
+		 : del ? "DELETE"
+		       : "GET",
+		 path, n, what);
 	free(out);
 	answer_send(ps, req, a, true);
 }
