@@ -30,6 +30,7 @@ static TCase *(*const topics[])(void) = {
 	tcase_teachlog,	   /* teachlog.c */
 	tcase_resend,	   /* resend.c */
 	tcase_output,	   /* output.c */
+	tcase_prove,	   /* prove.c */
 };
 
 int main(void)
