@@ -45,3 +45,7 @@ SELECT id, student_no, part, sha256(convert_to(body, 'UTF8'))
 -- its district's packets.
 INSERT INTO audit_liaison_table VALUES ('push_body_logged');
 SELECT audit_scope('push_body_logged', 'packet_id IN (SELECT id FROM push_packet)');
+
+-- A row's batch, found by its transaction (audit prove: the batch whose
+-- [lo, hi) holds a row's audit_xid is the last one with lo at or below it).
+CREATE INDEX audit_batch_lo ON audit_batch (lo);

@@ -7,7 +7,8 @@ SELECT p.id::text AS id, p.body, b.n AS batch, encode(x.data, 'hex') AS leaf
   FROM push_packet p
   LEFT JOIN push_body_logged l
          ON l.packet_id = p.id AND l.body_sha256 = sha256(convert_to(p.body, 'UTF8'))
-  LEFT JOIN audit_batch b ON l.audit_xid >= b.lo AND l.audit_xid < b.hi
+  LEFT JOIN LATERAL (SELECT a.n, a.lo, a.hi FROM audit_batch a WHERE a.lo <= l.audit_xid
+                      ORDER BY a.lo DESC LIMIT 1) b ON l.audit_xid < b.hi
   LEFT JOIN LATERAL (SELECT y.data FROM audit_log_leaves(b.lo, b.hi, true) y
                       WHERE y.tbl = 'push_body_logged' AND y.key ->> 'packet_id' = p.id::text
                         AND substring(y.data FROM length(y.data) - 31) = l.body_sha256) x
