@@ -49,7 +49,7 @@ static void pushed_and_proved(void)
 	stop_policesim();
 }
 
-/* check-proof of path, with no database to reach: its exit status. */
+/* check-proof of path, with no database to reach (-c names no file): its exit status. */
 static int check_proof(const char *path)
 {
 	return hoursctl_run("-c /nonexistent/hoursd.yaml audit check-proof %s --ca %s/ca.crt "
@@ -85,6 +85,10 @@ START_TEST(test_prove_round_trip)
 				      bundle, pki, pki),
 			 1);
 	ck_assert_int_eq(count_lines_in(ctl_out, "not issued under the CA given"), 1);
+	/* a part not pushed has no proof; a part that is no part is a usage error */
+	ck_assert_int_eq(hoursctl_run("audit prove %s 2 --out %s/none.json", student, work), 1);
+	ck_assert_int_eq(count_lines_in(ctl_err, "no packet built"), 1);
+	ck_assert_int_eq(hoursctl_run("audit prove %s 5 --out %s/none.json", student, work), 2);
 }
 END_TEST
 
