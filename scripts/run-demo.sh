@@ -259,6 +259,21 @@ book_demo() { # STUDENT PART
 	build/hoursctl -d "$CONNINFO" explain "$student" --pdf "$VAR/national/$student.pdf" --part "$part" \
 		>>"$LOG/setup.log" 2>&1 &&
 		say "its teaching log: $VAR/national/$student.pdf (the pushed one: $VAR/national/pdf-*.pdf)"
+	prove_demo "$student" "$part"
+}
+
+# The pushed part's proof (docs/audit.md), once its body is under a signed
+# checkpoint, checked without the database as the police would.
+prove_demo() { # STUDENT PART
+	local student=$1 part=$2 proof="$VAR/national/proof-$1-$2.json"
+	for _ in $(seq 60); do
+		build/hoursctl -d "$CONNINFO" audit prove "$student" "$part" --out "$proof" \
+			>>"$LOG/setup.log" 2>&1 && break
+		sleep 1
+	done
+	[ -s "$proof" ] || return 0
+	say "its proof: $proof; checked without the database: $(build/hoursctl audit check-proof \
+		"$proof" --ca "$VAR/pki/ca.crt" --key "$VAR/pki/checkpoint.pub" 2>&1 | tail -1 | cut -c1-60)..."
 }
 
 # Master data upward (docs/push-contract.md 9.8): the registry's coach and

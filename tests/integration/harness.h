@@ -74,6 +74,7 @@ TCase *tcase_sql(void);
 TCase *tcase_teachlog(void);
 TCase *tcase_resend(void);
 TCase *tcase_output(void);
+TCase *tcase_prove(void);
 
 /* ---- harness.c: the test's files, database and programs ---- */
 

@@ -31,6 +31,7 @@ static TCase *(*const topics[])(void) = {
 	tcase_resend,	   /* resend.c */
 	tcase_output,	   /* output.c */
 	tcase_upward,	   /* upward.c */
+	tcase_prove,	   /* prove.c */
 };
 
 int main(void)

@@ -75,6 +75,10 @@ int audit_differences(const char *student_no, FILE *out);
 int verify_audit(const struct args *a);
 int verify_checkpoints(const struct args *a);
 
+/* proof.c, proof_check.c: a proof per pushed part, made and checked without the database */
+int proof_make(const struct args *a);
+int proof_check(const struct args *a);
+
 /* evidence_verify.c: the Merkle log (migration 015) and its checkpoints */
 typedef struct evp_pkey_st EVP_PKEY;
 struct evidence_opts {

@@ -336,6 +336,26 @@ static const struct verb verbs[] = {
 	 "                                   text, csv or json); --export writes them and\n"
 	 "                                   those of the log to FILE, a witness kept\n"
 	 "                                   outside the database\n"},
+	{"audit", "prove", "STUDENT PART", {"--out"}, proof_make,
+	 "  audit prove STUDENT PART --out FILE\n"
+	 "                                   the proof of the student's pushed part: one\n"
+	 "                                   file (JSON) with the packet as pushed, each\n"
+	 "                                   counted record's signed frame and its leaf in\n"
+	 "                                   the audit log, the terminals' certificates in\n"
+	 "                                   force then, each leaf's inclusion proof, the\n"
+	 "                                   batches' links up to a signed checkpoint and\n"
+	 "                                   that checkpoint (exit 1: not pushed, or not\n"
+	 "                                   yet under a checkpoint)\n"},
+	{"audit", "check-proof", "FILE", {"--ca", "--key"}, proof_check,
+	 "  audit check-proof FILE --ca FILE --key FILE\n"
+	 "                                   check a proof of audit prove without the\n"
+	 "                                   database: the checkpoint's signature (--key: the\n"
+	 "                                   checkpoint key or its public half), the links,\n"
+	 "                                   each leaf's inclusion, each frame against its\n"
+	 "                                   leaf and its signature, the certificates' chain\n"
+	 "                                   to the CA (--ca), the packet's records; a line\n"
+	 "                                   per minute proved, FAILED: and exit 1 on the\n"
+	 "                                   first thing that does not hold\n"},
 	{"push", "list", "", {"--state", "--format"}, outbox_list,
 	 "  push list [--state S] [--format F]\n"
 	 "                                   the push outbox (S: pending, sending, done,\n"
