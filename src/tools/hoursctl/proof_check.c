@@ -726,6 +726,62 @@ static bool check_log(struct chk *c, const json_t *log, const json_t *cp, EVP_PK
 	return ok;
 }
 
+/*
+ * A body of the national profile (docs/push-contract.md 9): its student
+ * (stunum) and subject; for parts 2 and 3 each rnum of its recarray
+ * (the record's own number; the push sends the minutes the part needs)
+ * is a record proven, and none twice; for parts 1 and 4 recarray holds the teaching logs' numbers,
+ * which no record of the bundle proves: said, not checked.
+ */
+static bool check_national_body(struct chk *c, const json_t *packet, const json_t *b,
+				const char *student, int part, const struct prec *rs, size_t n)
+{
+	char want[16];
+	snprintf(want, sizeof(want), "%d", part);
+	const char *stunum = json_string_value(json_object_get(b, "stunum")),
+		   *subject = json_string_value(json_object_get(b, "subject"));
+	const json_t *arr = json_object_get(b, "recarray");
+	if (stunum == NULL || strcmp(stunum, student) != 0 || subject == NULL ||
+	    strcmp(subject, want) != 0 || !json_is_array(arr)) {
+		fail(c, "packet: the national body is not student %s subject %d", student, part);
+		return false;
+	}
+	const char *id = json_string_value(json_object_get(packet, "id"));
+	if (part == 1 || part == 4) {
+		printf("packet %s: national body of student %s subject %d; its recarray holds %zu "
+		       "teaching logs' numbers, not proven here\n",
+		       id, student, part, json_array_size(arr));
+		return true;
+	}
+	size_t m = json_array_size(arr);
+	const char **got = calloc(m + 1, sizeof(*got)), **have = calloc(n + 1, sizeof(*have));
+	bool ok = got && have && m <= n;
+	for (size_t i = 0; ok && i < m; i++) {
+		got[i] = json_string_value(json_object_get(json_array_get(arr, i), "rnum"));
+		ok = got[i] != NULL;
+	}
+	for (size_t i = 0; ok && i < n; i++)
+		have[i] = rs[i].record_no;
+	if (ok) {
+		qsort(got, m, sizeof(*got), by_line);
+		qsort(have, n, sizeof(*have), by_line);
+		for (size_t i = 0; ok && i < m; i++)
+			ok = bsearch(&got[i], have, n, sizeof(*have), by_line) != NULL &&
+			     (i == 0 || strcmp(got[i - 1], got[i]) != 0);
+	}
+	free(got);
+	free(have);
+	if (!ok) {
+		fail(c, "packet: the national body's recarray (%zu) is not the %zu records proven",
+		     m, n);
+		return false;
+	}
+	printf("packet %s: national body of student %s subject %d: each of its recarray's %zu "
+	       "records is one of the %zu proven\n",
+	       id, student, part, m, n);
+	return true;
+}
+
 /* The body's claims against the records proven. */
 static bool check_body(struct chk *c, const json_t *packet, const char *student, int part,
 		       struct prec *rs, size_t n, const struct batchv *bs, size_t nbs)
@@ -774,6 +830,10 @@ static bool check_body(struct chk *c, const json_t *packet, const char *student,
 	char **lines = calloc(n + 1, sizeof(*lines));
 	if (b == NULL || !json_is_object(b)) {
 		fail(c, "packet: the body is not a JSON object (%s)", je.text);
+		goto out;
+	}
+	if (json_object_get(b, "stunum") != NULL) {
+		ok = check_national_body(c, packet, b, student, part, rs, n);
 		goto out;
 	}
 	const char *bstu = json_string_value(json_object_get(b, "student_no")),
