@@ -123,6 +123,7 @@ run_load() {
 fresh_tables() {
 	psql -c "TRUNCATE training_record, training_record_conflict, session_event, photo, position,
 		minute_claim, progress, progress_day, push_packet, push_attempt, push_review, judge_queue,
+		teaching_log_sent, push_body_logged,
 		record_judgement"
 	# Each run authenticates the timing terminals again, perhaps within the same second:
 	# a fresh start for the replay check of their signed timestamps.
@@ -266,7 +267,7 @@ half_rate=$(printf '%s\n' "${half_rates[@]}" | median)
 kill -TERM "$HPID"; wait "$HPID" || true; HPID=
 
 echo "== the judge alone: the last run's records queued again, judged by a fresh hoursd"
-psql -c "TRUNCATE minute_claim, progress, progress_day, push_packet, push_attempt, push_review, record_judgement, judge_queue"
+psql -c "TRUNCATE minute_claim, progress, progress_day, push_packet, push_attempt, push_review, teaching_log_sent, push_body_logged, record_judgement, judge_queue"
 queued=$(psql -c "INSERT INTO judge_queue (terminal_id, record_no)
 	SELECT terminal_id, record_no FROM training_record WHERE verdict = 'accepted'
 	ORDER BY record_time, terminal_id; SELECT count(*) FROM judge_queue")
