@@ -49,7 +49,7 @@ done
 for i in $(seq 1 "$NT"); do
 	p=${timing_phones[$((i - 1))]}
 	build/hoursctl -d "$CI" terminal add "$p" --p12 "$WORK/pki/term-$p.p12" --p12-pass 123456 \
-		--terminal-no "$(printf '31000000%08d' "$i")" >/dev/null
+		--imei "860$p" --terminal-no "$(printf '31000000%08d' "$i")" >/dev/null
 done
 port=$((20000 + RANDOM % 20000))
 CONF_DATABASE_MORE="  batch_max_rows: 500" write_config "$WORK/hoursd.yaml" "$CI" "$port" \
