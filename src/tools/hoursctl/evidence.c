@@ -13,10 +13,11 @@
  * named.  What hoursd added (verdicts, the lesson a record belongs to,
  * judgements) is not in the frame: the chain protects it.
  *
- * At line rate: the rows are read through a cursor, a page fetched while
- * the one before is checked, and each page is checked by a thread a core
- * (a certificate cache each: sig.c's cache is not shared); the lines are
- * said in the order of the rows all the same.  A progress line goes to
+ * At line rate: the rows are read through a cursor in the binary format,
+ * each page checked by a thread a core (a certificate cache each: sig.c's
+ * cache is not shared) while the main thread reads the next one, so that
+ * PostgreSQL sends it meanwhile; the lines are said in the order of the
+ * rows all the same.  A progress line goes to
  * stderr when it is a terminal.
  */
 #include "hoursd.h"
@@ -84,8 +85,13 @@ static bool unhex(const char *s, size_t slen, uint8_t *out, size_t n)
 /*
  * A value of a page: the pages come in PostgreSQL's binary format (no
  * text to make and parse on either side), integers big-endian of their
- * column's size, a bool one byte, bytea and text their bytes.
+ * column's size, a bool one byte, bytea and text their bytes, a
+ * timestamptz microseconds since 2000-01-01 UTC (8 bytes), given here in
+ * Unix seconds, rounded as extract(epoch ...)::bigint rounds.
  */
+#define TIMESTAMPTZOID 1184
+#define PG_EPOCH_UNIX 946684800LL
+
 static long long ival(const PGresult *r, int i, int col)
 {
 	const uint8_t *p = (const uint8_t *)PQgetvalue(r, i, col);
@@ -101,6 +107,14 @@ static long long ival(const PGresult *r, int i, int col)
 		return (int16_t)v;
 	if (n == 4)
 		return (int32_t)v;
+	if (PQftype(r, col) == TIMESTAMPTZOID) {
+		long long us = (long long)v, s = us / 1000000, rem = us % 1000000;
+		if (rem < 0) {
+			s--;
+			rem += 1000000;
+		}
+		return s + (rem >= 500000) + PG_EPOCH_UNIX;
+	}
 	return (long long)v;
 }
 
@@ -551,7 +565,7 @@ struct ev {
 	FILE *out;
 	struct terms terms;
 	struct worker w[MAX_THREADS];
-	unsigned nw;
+	unsigned nw, started; /* threads; those started on the page */
 	struct evidence_counts *n;
 	unsigned long done; /* frames checked, for the progress line (common/progress.h) */
 };
@@ -563,36 +577,48 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The page r checked by every thread (this one the first), its lines said in order. */
-static void check_page(struct ev *ev, const PGresult *r, enum kind kind)
+/*
+ * The page r handed to every checking thread (b, its rows' lines); they
+ * run while this thread reads the next page, so that PostgreSQL sends it
+ * meanwhile.  When none could start, page_end() checks it on this one.
+ */
+static void page_start(struct ev *ev, struct batch *b, const PGresult *r, enum kind kind)
 {
 	int rows = PQntuples(r);
-	struct batch b = {.r = r, .kind = kind, .rows = rows, .terms = &ev->terms};
-	b.said = calloc((size_t)rows, sizeof(*b.said));
-	if (b.said == NULL) {
+	*b = (struct batch){.r = r, .kind = kind, .rows = rows, .terms = &ev->terms};
+	b->said = calloc((size_t)rows, sizeof(*b->said));
+	atomic_init(&b->next, 0);
+	ev->started = 0;
+	if (b->said == NULL)
+		return;
+	for (unsigned k = 0; k < ev->nw; k++)
+		ev->w[k].b = b;
+	for (unsigned k = 0; k < ev->nw && (k == 0 || rows > CHUNK * (int)k); k++, ev->started++)
+		if (pthread_create(&ev->w[k].th, NULL, work, &ev->w[k]) != 0)
+			break;
+}
+
+/* The page's threads joined (the rows none took checked here), its lines said in order. */
+static void page_end(struct ev *ev, struct batch *b)
+{
+	if (b->said == NULL) {
 		fprintf(ev->out, "audit verify: out of memory\n");
 		ev->n->problems++;
 		return;
 	}
-	atomic_init(&b.next, 0);
-	unsigned started = 1;
-	for (unsigned k = 0; k < ev->nw; k++)
-		ev->w[k].b = &b;
-	for (unsigned k = 1; k < ev->nw && (rows > CHUNK * (int)k); k++, started++)
-		if (pthread_create(&ev->w[k].th, NULL, work, &ev->w[k]) != 0)
-			break;
-	work(&ev->w[0]);
-	for (unsigned k = 1; k < started; k++)
+	if (ev->started == 0)
+		work(&ev->w[0]);
+	for (unsigned k = 0; k < ev->started; k++)
 		pthread_join(ev->w[k].th, NULL);
-	for (int i = 0; i < rows; i++) {
-		if (b.said[i].lines) {
-			fputs(b.said[i].s, ev->out);
-			ev->n->problems += b.said[i].lines;
+	for (int i = 0; i < b->rows; i++) {
+		if (b->said[i].lines) {
+			fputs(b->said[i].s, ev->out);
+			ev->n->problems += b->said[i].lines;
 		}
-		free(b.said[i].s);
+		free(b->said[i].s);
 	}
-	free(b.said);
-	ev->done += (unsigned long)rows;
+	free(b->said);
+	ev->done += (unsigned long)b->rows;
 	progress_step(ev->done);
 }
 
@@ -618,7 +644,10 @@ static bool fetch(PGconn *c)
 	return PQsendQueryParams(c, sql_audit_frames_fetch, 0, NULL, NULL, NULL, NULL, 1) == 1;
 }
 
-/* Every row of sql through the cursor, a page checked while the next is fetched. */
+/*
+ * Every row of sql through the cursor, a page checked by the threads
+ * while this one reads the next.
+ */
 static bool stream(struct ev *ev, enum kind kind, const char *sql, const char *const range[3],
 		   unsigned long *count)
 {
@@ -632,23 +661,20 @@ static bool stream(struct ev *ev, enum kind kind, const char *sql, const char *c
 	PGconn *c = pgq_conn();
 	if (!ok || !fetch(c))
 		return false;
-	for (;;) {
-		PGresult *r = fetched(c);
-		if (r == NULL)
-			return false;
-		int rows = PQntuples(r);
-		if (rows > 0 && !fetch(c)) {
-			PQclear(r);
-			return false;
-		}
-		if (rows > 0)
-			check_page(ev, r, kind);
+	PGresult *r = fetched(c);
+	while (r != NULL && PQntuples(r) > 0) {
+		struct batch b;
+		bool more = fetch(c);
+		page_start(ev, &b, r, kind);
+		PGresult *next = more ? fetched(c) : NULL;
+		page_end(ev, &b);
+		*count += (unsigned long)PQntuples(r);
 		PQclear(r);
-		*count += (unsigned long)rows;
-		if (rows == 0)
-			break;
+		r = next;
 	}
-	return pgq_ok(sql_audit_frames_close, 0, NULL);
+	ok = r != NULL;
+	PQclear(r);
+	return ok && pgq_ok(sql_audit_frames_close, 0, NULL);
 }
 
 /* A frame stored as two training records or more: a line each. */
