@@ -54,6 +54,13 @@ static void say_connect_error(void)
 	fprintf(stderr, "hoursctl: cannot connect: %s\n", msg);
 }
 
+/* The session's settings of every connection: warnings only, the time zone. */
+static void session(PGconn *c)
+{
+	PQclear(PQexec(c, sql_session_warnings_only));
+	PQclear(PQexec(c, sql_session_time_zone));
+}
+
 PGconn *pgq_conn(void)
 {
 	static char buf[4096];
@@ -70,9 +77,37 @@ PGconn *pgq_conn(void)
 		status = 1;
 		return NULL;
 	}
-	PQclear(PQexec(db, sql_session_warnings_only));
-	PQclear(PQexec(db, sql_session_time_zone));
+	session(db);
 	return db;
+}
+
+PGconn *pgq_conn_more(void)
+{
+	PQconninfoOption *o = pgq_conn() ? PQconninfo(db) : NULL;
+	if (o == NULL)
+		return NULL;
+	size_t n = 0;
+	while (o[n].keyword)
+		n++;
+	const char **kw = calloc(n + 1, sizeof(*kw)), **val = calloc(n + 1, sizeof(*val));
+	size_t k = 0;
+	for (size_t i = 0; kw && val && i < n; i++)
+		if (o[i].val && o[i].val[0]) {
+			kw[k] = o[i].keyword;
+			val[k++] = o[i].val;
+		}
+	PGconn *c = kw && val ? PQconnectdbParams(kw, val, 0) : NULL;
+	free(kw);
+	free(val);
+	PQconninfoFree(o);
+	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "hoursctl: cannot connect again: %s",
+			c ? PQerrorMessage(c) : "out of memory\n");
+		PQfinish(c);
+		return NULL;
+	}
+	session(c);
+	return c;
 }
 
 void pgq_finish(void)
@@ -94,6 +129,19 @@ PGresult *pgq_query_in(const char *what, const char *sql, int n, const char *con
 	if (r == NULL || st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
 	fprintf(stderr, "hoursctl: %s%s%s", what ? what : "", what ? ": " : "", PQerrorMessage(db));
+	PQclear(r);
+	return NULL;
+}
+
+PGresult *pgq_query_on(PGconn *c, const char *sql, int n, const char *const *values, int format)
+{
+	if (c == NULL)
+		c = pgq_conn();
+	PGresult *r = c ? PQexecParams(c, sql, n, NULL, values, NULL, NULL, format) : NULL;
+	ExecStatusType st = PQresultStatus(r);
+	if (r == NULL || st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	fprintf(stderr, "hoursctl: %s", PQerrorMessage(c));
 	PQclear(r);
 	return NULL;
 }

@@ -24,6 +24,12 @@ void pgq_init(const char *conninfo);
  * database was given at all); later calls say nothing more.
  */
 PGconn *pgq_conn(void);
+/*
+ * Another connection to the same database, for a stage that runs beside
+ * the first on a thread of its own (its caller PQfinish()es it); NULL
+ * (said) when there is none.
+ */
+PGconn *pgq_conn_more(void);
 /* 0, or the exit status the command ends with because the database was not reached. */
 int pgq_status(void);
 void pgq_finish(void);
@@ -36,6 +42,8 @@ void pgq_finish(void);
  */
 PGresult *pgq_query_in(const char *what, const char *sql, int n, const char *const *values);
 PGresult *pgq_query(const char *sql, int n, const char *const *values);
+/* The same on connection c (NULL: the first), its result in format (0 text, 1 binary). */
+PGresult *pgq_query_on(PGconn *c, const char *sql, int n, const char *const *values, int format);
 /* A statement whose result is not needed: whether it succeeded (said otherwise). */
 bool pgq_ok(const char *sql, int n, const char *const *values);
 /*

@@ -13,6 +13,12 @@
  * gaps, at least one, the newest not older than the age given, each head
  * the link of the batch it names; a witness's checkpoints must be stored
  * as they are there.
+ *
+ * At line rate: a batch's rows are read as the chain stage read them
+ * (audit_log_data, one value in the binary format) and their leaves
+ * compared in order with the batch's; only a batch that does not hold is
+ * read again row by row with the rows' keys, to name them.  verify.c runs
+ * this on a connection of its own, beside the frames' checks.
  */
 #include "hoursd.h"
 #include "hoursctl.h"
@@ -37,6 +43,7 @@ struct lcp {
 
 struct ev {
 	const struct evidence_opts *o;
+	PGconn *c; /* o->conn, or hoursctl's connection */
 	FILE *out;
 	unsigned long problems;
 	struct lcp *cp;
@@ -56,9 +63,14 @@ static void problem(struct ev *v, const char *fmt, ...)
 
 /* ---- checkpoints ---- */
 
+static PGresult *query(struct ev *v, const char *sql, int n, const char *const *p)
+{
+	return pgq_query_on(v->c, sql, n, p, 0);
+}
+
 static bool load(struct ev *v)
 {
-	PGresult *r = pgq_query(sql_audit_log_checkpoints, 0, NULL);
+	PGresult *r = query(v, sql_audit_log_checkpoints, 0, NULL);
 	if (r == NULL)
 		return false;
 	int n = PQntuples(r);
@@ -198,29 +210,63 @@ static uint8_t *leaves_of(const char *hex, size_t *n)
 	return b;
 }
 
-/* The rows of batch n's transactions against its leaves. */
-static bool check_rows(struct ev *v, long long n, const char *lo, const char *hi,
-		       const uint8_t *leaves, size_t nl)
+/* A leaf hash and its place in the batch: the batch's leaves sorted, to find a row's. */
+struct placed {
+	uint8_t h[32];
+	size_t at;
+};
+
+static int by_hash(const void *a, const void *b)
+{
+	return memcmp(((const struct placed *)a)->h, ((const struct placed *)b)->h, 32);
+}
+
+/* The first leaf of s (n, sorted) equal to h and not used yet; n when there is none. */
+static size_t unused_leaf(const struct placed *s, size_t n, const bool *used, const uint8_t h[32])
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(s[mid].h, h, 32) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo < n && used[lo] && memcmp(s[lo].h, h, 32) == 0)
+		lo++;
+	return lo < n && !used[lo] && memcmp(s[lo].h, h, 32) == 0 ? lo : n;
+}
+
+/*
+ * The rows of batch n's transactions against its leaves, row by row with
+ * their keys: a row whose leaf is none of the batch's (changed, or
+ * inserted) is named; the leaves no row has are counted (deleted).
+ */
+static bool name_rows(struct ev *v, long long n, const char *lo, const char *hi,
+		      const uint8_t *leaves, size_t nl)
 {
 	const char *p[2] = {lo, hi};
-	PGresult *r = pgq_query(sql_audit_log_rows, 2, p);
+	PGresult *r = query(v, sql_audit_log_rows, 2, p);
 	if (r == NULL)
 		return false;
 	bool *used = calloc(nl + 1, 1);
+	struct placed *sorted = calloc(nl + 1, sizeof(*sorted));
+	for (size_t j = 0; sorted && j < nl; j++) {
+		memcpy(sorted[j].h, leaves + 32 * j, 32);
+		sorted[j].at = j;
+	}
+	if (sorted)
+		qsort(sorted, nl, sizeof(*sorted), by_hash);
 	size_t strays = 0, unused = 0;
-	for (int i = 0; used && i < PQntuples(r); i++) {
+	for (int i = 0; used && sorted && i < PQntuples(r); i++) {
 		uint8_t leaf[32];
-		size_t j = 0;
+		size_t j = nl;
 		const char *hex = PQgetvalue(r, i, AUDIT_LOG_ROWS_DATA);
 		size_t len = strlen(hex) / 2;
 		uint8_t *data = malloc(len + 1);
-		bool parsed = data && merkle_unhex(hex, data, len) && merkle_leaf(data, len, leaf);
+		if (data && merkle_unhex(hex, data, len) && merkle_leaf(data, len, leaf))
+			j = unused_leaf(sorted, nl, used, leaf);
 		free(data);
-		if (parsed)
-			while (j < nl && (used[j] || memcmp(leaves + 32 * j, leaf, 32) != 0))
-				j++;
-		else
-			j = nl;
 		if (j < nl) {
 			used[j] = true;
 			continue;
@@ -232,16 +278,52 @@ static bool check_rows(struct ev *v, long long n, const char *lo, const char *hi
 			PQgetvalue(r, i, AUDIT_LOG_ROWS_TBL), PQgetvalue(r, i, AUDIT_LOG_ROWS_KEY),
 			n);
 	}
-	for (size_t j = 0; used && j < nl; j++)
+	for (size_t j = 0; used && sorted && j < nl; j++)
 		unused += !used[j];
 	/* a changed row is one leaf without its row and one row without its leaf: said above */
 	if (unused > strays)
 		problem(v, "log: batch %lld: %zu leaves whose row is gone (deleted)", n,
 			unused - strays);
 	PQclear(r);
-	bool ok = used != NULL;
+	bool ok = used != NULL && sorted != NULL;
 	free(used);
+	free(sorted);
 	return ok;
+}
+
+/*
+ * The leaf hashes of the rows of the transactions in [lo, hi) now, in the
+ * log's order, as the chain stage computes them (audit_log_data, hashed
+ * by merkle_leaves()); their number into *n.  NULL (said when it is the
+ * database's error) when they cannot be read.  The one place that says
+ * what a leaf is, for the batches' check.
+ */
+static uint8_t *leaves_now(struct ev *v, const char *lo, const char *hi, size_t *n)
+{
+	const char *p[2] = {lo, hi};
+	PGresult *r = pgq_query_on(v->c, sql_audit_log_data, 2, p, 1);
+	uint8_t *now =
+		r && PQntuples(r) == 1 && !PQgetisnull(r, 0, AUDIT_LOG_DATA_DATA)
+			? merkle_leaves((const uint8_t *)PQgetvalue(r, 0, AUDIT_LOG_DATA_DATA),
+					(size_t)PQgetlength(r, 0, AUDIT_LOG_DATA_DATA), n)
+			: NULL;
+	PQclear(r);
+	return now;
+}
+
+/*
+ * The rows of batch n's transactions against its leaves: their leaves
+ * now each the batch's leaf at its place; else named row by row
+ * (name_rows()).
+ */
+static bool check_rows(struct ev *v, long long n, const char *lo, const char *hi,
+		       const uint8_t *leaves, size_t nl)
+{
+	size_t got = 0;
+	uint8_t *now = leaves_now(v, lo, hi, &got);
+	bool same = now != NULL && got == nl && (nl == 0 || memcmp(now, leaves, 32 * nl) == 0);
+	free(now);
+	return same || name_rows(v, n, lo, hi, leaves, nl);
 }
 
 struct walk {
@@ -284,9 +366,9 @@ static bool walk_batch(struct ev *v, struct walk *w, const PGresult *r, int i)
 
 bool evidence_verify(const struct evidence_opts *o, FILE *out, struct evidence_result *res)
 {
-	struct ev v = {.o = o, .out = out};
+	struct ev v = {.o = o, .c = o->conn, .out = out};
 	*res = (struct evidence_result){0};
-	PGresult *s = pgq_query(sql_audit_log_state, 0, NULL);
+	PGresult *s = query(&v, sql_audit_log_state, 0, NULL);
 	if (s == NULL || !load(&v)) {
 		PQclear(s);
 		return false;
@@ -302,7 +384,7 @@ bool evidence_verify(const struct evidence_opts *o, FILE *out, struct evidence_r
 		char after[24];
 		snprintf(after, sizeof(after), "%lld", w.expect - 1);
 		const char *p[2] = {after, BATCH_PAGE};
-		PGresult *r = pgq_query(sql_audit_log_batches, 2, p);
+		PGresult *r = query(&v, sql_audit_log_batches, 2, p);
 		ok = r != NULL;
 		int rows = ok ? PQntuples(r) : 0;
 		for (int i = 0; ok && i < rows; i++)

@@ -82,10 +82,11 @@ int proof_check(const struct args *a);
 /* evidence_verify.c: the Merkle log (migration 015) and its checkpoints */
 typedef struct evp_pkey_st EVP_PKEY;
 struct evidence_opts {
-	EVP_PKEY *key;	     /* the checkpoints' key; NULL: checkpoints not checked */
-	const char *key_id;  /* its id (checkpoint_key_id) */
-	const char *witness; /* a witness file; NULL: none */
-	long long max_age_s; /* the newest checkpoint at most this old; 0: any age */
+	EVP_PKEY *key;	      /* the checkpoints' key; NULL: checkpoints not checked */
+	const char *key_id;   /* its id (checkpoint_key_id) */
+	const char *witness;  /* a witness file; NULL: none */
+	long long max_age_s;  /* the newest checkpoint at most this old; 0: any age */
+	struct pg_conn *conn; /* the connection to read with (libpq's PGconn); NULL: hoursctl's */
 };
 struct evidence_result {
 	unsigned long problems;

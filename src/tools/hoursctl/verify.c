@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <libpq-fe.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 
 #define LINK_PAGE "20000"
 
@@ -353,6 +354,66 @@ static void verify_checkpoint_sigs(struct verify *v, const struct checkpoint *cp
 		check_witness(v, witness, cp, ncp);
 }
 
+/* The log's check (evidence_verify.c), on a thread and a connection of its own. */
+struct log_stage {
+	struct evidence_opts o;
+	FILE *out; /* its lines, said after the chain's and the rows' */
+	struct evidence_result r;
+	bool ok;
+};
+
+static void *log_stage_run(void *arg)
+{
+	struct log_stage *l = arg;
+	l->ok = evidence_verify(&l->o, l->out, &l->r);
+	return NULL;
+}
+
+/* The lines a stage wrote into f, said on out, in their order; f closed. */
+static bool said_after(FILE *f, FILE *out)
+{
+	char buf[65536];
+	size_t n;
+	bool ok = fflush(f) == 0 && fseek(f, 0, SEEK_SET) == 0;
+	while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		ok = fwrite(buf, 1, n, out) == n;
+	ok = !ferror(f) && ok;
+	fclose(f);
+	if (!ok)
+		fprintf(stderr, "hoursctl: audit verify: a stage's lines: %s\n", strerror(errno));
+	return ok;
+}
+
+/*
+ * The stages that read every row: the log's (evidence_verify.c) on a
+ * second connection and thread, and the frames' (evidence.c, its own
+ * threads) on hoursctl's, so that PostgreSQL reads for one while the
+ * other checks.  Their lines go to files first, and are said after the
+ * chain's and the rows', the log's first, as if one ran after the other.
+ */
+static bool log_and_frames(struct verify *v, const struct evidence_opts *eo,
+			   const char *const range[3], struct evidence_result *er,
+			   struct evidence_counts *n)
+{
+	struct log_stage l = {.o = *eo, .out = tmpfile()};
+	FILE *frames = tmpfile();
+	pthread_t th;
+	l.o.conn = pgq_conn_more();
+	bool started =
+		l.o.conn && l.out && frames && pthread_create(&th, NULL, log_stage_run, &l) == 0;
+	bool ok = started && evidence_check(range, frames, n);
+	if (started)
+		pthread_join(th, NULL);
+	PQfinish(l.o.conn);
+	if (!started && l.o.conn && (l.out == NULL || frames == NULL))
+		fprintf(stderr, "hoursctl: audit verify: %s\n", strerror(errno));
+	ok = ok && l.ok;
+	ok = (l.out == NULL || said_after(l.out, v->out)) && ok;
+	ok = (frames == NULL || said_after(frames, v->out)) && ok;
+	*er = l.r;
+	return ok;
+}
+
 /* Every discrepancy one line on out; 0 when there is none, 1 otherwise or on error. */
 static int verify(const struct verify_opts *o, FILE *out)
 {
@@ -370,11 +431,11 @@ static int verify(const struct verify_opts *o, FILE *out)
 		return 1;
 	verify_checkpoint_sigs(&v, cp, ncp, o->witness);
 	long long links = 0;
-	struct evidence_counts n;
-	struct evidence_opts eo = {v.key, v.key_id, o->witness, o->max_age_s};
-	struct evidence_result er;
+	struct evidence_counts n = {0};
+	struct evidence_opts eo = {v.key, v.key_id, o->witness, o->max_age_s, NULL};
+	struct evidence_result er = {0};
 	bool ok = walk_chain(&v, cp, ncp, &links) && check_rows(&v, range) &&
-		  evidence_verify(&eo, out, &er) && evidence_check(range, out, &n);
+		  log_and_frames(&v, &eo, range, &er, &n);
 	free(cp);
 	if (!ok)
 		return 1;
