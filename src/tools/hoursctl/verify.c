@@ -390,7 +390,8 @@ static bool said_after(FILE *f, FILE *out)
  * threads) on hoursctl's, so that PostgreSQL reads for one while the
  * other checks.  Their lines go to files first, and are said after the
  * chain's and the rows', the log's first, as if one ran after the other
- * (as they do when the database refuses a second connection).
+ * (as they do, said, when the database refuses a second connection or no
+ * file or thread can be had).
  */
 static bool log_and_frames(struct verify *v, const struct evidence_opts *eo,
 			   const char *const range[3], struct evidence_result *er,
@@ -398,25 +399,26 @@ static bool log_and_frames(struct verify *v, const struct evidence_opts *eo,
 {
 	struct log_stage l = {.o = *eo};
 	l.o.conn = pgq_conn_more();
-	if (l.o.conn == NULL) { /* said: one after the other, on the one connection */
-		fprintf(stderr, "hoursctl: audit verify: the log and the frames one after the "
-				"other\n");
+	l.out = l.o.conn ? tmpfile() : NULL;
+	FILE *frames = l.out ? tmpfile() : NULL;
+	pthread_t th;
+	bool started = frames && pthread_create(&th, NULL, log_stage_run, &l) == 0;
+	if (!started) { /* one after the other, on the one connection */
+		fprintf(stderr, "hoursctl: audit verify: no second connection, file or thread: the "
+				"log and the frames one after the other\n");
+		PQfinish(l.o.conn);
+		if (l.out)
+			fclose(l.out);
+		if (frames)
+			fclose(frames);
 		return evidence_verify(eo, v->out, er) && evidence_check(range, v->out, n);
 	}
-	l.out = tmpfile();
-	FILE *frames = tmpfile();
-	pthread_t th;
-	if (l.out == NULL || frames == NULL)
-		fprintf(stderr, "hoursctl: audit verify: a file for a stage's lines: %s\n",
-			strerror(errno));
-	bool started = l.out && frames && pthread_create(&th, NULL, log_stage_run, &l) == 0;
-	bool ok = started && evidence_check(range, frames, n);
-	if (started)
-		pthread_join(th, NULL);
+	bool ok = evidence_check(range, frames, n);
+	pthread_join(th, NULL);
 	PQfinish(l.o.conn);
 	ok = ok && l.ok;
-	ok = (l.out == NULL || said_after(l.out, v->out)) && ok;
-	ok = (frames == NULL || said_after(frames, v->out)) && ok;
+	ok = said_after(l.out, v->out) && ok;
+	ok = said_after(frames, v->out) && ok;
 	*er = l.r;
 	return ok;
 }
