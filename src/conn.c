@@ -1473,6 +1473,20 @@ static void on_write(struct bufferevent *bev, void *arg)
 		release_tls_buffers(c);
 }
 
+/*
+ * The certificates the terminal sent besides its own were needed for the
+ * handshake's verification only; the session keeps them (parsed, about
+ * 4 KB each) for as long as the connection lasts unless they are freed.
+ * The terminal's own certificate stays (tls_revoked reads it).
+ */
+static void drop_peer_chain(SSL *ssl)
+{
+	STACK_OF(X509) *chain = ssl ? SSL_get_peer_cert_chain(ssl) : NULL;
+	X509 *x;
+	while (chain && (x = sk_X509_pop(chain)) != NULL)
+		X509_free(x);
+}
+
 /* Take the terminal number from the certificate's subject CN. */
 static bool take_certificate(struct conn *c)
 {
@@ -1499,6 +1513,7 @@ static bool take_certificate(struct conn *c)
 		}
 	}
 	X509_free(cert);
+	drop_peer_chain(ssl);
 	return ok;
 }
 
