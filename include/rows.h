@@ -97,7 +97,10 @@ typedef struct {
 	X(engine_rpm, NINT)                                                                        \
 	X(altitude_m, NINT)                                                                        \
 	X(fuel_dl, NINT)                                                                           \
-	X(raw, BYTES)
+	X(raw, BYTES)                                                                              \
+	/* The evidence (migration 025): received_at, and the leaf computed from the row. */       \
+	X(received_us, INT)                                                                        \
+	X(leaf, BYTES)
 
 /* A photo received whole: table photo. */
 #define ROW_PHOTO(X)                                                                               \

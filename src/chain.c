@@ -285,9 +285,35 @@ static void on_checkpoint_saved(void *arg, const PGresult *res)
 	}
 }
 
+static int cmp_leaf(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/*
+ * Whether the n leaf hashes now (sorted here) are the hex leaves stored, as
+ * a set: the rows' leaves are read in no particular order (migration 025).
+ */
+static bool same_leaves(const char *stored_hex, uint8_t *now, size_t n)
+{
+	size_t len = strlen(stored_hex);
+	if (len != 64 * n)
+		return false;
+	uint8_t *stored = malloc(32 * n + 1);
+	bool same = stored && merkle_unhex(stored_hex, stored, 32 * n);
+	if (same) {
+		qsort(stored, n, 32, cmp_leaf);
+		qsort(now, n, 32, cmp_leaf);
+		same = memcmp(stored, now, 32 * n) == 0;
+	}
+	free(stored);
+	return same;
+}
+
 /*
  * The batches since the newest checkpoint, recomputed from the rows: each
- * batch's leaves are the rows' leaves now, its root theirs, its link on the
+ * batch's leaves are the rows' leaves now (as a set), its root theirs (in
+ * the batch's order), its link on the
  * one before from the checkpoint's head.  Then the head is signed.
  */
 static void on_batches(void *arg, const PGresult *res)
@@ -315,10 +341,8 @@ static void on_batches(void *arg, const PGresult *res)
 		}
 		size_t nr = 0;
 		uint8_t *now = leaves_of(PQgetvalue(res, i, CHECKPOINT_BATCHES_RECOMPUTED), &nr);
-		char *now_hex = now ? hex_of(now, nr) : NULL;
-		bool same = now_hex && strcmp(stored, now_hex) == 0;
+		bool same = now && same_leaves(stored, now, nr);
 		free(now);
-		free(now_hex);
 		if (!same) {
 			refuse(c,
 			       "batch %lld: its rows are not what was logged (changed, "

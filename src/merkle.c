@@ -28,14 +28,23 @@ bool merkle_leaf(const uint8_t *data, size_t len, uint8_t out[32])
 	return ok;
 }
 
+#define STORED_LEAF 0x80000000u /* a length's top bit: a leaf hash as it is */
+
+static size_t be32(const uint8_t *p)
+{
+	return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+}
+
 uint8_t *merkle_leaves(const uint8_t *data, size_t len, size_t *n)
 {
 	size_t count = 0;
 	for (size_t at = 0; at < len; count++) {
 		if (len - at < 4)
 			return NULL;
-		size_t l = (size_t)data[at] << 24 | (size_t)data[at + 1] << 16 |
-			   (size_t)data[at + 2] << 8 | data[at + 3];
+		size_t l = be32(data + at);
+		if (l & STORED_LEAF && (l & ~(size_t)STORED_LEAF) != 32)
+			return NULL;
+		l &= ~(size_t)STORED_LEAF;
 		if (l > len - at - 4)
 			return NULL;
 		at += 4 + l;
@@ -43,9 +52,11 @@ uint8_t *merkle_leaves(const uint8_t *data, size_t len, size_t *n)
 	uint8_t *out = malloc(32 * count + 1);
 	size_t at = 0;
 	for (size_t i = 0; out && i < count; i++) {
-		size_t l = (size_t)data[at] << 24 | (size_t)data[at + 1] << 16 |
-			   (size_t)data[at + 2] << 8 | data[at + 3];
-		if (!merkle_leaf(data + at + 4, l, out + 32 * i)) {
+		size_t l = be32(data + at);
+		if (l & STORED_LEAF) {
+			memcpy(out + 32 * i, data + at + 4, 32);
+			l = 32;
+		} else if (!merkle_leaf(data + at + 4, l, out + 32 * i)) {
 			free(out);
 			return NULL;
 		}
@@ -53,6 +64,66 @@ uint8_t *merkle_leaves(const uint8_t *data, size_t len, size_t *n)
 	}
 	*n = count;
 	return out;
+}
+
+/* ---- a training record's leaf (docs/audit.md, "A training record's leaf") ---- */
+
+#define PG_EPOCH_US 946684800000000LL /* 2000-01-01 UTC in Unix microseconds */
+
+static bool put(EVP_MD_CTX *ctx, const void *p, size_t n)
+{
+	return EVP_DigestUpdate(ctx, p, n) == 1;
+}
+
+static bool put_be(EVP_MD_CTX *ctx, uint64_t v, int bytes)
+{
+	uint8_t b[8];
+	for (int i = 0; i < bytes; i++)
+		b[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+	return put(ctx, b, (size_t)bytes);
+}
+
+/* Text: its length (4 bytes) and its bytes; NULL: the length -1. */
+static bool put_text(EVP_MD_CTX *ctx, const char *s)
+{
+	if (s == NULL)
+		return put_be(ctx, 0xffffffffu, 4);
+	size_t n = strlen(s);
+	return put_be(ctx, (uint32_t)n, 4) && put(ctx, s, n);
+}
+
+/* A moment: 8 bytes, microseconds since 2000-01-01 UTC; NULL: the byte 0xff. */
+static bool put_time_us(EVP_MD_CTX *ctx, bool set, int64_t unix_us)
+{
+	static const uint8_t null = 0xff;
+	return set ? put_be(ctx, (uint64_t)(unix_us - PG_EPOCH_US), 8) : put(ctx, &null, 1);
+}
+
+bool merkle_record_leaf(const struct merkle_record *r, uint8_t out[32])
+{
+	static const uint8_t head[] = "\0training_record\n";
+	const uint8_t fix = r->fix_valid ? 1 : 0;
+	unsigned olen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+		  put(ctx, head, sizeof(head) - 1) && put_be(ctx, (uint64_t)r->terminal_id, 8) &&
+		  put_text(ctx, r->record_no) && put_time_us(ctx, true, r->record_time * 1000000) &&
+		  put_text(ctx, r->student_no) && put_text(ctx, r->coach_no) &&
+		  put_be(ctx, (uint64_t)r->class_id, 8) && put_text(ctx, r->course_code) &&
+		  put_be(ctx, (uint64_t)r->part, 2) && put_be(ctx, (uint64_t)r->mode, 2) &&
+		  put_text(ctx, r->vehicle_class) && put_be(ctx, (uint64_t)r->upload_type, 2) &&
+		  put_be(ctx, (uint64_t)r->record_status, 2) &&
+		  put_be(ctx, (uint64_t)(int64_t)r->max_speed_dkmh, 4) &&
+		  put_be(ctx, (uint64_t)(int64_t)r->mileage_dkm, 4) &&
+		  put_be(ctx, (uint64_t)(int64_t)r->lat_e6, 4) &&
+		  put_be(ctx, (uint64_t)(int64_t)r->lon_e6, 4) && put(ctx, &fix, 1) &&
+		  put_time_us(ctx, r->has_gnss_time, r->gnss_time * 1000000) &&
+		  put_time_us(ctx, r->has_session_login, r->session_login * 1000000) &&
+		  put_text(ctx, r->verdict) && put_text(ctx, r->reason) &&
+		  put_time_us(ctx, true, r->received_us) && put(ctx, r->raw_sha256, 32) &&
+		  EVP_DigestFinal_ex(ctx, out, &olen) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok;
 }
 
 /* The largest power of two below n (n > 1). */

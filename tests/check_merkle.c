@@ -132,10 +132,87 @@ START_TEST(link_and_framing)
 	static const uint8_t bad1[] = {0, 0, 0, 3, 'a', 'b'}, bad2[] = {0, 0, 0};
 	ck_assert_ptr_null(merkle_leaves(bad1, sizeof(bad1), &n));
 	ck_assert_ptr_null(merkle_leaves(bad2, sizeof(bad2), &n));
+	/* a stored leaf hash (length 0x80000020) taken as it is; any other length with the
+	 * top bit refused */
+	uint8_t stored[4 + 32 + 4] = {0x80, 0, 0, 0x20, 7, 7, 7};
+	lv = merkle_leaves(stored, sizeof(stored), &n);
+	ck_assert_ptr_nonnull(lv);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_mem_eq(lv, stored + 4, 32);
+	h(none, 1, NULL, 0, NULL, 0, want);
+	ck_assert_mem_eq(lv + 32, want, 32);
+	free(lv);
+	static const uint8_t bad3[] = {0x80, 0, 0, 2, 'a', 'b'};
+	ck_assert_ptr_null(merkle_leaves(bad3, sizeof(bad3), &n));
 	uint8_t x[2];
 	ck_assert(merkle_unhex("aB", x, 1) && x[0] == 0xab);
 	ck_assert(!merkle_unhex("ag", x, 1));
 	ck_assert(!merkle_unhex("abc", x, 1));
+}
+END_TEST
+
+/*
+ * A training record's leaf against the hashes PostgreSQL computed, with
+ * migration 015's leaf_expr, for two rows of these values (docs/audit.md,
+ * "A training record's leaf"): every field, NULLs, UTF-8, a negative
+ * longitude, microseconds.
+ */
+START_TEST(record_leaf_as_sql)
+{
+	struct merkle_record r = {.terminal_id = 1,
+				  .record_no = "0000000000000123456",
+				  .record_time = 1765000000,
+				  .student_no = "S000000000000082",
+				  .coach_no = "C000000000000001",
+				  .class_id = 42,
+				  .course_code = "1213010000",
+				  .part = 2,
+				  .mode = 1,
+				  .vehicle_class = "C1",
+				  .upload_type = 1,
+				  .record_status = 0,
+				  .max_speed_dkmh = 300,
+				  .mileage_dkm = 12,
+				  .lat_e6 = 31230000,
+				  .lon_e6 = -121470000,
+				  .fix_valid = true,
+				  .has_gnss_time = true,
+				  .gnss_time = 1765000001,
+				  .verdict = "rejected",
+				  .reason = "a reason, \xe4\xb8\xad\xe6\x96\x87",
+				  .received_us = 1765000002123456};
+	static const uint8_t raw1[] = {1, 2}, raw2[] = {3};
+	SHA256(raw1, sizeof(raw1), r.raw_sha256);
+	uint8_t out[32], want[32];
+	ck_assert(merkle_record_leaf(&r, out));
+	ck_assert(merkle_unhex("39d7bfd73d6a832613d107c390ef17a69408358ae651aae4e76c1afb5669e2cf",
+			       want, 32));
+	ck_assert_mem_eq(out, want, 32);
+	r = (struct merkle_record){.terminal_id = 1,
+				   .record_no = "R2",
+				   .record_time = 1765000000,
+				   .student_no = "S1",
+				   .coach_no = "C1",
+				   .class_id = 7,
+				   .course_code = "1212010000",
+				   .part = 1,
+				   .mode = 2,
+				   .vehicle_class = "C2",
+				   .upload_type = 2,
+				   .record_status = 1,
+				   .has_session_login = true,
+				   .session_login = 1764990000,
+				   .verdict = "accepted",
+				   .received_us = 1765000003000001};
+	SHA256(raw2, sizeof(raw2), r.raw_sha256);
+	ck_assert(merkle_record_leaf(&r, out));
+	ck_assert(merkle_unhex("1d5e2bc94afc79d15b81cd98bb89a9acb7ba457c4e2a9b57fa19589793aa705c",
+			       want, 32));
+	ck_assert_mem_eq(out, want, 32);
+	/* one field changed: another leaf */
+	r.mileage_dkm = 1;
+	ck_assert(merkle_record_leaf(&r, out));
+	ck_assert_mem_ne(out, want, 32);
 }
 END_TEST
 
@@ -146,6 +223,7 @@ int main(void)
 	tcase_add_test(tc, roots_by_hand);
 	tcase_add_test(tc, every_path_verifies);
 	tcase_add_test(tc, link_and_framing);
+	tcase_add_test(tc, record_leaf_as_sql);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

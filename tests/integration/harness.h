@@ -67,6 +67,7 @@ TCase *tcase_registry(void);
 TCase *tcase_cluster(void);
 TCase *tcase_supervision(void);
 TCase *tcase_evidence(void);
+TCase *tcase_leaf(void);
 TCase *tcase_checkpoints(void);
 TCase *tcase_hardening(void);
 TCase *tcase_abuse(void);

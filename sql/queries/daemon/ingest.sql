@@ -57,15 +57,20 @@ ins AS (
                                record_status, max_speed_dkmh, mileage_dkm, lat_e6, lon_e6,
                                fix_valid, gnss_time, session_login_at, verdict, reason, raw,
                                raw_sha256, gnss_speed_dkmh, recorder_speed_dkmh,
-                               gnss_mileage_dkm, engine_rpm, altitude_m, fuel_dl, signed)
+                               gnss_mileage_dkm, engine_rpm, altitude_m, fuel_dl, signed,
+                               received_at, leaf)
   SELECT terminal_id, record_no, to_timestamp(record_time), student_no, coach_no, class_id,
          course_code, part, mode, vehicle_class, upload_type, record_status, max_speed_dkmh,
          mileage_dkm, lat_e6, lon_e6, fix_valid, to_timestamp(gnss_time),
          to_timestamp(session_login),
          CASE WHEN reason IS NULL THEN 'accepted' ELSE 'rejected' END, reason, raw, sha256(raw),
          gnss_speed_dkmh, recorder_speed_dkmh, gnss_mileage_dkm, engine_rpm, altitude_m,
-         fuel_dl, NOT came_unsigned
-    FROM (SELECT rin.*, substring($2::bytea FROM raw_o FOR raw_n) AS raw FROM rin
+         fuel_dl, NOT came_unsigned,
+         -- the evidence (migration 025): hoursd's received_at (Unix microseconds, exact)
+         -- and the leaf it computed from these values (none: the log computes it)
+         timestamptz 'epoch' + received_us * interval '1 microsecond', nullif(leaf, '')
+    FROM (SELECT rin.*, substring($2::bytea FROM raw_o FOR raw_n) AS raw,
+                 substring($2::bytea FROM leaf_o FOR leaf_n) AS leaf FROM rin
            WHERE copy = 1) r
    -- one order for every batch: two written at once on two connections wait
    -- for each other's keys in the same order, never in a cycle
