@@ -1,8 +1,10 @@
 /*
- * jsonw.h - an append-only JSON writer for the batch document.
+ * jsonw.h - an append-only JSON writer (once the batch document's).
  *
- * The store sends each batch to PostgreSQL as one JSON document of flat
- * objects (integers, booleans, ASCII text, hex bytes).  Built as a
+ * The store sent each batch to PostgreSQL as one JSON document of flat
+ * objects (integers, booleans, ASCII text, hex bytes); it now sends
+ * binary arrays (rows.h), whose text columns keep this writer's reading
+ * of bytes (Latin-1), and rows.c uses it as a text buffer.  Built as a
  * jansson tree and dumped, it cost a fifth of hoursd's instructions per
  * record (callgrind, docs/architecture.md); written straight into one
  * buffer it costs a small fraction of that.  jansson stays the reader and

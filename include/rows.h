@@ -1,25 +1,25 @@
 /*
  * rows.h - the rows ingest writes, each kind's schema written once.
  *
- * A batch goes to PostgreSQL as one JSON document (an array of flat
- * objects per kind) and one bytea of every row's raw bytes.  Each kind's
- * columns are listed once, below, as an X-macro: the C struct a caller
- * fills, the JSON writer (rows_write) and the column list of the
- * statement's jsonb_to_recordset (rows_columns, put where
- * sql/queries/daemon/ingest.sql says @kind@) all come from that list, so the
- * two sides cannot disagree.
+ * A batch goes to PostgreSQL column by column: each column of each kind
+ * one parameter, an array in PostgreSQL's binary format (int8[], bool[],
+ * text[], bytea[]), which the statement reads back as rows with
+ * unnest().  Nothing is printed or parsed on the way: no JSON document,
+ * no jsonb_to_recordset (docs/architecture.md, "Where the time goes").
+ * Each kind's columns are listed once, below, as an X-macro: the C struct
+ * a caller fills, the arrays (rows_add) and the statement's
+ * "unnest($n::type[], ...) AS x(name, ...)" (rows_statement, put where
+ * sql/queries/daemon/ingest.sql says @kind@) all come from that list, so
+ * the two sides cannot disagree.  A new column is one X() line here and
+ * its use in ingest.sql.
  *
- * Types: INT (bigint), NINT (bigint or null), BOOL, TEXT (text or null),
- * BYTES (a slice of the batch's bytea: NAME_o, its 1-based offset, and
- * NAME_n, its length; the statement takes substring(bytes FROM NAME_o
- * FOR NAME_n)).
+ * Types: INT (bigint), NINT (bigint or null), BOOL, TEXT (text or null;
+ * each byte a character, as Latin-1), BYTES (bytea).
  */
 #ifndef HOURSD_ROWS_H
 #define HOURSD_ROWS_H
 
 #include "hoursd.h"
-
-struct jsonw;
 
 typedef int64_t ROW_C_INT;
 typedef struct {
@@ -140,25 +140,59 @@ struct row_column {
 	size_t offset;
 };
 struct row_schema {
-	const char *kind; /* the placeholder's name in ingest.sql, and the document's key */
+	const char *kind; /* the placeholder's name in ingest.sql */
 	const struct row_column *columns;
 	size_t ncolumns;
 };
 extern const struct row_schema row_position_schema, row_event_schema, row_record_schema,
 	row_photo_schema;
 
-/* Bytes of every row of a batch, one bytea parameter. */
+/* Parameters of the statement: every column of the four kinds. */
+#define ROW_ONE(name, type) +1
+enum {
+	ROWS_NPARAMS =
+		0 ROW_POSITION(ROW_ONE) ROW_EVENT(ROW_ONE) ROW_RECORD(ROW_ONE) ROW_PHOTO(ROW_ONE),
+	ROWS_MAX_COLUMNS = 40
+};
+#undef ROW_ONE
+
+/* A growing buffer. */
 struct row_bytes {
 	uint8_t *buf;
 	size_t len, cap;
 };
 
-/* Append row (a struct row_KIND) to w as one object; its BYTES go to bytes. */
-void rows_write(struct jsonw *w, struct row_bytes *bytes, const struct row_schema *s,
-		const void *row);
-/* "name type, ..." for jsonb_to_recordset's column definition list; malloc'ed. */
-char *rows_columns(const struct row_schema *s) MUSTCHECK;
-/* sql with every @kind@ of the four schemas replaced by its column list; malloc'ed. */
+/* One column of a batch: an array in PostgreSQL's binary format. */
+struct row_array {
+	struct row_bytes b; /* the header (rows_params fills it) then the elements */
+	bool has_null;
+};
+
+/* A batch's rows of one kind, column by column. */
+struct row_set {
+	const struct row_schema *s;
+	unsigned n; /* rows */
+	struct row_array col[ROWS_MAX_COLUMNS];
+};
+
+void rows_init(struct row_set *set, const struct row_schema *s);
+/* Append row (a struct row_KIND of set's schema). */
+void rows_add(struct row_set *set, const void *row);
+/*
+ * The set's columns as binary parameters, one a column, into values,
+ * lengths and formats from index 0; returns how many (the schema's
+ * columns).  Valid until the next rows_add or rows_reset.
+ */
+unsigned rows_params(struct row_set *set, const char **values, int *lengths, int *formats);
+/* Empty the set, keeping its memory. */
+void rows_reset(struct row_set *set);
+void rows_free(struct row_set *set);
+/*
+ * sql with every @kind@ of the four schemas replaced by
+ * "unnest($i::type[], ...) AS x(name, ...)", the parameters numbered
+ * from $1 in the order position, event, record, photo (rows_params's
+ * order); malloc'ed.
+ */
 char *rows_statement(const char *sql) MUSTCHECK;
 
 #endif

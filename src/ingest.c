@@ -3,14 +3,13 @@
  *
  * Batches collect rows from every connection while the previous one is
  * being written, which is what makes the commits grow under load.  The
- * rows are written by rows.c from their schemas into one JSON document
- * per batch; the raw bytes go beside it as one binary parameter.
+ * rows are written by rows.c from their schemas, column by column, into
+ * binary arrays: one parameter a column.
  */
 #include "hoursd.h"
 #include "ingest.h"
 #include "conf.h"
 #include "db.h"
-#include "jsonw.h"
 #include "lesson.h"
 #include "merkle.h"
 #include "log.h"
@@ -32,8 +31,7 @@ struct waiter {
 
 /* A batch: rows of each kind, their bytes, the frames waiting for it. */
 struct batch {
-	struct jsonw position, event, record, photo;
-	struct row_bytes bytes;
+	struct row_set position, event, record, photo;
 	unsigned rows;	   /* weight against the high-water mark */
 	unsigned nrecords; /* accepted or not */
 	bool judge;	   /* has records ingest accepted */
@@ -43,9 +41,8 @@ struct batch {
 	bool *open;		       /* per record: its outcome is read from this pass's result */
 	unsigned outcomes_cap;
 	unsigned rewrites; /* times written again for records another batch stored meanwhile */
-	char *doc;	   /* the document sent, kept for a rewrite after a reconnect */
-	const char *values[2];
-	int lengths[2], formats[2];
+	const char *values[ROWS_NPARAMS];
+	int lengths[ROWS_NPARAMS], formats[ROWS_NPARAMS];
 };
 
 /* A connection of ingest's and the batch it is writing. */
@@ -122,13 +119,18 @@ static void batch_finish(struct batch *b, bool ok)
 	b->nrecords = 0;
 	b->judge = false;
 	b->rewrites = 0;
-	b->bytes.len = 0;
-	jsonw_reset(&b->position);
-	jsonw_reset(&b->event);
-	jsonw_reset(&b->record);
-	jsonw_reset(&b->photo);
-	free(b->doc);
-	b->doc = NULL;
+	rows_reset(&b->position);
+	rows_reset(&b->event);
+	rows_reset(&b->record);
+	rows_reset(&b->photo);
+}
+
+static void batch_init(struct batch *b)
+{
+	rows_init(&b->position, &row_position_schema);
+	rows_init(&b->event, &row_event_schema);
+	rows_init(&b->record, &row_record_schema);
+	rows_init(&b->photo, &row_photo_schema);
 }
 
 static void batch_free(struct batch *b)
@@ -136,31 +138,10 @@ static void batch_free(struct batch *b)
 	free(b->waiters);
 	free(b->outcomes);
 	free(b->open);
-	free(b->bytes.buf);
-	free(b->doc);
-	jsonw_free(&b->position);
-	jsonw_free(&b->event);
-	jsonw_free(&b->record);
-	jsonw_free(&b->photo);
-}
-
-/* {"position":[...],"event":[...],"record":[...],"photo":[...]}, NUL-terminated, malloc'ed. */
-static char *batch_document(const struct batch *b)
-{
-	const struct {
-		const char *open;
-		const struct jsonw *w;
-	} part[] = {{"{\"position\":[", &b->position},
-		    {"],\"event\":[", &b->event},
-		    {"],\"record\":[", &b->record},
-		    {"],\"photo\":[", &b->photo}};
-	struct jsonw doc = {0};
-	for (size_t i = 0; i < ARRAY_SIZE(part); i++) {
-		jsonw_raw(&doc, part[i].open, strlen(part[i].open));
-		jsonw_raw(&doc, part[i].w->buf, part[i].w->len);
-	}
-	jsonw_raw(&doc, "]}", 3); /* with the NUL */
-	return doc.buf;
+	rows_free(&b->position);
+	rows_free(&b->event);
+	rows_free(&b->record);
+	rows_free(&b->photo);
 }
 
 static unsigned queued_rows(const struct ingest *in)
@@ -268,18 +249,15 @@ static void send_batch(struct lane *l)
 		b->outcomes = xrealloc(b->outcomes, b->outcomes_cap * sizeof(*b->outcomes));
 		b->open = xrealloc(b->open, b->outcomes_cap * sizeof(*b->open));
 	}
-	if (b->doc == NULL) /* a rewrite sends the same document */
-		b->doc = batch_document(b);
-	static const uint8_t none[1];
-	b->values[0] = b->doc;
-	b->values[1] = (const char *)(b->bytes.len ? b->bytes.buf : none);
-	b->lengths[1] = (int)b->bytes.len;
-	b->formats[0] = 0;
-	b->formats[1] = 1; /* binary: the bytes as they are */
+	/* The same parameters again for a rewrite: the rows have not changed. */
+	unsigned n = 0;
+	struct row_set *kinds[] = {&b->position, &b->event, &b->record, &b->photo};
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		n += rows_params(kinds[i], b->values + n, b->lengths + n, b->formats + n);
 	/* Prepared: its plan does not depend on the batch (a function's rows are
-	 * estimated alike whatever the document), and planning it was about
+	 * estimated alike whatever the arrays), and planning it was about
 	 * 2.5 ms a batch (docs/architecture.md, "Where the time goes"). */
-	struct db_params p = {.n = 2,
+	struct db_params p = {.n = (int)n,
 			      .values = b->values,
 			      .lengths = b->lengths,
 			      .formats = b->formats,
@@ -357,8 +335,11 @@ struct ingest *ingest_new(struct event_base *base, const struct hconf *conf, str
 	}
 	in->base = base;
 	in->nlanes = ndbs;
-	for (unsigned i = 0; i < ndbs; i++)
+	for (unsigned i = 0; i < ndbs; i++) {
 		in->lanes[i] = (struct lane){.in = in, .db = dbs[i]};
+		batch_init(&in->lanes[i].b);
+	}
+	batch_init(&in->open);
 	in->sql = rows_statement(sql_ingest);
 	in->drain = drain;
 	in->judge = judge;
@@ -398,7 +379,7 @@ void ingest_add_positions(struct ingest *in, int64_t terminal_id, const struct j
 					 .alarm = l->alarm,
 					 .status = l->status,
 					 .fix_valid = l->fix};
-		rows_write(&in->open.position, &in->open.bytes, &row_position_schema, &r);
+		rows_add(&in->open.position, &r);
 	}
 	batch_wait(&in->open, done, arg, -1);
 	added(in, n);
@@ -433,7 +414,7 @@ void ingest_add_event(struct ingest *in, const struct ingest_event *ev, ingest_d
 			      .flags = e->flags,
 			      .ext_serial = ev->ext_serial,
 			      .raw = {ev->raw, ev->raw_len}};
-	rows_write(&in->open.event, &in->open.bytes, &row_event_schema, &r);
+	rows_add(&in->open.event, &r);
 	batch_wait(&in->open, done, arg, -1);
 	added(in, 1);
 }
@@ -517,7 +498,7 @@ void ingest_add_record(struct ingest *in, const struct ingest_record *rec, inges
 			       .received_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000};
 	if (record_leaf(&r, rec->reason == NULL ? "accepted" : "rejected", leaf))
 		r.leaf = (ROW_C_BYTES){leaf, sizeof(leaf)};
-	rows_write(&in->open.record, &in->open.bytes, &row_record_schema, &r);
+	rows_add(&in->open.record, &r);
 	if (rec->reason == NULL)
 		in->open.judge = true;
 	batch_wait(&in->open, done, arg, (int)in->open.nrecords++);
@@ -540,7 +521,7 @@ void ingest_add_photo(struct ingest *in, int64_t terminal_id, const struct jtx_p
 			      .lon_e6 = p->gnss.lon_e6,
 			      .taken_at = nint(p->gnss.time, p->gnss.time > 0),
 			      .data = {data, len}};
-	rows_write(&in->open.photo, &in->open.bytes, &row_photo_schema, &r);
+	rows_add(&in->open.photo, &r);
 	batch_wait(&in->open, done, arg, -1);
 	/* Weigh a photo by its size, so that photos too hold the store back. */
 	added(in, 1 + (unsigned)(len / 1024));

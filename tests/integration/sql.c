@@ -7,7 +7,7 @@
  * "-- columns:" line gives, which the C code reads them by (queries.h),
  * and a statement without the line returns none.  Every statement is
  * prepared alone, the transaction commands and DDL included; ingest.sql
- * is prepared as ingest.c sends it, its column lists spliced in
+ * is prepared as ingest.c sends it, its unnest() lists spliced in
  * (rows_statement()).
  */
 #include "harness.h"

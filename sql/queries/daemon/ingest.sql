@@ -1,25 +1,23 @@
 -- ingest.sql - one batch of ingest: every row as received, with the
 -- verdict hoursd gave it, in one statement (one transaction).
---   $1 jsonb: {"position": [...], "event": [...], "record": [...], "photo": [...]},
---      each row an object of the columns include/rows.h lists for its kind
---      (@kind@ below becomes that list when hoursd starts)
---   $2 bytea (binary): the raw bytes of every row; a row names its slice
+--   one parameter a column of each kind, an array in binary format: the
+--   columns include/rows.h lists for its kind; @kind@ below becomes
+--   "unnest($i::type[], ...) AS x(name, ...)" when hoursd starts
+--   (rows_statement()), the parameters numbered in the order position,
+--   event, record, photo
 -- No rules here: what needs the whole database is the judge's
 -- (sql/queries/daemon/judge.sql).  Every insert is idempotent on the natural key,
 -- so a batch written again after a lost connection changes nothing.
 -- Returns a row for each record that was not stored now: a resend (of a
 -- record stored before, with the verdict stored then), a conflict, or
 -- unknown (stored by another batch at the same time).
--- $2 is used as the parameter it is, never through a CTE: a CTE's row is
--- copied each time it is read, and reading it once a record copies the
--- whole batch's bytes once a record.
 -- columns: i, outcome, stored_verdict
 WITH pos AS (
   INSERT INTO position (terminal_id, fix_time, lat_e6, lon_e6, altitude_m, speed_dkmh,
                         direction, alarm, status, fix_valid)
   SELECT terminal_id, to_timestamp(fix_time), lat_e6, lon_e6, altitude_m, speed_dkmh,
          direction, alarm, status, fix_valid
-    FROM jsonb_to_recordset($1::jsonb->'position') AS x(@position@)
+    FROM @position@
   ON CONFLICT DO NOTHING),
 ev AS (
   INSERT INTO session_event (terminal_id, kind, event_time, person_no, coach_no, class_id,
@@ -29,28 +27,25 @@ ev AS (
   SELECT terminal_id, kind, to_timestamp(event_time), person_no, coach_no, class_id,
          course_code, minutes, mileage_dkm, lat_e6, lon_e6, fix_valid,
          CASE WHEN reason IS NULL THEN 'accepted' ELSE 'rejected' END, reason, ext_serial,
-         substring($2::bytea FROM raw_o FOR raw_n), NOT came_unsigned, outside_schedule,
+         raw, NOT came_unsigned, outside_schedule,
          flags
-    FROM jsonb_to_recordset($1::jsonb->'event') AS x(@event@)
+    FROM @event@
   ON CONFLICT DO NOTHING),
 ph AS (
   INSERT INTO photo (terminal_id, photo_no, person_no, class_id, upload_mode, channel,
                      size_code, event, face_confidence, taken_at, lat_e6, lon_e6, size,
                      sha256, data)
   SELECT terminal_id, photo_no, person_no, class_id, upload_mode, channel, size_code, event,
-         face_confidence, to_timestamp(taken_at), lat_e6, lon_e6, data_n,
-         sha256(substring($2::bytea FROM data_o FOR data_n)),
-         substring($2::bytea FROM data_o FOR data_n)
-    FROM jsonb_to_recordset($1::jsonb->'photo') AS x(@photo@)
+         face_confidence, to_timestamp(taken_at), lat_e6, lon_e6, length(data),
+         sha256(data), data
+    FROM @photo@
   ON CONFLICT DO NOTHING),
--- The records, without their bytes (which stay in $2 until an insert
--- needs them): a CTE read by several parts is materialized, and a big one
--- spills to disk.
+-- The records: a CTE read by several parts is materialized once.
 rin AS (
   SELECT x.*,
          row_number() OVER (PARTITION BY terminal_id, record_no ORDER BY i) AS copy,
          first_value(reason) OVER (PARTITION BY terminal_id, record_no ORDER BY i) AS first_reason
-    FROM jsonb_to_recordset($1::jsonb->'record') AS x(@record@)),
+    FROM @record@),
 ins AS (
   INSERT INTO training_record (terminal_id, record_no, record_time, student_no, coach_no,
                                class_id, course_code, part, mode, vehicle_class, upload_type,
@@ -69,9 +64,7 @@ ins AS (
          -- the evidence (migration 025): hoursd's received_at (Unix microseconds, exact)
          -- and the leaf it computed from these values (none: the log computes it)
          timestamptz 'epoch' + received_us * interval '1 microsecond', nullif(leaf, '')
-    FROM (SELECT rin.*, substring($2::bytea FROM raw_o FOR raw_n) AS raw,
-                 substring($2::bytea FROM leaf_o FOR leaf_n) AS leaf FROM rin
-           WHERE copy = 1) r
+    FROM rin WHERE copy = 1
    -- one order for every batch: two written at once on two connections wait
    -- for each other's keys in the same order, never in a cycle
    ORDER BY terminal_id, record_no
@@ -89,8 +82,8 @@ q AS (
 -- primary key (LIMIT 1 keeps the lookup a lateral one: as a join, its
 -- plan could hash the whole table).
 old AS (
-  SELECT rin.i, rin.terminal_id, rin.record_no, tr.verdict, r.raw,
-         tr.raw_sha256 = sha256(r.raw)
+  SELECT rin.i, rin.terminal_id, rin.record_no, tr.verdict, rin.raw,
+         tr.raw_sha256 = sha256(rin.raw)
          OR (rin.upload_type = 2
              AND (tr.record_time, tr.student_no, tr.coach_no, tr.class_id, tr.course_code,
                   tr.record_status, tr.max_speed_dkmh, tr.mileage_dkm, tr.lat_e6, tr.lon_e6)
@@ -100,8 +93,7 @@ old AS (
     FROM rin
     JOIN LATERAL (SELECT * FROM training_record t
                    WHERE t.terminal_id = rin.terminal_id AND t.record_no = rin.record_no
-                   LIMIT 1) tr ON true
-    CROSS JOIN LATERAL (SELECT substring($2::bytea FROM rin.raw_o FOR rin.raw_n) AS raw) r),
+                   LIMIT 1) tr ON true),
 conflict AS (
   INSERT INTO training_record_conflict (terminal_id, record_no, raw, raw_sha256)
   SELECT terminal_id, record_no, raw, sha256(raw) FROM old WHERE NOT same
