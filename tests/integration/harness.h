@@ -76,7 +76,6 @@ TCase *tcase_teachlog(void);
 TCase *tcase_resend(void);
 TCase *tcase_output(void);
 TCase *tcase_prove(void);
-TCase *tcase_ingest(void);
 
 /* ---- harness.c: the test's files, database and programs ---- */
 

@@ -33,7 +33,6 @@ static TCase *(*const topics[])(void) = {
 	tcase_upward,	   /* upward.c */
 	tcase_prove,	   /* prove.c */
 	tcase_leaf,	   /* leaf.c */
-	tcase_ingest,	   /* ingest.c */
 };
 
 int main(void)
