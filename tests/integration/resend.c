@@ -203,10 +203,10 @@ static long long zeros_in(const char *path, long long *lines)
  * neither inserted by itself nor visible to its statement.  Two
  * connections of T2 send the same lesson (the same bytes); each is
  * authenticated and has its first record answered before the test locks
- * the judge queue's sequence (ALTER SEQUENCE in an open transaction), so
- * that the second records (2.5 s later, --rate) are inserted and then
- * held in their batches at the queue's insert, the second copy waiting
- * for the first's.  Both are answered 0, the record stored once.
+ * T2's registry row, so that the second records (2.5 s later, --rate)
+ * are inserted and then held in their batches by the foreign key's
+ * check, the second copy waiting for the first's.  Both are answered 0,
+ * the record stored once.
  */
 START_TEST(test_copies_in_concurrent_batches)
 {
@@ -233,8 +233,12 @@ START_TEST(test_copies_in_concurrent_batches)
 	usleep(600 * 1000);
 	PGconn *c = db_connect(test_ci);
 	db_exec(c, "BEGIN");
-	/* nextval() waits for it: a batch's queue insert, after its records' */
-	db_exec(c, "ALTER SEQUENCE judge_queue_seq_seq INCREMENT BY 1");
+	PGresult *r =
+		PQexec(c, /* the registry keeps the number normalized (jt808_phone_norm) */
+		       "SELECT 1 FROM terminal WHERE phone = ltrim('" T2 "', '0') FOR UPDATE");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_int_eq(PQntuples(r), 1);
+	PQclear(r);
 	usleep(3500 * 1000);
 	db_exec(c, "COMMIT");
 	PQfinish(c);
