@@ -20,17 +20,15 @@
 -- and the longest wait in the queue (seconds).
 -- columns: judged, counted, daily_cap, student_overlap, coach_overlap,
 --   packets, oldest_s
--- The queue's rows by their ctid (a TID scan): a batch reads its rows and
--- no more, where a join on seq read the whole queue behind it (a backlog
--- of 12 600 rows for 200 taken).  A row locked FOR UPDATE keeps its ctid.
 WITH q AS (
   DELETE FROM judge_queue
-   WHERE ctid = ANY (ARRAY(SELECT ctid FROM judge_queue ORDER BY seq LIMIT $1::int
-                            FOR UPDATE SKIP LOCKED))
+   WHERE seq IN (SELECT seq FROM judge_queue ORDER BY seq LIMIT $1::int FOR UPDATE SKIP LOCKED)
   RETURNING seq, terminal_id, record_no, queued_at),
 -- Each record by its key (OFFSET 0 keeps the lateral lookup an index
--- scan): a hash join, which the plan takes while training_record is
--- small, hashed the whole table for every batch.
+-- scan, whatever the table's size when the statement was planned): a
+-- hash join, the plan made while training_record was small (a fresh
+-- database, or after a TRUNCATE in the bench), hashed the whole table for
+-- every batch; prepared, that plan stayed.
 rin AS (
   SELECT q.seq, q.queued_at, q.terminal_id, q.record_no, r.record_time, r.student_no,
          r.coach_no, r.part, r.mode, r.vehicle_class, r.mileage_dkm,
