@@ -10,6 +10,7 @@
 #   BENCH_RUNS (3)        runs; medians are reported
 #   BENCH_PG_PROFILE      a file: the PostgreSQL backends' hottest symbols by
 #                         backend (perf), during the profiling run
+#   BENCH_JUDGE_BUSY_ROWS hoursd's judge.busy_batch_rows (unset: its default)
 #
 # Prints: records/s acked after commit and the records' ack latency p50/p99 (full
 # rate, then half of it); the judge's lag behind ingest (p50/p99, from each record's queued_at
@@ -60,6 +61,9 @@ done
 port=$((20000 + RANDOM % 20000))
 CONF_DATABASE_MORE="  batch_max_rows: $BATCH" write_config "$WORK/hoursd.yaml" "$CI" "$port" \
 	"$((port + 1))"
+if [ -n "${BENCH_JUDGE_BUSY_ROWS:-}" ]; then
+	printf 'judge:\n  busy_batch_rows: %d\n' "$BENCH_JUDGE_BUSY_ROWS" >>"$WORK/hoursd.yaml"
+fi
 
 calc() { awk "BEGIN { print $1 }"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

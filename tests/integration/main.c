@@ -32,6 +32,7 @@ static TCase *(*const topics[])(void) = {
 	tcase_output,	   /* output.c */
 	tcase_upward,	   /* upward.c */
 	tcase_prove,	   /* prove.c */
+	tcase_judge,	   /* judge.c */
 };
 
 int main(void)
