@@ -6,8 +6,8 @@
 -- a second claim of the same record, which record_judgement's primary key
 -- refuses already in the same transaction (a record judged twice rolls
 -- the whole batch back).  Each claim paid a btree insertion (a text key)
--- and one more arbiter check of ON CONFLICT for it: about 5 us of the
--- judge's PostgreSQL CPU a record of the 24 it spent on a 5 000-record
--- batch (docs/architecture.md, "Where the time goes").  The two keys
--- that decide (one vehicle per student and per coach and minute) stay.
+-- and one more arbiter check of ON CONFLICT for it: 1 to 4 us of the
+-- judge's PostgreSQL CPU a record in batches of 500, measured alone
+-- (docs/architecture.md, "The judge").  The two keys that decide (one
+-- vehicle per student and per coach and minute) stay.
 ALTER TABLE minute_claim DROP CONSTRAINT minute_claim_pkey;
