@@ -32,9 +32,10 @@ struct hconf {
 	unsigned store_high_water; /* rows waiting for a commit, all connections */
 	unsigned db_reconnect_min_ms;
 	unsigned db_reconnect_max_ms;
-	unsigned judge_batch_max_rows; /* records per judge batch */
-	unsigned judge_interval_ms;    /* the judge looks at its queue at least this often */
-	unsigned judge_gap_ms;	       /* least time between the starts of two batches */
+	unsigned judge_batch_max_rows;	/* records per judge batch */
+	unsigned judge_interval_ms;	/* the judge looks at its queue at least this often */
+	unsigned judge_gap_ms;		/* least time between the starts of two batches */
+	unsigned judge_busy_batch_rows; /* per batch while ingest commits; 0: batch_max_rows */
 	/* audit: the hash chain and its signed checkpoints (docs/audit.md) */
 	unsigned audit_chain_interval_ms;     /* the chain stage links what is queued this often */
 	char *audit_checkpoint_key;	      /* PEM private key signing checkpoints; NULL: none */

@@ -8,7 +8,8 @@
  * in one transaction) when ingest has committed new ones (batches start
  * at least judge.gap_ms apart), and every judge.interval_ms in any case
  * (records of other instances, or left from before a restart).  A full
- * batch is followed by the next at once.
+ * batch is followed by the next at once.  While ingest commits, a batch
+ * takes at most judge.busy_batch_rows.
  * The lag between an ingest commit and its judgement is in /metrics
  * (hoursd_judge_lag_seconds).
  */

@@ -79,6 +79,7 @@ static const struct conf_key conf_keys[] = {
 	KUINT("judge.batch_max_rows", judge_batch_max_rows, 1, 1000000, 5000, true),
 	KUINT("judge.interval_ms", judge_interval_ms, 10, 600000, 1000, true),
 	KUINT("judge.gap_ms", judge_gap_ms, 0, 10000, 100, true),
+	KUINT("judge.busy_batch_rows", judge_busy_batch_rows, 0, 1000000, 0, true),
 	KUINT("audit.chain_interval_ms", audit_chain_interval_ms, 10, 600000, 1000, true),
 	KOFF("audit.checkpoint_key", audit_checkpoint_key, NULL, true, NULL),
 	KUINT("audit.checkpoint_interval_s", audit_checkpoint_interval_s, 1, 86400, 300, true),

@@ -24,10 +24,12 @@ struct judge_text {
 struct judge {
 	struct db *db;
 	struct event *tick, *soon;
-	unsigned batch_max_rows, interval_ms, gap_ms;
+	unsigned batch_max_rows, busy_batch_rows, interval_ms, gap_ms;
+	unsigned rows; /* the batch in flight's size */
 	struct timespec last_run;
-	struct judge_text *texts; /* the newest first: the one sent */
+	struct judge_text *texts; /* every size's statement, the newest first */
 	bool running, due, stopped;
+	bool ingest_busy; /* ingest committed records since the last batch started */
 	struct judge_stats st;
 };
 
@@ -63,7 +65,7 @@ static void on_judged(void *arg, const PGresult *res)
 		hist_observe(&metric_judge_batch_rows, (double)judged);
 	}
 	/* A full batch: more are waiting. */
-	if (!j->stopped && judged >= j->batch_max_rows)
+	if (!j->stopped && judged >= j->rows)
 		run(j);
 	else if (j->due)
 		judge_kick(j);
@@ -83,12 +85,25 @@ static double ms_since(const struct timespec *t)
 	return (double)(now.tv_sec - t->tv_sec) * 1e3 + (double)(now.tv_nsec - t->tv_nsec) / 1e6;
 }
 
+static const char *judge_text(struct judge *j, unsigned rows);
+
+/*
+ * While ingest commits (it kicked the judge since the last batch
+ * started), a batch takes at most judge.busy_batch_rows: shorter
+ * transactions, the judge's CPU in smaller pieces beside ingest's
+ * commits.  On a backlog alone, judge.batch_max_rows.
+ */
 static void run(struct judge *j)
 {
+	j->rows = j->batch_max_rows;
+	if (j->ingest_busy && j->busy_batch_rows > 0 && j->busy_batch_rows < j->rows)
+		j->rows = j->busy_batch_rows;
+	j->ingest_busy = false;
 	j->due = false;
 	j->running = true;
 	clock_gettime(CLOCK_MONOTONIC, &j->last_run);
-	db_query_params(j->db, j->texts->sql, &(struct db_params){.prepare = true}, on_judged, j);
+	db_query_params(j->db, judge_text(j, j->rows), &(struct db_params){.prepare = true},
+			on_judged, j);
 }
 
 /*
@@ -98,10 +113,11 @@ static void run(struct judge *j)
  * a constant its plan is made for, where a parameter would leave a
  * generic plan to guess the LIMIT.
  */
-static void judge_text(struct judge *j)
+static const char *judge_text(struct judge *j, unsigned rows)
 {
-	if (j->texts && j->texts->rows == j->batch_max_rows)
-		return;
+	for (struct judge_text *t = j->texts; t; t = t->next)
+		if (t->rows == rows)
+			return t->sql;
 	static const char param[] = "$1::int";
 	const char *at = strstr(sql_judge, param);
 	if (at == NULL)
@@ -110,11 +126,11 @@ static void judge_text(struct judge *j)
 	struct judge_text *t = malloc(sizeof(*t) + n);
 	if (t == NULL)
 		die("out of memory");
-	snprintf(t->sql, n, "%.*s%u%s", (int)(at - sql_judge), sql_judge, j->batch_max_rows,
-		 at + strlen(param));
-	t->rows = j->batch_max_rows;
+	snprintf(t->sql, n, "%.*s%u%s", (int)(at - sql_judge), sql_judge, rows, at + strlen(param));
+	t->rows = rows;
 	t->next = j->texts;
 	j->texts = t;
+	return t->sql;
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -140,6 +156,7 @@ void judge_kick(struct judge *j)
 {
 	if (j->stopped)
 		return;
+	j->ingest_busy = true;
 	if (j->running) {
 		j->due = true;
 		return;
@@ -158,8 +175,8 @@ void judge_kick(struct judge *j)
 void judge_reconfigure(struct judge *j, const struct hconf *conf)
 {
 	j->batch_max_rows = conf->judge_batch_max_rows;
+	j->busy_batch_rows = conf->judge_busy_batch_rows;
 	j->gap_ms = conf->judge_gap_ms;
-	judge_text(j);
 	if (j->interval_ms != conf->judge_interval_ms && !j->stopped) {
 		j->interval_ms = conf->judge_interval_ms;
 		struct timeval tv = {j->interval_ms / 1000, (j->interval_ms % 1000) * 1000};

@@ -76,6 +76,7 @@ TCase *tcase_teachlog(void);
 TCase *tcase_resend(void);
 TCase *tcase_output(void);
 TCase *tcase_prove(void);
+TCase *tcase_judge(void);
 
 /* ---- harness.c: the test's files, database and programs ---- */
 

@@ -33,6 +33,7 @@ static TCase *(*const topics[])(void) = {
 	tcase_upward,	   /* upward.c */
 	tcase_prove,	   /* prove.c */
 	tcase_leaf,	   /* leaf.c */
+	tcase_judge,	   /* judge.c */
 };
 
 int main(void)

@@ -24,12 +24,21 @@ WITH q AS (
   DELETE FROM judge_queue
    WHERE seq IN (SELECT seq FROM judge_queue ORDER BY seq LIMIT $1::int FOR UPDATE SKIP LOCKED)
   RETURNING seq, terminal_id, record_no, queued_at),
+-- Each record by its key (OFFSET 0 keeps the lateral lookup an index
+-- scan, whatever the table's size when the statement was planned): a
+-- hash join, the plan made while training_record was small (a fresh
+-- database, or after a TRUNCATE in the bench), hashed the whole table for
+-- every batch; prepared, that plan stayed.
 rin AS (
-  SELECT q.seq, q.queued_at, r.terminal_id, r.record_no, r.record_time, r.student_no,
+  SELECT q.seq, q.queued_at, q.terminal_id, q.record_no, r.record_time, r.student_no,
          r.coach_no, r.part, r.mode, r.vehicle_class, r.mileage_dkm,
          date_trunc('minute', r.record_time) AS minute,
          training_day(r.record_time) AS day, cap_group(r.part) AS grp
-    FROM q JOIN training_record r USING (terminal_id, record_no)),
+    FROM q CROSS JOIN LATERAL (SELECT t.record_time, t.student_no, t.coach_no, t.part, t.mode,
+                                      t.vehicle_class, t.mileage_dkm
+                                 FROM training_record t
+                                WHERE t.terminal_id = q.terminal_id
+                                  AND t.record_no = q.record_no OFFSET 0) r),
 claim AS (
   INSERT INTO minute_claim (terminal_id, record_no, student_no, coach_no, minute)
   SELECT terminal_id, record_no, student_no, coach_no, minute FROM rin

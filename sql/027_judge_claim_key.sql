@@ -1,0 +1,13 @@
+-- 027_judge_claim_key.sql - the judge writes one index fewer a record.
+--
+-- minute_claim's primary key (terminal_id, record_no) is read by no
+-- statement: the judge learns which claims it made from its own insert's
+-- RETURNING, and no tool looks a claim up by its record.  It only refused
+-- a second claim of the same record, which record_judgement's primary key
+-- refuses already in the same transaction (a record judged twice rolls
+-- the whole batch back).  Each claim paid a btree insertion (a text key)
+-- and one more arbiter check of ON CONFLICT for it: 1 to 4 us of the
+-- judge's PostgreSQL CPU a record in batches of 500, measured alone
+-- (docs/architecture.md, "The judge").  The two keys that decide (one
+-- vehicle per student and per coach and minute) stay.
+ALTER TABLE minute_claim DROP CONSTRAINT minute_claim_pkey;
