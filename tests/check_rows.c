@@ -259,7 +259,7 @@ START_TEST(test_statement)
 		 row_position_schema.ncolumns + row_event_schema.ncolumns + 1);
 	ck_assert_msg(strstr(s, first) != NULL, "%s", s);
 	ck_assert_msg(strstr(s, "::bytea[]) AS x(i, terminal_id, record_no, ") != NULL, "%s", s);
-	ck_assert_msg(strstr(s, ", raw) c") != NULL, "%s", s);
+	ck_assert_msg(strstr(s, ", raw, received_us, leaf) c") != NULL, "%s", s);
 	free(s);
 	ck_assert_int_eq(ROWS_NPARAMS,
 			 (int)(row_position_schema.ncolumns + row_event_schema.ncolumns +
