@@ -879,6 +879,14 @@ static void next_classrecord(struct job *j)
 		upload_pdf(j);
 		return;
 	}
+	if (json_is_true(json_object_get(l, "queued"))) {
+		/* The lesson closed: the upward queue sends its log; the stage hours wait for it.
+		 */
+		snprintf(why, sizeof(why), "%.40s waits for its lesson's log in the upward queue",
+			 json_string_value(json_object_get(l, "recnum")));
+		not_sent(j, "teaching log ", why);
+		return;
+	}
 #define S(k) json_string_value(json_object_get(l, k))
 	int part = (int)json_integer_value(json_object_get(l, "part"));
 	int minutes = (int)json_integer_value(json_object_get(l, "duration"));
@@ -1399,7 +1407,9 @@ static void on_upward_taken(void *arg, const PGresult *res)
 	/* The members as SQL gathered them, written compact with members sorted, kept. */
 	const char *m = col(res, 0, UPWARD_TAKE_MEMBERS);
 	json_t *o = m ? json_loads(m, 0, NULL) : NULL;
-	j->body = json_is_object(o) ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	j->body = json_is_object(o)
+			  ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12))
+			  : NULL;
 	json_decref(o);
 	if (j->body == NULL) {
 		struct push_verdict v = {.outcome = PUSH_REJECTED, .retry_after_s = -1};

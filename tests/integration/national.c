@@ -375,6 +375,93 @@ START_TEST(test_national_part1_teaching_logs)
 }
 END_TEST
 
+/*
+ * The teaching log is sent when its lesson closes (the student's logout),
+ * through the upward queue, before any stage hours: once, kept as sent by
+ * its item.  The stage hours then send only the log of the lesson that
+ * never closed (T2), and part 1's recarray names both logs; the coach's
+ * logout after it queues the closed lesson no second time.
+ */
+START_TEST(test_national_log_at_lesson_close)
+{
+	seed_packets(1);
+	PGconn *c = db_connect(test_ci);
+	db_exec(c, "UPDATE training_record SET part = 1 WHERE student_no = 'S000000000000001'");
+	db_exec(c, "UPDATE progress SET part = 1 WHERE student_no = 'S000000000000001'");
+	db_exec(c, "UPDATE push_packet SET part = 1, next_attempt = now() + interval '1 hour'"
+		   " WHERE student_no = 'S000000000000001'");
+	/* T1's lesson: a student login, its records, the student's logout. */
+	db_exec(c, "UPDATE training_record r SET session_login_at ="
+		   " date_trunc('minute', now() - interval '1 day 5 minutes')"
+		   " FROM terminal t WHERE t.id = r.terminal_id AND t.phone = '13800000001'"
+		   " AND r.student_no = 'S000000000000001'");
+	db_exec(c, "INSERT INTO session_event (terminal_id, kind, event_time, person_no, coach_no,"
+		   " lat_e6, lon_e6, fix_valid, verdict, ext_serial, raw)"
+		   " SELECT t.id, e.kind, date_trunc('minute', now() - interval '1 day 5 minutes')"
+		   "  + e.after, e.person, e.coach, 0, 0, true, 'accepted', e.serial, '\\x00'"
+		   " FROM terminal t, (VALUES ('student_login', interval '0', 'S000000000000001',"
+		   "  'C000000000000001', 1), ('student_logout', interval '10 minutes',"
+		   "  'S000000000000001', NULL, 2)) e(kind, after, person, coach, serial)"
+		   " WHERE t.phone = '13800000001'");
+	PQfinish(c);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM upward_item WHERE kind = 'classrecord'", NULL, NULL),
+		1);
+	start_policesim_national(NULL);
+	start_hoursd_push(NAT_EXTRA);
+	ck_assert_msg(wait_value("SELECT count(*) FROM teaching_log_sent WHERE packet_id IS NULL"
+				 " AND upward_id IS NOT NULL AND recnum LIKE $1",
+				 "4401000000000017%", 1, 30),
+		      "the lesson's log not sent; see %s and %s", log_path, psim_log);
+	char jl[700];
+	snprintf(jl, sizeof(jl), "%s/national.jsonl", nat_dir);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"classrecord\""), 1);
+	ck_assert_int_eq(psim_stat("national_stages"), 0);
+	/* Its members and types, as the stage hours' path sends them. */
+	ck_assert_int_eq(
+		db_value(
+			"SELECT count(*) FROM upward_item WHERE kind = 'classrecord'"
+			" AND state = 'done' AND errorcode = 0 AND body LIKE"
+			" '{\"avevelocity\":60.0,\"carnum\":\"\",\"coachnum\":\"C000000000000001\","
+			"\"coacmt\":\"\",\"duration\":2,%\"mileage\":2.0,\"part1\":2,\"part2\":0,%'",
+			NULL, NULL),
+		1);
+	/* The stage hours: T2's lesson never closed, its log goes with them. */
+	c = db_connect(test_ci);
+	db_exec(c, "UPDATE push_packet SET next_attempt = now()");
+	PQfinish(c);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20),
+		"not delivered; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"classrecord\""), 2);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM teaching_log_sent WHERE packet_id = $1",
+				  PACKET, NULL),
+			 1);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_packet p WHERE body LIKE '%\"subject\":\"1\"%'"
+			 " AND (SELECT count(*) FROM teaching_log_sent t WHERE p.body LIKE"
+			 " '%{\"rnum\":\"' || t.recnum || '\"}%') = 2",
+			 NULL, NULL),
+		1);
+	/* The coach's logout closes nothing new: the lesson is queued once. */
+	c = db_connect(test_ci);
+	db_exec(c,
+		"INSERT INTO session_event (terminal_id, kind, event_time, person_no,"
+		" lat_e6, lon_e6, fix_valid, verdict, ext_serial, raw)"
+		" SELECT t.id, 'coach_logout', now() - interval '1 day', 'C000000000000001',"
+		" 0, 0, true, 'accepted', 3, '\\x00' FROM terminal t WHERE t.phone = '13800000001'");
+	PQfinish(c);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM upward_item WHERE kind = 'classrecord'", NULL, NULL),
+		1);
+	sleep(2);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"classrecord\""), 2);
+	ck_assert_int_eq(psim_stat("national_refused"), 0);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
 TCase *tcase_national(void)
 {
 	TCase *tc = tcase_create("national");
@@ -386,5 +473,6 @@ TCase *tcase_national(void)
 	tcase_add_test(tc, test_national_errorcode_1_bounded);
 	tcase_add_test(tc, test_national_review_notice);
 	tcase_add_test(tc, test_national_part1_teaching_logs);
+	tcase_add_test(tc, test_national_log_at_lesson_close);
 	return tc;
 }

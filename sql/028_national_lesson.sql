@@ -1,0 +1,142 @@
+-- 028_national_lesson.sql - the national interface, what was left
+-- (docs/push-contract.md, "The national profile"): the teaching log of a
+-- lesson (POST /classrecord) sent when the lesson closes, through the
+-- upward queue (023), exactly once; and a student's change after
+-- enrolment sent again (/student), as the public code does.
+
+-- A lesson's teaching log is an upward item: ref the terminal, person_no
+-- the student, lesson_at the student's login (the lesson's identity, as
+-- training_record.session_login_at names it).  Queued once per lesson.
+ALTER TABLE upward_item DROP CONSTRAINT upward_item_kind_check;
+ALTER TABLE upward_item ADD CONSTRAINT upward_item_kind_check
+	CHECK (kind IN ('institution', 'coach', 'trainingcar', 'device', 'devassign',
+	                'devRembinding', 'student', 'classrecord'));
+ALTER TABLE upward_item
+	ADD COLUMN person_no text,
+	ADD COLUMN lesson_at timestamptz;
+CREATE UNIQUE INDEX upward_item_lesson ON upward_item (ref, person_no, lesson_at)
+	WHERE kind = 'classrecord';
+
+-- A teaching log sent by the upward queue has no packet: upward_id names
+-- its item instead.
+ALTER TABLE teaching_log_sent ALTER COLUMN packet_id DROP NOT NULL,
+	ADD COLUMN upward_id bigint REFERENCES upward_item,
+	ADD CONSTRAINT teaching_log_sent_by CHECK (packet_id IS NOT NULL OR upward_id IS NOT NULL);
+
+-- The teaching log's number (recnum): the terminal's number and the
+-- lesson's start (the student's login, else its first minute), yyMMddHHmm
+-- in UTC+8.  teaching_log.sql names the same number.
+CREATE FUNCTION classrecord_recnum(t bigint, at timestamptz) RETURNS text
+	LANGUAGE sql STABLE AS $$
+	SELECT coalesce(te.terminal_no, te.phone) || to_char(local_clock(at), 'YYMMDDHH24MI')
+	  FROM terminal te WHERE te.id = t $$;
+
+-- The 22 members of a lesson's /classrecord (PROTOCOL.md), from its
+-- counted records (record_verdict accepted), typed as
+-- national_classrecord_body() types them for the stage hours' path:
+-- numbers for the minutes, photo ids (0: none), mileage and the mean
+-- speed (km, km/h, one decimal).  NULL when the lesson counted no minute.
+-- inscode: the terminal's school, else the student's; carnum: the vehicle
+-- bound to the terminal at the lesson's first minute (its national
+-- number, else its plate; "" when none).
+CREATE FUNCTION classrecord_members(t bigint, at timestamptz, stu text) RETURNS jsonb
+	LANGUAGE sql STABLE AS $$
+	WITH l AS (
+	  SELECT min(r.coach_no) AS coach_no, min(r.course_code) AS course_code,
+	         min(r.record_time) AS first, max(r.record_time) AS last, count(*) AS minutes,
+	         coalesce(sum(r.mileage_dkm), 0) AS dkm,
+	         count(*) FILTER (WHERE r.part = 1) AS p1, count(*) FILTER (WHERE r.part = 2) AS p2,
+	         count(*) FILTER (WHERE r.part = 3) AS p3, count(*) FILTER (WHERE r.part = 4) AS p4
+	    FROM record_verdict r
+	   WHERE r.terminal_id = t AND r.session_login_at = at AND r.student_no = stu
+	     AND r.verdict = 'accepted'
+	  HAVING count(*) > 0)
+	SELECT jsonb_build_object(
+	  'inscode', coalesce((SELECT s.code FROM school s WHERE s.id = te.school_id),
+	                      (SELECT s.code FROM student st JOIN school s ON s.id = st.school_id
+	                        WHERE st.student_no = stu), ''),
+	  'stunum', stu, 'coachnum', l.coach_no,
+	  'carnum', coalesce((SELECT coalesce(v.vehicle_no, v.plate)
+	                        FROM terminal_binding b JOIN vehicle v ON v.id = b.vehicle_id
+	                       WHERE b.terminal_id = t AND b.bound_at <= l.first
+	                         AND (b.unbound_at IS NULL OR b.unbound_at > l.first)
+	                       ORDER BY b.bound_at DESC LIMIT 1), ''),
+	  'simunum', te.phone, 'platnum', coalesce(te.terminal_no, te.phone),
+	  'recnum', classrecord_recnum(t, at), 'subjcode', coalesce(l.course_code, ''),
+	  'photo1', 0, 'photo2', 0, 'photo3', 0,
+	  'starttime', to_char(local_clock(l.first), 'YYYYMMDDHH24MISS'),
+	  'endtime', to_char(local_clock(l.last) + interval '1 minute', 'YYYYMMDDHH24MISS'),
+	  'duration', l.minutes, 'total', l.minutes,
+	  'mileage', round(l.dkm / 10.0, 1),
+	  'avevelocity', round(l.dkm * 6.0 / greatest(l.minutes, 1), 1),
+	  'coacmt', '', 'part1', l.p1, 'part2', l.p2, 'part3', l.p3, 'part4', l.p4)
+	  FROM l, terminal te WHERE te.id = t $$;
+
+-- A lesson closes with the student's logout (its last login on that
+-- terminal before), or with the coach's (every student login under that
+-- coach since the coach's last login, not closed by the student's own
+-- logout): its teaching log is queued then, once.
+CREATE FUNCTION upward_lesson_closed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.verdict <> 'accepted' THEN
+		RETURN NULL;
+	ELSIF NEW.kind = 'student_logout' THEN
+		INSERT INTO upward_item (kind, method, ref, person_no, lesson_at)
+		SELECT 'classrecord', 'POST', NEW.terminal_id, NEW.person_no, l.event_time
+		  FROM session_event l
+		 WHERE l.terminal_id = NEW.terminal_id AND l.kind = 'student_login'
+		   AND l.person_no = NEW.person_no AND l.verdict = 'accepted'
+		   AND l.event_time <= NEW.event_time
+		 ORDER BY l.event_time DESC LIMIT 1
+		ON CONFLICT DO NOTHING;
+	ELSIF NEW.kind = 'coach_logout' THEN
+		INSERT INTO upward_item (kind, method, ref, person_no, lesson_at)
+		SELECT 'classrecord', 'POST', NEW.terminal_id, l.person_no, l.event_time
+		  FROM session_event l
+		 WHERE l.terminal_id = NEW.terminal_id AND l.kind = 'student_login'
+		   AND l.coach_no = NEW.person_no AND l.verdict = 'accepted'
+		   AND l.event_time <= NEW.event_time
+		   AND l.event_time >= coalesce(
+		         (SELECT max(c.event_time) FROM session_event c
+		           WHERE c.terminal_id = NEW.terminal_id AND c.kind = 'coach_login'
+		             AND c.person_no = NEW.person_no AND c.verdict = 'accepted'
+		             AND c.event_time <= NEW.event_time), '-infinity')
+		   AND NOT EXISTS (SELECT 1 FROM session_event o
+		                    WHERE o.terminal_id = l.terminal_id AND o.kind = 'student_logout'
+		                      AND o.person_no = l.person_no AND o.verdict = 'accepted'
+		                      AND o.event_time >= l.event_time
+		                      AND o.event_time <= NEW.event_time)
+		 ORDER BY l.event_time
+		ON CONFLICT DO NOTHING;
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER upward_lesson_closed AFTER INSERT ON session_event
+	FOR EACH ROW EXECUTE FUNCTION upward_lesson_closed();
+
+-- A teaching log the platform accepted through the upward queue is kept
+-- as sent, so that the stage hours' path sends it no more.
+CREATE FUNCTION upward_classrecord_done() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO teaching_log_sent (recnum, upward_id, body)
+	VALUES (NEW.body::jsonb ->> 'recnum', NEW.id, NEW.body)
+	ON CONFLICT (recnum) DO NOTHING;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER upward_classrecord_done AFTER UPDATE OF state ON upward_item
+	FOR EACH ROW WHEN (NEW.kind = 'classrecord' AND NEW.state = 'done'
+	                   AND OLD.state <> 'done' AND NEW.body IS NOT NULL)
+	EXECUTE FUNCTION upward_classrecord_done();
+
+-- A student's change after enrolment goes up again (/student), as the
+-- public code sends it again: the facts /student carries.
+CREATE FUNCTION upward_student_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF (NEW.student_no, NEW.school_id, NEW.vehicle_class, NEW.registered_at)
+	   IS DISTINCT FROM (OLD.student_no, OLD.school_id, OLD.vehicle_class, OLD.registered_at) THEN
+		PERFORM upward_add('student', 'POST', NEW.id, NULL, NULL);
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER upward_student_changed AFTER UPDATE ON student
+	FOR EACH ROW EXECUTE FUNCTION upward_student_changed();
