@@ -342,33 +342,53 @@ static void on_request_error(enum evhttp_request_error e, void *arg)
 }
 
 /* evhttp's callback: the answer, or NULL (or a status of 0) when there is none. */
+/*
+ * The platform's HTTP answer, read the same way for every call of an
+ * attempt (the stage hours or the contract's packet, the upload, a
+ * teaching log, an upward item): its status (0: none, and v says why);
+ * for an answer, the verdict (national_classify() under the national
+ * profile, else push_classify()), the answer kept cut and sanitized
+ * (*kept, the caller frees it) and its bytes (*body, *len: valid until
+ * the request is freed).
+ */
+static int read_answer(struct job *j, struct evhttp_request *req, struct push_verdict *v,
+		       char **kept, const char **body, size_t *len)
+{
+	int status = req ? evhttp_request_get_response_code(req) : 0;
+	*kept = NULL;
+	*body = "";
+	*len = 0;
+	if (status <= 0) {
+		no_answer(j, http_error_text(j->http_error), v);
+		return 0;
+	}
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	*len = evbuffer_get_length(in);
+	if (*len)
+		*body = (const char *)evbuffer_pullup(in, -1);
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *ra = evhttp_find_header(h, "Retry-After");
+	if (j->cfg->national)
+		national_classify(status, *body, *len, ra, evhttp_find_header(h, "Date"),
+				  time(NULL), j->failed_1, j->cfg->failed_max, v);
+	else
+		push_classify(status, *body, *len, ra, time(NULL), v);
+	*kept = malloc(ANSWER_KEPT + 1);
+	if (*kept)
+		push_sanitize(*body, *len, *kept, ANSWER_KEPT + 1, true);
+	return status;
+}
+
 static void on_response(struct evhttp_request *req, void *arg)
 {
 	struct job *j = arg;
 	struct push_verdict v;
-	int status = req ? evhttp_request_get_response_code(req) : 0;
-	char *answer = NULL;
-
-	if (status <= 0) {
-		no_answer(j, http_error_text(j->http_error), &v);
-		status = 0;
-	} else {
-		struct evbuffer *in = evhttp_request_get_input_buffer(req);
-		size_t n = evbuffer_get_length(in);
-		const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
-		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-		const char *ra = evhttp_find_header(h, "Retry-After");
-		if (j->cfg->national) {
-			national_classify(status, body, n, ra, evhttp_find_header(h, "Date"),
-					  time(NULL), j->failed_1, j->cfg->failed_max, &v);
-			j->review = j->cfg->review && v.outcome == PUSH_ACCEPTED;
-		} else {
-			push_classify(status, body, n, ra, time(NULL), &v);
-		}
-		answer = malloc(ANSWER_KEPT + 1);
-		if (answer)
-			push_sanitize(body, n, answer, ANSWER_KEPT + 1, true);
-	}
+	char *answer;
+	const char *body;
+	size_t n;
+	int status = read_answer(j, req, &v, &answer, &body, &n);
+	if (status > 0 && j->cfg->national)
+		j->review = j->cfg->review && v.outcome == PUSH_ACCEPTED;
 	job_detach(j);
 	job_record(j, status, &v, answer, false);
 	free(answer);
@@ -771,36 +791,23 @@ static void on_uploaded(struct evhttp_request *req, void *arg)
 {
 	struct job *j = arg;
 	struct push_verdict v;
-	int status = req ? evhttp_request_get_response_code(req) : 0;
-	char *answer = NULL, id[128], why[300], err[sizeof(v.error)];
-
-	if (status <= 0) {
-		no_answer(j, http_error_text(j->http_error), &v);
-		status = 0;
-	} else {
-		struct evbuffer *in = evhttp_request_get_input_buffer(req);
-		size_t n = evbuffer_get_length(in);
-		const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
-		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-		if (status >= 200 && status < 300 &&
-		    national_upload_id(body, n, id, sizeof(id), why, sizeof(why))) {
-			job_detach(j);
-			log_debug("push: packet %s: teaching log uploaded (%zu bytes), pdfid %s",
-				  j->id, j->pdf_len, id);
-			national_save(j, id);
-			return;
-		}
-		/* The upload's errorcode means what it means for the stage hours (201, 202...). */
-		national_classify(status, body, n, evhttp_find_header(h, "Retry-After"),
-				  evhttp_find_header(h, "Date"), time(NULL), j->failed_1,
-				  j->cfg->failed_max, &v);
-		if (v.outcome == PUSH_ACCEPTED) {
-			v.outcome = PUSH_ERROR;
-			snprintf(v.error, sizeof(v.error), "%s", why);
-		}
-		answer = malloc(ANSWER_KEPT + 1);
-		if (answer)
-			push_sanitize(body, n, answer, ANSWER_KEPT + 1, true);
+	char *answer, id[128], why[300], err[sizeof(v.error)];
+	const char *body;
+	size_t n;
+	/* The upload's errorcode means what it means for the stage hours (201, 202...). */
+	int status = read_answer(j, req, &v, &answer, &body, &n);
+	if (status >= 200 && status < 300 &&
+	    national_upload_id(body, n, id, sizeof(id), why, sizeof(why))) {
+		free(answer);
+		job_detach(j);
+		log_debug("push: packet %s: teaching log uploaded (%zu bytes), pdfid %s", j->id,
+			  j->pdf_len, id);
+		national_save(j, id);
+		return;
+	}
+	if (status > 0 && v.outcome == PUSH_ACCEPTED) {
+		v.outcome = PUSH_ERROR;
+		snprintf(v.error, sizeof(v.error), "%s", why);
 	}
 	snprintf(err, sizeof(err), "%s", v.error);
 	snprintf(v.error, sizeof(v.error), "teaching-log upload: %.480s", err);
@@ -829,32 +836,20 @@ static void on_classrecord(struct evhttp_request *req, void *arg)
 {
 	struct job *j = arg;
 	struct push_verdict v;
-	int status = req ? evhttp_request_get_response_code(req) : 0;
-	char *answer = NULL, err[sizeof(v.error)];
+	char *answer, err[sizeof(v.error)];
+	const char *body;
+	size_t n;
 	const char *recnum =
 		json_string_value(json_object_get(json_array_get(j->lessons, j->lesson), "recnum"));
-	if (status <= 0) {
-		no_answer(j, http_error_text(j->http_error), &v);
-		status = 0;
-	} else {
-		struct evbuffer *in = evhttp_request_get_input_buffer(req);
-		size_t n = evbuffer_get_length(in);
-		const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
-		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-		national_classify(status, body, n, evhttp_find_header(h, "Retry-After"),
-				  evhttp_find_header(h, "Date"), time(NULL), j->failed_1,
-				  j->cfg->failed_max, &v);
-		if (v.outcome == PUSH_ACCEPTED) {
-			job_detach(j);
-			log_debug("push: packet %s: teaching log %s accepted", j->id, recnum);
-			const char *vals[3] = {recnum, j->id, j->lesson_body};
-			j->state = J_LOG;
-			db_query(j->p->db, sql_teaching_log_sent, 3, vals, on_classrecord_kept, j);
-			return;
-		}
-		answer = malloc(ANSWER_KEPT + 1);
-		if (answer)
-			push_sanitize(body, n, answer, ANSWER_KEPT + 1, true);
+	int status = read_answer(j, req, &v, &answer, &body, &n);
+	if (status > 0 && v.outcome == PUSH_ACCEPTED) {
+		free(answer);
+		job_detach(j);
+		log_debug("push: packet %s: teaching log %s accepted", j->id, recnum);
+		const char *vals[3] = {recnum, j->id, j->lesson_body};
+		j->state = J_LOG;
+		db_query(j->p->db, sql_teaching_log_sent, 3, vals, on_classrecord_kept, j);
+		return;
 	}
 	snprintf(err, sizeof(err), "%s", v.error);
 	snprintf(v.error, sizeof(v.error), "teaching log %.40s: %.440s", recnum ? recnum : "?",
@@ -1290,23 +1285,10 @@ static void on_upward_response(struct evhttp_request *req, void *arg)
 {
 	struct job *j = arg;
 	struct push_verdict v;
-	int status = req ? evhttp_request_get_response_code(req) : 0;
-	char *answer = NULL;
-	if (status <= 0) {
-		no_answer(j, http_error_text(j->http_error), &v);
-		status = 0;
-	} else {
-		struct evbuffer *in = evhttp_request_get_input_buffer(req);
-		size_t n = evbuffer_get_length(in);
-		const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
-		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-		national_classify(status, body, n, evhttp_find_header(h, "Retry-After"),
-				  evhttp_find_header(h, "Date"), time(NULL), j->failed_1,
-				  j->cfg->failed_max, &v);
-		answer = malloc(ANSWER_KEPT + 1);
-		if (answer)
-			push_sanitize(body, n, answer, ANSWER_KEPT + 1, true);
-	}
+	char *answer;
+	const char *body;
+	size_t n;
+	int status = read_answer(j, req, &v, &answer, &body, &n);
 	job_detach(j);
 	upward_record(j, status, &v, answer);
 	free(answer);
