@@ -1,11 +1,15 @@
 -- hoursctl push upward: the master data sent upward (023), in the order
 -- sent ($1 = state, NULL: every state).  Columns: item id, kind, method,
 -- the number (the path's for a DELETE, else the one the answer assigned,
+-- a teaching log's recnum,
 -- '' before), state, attempts, the last errorcode ('' when none), last
 -- error ('' when none).
 -- columns: id, kind, method, coalesce (number), state, attempts,
 --   coalesce (errorcode), coalesce (last_error)
-SELECT id, kind, method, coalesce(key, platform_no, ''), state, attempts,
+SELECT id, kind, method,
+       coalesce(key, platform_no,
+                CASE WHEN kind = 'classrecord' THEN classrecord_recnum(ref, lesson_at) END, ''),
+       state, attempts,
        coalesce(errorcode::text, ''), coalesce(last_error, '')
   FROM upward_item
  WHERE $1::text IS NULL OR state = $1
