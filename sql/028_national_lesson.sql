@@ -140,3 +140,74 @@ BEGIN
 END $$;
 CREATE TRIGGER upward_student_changed AFTER UPDATE ON student
 	FOR EACH ROW EXECUTE FUNCTION upward_student_changed();
+
+-- The members of an upward POST (023's upward_members(), replaced whole
+-- so that it stays one function): /institution's busistatus is the
+-- string "1", as the relay's own signed sample sends it
+-- (LeiYi0110/TimeSystemHttp, SignTestCase.java; docs/push-contract.md
+-- 9.8); the rest as 023 wrote it.
+CREATE OR REPLACE FUNCTION upward_members(u upward_item) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT CASE u.kind
+	WHEN 'institution' THEN (
+		SELECT jsonb_build_object('inscode', s.code, 'district', coalesce(s.district, ''),
+		       'name', s.name, 'shortname', left(s.name, 16), 'licnum', '', 'licetime', '',
+		       'business', '', 'creditcode', '', 'address', '', 'postcode', '',
+		       'legal', '', 'contact', '', 'phone', '', 'busiscope', '',
+		       -- a string, as the relay's own signed sample sends it (028)
+		       'busistatus', '1', 'level', 1,
+		       'coachnumber', (SELECT count(*) FROM coach c
+		                        WHERE c.school_id = s.id AND c.status = 'active'),
+		       'grasupvnum', 0, 'safmngnum', 0,
+		       'tracarnum', (SELECT count(*) FROM vehicle v
+		                      WHERE v.school_id = s.id AND v.status = 'active'),
+		       'praticefield', (SELECT count(*) FROM training_site ts
+		                         WHERE ts.school_id = s.id AND ts.kind = 'field'))
+		  FROM school s WHERE s.id = u.ref)
+	WHEN 'coach' THEN (
+		SELECT jsonb_build_object('inscode', s.code, 'coachnum', c.coach_no,
+		       'name', coalesce(c.name, ''),
+		       -- GB 11643: the 17th digit is odd for a man (1), even for a woman (2)
+		       'sex', CASE WHEN ci.id_card IS NULL THEN 0
+		                   WHEN substr(ci.id_card, 17, 1)::int % 2 = 1 THEN 1 ELSE 2 END,
+		       'idcard', coalesce(ci.id_card, ''), 'mobile', '', 'address', '',
+		       'photo', 0, 'fingerprint', 0,
+		       'drilicence', coalesce(c.licence_no, ''),
+		       'fstdrilicdate', upward_day(c.licensed_on),
+		       'occupationno', coalesce(c.occupation_no, ''),
+		       'occupationlevel', coalesce(c.occupation_level, 0),
+		       'dripermitted', array_to_string(c.drive_classes, ''),
+		       'teachpermitted', array_to_string(c.teach_classes, ''),
+		       'employstatus', c.employ_status, 'hiredate', upward_day(c.hired_on),
+		       'leavedate', upward_day(c.left_on))
+		  FROM coach c JOIN school s ON s.id = c.school_id
+		  LEFT JOIN coach_identity ci ON ci.coach_no = c.coach_no
+		 WHERE c.id = u.ref)
+	WHEN 'trainingcar' THEN (
+		-- carnum: the national number, else the plate (as devassign and the DELETE)
+		SELECT jsonb_build_object('inscode', s.code, 'carnum', coalesce(v.vehicle_no, v.plate),
+		       'franum', coalesce(v.frame_no, ''), 'engnum', coalesce(v.engine_no, ''),
+		       'licnum', v.plate, 'platecolor', coalesce(v.plate_color, ''), 'photo', 0,
+		       'manufacture', coalesce(v.make, ''), 'brand', coalesce(v.make, ''),
+		       'model', coalesce(v.model, ''), 'perdritype', v.vehicle_class,
+		       'buydate', upward_day(v.bought_on))
+		  FROM vehicle v JOIN school s ON s.id = v.school_id WHERE v.id = u.ref)
+	WHEN 'device' THEN (
+		SELECT jsonb_build_object('devnum', coalesce(t.terminal_no, t.phone), 'termtype', 1,
+		       'vender', coalesce(t.vendor, ''), 'model', '', 'imei', coalesce(t.imei, ''),
+		       'sn', coalesce(t.factory_serial, ''), 'inscode', coalesce(s.code, ''),
+		       'cerbase64', translate(regexp_replace(t.cert_pem, '-----[A-Z ]+-----', '', 'g'),
+		                              E'\n\r ', ''))
+		  FROM terminal t LEFT JOIN school s ON s.id = t.school_id WHERE t.id = u.ref)
+	WHEN 'student' THEN (
+		SELECT jsonb_build_object('inscode', s.code, 'stunum', st.student_no, 'cardtype', 1,
+		       'idcard', '', 'nationality', 'CN', 'name', '', 'sex', 0, 'phone', '',
+		       'address', '', 'photo', 0, 'fingerprint', 0, 'busitype', 0,
+		       'drilicnum', '', 'fstdrilicdate', '', 'perdritype', st.vehicle_class,
+		       'traintype', st.vehicle_class,
+		       'applydate', upward_day(local_clock(st.registered_at)::date))
+		  FROM student st JOIN school s ON s.id = st.school_id WHERE st.id = u.ref)
+	ELSE (  -- devassign, devRembinding
+		SELECT jsonb_build_object('devnum', coalesce(t.terminal_no, t.phone),
+		       'carnum', coalesce(v.vehicle_no, v.plate), 'sim', t.phone)
+		  FROM terminal t, vehicle v WHERE t.id = u.ref AND v.id = u.ref2)
+	END $$;

@@ -566,7 +566,13 @@ const char *natsim_stage_invalid(json_t *b)
 		if (!ok)
 			return m;
 	}
-	return json_object_size(b) != ARRAY_SIZE(stage_members) ? "(a member too many)" : NULL;
+	/* commitFlag: a string in the public test tool's sample (check_policesim.c), optional. */
+	json_t *flag = json_object_get(b, "commitFlag");
+	if (flag && !json_is_string(flag))
+		return "commitFlag";
+	return json_object_size(b) != ARRAY_SIZE(stage_members) + (flag != NULL)
+		       ? "(a member too many)"
+		       : NULL;
 }
 
 /*
@@ -830,13 +836,14 @@ static char *booking(struct natsim *n, const uint8_t *body, size_t len, const ch
 /*
  * The members of each master-data POST and their types: S a non-empty
  * string, s a string (may be empty), i a non-negative integer, D a date
- * yyyyMMdd or empty, N digits.  Names from PROTOCOL.md's table (the
+ * yyyyMMdd or empty, N a string of digits, n any number.  Names from
+ * PROTOCOL.md's table (the
  * relay's five extra members of /institution among them); the types of
  * members no public sample shows are this simulator's reading: text as
  * strings, codes and counts as numbers.
  */
 struct upmember {
-	const char *name;
+	const char *name; /* "?name": optional, seen in a public sample but not in every one */
 	char type;
 };
 struct upkind {
@@ -851,12 +858,19 @@ struct upkind {
 		k, num, UM(__VA_ARGS__), sizeof(UM(__VA_ARGS__)) / sizeof(struct upmember)         \
 	}
 static const struct upkind upkinds[] = {
+	/*
+	 * The relay's own signed sample (LeiYi0110/TimeSystemHttp,
+	 * SignTestCase.java; check_policesim.c holds it) sends busistatus as
+	 * a string of digits, has no creditcode, and six members more (counts
+	 * as integers, lat and lng any number), each optional here.
+	 */
 	UK("institution", "inscode", {"inscode", 'S'}, {"district", 's'}, {"name", 'S'},
 	   {"shortname", 's'}, {"licnum", 's'}, {"licetime", 's'}, {"business", 's'},
-	   {"creditcode", 's'}, {"address", 's'}, {"postcode", 's'}, {"legal", 's'},
-	   {"contact", 's'}, {"phone", 's'}, {"busiscope", 's'}, {"busistatus", 'i'},
+	   {"?creditcode", 's'}, {"address", 's'}, {"postcode", 's'}, {"legal", 's'},
+	   {"contact", 's'}, {"phone", 's'}, {"busiscope", 's'}, {"busistatus", 'N'},
 	   {"level", 'i'}, {"coachnumber", 'i'}, {"grasupvnum", 'i'}, {"safmngnum", 'i'},
-	   {"tracarnum", 'i'}, {"praticefield", 'i'}),
+	   {"tracarnum", 'i'}, {"praticefield", 'i'}, {"?thcoachnum", 'i'}, {"?pracoachnum", 'i'},
+	   {"?lat", 'n'}, {"?lng", 'n'}, {"?position", 'i'}, {"?thumbnailid", 'i'}),
 	UK("coach", "coachnum", {"inscode", 'S'}, {"coachnum", 'S'}, {"name", 's'}, {"sex", 'i'},
 	   {"idcard", 's'}, {"mobile", 's'}, {"address", 's'}, {"photo", 'i'}, {"fingerprint", 'i'},
 	   {"drilicence", 's'}, {"fstdrilicdate", 'D'}, {"occupationno", 's'},
@@ -891,7 +905,8 @@ static const struct upkind *upkind_of(const char *seg)
 	return NULL;
 }
 
-/* DELETE's path: coach-N, trainingCar-N (the platforms' spelling), device-N. */
+/* DELETE's path: coach-N, trainingCar-N (the platforms' spelling),
+ * device-N. */
 static const char *delete_kind(const char *seg, const char **num)
 {
 	static const char *const names[][2] = {
@@ -917,11 +932,20 @@ const char *natsim_upward_invalid(const char *kind, json_t *b)
 	const struct upkind *k = upkind_of(kind);
 	if (k == NULL || !json_is_object(b))
 		return "the body";
+	size_t present = 0;
 	for (size_t i = 0; i < k->nm; i++) {
-		json_t *v = json_object_get(b, k->m[i].name);
+		bool optional = k->m[i].name[0] == '?';
+		const char *name = k->m[i].name + optional;
+		json_t *v = json_object_get(b, name);
 		const char *s = json_string_value(v);
 		bool ok;
+		if (v == NULL && optional)
+			continue;
+		present++;
 		switch (k->m[i].type) {
+		case 'n':
+			ok = json_is_number(v);
+			break;
 		case 'S':
 			ok = s && *s;
 			break;
@@ -938,9 +962,9 @@ const char *natsim_upward_invalid(const char *kind, json_t *b)
 			ok = json_is_integer(v) && json_integer_value(v) >= 0;
 		}
 		if (!ok)
-			return k->m[i].name;
+			return name;
 	}
-	return json_object_size(b) != k->nm ? "(a member too many)" : NULL;
+	return json_object_size(b) != present ? "(a member too many)" : NULL;
 }
 
 /* The registry as the platform holds it: kind -> {number: body}. */
@@ -954,7 +978,8 @@ static json_t *held(struct natsim *n, const char *kind)
 	return k;
 }
 
-/* What an accepted master-data call changes (also when national.jsonl is read back). */
+/* What an accepted master-data call changes (also when national.jsonl is
+ * read back). */
 static void remember_upward(struct natsim *n, json_t *line)
 {
 	const char *kind = json_string_value(json_object_get(line, "upkind"));
@@ -1019,7 +1044,8 @@ static char *upward(struct natsim *n, bool del, const char *path, const char *qu
 		*what = "master data: no such interface";
 		return reply(100, "no such interface", NULL);
 	}
-	/* Signed over the body (POST) or the path's key, the number (DELETE). */
+	/* Signed over the body (POST) or the path's key, the number
+	 * (DELETE). */
 	code = del ? check_call(n, query, (const uint8_t *)num, strlen(num), &why)
 		   : check_call(n, query, body, len, &why);
 	if (code == 0 && !del) {
@@ -1059,7 +1085,8 @@ static char *upward(struct natsim *n, bool del, const char *path, const char *qu
 	json_decref(line);
 	n->upward++;
 	*what = del ? "master data deleted" : "master data accepted";
-	/* The answer's data numbers what it created (the national base assigns the numbers). */
+	/* The answer's data numbers what it created (the national base
+	 * assigns the numbers). */
 	const struct upkind *k = del ? NULL : upkind_of(kind);
 	json_t *data = k && k->number ? json_pack("{ss}", k->number, num) : NULL;
 	json_decref(b);
