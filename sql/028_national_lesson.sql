@@ -10,10 +10,17 @@
 ALTER TABLE upward_item DROP CONSTRAINT upward_item_kind_check;
 ALTER TABLE upward_item ADD CONSTRAINT upward_item_kind_check
 	CHECK (kind IN ('institution', 'coach', 'trainingcar', 'device', 'devassign',
-	                'devRembinding', 'student', 'classrecord'));
+	                'devRembinding', 'student', 'classrecord', 'stuimg', 'trainimginfo'));
+-- A lesson's photo goes up twice: its file (stuimg: POST /imageup/stuimg,
+-- the answer's data.id kept as platform_no) before the teaching log, whose
+-- photo1..3 name those ids, and its record (trainimginfo, fileid that id)
+-- after it; photo_no names the photo (with ref, the terminal).
 ALTER TABLE upward_item
 	ADD COLUMN person_no text,
-	ADD COLUMN lesson_at timestamptz;
+	ADD COLUMN lesson_at timestamptz,
+	ADD COLUMN photo_no text;
+CREATE UNIQUE INDEX upward_item_photo ON upward_item (kind, ref, photo_no)
+	WHERE kind IN ('stuimg', 'trainimginfo');
 CREATE UNIQUE INDEX upward_item_lesson ON upward_item (ref, person_no, lesson_at)
 	WHERE kind = 'classrecord';
 
@@ -63,56 +70,139 @@ CREATE FUNCTION classrecord_members(t bigint, at timestamptz, stu text) RETURNS 
 	                       ORDER BY b.bound_at DESC LIMIT 1), ''),
 	  'simunum', te.phone, 'platnum', coalesce(te.terminal_no, te.phone),
 	  'recnum', classrecord_recnum(t, at), 'subjcode', coalesce(l.course_code, ''),
-	  'photo1', 0, 'photo2', 0, 'photo3', 0,
+	  -- the lesson's photos uploaded before (stuimg): the first, the
+	  -- second (else the first) and the last, as the public test tool
+	  -- fills them; 0 when none
+	  'photo1', coalesce(ph.ids[1], 0), 'photo2', coalesce(ph.ids[2], ph.ids[1], 0),
+	  'photo3', coalesce(ph.ids[cardinality(ph.ids)], 0),
 	  'starttime', to_char(local_clock(l.first), 'YYYYMMDDHH24MISS'),
 	  'endtime', to_char(local_clock(l.last) + interval '1 minute', 'YYYYMMDDHH24MISS'),
 	  'duration', l.minutes, 'total', l.minutes,
 	  'mileage', round(l.dkm / 10.0, 1),
 	  'avevelocity', round(l.dkm * 6.0 / greatest(l.minutes, 1), 1),
 	  'coacmt', '', 'part1', l.p1, 'part2', l.p2, 'part3', l.p3, 'part4', l.p4)
-	  FROM l, terminal te WHERE te.id = t $$;
+	  FROM l, terminal te,
+	       LATERAL (SELECT array_agg(u.platform_no::bigint ORDER BY u.id) AS ids
+	                  FROM upward_item u
+	                 WHERE u.kind = 'stuimg' AND u.state = 'done' AND u.ref = t
+	                   AND u.person_no = stu AND u.lesson_at = at
+	                   AND u.platform_no ~ '^[0-9]{1,18}$') ph
+	 WHERE te.id = t $$;
+
+-- A closed lesson's items, once: its photos' files (stuimg, in the order
+-- taken), its teaching log (classrecord), its photos' records
+-- (trainimginfo).  The photos are the student's of that lesson on that
+-- terminal (photo.class_id the login's class, else taken between the
+-- login and the close).
+CREATE FUNCTION upward_lesson_photos(t bigint, stu text, at timestamptz, cls bigint,
+                                     closed timestamptz)
+	RETURNS TABLE (photo_no text, taken timestamptz) LANGUAGE sql STABLE AS $$
+	SELECT ph.photo_no, coalesce(ph.taken_at, ph.received_at) FROM photo ph
+	 WHERE ph.terminal_id = t AND ph.person_no = stu
+	   AND CASE WHEN cls IS NOT NULL THEN ph.class_id = cls
+	            ELSE coalesce(ph.taken_at, ph.received_at) BETWEEN at AND closed END $$;
+
+CREATE FUNCTION upward_lesson(t bigint, stu text, at timestamptz, cls bigint,
+                              closed timestamptz) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM upward_item u WHERE u.kind = 'classrecord' AND u.ref = t
+	            AND u.person_no = stu AND u.lesson_at = at) THEN
+		RETURN;
+	END IF;
+	INSERT INTO upward_item (kind, method, ref, person_no, lesson_at, photo_no)
+	SELECT 'stuimg', 'POST', t, stu, at, p.photo_no FROM upward_lesson_photos(t, stu, at, cls, closed) p
+	ORDER BY p.taken, p.photo_no
+	ON CONFLICT DO NOTHING;
+	INSERT INTO upward_item (kind, method, ref, person_no, lesson_at)
+	VALUES ('classrecord', 'POST', t, stu, at)
+	ON CONFLICT DO NOTHING;
+	INSERT INTO upward_item (kind, method, ref, person_no, lesson_at, photo_no)
+	SELECT 'trainimginfo', 'POST', t, stu, at, p.photo_no FROM upward_lesson_photos(t, stu, at, cls, closed) p
+	ORDER BY p.taken, p.photo_no
+	ON CONFLICT DO NOTHING;
+END $$;
 
 -- A lesson closes with the student's logout (its last login on that
 -- terminal before), or with the coach's (every student login under that
 -- coach since the coach's last login, not closed by the student's own
--- logout): its teaching log is queued then, once.
+-- logout): its items are queued then, once.
 CREATE FUNCTION upward_lesson_closed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE l record;
 BEGIN
 	IF NEW.verdict <> 'accepted' THEN
 		RETURN NULL;
-	ELSIF NEW.kind = 'student_logout' THEN
-		INSERT INTO upward_item (kind, method, ref, person_no, lesson_at)
-		SELECT 'classrecord', 'POST', NEW.terminal_id, NEW.person_no, l.event_time
-		  FROM session_event l
-		 WHERE l.terminal_id = NEW.terminal_id AND l.kind = 'student_login'
-		   AND l.person_no = NEW.person_no AND l.verdict = 'accepted'
-		   AND l.event_time <= NEW.event_time
-		 ORDER BY l.event_time DESC LIMIT 1
-		ON CONFLICT DO NOTHING;
-	ELSIF NEW.kind = 'coach_logout' THEN
-		INSERT INTO upward_item (kind, method, ref, person_no, lesson_at)
-		SELECT 'classrecord', 'POST', NEW.terminal_id, l.person_no, l.event_time
-		  FROM session_event l
-		 WHERE l.terminal_id = NEW.terminal_id AND l.kind = 'student_login'
-		   AND l.coach_no = NEW.person_no AND l.verdict = 'accepted'
-		   AND l.event_time <= NEW.event_time
-		   AND l.event_time >= coalesce(
+	END IF;
+	FOR l IN
+		SELECT s.person_no, s.event_time, s.class_id FROM session_event s
+		 WHERE NEW.kind = 'student_logout'
+		   AND s.terminal_id = NEW.terminal_id AND s.kind = 'student_login'
+		   AND s.person_no = NEW.person_no AND s.verdict = 'accepted'
+		   AND s.event_time <= NEW.event_time
+		   AND s.event_time = (SELECT max(x.event_time) FROM session_event x
+		                        WHERE x.terminal_id = NEW.terminal_id
+		                          AND x.kind = 'student_login' AND x.person_no = NEW.person_no
+		                          AND x.verdict = 'accepted' AND x.event_time <= NEW.event_time)
+		UNION ALL
+		SELECT s.person_no, s.event_time, s.class_id FROM session_event s
+		 WHERE NEW.kind = 'coach_logout'
+		   AND s.terminal_id = NEW.terminal_id AND s.kind = 'student_login'
+		   AND s.coach_no = NEW.person_no AND s.verdict = 'accepted'
+		   AND s.event_time <= NEW.event_time
+		   AND s.event_time >= coalesce(
 		         (SELECT max(c.event_time) FROM session_event c
 		           WHERE c.terminal_id = NEW.terminal_id AND c.kind = 'coach_login'
 		             AND c.person_no = NEW.person_no AND c.verdict = 'accepted'
 		             AND c.event_time <= NEW.event_time), '-infinity')
 		   AND NOT EXISTS (SELECT 1 FROM session_event o
-		                    WHERE o.terminal_id = l.terminal_id AND o.kind = 'student_logout'
-		                      AND o.person_no = l.person_no AND o.verdict = 'accepted'
-		                      AND o.event_time >= l.event_time
+		                    WHERE o.terminal_id = s.terminal_id AND o.kind = 'student_logout'
+		                      AND o.person_no = s.person_no AND o.verdict = 'accepted'
+		                      AND o.event_time >= s.event_time
 		                      AND o.event_time <= NEW.event_time)
-		 ORDER BY l.event_time
-		ON CONFLICT DO NOTHING;
-	END IF;
+		ORDER BY 2
+	LOOP
+		PERFORM upward_lesson(NEW.terminal_id, l.person_no, l.event_time, l.class_id,
+		                      NEW.event_time);
+	END LOOP;
 	RETURN NULL;
 END $$;
 CREATE TRIGGER upward_lesson_closed AFTER INSERT ON session_event
 	FOR EACH ROW EXECUTE FUNCTION upward_lesson_closed();
+
+-- The members of a lesson's photo: stuimg, the file (hex, the pusher
+-- uploads its bytes) and its number; trainimginfo, the 8 members of
+-- PROTOCOL.md, fileid the id the upload of that photo was answered
+-- (NULL while it has none: the upload failed).  ptime yyyyMMddHHmmss
+-- (UTC+8), coachnum and subjcode the lesson's records' (as the teaching
+-- log's), else the login's.
+CREATE FUNCTION upward_photo_members(u upward_item) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT CASE u.kind
+	WHEN 'stuimg' THEN jsonb_build_object('photo_no', ph.photo_no,
+	                                      'file', encode(ph.data, 'hex'))
+	ELSE (
+		SELECT jsonb_build_object(
+		  'inscode', coalesce((SELECT s.code FROM school s WHERE s.id = te.school_id),
+		                      (SELECT s.code FROM student st JOIN school s ON s.id = st.school_id
+		                        WHERE st.student_no = u.person_no), ''),
+		  'stunum', u.person_no, 'coachnum', coalesce(r.coach_no, l.coach_no, ''),
+		  'subjcode', coalesce(r.course_code, l.course_code, ''),
+		  'platnum', coalesce(te.terminal_no, te.phone),
+		  'recnum', classrecord_recnum(u.ref, u.lesson_at),
+		  'ptime', to_char(local_clock(coalesce(ph.taken_at, ph.received_at)),
+		                   'YYYYMMDDHH24MISS'),
+		  'fileid', f.platform_no::bigint)
+		  FROM terminal te
+		  LEFT JOIN session_event l ON l.terminal_id = u.ref AND l.kind = 'student_login'
+		       AND l.event_time = u.lesson_at AND l.person_no = u.person_no
+		  LEFT JOIN LATERAL (
+		       SELECT min(t.coach_no) AS coach_no, min(t.course_code) AS course_code
+		         FROM training_record t
+		        WHERE t.terminal_id = u.ref AND t.session_login_at = u.lesson_at
+		          AND t.student_no = u.person_no) r ON true
+		  JOIN upward_item f ON f.kind = 'stuimg' AND f.ref = u.ref AND f.photo_no = u.photo_no
+		       AND f.state = 'done' AND f.platform_no ~ '^[0-9]{1,18}$'
+		 WHERE te.id = u.ref)
+	END
+	  FROM photo ph WHERE ph.terminal_id = u.ref AND ph.photo_no = u.photo_no $$;
 
 -- A teaching log the platform accepted through the upward queue is kept
 -- as sent, so that the stage hours' path sends it no more.

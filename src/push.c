@@ -942,27 +942,40 @@ static void on_forms(void *arg, const PGresult *res)
 	next_classrecord(j);
 }
 
-/* The teaching log's PDF uploaded (/imageup/epdfimg), once the lessons' logs went up. */
-static void upload_pdf(struct job *j)
+/*
+ * A file as the public code uploads it (multipart/form-data, one part
+ * named file, a random boundary): malloc'd, its length in *flen and the
+ * request's Content-Type in ctype; NULL when it cannot be made.
+ */
+static unsigned char *upload_form(const uint8_t *file, size_t n, const char *filename,
+				  const char *type, char ctype[96], size_t *flen)
 {
-	char why[200];
-	/* multipart/form-data, one part named file; sign= over the file's bytes alone. */
 	unsigned char *form = NULL, rnd[16];
-	size_t flen = 0;
-	char boundary[48], ctype[96], rhex[33];
+	char boundary[48], rhex[33];
 	for (int tries = 0; form == NULL && tries < 4; tries++) {
 		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 			break;
 		hex_encode(rhex, rnd, sizeof(rnd));
 		snprintf(boundary, sizeof(boundary), "hoursd-%s", rhex);
-		form = national_multipart(j->pdf, j->pdf_len, "teachlog.pdf", "application/pdf",
-					  boundary, &flen);
+		form = national_multipart(file, n, filename, type, boundary, flen);
 	}
+	if (form)
+		snprintf(ctype, 96, "multipart/form-data; boundary=%s", boundary);
+	return form;
+}
+
+/* The teaching log's PDF uploaded (/imageup/epdfimg), once the lessons' logs went up. */
+static void upload_pdf(struct job *j)
+{
+	char why[200], ctype[96];
+	size_t flen = 0;
+	/* sign= over the file's bytes alone */
+	unsigned char *form =
+		upload_form(j->pdf, j->pdf_len, "teachlog.pdf", "application/pdf", ctype, &flen);
 	if (form == NULL) {
 		not_sent(j, "teaching-log upload: ", "cannot make the multipart form");
 		return;
 	}
-	snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s", boundary);
 	if (!national_call(j, EVHTTP_REQ_POST, "/imageup/epdfimg", j->pdf, j->pdf_len, ctype, form,
 			   flen, on_uploaded, J_UPLOADING, why, sizeof(why)))
 		not_sent(j, "teaching-log upload: ", why);
@@ -1229,7 +1242,7 @@ static void upward_number(const struct job *j, const char *answer, char *out, si
 {
 	static const char *const names[][2] = {
 		{"institution", "inscode"}, {"coach", "coachnum"}, {"trainingcar", "carnum"},
-		{"device", "devnum"},	    {"student", "stunum"},
+		{"device", "devnum"},	    {"student", "stunum"}, {"stuimg", "id"},
 	};
 	*out = '\0';
 	json_t *a = answer ? json_loads(answer, 0, NULL) : NULL;
@@ -1295,6 +1308,33 @@ static void on_upward_response(struct evhttp_request *req, void *arg)
 }
 
 /*
+ * A lesson's photo (stuimg): its kept body holds the file in hex; POST
+ * {base}/imageup/stuimg as the teaching log's PDF goes, signed over the
+ * file's bytes; the answer's data.id becomes the item's number.
+ */
+static bool upward_photo(struct job *j, char *why, size_t cap)
+{
+	json_t *b = json_loads(j->body, 0, NULL);
+	const char *hex = json_string_value(json_object_get(b, "file"));
+	const char *no = json_string_value(json_object_get(b, "photo_no"));
+	long flen = 0;
+	unsigned char *file = hex && *hex ? OPENSSL_hexstr2buf(hex, &flen) : NULL;
+	char name[80], ctype[96];
+	size_t n = 0;
+	snprintf(name, sizeof(name), "%.60s.jpg", no ? no : "photo");
+	unsigned char *form =
+		file ? upload_form(file, (size_t)flen, name, "image/jpeg", ctype, &n) : NULL;
+	bool ok = form && national_call(j, EVHTTP_REQ_POST, "/imageup/stuimg", file, (size_t)flen,
+					ctype, form, n, on_upward_response, J_SENDING, why, cap);
+	if (!form)
+		snprintf(why, cap, "%s", file ? "cannot make the multipart form" : "no photo file");
+	free(form);
+	OPENSSL_free(file);
+	json_decref(b);
+	return ok;
+}
+
+/*
  * POST {base}/{kind} with the kept body, signed over it; or DELETE
  * {base}/coach-{n}, /trainingCar-{n} (the platforms' spelling),
  * /device-{n}, signed over the number.
@@ -1313,6 +1353,8 @@ static void upward_send(struct job *j)
 				   0, on_upward_response, J_SENDING, why, sizeof(why));
 		if (!j->key)
 			snprintf(why, sizeof(why), "no number to delete");
+	} else if (strcmp(j->kind, "stuimg") == 0) {
+		ok = upward_photo(j, why, sizeof(why));
 	} else {
 		size_t n = strlen(j->body);
 		snprintf(path, sizeof(path), "/%s", j->kind);

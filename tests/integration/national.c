@@ -462,6 +462,99 @@ START_TEST(test_national_log_at_lesson_close)
 }
 END_TEST
 
+/*
+ * A lesson's photos go up when it closes, each once and in order: its
+ * file (/imageup/stuimg, a multipart form, a JPEG the strict platform
+ * keeps) before the teaching log, whose photo1..3 name the ids the
+ * uploads were answered, then its record (/trainimginfo, fileid that id,
+ * recnum the log's, both of which the platform checks it holds).  A
+ * restart sends none again.
+ */
+START_TEST(test_national_lesson_photos)
+{
+	seed_packets(1);
+	PGconn *c = db_connect(test_ci);
+	db_exec(c, "UPDATE push_packet SET next_attempt = now() + interval '1 hour'");
+	db_exec(c, "UPDATE training_record r SET session_login_at ="
+		   " date_trunc('minute', now() - interval '1 day 5 minutes')"
+		   " FROM terminal t WHERE t.id = r.terminal_id AND t.phone = '13800000001'"
+		   " AND r.student_no = 'S000000000000001'");
+	db_exec(c, "INSERT INTO photo (terminal_id, photo_no, person_no, class_id, upload_mode,"
+		   " channel, size_code, event, face_confidence, taken_at, lat_e6, lon_e6, size,"
+		   " sha256, data)"
+		   " SELECT t.id, p.no, 'S000000000000001', 1, 0, 1, 1, 0, 90,"
+		   " date_trunc('minute', now() - interval '1 day 5 minutes') + p.after, 0, 0, 6,"
+		   " sha256(p.data), p.data"
+		   " FROM terminal t, (VALUES ('0000000101', interval '2 minutes',"
+		   "  '\\xffd8ffe00001'::bytea), ('0000000102', interval '7 minutes',"
+		   "  '\\xffd8ffe00002'::bytea)) p(no, after, data) WHERE t.phone = '13800000001'");
+	db_exec(c,
+		"INSERT INTO session_event (terminal_id, kind, event_time, person_no, coach_no,"
+		" lat_e6, lon_e6, fix_valid, verdict, ext_serial, raw)"
+		" SELECT t.id, e.kind, date_trunc('minute', now() - interval '1 day 5 minutes')"
+		"  + e.after, 'S000000000000001', e.coach, 0, 0, true, 'accepted', e.serial,"
+		"  '\\x00'"
+		" FROM terminal t, (VALUES ('student_login', interval '0', 'C000000000000001', 1),"
+		"  ('student_logout', interval '10 minutes', NULL, 2)) e(kind, after, coach, serial)"
+		" WHERE t.phone = '13800000001'");
+	PQfinish(c);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM upward_item WHERE kind IN"
+				  " ('stuimg', 'classrecord', 'trainimginfo')",
+				  NULL, NULL),
+			 5);
+	/* Queued in the order sent: the files, the log, the records. */
+	ck_assert_int_eq(db_value("SELECT count(*) FROM upward_item a JOIN upward_item b"
+				  " ON b.id > a.id WHERE a.kind IN ('classrecord', 'trainimginfo')"
+				  " AND b.kind = 'stuimg'",
+				  NULL, NULL),
+			 0);
+	long long n = db_value("SELECT count(*) FROM upward_item", NULL, NULL);
+	start_policesim_national(NULL);
+	start_hoursd_push(NAT_EXTRA);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM upward_item WHERE state = $1", "done", (int)n, 30),
+		"not all sent; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM upward_item a JOIN upward_item b"
+				  " ON b.id > a.id WHERE b.done_at < a.done_at",
+				  NULL, NULL),
+			 0);
+	char jl[700];
+	snprintf(jl, sizeof(jl), "%s/national.jsonl", nat_dir);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"img\""), 2);
+	ck_assert_int_eq(count_lines_in(jl, "\"upkind\":\"trainimginfo\""), 2);
+	/* photo1..3: the first, the second, the last upload's id. */
+	long long id1 = db_value("SELECT platform_no::bigint FROM upward_item WHERE kind = 'stuimg'"
+				 " AND photo_no = $1",
+				 "0000000101", NULL);
+	long long id2 = db_value("SELECT platform_no::bigint FROM upward_item WHERE kind = 'stuimg'"
+				 " AND photo_no = $1",
+				 "0000000102", NULL);
+	ck_assert_int_gt(id1, 10000);
+	ck_assert_int_gt(id2, id1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM upward_item WHERE kind = 'classrecord'"
+				  " AND body LIKE $1",
+				  words("%%\"photo1\":%lld,\"photo2\":%lld,\"photo3\":%lld,%%", id1,
+					id2, id2),
+				  NULL),
+			 1);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM upward_item WHERE kind = 'trainimginfo'"
+			 " AND body LIKE $1 AND body LIKE '%\"recnum\":\"4401000000000017%'",
+			 words("{\"coachnum\":\"C000000000000001\",\"fileid\":%lld,%%", id1), NULL),
+		1);
+	ck_assert_int_eq(psim_stat("national_refused"), 0);
+	/* Exactly once: a restart sends none of them again. */
+	stop_hoursd();
+	start_hoursd_push(NAT_EXTRA);
+	sleep(3);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"img\""), 2);
+	ck_assert_int_eq(count_lines_in(jl, "\"upkind\":\"trainimginfo\""), 2);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"classrecord\""), 1);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
 TCase *tcase_national(void)
 {
 	TCase *tc = tcase_create("national");
@@ -474,5 +567,6 @@ TCase *tcase_national(void)
 	tcase_add_test(tc, test_national_review_notice);
 	tcase_add_test(tc, test_national_part1_teaching_logs);
 	tcase_add_test(tc, test_national_log_at_lesson_close);
+	tcase_add_test(tc, test_national_lesson_photos);
 	return tc;
 }

@@ -6,7 +6,8 @@
 -- A lesson's teaching log (028) waits while the judge has not decided
 -- all of the lesson's records; one the stage hours' path sent already
 -- (teaching_log_sent), or of a lesson that counted no minute, is done
--- without a call (skip).
+-- without a call (skip).  A lesson's photo (028): its file (stuimg) or its
+-- record (trainimginfo), upward_photo_members().
 -- Columns: 0 id, 1 kind, 2 method, 3 attempt, 4 the answers of errorcode
 -- 1 so far, 5 the kept body (NULL: not built yet), 6 the members to build
 -- it from (NULL when kept, or when the row is gone), 7 the path's number
@@ -46,6 +47,7 @@ t AS (
 SELECT t.id, t.kind, t.method, t.attempts, t.failed_1, t.body,
        CASE WHEN t.body IS NOT NULL OR t.method <> 'POST' THEN NULL
             WHEN t.kind = 'classrecord' THEN classrecord_members(t.ref, t.lesson_at, t.person_no)::text
+            WHEN t.kind IN ('stuimg', 'trainimginfo') THEN upward_photo_members(t)::text
             ELSE upward_members(t)::text END AS members,
        t.key
   FROM t

@@ -46,7 +46,7 @@ struct natsim {
 	struct natcert cert[MAX_CERTS];
 	unsigned ncerts, next_pdf;
 	json_t *ts_used;   /* "user:ts" -> true */
-	json_t *pdfs;	   /* id (decimal) -> {"sha256", "size"} */
+	json_t *pdfs;	   /* id (decimal) -> the upload's line (kind pdf or img) */
 	json_t *stages;	   /* "stunum-subject" -> the body first accepted */
 	json_t *records;   /* the records forwarded to it (DIR/records.txt); NULL: none */
 	bool hold;	   /* reviews pending until decided (POST /_review) */
@@ -80,7 +80,7 @@ static void remember_upward(struct natsim *n, json_t *line);
 static void remember(struct natsim *n, json_t *line)
 {
 	const char *kind = json_string_value(json_object_get(line, "kind"));
-	if (kind && strcmp(kind, "pdf") == 0) {
+	if (kind && (strcmp(kind, "pdf") == 0 || strcmp(kind, "img") == 0)) {
 		json_object_set(n->pdfs, json_string_value(json_object_get(line, "id")), line);
 		n->next_pdf++;
 	} else if (kind && strcmp(kind, "stage") == 0) {
@@ -488,21 +488,25 @@ static char *upload(struct natsim *n, const char *path, const char *query, const
 		*what = why;
 		return reply(code, why, NULL);
 	}
-	if (plen < 5 || memcmp(pdf, "%PDF-", 5) != 0) {
+	/* /imageup/stuimg: a photo (JPEG); /imageup/epdfimg (any other type): a PDF. */
+	bool img = ends_with(path, "/imageup/stuimg");
+	if (img ? plen < 3 || memcmp(pdf, "\xff\xd8\xff", 3) != 0
+		: plen < 5 || memcmp(pdf, "%PDF-", 5) != 0) {
 		n->refused++;
-		*what = "upload: not a PDF";
-		return reply(200, "not a PDF", NULL);
+		*what = img ? "upload: not a JPEG" : "upload: not a PDF";
+		return reply(200, img ? "not a JPEG" : "not a PDF", NULL);
 	}
 	snprintf(id, sizeof(id), "%u", 10000 + n->next_pdf + 1); /* remember() counts it */
-	snprintf(file, sizeof(file), "%s/pdf-%s.pdf", n->dir, id);
+	snprintf(file, sizeof(file), "%s/%s-%s.%s", n->dir, img ? "img" : "pdf", id,
+		 img ? "jpg" : "pdf");
 	FILE *f = fopen(file, "wb");
 	bool ok = f && fwrite(pdf, 1, plen, f) == plen;
 	if (f && fclose(f) != 0)
 		ok = false;
 	EVP_Digest(pdf, plen, md, NULL, EVP_sha256(), NULL);
 	hex_lower(sha, md, 32);
-	json_t *line = json_pack("{sssssssssI}", "kind", "pdf", "id", id, "path", path, "file",
-				 file, "sha256", sha, "size", (json_int_t)plen);
+	json_t *line = json_pack("{sssssssssI}", "kind", img ? "img" : "pdf", "id", id, "path",
+				 path, "file", file, "sha256", sha, "size", (json_int_t)plen);
 	ok = ok && line && log_line(n, line);
 	if (ok)
 		remember(n, line);
@@ -612,7 +616,9 @@ static char *stage(struct natsim *n, const char *path, const char *query, const 
 	}
 	snprintf(pdfid, sizeof(pdfid), "%lld",
 		 (long long)json_integer_value(json_object_get(b, "pdfid")));
-	if (!json_object_get(n->pdfs, pdfid)) {
+	const char *pkind =
+		json_string_value(json_object_get(json_object_get(n->pdfs, pdfid), "kind"));
+	if (pkind == NULL || strcmp(pkind, "pdf") != 0) {
 		json_decref(b);
 		n->refused++;
 		*what = "stage hours: unknown pdfid";
@@ -836,7 +842,8 @@ static char *booking(struct natsim *n, const uint8_t *body, size_t len, const ch
 /*
  * The members of each master-data POST and their types: S a non-empty
  * string, s a string (may be empty), i a non-negative integer, D a date
- * yyyyMMdd or empty, N a string of digits, n any number.  Names from
+ * yyyyMMdd or empty, T a time yyyyMMddHHmmss, N a string of digits, n
+ * any number.  Names from
  * PROTOCOL.md's table (the
  * relay's five extra members of /institution among them); the types of
  * members no public sample shows are this simulator's reading: text as
@@ -882,6 +889,10 @@ static const struct upkind upkinds[] = {
 	   {"buydate", 'D'}),
 	UK("device", "devnum", {"devnum", 'S'}, {"termtype", 'i'}, {"vender", 's'}, {"model", 's'},
 	   {"imei", 's'}, {"sn", 's'}, {"inscode", 'S'}, {"cerbase64", 'S'}),
+	/* A lesson's photo (PROTOCOL.md, /trainimginfo): ptime yyyyMMddHHmmss, fileid an upload's.
+	 */
+	UK("trainimginfo", NULL, {"inscode", 'S'}, {"stunum", 'S'}, {"coachnum", 'S'},
+	   {"subjcode", 'S'}, {"platnum", 'S'}, {"recnum", 'S'}, {"ptime", 'T'}, {"fileid", 'i'}),
 	UK("devassign", NULL, {"devnum", 'S'}, {"carnum", 'S'}, {"sim", 'N'}),
 	UK("devRembinding", NULL, {"devnum", 'S'}, {"carnum", 'S'}, {"sim", 'N'}),
 	UK("student", "stunum", {"inscode", 'S'}, {"stunum", 'S'}, {"cardtype", 'i'},
@@ -955,6 +966,9 @@ const char *natsim_upward_invalid(const char *kind, json_t *b)
 		case 'D':
 			ok = s && (*s == '\0' || digits(s, 8, 8));
 			break;
+		case 'T':
+			ok = digits(s, 14, 14);
+			break;
 		case 'N':
 			ok = digits(s, 1, 20);
 			break;
@@ -1023,6 +1037,17 @@ static const char *unknown_ref(struct natsim *n, const char *kind, json_t *b)
 	if (car && strcmp(kind, "trainingcar") != 0 &&
 	    !json_object_get(held(n, "trainingcar"), car))
 		return "carnum: no such training vehicle";
+	if (strcmp(kind, "trainimginfo") == 0) {
+		char fid[32];
+		snprintf(fid, sizeof(fid), "%lld",
+			 (long long)json_integer_value(json_object_get(b, "fileid")));
+		const char *k =
+			json_string_value(json_object_get(json_object_get(n->pdfs, fid), "kind"));
+		if (!k || strcmp(k, "img") != 0)
+			return "fileid: no such photo uploaded";
+		if (!json_object_get(n->teachlogs, json_string_value(json_object_get(b, "recnum"))))
+			return "recnum: no such teaching log";
+	}
 	if (strcmp(kind, "devRembinding") == 0) {
 		json_t *cur = json_object_get(held(n, "binding"), dev);
 		const char *was = json_string_value(json_object_get(cur, "carnum"));
