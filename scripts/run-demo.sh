@@ -292,6 +292,24 @@ upward_demo() { # COACH PLATE
 		"(hoursctl push upward)"
 }
 
+# A lesson's teaching log and photos go upward when the lesson closes (docs/
+# push-contract.md 9.3): the photo's file, the log (its photo1 the file's
+# id), the photo's record; hoursctl push upward lists them.
+lesson_log_demo() {
+	local out log img
+	for _ in $(seq 120); do
+		out=$(build/hoursctl -d "$CONNINFO" push upward --state done 2>/dev/null) || true
+		log=$(printf '%s\n' "$out" | awk '$2 == "classrecord" && $7 == "0" {print $4; exit}')
+		img=$(printf '%s\n' "$out" | awk '$2 == "trainimginfo" {n++} END {print n + 0}')
+		[ -n "$log" ] && [ "$img" -gt 0 ] && break
+		sleep 1
+	done
+	[ -n "$log" ] && say "upward: teaching log $log sent when its lesson closed (hoursctl push upward)"
+	[ "${img:-0}" -gt 0 ] && say "upward: $img lesson photo(s) sent: the file (/imageup/stuimg)," \
+		"then its record (/trainimginfo), around the teaching log that names it"
+	return 0
+}
+
 quiet build/hoursctl -d "$CONNINFO" migrate --dir sql
 for t in "${TERMINALS[0]}" "${TERMINALS[2]}"; do
 	quiet build/hoursctl -d "$CONNINFO" terminal add "$t" --cert "$VAR/pki/term-$t.crt"
@@ -434,6 +452,7 @@ if [ "$DEMO_PUSH" = national ]; then
 		book_demo "S$stamp" 3 &
 		book_demo "L$stamp" 1 &
 		upward_demo "C$stamp" 沪A00001 &
+		lesson_log_demo &
 		wait
 	} &
 	booker=$!

@@ -10,7 +10,8 @@
 ALTER TABLE upward_item DROP CONSTRAINT upward_item_kind_check;
 ALTER TABLE upward_item ADD CONSTRAINT upward_item_kind_check
 	CHECK (kind IN ('institution', 'coach', 'trainingcar', 'device', 'devassign',
-	                'devRembinding', 'student', 'classrecord', 'stuimg', 'trainimginfo'));
+	                'devRembinding', 'student', 'classrecord', 'stuimg', 'trainimginfo',
+	                'region'));
 -- A lesson's photo goes up twice: its file (stuimg: POST /imageup/stuimg,
 -- the answer's data.id kept as platform_no) before the teaching log, whose
 -- photo1..3 name those ids, and its record (trainimginfo, fileid that id)
@@ -301,3 +302,49 @@ CREATE OR REPLACE FUNCTION upward_members(u upward_item) RETURNS jsonb LANGUAGE 
 		       'carnum', coalesce(v.vehicle_no, v.plate), 'sim', t.phone)
 		  FROM terminal t, vehicle v WHERE t.id = u.ref AND v.id = u.ref2)
 	END $$;
+
+-- A school's training site (training area, /region) goes up when it is
+-- added or its name, kind or polygon change, after its school.  seq is the
+-- site's place among its school's sites (1, 2, ...: by id).
+CREATE FUNCTION upward_site() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'INSERT' OR (NEW.name, NEW.kind, NEW.geojson)
+	                       IS DISTINCT FROM (OLD.name, OLD.kind, OLD.geojson) THEN
+		PERFORM upward_add('region', 'POST', NEW.id, NULL, NULL);
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER upward_site AFTER INSERT OR UPDATE ON training_site
+	FOR EACH ROW EXECUTE FUNCTION upward_site();
+INSERT INTO upward_item (kind, method, ref)
+SELECT 'region', 'POST', id FROM training_site ORDER BY id;
+
+-- /region's members, every one a string as the relay sends them
+-- (PROTOCOL.md): type 1 a field, 2 a road [check: the codes are not
+-- public]; vehicletype the classes of the school's active vehicles
+-- (C1C2); polygon the outer ring of the site's first polygon as
+-- "lng,lat;lng,lat;..." [check: the format is not public]; area 0
+-- (hoursd does not compute it); the vehicle counts the school's active
+-- vehicles.
+CREATE FUNCTION upward_region_members(u upward_item) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+	  'inscode', s.code,
+	  'seq', (SELECT count(*) FROM training_site x
+	           WHERE x.school_id = ts.school_id AND x.id <= ts.id)::text,
+	  'name', ts.name, 'address', '', 'area', '0',
+	  'type', CASE ts.kind WHEN 'field' THEN '1' ELSE '2' END,
+	  'vehicletype', coalesce((SELECT string_agg(DISTINCT v.vehicle_class, '' ORDER BY v.vehicle_class)
+	                             FROM vehicle v WHERE v.school_id = ts.school_id
+	                              AND v.status = 'active'), ''),
+	  'polygon', coalesce((
+	      SELECT string_agg((pt ->> 0) || ',' || (pt ->> 1), ';' ORDER BY o)
+	        FROM jsonb_array_elements(
+	               CASE ts.geojson ->> 'type'
+	               WHEN 'Polygon' THEN ts.geojson #> '{coordinates,0}'
+	               WHEN 'MultiPolygon' THEN ts.geojson #> '{coordinates,0,0}' END)
+	             WITH ORDINALITY AS r(pt, o)), ''),
+	  'totalvehnum', (SELECT count(*) FROM vehicle v WHERE v.school_id = ts.school_id
+	                   AND v.status = 'active')::text,
+	  'curvehnum', (SELECT count(*) FROM vehicle v WHERE v.school_id = ts.school_id
+	                 AND v.status = 'active')::text)
+	  FROM training_site ts JOIN school s ON s.id = ts.school_id WHERE ts.id = u.ref $$;

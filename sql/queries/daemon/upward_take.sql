@@ -15,8 +15,8 @@
 -- columns: id, kind, method, attempts, failed_1, body, members, key
 WITH skip AS (
   UPDATE upward_item u
-     SET state = 'done', done_at = now(), last_error = NULL,
-         answer = CASE WHEN EXISTS (SELECT 1 FROM teaching_log_sent s
+     SET state = 'done', done_at = now(),
+         last_error = CASE WHEN EXISTS (SELECT 1 FROM teaching_log_sent s
                                      WHERE s.recnum = classrecord_recnum(u.ref, u.lesson_at))
                        THEN 'not sent: accepted already with the stage hours'
                        ELSE 'not sent: the lesson counted no minute' END
@@ -48,6 +48,7 @@ SELECT t.id, t.kind, t.method, t.attempts, t.failed_1, t.body,
        CASE WHEN t.body IS NOT NULL OR t.method <> 'POST' THEN NULL
             WHEN t.kind = 'classrecord' THEN classrecord_members(t.ref, t.lesson_at, t.person_no)::text
             WHEN t.kind IN ('stuimg', 'trainimginfo') THEN upward_photo_members(t)::text
+            WHEN t.kind = 'region' THEN upward_region_members(t)::text
             ELSE upward_members(t)::text END AS members,
        t.key
   FROM t

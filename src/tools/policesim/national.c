@@ -889,6 +889,11 @@ static const struct upkind upkinds[] = {
 	   {"buydate", 'D'}),
 	UK("device", "devnum", {"devnum", 'S'}, {"termtype", 'i'}, {"vender", 's'}, {"model", 's'},
 	   {"imei", 's'}, {"sn", 's'}, {"inscode", 'S'}, {"cerbase64", 'S'}),
+	/* A training area (PROTOCOL.md, /region): every member a string, as the relay sends them.
+	 */
+	UK("region", "seq", {"inscode", 'S'}, {"seq", 'N'}, {"name", 'S'}, {"address", 's'},
+	   {"area", 's'}, {"type", 'N'}, {"vehicletype", 's'}, {"polygon", 's'},
+	   {"totalvehnum", 'N'}, {"curvehnum", 'N'}),
 	/* A lesson's photo (PROTOCOL.md, /trainimginfo): ptime yyyyMMddHHmmss, fileid an upload's.
 	 */
 	UK("trainimginfo", NULL, {"inscode", 'S'}, {"stunum", 'S'}, {"coachnum", 'S'},
