@@ -348,3 +348,17 @@ CREATE FUNCTION upward_region_members(u upward_item) RETURNS jsonb LANGUAGE sql 
 	  'curvehnum', (SELECT count(*) FROM vehicle v WHERE v.school_id = ts.school_id
 	                 AND v.status = 'active')::text)
 	  FROM training_site ts JOIN school s ON s.id = ts.school_id WHERE ts.id = u.ref $$;
+
+-- A training area's review (GET /{inscode}-regionreview-{seq}), fetched
+-- once its /region is accepted (with push.national_review), again on a
+-- back-off until final (errorcode 0 with a flag), and at once on the
+-- platform's reviewmsg notice of type 1: review_due the next fetch
+-- (NULL: none), the last answer's flag (1 approved) and reason.
+ALTER TABLE upward_item
+	ADD COLUMN review_due     timestamptz,
+	ADD COLUMN review_fetches integer NOT NULL DEFAULT 0,
+	ADD COLUMN review_flag    integer,
+	ADD COLUMN review_reason  text,
+	ADD COLUMN review_answer  text,
+	ADD COLUMN review_final   boolean NOT NULL DEFAULT false;
+CREATE INDEX upward_item_review_due ON upward_item (review_due) WHERE review_due IS NOT NULL;

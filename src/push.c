@@ -96,6 +96,9 @@ struct job {
 	bool upward;
 	char kind[16], method[8];
 	char *key; /* DELETE: the number in the path */
+	/* A training area's review (028): student holds its inscode. */
+	bool region;
+	char seq[16];
 };
 
 /* A connection finished with, freed after the loop pass. */
@@ -116,10 +119,12 @@ struct push {
 	unsigned njobs, ticks;
 	bool taking, taking_reviews, counting, draining, stopped;
 	bool taking_upward, upward_busy; /* one upward item at a time: in order */
+	bool taking_region_reviews;
 };
 
 static void poke(struct push *p);
 static void review_due(struct job *j, double in_s);
+static void region_review_due(struct job *j, double in_s);
 static void upward_record(struct job *j, int status, const struct push_verdict *v,
 			  const char *answer);
 
@@ -405,6 +410,12 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	j->bev = NULL;
 	if (j->upward) {
 		upward_record(j, 0, &v, NULL);
+		return;
+	}
+	if (j->state == J_REVIEW && j->region) {
+		log_warn("push: training area %s-%s: no review within push.timeout_s", j->student,
+			 j->seq);
+		region_review_due(j, j->cfg->review_min_s);
 		return;
 	}
 	if (j->state == J_REVIEW) {
@@ -1121,6 +1132,124 @@ static void poke_reviews(struct push *p)
 	db_query(p->db, sql_push_review_take, 2, vals, on_reviews_taken, p);
 }
 
+/* ---- a training area's review (028; docs/push-contract.md 9.8) ---- */
+
+static void on_region_review_saved(void *arg, const PGresult *res)
+{
+	struct job *j = arg;
+	struct push *p = j->p;
+	if (res && PQntuples(res) == 1 && !p->stopped)
+		log_info("push: training area %s-%s: review %s", j->student, j->seq,
+			 PQgetvalue(res, 0, REGION_REVIEW_SAVE_REVIEW_FINAL)[0] == 't'
+				 ? "final"
+				 : "not final yet: fetched again later");
+	job_free(j);
+	if (!p->stopped)
+		poke(p);
+}
+
+/* The training area's review due in in_s seconds (after a fetch without an answer). */
+static void region_review_due(struct job *j, double in_s)
+{
+	char secs[32];
+	snprintf(secs, sizeof(secs), "%.3f", in_s);
+	const char *vals[2] = {j->id, secs};
+	j->state = J_RECORDING;
+	db_query(j->p->db, sql_region_review_due, 2, vals, on_region_review_saved, j);
+}
+
+/* The area's review answered: flag (1 approved) and reason kept; else fetched again later. */
+static void on_region_review(struct evhttp_request *req, void *arg)
+{
+	struct job *j = arg;
+	int status = req ? evhttp_request_get_response_code(req) : 0;
+	struct evbuffer *in = status > 0 ? evhttp_request_get_input_buffer(req) : NULL;
+	size_t n = in ? evbuffer_get_length(in) : 0;
+	const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
+	json_t *a = n && n <= PUSH_MAX_ANSWER ? json_loadb(body, n, 0, NULL) : NULL;
+	json_t *ec = json_object_get(a, "errorcode");
+	job_detach(j);
+	if (!json_is_integer(ec)) {
+		log_warn("push: training area %s-%s: the review's answer is %s (HTTP %d)",
+			 j->student, j->seq, status > 0 ? "malformed" : "missing", status);
+		json_decref(a);
+		region_review_due(j, j->cfg->review_min_s);
+		return;
+	}
+	char code[24], answer[ANSWER_KEPT + 1], lo[16], hi[16];
+	char *data = json_is_object(json_object_get(a, "data"))
+			     ? json_dumps(json_object_get(a, "data"), JSON_COMPACT)
+			     : NULL;
+	snprintf(code, sizeof(code), "%lld", (long long)json_integer_value(ec));
+	snprintf(lo, sizeof(lo), "%u", j->cfg->review_min_s);
+	snprintf(hi, sizeof(hi), "%u", j->cfg->review_max_s);
+	push_sanitize(body, n, answer, sizeof(answer), true);
+	const char *vals[6] = {j->id, code, answer, data, lo, hi};
+	j->state = J_RECORDING;
+	db_query(j->p->db, sql_region_review_save, 6, vals, on_region_review_saved, j);
+	free(data);
+	json_decref(a);
+}
+
+/* GET {base}/{inscode}-regionreview-{seq}, signed over inscode and seq joined. */
+static void start_region_review(struct job *j)
+{
+	char path[128], keys[64], why[200];
+	snprintf(path, sizeof(path), "/%s-regionreview-%s", j->student, j->seq);
+	snprintf(keys, sizeof(keys), "%s%s", j->student, j->seq);
+	if (national_call(j, EVHTTP_REQ_GET, path, keys, strlen(keys), NULL, NULL, 0,
+			  on_region_review, J_REVIEW, why, sizeof(why)))
+		return;
+	log_warn("push: training area %s-%s: review not fetched: %s", j->student, j->seq, why);
+	if (j->evcon) {
+		evhttp_connection_free(j->evcon);
+		j->evcon = NULL;
+		j->bev = NULL;
+	}
+	region_review_due(j, j->cfg->review_min_s);
+}
+
+static void on_region_reviews_taken(void *arg, const PGresult *res)
+{
+	struct push *p = arg;
+	p->taking_region_reviews = false;
+	if (p->stopped || res == NULL || p->cfg == NULL)
+		return;
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct job *j = calloc(1, sizeof(*j));
+		if (j == NULL)
+			die("out of memory");
+		j->p = p;
+		j->cfg = push_config_ref(p->cfg);
+		j->region = true;
+		snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, r, REGION_REVIEW_TAKE_ID));
+		snprintf(j->student, sizeof(j->student), "%s",
+			 PQgetvalue(res, r, REGION_REVIEW_TAKE_INSCODE));
+		snprintf(j->seq, sizeof(j->seq), "%s", PQgetvalue(res, r, REGION_REVIEW_TAKE_SEQ));
+		j->next = p->jobs;
+		p->jobs = j;
+		p->njobs++;
+		p->st->push_in_flight = p->njobs;
+		clock_gettime(CLOCK_MONOTONIC, &j->t0);
+		j->started = now_wall();
+		start_region_review(j);
+	}
+}
+
+/* Take the training areas' reviews due (national profile, push.national_review). */
+static void poke_region_reviews(struct push *p)
+{
+	if (p->cfg == NULL || !p->cfg->national || !p->cfg->review || p->draining || p->stopped ||
+	    p->taking_region_reviews || !db_connected(p->db) || p->njobs >= p->cfg->concurrency)
+		return;
+	char lease[16], limit[16];
+	snprintf(lease, sizeof(lease), "%u", p->cfg->lease_s);
+	snprintf(limit, sizeof(limit), "%u", p->cfg->concurrency - p->njobs);
+	const char *vals[2] = {lease, limit};
+	p->taking_region_reviews = true;
+	db_query(p->db, sql_region_review_take, 2, vals, on_region_reviews_taken, p);
+}
+
 /* One taken packet: its job, then save (first attempt) or send. */
 static void take_row(struct push *p, const PGresult *res, int r)
 {
@@ -1487,6 +1616,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	poke(p);
 	poke_reviews(p);
+	poke_region_reviews(p);
 	poke_upward(p);
 }
 
@@ -1550,7 +1680,8 @@ void push_drain(struct push *p)
 
 bool push_idle(const struct push *p)
 {
-	return p->njobs == 0 && !p->taking && !p->taking_reviews && !p->taking_upward;
+	return p->njobs == 0 && !p->taking && !p->taking_reviews && !p->taking_upward &&
+	       !p->taking_region_reviews;
 }
 
 void push_stop(struct push *p)

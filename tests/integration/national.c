@@ -555,6 +555,65 @@ START_TEST(test_national_lesson_photos)
 }
 END_TEST
 
+/*
+ * A training area's review: fetched once its /region is accepted, on a
+ * back-off while the platform has not decided (100), and at once on the
+ * platform's reviewmsg notice of type 1 (inscode, seq): approved (flag
+ * 1) and final; a notice of an area not sent from here answers 100.
+ */
+START_TEST(test_national_region_review)
+{
+	PGconn *c = db_connect(test_ci);
+	db_exec(c, "INSERT INTO training_site (school_id, name, kind, geojson)"
+		   " SELECT id, '一号场地', 'field', '{\"type\":\"Polygon\",\"coordinates\":"
+		   "[[[121.1,31.1],[121.2,31.1],[121.2,31.2],[121.1,31.1]]]}'"
+		   " FROM school WHERE code = 'S001'");
+	PQfinish(c);
+	start_policesim_national(NULL);
+	char page[4096];
+	psim_request("POST", "/_review", "{\"hold\":true}", page, sizeof(page));
+	int rport = free_port();
+	char listen[64], more[800];
+	snprintf(listen, sizeof(listen), "  readiness: \"127.0.0.1:%d\"\n", rport);
+	snprintf(more, sizeof(more), "readiness:\n  ca: %s/ca.crt\n", pki);
+	start_hoursd_push_more(
+		listen, NAT_EXTRA "  national_review_min_s: 2\n  national_review_max_s: 3600\n",
+		more);
+	ck_assert_msg(wait_value("SELECT count(*) FROM upward_item WHERE kind = 'region'"
+				 " AND body LIKE '%一号场地%'"
+				 " AND review_fetches >= $1::int AND NOT review_final",
+				 "2", 1, 30),
+		      "the area's review was not fetched twice; see %s and %s", log_path, psim_log);
+	char seq[16];
+	snprintf(seq, sizeof(seq), "%lld",
+		 db_value("SELECT (body::jsonb ->> 'seq')::bigint FROM upward_item"
+			  " WHERE kind = 'region' AND body LIKE '%一号场地%'",
+			  NULL, NULL));
+	psim_request("POST", "/_review", words("{\"inscode\":\"S001\",\"seq\":\"%s\"}", seq), page,
+		     sizeof(page));
+	const char *out = words("%s/notice.out", work);
+#define REGION_NOTICE(SEQ)                                                                         \
+	words("curl -s -o %s --cacert %s/ca.crt --cert %s/term-" T2 ".crt --key %s/term-" T2       \
+	      ".key -d '{\"reviewtype\":\"1\",\"data\":{\"inscode\":\"S001\",\"seq\":%s}}'"        \
+	      " https://localhost:%d/reviewmsg",                                                   \
+	      out, pki, pki, pki, SEQ, rport)
+	ck_assert_int_eq(system(REGION_NOTICE("999")), 0);
+	ck_assert_int_eq(count_lines_in(out, "\"errorcode\":100"), 1);
+	ck_assert_int_eq(system(REGION_NOTICE(seq)), 0);
+	ck_assert_int_eq(count_lines_in(out, "\"errorcode\":0"), 1);
+#undef REGION_NOTICE
+	ck_assert_msg(wait_value("SELECT count(*) FROM upward_item WHERE kind = 'region'"
+				 " AND body LIKE '%一号场地%' AND review_final"
+				 " AND review_flag = $1::int AND review_due IS NULL",
+				 "1", 1, 20),
+		      "the area's review was not fetched on the notice; see %s and %s", log_path,
+		      psim_log);
+	ck_assert_int_eq(psim_stat("national_refused"), 0);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
 TCase *tcase_national(void)
 {
 	TCase *tc = tcase_create("national");
@@ -568,5 +627,6 @@ TCase *tcase_national(void)
 	tcase_add_test(tc, test_national_part1_teaching_logs);
 	tcase_add_test(tc, test_national_log_at_lesson_close);
 	tcase_add_test(tc, test_national_lesson_photos);
+	tcase_add_test(tc, test_national_region_review);
 	return tc;
 }

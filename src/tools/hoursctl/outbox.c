@@ -196,7 +196,8 @@ int outbox_upward(const struct args *a)
 		{"state", UPWARD_LIST_STATE, 7, 0},
 		{"attempts", UPWARD_LIST_ATTEMPTS, 8, 0},
 		{"errorcode", UPWARD_LIST_ERRORCODE, 9, 0},
-		{"last error", UPWARD_LIST_LAST_ERROR, 0, 0},
+		{"last error", UPWARD_LIST_LAST_ERROR, 40, 0},
+		{"review", UPWARD_LIST_REVIEW, 0, 0},
 	};
 	return list_by_state("push upward", a->opt[0], sql_upward_list, cols, ARRAY_SIZE(cols));
 }

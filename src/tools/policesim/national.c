@@ -241,8 +241,8 @@ static bool is_classrecord(const char *path)
 bool natsim_path(const char *path)
 {
 	return natsim_is_stage(path) || is_classrecord(path) || strstr(path, "/imageup/") ||
-	       strstr(path, "-stagetrainningtimereview-") || strcmp(path, "/booking") == 0 ||
-	       natsim_upward_path(path);
+	       strstr(path, "-stagetrainningtimereview-") || strstr(path, "-regionreview-") ||
+	       strcmp(path, "/booking") == 0 || natsim_upward_path(path);
 }
 
 static char *reply(int code, const char *msg, json_t *data)
@@ -781,8 +781,15 @@ bool natsim_review_admin(struct natsim *n, const uint8_t *body, size_t len, char
 	const char *stunum = json_string_value(json_object_get(b, "stunum"));
 	const char *subject = json_string_value(json_object_get(b, "subject"));
 	json_t *refuse = json_object_get(b, "refuse");
+	const char *ins = json_string_value(json_object_get(b, "inscode"));
+	const char *seq = json_string_value(json_object_get(b, "seq"));
 	bool ok = true;
-	if (json_is_boolean(hold)) {
+	if (ins && seq) {
+		char key[100];
+		snprintf(key, sizeof(key), "region-%.40s-%.20s", ins, seq);
+		json_object_set_new(n->decided, key, json_object());
+		snprintf(msg, cap, "review of training area %s-%s approved", ins, seq);
+	} else if (json_is_boolean(hold)) {
 		n->hold = json_is_true(hold);
 		snprintf(msg, cap, "reviews %s",
 			 n->hold ? "held until decided" : "approved at once");
@@ -794,8 +801,8 @@ bool natsim_review_admin(struct natsim *n, const uint8_t *body, size_t len, char
 		snprintf(msg, cap, "review of %s decided", key);
 	} else {
 		snprintf(msg, cap,
-			 "{\"hold\": true|false} or {\"stunum\", \"subject\": \"N\", "
-			 "\"refuse\": {RNUM: REASON}} expected");
+			 "{\"hold\": true|false}, {\"stunum\", \"subject\": \"N\", "
+			 "\"refuse\": {RNUM: REASON}} or {\"inscode\", \"seq\"} expected");
 		ok = false;
 	}
 	json_decref(b);
@@ -1123,6 +1130,49 @@ static char *upward(struct natsim *n, bool del, const char *path, const char *qu
 	return reply(0, "ok", data);
 }
 
+/*
+ * GET /{inscode}-regionreview-{seq}: a training area it holds, approved
+ * at once (data.flag 1), unless reviews are held (POST /_review
+ * {"hold":true}): 100, 审核中, until POST /_review {"inscode":...,
+ * "seq":...} approves it.  Signed over inscode and seq joined.
+ */
+static char *region_review(struct natsim *n, const char *path, const char *query, const char **what)
+{
+	const char *slash = strrchr(path, '/'), *mid = strstr(path, "-regionreview-");
+	char ins[64], seq[32], keys[96], key[110];
+	if (!slash || !mid || mid <= slash + 1 || (size_t)(mid - slash - 1) >= sizeof(ins) ||
+	    strlen(mid + 14) >= sizeof(seq)) {
+		*what = "region review: bad path";
+		return reply(200, "bad format", NULL);
+	}
+	snprintf(ins, sizeof(ins), "%.*s", (int)(mid - slash - 1), slash + 1);
+	snprintf(seq, sizeof(seq), "%s", mid + 14);
+	snprintf(keys, sizeof(keys), "%s%s", ins, seq);
+	const char *why = NULL;
+	int code = check_call(n, query, (const uint8_t *)keys, strlen(keys), &why);
+	if (code) {
+		n->refused++;
+		*what = why;
+		return reply(code, why, NULL);
+	}
+	json_t *b = json_object_get(held(n, "region"), seq);
+	const char *bins = json_string_value(json_object_get(b, "inscode"));
+	if (!bins || strcmp(bins, ins) != 0) {
+		*what = "region review: no such training area";
+		return reply(100, "no such training area", NULL);
+	}
+	snprintf(key, sizeof(key), "region-%s-%s", ins, seq);
+	if (n->hold && !json_object_get(n->decided, key)) {
+		*what = "region review: pending";
+		return reply(100, "审核中", NULL);
+	}
+	n->reviews++;
+	*what = "region review: approved";
+	return reply(
+		0, "ok",
+		json_pack("{sisssssi}", "flag", 1, "reason", "", "inscode", ins, "seq", atoi(seq)));
+}
+
 char *natsim_upward_delete(struct natsim *n, const char *path, const char *query, const char **what)
 {
 	return upward(n, true, path, query, NULL, 0, what);
@@ -1137,6 +1187,8 @@ char *natsim_handle(struct natsim *n, bool post, const char *path, const char *q
 		return post ? booking(n, body, len, what) : reply(200, "POST only", NULL);
 	if (strstr(path, "-stagetrainningtimereview-"))
 		return review(n, path, query, what);
+	if (strstr(path, "-regionreview-"))
+		return region_review(n, path, query, what);
 	if (!post) {
 		*what = "not POST";
 		return reply(200, "POST only", NULL);
