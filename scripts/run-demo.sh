@@ -310,6 +310,38 @@ lesson_log_demo() {
 	return 0
 }
 
+# The school's training site goes up as /region; its review waits at the
+# platform (reviews held) until its supervisor approves it, and the
+# platform's notice (reviewmsg type 1) makes hoursd fetch it at once.
+region_demo() {
+	local line
+	for _ in $(seq 60); do
+		line=$(build/hoursctl -d "$CONNINFO" push upward --state done 2>/dev/null |
+			awk '$2 == "region" {print; exit}')
+		[ -n "$line" ] && break
+		sleep 1
+	done
+	[ -n "$line" ] || return 0
+	say "upward: training area DEMO0001-1 sent (/region), its review: $(printf '%s' "$line" |
+		grep -o 'pending.*\|approved.*')"
+	curl -sS --cacert "$VAR/pki/ca.crt" --cert "$VAR/pki/term-${TERMINALS[0]}.crt" \
+		--key "$VAR/pki/term-${TERMINALS[0]}.key" -d '{"inscode":"DEMO0001","seq":"1"}' \
+		"https://localhost:$PSIM_PORT/_review" >/dev/null
+	say "the supervisor approved the training area; the platform's notice: $(curl -sS \
+		--cacert "$VAR/pki/ca.crt" --cert "$VAR/pki/term-${TERMINALS[0]}.crt" \
+		--key "$VAR/pki/term-${TERMINALS[0]}.key" \
+		-d '{"reviewtype":"1","data":{"inscode":"DEMO0001","seq":"1"}}' \
+		"https://localhost:$((PORT + 4))/reviewmsg")"
+	for _ in $(seq 20); do
+		line=$(build/hoursctl -d "$CONNINFO" push upward --state done 2>/dev/null |
+			awk '$2 == "region" {print; exit}')
+		case $line in *approved*) break ;; esac
+		sleep 1
+	done
+	say "upward: training area DEMO0001-1, its review: $(printf '%s' "$line" |
+		grep -o 'pending.*\|approved.*') (hoursctl push upward)"
+}
+
 quiet build/hoursctl -d "$CONNINFO" migrate --dir sql
 for t in "${TERMINALS[0]}" "${TERMINALS[2]}"; do
 	quiet build/hoursctl -d "$CONNINFO" terminal add "$t" --cert "$VAR/pki/term-$t.crt"
@@ -453,6 +485,7 @@ if [ "$DEMO_PUSH" = national ]; then
 		book_demo "L$stamp" 1 &
 		upward_demo "C$stamp" 沪A00001 &
 		lesson_log_demo &
+		region_demo &
 		wait
 	} &
 	booker=$!
