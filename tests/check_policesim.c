@@ -165,7 +165,8 @@ START_TEST(upward_members)
 	json_object_del(b, "licnum");
 	ck_assert_str_eq(natsim_upward_invalid("trainingcar", b), "licnum");
 	ck_assert_str_eq(natsim_upward_invalid("coach", b), "coachnum");
-	ck_assert_str_eq(natsim_upward_invalid("region", b), "the body");
+	ck_assert_str_eq(natsim_upward_invalid("region", b), "seq");
+	ck_assert_str_eq(natsim_upward_invalid("graduation", b), "the body");
 	json_decref(b);
 	ck_assert(natsim_upward_path("/top/coach"));
 	ck_assert(natsim_upward_path("/top/trainingCar-4401000000000099"));
