@@ -292,6 +292,56 @@ upward_demo() { # COACH PLATE
 		"(hoursctl push upward)"
 }
 
+# A lesson's teaching log and photos go upward when the lesson closes (docs/
+# push-contract.md 9.3): the photo's file, the log (its photo1 the file's
+# id), the photo's record; hoursctl push upward lists them.
+lesson_log_demo() {
+	local out log img
+	for _ in $(seq 120); do
+		out=$(build/hoursctl -d "$CONNINFO" push upward --state done 2>/dev/null) || true
+		log=$(printf '%s\n' "$out" | awk '$2 == "classrecord" && $7 == "0" {print $4; exit}')
+		img=$(printf '%s\n' "$out" | awk '$2 == "trainimginfo" {n++} END {print n + 0}')
+		[ -n "$log" ] && [ "$img" -gt 0 ] && break
+		sleep 1
+	done
+	[ -n "$log" ] && say "upward: teaching log $log sent when its lesson closed (hoursctl push upward)"
+	[ "${img:-0}" -gt 0 ] && say "upward: $img lesson photo(s) sent: the file (/imageup/stuimg)," \
+		"then its record (/trainimginfo), around the teaching log that names it"
+	return 0
+}
+
+# The school's training site goes up as /region; its review waits at the
+# platform (reviews held) until its supervisor approves it, and the
+# platform's notice (reviewmsg type 1) makes hoursd fetch it at once.
+region_demo() {
+	local line
+	for _ in $(seq 60); do
+		line=$(build/hoursctl -d "$CONNINFO" push upward --state done 2>/dev/null |
+			awk '$2 == "region" {print; exit}')
+		[ -n "$line" ] && break
+		sleep 1
+	done
+	[ -n "$line" ] || return 0
+	say "upward: training area DEMO0001-1 sent (/region), its review: $(printf '%s' "$line" |
+		grep -o 'pending.*\|approved.*')"
+	curl -sS --cacert "$VAR/pki/ca.crt" --cert "$VAR/pki/term-${TERMINALS[0]}.crt" \
+		--key "$VAR/pki/term-${TERMINALS[0]}.key" -d '{"inscode":"DEMO0001","seq":"1"}' \
+		"https://localhost:$PSIM_PORT/_review" >/dev/null
+	say "the supervisor approved the training area; the platform's notice: $(curl -sS \
+		--cacert "$VAR/pki/ca.crt" --cert "$VAR/pki/term-${TERMINALS[0]}.crt" \
+		--key "$VAR/pki/term-${TERMINALS[0]}.key" \
+		-d '{"reviewtype":"1","data":{"inscode":"DEMO0001","seq":"1"}}' \
+		"https://localhost:$((PORT + 4))/reviewmsg")"
+	for _ in $(seq 20); do
+		line=$(build/hoursctl -d "$CONNINFO" push upward --state done 2>/dev/null |
+			awk '$2 == "region" {print; exit}')
+		case $line in *approved*) break ;; esac
+		sleep 1
+	done
+	say "upward: training area DEMO0001-1, its review: $(printf '%s' "$line" |
+		grep -o 'pending.*\|approved.*') (hoursctl push upward)"
+}
+
 quiet build/hoursctl -d "$CONNINFO" migrate --dir sql
 for t in "${TERMINALS[0]}" "${TERMINALS[2]}"; do
 	quiet build/hoursctl -d "$CONNINFO" terminal add "$t" --cert "$VAR/pki/term-$t.crt"
@@ -434,6 +484,8 @@ if [ "$DEMO_PUSH" = national ]; then
 		book_demo "S$stamp" 3 &
 		book_demo "L$stamp" 1 &
 		upward_demo "C$stamp" 沪A00001 &
+		lesson_log_demo &
+		region_demo &
 		wait
 	} &
 	booker=$!

@@ -96,6 +96,9 @@ struct job {
 	bool upward;
 	char kind[16], method[8];
 	char *key; /* DELETE: the number in the path */
+	/* A training area's review (028): student holds its inscode. */
+	bool region;
+	char seq[16];
 };
 
 /* A connection finished with, freed after the loop pass. */
@@ -116,10 +119,12 @@ struct push {
 	unsigned njobs, ticks;
 	bool taking, taking_reviews, counting, draining, stopped;
 	bool taking_upward, upward_busy; /* one upward item at a time: in order */
+	bool taking_region_reviews;
 };
 
 static void poke(struct push *p);
 static void review_due(struct job *j, double in_s);
+static void region_review_due(struct job *j, double in_s);
 static void upward_record(struct job *j, int status, const struct push_verdict *v,
 			  const char *answer);
 
@@ -342,33 +347,53 @@ static void on_request_error(enum evhttp_request_error e, void *arg)
 }
 
 /* evhttp's callback: the answer, or NULL (or a status of 0) when there is none. */
+/*
+ * The platform's HTTP answer, read the same way for every call of an
+ * attempt (the stage hours or the contract's packet, the upload, a
+ * teaching log, an upward item): its status (0: none, and v says why);
+ * for an answer, the verdict (national_classify() under the national
+ * profile, else push_classify()), the answer kept cut and sanitized
+ * (*kept, the caller frees it) and its bytes (*body, *len: valid until
+ * the request is freed).
+ */
+static int read_answer(struct job *j, struct evhttp_request *req, struct push_verdict *v,
+		       char **kept, const char **body, size_t *len)
+{
+	int status = req ? evhttp_request_get_response_code(req) : 0;
+	*kept = NULL;
+	*body = "";
+	*len = 0;
+	if (status <= 0) {
+		no_answer(j, http_error_text(j->http_error), v);
+		return 0;
+	}
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	*len = evbuffer_get_length(in);
+	if (*len)
+		*body = (const char *)evbuffer_pullup(in, -1);
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *ra = evhttp_find_header(h, "Retry-After");
+	if (j->cfg->national)
+		national_classify(status, *body, *len, ra, evhttp_find_header(h, "Date"),
+				  time(NULL), j->failed_1, j->cfg->failed_max, v);
+	else
+		push_classify(status, *body, *len, ra, time(NULL), v);
+	*kept = malloc(ANSWER_KEPT + 1);
+	if (*kept)
+		push_sanitize(*body, *len, *kept, ANSWER_KEPT + 1, true);
+	return status;
+}
+
 static void on_response(struct evhttp_request *req, void *arg)
 {
 	struct job *j = arg;
 	struct push_verdict v;
-	int status = req ? evhttp_request_get_response_code(req) : 0;
-	char *answer = NULL;
-
-	if (status <= 0) {
-		no_answer(j, http_error_text(j->http_error), &v);
-		status = 0;
-	} else {
-		struct evbuffer *in = evhttp_request_get_input_buffer(req);
-		size_t n = evbuffer_get_length(in);
-		const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
-		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-		const char *ra = evhttp_find_header(h, "Retry-After");
-		if (j->cfg->national) {
-			national_classify(status, body, n, ra, evhttp_find_header(h, "Date"),
-					  time(NULL), j->failed_1, j->cfg->failed_max, &v);
-			j->review = j->cfg->review && v.outcome == PUSH_ACCEPTED;
-		} else {
-			push_classify(status, body, n, ra, time(NULL), &v);
-		}
-		answer = malloc(ANSWER_KEPT + 1);
-		if (answer)
-			push_sanitize(body, n, answer, ANSWER_KEPT + 1, true);
-	}
+	char *answer;
+	const char *body;
+	size_t n;
+	int status = read_answer(j, req, &v, &answer, &body, &n);
+	if (status > 0 && j->cfg->national)
+		j->review = j->cfg->review && v.outcome == PUSH_ACCEPTED;
 	job_detach(j);
 	job_record(j, status, &v, answer, false);
 	free(answer);
@@ -385,6 +410,12 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	j->bev = NULL;
 	if (j->upward) {
 		upward_record(j, 0, &v, NULL);
+		return;
+	}
+	if (j->state == J_REVIEW && j->region) {
+		log_warn("push: training area %s-%s: no review within push.timeout_s", j->student,
+			 j->seq);
+		region_review_due(j, j->cfg->review_min_s);
 		return;
 	}
 	if (j->state == J_REVIEW) {
@@ -771,36 +802,23 @@ static void on_uploaded(struct evhttp_request *req, void *arg)
 {
 	struct job *j = arg;
 	struct push_verdict v;
-	int status = req ? evhttp_request_get_response_code(req) : 0;
-	char *answer = NULL, id[128], why[300], err[sizeof(v.error)];
-
-	if (status <= 0) {
-		no_answer(j, http_error_text(j->http_error), &v);
-		status = 0;
-	} else {
-		struct evbuffer *in = evhttp_request_get_input_buffer(req);
-		size_t n = evbuffer_get_length(in);
-		const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
-		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-		if (status >= 200 && status < 300 &&
-		    national_upload_id(body, n, id, sizeof(id), why, sizeof(why))) {
-			job_detach(j);
-			log_debug("push: packet %s: teaching log uploaded (%zu bytes), pdfid %s",
-				  j->id, j->pdf_len, id);
-			national_save(j, id);
-			return;
-		}
-		/* The upload's errorcode means what it means for the stage hours (201, 202...). */
-		national_classify(status, body, n, evhttp_find_header(h, "Retry-After"),
-				  evhttp_find_header(h, "Date"), time(NULL), j->failed_1,
-				  j->cfg->failed_max, &v);
-		if (v.outcome == PUSH_ACCEPTED) {
-			v.outcome = PUSH_ERROR;
-			snprintf(v.error, sizeof(v.error), "%s", why);
-		}
-		answer = malloc(ANSWER_KEPT + 1);
-		if (answer)
-			push_sanitize(body, n, answer, ANSWER_KEPT + 1, true);
+	char *answer, id[128], why[300], err[sizeof(v.error)];
+	const char *body;
+	size_t n;
+	/* The upload's errorcode means what it means for the stage hours (201, 202...). */
+	int status = read_answer(j, req, &v, &answer, &body, &n);
+	if (status >= 200 && status < 300 &&
+	    national_upload_id(body, n, id, sizeof(id), why, sizeof(why))) {
+		free(answer);
+		job_detach(j);
+		log_debug("push: packet %s: teaching log uploaded (%zu bytes), pdfid %s", j->id,
+			  j->pdf_len, id);
+		national_save(j, id);
+		return;
+	}
+	if (status > 0 && v.outcome == PUSH_ACCEPTED) {
+		v.outcome = PUSH_ERROR;
+		snprintf(v.error, sizeof(v.error), "%s", why);
 	}
 	snprintf(err, sizeof(err), "%s", v.error);
 	snprintf(v.error, sizeof(v.error), "teaching-log upload: %.480s", err);
@@ -829,32 +847,20 @@ static void on_classrecord(struct evhttp_request *req, void *arg)
 {
 	struct job *j = arg;
 	struct push_verdict v;
-	int status = req ? evhttp_request_get_response_code(req) : 0;
-	char *answer = NULL, err[sizeof(v.error)];
+	char *answer, err[sizeof(v.error)];
+	const char *body;
+	size_t n;
 	const char *recnum =
 		json_string_value(json_object_get(json_array_get(j->lessons, j->lesson), "recnum"));
-	if (status <= 0) {
-		no_answer(j, http_error_text(j->http_error), &v);
-		status = 0;
-	} else {
-		struct evbuffer *in = evhttp_request_get_input_buffer(req);
-		size_t n = evbuffer_get_length(in);
-		const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
-		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-		national_classify(status, body, n, evhttp_find_header(h, "Retry-After"),
-				  evhttp_find_header(h, "Date"), time(NULL), j->failed_1,
-				  j->cfg->failed_max, &v);
-		if (v.outcome == PUSH_ACCEPTED) {
-			job_detach(j);
-			log_debug("push: packet %s: teaching log %s accepted", j->id, recnum);
-			const char *vals[3] = {recnum, j->id, j->lesson_body};
-			j->state = J_LOG;
-			db_query(j->p->db, sql_teaching_log_sent, 3, vals, on_classrecord_kept, j);
-			return;
-		}
-		answer = malloc(ANSWER_KEPT + 1);
-		if (answer)
-			push_sanitize(body, n, answer, ANSWER_KEPT + 1, true);
+	int status = read_answer(j, req, &v, &answer, &body, &n);
+	if (status > 0 && v.outcome == PUSH_ACCEPTED) {
+		free(answer);
+		job_detach(j);
+		log_debug("push: packet %s: teaching log %s accepted", j->id, recnum);
+		const char *vals[3] = {recnum, j->id, j->lesson_body};
+		j->state = J_LOG;
+		db_query(j->p->db, sql_teaching_log_sent, 3, vals, on_classrecord_kept, j);
+		return;
 	}
 	snprintf(err, sizeof(err), "%s", v.error);
 	snprintf(v.error, sizeof(v.error), "teaching log %.40s: %.440s", recnum ? recnum : "?",
@@ -877,6 +883,14 @@ static void next_classrecord(struct job *j)
 		j->lesson++;
 	if (l == NULL) {
 		upload_pdf(j);
+		return;
+	}
+	if (json_is_true(json_object_get(l, "queued"))) {
+		/* The lesson closed: the upward queue sends its log; the stage hours wait for it.
+		 */
+		snprintf(why, sizeof(why), "%.40s waits for its lesson's log in the upward queue",
+			 json_string_value(json_object_get(l, "recnum")));
+		not_sent(j, "teaching log ", why);
 		return;
 	}
 #define S(k) json_string_value(json_object_get(l, k))
@@ -939,27 +953,40 @@ static void on_forms(void *arg, const PGresult *res)
 	next_classrecord(j);
 }
 
-/* The teaching log's PDF uploaded (/imageup/epdfimg), once the lessons' logs went up. */
-static void upload_pdf(struct job *j)
+/*
+ * A file as the public code uploads it (multipart/form-data, one part
+ * named file, a random boundary): malloc'd, its length in *flen and the
+ * request's Content-Type in ctype; NULL when it cannot be made.
+ */
+static unsigned char *upload_form(const uint8_t *file, size_t n, const char *filename,
+				  const char *type, char ctype[96], size_t *flen)
 {
-	char why[200];
-	/* multipart/form-data, one part named file; sign= over the file's bytes alone. */
 	unsigned char *form = NULL, rnd[16];
-	size_t flen = 0;
-	char boundary[48], ctype[96], rhex[33];
+	char boundary[48], rhex[33];
 	for (int tries = 0; form == NULL && tries < 4; tries++) {
 		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 			break;
 		hex_encode(rhex, rnd, sizeof(rnd));
 		snprintf(boundary, sizeof(boundary), "hoursd-%s", rhex);
-		form = national_multipart(j->pdf, j->pdf_len, "teachlog.pdf", "application/pdf",
-					  boundary, &flen);
+		form = national_multipart(file, n, filename, type, boundary, flen);
 	}
+	if (form)
+		snprintf(ctype, 96, "multipart/form-data; boundary=%s", boundary);
+	return form;
+}
+
+/* The teaching log's PDF uploaded (/imageup/epdfimg), once the lessons' logs went up. */
+static void upload_pdf(struct job *j)
+{
+	char why[200], ctype[96];
+	size_t flen = 0;
+	/* sign= over the file's bytes alone */
+	unsigned char *form =
+		upload_form(j->pdf, j->pdf_len, "teachlog.pdf", "application/pdf", ctype, &flen);
 	if (form == NULL) {
 		not_sent(j, "teaching-log upload: ", "cannot make the multipart form");
 		return;
 	}
-	snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s", boundary);
 	if (!national_call(j, EVHTTP_REQ_POST, "/imageup/epdfimg", j->pdf, j->pdf_len, ctype, form,
 			   flen, on_uploaded, J_UPLOADING, why, sizeof(why)))
 		not_sent(j, "teaching-log upload: ", why);
@@ -1105,6 +1132,124 @@ static void poke_reviews(struct push *p)
 	db_query(p->db, sql_push_review_take, 2, vals, on_reviews_taken, p);
 }
 
+/* ---- a training area's review (028; docs/push-contract.md 9.8) ---- */
+
+static void on_region_review_saved(void *arg, const PGresult *res)
+{
+	struct job *j = arg;
+	struct push *p = j->p;
+	if (res && PQntuples(res) == 1 && !p->stopped)
+		log_info("push: training area %s-%s: review %s", j->student, j->seq,
+			 PQgetvalue(res, 0, REGION_REVIEW_SAVE_REVIEW_FINAL)[0] == 't'
+				 ? "final"
+				 : "not final yet: fetched again later");
+	job_free(j);
+	if (!p->stopped)
+		poke(p);
+}
+
+/* The training area's review due in in_s seconds (after a fetch without an answer). */
+static void region_review_due(struct job *j, double in_s)
+{
+	char secs[32];
+	snprintf(secs, sizeof(secs), "%.3f", in_s);
+	const char *vals[2] = {j->id, secs};
+	j->state = J_RECORDING;
+	db_query(j->p->db, sql_region_review_due, 2, vals, on_region_review_saved, j);
+}
+
+/* The area's review answered: flag (1 approved) and reason kept; else fetched again later. */
+static void on_region_review(struct evhttp_request *req, void *arg)
+{
+	struct job *j = arg;
+	int status = req ? evhttp_request_get_response_code(req) : 0;
+	struct evbuffer *in = status > 0 ? evhttp_request_get_input_buffer(req) : NULL;
+	size_t n = in ? evbuffer_get_length(in) : 0;
+	const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
+	json_t *a = n && n <= PUSH_MAX_ANSWER ? json_loadb(body, n, 0, NULL) : NULL;
+	json_t *ec = json_object_get(a, "errorcode");
+	job_detach(j);
+	if (!json_is_integer(ec)) {
+		log_warn("push: training area %s-%s: the review's answer is %s (HTTP %d)",
+			 j->student, j->seq, status > 0 ? "malformed" : "missing", status);
+		json_decref(a);
+		region_review_due(j, j->cfg->review_min_s);
+		return;
+	}
+	char code[24], answer[ANSWER_KEPT + 1], lo[16], hi[16];
+	char *data = json_is_object(json_object_get(a, "data"))
+			     ? json_dumps(json_object_get(a, "data"), JSON_COMPACT)
+			     : NULL;
+	snprintf(code, sizeof(code), "%lld", (long long)json_integer_value(ec));
+	snprintf(lo, sizeof(lo), "%u", j->cfg->review_min_s);
+	snprintf(hi, sizeof(hi), "%u", j->cfg->review_max_s);
+	push_sanitize(body, n, answer, sizeof(answer), true);
+	const char *vals[6] = {j->id, code, answer, data, lo, hi};
+	j->state = J_RECORDING;
+	db_query(j->p->db, sql_region_review_save, 6, vals, on_region_review_saved, j);
+	free(data);
+	json_decref(a);
+}
+
+/* GET {base}/{inscode}-regionreview-{seq}, signed over inscode and seq joined. */
+static void start_region_review(struct job *j)
+{
+	char path[128], keys[64], why[200];
+	snprintf(path, sizeof(path), "/%s-regionreview-%s", j->student, j->seq);
+	snprintf(keys, sizeof(keys), "%s%s", j->student, j->seq);
+	if (national_call(j, EVHTTP_REQ_GET, path, keys, strlen(keys), NULL, NULL, 0,
+			  on_region_review, J_REVIEW, why, sizeof(why)))
+		return;
+	log_warn("push: training area %s-%s: review not fetched: %s", j->student, j->seq, why);
+	if (j->evcon) {
+		evhttp_connection_free(j->evcon);
+		j->evcon = NULL;
+		j->bev = NULL;
+	}
+	region_review_due(j, j->cfg->review_min_s);
+}
+
+static void on_region_reviews_taken(void *arg, const PGresult *res)
+{
+	struct push *p = arg;
+	p->taking_region_reviews = false;
+	if (p->stopped || res == NULL || p->cfg == NULL)
+		return;
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct job *j = calloc(1, sizeof(*j));
+		if (j == NULL)
+			die("out of memory");
+		j->p = p;
+		j->cfg = push_config_ref(p->cfg);
+		j->region = true;
+		snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, r, REGION_REVIEW_TAKE_ID));
+		snprintf(j->student, sizeof(j->student), "%s",
+			 PQgetvalue(res, r, REGION_REVIEW_TAKE_INSCODE));
+		snprintf(j->seq, sizeof(j->seq), "%s", PQgetvalue(res, r, REGION_REVIEW_TAKE_SEQ));
+		j->next = p->jobs;
+		p->jobs = j;
+		p->njobs++;
+		p->st->push_in_flight = p->njobs;
+		clock_gettime(CLOCK_MONOTONIC, &j->t0);
+		j->started = now_wall();
+		start_region_review(j);
+	}
+}
+
+/* Take the training areas' reviews due (national profile, push.national_review). */
+static void poke_region_reviews(struct push *p)
+{
+	if (p->cfg == NULL || !p->cfg->national || !p->cfg->review || p->draining || p->stopped ||
+	    p->taking_region_reviews || !db_connected(p->db) || p->njobs >= p->cfg->concurrency)
+		return;
+	char lease[16], limit[16];
+	snprintf(lease, sizeof(lease), "%u", p->cfg->lease_s);
+	snprintf(limit, sizeof(limit), "%u", p->cfg->concurrency - p->njobs);
+	const char *vals[2] = {lease, limit};
+	p->taking_region_reviews = true;
+	db_query(p->db, sql_region_review_take, 2, vals, on_region_reviews_taken, p);
+}
+
 /* One taken packet: its job, then save (first attempt) or send. */
 static void take_row(struct push *p, const PGresult *res, int r)
 {
@@ -1226,7 +1371,7 @@ static void upward_number(const struct job *j, const char *answer, char *out, si
 {
 	static const char *const names[][2] = {
 		{"institution", "inscode"}, {"coach", "coachnum"}, {"trainingcar", "carnum"},
-		{"device", "devnum"},	    {"student", "stunum"},
+		{"device", "devnum"},	    {"student", "stunum"}, {"stuimg", "id"},
 	};
 	*out = '\0';
 	json_t *a = answer ? json_loads(answer, 0, NULL) : NULL;
@@ -1282,26 +1427,40 @@ static void on_upward_response(struct evhttp_request *req, void *arg)
 {
 	struct job *j = arg;
 	struct push_verdict v;
-	int status = req ? evhttp_request_get_response_code(req) : 0;
-	char *answer = NULL;
-	if (status <= 0) {
-		no_answer(j, http_error_text(j->http_error), &v);
-		status = 0;
-	} else {
-		struct evbuffer *in = evhttp_request_get_input_buffer(req);
-		size_t n = evbuffer_get_length(in);
-		const char *body = n ? (const char *)evbuffer_pullup(in, -1) : "";
-		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-		national_classify(status, body, n, evhttp_find_header(h, "Retry-After"),
-				  evhttp_find_header(h, "Date"), time(NULL), j->failed_1,
-				  j->cfg->failed_max, &v);
-		answer = malloc(ANSWER_KEPT + 1);
-		if (answer)
-			push_sanitize(body, n, answer, ANSWER_KEPT + 1, true);
-	}
+	char *answer;
+	const char *body;
+	size_t n;
+	int status = read_answer(j, req, &v, &answer, &body, &n);
 	job_detach(j);
 	upward_record(j, status, &v, answer);
 	free(answer);
+}
+
+/*
+ * A lesson's photo (stuimg): its kept body holds the file in hex; POST
+ * {base}/imageup/stuimg as the teaching log's PDF goes, signed over the
+ * file's bytes; the answer's data.id becomes the item's number.
+ */
+static bool upward_photo(struct job *j, char *why, size_t cap)
+{
+	json_t *b = json_loads(j->body, 0, NULL);
+	const char *hex = json_string_value(json_object_get(b, "file"));
+	const char *no = json_string_value(json_object_get(b, "photo_no"));
+	long flen = 0;
+	unsigned char *file = hex && *hex ? OPENSSL_hexstr2buf(hex, &flen) : NULL;
+	char name[80], ctype[96];
+	size_t n = 0;
+	snprintf(name, sizeof(name), "%.60s.jpg", no ? no : "photo");
+	unsigned char *form =
+		file ? upload_form(file, (size_t)flen, name, "image/jpeg", ctype, &n) : NULL;
+	bool ok = form && national_call(j, EVHTTP_REQ_POST, "/imageup/stuimg", file, (size_t)flen,
+					ctype, form, n, on_upward_response, J_SENDING, why, cap);
+	if (!form)
+		snprintf(why, cap, "%s", file ? "cannot make the multipart form" : "no photo file");
+	free(form);
+	OPENSSL_free(file);
+	json_decref(b);
+	return ok;
 }
 
 /*
@@ -1323,6 +1482,8 @@ static void upward_send(struct job *j)
 				   0, on_upward_response, J_SENDING, why, sizeof(why));
 		if (!j->key)
 			snprintf(why, sizeof(why), "no number to delete");
+	} else if (strcmp(j->kind, "stuimg") == 0) {
+		ok = upward_photo(j, why, sizeof(why));
 	} else {
 		size_t n = strlen(j->body);
 		snprintf(path, sizeof(path), "/%s", j->kind);
@@ -1399,7 +1560,9 @@ static void on_upward_taken(void *arg, const PGresult *res)
 	/* The members as SQL gathered them, written compact with members sorted, kept. */
 	const char *m = col(res, 0, UPWARD_TAKE_MEMBERS);
 	json_t *o = m ? json_loads(m, 0, NULL) : NULL;
-	j->body = json_is_object(o) ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	j->body = json_is_object(o)
+			  ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12))
+			  : NULL;
 	json_decref(o);
 	if (j->body == NULL) {
 		struct push_verdict v = {.outcome = PUSH_REJECTED, .retry_after_s = -1};
@@ -1453,6 +1616,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	poke(p);
 	poke_reviews(p);
+	poke_region_reviews(p);
 	poke_upward(p);
 }
 
@@ -1516,7 +1680,8 @@ void push_drain(struct push *p)
 
 bool push_idle(const struct push *p)
 {
-	return p->njobs == 0 && !p->taking && !p->taking_reviews && !p->taking_upward;
+	return p->njobs == 0 && !p->taking && !p->taking_reviews && !p->taking_upward &&
+	       !p->taking_region_reviews;
 }
 
 void push_stop(struct push *p)

@@ -150,8 +150,8 @@ static void reply_national(struct evhttp_request *req, int code, const char *mes
 /* One reviewmsg notice waiting for its statement. */
 struct notice {
 	struct evhttp_request *req;
-	char who[128], student[17];
-	int subject;
+	char who[128], student[48];
+	int subject; /* 0: a training area's notice (student holds inscode-seq) */
 };
 
 static void on_notice(void *arg, const PGresult *res)
@@ -160,10 +160,18 @@ static void on_notice(void *arg, const PGresult *res)
 	if (res == NULL) {
 		log_warn("review notice: %s: the database did not answer", q->who);
 		reply_national(q->req, 1, "the database did not answer: send the notice again");
+	} else if (PQntuples(res) == 0 && q->subject == 0) {
+		log_warn("review notice: %s: training area %s was not sent from here", q->who,
+			 q->student);
+		reply_national(q->req, 100, "no such training area sent from here");
 	} else if (PQntuples(res) == 0) {
 		log_warn("review notice: %s: stage hours of subject %d of %s were not pushed here",
 			 q->who, q->subject, q->student);
 		reply_national(q->req, 100, "no such stage hours pushed from here");
+	} else if (q->subject == 0) {
+		log_info("review notice: %s: the review of training area %s is fetched now", q->who,
+			 q->student);
+		reply_national(q->req, 0, "ok");
 	} else {
 		log_info("review notice: %s: the review of subject %d of %s is fetched now", q->who,
 			 q->subject, q->student);
@@ -187,7 +195,7 @@ static long long int_or_string(json_t *v)
  * POST /reviewmsg: the national supervision platform's notice that a
  * review is ready, {"reviewtype":"1"|"2","data":{...}}: 2 a stage review
  * (data.stunum, data.subject), fetched at once; 1 a training area's
- * (inscode, seq): hoursd sends no training area, so none is known.
+ * (data.inscode, data.seq, strings or numbers), fetched at once too.
  */
 static void review_notice(struct readiness *r, struct evhttp_request *req)
 {
@@ -200,8 +208,23 @@ static void review_notice(struct readiness *r, struct evhttp_request *req)
 	json_t *d = json_object_get(b, "data");
 	const char *stunum = json_string_value(json_object_get(d, "stunum"));
 	long long subject = int_or_string(json_object_get(d, "subject"));
-	if (type == 1) {
-		reply_national(req, 100, "no training area is sent from here");
+	const char *ins = json_string_value(json_object_get(d, "inscode"));
+	long long seq = int_or_string(json_object_get(d, "seq"));
+	if (type == 1 && (!ins || !*ins || strlen(ins) > 16 || seq < 0 || seq > 999999)) {
+		reply_national(req, 200,
+			       "bad format: {\"reviewtype\":\"1\",\"data\":{\"inscode\":"
+			       "\"...\",\"seq\":\"1\"}} expected");
+	} else if (type == 1) {
+		struct notice *q = calloc(1, sizeof(*q));
+		if (q == NULL)
+			die("out of memory");
+		q->req = req;
+		client_name(req, q->who, sizeof(q->who));
+		char sq[24];
+		snprintf(sq, sizeof(sq), "%lld", seq);
+		snprintf(q->student, sizeof(q->student), "%.16s-%.20s", ins, sq);
+		const char *v[2] = {ins, sq};
+		db_query(r->srv->db, sql_region_notice, 2, v, on_notice, q);
 	} else if (type != 2 || !printable16(stunum) || subject < 1 || subject > 4) {
 		reply_national(req, 200,
 			       "bad format: {\"reviewtype\":\"2\",\"data\":{\"stunum\":"

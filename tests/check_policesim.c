@@ -3,9 +3,10 @@
  * twin: its own serial printing, its reading of an upload's multipart
  * form, and its checks of a stage-hours body against the public samples'
  * members and types (../shared/docs/PROTOCOL.md, "The platform's upward
- * interfaces").  The bodies below are built from that page's member
+ * interfaces").  Most bodies below are built from that page's member
  * lists and the public sample's types (subject and examresult strings,
- * pdfid a number, esignature 512 hex digits), not copied from a codebase.
+ * pdfid a number, esignature 512 hex digits); public_sample_bodies holds
+ * the public code's own sample bodies, pasted, each with its source.
  */
 #include "hoursd.h"
 #include "../src/tools/policesim/policesim.h"
@@ -164,13 +165,92 @@ START_TEST(upward_members)
 	json_object_del(b, "licnum");
 	ck_assert_str_eq(natsim_upward_invalid("trainingcar", b), "licnum");
 	ck_assert_str_eq(natsim_upward_invalid("coach", b), "coachnum");
-	ck_assert_str_eq(natsim_upward_invalid("region", b), "the body");
+	ck_assert_str_eq(natsim_upward_invalid("region", b), "seq");
+	ck_assert_str_eq(natsim_upward_invalid("graduation", b), "the body");
 	json_decref(b);
 	ck_assert(natsim_upward_path("/top/coach"));
 	ck_assert(natsim_upward_path("/top/trainingCar-4401000000000099"));
 	ck_assert(natsim_upward_path("/top/device-4401000000000017"));
 	ck_assert(!natsim_upward_path("/top/trainingcar-4401000000000099"));
 	ck_assert(!natsim_upward_path("/top/coaches"));
+}
+END_TEST
+
+/*
+ * The public sample bodies, as the public code sends them (pasted, not
+ * rebuilt), parse in the strict twin and pass where the public evidence
+ * says the platform takes them:
+ *
+ * - /institution: the relay's own signing test, LeiYi0110/TimeSystemHttp,
+ *   51bjxc-supervise-service/src/test/java/com/bjxc/supervise/
+ *   SignTestCase.java (the same body in TestSignAndVerify.java and
+ *   PrivateKeyFactory.java).  busistatus is a string there, creditcode
+ *   absent, six members more than PROTOCOL.md lists.
+ * - /stagetrainningtime: the public school-system test tool PROTOCOL.md
+ *   names as "one tool sends rectype 4, examresult 70" (Python, tkinter,
+ *   btn_submitTra; its inscode, stunum and subject come from the form,
+ *   here the strings it makes of them): subject and examresult strings,
+ *   pdfid a number, and a commitFlag.  Its esignature is the placeholder
+ *   "esignature", which the twin refuses (a seal is 512 hex digits, in
+ *   every other sample); with a seal it passes.
+ * - the data a school's seal signs in a public seal-signing test page
+ *   (JSP, signocx): a stage-hours body without pdfid and esignature,
+ *   every number a string or null.  It is not a body sent: the twin
+ *   refuses it as one (subject passes, totaltime is a string).
+ */
+START_TEST(public_sample_bodies)
+{
+	static const char institution[] =
+		"{\"inscode\":\"2236581429084424\",\"district\":\"420528\",\"name\":\"test111\","
+		"\"shortname\":\"test2\",\"licnum\":\"112323445566\",\"licetime\":\"20160720\","
+		"\"business\":\"23421345563567777775\",\"address\":\"asgweeee\",\"postcode\":"
+		"\"443500\",\"legal\":\"fff\",\"contact\":\"fff\",\"phone\":\"18215487978\","
+		"\"busiscope\":\"C1,C2,C3\",\"busistatus\":\"1\",\"level\":1,\"coachnumber\":0,"
+		"\"grasupvnum\":0,\"safmngnum\":0,\"tracarnum\":0,\"praticefield\":0,"
+		"\"thcoachnum\":0,\"pracoachnum\":0,\"lat\":0.0,\"lng\":0.0,\"position\":0,"
+		"\"thumbnailid\":0}";
+	static const char stage[] =
+		"{\"inscode\":\"5851633716061642\",\"subject\":\"1\",\"stunum\":\"6161758136324302\","
+		"\"duration\":201,\"examresult\":\"70\",\"mileage\":80,\"pdfid\":9,"
+		"\"esignature\":\"esignature\",\"totaltime\":200,\"vehicletime\":40,"
+		"\"classtime\":30,\"simulatortime\":20,\"networktime\":10,\"rectype\":4,"
+		"\"commitFlag\":\"2\",\"recarray\":[{\"rnum\":\"123456789012345600005\"}]}";
+	static const char sealed_data[] =
+		"{\"simulatortime\":null,\"rectype\":\"2\",\"stunum\":\"6161758136324302\","
+		"\"subject\":\"1\",\"examresult\":\"0\",\"duration\":\"60\",\"totaltime\":\"60\","
+		"\"networktime\":null,\"inscode\":\"5851633716061642\",\"recarray\":[{\"rnum\":"
+		"\"616175813632430200001\"}],\"vehicletime\":null,\"classtime\":\"60\","
+		"\"mileage\":null}";
+	json_t *b = json_loads(institution, 0, NULL);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_null(natsim_upward_invalid("institution", b));
+	/* hoursd's form (023, 028): creditcode present, the relay's extras absent. */
+	json_object_set_new(b, "creditcode", json_string(""));
+	json_object_del(b, "lat");
+	ck_assert_ptr_null(natsim_upward_invalid("institution", b));
+	json_object_set_new(b, "busistatus", json_integer(1));
+	ck_assert_str_eq(natsim_upward_invalid("institution", b), "busistatus");
+	json_object_set_new(b, "busistatus", json_string("1"));
+	json_object_set_new(b, "lng", json_string("0.0"));
+	ck_assert_str_eq(natsim_upward_invalid("institution", b), "lng");
+	json_object_del(b, "lng");
+	json_object_set_new(b, "thumbnail", json_integer(0));
+	ck_assert_str_eq(natsim_upward_invalid("institution", b), "(a member too many)");
+	json_decref(b);
+
+	b = json_loads(stage, 0, NULL);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(natsim_stage_invalid(b), "esignature");
+	json_object_set_new(b, "esignature", json_string(SEAL_HEX));
+	ck_assert_ptr_null(natsim_stage_invalid(b));
+	json_object_set_new(b, "commitFlag", json_integer(2));
+	ck_assert_str_eq(natsim_stage_invalid(b), "commitFlag");
+	json_decref(b);
+
+	b = json_loads(sealed_data, 0, NULL);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(natsim_stage_invalid(b), "totaltime");
+	json_decref(b);
 }
 END_TEST
 
@@ -183,6 +263,7 @@ int main(void)
 	tcase_add_test(tc, stage_sample_and_wrong_types);
 	tcase_add_test(tc, classrecord_members);
 	tcase_add_test(tc, upward_members);
+	tcase_add_test(tc, public_sample_bodies);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -375,6 +375,245 @@ START_TEST(test_national_part1_teaching_logs)
 }
 END_TEST
 
+/*
+ * The teaching log is sent when its lesson closes (the student's logout),
+ * through the upward queue, before any stage hours: once, kept as sent by
+ * its item.  The stage hours then send only the log of the lesson that
+ * never closed (T2), and part 1's recarray names both logs; the coach's
+ * logout after it queues the closed lesson no second time.
+ */
+START_TEST(test_national_log_at_lesson_close)
+{
+	seed_packets(1);
+	PGconn *c = db_connect(test_ci);
+	db_exec(c, "UPDATE training_record SET part = 1 WHERE student_no = 'S000000000000001'");
+	db_exec(c, "UPDATE progress SET part = 1 WHERE student_no = 'S000000000000001'");
+	db_exec(c, "UPDATE push_packet SET part = 1, next_attempt = now() + interval '1 hour'"
+		   " WHERE student_no = 'S000000000000001'");
+	/* T1's lesson: a student login, its records, the student's logout. */
+	db_exec(c, "UPDATE training_record r SET session_login_at ="
+		   " date_trunc('minute', now() - interval '1 day 5 minutes')"
+		   " FROM terminal t WHERE t.id = r.terminal_id AND t.phone = '13800000001'"
+		   " AND r.student_no = 'S000000000000001'");
+	db_exec(c, "INSERT INTO session_event (terminal_id, kind, event_time, person_no, coach_no,"
+		   " lat_e6, lon_e6, fix_valid, verdict, ext_serial, raw)"
+		   " SELECT t.id, e.kind, date_trunc('minute', now() - interval '1 day 5 minutes')"
+		   "  + e.after, e.person, e.coach, 0, 0, true, 'accepted', e.serial, '\\x00'"
+		   " FROM terminal t, (VALUES ('student_login', interval '0', 'S000000000000001',"
+		   "  'C000000000000001', 1), ('student_logout', interval '10 minutes',"
+		   "  'S000000000000001', NULL, 2)) e(kind, after, person, coach, serial)"
+		   " WHERE t.phone = '13800000001'");
+	PQfinish(c);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM upward_item WHERE kind = 'classrecord'", NULL, NULL),
+		1);
+	start_policesim_national(NULL);
+	start_hoursd_push(NAT_EXTRA);
+	ck_assert_msg(wait_value("SELECT count(*) FROM teaching_log_sent WHERE packet_id IS NULL"
+				 " AND upward_id IS NOT NULL AND recnum LIKE $1",
+				 "4401000000000017%", 1, 30),
+		      "the lesson's log not sent; see %s and %s", log_path, psim_log);
+	char jl[700];
+	snprintf(jl, sizeof(jl), "%s/national.jsonl", nat_dir);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"classrecord\""), 1);
+	ck_assert_int_eq(psim_stat("national_stages"), 0);
+	/* Its members and types, as the stage hours' path sends them. */
+	ck_assert_int_eq(
+		db_value(
+			"SELECT count(*) FROM upward_item WHERE kind = 'classrecord'"
+			" AND state = 'done' AND errorcode = 0 AND body LIKE"
+			" '{\"avevelocity\":60.0,\"carnum\":\"\",\"coachnum\":\"C000000000000001\","
+			"\"coacmt\":\"\",\"duration\":2,%\"mileage\":2.0,\"part1\":2,\"part2\":0,%'",
+			NULL, NULL),
+		1);
+	/* The stage hours: T2's lesson never closed, its log goes with them. */
+	c = db_connect(test_ci);
+	db_exec(c, "UPDATE push_packet SET next_attempt = now()");
+	PQfinish(c);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM push_packet WHERE state = $1", "done", 1, 20),
+		"not delivered; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"classrecord\""), 2);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM teaching_log_sent WHERE packet_id = $1",
+				  PACKET, NULL),
+			 1);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM push_packet p WHERE body LIKE '%\"subject\":\"1\"%'"
+			 " AND (SELECT count(*) FROM teaching_log_sent t WHERE p.body LIKE"
+			 " '%{\"rnum\":\"' || t.recnum || '\"}%') = 2",
+			 NULL, NULL),
+		1);
+	/* The coach's logout closes nothing new: the lesson is queued once. */
+	c = db_connect(test_ci);
+	db_exec(c,
+		"INSERT INTO session_event (terminal_id, kind, event_time, person_no,"
+		" lat_e6, lon_e6, fix_valid, verdict, ext_serial, raw)"
+		" SELECT t.id, 'coach_logout', now() - interval '1 day', 'C000000000000001',"
+		" 0, 0, true, 'accepted', 3, '\\x00' FROM terminal t WHERE t.phone = '13800000001'");
+	PQfinish(c);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM upward_item WHERE kind = 'classrecord'", NULL, NULL),
+		1);
+	sleep(2);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"classrecord\""), 2);
+	ck_assert_int_eq(psim_stat("national_refused"), 0);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
+/*
+ * A lesson's photos go up when it closes, each once and in order: its
+ * file (/imageup/stuimg, a multipart form, a JPEG the strict platform
+ * keeps) before the teaching log, whose photo1..3 name the ids the
+ * uploads were answered, then its record (/trainimginfo, fileid that id,
+ * recnum the log's, both of which the platform checks it holds).  A
+ * restart sends none again.
+ */
+START_TEST(test_national_lesson_photos)
+{
+	seed_packets(1);
+	PGconn *c = db_connect(test_ci);
+	db_exec(c, "UPDATE push_packet SET next_attempt = now() + interval '1 hour'");
+	db_exec(c, "UPDATE training_record r SET session_login_at ="
+		   " date_trunc('minute', now() - interval '1 day 5 minutes')"
+		   " FROM terminal t WHERE t.id = r.terminal_id AND t.phone = '13800000001'"
+		   " AND r.student_no = 'S000000000000001'");
+	db_exec(c, "INSERT INTO photo (terminal_id, photo_no, person_no, class_id, upload_mode,"
+		   " channel, size_code, event, face_confidence, taken_at, lat_e6, lon_e6, size,"
+		   " sha256, data)"
+		   " SELECT t.id, p.no, 'S000000000000001', 1, 0, 1, 1, 0, 90,"
+		   " date_trunc('minute', now() - interval '1 day 5 minutes') + p.after, 0, 0, 6,"
+		   " sha256(p.data), p.data"
+		   " FROM terminal t, (VALUES ('0000000101', interval '2 minutes',"
+		   "  '\\xffd8ffe00001'::bytea), ('0000000102', interval '7 minutes',"
+		   "  '\\xffd8ffe00002'::bytea)) p(no, after, data) WHERE t.phone = '13800000001'");
+	db_exec(c,
+		"INSERT INTO session_event (terminal_id, kind, event_time, person_no, coach_no,"
+		" lat_e6, lon_e6, fix_valid, verdict, ext_serial, raw)"
+		" SELECT t.id, e.kind, date_trunc('minute', now() - interval '1 day 5 minutes')"
+		"  + e.after, 'S000000000000001', e.coach, 0, 0, true, 'accepted', e.serial,"
+		"  '\\x00'"
+		" FROM terminal t, (VALUES ('student_login', interval '0', 'C000000000000001', 1),"
+		"  ('student_logout', interval '10 minutes', NULL, 2)) e(kind, after, coach, serial)"
+		" WHERE t.phone = '13800000001'");
+	PQfinish(c);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM upward_item WHERE kind IN"
+				  " ('stuimg', 'classrecord', 'trainimginfo')",
+				  NULL, NULL),
+			 5);
+	/* Queued in the order sent: the files, the log, the records. */
+	ck_assert_int_eq(db_value("SELECT count(*) FROM upward_item a JOIN upward_item b"
+				  " ON b.id > a.id WHERE a.kind IN ('classrecord', 'trainimginfo')"
+				  " AND b.kind = 'stuimg'",
+				  NULL, NULL),
+			 0);
+	long long n = db_value("SELECT count(*) FROM upward_item", NULL, NULL);
+	start_policesim_national(NULL);
+	start_hoursd_push(NAT_EXTRA);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM upward_item WHERE state = $1", "done", (int)n, 30),
+		"not all sent; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM upward_item a JOIN upward_item b"
+				  " ON b.id > a.id WHERE b.done_at < a.done_at",
+				  NULL, NULL),
+			 0);
+	char jl[700];
+	snprintf(jl, sizeof(jl), "%s/national.jsonl", nat_dir);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"img\""), 2);
+	ck_assert_int_eq(count_lines_in(jl, "\"upkind\":\"trainimginfo\""), 2);
+	/* photo1..3: the first, the second, the last upload's id. */
+	long long id1 = db_value("SELECT platform_no::bigint FROM upward_item WHERE kind = 'stuimg'"
+				 " AND photo_no = $1",
+				 "0000000101", NULL);
+	long long id2 = db_value("SELECT platform_no::bigint FROM upward_item WHERE kind = 'stuimg'"
+				 " AND photo_no = $1",
+				 "0000000102", NULL);
+	ck_assert_int_gt(id1, 10000);
+	ck_assert_int_gt(id2, id1);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM upward_item WHERE kind = 'classrecord'"
+				  " AND body LIKE $1",
+				  words("%%\"photo1\":%lld,\"photo2\":%lld,\"photo3\":%lld,%%", id1,
+					id2, id2),
+				  NULL),
+			 1);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM upward_item WHERE kind = 'trainimginfo'"
+			 " AND body LIKE $1 AND body LIKE '%\"recnum\":\"4401000000000017%'",
+			 words("{\"coachnum\":\"C000000000000001\",\"fileid\":%lld,%%", id1), NULL),
+		1);
+	ck_assert_int_eq(psim_stat("national_refused"), 0);
+	/* Exactly once: a restart sends none of them again. */
+	stop_hoursd();
+	start_hoursd_push(NAT_EXTRA);
+	sleep(3);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"img\""), 2);
+	ck_assert_int_eq(count_lines_in(jl, "\"upkind\":\"trainimginfo\""), 2);
+	ck_assert_int_eq(count_lines_in(jl, "\"kind\":\"classrecord\""), 1);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
+/*
+ * A training area's review: fetched once its /region is accepted, on a
+ * back-off while the platform has not decided (100), and at once on the
+ * platform's reviewmsg notice of type 1 (inscode, seq): approved (flag
+ * 1) and final; a notice of an area not sent from here answers 100.
+ */
+START_TEST(test_national_region_review)
+{
+	PGconn *c = db_connect(test_ci);
+	db_exec(c, "INSERT INTO training_site (school_id, name, kind, geojson)"
+		   " SELECT id, '一号场地', 'field', '{\"type\":\"Polygon\",\"coordinates\":"
+		   "[[[121.1,31.1],[121.2,31.1],[121.2,31.2],[121.1,31.1]]]}'"
+		   " FROM school WHERE code = 'S001'");
+	PQfinish(c);
+	start_policesim_national(NULL);
+	char page[4096];
+	psim_request("POST", "/_review", "{\"hold\":true}", page, sizeof(page));
+	int rport = free_port();
+	char listen[64], more[800];
+	snprintf(listen, sizeof(listen), "  readiness: \"127.0.0.1:%d\"\n", rport);
+	snprintf(more, sizeof(more), "readiness:\n  ca: %s/ca.crt\n", pki);
+	start_hoursd_push_more(
+		listen, NAT_EXTRA "  national_review_min_s: 2\n  national_review_max_s: 3600\n",
+		more);
+	ck_assert_msg(wait_value("SELECT count(*) FROM upward_item WHERE kind = 'region'"
+				 " AND body LIKE '%一号场地%'"
+				 " AND review_fetches >= $1::int AND NOT review_final",
+				 "2", 1, 30),
+		      "the area's review was not fetched twice; see %s and %s", log_path, psim_log);
+	char seq[16];
+	snprintf(seq, sizeof(seq), "%lld",
+		 db_value("SELECT (body::jsonb ->> 'seq')::bigint FROM upward_item"
+			  " WHERE kind = 'region' AND body LIKE '%一号场地%'",
+			  NULL, NULL));
+	psim_request("POST", "/_review", words("{\"inscode\":\"S001\",\"seq\":\"%s\"}", seq), page,
+		     sizeof(page));
+	const char *out = words("%s/notice.out", work);
+#define REGION_NOTICE(SEQ)                                                                         \
+	words("curl -s -o %s --cacert %s/ca.crt --cert %s/term-" T2 ".crt --key %s/term-" T2       \
+	      ".key -d '{\"reviewtype\":\"1\",\"data\":{\"inscode\":\"S001\",\"seq\":%s}}'"        \
+	      " https://localhost:%d/reviewmsg",                                                   \
+	      out, pki, pki, pki, SEQ, rport)
+	ck_assert_int_eq(system(REGION_NOTICE("999")), 0);
+	ck_assert_int_eq(count_lines_in(out, "\"errorcode\":100"), 1);
+	ck_assert_int_eq(system(REGION_NOTICE(seq)), 0);
+	ck_assert_int_eq(count_lines_in(out, "\"errorcode\":0"), 1);
+#undef REGION_NOTICE
+	ck_assert_msg(wait_value("SELECT count(*) FROM upward_item WHERE kind = 'region'"
+				 " AND body LIKE '%一号场地%' AND review_final"
+				 " AND review_flag = $1::int AND review_due IS NULL",
+				 "1", 1, 20),
+		      "the area's review was not fetched on the notice; see %s and %s", log_path,
+		      psim_log);
+	ck_assert_int_eq(psim_stat("national_refused"), 0);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
 TCase *tcase_national(void)
 {
 	TCase *tc = tcase_create("national");
@@ -386,5 +625,8 @@ TCase *tcase_national(void)
 	tcase_add_test(tc, test_national_errorcode_1_bounded);
 	tcase_add_test(tc, test_national_review_notice);
 	tcase_add_test(tc, test_national_part1_teaching_logs);
+	tcase_add_test(tc, test_national_log_at_lesson_close);
+	tcase_add_test(tc, test_national_lesson_photos);
+	tcase_add_test(tc, test_national_region_review);
 	return tc;
 }

@@ -188,6 +188,88 @@ START_TEST(test_upward_refused)
 }
 END_TEST
 
+/*
+ * A student's change after enrolment goes up again (/student), as the
+ * public code sends it: once per change of what /student carries, after
+ * the enrolment; a change of nothing it carries sends nothing.
+ */
+START_TEST(test_upward_student_changed)
+{
+	seed_packets(1);
+	long long n = db_value("SELECT count(*) FROM upward_item", NULL, NULL);
+	PGconn *c = db_connect(test_ci);
+	db_exec(c, "UPDATE student SET vehicle_class = 'C2' WHERE student_no = 'S000000000000001'");
+	db_exec(c, "UPDATE student SET scheduled_at = now() WHERE student_no = 'S000000000000001'");
+	PQfinish(c);
+	ck_assert_int_eq(db_value("SELECT count(*) FROM upward_item", NULL, NULL), n + 1);
+	start_policesim_national(NULL);
+	start_hoursd_push(NAT_EXTRA);
+	ck_assert_msg(wait_value("SELECT count(*) FROM upward_item WHERE state = $1", "done",
+				 (int)n + 1, 30),
+		      "not all sent; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM upward_item WHERE kind = 'student'"
+			 " AND state = 'done' AND body LIKE '%\"stunum\":\"S000000000000001\"%'"
+			 " AND body LIKE '%\"perdritype\":\"C2\"%'",
+			 NULL, NULL),
+		2);
+	ck_assert_int_eq(out_of_order(), 0);
+	ck_assert_int_eq(psim_stat("national_refused"), 0);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
+/*
+ * A training site goes up as /region after its school, once, every
+ * member a string as the relay sends them: its place among the school's
+ * sites, its kind, the outer ring of its polygon; renaming it sends it
+ * again, an import of the same polygon does not.
+ */
+START_TEST(test_upward_region)
+{
+	PGconn *c = db_connect(test_ci);
+	db_exec(c, "INSERT INTO training_site (school_id, name, kind, geojson)"
+		   " SELECT id, '一号场地', 'field', '{\"type\":\"Polygon\",\"coordinates\":"
+		   "[[[121.1,31.1],[121.2,31.1],[121.2,31.2],[121.1,31.1]]]}'"
+		   " FROM school WHERE code = 'S001'");
+	db_exec(c, "UPDATE training_site SET updated_at = now() WHERE name = '一号场地'");
+	PQfinish(c);
+	long long n = db_value("SELECT count(*) FROM upward_item", NULL, NULL);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM upward_item WHERE kind = 'region'", NULL, NULL),
+		db_value("SELECT count(*) FROM training_site", NULL, NULL));
+	start_policesim_national(NULL);
+	start_hoursd_push(NAT_EXTRA);
+	ck_assert_msg(
+		wait_value("SELECT count(*) FROM upward_item WHERE state = $1", "done", (int)n, 30),
+		"not all sent; see %s and %s", log_path, psim_log);
+	ck_assert_int_eq(out_of_order(), 0);
+	ck_assert_int_eq(
+		db_value("SELECT count(*) FROM upward_item WHERE kind = 'region' AND errorcode = 0"
+			 " AND body LIKE '{\"address\":\"\",\"area\":\"0\",\"curvehnum\":\"%'"
+			 " AND body LIKE '%\"inscode\":\"S001\",\"name\":\"一号场地\","
+			 "\"polygon\":\"121.1,31.1;121.2,31.1;121.2,31.2;121.1,31.1\","
+			 "\"seq\":\"%\",\"totalvehnum\":\"%\",\"type\":\"1\",\"vehicletype\":\"%'",
+			 NULL, NULL),
+		1);
+	c = db_connect(test_ci);
+	db_exec(c, "UPDATE training_site SET name = '二号场地' WHERE name = '一号场地'");
+	PQfinish(c);
+	ck_assert_msg(wait_value("SELECT count(*) FROM upward_item WHERE state = $1", "done",
+				 (int)n + 1, 30),
+		      "not sent again; see %s and %s", log_path, psim_log);
+	char jl[700];
+	snprintf(jl, sizeof(jl), "%s/national.jsonl", nat_dir);
+	ck_assert_int_eq(
+		count_lines_in(jl, "\"upkind\":\"region\""),
+		db_value("SELECT count(*) FROM upward_item WHERE kind = 'region'", NULL, NULL));
+	ck_assert_int_eq(psim_stat("national_refused"), 0);
+	stop_hoursd();
+	stop_policesim();
+}
+END_TEST
+
 TCase *tcase_upward(void)
 {
 	TCase *tc = tcase_create("upward");
@@ -195,5 +277,7 @@ TCase *tcase_upward(void)
 	tcase_add_checked_fixture(tc, push_setup, push_teardown);
 	tcase_add_test(tc, test_upward_registry_in_order);
 	tcase_add_test(tc, test_upward_refused);
+	tcase_add_test(tc, test_upward_student_changed);
+	tcase_add_test(tc, test_upward_region);
 	return tc;
 }

@@ -61,12 +61,19 @@ SELECT json_build_object(
   'rnums', coalesce((SELECT json_agg(DISTINCT r.record_no ORDER BY r.record_no)
                        FROM rec r), '[]'::json),
   -- The teaching log of each lesson, /classrecord's members (its recnum:
-  -- the terminal's number and the lesson's start, yyMMddHHmm, UTC+8), and
+  -- the terminal's number and the lesson's start, yyMMddHHmm, UTC+8:
+  -- classrecord_recnum(), 028), and
   -- whether the platform accepted it already (teaching_log_sent).
   'classrecords', coalesce((
     SELECT json_agg(json_build_object(
              'recnum', c.recnum, 'sent', EXISTS (SELECT 1 FROM teaching_log_sent t
                                                   WHERE t.recnum = c.recnum),
+             -- queued: the lesson closed and its log waits in the upward
+             -- queue (028), which sends it; the stage hours wait for it.
+             'queued', EXISTS (SELECT 1 FROM upward_item u
+                                WHERE u.kind = 'classrecord' AND u.state IN ('pending', 'sending')
+                                  AND u.ref = l.terminal_id AND u.person_no = pr.student_no
+                                  AND u.lesson_at = l.session_login_at),
              'inscode', s.code, 'stunum', pr.student_no, 'coachnum', l.coach_no,
              'simunum', te.phone, 'platnum', coalesce(te.terminal_no, te.phone),
              -- carnum: the vehicle bound to the terminal when the lesson began
@@ -85,9 +92,9 @@ SELECT json_build_object(
              ORDER BY l.first, l.terminal_id)
       FROM les l
       JOIN terminal te ON te.id = l.terminal_id
-      CROSS JOIN LATERAL (SELECT coalesce(te.terminal_no, te.phone)
-                                 || to_char(local_clock(coalesce(l.session_login_at, l.first)),
-                                            'YYMMDDHH24MI') AS recnum) c), '[]'::json),
+      CROSS JOIN LATERAL (SELECT classrecord_recnum(l.terminal_id,
+                                                    coalesce(l.session_login_at, l.first))
+                                 AS recnum) c), '[]'::json),
   'lessons', coalesce((
     SELECT json_agg(json_build_object(
              'terminal', coalesce(te.terminal_no, te.phone),

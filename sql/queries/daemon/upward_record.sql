@@ -13,6 +13,8 @@ UPDATE upward_item SET
   answer = $5, errorcode = $6::int,
   failed_1 = failed_1 + CASE WHEN $6::int = 1 THEN 1 ELSE 0 END,
   platform_no = coalesce($8, platform_no),
+  -- a training area accepted: its review is fetched (028)
+  review_due = CASE WHEN $3 = 'done' AND kind = 'region' THEN now() ELSE review_due END,
   last_error = CASE WHEN $3 = 'done' THEN NULL ELSE $7 END
  WHERE id = $1::bigint AND attempts = $2::int AND state = 'sending'
 RETURNING state, last_error

@@ -8,10 +8,36 @@
 #include "common/pgq.h"
 #include "queries.h"
 
+/*
+ * An outbox's list, the packets' or the upward items' (the same four
+ * states, the same --state): the rows of query in cols, or 2 with a
+ * usage error for another state (cmd names the command).
+ */
+static int list_by_state(const char *cmd, const char *state, const char *query,
+			 const struct pgq_col *cols, size_t ncols)
+{
+	static const char *const states[] = {"pending", "sending", "done", "failed"};
+	size_t i = 0;
+	while (state && i < ARRAY_SIZE(states) && strcmp(state, states[i]) != 0)
+		i++;
+	if (i == ARRAY_SIZE(states)) {
+		fprintf(stderr,
+			"hoursctl: %s: --state is pending, sending, done or failed, not \"%s\"\n",
+			cmd, state);
+		return 2;
+	}
+	const char *v[1] = {state};
+	PGresult *r = pgq_query(query, 1, v);
+	if (r == NULL)
+		return 1;
+	out_table(stdout, r, cols, ncols);
+	PQclear(r);
+	return 0;
+}
+
 /* push list [--state S] */
 int outbox_list(const struct args *a)
 {
-	static const char *const states[] = {"pending", "sending", "done", "failed"};
 	static const struct pgq_col cols[] = {
 		{"id", PUSH_LIST_ID, 36, 0},
 		{"student", PUSH_LIST_STUDENT_NO, 16, 0},
@@ -21,24 +47,7 @@ int outbox_list(const struct args *a)
 		{"next attempt", PUSH_LIST_NEXT_ATTEMPT, 22, 0},
 		{"last error", PUSH_LIST_LAST_ERROR, 0, 0},
 	};
-	const char *state = a->opt[0];
-	size_t i = 0;
-	while (state && i < ARRAY_SIZE(states) && strcmp(state, states[i]) != 0)
-		i++;
-	if (i == ARRAY_SIZE(states)) {
-		fprintf(stderr,
-			"hoursctl: push list: --state is pending, sending, done or failed, not "
-			"\"%s\"\n",
-			state);
-		return 2;
-	}
-	const char *v[1] = {state};
-	PGresult *r = pgq_query(sql_push_list, 1, v);
-	if (r == NULL)
-		return 1;
-	out_table(stdout, r, cols, ARRAY_SIZE(cols));
-	PQclear(r);
-	return 0;
+	return list_by_state("push list", a->opt[0], sql_push_list, cols, ARRAY_SIZE(cols));
 }
 
 /* A packet id as PostgreSQL reads a uuid, or a usage error before any query. */
@@ -179,7 +188,6 @@ int outbox_retry(const struct args *a)
 /* push upward [--state S]: the master data sent upward, in order (docs/push-contract.md 9.8). */
 int outbox_upward(const struct args *a)
 {
-	static const char *const states[] = {"pending", "sending", "done", "failed"};
 	static const struct pgq_col cols[] = {
 		{"id", UPWARD_LIST_ID, 6, 0},
 		{"kind", UPWARD_LIST_KIND, 13, 0},
@@ -188,26 +196,10 @@ int outbox_upward(const struct args *a)
 		{"state", UPWARD_LIST_STATE, 7, 0},
 		{"attempts", UPWARD_LIST_ATTEMPTS, 8, 0},
 		{"errorcode", UPWARD_LIST_ERRORCODE, 9, 0},
-		{"last error", UPWARD_LIST_LAST_ERROR, 0, 0},
+		{"last error", UPWARD_LIST_LAST_ERROR, 40, 0},
+		{"review", UPWARD_LIST_REVIEW, 0, 0},
 	};
-	const char *state = a->opt[0];
-	size_t i = 0;
-	while (state && i < ARRAY_SIZE(states) && strcmp(state, states[i]) != 0)
-		i++;
-	if (i == ARRAY_SIZE(states)) {
-		fprintf(stderr,
-			"hoursctl: push upward: --state is pending, sending, done or failed, not "
-			"\"%s\"\n",
-			state);
-		return 2;
-	}
-	const char *v[1] = {state};
-	PGresult *r = pgq_query(sql_upward_list, 1, v);
-	if (r == NULL)
-		return 1;
-	out_table(stdout, r, cols, ARRAY_SIZE(cols));
-	PQclear(r);
-	return 0;
+	return list_by_state("push upward", a->opt[0], sql_upward_list, cols, ARRAY_SIZE(cols));
 }
 
 /* push upward-retry ID: a failed master-data item sent again, in its place in the order. */

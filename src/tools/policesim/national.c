@@ -46,7 +46,7 @@ struct natsim {
 	struct natcert cert[MAX_CERTS];
 	unsigned ncerts, next_pdf;
 	json_t *ts_used;   /* "user:ts" -> true */
-	json_t *pdfs;	   /* id (decimal) -> {"sha256", "size"} */
+	json_t *pdfs;	   /* id (decimal) -> the upload's line (kind pdf or img) */
 	json_t *stages;	   /* "stunum-subject" -> the body first accepted */
 	json_t *records;   /* the records forwarded to it (DIR/records.txt); NULL: none */
 	bool hold;	   /* reviews pending until decided (POST /_review) */
@@ -80,7 +80,7 @@ static void remember_upward(struct natsim *n, json_t *line);
 static void remember(struct natsim *n, json_t *line)
 {
 	const char *kind = json_string_value(json_object_get(line, "kind"));
-	if (kind && strcmp(kind, "pdf") == 0) {
+	if (kind && (strcmp(kind, "pdf") == 0 || strcmp(kind, "img") == 0)) {
 		json_object_set(n->pdfs, json_string_value(json_object_get(line, "id")), line);
 		n->next_pdf++;
 	} else if (kind && strcmp(kind, "stage") == 0) {
@@ -241,8 +241,8 @@ static bool is_classrecord(const char *path)
 bool natsim_path(const char *path)
 {
 	return natsim_is_stage(path) || is_classrecord(path) || strstr(path, "/imageup/") ||
-	       strstr(path, "-stagetrainningtimereview-") || strcmp(path, "/booking") == 0 ||
-	       natsim_upward_path(path);
+	       strstr(path, "-stagetrainningtimereview-") || strstr(path, "-regionreview-") ||
+	       strcmp(path, "/booking") == 0 || natsim_upward_path(path);
 }
 
 static char *reply(int code, const char *msg, json_t *data)
@@ -488,21 +488,25 @@ static char *upload(struct natsim *n, const char *path, const char *query, const
 		*what = why;
 		return reply(code, why, NULL);
 	}
-	if (plen < 5 || memcmp(pdf, "%PDF-", 5) != 0) {
+	/* /imageup/stuimg: a photo (JPEG); /imageup/epdfimg (any other type): a PDF. */
+	bool img = ends_with(path, "/imageup/stuimg");
+	if (img ? plen < 3 || memcmp(pdf, "\xff\xd8\xff", 3) != 0
+		: plen < 5 || memcmp(pdf, "%PDF-", 5) != 0) {
 		n->refused++;
-		*what = "upload: not a PDF";
-		return reply(200, "not a PDF", NULL);
+		*what = img ? "upload: not a JPEG" : "upload: not a PDF";
+		return reply(200, img ? "not a JPEG" : "not a PDF", NULL);
 	}
 	snprintf(id, sizeof(id), "%u", 10000 + n->next_pdf + 1); /* remember() counts it */
-	snprintf(file, sizeof(file), "%s/pdf-%s.pdf", n->dir, id);
+	snprintf(file, sizeof(file), "%s/%s-%s.%s", n->dir, img ? "img" : "pdf", id,
+		 img ? "jpg" : "pdf");
 	FILE *f = fopen(file, "wb");
 	bool ok = f && fwrite(pdf, 1, plen, f) == plen;
 	if (f && fclose(f) != 0)
 		ok = false;
 	EVP_Digest(pdf, plen, md, NULL, EVP_sha256(), NULL);
 	hex_lower(sha, md, 32);
-	json_t *line = json_pack("{sssssssssI}", "kind", "pdf", "id", id, "path", path, "file",
-				 file, "sha256", sha, "size", (json_int_t)plen);
+	json_t *line = json_pack("{sssssssssI}", "kind", img ? "img" : "pdf", "id", id, "path",
+				 path, "file", file, "sha256", sha, "size", (json_int_t)plen);
 	ok = ok && line && log_line(n, line);
 	if (ok)
 		remember(n, line);
@@ -566,7 +570,13 @@ const char *natsim_stage_invalid(json_t *b)
 		if (!ok)
 			return m;
 	}
-	return json_object_size(b) != ARRAY_SIZE(stage_members) ? "(a member too many)" : NULL;
+	/* commitFlag: a string in the public test tool's sample (check_policesim.c), optional. */
+	json_t *flag = json_object_get(b, "commitFlag");
+	if (flag && !json_is_string(flag))
+		return "commitFlag";
+	return json_object_size(b) != ARRAY_SIZE(stage_members) + (flag != NULL)
+		       ? "(a member too many)"
+		       : NULL;
 }
 
 /*
@@ -606,7 +616,9 @@ static char *stage(struct natsim *n, const char *path, const char *query, const 
 	}
 	snprintf(pdfid, sizeof(pdfid), "%lld",
 		 (long long)json_integer_value(json_object_get(b, "pdfid")));
-	if (!json_object_get(n->pdfs, pdfid)) {
+	const char *pkind =
+		json_string_value(json_object_get(json_object_get(n->pdfs, pdfid), "kind"));
+	if (pkind == NULL || strcmp(pkind, "pdf") != 0) {
 		json_decref(b);
 		n->refused++;
 		*what = "stage hours: unknown pdfid";
@@ -769,8 +781,15 @@ bool natsim_review_admin(struct natsim *n, const uint8_t *body, size_t len, char
 	const char *stunum = json_string_value(json_object_get(b, "stunum"));
 	const char *subject = json_string_value(json_object_get(b, "subject"));
 	json_t *refuse = json_object_get(b, "refuse");
+	const char *ins = json_string_value(json_object_get(b, "inscode"));
+	const char *seq = json_string_value(json_object_get(b, "seq"));
 	bool ok = true;
-	if (json_is_boolean(hold)) {
+	if (ins && seq) {
+		char key[100];
+		snprintf(key, sizeof(key), "region-%.40s-%.20s", ins, seq);
+		json_object_set_new(n->decided, key, json_object());
+		snprintf(msg, cap, "review of training area %s-%s approved", ins, seq);
+	} else if (json_is_boolean(hold)) {
 		n->hold = json_is_true(hold);
 		snprintf(msg, cap, "reviews %s",
 			 n->hold ? "held until decided" : "approved at once");
@@ -782,8 +801,8 @@ bool natsim_review_admin(struct natsim *n, const uint8_t *body, size_t len, char
 		snprintf(msg, cap, "review of %s decided", key);
 	} else {
 		snprintf(msg, cap,
-			 "{\"hold\": true|false} or {\"stunum\", \"subject\": \"N\", "
-			 "\"refuse\": {RNUM: REASON}} expected");
+			 "{\"hold\": true|false}, {\"stunum\", \"subject\": \"N\", "
+			 "\"refuse\": {RNUM: REASON}} or {\"inscode\", \"seq\"} expected");
 		ok = false;
 	}
 	json_decref(b);
@@ -830,13 +849,15 @@ static char *booking(struct natsim *n, const uint8_t *body, size_t len, const ch
 /*
  * The members of each master-data POST and their types: S a non-empty
  * string, s a string (may be empty), i a non-negative integer, D a date
- * yyyyMMdd or empty, N digits.  Names from PROTOCOL.md's table (the
+ * yyyyMMdd or empty, T a time yyyyMMddHHmmss, N a string of digits, n
+ * any number.  Names from
+ * PROTOCOL.md's table (the
  * relay's five extra members of /institution among them); the types of
  * members no public sample shows are this simulator's reading: text as
  * strings, codes and counts as numbers.
  */
 struct upmember {
-	const char *name;
+	const char *name; /* "?name": optional, seen in a public sample but not in every one */
 	char type;
 };
 struct upkind {
@@ -851,12 +872,19 @@ struct upkind {
 		k, num, UM(__VA_ARGS__), sizeof(UM(__VA_ARGS__)) / sizeof(struct upmember)         \
 	}
 static const struct upkind upkinds[] = {
+	/*
+	 * The relay's own signed sample (LeiYi0110/TimeSystemHttp,
+	 * SignTestCase.java; check_policesim.c holds it) sends busistatus as
+	 * a string of digits, has no creditcode, and six members more (counts
+	 * as integers, lat and lng any number), each optional here.
+	 */
 	UK("institution", "inscode", {"inscode", 'S'}, {"district", 's'}, {"name", 'S'},
 	   {"shortname", 's'}, {"licnum", 's'}, {"licetime", 's'}, {"business", 's'},
-	   {"creditcode", 's'}, {"address", 's'}, {"postcode", 's'}, {"legal", 's'},
-	   {"contact", 's'}, {"phone", 's'}, {"busiscope", 's'}, {"busistatus", 'i'},
+	   {"?creditcode", 's'}, {"address", 's'}, {"postcode", 's'}, {"legal", 's'},
+	   {"contact", 's'}, {"phone", 's'}, {"busiscope", 's'}, {"busistatus", 'N'},
 	   {"level", 'i'}, {"coachnumber", 'i'}, {"grasupvnum", 'i'}, {"safmngnum", 'i'},
-	   {"tracarnum", 'i'}, {"praticefield", 'i'}),
+	   {"tracarnum", 'i'}, {"praticefield", 'i'}, {"?thcoachnum", 'i'}, {"?pracoachnum", 'i'},
+	   {"?lat", 'n'}, {"?lng", 'n'}, {"?position", 'i'}, {"?thumbnailid", 'i'}),
 	UK("coach", "coachnum", {"inscode", 'S'}, {"coachnum", 'S'}, {"name", 's'}, {"sex", 'i'},
 	   {"idcard", 's'}, {"mobile", 's'}, {"address", 's'}, {"photo", 'i'}, {"fingerprint", 'i'},
 	   {"drilicence", 's'}, {"fstdrilicdate", 'D'}, {"occupationno", 's'},
@@ -868,6 +896,15 @@ static const struct upkind upkinds[] = {
 	   {"buydate", 'D'}),
 	UK("device", "devnum", {"devnum", 'S'}, {"termtype", 'i'}, {"vender", 's'}, {"model", 's'},
 	   {"imei", 's'}, {"sn", 's'}, {"inscode", 'S'}, {"cerbase64", 'S'}),
+	/* A training area (PROTOCOL.md, /region): every member a string, as the relay sends them.
+	 */
+	UK("region", "seq", {"inscode", 'S'}, {"seq", 'N'}, {"name", 'S'}, {"address", 's'},
+	   {"area", 's'}, {"type", 'N'}, {"vehicletype", 's'}, {"polygon", 's'},
+	   {"totalvehnum", 'N'}, {"curvehnum", 'N'}),
+	/* A lesson's photo (PROTOCOL.md, /trainimginfo): ptime yyyyMMddHHmmss, fileid an upload's.
+	 */
+	UK("trainimginfo", NULL, {"inscode", 'S'}, {"stunum", 'S'}, {"coachnum", 'S'},
+	   {"subjcode", 'S'}, {"platnum", 'S'}, {"recnum", 'S'}, {"ptime", 'T'}, {"fileid", 'i'}),
 	UK("devassign", NULL, {"devnum", 'S'}, {"carnum", 'S'}, {"sim", 'N'}),
 	UK("devRembinding", NULL, {"devnum", 'S'}, {"carnum", 'S'}, {"sim", 'N'}),
 	UK("student", "stunum", {"inscode", 'S'}, {"stunum", 'S'}, {"cardtype", 'i'},
@@ -891,7 +928,8 @@ static const struct upkind *upkind_of(const char *seg)
 	return NULL;
 }
 
-/* DELETE's path: coach-N, trainingCar-N (the platforms' spelling), device-N. */
+/* DELETE's path: coach-N, trainingCar-N (the platforms' spelling),
+ * device-N. */
 static const char *delete_kind(const char *seg, const char **num)
 {
 	static const char *const names[][2] = {
@@ -917,11 +955,20 @@ const char *natsim_upward_invalid(const char *kind, json_t *b)
 	const struct upkind *k = upkind_of(kind);
 	if (k == NULL || !json_is_object(b))
 		return "the body";
+	size_t present = 0;
 	for (size_t i = 0; i < k->nm; i++) {
-		json_t *v = json_object_get(b, k->m[i].name);
+		bool optional = k->m[i].name[0] == '?';
+		const char *name = k->m[i].name + optional;
+		json_t *v = json_object_get(b, name);
 		const char *s = json_string_value(v);
 		bool ok;
+		if (v == NULL && optional)
+			continue;
+		present++;
 		switch (k->m[i].type) {
+		case 'n':
+			ok = json_is_number(v);
+			break;
 		case 'S':
 			ok = s && *s;
 			break;
@@ -931,6 +978,9 @@ const char *natsim_upward_invalid(const char *kind, json_t *b)
 		case 'D':
 			ok = s && (*s == '\0' || digits(s, 8, 8));
 			break;
+		case 'T':
+			ok = digits(s, 14, 14);
+			break;
 		case 'N':
 			ok = digits(s, 1, 20);
 			break;
@@ -938,9 +988,9 @@ const char *natsim_upward_invalid(const char *kind, json_t *b)
 			ok = json_is_integer(v) && json_integer_value(v) >= 0;
 		}
 		if (!ok)
-			return k->m[i].name;
+			return name;
 	}
-	return json_object_size(b) != k->nm ? "(a member too many)" : NULL;
+	return json_object_size(b) != present ? "(a member too many)" : NULL;
 }
 
 /* The registry as the platform holds it: kind -> {number: body}. */
@@ -954,7 +1004,8 @@ static json_t *held(struct natsim *n, const char *kind)
 	return k;
 }
 
-/* What an accepted master-data call changes (also when national.jsonl is read back). */
+/* What an accepted master-data call changes (also when national.jsonl is
+ * read back). */
 static void remember_upward(struct natsim *n, json_t *line)
 {
 	const char *kind = json_string_value(json_object_get(line, "upkind"));
@@ -998,6 +1049,17 @@ static const char *unknown_ref(struct natsim *n, const char *kind, json_t *b)
 	if (car && strcmp(kind, "trainingcar") != 0 &&
 	    !json_object_get(held(n, "trainingcar"), car))
 		return "carnum: no such training vehicle";
+	if (strcmp(kind, "trainimginfo") == 0) {
+		char fid[32];
+		snprintf(fid, sizeof(fid), "%lld",
+			 (long long)json_integer_value(json_object_get(b, "fileid")));
+		const char *k =
+			json_string_value(json_object_get(json_object_get(n->pdfs, fid), "kind"));
+		if (!k || strcmp(k, "img") != 0)
+			return "fileid: no such photo uploaded";
+		if (!json_object_get(n->teachlogs, json_string_value(json_object_get(b, "recnum"))))
+			return "recnum: no such teaching log";
+	}
 	if (strcmp(kind, "devRembinding") == 0) {
 		json_t *cur = json_object_get(held(n, "binding"), dev);
 		const char *was = json_string_value(json_object_get(cur, "carnum"));
@@ -1019,7 +1081,8 @@ static char *upward(struct natsim *n, bool del, const char *path, const char *qu
 		*what = "master data: no such interface";
 		return reply(100, "no such interface", NULL);
 	}
-	/* Signed over the body (POST) or the path's key, the number (DELETE). */
+	/* Signed over the body (POST) or the path's key, the number
+	 * (DELETE). */
 	code = del ? check_call(n, query, (const uint8_t *)num, strlen(num), &why)
 		   : check_call(n, query, body, len, &why);
 	if (code == 0 && !del) {
@@ -1059,11 +1122,55 @@ static char *upward(struct natsim *n, bool del, const char *path, const char *qu
 	json_decref(line);
 	n->upward++;
 	*what = del ? "master data deleted" : "master data accepted";
-	/* The answer's data numbers what it created (the national base assigns the numbers). */
+	/* The answer's data numbers what it created (the national base
+	 * assigns the numbers). */
 	const struct upkind *k = del ? NULL : upkind_of(kind);
 	json_t *data = k && k->number ? json_pack("{ss}", k->number, num) : NULL;
 	json_decref(b);
 	return reply(0, "ok", data);
+}
+
+/*
+ * GET /{inscode}-regionreview-{seq}: a training area it holds, approved
+ * at once (data.flag 1), unless reviews are held (POST /_review
+ * {"hold":true}): 100, 审核中, until POST /_review {"inscode":...,
+ * "seq":...} approves it.  Signed over inscode and seq joined.
+ */
+static char *region_review(struct natsim *n, const char *path, const char *query, const char **what)
+{
+	const char *slash = strrchr(path, '/'), *mid = strstr(path, "-regionreview-");
+	char ins[64], seq[32], keys[96], key[110];
+	if (!slash || !mid || mid <= slash + 1 || (size_t)(mid - slash - 1) >= sizeof(ins) ||
+	    strlen(mid + 14) >= sizeof(seq)) {
+		*what = "region review: bad path";
+		return reply(200, "bad format", NULL);
+	}
+	snprintf(ins, sizeof(ins), "%.*s", (int)(mid - slash - 1), slash + 1);
+	snprintf(seq, sizeof(seq), "%s", mid + 14);
+	snprintf(keys, sizeof(keys), "%s%s", ins, seq);
+	const char *why = NULL;
+	int code = check_call(n, query, (const uint8_t *)keys, strlen(keys), &why);
+	if (code) {
+		n->refused++;
+		*what = why;
+		return reply(code, why, NULL);
+	}
+	json_t *b = json_object_get(held(n, "region"), seq);
+	const char *bins = json_string_value(json_object_get(b, "inscode"));
+	if (!bins || strcmp(bins, ins) != 0) {
+		*what = "region review: no such training area";
+		return reply(100, "no such training area", NULL);
+	}
+	snprintf(key, sizeof(key), "region-%s-%s", ins, seq);
+	if (n->hold && !json_object_get(n->decided, key)) {
+		*what = "region review: pending";
+		return reply(100, "审核中", NULL);
+	}
+	n->reviews++;
+	*what = "region review: approved";
+	return reply(
+		0, "ok",
+		json_pack("{sisssssi}", "flag", 1, "reason", "", "inscode", ins, "seq", atoi(seq)));
 }
 
 char *natsim_upward_delete(struct natsim *n, const char *path, const char *query, const char **what)
@@ -1080,6 +1187,8 @@ char *natsim_handle(struct natsim *n, bool post, const char *path, const char *q
 		return post ? booking(n, body, len, what) : reply(200, "POST only", NULL);
 	if (strstr(path, "-stagetrainningtimereview-"))
 		return review(n, path, query, what);
+	if (strstr(path, "-regionreview-"))
+		return region_review(n, path, query, what);
 	if (!post) {
 		*what = "not POST";
 		return reply(200, "POST only", NULL);
