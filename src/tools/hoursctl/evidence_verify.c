@@ -14,9 +14,10 @@
  * the link of the batch it names; a witness's checkpoints must be stored
  * as they are there.
  *
- * At line rate: a batch's rows are read as the chain stage read them
- * (audit_log_data, one value in the binary format) and their leaves
- * compared in order with the batch's; only a batch that does not hold is
+ * At line rate: a batch's rows are read as the chain stage checks them
+ * before a checkpoint (audit_log_recomputed: from their columns, never a
+ * stored leaf hash; one value in the binary format) and their leaves
+ * compared as a set with the batch's; only a batch that does not hold is
  * read again row by row with the rows' keys, to name them.  verify.c runs
  * this on a connection of its own, beside the frames' checks.
  */
@@ -292,36 +293,52 @@ static bool name_rows(struct ev *v, long long n, const char *lo, const char *hi,
 }
 
 /*
- * The leaf hashes of the rows of the transactions in [lo, hi) now, in the
- * log's order, as the chain stage computes them (audit_log_data, hashed
- * by merkle_leaves()); their number into *n.  NULL (said when it is the
+ * The leaf hashes of the rows of the transactions in [lo, hi) now, from
+ * their columns, as the chain stage checks them before a checkpoint
+ * (audit_log_recomputed, hashed by merkle_leaves()), in no particular
+ * order; their number into *n.  NULL (said when it is the
  * database's error) when they cannot be read.  The one place that says
  * what a leaf is, for the batches' check.
  */
 static uint8_t *leaves_now(struct ev *v, const char *lo, const char *hi, size_t *n)
 {
 	const char *p[2] = {lo, hi};
-	PGresult *r = pgq_query_on(v->c, sql_audit_log_data, 2, p, 1);
+	PGresult *r = pgq_query_on(v->c, sql_audit_log_recomputed, 2, p, 1);
 	uint8_t *now =
-		r && PQntuples(r) == 1 && !PQgetisnull(r, 0, AUDIT_LOG_DATA_DATA)
-			? merkle_leaves((const uint8_t *)PQgetvalue(r, 0, AUDIT_LOG_DATA_DATA),
-					(size_t)PQgetlength(r, 0, AUDIT_LOG_DATA_DATA), n)
+		r && PQntuples(r) == 1 && !PQgetisnull(r, 0, AUDIT_LOG_RECOMPUTED_DATA)
+			? merkle_leaves(
+				  (const uint8_t *)PQgetvalue(r, 0, AUDIT_LOG_RECOMPUTED_DATA),
+				  (size_t)PQgetlength(r, 0, AUDIT_LOG_RECOMPUTED_DATA), n)
 			: NULL;
 	PQclear(r);
 	return now;
 }
 
+static int by_leaf(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
 /*
  * The rows of batch n's transactions against its leaves: their leaves
- * now each the batch's leaf at its place; else named row by row
- * (name_rows()).
+ * now the batch's leaves, as a set (a batch keeps them in the order the
+ * chain stage read them, which is no order a query promises again); else
+ * named row by row (name_rows()).
  */
 static bool check_rows(struct ev *v, long long n, const char *lo, const char *hi,
 		       const uint8_t *leaves, size_t nl)
 {
 	size_t got = 0;
 	uint8_t *now = leaves_now(v, lo, hi, &got);
-	bool same = now != NULL && got == nl && (nl == 0 || memcmp(now, leaves, 32 * nl) == 0);
+	uint8_t *had = now && got == nl && nl > 0 ? malloc(32 * nl) : NULL;
+	bool same = now != NULL && got == nl && (nl == 0 || had != NULL);
+	if (had) {
+		memcpy(had, leaves, 32 * nl);
+		qsort(had, nl, 32, by_leaf);
+		qsort(now, nl, 32, by_leaf);
+		same = memcmp(now, had, 32 * nl) == 0;
+	}
+	free(had);
 	free(now);
 	return same || name_rows(v, n, lo, hi, leaves, nl);
 }
